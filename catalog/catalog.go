@@ -1,0 +1,125 @@
+package catalog
+
+import (
+	"github.com/eddysql/eddy/catalog/types"
+)
+
+// Path names an object: catalog, database and object name.
+type Path struct {
+	Catalog, Database, Name string
+}
+
+func (p Path) String() string {
+	return quoteIdent(p.Catalog) + "." + quoteIdent(p.Database) + "." + quoteIdent(p.Name)
+}
+
+// ColumnKind says where a column's values come from.
+type ColumnKind uint8
+
+const (
+	// Physical columns are produced by the connector.
+	Physical ColumnKind = iota
+	// Computed columns are expressions over the other columns, evaluated
+	// by the engine after the scan (`c AS expr`).
+	Computed
+)
+
+// Column is one column of a table.
+type Column struct {
+	Name string
+	Kind ColumnKind
+	// Type is the declared type of a physical column and the derived type
+	// of a computed one (filled in by the planner at CREATE time).
+	Type types.DataType
+	// Expr is the SQL text of a computed column's expression.
+	Expr    string
+	Comment string
+}
+
+// Watermark is a table's `WATERMARK FOR column AS expr` declaration.
+type Watermark struct {
+	Column string
+	// Expr is the SQL text of the watermark strategy expression.
+	Expr string
+	// Type is the type of Expr (a timestamp), filled in by the planner.
+	Type types.DataType
+}
+
+// Object is a table or a view.
+type Object interface {
+	// Schema is the columns the object exposes, computed ones included.
+	Schema() types.Schema
+	object()
+}
+
+// Table is a connector-backed table, Flink's CatalogTable.
+type Table struct {
+	Columns    []Column
+	Watermark  *Watermark
+	PrimaryKey []string
+	Options    map[string]string
+	Comment    string
+}
+
+// View is a named query, Flink's CatalogView.
+type View struct {
+	// Query is the SQL text of the view's query, expanded at each use.
+	Query string
+	// Columns is the view's schema as derived when it was created.
+	Columns types.Schema
+	// ColumnAliases, when given in CREATE VIEW v (a, b), rename the
+	// query's columns.
+	ColumnAliases []string
+}
+
+func (*Table) object() {}
+func (*View) object()  {}
+
+// Schema returns every column of the table in declaration order.
+func (t *Table) Schema() types.Schema {
+	s := types.Schema{Columns: make([]types.Column, len(t.Columns))}
+	for i, c := range t.Columns {
+		s.Columns[i] = types.Column{Name: c.Name, Type: c.Type}
+	}
+	return s
+}
+
+// PhysicalSchema returns only the columns the connector produces.
+func (t *Table) PhysicalSchema() types.Schema {
+	var s types.Schema
+	for _, c := range t.Columns {
+		if c.Kind == Physical {
+			s.Columns = append(s.Columns, types.Column{Name: c.Name, Type: c.Type})
+		}
+	}
+	return s
+}
+
+// Connector is the value of the table's 'connector' option.
+func (t *Table) Connector() string { return t.Options["connector"] }
+
+// Schema returns the view's columns.
+func (v *View) Schema() types.Schema { return v.Columns }
+
+// Catalog stores databases, tables and views. The in-memory catalog is the
+// default; a persistent one (for `eddy server --data-dir`) implements the
+// same interface. Methods return *errs.Error values with codes from the
+// error catalog.
+type Catalog interface {
+	Name() string
+	DefaultDatabase() string
+	ListDatabases() []string
+	DatabaseExists(db string) bool
+	CreateDatabase(db string, ignoreIfExists bool) error
+	// ListObjects lists the names of the tables and views of db, sorted.
+	ListObjects(db string) ([]string, error)
+	// GetObject returns the table or view at path, or an UndefinedTable
+	// error.
+	GetObject(path Path) (Object, error)
+	// CreateObject stores obj at path. With ignoreIfExists, an existing
+	// object is kept and no error is returned.
+	CreateObject(path Path, obj Object, ignoreIfExists bool) error
+	// DropObject removes the object at path; with ignoreIfNotExists a
+	// missing object is not an error.
+	DropObject(path Path, ignoreIfNotExists bool) error
+}

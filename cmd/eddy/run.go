@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/table"
+)
+
+func runCommand() *cobra.Command {
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "run FILE.sql",
+		Short: "Run a SQL script on the embedded cluster",
+		Long: `Run executes the statements of a SQL script in order on an embedded
+JobManager and TaskManager, the way Flink's SQL client runs a file: DDL
+changes the catalog, INSERT submits a job, SELECT prints its rows. The command
+waits for the script's jobs to finish (bounded jobs end; unbounded ones run
+until interrupted) and exits non-zero on the first error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			text, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			config := map[string]string{}
+			for _, s := range sets {
+				k, v, ok := strings.Cut(s, "=")
+				if !ok {
+					return fmt.Errorf("--set wants key=value, not %q", s)
+				}
+				config[k] = v
+			}
+			env, err := table.NewEnvironment(table.Settings{Config: config})
+			if err != nil {
+				return err
+			}
+			return runScript(cmd.Context(), cmd.OutOrStdout(), env, string(text))
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "session option key=value, as SET 'key' = 'value' (repeatable)")
+	return cmd
+}
+
+// runScript executes a script, printing each statement's outcome, then
+// waits for the jobs it submitted and reports what they did.
+func runScript(ctx context.Context, out io.Writer, env *table.Environment, text string) error {
+	var jobs []*exec.Job
+	err := env.ExecuteScript(ctx, text, func(_ string, r *table.TableResult) error {
+		switch {
+		case r.Kind == table.SuccessWithContent:
+			defer r.Close()
+			_, err := table.PrintTableau(ctx, out, r, false)
+			return err
+		case r.Job != nil:
+			jobs = append(jobs, r.Job)
+			fmt.Fprintf(out, "[INFO] Submitting SQL update statement to the cluster...\n[INFO] SQL update statement has been successfully submitted to the cluster:\nJob ID: %s\n\n", r.Job.ID())
+		default:
+			fmt.Fprintf(out, "[INFO] %s\n\n", r.Message)
+		}
+		return nil
+	})
+	if err != nil {
+		for _, j := range jobs {
+			j.Cancel()
+		}
+		return err
+	}
+	for _, j := range jobs {
+		start := time.Now()
+		if err := j.Wait(ctx); err != nil {
+			return fmt.Errorf("job %s (%s) failed: %w", j.ID(), j.Name(), err)
+		}
+		fmt.Fprintf(out, "[INFO] Job %s (%s) finished in %s.\n", j.ID(), j.Name(), time.Since(start).Round(time.Millisecond))
+		for _, m := range j.Metrics() {
+			if m.Kind == exec.KindSource || m.Kind == exec.KindSink {
+				fmt.Fprintf(out, "  %-8s %-60s parallelism %d, %d records\n", m.Kind, truncate(m.Name, 60), m.Subtasks, max(m.RecordsIn, m.RecordsOut))
+			}
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

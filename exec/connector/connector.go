@@ -1,0 +1,203 @@
+// Package connector is the contract between Eddy and the systems it reads
+// and writes: a registry of factories, each declaring its options once, and
+// the per-subtask readers and writers the runtime drives. Optional
+// capabilities (projection pushdown, ...) are separate interfaces that a
+// factory implements and the planner discovers by type assertion.
+//
+// Built-in connectors live under table/connector and register themselves in
+// init functions; a program links them by importing them (the eddy binary
+// and the table package import all of them).
+package connector
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog/types"
+)
+
+// TableInfo is what a connector is told about the table it serves: the
+// physical columns (computed columns are evaluated by the engine, not the
+// connector) and the table's WITH options, 'connector' included.
+type TableInfo struct {
+	Name    string            `json:"name"`
+	Schema  types.Schema      `json:"schema"`
+	Options map[string]string `json:"options"`
+}
+
+// Factory is implemented by every connector.
+type Factory interface {
+	// Identifier is the value of the 'connector' option, e.g. "datagen".
+	Identifier() string
+	// Options declares every option the connector accepts; Validate checks
+	// tables against it, and DESCRIBE-style docs come from it.
+	Options() []Option
+}
+
+// SourceFactory creates readers for tables used as sources.
+type SourceFactory interface {
+	Factory
+	// ValidateSource checks a table at planning time (options already
+	// validated against Options) and reports the properties of its scan.
+	ValidateSource(t TableInfo) (ScanProperties, error)
+	// CreateReader creates the reader for one parallel subtask.
+	CreateReader(spec ScanSpec, ctx ReaderContext) (SourceReader, error)
+}
+
+// ScanProperties are what the planner needs to know about a scan.
+type ScanProperties struct {
+	// Bounded sources end; unbounded ones run until cancelled.
+	Bounded bool
+}
+
+// SupportsProjectionPushdown is implemented by source factories whose
+// readers can produce only some of the physical columns.
+type SupportsProjectionPushdown interface {
+	SupportsProjectionPushdown() bool
+}
+
+// ScanSpec is the serializable description of a scan, carried in a task
+// descriptor to the TaskManager that runs it.
+type ScanSpec struct {
+	Table TableInfo `json:"table"`
+	// Projection lists the physical columns to produce, by index into
+	// Table.Schema, in output order; nil means all columns.
+	Projection []int `json:"projection,omitempty"`
+}
+
+// OutputSchema is the schema of the batches a reader for spec produces.
+func (s ScanSpec) OutputSchema() types.Schema {
+	if s.Projection == nil {
+		return s.Table.Schema
+	}
+	out := types.Schema{Columns: make([]types.Column, len(s.Projection))}
+	for i, p := range s.Projection {
+		out.Columns[i] = s.Table.Schema.Columns[p]
+	}
+	return out
+}
+
+// ReaderContext says which subtask a reader or writer serves.
+type ReaderContext struct {
+	Subtask     int
+	Parallelism int
+	Mem         memory.Allocator
+	// BatchSize is the preferred number of rows per batch.
+	BatchSize int
+}
+
+// SourceReader produces the batches of one parallel subtask of a scan. A
+// source splits its work among subtasks by Subtask and Parallelism.
+//
+// Contract: Next returns a non-empty batch whose schema is the scan's
+// OutputSchema, owned by the caller (who releases it), or (nil, io.EOF)
+// once a bounded input is exhausted. Next blocks while no data is ready and
+// returns ctx.Err() when ctx is cancelled. Snapshot and Restore capture the
+// reader's position (offsets, rows emitted) between calls of Next. Close is
+// idempotent.
+type SourceReader interface {
+	Next(ctx context.Context) (arrow.RecordBatch, error)
+	Snapshot() ([]byte, error)
+	Restore(state []byte) error
+	Close() error
+}
+
+// SinkFactory creates writers for tables used as sinks.
+type SinkFactory interface {
+	Factory
+	// ValidateSink checks a table at planning time and reports what the
+	// sink accepts.
+	ValidateSink(t TableInfo) (SinkProperties, error)
+	CreateWriter(spec SinkSpec, ctx ReaderContext) (SinkWriter, error)
+}
+
+// SinkProperties are what the planner needs to know about a sink.
+type SinkProperties struct {
+	// AcceptsUpdates is true for sinks that take -U/+U/-D rows (print,
+	// upsert sinks); an append-only sink fed an updating query is a
+	// planning error.
+	AcceptsUpdates bool
+}
+
+// SinkSpec is the serializable description of a sink.
+type SinkSpec struct {
+	Table TableInfo `json:"table"`
+}
+
+// SinkWriter consumes the batches of one parallel subtask of a sink.
+//
+// Contract: Write borrows b for the call. Finish is called once at the end
+// of bounded input and must make everything written durable/visible.
+// Close releases resources, is idempotent, and is called after Finish or
+// on failure (then without Finish).
+type SinkWriter interface {
+	Write(b arrow.RecordBatch) error
+	Finish() error
+	Close() error
+}
+
+var (
+	mu      sync.RWMutex
+	sources = map[string]SourceFactory{}
+	sinks   = map[string]SinkFactory{}
+	all     = map[string]Factory{}
+)
+
+// Register adds a connector factory; it panics on duplicates because that is
+// a programming error at init time. A factory may be a source, a sink, or both.
+func Register(f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	id := f.Identifier()
+	if _, dup := all[id]; dup {
+		panic(fmt.Sprintf("connector: %q registered twice", id))
+	}
+	all[id] = f
+	if s, ok := f.(SourceFactory); ok {
+		sources[id] = s
+	}
+	if s, ok := f.(SinkFactory); ok {
+		sinks[id] = s
+	}
+}
+
+// Lookup finds a registered factory by identifier.
+func Lookup(id string) (Factory, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	f, ok := all[id]
+	return f, ok
+}
+
+// Source finds a registered source factory.
+func Source(id string) (SourceFactory, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	f, ok := sources[id]
+	return f, ok
+}
+
+// Sink finds a registered sink factory.
+func Sink(id string) (SinkFactory, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	f, ok := sinks[id]
+	return f, ok
+}
+
+// Identifiers lists the registered connectors, sorted.
+func Identifiers() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	ids := make([]string, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,238 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// JobStatus is the lifecycle state of a job.
+type JobStatus string
+
+const (
+	JobRunning   JobStatus = "RUNNING"
+	JobFailing   JobStatus = "FAILING"
+	JobCanceling JobStatus = "CANCELING"
+	JobFinished  JobStatus = "FINISHED"
+	JobFailed    JobStatus = "FAILED"
+	JobCanceled  JobStatus = "CANCELED"
+)
+
+// Job is the handle of a submitted job.
+type Job struct {
+	id    string
+	name  string
+	jm    *JobManager
+	graph *JobGraph
+	slots []slotRef
+	// results is fixed at Submit and read without the lock.
+	results map[string]*ResultStream
+	done    chan struct{}
+
+	mu           sync.Mutex
+	states       map[subtaskKey]TaskState
+	pending      int // subtasks not in a final state
+	status       JobStatus
+	err          error
+	finalMetrics []OperatorStats
+}
+
+// ID is the job's unique identifier.
+func (j *Job) ID() string { return j.id }
+
+// Name is the JobGraph's name.
+func (j *Job) Name() string { return j.name }
+
+// Status is the job's current state.
+func (j *Job) Status() JobStatus {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.status
+}
+
+// Done is closed when the job has ended and its resources are released.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Wait blocks until the job ends and returns nil if it finished, its first
+// task failure if it failed, ErrJobCanceled if it was cancelled, or
+// ctx.Err(). An unbounded job only ends by failure or Cancel.
+func (j *Job) Wait(ctx context.Context) error {
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch j.status {
+	case JobFailed:
+		return j.err
+	case JobCanceled:
+		return ErrJobCanceled
+	}
+	return nil
+}
+
+// Cancel stops the job's tasks; Wait then returns ErrJobCanceled (unless
+// the job had already ended or failed). It does not wait.
+func (j *Job) Cancel() {
+	j.mu.Lock()
+	if j.status != JobRunning {
+		j.mu.Unlock()
+		return
+	}
+	j.status = JobCanceling
+	j.mu.Unlock()
+	j.abort(ErrJobCanceled)
+}
+
+// abort fails the result streams with err and cancels every task.
+func (j *Job) abort(err error) {
+	for _, s := range j.results {
+		s.abort(err)
+	}
+	for _, tm := range j.taskManagers() {
+		tm.CancelJob(j.id)
+	}
+}
+
+// Results returns the stream of collect operator id (CollectSpec.ID).
+func (j *Job) Results(id string) (*ResultStream, error) {
+	s, ok := j.results[id]
+	if !ok {
+		return nil, fmt.Errorf("exec: job %s has no collect %q", j.id, id)
+	}
+	return s, nil
+}
+
+// taskManagers lists the TaskManagers holding the job's slots.
+func (j *Job) taskManagers() []TaskManagerGateway {
+	seen := map[int]bool{}
+	var out []TaskManagerGateway
+	for _, r := range j.slots {
+		if !seen[r.tm] {
+			seen[r.tm] = true
+			out = append(out, j.jm.tm(r.tm))
+		}
+	}
+	return out
+}
+
+// descriptors builds the deployment descriptor of every subtask; subtask i
+// of every vertex goes to the job's slot i.
+func (j *Job) descriptors() []*TaskDeploymentDescriptor {
+	g := j.graph
+	par := map[int]int{}
+	for _, v := range g.Vertices {
+		par[v.ID] = v.Parallelism
+	}
+	var out []*TaskDeploymentDescriptor
+	for _, v := range g.Vertices {
+		for i := 0; i < v.Parallelism; i++ {
+			d := &TaskDeploymentDescriptor{
+				JobID: j.id, JobName: g.Name, Slot: j.slots[i].slot,
+				Vertex: v.ID, VertexName: v.Name, Subtask: i, Parallelism: v.Parallelism,
+				Operators: v.Operators, Config: g.Config,
+			}
+			for ei, e := range g.Edges {
+				if e.Target == v.ID {
+					gate := InputGateDescriptor{Edge: ei, Input: e.TargetInput, UpstreamVertex: e.Source}
+					switch e.Partitioning {
+					case Forward:
+						gate.Producers = []int{i}
+					case Global:
+						if i == 0 {
+							gate.Producers = upTo(par[e.Source])
+						}
+					default:
+						gate.Producers = upTo(par[e.Source])
+					}
+					d.Inputs = append(d.Inputs, gate)
+				}
+				if e.Source == v.ID {
+					od := OutputDescriptor{Edge: ei, Partitioning: e.Partitioning, Keys: e.Keys,
+						DownstreamVertex: e.Target, DownstreamParallelism: par[e.Target]}
+					switch e.Partitioning {
+					case Forward:
+						od.Consumers = []int{i}
+					case Global:
+						od.Consumers = []int{0}
+					default:
+						od.Consumers = upTo(par[e.Target])
+					}
+					d.Outputs = append(d.Outputs, od)
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func upTo(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// Metrics returns per-operator metrics summed over subtasks, ordered by
+// vertex and chain position: live while the job runs, final after it ended.
+func (j *Job) Metrics() []OperatorStats {
+	select {
+	case <-j.done:
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.finalMetrics
+	default:
+	}
+	return j.collectMetrics()
+}
+
+func (j *Job) collectMetrics() []OperatorStats {
+	var reports []SubtaskMetrics
+	for _, tm := range j.taskManagers() {
+		reports = append(reports, tm.JobMetrics(j.id)...)
+	}
+	type key struct{ vertex, op int }
+	stats := map[key]*OperatorStats{}
+	var keys []key
+	for _, v := range j.graph.Vertices {
+		for i, op := range v.Operators {
+			k := key{v.ID, i}
+			keys = append(keys, k)
+			stats[k] = &OperatorStats{Vertex: v.ID, VertexName: v.Name, Index: i, Kind: op.Kind, Name: op.Name,
+				MetricsSnapshot: MetricsSnapshot{Watermark: MaxWatermark}}
+		}
+	}
+	for _, r := range reports {
+		for i, m := range r.Operators {
+			s := stats[key{r.Vertex, i}]
+			if s == nil {
+				continue
+			}
+			s.Subtasks++
+			s.RecordsIn += m.RecordsIn
+			s.RecordsOut += m.RecordsOut
+			s.BatchesIn += m.BatchesIn
+			s.BatchesOut += m.BatchesOut
+			s.Watermark = min(s.Watermark, m.Watermark)
+		}
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		if keys[a].vertex != keys[b].vertex {
+			return keys[a].vertex < keys[b].vertex
+		}
+		return keys[a].op < keys[b].op
+	})
+	out := make([]OperatorStats, len(keys))
+	for i, k := range keys {
+		out[i] = *stats[k]
+		if out[i].Subtasks == 0 {
+			out[i].Watermark = MinWatermark
+		}
+	}
+	return out
+}

@@ -1,0 +1,269 @@
+package exec
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// TaskManagerGateway is how the JobManager talks to a TaskManager: the
+// embedded cluster passes *TaskManager itself, a remote TaskManager will be
+// reached through an RPC client with the same methods. Deployment goes
+// through serialized descriptors only.
+type TaskManagerGateway interface {
+	ID() string
+	Slots() int
+	SubmitTask(descriptor []byte) error
+	CancelJob(jobID string)
+	JobMetrics(jobID string) []SubtaskMetrics
+	ReleaseJob(jobID string)
+}
+
+var _ TaskManagerGateway = (*TaskManager)(nil)
+
+// ErrNotEnoughSlots is returned by Submit when the free slots of the
+// registered TaskManagers cannot hold the job. Jobs are not queued: the
+// caller decides whether to wait and retry.
+var ErrNotEnoughSlots = errors.New("exec: not enough free slots")
+
+// ErrJobCanceled is what Job.Wait returns for a cancelled job.
+var ErrJobCanceled = errors.New("exec: job canceled")
+
+// JobManager accepts JobGraphs, assigns their subtasks to TaskManager
+// slots, deploys them as serialized descriptors, tracks task states, and
+// fails a job (cancelling its other tasks) as soon as one task fails. It
+// implements TaskStateListener for its TaskManagers and ResultService for
+// their collect operators.
+type JobManager struct {
+	mu   sync.Mutex
+	tms  []TaskManagerGateway
+	used [][]string // used[tm][slot] = job id holding it, "" if free
+	jobs map[string]*Job
+}
+
+var (
+	_ TaskStateListener = (*JobManager)(nil)
+	_ ResultService     = (*JobManager)(nil)
+)
+
+// NewJobManager returns a JobManager without TaskManagers.
+func NewJobManager() *JobManager {
+	return &JobManager{jobs: map[string]*Job{}}
+}
+
+// RegisterTaskManager adds a TaskManager's slots to the pool.
+func (jm *JobManager) RegisterTaskManager(tm TaskManagerGateway) {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	jm.tms = append(jm.tms, tm)
+	jm.used = append(jm.used, make([]string, tm.Slots()))
+}
+
+type slotRef struct{ tm, slot int }
+
+type subtaskKey struct{ vertex, subtask int }
+
+// Submit validates g, allocates one slot per subtask index of its widest
+// vertex (slot sharing), and deploys every subtask. It returns once all
+// tasks are deployed; the job then runs on its own. A failure to deploy
+// fails the job rather than Submit.
+func (jm *JobManager) Submit(ctx context.Context, g *JobGraph) (*Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	width := 0
+	total := 0
+	for _, v := range g.Vertices {
+		width = max(width, v.Parallelism)
+		total += v.Parallelism
+	}
+	j := &Job{
+		id: newJobID(), name: g.Name, jm: jm, graph: g,
+		states:  map[subtaskKey]TaskState{},
+		pending: total,
+		status:  JobRunning,
+		done:    make(chan struct{}),
+		results: map[string]*ResultStream{},
+	}
+	for _, v := range g.Vertices {
+		for _, op := range v.Operators {
+			if op.Kind == KindCollect {
+				var cs CollectSpec
+				_ = json.Unmarshal(op.Spec, &cs) // checked by Validate
+				j.results[cs.ID] = newResultStream(cs.ID, v.Parallelism)
+			}
+		}
+	}
+
+	jm.mu.Lock()
+	slots, err := jm.allocate(j.id, width)
+	if err != nil {
+		jm.mu.Unlock()
+		return nil, err
+	}
+	j.slots = slots
+	jm.jobs[j.id] = j
+	jm.mu.Unlock()
+
+	ds := j.descriptors()
+	for i, d := range ds {
+		data, err := EncodeDescriptor(d)
+		if err == nil {
+			err = jm.tm(slots[d.Subtask].tm).SubmitTask(data)
+		}
+		if err != nil {
+			jm.UpdateTaskState(TaskStateUpdate{JobID: j.id, Vertex: d.Vertex, Subtask: d.Subtask,
+				State: TaskFailed, Error: fmt.Sprintf("deploying task %s: %v", d.name(), err)})
+			for _, rest := range ds[i+1:] {
+				jm.UpdateTaskState(TaskStateUpdate{JobID: j.id, Vertex: rest.Vertex, Subtask: rest.Subtask, State: TaskCanceled})
+			}
+			break
+		}
+	}
+	return j, nil
+}
+
+func (jm *JobManager) tm(i int) TaskManagerGateway {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	return jm.tms[i]
+}
+
+// allocate reserves n free slots for job, spreading them over the
+// TaskManagers. jm.mu is held.
+func (jm *JobManager) allocate(job string, n int) ([]slotRef, error) {
+	var got []slotRef
+	free := 0
+	for s := 0; len(got) < n; s++ {
+		any := false
+		for t, used := range jm.used {
+			if s >= len(used) {
+				continue
+			}
+			any = true
+			if used[s] == "" && len(got) < n {
+				got = append(got, slotRef{tm: t, slot: s})
+			}
+		}
+		if !any {
+			break
+		}
+	}
+	if len(got) < n {
+		for _, used := range jm.used {
+			for _, j := range used {
+				if j == "" {
+					free++
+				}
+			}
+		}
+		return nil, fmt.Errorf("%w: job needs %d, %d of %d free", ErrNotEnoughSlots, n, free, jm.totalSlots())
+	}
+	for _, r := range got {
+		jm.used[r.tm][r.slot] = job
+	}
+	return got, nil
+}
+
+func (jm *JobManager) totalSlots() int {
+	n := 0
+	for _, used := range jm.used {
+		n += len(used)
+	}
+	return n
+}
+
+// UpdateTaskState records a task's state change; the first failure fails
+// the job and cancels its other tasks, and the last final state ends the
+// job and releases its resources.
+func (jm *JobManager) UpdateTaskState(u TaskStateUpdate) {
+	jm.mu.Lock()
+	j := jm.jobs[u.JobID]
+	jm.mu.Unlock()
+	if j == nil {
+		return
+	}
+	key := subtaskKey{u.Vertex, u.Subtask}
+	j.mu.Lock()
+	if j.states[key].terminal() {
+		j.mu.Unlock()
+		return
+	}
+	j.states[key] = u.State
+	if !u.State.terminal() {
+		j.mu.Unlock()
+		return
+	}
+	j.pending--
+	fail := u.State == TaskFailed && j.err == nil && j.status == JobRunning
+	if fail {
+		j.err = errors.New(u.Error)
+		j.status = JobFailing
+	}
+	last := j.pending == 0
+	j.mu.Unlock()
+	if fail {
+		j.abort(j.err)
+	}
+	if last {
+		jm.finish(j)
+	}
+}
+
+// finish ends a job whose tasks have all stopped.
+func (jm *JobManager) finish(j *Job) {
+	metrics := j.collectMetrics()
+	for _, tm := range j.taskManagers() {
+		tm.ReleaseJob(j.id)
+	}
+	for _, s := range j.results {
+		s.drain()
+	}
+	jm.mu.Lock()
+	for _, r := range j.slots {
+		jm.used[r.tm][r.slot] = ""
+	}
+	delete(jm.jobs, j.id)
+	jm.mu.Unlock()
+
+	j.mu.Lock()
+	j.finalMetrics = metrics
+	switch j.status {
+	case JobFailing:
+		j.status = JobFailed
+	case JobCanceling:
+		j.status = JobCanceled
+	default:
+		j.status = JobFinished
+	}
+	j.mu.Unlock()
+	close(j.done)
+}
+
+// OpenResult implements ResultService for the embedded cluster.
+func (jm *JobManager) OpenResult(jobID, collectID string, _ int) (ResultWriter, error) {
+	jm.mu.Lock()
+	j := jm.jobs[jobID]
+	jm.mu.Unlock()
+	if j == nil {
+		return nil, fmt.Errorf("exec: no running job %s", jobID)
+	}
+	s := j.results[collectID]
+	if s == nil {
+		return nil, fmt.Errorf("exec: job %s has no collect %q", jobID, collectID)
+	}
+	return resultWriter{s}, nil
+}
+
+func newJobID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,68 @@
+package exec
+
+import "sync/atomic"
+
+// OperatorMetrics counts what flows through one operator instance. The
+// runtime updates it from the task goroutine (operators do not count
+// themselves: the chain links around them do), and metrics readers on other
+// goroutines call Snapshot; every field is atomic so that is race-free.
+type OperatorMetrics struct {
+	RecordsIn  atomic.Int64
+	RecordsOut atomic.Int64
+	BatchesIn  atomic.Int64
+	BatchesOut atomic.Int64
+	// Watermark is the last watermark the operator emitted.
+	Watermark atomic.Int64
+}
+
+// NewOperatorMetrics returns zeroed metrics whose watermark is MinWatermark.
+func NewOperatorMetrics() *OperatorMetrics {
+	m := &OperatorMetrics{}
+	m.Watermark.Store(int64(MinWatermark))
+	return m
+}
+
+// MetricsSnapshot is a point-in-time copy of OperatorMetrics; it is plain
+// data so a TaskManager can send it to a remote JobManager.
+type MetricsSnapshot struct {
+	RecordsIn  int64     `json:"recordsIn"`
+	RecordsOut int64     `json:"recordsOut"`
+	BatchesIn  int64     `json:"batchesIn"`
+	BatchesOut int64     `json:"batchesOut"`
+	Watermark  Watermark `json:"watermark"`
+}
+
+// Snapshot copies the counters. The fields are read one by one, so a
+// snapshot taken while the task runs may mix two instants; it is for
+// monitoring, not accounting.
+func (m *OperatorMetrics) Snapshot() MetricsSnapshot {
+	return MetricsSnapshot{
+		RecordsIn:  m.RecordsIn.Load(),
+		RecordsOut: m.RecordsOut.Load(),
+		BatchesIn:  m.BatchesIn.Load(),
+		BatchesOut: m.BatchesOut.Load(),
+		Watermark:  Watermark(m.Watermark.Load()),
+	}
+}
+
+// SubtaskMetrics is the metrics report of one subtask: one snapshot per
+// operator of its chain, in chain order.
+type SubtaskMetrics struct {
+	Vertex    int               `json:"vertex"`
+	Subtask   int               `json:"subtask"`
+	Operators []MetricsSnapshot `json:"operators"`
+}
+
+// OperatorStats is one operator of a job with its metrics summed over the
+// subtasks of its vertex; Watermark is the minimum over the subtasks, the
+// watermark the operator as a whole has reached.
+type OperatorStats struct {
+	Vertex     int    `json:"vertex"`
+	VertexName string `json:"vertexName"`
+	// Index is the operator's position in the vertex's chain.
+	Index    int    `json:"index"`
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Subtasks int    `json:"subtasks"`
+	MetricsSnapshot
+}

@@ -1,0 +1,71 @@
+package exec
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// KindSink writes its input to a connector. Its spec is a
+// connector.SinkSpec ({"table": {...}}); it creates the connector's
+// SinkWriter for its subtask, writes every batch, and calls Finish when the
+// input ends. It emits nothing.
+const KindSink = "sink"
+
+func init() { RegisterOperator(KindSink, newSink) }
+
+type sink struct {
+	spec   connector.SinkSpec
+	writer connector.SinkWriter
+}
+
+func newSink(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
+	s := &sink{}
+	if err := json.Unmarshal(spec.Spec, &s.spec); err != nil {
+		return nil, fmt.Errorf("sink spec: %w", err)
+	}
+	return s, nil
+}
+
+func (s *sink) Open(ctx *OperatorContext) error {
+	id := s.spec.Table.Options["connector"]
+	f, ok := connector.Sink(id)
+	if !ok {
+		return fmt.Errorf("no sink connector %q for table %s", id, s.spec.Table.Name)
+	}
+	bs, err := BatchSize(ctx.Config)
+	if err != nil {
+		return err
+	}
+	w, err := f.CreateWriter(s.spec, connector.ReaderContext{
+		Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Mem: ctx.Mem, BatchSize: bs,
+	})
+	if err != nil {
+		return fmt.Errorf("creating writer for table %s: %w", s.spec.Table.Name, err)
+	}
+	s.writer = w
+	return nil
+}
+
+func (s *sink) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
+	return s.writer.Write(b)
+}
+
+func (s *sink) ProcessWatermark(int, Watermark, Output) error { return nil }
+
+func (s *sink) EndInput(int, Output) error { return s.writer.Finish() }
+
+func (s *sink) Snapshot() ([]byte, error) { return nil, nil }
+func (s *sink) Restore([]byte) error      { return nil }
+
+func (s *sink) Close() error {
+	if s.writer == nil {
+		return nil
+	}
+	w := s.writer
+	s.writer = nil
+	return w.Close()
+}

@@ -1,0 +1,71 @@
+package exec
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// KindSource is the head of a scan vertex. Its spec is a connector.ScanSpec:
+//
+//	{"table": {"name": ..., "schema": ..., "options": {"connector": "datagen", ...}},
+//	 "projection": [0, 2]}
+//
+// It creates the connector's SourceReader for its subtask (the connector
+// splits the table among subtasks) and is pulled by the task loop.
+const KindSource = "source"
+
+func init() { RegisterSource(KindSource, newScanSource) }
+
+type scanSource struct {
+	spec   connector.ScanSpec
+	reader connector.SourceReader
+}
+
+func newScanSource(spec OperatorSpec, _ *OperatorContext) (SourceOperator, error) {
+	s := &scanSource{}
+	if err := json.Unmarshal(spec.Spec, &s.spec); err != nil {
+		return nil, fmt.Errorf("source spec: %w", err)
+	}
+	return s, nil
+}
+
+func (s *scanSource) Open(ctx *OperatorContext) error {
+	id := s.spec.Table.Options["connector"]
+	f, ok := connector.Source(id)
+	if !ok {
+		return fmt.Errorf("no source connector %q for table %s", id, s.spec.Table.Name)
+	}
+	bs, err := BatchSize(ctx.Config)
+	if err != nil {
+		return err
+	}
+	r, err := f.CreateReader(s.spec, connector.ReaderContext{
+		Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Mem: ctx.Mem, BatchSize: bs,
+	})
+	if err != nil {
+		return fmt.Errorf("creating reader for table %s: %w", s.spec.Table.Name, err)
+	}
+	s.reader = r
+	return nil
+}
+
+func (s *scanSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	return s.reader.Next(ctx)
+}
+
+func (s *scanSource) Snapshot() ([]byte, error)  { return s.reader.Snapshot() }
+func (s *scanSource) Restore(state []byte) error { return s.reader.Restore(state) }
+
+func (s *scanSource) Close() error {
+	if s.reader == nil {
+		return nil
+	}
+	r := s.reader
+	s.reader = nil
+	return r.Close()
+}

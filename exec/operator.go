@@ -1,0 +1,78 @@
+package exec
+
+import (
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Watermark is an event-time watermark in milliseconds since the epoch: the
+// promise that no later row of the stream has a rowtime at or below it.
+type Watermark int64
+
+const (
+	// MinWatermark is the watermark before any has been seen.
+	MinWatermark Watermark = math.MinInt64
+	// MaxWatermark ends event time; a finished input sends it before EndInput.
+	MaxWatermark Watermark = math.MaxInt64
+)
+
+// Output receives what an operator emits.
+//
+// Contract: Emit borrows the batch for the duration of the call; an Output
+// that keeps it (a channel to another subtask, a buffer) calls Retain itself.
+// The emitting operator still owns its reference and releases it after Emit
+// returns. Batches are never empty. Watermarks are emitted in non-decreasing
+// order; an Output drops a watermark that does not advance.
+type Output interface {
+	Emit(b arrow.RecordBatch) error
+	EmitWatermark(wm Watermark) error
+}
+
+// Operator is one stage of a task's operator chain: it consumes the batches
+// and watermarks of one or more inputs and emits to an Output.
+//
+// Contract:
+//   - The runtime calls Open once, then any sequence of ProcessBatch and
+//     ProcessWatermark, then EndInput once per input, then Close. Snapshot may
+//     be called between any two calls after Open; Restore only before the
+//     first ProcessBatch.
+//   - ProcessBatch borrows b: it must Retain what it keeps past the call.
+//   - ProcessWatermark receives, per input, the minimum over that input's
+//     channels, already non-decreasing; the operator forwards (or holds back)
+//     watermarks itself, so an operator that buffers rows can delay them.
+//   - EndInput(i) follows the MaxWatermark of input i. When every input has
+//     ended, the operator must have emitted all its results.
+//   - Errors are returned, never panicked; the task fails with the error.
+//   - Close releases everything the operator holds and is idempotent; it is
+//     called even when Open or processing failed.
+type Operator interface {
+	Open(ctx *OperatorContext) error
+	ProcessBatch(input int, b arrow.RecordBatch, out Output) error
+	ProcessWatermark(input int, wm Watermark, out Output) error
+	EndInput(input int, out Output) error
+	// Snapshot returns the operator's state as bytes, or nil if stateless.
+	Snapshot() ([]byte, error)
+	// Restore loads state produced by Snapshot.
+	Restore(state []byte) error
+	Close() error
+}
+
+// OperatorContext is what an operator instance learns about where it runs.
+type OperatorContext struct {
+	// Subtask is this instance's index in [0, Parallelism).
+	Subtask     int
+	Parallelism int
+	// Mem allocates every buffer the operator creates; tests pass a checked
+	// allocator to find leaks.
+	Mem memory.Allocator
+	// Metrics counts what flows through the operator.
+	Metrics *OperatorMetrics
+	// Config holds the job's configuration (SET options), by Flink key.
+	Config map[string]string
+	// JobID identifies the running job; Results is where collect operators
+	// hand their batches to the client that submitted the job.
+	JobID   string
+	Results ResultService
+}

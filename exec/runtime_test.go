@@ -1,0 +1,362 @@
+package exec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+)
+
+// evenCond is id % 2 = 0.
+func evenCond(t testing.TB) expr.Expr {
+	two := &expr.Literal{Value: int64(2), T: types.BigIntType.WithNullable(false)}
+	zero := &expr.Literal{Value: int64(0), T: types.BigIntType.WithNullable(false)}
+	mod, err := expr.Resolve("%", []expr.Expr{col(0), two})
+	require.NoError(t, err)
+	eq, err := expr.Resolve("=", []expr.Expr{mod, zero})
+	require.NoError(t, err)
+	return eq
+}
+
+func TestPipeline(t *testing.T) {
+	for _, par := range []int{1, 4} {
+		for _, batch := range []int{7, DefaultBatchSize} {
+			t.Run(fmt.Sprintf("p=%d/batch=%d", par, batch), func(t *testing.T) {
+				const rows = 20000
+				name, store := newStore(t)
+				g := &JobGraph{
+					Name:   "pipeline",
+					Config: map[string]string{BatchSizeKey: strconv.Itoa(batch)},
+					Vertices: []Vertex{
+						{ID: 1, Name: "Source", Parallelism: par, Operators: []OperatorSpec{
+							sourceOp(t, map[string]string{"rows": strconv.Itoa(rows)}), calcOp(t, evenCond(t))}},
+						{ID: 2, Name: "Sink", Parallelism: par, Operators: []OperatorSpec{sinkOp(t, name, nil)}},
+					},
+					Edges: []Edge{{Source: 1, Target: 2, Partitioning: Forward}},
+				}
+				j, err := runJob(t, g, par)
+				require.NoError(t, err)
+				require.Equal(t, JobFinished, j.Status())
+				var want []int64
+				for i := int64(0); i < rows; i += 2 {
+					want = append(want, i)
+				}
+				require.Equal(t, want, store.all())
+				require.Len(t, store.finished, par)
+
+				src, calc, sink := opStats(j, 1, 0), opStats(j, 1, 1), opStats(j, 2, 0)
+				require.Equal(t, int64(rows), src.RecordsOut)
+				require.Equal(t, int64(rows), calc.RecordsIn)
+				require.Equal(t, int64(rows/2), calc.RecordsOut)
+				require.Equal(t, int64(rows/2), sink.RecordsIn)
+				require.Equal(t, par, sink.Subtasks)
+				require.Equal(t, MaxWatermark, calc.Watermark)
+			})
+		}
+	}
+}
+
+func TestHashExchange(t *testing.T) {
+	const rows, mod = 10000, 37
+	name, store := newStore(t)
+	g := &JobGraph{
+		Name:   "hash",
+		Config: map[string]string{BatchSizeKey: "100"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 3, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": strconv.Itoa(rows), "mod": strconv.Itoa(mod)})}},
+			{ID: 2, Name: "Sink", Parallelism: 4, Operators: []OperatorSpec{sinkOp(t, name, nil)}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{1}}},
+	}
+	_, err := runJob(t, g, 4)
+	require.NoError(t, err)
+	require.Equal(t, seq(0, rows), store.all())
+	owner := map[int64]int{}
+	for sub, ks := range store.ks {
+		for _, k := range ks {
+			if o, ok := owner[k]; ok && o != sub {
+				t.Fatalf("key %d went to subtasks %d and %d", k, o, sub)
+			}
+			owner[k] = sub
+		}
+	}
+	require.Len(t, owner, mod)
+	require.Len(t, store.ks, 4, "every subtask owns some of %d keys", mod)
+}
+
+func TestRebalanceAndBroadcast(t *testing.T) {
+	const rows = 8000
+	for _, part := range []Partitioning{Rebalance, Broadcast, Global} {
+		t.Run(string(part), func(t *testing.T) {
+			name, store := newStore(t)
+			g := &JobGraph{
+				Name:   string(part),
+				Config: map[string]string{BatchSizeKey: "500"},
+				Vertices: []Vertex{
+					{ID: 1, Name: "Source", Parallelism: 1, Operators: []OperatorSpec{
+						sourceOp(t, map[string]string{"rows": strconv.Itoa(rows)})}},
+					{ID: 2, Name: "Sink", Parallelism: 4, Operators: []OperatorSpec{sinkOp(t, name, nil)}},
+				},
+				Edges: []Edge{{Source: 1, Target: 2, Partitioning: part}},
+			}
+			_, err := runJob(t, g, 4)
+			require.NoError(t, err)
+			require.Len(t, store.finished, 4, "every sink subtask ends")
+			switch part {
+			case Rebalance: // 16 batches round-robin: 4 each
+				require.Equal(t, seq(0, rows), store.all())
+				for sub := 0; sub < 4; sub++ {
+					require.Len(t, store.ids[sub], rows/4)
+				}
+			case Broadcast:
+				for sub := 0; sub < 4; sub++ {
+					require.Equal(t, seq(0, rows), store.ids[sub])
+				}
+			case Global:
+				require.Equal(t, seq(0, rows), store.ids[0])
+				require.Len(t, store.ids, 1)
+			}
+		})
+	}
+}
+
+func TestCollect(t *testing.T) {
+	const rows = 5000
+	before := runtime.NumGoroutine()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := NewEmbeddedCluster(2, 1, mem)
+	g := &JobGraph{
+		Name:   "collect",
+		Config: map[string]string{BatchSizeKey: "64"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": strconv.Itoa(rows)}),
+				calcOp(t, evenCond(t)),
+				{Kind: KindCollect, Name: "Collect", Schema: seqSchema, Spec: mustJSON(t, CollectSpec{ID: "out"})}}},
+		},
+	}
+	ctx := context.Background()
+	j, err := c.Submit(ctx, g)
+	require.NoError(t, err)
+	res, err := j.Results("out")
+	require.NoError(t, err)
+	got := map[int64]bool{}
+	for {
+		b, err := res.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		for _, v := range b.Column(0).(*array.Int64).Int64Values() {
+			got[v] = true
+		}
+		b.Release()
+	}
+	require.NoError(t, j.Wait(ctx))
+	require.Len(t, got, rows/2)
+	checkGoroutines(t, before)
+}
+
+func TestFailureCancelsJob(t *testing.T) {
+	name, _ := newStore(t)
+	g := &JobGraph{
+		Name:   "fail",
+		Config: map[string]string{BatchSizeKey: "100"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"unbounded": "true"})}},
+			{ID: 2, Name: "Work", Parallelism: 2, Operators: []OperatorSpec{
+				{Kind: "test-fail", Name: "Fail", Schema: seqSchema, Spec: mustJSON(t, 5)},
+				sinkOp(t, name, nil)}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Rebalance}},
+	}
+	j, err := runJob(t, g, 2)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `operator test-fail "Fail": boom`)
+	require.Contains(t, err.Error(), "Work (")
+	require.Equal(t, JobFailed, j.Status())
+}
+
+func TestCancelUnboundedJob(t *testing.T) {
+	before := runtime.NumGoroutine()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	name, store := newStore(t)
+	c := NewEmbeddedCluster(1, 2, mem)
+	g := &JobGraph{
+		Name: "unbounded",
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"unbounded": "true"})}},
+			{ID: 2, Name: "Sink", Parallelism: 1, Operators: []OperatorSpec{sinkOp(t, name, nil)}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{0}}},
+	}
+	ctx := context.Background()
+	j, err := c.Submit(ctx, g)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(store.all()) > 0 }, 10*time.Second, time.Millisecond)
+	require.Equal(t, JobRunning, j.Status())
+	j.Cancel()
+	require.ErrorIs(t, j.Wait(ctx), ErrJobCanceled)
+	require.Equal(t, JobCanceled, j.Status())
+	mem.AssertSize(t, 0)
+	checkGoroutines(t, before)
+
+	// The slots are free again.
+	j, err = c.Submit(ctx, g)
+	require.NoError(t, err)
+	j.Cancel()
+	require.ErrorIs(t, j.Wait(ctx), ErrJobCanceled)
+	mem.AssertSize(t, 0)
+}
+
+// TestBackpressure runs an unbounded source into a slow sink: bounded
+// channels must stop the source, so neither the rows in flight nor the
+// memory grow while the sink lags.
+func TestBackpressure(t *testing.T) {
+	const batch = 1000
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	name, _ := newStore(t)
+	c := NewEmbeddedCluster(1, 1, mem)
+	g := &JobGraph{
+		Name:   "backpressure",
+		Config: map[string]string{BatchSizeKey: strconv.Itoa(batch)},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 1, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"unbounded": "true"})}},
+			{ID: 2, Name: "Sink", Parallelism: 1, Operators: []OperatorSpec{
+				sinkOp(t, name, map[string]string{"delay": "2ms"})}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Rebalance}},
+	}
+	ctx := context.Background()
+	j, err := c.Submit(ctx, g)
+	require.NoError(t, err)
+	// In flight: the channel's batches, one being sent, one in the sink.
+	const maxInFlight = (ChannelCapacity + 2) * batch
+	var peak int
+	for i := 0; i < 30; i++ {
+		time.Sleep(10 * time.Millisecond)
+		out, in := opStats(j, 1, 0).RecordsOut, opStats(j, 2, 0).RecordsIn
+		require.LessOrEqual(t, out-in, int64(maxInFlight))
+		peak = max(peak, mem.CurrentAlloc())
+	}
+	require.Greater(t, opStats(j, 2, 0).RecordsIn, int64(0))
+	// 3 columns of 8 bytes a row, with slack for buffer rounding.
+	require.Less(t, peak, 2*maxInFlight*3*8)
+	j.Cancel()
+	require.ErrorIs(t, j.Wait(ctx), ErrJobCanceled)
+	mem.AssertSize(t, 0)
+}
+
+func TestNotEnoughSlots(t *testing.T) {
+	c := NewEmbeddedCluster(2, 1, nil)
+	g := &JobGraph{
+		Name: "wide",
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 3, Operators: []OperatorSpec{sourceOp(t, map[string]string{})}},
+		},
+	}
+	_, err := c.Submit(context.Background(), g)
+	require.ErrorIs(t, err, ErrNotEnoughSlots)
+	require.Contains(t, err.Error(), "job needs 3, 2 of 2 free")
+}
+
+func TestValidate(t *testing.T) {
+	src := func(p int) Vertex {
+		return Vertex{ID: 1, Name: "S", Parallelism: p, Operators: []OperatorSpec{sourceOp(t, map[string]string{})}}
+	}
+	sink := func(p int) Vertex {
+		return Vertex{ID: 2, Name: "K", Parallelism: p, Operators: []OperatorSpec{sinkOp(t, "x", nil)}}
+	}
+	for _, tc := range []struct {
+		g    JobGraph
+		want string
+	}{
+		{JobGraph{}, "has no vertices"},
+		{JobGraph{Vertices: []Vertex{src(0)}}, "parallelism 0"},
+		{JobGraph{Vertices: []Vertex{src(2), sink(3)}, Edges: []Edge{{Source: 1, Target: 2, Partitioning: Forward}}},
+			"forward edge 0"},
+		{JobGraph{Vertices: []Vertex{src(1), sink(1)}, Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash}}},
+			"hash edge 0 has no keys"},
+		{JobGraph{Vertices: []Vertex{src(1), sink(1)}}, `starts with "sink", not a source`},
+		{JobGraph{Vertices: []Vertex{{ID: 1, Name: "S", Parallelism: 1, Operators: []OperatorSpec{{Kind: "nope"}}}}},
+			`unknown operator kind "nope"`},
+		{JobGraph{Vertices: []Vertex{src(1), sink(1)}, Edges: []Edge{
+			{Source: 1, Target: 2, Partitioning: Rebalance}, {Source: 2, Target: 2, TargetInput: 1, Partitioning: Rebalance}}},
+			"has a cycle"},
+	} {
+		err := tc.g.Validate()
+		require.Error(t, err)
+		require.Contains(t, err.Error(), tc.want)
+	}
+}
+
+func TestDescriptorRoundTrip(t *testing.T) {
+	g := &JobGraph{
+		Name:   "rt",
+		Config: map[string]string{BatchSizeKey: "7"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": "10"}), calcOp(t, evenCond(t))}},
+			{ID: 2, Name: "Sink", Parallelism: 3, Operators: []OperatorSpec{sinkOp(t, "x", nil)}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{1, 0}}},
+	}
+	j := &Job{id: "job", graph: g, slots: []slotRef{{0, 4}, {0, 5}, {1, 0}}}
+	ds := j.descriptors()
+	require.Len(t, ds, 5)
+	for _, d := range ds {
+		data, err := EncodeDescriptor(d)
+		require.NoError(t, err)
+		back, err := DecodeDescriptor(data)
+		require.NoError(t, err)
+		require.Equal(t, d, back)
+	}
+	require.Equal(t, []OutputDescriptor{{Edge: 0, Partitioning: Hash, Keys: []int{1, 0},
+		DownstreamVertex: 2, DownstreamParallelism: 3, Consumers: []int{0, 1, 2}}}, ds[1].Outputs)
+	require.Equal(t, []InputGateDescriptor{{Edge: 0, Input: 0, UpstreamVertex: 1, Producers: []int{0, 1}}}, ds[4].Inputs)
+	require.Equal(t, 0, ds[4].Slot)
+	require.Equal(t, 5, ds[3].Slot)
+
+	// Calc expressions survive the trip and still compile.
+	var cs CalcSpec
+	require.NoError(t, json.Unmarshal(ds[0].Operators[1].Spec, &cs))
+	e, err := expr.Unmarshal(cs.Condition)
+	require.NoError(t, err)
+	require.Equal(t, evenCond(t).String(), e.String())
+}
+
+func TestDeployFailureFailsJob(t *testing.T) {
+	name, _ := newStore(t)
+	bad := sourceOp(t, map[string]string{})
+	bad.Spec = json.RawMessage(`{"table": 5}`)
+	g := &JobGraph{
+		Name: "bad",
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{bad}},
+			{ID: 2, Name: "Sink", Parallelism: 2, Operators: []OperatorSpec{sinkOp(t, name, nil)}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Forward}},
+	}
+	_, err := runJob(t, g, 2)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "source spec")
+	var oe *OperatorError
+	require.False(t, errors.As(err, &oe), "the error crossed the TaskManager boundary as text")
+}

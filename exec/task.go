@@ -1,0 +1,320 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// TaskState is the lifecycle state of one subtask, reported by the
+// TaskManager to the JobManager.
+type TaskState string
+
+const (
+	TaskRunning  TaskState = "RUNNING"
+	TaskFinished TaskState = "FINISHED"
+	TaskFailed   TaskState = "FAILED"
+	TaskCanceled TaskState = "CANCELED"
+)
+
+// terminal reports whether s is a final state.
+func (s TaskState) terminal() bool {
+	return s == TaskFinished || s == TaskFailed || s == TaskCanceled
+}
+
+// OperatorError is a failure of one operator of a task's chain; the job's
+// error names the operator through it.
+type OperatorError struct {
+	Kind string
+	Name string
+	Err  error
+}
+
+func (e *OperatorError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("operator %s: %v", e.Kind, e.Err)
+	}
+	return fmt.Sprintf("operator %s %q: %v", e.Kind, e.Name, e.Err)
+}
+
+func (e *OperatorError) Unwrap() error { return e.Err }
+
+// opError attributes err to the operator of spec unless an operator further
+// down the chain already claimed it.
+func opError(spec *OperatorSpec, err error) error {
+	var oe *OperatorError
+	if err == nil || errors.As(err, &oe) {
+		return err
+	}
+	return &OperatorError{Kind: spec.Kind, Name: spec.Name, Err: err}
+}
+
+// task runs one subtask: its operator chain in one goroutine, fed by its
+// input channels (or by pulling its source) and feeding its output
+// partitions.
+type task struct {
+	d       *TaskDeploymentDescriptor
+	shuffle ShuffleService
+	results ResultService
+	mem     memory.Allocator
+	metrics []*OperatorMetrics
+
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// chainLink is the Output of operator i of a chain: it counts what i emits
+// and calls operator i+1 directly, or the task's output partitions after the
+// last operator. It drops empty batches and watermarks that do not advance,
+// so operators need not check.
+type chainLink struct {
+	spec    *OperatorSpec
+	metrics *OperatorMetrics
+	lastWM  Watermark
+
+	next        Operator // nil after the last operator
+	nextSpec    *OperatorSpec
+	nextMetrics *OperatorMetrics
+	nextOut     *chainLink
+	tail        *taskOutput
+}
+
+func (l *chainLink) Emit(b arrow.RecordBatch) error {
+	n := b.NumRows()
+	if n == 0 {
+		return nil
+	}
+	l.metrics.RecordsOut.Add(n)
+	l.metrics.BatchesOut.Add(1)
+	if l.next == nil {
+		return l.tail.emit(b)
+	}
+	l.nextMetrics.RecordsIn.Add(n)
+	l.nextMetrics.BatchesIn.Add(1)
+	return opError(l.nextSpec, l.next.ProcessBatch(0, b, l.nextOut))
+}
+
+func (l *chainLink) EmitWatermark(wm Watermark) error {
+	if wm <= l.lastWM {
+		return nil
+	}
+	l.lastWM = wm
+	l.metrics.Watermark.Store(int64(wm))
+	if l.next == nil {
+		return l.tail.broadcast(Element{Kind: ElementWatermark, Watermark: wm})
+	}
+	return opError(l.nextSpec, l.next.ProcessWatermark(0, wm, l.nextOut))
+}
+
+// end runs once the operator before the link has ended all its inputs: it
+// guarantees the MaxWatermark, then ends the next operator's input (or the
+// task's output channels).
+func (l *chainLink) end() error {
+	if err := l.EmitWatermark(MaxWatermark); err != nil {
+		return err
+	}
+	if l.next == nil {
+		return l.tail.broadcast(Element{Kind: ElementEnd})
+	}
+	return opError(l.nextSpec, l.next.EndInput(0, l.nextOut))
+}
+
+// run executes the task to its end and returns why it stopped.
+func (t *task) run() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: panic in task %s: %v\n%s", t.d.name(), r, debug.Stack())
+		}
+	}()
+	d := t.d
+	isSource := len(d.Inputs) == 0
+	var src SourceOperator
+	ops := make([]Operator, len(d.Operators))
+	defer func() {
+		// Close everything even after a failure; the first error wins.
+		if src != nil {
+			err = errors.Join(err, opError(&d.Operators[0], src.Close()))
+		}
+		for i, op := range ops {
+			if op != nil {
+				if cerr := op.Close(); cerr != nil && err == nil {
+					err = opError(&d.Operators[i], cerr)
+				}
+			}
+		}
+	}()
+
+	for i := range d.Operators {
+		spec := &d.Operators[i]
+		octx := &OperatorContext{
+			Subtask: d.Subtask, Parallelism: d.Parallelism, Mem: t.mem,
+			Metrics: t.metrics[i], Config: d.Config, JobID: d.JobID, Results: t.results,
+		}
+		e, ok := lookupKind(spec.Kind)
+		if !ok {
+			return opError(spec, fmt.Errorf("unknown operator kind"))
+		}
+		if i == 0 && isSource {
+			if e.src == nil {
+				return opError(spec, fmt.Errorf("not a source, but heads a vertex without inputs"))
+			}
+			s, err := e.src(*spec, octx)
+			if err != nil {
+				return opError(spec, err)
+			}
+			src = s
+			if err := src.Open(octx); err != nil {
+				return opError(spec, err)
+			}
+			continue
+		}
+		if e.op == nil {
+			return opError(spec, fmt.Errorf("a source cannot take input"))
+		}
+		op, err := e.op(*spec, octx)
+		if err != nil {
+			return opError(spec, err)
+		}
+		ops[i] = op
+		if err := op.Open(octx); err != nil {
+			return opError(spec, err)
+		}
+	}
+
+	out, err := t.openOutputs()
+	if err != nil {
+		return err
+	}
+	links := make([]*chainLink, len(ops))
+	for i := len(ops) - 1; i >= 0; i-- {
+		l := &chainLink{spec: &d.Operators[i], metrics: t.metrics[i], lastWM: MinWatermark, tail: out}
+		if i+1 < len(ops) {
+			l.next, l.nextSpec, l.nextMetrics, l.nextOut = ops[i+1], &d.Operators[i+1], t.metrics[i+1], links[i+1]
+		}
+		links[i] = l
+	}
+
+	if isSource {
+		err = t.pullSource(src, links[0])
+	} else {
+		err = t.readInputs(ops[0], links[0])
+	}
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if err := l.end(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *task) openOutputs() (*taskOutput, error) {
+	d := t.d
+	out := &taskOutput{}
+	for _, od := range d.Outputs {
+		p := &resultPartition{ctx: t.ctx, mem: t.mem, part: od.Partitioning, keys: od.Keys}
+		for _, c := range od.Consumers {
+			s, err := t.shuffle.Sender(ChannelID{Job: d.JobID, Edge: od.Edge, Producer: d.Subtask, Consumer: c})
+			if err != nil {
+				return nil, err
+			}
+			p.senders = append(p.senders, s)
+		}
+		if p.part == Hash {
+			p.indices = make([][]int32, len(p.senders))
+		}
+		out.partitions = append(out.partitions, p)
+	}
+	return out, nil
+}
+
+func (t *task) pullSource(src SourceOperator, out *chainLink) error {
+	for {
+		b, err := src.Next(t.ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if t.ctx.Err() != nil {
+				return t.ctx.Err()
+			}
+			return opError(out.spec, err)
+		}
+		err = out.Emit(b)
+		b.Release()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (t *task) readInputs(head Operator, out *chainLink) error {
+	d := t.d
+	var chans []<-chan Element
+	var chanInput []int
+	inputs := 0
+	for _, g := range d.Inputs {
+		inputs = max(inputs, g.Input+1)
+		for _, p := range g.Producers {
+			r, err := t.shuffle.Receiver(ChannelID{Job: d.JobID, Edge: g.Edge, Producer: p, Consumer: d.Subtask})
+			if err != nil {
+				return err
+			}
+			chans = append(chans, r.C())
+			chanInput = append(chanInput, g.Input)
+		}
+	}
+	spec := &d.Operators[0]
+	m := t.metrics[0]
+	tracker := newInputTracker(chanInput, inputs)
+	// An input without channels (a Global edge's consumers other than 0) has
+	// ended before it began.
+	for in, open := range tracker.open {
+		if open == 0 {
+			if err := head.ProcessWatermark(in, MaxWatermark, out); err != nil {
+				return opError(spec, err)
+			}
+			if err := head.EndInput(in, out); err != nil {
+				return opError(spec, err)
+			}
+		}
+	}
+	gate := newInputGate(t.ctx, chans)
+	for gate.active() > 0 {
+		c, e, err := gate.next(t.ctx)
+		if err != nil {
+			return err
+		}
+		switch e.Kind {
+		case ElementBatch:
+			m.RecordsIn.Add(e.Batch.NumRows())
+			m.BatchesIn.Add(1)
+			err = head.ProcessBatch(chanInput[c], e.Batch, out)
+			e.Batch.Release()
+		case ElementWatermark:
+			if in, wm, ok := tracker.watermark(c, e.Watermark); ok {
+				err = head.ProcessWatermark(in, wm, out)
+			}
+		case ElementEnd:
+			gate.remove(c)
+			in, wm, advanced, ended := tracker.end(c)
+			if advanced {
+				err = head.ProcessWatermark(in, wm, out)
+			}
+			if err == nil && ended {
+				err = head.EndInput(in, out)
+			}
+		}
+		if err != nil {
+			return opError(spec, err)
+		}
+	}
+	return nil
+}

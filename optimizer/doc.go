@@ -1,0 +1,7 @@
+// Package optimizer rewrites logical plans with named rules (listed in
+// order in rules.go), then decides the physical plan: each operator's
+// parallelism and the exchanges (forward, hash, rebalance, broadcast,
+// global) between parallel instances. ToJobGraph chains operators connected
+// by forward exchanges into vertices and serializes the result as an
+// exec.JobGraph, which is all the runtime ever sees of a plan.
+package optimizer

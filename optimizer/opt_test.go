@@ -1,0 +1,152 @@
+package optimizer_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/optimizer"
+	"github.com/eddysql/eddy/planner"
+	"github.com/eddysql/eddy/sql"
+	_ "github.com/eddysql/eddy/table/connector/all"
+)
+
+// TestOpt is the planner test harness. Commands:
+//
+//	exec-ddl            CREATE TABLE / CREATE VIEW statements
+//	build               the bound logical plan of a query or INSERT
+//	opt [expect=R,...] [disable=R,...]
+//	                    the optimized logical plan; expect= fails unless the
+//	                    named rules fired, disable= skips rules
+//	physical [parallelism=N]
+//	                    the physical plan
+//	jobgraph [parallelism=N]
+//	                    the vertices and edges of the job graph
+func TestOpt(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		cat := catalog.NewManager()
+		p := &planner.Planner{Catalog: cat}
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			switch d.Cmd {
+			case "exec-ddl":
+				return execDDL(p, d.Input)
+			case "build", "opt", "physical", "jobgraph":
+				return plan(t, p, d)
+			}
+			t.Fatalf("unknown command %s", d.Cmd)
+			return ""
+		})
+	})
+}
+
+func execDDL(p *planner.Planner, input string) string {
+	script, err := sql.ParseScript(input)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	for _, st := range script.Stmts {
+		var err error
+		switch s := st.Stmt.(type) {
+		case *sql.CreateTable:
+			var path catalog.Path
+			var tbl *catalog.Table
+			if path, tbl, err = p.CreateTable(script.Source, s); err == nil {
+				err = p.Catalog.Create(path, tbl, s.Temporary, s.IfNotExists)
+			}
+		case *sql.CreateView:
+			var path catalog.Path
+			var v *catalog.View
+			if path, v, err = p.CreateView(script.Source, s); err == nil {
+				err = p.Catalog.Create(path, v, s.Temporary, s.IfNotExists)
+			}
+		default:
+			err = fmt.Errorf("exec-ddl accepts CREATE TABLE and CREATE VIEW, not %T", s)
+		}
+		if err != nil {
+			return "error: " + err.Error() + "\n"
+		}
+	}
+	return ""
+}
+
+func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
+	stmt, err := sql.ParseStatement(d.Input)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	var n planner.Node
+	switch s := stmt.(type) {
+	case *sql.QueryStatement:
+		n, err = p.PlanQuery(d.Input, s.Query)
+	case *sql.Insert:
+		n, err = p.PlanInsert(d.Input, s)
+	default:
+		t.Fatalf("%s wants a query or INSERT, not %T", d.Cmd, s)
+	}
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	if d.Cmd == "build" {
+		return planner.Explain(n, false)
+	}
+	opts := optimizer.Options{Disabled: map[string]bool{}, Fired: new([]string)}
+	var expect []string
+	parallelism := 1
+	for _, arg := range d.CmdArgs {
+		switch arg.Key {
+		case "expect":
+			expect = arg.Vals
+		case "disable":
+			for _, v := range arg.Vals {
+				opts.Disabled[v] = true
+			}
+		case "parallelism":
+			d.ScanArgs(t, "parallelism", &parallelism)
+		default:
+			t.Fatalf("unknown argument %s", arg.Key)
+		}
+	}
+	opt := optimizer.Optimize(n, opts)
+	for _, r := range expect {
+		if !contains(*opts.Fired, r) {
+			t.Errorf("%s: expected rule %s to fire; fired: %v", d.Pos, r, *opts.Fired)
+		}
+	}
+	if d.Cmd == "opt" {
+		return planner.Explain(opt, false)
+	}
+	phys, err := optimizer.Physicalize(opt, optimizer.Config{Parallelism: parallelism, CollectID: "test"})
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	if d.Cmd == "physical" {
+		return optimizer.ExplainPhysical(phys)
+	}
+	g, err := optimizer.ToJobGraph("test", nil, phys)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	var b strings.Builder
+	for _, v := range g.Vertices {
+		fmt.Fprintf(&b, "vertex %d parallelism=%d\n", v.ID, v.Parallelism)
+		for _, op := range v.Operators {
+			fmt.Fprintf(&b, "  %s: %s\n", op.Kind, op.Name)
+		}
+	}
+	for _, e := range g.Edges {
+		fmt.Fprintf(&b, "edge %d -> %d %s\n", e.Source, e.Target, e.Partitioning)
+	}
+	return b.String()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

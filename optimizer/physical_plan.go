@@ -1,0 +1,97 @@
+package optimizer
+
+import (
+	"strconv"
+
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/planner"
+)
+
+// Config is what physical planning reads from the session's options.
+type Config struct {
+	// Parallelism is parallelism.default: the parallelism of sources and
+	// sinks, which the operators between them inherit.
+	Parallelism int
+	// CollectID names the result stream of a query's Collect node.
+	CollectID string
+}
+
+// ParallelismFromOptions reads Flink's parallelism.default (default 1).
+func ParallelismFromOptions(opts map[string]string) (int, error) {
+	v, ok := opts["parallelism.default"]
+	if !ok {
+		return 1, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1 {
+		return 0, errs.New(errs.InvalidOption, "parallelism.default must be a positive integer, not '%s'", v)
+	}
+	return p, nil
+}
+
+// Physicalize turns an optimized logical plan into a physical plan:
+// operators get a parallelism, and an exchange is inserted wherever the
+// data must move between differently parallel or differently partitioned
+// instances.
+func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
+	switch l := n.(type) {
+	case *planner.Scan:
+		return &StreamScan{Logical: l, parallelism: cfg.Parallelism}, nil
+	case *planner.Values:
+		return &StreamValues{Logical: l}, nil
+	case *planner.Calc:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamCalc{Logical: l, Input: in}, nil
+	case *planner.WatermarkAssigner:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamWatermarkAssigner{Logical: l, Input: in}, nil
+	case *planner.UnionAll:
+		u := &StreamUnion{Out: l.Out}
+		for _, c := range l.Inputs {
+			in, err := Physicalize(c, cfg)
+			if err != nil {
+				return nil, err
+			}
+			u.parallelism = max(u.parallelism, in.Parallelism())
+			u.In = append(u.In, in)
+		}
+		for i, in := range u.In {
+			u.In[i] = exchangeTo(in, u.parallelism)
+		}
+		return u, nil
+	case *planner.Sink:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamSink{Logical: l, Input: exchangeTo(in, cfg.Parallelism), parallelism: cfg.Parallelism}, nil
+	case *planner.Collect:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamCollect{Input: exchangeTo(in, 1), ID: cfg.CollectID}, nil
+	}
+	return nil, errs.New(errs.NotSupported, "no physical operator for %s", n.Describe())
+}
+
+// exchangeTo connects in to a consumer of the given parallelism: directly
+// when they match, else through a rebalance (or a global exchange into a
+// single instance).
+func exchangeTo(in PhysicalNode, parallelism int) PhysicalNode {
+	if in.Parallelism() == parallelism {
+		return in
+	}
+	p := exec.Rebalance
+	if parallelism == 1 {
+		p = exec.Global
+	}
+	return &StreamExchange{Input: in, Partitioning: p, Target: parallelism}
+}

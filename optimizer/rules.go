@@ -1,0 +1,49 @@
+package optimizer
+
+import "github.com/eddysql/eddy/planner"
+
+// Rule rewrites one node of a logical plan. Apply returns the replacement
+// and whether anything changed; rules must not change a node's schema.
+type Rule struct {
+	// Name is the rule's stable identifier, used in tests (expect=, disable=).
+	Name  string
+	Apply func(n planner.Node) (planner.Node, bool)
+}
+
+// Phases lists the rules in the order they run. Each phase repeats its
+// rules, in order, until a whole pass changes nothing; then the next phase
+// starts. The order matters:
+//
+// Rewrite phase, over Filter and Project nodes:
+//  1. FoldConstants first, so later rules see literals (TRUE conditions).
+//  2. RemoveTrueFilter drops filters folded to TRUE.
+//  3. MergeFilters and PushFilterBelowProject move filtering down to the
+//     scans, so that the projections above can be merged and pushed.
+//  4. MergeProjects collapses stacked projections (views, computed columns,
+//     INSERT casts) into one.
+//  5. PushProjectBelowWatermarkAssigner and PushProjectIntoScan prune the
+//     columns a connector must produce.
+//  6. RemoveIdentityProject drops projections that pass their input through.
+//
+// Calc phase, once the rewrites are done (a Calc hides the Filter/Project
+// shapes the rewrite rules match):
+//  7. MergeFilterAndProjectIntoCalc turns every Filter/Project into the Calc
+//     the runtime executes, and MergeCalcs fuses adjacent Calcs.
+//  8. FoldConstantsInCalc folds what merging brought together.
+var Phases = [][]Rule{
+	{
+		FoldConstants,
+		RemoveTrueFilter,
+		MergeFilters,
+		PushFilterBelowProject,
+		MergeProjects,
+		PushProjectBelowWatermarkAssigner,
+		PushProjectIntoScan,
+		RemoveIdentityProject,
+	},
+	{
+		MergeFilterAndProjectIntoCalc,
+		MergeCalcs,
+		FoldConstantsInCalc,
+	},
+}

@@ -1,0 +1,441 @@
+package planner
+
+import (
+	"errors"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// aggregateFunctions are recognized so that their use gives a clear
+// "not supported yet" instead of "unknown function".
+var aggregateFunctions = map[string]bool{
+	"COUNT": true, "SUM": true, "AVG": true, "MIN": true, "MAX": true, "FIRST_VALUE": true,
+	"LAST_VALUE": true, "LISTAGG": true, "STDDEV": true, "STDDEV_POP": true, "STDDEV_SAMP": true,
+	"VARIANCE": true, "VAR_POP": true, "VAR_SAMP": true, "COLLECT": true, "ROW_NUMBER": true,
+	"RANK": true, "DENSE_RANK": true,
+}
+
+var binaryFuncs = map[sql.BinaryOp]string{
+	sql.Add: "+", sql.Sub: "-", sql.Mul: "*", sql.Div: "/", sql.Mod: "%", sql.Concat: "||",
+	sql.Eq: "=", sql.NotEq: "<>", sql.Lt: "<", sql.LtEq: "<=", sql.Gt: ">", sql.GtEq: ">=",
+	sql.And: "AND", sql.Or: "OR", sql.IsDistinctFrom: "IS DISTINCT FROM",
+	sql.IsNotDistinctFrom: "IS NOT DISTINCT FROM",
+}
+
+// bindExpr resolves a syntax expression against the columns in sc into a
+// typed expression.
+func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
+	switch n := e.(type) {
+	case *sql.Ident:
+		i, err := s.resolve(sc, n)
+		if err != nil {
+			return nil, err
+		}
+		c := sc.cols[i]
+		return &expr.ColumnRef{Index: i, Name: c.name, T: c.typ}, nil
+	case *sql.Literal:
+		return s.bindLiteral(n)
+	case *sql.IntervalLit:
+		return s.bindInterval(n)
+	case *sql.Unary:
+		arg, err := s.bindExpr(sc, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		switch n.Op {
+		case sql.Plus:
+			return arg, nil
+		case sql.Not:
+			return s.call(n, "NOT", arg)
+		default:
+			return s.call(n, "NEGATE", arg)
+		}
+	case *sql.Binary:
+		l, err := s.bindExpr(sc, n.Left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.bindExpr(sc, n.Right)
+		if err != nil {
+			return nil, err
+		}
+		return s.call(n, binaryFuncs[n.Op], l, r)
+	case *sql.FuncCall:
+		return s.bindCall(sc, n)
+	case *sql.Cast:
+		arg, err := s.bindExpr(sc, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		t, err := s.resolveType(n.Type)
+		if err != nil {
+			return nil, err
+		}
+		c, err := expr.NewCast(arg, t, n.Try)
+		if err != nil {
+			return nil, s.errAt(errs.DatatypeMismatch, n, "%v", err)
+		}
+		return c, nil
+	case *sql.Case:
+		return s.bindCase(sc, n)
+	case *sql.InList:
+		args, err := s.bindExprs(sc, append([]sql.Expr{n.Expr}, n.List...))
+		if err != nil {
+			return nil, err
+		}
+		in, err := s.call(n, "IN", args...)
+		if err != nil || !n.Not {
+			return in, err
+		}
+		return s.call(n, "NOT", in)
+	case *sql.Between:
+		if n.Symmetric {
+			return nil, s.errAt(errs.NotSupported, n, "BETWEEN SYMMETRIC is not supported yet")
+		}
+		args, err := s.bindExprs(sc, []sql.Expr{n.Expr, n.Low, n.High})
+		if err != nil {
+			return nil, err
+		}
+		ge, err := s.call(n, ">=", args[0], args[1])
+		if err != nil {
+			return nil, err
+		}
+		le, err := s.call(n, "<=", args[0], args[2])
+		if err != nil {
+			return nil, err
+		}
+		between, err := s.call(n, "AND", ge, le)
+		if err != nil || !n.Not {
+			return between, err
+		}
+		return s.call(n, "NOT", between)
+	case *sql.Like:
+		if n.SimilarTo {
+			return nil, s.errAt(errs.NotSupported, n, "SIMILAR TO is not supported yet")
+		}
+		parts := []sql.Expr{n.Expr, n.Pattern}
+		if n.Escape != nil {
+			parts = append(parts, n.Escape)
+		}
+		args, err := s.bindExprs(sc, parts)
+		if err != nil {
+			return nil, err
+		}
+		if n.Not {
+			return s.call(n, "NOT LIKE", args...)
+		}
+		return s.call(n, "LIKE", args...)
+	case *sql.IsNull:
+		arg, err := s.bindExpr(sc, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		if n.Not {
+			return s.call(n, "IS NOT NULL", arg)
+		}
+		return s.call(n, "IS NULL", arg)
+	case *sql.IsBool:
+		arg, err := s.bindExpr(sc, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		fn := "IS "
+		if n.Not {
+			fn += "NOT "
+		}
+		if n.Value {
+			fn += "TRUE"
+		} else {
+			fn += "FALSE"
+		}
+		return s.call(n, fn, arg)
+	case *sql.Extract:
+		arg, err := s.bindExpr(sc, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		unit := &expr.Literal{Value: n.Unit, T: types.VarcharType(len(n.Unit)).WithNullable(false)}
+		return s.call(n, "EXTRACT", unit, arg)
+	}
+	return nil, s.errAt(errs.NotSupported, e, "expression %s is not supported yet", e)
+}
+
+func (s source) bindExprs(sc *scope, es []sql.Expr) ([]expr.Expr, error) {
+	out := make([]expr.Expr, len(es))
+	for i, e := range es {
+		b, err := s.bindExpr(sc, e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// call resolves a function or operator through the function registry and
+// positions its error at n.
+func (s source) call(n sql.Expr, name string, args ...expr.Expr) (expr.Expr, error) {
+	e, err := expr.Resolve(name, args)
+	if err != nil {
+		code := errs.DatatypeMismatch
+		if errors.Is(err, expr.ErrUnknownFunction) {
+			code = errs.UndefinedFunction
+		}
+		return nil, s.errAt(code, n, "%v", err)
+	}
+	return e, nil
+}
+
+func (s source) bindCall(sc *scope, n *sql.FuncCall) (expr.Expr, error) {
+	if aggregateFunctions[n.Name] || n.Over != nil {
+		return nil, s.errAt(errs.NotSupported, n, "aggregate and window function %s is not supported yet", n.Name)
+	}
+	if n.Distinct || n.Star || n.Filter != nil {
+		return nil, s.errAt(errs.InvalidPlan, n, "DISTINCT, * and FILTER apply only to aggregate functions, not %s", n.Name)
+	}
+	args, err := s.bindExprs(sc, n.Args)
+	if err != nil {
+		return nil, err
+	}
+	return s.call(n, n.Name, args...)
+}
+
+// bindCase rewrites a simple CASE into a searched one and resolves CASE with
+// arguments cond1, result1, ..., [else].
+func (s source) bindCase(sc *scope, n *sql.Case) (expr.Expr, error) {
+	var operand expr.Expr
+	if n.Operand != nil {
+		var err error
+		if operand, err = s.bindExpr(sc, n.Operand); err != nil {
+			return nil, err
+		}
+	}
+	var args []expr.Expr
+	for _, w := range n.Whens {
+		cond, err := s.bindExpr(sc, w.Cond)
+		if err != nil {
+			return nil, err
+		}
+		if operand != nil {
+			if cond, err = s.call(w.Cond, "=", operand, cond); err != nil {
+				return nil, err
+			}
+		}
+		res, err := s.bindExpr(sc, w.Result)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, cond, res)
+	}
+	if n.Else != nil {
+		e, err := s.bindExpr(sc, n.Else)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, e)
+	}
+	return s.call(n, "CASE", args...)
+}
+
+// bindLiteral types literals as Flink does: integers are INT, or BIGINT
+// when they do not fit, or DECIMAL beyond that; numbers with a point are
+// exact DECIMALs; strings are CHAR(n); all are NOT NULL except NULL.
+func (s source) bindLiteral(n *sql.Literal) (expr.Expr, error) {
+	lit := func(v any, t types.DataType) (expr.Expr, error) {
+		return &expr.Literal{Value: v, T: t.WithNullable(false)}, nil
+	}
+	bad := func(what string) (expr.Expr, error) {
+		return nil, s.errAt(errs.InvalidCast, n, "invalid %s literal '%s'", what, n.Text)
+	}
+	switch n.Kind {
+	case sql.NullLit:
+		return &expr.Literal{T: types.NullType}, nil
+	case sql.BoolLit:
+		return lit(strings.EqualFold(n.Text, "TRUE"), types.BooleanType)
+	case sql.IntLit:
+		v, err := strconv.ParseInt(n.Text, 10, 64)
+		if err != nil {
+			return s.decimalLiteral(n)
+		}
+		if v >= math.MinInt32 && v <= math.MaxInt32 {
+			return lit(v, types.IntType)
+		}
+		return lit(v, types.BigIntType)
+	case sql.DecimalLit:
+		return s.decimalLiteral(n)
+	case sql.FloatLit:
+		v, err := strconv.ParseFloat(n.Text, 64)
+		if err != nil {
+			return bad("DOUBLE")
+		}
+		return lit(v, types.DoubleType)
+	case sql.StringLit:
+		return lit(n.Text, types.CharType(max(1, len([]rune(n.Text)))))
+	case sql.BinaryLit:
+		b, ok := new(big.Int).SetString("1"+n.Text, 16)
+		if !ok || len(n.Text)%2 != 0 {
+			return bad("binary")
+		}
+		return lit(b.Bytes()[1:], types.BinaryType(max(1, len(n.Text)/2)))
+	case sql.DateLit:
+		t, err := time.Parse("2006-01-02", n.Text)
+		if err != nil {
+			return bad("DATE")
+		}
+		return lit(int32(t.Unix()/86400), types.DateType)
+	case sql.TimeLit:
+		t, err := time.Parse("15:04:05.999999999", n.Text)
+		if err != nil {
+			return bad("TIME")
+		}
+		p := fractionDigits(n.Text)
+		since := t.Sub(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC))
+		return lit(scaleNanos(since.Nanoseconds(), p), types.TimeType(p))
+	case sql.TimestampLit:
+		t, err := time.Parse("2006-01-02 15:04:05.999999999", n.Text)
+		if err != nil {
+			return bad("TIMESTAMP")
+		}
+		p := fractionDigits(n.Text)
+		return lit(scaleNanos(t.UnixNano(), p), types.TimestampType(p))
+	}
+	return nil, s.errAt(errs.NotSupported, n, "literal %s is not supported", n)
+}
+
+func (s source) decimalLiteral(n *sql.Literal) (expr.Expr, error) {
+	digits := strings.TrimLeft(strings.Replace(strings.TrimPrefix(n.Text, "-"), ".", "", 1), "0")
+	scale := 0
+	if i := strings.IndexByte(n.Text, '.'); i >= 0 {
+		scale = len(n.Text) - i - 1
+	}
+	prec := max(len(digits), scale, 1)
+	if prec > types.MaxDecimalPrecision {
+		return nil, s.errAt(errs.NumericOutOfRange, n, "numeric literal '%s' is out of range", n.Text)
+	}
+	num, err := decimal128.FromString(n.Text, int32(prec), int32(scale))
+	if err != nil {
+		return nil, s.errAt(errs.InvalidCast, n, "invalid DECIMAL literal '%s'", n.Text)
+	}
+	return &expr.Literal{Value: num, T: types.DecimalType(prec, scale).WithNullable(false)}, nil
+}
+
+// fractionDigits is the number of fractional-second digits in a time text,
+// which is the precision Flink gives the literal.
+func fractionDigits(text string) int {
+	i := strings.LastIndexByte(text, '.')
+	if i < 0 {
+		return 0
+	}
+	return len(text) - i - 1
+}
+
+// scaleNanos converts nanoseconds to the Arrow unit for precision p.
+func scaleNanos(nanos int64, p int) int64 {
+	return nanos / int64(types.TimeUnitFor(p).Multiplier())
+}
+
+// bindInterval types interval literals as Flink does: DAY-TIME intervals
+// are millisecond counts, YEAR-MONTH intervals are month counts.
+func (s source) bindInterval(n *sql.IntervalLit) (expr.Expr, error) {
+	bad := func() (expr.Expr, error) {
+		return nil, s.errAt(errs.InvalidCast, n, "invalid interval literal '%s' for %s", n.Value, intervalQualifier(n))
+	}
+	v := strings.TrimSpace(n.Value)
+	neg := strings.HasPrefix(v, "-")
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "-"), "+")
+	sign := int64(1)
+	if neg {
+		sign = -1
+	}
+	switch n.Unit {
+	case "YEAR", "MONTH":
+		var months int64
+		switch {
+		case n.Unit == "YEAR" && n.ToUnit == "MONTH":
+			y, m, ok := strings.Cut(v, "-")
+			yi, err1 := strconv.ParseInt(y, 10, 32)
+			mi, err2 := strconv.ParseInt(m, 10, 32)
+			if !ok || err1 != nil || err2 != nil || mi >= 12 {
+				return bad()
+			}
+			months = yi*12 + mi
+		case n.ToUnit == "":
+			x, err := strconv.ParseInt(v, 10, 32)
+			if err != nil {
+				return bad()
+			}
+			months = x
+			if n.Unit == "YEAR" {
+				months *= 12
+			}
+		default:
+			return bad()
+		}
+		if months*sign > math.MaxInt32 || months*sign < math.MinInt32 {
+			return bad()
+		}
+		return &expr.Literal{Value: int32(months * sign), T: types.IntervalYearMonthType().WithNullable(false)}, nil
+	}
+	ms, ok := parseDayTime(v, n.Unit, n.ToUnit)
+	if !ok {
+		return bad()
+	}
+	return &expr.Literal{Value: ms * sign, T: types.IntervalDayTimeType().WithNullable(false)}, nil
+}
+
+var unitMillis = map[string]float64{"DAY": 86400e3, "HOUR": 3600e3, "MINUTE": 60e3, "SECOND": 1e3}
+
+// parseDayTime parses the text of a DAY-TIME interval with the given leading
+// and trailing units ("1 10:30:00.5" for DAY TO SECOND) into milliseconds.
+func parseDayTime(v, unit, to string) (int64, bool) {
+	units := []string{"DAY", "HOUR", "MINUTE", "SECOND"}
+	start, end := -1, -1
+	for i, u := range units {
+		if u == unit {
+			start = i
+		}
+		if u == to {
+			end = i
+		}
+	}
+	if start < 0 {
+		return 0, false
+	}
+	if to == "" {
+		end = start
+	}
+	if end < start {
+		return 0, false
+	}
+	fields := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ':' })
+	if len(fields) != end-start+1 {
+		return 0, false
+	}
+	var total float64
+	for i, f := range fields {
+		u := units[start+i]
+		x, err := strconv.ParseFloat(f, 64)
+		if err != nil || (u != "SECOND" && strings.Contains(f, ".")) {
+			return 0, false
+		}
+		total += x * unitMillis[u]
+	}
+	return int64(math.Round(total)), true
+}
+
+func intervalQualifier(n *sql.IntervalLit) string {
+	if n.ToUnit != "" {
+		return n.Unit + " TO " + n.ToUnit
+	}
+	return n.Unit
+}

@@ -1,0 +1,350 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+func (b *binder) bindQuery(q *sql.Query) (Node, error) {
+	if len(q.With) > 0 {
+		ctes := map[string]Node{}
+		b.ctes = append(b.ctes, ctes)
+		defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()
+		for _, cte := range q.With {
+			n, err := b.bindQuery(cte.Query)
+			if err != nil {
+				return nil, err
+			}
+			if n, err = b.renameColumns(cte.Query, n, cte.Columns); err != nil {
+				return nil, err
+			}
+			ctes[cte.Name] = n
+		}
+	}
+	if len(q.OrderBy) > 0 {
+		return nil, b.errAt(errs.NotSupported, q.OrderBy[0].Expr, "ORDER BY is not supported yet")
+	}
+	if q.Limit != nil || q.Offset != nil {
+		return nil, b.errAt(errs.NotSupported, q, "LIMIT and OFFSET are not supported yet")
+	}
+	return b.bindSetExpr(q.Body)
+}
+
+func (b *binder) bindSetExpr(body sql.SetExpr) (Node, error) {
+	switch n := body.(type) {
+	case *sql.Select:
+		return b.bindSelect(n)
+	case *sql.Query:
+		return b.bindQuery(n)
+	case *sql.Values:
+		return b.bindValues(n)
+	case *sql.SetOp:
+		if n.Op != sql.Union || !n.All {
+			all := ""
+			if n.All {
+				all = " ALL"
+			}
+			return nil, b.errAt(errs.NotSupported, n, "%s%s is not supported yet", n.Op, all)
+		}
+		l, err := b.bindSetExpr(n.Left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.bindSetExpr(n.Right)
+		if err != nil {
+			return nil, err
+		}
+		return b.unionAll(n, l, r)
+	}
+	return nil, b.errAt(errs.NotSupported, body, "query form is not supported yet")
+}
+
+// unionAll widens both inputs to common column types and concatenates them,
+// flattening nested UNION ALLs.
+func (b *binder) unionAll(n *sql.SetOp, l, r Node) (Node, error) {
+	ls, rs := l.Schema(), r.Schema()
+	if ls.Len() != rs.Len() {
+		return nil, b.errAt(errs.DatatypeMismatch, n, "UNION ALL inputs have %d and %d columns", ls.Len(), rs.Len())
+	}
+	out := types.Schema{Columns: make([]types.Column, ls.Len())}
+	for i := range ls.Columns {
+		t, ok := types.CommonType(ls.Columns[i].Type, rs.Columns[i].Type)
+		if !ok {
+			return nil, b.errAt(errs.DatatypeMismatch, n, "UNION ALL column %d has incompatible types %s and %s", i+1, ls.Columns[i].Type, rs.Columns[i].Type)
+		}
+		out.Columns[i] = types.Column{Name: ls.Columns[i].Name, Type: t}
+	}
+	var inputs []Node
+	for _, in := range []Node{l, r} {
+		if u, ok := in.(*UnionAll); ok {
+			for _, x := range u.Inputs {
+				c, err := b.castTo(n, x, out)
+				if err != nil {
+					return nil, err
+				}
+				inputs = append(inputs, c)
+			}
+			continue
+		}
+		c, err := b.castTo(n, in, out)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, c)
+	}
+	return &UnionAll{Inputs: inputs, Out: out}, nil
+}
+
+// castTo projects in onto the types (and names) of out when they differ.
+func (b *binder) castTo(at sql.Node, in Node, out types.Schema) (Node, error) {
+	s := in.Schema()
+	same := true
+	exprs := make([]expr.Expr, s.Len())
+	for i, c := range s.Columns {
+		var e expr.Expr = &expr.ColumnRef{Index: i, Name: c.Name, T: c.Type}
+		if !c.Type.Equal(out.Columns[i].Type) || c.Name != out.Columns[i].Name {
+			same = false
+		}
+		if !c.Type.EqualIgnoringNull(out.Columns[i].Type) {
+			cast, err := expr.NewCast(e, out.Columns[i].Type, false)
+			if err != nil {
+				return nil, b.errAt(errs.DatatypeMismatch, at, "%v", err)
+			}
+			e = cast
+		}
+		exprs[i] = e
+	}
+	if same {
+		return in, nil
+	}
+	return &Project{Input: in, Exprs: exprs, Names: out.Names()}, nil
+}
+
+func (b *binder) bindValues(v *sql.Values) (Node, error) {
+	empty := &scope{}
+	var rows [][]*expr.Literal
+	var out types.Schema
+	for ri, row := range v.Rows {
+		if ri > 0 && len(row) != len(rows[0]) {
+			return nil, b.errAt(errs.DatatypeMismatch, v, "VALUES rows have different numbers of columns")
+		}
+		lits := make([]*expr.Literal, len(row))
+		for i, e := range row {
+			bound, err := b.bindExpr(empty, e)
+			if err != nil {
+				return nil, err
+			}
+			folded, err := expr.Fold(bound)
+			if err != nil {
+				return nil, b.errAt(errs.DataException, e, "%v", err)
+			}
+			lit, ok := folded.(*expr.Literal)
+			if !ok {
+				return nil, b.errAt(errs.NotSupported, e, "VALUES accepts only constant expressions")
+			}
+			lits[i] = lit
+			if ri == 0 {
+				out.Columns = append(out.Columns, types.Column{Name: fmt.Sprintf("EXPR$%d", i), Type: lit.T})
+			} else {
+				t, ok := types.CommonType(out.Columns[i].Type, lit.T)
+				if !ok {
+					return nil, b.errAt(errs.DatatypeMismatch, e, "VALUES column %d mixes types %s and %s", i+1, out.Columns[i].Type, lit.T)
+				}
+				out.Columns[i].Type = t
+			}
+		}
+		rows = append(rows, lits)
+	}
+	for _, row := range rows {
+		for i, l := range row {
+			if !l.T.Equal(out.Columns[i].Type) {
+				c, err := expr.NewCast(l, out.Columns[i].Type, false)
+				if err != nil {
+					return nil, b.errAt(errs.DatatypeMismatch, v, "%v", err)
+				}
+				folded, err := expr.Fold(c)
+				if err != nil {
+					return nil, b.errAt(errs.DataException, v, "%v", err)
+				}
+				row[i] = folded.(*expr.Literal)
+			}
+		}
+	}
+	return &Values{Rows: rows, Out: out}, nil
+}
+
+func (b *binder) bindSelect(s *sql.Select) (Node, error) {
+	var (
+		input Node
+		sc    *scope
+		err   error
+	)
+	if s.From == nil {
+		input = &Values{Rows: [][]*expr.Literal{{}}}
+		sc = &scope{}
+	} else if input, sc, err = b.bindFrom(s.From); err != nil {
+		return nil, err
+	}
+	if s.Where != nil {
+		cond, err := b.bindExpr(sc, s.Where)
+		if err != nil {
+			return nil, err
+		}
+		if cond.Type().Kind != types.Boolean && cond.Type().Kind != types.Null {
+			return nil, b.errAt(errs.DatatypeMismatch, s.Where, "WHERE condition must be BOOLEAN, not %s", cond.Type())
+		}
+		input = &Filter{Input: input, Condition: cond}
+	}
+	if len(s.GroupBy) > 0 || s.Having != nil {
+		return nil, b.errAt(errs.NotSupported, s, "GROUP BY and HAVING are not supported yet")
+	}
+	if s.Distinct {
+		return nil, b.errAt(errs.NotSupported, s, "SELECT DISTINCT is not supported yet")
+	}
+	var exprs []expr.Expr
+	var names []string
+	for _, item := range s.Items {
+		if item.Star {
+			n := 0
+			for i, c := range sc.cols {
+				if item.StarQualifier != nil && (len(item.StarQualifier) != 1 || c.qualifier != item.StarQualifier[0]) {
+					continue
+				}
+				exprs = append(exprs, &expr.ColumnRef{Index: i, Name: c.name, T: c.typ})
+				names = append(names, c.name)
+				n++
+			}
+			if n == 0 && item.StarQualifier != nil {
+				return nil, b.errAt(errs.UndefinedTable, s, "table '%s' not found in FROM clause", item.StarQualifier[0])
+			}
+			continue
+		}
+		e, err := b.bindExpr(sc, item.Expr)
+		if err != nil {
+			return nil, err
+		}
+		name := item.Alias
+		if name == "" {
+			if id, ok := item.Expr.(*sql.Ident); ok {
+				name = id.Parts[len(id.Parts)-1]
+			} else {
+				name = fmt.Sprintf("EXPR$%d", len(exprs))
+			}
+		}
+		exprs = append(exprs, e)
+		names = append(names, name)
+	}
+	return &Project{Input: input, Exprs: exprs, Names: uniqueNames(names)}, nil
+}
+
+// uniqueNames makes output column names distinct the way Calcite does, by
+// appending a counter to later duplicates (a, a0, a1).
+func uniqueNames(names []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, len(names))
+	for i, n := range names {
+		u := n
+		for k := 0; seen[u]; k++ {
+			u = fmt.Sprintf("%s%d", n, k)
+		}
+		seen[u] = true
+		out[i] = u
+	}
+	return out
+}
+
+func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
+	switch n := t.(type) {
+	case *sql.TableRef:
+		alias := n.Alias
+		if alias == "" {
+			alias = n.Name.Parts[len(n.Name.Parts)-1]
+		}
+		node, err := b.bindTableRef(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		return node, newScope(alias, node.Schema()), nil
+	case *sql.SubqueryRef:
+		node, err := b.bindQuery(n.Query)
+		if err != nil {
+			return nil, nil, err
+		}
+		if node, err = b.renameColumns(n, node, n.ColumnAliases); err != nil {
+			return nil, nil, err
+		}
+		return node, newScope(n.Alias, node.Schema()), nil
+	case *sql.Join:
+		return nil, nil, b.errAt(errs.NotSupported, n, "joins are not supported yet")
+	}
+	return nil, nil, b.errAt(errs.NotSupported, t, "FROM item is not supported yet")
+}
+
+// renameColumns applies a column alias list (t(a, b), WITH c(a, b)).
+func (b *binder) renameColumns(at sql.Node, n Node, aliases []string) (Node, error) {
+	if len(aliases) == 0 {
+		return n, nil
+	}
+	s := n.Schema()
+	if len(aliases) != s.Len() {
+		return nil, b.errAt(errs.DatatypeMismatch, at, "%d column aliases given for %d columns", len(aliases), s.Len())
+	}
+	exprs := make([]expr.Expr, s.Len())
+	for i, c := range s.Columns {
+		exprs[i] = &expr.ColumnRef{Index: i, Name: c.Name, T: c.Type}
+	}
+	return &Project{Input: n, Exprs: exprs, Names: uniqueNames(aliases)}, nil
+}
+
+func (b *binder) bindTableRef(n *sql.TableRef) (Node, error) {
+	if len(n.Name.Parts) == 1 {
+		for i := len(b.ctes) - 1; i >= 0; i-- {
+			if cte, ok := b.ctes[i][n.Name.Parts[0]]; ok {
+				return cte, nil
+			}
+		}
+	}
+	path, err := b.qualify(n.Name)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := b.cat.Get(path)
+	if err != nil {
+		return nil, b.positioned(err, n)
+	}
+	switch o := obj.(type) {
+	case *catalog.View:
+		return b.expandView(n, path, o)
+	case *catalog.Table:
+		return b.scanTable(n, path, o)
+	}
+	return nil, errs.Internalf("unknown catalog object %T", obj)
+}
+
+// expandView binds a view's stored query text in place of its name.
+func (b *binder) expandView(at sql.Node, path catalog.Path, v *catalog.View) (Node, error) {
+	if b.expanding[path] {
+		return nil, b.errAt(errs.InvalidPlan, at, "view %s refers to itself", path)
+	}
+	stmt, err := sql.ParseStatement(v.Query)
+	if err != nil {
+		return nil, b.errAt(errs.InternalError, at, "stored query of view %s does not parse: %v", path, err)
+	}
+	qs, ok := stmt.(*sql.QueryStatement)
+	if !ok {
+		return nil, errs.Internalf("stored query of view %s is not a query", path)
+	}
+	vb := &binder{source: source{text: v.Query, origin: "in view " + path.String()}, cat: b.cat, expanding: b.expanding}
+	b.expanding[path] = true
+	defer delete(b.expanding, path)
+	node, err := vb.bindQuery(qs.Query)
+	if err != nil {
+		return nil, err
+	}
+	return vb.renameColumns(at, node, v.ColumnAliases)
+}

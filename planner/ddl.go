@@ -1,0 +1,244 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// CreateTable validates CREATE TABLE and builds the catalog table: types
+// resolved, computed columns and the watermark typed, primary key columns
+// made NOT NULL, and connector options checked against the connector's
+// declared options.
+func (p *Planner) CreateTable(src string, ct *sql.CreateTable) (catalog.Path, *catalog.Table, error) {
+	b := p.binder(src)
+	path, err := b.qualify(ct.Name)
+	if err != nil {
+		return path, nil, err
+	}
+	if len(ct.PartitionedBy) > 0 {
+		return path, nil, b.errAt(errs.NotSupported, ct, "PARTITIONED BY is not supported yet")
+	}
+	t := &catalog.Table{Options: map[string]string{}, Comment: ct.Comment}
+	seen := map[string]bool{}
+	for _, c := range ct.Columns {
+		if seen[c.Name] {
+			return path, nil, b.errAt(errs.DuplicateColumn, c, "column '%s' is defined twice", c.Name)
+		}
+		seen[c.Name] = true
+		switch c.Kind {
+		case sql.PhysicalColumn:
+			dt, err := b.resolveType(c.Type)
+			if err != nil {
+				return path, nil, err
+			}
+			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Physical, Type: dt, Comment: c.Comment})
+		case sql.ComputedColumn:
+			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Computed, Expr: c.Expr.String(), Comment: c.Comment})
+		default:
+			return path, nil, b.errAt(errs.NotSupported, c, "METADATA columns are not supported yet")
+		}
+	}
+	for _, k := range ct.PrimaryKey {
+		i := columnIndex(t.Columns, k)
+		if i < 0 {
+			return path, nil, b.errAt(errs.UndefinedColumn, ct, "primary key column '%s' is not a column of the table", k)
+		}
+		if t.Columns[i].Kind != catalog.Physical {
+			return path, nil, b.errAt(errs.InvalidPlan, ct, "primary key column '%s' must be a physical column", k)
+		}
+		t.Columns[i].Type = t.Columns[i].Type.WithNullable(false)
+	}
+	t.PrimaryKey = ct.PrimaryKey
+	// Computed columns see the physical columns only, as in Flink.
+	phys := newScope("", t.PhysicalSchema())
+	for i, c := range ct.Columns {
+		if c.Kind != sql.ComputedColumn {
+			continue
+		}
+		e, err := b.bindExpr(phys, c.Expr)
+		if err != nil {
+			return path, nil, err
+		}
+		dt := e.Type()
+		if isProctimeCall(e) {
+			dt = dt.WithTimeAttr(types.ProctimeAttr)
+		}
+		t.Columns[columnIndex(t.Columns, ct.Columns[i].Name)].Type = dt
+	}
+	if ct.Watermark != nil {
+		if err := b.bindWatermark(t, ct.Watermark); err != nil {
+			return path, nil, err
+		}
+	}
+	for _, o := range ct.Options {
+		if _, dup := t.Options[o.Key]; dup {
+			return path, nil, b.errAt(errs.InvalidOption, nil, "option '%s' is given twice", o.Key)
+		}
+		t.Options[o.Key] = o.Value
+	}
+	if err := validateConnector(path, t); err != nil {
+		return path, nil, b.errAt(errs.InvalidOption, ct.Name, "%s", err.(*errs.Error).Msg)
+	}
+	return path, t, nil
+}
+
+func (b *binder) bindWatermark(t *catalog.Table, w *sql.WatermarkDef) error {
+	i := columnIndex(t.Columns, w.Column)
+	if i < 0 {
+		return b.errAt(errs.UndefinedColumn, w, "watermark column '%s' is not a column of the table", w.Column)
+	}
+	ct := t.Columns[i].Type
+	if !ct.IsTimestamp() || ct.Precision > 3 {
+		return b.errAt(errs.DatatypeMismatch, w, "the rowtime attribute '%s' must be TIMESTAMP or TIMESTAMP_LTZ with precision 0 to 3, but is %s", w.Column, ct)
+	}
+	e, err := b.bindExpr(newScope("", t.Schema()), w.Expr)
+	if err != nil {
+		return err
+	}
+	et := e.Type()
+	if !et.IsTimestamp() || et.Precision > 3 || et.Kind != ct.Kind {
+		return b.errAt(errs.DatatypeMismatch, w.Expr, "the watermark expression must return %s with precision 0 to 3, but returns %s", ct.Kind, et)
+	}
+	t.Columns[i].Type = ct.WithTimeAttr(types.RowtimeAttr)
+	t.Watermark = &catalog.Watermark{Column: w.Column, Expr: w.Expr.String(), Type: et}
+	return nil
+}
+
+// validateConnector checks the table's options against its connector's
+// declaration.
+func validateConnector(path catalog.Path, t *catalog.Table) error {
+	id, ok := t.Options["connector"]
+	if !ok {
+		return errs.New(errs.InvalidOption, "table %s needs a 'connector' option", path)
+	}
+	f, ok := connector.Lookup(id)
+	if !ok {
+		return errs.New(errs.InvalidOption, "unknown connector '%s'; available connectors: %v", id, connector.Identifiers())
+	}
+	info := tableInfo(path, t)
+	if err := connector.Validate(f, info); err != nil {
+		return errs.New(errs.InvalidOption, "%v", err)
+	}
+	if src, ok := f.(connector.SourceFactory); ok {
+		if _, err := src.ValidateSource(info); err != nil {
+			return errs.New(errs.InvalidOption, "%v", err)
+		}
+	}
+	return nil
+}
+
+func columnIndex(cols []catalog.Column, name string) int {
+	for i, c := range cols {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func isProctimeCall(e expr.Expr) bool {
+	c, ok := e.(*expr.Call)
+	return ok && c.Func == "PROCTIME"
+}
+
+// CreateView binds the view's query to derive its schema and stores its text.
+func (p *Planner) CreateView(src string, cv *sql.CreateView) (catalog.Path, *catalog.View, error) {
+	b := p.binder(src)
+	path, err := b.qualify(cv.Name)
+	if err != nil {
+		return path, nil, err
+	}
+	n, err := b.bindQuery(cv.Query)
+	if err != nil {
+		return path, nil, err
+	}
+	if n, err = b.renameColumns(cv, n, cv.Columns); err != nil {
+		return path, nil, err
+	}
+	return path, &catalog.View{Query: cv.QueryText, Columns: n.Schema(), ColumnAliases: cv.Columns}, nil
+}
+
+// scanTable plans the read of a catalog table: the connector's physical
+// columns, then the computed columns in declaration order, then the
+// watermark assigner.
+func (b *binder) scanTable(at sql.Node, path catalog.Path, t *catalog.Table) (Node, error) {
+	info := tableInfo(path, t)
+	f, ok := connector.Source(t.Connector())
+	if !ok {
+		return nil, b.errAt(errs.InvalidOption, at, "connector '%s' of table %s cannot be used as a source", t.Connector(), path)
+	}
+	props, err := f.ValidateSource(info)
+	if err != nil {
+		return nil, b.errAt(errs.InvalidOption, at, "table %s: %v", path, err)
+	}
+	var node Node = &Scan{Path: path, Table: info, IsBounded: props.Bounded}
+	physical := node.Schema()
+	if physical.Len() != len(t.Columns) || t.Watermark != nil {
+		phys := newScope("", physical)
+		exprs := make([]expr.Expr, len(t.Columns))
+		names := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			names[i] = c.Name
+			if c.Kind == catalog.Physical {
+				pi := physical.Index(c.Name)
+				exprs[i] = &expr.ColumnRef{Index: pi, Name: c.Name, T: physical.Columns[pi].Type}
+			} else {
+				e, err := b.storedExpr(path, c.Name, c.Expr, phys)
+				if err != nil {
+					return nil, err
+				}
+				exprs[i] = e
+			}
+			exprs[i] = withTimeAttr(exprs[i], c.Type.TimeAttr)
+		}
+		node = &Project{Input: node, Exprs: exprs, Names: names}
+	}
+	if t.Watermark != nil {
+		e, err := b.storedExpr(path, "watermark", t.Watermark.Expr, newScope("", node.Schema()))
+		if err != nil {
+			return nil, err
+		}
+		node = &WatermarkAssigner{Input: node, Rowtime: columnIndex(t.Columns, t.Watermark.Column), Expr: e}
+	}
+	return node, nil
+}
+
+// withTimeAttr marks the result type of a column's expression as a time
+// attribute; the mark lives on the type, so it follows the column through
+// projections as in Flink.
+func withTimeAttr(e expr.Expr, a types.TimeAttrKind) expr.Expr {
+	if e.Type().TimeAttr == a {
+		return e
+	}
+	t := e.Type().WithTimeAttr(a)
+	switch n := e.(type) {
+	case *expr.ColumnRef:
+		return &expr.ColumnRef{Index: n.Index, Name: n.Name, T: t}
+	case *expr.Call:
+		return &expr.Call{Func: n.Func, Args: n.Args, T: t}
+	case *expr.Literal:
+		return &expr.Literal{Value: n.Value, T: t}
+	}
+	return e
+}
+
+// storedExpr parses and binds an expression stored as text in the catalog.
+func (b *binder) storedExpr(path catalog.Path, what, text string, sc *scope) (expr.Expr, error) {
+	src := "SELECT " + text
+	stmt, err := sql.ParseStatement(src)
+	if err != nil {
+		return nil, errs.Internalf("stored expression of %s in table %s does not parse: %v", what, path, err)
+	}
+	sel, ok := stmt.(*sql.QueryStatement).Query.Body.(*sql.Select)
+	if !ok || len(sel.Items) != 1 {
+		return nil, errs.Internalf("stored expression of %s in table %s is not one expression", what, path)
+	}
+	eb := source{text: src, origin: fmt.Sprintf("%s of table %s", what, path)}
+	return eb.bindExpr(sc, sel.Items[0].Expr)
+}

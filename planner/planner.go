@@ -1,0 +1,172 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// Planner binds statements against a catalog into logical plans.
+type Planner struct {
+	Catalog *catalog.Manager
+}
+
+// binder binds one statement: the source text its positions refer to and
+// the common table expressions in scope.
+type binder struct {
+	source
+	cat  *catalog.Manager
+	ctes []map[string]Node
+	// expanding guards against views that refer to themselves.
+	expanding map[catalog.Path]bool
+}
+
+func (p *Planner) binder(src string) *binder {
+	return &binder{source: source{text: src}, cat: p.Catalog, expanding: map[catalog.Path]bool{}}
+}
+
+// PlanQuery binds a query into a plan whose root is a Collect.
+func (p *Planner) PlanQuery(src string, q *sql.Query) (Node, error) {
+	n, err := p.binder(src).bindQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	return &Collect{Input: n}, nil
+}
+
+// PlanInsert binds INSERT INTO t SELECT ... into a Sink over the query,
+// casting the query's columns to the table's where Flink would implicitly.
+func (p *Planner) PlanInsert(src string, ins *sql.Insert) (*Sink, error) {
+	b := p.binder(src)
+	if ins.Overwrite {
+		return nil, b.errAt(errs.NotSupported, ins, "INSERT OVERWRITE is not supported yet")
+	}
+	path, err := b.qualify(ins.Table)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := b.cat.Get(path)
+	if err != nil {
+		return nil, b.positioned(err, ins.Table)
+	}
+	tbl, ok := obj.(*catalog.Table)
+	if !ok {
+		return nil, b.errAt(errs.WrongObjectType, ins.Table, "%s is a view; INSERT needs a table", path)
+	}
+	info := tableInfo(path, tbl)
+	f, ok := connector.Sink(tbl.Connector())
+	if !ok {
+		return nil, b.errAt(errs.InvalidOption, ins.Table, "connector '%s' of table %s cannot be used as a sink", tbl.Connector(), path)
+	}
+	props, err := f.ValidateSink(info)
+	if err != nil {
+		return nil, b.errAt(errs.InvalidOption, ins.Table, "table %s: %v", path, err)
+	}
+	query, err := b.bindQuery(ins.Query)
+	if err != nil {
+		return nil, err
+	}
+	if query.Changelog() != InsertOnly && !props.AcceptsUpdates {
+		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but the query produces updates", path, tbl.Connector())
+	}
+	query, err = b.conformToSink(ins, query, info.Schema)
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{Input: query, Path: path, Table: info}, nil
+}
+
+// conformToSink reorders (for INSERT INTO t (cols)) and casts the query's
+// columns to the sink's physical schema.
+func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema) (Node, error) {
+	in := query.Schema()
+	// target[i] is the query column feeding sink column i, or -1 for NULL.
+	target := make([]int, sink.Len())
+	if ins.Columns == nil {
+		if in.Len() != sink.Len() {
+			return nil, b.errAt(errs.DatatypeMismatch, ins, "column types of query result and sink for %s do not match: query has %d columns %s, sink has %d columns %s",
+				ins.Table.Parts[len(ins.Table.Parts)-1], in.Len(), in, sink.Len(), sink)
+		}
+		for i := range target {
+			target[i] = i
+		}
+	} else {
+		if len(ins.Columns) != in.Len() {
+			return nil, b.errAt(errs.DatatypeMismatch, ins, "INSERT names %d columns but the query produces %d", len(ins.Columns), in.Len())
+		}
+		for i := range target {
+			target[i] = -1
+		}
+		for qi, name := range ins.Columns {
+			si := sink.Index(name)
+			if si < 0 {
+				return nil, b.errAt(errs.UndefinedColumn, ins, "column '%s' of INSERT is not a physical column of the sink", name)
+			}
+			if target[si] >= 0 {
+				return nil, b.errAt(errs.DuplicateColumn, ins, "column '%s' is named twice in INSERT", name)
+			}
+			target[si] = qi
+		}
+	}
+	exprs := make([]expr.Expr, sink.Len())
+	names := sink.Names()
+	identity := true
+	for i, col := range sink.Columns {
+		if target[i] < 0 {
+			if !col.Type.Nullable() {
+				return nil, b.errAt(errs.DatatypeMismatch, ins, "column '%s' of the sink is NOT NULL but INSERT gives it no value", col.Name)
+			}
+			exprs[i] = &expr.Literal{T: col.Type}
+			identity = false
+			continue
+		}
+		qc := in.Columns[target[i]]
+		var e expr.Expr = &expr.ColumnRef{Index: target[i], Name: qc.Name, T: qc.Type}
+		if target[i] != i || qc.Name != col.Name {
+			identity = false
+		}
+		if !qc.Type.WithTimeAttr(types.NoTimeAttr).Equal(col.Type) {
+			// Nullability is checked at run time, as Flink's NOT NULL enforcer does.
+			if !types.CanImplicitCast(qc.Type.WithNullable(true), col.Type.WithNullable(true)) {
+				return nil, b.errAt(errs.DatatypeMismatch, ins, "column types of query result and sink do not match: cannot write %s into sink column '%s' of type %s", qc.Type, col.Name, col.Type)
+			}
+			c, err := expr.NewCast(e, col.Type, false)
+			if err != nil {
+				return nil, b.errAt(errs.DatatypeMismatch, ins, "%v", err)
+			}
+			e = c
+			identity = false
+		}
+		exprs[i] = e
+	}
+	if identity {
+		return query, nil
+	}
+	return &Project{Input: query, Exprs: exprs, Names: names}, nil
+}
+
+func (b *binder) qualify(n sql.ObjectName) (catalog.Path, error) {
+	p, err := b.cat.Qualify(n.Parts)
+	if err != nil {
+		return p, b.positioned(err, n)
+	}
+	return p, nil
+}
+
+// positioned adds n's position to a catalog error.
+func (b *binder) positioned(err error, n sql.Node) error {
+	if e, ok := err.(*errs.Error); ok && e.Line == 0 {
+		return b.errAt(e.Code, n, "%s", e.Msg)
+	}
+	return err
+}
+
+// tableInfo is what a connector sees of a catalog table.
+func tableInfo(p catalog.Path, t *catalog.Table) connector.TableInfo {
+	return connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: t.Options}
+}

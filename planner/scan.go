@@ -1,0 +1,44 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// Scan reads the physical columns of a connector-backed table. Computed
+// columns and watermarks are separate nodes above it.
+type Scan struct {
+	Path  catalog.Path
+	Table connector.TableInfo
+	// Projection selects physical columns by index into Table.Schema; nil
+	// means all. Set by the PushProjectionIntoScan rule when the connector
+	// supports it.
+	Projection []int
+	// IsBounded comes from the connector's ScanProperties.
+	IsBounded bool
+}
+
+var _ Node = (*Scan)(nil)
+
+func (s *Scan) Spec() connector.ScanSpec {
+	return connector.ScanSpec{Table: s.Table, Projection: s.Projection}
+}
+
+func (s *Scan) Schema() types.Schema        { return s.Spec().OutputSchema() }
+func (s *Scan) Children() []Node            { return nil }
+func (s *Scan) WithChildren(c ...Node) Node { mustChildren("Scan", c, 0); return s }
+func (s *Scan) Changelog() ChangelogMode    { return InsertOnly }
+func (s *Scan) Bounded() bool               { return s.IsBounded }
+func (s *Scan) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "TableSourceScan(table=[[%s, %s, %s]]", s.Path.Catalog, s.Path.Database, s.Path.Name)
+	if s.Projection != nil {
+		fmt.Fprintf(&b, ", project=[%s]", fieldList(s.Schema()))
+	}
+	fmt.Fprintf(&b, ", fields=[%s])", fieldList(s.Schema()))
+	return b.String()
+}

@@ -1,0 +1,55 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// Sink writes its input into a connector-backed table. Its input's schema
+// already matches the table's physical columns (the binder casts and
+// reorders).
+type Sink struct {
+	Input Node
+	Path  catalog.Path
+	Table connector.TableInfo
+}
+
+var _ Node = (*Sink)(nil)
+
+func (s *Sink) Schema() types.Schema     { return s.Input.Schema() }
+func (s *Sink) Children() []Node         { return []Node{s.Input} }
+func (s *Sink) Changelog() ChangelogMode { return s.Input.Changelog() }
+func (s *Sink) Bounded() bool            { return s.Input.Bounded() }
+func (s *Sink) WithChildren(c ...Node) Node {
+	mustChildren("Sink", c, 1)
+	cp := *s
+	cp.Input = c[0]
+	return &cp
+}
+func (s *Sink) Describe() string {
+	return fmt.Sprintf("Sink(table=[%s.%s.%s], fields=[%s])", s.Path.Catalog, s.Path.Database, s.Path.Name, fieldList(s.Schema()))
+}
+
+// Collect hands its input back to the client that ran the query (the result
+// of a SELECT).
+type Collect struct {
+	Input Node
+}
+
+var _ Node = (*Collect)(nil)
+
+func (c *Collect) Schema() types.Schema     { return c.Input.Schema() }
+func (c *Collect) Children() []Node         { return []Node{c.Input} }
+func (c *Collect) Changelog() ChangelogMode { return c.Input.Changelog() }
+func (c *Collect) Bounded() bool            { return c.Input.Bounded() }
+func (c *Collect) WithChildren(ch ...Node) Node {
+	mustChildren("Collect", ch, 1)
+	return &Collect{Input: ch[0]}
+}
+func (c *Collect) Describe() string { return "Collect(fields=[" + fieldList(c.Schema()) + "])" }
+
+// Spec is the serializable description of the sink for the runtime.
+func (s *Sink) Spec() connector.SinkSpec { return connector.SinkSpec{Table: s.Table} }

@@ -1,0 +1,742 @@
+package sql
+
+import (
+	"fmt"
+	"strings"
+)
+
+// parser holds the state for parsing one statement of a source text.
+// Positions in tokens and errors are offsets into src (the whole script).
+type parser struct {
+	src  string
+	toks []token
+	i    int
+	// dialect state for queries: see dialect.go.
+	places  []Expr
+	markers map[Pos]marker
+	nparams int
+}
+
+// ParseScript parses a script of statements separated by ';'. Empty
+// statements are skipped; the last statement needs no ';'. All positions
+// are offsets into src. BEGIN STATEMENT SET; ... END; and EXECUTE STATEMENT
+// SET BEGIN ... END group INSERTs into a *StatementSet.
+func ParseScript(src string) (script *Script, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			script, err = nil, newError(src, 0, "internal parser error: %v", r)
+		}
+	}()
+	toks, err := lex(src, 0, len(src))
+	if err != nil {
+		return nil, err
+	}
+	script = &Script{Source: src}
+	var set *StatementSet
+	var setStart Pos
+	start := 0
+	for i, t := range toks {
+		if !t.isOp(";") && t.kind != tkEOF {
+			continue
+		}
+		if i == start {
+			start = i + 1
+			continue
+		}
+		stmtToks := append(toks[start:i:i], token{kind: tkEOF, pos: t.pos, end: t.pos})
+		start = i + 1
+		p := &parser{src: src, toks: stmtToks}
+		span := ScriptStmt{Start: stmtToks[0].pos, End: toks[i-1].end}
+		switch {
+		case set != nil && p.peek().is("END") && p.peekAt(1).kind == tkEOF:
+			span.Start = setStart
+			span.Stmt = set
+			script.Stmts = append(script.Stmts, span)
+			set = nil
+			continue
+		case set != nil:
+			ins, err := p.parseSetMember()
+			if err != nil {
+				return nil, err
+			}
+			set.Inserts = append(set.Inserts, ins)
+			continue
+		case p.peek().is("BEGIN") && p.peekAt(1).is("STATEMENT") && p.peekAt(2).is("SET") && p.peekAt(3).kind == tkEOF:
+			set, setStart = &StatementSet{Pos: span.Start}, span.Start
+			continue
+		case p.peek().is("EXECUTE") && p.peekAt(1).is("STATEMENT") && p.peekAt(2).is("SET") && p.peekAt(3).is("BEGIN"):
+			set, setStart = &StatementSet{Pos: span.Start}, span.Start
+			p.i = 4
+			ins, err := p.parseSetMember()
+			if err != nil {
+				return nil, err
+			}
+			set.Inserts = append(set.Inserts, ins)
+			continue
+		}
+		if span.Stmt, err = p.parseStatement(); err != nil {
+			return nil, err
+		}
+		script.Stmts = append(script.Stmts, span)
+	}
+	if set != nil {
+		return nil, newError(src, setStart, "STATEMENT SET is missing its END")
+	}
+	return script, nil
+}
+
+// ParseStatement parses src as exactly one statement (a trailing ';' is
+// allowed).
+func ParseStatement(src string) (Statement, error) {
+	s, err := ParseScript(src)
+	if err != nil {
+		return nil, err
+	}
+	switch len(s.Stmts) {
+	case 0:
+		return nil, newError(src, Pos(len(src)), "empty statement")
+	case 1:
+		return s.Stmts[0].Stmt, nil
+	}
+	return nil, newError(src, s.Stmts[1].Start, "expected one statement, found more")
+}
+
+func (p *parser) parseSetMember() (*Insert, error) {
+	t := p.peek()
+	if !t.is("INSERT") {
+		return nil, p.errorf(t, "a STATEMENT SET may only contain INSERT statements")
+	}
+	return p.parseInsert()
+}
+
+// ---------------------------------------------------------------------------
+// token helpers
+
+func (p *parser) peek() token { return p.toks[p.i] }
+
+func (p *parser) peekAt(n int) token {
+	if p.i+n >= len(p.toks) {
+		return p.toks[len(p.toks)-1]
+	}
+	return p.toks[p.i+n]
+}
+
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tkEOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) accept(kw string) bool {
+	if p.peek().is(kw) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *parser) acceptOp(op string) bool {
+	if p.peek().isOp(op) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *parser) expectOp(op string) error {
+	if !p.acceptOp(op) {
+		return p.errorf(p.peek(), "expected %q", op)
+	}
+	return nil
+}
+
+func (p *parser) expectWords(kws ...string) error {
+	for _, kw := range kws {
+		if !p.accept(kw) {
+			return p.errorf(p.peek(), "expected %s", kw)
+		}
+	}
+	return nil
+}
+
+// errorf reports an error at token t.
+func (p *parser) errorf(t token, format string, args ...any) error {
+	e := newError(p.src, t.pos, format, args...)
+	if t.kind == tkEOF {
+		e.Near = ""
+	}
+	return e
+}
+
+// expectEnd checks that the statement has no trailing tokens.
+func (p *parser) expectEnd() error {
+	if t := p.peek(); t.kind != tkEOF {
+		return p.errorf(t, "unexpected %s after end of statement", describe(t))
+	}
+	return nil
+}
+
+func describe(t token) string {
+	switch t.kind {
+	case tkEOF:
+		return "end of input"
+	case tkString:
+		return "string literal"
+	case tkNumber:
+		return "number"
+	}
+	return fmt.Sprintf("%q", t.val)
+}
+
+func (p *parser) parseIdent(what string) (token, error) {
+	t := p.peek()
+	if !t.isIdent() {
+		return t, p.errorf(t, "expected %s", what)
+	}
+	p.next()
+	return t, nil
+}
+
+func (p *parser) parseObjectName() (ObjectName, error) {
+	t, err := p.parseIdent("an object name")
+	if err != nil {
+		return ObjectName{}, err
+	}
+	n := ObjectName{Pos: t.pos, Parts: []string{t.val}}
+	for p.acceptOp(".") {
+		t, err := p.parseIdent("an identifier after '.'")
+		if err != nil {
+			return ObjectName{}, err
+		}
+		n.Parts = append(n.Parts, t.val)
+	}
+	if len(n.Parts) > 3 {
+		return ObjectName{}, newError(p.src, n.Pos, "object name has more than three parts")
+	}
+	return n, nil
+}
+
+// parseIdentList parses (a, b, c).
+func (p *parser) parseIdentList() ([]string, error) {
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	var names []string
+	for {
+		t, err := p.parseIdent("a column name")
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, t.val)
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	return names, p.expectOp(")")
+}
+
+func (p *parser) parseString(what string) (string, error) {
+	t := p.peek()
+	if t.kind != tkString {
+		return "", p.errorf(t, "expected %s as a quoted string", what)
+	}
+	p.next()
+	return t.val, nil
+}
+
+// ---------------------------------------------------------------------------
+// statements
+
+func (p *parser) parseStatement() (Statement, error) {
+	t := p.peek()
+	var (
+		s   Statement
+		err error
+	)
+	switch {
+	case t.is("SELECT") || t.is("WITH") || t.is("VALUES") || t.isOp("("):
+		var q *Query
+		q, err = p.parseQueryRest()
+		s = &QueryStatement{Query: q}
+	case t.is("INSERT"):
+		s, err = p.parseInsert()
+	case t.is("EXECUTE") && p.peekAt(1).is("INSERT"):
+		p.next()
+		s, err = p.parseInsert()
+	case t.is("CREATE"):
+		s, err = p.parseCreate()
+	case t.is("DROP"):
+		s, err = p.parseDrop()
+	case t.is("SET"):
+		s, err = p.parseSet()
+	case t.is("RESET"):
+		s, err = p.parseReset()
+	case t.is("SHOW"):
+		s, err = p.parseShow()
+	case t.is("DESCRIBE") || t.is("DESC"):
+		s, err = p.parseDescribe()
+	case t.is("USE"):
+		s, err = p.parseUse()
+	case t.is("EXPLAIN"):
+		s, err = p.parseExplain()
+	default:
+		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, p.expectEnd()
+}
+
+func (p *parser) parseCreate() (Statement, error) {
+	start := p.next()
+	temporary := p.accept("TEMPORARY")
+	t := p.peek()
+	switch {
+	case t.is("TABLE"):
+		p.next()
+		return p.parseCreateTable(start.pos, temporary)
+	case t.is("VIEW"):
+		p.next()
+		return p.parseCreateView(start.pos, temporary)
+	}
+	return nil, p.errorf(t, "expected TABLE or VIEW after CREATE")
+}
+
+func (p *parser) parseIfNotExists() (bool, error) {
+	if !p.peek().is("IF") {
+		return false, nil
+	}
+	p.next()
+	return true, p.expectWords("NOT", "EXISTS")
+}
+
+func (p *parser) parseCreateTable(pos Pos, temporary bool) (Statement, error) {
+	ct := &CreateTable{Pos: pos, Temporary: temporary}
+	var err error
+	if ct.IfNotExists, err = p.parseIfNotExists(); err != nil {
+		return nil, err
+	}
+	if ct.Name, err = p.parseObjectName(); err != nil {
+		return nil, err
+	}
+	if p.peek().is("AS") || p.peek().is("LIKE") {
+		return nil, p.errorf(p.peek(), "CREATE TABLE %s is not supported", p.peek().upper)
+	}
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	for {
+		if err := p.parseTableElement(ct); err != nil {
+			return nil, err
+		}
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	if p.accept("COMMENT") {
+		if ct.Comment, err = p.parseString("the table comment"); err != nil {
+			return nil, err
+		}
+	}
+	if p.accept("PARTITIONED") {
+		if err := p.expectWords("BY"); err != nil {
+			return nil, err
+		}
+		if ct.PartitionedBy, err = p.parseIdentList(); err != nil {
+			return nil, err
+		}
+	}
+	if p.accept("WITH") {
+		if ct.Options, err = p.parseOptions(); err != nil {
+			return nil, err
+		}
+	}
+	return ct, nil
+}
+
+func (p *parser) parseTableElement(ct *CreateTable) error {
+	t := p.peek()
+	switch {
+	case t.is("WATERMARK"):
+		p.next()
+		if ct.Watermark != nil {
+			return p.errorf(t, "a table can have only one WATERMARK")
+		}
+		if err := p.expectWords("FOR"); err != nil {
+			return err
+		}
+		col, err := p.parseIdent("the rowtime column")
+		if err != nil {
+			return err
+		}
+		if err := p.expectWords("AS"); err != nil {
+			return err
+		}
+		e, err := p.parseExprUntil(false)
+		if err != nil {
+			return err
+		}
+		ct.Watermark = &WatermarkDef{Pos: t.pos, Column: col.val, Expr: e}
+		return nil
+	case t.is("PRIMARY") || t.is("CONSTRAINT"):
+		if p.accept("CONSTRAINT") {
+			if _, err := p.parseIdent("a constraint name"); err != nil {
+				return err
+			}
+		}
+		pk := p.peek()
+		if err := p.expectWords("PRIMARY", "KEY"); err != nil {
+			return err
+		}
+		cols, err := p.parseIdentList()
+		if err != nil {
+			return err
+		}
+		return p.setPrimaryKey(ct, t, pk, cols)
+	}
+	name, err := p.parseIdent("a column definition")
+	if err != nil {
+		return err
+	}
+	col := ColumnDef{Pos: name.pos, Name: name.val}
+	if p.accept("AS") {
+		col.Kind = ComputedColumn
+		if col.Expr, err = p.parseExprUntil(true); err != nil {
+			return err
+		}
+	} else {
+		if col.Type, err = p.parseType(); err != nil {
+			return err
+		}
+		if p.accept("METADATA") {
+			col.Kind = MetadataColumn
+			if p.accept("FROM") {
+				if col.MetadataKey, err = p.parseString("the metadata key"); err != nil {
+					return err
+				}
+			}
+			col.Virtual = p.accept("VIRTUAL")
+		}
+		if pk := p.peek(); pk.is("PRIMARY") {
+			p.next()
+			if err := p.expectWords("KEY"); err != nil {
+				return err
+			}
+			if err := p.setPrimaryKey(ct, pk, pk, []string{name.val}); err != nil {
+				return err
+			}
+		}
+	}
+	if p.accept("COMMENT") {
+		if col.Comment, err = p.parseString("the column comment"); err != nil {
+			return err
+		}
+	}
+	ct.Columns = append(ct.Columns, col)
+	return nil
+}
+
+// setPrimaryKey records a primary key after checking Flink's mandatory NOT
+// ENFORCED: Flink never validates keys, so it insists the user says so.
+func (p *parser) setPrimaryKey(ct *CreateTable, start, pk token, cols []string) error {
+	if ct.PrimaryKey != nil {
+		return p.errorf(pk, "a table can have only one PRIMARY KEY")
+	}
+	if !p.peek().is("NOT") || !p.peekAt(1).is("ENFORCED") {
+		return p.errorf(p.peek(), "PRIMARY KEY must be declared NOT ENFORCED: Flink does not enforce key constraints")
+	}
+	p.next()
+	p.next()
+	ct.PrimaryKey, ct.PrimaryKeyPos = cols, start.pos
+	return nil
+}
+
+func (p *parser) parseOptions() ([]Option, error) {
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	var opts []Option
+	if p.acceptOp(")") {
+		return nil, nil
+	}
+	for {
+		t := p.peek()
+		key, err := p.parseString("the option key")
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectOp("="); err != nil {
+			return nil, err
+		}
+		val, err := p.parseString("the option value")
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, Option{Pos: t.pos, Key: key, Value: val})
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	return opts, p.expectOp(")")
+}
+
+func (p *parser) parseCreateView(pos Pos, temporary bool) (Statement, error) {
+	cv := &CreateView{Pos: pos, Temporary: temporary}
+	var err error
+	if cv.IfNotExists, err = p.parseIfNotExists(); err != nil {
+		return nil, err
+	}
+	if cv.Name, err = p.parseObjectName(); err != nil {
+		return nil, err
+	}
+	if p.peek().isOp("(") {
+		if cv.Columns, err = p.parseIdentList(); err != nil {
+			return nil, err
+		}
+	}
+	if p.accept("COMMENT") {
+		if cv.Comment, err = p.parseString("the view comment"); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expectWords("AS"); err != nil {
+		return nil, err
+	}
+	start := p.peek().pos
+	if cv.Query, err = p.parseQueryRest(); err != nil {
+		return nil, err
+	}
+	cv.QueryText = p.src[start:p.toks[len(p.toks)-2].end]
+	return cv, nil
+}
+
+func (p *parser) parseDrop() (Statement, error) {
+	start := p.next()
+	temporary := p.accept("TEMPORARY")
+	t := p.peek()
+	if !t.is("TABLE") && !t.is("VIEW") {
+		return nil, p.errorf(t, "expected TABLE or VIEW after DROP")
+	}
+	p.next()
+	ifExists := false
+	if p.accept("IF") {
+		if err := p.expectWords("EXISTS"); err != nil {
+			return nil, err
+		}
+		ifExists = true
+	}
+	name, err := p.parseObjectName()
+	if err != nil {
+		return nil, err
+	}
+	if t.is("TABLE") {
+		return &DropTable{Pos: start.pos, Name: name, IfExists: ifExists, Temporary: temporary}, nil
+	}
+	return &DropView{Pos: start.pos, Name: name, IfExists: ifExists, Temporary: temporary}, nil
+}
+
+func (p *parser) parseInsert() (*Insert, error) {
+	start := p.next()
+	ins := &Insert{Pos: start.pos}
+	switch t := p.peek(); {
+	case t.is("INTO"):
+		p.next()
+	case t.is("OVERWRITE"):
+		p.next()
+		ins.Overwrite = true
+	default:
+		return nil, p.errorf(t, "expected INTO or OVERWRITE after INSERT")
+	}
+	var err error
+	if ins.Table, err = p.parseObjectName(); err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.is("PARTITION") {
+		return nil, p.errorf(t, "INSERT ... PARTITION is not supported")
+	}
+	// "(" starts a column list unless it opens a parenthesized query.
+	if p.peek().isOp("(") && !p.peekAt(1).is("SELECT") && !p.peekAt(1).is("WITH") && !p.peekAt(1).is("VALUES") {
+		if ins.Columns, err = p.parseIdentList(); err != nil {
+			return nil, err
+		}
+	}
+	if ins.Query, err = p.parseQueryRest(); err != nil {
+		return nil, err
+	}
+	return ins, nil
+}
+
+// parseSetKey reads a configuration key: a quoted string or an unquoted
+// dotted name such as parallelism.default or table.exec.mini-batch.enabled.
+func (p *parser) parseSetKey(stop string) (string, error) {
+	t := p.peek()
+	if t.kind == tkString {
+		p.next()
+		return t.val, nil
+	}
+	if !t.isIdent() {
+		return "", p.errorf(t, "expected a configuration key")
+	}
+	start := t.pos
+	end := t.end
+	for {
+		c := p.peek()
+		if c.kind == tkEOF || c.isOp(stop) || c.pos != end && c.pos != start {
+			break
+		}
+		if c.kind != tkWord && c.kind != tkNumber && !c.isOp(".") && !c.isOp("-") {
+			return "", p.errorf(c, "unexpected %s in configuration key", describe(c))
+		}
+		end = c.end
+		p.next()
+	}
+	return p.src[start:end], nil
+}
+
+func (p *parser) parseSet() (Statement, error) {
+	start := p.next()
+	s := &Set{Pos: start.pos}
+	if p.peek().kind == tkEOF {
+		return s, nil
+	}
+	var err error
+	if s.Key, err = p.parseSetKey("="); err != nil {
+		return nil, err
+	}
+	if err := p.expectOp("="); err != nil {
+		return nil, err
+	}
+	t := p.peek()
+	switch {
+	case t.kind == tkString:
+		p.next()
+		s.Value = t.val
+	case t.kind == tkEOF:
+		return nil, p.errorf(t, "expected a value after '='")
+	default:
+		// Unquoted values (4, true, streaming, 10 s) run to the end.
+		last := p.toks[len(p.toks)-2]
+		s.Value = strings.TrimSpace(p.src[t.pos:last.end])
+		p.i = len(p.toks) - 1
+	}
+	return s, nil
+}
+
+func (p *parser) parseReset() (Statement, error) {
+	start := p.next()
+	r := &Reset{Pos: start.pos}
+	if p.peek().kind == tkEOF {
+		return r, nil
+	}
+	var err error
+	r.Key, err = p.parseSetKey("")
+	return r, err
+}
+
+var showWords = map[string]ShowKind{
+	"TABLES": ShowTables, "VIEWS": ShowViews, "FUNCTIONS": ShowFunctions, "CATALOGS": ShowCatalogs,
+	"DATABASES": ShowDatabases, "MODULES": ShowModules, "JOBS": ShowJobs,
+}
+
+func (p *parser) parseShow() (Statement, error) {
+	start := p.next()
+	s := &Show{Pos: start.pos}
+	t := p.next()
+	var err error
+	switch {
+	case t.kind == tkWord && showWords[t.upper] != 0 || t.is("TABLES"):
+		s.What = showWords[t.upper]
+	case t.is("USER") && p.peek().is("FUNCTIONS"):
+		p.next()
+		s.What = ShowFunctions
+	case t.is("CURRENT") && p.peek().is("CATALOG"):
+		p.next()
+		s.What = ShowCurrentCatalog
+	case t.is("CURRENT") && p.peek().is("DATABASE"):
+		p.next()
+		s.What = ShowCurrentDatabase
+	case t.is("CREATE") && (p.peek().is("TABLE") || p.peek().is("VIEW")):
+		s.What = ShowCreateTable
+		if p.next().is("VIEW") {
+			s.What = ShowCreateView
+		}
+		s.Name, err = p.parseObjectName()
+	case t.is("COLUMNS"):
+		if !p.accept("FROM") && !p.accept("IN") {
+			return nil, p.errorf(p.peek(), "expected FROM or IN")
+		}
+		s.What = ShowColumns
+		s.Name, err = p.parseObjectName()
+	default:
+		return nil, p.errorf(t, "expected TABLES, VIEWS, FUNCTIONS, CATALOGS, DATABASES, MODULES, JOBS, CURRENT CATALOG|DATABASE, CREATE TABLE|VIEW or COLUMNS after SHOW")
+	}
+	return s, err
+}
+
+func (p *parser) parseDescribe() (Statement, error) {
+	start := p.next()
+	d := &Describe{Pos: start.pos, Extended: p.accept("EXTENDED")}
+	var err error
+	d.Name, err = p.parseObjectName()
+	return d, err
+}
+
+func (p *parser) parseUse() (Statement, error) {
+	start := p.next()
+	u := &Use{Pos: start.pos}
+	if t := p.peek(); t.is("CATALOG") && p.peekAt(1).kind != tkEOF {
+		p.next()
+		u.Catalog = true
+	} else if t.is("MODULES") && p.peekAt(1).kind != tkEOF {
+		return nil, p.errorf(t, "USE MODULES is not supported")
+	}
+	var err error
+	u.Name, err = p.parseObjectName()
+	if err == nil && u.Catalog && len(u.Name.Parts) != 1 {
+		return nil, newError(p.src, u.Name.Pos, "a catalog name has one part")
+	}
+	return u, err
+}
+
+var explainDetails = map[string]bool{
+	"CHANGELOG_MODE": true, "ESTIMATED_COST": true, "JSON_EXECUTION_PLAN": true, "PLAN_ADVICE": true,
+}
+
+func (p *parser) parseExplain() (Statement, error) {
+	start := p.next()
+	e := &Explain{Pos: start.pos}
+	if p.accept("PLAN") {
+		if err := p.expectWords("FOR"); err != nil {
+			return nil, err
+		}
+	} else {
+		for t := p.peek(); t.kind == tkWord && explainDetails[t.upper]; t = p.peek() {
+			e.Details = append(e.Details, t.upper)
+			p.next()
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+	}
+	t := p.peek()
+	var err error
+	switch {
+	case t.is("SELECT") || t.is("WITH") || t.is("VALUES") || t.isOp("("):
+		var q *Query
+		q, err = p.parseQueryRest()
+		e.Stmt = &QueryStatement{Query: q}
+	case t.is("INSERT"):
+		e.Stmt, err = p.parseInsert()
+	case t.kind == tkWord && strings.Contains(t.val, "_"):
+		return nil, p.errorf(t, "unknown EXPLAIN detail %s (expected CHANGELOG_MODE, ESTIMATED_COST, JSON_EXECUTION_PLAN or PLAN_ADVICE)", t.val)
+	default:
+		return nil, p.errorf(t, "EXPLAIN expects a query or INSERT")
+	}
+	return e, err
+}

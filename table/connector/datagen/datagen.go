@@ -1,0 +1,499 @@
+package datagen
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// Identifier is the value of the 'connector' option.
+const Identifier = "datagen"
+
+// Option keys.
+const (
+	RowsPerSecond = "rows-per-second"
+	NumberOfRows  = "number-of-rows"
+	Seed          = "seed"
+	FieldKind     = "fields.#.kind"
+	FieldStart    = "fields.#.start"
+	FieldEnd      = "fields.#.end"
+	FieldMin      = "fields.#.min"
+	FieldMax      = "fields.#.max"
+	FieldMaxPast  = "fields.#.max-past"
+	FieldLength   = "fields.#.length"
+	FieldNullRate = "fields.#.null-rate"
+)
+
+// DefaultBatchSize is used when the ReaderContext does not set one.
+const DefaultBatchSize = 8192
+
+var options = []connector.Option{
+	{Key: RowsPerSecond, Type: connector.Long, Default: "10000",
+		Doc: "Rows per second to emit, shared by all parallel subtasks."},
+	{Key: NumberOfRows, Type: connector.Long,
+		Doc: "Total number of rows to emit; the source is unbounded when unset (unless a field is a sequence)."},
+	{Key: Seed, Type: connector.Long,
+		Doc: "Eddy extension: seed of the random generators, for reproducible data; random when unset."},
+	{Key: FieldKind, Type: connector.Enum, Enum: []string{"random", "sequence"}, Default: "random",
+		Doc: "Generator of the column: random values, or a bounded sequence from start to end."},
+	{Key: FieldStart, Type: connector.Long, Doc: "First value of a sequence column."},
+	{Key: FieldEnd, Type: connector.Long, Doc: "Last value of a sequence column."},
+	{Key: FieldMin, Type: connector.String,
+		Doc: "Smallest random value of a numeric column (a value of the column's type)."},
+	{Key: FieldMax, Type: connector.String,
+		Doc: "Largest random value of a numeric column (a value of the column's type)."},
+	{Key: FieldMaxPast, Type: connector.Duration, Default: "0",
+		Doc: "Random TIMESTAMP, TIMESTAMP_LTZ and DATE values lie at most this far before the current time."},
+	{Key: FieldLength, Type: connector.Int, Default: "100",
+		Doc: "Length of random strings and byte strings (at most the column's declared length)."},
+	{Key: FieldNullRate, Type: connector.Double, Default: "0",
+		Doc: "Fraction of NULLs among the random values of the column, from 0 to 1."},
+}
+
+// Factory is the datagen source.
+type Factory struct{}
+
+var (
+	_ connector.SourceFactory              = Factory{}
+	_ connector.SupportsProjectionPushdown = Factory{}
+)
+
+func init() { connector.Register(Factory{}) }
+
+func (Factory) Identifier() string               { return Identifier }
+func (Factory) Options() []connector.Option      { return options }
+func (Factory) SupportsProjectionPushdown() bool { return true }
+
+// ValidateSource checks the options against the column types.
+func (Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties, error) {
+	c, err := parseConfig(t)
+	if err != nil {
+		return connector.ScanProperties{}, err
+	}
+	return connector.ScanProperties{Bounded: c.bounded()}, nil
+}
+
+// CreateReader creates the reader of one subtask.
+func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext) (connector.SourceReader, error) {
+	c, err := parseConfig(spec.Table)
+	if err != nil {
+		return nil, err
+	}
+	return newReader(c, spec, rc, time.Now())
+}
+
+// fieldSpec is the parsed generator options of one column.
+type fieldSpec struct {
+	name       string
+	t          types.DataType
+	sequence   bool
+	start, end int64
+	// random bounds: integers and their derived kinds use imin/imax, FLOAT,
+	// DOUBLE and DECIMAL use fmin/fmax.
+	imin, imax int64
+	fmin, fmax float64
+	maxPast    time.Duration
+	length     int
+	nullRate   float64
+}
+
+type config struct {
+	rate   int64
+	rows   int64 // -1: no number-of-rows
+	seed   uint64
+	seeded bool
+	fields []fieldSpec
+}
+
+func (c config) bounded() bool {
+	if c.rows >= 0 {
+		return true
+	}
+	for _, f := range c.fields {
+		if f.sequence {
+			return true
+		}
+	}
+	return false
+}
+
+func parseConfig(t connector.TableInfo) (config, error) {
+	o, err := connector.Parse(Factory{}, t)
+	if err != nil {
+		return config{}, err
+	}
+	c := config{rate: o.Long(RowsPerSecond), rows: -1}
+	if c.rate <= 0 {
+		return c, fmt.Errorf("option '%s' must be positive, got %d", RowsPerSecond, c.rate)
+	}
+	if o.IsSet(NumberOfRows) {
+		if c.rows = o.Long(NumberOfRows); c.rows < 0 {
+			return c, fmt.Errorf("option '%s' must not be negative, got %d", NumberOfRows, c.rows)
+		}
+	}
+	if o.IsSet(Seed) {
+		c.seed, c.seeded = uint64(o.Long(Seed)), true
+	}
+	for _, col := range t.Schema.Columns {
+		f, err := parseField(o, col)
+		if err != nil {
+			return c, err
+		}
+		c.fields = append(c.fields, f)
+	}
+	return c, nil
+}
+
+func parseField(o connector.Options, col types.Column) (fieldSpec, error) {
+	key := func(pattern string) string { return connector.ColumnKey(col.Name, pattern) }
+	t := col.Type
+	f := fieldSpec{name: col.Name, t: t, sequence: o.Enum(key(FieldKind)) == "sequence",
+		maxPast: o.Duration(key(FieldMaxPast)), length: o.Int(key(FieldLength)), nullRate: o.Double(key(FieldNullRate))}
+	if f.nullRate < 0 || f.nullRate > 1 {
+		return f, fmt.Errorf("option '%s' must be between 0 and 1, got %v", key(FieldNullRate), f.nullRate)
+	}
+	if f.nullRate > 0 && t.NotNull {
+		return f, fmt.Errorf("option '%s' cannot be set for NOT NULL column '%s'", key(FieldNullRate), col.Name)
+	}
+	if f.sequence {
+		for _, k := range []string{FieldMin, FieldMax, FieldMaxPast, FieldLength, FieldNullRate} {
+			if o.IsSet(key(k)) {
+				return f, fmt.Errorf("option '%s' applies to random columns, but column '%s' is a sequence", key(k), col.Name)
+			}
+		}
+		return f, parseSequence(o, &f, key)
+	}
+	for _, k := range []string{FieldStart, FieldEnd} {
+		if o.IsSet(key(k)) {
+			return f, fmt.Errorf("option '%s' applies to sequence columns, but column '%s' is random", key(k), col.Name)
+		}
+	}
+	return f, parseRandom(o, &f, key)
+}
+
+func parseSequence(o connector.Options, f *fieldSpec, key func(string) string) error {
+	if !o.IsSet(key(FieldStart)) || !o.IsSet(key(FieldEnd)) {
+		return fmt.Errorf("sequence column '%s' needs options '%s' and '%s'", f.name, key(FieldStart), key(FieldEnd))
+	}
+	f.start, f.end = o.Long(key(FieldStart)), o.Long(key(FieldEnd))
+	if f.start > f.end {
+		return fmt.Errorf("the start value (%d) of sequence column '%s' cannot be greater than the end value (%d)", f.start, f.name, f.end)
+	}
+	if f.end-f.start < 0 || f.end-f.start == math.MaxInt64 {
+		return fmt.Errorf("the range of sequence column '%s' exceeds the maximum of %d values", f.name, int64(math.MaxInt64))
+	}
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	switch f.t.Kind {
+	case types.TinyInt:
+		lo, hi = math.MinInt8, math.MaxInt8
+	case types.SmallInt:
+		lo, hi = math.MinInt16, math.MaxInt16
+	case types.Int:
+		lo, hi = math.MinInt32, math.MaxInt32
+	case types.BigInt, types.Char, types.Varchar, types.Float, types.Double:
+	case types.Decimal:
+		if f.t.Precision-f.t.Scale < 19 {
+			hi = int64(math.Pow10(f.t.Precision-f.t.Scale)) - 1
+			lo = -hi
+		}
+	default:
+		return fmt.Errorf("column '%s' of type %s cannot be a sequence; sequences are numeric or strings", f.name, f.t)
+	}
+	if f.start < lo || f.end > hi {
+		return fmt.Errorf("sequence %d..%d of column '%s' does not fit its type %s", f.start, f.end, f.name, f.t)
+	}
+	return nil
+}
+
+func parseRandom(o connector.Options, f *fieldSpec, key func(string) string) error {
+	t := f.t
+	numeric := t.IsNumeric()
+	for _, k := range []string{FieldMin, FieldMax} {
+		if o.IsSet(key(k)) && !numeric {
+			return fmt.Errorf("option '%s' applies to numeric columns, but column '%s' is %s", key(k), f.name, t)
+		}
+	}
+	if o.IsSet(key(FieldMaxPast)) && !(t.IsTimestamp() || t.Kind == types.Date) {
+		return fmt.Errorf("option '%s' applies to timestamp and date columns, but column '%s' is %s", key(FieldMaxPast), f.name, t)
+	}
+	if f.maxPast < 0 {
+		return fmt.Errorf("option '%s' must not be negative", key(FieldMaxPast))
+	}
+	if o.IsSet(key(FieldLength)) && !(t.IsString() || t.IsBinary()) {
+		return fmt.Errorf("option '%s' applies to string and binary columns, but column '%s' is %s", key(FieldLength), f.name, t)
+	}
+	switch t.Kind {
+	case types.Boolean, types.Date, types.Time, types.Timestamp, types.TimestampLTZ:
+	case types.TinyInt, types.SmallInt, types.Int, types.BigInt:
+		bits := map[types.Kind]int{types.TinyInt: 8, types.SmallInt: 16, types.Int: 32, types.BigInt: 64}[t.Kind]
+		f.imin, f.imax = -1<<(bits-1), 1<<(bits-1)-1
+		if s, ok := o.Lookup(key(FieldMin)); ok {
+			v, err := strconv.ParseInt(s, 10, bits)
+			if err != nil {
+				return fmt.Errorf("invalid value '%s' for option '%s': expected a %s value", s, key(FieldMin), t)
+			}
+			f.imin = v
+		}
+		if s, ok := o.Lookup(key(FieldMax)); ok {
+			v, err := strconv.ParseInt(s, 10, bits)
+			if err != nil {
+				return fmt.Errorf("invalid value '%s' for option '%s': expected a %s value", s, key(FieldMax), t)
+			}
+			f.imax = v
+		}
+		if f.imin > f.imax {
+			return fmt.Errorf("min %d of column '%s' is greater than its max %d", f.imin, f.name, f.imax)
+		}
+	case types.Float, types.Double, types.Decimal:
+		// Flink's defaults: FLOAT/DOUBLE span [MIN_VALUE, MAX_VALUE] of the
+		// type; DECIMAL spans the values its precision can hold.
+		switch t.Kind {
+		case types.Float:
+			f.fmin, f.fmax = math.SmallestNonzeroFloat32, math.MaxFloat32
+		case types.Double:
+			f.fmin, f.fmax = math.SmallestNonzeroFloat64, math.MaxFloat64
+		case types.Decimal:
+			f.fmax = math.Pow10(t.Precision-t.Scale) - math.Pow10(-t.Scale)
+			f.fmin = -f.fmax
+		}
+		bits := 64
+		if t.Kind == types.Float {
+			bits = 32
+		}
+		for _, b := range []struct {
+			k string
+			v *float64
+		}{{FieldMin, &f.fmin}, {FieldMax, &f.fmax}} {
+			if s, ok := o.Lookup(key(b.k)); ok {
+				v, err := strconv.ParseFloat(s, bits)
+				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+					return fmt.Errorf("invalid value '%s' for option '%s': expected a %s value", s, key(b.k), t)
+				}
+				*b.v = v
+			}
+		}
+		if f.fmin > f.fmax {
+			return fmt.Errorf("min %v of column '%s' is greater than its max %v", f.fmin, f.name, f.fmax)
+		}
+		if t.Kind == types.Decimal && (o.IsSet(key(FieldMin)) || o.IsSet(key(FieldMax))) {
+			lim := math.Pow10(t.Precision - t.Scale)
+			if f.fmin <= -lim || f.fmax >= lim {
+				return fmt.Errorf("min and max of column '%s' must fit its type %s", f.name, t)
+			}
+		}
+	case types.Char, types.Binary:
+		if o.IsSet(key(FieldLength)) && f.length != t.Length {
+			return fmt.Errorf("option '%s' cannot differ from the length of fixed-length column '%s' (%d)", key(FieldLength), f.name, t.Length)
+		}
+		f.length = t.Length
+	case types.Varchar, types.Varbinary:
+		if f.length < 0 {
+			return fmt.Errorf("option '%s' must not be negative", key(FieldLength))
+		}
+		if f.length > t.Length {
+			if o.IsSet(key(FieldLength)) {
+				return fmt.Errorf("option '%s' (%d) exceeds the length of column '%s' (%d)", key(FieldLength), f.length, f.name, t.Length)
+			}
+			f.length = t.Length
+		}
+	default:
+		return fmt.Errorf("column '%s' of type %s is not supported by datagen", f.name, t)
+	}
+	return nil
+}
+
+// reader generates the rows of one subtask. Its position is the number of
+// rows it has emitted; row j of subtask i has sequence value
+// start + i + j*parallelism, as Flink's SequenceGenerator hands out values.
+type reader struct {
+	gens      []generator
+	rb        *array.RecordBuilder
+	batchSize int
+	total     int64 // rows this subtask emits, -1 when unbounded
+	pos       int64
+	rate      int64
+	// pacing: rows emitted since paceStart, on the wall clock.
+	paceStart time.Time
+	paced     int64
+	closed    bool
+}
+
+func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, now time.Time) (*reader, error) {
+	p := int64(max(rc.Parallelism, 1))
+	sub := int64(rc.Subtask)
+	if sub < 0 || sub >= p {
+		return nil, fmt.Errorf("datagen: subtask %d out of range for parallelism %d", sub, p)
+	}
+	mem := rc.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	r := &reader{batchSize: rc.BatchSize, total: -1, rate: max(share(c.rate, p, sub), 1)}
+	if r.batchSize <= 0 {
+		r.batchSize = DefaultBatchSize
+	}
+	if c.rows >= 0 {
+		r.total = share(c.rows, p, sub)
+	}
+	for _, f := range c.fields {
+		if f.sequence {
+			n := share(f.end-f.start+1, p, sub)
+			if r.total < 0 || n < r.total {
+				r.total = n
+			}
+		}
+	}
+	seed := c.seed
+	if !c.seeded {
+		seed = rand.Uint64()
+	}
+	out := spec.OutputSchema()
+	r.rb = array.NewRecordBuilder(mem, out.Arrow())
+	proj := spec.Projection
+	for i := range out.Columns {
+		col := i
+		if proj != nil {
+			col = proj[i]
+		}
+		f := c.fields[col]
+		if f.sequence {
+			r.gens = append(r.gens, newSequence(f, sub, p))
+			continue
+		}
+		// Each column has its own stream, keyed by its position in the
+		// table, so projection does not change the values of a column.
+		src := rand.NewPCG(seed, mix(uint64(sub)<<32|uint64(col)))
+		r.gens = append(r.gens, newRandom(f, src, now))
+	}
+	return r, nil
+}
+
+// share is subtask sub's part of n split over p subtasks, the first n%p
+// subtasks taking one more.
+func share(n, p, sub int64) int64 {
+	s := n / p
+	if n%p > sub {
+		s++
+	}
+	return s
+}
+
+// mix is SplitMix64's finalizer, to decorrelate the PCG streams.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if r.closed {
+		return nil, errors.New("datagen: Next after Close")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := int64(r.batchSize)
+	if r.total >= 0 {
+		if r.pos >= r.total {
+			return nil, io.EOF
+		}
+		n = min(n, r.total-r.pos)
+	}
+	n = min(n, r.rate)
+	if err := r.pace(ctx, n); err != nil {
+		return nil, err
+	}
+	for i, g := range r.gens {
+		g.fill(r.rb.Field(i), r.pos, int(n))
+	}
+	r.pos += n
+	return r.rb.NewRecordBatch(), nil
+}
+
+// pace sleeps until emitting n more rows keeps the rate: the rows emitted
+// since paceStart may not run ahead of rate rows per second.
+func (r *reader) pace(ctx context.Context, n int64) error {
+	now := time.Now()
+	if r.paceStart.IsZero() {
+		r.paceStart = now
+	}
+	due := r.paceStart.Add(time.Duration(float64(r.paced) / float64(r.rate) * float64(time.Second)))
+	if wait := due.Sub(now); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	r.paced += n
+	return nil
+}
+
+const snapshotVersion = 1
+
+// Snapshot encodes the position and the state of every random stream.
+func (r *reader) Snapshot() ([]byte, error) {
+	b := []byte{snapshotVersion}
+	b = binary.AppendUvarint(b, uint64(r.pos))
+	for _, g := range r.gens {
+		st, err := g.state()
+		if err != nil {
+			return nil, err
+		}
+		b = binary.AppendUvarint(b, uint64(len(st)))
+		b = append(b, st...)
+	}
+	return b, nil
+}
+
+// Restore continues from a Snapshot taken by a reader of the same scan.
+func (r *reader) Restore(state []byte) error {
+	if len(state) == 0 || state[0] != snapshotVersion {
+		return errors.New("datagen: unknown snapshot version")
+	}
+	b := state[1:]
+	pos, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errors.New("datagen: corrupt snapshot")
+	}
+	b = b[k:]
+	for _, g := range r.gens {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < l {
+			return errors.New("datagen: corrupt snapshot")
+		}
+		if err := g.restore(b[k : k+int(l)]); err != nil {
+			return fmt.Errorf("datagen: %w", err)
+		}
+		b = b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return errors.New("datagen: snapshot does not match the scan's columns")
+	}
+	r.pos = int64(pos)
+	return nil
+}
+
+func (r *reader) Close() error {
+	if !r.closed {
+		r.closed = true
+		r.rb.Release()
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package datagen
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+)
+
+// generator appends the values of one column for rows [row, row+n) of its
+// subtask. It switches on the builder once per batch; the loops inside are
+// typed.
+type generator interface {
+	fill(b array.Builder, row int64, n int)
+	state() ([]byte, error)
+	restore([]byte) error
+}
+
+// sequence yields first + row*step: first is start+subtask, step the
+// parallelism. Its value is a function of the row, so it has no state of
+// its own.
+type sequence struct {
+	first, step int64
+	scale       int // DECIMAL scale
+	buf         []byte
+}
+
+func newSequence(f fieldSpec, sub, p int64) *sequence {
+	return &sequence{first: f.start + sub, step: p, scale: f.t.Scale}
+}
+
+func (s *sequence) state() ([]byte, error) { return nil, nil }
+
+func (s *sequence) restore(b []byte) error {
+	if len(b) != 0 {
+		return errors.New("snapshot has random state for a sequence column")
+	}
+	return nil
+}
+
+func (s *sequence) fill(b array.Builder, row int64, n int) {
+	v := s.first + row*s.step
+	b.Reserve(n)
+	switch bb := b.(type) {
+	case *array.Int8Builder:
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			bb.UnsafeAppend(int8(v))
+		}
+	case *array.Int16Builder:
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			bb.UnsafeAppend(int16(v))
+		}
+	case *array.Int32Builder:
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			bb.UnsafeAppend(int32(v))
+		}
+	case *array.Int64Builder:
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			bb.UnsafeAppend(v)
+		}
+	case *array.Float32Builder:
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			bb.UnsafeAppend(float32(v))
+		}
+	case *array.Float64Builder:
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			bb.UnsafeAppend(float64(v))
+		}
+	case *array.Decimal128Builder:
+		mult := decimal128.GetScaleMultiplier(s.scale)
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			bb.UnsafeAppend(decimal128.FromI64(v).Mul(mult))
+		}
+	case *array.StringBuilder:
+		for k := 0; k < n; k, v = k+1, v+s.step {
+			s.buf = strconv.AppendInt(s.buf[:0], v, 10)
+			bb.BinaryBuilder.Append(s.buf)
+		}
+	}
+}
+
+// random draws values from its own PCG stream, whose state is the
+// generator's snapshot.
+type random struct {
+	f   fieldSpec
+	src *rand.PCG
+	rng *rand.Rand
+	// nowNanos anchors timestamps and dates: Flink draws them in the past of
+	// the current time. It is read once when the reader is created.
+	nowNanos int64
+	buf      []byte
+}
+
+func newRandom(f fieldSpec, src *rand.PCG, now time.Time) *random {
+	return &random{f: f, src: src, rng: rand.New(src), nowNanos: now.UnixNano()}
+}
+
+func (g *random) state() ([]byte, error) { return g.src.MarshalBinary() }
+func (g *random) restore(b []byte) error { return g.src.UnmarshalBinary(b) }
+
+func (g *random) null() bool {
+	return g.f.nullRate > 0 && g.rng.Float64() < g.f.nullRate
+}
+
+// intIn draws from [imin, imax].
+func (g *random) intIn() int64 {
+	span := uint64(g.f.imax-g.f.imin) + 1
+	if span == 0 {
+		return int64(g.rng.Uint64())
+	}
+	return g.f.imin + int64(g.rng.Uint64N(span))
+}
+
+func (g *random) floatIn() float64 {
+	return g.f.fmin + g.rng.Float64()*(g.f.fmax-g.f.fmin)
+}
+
+// pastNanos draws an instant in [now-maxPast, now], truncated to the
+// column's precision.
+func (g *random) pastNanos() int64 {
+	v := g.nowNanos - g.rng.Int64N(int64(g.f.maxPast)+1)
+	gran := int64(math.Pow10(9 - min(g.f.t.Precision, 9)))
+	return floorDiv(v, gran) * gran
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+const hexDigits = "0123456789abcdef"
+
+func (g *random) fillBuf(hex bool) []byte {
+	l := g.f.length
+	g.buf = g.buf[:0]
+	for len(g.buf) < l {
+		x := g.rng.Uint64()
+		for k := 0; k < 8 && len(g.buf) < l; k++ {
+			if hex {
+				g.buf = append(g.buf, hexDigits[x&0xf])
+				x >>= 4
+				if len(g.buf) < l {
+					g.buf = append(g.buf, hexDigits[x&0xf])
+				}
+				x >>= 4
+			} else {
+				g.buf = append(g.buf, byte(x))
+				x >>= 8
+			}
+		}
+	}
+	return g.buf
+}
+
+func (g *random) fill(b array.Builder, _ int64, n int) {
+	b.Reserve(n)
+	switch bb := b.(type) {
+	case *array.BooleanBuilder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(g.rng.Uint64()&1 == 1)
+		}
+	case *array.Int8Builder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(int8(g.intIn()))
+		}
+	case *array.Int16Builder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(int16(g.intIn()))
+		}
+	case *array.Int32Builder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(int32(g.intIn()))
+		}
+	case *array.Int64Builder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(g.intIn())
+		}
+	case *array.Float32Builder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(float32(g.floatIn()))
+		}
+	case *array.Float64Builder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(g.floatIn())
+		}
+	case *array.Decimal128Builder:
+		p, s := int32(g.f.t.Precision), int32(g.f.t.Scale)
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			v := g.floatIn()
+			d, err := decimal128.FromFloat64(v, p, s)
+			if err != nil {
+				// Only the extremes of a 38-digit default range get here,
+				// where float64 cannot hold the bound exactly.
+				d = decimal128.GetMaxValue(p)
+				if v < 0 {
+					d = d.Negate()
+				}
+			}
+			bb.UnsafeAppend(d)
+		}
+	case *array.StringBuilder:
+		bb.ReserveData(n * g.f.length)
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.AppendNull()
+				continue
+			}
+			bb.BinaryBuilder.Append(g.fillBuf(true))
+		}
+	case *array.BinaryBuilder:
+		bb.ReserveData(n * g.f.length)
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.AppendNull()
+				continue
+			}
+			bb.Append(g.fillBuf(false))
+		}
+	case *array.Date32Builder:
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(arrow.Date32(floorDiv(g.pastNanos(), 86400e9)))
+		}
+	case *array.Time32Builder:
+		unit := int64(math.Pow10(9 - 3)) // Time32 carries milliseconds here
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(arrow.Time32(g.timeOfDay() / unit))
+		}
+	case *array.Time64Builder:
+		unit := int64(1)
+		if bb.Type().(*arrow.Time64Type).Unit == arrow.Microsecond {
+			unit = 1000
+		}
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(arrow.Time64(g.timeOfDay() / unit))
+		}
+	case *array.TimestampBuilder:
+		unit := int64(1)
+		switch bb.Type().(*arrow.TimestampType).Unit {
+		case arrow.Millisecond:
+			unit = 1e6
+		case arrow.Microsecond:
+			unit = 1e3
+		}
+		for k := 0; k < n; k++ {
+			if g.null() {
+				bb.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			bb.UnsafeAppend(arrow.Timestamp(floorDiv(g.pastNanos(), unit)))
+		}
+	}
+}
+
+// timeOfDay draws a nanosecond of day at the column's precision.
+func (g *random) timeOfDay() int64 {
+	p := min(g.f.t.Precision, 9)
+	gran := int64(math.Pow10(9 - p))
+	return g.rng.Int64N(86400e9/gran) * gran
+}

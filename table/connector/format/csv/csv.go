@@ -1,0 +1,406 @@
+// Package csv is Flink's 'csv' format for Eddy's file connectors: option
+// declarations with Flink's names, a decoder that parses records straight
+// into Arrow builders, and an encoder that writes batches as CSV text.
+//
+// Records are lines; a quoted field may span lines. A doubled quote
+// character inside a quoted field is a literal quote. NULL is written as an
+// empty unquoted field (or csv.null-literal when set); an empty string is
+// written as two quote characters so that both survive a round trip. On
+// reading, an empty unquoted field is NULL for every type, a quoted empty
+// field is the empty string.
+package csv
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format"
+)
+
+// Option keys.
+const (
+	FieldDelimiter        = "csv.field-delimiter"
+	QuoteCharacter        = "csv.quote-character"
+	DisableQuoteCharacter = "csv.disable-quote-character"
+	AllowComments         = "csv.allow-comments"
+	IgnoreParseErrors     = "csv.ignore-parse-errors"
+	NullLiteral           = "csv.null-literal"
+)
+
+// Options are the csv format's option declarations, for connectors to
+// include in theirs.
+var Options = []connector.Option{
+	{Key: FieldDelimiter, Type: connector.String, Default: ",",
+		Doc: "Field delimiter character; a single character, '\\t' for tab."},
+	{Key: QuoteCharacter, Type: connector.String, Default: `"`,
+		Doc: "Quote character enclosing field values."},
+	{Key: DisableQuoteCharacter, Type: connector.Bool, Default: "false",
+		Doc: "Disable quoting: fields are never quoted and quote characters are literal."},
+	{Key: AllowComments, Type: connector.Bool, Default: "false",
+		Doc: "Ignore lines starting with '#'."},
+	{Key: IgnoreParseErrors, Type: connector.Bool, Default: "false",
+		Doc: "Skip (and count) malformed records instead of failing."},
+	{Key: NullLiteral, Type: connector.String,
+		Doc: "Text that stands for NULL (read and written); by default NULL is an empty field."},
+}
+
+// Config is the parsed csv options.
+type Config struct {
+	Delimiter         byte
+	Quote             byte // 0 when quoting is disabled
+	AllowComments     bool
+	IgnoreParseErrors bool
+	NullLiteral       []byte // nil when not set
+}
+
+// ParseConfig reads and checks the csv options.
+func ParseConfig(o connector.Options) (Config, error) {
+	c := Config{
+		AllowComments:     o.Bool(AllowComments),
+		IgnoreParseErrors: o.Bool(IgnoreParseErrors),
+	}
+	var err error
+	if c.Delimiter, err = oneChar(FieldDelimiter, o.String(FieldDelimiter)); err != nil {
+		return c, err
+	}
+	if !o.Bool(DisableQuoteCharacter) {
+		if c.Quote, err = oneChar(QuoteCharacter, o.String(QuoteCharacter)); err != nil {
+			return c, err
+		}
+		if c.Quote == c.Delimiter {
+			return c, fmt.Errorf("option '%s' and '%s' must differ", QuoteCharacter, FieldDelimiter)
+		}
+	} else if o.IsSet(QuoteCharacter) {
+		return c, fmt.Errorf("option '%s' and '%s' cannot both be set", QuoteCharacter, DisableQuoteCharacter)
+	}
+	if v, ok := o.Lookup(NullLiteral); ok {
+		c.NullLiteral = []byte(v)
+	}
+	return c, nil
+}
+
+func oneChar(key, v string) (byte, error) {
+	switch {
+	case v == `\t`:
+		return '\t', nil
+	case len(v) == 1 && v[0] != '\n' && v[0] != '\r':
+		return v[0], nil
+	}
+	return 0, fmt.Errorf("option '%s' must be a single character, got '%s'", key, v)
+}
+
+// CheckSchema reports the first column whose type the format cannot carry.
+func CheckSchema(s types.Schema) error {
+	for _, c := range s.Columns {
+		if err := format.CheckType(c.Type); err != nil {
+			return fmt.Errorf("column '%s': %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// Decoder reads the records of one file into a RecordBuilder.
+type Decoder struct {
+	cfg   Config
+	r     *bufio.Reader
+	name  string
+	line  int // lines consumed so far
+	nCols int // fields per record in the file
+	// cols[f] decodes field f, nil for fields not projected.
+	cols    []*format.Column
+	isStr   []bool
+	record  []byte
+	fields  []field
+	skipped int64
+}
+
+type field struct {
+	start, end int
+	quoted     bool
+}
+
+// NewDecoder decodes r, whose records have the columns of fileSchema, into
+// the builder b, whose fields are fileSchema's columns listed in proj (all
+// of them when proj is nil). name is used in error messages.
+func NewDecoder(cfg Config, r io.Reader, name string, fileSchema types.Schema, proj []int, b *array.RecordBuilder) (*Decoder, error) {
+	d := &Decoder{cfg: cfg, r: bufio.NewReaderSize(r, 64<<10), name: name, nCols: fileSchema.Len(),
+		cols: make([]*format.Column, fileSchema.Len()), isStr: make([]bool, fileSchema.Len())}
+	if proj == nil {
+		proj = make([]int, fileSchema.Len())
+		for i := range proj {
+			proj[i] = i
+		}
+	}
+	for out, f := range proj {
+		t := fileSchema.Columns[f].Type
+		c, err := format.NewColumn(t, b.Field(out))
+		if err != nil {
+			return nil, fmt.Errorf("column '%s': %w", fileSchema.Columns[f].Name, err)
+		}
+		d.cols[f] = c
+		d.isStr[f] = t.IsString() || t.IsBinary()
+	}
+	return d, nil
+}
+
+// Skipped is the number of malformed records skipped so far.
+func (d *Decoder) Skipped() int64 { return d.skipped }
+
+// Decode appends up to max records and returns how many it appended; it
+// returns io.EOF (with 0) once the input is exhausted. A malformed record
+// is an error naming the file and line unless IgnoreParseErrors is set.
+func (d *Decoder) Decode(max int) (int, error) {
+	n := 0
+	for n < max {
+		startLine := d.line + 1
+		ok, err := d.readRecord()
+		var pe parseError
+		if errors.As(err, &pe) && d.cfg.IgnoreParseErrors {
+			d.skipped++
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("%s:%d: %w", d.name, startLine, err)
+		}
+		if !ok {
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		}
+		if d.skipRecord() {
+			continue
+		}
+		if err := d.stage(); err != nil {
+			if d.cfg.IgnoreParseErrors {
+				d.skipped++
+				continue
+			}
+			return n, fmt.Errorf("%s:%d: %w", d.name, startLine, err)
+		}
+		for _, c := range d.cols {
+			if c != nil {
+				c.Commit()
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+// skipRecord drops comment lines and blank lines (a blank line is a record
+// only when the file has a single column, where it spells one NULL).
+func (d *Decoder) skipRecord() bool {
+	if len(d.fields) == 1 && d.fields[0].start == d.fields[0].end && !d.fields[0].quoted {
+		return d.nCols != 1
+	}
+	return d.cfg.AllowComments && len(d.record) > 0 && d.record[0] == '#' && !d.fields[0].quoted
+}
+
+func (d *Decoder) stage() error {
+	if len(d.fields) != d.nCols {
+		return fmt.Errorf("expected %d fields, got %d", d.nCols, len(d.fields))
+	}
+	for f, c := range d.cols {
+		if c == nil {
+			continue
+		}
+		fd := d.fields[f]
+		v := d.record[fd.start:fd.end]
+		switch {
+		case d.cfg.NullLiteral != nil && bytes.Equal(v, d.cfg.NullLiteral):
+			c.SetNull()
+		case len(v) == 0 && !d.isStr[f]:
+			c.SetNull()
+		case len(v) == 0 && !fd.quoted && d.cfg.NullLiteral == nil:
+			// Without a null literal, an empty unquoted field is NULL for
+			// strings too (the encoder quotes empty strings).
+			c.SetNull()
+		default:
+			if err := c.Parse(v); err != nil {
+				return fmt.Errorf("field %d: %w", f+1, err)
+			}
+		}
+	}
+	return nil
+}
+
+// parseError is a malformed record, as opposed to an I/O error.
+type parseError string
+
+func (e parseError) Error() string { return string(e) }
+
+// readRecord reads one record into d.record/d.fields; false at end of input.
+func (d *Decoder) readRecord() (bool, error) {
+	d.record = d.record[:0]
+	d.fields = d.fields[:0]
+	line, err := d.readLine()
+	if err != nil {
+		return false, err
+	}
+	if line == nil {
+		return false, nil
+	}
+	q, delim := d.cfg.Quote, d.cfg.Delimiter
+	pos := 0
+	for {
+		// start of a field at line[pos]
+		if q != 0 && pos < len(line) && line[pos] == q {
+			start := len(d.record)
+			pos++
+			for {
+				i := bytes.IndexByte(line[pos:], q)
+				if i < 0 {
+					// the quoted field continues on the next line
+					d.record = append(d.record, line[pos:]...)
+					d.record = append(d.record, '\n')
+					if line, err = d.readLine(); err != nil {
+						return false, err
+					}
+					if line == nil {
+						return false, parseError("unterminated quoted field")
+					}
+					pos = 0
+					continue
+				}
+				d.record = append(d.record, line[pos:pos+i]...)
+				pos += i + 1
+				if pos < len(line) && line[pos] == q {
+					d.record = append(d.record, q)
+					pos++
+					continue
+				}
+				break
+			}
+			d.fields = append(d.fields, field{start: start, end: len(d.record), quoted: true})
+			if pos == len(line) {
+				return true, nil
+			}
+			if line[pos] != delim {
+				return false, parseError(fmt.Sprintf("unexpected character %q after quoted field", line[pos]))
+			}
+			pos++
+			continue
+		}
+		i := bytes.IndexByte(line[pos:], delim)
+		end := len(line)
+		if i >= 0 {
+			end = pos + i
+		}
+		start := len(d.record)
+		d.record = append(d.record, line[pos:end]...)
+		d.fields = append(d.fields, field{start: start, end: len(d.record)})
+		if i < 0 {
+			return true, nil
+		}
+		pos = end + 1
+	}
+}
+
+// readLine returns the next line without its terminator, nil at EOF. The
+// slice is valid until the next call.
+func (d *Decoder) readLine() ([]byte, error) {
+	line, err := d.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		long := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull {
+			line, err = d.r.ReadSlice('\n')
+			long = append(long, line...)
+		}
+		line = long
+	}
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(line) == 0 && err == io.EOF {
+		return nil, nil
+	}
+	d.line++
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	return bytes.TrimSuffix(line, []byte{'\r'}), nil
+}
+
+// Encoder writes batches as CSV records.
+type Encoder struct {
+	cfg    Config
+	schema types.Schema
+	fns    []format.ValueFunc
+	buf    []byte
+	val    []byte
+}
+
+// NewEncoder writes batches of schema s.
+func NewEncoder(cfg Config, s types.Schema) *Encoder {
+	return &Encoder{cfg: cfg, schema: s, fns: make([]format.ValueFunc, s.Len())}
+}
+
+// Encode writes b's rows to w and returns the number of bytes written.
+func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
+	cols := b.Columns()
+	for c := range e.fns {
+		fn, err := format.Bind(cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: format.SQL})
+		if err != nil {
+			return 0, fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
+		}
+		e.fns[c] = fn
+	}
+	total := 0
+	for i := 0; i < int(b.NumRows()); i++ {
+		e.buf = e.buf[:0]
+		for c, fn := range e.fns {
+			if c > 0 {
+				e.buf = append(e.buf, e.cfg.Delimiter)
+			}
+			if cols[c].IsNull(i) {
+				e.buf = append(e.buf, e.cfg.NullLiteral...)
+				continue
+			}
+			e.val = fn(e.val[:0], i)
+			e.buf = e.appendField(e.buf, e.val)
+		}
+		e.buf = append(e.buf, '\n')
+		n, err := w.Write(e.buf)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// appendField quotes v only when it must be: it is empty (so it is not
+// NULL), contains the delimiter, the quote, a line break, or equals the
+// null literal.
+func (e *Encoder) appendField(dst, v []byte) []byte {
+	q := e.cfg.Quote
+	if q == 0 {
+		return append(dst, v...)
+	}
+	need := len(v) == 0 || (e.cfg.NullLiteral != nil && bytes.Equal(v, e.cfg.NullLiteral)) ||
+		(v[0] == '#' && e.cfg.AllowComments)
+	for _, c := range v {
+		if need {
+			break
+		}
+		need = c == e.cfg.Delimiter || c == q || c == '\n' || c == '\r'
+	}
+	if !need {
+		return append(dst, v...)
+	}
+	dst = append(dst, q)
+	for _, c := range v {
+		if c == q {
+			dst = append(dst, q)
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, q)
+}

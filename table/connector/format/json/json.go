@@ -1,0 +1,299 @@
+// Package json is Flink's 'json' format for Eddy's file connectors:
+// newline-delimited JSON objects, one per row, fields matched to columns by
+// name. Values decode by column type (a JSON string holding a number is
+// accepted for numeric columns, as in Flink); temporal values are strings in
+// the SQL or ISO-8601 spelling chosen by json.timestamp-format.standard;
+// bytes are base64 strings; NaN and infinities are strings, as Jackson
+// writes them.
+package json
+
+import (
+	"bufio"
+	"bytes"
+	stdjson "encoding/json"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format"
+)
+
+// Option keys.
+const (
+	FailOnMissingField = "json.fail-on-missing-field"
+	IgnoreParseErrors  = "json.ignore-parse-errors"
+	TimestampStandard  = "json.timestamp-format.standard"
+)
+
+// Options are the json format's option declarations.
+var Options = []connector.Option{
+	{Key: FailOnMissingField, Type: connector.Bool, Default: "false",
+		Doc: "Fail when a column has no field in a record; otherwise the column is NULL."},
+	{Key: IgnoreParseErrors, Type: connector.Bool, Default: "false",
+		Doc: "Skip (and count) malformed records instead of failing."},
+	{Key: TimestampStandard, Type: connector.Enum, Enum: []string{"SQL", "ISO-8601"}, Default: "SQL",
+		Doc: "Spelling of TIMESTAMP values: SQL '2020-12-30 12:13:14.123' or ISO-8601 '2020-12-30T12:13:14.123'."},
+}
+
+// Config is the parsed json options.
+type Config struct {
+	FailOnMissingField bool
+	IgnoreParseErrors  bool
+	Timestamp          format.TimestampStyle
+}
+
+// ParseConfig reads the json options.
+func ParseConfig(o connector.Options) (Config, error) {
+	c := Config{FailOnMissingField: o.Bool(FailOnMissingField), IgnoreParseErrors: o.Bool(IgnoreParseErrors)}
+	if o.Enum(TimestampStandard) == "ISO-8601" {
+		c.Timestamp = format.ISO8601
+	}
+	if c.FailOnMissingField && c.IgnoreParseErrors {
+		return c, fmt.Errorf("options '%s' and '%s' cannot both be true", FailOnMissingField, IgnoreParseErrors)
+	}
+	return c, nil
+}
+
+// CheckSchema reports the first column whose type the format cannot carry.
+func CheckSchema(s types.Schema) error {
+	for _, c := range s.Columns {
+		if err := format.CheckType(c.Type); err != nil {
+			return fmt.Errorf("column '%s': %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// Decoder reads the records of one file into a RecordBuilder.
+type Decoder struct {
+	cfg     Config
+	r       *bufio.Reader
+	name    string
+	line    int
+	names   []string
+	cols    []*format.Column
+	fields  map[string]stdjson.RawMessage
+	str     string
+	long    []byte
+	skipped int64
+}
+
+// NewDecoder decodes r, whose records have (a superset of) the columns of
+// fileSchema, into b, whose fields are the columns listed in proj (all when
+// nil). name is used in error messages.
+func NewDecoder(cfg Config, r io.Reader, name string, fileSchema types.Schema, proj []int, b *array.RecordBuilder) (*Decoder, error) {
+	if proj == nil {
+		proj = make([]int, fileSchema.Len())
+		for i := range proj {
+			proj[i] = i
+		}
+	}
+	d := &Decoder{cfg: cfg, r: bufio.NewReaderSize(r, 64<<10), name: name, fields: map[string]stdjson.RawMessage{}}
+	for out, f := range proj {
+		c, err := format.NewColumn(fileSchema.Columns[f].Type, b.Field(out))
+		if err != nil {
+			return nil, fmt.Errorf("column '%s': %w", fileSchema.Columns[f].Name, err)
+		}
+		d.cols = append(d.cols, c)
+		d.names = append(d.names, fileSchema.Columns[f].Name)
+	}
+	return d, nil
+}
+
+// Skipped is the number of malformed records skipped so far.
+func (d *Decoder) Skipped() int64 { return d.skipped }
+
+// Decode appends up to max records and returns how many; io.EOF (with 0)
+// once the input is exhausted.
+func (d *Decoder) Decode(max int) (int, error) {
+	n := 0
+	for n < max {
+		line, err := d.readLine()
+		if err != nil {
+			return n, fmt.Errorf("%s:%d: %w", d.name, d.line, err)
+		}
+		if line == nil {
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if err := d.stage(line); err != nil {
+			if d.cfg.IgnoreParseErrors {
+				d.skipped++
+				continue
+			}
+			return n, fmt.Errorf("%s:%d: %w", d.name, d.line, err)
+		}
+		for _, c := range d.cols {
+			c.Commit()
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (d *Decoder) stage(line []byte) error {
+	clear(d.fields)
+	if err := stdjson.Unmarshal(line, &d.fields); err != nil {
+		return fmt.Errorf("malformed JSON object: %w", err)
+	}
+	for k, c := range d.cols {
+		raw, ok := d.fields[d.names[k]]
+		switch {
+		case !ok:
+			if d.cfg.FailOnMissingField {
+				return fmt.Errorf("missing field '%s'", d.names[k])
+			}
+			c.SetNull()
+		case bytes.Equal(raw, []byte("null")):
+			c.SetNull()
+		case raw[0] == '"':
+			v := raw[1 : len(raw)-1]
+			if bytes.IndexByte(v, '\\') >= 0 {
+				if err := stdjson.Unmarshal(raw, &d.str); err != nil {
+					return fmt.Errorf("field '%s': %w", d.names[k], err)
+				}
+				v = []byte(d.str)
+			}
+			if err := c.Parse(v); err != nil {
+				return fmt.Errorf("field '%s': %w", d.names[k], err)
+			}
+		case raw[0] == '{' || raw[0] == '[':
+			return fmt.Errorf("field '%s': cannot read a nested JSON value as %s", d.names[k], c.Type())
+		default:
+			if err := c.Parse(raw); err != nil {
+				return fmt.Errorf("field '%s': %w", d.names[k], err)
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) readLine() ([]byte, error) {
+	line, err := d.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		d.long = append(d.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = d.r.ReadSlice('\n')
+			d.long = append(d.long, line...)
+		}
+		line = d.long
+	}
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(line) == 0 && err == io.EOF {
+		return nil, nil
+	}
+	d.line++
+	return line, nil
+}
+
+// Encoder writes batches as JSON lines.
+type Encoder struct {
+	cfg    Config
+	schema types.Schema
+	keys   [][]byte // `"name":` per column, with the separating comma
+	quote  []bool   // values that are JSON strings
+	fns    []format.ValueFunc
+	buf    []byte
+	val    []byte
+}
+
+// NewEncoder writes batches of schema s.
+func NewEncoder(cfg Config, s types.Schema) *Encoder {
+	e := &Encoder{cfg: cfg, schema: s, fns: make([]format.ValueFunc, s.Len())}
+	for i, c := range s.Columns {
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = appendString(k, []byte(c.Name))
+		e.keys = append(e.keys, append(k, ':'))
+		q := c.Type.IsString() || c.Type.IsBinary() || c.Type.IsTemporal()
+		e.quote = append(e.quote, q)
+	}
+	return e
+}
+
+// Encode writes b's rows to w and returns the number of bytes written.
+func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
+	cols := b.Columns()
+	for c := range e.fns {
+		fn, err := format.Bind(cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: e.cfg.Timestamp})
+		if err != nil {
+			return 0, fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
+		}
+		e.fns[c] = fn
+	}
+	total := 0
+	for i := 0; i < int(b.NumRows()); i++ {
+		e.buf = append(e.buf[:0], '{')
+		for c, fn := range e.fns {
+			e.buf = append(e.buf, e.keys[c]...)
+			if cols[c].IsNull(i) {
+				e.buf = append(e.buf, "null"...)
+				continue
+			}
+			e.val = fn(e.val[:0], i)
+			// Jackson writes non-finite numbers as strings.
+			if e.quote[c] || e.val[0] == 'N' || e.val[0] == 'I' || (len(e.val) > 1 && e.val[1] == 'I') {
+				e.buf = appendString(e.buf, e.val)
+			} else {
+				e.buf = append(e.buf, e.val...)
+			}
+		}
+		e.buf = append(e.buf, '}', '\n')
+		n, err := w.Write(e.buf)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaping what JSON requires.
+func appendString(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, `\ufffd`...)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		i++
+	}
+	return append(dst, '"')
+}

@@ -1,0 +1,211 @@
+package table
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/planner"
+	"github.com/eddysql/eddy/sql"
+
+	// The built-in connectors are part of every environment.
+	_ "github.com/eddysql/eddy/table/connector/all"
+)
+
+// Mode is the runtime mode of an environment (execution.runtime-mode).
+type Mode int
+
+const (
+	Streaming Mode = iota
+	Batch
+)
+
+// Settings configure a new Environment.
+type Settings struct {
+	Mode Mode
+	// Cluster runs the jobs; nil starts an embedded cluster with
+	// TaskManagers × SlotsPerTaskManager slots.
+	Cluster *exec.EmbeddedCluster
+	// TaskManagers and SlotsPerTaskManager size the embedded cluster
+	// (defaults 1 and 16).
+	TaskManagers, SlotsPerTaskManager int
+	// Mem allocates the Arrow buffers of the embedded cluster (nil: Go).
+	Mem memory.Allocator
+	// Config holds initial SET options by Flink key.
+	Config map[string]string
+}
+
+// Environment is a SQL session, Flink's TableEnvironment: a catalog
+// manager, the session's options, and the cluster its jobs run on. It is
+// safe for use by one goroutine at a time.
+type Environment struct {
+	catalog *catalog.Manager
+	planner *planner.Planner
+	cluster *exec.EmbeddedCluster
+	mem     memory.Allocator
+
+	mu      sync.Mutex
+	config  map[string]string
+	jobs    []*exec.Job
+	queries int
+}
+
+// NewEnvironment creates a session over a fresh in-memory catalog.
+func NewEnvironment(s Settings) (*Environment, error) {
+	cluster := s.Cluster
+	if cluster == nil {
+		tms, slots := max(s.TaskManagers, 1), s.SlotsPerTaskManager
+		if slots <= 0 {
+			slots = 16
+		}
+		cluster = exec.NewEmbeddedCluster(tms, slots, s.Mem)
+	}
+	cat := catalog.NewManager()
+	env := &Environment{
+		catalog: cat,
+		planner: &planner.Planner{Catalog: cat},
+		cluster: cluster,
+		mem:     s.Mem,
+		config:  map[string]string{},
+	}
+	if env.mem == nil {
+		env.mem = memory.NewGoAllocator()
+	}
+	if s.Mode == Batch {
+		env.config[RuntimeMode] = "batch"
+	}
+	for k, v := range s.Config {
+		if err := env.Set(k, v); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
+}
+
+// Catalog returns the session's catalog manager.
+func (e *Environment) Catalog() *catalog.Manager { return e.catalog }
+
+// Set sets a session option, as SQL SET does.
+func (e *Environment) Set(key, value string) error {
+	if err := validateOption(key, value); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.config[key] = value
+	return nil
+}
+
+// Reset removes a session option (all options for an empty key).
+func (e *Environment) Reset(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if key == "" {
+		e.config = map[string]string{}
+		return
+	}
+	delete(e.config, key)
+}
+
+// Config returns a copy of the session options.
+func (e *Environment) Config() map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]string, len(e.config))
+	for k, v := range e.config {
+		out[k] = v
+	}
+	return out
+}
+
+// Jobs lists the jobs this session submitted, oldest first.
+func (e *Environment) Jobs() []*exec.Job {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*exec.Job(nil), e.jobs...)
+}
+
+// ExecuteSQL parses and runs one statement.
+func (e *Environment) ExecuteSQL(ctx context.Context, stmt string) (*TableResult, error) {
+	script, err := sql.ParseScript(stmt)
+	if err != nil {
+		return nil, err
+	}
+	if len(script.Stmts) != 1 {
+		return nil, errs.New(errs.SyntaxError, "ExecuteSQL runs exactly one statement, got %d", len(script.Stmts))
+	}
+	return e.execute(ctx, script.Source, script.Stmts[0].Stmt)
+}
+
+// ExecuteScript runs every statement of a script in order, handing each
+// result to fn before the next statement starts; it stops at the first
+// error, which carries the statement's position in the script.
+func (e *Environment) ExecuteScript(ctx context.Context, text string, fn func(stmt string, r *TableResult) error) error {
+	script, err := sql.ParseScript(text)
+	if err != nil {
+		return err
+	}
+	for i, st := range script.Stmts {
+		r, err := e.execute(ctx, script.Source, st.Stmt)
+		if err != nil {
+			return err
+		}
+		if err := fn(script.Text(i), r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Options Eddy understands, by Flink key.
+const (
+	Parallelism  = "parallelism.default"
+	RuntimeMode  = "execution.runtime-mode"
+	PipelineName = "pipeline.name"
+	DMLSync      = "table.dml-sync"
+)
+
+// validateOption checks the values of the options Eddy interprets; other
+// keys are kept as given, as Flink's SET does.
+func validateOption(key, value string) error {
+	switch key {
+	case Parallelism:
+		var p int
+		if _, err := fmt.Sscan(value, &p); err != nil || p < 1 || fmt.Sprint(p) != value {
+			return errs.New(errs.InvalidOption, "%s must be a positive integer, not '%s'", key, value)
+		}
+	case RuntimeMode:
+		switch strings.ToLower(value) {
+		case "streaming", "batch":
+		default:
+			return errs.New(errs.InvalidOption, "%s must be 'streaming' or 'batch', not '%s'", key, value)
+		}
+	case DMLSync:
+		switch strings.ToLower(value) {
+		case "true", "false":
+		default:
+			return errs.New(errs.InvalidOption, "%s must be 'true' or 'false', not '%s'", key, value)
+		}
+	case exec.BatchSizeKey:
+		if _, err := exec.BatchSize(map[string]string{key: value}); err != nil {
+			return errs.New(errs.InvalidOption, "%v", err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,393 @@
+package table
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/optimizer"
+	"github.com/eddysql/eddy/planner"
+	"github.com/eddysql/eddy/sql"
+)
+
+// execute runs one parsed statement whose positions refer to src.
+func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statement) (*TableResult, error) {
+	switch s := stmt.(type) {
+	case *sql.CreateTable:
+		path, t, err := e.planner.CreateTable(src, s)
+		if err != nil {
+			return nil, err
+		}
+		return okResult(), e.catalog.Create(path, t, s.Temporary, s.IfNotExists)
+	case *sql.CreateView:
+		path, v, err := e.planner.CreateView(src, s)
+		if err != nil {
+			return nil, err
+		}
+		return okResult(), e.catalog.Create(path, v, s.Temporary, s.IfNotExists)
+	case *sql.DropTable:
+		return e.drop(src, s.Name, s.Temporary, s.IfExists, false)
+	case *sql.DropView:
+		return e.drop(src, s.Name, s.Temporary, s.IfExists, true)
+	case *sql.Insert:
+		return e.runInserts(ctx, src, []*sql.Insert{s})
+	case *sql.StatementSet:
+		return e.runInserts(ctx, src, s.Inserts)
+	case *sql.QueryStatement:
+		return e.runQuery(ctx, src, s.Query)
+	case *sql.Set:
+		if s.Key == "" {
+			cfg := e.Config()
+			var rows [][]*string
+			for _, k := range sortedKeys(cfg) {
+				rows = append(rows, strs(k, cfg[k]))
+			}
+			return stringRows(e.mem, []string{"key", "value"}, rows), nil
+		}
+		if err := e.Set(s.Key, s.Value); err != nil {
+			return nil, err
+		}
+		return okResult(), nil
+	case *sql.Reset:
+		e.Reset(s.Key)
+		return okResult(), nil
+	case *sql.Use:
+		if s.Catalog {
+			return okResult(), e.catalog.UseCatalog(strings.Join(s.Name.Parts, "."))
+		}
+		return okResult(), e.catalog.UseDatabase(s.Name.Parts)
+	case *sql.Show:
+		return e.show(src, s)
+	case *sql.Describe:
+		return e.describe(src, s.Name)
+	case *sql.Explain:
+		text, err := e.explain(src, s)
+		if err != nil {
+			return nil, err
+		}
+		return stringRows(e.mem, []string{"result"}, [][]*string{strs(text)}), nil
+	}
+	return nil, errs.New(errs.NotSupported, "statement %T is not supported yet", stmt)
+}
+
+func (e *Environment) drop(src string, name sql.ObjectName, temporary, ifExists, view bool) (*TableResult, error) {
+	path, err := e.catalog.Qualify(name.Parts)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := e.catalog.Get(path)
+	if err != nil {
+		if ifExists && errs.Is(err, errs.UndefinedTable) {
+			return okResult(), nil
+		}
+		return nil, positioned(src, name, err)
+	}
+	if _, isView := obj.(*catalog.View); isView != view {
+		want, got := "DROP TABLE", "a view"
+		if view {
+			want, got = "DROP VIEW", "a table"
+		}
+		return nil, positioned(src, name, errs.New(errs.WrongObjectType, "%s cannot drop %s, which is %s", want, path, got))
+	}
+	return okResult(), e.catalog.Drop(path, temporary, ifExists)
+}
+
+// positioned gives an unpositioned catalog error the position of n.
+func positioned(src string, n sql.Node, err error) error {
+	if pe, ok := err.(*errs.Error); ok && pe.Line == 0 {
+		pe.Offset = int(n.Position())
+		pe.Line, pe.Col = sql.LineCol(src, n.Position())
+	}
+	return err
+}
+
+// plan binds and optimizes the sinks of INSERT statements into one job graph.
+func (e *Environment) planInserts(src string, inserts []*sql.Insert) (*exec.JobGraph, []planner.Node, []planner.Node, []optimizer.PhysicalNode, error) {
+	cfg := e.Config()
+	par, err := optimizer.ParallelismFromOptions(cfg)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var logical, optimized []planner.Node
+	var physical []optimizer.PhysicalNode
+	var names []string
+	for _, ins := range inserts {
+		sink, err := e.planner.PlanInsert(src, ins)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		logical = append(logical, sink)
+		opt := optimizer.Optimize(sink, optimizer.Options{})
+		optimized = append(optimized, opt)
+		phys, err := optimizer.Physicalize(opt, optimizer.Config{Parallelism: par})
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		physical = append(physical, phys)
+		names = append(names, sink.Path.String())
+	}
+	name := cfg[PipelineName]
+	if name == "" {
+		name = "insert-into_" + strings.ReplaceAll(strings.Join(names, ","), "`", "")
+	}
+	g, err := optimizer.ToJobGraph(name, cfg, physical...)
+	return g, logical, optimized, physical, err
+}
+
+func (e *Environment) runInserts(ctx context.Context, src string, inserts []*sql.Insert) (*TableResult, error) {
+	g, _, _, _, err := e.planInserts(src, inserts)
+	if err != nil {
+		return nil, err
+	}
+	job, err := e.cluster.Submit(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.jobs = append(e.jobs, job)
+	sync := strings.EqualFold(e.config[DMLSync], "true")
+	e.mu.Unlock()
+	if sync {
+		if err := job.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return &TableResult{Kind: Success, Job: job, Message: "Job ID: " + job.ID()}, nil
+}
+
+func (e *Environment) planQuery(src string, q *sql.Query, collectID string) (planner.Node, planner.Node, optimizer.PhysicalNode, error) {
+	cfg := e.Config()
+	par, err := optimizer.ParallelismFromOptions(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logical, err := e.planner.PlanQuery(src, q)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opt := optimizer.Optimize(logical, optimizer.Options{})
+	phys, err := optimizer.Physicalize(opt, optimizer.Config{Parallelism: par, CollectID: collectID})
+	return logical, opt, phys, err
+}
+
+func (e *Environment) runQuery(ctx context.Context, src string, q *sql.Query) (*TableResult, error) {
+	e.mu.Lock()
+	e.queries++
+	id := fmt.Sprintf("query-%d", e.queries)
+	e.mu.Unlock()
+	_, _, phys, err := e.planQuery(src, q, id)
+	if err != nil {
+		return nil, err
+	}
+	cfg := e.Config()
+	name := cfg[PipelineName]
+	if name == "" {
+		name = "collect"
+	}
+	g, err := optimizer.ToJobGraph(name, cfg, phys)
+	if err != nil {
+		return nil, err
+	}
+	job, err := e.cluster.Submit(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := job.Results(id)
+	if err != nil {
+		job.Cancel()
+		return nil, err
+	}
+	e.mu.Lock()
+	e.jobs = append(e.jobs, job)
+	e.mu.Unlock()
+	return &TableResult{Kind: SuccessWithContent, Schema: phys.Schema(), Job: job, stream: stream}, nil
+}
+
+// explain prints the plans of a query or INSERT like Flink's EXPLAIN: the
+// bound logical plan, the optimized logical plan and the physical plan.
+func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
+	changelog := false
+	for _, d := range s.Details {
+		switch d {
+		case "CHANGELOG_MODE":
+			changelog = true
+		case "ESTIMATED_COST", "JSON_EXECUTION_PLAN", "PLAN_ADVICE":
+		default:
+			return "", errs.New(errs.NotSupported, "EXPLAIN detail %s is not supported", d)
+		}
+	}
+	var logical, optimized []planner.Node
+	var physical []optimizer.PhysicalNode
+	switch st := s.Stmt.(type) {
+	case *sql.QueryStatement:
+		l, o, p, err := e.planQuery(src, st.Query, "explain")
+		if err != nil {
+			return "", err
+		}
+		logical, optimized, physical = []planner.Node{l}, []planner.Node{o}, []optimizer.PhysicalNode{p}
+	case *sql.Insert:
+		var err error
+		if _, logical, optimized, physical, err = e.planInserts(src, []*sql.Insert{st}); err != nil {
+			return "", err
+		}
+	case *sql.StatementSet:
+		var err error
+		if _, logical, optimized, physical, err = e.planInserts(src, st.Inserts); err != nil {
+			return "", err
+		}
+	default:
+		return "", errs.New(errs.NotSupported, "EXPLAIN of %T is not supported", s.Stmt)
+	}
+	var b strings.Builder
+	b.WriteString("== Abstract Syntax Tree ==\n")
+	for _, n := range logical {
+		b.WriteString(planner.Explain(n, false))
+	}
+	b.WriteString("\n== Optimized Logical Plan ==\n")
+	for _, n := range optimized {
+		b.WriteString(planner.Explain(n, changelog))
+	}
+	b.WriteString("\n== Physical Plan ==\n")
+	for _, n := range physical {
+		b.WriteString(optimizer.ExplainPhysical(n))
+	}
+	return b.String(), nil
+}
+
+func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
+	list := func(col string, names []string) *TableResult {
+		rows := make([][]*string, len(names))
+		for i, n := range names {
+			rows[i] = strs(n)
+		}
+		return stringRows(e.mem, []string{col}, rows)
+	}
+	cat, db := e.catalog.Current()
+	switch s.What {
+	case sql.ShowTables, sql.ShowViews:
+		wantView := s.What == sql.ShowViews
+		names, err := e.catalog.List(func(o catalog.Object) bool {
+			_, isView := o.(*catalog.View)
+			return isView == wantView
+		})
+		if err != nil {
+			return nil, err
+		}
+		col := "table name"
+		if wantView {
+			col = "view name"
+		}
+		return list(col, names), nil
+	case sql.ShowFunctions:
+		return list("function name", expr.Names()), nil
+	case sql.ShowCatalogs:
+		return list("catalog name", e.catalog.Catalogs()), nil
+	case sql.ShowDatabases:
+		c, err := e.catalog.Catalog(cat)
+		if err != nil {
+			return nil, err
+		}
+		return list("database name", c.ListDatabases()), nil
+	case sql.ShowCurrentCatalog:
+		return list("current catalog name", []string{cat}), nil
+	case sql.ShowCurrentDatabase:
+		return list("current database name", []string{db}), nil
+	case sql.ShowColumns:
+		return e.describe(src, s.Name)
+	case sql.ShowCreateTable, sql.ShowCreateView:
+		path, err := e.catalog.Qualify(s.Name.Parts)
+		if err != nil {
+			return nil, err
+		}
+		obj, err := e.catalog.Get(path)
+		if err != nil {
+			return nil, positioned(src, s.Name, err)
+		}
+		return list("result", []string{showCreate(path, obj)}), nil
+	case sql.ShowJobs:
+		var rows [][]*string
+		for _, j := range e.Jobs() {
+			rows = append(rows, strs(j.ID(), j.Name(), string(j.Status())))
+		}
+		return stringRows(e.mem, []string{"job id", "job name", "status"}, rows), nil
+	}
+	return nil, errs.New(errs.NotSupported, "SHOW %s is not supported yet", s.What)
+}
+
+// describe lists a table's or view's columns the way Flink's DESCRIBE does.
+func (e *Environment) describe(src string, name sql.ObjectName) (*TableResult, error) {
+	path, err := e.catalog.Qualify(name.Parts)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := e.catalog.Get(path)
+	if err != nil {
+		return nil, positioned(src, name, err)
+	}
+	var rows [][]*string
+	t, _ := obj.(*catalog.Table)
+	for _, c := range obj.Schema().Columns {
+		null := "TRUE"
+		if !c.Type.Nullable() {
+			null = "FALSE"
+		}
+		row := []*string{strPtr(c.Name), strPtr(c.Type.WithNullable(true).String()), strPtr(null), nil, nil, nil}
+		if t != nil {
+			for _, k := range t.PrimaryKey {
+				if k == c.Name {
+					row[3] = strPtr(fmt.Sprintf("PRI(%s)", strings.Join(t.PrimaryKey, ", ")))
+				}
+			}
+			for _, tc := range t.Columns {
+				if tc.Name == c.Name && tc.Kind == catalog.Computed {
+					row[4] = strPtr("AS " + tc.Expr)
+				}
+			}
+			if t.Watermark != nil && t.Watermark.Column == c.Name {
+				row[5] = strPtr(t.Watermark.Expr)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return stringRows(e.mem, []string{"name", "type", "null", "key", "extras", "watermark"}, rows), nil
+}
+
+func strPtr(s string) *string { return &s }
+
+// showCreate prints the DDL of a catalog object.
+func showCreate(path catalog.Path, obj catalog.Object) string {
+	var b strings.Builder
+	switch o := obj.(type) {
+	case *catalog.View:
+		fmt.Fprintf(&b, "CREATE VIEW %s AS\n%s\n", path, o.Query)
+	case *catalog.Table:
+		fmt.Fprintf(&b, "CREATE TABLE %s (\n", path)
+		var lines []string
+		for _, c := range o.Columns {
+			if c.Kind == catalog.Computed {
+				lines = append(lines, fmt.Sprintf("  `%s` AS %s", c.Name, c.Expr))
+			} else {
+				lines = append(lines, fmt.Sprintf("  `%s` %s", c.Name, c.Type.WithTimeAttr(0)))
+			}
+		}
+		if o.Watermark != nil {
+			lines = append(lines, fmt.Sprintf("  WATERMARK FOR `%s` AS %s", o.Watermark.Column, o.Watermark.Expr))
+		}
+		if len(o.PrimaryKey) > 0 {
+			lines = append(lines, fmt.Sprintf("  PRIMARY KEY (`%s`) NOT ENFORCED", strings.Join(o.PrimaryKey, "`, `")))
+		}
+		b.WriteString(strings.Join(lines, ",\n"))
+		b.WriteString("\n) WITH (\n")
+		var opts []string
+		for _, k := range sortedKeys(o.Options) {
+			opts = append(opts, fmt.Sprintf("  '%s' = '%s'", k, strings.ReplaceAll(o.Options[k], "'", "''")))
+		}
+		b.WriteString(strings.Join(opts, ",\n"))
+		b.WriteString("\n)\n")
+	}
+	return b.String()
+}

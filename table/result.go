@@ -1,0 +1,103 @@
+package table
+
+import (
+	"context"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
+)
+
+// ResultKind says whether a statement returns rows.
+type ResultKind int
+
+const (
+	// Success is a statement that returns no rows (DDL, SET, INSERT).
+	Success ResultKind = iota
+	// SuccessWithContent returns rows (SELECT, SHOW, DESCRIBE, EXPLAIN).
+	SuccessWithContent
+)
+
+// TableResult is the outcome of one statement, Flink's TableResult. Rows
+// arrive as Arrow record batches; for a query they stream from the running
+// job as it produces them.
+type TableResult struct {
+	Kind   ResultKind
+	Schema types.Schema
+	// Job is the job an INSERT or a query submitted, nil otherwise.
+	Job *exec.Job
+	// Message describes a Success result ("Execute statement succeed.").
+	Message string
+
+	static []arrow.RecordBatch
+	stream *exec.ResultStream
+}
+
+// Next returns the next batch of rows, owned by the caller, or io.EOF.
+func (r *TableResult) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if r.stream != nil {
+		return r.stream.Next(ctx)
+	}
+	if len(r.static) == 0 {
+		return nil, io.EOF
+	}
+	b := r.static[0]
+	r.static = r.static[1:]
+	return b, nil
+}
+
+// Close releases rows not read and cancels a query's job.
+func (r *TableResult) Close() {
+	for _, b := range r.static {
+		b.Release()
+	}
+	r.static = nil
+	if r.stream != nil {
+		r.stream.Close()
+		if r.Job != nil {
+			r.Job.Cancel()
+		}
+	}
+}
+
+func okResult() *TableResult {
+	return &TableResult{Kind: Success, Message: "Execute statement succeed."}
+}
+
+// stringRows builds a content result of VARCHAR columns from rows of text;
+// nil entries in a row are NULL.
+func stringRows(mem memory.Allocator, names []string, rows [][]*string) *TableResult {
+	schema := types.Schema{}
+	for _, n := range names {
+		schema.Columns = append(schema.Columns, types.Column{Name: n, Type: types.StringType})
+	}
+	b := array.NewRecordBuilder(mem, schema.Arrow())
+	defer b.Release()
+	for _, row := range rows {
+		for i, v := range row {
+			sb := b.Field(i).(*array.StringBuilder)
+			if v == nil {
+				sb.AppendNull()
+			} else {
+				sb.Append(*v)
+			}
+		}
+	}
+	res := &TableResult{Kind: SuccessWithContent, Schema: schema}
+	if len(rows) > 0 {
+		res.static = []arrow.RecordBatch{b.NewRecordBatch()}
+	}
+	return res
+}
+
+func strs(vals ...string) []*string {
+	out := make([]*string, len(vals))
+	for i := range vals {
+		out[i] = &vals[i]
+	}
+	return out
+}
