@@ -127,6 +127,16 @@ func (jm *JobManager) Submit(ctx context.Context, g *JobGraph) (*Job, error) {
 			break
 		}
 	}
+	// A task that failed (or a Cancel) during deployment cancelled only the
+	// tasks deployed by then; cancel the rest now that all are deployed.
+	j.mu.Lock()
+	aborted := j.status != JobRunning
+	j.mu.Unlock()
+	if aborted {
+		for _, tm := range j.taskManagers() {
+			tm.CancelJob(j.id)
+		}
+	}
 	return j, nil
 }
 

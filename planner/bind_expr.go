@@ -2,6 +2,7 @@ package planner
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"strconv"
@@ -58,7 +59,7 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		case sql.Not:
 			return s.call(n, "NOT", arg)
 		default:
-			return s.call(n, "NEGATE", arg)
+			return s.call(n, "-", arg)
 		}
 	case *sql.Binary:
 		l, err := s.bindExpr(sc, n.Left)
@@ -207,7 +208,24 @@ func (s source) bindCall(sc *scope, n *sql.FuncCall) (expr.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.Name == "TRIM" && len(args) == 3 {
+		return s.bindTrim(n, args)
+	}
 	return s.call(n, n.Name, args...)
+}
+
+// bindTrim maps the parser's TRIM(mode, chars, s) onto the registry's
+// TRIM/LTRIM/RTRIM(s, chars).
+func (s source) bindTrim(n *sql.FuncCall, args []expr.Expr) (expr.Expr, error) {
+	mode, ok := args[0].(*expr.Literal)
+	if !ok {
+		return nil, s.errAt(errs.InternalError, n, "TRIM mode is not a literal")
+	}
+	fn := map[string]string{"BOTH": "TRIM", "LEADING": "LTRIM", "TRAILING": "RTRIM"}[fmt.Sprint(mode.Value)]
+	if fn == "" {
+		return nil, s.errAt(errs.InternalError, n, "unknown TRIM mode %v", mode.Value)
+	}
+	return s.call(n, fn, args[2], args[1])
 }
 
 // bindCase rewrites a simple CASE into a searched one and resolves CASE with

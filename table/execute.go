@@ -69,7 +69,9 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		if err != nil {
 			return nil, err
 		}
-		return stringRows(e.mem, []string{"result"}, [][]*string{strs(text)}), nil
+		r := stringRows(e.mem, []string{"result"}, [][]*string{strs(text)})
+		r.Plain = true
+		return r, nil
 	}
 	return nil, errs.New(errs.NotSupported, "statement %T is not supported yet", stmt)
 }

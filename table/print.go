@@ -140,3 +140,24 @@ func PrintTableau(ctx context.Context, w io.Writer, r *TableResult, showOp bool)
 	_, err := io.WriteString(w, sb.String())
 	return len(rows), err
 }
+
+// PrintPlain writes every value of a result's first column on its own,
+// for results of preformatted text such as EXPLAIN.
+func PrintPlain(ctx context.Context, w io.Writer, r *TableResult) error {
+	for {
+		b, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for i := 0; i < int(b.NumRows()); i++ {
+			if _, err := fmt.Fprintln(w, FormatValue(b.Column(0), i, r.Schema.Columns[0].Type)); err != nil {
+				b.Release()
+				return err
+			}
+		}
+		b.Release()
+	}
+}

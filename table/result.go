@@ -32,6 +32,9 @@ type TableResult struct {
 	Job *exec.Job
 	// Message describes a Success result ("Execute statement succeed.").
 	Message string
+	// Plain marks rows of preformatted text (EXPLAIN) that clients print
+	// as they are rather than as a table.
+	Plain bool
 
 	static []arrow.RecordBatch
 	stream *exec.ResultStream

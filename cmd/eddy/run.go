@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,45 +51,58 @@ until interrupted) and exits non-zero on the first error.`,
 // runScript executes a script, printing each statement's outcome, then
 // waits for the jobs it submitted and reports what they did.
 func runScript(ctx context.Context, out io.Writer, env *table.Environment, text string) error {
-	var jobs []*exec.Job
+	var pending []*exec.Job
 	err := env.ExecuteScript(ctx, text, func(_ string, r *table.TableResult) error {
 		switch {
 		case r.Kind == table.SuccessWithContent:
 			defer r.Close()
+			if r.Plain {
+				return table.PrintPlain(ctx, out, r)
+			}
 			_, err := table.PrintTableau(ctx, out, r, false)
 			return err
 		case r.Job != nil:
-			jobs = append(jobs, r.Job)
 			fmt.Fprintf(out, "[INFO] Submitting SQL update statement to the cluster...\n[INFO] SQL update statement has been successfully submitted to the cluster:\nJob ID: %s\n\n", r.Job.ID())
+			select {
+			case <-r.Job.Done():
+				return report(ctx, out, r.Job)
+			default:
+				pending = append(pending, r.Job)
+			}
 		default:
 			fmt.Fprintf(out, "[INFO] %s\n\n", r.Message)
 		}
 		return nil
 	})
 	if err != nil {
-		for _, j := range jobs {
+		for _, j := range pending {
 			j.Cancel()
 		}
 		return err
 	}
-	for _, j := range jobs {
-		start := time.Now()
-		if err := j.Wait(ctx); err != nil {
-			return fmt.Errorf("job %s (%s) failed: %w", j.ID(), j.Name(), err)
-		}
-		fmt.Fprintf(out, "[INFO] Job %s (%s) finished in %s.\n", j.ID(), j.Name(), time.Since(start).Round(time.Millisecond))
-		for _, m := range j.Metrics() {
-			if m.Kind == exec.KindSource || m.Kind == exec.KindSink {
-				fmt.Fprintf(out, "  %-8s %-60s parallelism %d, %d records\n", m.Kind, truncate(m.Name, 60), m.Subtasks, max(m.RecordsIn, m.RecordsOut))
-			}
+	for _, j := range pending {
+		if err := report(ctx, out, j); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// report waits for a job and prints what its sources read and its sinks
+// wrote.
+func report(ctx context.Context, out io.Writer, j *exec.Job) error {
+	if err := j.Wait(ctx); err != nil {
+		return fmt.Errorf("job %s (%s) failed: %w", j.ID(), j.Name(), err)
 	}
-	return s[:n-3] + "..."
+	fmt.Fprintf(out, "[INFO] Job %s (%s) finished.\n", j.ID(), j.Name())
+	for _, m := range j.Metrics() {
+		switch m.Kind {
+		case exec.KindSource:
+			fmt.Fprintf(out, "  read    %d rows at parallelism %d: %s\n", m.RecordsOut, m.Subtasks, m.Name)
+		case exec.KindSink:
+			fmt.Fprintf(out, "  wrote   %d rows at parallelism %d: %s\n", m.RecordsIn, m.Subtasks, m.Name)
+		}
+	}
+	fmt.Fprintln(out)
+	return nil
 }

@@ -34,7 +34,7 @@ func (s *strOut) append(v []byte) { s.b.BinaryBuilder.Append(v) }
 func (s *strOut) appendString(v string) {
 	s.b.BinaryBuilder.AppendString(v)
 }
-func (s *strOut) null()              { s.b.AppendNull() }
+func (s *strOut) null()               { s.b.AppendNull() }
 func (s *strOut) finish() arrow.Array { return s.b.NewArray() }
 
 // truncateRunes cuts s to at most n characters.

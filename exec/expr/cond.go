@@ -335,10 +335,6 @@ func compileGreatest(c *compiler, call *Call) (Evaluator, error) {
 		cmpFn = "less"
 	}
 	t := call.T
-	cols := make([]Expr, len(call.Args))
-	for i, a := range call.Args {
-		cols[i] = &ColumnRef{Index: i, T: a.Type()}
-	}
 	// The comparison runs on a two-column batch (candidate, best so far).
 	cmp, err := newComputeEval(c, cmpFn, nil, []Expr{
 		&ColumnRef{Index: 0, T: t}, &ColumnRef{Index: 1, T: t}})

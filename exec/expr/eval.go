@@ -303,16 +303,8 @@ func FilterBatch(b arrow.RecordBatch, pred arrow.Array, mem memory.Allocator) (a
 		b.Retain()
 		return b, nil
 	}
-	if trues == 0 || b.NumCols() == 0 {
-		cols := make([]arrow.Array, b.NumCols())
-		for i := range cols {
-			cols[i] = array.NewSlice(b.Column(i), 0, 0)
-		}
-		defer releaseAll(cols)
-		if b.NumCols() == 0 {
-			return array.NewRecordBatch(b.Schema(), nil, int64(trues)), nil
-		}
-		return array.NewRecordBatch(b.Schema(), cols, 0), nil
+	if b.NumCols() == 0 {
+		return array.NewRecordBatch(b.Schema(), nil, int64(trues)), nil
 	}
 	ctx := exec.WithAllocator(context.Background(), mem)
 	return compute.FilterRecordBatch(ctx, b, pred, compute.DefaultFilterOptions())

@@ -143,13 +143,13 @@ func InputColumns(e Expr) []int {
 
 // jsonExpr is the serialized form used in task descriptors.
 type jsonExpr struct {
-	Col   *int            `json:"col,omitempty"`
-	Name  string          `json:"name,omitempty"`
-	Lit   json.RawMessage `json:"lit,omitempty"`
-	Null  bool            `json:"null,omitempty"`
-	Func  string          `json:"func,omitempty"`
-	Args  []json.RawMessage `json:"args,omitempty"`
-	Type  types.DataType  `json:"type"`
+	Col  *int              `json:"col,omitempty"`
+	Name string            `json:"name,omitempty"`
+	Lit  json.RawMessage   `json:"lit,omitempty"`
+	Null bool              `json:"null,omitempty"`
+	Func string            `json:"func,omitempty"`
+	Args []json.RawMessage `json:"args,omitempty"`
+	Type types.DataType    `json:"type"`
 }
 
 // Marshal serializes an expression for a task descriptor.

@@ -12,7 +12,9 @@ import (
 // gets wrong for Flink. fn is called only on rows where every input is
 // valid; it returns ok=false to make the row NULL, or an error to fail.
 
-type integer interface{ ~int8 | ~int16 | ~int32 | ~int64 }
+type integer interface {
+	~int8 | ~int16 | ~int32 | ~int64
+}
 type number interface{ integer | ~float32 | ~float64 }
 
 // outValidity starts a result validity bitmap: the AND of the inputs', or

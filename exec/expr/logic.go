@@ -87,8 +87,18 @@ func resolveLogic(name string, args []Expr) (Expr, error) {
 	return &Call{Func: name, Args: out, T: strict(types.BooleanType, args)}, nil
 }
 
+// compileNot flips the value bits and keeps the validity bitmap.
 func compileNot(c *compiler, call *Call) (Evaluator, error) {
-	return newComputeEval(c, "invert", nil, call.Args)
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		a := args[0].(*array.Boolean)
+		valid, nulls := validity(c.mem, n, a)
+		return boolOut(c.mem, n, valid, nulls, func(bits []byte) {
+			bitutil.CopyBitmap(a.Data().Buffers()[1].Bytes(), a.Data().Offset(), n, bits, 0)
+			for i := range bits {
+				bits[i] = ^bits[i]
+			}
+		}), nil
+	})
 }
 
 // compileLogic builds n-ary AND/OR as a left-deep chain of binary nodes.
@@ -373,4 +383,3 @@ func resolveBetween(name string, args []Expr) (Expr, error) {
 	}
 	return Resolve(join, []Expr{lo, hi})
 }
-

@@ -81,7 +81,7 @@ func Resolve(name string, args []Expr) (Expr, error) {
 	if d == nil || d.resolve == nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownFunction, name)
 	}
-	return d.resolve(strings.ToUpper(name), args)
+	return d.resolve(d.name, args) // aliases resolve under the canonical name
 }
 
 // arity checks the argument count of a call.
@@ -193,15 +193,16 @@ func commonType(args []Expr) (types.DataType, bool) {
 	return t, true
 }
 
-// NewCast builds CAST(e AS to), or TRY_CAST when try is set (whose result is
-// always nullable: a failed conversion yields NULL). It fails when Flink
+// NewCast builds CAST(e AS to), or TRY_CAST when try is set. The result
+// is nullable iff e is, except that TRY_CAST is always nullable (a failed
+// conversion yields NULL); the nullability of to is ignored. It fails when Flink
 // does not support the conversion.
 func NewCast(e Expr, to types.DataType, try bool) (Expr, error) {
 	fn := "CAST"
+	// CAST keeps the operand's nullability; TRY_CAST can always fail to NULL.
+	to = to.WithNullable(e.Type().Nullable())
 	if try {
 		fn = "TRY_CAST"
-		to = to.WithNullable(true)
-	} else if e.Type().Nullable() {
 		to = to.WithNullable(true)
 	}
 	if !types.CanCast(e.Type(), to) || !castSupported(e.Type(), to) {

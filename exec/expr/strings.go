@@ -448,8 +448,8 @@ func runeSlice(s string, from, to int64) string {
 }
 
 // substring follows Flink's SUBSTRING: 1-based start, a negative start
-// counts from the end, out-of-range parts give ''. A negative length
-// gives '' (Flink returns NULL there; Eddy keeps the result type's
+// counts from the end, out-of-range parts give ”. A negative length
+// gives ” (Flink returns NULL there; Eddy keeps the result type's
 // nullability honest instead).
 func substring(s string, pos, length int64, hasLen bool) string {
 	n := int64(utf8.RuneCountInString(s))

@@ -1,5 +1,6 @@
--- Eddy quickstart: generate orders, keep the large ones, write them as CSV,
--- then read a few of them back.
+-- Eddy quickstart: generate orders, keep the large ones and write them as
+-- CSV files, then print a preview. Like Flink's filesystem sink, running it
+-- again adds new part files next to the old ones.
 
 SET 'parallelism.default' = '2';
 -- Wait for each INSERT job to finish before the next statement runs, so
@@ -11,7 +12,7 @@ CREATE TEMPORARY TABLE orders (
   customer_id INT,
   amount      DECIMAL(10, 2),
   currency    STRING,
-  order_time  AS TO_TIMESTAMP('2026-01-01 00:00:00') + order_id * INTERVAL '1' SECOND,
+  order_time  AS TO_TIMESTAMP(FROM_UNIXTIME(1767225600 + order_id)),
   WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
 ) WITH (
   'connector' = 'datagen',
@@ -23,7 +24,8 @@ CREATE TEMPORARY TABLE orders (
   'fields.customer_id.max' = '500',
   'fields.amount.min' = '1',
   'fields.amount.max' = '1000',
-  'fields.currency.length' = '3'
+  'fields.currency.length' = '3',
+  'seed' = '42'
 );
 
 CREATE TEMPORARY TABLE large_orders (
@@ -49,9 +51,24 @@ SELECT
 FROM orders
 WHERE amount > 900 AND MOD(order_id, 2) = 0;
 
+-- The plan of the job above: the filter and projection are one Calc,
+-- chained to the scan, at parallelism 2.
 EXPLAIN
-SELECT order_id, UPPER(customer) AS customer FROM large_orders WHERE order_id < 200;
+INSERT INTO large_orders
+SELECT order_id, CONCAT('customer-', CAST(customer_id AS STRING)),
+       CAST(amount * 0.92 AS DECIMAL(12, 2)), CAST(HOUR(order_time) AS INT), order_time
+FROM orders
+WHERE amount > 900 AND MOD(order_id, 2) = 0;
 
-SELECT order_id, UPPER(customer) AS customer, amount_eur, order_hour
-FROM large_orders
-WHERE order_id < 2000;
+-- A preview of the first large orders, printed the way Flink's print
+-- connector does (the prefix is the subtask that printed the row).
+CREATE TEMPORARY TABLE preview (
+  order_id BIGINT,
+  customer STRING,
+  amount   DECIMAL(10, 2)
+) WITH ('connector' = 'print');
+
+INSERT INTO preview
+SELECT order_id, UPPER(CONCAT('customer-', CAST(customer_id AS STRING))), amount
+FROM orders
+WHERE amount > 900 AND order_id <= 300;

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -77,9 +79,9 @@ func (c *Column) Parse(s []byte) error {
 	switch c.t.Kind {
 	case types.Boolean:
 		switch {
-		case strings.EqualFold(string(s), "true"):
+		case strings.EqualFold(trim(s), "true"):
 			c.i64 = 1
-		case strings.EqualFold(string(s), "false"):
+		case strings.EqualFold(trim(s), "false"):
 			c.i64 = 0
 		default:
 			err = errors.New("not a boolean")
@@ -162,7 +164,13 @@ func (c *Column) Commit() {
 	}
 }
 
-func trim(s []byte) string { return strings.TrimSpace(string(s)) }
+// trim views s, without surrounding spaces, as a string without copying:
+// the parsers only read it during the call, and the messages of their
+// errors, which could retain it, are replaced by Parse's own.
+func trim(s []byte) string {
+	s = bytes.TrimSpace(s)
+	return unsafe.String(unsafe.SliceData(s), len(s))
+}
 
 // parseJavaFloat accepts Go's float syntax and Java's spellings of the
 // special values.

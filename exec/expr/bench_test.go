@@ -1,0 +1,51 @@
+package expr
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog/types"
+)
+
+// BenchmarkEval measures a * 2 + 1 > 100 AND s LIKE 'ab%' over 8192-row
+// batches.
+func BenchmarkEval(b *testing.B) {
+	const n = 8192
+	mem := memory.NewGoAllocator()
+	ib := array.NewInt32Builder(mem)
+	sb := array.NewStringBuilder(mem)
+	for i := 0; i < n; i++ {
+		if i%17 == 0 {
+			ib.AppendNull()
+		} else {
+			ib.Append(int32(i % 200))
+		}
+		sb.Append(fmt.Sprintf("%s%d", []string{"ab", "xy", "abc"}[i%3], i))
+	}
+	cols := []arrow.Array{ib.NewArray(), sb.NewArray()}
+	schema := types.Schema{Columns: []types.Column{{Name: "a", Type: types.IntType}, {Name: "s", Type: types.StringType}}}
+	batch := array.NewRecordBatch(schema.Arrow(), cols, n)
+	defer batch.Release()
+	e, err := parseExpr("(AND (> (+ (* $0 2) 1) 100) (LIKE $1 'ab%'))", schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev, err := Compile(e, mem)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := ev.Eval(batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Release()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,0 +1,437 @@
+package expr
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/scalar"
+
+	"github.com/eddysql/eddy/catalog/types"
+)
+
+// wallClock is the one place expressions read the wall clock: PROCTIME()
+// and the CURRENT_* functions. Tests replace it. The session time zone is
+// UTC for now.
+var wallClock = time.Now
+
+// extractUnits maps EXTRACT units and the field functions to a getter.
+var extractUnits = map[string]func(t time.Time) int64{
+	"YEAR":        func(t time.Time) int64 { return int64(t.Year()) },
+	"QUARTER":     func(t time.Time) int64 { return int64(t.Month()+2) / 3 },
+	"MONTH":       func(t time.Time) int64 { return int64(t.Month()) },
+	"WEEK":        func(t time.Time) int64 { _, w := t.ISOWeek(); return int64(w) },
+	"DAY":         func(t time.Time) int64 { return int64(t.Day()) },
+	"DAYOFMONTH":  func(t time.Time) int64 { return int64(t.Day()) },
+	"DOY":         func(t time.Time) int64 { return int64(t.YearDay()) },
+	"DAYOFYEAR":   func(t time.Time) int64 { return int64(t.YearDay()) },
+	"DOW":         func(t time.Time) int64 { return int64(t.Weekday()) + 1 }, // Sunday = 1
+	"DAYOFWEEK":   func(t time.Time) int64 { return int64(t.Weekday()) + 1 },
+	"HOUR":        func(t time.Time) int64 { return int64(t.Hour()) },
+	"MINUTE":      func(t time.Time) int64 { return int64(t.Minute()) },
+	"SECOND":      func(t time.Time) int64 { return int64(t.Second()) },
+	"MILLISECOND": func(t time.Time) int64 { return int64(t.Second()*1000 + t.Nanosecond()/1e6) },
+	"MICROSECOND": func(t time.Time) int64 { return int64(t.Second()*1e6 + t.Nanosecond()/1e3) },
+	"EPOCH":       func(t time.Time) int64 { return t.Unix() },
+}
+
+func init() {
+	for _, f := range []string{"YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFMONTH", "DAYOFYEAR", "DAYOFWEEK", "HOUR", "MINUTE", "SECOND"} {
+		register(&funcDef{name: f, resolve: resolveField, compile: compileField})
+	}
+	register(&funcDef{name: "EXTRACT", resolve: resolveField, compile: compileField})
+	str, ts3 := types.StringType, types.TimestampType(3)
+	register(&funcDef{name: "DATE_FORMAT", resolve: resolveDateFormat, compile: compileFormat})
+	register(&funcDef{name: "FROM_UNIXTIME", resolve: optionalSig(str, false, []types.DataType{types.BigIntType}, str), compile: compileFormat})
+	register(&funcDef{name: "TO_TIMESTAMP", resolve: optionalSig(ts3, true, []types.DataType{str}, str), compile: compileParse})
+	register(&funcDef{name: "TO_DATE", resolve: optionalSig(types.DateType, true, []types.DataType{str}, str), compile: compileParse})
+	register(&funcDef{name: "UNIX_TIMESTAMP", resolve: resolveUnixTimestamp, compile: compileParse})
+	now := func(name string, t types.DataType) {
+		register(&funcDef{name: name, nondeterministic: true, compile: compileNow,
+			resolve: func(name string, args []Expr) (Expr, error) {
+				if err := arity(name, args, 0, 0); err != nil {
+					return nil, err
+				}
+				return &Call{Func: name, T: t.WithNullable(false)}, nil
+			}})
+	}
+	now("CURRENT_TIMESTAMP", types.TimestampLTZType(3))
+	now("NOW", types.TimestampLTZType(3))
+	now("LOCALTIMESTAMP", types.TimestampType(3))
+	now("CURRENT_DATE", types.DateType)
+	now("CURRENT_TIME", types.TimeType(0))
+	now("LOCALTIME", types.TimeType(0))
+	now("PROCTIME", types.TimestampLTZType(3).WithTimeAttr(types.ProctimeAttr))
+}
+
+// resolveField types HOUR(ts), YEAR(d)... and EXTRACT(unit, x), whose unit
+// is a string literal such as 'YEAR' or 'DOW'. All return BIGINT.
+func resolveField(name string, args []Expr) (Expr, error) {
+	unitArgs := 0
+	if name == "EXTRACT" {
+		unitArgs = 1
+		if err := arity(name, args, 2, 2); err != nil {
+			return nil, err
+		}
+		u, ok := literalString(args[0])
+		if _, known := extractUnits[strings.ToUpper(u)]; !ok || !known {
+			return nil, fmt.Errorf("EXTRACT needs a unit literal such as 'YEAR', got %s", args[0])
+		}
+	} else if err := arity(name, args, 1, 1); err != nil {
+		return nil, err
+	}
+	x := args[unitArgs].Type()
+	if !x.IsTemporal() && x.Kind != types.Null {
+		return nil, typeError(name, args[unitArgs:])
+	}
+	return &Call{Func: name, Args: args, T: strict(types.BigIntType, args[unitArgs:])}, nil
+}
+
+// temporalTime returns a reader of row i of a DATE, TIME or TIMESTAMP
+// array as a UTC time.Time.
+func temporalTime(t types.DataType, a arrow.Array) func(int) time.Time {
+	switch t.Kind {
+	case types.Date:
+		v := valuesOf[int32](a)
+		return func(i int) time.Time { return time.Unix(int64(v[i])*secPerDay, 0).UTC() }
+	case types.Time:
+		get, unit := int64Getter(a), types.TimeUnitFor(t.Precision)
+		return func(i int) time.Time { return toTime(get(i), unit) }
+	}
+	v, unit := valuesOf[int64](a), types.TimeUnitFor(t.Precision)
+	return func(i int) time.Time { return toTime(v[i], unit) }
+}
+
+func compileField(c *compiler, call *Call) (Evaluator, error) {
+	unit, x := call.Func, call.Args[0]
+	if call.Func == "EXTRACT" {
+		u, _ := literalString(call.Args[0])
+		unit, x = strings.ToUpper(u), call.Args[1]
+	}
+	get := extractUnits[unit]
+	xt := x.Type()
+	ev, err := c.compile(x)
+	if err != nil {
+		return nil, err
+	}
+	k := func(args []arrow.Array, n int) (arrow.Array, error) {
+		if xt.Kind == types.Null {
+			return allNullArray(types.BigIntType, n, c.mem)
+		}
+		at := temporalTime(xt, args[0])
+		return map1idx(c.mem, arrow.PrimitiveTypes.Int64, args[0], func(i int) (int64, bool, error) {
+			return get(at(i)), true, nil
+		})
+	}
+	return &callEval{args: []Evaluator{ev}, k: k, vals: make([]arrow.Array, 1)}, nil
+}
+
+func resolveDateFormat(name string, args []Expr) (Expr, error) {
+	if err := arity(name, args, 2, 2); err != nil {
+		return nil, err
+	}
+	x := args[0]
+	switch t := x.Type(); {
+	case t.IsString():
+		// Flink parses a string argument with the default format.
+		var err error
+		if x, err = NewCast(x, types.TimestampType(3), true); err != nil {
+			return nil, err
+		}
+	case t.IsTimestamp(), t.Kind == types.Date, t.Kind == types.Null:
+	default:
+		return nil, typeError(name, args)
+	}
+	f, err := coerceParam(name, args, args[1], types.StringType)
+	if err != nil {
+		return nil, err
+	}
+	return &Call{Func: name, Args: []Expr{x, f}, T: strict(types.StringType, []Expr{x, f})}, nil
+}
+
+// compileFormat implements DATE_FORMAT(ts, fmt) and FROM_UNIXTIME(secs[,
+// fmt]) with Java SimpleDateFormat patterns, compiled once when literal.
+func compileFormat(c *compiler, call *Call) (Evaluator, error) {
+	def := "yyyy-MM-dd HH:mm:ss"
+	var fixed []fmtToken
+	if len(call.Args) == 2 {
+		if p, ok := literalString(call.Args[1]); ok {
+			fixed = parseJavaFormat(p)
+		}
+	} else {
+		fixed = parseJavaFormat(def)
+	}
+	xt := call.Args[0].Type()
+	out := newStrOut(c.mem)
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		if xt.Kind == types.Null {
+			return allNullArray(types.StringType, n, c.mem)
+		}
+		var at func(int) time.Time
+		if call.Func == "FROM_UNIXTIME" {
+			get := int64Getter(args[0])
+			at = func(i int) time.Time { return time.Unix(get(i), 0).UTC() }
+		} else {
+			at = temporalTime(xt, args[0])
+		}
+		pat := func(int) string { return def }
+		if len(args) == 2 {
+			pat = strAt(args[1])
+		}
+		var last string
+		var toks []fmtToken
+		out.start(n, n*20)
+		for i := 0; i < n; i++ {
+			if anyNullAt(args, i) {
+				out.null()
+				continue
+			}
+			tk := fixed
+			if tk == nil {
+				if p := pat(i); p != last || toks == nil {
+					last, toks = p, parseJavaFormat(p)
+				}
+				tk = toks
+			}
+			out.scratch = appendJavaFormat(out.scratch[:0], at(i), tk)
+			out.append(out.scratch)
+		}
+		return out.finish(), nil
+	})
+}
+
+func resolveUnixTimestamp(name string, args []Expr) (Expr, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("UNIX_TIMESTAMP() reads the clock: use UNIX_TIMESTAMP(CAST(CURRENT_TIMESTAMP AS STRING)) or pass a string")
+	}
+	return optionalSig(types.BigIntType, true, []types.DataType{types.StringType}, types.StringType)(name, args)
+}
+
+// compileParse implements TO_TIMESTAMP, TO_DATE and UNIX_TIMESTAMP of a
+// string with an optional Java pattern; unparsable input gives NULL, as in
+// Flink.
+func compileParse(c *compiler, call *Call) (Evaluator, error) {
+	fn := call.Func
+	def := "yyyy-MM-dd HH:mm:ss"
+	if fn == "TO_DATE" {
+		def = "yyyy-MM-dd"
+	}
+	dt := call.T.Arrow()
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		if args[0].DataType().ID() == arrow.NULL {
+			return allNullArray(call.T, n, c.mem)
+		}
+		s := strAt(args[0])
+		pat := func(int) string { return def }
+		if len(args) == 2 {
+			pat = strAt(args[1])
+		}
+		var lastPat, layout string
+		parse := func(i int) (time.Time, bool) {
+			if p := pat(i); p != lastPat || layout == "" {
+				lastPat, layout = p, javaToGoLayout(p)
+			}
+			t, err := time.Parse(layout, strings.TrimSpace(s(i)))
+			return t, err == nil
+		}
+		switch fn {
+		case "TO_DATE":
+			return map1idx(c.mem, dt, args[0], func(i int) (int32, bool, error) {
+				t, ok := parse(i)
+				return int32(floorDiv(t.Unix(), secPerDay)), ok && !anyNullAt(args, i), nil
+			})
+		case "UNIX_TIMESTAMP":
+			return map1idx(c.mem, dt, args[0], func(i int) (int64, bool, error) {
+				t, ok := parse(i)
+				return t.Unix(), ok && !anyNullAt(args, i), nil
+			})
+		}
+		return map1idx(c.mem, dt, args[0], func(i int) (int64, bool, error) {
+			t, ok := parse(i)
+			return fromTime(t, arrow.Millisecond), ok && !anyNullAt(args, i), nil
+		})
+	})
+}
+
+// compileNow reads the wall clock once per batch.
+func compileNow(c *compiler, call *Call) (Evaluator, error) {
+	t := call.T
+	return newCallEval(c, call, func(_ []arrow.Array, n int) (arrow.Array, error) {
+		now := wallClock().UTC()
+		var v any
+		switch t.Kind {
+		case types.Date:
+			v = int32(floorDiv(now.Unix(), secPerDay))
+		case types.Time:
+			v = int64(now.Hour()*3600+now.Minute()*60+now.Second()) * 1000
+		default:
+			v = fromTime(now, arrow.Millisecond)
+		}
+		sc, err := literalScalar(&Literal{Value: v, T: t})
+		if err != nil {
+			return nil, err
+		}
+		return scalar.MakeArrayFromScalar(sc, n, c.mem)
+	})
+}
+
+// fmtToken is one element of a parsed SimpleDateFormat pattern: a run of
+// one pattern letter, or literal text.
+type fmtToken struct {
+	letter byte
+	count  int
+	text   string
+}
+
+func parseJavaFormat(p string) []fmtToken {
+	var toks []fmtToken
+	for i := 0; i < len(p); {
+		ch := p[i]
+		switch {
+		case ch == '\'':
+			j := strings.IndexByte(p[i+1:], '\'')
+			if j < 0 {
+				toks = append(toks, fmtToken{text: p[i+1:]})
+				return toks
+			}
+			if j == 0 {
+				toks = append(toks, fmtToken{text: "'"})
+			} else {
+				toks = append(toks, fmtToken{text: p[i+1 : i+1+j]})
+			}
+			i += j + 2
+		case (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'):
+			j := i
+			for j < len(p) && p[j] == ch {
+				j++
+			}
+			toks = append(toks, fmtToken{letter: ch, count: j - i})
+			i = j
+		default:
+			toks = append(toks, fmtToken{text: p[i : i+1]})
+			i++
+		}
+	}
+	return toks
+}
+
+func appendPadded(d []byte, v int64, width int) []byte {
+	s := strconv.FormatInt(v, 10)
+	for k := len(s); k < width; k++ {
+		d = append(d, '0')
+	}
+	return append(d, s...)
+}
+
+// appendJavaFormat formats t with the common SimpleDateFormat letters.
+func appendJavaFormat(d []byte, t time.Time, toks []fmtToken) []byte {
+	for _, tk := range toks {
+		switch tk.letter {
+		case 0:
+			d = append(d, tk.text...)
+		case 'y':
+			if tk.count == 2 {
+				d = appendPadded(d, int64(t.Year()%100), 2)
+			} else {
+				d = appendPadded(d, int64(t.Year()), tk.count)
+			}
+		case 'M':
+			switch {
+			case tk.count >= 4:
+				d = append(d, t.Month().String()...)
+			case tk.count == 3:
+				d = append(d, t.Month().String()[:3]...)
+			default:
+				d = appendPadded(d, int64(t.Month()), tk.count)
+			}
+		case 'd':
+			d = appendPadded(d, int64(t.Day()), tk.count)
+		case 'D':
+			d = appendPadded(d, int64(t.YearDay()), tk.count)
+		case 'H':
+			d = appendPadded(d, int64(t.Hour()), tk.count)
+		case 'h':
+			h := t.Hour() % 12
+			if h == 0 {
+				h = 12
+			}
+			d = appendPadded(d, int64(h), tk.count)
+		case 'm':
+			d = appendPadded(d, int64(t.Minute()), tk.count)
+		case 's':
+			d = appendPadded(d, int64(t.Second()), tk.count)
+		case 'S':
+			// SimpleDateFormat prints milliseconds as a number, padded.
+			d = appendPadded(d, int64(t.Nanosecond()/1e6), tk.count)
+		case 'a':
+			if t.Hour() < 12 {
+				d = append(d, "AM"...)
+			} else {
+				d = append(d, "PM"...)
+			}
+		case 'E':
+			if tk.count >= 4 {
+				d = append(d, t.Weekday().String()...)
+			} else {
+				d = append(d, t.Weekday().String()[:3]...)
+			}
+		default:
+			d = append(d, strings.Repeat(string(tk.letter), tk.count)...)
+		}
+	}
+	return d
+}
+
+// javaToGoLayout translates a SimpleDateFormat pattern to a Go layout for
+// parsing.
+func javaToGoLayout(p string) string {
+	var b strings.Builder
+	for _, tk := range parseJavaFormat(p) {
+		switch tk.letter {
+		case 0:
+			b.WriteString(tk.text)
+		case 'y':
+			if tk.count == 2 {
+				b.WriteString("06")
+			} else {
+				b.WriteString("2006")
+			}
+		case 'M':
+			switch {
+			case tk.count >= 4:
+				b.WriteString("January")
+			case tk.count == 3:
+				b.WriteString("Jan")
+			case tk.count == 2:
+				b.WriteString("01")
+			default:
+				b.WriteString("1")
+			}
+		case 'd':
+			if tk.count == 2 {
+				b.WriteString("02")
+			} else {
+				b.WriteString("2")
+			}
+		case 'H':
+			b.WriteString("15")
+		case 'h':
+			b.WriteString("03")
+		case 'm':
+			b.WriteString("04")
+		case 's':
+			b.WriteString("05")
+		case 'S':
+			b.WriteString(strings.Repeat("0", tk.count))
+		case 'a':
+			b.WriteString("PM")
+		case 'E':
+			b.WriteString("Mon")
+		default:
+			b.WriteString(strings.Repeat(string(tk.letter), tk.count))
+		}
+	}
+	return b.String()
+}
