@@ -19,11 +19,11 @@ const (
 // temporary objects that shadow permanent ones. It is safe for concurrent use;
 // each SQL session holds its own Manager over shared catalogs (see Session).
 type Manager struct {
-	mu         sync.RWMutex
-	catalogs   map[string]Catalog
-	current    string
-	currentDB  string
-	temporary  map[Path]Object
+	mu        sync.RWMutex
+	catalogs  map[string]Catalog
+	current   string
+	currentDB string
+	temporary map[Path]Object
 }
 
 // NewManager returns a manager with the in-memory default catalog.

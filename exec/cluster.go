@@ -39,3 +39,9 @@ func (c *EmbeddedCluster) JobManager() *JobManager { return c.jm }
 func (c *EmbeddedCluster) Submit(ctx context.Context, g *JobGraph) (*Job, error) {
 	return c.jm.Submit(ctx, g)
 }
+
+// Close cancels every running job and waits until they have stopped, or
+// until ctx is done.
+func (c *EmbeddedCluster) Close(ctx context.Context) error {
+	return c.jm.CancelAll(ctx)
+}

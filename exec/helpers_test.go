@@ -7,7 +7,6 @@ import (
 	"io"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,10 +63,10 @@ func (seqFactory) CreateReader(spec connector.ScanSpec, ctx connector.ReaderCont
 }
 
 type seqReader struct {
-	mem                    memory.Allocator
-	schema                 *arrow.Schema
-	next, end, batch, mod  int64
-	unbounded              bool
+	mem                   memory.Allocator
+	schema                *arrow.Schema
+	next, end, batch, mod int64
+	unbounded             bool
 }
 
 func (r *seqReader) Next(ctx context.Context) (arrow.RecordBatch, error) {
@@ -139,13 +138,20 @@ type sinkFactory struct{}
 
 func (sinkFactory) Identifier() string { return "test-sink" }
 func (sinkFactory) Options() []connector.Option {
-	return []connector.Option{{Key: "name", Type: connector.String}, {Key: "delay", Type: connector.Duration}}
+	return []connector.Option{
+		{Key: "name", Type: connector.String},
+		{Key: "delay", Type: connector.Duration},
+		{Key: "discard", Type: connector.Bool},
+	}
 }
 func (sinkFactory) ValidateSink(connector.TableInfo) (connector.SinkProperties, error) {
 	return connector.SinkProperties{}, nil
 }
 
 func (sinkFactory) CreateWriter(spec connector.SinkSpec, ctx connector.ReaderContext) (connector.SinkWriter, error) {
+	if spec.Table.Options["discard"] == "true" {
+		return discardWriter{}, nil
+	}
 	storesMu.Lock()
 	s := stores[spec.Table.Options["name"]]
 	storesMu.Unlock()
@@ -184,6 +190,12 @@ func (w *testWriter) Finish() error {
 }
 
 func (w *testWriter) Close() error { return nil }
+
+type discardWriter struct{}
+
+func (discardWriter) Write(arrow.RecordBatch) error { return nil }
+func (discardWriter) Finish() error                 { return nil }
+func (discardWriter) Close() error                  { return nil }
 
 // failOp is the "test-fail" operator: it fails on its spec's batch number.
 type failOp struct {
@@ -305,5 +317,3 @@ func opStats(j *Job, vertex, index int) OperatorStats {
 	}
 	return OperatorStats{}
 }
-
-var _ = strings.Contains

@@ -277,3 +277,25 @@ func newJobID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// CancelAll cancels every running job and waits until they have stopped,
+// or until ctx is done.
+func (jm *JobManager) CancelAll(ctx context.Context) error {
+	jm.mu.Lock()
+	jobs := make([]*Job, 0, len(jm.jobs))
+	for _, j := range jm.jobs {
+		jobs = append(jobs, j)
+	}
+	jm.mu.Unlock()
+	for _, j := range jobs {
+		j.Cancel()
+	}
+	for _, j := range jobs {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}

@@ -123,7 +123,7 @@ func (c *calc) ProcessWatermark(_ int, wm Watermark, out Output) error {
 	return out.EmitWatermark(wm)
 }
 
-func (c *calc) EndInput(int, Output) error  { return nil }
-func (c *calc) Snapshot() ([]byte, error)   { return nil, nil }
-func (c *calc) Restore([]byte) error        { return nil }
-func (c *calc) Close() error                { c.releaseCols(); return nil }
+func (c *calc) EndInput(int, Output) error { return nil }
+func (c *calc) Snapshot() ([]byte, error)  { return nil, nil }
+func (c *calc) Restore([]byte) error       { return nil }
+func (c *calc) Close() error               { c.releaseCols(); return nil }

@@ -48,8 +48,8 @@ func (c *collect) Open(ctx *OperatorContext) error {
 }
 
 func (c *collect) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error { return c.w.Write(b) }
-func (c *collect) ProcessWatermark(int, Watermark, Output) error         { return nil }
-func (c *collect) EndInput(int, Output) error                            { return c.w.Finish() }
-func (c *collect) Snapshot() ([]byte, error)                             { return nil, nil }
-func (c *collect) Restore([]byte) error                                  { return nil }
-func (c *collect) Close() error                                          { return nil }
+func (c *collect) ProcessWatermark(int, Watermark, Output) error           { return nil }
+func (c *collect) EndInput(int, Output) error                              { return c.w.Finish() }
+func (c *collect) Snapshot() ([]byte, error)                               { return nil, nil }
+func (c *collect) Restore([]byte) error                                    { return nil }
+func (c *collect) Close() error                                            { return nil }

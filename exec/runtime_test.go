@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
@@ -223,7 +226,7 @@ func TestCancelUnboundedJob(t *testing.T) {
 	// The slots are free again.
 	j, err = c.Submit(ctx, g)
 	require.NoError(t, err)
-	j.Cancel()
+	require.NoError(t, c.Close(ctx))
 	require.ErrorIs(t, j.Wait(ctx), ErrJobCanceled)
 	mem.AssertSize(t, 0)
 }
@@ -362,4 +365,74 @@ func TestDeployFailureFailsJob(t *testing.T) {
 	require.Contains(t, err.Error(), "source spec")
 	var oe *OperatorError
 	require.False(t, errors.As(err, &oe), "the error crossed the TaskManager boundary as text")
+}
+
+// unionOp is the "test-union" operator: it forwards the batches of all its
+// inputs and counts, per input, the watermarks and ends it receives.
+type unionOp struct {
+	ends, maxWMs map[int]int
+	log          *sync.Map
+	subtask      int
+}
+
+func (u *unionOp) Open(*OperatorContext) error { return nil }
+func (u *unionOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
+	return out.Emit(b)
+}
+func (u *unionOp) ProcessWatermark(in int, wm Watermark, _ Output) error {
+	if wm == MaxWatermark {
+		u.maxWMs[in]++
+	}
+	return nil
+}
+func (u *unionOp) EndInput(in int, _ Output) error {
+	if u.maxWMs[in] != 1 {
+		return fmt.Errorf("input %d ended after %d MaxWatermarks", in, u.maxWMs[in])
+	}
+	u.ends[in]++
+	u.log.Store(u.subtask, fmt.Sprint(u.ends))
+	return nil
+}
+func (u *unionOp) Snapshot() ([]byte, error) { return nil, nil }
+func (u *unionOp) Restore([]byte) error      { return nil }
+func (u *unionOp) Close() error              { return nil }
+
+var unionLog sync.Map // subtask -> ends per input, printed
+
+func init() {
+	RegisterOperator("test-union", func(_ OperatorSpec, ctx *OperatorContext) (Operator, error) {
+		return &unionOp{ends: map[int]int{}, maxWMs: map[int]int{}, log: &unionLog, subtask: ctx.Subtask}, nil
+	})
+}
+
+// TestTwoInputs feeds a two-input operator from two source vertices over
+// different edges (so the task selects over channels of both inputs): all
+// rows arrive, and each input gets exactly one MaxWatermark and one end.
+func TestTwoInputs(t *testing.T) {
+	name, store := newStore(t)
+	g := &JobGraph{
+		Name:   "union",
+		Config: map[string]string{BatchSizeKey: "50"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Left", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": "1000"})}},
+			{ID: 2, Name: "Right", Parallelism: 3, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": "600"})}},
+			{ID: 3, Name: "Union", Parallelism: 2, Operators: []OperatorSpec{
+				{Kind: "test-union", Name: "Union", Schema: seqSchema}, sinkOp(t, name, nil)}},
+		},
+		Edges: []Edge{
+			{Source: 1, Target: 3, TargetInput: 0, Partitioning: Forward},
+			{Source: 2, Target: 3, TargetInput: 1, Partitioning: Hash, Keys: []int{0}},
+		},
+	}
+	_, err := runJob(t, g, 3)
+	require.NoError(t, err)
+	want := append(seq(0, 600), seq(0, 1000)...)
+	sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+	require.Equal(t, want, store.all())
+	for sub := 0; sub < 2; sub++ {
+		ends, _ := unionLog.Load(sub)
+		require.Equal(t, "map[0:1 1:1]", ends)
+	}
 }

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -48,7 +47,7 @@ type TaskManager struct {
 	slots int
 	opts  TaskManagerOptions
 
-	mu       sync.Mutex
+	mu      sync.Mutex
 	slotJob []string // job holding each slot, "" if free
 	tasks   map[string][]*task
 }
@@ -112,7 +111,8 @@ func (tm *TaskManager) runTask(t *task) {
 	cancelled := t.ctx.Err() != nil
 	t.cancel()
 	switch {
-	case cancelled && (err == nil || errors.Is(err, context.Canceled)):
+	case cancelled:
+		// Whatever a cancelled task returns is a consequence of the cancel.
 		u.State = TaskCanceled
 	case err != nil:
 		u.State, u.Error = TaskFailed, fmt.Sprintf("task %s failed: %v", t.d.name(), err)

@@ -69,15 +69,15 @@ func (k Kind) String() string {
 // proctime) are marked on the type, as Flink does, so they survive
 // projections and are visible in DESCRIBE and EXPLAIN.
 type DataType struct {
-	Kind      Kind       `json:"kind"`
-	NotNull   bool       `json:"notNull,omitempty"`
-	Length    int        `json:"length,omitempty"`
-	Precision int        `json:"precision,omitempty"`
-	Scale     int        `json:"scale,omitempty"`
-	Elem      *DataType  `json:"elem,omitempty"`
-	Key       *DataType  `json:"key,omitempty"`
-	Value     *DataType  `json:"value,omitempty"`
-	Fields    []Field    `json:"fields,omitempty"`
+	Kind      Kind         `json:"kind"`
+	NotNull   bool         `json:"notNull,omitempty"`
+	Length    int          `json:"length,omitempty"`
+	Precision int          `json:"precision,omitempty"`
+	Scale     int          `json:"scale,omitempty"`
+	Elem      *DataType    `json:"elem,omitempty"`
+	Key       *DataType    `json:"key,omitempty"`
+	Value     *DataType    `json:"value,omitempty"`
+	Fields    []Field      `json:"fields,omitempty"`
 	TimeAttr  TimeAttrKind `json:"timeAttr,omitempty"`
 }
 

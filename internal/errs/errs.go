@@ -35,29 +35,29 @@ type Code struct {
 // The catalog. SQLSTATEs are PostgreSQL's, so drivers react as they would to
 // PostgreSQL.
 var (
-	SyntaxError         = Code{"syntax_error", Syntax, "42601"}
-	UndefinedTable      = Code{"undefined_table", Bind, "42P01"}
-	UndefinedColumn     = Code{"undefined_column", Bind, "42703"}
-	AmbiguousColumn     = Code{"ambiguous_column", Bind, "42702"}
-	UndefinedFunction   = Code{"undefined_function", Bind, "42883"}
-	UndefinedObject     = Code{"undefined_object", Bind, "42704"}
-	UndefinedDatabase   = Code{"invalid_catalog_name", Bind, "3D000"}
-	DuplicateTable      = Code{"duplicate_table", Bind, "42P07"}
-	DuplicateColumn     = Code{"duplicate_column", Bind, "42701"}
-	DatatypeMismatch    = Code{"datatype_mismatch", Bind, "42804"}
-	GroupingError       = Code{"grouping_error", Bind, "42803"}
-	InvalidOption       = Code{"invalid_parameter_value", Bind, "22023"}
-	WrongObjectType     = Code{"wrong_object_type", Bind, "42809"}
-	NotSupported        = Code{"feature_not_supported", Plan, "0A000"}
-	InvalidPlan         = Code{"invalid_plan", Plan, "42000"}
-	DivisionByZero      = Code{"division_by_zero", Execution, "22012"}
-	InvalidCast         = Code{"invalid_text_representation", Execution, "22P02"}
-	NumericOutOfRange   = Code{"numeric_value_out_of_range", Execution, "22003"}
-	DataException       = Code{"data_exception", Execution, "22000"}
-	ConnectorFailure    = Code{"connector_failure", Execution, "58000"}
-	QueryCanceled       = Code{"query_canceled", Execution, "57014"}
-	InsufficientSlots   = Code{"insufficient_resources", Resource, "53000"}
-	InternalError       = Code{"internal_error", Internal, "XX000"}
+	SyntaxError       = Code{"syntax_error", Syntax, "42601"}
+	UndefinedTable    = Code{"undefined_table", Bind, "42P01"}
+	UndefinedColumn   = Code{"undefined_column", Bind, "42703"}
+	AmbiguousColumn   = Code{"ambiguous_column", Bind, "42702"}
+	UndefinedFunction = Code{"undefined_function", Bind, "42883"}
+	UndefinedObject   = Code{"undefined_object", Bind, "42704"}
+	UndefinedDatabase = Code{"invalid_catalog_name", Bind, "3D000"}
+	DuplicateTable    = Code{"duplicate_table", Bind, "42P07"}
+	DuplicateColumn   = Code{"duplicate_column", Bind, "42701"}
+	DatatypeMismatch  = Code{"datatype_mismatch", Bind, "42804"}
+	GroupingError     = Code{"grouping_error", Bind, "42803"}
+	InvalidOption     = Code{"invalid_parameter_value", Bind, "22023"}
+	WrongObjectType   = Code{"wrong_object_type", Bind, "42809"}
+	NotSupported      = Code{"feature_not_supported", Plan, "0A000"}
+	InvalidPlan       = Code{"invalid_plan", Plan, "42000"}
+	DivisionByZero    = Code{"division_by_zero", Execution, "22012"}
+	InvalidCast       = Code{"invalid_text_representation", Execution, "22P02"}
+	NumericOutOfRange = Code{"numeric_value_out_of_range", Execution, "22003"}
+	DataException     = Code{"data_exception", Execution, "22000"}
+	ConnectorFailure  = Code{"connector_failure", Execution, "58000"}
+	QueryCanceled     = Code{"query_canceled", Execution, "57014"}
+	InsufficientSlots = Code{"insufficient_resources", Resource, "53000"}
+	InternalError     = Code{"internal_error", Internal, "XX000"}
 )
 
 // Error is an error with a code and, for errors about SQL text, the

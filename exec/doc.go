@@ -1,0 +1,63 @@
+// Package exec is Eddy's runtime: it runs the JobGraphs the optimizer
+// produces as parallel subtasks of vectorized Arrow operators.
+//
+// # Shape
+//
+//	JobGraph ──Submit──▶ JobManager ──descriptor bytes──▶ TaskManager slot ──▶ task goroutine
+//	                                                                          └─ operator chain
+//
+// A JobGraph is vertices (chains of OperatorSpecs, each run as Parallelism
+// subtasks) joined by edges that say how rows move between the subtasks of
+// neighbouring vertices (Forward, Hash, Rebalance, Broadcast, Global).
+//
+// The JobManager validates the graph, reserves one slot per subtask index
+// of its widest vertex (slot sharing, as Flink's default: slot i runs
+// subtask i of every vertex, so a job of parallelism P needs P slots; with
+// too few free slots Submit fails with ErrNotEnoughSlots, jobs are not
+// queued), and deploys every subtask as a serialized
+// TaskDeploymentDescriptor to TaskManager.SubmitTask. The descriptor names
+// the subtask's channels (job, edge, producer, consumer) instead of
+// carrying them, and the TaskManager opens them through its ShuffleService;
+// so an EmbeddedCluster, whose TaskManagers share an in-process
+// EmbeddedShuffle, takes the same path remote TaskManagers will.
+//
+// The TaskManager instantiates the operators of the chain from the
+// registry by Kind (RegisterOperator, RegisterSource) and runs the task in
+// a goroutine. Tasks report RUNNING and then FINISHED, FAILED or CANCELED to
+// the JobManager; the first failure fails the job with that task's error
+// (which names the operator) and cancels the job's other tasks. When every
+// task has stopped, the JobManager releases the job's slots and channels.
+//
+// # Inside a task
+//
+// Operators of one chain call each other directly through Output; there are
+// no channels inside a chain. The head of a vertex without inputs is a
+// SourceOperator that the task pulls; at io.EOF the task emits
+// MaxWatermark and ends the chain's input. Other heads are fed from the
+// task's input channels: the task reads whichever channel is ready, tracks
+// a watermark per channel and delivers to each input the minimum over its
+// channels when it advances, and ends input i when all its channels ended.
+//
+// Between vertices, bounded channels (ChannelCapacity elements) carry
+// batches, watermarks and end-of-input in-band, in order; a full channel
+// blocks its producer, which is how backpressure reaches the sources. The
+// output side of a task partitions each batch over the edge's channels
+// (hashing key columns vectorized for Hash edges) and broadcasts watermarks
+// and end-of-input to all of them.
+//
+// # Batch ownership
+//
+// A source's Next returns a batch the task owns; the task releases it after
+// the chain has seen it. Operators borrow the batches they are given
+// (Operator contract) and release what they emit after Emit returns. A
+// channel holds its own reference to each batch in it (a Retain per
+// channel, or a new batch from a hash split), which the consuming task
+// releases after processing; batches stranded in channels by a failure are
+// released when the job's channels are released. Collect operators hand
+// retained batches to the client through Job.Results: the client owns and
+// releases them.
+//
+// Batch sizes come from the job option BatchSizeKey (DefaultBatchSize).
+// Operators count nothing themselves: the runtime keeps OperatorMetrics
+// for every operator of every subtask, summed per operator by Job.Metrics.
+package exec
