@@ -39,3 +39,26 @@ func BenchmarkPipeline(b *testing.B) {
 	require.NoError(b, j.Wait(context.Background()))
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rows/s")
 }
+
+// BenchmarkHashExchange measures a source of b.N rows → hash exchange on k
+// → two discarding sink subtasks, and reports rows/s.
+func BenchmarkHashExchange(b *testing.B) {
+	g := &JobGraph{
+		Name: "bench-hash",
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 1, Operators: []OperatorSpec{
+				sourceOp(b, map[string]string{"rows": strconv.Itoa(b.N), "mod": "1000"})}},
+			{ID: 2, Name: "Sink", Parallelism: 2, Operators: []OperatorSpec{
+				sinkOp(b, "bench", map[string]string{"discard": "true"})}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{1}}},
+	}
+	c := NewEmbeddedCluster(1, 2, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	j, err := c.Submit(context.Background(), g)
+	require.NoError(b, err)
+	require.NoError(b, j.Wait(context.Background()))
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rows/s")
+}

@@ -211,17 +211,19 @@ func (jm *JobManager) UpdateTaskState(u TaskStateUpdate) {
 		j.mu.Unlock()
 		return
 	}
-	j.pending--
-	fail := u.State == TaskFailed && j.err == nil && j.status == JobRunning
-	if fail {
+	if u.State == TaskFailed && j.err == nil && j.status == JobRunning {
 		j.err = errors.New(u.Error)
 		j.status = JobFailing
+		err := j.err
+		j.mu.Unlock()
+		// Abort before counting this task as stopped, so the job cannot
+		// finish (and release its result streams) before the abort is done.
+		j.abort(err)
+		j.mu.Lock()
 	}
+	j.pending--
 	last := j.pending == 0
 	j.mu.Unlock()
-	if fail {
-		j.abort(j.err)
-	}
 	if last {
 		jm.finish(j)
 	}

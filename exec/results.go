@@ -65,9 +65,12 @@ func (s *ResultStream) ID() string { return s.id }
 
 // Next returns the next batch, io.EOF once every subtask finished, or the
 // job's error if it failed or was cancelled.
+//
+// After a failure the buffered batches are released rather than returned.
 func (s *ResultStream) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	select {
 	case <-s.aborted:
+		s.drain()
 		return nil, s.abortErr()
 	default:
 	}
@@ -78,6 +81,7 @@ func (s *ResultStream) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		}
 		return b, nil
 	case <-s.aborted:
+		s.drain()
 		return nil, s.abortErr()
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -109,8 +113,10 @@ func (s *ResultStream) abort(err error) {
 	close(s.aborted)
 }
 
-// drain releases buffered batches; the JobManager calls it again once the
-// job's tasks are gone so nothing written after a Close leaks.
+// drain releases the batches buffered in an aborted stream. The client
+// drains on Close and when Next reports the abort, the JobManager once the
+// job's tasks are gone, so a batch written concurrently with one drain is
+// released by another.
 func (s *ResultStream) drain() {
 	select {
 	case <-s.aborted:

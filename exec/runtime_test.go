@@ -436,3 +436,51 @@ func TestTwoInputs(t *testing.T) {
 		require.Equal(t, "map[0:1 1:1]", ends)
 	}
 }
+
+// TestCollectAbandoned checks that result batches are released however a
+// client stops reading: the job fails while the stream is full, or the
+// client closes the stream of a running job (which then finishes).
+func TestCollectAbandoned(t *testing.T) {
+	for _, failing := range []bool{true, false} {
+		t.Run(fmt.Sprintf("failing=%v", failing), func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			c := NewEmbeddedCluster(1, 2, mem)
+			failAfter := 1 << 30
+			if failing {
+				failAfter = 3 * ChannelCapacity
+			}
+			g := &JobGraph{
+				Name:   "collect",
+				Config: map[string]string{BatchSizeKey: "10"},
+				Vertices: []Vertex{
+					{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+						sourceOp(t, map[string]string{"rows": "2000"}),
+						{Kind: "test-fail", Name: "Fail", Schema: seqSchema, Spec: mustJSON(t, failAfter)},
+						{Kind: KindCollect, Name: "Collect", Schema: seqSchema, Spec: mustJSON(t, CollectSpec{ID: "out"})}}},
+				},
+			}
+			ctx := context.Background()
+			j, err := c.Submit(ctx, g)
+			require.NoError(t, err)
+			res, err := j.Results("out")
+			require.NoError(t, err)
+			if failing {
+				// Nobody reads: the stream fills, then the job fails.
+				require.ErrorContains(t, j.Wait(ctx), "boom")
+				_, err := res.Next(ctx)
+				require.ErrorContains(t, err, "boom")
+			} else {
+				b, err := res.Next(ctx)
+				require.NoError(t, err)
+				b.Release()
+				res.Close()
+				require.NoError(t, j.Wait(ctx))
+				_, err = res.Next(ctx)
+				require.ErrorIs(t, err, ErrResultClosed)
+			}
+			mem.AssertSize(t, 0)
+			checkGoroutines(t, before)
+		})
+	}
+}

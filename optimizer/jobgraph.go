@@ -99,6 +99,19 @@ func (b *graphBuilder) vertexFor(n PhysicalNode) (int, error) {
 }
 
 func (b *graphBuilder) edge(from PhysicalNode, target int, p exec.Partitioning, keys []int) error {
+	// A union runs as no operator: an exchange after it connects each of
+	// its inputs, and that exchange alone decides the partitioning.
+	if u, ok := from.(*StreamUnion); ok {
+		for _, in := range u.In {
+			if ex, ok := in.(*StreamExchange); ok {
+				in = ex.Input
+			}
+			if err := b.edge(in, target, p, keys); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	src, err := b.vertexFor(from)
 	if err != nil {
 		return err
