@@ -3,7 +3,10 @@ package exec
 import (
 	"encoding/json"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // JobGraph is the serializable description of a job that the optimizer
@@ -62,4 +65,24 @@ type OperatorSpec struct {
 	Name   string          `json:"name"`
 	Schema types.Schema    `json:"schema"`
 	Spec   json.RawMessage `json:"spec"`
+	// Changelog is true when the operator's output is an updating stream:
+	// its batches then carry the trailing connector.RowKindColumn.
+	Changelog bool `json:"changelog,omitempty"`
+}
+
+// ArrowSchema is the Arrow schema of the operator's output batches: the
+// columns of Schema, plus the row kind column for a changelog.
+func (s OperatorSpec) ArrowSchema() *arrow.Schema {
+	return BatchSchema(s.Schema, s.Changelog)
+}
+
+// BatchSchema is the Arrow schema of batches carrying schema, with the
+// trailing int8 row kind column when changelog is set.
+func BatchSchema(schema types.Schema, changelog bool) *arrow.Schema {
+	as := schema.Arrow()
+	if !changelog {
+		return as
+	}
+	fields := append(as.Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8})
+	return arrow.NewSchema(fields, nil)
 }

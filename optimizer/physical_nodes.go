@@ -63,6 +63,8 @@ type StreamCollect struct {
 	Input PhysicalNode
 	// ID names the result stream the client reads.
 	ID string
+	// Changelog is set when the results are an updating stream.
+	Changelog bool
 }
 
 var (
@@ -121,7 +123,7 @@ func (n *StreamExchange) Parallelism() int       { return n.Target }
 func (n *StreamExchange) Bounded() bool          { return n.Input.Bounded() }
 func (n *StreamExchange) Describe() string {
 	if n.Partitioning == exec.Hash {
-		return fmt.Sprintf("Exchange(distribution=[hash%v])", n.Keys)
+		return describeHash(n.Input.Schema(), n.Keys)
 	}
 	return fmt.Sprintf("Exchange(distribution=[%s])", n.Partitioning)
 }
@@ -168,7 +170,9 @@ func (n *StreamCalc) operatorSpec() (exec.OperatorSpec, error) {
 		}
 		s.Condition = raw
 	}
-	return spec(exec.KindCalc, n.Describe(), n.Schema(), s)
+	out, err := spec(exec.KindCalc, n.Describe(), n.Schema(), s)
+	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return out, err
 }
 
 func (n *StreamWatermarkAssigner) operatorSpec() (exec.OperatorSpec, error) {
@@ -197,9 +201,13 @@ func (n *StreamValues) operatorSpec() (exec.OperatorSpec, error) {
 }
 
 func (n *StreamSink) operatorSpec() (exec.OperatorSpec, error) {
-	return spec(exec.KindSink, n.Describe(), n.Schema(), n.Logical.Spec())
+	out, err := spec(exec.KindSink, n.Describe(), n.Schema(), n.Logical.Spec())
+	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return out, err
 }
 
 func (n *StreamCollect) operatorSpec() (exec.OperatorSpec, error) {
-	return spec(exec.KindCollect, n.Describe(), n.Schema(), exec.CollectSpec{ID: n.ID})
+	out, err := spec(exec.KindCollect, n.Describe(), n.Schema(), exec.CollectSpec{ID: n.ID})
+	out.Changelog = n.Changelog
+	return out, err
 }

@@ -15,6 +15,9 @@ type Config struct {
 	Parallelism int
 	// CollectID names the result stream of a query's Collect node.
 	CollectID string
+	// StateTTLMillis is table.exec.state.ttl in milliseconds (0: keep
+	// state forever).
+	StateTTLMillis int64
 }
 
 // ParallelismFromOptions reads Flink's parallelism.default (default 1).
@@ -77,7 +80,17 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StreamCollect{Input: exchangeTo(in, 1), ID: cfg.CollectID}, nil
+		return &StreamCollect{Input: exchangeTo(in, 1), ID: cfg.CollectID, Changelog: l.Changelog() != planner.InsertOnly}, nil
+	case *planner.Aggregate:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		par := cfg.Parallelism
+		if len(l.Keys) == 0 {
+			par = 1
+		}
+		return &StreamGroupAggregate{Logical: l, Input: hashExchange(in, l.Keys, par), StateTTLMillis: cfg.StateTTLMillis}, nil
 	}
 	return nil, errs.New(errs.NotSupported, "no physical operator for %s", n.Describe())
 }

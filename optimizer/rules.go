@@ -15,6 +15,8 @@ type Rule struct {
 // starts. The order matters:
 //
 // Rewrite phase, over Filter and Project nodes:
+//  0. ConvertWindowAggregate recognizes window aggregations while the
+//     Aggregate still sits right above its window table function.
 //  1. FoldConstants first, so later rules see literals (TRUE conditions).
 //  2. RemoveTrueFilter drops filters folded to TRUE.
 //  3. MergeFilters and PushFilterBelowProject move filtering down to the
@@ -32,6 +34,7 @@ type Rule struct {
 //  8. FoldConstantsInCalc folds what merging brought together.
 var Phases = [][]Rule{
 	{
+		ConvertWindowAggregate,
 		FoldConstants,
 		RemoveTrueFilter,
 		MergeFilters,

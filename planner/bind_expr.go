@@ -12,19 +12,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
 )
 
-// aggregateFunctions are recognized so that their use gives a clear
+// windowFunctions are recognized so that their use gives a clear
 // "not supported yet" instead of "unknown function".
-var aggregateFunctions = map[string]bool{
-	"COUNT": true, "SUM": true, "AVG": true, "MIN": true, "MAX": true, "FIRST_VALUE": true,
-	"LAST_VALUE": true, "LISTAGG": true, "STDDEV": true, "STDDEV_POP": true, "STDDEV_SAMP": true,
-	"VARIANCE": true, "VAR_POP": true, "VAR_SAMP": true, "COLLECT": true, "ROW_NUMBER": true,
-	"RANK": true, "DENSE_RANK": true,
-}
+var windowFunctions = map[string]bool{"ROW_NUMBER": true, "RANK": true, "DENSE_RANK": true}
 
 var binaryFuncs = map[sql.BinaryOp]string{
 	sql.Add: "+", sql.Sub: "-", sql.Mul: "*", sql.Div: "/", sql.Mod: "%", sql.Concat: "||",
@@ -36,6 +32,11 @@ var binaryFuncs = map[sql.BinaryOp]string{
 // bindExpr resolves a syntax expression against the columns in sc into a
 // typed expression.
 func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
+	if sc.agg != nil {
+		if bound, ok, err := s.aggLookup(sc.agg, e); ok || err != nil {
+			return bound, err
+		}
+	}
 	switch n := e.(type) {
 	case *sql.Ident:
 		i, err := s.resolve(sc, n)
@@ -62,15 +63,13 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 			return s.call(n, "-", arg)
 		}
 	case *sql.Binary:
-		l, err := s.bindExpr(sc, n.Left)
+		args, err := s.bindOperands(sc, n.Left, n.Right)
 		if err != nil {
 			return nil, err
 		}
-		r, err := s.bindExpr(sc, n.Right)
-		if err != nil {
-			return nil, err
-		}
-		return s.call(n, binaryFuncs[n.Op], l, r)
+		return s.call(n, binaryFuncs[n.Op], args[0], args[1])
+	case *sql.Param:
+		return s.bindParam(n, types.NullType)
 	case *sql.FuncCall:
 		return s.bindCall(sc, n)
 	case *sql.Cast:
@@ -90,7 +89,7 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 	case *sql.Case:
 		return s.bindCase(sc, n)
 	case *sql.InList:
-		args, err := s.bindExprs(sc, append([]sql.Expr{n.Expr}, n.List...))
+		args, err := s.bindOperands(sc, append([]sql.Expr{n.Expr}, n.List...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +102,7 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		if n.Symmetric {
 			return nil, s.errAt(errs.NotSupported, n, "BETWEEN SYMMETRIC is not supported yet")
 		}
-		args, err := s.bindExprs(sc, []sql.Expr{n.Expr, n.Low, n.High})
+		args, err := s.bindOperands(sc, n.Expr, n.Low, n.High)
 		if err != nil {
 			return nil, err
 		}
@@ -171,6 +170,52 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 	return nil, s.errAt(errs.NotSupported, e, "expression %s is not supported yet", e)
 }
 
+// bindOperands binds the operands of one operator. Placeholders among them
+// take the type of the first operand that is not a placeholder, as
+// PostgreSQL infers `col = $1`.
+func (s source) bindOperands(sc *scope, es ...sql.Expr) ([]expr.Expr, error) {
+	out := make([]expr.Expr, len(es))
+	hint := types.NullType
+	for i, e := range es {
+		if _, ok := e.(*sql.Param); ok {
+			continue
+		}
+		var err error
+		if out[i], err = s.bindExpr(sc, e); err != nil {
+			return nil, err
+		}
+		if hint.Kind == types.Null {
+			hint = out[i].Type()
+		}
+	}
+	for i, e := range es {
+		if p, ok := e.(*sql.Param); ok {
+			var err error
+			if out[i], err = s.bindParam(p, hint); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// bindParam binds placeholder n to its value in s.params, first typing a
+// value of unknown type with hint (STRING without one, CHAR(n) widened).
+func (s source) bindParam(n *sql.Param, hint types.DataType) (expr.Expr, error) {
+	if n.Index < 1 || n.Index > len(s.params) {
+		return nil, s.errAt(errs.UndefinedParam, n, "there is no parameter $%d", n.Index)
+	}
+	lit := s.params[n.Index-1]
+	if lit.T.Kind == types.Null {
+		switch {
+		case hint.Kind == types.Null, hint.IsString():
+			hint = types.StringType
+		}
+		lit.T = hint.WithTimeAttr(types.NoTimeAttr).WithNullable(true)
+	}
+	return &expr.Literal{Value: lit.Value, T: lit.T}, nil
+}
+
 func (s source) bindExprs(sc *scope, es []sql.Expr) ([]expr.Expr, error) {
 	out := make([]expr.Expr, len(es))
 	for i, e := range es {
@@ -198,8 +243,11 @@ func (s source) call(n sql.Expr, name string, args ...expr.Expr) (expr.Expr, err
 }
 
 func (s source) bindCall(sc *scope, n *sql.FuncCall) (expr.Expr, error) {
-	if aggregateFunctions[n.Name] || n.Over != nil {
-		return nil, s.errAt(errs.NotSupported, n, "aggregate and window function %s is not supported yet", n.Name)
+	if n.Over != nil || windowFunctions[n.Name] {
+		return nil, s.errAt(errs.NotSupported, n, "window function %s with OVER is not supported yet", n.Name)
+	}
+	if agg.IsAggregate(n.Name) {
+		return nil, s.errAt(errs.GroupingError, n, "aggregate function %s is not allowed here", n.Name)
 	}
 	if n.Distinct || n.Star || n.Filter != nil {
 		return nil, s.errAt(errs.InvalidPlan, n, "DISTINCT, * and FILTER apply only to aggregate functions, not %s", n.Name)

@@ -200,11 +200,24 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 		}
 		input = &Filter{Input: input, Condition: cond}
 	}
-	if len(s.GroupBy) > 0 || s.Having != nil {
-		return nil, b.errAt(errs.NotSupported, s, "GROUP BY and HAVING are not supported yet")
+	if s.Where != nil && hasAggregates(s.Where) {
+		return nil, b.errAt(errs.GroupingError, s.Where, "aggregate functions are not allowed in WHERE")
 	}
-	if s.Distinct {
-		return nil, b.errAt(errs.NotSupported, s, "SELECT DISTINCT is not supported yet")
+	grouped := len(s.GroupBy) > 0 || s.Having != nil || hasAggregates(itemExprs(s.Items)...)
+	if grouped {
+		if input, sc, err = b.bindAggregate(s, input, sc); err != nil {
+			return nil, err
+		}
+		if s.Having != nil {
+			cond, err := b.bindExpr(sc, s.Having)
+			if err != nil {
+				return nil, err
+			}
+			if cond.Type().Kind != types.Boolean {
+				return nil, b.errAt(errs.DatatypeMismatch, s.Having, "HAVING condition must be BOOLEAN, not %s", cond.Type())
+			}
+			input = &Filter{Input: input, Condition: cond}
+		}
 	}
 	var exprs []expr.Expr
 	var names []string
@@ -239,7 +252,26 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 		exprs = append(exprs, e)
 		names = append(names, name)
 	}
-	return &Project{Input: input, Exprs: exprs, Names: uniqueNames(names)}, nil
+	var out Node = &Project{Input: input, Exprs: exprs, Names: uniqueNames(names)}
+	if s.Distinct {
+		// SELECT DISTINCT groups by every output column.
+		keys := make([]int, len(exprs))
+		for i := range keys {
+			keys[i] = i
+		}
+		out = &Aggregate{Input: out, Keys: keys, Names: out.Schema().Names()}
+	}
+	return out, nil
+}
+
+func itemExprs(items []sql.SelectItem) []sql.Expr {
+	var es []sql.Expr
+	for _, it := range items {
+		if it.Expr != nil {
+			es = append(es, it.Expr)
+		}
+	}
+	return es
 }
 
 // uniqueNames makes output column names distinct the way Calcite does, by
@@ -272,6 +304,18 @@ func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
 		return node, newScope(alias, node.Schema()), nil
 	case *sql.SubqueryRef:
 		node, err := b.bindQuery(n.Query)
+		if err != nil {
+			return nil, nil, err
+		}
+		if node, err = b.renameColumns(n, node, n.ColumnAliases); err != nil {
+			return nil, nil, err
+		}
+		return node, newScope(n.Alias, node.Schema()), nil
+	case *sql.TableFunctionRef:
+		if n.Lateral {
+			return nil, nil, b.errAt(errs.NotSupported, n, "LATERAL TABLE is not supported yet")
+		}
+		node, err := b.bindWindowTVF(n)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
 )
@@ -12,6 +13,9 @@ type source struct {
 	// origin, when set, names where text came from (a view's query), since
 	// its positions are not positions in the user's script.
 	origin string
+	// params are the statement's placeholder values (Planner.Params); only
+	// the user's statement has them, never a view's or a column's text.
+	params []*expr.Literal
 }
 
 // errAt builds a positioned error for the node n.

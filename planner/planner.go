@@ -14,6 +14,15 @@ import (
 // Planner binds statements against a catalog into logical plans.
 type Planner struct {
 	Catalog *catalog.Manager
+	// Params binds the placeholders ($n, or ? numbered from the left) of
+	// the statements planned: Params[n-1] is the value of $n. A literal
+	// whose type is NullType has an unknown type; the binder infers it the
+	// way PostgreSQL does, from the other operand of the comparison,
+	// arithmetic, IN or BETWEEN it appears in (else STRING), and writes the
+	// inferred type into the literal so a wire-protocol session can
+	// describe the statement's parameters. A placeholder beyond Params is
+	// an error.
+	Params []*expr.Literal
 }
 
 // binder binds one statement: the source text its positions refer to and
@@ -27,7 +36,7 @@ type binder struct {
 }
 
 func (p *Planner) binder(src string) *binder {
-	return &binder{source: source{text: src}, cat: p.Catalog, expanding: map[catalog.Path]bool{}}
+	return &binder{source: source{text: src, params: p.Params}, cat: p.Catalog, expanding: map[catalog.Path]bool{}}
 }
 
 // PlanQuery binds a query into a plan whose root is a Collect.
@@ -130,7 +139,7 @@ func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema) (
 		if target[i] != i || qc.Name != col.Name {
 			identity = false
 		}
-		if !qc.Type.WithTimeAttr(types.NoTimeAttr).Equal(col.Type) {
+		if !qc.Type.EqualIgnoringNull(col.Type) {
 			// Nullability is checked at run time, as Flink's NOT NULL enforcer does.
 			if !types.CanImplicitCast(qc.Type.WithNullable(true), col.Type.WithNullable(true)) {
 				return nil, b.errAt(errs.DatatypeMismatch, ins, "column types of query result and sink do not match: cannot write %s into sink column '%s' of type %s", qc.Type, col.Name, col.Type)
@@ -168,5 +177,5 @@ func (b *binder) positioned(err error, n sql.Node) error {
 
 // tableInfo is what a connector sees of a catalog table.
 func tableInfo(p catalog.Path, t *catalog.Table) connector.TableInfo {
-	return connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: t.Options}
+	return connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: t.Options, PrimaryKey: t.PrimaryKey}
 }

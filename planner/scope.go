@@ -13,6 +13,9 @@ import (
 // from. Column names match case-sensitively, as in Flink.
 type scope struct {
 	cols []scopeColumn
+	// agg, when set, is the grouping context of expressions above an
+	// Aggregate (SELECT items and HAVING of a grouped query).
+	agg *aggContext
 }
 
 type scopeColumn struct {

@@ -234,8 +234,54 @@ type Use struct {
 type Explain struct {
 	Pos     Pos
 	Details []string
-	// Stmt is a *QueryStatement, *Insert or *StatementSet.
+	// Stmt is a *QueryStatement, *Insert or *StatementSet. In a script,
+	// EXPLAIN [details] [EXECUTE] STATEMENT SET BEGIN ...; END; explains a
+	// whole statement set.
 	Stmt Statement
+}
+
+// StopJob is STOP JOB 'id' [WITH SAVEPOINT] [WITH DRAIN].
+type StopJob struct {
+	Pos           Pos
+	ID            string
+	WithSavepoint bool
+	WithDrain     bool
+}
+
+// DescribeJob is DESCRIBE|DESC JOB 'id'.
+type DescribeJob struct {
+	Pos Pos
+	ID  string
+}
+
+// CreateMaterializedView is CREATE MATERIALIZED VIEW [IF NOT EXISTS] name
+// [(cols)] [COMMENT '...'] AS query: a continuously maintained query result
+// that clients can read and SUBSCRIBE to.
+type CreateMaterializedView struct {
+	Pos         Pos
+	Name        ObjectName
+	IfNotExists bool
+	Columns     []string
+	Comment     string
+	Query       *Query
+	// QueryText is the query as written, for catalogs and SHOW CREATE.
+	QueryText string
+}
+
+// DropMaterializedView is DROP MATERIALIZED VIEW [IF EXISTS] name.
+type DropMaterializedView struct {
+	Pos      Pos
+	Name     ObjectName
+	IfExists bool
+}
+
+// Subscribe is SUBSCRIBE [TO] name or SUBSCRIBE [TO] (query): stream the
+// changelog of a materialized view, table or query to the client. Exactly
+// one of Name (Parts non-empty) and Query is set.
+type Subscribe struct {
+	Pos   Pos
+	Name  ObjectName
+	Query *Query
 }
 
 // StatementSet groups INSERTs executed as one job: EXECUTE STATEMENT SET
@@ -258,6 +304,12 @@ func (s *Describe) Position() Pos       { return s.Pos }
 func (s *Use) Position() Pos            { return s.Pos }
 func (s *Explain) Position() Pos        { return s.Pos }
 func (s *StatementSet) Position() Pos   { return s.Pos }
+func (s *StopJob) Position() Pos        { return s.Pos }
+func (s *DescribeJob) Position() Pos    { return s.Pos }
+func (s *Subscribe) Position() Pos      { return s.Pos }
+
+func (s *CreateMaterializedView) Position() Pos { return s.Pos }
+func (s *DropMaterializedView) Position() Pos   { return s.Pos }
 
 func (*CreateTable) statementNode()    {}
 func (*CreateView) statementNode()     {}
@@ -272,6 +324,12 @@ func (*Describe) statementNode()       {}
 func (*Use) statementNode()            {}
 func (*Explain) statementNode()        {}
 func (*StatementSet) statementNode()   {}
+func (*StopJob) statementNode()        {}
+func (*DescribeJob) statementNode()    {}
+func (*Subscribe) statementNode()      {}
+
+func (*CreateMaterializedView) statementNode() {}
+func (*DropMaterializedView) statementNode()   {}
 
 // ---------------------------------------------------------------------------
 // Types
@@ -386,8 +444,21 @@ type Select struct {
 	Items    []SelectItem
 	From     TableExpr
 	Where    Expr
-	GroupBy  []Expr
-	Having   Expr
+	// GroupBy lists the grouping expressions. With GROUPING SETS, ROLLUP or
+	// CUBE it is the union of the columns of all grouping sets, each
+	// expression once (compared by FormatExpr), in order of appearance.
+	GroupBy []Expr
+	// GroupingSets is nil for a plain GROUP BY. Otherwise it is the
+	// expanded list of grouping sets: ROLLUP(a, b) gives (a, b), (a), ();
+	// CUBE(a, b) gives (a, b), (a), (b), (); several GROUP BY elements
+	// combine as a cross product, as in the SQL standard. Every expression
+	// in a set is one of the GroupBy elements (the same pointer). A clause
+	// that expands to the single set GroupBy is plain (GroupingSets nil).
+	GroupingSets [][]Expr
+	Having       Expr
+	// Windows are the WINDOW clause's named windows in source order; each
+	// has Name set.
+	Windows []*WindowSpec
 }
 
 // SelectItem is one projection: expr [AS alias], * or qual.*.
@@ -410,8 +481,8 @@ func (*SetOp) setExprNode()  {}
 func (*Values) setExprNode() {}
 func (*Select) setExprNode() {}
 
-// TableExpr is a FROM item: *TableRef, *SubqueryRef or *Join. (Table-valued
-// functions, LATERAL and FOR SYSTEM_TIME AS OF will add node types here.)
+// TableExpr is a FROM item: *TableRef, *SubqueryRef, *TableFunctionRef or
+// *Join.
 type TableExpr interface {
 	Node
 	tableExprNode()
@@ -422,6 +493,53 @@ type TableRef struct {
 	Pos   Pos
 	Name  ObjectName
 	Alias string
+	// SystemTime is the time of FOR SYSTEM_TIME AS OF expr (a temporal
+	// join's version time, e.g. o.order_time); nil when absent.
+	SystemTime Expr
+}
+
+// TableFunctionRef is a table-valued function call in FROM:
+// TABLE(fn(args)) [AS alias [(cols)]], in particular the window TVFs
+//
+//	TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset]))
+//	TABLE(HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset]))
+//	TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), step, size [, offset]))
+//	TABLE(SESSION(TABLE t [PARTITION BY (k1, ...)], DESCRIPTOR(ts), gap))
+//
+// and LATERAL TABLE(udtf(expr, ...)). Arguments may be named (DATA =>
+// TABLE t, TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL ...). The parser
+// does not check which arguments a function takes; the binder does.
+type TableFunctionRef struct {
+	Pos Pos
+	// Name is the upper-cased function name: TUMBLE, HOP, CUMULATE, SESSION,
+	// or a user-defined table function.
+	Name          string
+	Args          []TableFuncArg
+	Alias         string
+	ColumnAliases []string
+	// Lateral marks LATERAL TABLE(...), whose arguments may refer to the
+	// columns of the FROM items to its left.
+	Lateral bool
+}
+
+// TableFuncArg is one argument of a table function. Exactly one of Table,
+// Query, Descriptor and Expr is set; PartitionBy only with Table or Query.
+type TableFuncArg struct {
+	Pos Pos
+	// Name is the upper-cased argument name of name => value, "" if
+	// positional.
+	Name string
+	// Table is TABLE name.
+	Table *ObjectName
+	// Query is TABLE (query).
+	Query *Query
+	// PartitionBy is the PARTITION BY k or PARTITION BY (k1, k2) after a
+	// table argument (SESSION windows).
+	PartitionBy []Expr
+	// Descriptor lists the columns of DESCRIPTOR(c1, ...).
+	Descriptor []string
+	// Expr is any other argument, e.g. an *IntervalLit.
+	Expr Expr
 }
 
 // SubqueryRef is (query) [AS] alias [(col, ...)].
@@ -458,13 +576,15 @@ type Join struct {
 	Using       []string
 }
 
-func (t *TableRef) Position() Pos    { return t.Pos }
-func (t *SubqueryRef) Position() Pos { return t.Pos }
-func (t *Join) Position() Pos        { return t.Pos }
+func (t *TableRef) Position() Pos         { return t.Pos }
+func (t *SubqueryRef) Position() Pos      { return t.Pos }
+func (t *TableFunctionRef) Position() Pos { return t.Pos }
+func (t *Join) Position() Pos             { return t.Pos }
 
-func (*TableRef) tableExprNode()    {}
-func (*SubqueryRef) tableExprNode() {}
-func (*Join) tableExprNode()        {}
+func (*TableRef) tableExprNode()         {}
+func (*SubqueryRef) tableExprNode()      {}
+func (*TableFunctionRef) tableExprNode() {}
+func (*Join) tableExprNode()             {}
 
 // ---------------------------------------------------------------------------
 // Expressions
@@ -593,6 +713,13 @@ type Binary struct {
 //	CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, LOCALTIMESTAMP, LOCALTIME
 //	                                   calls with no arguments
 //	MOD(a, b)                          MOD(a, b) (a % b is Binary Mod)
+//	FLOOR(x TO unit), CEIL(x TO unit)  FLOOR|CEIL(x, 'UNIT'), unit upper-cased
+//	CEILING(x TO unit)                 CEIL(x, 'UNIT')
+//	TIMESTAMPADD(unit, n, t), TIMESTAMPDIFF(unit, a, b)
+//	                                   the unit becomes a leading 'UNIT' string
+//
+// Legacy group windows (TUMBLE(ts, INTERVAL ...), HOP, SESSION and their
+// _START/_END/_ROWTIME/_PROCTIME helpers) are plain calls.
 type FuncCall struct {
 	Pos      Pos
 	Name     string
@@ -600,15 +727,22 @@ type FuncCall struct {
 	Distinct bool
 	// Star is COUNT(*).
 	Star bool
-	// Filter is an aggregate's FILTER (WHERE ...); reserved, not parsed yet.
+	// Filter is an aggregate's FILTER (WHERE cond).
 	Filter Expr
 	// Over is the OVER (...) window of an analytic call.
 	Over *WindowSpec
+	// OverName is w in OVER w, naming a Select.Windows entry (Over is nil).
+	OverName string
 }
 
-// WindowSpec is OVER ([PARTITION BY ...] [ORDER BY ...] [frame]).
+// WindowSpec is OVER ([w] [PARTITION BY ...] [ORDER BY ...] [frame]) or a
+// WINDOW clause entry w AS (...).
 type WindowSpec struct {
-	Pos         Pos
+	Pos Pos
+	// Name is the defined name of a WINDOW clause entry ("" in OVER).
+	Name string
+	// Ref is an existing window this one refines: OVER (w ORDER BY ...).
+	Ref         string
 	PartitionBy []Expr
 	OrderBy     []OrderItem
 	Frame       *WindowFrame
@@ -690,7 +824,8 @@ type Like struct {
 	SimilarTo bool
 }
 
-// IsNull is expr IS [NOT] NULL.
+// IsNull is expr IS [NOT] NULL. A boolean's IS [NOT] UNKNOWN is the same
+// test and parses to IsNull.
 type IsNull struct {
 	Pos  Pos
 	Expr Expr

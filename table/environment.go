@@ -11,6 +11,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/planner"
 	"github.com/eddysql/eddy/sql"
@@ -40,6 +41,12 @@ type Settings struct {
 	Mem memory.Allocator
 	// Config holds initial SET options by Flink key.
 	Config map[string]string
+	// Catalogs are registered in the session's catalog manager, replacing
+	// the built-in in-memory catalog of the same name: sessions of one
+	// server pass the same catalogs so DDL in one is seen by all, while
+	// temporary objects, SET options and the current catalog and database
+	// stay per session.
+	Catalogs []catalog.Catalog
 }
 
 // Environment is a SQL session, Flink's TableEnvironment: a catalog
@@ -68,6 +75,9 @@ func NewEnvironment(s Settings) (*Environment, error) {
 		cluster = exec.NewEmbeddedCluster(tms, slots, s.Mem)
 	}
 	cat := catalog.NewManager()
+	for _, c := range s.Catalogs {
+		cat.RegisterCatalog(c)
+	}
 	env := &Environment{
 		catalog: cat,
 		planner: &planner.Planner{Catalog: cat},
@@ -170,6 +180,7 @@ const (
 	RuntimeMode  = "execution.runtime-mode"
 	PipelineName = "pipeline.name"
 	DMLSync      = "table.dml-sync"
+	StateTTL     = "table.exec.state.ttl"
 )
 
 // validateOption checks the values of the options Eddy interprets; other
@@ -192,6 +203,10 @@ func validateOption(key, value string) error {
 		case "true", "false":
 		default:
 			return errs.New(errs.InvalidOption, "%s must be 'true' or 'false', not '%s'", key, value)
+		}
+	case StateTTL:
+		if _, err := connector.ParseDuration(value); err != nil {
+			return errs.New(errs.InvalidOption, "%s: %v", key, err)
 		}
 	case exec.BatchSizeKey:
 		if _, err := exec.BatchSize(map[string]string{key: value}); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/optimizer"
@@ -110,7 +111,7 @@ func positioned(src string, n sql.Node, err error) error {
 // plan binds and optimizes the sinks of INSERT statements into one job graph.
 func (e *Environment) planInserts(src string, inserts []*sql.Insert) (*exec.JobGraph, []planner.Node, []planner.Node, []optimizer.PhysicalNode, error) {
 	cfg := e.Config()
-	par, err := optimizer.ParallelismFromOptions(cfg)
+	ocfg, err := optimizerConfig(cfg)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -125,7 +126,7 @@ func (e *Environment) planInserts(src string, inserts []*sql.Insert) (*exec.JobG
 		logical = append(logical, sink)
 		opt := optimizer.Optimize(sink, optimizer.Options{})
 		optimized = append(optimized, opt)
-		phys, err := optimizer.Physicalize(opt, optimizer.Config{Parallelism: par})
+		phys, err := optimizer.Physicalize(opt, ocfg)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
@@ -162,18 +163,35 @@ func (e *Environment) runInserts(ctx context.Context, src string, inserts []*sql
 }
 
 func (e *Environment) planQuery(src string, q *sql.Query, collectID string) (planner.Node, planner.Node, optimizer.PhysicalNode, error) {
-	cfg := e.Config()
-	par, err := optimizer.ParallelismFromOptions(cfg)
+	ocfg, err := optimizerConfig(e.Config())
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	ocfg.CollectID = collectID
 	logical, err := e.planner.PlanQuery(src, q)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	opt := optimizer.Optimize(logical, optimizer.Options{})
-	phys, err := optimizer.Physicalize(opt, optimizer.Config{Parallelism: par, CollectID: collectID})
+	phys, err := optimizer.Physicalize(opt, ocfg)
 	return logical, opt, phys, err
+}
+
+// optimizerConfig reads the session options physical planning needs.
+func optimizerConfig(cfg map[string]string) (optimizer.Config, error) {
+	par, err := optimizer.ParallelismFromOptions(cfg)
+	if err != nil {
+		return optimizer.Config{}, err
+	}
+	oc := optimizer.Config{Parallelism: par}
+	if v, ok := cfg[StateTTL]; ok {
+		d, err := connector.ParseDuration(v)
+		if err != nil {
+			return oc, errs.New(errs.InvalidOption, "%s: %v", StateTTL, err)
+		}
+		oc.StateTTLMillis = d.Milliseconds()
+	}
+	return oc, nil
 }
 
 func (e *Environment) runQuery(ctx context.Context, src string, q *sql.Query) (*TableResult, error) {
@@ -206,7 +224,8 @@ func (e *Environment) runQuery(ctx context.Context, src string, q *sql.Query) (*
 	e.mu.Lock()
 	e.jobs = append(e.jobs, job)
 	e.mu.Unlock()
-	return &TableResult{Kind: SuccessWithContent, Schema: phys.Schema(), Job: job, stream: stream}, nil
+	changelog := phys.(*optimizer.StreamCollect).Changelog
+	return &TableResult{Kind: SuccessWithContent, Schema: phys.Schema(), Job: job, stream: stream, Changelog: changelog}, nil
 }
 
 // explain prints the plans of a query or INSERT like Flink's EXPLAIN: the

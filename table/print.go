@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // NullText is how the SQL client shows NULL.
@@ -71,9 +72,10 @@ func decimalString(n decimal128.Num, scale int) string {
 }
 
 // PrintTableau writes a result as the Flink SQL client's tableau view:
-// a boxed table with right-aligned cells, then a row count. Streaming
-// results of a query show the row kind in an op column.
-func PrintTableau(ctx context.Context, w io.Writer, r *TableResult, showOp bool) (int, error) {
+// a boxed table with right-aligned cells, then a row count. Changelog
+// results show each row's kind in an op column.
+func PrintTableau(ctx context.Context, w io.Writer, r *TableResult) (int, error) {
+	showOp := r.Changelog
 	names := r.Schema.Names()
 	if showOp {
 		names = append([]string{"op"}, names...)
@@ -90,9 +92,10 @@ func PrintTableau(ctx context.Context, w io.Writer, r *TableResult, showOp bool)
 		for i := 0; i < int(b.NumRows()); i++ {
 			var row []string
 			if showOp {
-				row = append(row, "+I")
+				kinds := b.Column(int(b.NumCols()) - 1).(*array.Int8)
+				row = append(row, connector.RowKind(kinds.Value(i)).String())
 			}
-			for c := 0; c < int(b.NumCols()); c++ {
+			for c := 0; c < r.Schema.Len(); c++ {
 				row = append(row, FormatValue(b.Column(c), i, r.Schema.Columns[c].Type))
 			}
 			rows = append(rows, row)

@@ -32,6 +32,9 @@ type TableResult struct {
 	Job *exec.Job
 	// Message describes a Success result ("Execute statement succeed.").
 	Message string
+	// Changelog is set when the rows are an updating stream: each batch
+	// then carries the trailing connector.RowKindColumn.
+	Changelog bool
 	// Plain marks rows of preformatted text (EXPLAIN) that clients print
 	// as they are rather than as a table.
 	Plain bool

@@ -59,7 +59,7 @@ func runScript(ctx context.Context, out io.Writer, env *table.Environment, text 
 			if r.Plain {
 				return table.PrintPlain(ctx, out, r)
 			}
-			_, err := table.PrintTableau(ctx, out, r, false)
+			_, err := table.PrintTableau(ctx, out, r)
 			return err
 		case r.Job != nil:
 			fmt.Fprintf(out, "[INFO] Submitting SQL update statement to the cluster...\n[INFO] SQL update statement has been successfully submitted to the cluster:\nJob ID: %s\n\n", r.Job.ID())

@@ -28,6 +28,10 @@ type TableInfo struct {
 	Name    string            `json:"name"`
 	Schema  types.Schema      `json:"schema"`
 	Options map[string]string `json:"options"`
+	// PrimaryKey names the table's PRIMARY KEY columns (declared NOT
+	// ENFORCED), in key order; nil when it has none. Upsert connectors key
+	// their records by it.
+	PrimaryKey []string `json:"primaryKey,omitempty"`
 }
 
 // Factory is implemented by every connector.
@@ -53,7 +57,28 @@ type SourceFactory interface {
 type ScanProperties struct {
 	// Bounded sources end; unbounded ones run until cancelled.
 	Bounded bool
+	// Changelog says which row kinds the source produces. Sources other
+	// than InsertOnlyChangelog add the trailing RowKindColumn to their
+	// batches (after the columns of OutputSchema).
+	Changelog ChangelogMode
 }
+
+// ChangelogMode is the set of row kinds a source produces.
+type ChangelogMode uint8
+
+const (
+	// InsertOnlyChangelog sources produce only inserts and no kind column.
+	InsertOnlyChangelog ChangelogMode = iota
+	// UpsertChangelog sources (upsert-kafka) produce +I/+U and -D rows keyed
+	// by the primary key, without -U: an insert or update replaces the
+	// previous row of its key and a delete carries only the key's values
+	// reliably. Consumers that need retractions normalize by key (Flink's
+	// ChangelogNormalize).
+	UpsertChangelog
+	// RetractChangelog sources (debezium-json) produce all four kinds, each
+	// update as a -U of the old row followed by a +U of the new one.
+	RetractChangelog
+)
 
 // SupportsProjectionPushdown is implemented by source factories whose
 // readers can produce only some of the physical columns.

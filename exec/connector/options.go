@@ -44,6 +44,10 @@ func (t OptionType) String() string {
 // Key may contain one '#', standing for the name of a column of the table,
 // as in Flink's "fields.#.kind": the table option "fields.id.kind" matches
 // it when the table has a column "id".
+//
+// A Key ending in '*' is a prefix, as in Kafka's "properties.*": it matches
+// every key that starts with the text before the '*' and is longer. Such
+// options are String options the connector reads with Options.WithPrefix.
 type Option struct {
 	Key  string
 	Type OptionType
@@ -126,6 +130,12 @@ func (o Options) match(key string) (Option, string, bool) {
 		}
 	}
 	for _, d := range o.decls {
+		if pre, ok := strings.CutSuffix(d.Key, "*"); ok {
+			if len(key) > len(pre) && strings.HasPrefix(key, pre) {
+				return d, "", true
+			}
+			continue
+		}
 		pre, post, ok := strings.Cut(d.Key, "#")
 		if !ok {
 			continue
@@ -214,6 +224,19 @@ func (o Options) Lookup(key string) (string, bool) {
 func (o Options) IsSet(key string) bool {
 	_, ok := o.values[key]
 	return ok
+}
+
+// WithPrefix returns the options the table set whose keys start with
+// prefix, keyed by the rest of the key: WithPrefix("properties.") of
+// 'properties.client.id' = 'x' is {"client.id": "x"}.
+func (o Options) WithPrefix(prefix string) map[string]string {
+	m := map[string]string{}
+	for k, v := range o.values {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && rest != "" {
+			m[rest] = v
+		}
+	}
+	return m
 }
 
 // ColumnOption is the value of the '#' option pattern for column col, e.g.

@@ -42,6 +42,7 @@ var (
 	UndefinedFunction = Code{"undefined_function", Bind, "42883"}
 	UndefinedObject   = Code{"undefined_object", Bind, "42704"}
 	UndefinedDatabase = Code{"invalid_catalog_name", Bind, "3D000"}
+	UndefinedParam    = Code{"undefined_parameter", Bind, "42P02"}
 	DuplicateTable    = Code{"duplicate_table", Bind, "42P07"}
 	DuplicateColumn   = Code{"duplicate_column", Bind, "42701"}
 	DatatypeMismatch  = Code{"datatype_mismatch", Bind, "42804"}

@@ -6,5 +6,6 @@ import (
 	_ "github.com/eddysql/eddy/table/connector/blackhole"
 	_ "github.com/eddysql/eddy/table/connector/datagen"
 	_ "github.com/eddysql/eddy/table/connector/filesystem"
+	_ "github.com/eddysql/eddy/table/connector/nexmark"
 	_ "github.com/eddysql/eddy/table/connector/print"
 )

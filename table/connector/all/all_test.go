@@ -10,7 +10,7 @@ import (
 )
 
 func TestAllRegistered(t *testing.T) {
-	if got := strings.Join(connector.Identifiers(), " "); got != "blackhole datagen filesystem print" {
+	if got := strings.Join(connector.Identifiers(), " "); got != "blackhole datagen filesystem nexmark print" {
 		t.Errorf("registered: %s", got)
 	}
 	for _, id := range connector.Identifiers() {

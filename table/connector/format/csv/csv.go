@@ -120,6 +120,7 @@ type Decoder struct {
 	record  []byte
 	fields  []field
 	skipped int64
+	src     *bytes.Reader // the input of a record decoder
 }
 
 type field struct {
@@ -149,6 +150,59 @@ func NewDecoder(cfg Config, r io.Reader, name string, fileSchema types.Schema, p
 		d.isStr[f] = t.IsString() || t.IsBinary()
 	}
 	return d, nil
+}
+
+// NewRecordDecoder decodes single CSV records, such as Kafka message
+// payloads, whose fields are the columns of s, into b, whose fields are s's
+// columns; use Stage and Commit (format.RecordDecoder).
+func NewRecordDecoder(cfg Config, s types.Schema, b *array.RecordBuilder) (*Decoder, error) {
+	d, err := NewDecoder(cfg, &bytes.Reader{}, "", s, nil, b)
+	if err != nil {
+		return nil, err
+	}
+	d.src = &bytes.Reader{}
+	return d, nil
+}
+
+var _ format.RecordDecoder = (*Decoder)(nil)
+
+// Stage parses rec, one CSV record (a trailing line break is allowed), into
+// staged values that Commit appends.
+func (d *Decoder) Stage(rec []byte) error {
+	d.src.Reset(rec)
+	d.r.Reset(d.src)
+	ok, err := d.readRecord()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		d.fields = append(d.fields[:0], field{})
+	}
+	if err := d.stage(); err != nil {
+		return err
+	}
+	if rest, _ := d.readLine(); len(rest) > 0 {
+		return errors.New("more than one record")
+	}
+	return nil
+}
+
+// StageNull stages NULL for every column.
+func (d *Decoder) StageNull() {
+	for _, c := range d.cols {
+		if c != nil {
+			c.SetNull()
+		}
+	}
+}
+
+// Commit appends the staged values.
+func (d *Decoder) Commit() {
+	for _, c := range d.cols {
+		if c != nil {
+			c.Commit()
+		}
+	}
 }
 
 // Skipped is the number of malformed records skipped so far.
@@ -186,11 +240,7 @@ func (d *Decoder) Decode(max int) (int, error) {
 			}
 			return n, fmt.Errorf("%s:%d: %w", d.name, startLine, err)
 		}
-		for _, c := range d.cols {
-			if c != nil {
-				c.Commit()
-			}
-		}
+		d.Commit()
 		n++
 	}
 	return n, nil
@@ -333,9 +383,12 @@ type Encoder struct {
 	cfg    Config
 	schema types.Schema
 	fns    []format.ValueFunc
+	cols   []arrow.Array // of the bound batch
 	buf    []byte
 	val    []byte
 }
+
+var _ format.RecordEncoder = (*Encoder)(nil)
 
 // NewEncoder writes batches of schema s.
 func NewEncoder(cfg Config, s types.Schema) *Encoder {
@@ -344,28 +397,12 @@ func NewEncoder(cfg Config, s types.Schema) *Encoder {
 
 // Encode writes b's rows to w and returns the number of bytes written.
 func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
-	cols := b.Columns()
-	for c := range e.fns {
-		fn, err := format.Bind(cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: format.SQL})
-		if err != nil {
-			return 0, fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
-		}
-		e.fns[c] = fn
+	if err := e.Bind(b); err != nil {
+		return 0, err
 	}
 	total := 0
 	for i := 0; i < int(b.NumRows()); i++ {
-		e.buf = e.buf[:0]
-		for c, fn := range e.fns {
-			if c > 0 {
-				e.buf = append(e.buf, e.cfg.Delimiter)
-			}
-			if cols[c].IsNull(i) {
-				e.buf = append(e.buf, e.cfg.NullLiteral...)
-				continue
-			}
-			e.val = fn(e.val[:0], i)
-			e.buf = e.appendField(e.buf, e.val)
-		}
+		e.buf, _ = e.AppendRow(e.buf[:0], i)
 		e.buf = append(e.buf, '\n')
 		n, err := w.Write(e.buf)
 		total += n
@@ -374,6 +411,36 @@ func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// Bind prepares the encoder for the rows of b (see format.RecordEncoder).
+func (e *Encoder) Bind(b arrow.RecordBatch) error {
+	e.cols = b.Columns()
+	for c := range e.fns {
+		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: format.SQL})
+		if err != nil {
+			return fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
+		}
+		e.fns[c] = fn
+	}
+	return nil
+}
+
+// AppendRow appends row i of the bound batch as one CSV record, without a
+// line terminator; it never fails.
+func (e *Encoder) AppendRow(dst []byte, i int) ([]byte, error) {
+	for c, fn := range e.fns {
+		if c > 0 {
+			dst = append(dst, e.cfg.Delimiter)
+		}
+		if e.cols[c].IsNull(i) {
+			dst = append(dst, e.cfg.NullLiteral...)
+			continue
+		}
+		e.val = fn(e.val[:0], i)
+		dst = e.appendField(dst, e.val)
+	}
+	return dst, nil
 }
 
 // appendField quotes v only when it must be: it is empty (so it is not

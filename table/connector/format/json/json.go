@@ -206,9 +206,12 @@ type Encoder struct {
 	keys   [][]byte // `"name":` per column, with the separating comma
 	quote  []bool   // values that are JSON strings
 	fns    []format.ValueFunc
+	cols   []arrow.Array // of the bound batch
 	buf    []byte
 	val    []byte
 }
+
+var _ format.RecordEncoder = (*Encoder)(nil)
 
 // NewEncoder writes batches of schema s.
 func NewEncoder(cfg Config, s types.Schema) *Encoder {
@@ -228,32 +231,13 @@ func NewEncoder(cfg Config, s types.Schema) *Encoder {
 
 // Encode writes b's rows to w and returns the number of bytes written.
 func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
-	cols := b.Columns()
-	for c := range e.fns {
-		fn, err := format.Bind(cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: e.cfg.Timestamp})
-		if err != nil {
-			return 0, fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
-		}
-		e.fns[c] = fn
+	if err := e.Bind(b); err != nil {
+		return 0, err
 	}
 	total := 0
 	for i := 0; i < int(b.NumRows()); i++ {
-		e.buf = append(e.buf[:0], '{')
-		for c, fn := range e.fns {
-			e.buf = append(e.buf, e.keys[c]...)
-			if cols[c].IsNull(i) {
-				e.buf = append(e.buf, "null"...)
-				continue
-			}
-			e.val = fn(e.val[:0], i)
-			// Jackson writes non-finite numbers as strings.
-			if e.quote[c] || e.val[0] == 'N' || e.val[0] == 'I' || (len(e.val) > 1 && e.val[1] == 'I') {
-				e.buf = appendString(e.buf, e.val)
-			} else {
-				e.buf = append(e.buf, e.val...)
-			}
-		}
-		e.buf = append(e.buf, '}', '\n')
+		e.buf, _ = e.AppendRow(e.buf[:0], i)
+		e.buf = append(e.buf, '\n')
 		n, err := w.Write(e.buf)
 		total += n
 		if err != nil {
@@ -261,6 +245,40 @@ func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// Bind prepares the encoder for the rows of b (see format.RecordEncoder).
+func (e *Encoder) Bind(b arrow.RecordBatch) error {
+	e.cols = b.Columns()
+	for c := range e.fns {
+		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: e.cfg.Timestamp})
+		if err != nil {
+			return fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
+		}
+		e.fns[c] = fn
+	}
+	return nil
+}
+
+// AppendRow appends row i of the bound batch as one JSON object, without a
+// line terminator; it never fails.
+func (e *Encoder) AppendRow(dst []byte, i int) ([]byte, error) {
+	dst = append(dst, '{')
+	for c, fn := range e.fns {
+		dst = append(dst, e.keys[c]...)
+		if e.cols[c].IsNull(i) {
+			dst = append(dst, "null"...)
+			continue
+		}
+		e.val = fn(e.val[:0], i)
+		// Jackson writes non-finite numbers as strings.
+		if e.quote[c] || e.val[0] == 'N' || e.val[0] == 'I' || (len(e.val) > 1 && e.val[1] == 'I') {
+			dst = appendString(dst, e.val)
+		} else {
+			dst = append(dst, e.val...)
+		}
+	}
+	return append(dst, '}'), nil
 }
 
 const hexDigits = "0123456789abcdef"

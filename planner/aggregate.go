@@ -1,0 +1,80 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/agg"
+)
+
+// Aggregate groups its input by the Keys columns and computes Calls per
+// group (GROUP BY, DISTINCT). Over an unbounded stream its result changes
+// as rows arrive, so it emits a retract changelog.
+type Aggregate struct {
+	Input Node
+	// Keys are input column indexes; the output starts with them.
+	Keys  []int
+	Calls []agg.Call
+	// Names are the output column names: keys, then calls.
+	Names []string
+}
+
+var _ Node = (*Aggregate)(nil)
+
+func (a *Aggregate) Schema() types.Schema {
+	in := a.Input.Schema()
+	s := types.Schema{}
+	for i, k := range a.Keys {
+		t := in.Columns[k].Type.WithTimeAttr(types.NoTimeAttr)
+		s.Columns = append(s.Columns, types.Column{Name: a.Names[i], Type: t})
+	}
+	for i, c := range a.Calls {
+		s.Columns = append(s.Columns, types.Column{Name: a.Names[len(a.Keys)+i], Type: c.Type})
+	}
+	return s
+}
+
+func (a *Aggregate) Children() []Node         { return []Node{a.Input} }
+func (a *Aggregate) Changelog() ChangelogMode { return Retract }
+func (a *Aggregate) Bounded() bool            { return a.Input.Bounded() }
+func (a *Aggregate) WithChildren(c ...Node) Node {
+	mustChildren("Aggregate", c, 1)
+	cp := *a
+	cp.Input = c[0]
+	return &cp
+}
+
+func (a *Aggregate) Describe() string {
+	in := a.Input.Schema()
+	keys := make([]string, len(a.Keys))
+	for i, k := range a.Keys {
+		keys[i] = in.Columns[k].Name
+	}
+	calls := make([]string, len(a.Calls))
+	for i, c := range a.Calls {
+		calls[i] = describeCall(c, in) + " AS " + a.Names[len(a.Keys)+i]
+	}
+	return fmt.Sprintf("GroupAggregate(groupBy=[%s], select=[%s])", strings.Join(keys, ", "),
+		strings.Join(append(keys, calls...), ", "))
+}
+
+// describeCall prints an aggregate call with its argument names.
+func describeCall(c agg.Call, in types.Schema) string {
+	args := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		args[i] = in.Columns[a].Name
+	}
+	s := c.Func + "("
+	if c.Distinct {
+		s += "DISTINCT "
+	}
+	if len(args) == 0 {
+		s += "*"
+	}
+	s += strings.Join(args, ", ") + ")"
+	if c.Filter >= 0 {
+		s += " FILTER " + in.Columns[c.Filter].Name
+	}
+	return s
+}

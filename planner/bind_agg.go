@@ -1,0 +1,245 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/agg"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// aggContext resolves expressions above an Aggregate: grouped expressions
+// and aggregate calls become references to the Aggregate's output; any
+// other column reference is a grouping error.
+type aggContext struct {
+	input     *scope
+	groupText []string // canonical text of each GROUP BY expression
+	groupCol  []int    // input column of a GROUP BY column reference, or -1
+	callText  []string // canonical text of each aggregate call
+	out       types.Schema
+}
+
+// lookup binds e if it is grouped or an aggregate call; ok is false when
+// e must be bound from its parts.
+func (s source) aggLookup(ac *aggContext, e sql.Expr) (expr.Expr, bool, error) {
+	ref := func(i int) (expr.Expr, bool, error) {
+		c := ac.out.Columns[i]
+		return &expr.ColumnRef{Index: i, Name: c.Name, T: c.Type}, true, nil
+	}
+	text := sql.FormatExpr(e)
+	for i, g := range ac.groupText {
+		if g == text {
+			return ref(i)
+		}
+	}
+	if f, isCall := e.(*sql.FuncCall); isCall && agg.IsAggregate(f.Name) && f.Over == nil {
+		for i, c := range ac.callText {
+			if c == text {
+				return ref(len(ac.groupText) + i)
+			}
+		}
+		return nil, true, errs.Internalf("aggregate call %s was not collected", text)
+	}
+	if id, isIdent := e.(*sql.Ident); isIdent {
+		col, err := s.resolve(ac.input, id)
+		if err != nil {
+			return nil, true, err
+		}
+		for i, g := range ac.groupCol {
+			if g == col {
+				return ref(i)
+			}
+		}
+		return nil, true, s.errAt(errs.GroupingError, id, "expression '%s' is not being grouped", id)
+	}
+	return nil, false, nil
+}
+
+// collectAggregates appends the aggregate calls in e (outside OVER
+// windows) to calls, by canonical text, rejecting nested aggregates.
+func (s source) collectAggregates(e sql.Expr, calls *[]*sql.FuncCall, texts *[]string) error {
+	var err error
+	walkSQL(e, func(n sql.Expr) bool {
+		f, ok := n.(*sql.FuncCall)
+		if !ok || !agg.IsAggregate(f.Name) || f.Over != nil || err != nil {
+			return err == nil
+		}
+		for _, a := range f.Args {
+			walkSQL(a, func(inner sql.Expr) bool {
+				if g, ok := inner.(*sql.FuncCall); ok && agg.IsAggregate(g.Name) && g.Over == nil && err == nil {
+					err = s.errAt(errs.GroupingError, g, "aggregate function calls cannot be nested")
+				}
+				return err == nil
+			})
+		}
+		text := sql.FormatExpr(f)
+		for _, t := range *texts {
+			if t == text {
+				return false
+			}
+		}
+		*calls = append(*calls, f)
+		*texts = append(*texts, text)
+		return false
+	})
+	return err
+}
+
+// hasAggregates reports whether any expression calls an aggregate function
+// outside an OVER window.
+func hasAggregates(es ...sql.Expr) bool {
+	found := false
+	for _, e := range es {
+		walkSQL(e, func(n sql.Expr) bool {
+			if f, ok := n.(*sql.FuncCall); ok && agg.IsAggregate(f.Name) && f.Over == nil {
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// bindAggregate plans GROUP BY and aggregate calls: a projection computing
+// the grouping expressions and the calls' arguments and filters, the
+// Aggregate over it, and the scope that binds SELECT and HAVING above it.
+func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *scope, error) {
+	var calls []*sql.FuncCall
+	var callTexts []string
+	for _, item := range s.Items {
+		if item.Star {
+			return nil, nil, b.errAt(errs.GroupingError, s, "SELECT * is not allowed with GROUP BY or aggregate functions")
+		}
+		if err := b.collectAggregates(item.Expr, &calls, &callTexts); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s.Having != nil {
+		if err := b.collectAggregates(s.Having, &calls, &callTexts); err != nil {
+			return nil, nil, err
+		}
+	}
+	ac := &aggContext{input: sc}
+	var pre []expr.Expr
+	var preNames, outNames []string
+	for _, g := range s.GroupBy {
+		if hasAggregates(g) {
+			return nil, nil, b.errAt(errs.GroupingError, g, "aggregate functions are not allowed in GROUP BY")
+		}
+		e, err := b.bindExpr(sc, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		col := -1
+		name := fmt.Sprintf("EXPR$%d", len(pre))
+		if ref, ok := e.(*expr.ColumnRef); ok {
+			col, name = ref.Index, ref.Name
+		}
+		ac.groupText = append(ac.groupText, sql.FormatExpr(g))
+		ac.groupCol = append(ac.groupCol, col)
+		pre = append(pre, e)
+		preNames = append(preNames, name)
+		outNames = append(outNames, name)
+	}
+	keys := make([]int, len(pre))
+	for i := range keys {
+		keys[i] = i
+	}
+	var aggCalls []agg.Call
+	for i, f := range calls {
+		call := agg.Call{Func: f.Name, Distinct: f.Distinct, Filter: -1, Name: fmt.Sprintf("EXPR$%d", len(keys)+i)}
+		if f.Star && f.Name != "COUNT" {
+			return nil, nil, b.errAt(errs.GroupingError, f, "only COUNT accepts *")
+		}
+		var argTypes []types.DataType
+		for _, a := range f.Args {
+			e, err := b.bindExpr(sc, a)
+			if err != nil {
+				return nil, nil, err
+			}
+			call.Args = append(call.Args, len(pre))
+			argTypes = append(argTypes, e.Type())
+			pre = append(pre, e)
+			preNames = append(preNames, fmt.Sprintf("$f%d", len(pre)-1))
+		}
+		if f.Filter != nil {
+			cond, err := b.bindExpr(sc, f.Filter)
+			if err != nil {
+				return nil, nil, err
+			}
+			if cond.Type().Kind != types.Boolean {
+				return nil, nil, b.errAt(errs.DatatypeMismatch, f.Filter, "FILTER condition must be BOOLEAN, not %s", cond.Type())
+			}
+			call.Filter = len(pre)
+			pre = append(pre, cond)
+			preNames = append(preNames, fmt.Sprintf("$f%d", len(pre)-1))
+		}
+		t, err := agg.ResultType(f.Name, argTypes)
+		if err != nil {
+			return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%v", err)
+		}
+		call.Type = t
+		aggCalls = append(aggCalls, call)
+		outNames = append(outNames, call.Name)
+	}
+	node := &Aggregate{
+		Input: &Project{Input: input, Exprs: pre, Names: uniqueNames(preNames)},
+		Keys:  keys, Calls: aggCalls, Names: uniqueNames(outNames),
+	}
+	ac.callText = callTexts
+	ac.out = node.Schema()
+	out := newScope("", ac.out)
+	out.agg = ac
+	return node, out, nil
+}
+
+// walkSQL visits e and its sub-expressions, parents first, descending
+// while fn returns true. Subqueries are not entered.
+func walkSQL(e sql.Expr, fn func(sql.Expr) bool) {
+	if e == nil || !fn(e) {
+		return
+	}
+	var kids []sql.Expr
+	switch n := e.(type) {
+	case *sql.Unary:
+		kids = []sql.Expr{n.Expr}
+	case *sql.Binary:
+		kids = []sql.Expr{n.Left, n.Right}
+	case *sql.FuncCall:
+		kids = append(append(kids, n.Args...), n.Filter)
+	case *sql.Cast:
+		kids = []sql.Expr{n.Expr}
+	case *sql.Case:
+		kids = append(kids, n.Operand, n.Else)
+		for _, w := range n.Whens {
+			kids = append(kids, w.Cond, w.Result)
+		}
+	case *sql.InList:
+		kids = append([]sql.Expr{n.Expr}, n.List...)
+	case *sql.Between:
+		kids = []sql.Expr{n.Expr, n.Low, n.High}
+	case *sql.Like:
+		kids = []sql.Expr{n.Expr, n.Pattern, n.Escape}
+	case *sql.IsNull:
+		kids = []sql.Expr{n.Expr}
+	case *sql.IsBool:
+		kids = []sql.Expr{n.Expr}
+	case *sql.Extract:
+		kids = []sql.Expr{n.Expr}
+	case *sql.Index:
+		kids = []sql.Expr{n.Expr, n.Index}
+	case *sql.ArrayCtor:
+		kids = n.Elems
+	case *sql.RowCtor:
+		kids = n.Fields
+	case *sql.MapCtor:
+		kids = append(append(kids, n.Keys...), n.Values...)
+	}
+	for _, k := range kids {
+		if k != nil {
+			walkSQL(k, fn)
+		}
+	}
+}

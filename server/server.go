@@ -1,0 +1,350 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/exec"
+)
+
+// Defaults of Config.
+const (
+	DefaultPGAddr         = "127.0.0.1:5433"
+	DefaultHTTPAddr       = "127.0.0.1:8081"
+	DefaultMaxMessageSize = 64 << 20
+	DefaultDatabase       = "eddy"
+	DefaultUser           = "eddy"
+	// ServerVersion is the PostgreSQL version Eddy advertises. psql and
+	// drivers choose their catalog queries and features by it.
+	ServerVersion = "15.0"
+)
+
+// AuthMethod is how configured users prove who they are.
+type AuthMethod string
+
+const (
+	AuthSCRAM     AuthMethod = "scram-sha-256"
+	AuthMD5       AuthMethod = "md5"
+	AuthCleartext AuthMethod = "password"
+)
+
+// Config configures a Server. The zero value serves trust authentication
+// on loopback with an in-memory catalog.
+type Config struct {
+	// DataDir, when set, keeps the catalog durable: DDL that changes the
+	// shared catalog is recorded there and replayed by New.
+	DataDir string
+	// Users maps user names to passwords. With no users every connection
+	// from a loopback address is trusted and others are refused.
+	Users map[string]string
+	// Auth is the method used for Users (default SCRAM-SHA-256).
+	Auth AuthMethod
+	// TLS, when set, answers SSLRequest with 'S' and a TLS handshake.
+	TLS *tls.Config
+	// MaxMessageSize bounds one protocol message (default 64 MiB); a larger
+	// message closes its connection.
+	MaxMessageSize int
+	// TaskManagers and Slots size the embedded cluster (defaults 1 and 64).
+	TaskManagers, Slots int
+	// Mem allocates the Arrow buffers of the cluster (nil: Go's allocator).
+	Mem memory.Allocator
+	// SessionConfig holds the initial SET options of every session.
+	SessionConfig map[string]string
+	// Log receives connection-level events (nil: discarded).
+	Log *slog.Logger
+}
+
+// Server serves Eddy over the PostgreSQL wire protocol and HTTP: one
+// embedded cluster and one shared catalog, one table.Environment per
+// connection. Its methods are safe for concurrent use.
+type Server struct {
+	cfg     Config
+	cluster *exec.EmbeddedCluster
+	// catalog is the default catalog every session shares.
+	catalog catalog.Catalog
+	store   *catalogStore
+	log     *slog.Logger
+	jobs    *jobRegistry
+
+	// ctx is cancelled by Close: it ends every session's statements.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	sessions  map[uint32]*session
+	listeners map[net.Listener]bool
+	httpSrvs  []*http.Server
+	closed    bool
+	nextPID   uint32
+	wg        sync.WaitGroup
+
+	ready atomic.Bool
+}
+
+// New starts the embedded cluster and restores the catalog from DataDir.
+func New(cfg Config) (*Server, error) {
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if cfg.Auth == "" {
+		cfg.Auth = AuthSCRAM
+	}
+	switch cfg.Auth {
+	case AuthSCRAM, AuthMD5, AuthCleartext:
+	default:
+		return nil, fmt.Errorf("server: unknown authentication method %q (want scram-sha-256, md5 or password)", cfg.Auth)
+	}
+	tms, slots := max(cfg.TaskManagers, 1), cfg.Slots
+	if slots <= 0 {
+		slots = 64
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:       cfg,
+		cluster:   exec.NewEmbeddedCluster(tms, slots, cfg.Mem),
+		catalog:   catalog.NewMemory(catalog.DefaultCatalog, catalog.DefaultDatabase),
+		log:       log,
+		jobs:      newJobRegistry(),
+		ctx:       ctx,
+		cancel:    cancel,
+		sessions:  map[uint32]*session{},
+		listeners: map[net.Listener]bool{},
+	}
+	if cfg.DataDir != "" {
+		store, err := openCatalogStore(cfg.DataDir)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		s.store = store
+		if err := store.replay(ctx, s); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
+	s.ready.Store(true)
+	return s, nil
+}
+
+// Cluster returns the server's embedded cluster.
+func (s *Server) Cluster() *exec.EmbeddedCluster { return s.cluster }
+
+// ServePG accepts PostgreSQL connections on l until l fails or the server
+// closes; it returns nil after Close.
+func (s *Server) ServePG(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("server: closed")
+	}
+	s.listeners[l] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handleConn(nc)
+		}()
+	}
+}
+
+// ServeHTTP serves the HTTP API on l until the server closes.
+func (s *Server) ServeHTTP(l net.Listener) error {
+	srv := &http.Server{Handler: s.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("server: closed")
+	}
+	s.httpSrvs = append(s.httpSrvs, srv)
+	s.mu.Unlock()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops accepting connections, cancels the running statements of
+// every session, closes the connections, cancels the cluster's jobs and
+// waits for all of it or for ctx.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.ready.Store(false)
+	for l := range s.listeners {
+		l.Close()
+	}
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	httpSrvs := s.httpSrvs
+	s.mu.Unlock()
+
+	s.cancel()
+	for _, ss := range sessions {
+		ss.nc.Close()
+	}
+	for _, h := range httpSrvs {
+		_ = h.Shutdown(ctx)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.cluster.Close(ctx)
+}
+
+// register adds a session and returns its process id and secret key.
+func (s *Server) register(ss *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	for {
+		s.nextPID++
+		if s.nextPID != 0 && s.sessions[s.nextPID] == nil {
+			break
+		}
+	}
+	ss.pid = s.nextPID
+	var key [4]byte
+	_, _ = rand.Read(key[:])
+	ss.secret = binary.BigEndian.Uint32(key[:])
+	s.sessions[ss.pid] = ss
+	return true
+}
+
+func (s *Server) unregister(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[ss.pid] == ss {
+		delete(s.sessions, ss.pid)
+	}
+}
+
+// cancelRequest cancels the running statement of the session with pid if
+// key matches its secret; PostgreSQL ignores wrong keys silently.
+func (s *Server) cancelRequest(pid uint32, key []byte) {
+	s.mu.Lock()
+	ss := s.sessions[pid]
+	s.mu.Unlock()
+	if ss == nil || len(key) != 4 || binary.BigEndian.Uint32(key) != ss.secret {
+		return
+	}
+	ss.cancelStatement()
+}
+
+// Sessions returns the number of open sessions.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// jobRegistry remembers the jobs sessions submitted, for the HTTP API. It
+// keeps the most recent maxJobs of them.
+type jobRegistry struct {
+	mu    sync.Mutex
+	jobs  map[string]*jobEntry
+	order []string
+}
+
+type jobEntry struct {
+	job     *exec.Job
+	started time.Time
+	user    string
+}
+
+const maxJobs = 1000
+
+func newJobRegistry() *jobRegistry { return &jobRegistry{jobs: map[string]*jobEntry{}} }
+
+func (r *jobRegistry) add(j *exec.Job, user string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.jobs[j.ID()]; ok {
+		return
+	}
+	r.jobs[j.ID()] = &jobEntry{job: j, started: time.Now(), user: user}
+	r.order = append(r.order, j.ID())
+	for len(r.order) > maxJobs {
+		// Forget the oldest ended job; running ones stay listed.
+		for i, id := range r.order {
+			if st := r.jobs[id].job.Status(); st != exec.JobRunning && st != exec.JobCanceling && st != exec.JobFailing {
+				delete(r.jobs, id)
+				r.order = append(r.order[:i], r.order[i+1:]...)
+				break
+			}
+			if i == len(r.order)-1 {
+				return
+			}
+		}
+	}
+}
+
+func (r *jobRegistry) get(id string) *jobEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.jobs[id]
+}
+
+func (r *jobRegistry) list() []*jobEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*jobEntry, 0, len(r.order))
+	for _, id := range r.order {
+		out = append(out, r.jobs[id])
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].started.Before(out[b].started) })
+	return out
+}

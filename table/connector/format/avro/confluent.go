@@ -1,0 +1,136 @@
+package avro
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/twmb/avro"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format"
+)
+
+// Option keys of avro-confluent.
+const (
+	URL           = "avro-confluent.url"
+	Subject       = "avro-confluent.subject"
+	BasicAuthInfo = "avro-confluent.basic-auth.user-info"
+)
+
+// ConfluentOptions are avro-confluent's option declarations. A connector
+// with both a key and a value format declares them with "key." and
+// "value." prefixes too.
+var ConfluentOptions = []connector.Option{
+	{Key: URL, Type: connector.String,
+		Doc: "URL of the Confluent Schema Registry (required by avro-confluent)."},
+	{Key: Subject, Type: connector.String,
+		Doc: "Subject to register the schema under when writing; by default '<topic>-value' or '<topic>-key'."},
+	{Key: BasicAuthInfo, Type: connector.String,
+		Doc: "'user:password' for HTTP basic authentication to the registry."},
+}
+
+// registryTimeout bounds each call to the schema registry.
+const registryTimeout = 30 * time.Second
+
+// Registry is a schema registry client for one table.
+type Registry struct {
+	cl *sr.Client
+}
+
+// NewRegistry connects (lazily) to the registry at url.
+func NewRegistry(url, userInfo string) (*Registry, error) {
+	opts := []sr.ClientOpt{sr.URLs(url)}
+	if userInfo != "" {
+		user, pass, ok := strings.Cut(userInfo, ":")
+		if !ok {
+			return nil, fmt.Errorf("option '%s' must be 'user:password'", BasicAuthInfo)
+		}
+		opts = append(opts, sr.BasicAuth(user, pass))
+	}
+	cl, err := sr.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{cl: cl}, nil
+}
+
+// ConfluentDecoder decodes Confluent-framed Avro records, fetching each
+// writer schema from the registry by id once.
+type ConfluentDecoder struct {
+	reg    *Registry
+	schema types.Schema
+	b      *array.RecordBuilder
+	byID   map[uint32]*Decoder
+	cur    *Decoder
+}
+
+var _ format.RecordDecoder = (*ConfluentDecoder)(nil)
+
+// NewConfluentDecoder decodes into b, whose fields are s's columns.
+func NewConfluentDecoder(reg *Registry, s types.Schema, b *array.RecordBuilder) (*ConfluentDecoder, error) {
+	if err := CheckSchema(s); err != nil {
+		return nil, err
+	}
+	d := &ConfluentDecoder{reg: reg, schema: s, b: b, byID: map[uint32]*Decoder{}}
+	// The NULL row of a tombstone needs a decoder before any schema is known.
+	var err error
+	d.cur, err = NewDecoder(s, nil, b)
+	return d, err
+}
+
+// Stage decodes one framed record.
+func (d *ConfluentDecoder) Stage(data []byte) error {
+	if len(data) < 5 || data[0] != 0 {
+		return fmt.Errorf("not a Confluent Avro record: expected magic byte 0 and a schema id")
+	}
+	id := binary.BigEndian.Uint32(data[1:5])
+	dec, ok := d.byID[id]
+	if !ok {
+		ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+		defer cancel()
+		s, err := d.reg.cl.SchemaByID(ctx, int(id))
+		if err != nil {
+			return fmt.Errorf("schema id %d: %w", id, err)
+		}
+		w, err := avro.Parse(s.Schema)
+		if err != nil {
+			return fmt.Errorf("schema id %d: %w", id, err)
+		}
+		if dec, err = NewDecoder(d.schema, w, d.b); err != nil {
+			return err
+		}
+		d.byID[id] = dec
+	}
+	d.cur = dec
+	return dec.Stage(data[5:])
+}
+
+// StageNull stages NULL for every column.
+func (d *ConfluentDecoder) StageNull() { d.cur.StageNull() }
+
+// Commit appends the staged row.
+func (d *ConfluentDecoder) Commit() { d.cur.Commit() }
+
+// NewConfluentEncoder registers the schema derived from s under subject and
+// returns an encoder framing records with its id.
+func NewConfluentEncoder(reg *Registry, subject string, s types.Schema) (*Encoder, error) {
+	text, err := SchemaFor(s)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+	defer cancel()
+	ss, err := reg.cl.CreateSchema(ctx, subject, sr.Schema{Schema: text, Type: sr.TypeAvro})
+	if err != nil {
+		return nil, fmt.Errorf("registering the schema under subject '%s': %w", subject, err)
+	}
+	prefix := make([]byte, 5)
+	binary.BigEndian.PutUint32(prefix[1:], uint32(ss.ID))
+	return NewEncoder(s, prefix)
+}

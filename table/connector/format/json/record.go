@@ -1,0 +1,245 @@
+package json
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/table/connector/format"
+)
+
+// RecordDecoder decodes single JSON objects, such as Kafka message payloads,
+// into the fields of a RecordBuilder. It scans the object itself instead of
+// unmarshalling it into a map: a flat object of a few fields is decoded
+// without allocating, which is what makes a Kafka source fast. Field names
+// are matched to columns by a scan that first tries the column after the
+// previous one, so objects written in column order match on the first try.
+type RecordDecoder struct {
+	cfg   Config
+	names [][]byte
+	cols  []*format.Column
+	seen  []bool
+	str   string
+}
+
+var _ format.RecordDecoder = (*RecordDecoder)(nil)
+
+// NewRecordDecoder decodes objects whose fields are the columns of s into
+// b, whose fields are s's columns.
+func NewRecordDecoder(cfg Config, s types.Schema, b *array.RecordBuilder) (*RecordDecoder, error) {
+	d := &RecordDecoder{cfg: cfg, seen: make([]bool, s.Len())}
+	for i, c := range s.Columns {
+		col, err := format.NewColumn(c.Type, b.Field(i))
+		if err != nil {
+			return nil, fmt.Errorf("column '%s': %w", c.Name, err)
+		}
+		d.cols = append(d.cols, col)
+		d.names = append(d.names, []byte(c.Name))
+	}
+	return d, nil
+}
+
+// StageNull stages NULL for every column.
+func (d *RecordDecoder) StageNull() {
+	for _, c := range d.cols {
+		c.SetNull()
+	}
+}
+
+// Commit appends the staged row.
+func (d *RecordDecoder) Commit() {
+	for _, c := range d.cols {
+		c.Commit()
+	}
+}
+
+// Stage parses one JSON object.
+func (d *RecordDecoder) Stage(data []byte) error {
+	clear(d.seen)
+	p := skipWS(data, 0)
+	if p >= len(data) || data[p] != '{' {
+		return errors.New("malformed JSON object: expected '{'")
+	}
+	p = skipWS(data, p+1)
+	hint := 0
+	if p < len(data) && data[p] == '}' {
+		p++
+	} else {
+		for {
+			if p >= len(data) || data[p] != '"' {
+				return errors.New("malformed JSON object: expected a field name")
+			}
+			key, end, err := d.readString(data, p)
+			if err != nil {
+				return err
+			}
+			p = skipWS(data, end)
+			if p >= len(data) || data[p] != ':' {
+				return errors.New("malformed JSON object: expected ':'")
+			}
+			p = skipWS(data, p+1)
+			if p >= len(data) {
+				return errors.New("malformed JSON object: unexpected end")
+			}
+			k := d.lookup(key, hint)
+			if k < 0 {
+				if p, err = skipValue(data, p); err != nil {
+					return err
+				}
+			} else {
+				hint = k + 1
+				d.seen[k] = true
+				if p, err = d.stageValue(k, data, p); err != nil {
+					return err
+				}
+			}
+			p = skipWS(data, p)
+			if p < len(data) && data[p] == ',' {
+				p = skipWS(data, p+1)
+				continue
+			}
+			if p < len(data) && data[p] == '}' {
+				p++
+				break
+			}
+			return errors.New("malformed JSON object: expected ',' or '}'")
+		}
+	}
+	if skipWS(data, p) != len(data) {
+		return errors.New("malformed JSON object: data after the object")
+	}
+	for k, ok := range d.seen {
+		if !ok {
+			if d.cfg.FailOnMissingField {
+				return fmt.Errorf("missing field '%s'", d.names[k])
+			}
+			d.cols[k].SetNull()
+		}
+	}
+	return nil
+}
+
+func (d *RecordDecoder) lookup(key []byte, hint int) int {
+	if hint < len(d.names) && bytes.Equal(d.names[hint], key) {
+		return hint
+	}
+	for k, n := range d.names {
+		if bytes.Equal(n, key) {
+			return k
+		}
+	}
+	return -1
+}
+
+// stageValue stages the value at data[p] for column k and returns the
+// position after it.
+func (d *RecordDecoder) stageValue(k int, data []byte, p int) (int, error) {
+	c := d.cols[k]
+	switch data[p] {
+	case '"':
+		v, end, err := d.readString(data, p)
+		if err != nil {
+			return 0, err
+		}
+		if err := c.Parse(v); err != nil {
+			return 0, fmt.Errorf("field '%s': %w", d.names[k], err)
+		}
+		return end, nil
+	case '{', '[':
+		return 0, fmt.Errorf("field '%s': cannot read a nested JSON value as %s", d.names[k], c.Type())
+	}
+	end := p
+	for end < len(data) && !isDelim(data[end]) {
+		end++
+	}
+	lit := data[p:end]
+	if string(lit) == "null" {
+		c.SetNull()
+		return end, nil
+	}
+	if err := c.Parse(lit); err != nil {
+		return 0, fmt.Errorf("field '%s': %w", d.names[k], err)
+	}
+	return end, nil
+}
+
+// readString reads the string starting at data[p] (a '"') and returns its
+// unescaped contents, valid until the next call, and the position after
+// the closing quote. Strings without escapes are returned in place.
+func (d *RecordDecoder) readString(data []byte, p int) ([]byte, int, error) {
+	escaped := false
+	for i := p + 1; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			if !escaped {
+				return data[p+1 : i], i + 1, nil
+			}
+			if err := stdjson.Unmarshal(data[p:i+1], &d.str); err != nil {
+				return nil, 0, fmt.Errorf("malformed JSON string: %w", err)
+			}
+			return []byte(d.str), i + 1, nil
+		}
+	}
+	return nil, 0, errors.New("malformed JSON object: unterminated string")
+}
+
+// skipValue returns the position after the JSON value at data[p], which
+// belongs to no column.
+func skipValue(data []byte, p int) (int, error) {
+	depth := 0
+	for i := p; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(data) {
+				return 0, errors.New("malformed JSON object: unterminated string")
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				if i == p {
+					return 0, errors.New("malformed JSON object: unexpected '" + string(data[i]) + "'")
+				}
+				return i, nil
+			}
+			depth--
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				if i == p {
+					return 0, errors.New("malformed JSON object: missing value")
+				}
+				return i, nil
+			}
+		}
+		if depth == 0 && (data[i] == '"' || data[i] == '}' || data[i] == ']') {
+			return i + 1, nil
+		}
+	}
+	if depth != 0 {
+		return 0, errors.New("malformed JSON object: unexpected end")
+	}
+	return len(data), nil
+}
+
+func isDelim(c byte) bool {
+	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+func skipWS(data []byte, p int) int {
+	for p < len(data) && (data[p] == ' ' || data[p] == '\t' || data[p] == '\n' || data[p] == '\r') {
+		p++
+	}
+	return p
+}

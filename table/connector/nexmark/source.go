@@ -1,0 +1,507 @@
+package nexmark
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// DefaultBatchSize is used when the ReaderContext does not set one.
+const DefaultBatchSize = 8192
+
+// Factory is the nexmark source.
+type Factory struct{}
+
+var (
+	_ connector.SourceFactory              = Factory{}
+	_ connector.SupportsProjectionPushdown = Factory{}
+)
+
+func init() { connector.Register(Factory{}) }
+
+func (Factory) Identifier() string               { return Identifier }
+func (Factory) Options() []connector.Option      { return options }
+func (Factory) SupportsProjectionPushdown() bool { return true }
+
+// ValidateSource checks the options and that every declared column is one
+// the generator produces, with a type that carries it.
+func (Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties, error) {
+	c, err := parseConfig(t)
+	if err != nil {
+		return connector.ScanProperties{}, err
+	}
+	if _, err := bindColumns(c.Table, t.Name, t.Schema.Columns); err != nil {
+		return connector.ScanProperties{}, err
+	}
+	return connector.ScanProperties{Bounded: c.Bounded()}, nil
+}
+
+// CreateReader creates the reader of one subtask.
+func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext) (connector.SourceReader, error) {
+	c, err := parseConfig(spec.Table)
+	if err != nil {
+		return nil, err
+	}
+	out := spec.OutputSchema()
+	cols, err := bindColumns(c.Table, spec.Table.Name, out.Columns)
+	if err != nil {
+		return nil, err
+	}
+	return newReader(NewGenerator(c), cols, out, rc)
+}
+
+// valueType is how a generated field is carried.
+type valueType uint8
+
+const (
+	intValue valueType = iota
+	bigintValue
+	stringValue
+	timestampValue
+)
+
+func (v valueType) accepts(t types.DataType) bool {
+	switch v {
+	case intValue:
+		return t.Kind == types.Int
+	case bigintValue:
+		return t.Kind == types.BigInt
+	case stringValue:
+		return t.Kind == types.Varchar
+	case timestampValue:
+		return (t.Kind == types.Timestamp || t.Kind == types.TimestampLTZ) && t.Precision == 3
+	}
+	return false
+}
+
+func (v valueType) String() string {
+	return [...]string{"INT", "BIGINT", "STRING", "TIMESTAMP(3)"}[v]
+}
+
+// batch is the events of one output batch, generated row-wise into reused
+// slices and then appended column by column. kinds has one entry per
+// output row; persons, auctions and bids hold the rows of each kind in
+// order (only for the kinds whose data some column needs).
+type batch struct {
+	kinds    []Kind
+	persons  []Person
+	auctions []Auction
+	bids     []Bid
+}
+
+// field is one generated field: its name in the schema, the kind of event
+// it belongs to, its type, and the typed loop that appends a batch's values
+// of it (NULL for rows of another kind).
+type field struct {
+	name   string
+	kind   Kind
+	typ    valueType
+	append func(b array.Builder, e *batch)
+}
+
+func personInt64(get func(*Person) int64) func(array.Builder, *batch) {
+	return func(b array.Builder, e *batch) { appendInt64s(b, e.kinds, PersonKind, e.persons, get) }
+}
+func personBytes(get func(*Person) []byte) func(array.Builder, *batch) {
+	return func(b array.Builder, e *batch) { appendBytes(b, e.kinds, PersonKind, e.persons, get) }
+}
+func auctionInt64(get func(*Auction) int64) func(array.Builder, *batch) {
+	return func(b array.Builder, e *batch) { appendInt64s(b, e.kinds, AuctionKind, e.auctions, get) }
+}
+func auctionBytes(get func(*Auction) []byte) func(array.Builder, *batch) {
+	return func(b array.Builder, e *batch) { appendBytes(b, e.kinds, AuctionKind, e.auctions, get) }
+}
+func bidInt64(get func(*Bid) int64) func(array.Builder, *batch) {
+	return func(b array.Builder, e *batch) { appendInt64s(b, e.kinds, BidKind, e.bids, get) }
+}
+func bidBytes(get func(*Bid) []byte) func(array.Builder, *batch) {
+	return func(b array.Builder, e *batch) { appendBytes(b, e.kinds, BidKind, e.bids, get) }
+}
+
+// The fields of each kind, in nexmark-flink's order.
+var (
+	personFields = []field{
+		{"id", PersonKind, bigintValue, personInt64(func(p *Person) int64 { return p.ID })},
+		{"name", PersonKind, stringValue, personBytes(func(p *Person) []byte { return bytesOf(p.Name) })},
+		{"emailAddress", PersonKind, stringValue, personBytes((*Person).Email)},
+		{"creditCard", PersonKind, stringValue, personBytes((*Person).CreditCard)},
+		{"city", PersonKind, stringValue, personBytes(func(p *Person) []byte { return bytesOf(p.City) })},
+		{"state", PersonKind, stringValue, personBytes(func(p *Person) []byte { return bytesOf(p.State) })},
+		{"dateTime", PersonKind, timestampValue, personInt64(func(p *Person) int64 { return p.DateTime })},
+		{"extra", PersonKind, stringValue, personBytes(func(p *Person) []byte { return p.Extra })},
+	}
+	auctionFields = []field{
+		{"id", AuctionKind, bigintValue, auctionInt64(func(a *Auction) int64 { return a.ID })},
+		{"itemName", AuctionKind, stringValue, auctionBytes(func(a *Auction) []byte { return a.ItemName })},
+		{"description", AuctionKind, stringValue, auctionBytes(func(a *Auction) []byte { return a.Description })},
+		{"initialBid", AuctionKind, bigintValue, auctionInt64(func(a *Auction) int64 { return a.InitialBid })},
+		{"reserve", AuctionKind, bigintValue, auctionInt64(func(a *Auction) int64 { return a.Reserve })},
+		{"dateTime", AuctionKind, timestampValue, auctionInt64(func(a *Auction) int64 { return a.DateTime })},
+		{"expires", AuctionKind, timestampValue, auctionInt64(func(a *Auction) int64 { return a.Expires })},
+		{"seller", AuctionKind, bigintValue, auctionInt64(func(a *Auction) int64 { return a.Seller })},
+		{"category", AuctionKind, bigintValue, auctionInt64(func(a *Auction) int64 { return a.Category })},
+		{"extra", AuctionKind, stringValue, auctionBytes(func(a *Auction) []byte { return a.Extra })},
+	}
+	bidFields = []field{
+		{"auction", BidKind, bigintValue, bidInt64(func(b *Bid) int64 { return b.Auction })},
+		{"bidder", BidKind, bigintValue, bidInt64(func(b *Bid) int64 { return b.Bidder })},
+		{"price", BidKind, bigintValue, bidInt64(func(b *Bid) int64 { return b.Price })},
+		{"channel", BidKind, stringValue, bidBytes(func(b *Bid) []byte { return bytesOf(b.Channel) })},
+		{"url", BidKind, stringValue, bidBytes(func(b *Bid) []byte { return bytesOf(b.URL) })},
+		{"dateTime", BidKind, timestampValue, bidInt64(func(b *Bid) int64 { return b.DateTime })},
+		{"extra", BidKind, stringValue, bidBytes(func(b *Bid) []byte { return b.Extra })},
+	}
+	kindFields = [...][]field{PersonKind: personFields, AuctionKind: auctionFields, BidKind: bidFields}
+	kindNames  = [...]string{PersonKind: "person", AuctionKind: "auction", BidKind: "bid"}
+)
+
+// column is how one output column is produced: event_type, a flat field,
+// or a ROW of fields of one kind.
+type column struct {
+	eventType bool
+	row       bool
+	kind      Kind
+	fields    []field // one for a flat column, the ROW's fields in order
+}
+
+// bindColumns maps the declared columns to generated fields, by name
+// (case-insensitively) and type. Columns may be omitted and reordered, and
+// so may the fields of the ROW columns of the events table.
+func bindColumns(table, tableName string, cols []types.Column) ([]column, error) {
+	out := make([]column, len(cols))
+	for i, c := range cols {
+		if table == TableEvents {
+			col, err := bindEventsColumn(tableName, c)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = col
+			continue
+		}
+		k := map[string]Kind{TablePerson: PersonKind, TableAuction: AuctionKind, TableBid: BidKind}[table]
+		f, err := bindField(tableName, kindNames[k]+" table", kindFields[k], c.Name, c.Type)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = column{kind: k, fields: []field{f}}
+	}
+	return out, nil
+}
+
+func bindEventsColumn(tableName string, c types.Column) (column, error) {
+	if strings.EqualFold(c.Name, "event_type") {
+		if !intValue.accepts(c.Type) {
+			return column{}, typeError(tableName, c.Name, c.Type, intValue.String())
+		}
+		return column{eventType: true}, nil
+	}
+	for k, name := range kindNames {
+		if !strings.EqualFold(c.Name, name) {
+			continue
+		}
+		if c.Type.Kind != types.Row {
+			return column{}, typeError(tableName, c.Name, c.Type, "a ROW of "+name+" fields")
+		}
+		col := column{row: true, kind: Kind(k)}
+		for _, f := range c.Type.Fields {
+			bf, err := bindField(tableName, name+" row", kindFields[k], f.Name, f.Type)
+			if err != nil {
+				return column{}, err
+			}
+			col.fields = append(col.fields, bf)
+		}
+		return col, nil
+	}
+	return column{}, errs.New(errs.InvalidOption,
+		"column '%s' of table '%s' is not a column of the nexmark events table; its columns are event_type, person, auction, bid (or set 'table' to person, auction or bid for flat columns)",
+		c.Name, tableName)
+}
+
+func bindField(tableName, what string, fields []field, name string, t types.DataType) (field, error) {
+	for _, f := range fields {
+		if strings.EqualFold(f.name, name) {
+			if !f.typ.accepts(t) {
+				return field{}, typeError(tableName, name, t, f.typ.String())
+			}
+			return f, nil
+		}
+	}
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	return field{}, errs.New(errs.InvalidOption, "column '%s' of table '%s' is not a field of the nexmark %s; its fields are %s",
+		name, tableName, what, strings.Join(names, ", "))
+}
+
+func typeError(tableName, name string, t types.DataType, want string) error {
+	return errs.New(errs.DatatypeMismatch, "column '%s' of nexmark table '%s' has type %s, but the generator produces %s",
+		name, tableName, t, want)
+}
+
+// reader generates the events of one subtask: event numbers subtask,
+// subtask+p, subtask+2p, ... of the one stream, so the subtasks together
+// produce exactly the single generator's stream, on one event-time
+// timeline. Its position is the next event number.
+type reader struct {
+	g      *Generator
+	cols   []column
+	schema *arrow.Schema
+	rb     *array.RecordBuilder // nil when no column is projected
+	size   int
+	step   int64
+	next   int64
+	end    int64 // one past the last event number; -1 unbounded
+	// wants reports which kinds produce rows; needs which kinds' data a
+	// column reads.
+	wants, needs [3]bool
+	b            batch
+	// pacing (rate.limited): the wall clock when event number paceFrom
+	// was due.
+	paceStart time.Time
+	paceFrom  int64
+	closed    bool
+}
+
+func newReader(g *Generator, cols []column, out types.Schema, rc connector.ReaderContext) (*reader, error) {
+	p := int64(max(rc.Parallelism, 1))
+	if rc.Subtask < 0 || int64(rc.Subtask) >= p {
+		return nil, errs.Internalf("nexmark: subtask %d out of range for parallelism %d", rc.Subtask, p)
+	}
+	mem := rc.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	r := &reader{g: g, cols: cols, schema: out.Arrow(), size: rc.BatchSize, step: p, next: int64(rc.Subtask), end: -1}
+	if r.size <= 0 {
+		r.size = DefaultBatchSize
+	}
+	if g.cfg.Bounded() {
+		r.end = g.cfg.EventsNum
+	}
+	switch g.cfg.Table {
+	case TableEvents:
+		r.wants = [3]bool{true, true, true}
+	case TablePerson:
+		r.wants[PersonKind] = true
+	case TableAuction:
+		r.wants[AuctionKind] = true
+	case TableBid:
+		r.wants[BidKind] = true
+	}
+	for _, c := range cols {
+		if !c.eventType {
+			r.needs[c.kind] = true
+		}
+	}
+	if len(cols) > 0 {
+		r.rb = array.NewRecordBuilder(mem, r.schema)
+	}
+	return r, nil
+}
+
+func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if r.closed {
+		return nil, errors.New("nexmark: Next after Close")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.end >= 0 && r.next >= r.end {
+		return nil, io.EOF
+	}
+	if r.g.cfg.RateLimited {
+		if err := r.pace(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r.generate()
+	if len(r.b.kinds) == 0 {
+		// Only possible at the very end of a flat table's share.
+		return nil, io.EOF
+	}
+	if r.rb == nil {
+		return array.NewRecordBatch(r.schema, nil, int64(len(r.b.kinds))), nil
+	}
+	for i, c := range r.cols {
+		b := r.rb.Field(i)
+		switch {
+		case c.eventType:
+			appendEventTypes(b.(*array.Int32Builder), r.b.kinds)
+		case c.row:
+			sb := b.(*array.StructBuilder)
+			sb.Reserve(len(r.b.kinds))
+			for _, k := range r.b.kinds {
+				sb.UnsafeAppendBoolToBitmap(k == c.kind)
+			}
+			for j, f := range c.fields {
+				f.append(sb.FieldBuilder(j), &r.b)
+			}
+		default:
+			c.fields[0].append(b, &r.b)
+		}
+	}
+	return r.rb.NewRecordBatch(), nil
+}
+
+// generate fills r.b with the next batch of rows, advancing r.next.
+func (r *reader) generate() {
+	e := &r.b
+	e.kinds, e.persons, e.auctions, e.bids = e.kinds[:0], e.persons[:0], e.auctions[:0], e.bids[:0]
+	for len(e.kinds) < r.size && (r.end < 0 || r.next < r.end) {
+		n := r.next
+		r.next += r.step
+		k := r.g.Kind(n)
+		if !r.wants[k] {
+			continue
+		}
+		e.kinds = append(e.kinds, k)
+		if !r.needs[k] {
+			continue
+		}
+		switch k {
+		case PersonKind:
+			e.persons = append(e.persons, Person{})
+			r.g.Person(n, &e.persons[len(e.persons)-1])
+		case AuctionKind:
+			e.auctions = append(e.auctions, Auction{})
+			r.g.Auction(n, &e.auctions[len(e.auctions)-1])
+		case BidKind:
+			e.bids = append(e.bids, Bid{})
+			r.g.Bid(n, &e.bids[len(e.bids)-1])
+		}
+	}
+}
+
+// pace waits until the next event is due on the wall clock at
+// first-event.rate, counting from the first event this reader emitted.
+func (r *reader) pace(ctx context.Context) error {
+	now := time.Now()
+	if r.paceStart.IsZero() {
+		r.paceStart, r.paceFrom = now, r.next
+	}
+	due := r.paceStart.Add(time.Duration(float64(r.next-r.paceFrom) * r.g.delayUs * float64(time.Microsecond)))
+	if wait := due.Sub(now); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+const snapshotVersion = 1
+
+// Snapshot encodes the next event number.
+func (r *reader) Snapshot() ([]byte, error) {
+	return binary.AppendVarint([]byte{snapshotVersion}, r.next), nil
+}
+
+// Restore continues from a Snapshot of the same subtask of the same scan.
+func (r *reader) Restore(state []byte) error {
+	if len(state) == 0 || state[0] != snapshotVersion {
+		return errs.New(errs.ConnectorFailure, "nexmark: unknown snapshot version")
+	}
+	next, k := binary.Varint(state[1:])
+	if k <= 0 || k != len(state)-1 || next < 0 {
+		return errs.New(errs.ConnectorFailure, "nexmark: corrupt snapshot")
+	}
+	if next%r.step != r.next%r.step {
+		return errs.New(errs.ConnectorFailure, "nexmark: snapshot of event %d does not belong to this subtask", next)
+	}
+	r.next = next
+	r.paceStart = time.Time{}
+	return nil
+}
+
+func (r *reader) Close() error {
+	if !r.closed {
+		r.closed = true
+		if r.rb != nil {
+			r.rb.Release()
+		}
+	}
+	return nil
+}
+
+func appendEventTypes(b *array.Int32Builder, kinds []Kind) {
+	b.Reserve(len(kinds))
+	for _, k := range kinds {
+		b.UnsafeAppend(int32(k))
+	}
+}
+
+// appendInt64s appends get of the rows of kind k and NULL for the others,
+// to a BIGINT or TIMESTAMP(3) builder.
+func appendInt64s[T any](b array.Builder, kinds []Kind, k Kind, evs []T, get func(*T) int64) {
+	switch b := b.(type) {
+	case *array.Int64Builder:
+		b.Reserve(len(kinds))
+		if len(evs) == len(kinds) {
+			for i := range evs {
+				b.UnsafeAppend(get(&evs[i]))
+			}
+			return
+		}
+		j := 0
+		for _, kk := range kinds {
+			if kk != k {
+				b.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			b.UnsafeAppend(get(&evs[j]))
+			j++
+		}
+	case *array.TimestampBuilder:
+		b.Reserve(len(kinds))
+		if len(evs) == len(kinds) {
+			for i := range evs {
+				b.UnsafeAppend(arrow.Timestamp(get(&evs[i])))
+			}
+			return
+		}
+		j := 0
+		for _, kk := range kinds {
+			if kk != k {
+				b.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			b.UnsafeAppend(arrow.Timestamp(get(&evs[j])))
+			j++
+		}
+	}
+}
+
+// appendBytes appends get of the rows of kind k and NULL for the others to
+// a string builder.
+func appendBytes[T any](b array.Builder, kinds []Kind, k Kind, evs []T, get func(*T) []byte) {
+	sb := b.(*array.StringBuilder)
+	sb.Reserve(len(kinds))
+	j := 0
+	for _, kk := range kinds {
+		if kk != k {
+			sb.AppendNull()
+			continue
+		}
+		sb.BinaryBuilder.Append(get(&evs[j]))
+		j++
+	}
+}
+
+// bytesOf views a string's bytes without copying; builders copy them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
