@@ -56,7 +56,10 @@ func (j *Job) Done() <-chan struct{} { return j.done }
 
 // Wait blocks until the job ends and returns nil if it finished, its first
 // task failure if it failed, ErrJobCanceled if it was cancelled, or
-// ctx.Err(). An unbounded job only ends by failure or Cancel.
+// ctx.Err(). An unbounded job only ends by failure or Cancel, and a job
+// with collect operators only once its client reads (or closes) their
+// result streams: call Wait after draining Results, or from another
+// goroutine.
 func (j *Job) Wait(ctx context.Context) error {
 	select {
 	case <-j.done:
@@ -218,6 +221,7 @@ func (j *Job) collectMetrics() []OperatorStats {
 			s.RecordsOut += m.RecordsOut
 			s.BatchesIn += m.BatchesIn
 			s.BatchesOut += m.BatchesOut
+			s.LateRecordsDropped += m.LateRecordsDropped
 			s.Watermark = min(s.Watermark, m.Watermark)
 		}
 	}

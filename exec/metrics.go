@@ -13,6 +13,10 @@ type OperatorMetrics struct {
 	BatchesOut atomic.Int64
 	// Watermark is the last watermark the operator emitted.
 	Watermark atomic.Int64
+	// LateRecordsDropped counts input rows an event-time operator dropped
+	// because the watermark had passed them (the operator counts these
+	// itself).
+	LateRecordsDropped atomic.Int64
 }
 
 // NewOperatorMetrics returns zeroed metrics whose watermark is MinWatermark.
@@ -30,6 +34,8 @@ type MetricsSnapshot struct {
 	BatchesIn  int64     `json:"batchesIn"`
 	BatchesOut int64     `json:"batchesOut"`
 	Watermark  Watermark `json:"watermark"`
+	// LateRecordsDropped is OperatorMetrics.LateRecordsDropped.
+	LateRecordsDropped int64 `json:"lateRecordsDropped,omitempty"`
 }
 
 // Snapshot copies the counters. The fields are read one by one, so a
@@ -42,6 +48,8 @@ func (m *OperatorMetrics) Snapshot() MetricsSnapshot {
 		BatchesIn:  m.BatchesIn.Load(),
 		BatchesOut: m.BatchesOut.Load(),
 		Watermark:  Watermark(m.Watermark.Load()),
+
+		LateRecordsDropped: m.LateRecordsDropped.Load(),
 	}
 }
 

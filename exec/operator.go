@@ -75,4 +75,7 @@ type OperatorContext struct {
 	// hand their batches to the client that submitted the job.
 	JobID   string
 	Results ResultService
+	// Clock reads processing time (state TTL, processing-time windows);
+	// nil means SystemClock. Tests set a manual clock.
+	Clock Clock
 }

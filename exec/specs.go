@@ -1,6 +1,10 @@
 package exec
 
-import "github.com/eddysql/eddy/exec/agg"
+import (
+	"encoding/json"
+
+	"github.com/eddysql/eddy/exec/agg"
+)
 
 // The group aggregate's spec is declared here, apart from the operator,
 // because two sides build on it: the optimizer emits it and
@@ -24,4 +28,77 @@ type GroupAggregateSpec struct {
 	// StateTTLMillis is table.exec.state.ttl: a group not updated for that
 	// long (processing time) is dropped; 0 keeps groups forever.
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+}
+
+// KindJoin is the regular streaming join: both inputs are kept in state,
+// keyed by their equi-join keys, and every arriving row (or retraction) is
+// matched against the other side's state. Its spec is JoinSpec. Output:
+// the left columns then the right columns (semi and anti joins: the left
+// columns only). An inner join of two insert-only inputs is insert-only;
+// every other join emits a retract changelog (OperatorSpec.Changelog).
+const KindJoin = "join"
+
+// JoinSpec configures a regular join.
+type JoinSpec struct {
+	// Type is "inner", "left", "right", "full", "semi" or "anti".
+	Type string `json:"type"`
+	// LeftKeys[i] = RightKeys[i] are the equi-join conditions, as column
+	// indexes of each input. Both inputs arrive hash partitioned by them.
+	LeftKeys  []int `json:"leftKeys"`
+	RightKeys []int `json:"rightKeys"`
+	// Condition is the rest of the ON condition (expr.Marshal'ed), over the
+	// left columns followed by the right columns; absent when none.
+	Condition json.RawMessage `json:"condition,omitempty"`
+	// LeftChangelog and RightChangelog: that input's batches carry the
+	// trailing row kind column.
+	LeftChangelog  bool `json:"leftChangelog,omitempty"`
+	RightChangelog bool `json:"rightChangelog,omitempty"`
+	// StateTTLMillis is table.exec.state.ttl (0: keep state forever).
+	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+}
+
+// KindIntervalJoin joins rows whose time attributes are within bounds of
+// each other (l.ts BETWEEN r.ts - INTERVAL ... AND r.ts + INTERVAL ...),
+// and drops state once the watermark makes further matches impossible. Its
+// spec is IntervalJoinSpec. Output: left then right columns, insert-only;
+// outer joins emit the unmatched row padded with NULLs once the watermark
+// passes the end of its interval.
+const KindIntervalJoin = "interval-join"
+
+// IntervalJoinSpec configures an interval join: a left row l and a right
+// row r join when their keys are equal, LowerBound <= l.time - r.time <=
+// UpperBound (milliseconds; bounds inclusive) and Condition holds.
+type IntervalJoinSpec struct {
+	// Type is "inner", "left", "right" or "full".
+	Type         string          `json:"type"`
+	LeftKeys     []int           `json:"leftKeys"`
+	RightKeys    []int           `json:"rightKeys"`
+	LeftTimeCol  int             `json:"leftTimeCol"`
+	RightTimeCol int             `json:"rightTimeCol"`
+	LowerBound   int64           `json:"lowerBound"`
+	UpperBound   int64           `json:"upperBound"`
+	Condition    json.RawMessage `json:"condition,omitempty"`
+	// ProcTime: the time columns are processing-time attributes.
+	ProcTime bool `json:"procTime,omitempty"`
+}
+
+// KindTemporalJoin is the event-time temporal join `FOR SYSTEM_TIME AS OF
+// l.ts` against a versioned table (the right input, a changelog keyed by
+// its primary key): each left row joins the version of the right row that
+// was valid at the left row's time, emitted once the watermark passes it.
+// Its spec is TemporalJoinSpec. Output: left then right columns,
+// insert-only.
+const KindTemporalJoin = "temporal-join"
+
+// TemporalJoinSpec configures a temporal join.
+type TemporalJoinSpec struct {
+	// Type is "inner" or "left".
+	Type      string `json:"type"`
+	LeftKeys  []int  `json:"leftKeys"`
+	RightKeys []int  `json:"rightKeys"`
+	// LeftTimeCol is the left rowtime; RightTimeCol the versioned table's.
+	LeftTimeCol    int             `json:"leftTimeCol"`
+	RightTimeCol   int             `json:"rightTimeCol"`
+	RightChangelog bool            `json:"rightChangelog,omitempty"`
+	Condition      json.RawMessage `json:"condition,omitempty"`
 }

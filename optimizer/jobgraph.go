@@ -46,7 +46,7 @@ func (b *graphBuilder) vertexFor(n PhysicalNode) (int, error) {
 	for {
 		switch x := cur.(type) {
 		case *StreamExchange:
-			if err := b.edge(x.Input, id, x.Partitioning, x.Keys); err != nil {
+			if err := b.edge(x.Input, id, 0, x.Partitioning, x.Keys); err != nil {
 				return 0, err
 			}
 			cur = nil
@@ -56,7 +56,7 @@ func (b *graphBuilder) vertexFor(n PhysicalNode) (int, error) {
 				if ex, ok := in.(*StreamExchange); ok {
 					in, p, keys = ex.Input, ex.Partitioning, ex.Keys
 				}
-				if err := b.edge(in, id, p, keys); err != nil {
+				if err := b.edge(in, id, 0, p, keys); err != nil {
 					return 0, err
 				}
 			}
@@ -74,7 +74,18 @@ func (b *graphBuilder) vertexFor(n PhysicalNode) (int, error) {
 			case 1:
 				cur = inputs[0]
 			default:
-				return 0, errs.Internalf("operator %s has %d inputs; multi-input operators are not chained", x.Describe(), len(inputs))
+				// A multi-input operator heads its vertex; input i arrives
+				// on edges to target input i.
+				for i, in := range inputs {
+					p, keys := exec.Forward, []int(nil)
+					if ex, ok := in.(*StreamExchange); ok {
+						in, p, keys = ex.Input, ex.Partitioning, ex.Keys
+					}
+					if err := b.edge(in, id, i, p, keys); err != nil {
+						return 0, err
+					}
+				}
+				cur = nil
 			}
 		default:
 			return 0, errs.Internalf("physical node %T has no runtime form", cur)
@@ -98,7 +109,7 @@ func (b *graphBuilder) vertexFor(n PhysicalNode) (int, error) {
 	return id, nil
 }
 
-func (b *graphBuilder) edge(from PhysicalNode, target int, p exec.Partitioning, keys []int) error {
+func (b *graphBuilder) edge(from PhysicalNode, target, input int, p exec.Partitioning, keys []int) error {
 	// A union runs as no operator: an exchange after it connects each of
 	// its inputs, and that exchange alone decides the partitioning.
 	if u, ok := from.(*StreamUnion); ok {
@@ -106,7 +117,7 @@ func (b *graphBuilder) edge(from PhysicalNode, target int, p exec.Partitioning, 
 			if ex, ok := in.(*StreamExchange); ok {
 				in = ex.Input
 			}
-			if err := b.edge(in, target, p, keys); err != nil {
+			if err := b.edge(in, target, input, p, keys); err != nil {
 				return err
 			}
 		}
@@ -116,6 +127,6 @@ func (b *graphBuilder) edge(from PhysicalNode, target int, p exec.Partitioning, 
 	if err != nil {
 		return err
 	}
-	b.g.Edges = append(b.g.Edges, exec.Edge{Source: src, Target: target, Partitioning: p, Keys: keys})
+	b.g.Edges = append(b.g.Edges, exec.Edge{Source: src, Target: target, TargetInput: input, Partitioning: p, Keys: keys})
 	return nil
 }

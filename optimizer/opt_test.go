@@ -137,7 +137,7 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 		}
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "edge %d -> %d %s\n", e.Source, e.Target, e.Partitioning)
+		fmt.Fprintf(&b, "edge %d -> %d.%d %s%v\n", e.Source, e.Target, e.TargetInput, e.Partitioning, e.Keys)
 	}
 	return b.String()
 }

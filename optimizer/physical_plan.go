@@ -81,6 +81,8 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 			return nil, err
 		}
 		return &StreamCollect{Input: exchangeTo(in, 1), ID: cfg.CollectID, Changelog: l.Changelog() != planner.InsertOnly}, nil
+	case *planner.Join:
+		return physicalizeJoin(l, cfg)
 	case *planner.Aggregate:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

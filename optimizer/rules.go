@@ -19,12 +19,15 @@ type Rule struct {
 //     Aggregate still sits right above its window table function.
 //  1. FoldConstants first, so later rules see literals (TRUE conditions).
 //  2. RemoveTrueFilter drops filters folded to TRUE.
-//  3. MergeFilters and PushFilterBelowProject move filtering down to the
-//     scans, so that the projections above can be merged and pushed.
+//  3. MergeFilters, PushFilterBelowProject, PushFilterIntoJoin and
+//     PushJoinConditionIntoInputs move filtering down to the scans (and
+//     join conditions into joins, where the physical planner finds
+//     equi-keys and interval bounds), so that projections can be merged and
+//     pushed.
 //  4. MergeProjects collapses stacked projections (views, computed columns,
 //     INSERT casts) into one.
-//  5. PushProjectBelowWatermarkAssigner and PushProjectIntoScan prune the
-//     columns a connector must produce.
+//  5. PushProjectBelowWatermarkAssigner, PushProjectIntoScan and
+//     PruneJoinInputs prune the columns each operator must carry.
 //  6. RemoveIdentityProject drops projections that pass their input through.
 //
 // Calc phase, once the rewrites are done (a Calc hides the Filter/Project
@@ -39,9 +42,12 @@ var Phases = [][]Rule{
 		RemoveTrueFilter,
 		MergeFilters,
 		PushFilterBelowProject,
+		PushFilterIntoJoin,
+		PushJoinConditionIntoInputs,
 		MergeProjects,
 		PushProjectBelowWatermarkAssigner,
 		PushProjectIntoScan,
+		PruneJoinInputs,
 		RemoveIdentityProject,
 	},
 	{

@@ -230,7 +230,7 @@ func (s source) bindExprs(sc *scope, es []sql.Expr) ([]expr.Expr, error) {
 
 // call resolves a function or operator through the function registry and
 // positions its error at n.
-func (s source) call(n sql.Expr, name string, args ...expr.Expr) (expr.Expr, error) {
+func (s source) call(n sql.Node, name string, args ...expr.Expr) (expr.Expr, error) {
 	e, err := expr.Resolve(name, args)
 	if err != nil {
 		code := errs.DatatypeMismatch

@@ -324,7 +324,7 @@ func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
 		}
 		return node, newScope(n.Alias, node.Schema()), nil
 	case *sql.Join:
-		return nil, nil, b.errAt(errs.NotSupported, n, "joins are not supported yet")
+		return b.bindJoin(n)
 	}
 	return nil, nil, b.errAt(errs.NotSupported, t, "FROM item is not supported yet")
 }

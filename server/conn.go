@@ -240,15 +240,19 @@ func (ss *session) loop() error {
 		case *pgproto3.Query:
 			ss.simpleQuery(m.String)
 		case *pgproto3.Parse:
-			ss.extended(ss.parse(m))
+			ss.extended(ss.parse(m), m.Query)
 		case *pgproto3.Bind:
-			ss.extended(ss.bind(m))
+			ss.extended(ss.bind(m), ss.stmtSource(m.PreparedStatement))
 		case *pgproto3.Describe:
-			ss.extended(ss.describe(m))
+			src := ss.stmtSource(m.Name)
+			if m.ObjectType == 'P' {
+				src = ss.portalSource(m.Name)
+			}
+			ss.extended(ss.describe(m), src)
 		case *pgproto3.Execute:
-			ss.extended(ss.execute(m))
+			ss.extended(ss.execute(m), ss.portalSource(m.Portal))
 		case *pgproto3.Close:
-			ss.extended(ss.close(m))
+			ss.extended(ss.close(m), "")
 		case *pgproto3.Sync:
 			ss.sync()
 		case *pgproto3.Flush:
@@ -271,11 +275,26 @@ func (ss *session) sendFatal(code, msg string) {
 
 // extended handles the outcome of an extended-protocol message: after an
 // error the session discards messages until Sync.
-func (ss *session) extended(err error) {
+func (ss *session) extended(err error, src string) {
 	if err != nil {
-		ss.sendError(err)
+		ss.sendError(err, src)
 		ss.skipToSync = true
 	}
+}
+
+// stmtSource and portalSource return the text error positions refer to.
+func (ss *session) stmtSource(name string) string {
+	if st := ss.stmts[name]; st != nil {
+		return st.src
+	}
+	return ""
+}
+
+func (ss *session) portalSource(name string) string {
+	if p := ss.portals[name]; p != nil {
+		return p.stmt.src
+	}
+	return ""
 }
 
 func (ss *session) sync() {

@@ -1,5 +1,39 @@
-// Package server will serve Eddy over the PostgreSQL wire protocol and an
-// HTTP API (`eddy server`), with one table.Environment per connection. It
-// holds no code yet: the foundation ships the embedded, script-driven path
-// (`eddy run`) first.
+// Package server is Eddy's front door (`eddy server`): the PostgreSQL wire
+// protocol, so psql and every Postgres driver can run Flink SQL, and an
+// HTTP API for health, jobs and metrics.
+//
+// One Server runs one embedded cluster and one shared default catalog;
+// every pgwire connection is a session with its own table.Environment
+// (SET options, temporary objects, current database) over that catalog, so
+// DDL in one session is seen by all. With a data directory the DDL that
+// changes the shared catalog is recorded and replayed at start.
+//
+// The protocol runs on github.com/jackc/pgx/v5/pgproto3:
+//
+//   - startup: SSLRequest ('S' and TLS when configured, else 'N'),
+//     GSSEncRequest ('N'), CancelRequest, StartupMessage (protocol 3.0);
+//     authentication is trust for loopback clients when no users are
+//     configured, else cleartext, MD5 or SCRAM-SHA-256; then the
+//     ParameterStatus values PostgreSQL 15 sends, BackendKeyData and
+//     ReadyForQuery.
+//   - simple query: a Query holds a script of statements, run in order
+//     until the first error.
+//   - extended query: Parse infers the types of undeclared parameters by
+//     binding the statement (planner.Planner.Params); Bind decodes text or
+//     binary values into typed literals the planner substitutes; Describe,
+//     Execute with a row limit (PortalSuspended), Close, Sync, Flush; after
+//     an error messages are skipped until Sync.
+//   - results: RowDescription with PostgreSQL type OIDs per Eddy type,
+//     DataRow in text or binary format (see types.go), flushed batch by
+//     batch so unbounded queries stream until the client cancels.
+//   - errors carry the SQLSTATE of internal/errs and the 1-based character
+//     position of the offending text.
+//
+// Robustness: every message is bounded by Config.MaxMessageSize; malformed
+// or hostile input ends its connection only (a panic in a session is
+// recovered and logged); startup must finish within a minute.
+//
+// BEGIN/COMMIT/ROLLBACK/SAVEPOINT are accepted as no-ops that move the
+// transaction status, since Eddy has no transactions and clients send
+// them unasked.
 package server

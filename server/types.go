@@ -168,12 +168,16 @@ func newEncoder(a arrow.Array, t types.DataType, format int16) encoder {
 		return func(dst []byte, i int) []byte { return strconv.AppendInt(dst, c.Value(i), 10) }
 	case *array.Float32:
 		if bin {
-			return func(dst []byte, i int) []byte { return binary.BigEndian.AppendUint32(dst, math.Float32bits(c.Value(i))) }
+			return func(dst []byte, i int) []byte {
+				return binary.BigEndian.AppendUint32(dst, math.Float32bits(c.Value(i)))
+			}
 		}
 		return func(dst []byte, i int) []byte { return appendFloat(dst, float64(c.Value(i)), 32) }
 	case *array.Float64:
 		if bin {
-			return func(dst []byte, i int) []byte { return binary.BigEndian.AppendUint64(dst, math.Float64bits(c.Value(i))) }
+			return func(dst []byte, i int) []byte {
+				return binary.BigEndian.AppendUint64(dst, math.Float64bits(c.Value(i)))
+			}
 		}
 		return func(dst []byte, i int) []byte { return appendFloat(dst, c.Value(i), 64) }
 	case *array.String:

@@ -47,6 +47,13 @@ func (c *conv) find(match func(token) bool) Pos {
 	return c.cursor
 }
 
+// skip moves the cursor past a placeholder's span.
+func (c *conv) skip(m marker) {
+	if m.end > c.cursor {
+		c.cursor = m.end
+	}
+}
+
 func (c *conv) findWord(kw string) Pos { return c.find(func(t token) bool { return t.is(kw) }) }
 
 func (c *conv) errAt(pos Pos, format string, args ...any) error {
@@ -72,7 +79,7 @@ func (c *conv) query(n ast.ResultSetNode, pos Pos) (*Query, error) {
 				return nil, err
 			}
 		}
-		if q.Body, err = c.selectStmt(s); err != nil {
+		if q.Body, err = c.selectBody(s); err != nil {
 			return nil, err
 		}
 	case *ast.SetOprStmt:
@@ -108,13 +115,25 @@ func (c *conv) query(n ast.ResultSetNode, pos Pos) (*Query, error) {
 // (literals or ?), so they are read from the tokens after the keywords.
 func (c *conv) limit(l *ast.Limit) (count, offset Expr, err error) {
 	operand := func(kw string) (Expr, error) {
-		t := c.tokenAfter(c.findWord(kw), 1)
+		at := c.findWord(kw)
+		t := c.tokenAfter(at, 1)
+		if kw == "FETCH" {
+			// FETCH FIRST|NEXT [n] ROW|ROWS ONLY; n defaults to 1.
+			if t = c.tokenAfter(at, 2); t.is("ROW") || t.is("ROWS") {
+				return &Literal{Pos: at, Kind: IntLit, Text: "1"}, nil
+			}
+		}
 		if m, ok := c.p.markers[t.pos]; ok && m.kind == markParam {
 			return &Param{Pos: t.pos, Index: m.n}, nil
 		}
 		return c.literal(t.pos)
 	}
-	if count, err = operand("LIMIT"); err != nil || l.Offset == nil {
+	kw, save := "LIMIT", c.cursor
+	if at := c.find(func(t token) bool { return t.is("LIMIT") || t.is("FETCH") }); c.tokenAfter(at, 0).is("FETCH") {
+		kw = "FETCH"
+	}
+	c.cursor = save
+	if count, err = operand(kw); err != nil || l.Offset == nil {
 		return count, nil, err
 	}
 	offset, err = operand("OFFSET")
@@ -191,7 +210,7 @@ func (c *conv) setOprList(l *ast.SetOprSelectList) (SetExpr, error) {
 			if s.IsInBraces && (s.OrderBy != nil || s.Limit != nil || s.With != nil) {
 				e, err = c.query(s, c.cursor)
 			} else {
-				e, err = c.selectStmt(s)
+				e, err = c.selectBody(s)
 			}
 		case *ast.SetOprSelectList:
 			after = s.AfterSetOperator
@@ -230,6 +249,35 @@ func (c *conv) setOprList(l *ast.SetOprSelectList) (SetExpr, error) {
 	return acc, nil
 }
 
+// selectBody converts a SELECT block, which may be VALUES rewritten to
+// SELECT x (see valuesOperand).
+func (c *conv) selectBody(s *ast.SelectStmt) (SetExpr, error) {
+	if len(s.Fields.Fields) == 1 {
+		if v, ok := c.payload(s.Fields.Fields[0].Expr).(*valuesBody); ok {
+			pos := v.Position()
+			if s.Fields.Fields[0].AsName.O != "" || s.From != nil || s.Where != nil || s.GroupBy != nil ||
+				s.Having != nil || s.WindowSpecs != nil || s.Distinct {
+				return nil, c.errAt(pos, "unexpected clause after VALUES")
+			}
+			c.cursor = c.base + Pos(s.Fields.Fields[0].Offset) + 1
+			return v.query.Body, nil
+		}
+	}
+	return c.selectStmt(s)
+}
+
+// payload returns the placeholder payload an expression stands for, or nil.
+func (c *conv) payload(n ast.ExprNode) Expr {
+	col, ok := n.(*ast.ColumnNameExpr)
+	if !ok || col.Name.Table.O != "" {
+		return nil
+	}
+	if m, ok := c.p.markers[c.base+Pos(n.OriginTextPosition())]; ok && m.kind == markPlace {
+		return c.p.places[m.n]
+	}
+	return nil
+}
+
 func (c *conv) selectStmt(s *ast.SelectStmt) (*Select, error) {
 	pos := c.findWord("SELECT")
 	if s.Kind != ast.SelectStmtKindSelect {
@@ -241,9 +289,6 @@ func (c *conv) selectStmt(s *ast.SelectStmt) (*Select, error) {
 	}
 	if s.LockInfo != nil && s.LockInfo.LockType != ast.SelectLockNone || s.SelectIntoOpt != nil || len(s.TableHints) > 0 {
 		return nil, c.errAt(pos, "MySQL SELECT clauses (locking, INTO, hints) are not supported")
-	}
-	if len(s.WindowSpecs) > 0 {
-		return nil, c.errAt(c.findWord("WINDOW"), "named WINDOW clauses are not supported yet")
 	}
 	sel := &Select{Pos: pos, Distinct: s.Distinct}
 	for _, f := range s.Fields.Fields {
@@ -284,6 +329,12 @@ func (c *conv) selectStmt(s *ast.SelectStmt) (*Select, error) {
 			return nil, c.errAt(c.findWord("ROLLUP"), "WITH ROLLUP is MySQL syntax; use GROUP BY ROLLUP(...)")
 		}
 		for _, it := range s.GroupBy.Items {
+			if g, ok := c.payload(it.Expr).(*groupingList); ok {
+				// Only the rewrite produces this, as the sole item.
+				c.pos(it.Expr)
+				sel.GroupBy, sel.GroupingSets = g.groupBy, g.sets
+				continue
+			}
 			e, err := c.expr(it.Expr)
 			if err != nil {
 				return nil, err
@@ -294,6 +345,20 @@ func (c *conv) selectStmt(s *ast.SelectStmt) (*Select, error) {
 	if s.Having != nil {
 		if sel.Having, err = c.expr(s.Having.Expr); err != nil {
 			return nil, err
+		}
+	}
+	if len(s.WindowSpecs) > 0 {
+		c.findWord("WINDOW")
+		for i := range s.WindowSpecs {
+			ws := &s.WindowSpecs[i]
+			name := ws.Name.O
+			at := c.find(func(t token) bool { return t.isIdent() && strings.EqualFold(t.val, name) })
+			w, err := c.windowBody(at, ws)
+			if err != nil {
+				return nil, err
+			}
+			w.Name = name
+			sel.Windows = append(sel.Windows, w)
 		}
 	}
 	return sel, nil
@@ -374,15 +439,26 @@ func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {
 			if err != nil {
 				return nil, err
 			}
+			if cols == nil {
+				cols = ref.cols
+			}
+			if ref.fn != nil {
+				fn := *ref.fn
+				fn.Alias, fn.ColumnAliases = n.AsName.O, cols
+				return &fn, nil
+			}
 			if ref.query != nil {
 				return &SubqueryRef{Pos: ref.query.Pos - 1, Query: ref.query, Alias: n.AsName.O, ColumnAliases: cols}, nil
 			}
 			if len(cols) > 0 {
 				return nil, c.errAt(ref.name.Pos, "column aliases need a subquery")
 			}
-			return &TableRef{Pos: ref.name.Pos, Name: ref.name, Alias: n.AsName.O}, nil
+			return &TableRef{Pos: ref.name.Pos, Name: ref.name, Alias: n.AsName.O, SystemTime: c.systemTime(ref.name.Pos)}, nil
 		case *ast.SelectStmt, *ast.SetOprStmt:
 			open := c.find(func(t token) bool { return t.isOp("(") })
+			if m, ok := c.p.consume(open, markColAliases); ok && cols == nil {
+				cols = c.p.places[m.n].(*aliasList).cols
+			}
 			q, err := c.subquery(src)
 			if err != nil {
 				return nil, err
@@ -392,6 +468,25 @@ func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {
 		return c.tableExpr(n.Source)
 	}
 	return nil, c.errAt(c.cursor, "unsupported FROM item")
+}
+
+// systemTime returns the FOR SYSTEM_TIME AS OF expression written right
+// after the table name at pos, or nil.
+func (c *conv) systemTime(pos Pos) Expr {
+	i := c.p.tokIndex(pos)
+	if i < 0 {
+		return nil
+	}
+	for i+2 < len(c.p.toks) && c.p.toks[i+1].isOp(".") {
+		i += 2
+	}
+	if i+1 >= len(c.p.toks) {
+		return nil
+	}
+	if m, ok := c.p.consume(c.p.toks[i+1].pos, markAsOf); ok {
+		return c.p.places[m.n]
+	}
+	return nil
 }
 
 // tableName converts a table name, resolving table placeholders.
@@ -404,6 +499,7 @@ func (c *conv) tableName(t *ast.TableName) (*tableRefExpr, error) {
 		})
 		m := c.p.markers[pos]
 		if ref, ok := c.p.places[m.n].(*tableRefExpr); ok && m.kind == markTable {
+			c.skip(m)
 			return ref, nil
 		}
 		return nil, c.errAt(pos, "internal error: lost table placeholder")
@@ -464,7 +560,11 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 			if n.Name.Table.O != "" {
 				return nil, c.errAt(pos, "field access on this expression is not supported")
 			}
-			return c.p.places[m.n], nil
+			if e := c.p.places[m.n]; !isHidden(e) {
+				c.skip(m)
+				return e, nil
+			}
+			return nil, c.errAt(pos, "unexpected %s here", describe(c.tokenAfter(pos, 0)))
 		}
 		var parts []string
 		for _, s := range []string{n.Name.Schema.O, n.Name.Table.O, n.Name.Name.O} {
@@ -479,7 +579,11 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 		return &Param{Pos: pos, Index: m.n}, nil
 	case *driver.ValueExpr:
 		if m, ok := c.p.markers[pos]; ok && m.kind == markPlace {
-			return c.p.places[m.n], nil
+			if e := c.p.places[m.n]; !isHidden(e) {
+				c.skip(m)
+				return e, nil
+			}
+			return nil, c.errAt(pos, "unexpected %s here", describe(c.tokenAfter(pos, 0)))
 		}
 		return c.literal(pos)
 	case *ast.ParenthesesExpr:
@@ -541,9 +645,30 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 		if n.IgnoreNull || n.FromLast {
 			return nil, c.errAt(pos, "IGNORE NULLS and FROM LAST are not supported")
 		}
-		f, err := c.call(pos, n.Name, n.Args, n.Distinct)
-		if err != nil {
-			return nil, err
+		var f *FuncCall
+		if m, ok := c.p.markers[pos]; ok && m.kind == markPlace {
+			// A call TiDB cannot window, parsed by the rewrite (see call).
+			own, ok := c.p.places[m.n].(*FuncCall)
+			if !ok {
+				return nil, c.errAt(pos, "unexpected OVER")
+			}
+			c.skip(m)
+			cp := *own
+			f = &cp
+		} else {
+			var err error
+			if f, err = c.call(pos, n.Name, n.Args, n.Distinct); err != nil {
+				return nil, err
+			}
+		}
+		if f.Filter != nil {
+			return nil, c.errAt(pos, "FILTER (WHERE ...) cannot be combined with OVER")
+		}
+		var err error
+		if n.Spec.OnlyAlias {
+			c.findWord("OVER")
+			f.OverName = n.Spec.Name.O
+			return f, nil
 		}
 		if f.Over, err = c.window(&n.Spec); err != nil {
 			return nil, err
@@ -702,12 +827,18 @@ func (c *conv) literal(pos Pos) (Expr, error) {
 
 func (c *conv) call(pos Pos, name string, args []ast.ExprNode, distinct bool) (*FuncCall, error) {
 	f := &FuncCall{Pos: pos, Name: strings.ToUpper(name), Distinct: distinct}
+	var filter Expr
+	if m, ok := c.p.consume(pos, markFilter); ok {
+		filter = c.p.places[m.n]
+	}
 	if t := c.tokenAfter(pos, 2); c.tokenAfter(pos, 1).isOp("(") && t.isOp("*") {
 		f.Star = true
+		f.Filter = filter
 		return f, nil
 	}
 	var err error
 	f.Args, err = c.exprs(args)
+	f.Filter = filter
 	return f, err
 }
 
@@ -768,6 +899,18 @@ func (c *conv) funcCall(pos Pos, n *ast.FuncCallExpr) (Expr, error) {
 		}
 		return &FuncCall{Pos: pos, Name: "TRIM", Args: []Expr{&Literal{Pos: pos, Kind: StringLit, Text: mode}, chars, str}}, nil
 	}
+	if (n.FnName.L == ast.TimestampAdd || n.FnName.L == ast.TimestampDiff) && len(n.Args) == 3 {
+		if _, ok := n.Args[0].(*ast.TimeUnitExpr); ok {
+			// TIMESTAMPADD(unit, n, t): the unit becomes a string argument.
+			u := c.tokenAfter(pos, 2)
+			f, err := c.call(pos, name, n.Args[1:], false)
+			if err != nil {
+				return nil, err
+			}
+			f.Args = append([]Expr{&Literal{Pos: u.pos, Kind: StringLit, Text: u.upper}}, f.Args...)
+			return f, nil
+		}
+	}
 	for _, a := range n.Args {
 		switch a.(type) {
 		case *ast.TimeUnitExpr, *ast.TrimDirectionExpr, *ast.GetFormatSelectorExpr:
@@ -778,11 +921,15 @@ func (c *conv) funcCall(pos Pos, n *ast.FuncCallExpr) (Expr, error) {
 }
 
 func (c *conv) window(s *ast.WindowSpec) (*WindowSpec, error) {
-	pos := c.findWord("OVER")
-	if s.Name.O != "" || s.Ref.O != "" {
-		return nil, c.errAt(pos, "named windows are not supported yet")
+	return c.windowBody(c.findWord("OVER"), s)
+}
+
+// windowBody converts a window specification found at pos.
+func (c *conv) windowBody(pos Pos, s *ast.WindowSpec) (*WindowSpec, error) {
+	w := &WindowSpec{Pos: pos, Ref: s.Ref.O}
+	if w.Ref != "" {
+		c.find(func(t token) bool { return t.isIdent() && strings.EqualFold(t.val, w.Ref) })
 	}
-	w := &WindowSpec{Pos: pos}
 	var err error
 	if s.PartitionBy != nil {
 		for _, it := range s.PartitionBy.Items {
@@ -838,6 +985,7 @@ func (c *conv) bound(pos Pos, b ast.FrameBound) (FrameBound, error) {
 		var err error
 		if m, ok := c.p.markers[at]; ok && m.kind == markPlace {
 			fb.Offset = c.p.places[m.n]
+			c.skip(m)
 		} else if ok && m.kind == markParam {
 			fb.Offset = &Param{Pos: at, Index: m.n}
 		} else if fb.Offset, err = c.literal(at); err != nil {

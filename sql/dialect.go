@@ -37,21 +37,77 @@ const (
 	// markPlace: an expression placeholder; n indexes parser.places.
 	markPlace
 	// markTable: a table placeholder (quoted name "\x01<n>") for three-part
-	// names and (VALUES ...) in FROM; n indexes parser.places.
+	// names, (VALUES ...) and TABLE(fn(...)) in FROM; n indexes
+	// parser.places.
 	markTable
+	// markFilter: FILTER (WHERE cond) blanked, keyed by the start of the
+	// aggregate call; n indexes the condition in parser.places.
+	markFilter
+	// markAsOf: FOR SYSTEM_TIME AS OF expr blanked, keyed by FOR; n
+	// indexes expr in parser.places.
+	markAsOf
+	// markColAliases: a derived table's column alias list blanked, keyed by
+	// the table's '('; n indexes an *aliasList in parser.places.
+	markColAliases
 )
 
 // marker records one rewrite, keyed in parser.markers by source position.
 type marker struct {
 	kind markerKind
 	n    int
+	// end is the end of a placeholder's source span (markPlace,
+	// markTable): the converter moves its cursor past it, since the
+	// placeholder's own contents were converted separately.
+	end Pos
+	// used is set when the converter consumes a marker that must be
+	// consumed (see mustConsume).
+	used bool
 }
 
-// tableRefExpr carries a table placeholder's payload through places; it
-// never escapes into a returned tree.
+// mustConsume lists marker kinds whose blanked text the converter has to
+// attach somewhere; one left unused means the construct stood where it has
+// no meaning, which is reported rather than silently dropped.
+var mustConsume = map[markerKind]string{
+	markFilter:     "FILTER (WHERE ...) must follow an aggregate call",
+	markAsOf:       "FOR SYSTEM_TIME AS OF must directly follow a table name",
+	markColAliases: "column aliases are not allowed here",
+}
+
+// hidden is embedded by the payloads that travel through parser.places
+// but are not expressions; they never escape into a returned tree.
+type hidden struct{ pos Pos }
+
+func (h hidden) Position() Pos { return h.pos }
+func (hidden) String() string  { return "" }
+func (hidden) exprNode()       {}
+func (hidden) isHidden()       {}
+
+// isHidden reports whether e is a placeholder payload, not an expression.
+func isHidden(e Expr) bool {
+	_, ok := e.(interface{ isHidden() })
+	return ok
+}
+
+// tableRefExpr carries a table placeholder's payload: a name, a (VALUES)
+// query or a table function, plus a column alias list written after it.
 type tableRefExpr struct {
-	Expr
+	hidden
 	name  ObjectName
+	query *Query
+	fn    *TableFunctionRef
+	cols  []string
+}
+
+// aliasList carries a derived table's column aliases.
+type aliasList struct {
+	hidden
+	cols []string
+}
+
+// valuesBody carries VALUES used as a query body (a set operand, a CTE,
+// a subquery), which the rewrite turns into SELECT x.
+type valuesBody struct {
+	hidden
 	query *Query
 }
 
@@ -161,7 +217,7 @@ func (r *rewriter) placeExpr(i, j int, e Expr) {
 	p := r.p
 	from := p.toks[i].pos
 	p.places = append(p.places, e)
-	p.markers[from] = marker{kind: markPlace, n: len(p.places) - 1}
+	p.markers[from] = marker{kind: markPlace, n: len(p.places) - 1, end: p.toks[j].end}
 	r.place(from, p.toks[j].end, "x")
 }
 
@@ -170,7 +226,7 @@ func (r *rewriter) placeTable(i, j int, e *tableRefExpr) error {
 	p := r.p
 	from, to := p.toks[i].pos, p.toks[j].end
 	p.places = append(p.places, e)
-	p.markers[from] = marker{kind: markTable, n: len(p.places) - 1}
+	p.markers[from] = marker{kind: markTable, n: len(p.places) - 1, end: to}
 	name := "`\x01" + strconv.Itoa(len(p.places)-1) + "`"
 	if int(to-from) < len(name) {
 		return newError(p.src, from, "table reference too short to rewrite")
@@ -235,9 +291,52 @@ func (r *rewriter) run() error {
 			}
 			p.markers[t.pos] = marker{kind: markParam, n: n}
 			r.place(t.pos, t.end, "?")
+		case t.is("LATERAL") && next.is("TABLE") && r.tok(i+2).isOp("(") && r.startsFromItem(prev, fromAt, depth):
+			j, err := r.tableFunc(i, true)
+			if err != nil {
+				return err
+			}
+			i = j
+		case t.is("TABLE") && next.isOp("(") && r.startsFromItem(prev, fromAt, depth):
+			j, err := r.tableFunc(i, false)
+			if err != nil {
+				return err
+			}
+			i = j
+		case t.is("FOR") && next.is("SYSTEM_TIME"):
+			j, err := r.asOf(i, fromAt, depth)
+			if err != nil {
+				return err
+			}
+			i = j
+		case t.is("FILTER") && next.isOp("(") && r.tok(i+2).is("WHERE") && prev.isOp(")"):
+			j, err := r.filter(i)
+			if err != nil {
+				return err
+			}
+			i = j
+		case t.is("VALUES") && (i == r.lo || prev.isOp("(") || isSetOp(prev) ||
+			(prev.is("ALL") || prev.is("DISTINCT")) && isSetOp(r.tok(i-2))):
+			j, err := r.valuesOperand(i)
+			if err != nil {
+				return err
+			}
+			i = j
+		case (t.is("FLOOR") || t.is("CEIL") || t.is("CEILING")) && next.isOp("(") && !prev.isOp("."):
+			j, err := r.floorTo(i)
+			if err != nil {
+				return err
+			}
+			i = j
+		case t.kind == tkWord && next.isOp("(") && !prev.isOp(".") && !prev.is("TABLE") && r.ownCall(i):
+			j, err := r.call(i)
+			if err != nil {
+				return err
+			}
+			i = j
 		case t.isOp("(") || t.isOp("["):
 			depth++
-			if t.isOp("(") && next.is("VALUES") && (prev.is("FROM") || prev.is("JOIN") || prev.isOp(",") && fromAt[depth-1]) {
+			if t.isOp("(") && next.is("VALUES") && r.startsFromItem(prev, fromAt, depth-1) {
 				j, err := r.valuesTable(i)
 				if err != nil {
 					return err
@@ -255,6 +354,13 @@ func (r *rewriter) run() error {
 		case t.isOp(")") || t.isOp("]"):
 			delete(fromAt, depth)
 			depth--
+			if t.isOp(")") && fromAt[depth] {
+				j, err := r.derivedAliases(i, fromAt, depth)
+				if err != nil {
+					return err
+				}
+				i = j
+			}
 		case t.is("FROM") || t.is("JOIN"):
 			fromAt[depth] = true
 			if next.isIdent() && r.tok(i+2).isOp(".") && r.tok(i+4).isOp(".") {
@@ -275,6 +381,13 @@ func (r *rewriter) run() error {
 			fromAt[depth] = false
 			if t.is("LIMIT") && i+2 < r.hi && r.tok(i+2).isOp(",") {
 				return r.errorf(i, "LIMIT offset, count is MySQL syntax; use LIMIT count OFFSET offset")
+			}
+			if t.is("GROUP") && next.is("BY") {
+				j, err := r.groupBy(i)
+				if err != nil {
+					return err
+				}
+				i = j
 			}
 		case t.is("INTERVAL"):
 			j, err := r.interval(i)
@@ -352,10 +465,21 @@ func (r *rewriter) interval(i int) (int, error) {
 		return 0, r.errorf(j, "expected a quoted interval value after INTERVAL")
 	}
 	j++
+	var units [2]string
 	unit := func(prec *int) error {
 		u := r.tok(j)
-		if u.kind != tkWord || !intervalUnits[u.upper] {
+		name := u.upper
+		if u.kind == tkWord && intervalUnits[strings.TrimSuffix(name, "S")] {
+			// Flink also accepts the plural: INTERVAL '10' MINUTES.
+			name = strings.TrimSuffix(name, "S")
+		}
+		if u.kind != tkWord || !intervalUnits[name] {
 			return r.errorf(j, "expected an interval unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)")
+		}
+		if units[0] == "" {
+			units[0] = name
+		} else {
+			units[1] = name
 		}
 		j++
 		if r.tok(j).isOp("(") {
@@ -372,20 +496,13 @@ func (r *rewriter) interval(i int) (int, error) {
 	if err := unit(&lit.Precision); err != nil {
 		return 0, err
 	}
-	lit.Unit = r.tok(j - 1).upper
-	if r.tok(j - 1).isOp(")") {
-		lit.Unit = r.tok(j - 4).upper
-	}
 	if r.tok(j).is("TO") {
 		j++
 		if err := unit(&lit.ToPrecision); err != nil {
 			return 0, err
 		}
-		lit.ToUnit = r.tok(j - 1).upper
-		if r.tok(j - 1).isOp(")") {
-			lit.ToUnit = r.tok(j - 4).upper
-		}
 	}
+	lit.Unit, lit.ToUnit = units[0], units[1]
 	if j > r.hi {
 		return 0, r.errorf(r.hi, "incomplete INTERVAL literal")
 	}
@@ -597,7 +714,11 @@ func (r *rewriter) valuesTable(i int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return end, r.placeTable(i, end, &tableRefExpr{query: q})
+	cols, last, err := r.aliasColumns(end + 1)
+	if err != nil {
+		return 0, err
+	}
+	return max(last, end), r.placeTable(i, end, &tableRefExpr{query: q, cols: cols})
 }
 
 // nulls blanks NULLS FIRST|LAST at i, keyed by the start of its ORDER BY
@@ -677,9 +798,6 @@ func (p *parser) ensureMarkers() {
 // parseQuery parses tokens [lo, hi) as a query.
 func (p *parser) parseQuery(lo, hi int) (*Query, error) {
 	p.ensureMarkers()
-	if p.toks[lo].is("VALUES") {
-		return p.parseValues(lo, hi)
-	}
 	text, base, err := p.rewrite(lo, hi)
 	if err != nil {
 		return nil, err
@@ -691,7 +809,11 @@ func (p *parser) parseQuery(lo, hi int) (*Query, error) {
 	c := &conv{p: p, cursor: base, base: base}
 	switch s := stmt.(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
-		return c.query(s.(ast.ResultSetNode), base)
+		q, err := c.query(s.(ast.ResultSetNode), base)
+		if err != nil {
+			return nil, err
+		}
+		return q, p.checkConsumed(base, p.toks[hi-1].end)
 	}
 	return nil, newError(p.src, base, "expected a query")
 }
@@ -730,7 +852,7 @@ func (p *parser) parseExprList(lo, hi int) ([]Expr, error) {
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	return out, p.checkConsumed(base, p.toks[hi-1].end)
 }
 
 // parseExpr parses tokens [lo, hi) as one expression.
@@ -837,4 +959,233 @@ func (p *parser) tidbError(err error, text string, base Pos) error {
 // errAt is a small helper for converter errors.
 func (p *parser) errAt(pos Pos, format string, args ...any) error {
 	return newError(p.src, pos, format, args...)
+}
+
+// ---------------------------------------------------------------------------
+// calls and query bodies
+
+func isSetOp(t token) bool { return t.is("UNION") || t.is("EXCEPT") || t.is("INTERSECT") }
+
+// filter blanks FILTER (WHERE cond) at i, which follows an aggregate call,
+// and records cond keyed by the call's start.
+func (r *rewriter) filter(i int) (int, error) {
+	p := r.p
+	start := r.baseStart(i - 1)
+	if start < 0 || !p.toks[start].isIdent() || !p.toks[start+1].isOp("(") {
+		return 0, r.errorf(i, "FILTER (WHERE ...) must follow an aggregate call")
+	}
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	if end == i+3 {
+		return 0, r.errorf(end, "expected a condition after WHERE")
+	}
+	cond, err := p.parseExpr(i+3, end)
+	if err != nil {
+		return 0, err
+	}
+	pos := p.toks[start].pos
+	m, taken := p.markers[pos]
+	switch {
+	case !taken:
+		p.places = append(p.places, cond)
+		p.markers[pos] = marker{kind: markFilter, n: len(p.places) - 1}
+	case m.kind == markPlace:
+		// A call we parsed ourselves (see call) takes the filter directly.
+		f, ok := p.places[m.n].(*FuncCall)
+		if !ok || f.Filter != nil || f.Over != nil {
+			return 0, r.errorf(i, "FILTER (WHERE ...) must follow an aggregate call")
+		}
+		f.Filter = cond
+	default:
+		return 0, r.errorf(i, "FILTER (WHERE ...) must follow an aggregate call")
+	}
+	r.place(p.toks[i].pos, p.toks[end].end, "")
+	return end, nil
+}
+
+// valuesOperand rewrites VALUES (row), ... used as a query body into
+// SELECT x, with x on the last ')' standing for the rows.
+func (r *rewriter) valuesOperand(i int) (int, error) {
+	p := r.p
+	j := i + 1
+	end := 0
+	for {
+		if r.tok(j).is("ROW") {
+			j++
+		}
+		if !r.tok(j).isOp("(") {
+			return 0, r.errorf(j, "expected a parenthesized row after VALUES")
+		}
+		var err error
+		if end, err = r.closeOf(j); err != nil {
+			return 0, err
+		}
+		if !r.tok(end + 1).isOp(",") {
+			break
+		}
+		j = end + 2
+	}
+	q, err := p.parseValues(i, end+1)
+	if err != nil {
+		return 0, err
+	}
+	x := p.toks[end].pos
+	p.places = append(p.places, &valuesBody{hidden: hidden{pos: p.toks[i].pos}, query: q})
+	p.markers[x] = marker{kind: markPlace, n: len(p.places) - 1, end: p.toks[end].end}
+	r.place(p.toks[i].pos, p.toks[end].end, "SELECT")
+	r.buf[x-r.base] = 'x'
+	return end, nil
+}
+
+// floorUnits are the units of FLOOR|CEIL(x TO unit).
+var floorUnits = map[string]bool{
+	"MILLENNIUM": true, "CENTURY": true, "DECADE": true, "YEAR": true, "QUARTER": true, "MONTH": true,
+	"WEEK": true, "DAY": true, "HOUR": true, "MINUTE": true, "SECOND": true, "MILLISECOND": true,
+	"MICROSECOND": true, "NANOSECOND": true,
+}
+
+// floorTo replaces FLOOR|CEIL|CEILING(x TO unit) at i with the call
+// FLOOR|CEIL(x, 'UNIT'); other FLOOR/CEIL calls are left to TiDB.
+func (r *rewriter) floorTo(i int) (int, error) {
+	p := r.p
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	to := -1
+	for j, depth := i+2, 0; j < end; j++ {
+		t := p.toks[j]
+		if t.isOp("(") || t.isOp("[") {
+			depth++
+		} else if t.isOp(")") || t.isOp("]") {
+			depth--
+		} else if depth == 0 && t.is("TO") {
+			to = j
+			break
+		}
+	}
+	if to < 0 {
+		return i, nil
+	}
+	u := p.toks[to+1]
+	if to == i+2 || to+2 != end || u.kind != tkWord || !floorUnits[u.upper] {
+		return 0, r.errorf(to, "expected %s(expression TO unit) with a unit such as DAY or HOUR", p.toks[i].upper)
+	}
+	e, err := p.parseExpr(i+2, to)
+	if err != nil {
+		return 0, err
+	}
+	name := p.toks[i].upper
+	if name == "CEILING" {
+		name = "CEIL"
+	}
+	r.placeExpr(i, end, &FuncCall{Pos: p.toks[i].pos, Name: name,
+		Args: []Expr{e, &Literal{Pos: u.pos, Kind: StringLit, Text: u.upper}}})
+	return end, nil
+}
+
+// tidbWindowFuncs are the calls TiDB accepts before OVER.
+var tidbWindowFuncs = map[string]bool{
+	"AVG": true, "BIT_AND": true, "BIT_OR": true, "BIT_XOR": true, "COUNT": true, "MAX": true, "MIN": true,
+	"STD": true, "STDDEV": true, "STDDEV_POP": true, "STDDEV_SAMP": true, "SUM": true, "VARIANCE": true,
+	"VAR_POP": true, "VAR_SAMP": true, "ROW_NUMBER": true, "RANK": true, "DENSE_RANK": true,
+	"CUME_DIST": true, "PERCENT_RANK": true, "NTILE": true, "LEAD": true, "LAG": true,
+	"FIRST_VALUE": true, "LAST_VALUE": true, "NTH_VALUE": true,
+}
+
+// notCallNames are words that can precede '(' without naming a function.
+var notCallNames = map[string]bool{
+	"IN": true, "EXISTS": true, "AND": true, "OR": true, "NOT": true, "ON": true, "USING": true, "AS": true,
+	"SELECT": true, "FROM": true, "WHERE": true, "BY": true, "HAVING": true, "OVER": true, "THEN": true,
+	"WHEN": true, "ELSE": true, "CASE": true, "IS": true, "LIKE": true, "BETWEEN": true, "UNION": true,
+	"ALL": true, "ANY": true, "SOME": true, "DISTINCT": true, "JOIN": true, "WITH": true, "ROW": true,
+	"VALUES": true, "ESCAPE": true, "INTERVAL": true, "TABLE": true, "LATERAL": true, "WINDOW": true,
+	"EXCEPT": true, "INTERSECT": true, "LIMIT": true, "OFFSET": true, "AT": true, "PARTITION": true,
+}
+
+// ownCall reports whether the call at i must be parsed by us because
+// TiDB's grammar rejects it: SESSION(...) (a TiDB keyword),
+// FIRST_VALUE/LAST_VALUE as plain aggregates (TiDB allows them only with
+// OVER), and any other function before OVER (user aggregates, LISTAGG).
+func (r *rewriter) ownCall(i int) bool {
+	t := r.tok(i)
+	if notCallNames[t.upper] {
+		return false
+	}
+	if t.is("SESSION") {
+		return true
+	}
+	end := r.p.matchClose(i+1, r.hi)
+	if end < 0 {
+		return false
+	}
+	over := r.tok(end + 1).is("OVER")
+	if t.is("FIRST_VALUE") || t.is("LAST_VALUE") {
+		return !over
+	}
+	return over && !tidbWindowFuncs[t.upper]
+}
+
+// call replaces name([DISTINCT] args) at i with a *FuncCall. Before OVER
+// the text becomes MAX(1), which TiDB accepts with a window; the converter
+// swaps the call back in.
+func (r *rewriter) call(i int) (int, error) {
+	p := r.p
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	f := &FuncCall{Pos: p.toks[i].pos, Name: p.toks[i].upper}
+	lo := i + 2
+	if r.tok(lo).is("DISTINCT") {
+		f.Distinct = true
+		lo++
+	}
+	switch {
+	case lo < end && p.toks[lo].isOp("*") && lo+1 == end:
+		f.Star = true
+	case lo < end:
+		if f.Args, err = p.parseExprList(lo, end); err != nil {
+			return 0, err
+		}
+	case f.Distinct:
+		return 0, r.errorf(end, "expected an expression")
+	}
+	r.placeExpr(i, end, f)
+	if r.tok(end + 1).is("OVER") {
+		const stand = "MAX(1)"
+		if int(p.toks[end].end-p.toks[i].pos) < len(stand) {
+			return 0, r.errorf(i, "function call too short to rewrite; add spaces inside the parentheses")
+		}
+		r.place(p.toks[i].pos, p.toks[end].end, stand)
+	}
+	return end, nil
+}
+
+// checkConsumed reports a marker of a kind that must be consumed (see
+// mustConsume) left unused in source span [from, to).
+func (p *parser) checkConsumed(from, to Pos) error {
+	var first *Pos
+	for pos, m := range p.markers {
+		if msg := mustConsume[m.kind]; msg != "" && !m.used && pos >= from && pos < to && (first == nil || pos < *first) {
+			first = &pos
+		}
+	}
+	if first != nil {
+		return newError(p.src, *first, "%s", mustConsume[p.markers[*first].kind])
+	}
+	return nil
+}
+
+// consume marks the marker at pos used and returns it, if it has kind k.
+func (p *parser) consume(pos Pos, k markerKind) (marker, bool) {
+	m, ok := p.markers[pos]
+	if !ok || m.kind != k {
+		return marker{}, false
+	}
+	m.used = true
+	p.markers[pos] = m
+	return m, true
 }

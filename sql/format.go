@@ -99,6 +99,9 @@ func formatExpr(b *strings.Builder, e Expr) {
 			formatWindow(b, e.Over)
 			b.WriteByte(')')
 		}
+		if e.OverName != "" {
+			b.WriteString(" OVER " + quoteIdent(e.OverName))
+		}
 	case *Cast:
 		if e.Try {
 			b.WriteString("TRY_")
@@ -234,6 +237,10 @@ func formatOrder(b *strings.Builder, items []OrderItem) {
 
 func formatWindow(b *strings.Builder, w *WindowSpec) {
 	sep := ""
+	if w.Ref != "" {
+		b.WriteString(quoteIdent(w.Ref))
+		sep = " "
+	}
 	if len(w.PartitionBy) > 0 {
 		b.WriteString("PARTITION BY ")
 		formatList(b, w.PartitionBy)
@@ -407,13 +414,35 @@ func formatSetExpr(b *strings.Builder, s SetExpr) {
 			b.WriteString(" WHERE ")
 			formatExpr(b, s.Where)
 		}
-		if len(s.GroupBy) > 0 {
+		switch {
+		case s.GroupingSets != nil:
+			b.WriteString(" GROUP BY GROUPING SETS (")
+			for i, set := range s.GroupingSets {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteByte('(')
+				formatList(b, set)
+				b.WriteByte(')')
+			}
+			b.WriteByte(')')
+		case len(s.GroupBy) > 0:
 			b.WriteString(" GROUP BY ")
 			formatList(b, s.GroupBy)
 		}
 		if s.Having != nil {
 			b.WriteString(" HAVING ")
 			formatExpr(b, s.Having)
+		}
+		for i, w := range s.Windows {
+			if i == 0 {
+				b.WriteString(" WINDOW ")
+			} else {
+				b.WriteString(", ")
+			}
+			b.WriteString(quoteIdent(w.Name) + " AS (")
+			formatWindow(b, w)
+			b.WriteByte(')')
 		}
 	}
 }
@@ -430,8 +459,30 @@ func formatTable(b *strings.Builder, t TableExpr) {
 	switch t := t.(type) {
 	case *TableRef:
 		b.WriteString(joinPath(t.Name.Parts))
+		if t.SystemTime != nil {
+			b.WriteString(" FOR SYSTEM_TIME AS OF ")
+			formatExpr(b, t.SystemTime)
+		}
 		if t.Alias != "" {
 			b.WriteString(" AS " + quoteIdent(t.Alias))
+		}
+	case *TableFunctionRef:
+		if t.Lateral {
+			b.WriteString("LATERAL ")
+		}
+		b.WriteString("TABLE(" + quoteIdent(t.Name) + "(")
+		for i, a := range t.Args {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			formatTableFuncArg(b, a)
+		}
+		b.WriteString("))")
+		if t.Alias != "" {
+			b.WriteString(" AS " + quoteIdent(t.Alias))
+		}
+		if len(t.ColumnAliases) > 0 {
+			b.WriteString(" (" + joinIdents(t.ColumnAliases) + ")")
 		}
 	case *SubqueryRef:
 		b.WriteByte('(')
@@ -455,6 +506,29 @@ func formatTable(b *strings.Builder, t TableExpr) {
 		if len(t.Using) > 0 {
 			b.WriteString(" USING (" + joinIdents(t.Using) + ")")
 		}
+		b.WriteByte(')')
+	}
+}
+
+func formatTableFuncArg(b *strings.Builder, a TableFuncArg) {
+	if a.Name != "" {
+		b.WriteString(quoteIdent(a.Name) + " => ")
+	}
+	switch {
+	case a.Table != nil:
+		b.WriteString("TABLE " + joinPath(a.Table.Parts))
+	case a.Query != nil:
+		b.WriteString("TABLE (")
+		formatQuery(b, a.Query)
+		b.WriteByte(')')
+	case a.Descriptor != nil:
+		b.WriteString("DESCRIPTOR(" + joinIdents(a.Descriptor) + ")")
+	case a.Expr != nil:
+		formatExpr(b, a.Expr)
+	}
+	if len(a.PartitionBy) > 0 {
+		b.WriteString(" PARTITION BY (")
+		formatList(b, a.PartitionBy)
 		b.WriteByte(')')
 	}
 }

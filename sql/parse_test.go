@@ -118,6 +118,10 @@ func dumpSlice(b *strings.Builder, ind, name string, v reflect.Value, depth int)
 	for j := 0; j < v.Len(); j++ {
 		label := fmt.Sprintf("%s[%d]", name, j)
 		if e := v.Index(j); e.Kind() == reflect.Slice {
+			if e.Len() == 0 {
+				// An empty inner list is meaningful (the grouping set ()).
+				fmt.Fprintf(b, "%s%s: ()\n", ind, label)
+			}
 			dumpSlice(b, ind, label, e, depth)
 			continue
 		}

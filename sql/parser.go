@@ -34,6 +34,8 @@ func ParseScript(src string) (script *Script, err error) {
 	script = &Script{Source: src}
 	var set *StatementSet
 	var setStart Pos
+	// explain is set while the statement set being collected is explained.
+	var explain *Explain
 	start := 0
 	for i, t := range toks {
 		if !t.isOp(";") && t.kind != tkEOF {
@@ -51,8 +53,11 @@ func ParseScript(src string) (script *Script, err error) {
 		case set != nil && p.peek().is("END") && p.peekAt(1).kind == tkEOF:
 			span.Start = setStart
 			span.Stmt = set
+			if explain != nil {
+				explain.Stmt, span.Stmt = set, explain
+			}
 			script.Stmts = append(script.Stmts, span)
-			set = nil
+			set, explain = nil, nil
 			continue
 		case set != nil:
 			ins, err := p.parseSetMember()
@@ -73,6 +78,24 @@ func ParseScript(src string) (script *Script, err error) {
 			}
 			set.Inserts = append(set.Inserts, ins)
 			continue
+		case p.peek().is("EXPLAIN"):
+			// EXPLAIN [details] [EXECUTE] STATEMENT SET BEGIN ...; END;
+			e, err := p.parseExplainHead()
+			if err != nil {
+				return nil, err
+			}
+			p.accept("EXECUTE")
+			if at := p.peek(); at.is("STATEMENT") && p.peekAt(1).is("SET") && p.peekAt(2).is("BEGIN") {
+				set, setStart, explain = &StatementSet{Pos: at.pos}, span.Start, e
+				p.i += 3
+				ins, err := p.parseSetMember()
+				if err != nil {
+					return nil, err
+				}
+				set.Inserts = append(set.Inserts, ins)
+				continue
+			}
+			p.i = 0
 		}
 		if span.Stmt, err = p.parseStatement(); err != nil {
 			return nil, err
@@ -281,8 +304,12 @@ func (p *parser) parseStatement() (Statement, error) {
 		s, err = p.parseUse()
 	case t.is("EXPLAIN"):
 		s, err = p.parseExplain()
+	case t.is("STOP"):
+		s, err = p.parseStopJob()
+	case t.is("SUBSCRIBE"):
+		s, err = p.parseSubscribe()
 	default:
-		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN)")
+		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN, STOP JOB, SUBSCRIBE)")
 	}
 	if err != nil {
 		return nil, err
@@ -292,6 +319,10 @@ func (p *parser) parseStatement() (Statement, error) {
 
 func (p *parser) parseCreate() (Statement, error) {
 	start := p.next()
+	if p.peek().is("MATERIALIZED") && p.peekAt(1).is("VIEW") {
+		p.i += 2
+		return p.parseCreateMaterializedView(start.pos)
+	}
 	temporary := p.accept("TEMPORARY")
 	t := p.peek()
 	switch {
@@ -302,7 +333,37 @@ func (p *parser) parseCreate() (Statement, error) {
 		p.next()
 		return p.parseCreateView(start.pos, temporary)
 	}
-	return nil, p.errorf(t, "expected TABLE or VIEW after CREATE")
+	return nil, p.errorf(t, "expected TABLE, VIEW or MATERIALIZED VIEW after CREATE")
+}
+
+func (p *parser) parseCreateMaterializedView(pos Pos) (Statement, error) {
+	mv := &CreateMaterializedView{Pos: pos}
+	var err error
+	if mv.IfNotExists, err = p.parseIfNotExists(); err != nil {
+		return nil, err
+	}
+	if mv.Name, err = p.parseObjectName(); err != nil {
+		return nil, err
+	}
+	if p.peek().isOp("(") {
+		if mv.Columns, err = p.parseIdentList(); err != nil {
+			return nil, err
+		}
+	}
+	if p.accept("COMMENT") {
+		if mv.Comment, err = p.parseString("the view comment"); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expectWords("AS"); err != nil {
+		return nil, err
+	}
+	start := p.peek().pos
+	if mv.Query, err = p.parseQueryRest(); err != nil {
+		return nil, err
+	}
+	mv.QueryText = p.src[start:p.toks[len(p.toks)-2].end]
+	return mv, nil
 }
 
 func (p *parser) parseIfNotExists() (bool, error) {
@@ -518,10 +579,14 @@ func (p *parser) parseCreateView(pos Pos, temporary bool) (Statement, error) {
 
 func (p *parser) parseDrop() (Statement, error) {
 	start := p.next()
-	temporary := p.accept("TEMPORARY")
+	materialized := p.peek().is("MATERIALIZED") && p.peekAt(1).is("VIEW")
+	if materialized {
+		p.next()
+	}
+	temporary := !materialized && p.accept("TEMPORARY")
 	t := p.peek()
 	if !t.is("TABLE") && !t.is("VIEW") {
-		return nil, p.errorf(t, "expected TABLE or VIEW after DROP")
+		return nil, p.errorf(t, "expected TABLE, VIEW or MATERIALIZED VIEW after DROP")
 	}
 	p.next()
 	ifExists := false
@@ -535,7 +600,10 @@ func (p *parser) parseDrop() (Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.is("TABLE") {
+	switch {
+	case materialized:
+		return &DropMaterializedView{Pos: start.pos, Name: name, IfExists: ifExists}, nil
+	case t.is("TABLE"):
 		return &DropTable{Pos: start.pos, Name: name, IfExists: ifExists, Temporary: temporary}, nil
 	}
 	return &DropView{Pos: start.pos, Name: name, IfExists: ifExists, Temporary: temporary}, nil
@@ -681,6 +749,11 @@ func (p *parser) parseShow() (Statement, error) {
 
 func (p *parser) parseDescribe() (Statement, error) {
 	start := p.next()
+	if p.peek().is("JOB") && p.peekAt(1).kind == tkString {
+		p.next()
+		id := p.next()
+		return &DescribeJob{Pos: start.pos, ID: id.val}, nil
+	}
 	d := &Describe{Pos: start.pos, Extended: p.accept("EXTENDED")}
 	var err error
 	d.Name, err = p.parseObjectName()
@@ -708,7 +781,58 @@ var explainDetails = map[string]bool{
 	"CHANGELOG_MODE": true, "ESTIMATED_COST": true, "JSON_EXECUTION_PLAN": true, "PLAN_ADVICE": true,
 }
 
-func (p *parser) parseExplain() (Statement, error) {
+// parseStopJob parses STOP JOB 'id' [WITH SAVEPOINT] [WITH DRAIN].
+func (p *parser) parseStopJob() (Statement, error) {
+	start := p.next()
+	if err := p.expectWords("JOB"); err != nil {
+		return nil, err
+	}
+	id, err := p.parseString("the job id")
+	if err != nil {
+		return nil, err
+	}
+	s := &StopJob{Pos: start.pos, ID: id}
+	for p.accept("WITH") {
+		switch t := p.next(); {
+		case t.is("SAVEPOINT") && !s.WithSavepoint:
+			s.WithSavepoint = true
+		case t.is("DRAIN") && !s.WithDrain:
+			s.WithDrain = true
+		default:
+			return nil, p.errorf(t, "expected SAVEPOINT or DRAIN after WITH")
+		}
+	}
+	return s, nil
+}
+
+// parseSubscribe parses SUBSCRIBE [TO] name | SUBSCRIBE [TO] (query).
+func (p *parser) parseSubscribe() (Statement, error) {
+	start := p.next()
+	s := &Subscribe{Pos: start.pos}
+	p.accept("TO")
+	if t := p.peek(); t.isOp("(") {
+		last := len(p.toks) - 2
+		if !p.toks[last].isOp(")") || p.matchClose(p.i, len(p.toks)) != last {
+			return nil, p.errorf(t, "expected SUBSCRIBE (query) with nothing after the parenthesis")
+		}
+		if last == p.i+1 {
+			return nil, p.errorf(p.toks[last], "expected a query")
+		}
+		q, err := p.parseQuery(p.i+1, last)
+		if err != nil {
+			return nil, err
+		}
+		s.Query = q
+		p.i = last + 1
+		return s, nil
+	}
+	var err error
+	s.Name, err = p.parseObjectName()
+	return s, err
+}
+
+// parseExplainHead parses EXPLAIN and its PLAN FOR or details.
+func (p *parser) parseExplainHead() (*Explain, error) {
 	start := p.next()
 	e := &Explain{Pos: start.pos}
 	if p.accept("PLAN") {
@@ -724,8 +848,15 @@ func (p *parser) parseExplain() (Statement, error) {
 			}
 		}
 	}
+	return e, nil
+}
+
+func (p *parser) parseExplain() (Statement, error) {
+	e, err := p.parseExplainHead()
+	if err != nil {
+		return nil, err
+	}
 	t := p.peek()
-	var err error
 	switch {
 	case t.is("SELECT") || t.is("WITH") || t.is("VALUES") || t.isOp("("):
 		var q *Query
@@ -733,6 +864,8 @@ func (p *parser) parseExplain() (Statement, error) {
 		e.Stmt = &QueryStatement{Query: q}
 	case t.is("INSERT"):
 		e.Stmt, err = p.parseInsert()
+	case t.is("STATEMENT") || t.is("EXECUTE") && p.peekAt(1).is("STATEMENT"):
+		return nil, p.errorf(t, "EXPLAIN STATEMENT SET must be written BEGIN ...; END; in a script")
 	case t.kind == tkWord && strings.Contains(t.val, "_"):
 		return nil, p.errorf(t, "unknown EXPLAIN detail %s (expected CHANGELOG_MODE, ESTIMATED_COST, JSON_EXECUTION_PLAN or PLAN_ADVICE)", t.val)
 	default:

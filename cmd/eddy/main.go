@@ -24,6 +24,8 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(runCommand(), versionCommand())
+	root.AddCommand(benchCommand())
+	root.AddCommand(serverCommand(), sqlCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "[ERROR] "+err.Error())
 		os.Exit(1)

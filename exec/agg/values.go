@@ -44,9 +44,9 @@ type integer interface {
 
 type intOps[T integer] struct{}
 
-func (intOps[T]) less(a, b T) bool         { return a < b }
-func (intOps[T]) same(a, b T) bool         { return a == b }
-func (intOps[T]) own(v T) T                { return v }
+func (intOps[T]) less(a, b T) bool           { return a < b }
+func (intOps[T]) same(a, b T) bool           { return a == b }
+func (intOps[T]) own(v T) T                  { return v }
 func (intOps[T]) put(dst []byte, v T) []byte { return binary.AppendVarint(dst, int64(v)) }
 func (intOps[T]) get(src []byte) (T, []byte, error) {
 	v, n := binary.Varint(src)
@@ -298,7 +298,7 @@ func buildColumn[T comparable](mem memory.Allocator, dt arrow.DataType, vals []T
 		copy(data.Bytes(), unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(vals))), n*size))
 	}
 	nulls := 0
-	var bm *memory.ResizableBuffer
+	var bm *memory.Buffer
 	for _, ok := range valid {
 		if !ok {
 			nulls++
@@ -315,13 +315,7 @@ func buildColumn[T comparable](mem memory.Allocator, dt arrow.DataType, vals []T
 			}
 		}
 	}
-	var bufs []*memory.Buffer
-	if bm != nil {
-		bufs = []*memory.Buffer{&bm.Buffer, &data.Buffer}
-	} else {
-		bufs = []*memory.Buffer{nil, &data.Buffer}
-	}
-	d := array.NewData(dt, n, bufs, nil, nulls, 0)
+	d := array.NewData(dt, n, []*memory.Buffer{bm, data}, nil, nulls, 0)
 	data.Release()
 	if bm != nil {
 		bm.Release()

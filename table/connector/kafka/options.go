@@ -128,12 +128,9 @@ func commonOptions(upsert bool) []connector.Option {
 	return append(o, withPrefix("value.", formatOptions)...)
 }
 
-func valueFormats(upsert bool) []string {
-	if upsert {
-		return Formats
-	}
-	return append(append([]string(nil), Formats...), "debezium-json")
-}
+// valueFormats are the value formats; changelog formats (debezium-json)
+// will be value-only formats of 'kafka'.
+func valueFormats(bool) []string { return Formats }
 
 // Startup and bounded modes.
 const (
@@ -434,7 +431,7 @@ func formatOpts(f connector.Factory, t connector.TableInfo, prefix, name string)
 func checkPart(what string, p *part) error {
 	var err error
 	switch p.format {
-	case "json", "debezium-json":
+	case "json":
 		_, err = json.ParseConfig(p.opts)
 		if err == nil {
 			err = json.CheckSchema(p.schema)
@@ -464,7 +461,7 @@ func checkPart(what string, p *part) error {
 // ignoreParseErrors reports whether a part's format skips malformed records.
 func (p *part) ignoreParseErrors() bool {
 	switch p.format {
-	case "json", "debezium-json":
+	case "json":
 		return p.opts.Bool(json.IgnoreParseErrors)
 	case "csv":
 		return p.opts.Bool(csv.IgnoreParseErrors)

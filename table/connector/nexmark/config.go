@@ -233,3 +233,11 @@ func (c Config) String() string {
 	return fmt.Sprintf("nexmark{table=%s events=%d rate=%d proportions=%d/%d/%d seed=%d}",
 		c.Table, c.EventsNum, c.FirstEventRate, c.PersonProportion, c.AuctionProportion, c.BidProportion, c.Seed)
 }
+
+// ParseOptions reads a table's WITH options (those of the nexmark
+// connector, 'connector' optional) into a Config, as a table with those
+// options would be configured. Programs that generate the stream without
+// the engine, such as benchmark baselines, use it to see the same events.
+func ParseOptions(opts map[string]string) (Config, error) {
+	return parseConfig(connector.TableInfo{Name: "nexmark", Options: opts})
+}

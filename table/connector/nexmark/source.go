@@ -492,6 +492,12 @@ func appendInt64s[T any](b array.Builder, kinds []Kind, k Kind, evs []T, get fun
 func appendBytes[T any](b array.Builder, kinds []Kind, k Kind, evs []T, get func(*T) []byte) {
 	sb := b.(*array.StringBuilder)
 	sb.Reserve(len(kinds))
+	// Sizing the data buffer once saves the copies of growing it.
+	total := 0
+	for i := range evs {
+		total += len(get(&evs[i]))
+	}
+	sb.ReserveData(total)
 	j := 0
 	for _, kk := range kinds {
 		if kk != k {

@@ -87,6 +87,9 @@ type Encoder struct {
 
 var _ format.RecordEncoder = (*Encoder)(nil)
 
+// IsNull reports whether row i of the bound batch is NULL.
+func (e *Encoder) IsNull(i int) bool { return e.col.IsNull(i) }
+
 // Bind binds the batch's one column.
 func (e *Encoder) Bind(b arrow.RecordBatch) error {
 	e.col = b.Column(0)
@@ -101,11 +104,11 @@ func (e *Encoder) Bind(b arrow.RecordBatch) error {
 	return nil
 }
 
-// AppendRow appends the value; it returns nil for NULL (even when dst is
-// not empty), so that the caller can write a message without a payload.
+// AppendRow appends the value. A NULL appends nothing; callers that write
+// it as a message without a payload check IsNull first.
 func (e *Encoder) AppendRow(dst []byte, i int) ([]byte, error) {
 	if e.col.IsNull(i) {
-		return nil, nil
+		return dst, nil
 	}
 	return append(dst, e.value(i)...), nil
 }

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/internal/nexmarkbaseline"
+	"github.com/eddysql/eddy/table"
+	"github.com/eddysql/eddy/table/connector/nexmark"
+)
+
+func benchCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Run benchmarks on the embedded cluster",
+	}
+	cmd.AddCommand(nexmarkBenchCommand())
+	return cmd
+}
+
+// allNexmarkQueries are the query files of testdata/nexmark, in order.
+var allNexmarkQueries = func() []string {
+	q := make([]string, 23)
+	for i := range q {
+		q[i] = "q" + strconv.Itoa(i)
+	}
+	return q
+}()
+
+func nexmarkBenchCommand() *cobra.Command {
+	var (
+		o       nexmarkBench
+		queries string
+	)
+	cmd := &cobra.Command{
+		Use:   "nexmark",
+		Short: "Run the Nexmark queries and a hand-written baseline, and print throughput per CPU-second",
+		Long: `Nexmark runs each query of DIR/qN.sql through a fresh SQL session with the
+nexmark source's events.num set to --events, and prints the events, wall
+seconds, CPU seconds (user+system of the whole process), events per wall
+second and per CPU-second, and the peak memory of the Go runtime during the
+query. For q0–q2 it also runs a hand-written Go baseline that generates the
+same events with the same generator and computes the query in plain loops,
+and prints the engine's CPU time over the baseline's. A query that fails
+prints its error instead of numbers. Run it from the repository root, or
+point --dir at testdata/nexmark.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if queries != "" {
+				o.queries = strings.Split(queries, ",")
+			}
+			return o.run(cmd.Context(), cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&queries, "queries", "", "comma-separated queries to run (default all, q0..q22)")
+	cmd.Flags().Int64Var(&o.events, "events", 10_000_000, "events per query (the source's events.num)")
+	cmd.Flags().IntVar(&o.parallelism, "parallelism", 1, "parallelism of the queries and the baseline")
+	cmd.Flags().StringVar(&o.dir, "dir", "testdata/nexmark", "directory of the query files")
+	cmd.Flags().BoolVar(&o.noBaseline, "no-baseline", false, "skip the hand-written baseline")
+	return cmd
+}
+
+// nexmarkBench is one run of `eddy bench nexmark`.
+type nexmarkBench struct {
+	queries     []string
+	events      int64
+	parallelism int
+	dir         string
+	noBaseline  bool
+}
+
+// measurement is the cost of one run of a query.
+type measurement struct {
+	wall, cpu time.Duration
+	peakMem   uint64 // bytes
+	rows      int64  // rows the sinks wrote (engine) or the baseline produced
+	err       error
+}
+
+func (o *nexmarkBench) run(ctx context.Context, out io.Writer) error {
+	if o.events <= 0 {
+		return fmt.Errorf("--events must be positive")
+	}
+	if o.parallelism < 1 {
+		return fmt.Errorf("--parallelism must be positive")
+	}
+	queries := o.queries
+	if len(queries) == 0 {
+		queries = allNexmarkQueries
+	}
+	fmt.Fprintf(out, "Nexmark: %d events per query, parallelism %d, %s/%s, %d CPUs, %s\n\n",
+		o.events, o.parallelism, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "query\tevents\twall s\tcpu s\tevents/s\tevents/cpu-s\tpeak MiB\tbaseline events/cpu-s\tengine/baseline cpu\t")
+	for _, q := range queries {
+		q = strings.TrimSpace(q)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := o.runQuery(ctx, q)
+		if m.err != nil {
+			fmt.Fprintf(tw, "%s\t%s\t\n", q, firstLine(m.err.Error()))
+			tw.Flush()
+			continue
+		}
+		base := "-\t-"
+		if !o.noBaseline && nexmarkbaseline.Supported(q) {
+			if b := o.runBaseline(q); b.err != nil {
+				base = firstLine(b.err.Error()) + "\t-"
+			} else {
+				base = fmt.Sprintf("%s\t%.2fx", rate(o.events, b.cpu), m.cpu.Seconds()/max(b.cpu.Seconds(), 1e-9))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\t%.0f\t%s\t\n", q, o.events, m.wall.Seconds(), m.cpu.Seconds(),
+			rate(o.events, m.wall), rate(o.events, m.cpu), float64(m.peakMem)/(1<<20), base)
+		tw.Flush()
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\npeak RSS of the process: %.0f MiB\n", float64(maxRSS())/(1<<20))
+	return nil
+}
+
+var eventsNum = regexp.MustCompile(`'events\.num'\s*=\s*'\d+'`)
+
+// script reads a query file and sets its events.num and the path of the
+// side input (which the files give relative to the repository root).
+func (o *nexmarkBench) script(q string) (string, error) {
+	text, err := os.ReadFile(filepath.Join(o.dir, q+".sql"))
+	if err != nil {
+		return "", err
+	}
+	s := eventsNum.ReplaceAllString(string(text), fmt.Sprintf("'events.num' = '%d'", o.events))
+	if abs, err := filepath.Abs(o.dir); err == nil {
+		s = strings.ReplaceAll(s, "'testdata/nexmark/", "'"+abs+"/")
+	}
+	return s, nil
+}
+
+// runQuery runs one query file in a fresh session and measures it.
+func (o *nexmarkBench) runQuery(ctx context.Context, q string) (m measurement) {
+	text, err := o.script(q)
+	if err != nil {
+		return measurement{err: err}
+	}
+	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
+		table.Parallelism: strconv.Itoa(o.parallelism),
+	}})
+	if err != nil {
+		return measurement{err: err}
+	}
+	m = measure(func() error {
+		return env.ExecuteScript(ctx, text, func(_ string, r *table.TableResult) error {
+			defer r.Close()
+			if r.Job == nil {
+				return nil
+			}
+			if err := r.Job.Wait(ctx); err != nil {
+				return err
+			}
+			for _, s := range r.Job.Metrics() {
+				if s.Kind == exec.KindSink {
+					m.rows += s.RecordsIn
+				}
+			}
+			return nil
+		})
+	})
+	return m
+}
+
+func (o *nexmarkBench) runBaseline(q string) measurement {
+	cfg, err := nexmark.ParseOptions(map[string]string{
+		nexmark.TableOpt: nexmark.TableBid, nexmark.EventsNum: strconv.FormatInt(o.events, 10), nexmark.FirstEventRate: "100000",
+	})
+	if err != nil {
+		return measurement{err: err}
+	}
+	var res nexmarkbaseline.Result
+	m := measure(func() error {
+		res, err = nexmarkbaseline.Run(q, cfg, o.parallelism)
+		return err
+	})
+	m.rows = res.Rows
+	return m
+}
+
+// measure runs f and returns its wall and process CPU time and the peak of
+// the Go runtime's memory while it ran.
+func measure(f func() error) measurement {
+	runtime.GC()
+	stop := make(chan struct{})
+	var (
+		peak uint64
+		wg   sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, runtimeMemory())
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	cpu0, wall0 := cpuTime(), time.Now()
+	err := f()
+	m := measurement{wall: time.Since(wall0), cpu: cpuTime() - cpu0, err: err}
+	close(stop)
+	wg.Wait()
+	m.peakMem = max(peak, runtimeMemory())
+	return m
+}
+
+// runtimeMemory is the memory the Go runtime holds from the OS and has not
+// released: its heap, stacks and metadata, Arrow buffers included (they
+// come from the Go allocator).
+func runtimeMemory() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// cpuTime is the user+system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// maxRSS is the process's peak resident set size (Linux reports KiB).
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return int64(ru.Maxrss) * 1024
+}
+
+// rate formats n per d, e.g. "1.23M".
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	r := float64(n) / d.Seconds()
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2fM", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.0fK", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	const maxLen = 160
+	if len(s) > maxLen {
+		s = s[:maxLen] + "..."
+	}
+	return "error: " + s
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/spf13/cobra"
+
+	"github.com/eddysql/eddy/server"
+)
+
+func sqlCommand() *cobra.Command {
+	var addr, file, command, user, database string
+	cmd := &cobra.Command{
+		Use:   "sql --server HOST:PORT (-f FILE.sql | -c SQL)",
+		Short: "Submit a SQL script to a running Eddy server",
+		Long: `Sql sends a script to an Eddy server over the PostgreSQL wire protocol
+(one simple-protocol query, so the statements run in order in one session)
+and prints each statement's outcome: rows as a table, a tag otherwise, and
+the id of every job an INSERT submitted. It exits non-zero on the first
+error. The password, when the server wants one, comes from PGPASSWORD.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var text string
+			switch {
+			case file != "" && command != "":
+				return errors.New("give -f or -c, not both")
+			case file == "-":
+				b, err := io.ReadAll(cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				text = string(b)
+			case file != "":
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				text = string(b)
+			case command != "":
+				text = command
+			default:
+				return errors.New("give a script with -f FILE.sql or a statement with -c (an interactive shell is not there yet)")
+			}
+			return submitScript(cmd.Context(), cmd.OutOrStdout(), addr, user, database, text)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "server", server.DefaultPGAddr, "the server's PostgreSQL address host:port")
+	f.StringVarP(&file, "file", "f", "", "script to run (- for standard input)")
+	f.StringVarP(&command, "command", "c", "", "statements to run")
+	f.StringVarP(&user, "user", "U", server.DefaultUser, "user name")
+	f.StringVarP(&database, "database", "d", server.DefaultDatabase, "database")
+	return cmd
+}
+
+// submitScript runs text on the server and prints every statement's
+// outcome as it arrives.
+func submitScript(ctx context.Context, out io.Writer, addr, user, database, text string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--server wants host:port: %w", err)
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(user), Host: net.JoinHostPort(host, port), Path: "/" + database,
+		RawQuery: "sslmode=prefer&application_name=eddy-sql"}
+	cfg, err := pgconn.ParseConfig(u.String())
+	if err != nil {
+		return err
+	}
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		fmt.Fprintf(out, "[%s] %s\n", n.Severity, n.Message)
+	}
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	mrr := conn.Exec(ctx, text)
+	for mrr.NextResult() {
+		rr := mrr.ResultReader()
+		fields := rr.FieldDescriptions()
+		var rows [][]string
+		for rr.NextRow() {
+			vals := rr.Values()
+			row := make([]string, len(vals))
+			for i, v := range vals {
+				if v == nil {
+					row[i] = "NULL"
+				} else {
+					row[i] = string(v)
+				}
+			}
+			rows = append(rows, row)
+		}
+		tag, err := rr.Close()
+		if err != nil {
+			break
+		}
+		if len(fields) > 0 {
+			names := make([]string, len(fields))
+			for i, f := range fields {
+				names[i] = f.Name
+			}
+			printTable(out, names, rows)
+		}
+		fmt.Fprintln(out, tag.String())
+	}
+	if err := mrr.Close(); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			msg := fmt.Sprintf("%s (SQLSTATE %s)", pe.Message, pe.Code)
+			if pe.Position > 0 {
+				line, col := lineCol(text, int(pe.Position))
+				msg = fmt.Sprintf("line %d, column %d: %s", line, col, msg)
+			}
+			return errors.New(msg)
+		}
+		return err
+	}
+	return nil
+}
+
+// lineCol turns a 1-based character position into a line and column.
+func lineCol(text string, pos int) (line, col int) {
+	line, col = 1, 1
+	for i, r := range []rune(text) {
+		if i+1 == pos {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// printTable prints rows the way psql's aligned format does.
+func printTable(out io.Writer, names []string, rows [][]string) {
+	widths := make([]int, len(names))
+	for i, n := range names {
+		widths[i] = utf8.RuneCountInString(n)
+	}
+	for _, r := range rows {
+		for i, v := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(v))
+		}
+	}
+	line := func(vals []string) {
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = " " + v + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(v)) + " "
+		}
+		fmt.Fprintln(out, strings.TrimRight(strings.Join(parts, "|"), " "))
+	}
+	line(names)
+	seps := make([]string, len(names))
+	for i, w := range widths {
+		seps[i] = strings.Repeat("-", w+2)
+	}
+	fmt.Fprintln(out, strings.Join(seps, "+"))
+	for _, r := range rows {
+		line(r)
+	}
+	if len(rows) == 1 {
+		fmt.Fprintln(out, "(1 row)")
+	} else {
+		fmt.Fprintf(out, "(%d rows)\n", len(rows))
+	}
+}

@@ -1,0 +1,396 @@
+package agg
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog/types"
+)
+
+// State is one aggregate call's accumulators for all groups of an
+// operator. Groups are addressed by slot, a dense index the operator's
+// hash table assigns; the accumulators are typed slices indexed by slot,
+// so one batch is applied with one typed loop per call (see Update), not
+// with a lookup or an interface call per row.
+//
+// Usage per batch: Update applies the rows and records, per row, the
+// group's result before and after the row; MarkChanged and Build then read
+// those per-row results to emit the changelog. The State is not safe for
+// concurrent use.
+type State struct {
+	call Call
+	out  arrow.DataType
+	k    kernel
+	dist distinct
+	act  []bool
+	cols []arrow.Array
+}
+
+// NewState builds the accumulators of call over an input whose columns
+// have the Arrow types input (the operator learns them from its first
+// batch). With retract the input is a changelog: MIN/MAX,
+// FIRST_VALUE/LAST_VALUE and LISTAGG then keep the values they need to
+// undo a row (Flink's *WithRetract functions); without it they keep only
+// their current result. call.Type must be the type ResultType derives.
+func NewState(call Call, input []arrow.DataType, retract bool) (*State, error) {
+	fn := strings.ToUpper(call.Func)
+	args := make([]arrow.DataType, len(call.Args))
+	for i, a := range call.Args {
+		if a < 0 || a >= len(input) {
+			return nil, fmt.Errorf("aggregate %s: argument column %d out of range", call, a)
+		}
+		args[i] = input[a]
+	}
+	if call.Filter >= len(input) || (call.Filter >= 0 && input[call.Filter].ID() != arrow.BOOL) {
+		return nil, fmt.Errorf("aggregate %s: filter column %d is not a BOOLEAN input column", call, call.Filter)
+	}
+	out := call.Type.Arrow()
+	s := &State{call: call, out: out, cols: make([]arrow.Array, len(call.Args))}
+	var err error
+	if s.k, err = newKernel(fn, args, call.Type, retract); err != nil {
+		return nil, err
+	}
+	if want := resultPhysical(fn, args); physicalOf(out) != want {
+		return nil, fmt.Errorf("aggregate %s: result type %s does not fit its argument", call, call.Type)
+	}
+	if call.Distinct {
+		if len(args) != 1 {
+			return nil, fmt.Errorf("aggregate %s: DISTINCT takes one argument", call)
+		}
+		if s.dist, err = newDistinct(args[0]); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// resultPhysical is the class of values a kernel produces: COUNT counts,
+// LISTAGG concatenates, every other function returns values of its
+// argument's class.
+func resultPhysical(fn string, args []arrow.DataType) physical {
+	switch fn {
+	case "COUNT":
+		return physInt64
+	case "LISTAGG":
+		return physString
+	}
+	return physicalOf(args[0])
+}
+
+// Type is the Arrow type of the call's result column.
+func (s *State) Type() arrow.DataType { return s.out }
+
+// Grow makes slots [0, n) addressable; new slots are empty.
+func (s *State) Grow(n int) {
+	s.k.grow(n)
+	if s.dist != nil {
+		s.dist.grow(n)
+	}
+}
+
+// Reset empties slot, for a group that was dropped or is reused.
+func (s *State) Reset(slot int32) {
+	s.k.reset(slot)
+	if s.dist != nil {
+		s.dist.reset(slot)
+	}
+}
+
+// Update applies the rows of b in order: row i accumulates into group
+// slots[i], or retracts from it when retract[i]; rows with slots[i] < 0
+// are skipped. Only rows whose FILTER column is TRUE take part, and with
+// DISTINCT only a value's first arrival in (last departure from) its group.
+// Afterwards the results of every row before and after it are available
+// to MarkChanged and Build until the next Update.
+func (s *State) Update(b arrow.RecordBatch, slots []int32, retract []bool) {
+	n := len(slots)
+	for i, a := range s.call.Args {
+		s.cols[i] = b.Column(a)
+	}
+	var act []bool
+	if s.call.Filter >= 0 || s.dist != nil {
+		if cap(s.act) < n {
+			s.act = make([]bool, n)
+		}
+		act = s.act[:n]
+		for i := range act {
+			act[i] = true
+		}
+		if s.call.Filter >= 0 {
+			filterMask(b.Column(s.call.Filter), act)
+		}
+		if s.dist != nil {
+			s.dist.mask(s.cols[0], slots, retract, act)
+		}
+	}
+	s.k.update(s.cols, slots, retract, act)
+	clear(s.cols)
+}
+
+// MarkChanged sets changed[i] for the rows whose group result differs
+// before and after the row.
+func (s *State) MarkChanged(changed []bool) { s.k.changed(changed) }
+
+// Build makes the result column of the emitted rows: row j of the column
+// is the result before (before[j]) or after input row rows[j] of the last
+// Update.
+func (s *State) Build(mem memory.Allocator, rows []int32, before []bool) arrow.Array {
+	return s.k.build(mem, s.out, rows, before)
+}
+
+// AppendState appends slot's accumulators in the binary form ReadState
+// reads; the format belongs to the call's function and argument type.
+func (s *State) AppendState(dst []byte, slot int32) []byte {
+	dst = s.k.appendState(dst, slot)
+	if s.dist != nil {
+		dst = s.dist.appendState(dst, slot)
+	}
+	return dst
+}
+
+// ReadState loads slot's accumulators from src and returns the rest.
+func (s *State) ReadState(src []byte, slot int32) ([]byte, error) {
+	src, err := s.k.readState(src, slot)
+	if err != nil {
+		return nil, err
+	}
+	if s.dist != nil {
+		return s.dist.readState(src, slot)
+	}
+	return src, nil
+}
+
+func filterMask(col arrow.Array, act []bool) {
+	v := validityOf(col)
+	var w viewer[bool]
+	vals := w.view(col)
+	for i := range act {
+		act[i] = act[i] && v.ok(i) && vals[i]
+	}
+}
+
+// distinct keeps, per group, how often each argument value is present,
+// and lets a row through only when its value enters (count 0 -> 1) or
+// leaves (1 -> 0) the group. NULLs pass: the kernels ignore them anyway.
+type distinct interface {
+	grow(n int)
+	reset(s int32)
+	mask(col arrow.Array, slots []int32, retract, act []bool)
+	appendState(dst []byte, s int32) []byte
+	readState(src []byte, s int32) ([]byte, error)
+}
+
+type distinctT[T comparable, O ops[T]] struct {
+	seen []map[T]int64
+	vw   viewer[T]
+}
+
+func (d *distinctT[T, O]) grow(n int)    { d.seen = growTo(d.seen, n) }
+func (d *distinctT[T, O]) reset(s int32) { d.seen[s] = nil }
+
+func (d *distinctT[T, O]) mask(col arrow.Array, slots []int32, retract, act []bool) {
+	var o O
+	vals := d.vw.view(col)
+	v := validityOf(col)
+	for i, s := range slots {
+		if s < 0 || !act[i] || !v.ok(i) {
+			continue
+		}
+		m := d.seen[s]
+		if m == nil {
+			m = map[T]int64{}
+			d.seen[s] = m
+		}
+		x := vals[i]
+		c := m[x]
+		if retract[i] {
+			switch c {
+			case 0:
+				act[i] = false
+			case 1:
+				delete(m, x)
+			default:
+				m[x] = c - 1
+				act[i] = false
+			}
+			continue
+		}
+		if c == 0 {
+			m[o.own(x)] = 1
+		} else {
+			m[x] = c + 1
+			act[i] = false
+		}
+	}
+}
+
+func (d *distinctT[T, O]) appendState(dst []byte, s int32) []byte {
+	var o O
+	m := d.seen[s]
+	dst = putInt(dst, int64(len(m)))
+	for x, c := range m {
+		dst = putInt(o.put(dst, x), c)
+	}
+	return dst
+}
+
+func (d *distinctT[T, O]) readState(src []byte, s int32) ([]byte, error) {
+	var o O
+	n, src, err := getInt(src)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		d.seen[s] = nil
+		return src, nil
+	}
+	m := make(map[T]int64, n)
+	for range n {
+		var x T
+		var c int64
+		if x, src, err = o.get(src); err != nil {
+			return nil, err
+		}
+		if c, src, err = getInt(src); err != nil {
+			return nil, err
+		}
+		m[x] = c
+	}
+	d.seen[s] = m
+	return src, nil
+}
+
+func newDistinct(dt arrow.DataType) (distinct, error) {
+	switch physicalOf(dt) {
+	case physInt8:
+		return &distinctT[int8, intOps[int8]]{}, nil
+	case physInt16:
+		return &distinctT[int16, intOps[int16]]{}, nil
+	case physInt32:
+		return &distinctT[int32, intOps[int32]]{}, nil
+	case physInt64:
+		return &distinctT[int64, intOps[int64]]{}, nil
+	case physFloat32:
+		return &distinctT[float32, floatOps[float32]]{}, nil
+	case physFloat64:
+		return &distinctT[float64, floatOps[float64]]{}, nil
+	case physDecimal:
+		return &distinctT[decimal128.Num, decOps]{}, nil
+	case physBool:
+		return &distinctT[bool, boolOps]{}, nil
+	case physString:
+		return &distinctT[string, strOps]{}, nil
+	}
+	return nil, unsupported("DISTINCT", dt)
+}
+
+// newKernel picks the accumulators of fn for its argument's physical type.
+func newKernel(fn string, args []arrow.DataType, res types.DataType, retract bool) (kernel, error) {
+	if fn == "COUNT" {
+		return &countK{star: len(args) == 0}, nil
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("aggregate %s needs an argument", fn)
+	}
+	dt := args[0]
+	if fn == "LISTAGG" {
+		for _, a := range args {
+			if a.ID() != arrow.STRING {
+				return nil, unsupported(fn, a)
+			}
+		}
+		return &listaggK{retract: retract}, nil
+	}
+	switch physicalOf(dt) {
+	case physInt8:
+		return intKernel[int8](fn, retract)
+	case physInt16:
+		return intKernel[int16](fn, retract)
+	case physInt32:
+		return intKernel[int32](fn, retract)
+	case physInt64:
+		return intKernel[int64](fn, retract)
+	case physFloat32:
+		return floatKernel[float32](fn, retract)
+	case physFloat64:
+		return floatKernel[float64](fn, retract)
+	case physDecimal:
+		return decKernel(fn, args[0], res, retract)
+	case physBool:
+		return orderedKernel[bool, boolOps](fn, retract)
+	case physString:
+		return orderedKernel[string, strOps](fn, retract)
+	}
+	return nil, unsupported(fn, dt)
+}
+
+func intKernel[T integer](fn string, retract bool) (kernel, error) {
+	switch fn {
+	case "SUM", "AVG":
+		return &sumK[T, int64, intOps[T]]{avg: fn == "AVG"}, nil
+	case "STDDEV_POP", "STDDEV_SAMP", "STDDEV", "VAR_POP", "VAR_SAMP", "VARIANCE":
+		return &varianceK[T, int64, intOps[T]]{kind: varKindOf(fn),
+			toS:   func(x T) int64 { return int64(x) },
+			fromS: func(v int64) T { return T(v) },
+			fromF: javaInt[T]}, nil
+	}
+	return orderedKernel[T, intOps[T]](fn, retract)
+}
+
+func floatKernel[T ~float32 | ~float64](fn string, retract bool) (kernel, error) {
+	switch fn {
+	case "SUM", "AVG":
+		return &sumK[T, T, floatOps[T]]{avg: fn == "AVG"}, nil
+	case "STDDEV_POP", "STDDEV_SAMP", "STDDEV", "VAR_POP", "VAR_SAMP", "VARIANCE":
+		return &varianceK[T, float64, floatOps[T]]{kind: varKindOf(fn),
+			toS:   func(x T) float64 { return float64(x) },
+			fromS: func(v float64) T { return T(v) },
+			fromF: func(v float64) T { return T(v) }}, nil
+	}
+	return orderedKernel[T, floatOps[T]](fn, retract)
+}
+
+func decKernel(fn string, argType arrow.DataType, res types.DataType, retract bool) (kernel, error) {
+	arg := argType.(*arrow.Decimal128Type)
+	switch fn {
+	case "SUM", "AVG":
+		return &decSumK{avg: fn == "AVG", scale: arg.Scale, rScale: int32(res.Scale)}, nil
+	case "STDDEV_POP", "STDDEV_SAMP", "STDDEV", "VAR_POP", "VAR_SAMP", "VARIANCE":
+		from := decFromF(int32(res.Precision), int32(res.Scale))
+		return &varianceK[decimal128.Num, float64, decOps]{kind: varKindOf(fn),
+			toS: decToF(arg.Scale), fromS: from, fromF: from}, nil
+	}
+	return orderedKernel[decimal128.Num, decOps](fn, retract)
+}
+
+func orderedKernel[T comparable, O ops[T]](fn string, retract bool) (kernel, error) {
+	switch fn {
+	case "MIN", "MAX":
+		if retract {
+			return &multisetK[T, O]{max: fn == "MAX"}, nil
+		}
+		return &extremeK[T, O]{max: fn == "MAX"}, nil
+	case "FIRST_VALUE", "LAST_VALUE":
+		if retract {
+			return &seqK[T, O]{last: fn == "LAST_VALUE"}, nil
+		}
+		return &firstK[T, O]{last: fn == "LAST_VALUE"}, nil
+	}
+	return nil, fmt.Errorf("aggregate %s is not supported for this argument type", fn)
+}
+
+func varKindOf(fn string) varKind {
+	switch fn {
+	case "VAR_POP":
+		return varPop
+	case "VAR_SAMP", "VARIANCE":
+		return varSamp
+	case "STDDEV_POP":
+		return stddevPop
+	}
+	return stddevSamp
+}

@@ -1,0 +1,723 @@
+package exec
+
+import (
+	"math"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/eddysql/eddy/exec/agg"
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// Window accumulators: insert-only, columnar over the operator's slots
+// (one slot per open (key, window)), with one typed loop per batch and
+// call. Windows never retract, so these are smaller than exec/agg's
+// retracting accumulators; session windows need merge instead.
+//
+// windowAcc contract: slots[i] is the slot row i of the batch goes to, or
+// -1 to skip the row (late, filtered out, or not in this window). update
+// ignores NULL arguments, as every SQL aggregate does. seq is the arrival
+// number of row 0 of the batch (row i arrived as seq+i); FIRST_VALUE and
+// LAST_VALUE keep it so that merging two session windows keeps the value
+// that arrived first (last). merge folds slot src into dst, leaving src to
+// be reset. reset returns a slot to the empty state for reuse.
+type windowAcc interface {
+	grow(n int)
+	update(slots []int32, v *colView, seq int64)
+	merge(dst, src int32)
+	reset(slot int32)
+	// result writes the aggregate of each of slots into out[i].
+	result(slots []int32, out *colView)
+	encode(w *wbuf, slot int32)
+	decode(r *rbuf, slot int32)
+}
+
+// newWindowAcc builds the accumulator of call, whose result has Arrow type
+// res. Every aggregate but COUNT processes its argument as the physical
+// kind of its result (agg.ResultType keeps the argument's kind), so the
+// accumulators, and the state they restore, depend on the spec alone.
+func newWindowAcc(call agg.Call, res arrow.DataType) (windowAcc, error) {
+	bad := func() error {
+		return errs.New(errs.NotSupported, "window aggregate: %s returning %s is not supported", call.Func, res)
+	}
+	ak, err := kindOf(res)
+	if err != nil {
+		return nil, err
+	}
+	var acc windowAcc
+	switch call.Func {
+	case "COUNT":
+		ak = vkInt
+		acc = &countAcc{star: len(call.Args) == 0}
+	case "SUM", "AVG":
+		avg := call.Func == "AVG"
+		switch ak {
+		case vkInt:
+			acc = &sumAcc[int64]{avg: avg}
+		case vkFloat:
+			acc = &sumAcc[float64]{avg: avg}
+		case vkDec:
+			acc = &decSumAcc{avg: avg, scale: res.(*arrow.Decimal128Type).Scale}
+		default:
+			return nil, bad()
+		}
+	case "MIN", "MAX":
+		isMax := call.Func == "MAX"
+		switch ak {
+		case vkInt:
+			acc = &minMaxAcc[int64]{isMax: isMax, pick: pickInts}
+		case vkFloat:
+			acc = &minMaxAcc[float64]{isMax: isMax, pick: pickFloats}
+		case vkStr:
+			acc = &minMaxAcc[string]{isMax: isMax, pick: pickStrs, clone: strings.Clone}
+		case vkDec:
+			acc = &decMinMaxAcc{isMax: isMax, scale: decScale(res)}
+		}
+	case "FIRST_VALUE", "LAST_VALUE":
+		last := call.Func == "LAST_VALUE"
+		switch ak {
+		case vkInt:
+			acc = &firstLastAcc[int64]{last: last, pick: pickInts}
+		case vkFloat:
+			acc = &firstLastAcc[float64]{last: last, pick: pickFloats}
+		case vkDec:
+			scale := decScale(res)
+			acc = &firstLastAcc[decimal128.Num]{last: last, pick: func(v *colView) []decimal128.Num { return v.decsAt(scale) }}
+		case vkStr:
+			acc = &firstLastAcc[string]{last: last, pick: pickStrs, clone: strings.Clone}
+		}
+	case "LISTAGG":
+		if ak != vkStr {
+			return nil, bad()
+		}
+		acc = &listaggAcc{sep: ","}
+	case "STDDEV_POP", "STDDEV_SAMP", "STDDEV", "VAR_POP", "VAR_SAMP", "VARIANCE":
+		if ak == vkStr {
+			return nil, bad()
+		}
+		f := call.Func
+		acc = &varianceAcc{
+			sample: f == "STDDEV_SAMP" || f == "STDDEV" || f == "VAR_SAMP" || f == "VARIANCE",
+			sqrt:   strings.HasPrefix(f, "STDDEV"),
+		}
+	}
+	if acc == nil {
+		return nil, bad()
+	}
+	if call.Distinct {
+		d := &distinctAcc{inner: acc, kind: ak, seen: map[dkey]struct{}{}, scale: -1}
+		if ak == vkDec && call.Func != "COUNT" {
+			d.scale = decScale(res)
+		}
+		acc = d
+	}
+	return acc, nil
+}
+
+func decScale(t arrow.DataType) int32 {
+	if d, ok := t.(*arrow.Decimal128Type); ok {
+		return d.Scale
+	}
+	return 0
+}
+
+func pickInts(v *colView) []int64     { return v.ints }
+func pickFloats(v *colView) []float64 { return v.floats }
+func pickStrs(v *colView) []string    { return v.strs }
+
+// countAcc is COUNT(*) (star) or COUNT(x), which skips NULLs.
+type countAcc struct {
+	star bool
+	n    []int64
+}
+
+func (a *countAcc) grow(n int) { a.n = growTo(a.n, n) }
+func (a *countAcc) update(slots []int32, v *colView, _ int64) {
+	if a.star || v.valid == nil {
+		for _, s := range slots {
+			if s >= 0 {
+				a.n[s]++
+			}
+		}
+		return
+	}
+	for i, s := range slots {
+		if s >= 0 && v.valid[i] {
+			a.n[s]++
+		}
+	}
+}
+func (a *countAcc) merge(dst, src int32) { a.n[dst] += a.n[src] }
+func (a *countAcc) reset(s int32)        { a.n[s] = 0 }
+func (a *countAcc) result(slots []int32, out *colView) {
+	out.reset(vkInt, len(slots))
+	for i, s := range slots {
+		out.ints[i], out.valid[i] = a.n[s], true
+	}
+}
+func (a *countAcc) encode(w *wbuf, s int32) { w.varint(a.n[s]) }
+func (a *countAcc) decode(r *rbuf, s int32) { a.n[s] = r.varint() }
+
+// sumAcc is SUM and AVG over integers (wrapping on overflow as Flink's
+// Java arithmetic does; integer AVG truncates) and floats. A window whose
+// arguments were all NULL yields NULL.
+type sumAcc[T int64 | float64] struct {
+	avg bool
+	sum []T
+	cnt []int64
+}
+
+func (a *sumAcc[T]) grow(n int) { a.sum, a.cnt = growTo(a.sum, n), growTo(a.cnt, n) }
+func (a *sumAcc[T]) vals(v *colView) []T {
+	var zero T
+	if _, isInt := any(zero).(int64); isInt {
+		return any(v.ints).([]T)
+	}
+	return any(v.floats).([]T)
+}
+func (a *sumAcc[T]) update(slots []int32, v *colView, _ int64) {
+	vals := a.vals(v)
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.sum[s] += vals[i]
+			a.cnt[s]++
+		}
+	}
+}
+func (a *sumAcc[T]) merge(dst, src int32) { a.sum[dst] += a.sum[src]; a.cnt[dst] += a.cnt[src] }
+func (a *sumAcc[T]) reset(s int32)        { a.sum[s], a.cnt[s] = 0, 0 }
+func (a *sumAcc[T]) result(slots []int32, out *colView) {
+	var zero T
+	_, isInt := any(zero).(int64)
+	if isInt {
+		out.reset(vkInt, len(slots))
+	} else {
+		out.reset(vkFloat, len(slots))
+	}
+	for i, s := range slots {
+		if a.cnt[s] == 0 {
+			continue
+		}
+		out.valid[i] = true
+		r := a.sum[s]
+		if a.avg {
+			r /= T(a.cnt[s])
+		}
+		if isInt {
+			out.ints[i] = int64(r)
+		} else {
+			out.floats[i] = float64(r)
+		}
+	}
+}
+func (a *sumAcc[T]) encode(w *wbuf, s int32) {
+	w.varint(a.cnt[s])
+	switch v := any(a.sum[s]).(type) {
+	case int64:
+		w.varint(v)
+	case float64:
+		w.f64(v)
+	}
+}
+func (a *sumAcc[T]) decode(r *rbuf, s int32) {
+	a.cnt[s] = r.varint()
+	var v any
+	switch any(a.sum[s]).(type) {
+	case int64:
+		v = r.varint()
+	case float64:
+		v = r.f64()
+	}
+	a.sum[s] = v.(T)
+}
+
+// decSumAcc is SUM and AVG over DECIMAL, summing at the result's scale
+// (the argument's for SUM, max(6, s) for AVG, see agg.ResultType). AVG
+// rounds half up as Flink's BigDecimal division does.
+type decSumAcc struct {
+	avg   bool
+	scale int32
+	sum   []decimal128.Num
+	cnt   []int64
+}
+
+func (a *decSumAcc) grow(n int) { a.sum, a.cnt = growTo(a.sum, n), growTo(a.cnt, n) }
+func (a *decSumAcc) update(slots []int32, v *colView, _ int64) {
+	decs := v.decsAt(a.scale)
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.sum[s] = a.sum[s].Add(decs[i])
+			a.cnt[s]++
+		}
+	}
+}
+func (a *decSumAcc) merge(dst, src int32) {
+	a.sum[dst] = a.sum[dst].Add(a.sum[src])
+	a.cnt[dst] += a.cnt[src]
+}
+func (a *decSumAcc) reset(s int32) { a.sum[s], a.cnt[s] = decimal128.Num{}, 0 }
+func (a *decSumAcc) result(slots []int32, out *colView) {
+	out.reset(vkDec, len(slots))
+	for i, s := range slots {
+		if a.cnt[s] == 0 {
+			continue
+		}
+		out.valid[i] = true
+		if !a.avg {
+			out.decs[i] = a.sum[s]
+			continue
+		}
+		num := a.sum[s]
+		n := decimal128.FromI64(a.cnt[s])
+		q, rem := num.Div(n)
+		if rem.Abs().Add(rem.Abs()).GreaterEqual(n) {
+			if num.Sign() < 0 {
+				q = q.Sub(decimal128.FromI64(1))
+			} else {
+				q = q.Add(decimal128.FromI64(1))
+			}
+		}
+		out.decs[i] = q
+	}
+}
+func (a *decSumAcc) encode(w *wbuf, s int32) { w.varint(a.cnt[s]); w.dec(a.sum[s]) }
+func (a *decSumAcc) decode(r *rbuf, s int32) { a.cnt[s] = r.varint(); a.sum[s] = r.dec() }
+
+// minMaxAcc is MIN and MAX over integer-like values, floats and strings.
+type minMaxAcc[T int64 | float64 | string] struct {
+	isMax bool
+	pick  func(*colView) []T
+	clone func(T) T
+	val   []T
+	has   []bool
+}
+
+func (a *minMaxAcc[T]) grow(n int) { a.val, a.has = growTo(a.val, n), growTo(a.has, n) }
+func (a *minMaxAcc[T]) update(slots []int32, v *colView, _ int64) {
+	vals := a.pick(v)
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		x := vals[i]
+		if !a.has[s] || (a.isMax && x > a.val[s]) || (!a.isMax && x < a.val[s]) {
+			if a.clone != nil {
+				x = a.clone(x)
+			}
+			a.val[s], a.has[s] = x, true
+		}
+	}
+}
+func (a *minMaxAcc[T]) merge(dst, src int32) {
+	if a.has[src] && (!a.has[dst] || (a.isMax && a.val[src] > a.val[dst]) || (!a.isMax && a.val[src] < a.val[dst])) {
+		a.val[dst], a.has[dst] = a.val[src], true
+	}
+}
+func (a *minMaxAcc[T]) reset(s int32) {
+	var zero T
+	a.val[s], a.has[s] = zero, false
+}
+func (a *minMaxAcc[T]) result(slots []int32, out *colView) { resultOf(a.val, a.has, slots, out) }
+func (a *minMaxAcc[T]) encode(w *wbuf, s int32)            { encodeOpt(w, a.val[s], a.has[s]) }
+func (a *minMaxAcc[T]) decode(r *rbuf, s int32)            { a.val[s], a.has[s] = decodeOpt[T](r) }
+
+// resultOf copies optional typed values into out.
+func resultOf[T any](val []T, has []bool, slots []int32, out *colView) {
+	var zero T
+	var dst []T
+	switch any(zero).(type) {
+	case int64:
+		out.reset(vkInt, len(slots))
+		dst = any(out.ints).([]T)
+	case float64:
+		out.reset(vkFloat, len(slots))
+		dst = any(out.floats).([]T)
+	case decimal128.Num:
+		out.reset(vkDec, len(slots))
+		dst = any(out.decs).([]T)
+	case string:
+		out.reset(vkStr, len(slots))
+		dst = any(out.strs).([]T)
+	}
+	for i, s := range slots {
+		dst[i], out.valid[i] = val[s], has[s]
+	}
+}
+
+func encodeOpt[T any](w *wbuf, v T, has bool) {
+	w.bool(has)
+	if !has {
+		return
+	}
+	switch x := any(v).(type) {
+	case int64:
+		w.varint(x)
+	case float64:
+		w.f64(x)
+	case decimal128.Num:
+		w.dec(x)
+	case string:
+		w.str(x)
+	}
+}
+
+func decodeOpt[T any](r *rbuf) (T, bool) {
+	var zero T
+	if !r.bool() {
+		return zero, false
+	}
+	var v any
+	switch any(zero).(type) {
+	case int64:
+		v = r.varint()
+	case float64:
+		v = r.f64()
+	case decimal128.Num:
+		v = r.dec()
+	case string:
+		v = r.str()
+	}
+	return v.(T), true
+}
+
+// decMinMaxAcc is MIN and MAX over DECIMAL.
+type decMinMaxAcc struct {
+	isMax bool
+	scale int32
+	val   []decimal128.Num
+	has   []bool
+}
+
+func (a *decMinMaxAcc) grow(n int) { a.val, a.has = growTo(a.val, n), growTo(a.has, n) }
+func (a *decMinMaxAcc) better(x, cur decimal128.Num) bool {
+	if a.isMax {
+		return x.Greater(cur)
+	}
+	return x.Less(cur)
+}
+func (a *decMinMaxAcc) update(slots []int32, v *colView, _ int64) {
+	decs := v.decsAt(a.scale)
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) && (!a.has[s] || a.better(decs[i], a.val[s])) {
+			a.val[s], a.has[s] = decs[i], true
+		}
+	}
+}
+func (a *decMinMaxAcc) merge(dst, src int32) {
+	if a.has[src] && (!a.has[dst] || a.better(a.val[src], a.val[dst])) {
+		a.val[dst], a.has[dst] = a.val[src], true
+	}
+}
+func (a *decMinMaxAcc) reset(s int32)                      { a.val[s], a.has[s] = decimal128.Num{}, false }
+func (a *decMinMaxAcc) result(slots []int32, out *colView) { resultOf(a.val, a.has, slots, out) }
+func (a *decMinMaxAcc) encode(w *wbuf, s int32)            { encodeOpt(w, a.val[s], a.has[s]) }
+func (a *decMinMaxAcc) decode(r *rbuf, s int32)            { a.val[s], a.has[s] = decodeOpt[decimal128.Num](r) }
+
+// firstLastAcc is FIRST_VALUE and LAST_VALUE: the first (last) non-NULL
+// value by arrival, as Flink's FirstValueAggFunction.
+type firstLastAcc[T int64 | float64 | decimal128.Num | string] struct {
+	last  bool
+	pick  func(*colView) []T
+	clone func(T) T
+	val   []T
+	has   []bool
+	seq   []int64
+}
+
+func (a *firstLastAcc[T]) grow(n int) {
+	a.val, a.has, a.seq = growTo(a.val, n), growTo(a.has, n), growTo(a.seq, n)
+}
+func (a *firstLastAcc[T]) update(slots []int32, v *colView, seq int64) {
+	vals := a.pick(v)
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) || (a.has[s] && !a.last) {
+			continue
+		}
+		x := vals[i]
+		if a.clone != nil {
+			x = a.clone(x)
+		}
+		a.val[s], a.has[s], a.seq[s] = x, true, seq+int64(i)
+	}
+}
+func (a *firstLastAcc[T]) merge(dst, src int32) {
+	if !a.has[src] {
+		return
+	}
+	if !a.has[dst] || (a.last && a.seq[src] > a.seq[dst]) || (!a.last && a.seq[src] < a.seq[dst]) {
+		a.val[dst], a.has[dst], a.seq[dst] = a.val[src], true, a.seq[src]
+	}
+}
+func (a *firstLastAcc[T]) reset(s int32) {
+	var zero T
+	a.val[s], a.has[s], a.seq[s] = zero, false, 0
+}
+func (a *firstLastAcc[T]) result(slots []int32, out *colView) { resultOf(a.val, a.has, slots, out) }
+func (a *firstLastAcc[T]) encode(w *wbuf, s int32) {
+	encodeOpt(w, a.val[s], a.has[s])
+	w.varint(a.seq[s])
+}
+func (a *firstLastAcc[T]) decode(r *rbuf, s int32) {
+	a.val[s], a.has[s] = decodeOpt[T](r)
+	a.seq[s] = r.varint()
+}
+
+// listaggAcc is LISTAGG(x [, sep]): the non-NULL values in arrival order
+// joined by the separator (default ","). The separator argument is a
+// constant: the operator sets sep from it before each update.
+type listaggAcc struct {
+	sep string
+	buf [][]byte
+	has []bool
+}
+
+func (a *listaggAcc) grow(n int) { a.buf, a.has = growTo(a.buf, n), growTo(a.has, n) }
+func (a *listaggAcc) update(slots []int32, v *colView, _ int64) {
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		if a.has[s] {
+			a.buf[s] = append(a.buf[s], a.sep...)
+		}
+		a.buf[s] = append(a.buf[s], v.strs[i]...)
+		a.has[s] = true
+	}
+}
+
+// merge appends src's values after dst's: session windows merge in the
+// order of their starts, so this keeps event-time order across them.
+func (a *listaggAcc) merge(dst, src int32) {
+	if !a.has[src] {
+		return
+	}
+	if a.has[dst] {
+		a.buf[dst] = append(a.buf[dst], a.sep...)
+	}
+	a.buf[dst] = append(a.buf[dst], a.buf[src]...)
+	a.has[dst] = true
+}
+func (a *listaggAcc) reset(s int32) { a.buf[s], a.has[s] = nil, false }
+func (a *listaggAcc) result(slots []int32, out *colView) {
+	out.reset(vkStr, len(slots))
+	for i, s := range slots {
+		out.strs[i], out.valid[i] = string(a.buf[s]), a.has[s]
+	}
+}
+func (a *listaggAcc) encode(w *wbuf, s int32) {
+	w.bool(a.has[s])
+	w.str(string(a.buf[s]))
+}
+func (a *listaggAcc) decode(r *rbuf, s int32) {
+	a.has[s] = r.bool()
+	a.buf[s] = []byte(r.str())
+}
+
+// varianceAcc is the STDDEV/VAR family with Welford's online algorithm
+// (and Chan's formula to merge), in float64; the result is cast to the
+// argument's type as Flink's rewrite into SUM/COUNT arithmetic does.
+// Sample variants of a single value are NULL.
+type varianceAcc struct {
+	sample, sqrt bool
+	n            []int64
+	mean, m2     []float64
+}
+
+func (a *varianceAcc) grow(n int) {
+	a.n, a.mean, a.m2 = growTo(a.n, n), growTo(a.mean, n), growTo(a.m2, n)
+}
+func (a *varianceAcc) add(s int32, x float64) {
+	a.n[s]++
+	d := x - a.mean[s]
+	a.mean[s] += d / float64(a.n[s])
+	a.m2[s] += d * (x - a.mean[s])
+}
+func (a *varianceAcc) update(slots []int32, v *colView, _ int64) {
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		switch v.kind {
+		case vkInt:
+			a.add(s, float64(v.ints[i]))
+		case vkFloat:
+			a.add(s, v.floats[i])
+		case vkDec:
+			a.add(s, v.decs[i].ToFloat64(v.scale))
+		}
+	}
+}
+func (a *varianceAcc) merge(dst, src int32) {
+	nb := a.n[src]
+	if nb == 0 {
+		return
+	}
+	na := a.n[dst]
+	n := na + nb
+	d := a.mean[src] - a.mean[dst]
+	a.m2[dst] += a.m2[src] + d*d*float64(na)*float64(nb)/float64(n)
+	a.mean[dst] += d * float64(nb) / float64(n)
+	a.n[dst] = n
+}
+func (a *varianceAcc) reset(s int32) { a.n[s], a.mean[s], a.m2[s] = 0, 0, 0 }
+func (a *varianceAcc) result(slots []int32, out *colView) {
+	out.reset(vkFloat, len(slots))
+	for i, s := range slots {
+		n := a.n[s]
+		if n == 0 || (a.sample && n == 1) {
+			continue
+		}
+		d := float64(n)
+		if a.sample {
+			d--
+		}
+		r := a.m2[s] / d
+		if a.sqrt {
+			r = math.Sqrt(r)
+		}
+		out.floats[i], out.valid[i] = r, true
+	}
+}
+func (a *varianceAcc) encode(w *wbuf, s int32) {
+	w.varint(a.n[s])
+	w.f64(a.mean[s])
+	w.f64(a.m2[s])
+}
+func (a *varianceAcc) decode(r *rbuf, s int32) {
+	a.n[s] = r.varint()
+	a.mean[s] = r.f64()
+	a.m2[s] = r.f64()
+}
+
+// dkey is one distinct argument value of one slot: integer-like values in
+// lo, floats as their normalized bits in lo, decimals in hi/lo, strings in
+// s.
+type dkey struct {
+	slot   int32
+	hi, lo int64
+	s      string
+}
+
+// distinctAcc is an aggregate over DISTINCT arguments: it keeps the set of
+// distinct non-NULL values per slot (in first-seen order) and runs the
+// inner accumulator over them only when the window fires, so merging two
+// session windows unites their sets without counting a value twice.
+type distinctAcc struct {
+	inner windowAcc
+	kind  vkind
+	// scale is the scale decimals are kept at (the inner accumulator's),
+	// or -1 to keep the argument's (COUNT).
+	scale   int32
+	seen    map[dkey]struct{}
+	perSlot [][]dkey
+	view    colView // scratch for result
+	slots   []int32
+}
+
+func (a *distinctAcc) grow(n int) { a.inner.grow(n); a.perSlot = growTo(a.perSlot, n) }
+
+func (a *distinctAcc) keyOf(s int32, v *colView, i int) dkey {
+	k := dkey{slot: s}
+	switch v.kind {
+	case vkInt:
+		k.lo = v.ints[i]
+	case vkFloat:
+		k.lo = int64(floatBits(v.floats[i]))
+	case vkDec:
+		d := v.decs[i]
+		if a.scale > v.scale {
+			d = d.IncreaseScaleBy(a.scale - v.scale)
+		}
+		k.hi, k.lo = d.HighBits(), int64(d.LowBits())
+	case vkStr:
+		k.s = v.strs[i]
+	}
+	return k
+}
+
+func (a *distinctAcc) add(k dkey) {
+	if _, dup := a.seen[k]; dup {
+		return
+	}
+	if k.s != "" {
+		k.s = strings.Clone(k.s)
+	}
+	a.seen[k] = struct{}{}
+	a.perSlot[k.slot] = append(a.perSlot[k.slot], k)
+}
+
+func (a *distinctAcc) update(slots []int32, v *colView, _ int64) {
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.add(a.keyOf(s, v, i))
+		}
+	}
+}
+
+func (a *distinctAcc) merge(dst, src int32) {
+	for _, k := range a.perSlot[src] {
+		delete(a.seen, k)
+		k.slot = dst
+		a.add(k)
+	}
+	a.perSlot[src] = nil
+}
+
+func (a *distinctAcc) reset(s int32) {
+	for _, k := range a.perSlot[s] {
+		delete(a.seen, k)
+	}
+	a.perSlot[s] = nil
+	a.inner.reset(s)
+}
+
+// result feeds each slot's distinct values to the inner accumulator (its
+// slots are empty until now) and reads its results.
+func (a *distinctAcc) result(slots []int32, out *colView) {
+	v := &a.view
+	n := 0
+	for _, s := range slots {
+		n += len(a.perSlot[s])
+	}
+	v.reset(a.kind, n)
+	v.valid = nil
+	v.scale = max(a.scale, 0)
+	a.slots = resize(a.slots, n)
+	i := 0
+	for _, s := range slots {
+		for _, k := range a.perSlot[s] {
+			a.slots[i] = s
+			switch a.kind {
+			case vkInt:
+				v.ints[i] = k.lo
+			case vkFloat:
+				v.floats[i] = math.Float64frombits(uint64(k.lo))
+			case vkDec:
+				v.decs[i] = decimal128.New(k.hi, uint64(k.lo))
+			case vkStr:
+				v.strs[i] = k.s
+			}
+			i++
+		}
+	}
+	a.inner.update(a.slots, v, 0)
+	a.inner.result(slots, out)
+}
+
+func (a *distinctAcc) encode(w *wbuf, s int32) {
+	w.uvarint(uint64(len(a.perSlot[s])))
+	for _, k := range a.perSlot[s] {
+		w.varint(k.hi)
+		w.varint(k.lo)
+		w.str(k.s)
+	}
+}
+
+func (a *distinctAcc) decode(r *rbuf, s int32) {
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		a.add(dkey{slot: s, hi: r.varint(), lo: r.varint(), s: r.str()})
+	}
+}

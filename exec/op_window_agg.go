@@ -1,0 +1,945 @@
+package exec
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/exec/agg"
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// KindWindowAggregate = "window-aggregate": groups rows by Keys and by the
+// windows their TimeCol falls in, and emits one +I row per (key, window)
+// when the watermark passes the window's end (watermark >= window_end - 1),
+// then drops that window's state. Output columns: Keys in order, then
+// window_start, window_end, window_time, then one column per call.
+// Insert-only output. Rows that arrive for windows already fired (late) are
+// dropped and counted in OperatorMetrics.LateRecordsDropped. At end of
+// input (MaxWatermark) every remaining window fires. Watermarks are
+// forwarded after the windows they close have been emitted.
+//
+// Lateness follows Flink's window operators. For TUMBLE, HOP and CUMULATE
+// (which Flink slices) a row is late when the end of its slice, the
+// earliest of its windows, is at or below the watermark; it is then
+// dropped whole, so a row either counts in all its windows or in none.
+// For SESSION a row is late when its own window [ts, ts+gap) is closed and
+// it does not join an open session. Sessions merge when their windows
+// intersect or touch (Flink's TimeWindow.intersects).
+//
+// Processing-time windows (ProcTime) assign every row of a batch to the
+// windows of the current time of OperatorContext.Clock, fire a window
+// once the clock has reached its end (checked on every batch, watermark
+// and OnProcessingTime call), never drop rows, and pass watermarks
+// through. At end of input every open window fires.
+//
+// Output order: windows fire in order of their end; rows of one firing
+// come in no particular key order.
+const KindWindowAggregate = "window-aggregate"
+
+// WindowAggregateSpec is the JSON spec of a window-aggregate.
+type WindowAggregateSpec struct {
+	Window  WindowSpec `json:"window"`
+	TimeCol int        `json:"timeCol"`
+	Keys    []int      `json:"keys,omitempty"` // for session windows these are the PARTITION BY keys too
+	Calls   []agg.Call `json:"calls"`
+	// ProcTime: TimeCol is a PROCTIME() column; windows then fire on
+	// processing time read from OperatorContext.Clock.
+	ProcTime bool `json:"procTime,omitempty"`
+}
+
+func init() { RegisterOperator(KindWindowAggregate, newWindowAgg) }
+
+// The operator's state lives in an arena of slots: one slot per open
+// (key, window), holding the key values (typed, per key column), the
+// key's hash and every call's accumulator at the slot's index. For TUMBLE,
+// HOP and CUMULATE each open window (identified by its end) has a hash
+// table from key hash to slot; firing a window frees its slots for reuse
+// and drops its table, so memory follows the open windows. For SESSION a
+// single table maps key hashes to a key slot (keys only) that lists the
+// key's open sessions, each with its own slot.
+//
+// Per batch the operator decodes the key and argument columns into typed
+// slices, computes window ends for the whole time column, maps every row
+// to its slot (one probe per row; keys are then verified column by column
+// in typed loops, and a rare 64-bit hash collision walks the slot chain),
+// and folds each call's argument column into the accumulators in one
+// typed loop per call. HOP and CUMULATE repeat the mapping and folding
+// once per window a row belongs to.
+type windowAgg struct {
+	spec      WindowAggregateSpec
+	session   bool
+	schema    *arrow.Schema
+	mem       memory.Allocator
+	metrics   *OperatorMetrics
+	clock     Clock
+	batchSize int
+
+	keyTypes  []arrow.DataType
+	keyStore  []slotValues
+	callTypes []arrow.DataType
+	accs      []windowAcc
+	listaggs  []*listaggAcc // per call: its LISTAGG accumulator, if any
+	seps      []string      // per call: the LISTAGG separator last seen
+
+	// slot arena
+	nslots   int
+	slotHash []uint64
+	slotNext []int32 // next slot with the same hash in the same table, or -1
+	fwd      []int32 // sessions: the slot a merged-away slot went into, or -1
+	free     []int32
+	live     int
+
+	windows map[int64]*sliceWindow // by end
+
+	keyTable    hashTable
+	sessions    [][]session // by key slot; nil for slots that are not key slots
+	pendingFree []int32
+	nextFire    int64 // no session ends before this
+
+	// progress is the watermark (event time) or the last processing time
+	// windows were fired for.
+	progress int64
+	seq      int64 // arrival number of the next row
+	late     int64
+
+	// per-batch scratch
+	ms, ends  []int64
+	hashes    []uint64
+	rowSlots  []int32
+	accSlots  []int32
+	callSlots []int32
+	ok        []bool
+	newRows   []int32
+	keyViews  []colView
+	argViews  []colView // by call
+	filters   []colView // by call
+	outView   colView
+
+	// fired windows being emitted
+	fireSlots, fireStarts, fireEnds []int64
+
+	peakSlots, peakWindows int
+}
+
+type sliceWindow struct {
+	end   int64
+	table hashTable
+	slots []int32 // in creation order
+}
+
+type session struct {
+	start, end int64
+	slot       int32
+}
+
+func newWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
+	w := &windowAgg{schema: spec.Schema.Arrow(), windows: map[int64]*sliceWindow{},
+		progress: int64(MinWatermark), nextFire: math.MaxInt64}
+	if err := json.Unmarshal(spec.Spec, &w.spec); err != nil {
+		return nil, errs.Wrap(errs.InvalidPlan, err, "window-aggregate spec")
+	}
+	s := &w.spec
+	w.session = s.Window.Kind == WindowSession
+	if err := s.Window.Validate(true); err != nil {
+		return nil, err
+	}
+	nk, nc := len(s.Keys), len(s.Calls)
+	if w.schema.NumFields() != nk+3+nc {
+		return nil, errs.Internalf("window-aggregate: output schema has %d columns, want %d keys + 3 window columns + %d calls",
+			w.schema.NumFields(), nk, nc)
+	}
+	for i := range nk {
+		t := w.schema.Field(i).Type
+		k, err := kindOf(t)
+		if err != nil {
+			return nil, err
+		}
+		w.keyTypes = append(w.keyTypes, t)
+		w.keyStore = append(w.keyStore, slotValues{kind: k})
+	}
+	w.listaggs = make([]*listaggAcc, nc)
+	w.seps = make([]string, nc)
+	for i, c := range s.Calls {
+		if len(c.Args) > 2 || (len(c.Args) == 2 && c.Func != "LISTAGG") || (len(c.Args) == 0 && c.Func != "COUNT") {
+			return nil, errs.Internalf("window-aggregate: %s has %d arguments", c.Func, len(c.Args))
+		}
+		t := w.schema.Field(nk + 3 + i).Type
+		acc, err := newWindowAcc(c, t)
+		if err != nil {
+			return nil, err
+		}
+		w.callTypes = append(w.callTypes, t)
+		w.accs = append(w.accs, acc)
+		w.seps[i] = ","
+		inner := acc
+		if d, ok := acc.(*distinctAcc); ok {
+			inner = d.inner
+		}
+		if la, ok := inner.(*listaggAcc); ok {
+			w.listaggs[i] = la
+		}
+	}
+	w.keyViews = make([]colView, nk)
+	w.argViews = make([]colView, nc)
+	w.filters = make([]colView, nc)
+	return w, nil
+}
+
+func (w *windowAgg) Open(ctx *OperatorContext) error {
+	w.mem, w.metrics, w.clock = ctx.Mem, ctx.Metrics, ctx.Clock
+	if w.clock == nil {
+		w.clock = SystemClock{}
+	}
+	n, err := BatchSize(ctx.Config)
+	if err != nil {
+		return err
+	}
+	w.batchSize = n
+	return nil
+}
+
+// alloc takes a free slot, growing the arena when none is free.
+func (w *windowAgg) alloc() int32 {
+	var s int32
+	if n := len(w.free); n > 0 {
+		s = w.free[n-1]
+		w.free = w.free[:n-1]
+	} else {
+		s = int32(w.nslots)
+		w.nslots++
+		if w.nslots > len(w.slotHash) {
+			size := max(64, 2*len(w.slotHash))
+			w.slotHash = growTo(w.slotHash, size)
+			w.slotNext = growTo(w.slotNext, size)
+			w.fwd = growTo(w.fwd, size)
+			w.sessions = growTo(w.sessions, size)
+			for i := range w.keyStore {
+				w.keyStore[i].grow(size)
+			}
+			for _, a := range w.accs {
+				a.grow(size)
+			}
+		}
+	}
+	w.slotNext[s], w.fwd[s] = -1, -1
+	w.live++
+	w.peakSlots = max(w.peakSlots, w.live)
+	return s
+}
+
+func (w *windowAgg) release(s int32) {
+	for _, a := range w.accs {
+		a.reset(s)
+	}
+	for i := range w.keyStore {
+		w.keyStore[i].clearSlot(s)
+	}
+	w.sessions[s] = nil
+	w.free = append(w.free, s)
+	w.live--
+}
+
+func (w *windowAgg) window(end int64) *sliceWindow {
+	win := w.windows[end]
+	if win == nil {
+		win = &sliceWindow{end: end}
+		w.windows[end] = win
+		w.peakWindows = max(w.peakWindows, len(w.windows))
+	}
+	return win
+}
+
+// keysEqualRow reports whether slot s holds the keys of row i.
+func (w *windowAgg) keysEqualRow(s int32, i int) bool {
+	for c := range w.keyStore {
+		ok := [1]bool{true}
+		w.keyStore[c].verify(&w.keyViews[c], []int32{s}, ok[:])
+		if !ok[0] {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *windowAgg) keysEqualSlots(a, b int32) bool {
+	for c := range w.keyStore {
+		if !w.keyStore[c].equalSlots(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// mapRows sets slots[i] to the slot of row i's keys in table t, for rows
+// with slots[i] != -1 on entry (which must be 0 for "map me"), creating
+// slots for new keys; created are passed to onNew, in row order.
+func (w *windowAgg) mapRows(t func(i int) *hashTable, slots []int32, onNew func(s int32, i int)) {
+	hashes := w.hashes
+	w.newRows = w.newRows[:0]
+	for i := range slots {
+		if slots[i] < 0 {
+			continue
+		}
+		tab := t(i)
+		h := hashes[i]
+		s := tab.find(h)
+		if s < 0 {
+			s = w.alloc()
+			w.slotHash[s] = h
+			tab.set(h, s)
+			w.newRows = append(w.newRows, int32(i))
+			onNew(s, i)
+		}
+		slots[i] = s
+	}
+	if len(w.keyStore) == 0 {
+		return
+	}
+	for c := range w.keyStore {
+		ks, kv := &w.keyStore[c], &w.keyViews[c]
+		for _, i := range w.newRows {
+			ks.setRow(slots[i], kv, int(i))
+		}
+	}
+	ok := resize(w.ok, len(slots))
+	w.ok = ok
+	for i := range ok {
+		ok[i] = true
+	}
+	for c := range w.keyStore {
+		w.keyStore[c].verify(&w.keyViews[c], slots, ok)
+	}
+	for i, good := range ok {
+		if good {
+			continue
+		}
+		// A different key with the same 64-bit hash: walk the chain.
+		head := slots[i]
+		s := head
+		for s >= 0 && !w.keysEqualRow(s, i) {
+			s = w.slotNext[s]
+		}
+		if s < 0 {
+			s = w.alloc()
+			w.slotHash[s] = w.hashes[i]
+			for c := range w.keyStore {
+				w.keyStore[c].setRow(s, &w.keyViews[c], i)
+			}
+			w.slotNext[s], w.slotNext[head] = w.slotNext[head], s
+			onNew(s, i)
+		}
+		slots[i] = s
+	}
+}
+
+// load decodes what a batch needs: time (ms), key hashes and values,
+// arguments and filters.
+func (w *windowAgg) load(b arrow.RecordBatch) error {
+	n := int(b.NumRows())
+	w.ms = resize(w.ms, n)
+	w.ends = resize(w.ends, n)
+	w.hashes = resize(w.hashes, n)
+	w.rowSlots = resize(w.rowSlots, n)
+	if w.spec.ProcTime {
+		now := w.clock.NowMillis()
+		for i := range w.ms {
+			w.ms[i] = now
+		}
+	} else if err := rowtimeMillis(b.Column(w.spec.TimeCol), w.ms, "window aggregate"); err != nil {
+		return err
+	}
+	if err := hashRows(b, w.spec.Keys, w.hashes); err != nil {
+		return err
+	}
+	for i, k := range w.spec.Keys {
+		if err := w.keyViews[i].load(b.Column(k)); err != nil {
+			return err
+		}
+	}
+	for i, c := range w.spec.Calls {
+		if len(c.Args) > 0 {
+			if err := w.argViews[i].load(b.Column(c.Args[0])); err != nil {
+				return err
+			}
+		}
+		if c.Filter >= 0 {
+			if err := w.filters[i].load(b.Column(c.Filter)); err != nil {
+				return err
+			}
+		}
+		if la := w.listaggs[i]; la != nil {
+			if len(c.Args) == 2 {
+				if sep, ok := constantString(b.Column(c.Args[1])); ok && sep != w.seps[i] {
+					w.seps[i] = sep
+				}
+			}
+			la.sep = w.seps[i]
+		}
+	}
+	return nil
+}
+
+// constantString is the first non-NULL value of a string column.
+func constantString(a arrow.Array) (string, bool) {
+	s, ok := a.(*array.String)
+	if !ok {
+		return "", false
+	}
+	for i := range s.Len() {
+		if s.IsValid(i) {
+			return s.Value(i), true
+		}
+	}
+	return "", false
+}
+
+// accumulate folds the batch into the slots of rowSlots.
+func (w *windowAgg) accumulate(slots []int32, seq int64) {
+	for c, acc := range w.accs {
+		cs := slots
+		if f := &w.filters[c]; w.spec.Calls[c].Filter >= 0 {
+			cs = resize(w.callSlots, len(slots))
+			w.callSlots = cs
+			for i, s := range slots {
+				if f.isValid(i) && f.ints[i] != 0 {
+					cs[i] = s
+				} else {
+					cs[i] = -1
+				}
+			}
+		}
+		var v *colView
+		if len(w.spec.Calls[c].Args) > 0 {
+			v = &w.argViews[c]
+		}
+		acc.update(cs, v, seq)
+	}
+}
+
+func (w *windowAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
+	n := int(b.NumRows())
+	if n == 0 {
+		return nil
+	}
+	if w.spec.ProcTime {
+		if err := w.fire(w.clock.NowMillis()-1, out); err != nil {
+			return err
+		}
+	}
+	if err := w.load(b); err != nil {
+		return err
+	}
+	seq := w.seq
+	w.seq += int64(n)
+	var late int64
+	if w.session {
+		late = w.processSessions(n, seq)
+	} else {
+		late = w.processSliced(n, seq)
+	}
+	if late > 0 {
+		w.late += late
+		if w.metrics != nil {
+			w.metrics.LateRecordsDropped.Add(late)
+		}
+	}
+	return nil
+}
+
+const lateEnd = math.MinInt64
+
+func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
+	ws := w.spec.Window
+	ends := w.ends
+	ws.firstEnds(w.ms, ends)
+	if !w.spec.ProcTime {
+		for i, e := range ends {
+			if e-1 <= w.progress {
+				ends[i] = lateEnd
+				late++
+			}
+		}
+	}
+	stride := ws.stride()
+	slots := w.rowSlots
+	for j := range ws.maxWindowsPerRow() {
+		off := int64(j) * stride
+		for i, e := range ends {
+			slots[i] = 0
+			if e == lateEnd || (j > 0 && ws.Kind == WindowCumulate && e+off > ws.lastEnd(e)) {
+				slots[i] = -1
+			}
+		}
+		var cur *sliceWindow
+		curEnd := int64(lateEnd)
+		winOf := func(i int) *sliceWindow {
+			if e := ends[i] + off; e != curEnd {
+				cur, curEnd = w.window(e), e
+			}
+			return cur
+		}
+		w.mapRows(func(i int) *hashTable { return &winOf(i).table }, slots, func(s int32, i int) {
+			win := winOf(i)
+			win.slots = append(win.slots, s)
+		})
+		w.accumulate(slots, seq)
+	}
+	return late
+}
+
+func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
+	gap := w.spec.Window.Gap
+	keySlots := w.rowSlots
+	clear(keySlots)
+	w.mapRows(func(int) *hashTable { return &w.keyTable }, keySlots, func(s int32, _ int) {
+		w.sessions[s] = make([]session, 0, 1)
+	})
+	accSlots := resize(w.accSlots, n)
+	w.accSlots = accSlots
+	for i, ks := range keySlots {
+		start, end := w.ms[i], w.ms[i]+gap
+		list := w.sessions[ks]
+		hit := -1
+		var hitStart int64
+		for idx := 0; idx < len(list); idx++ {
+			s := list[idx]
+			if s.start > end || s.end < start {
+				continue
+			}
+			if hit < 0 {
+				hit, hitStart = idx, s.start
+				list[idx].start, list[idx].end = min(s.start, start), max(s.end, end)
+				continue
+			}
+			// The row bridges two sessions: merge the later-starting
+			// one into the earlier, forwarding rows already mapped to it.
+			h := &list[hit]
+			dst, src := h.slot, s.slot
+			if s.start < hitStart {
+				dst, src = src, dst
+				hitStart = s.start
+			}
+			for _, a := range w.accs {
+				a.merge(dst, src)
+			}
+			w.fwd[src] = dst
+			w.pendingFree = append(w.pendingFree, src)
+			h.slot, h.start, h.end = dst, min(h.start, s.start), max(h.end, s.end)
+			list = slices.Delete(list, idx, idx+1)
+			if idx < hit {
+				hit--
+			}
+			idx--
+		}
+		if hit >= 0 {
+			accSlots[i] = list[hit].slot
+			w.sessions[ks] = list
+			continue
+		}
+		if !w.spec.ProcTime && end-1 <= w.progress {
+			accSlots[i] = -1
+			late++
+			continue
+		}
+		s := w.alloc()
+		w.slotHash[s] = w.slotHash[ks]
+		for c := range w.keyStore {
+			w.keyStore[c].copySlot(s, ks)
+		}
+		w.sessions[ks] = append(list, session{start: start, end: end, slot: s})
+		w.nextFire = min(w.nextFire, end)
+		accSlots[i] = s
+	}
+	for i, s := range accSlots {
+		for s >= 0 && w.fwd[s] >= 0 {
+			s = w.fwd[s]
+		}
+		accSlots[i] = s
+	}
+	w.accumulate(accSlots, seq)
+	for _, s := range w.pendingFree {
+		w.release(s)
+	}
+	w.pendingFree = w.pendingFree[:0]
+	return late
+}
+
+func (w *windowAgg) ProcessWatermark(_ int, wm Watermark, out Output) error {
+	if w.spec.ProcTime {
+		if err := w.fire(w.clock.NowMillis()-1, out); err != nil {
+			return err
+		}
+	} else if int64(wm) > w.progress {
+		w.progress = int64(wm)
+		if err := w.fire(int64(wm), out); err != nil {
+			return err
+		}
+	}
+	return out.EmitWatermark(wm)
+}
+
+// OnProcessingTime fires the processing-time windows the clock has passed.
+func (w *windowAgg) OnProcessingTime(out Output) error {
+	if !w.spec.ProcTime {
+		return nil
+	}
+	return w.fire(w.clock.NowMillis()-1, out)
+}
+
+func (w *windowAgg) EndInput(_ int, out Output) error {
+	return w.fire(math.MaxInt64, out)
+}
+
+// fire emits and frees every window with end - 1 <= limit.
+func (w *windowAgg) fire(limit int64, out Output) error {
+	if w.spec.ProcTime {
+		w.progress = max(w.progress, limit)
+	}
+	w.fireSlots, w.fireStarts, w.fireEnds = w.fireSlots[:0], w.fireStarts[:0], w.fireEnds[:0]
+	if w.session {
+		w.collectSessions(limit)
+	} else {
+		w.collectWindows(limit)
+	}
+	if len(w.fireSlots) == 0 {
+		return nil
+	}
+	err := w.emitFired(out)
+	for _, s := range w.fireSlots {
+		w.release(int32(s))
+	}
+	return err
+}
+
+func (w *windowAgg) collectWindows(limit int64) {
+	var ends []int64
+	for e := range w.windows {
+		if e-1 <= limit {
+			ends = append(ends, e)
+		}
+	}
+	slices.Sort(ends)
+	for _, e := range ends {
+		win := w.windows[e]
+		start := w.spec.Window.startOf(e)
+		for _, s := range win.slots {
+			w.fireSlots = append(w.fireSlots, int64(s))
+			w.fireStarts = append(w.fireStarts, start)
+			w.fireEnds = append(w.fireEnds, e)
+		}
+		delete(w.windows, e)
+	}
+}
+
+func (w *windowAgg) collectSessions(limit int64) {
+	if limit < w.nextFire-1 {
+		return
+	}
+	next := int64(math.MaxInt64)
+	for ks := range w.nslots {
+		list := w.sessions[ks]
+		if list == nil {
+			continue
+		}
+		keep := list[:0]
+		for _, s := range list {
+			if s.end-1 <= limit {
+				w.fireSlots = append(w.fireSlots, int64(s.slot))
+				w.fireStarts = append(w.fireStarts, s.start)
+				w.fireEnds = append(w.fireEnds, s.end)
+			} else {
+				keep = append(keep, s)
+				next = min(next, s.end)
+			}
+		}
+		if len(keep) > 0 {
+			w.sessions[ks] = keep
+			continue
+		}
+		w.removeKey(int32(ks))
+	}
+	w.nextFire = next
+	// Fire in order of window end, as the sliced windows do.
+	idx := make([]int, len(w.fireSlots))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return w.fireEnds[idx[a]] < w.fireEnds[idx[b]] })
+	permute := func(v []int64) {
+		c := slices.Clone(v)
+		for i, j := range idx {
+			v[i] = c[j]
+		}
+	}
+	permute(w.fireSlots)
+	permute(w.fireStarts)
+	permute(w.fireEnds)
+}
+
+// removeKey unlinks a session key slot without sessions from the key
+// table and frees it.
+func (w *windowAgg) removeKey(ks int32) {
+	h := w.slotHash[ks]
+	head := w.keyTable.find(h)
+	if head == ks {
+		if next := w.slotNext[ks]; next >= 0 {
+			w.keyTable.set(h, next)
+		} else {
+			w.keyTable.remove(h)
+		}
+	} else {
+		for p := head; p >= 0; p = w.slotNext[p] {
+			if w.slotNext[p] == ks {
+				w.slotNext[p] = w.slotNext[ks]
+				break
+			}
+		}
+	}
+	w.release(ks)
+}
+
+// emitFired builds output batches of at most batchSize rows from the
+// fired slots.
+func (w *windowAgg) emitFired(out Output) error {
+	nk := len(w.keyStore)
+	cols := make([]arrow.Array, w.schema.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	slots := make([]int32, 0, min(len(w.fireSlots), w.batchSize))
+	times := make([]int64, 0, cap(slots))
+	for from := 0; from < len(w.fireSlots); from += w.batchSize {
+		to := min(from+w.batchSize, len(w.fireSlots))
+		slots = slots[:0]
+		for _, s := range w.fireSlots[from:to] {
+			slots = append(slots, int32(s))
+		}
+		n := len(slots)
+		build := func(col int, v *colView) error {
+			a, err := buildArray(w.mem, w.schema.Field(col).Type, v, n)
+			cols[col] = a
+			return err
+		}
+		for c := range w.keyStore {
+			w.keyStore[c].gather(slots, &w.outView)
+			if err := build(c, &w.outView); err != nil {
+				return err
+			}
+		}
+		starts, ends := w.fireStarts[from:to], w.fireEnds[from:to]
+		times = times[:n]
+		for i, e := range ends {
+			times[i] = e - 1
+		}
+		for i, v := range [][]int64{starts, ends, times} {
+			if err := build(nk+i, &colView{kind: vkInt, ints: v}); err != nil {
+				return err
+			}
+		}
+		for c, acc := range w.accs {
+			acc.result(slots, &w.outView)
+			if err := build(nk+3+c, &w.outView); err != nil {
+				return err
+			}
+		}
+		rec := array.NewRecordBatch(w.schema, cols, int64(n))
+		for i, c := range cols {
+			c.Release()
+			cols[i] = nil
+		}
+		err := out.Emit(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Snapshot layout: a version byte, the progress (watermark), the arrival
+// counter and the LISTAGG separators, then the open windows grouped by key
+// group (KeyGroupOf of the key hash, so a rescaled job can split the state
+// by group): the number of non-empty groups and, per group, its number,
+// its entry count and its byte length, then its entries. An entry is one
+// (key, window): the window's start (sessions only) and end, the key hash,
+// the key values and every call's accumulator.
+const windowStateVersion = 1
+
+func (w *windowAgg) Snapshot() ([]byte, error) {
+	var groups [KeyGroups]wbuf
+	var counts [KeyGroups]int
+	put := func(start, end int64, s int32) {
+		g := KeyGroupOf(w.slotHash[s])
+		b := &groups[g]
+		counts[g]++
+		if w.session {
+			b.varint(start)
+		}
+		b.varint(end)
+		b.u64(w.slotHash[s])
+		for c := range w.keyStore {
+			w.keyStore[c].encode(b, s)
+		}
+		for _, a := range w.accs {
+			a.encode(b, s)
+		}
+	}
+	if w.session {
+		for ks := range w.nslots {
+			for _, s := range w.sessions[ks] {
+				put(s.start, s.end, s.slot)
+			}
+		}
+	} else {
+		ends := make([]int64, 0, len(w.windows))
+		for e := range w.windows {
+			ends = append(ends, e)
+		}
+		slices.Sort(ends)
+		for _, e := range ends {
+			for _, s := range w.windows[e].slots {
+				put(0, e, s)
+			}
+		}
+	}
+	var out wbuf
+	out.byte(windowStateVersion)
+	out.varint(w.progress)
+	out.varint(w.seq)
+	out.uvarint(uint64(len(w.seps)))
+	for _, s := range w.seps {
+		out.str(s)
+	}
+	nonEmpty := 0
+	for g := range counts {
+		if counts[g] > 0 {
+			nonEmpty++
+		}
+	}
+	out.uvarint(uint64(nonEmpty))
+	for g := range groups {
+		if counts[g] == 0 {
+			continue
+		}
+		out.uvarint(uint64(g))
+		out.uvarint(uint64(counts[g]))
+		out.uvarint(uint64(len(groups[g].b)))
+		out.b = append(out.b, groups[g].b...)
+	}
+	return out.b, nil
+}
+
+func (w *windowAgg) Restore(state []byte) error {
+	r := &rbuf{b: state}
+	if v := r.byte(); v != windowStateVersion && r.err == nil {
+		return errs.Internalf("window state version %d, want %d", v, windowStateVersion)
+	}
+	w.progress = r.varint()
+	w.seq = r.varint()
+	if n := r.uvarint(); n != uint64(len(w.seps)) && r.err == nil {
+		return errs.Internalf("window state has %d calls, the spec %d", n, len(w.seps))
+	}
+	for i := range w.seps {
+		w.seps[i] = r.str()
+		if la := w.listaggs[i]; la != nil {
+			la.sep = w.seps[i]
+		}
+	}
+	groups := r.uvarint()
+	for range groups {
+		if r.err != nil {
+			break
+		}
+		r.uvarint() // the group: entries carry their key hash
+		count := r.uvarint()
+		r.uvarint() // byte length, for readers that skip groups
+		for range count {
+			if r.err != nil {
+				break
+			}
+			w.restoreEntry(r)
+		}
+	}
+	if r.err == nil && len(r.b) > 0 {
+		return errs.Internalf("window state has %d trailing bytes", len(r.b))
+	}
+	return r.err
+}
+
+func (w *windowAgg) restoreEntry(r *rbuf) {
+	var start int64
+	if w.session {
+		start = r.varint()
+	}
+	end := r.varint()
+	h := r.u64()
+	s := w.alloc()
+	w.slotHash[s] = h
+	for c := range w.keyStore {
+		w.keyStore[c].decode(r, s)
+	}
+	for _, a := range w.accs {
+		a.decode(r, s)
+	}
+	if !w.session {
+		win := w.window(end)
+		if head := win.table.find(h); head >= 0 {
+			w.slotNext[s], w.slotNext[head] = w.slotNext[head], s
+		} else {
+			win.table.set(h, s)
+		}
+		win.slots = append(win.slots, s)
+		return
+	}
+	head := w.keyTable.find(h)
+	ks := head
+	for ks >= 0 && !w.keysEqualSlots(ks, s) {
+		ks = w.slotNext[ks]
+	}
+	if ks < 0 {
+		ks = w.alloc()
+		w.slotHash[ks] = h
+		for c := range w.keyStore {
+			w.keyStore[c].copySlot(ks, s)
+		}
+		if head >= 0 {
+			w.slotNext[ks], w.slotNext[head] = w.slotNext[head], ks
+		} else {
+			w.keyTable.set(h, ks)
+		}
+		w.sessions[ks] = make([]session, 0, 1)
+	}
+	w.sessions[ks] = append(w.sessions[ks], session{start: start, end: end, slot: s})
+	w.nextFire = min(w.nextFire, end)
+}
+
+func (w *windowAgg) Close() error { return nil }
+
+// windowAggStats describes the operator's state for tests and benchmarks.
+type windowAggStats struct {
+	OpenWindows, LiveSlots, ArenaSlots, PeakWindows, PeakSlots int
+}
+
+func (w *windowAgg) stats() windowAggStats {
+	open := len(w.windows)
+	if w.session {
+		open = w.live
+		for ks := range w.nslots {
+			if w.sessions[ks] != nil {
+				open-- // key slots are not windows
+			}
+		}
+	}
+	return windowAggStats{OpenWindows: open, LiveSlots: w.live, ArenaSlots: w.nslots,
+		PeakWindows: w.peakWindows, PeakSlots: w.peakSlots}
+}

@@ -1,0 +1,651 @@
+package exec
+
+import (
+	"encoding/binary"
+	"math"
+	"strings"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// The window aggregate works on columns decoded into a few typed slices
+// (int64, float64, decimal128, string), so that its grouping, key
+// comparison and accumulator loops are written once per physical kind and
+// not once per Arrow type, and never dispatch per row.
+
+// vkind is the physical kind a column is processed as.
+type vkind uint8
+
+const (
+	// vkInt holds integers, booleans (0/1), dates, times, timestamps and
+	// durations as int64.
+	vkInt vkind = iota
+	vkFloat
+	vkDec
+	// vkStr holds strings and binary strings.
+	vkStr
+)
+
+func kindOf(dt arrow.DataType) (vkind, error) {
+	switch dt.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32,
+		arrow.BOOL, arrow.DATE32, arrow.DATE64, arrow.TIME32, arrow.TIME64, arrow.TIMESTAMP,
+		arrow.DURATION, arrow.INTERVAL_MONTHS:
+		return vkInt, nil
+	case arrow.FLOAT32, arrow.FLOAT64:
+		return vkFloat, nil
+	case arrow.DECIMAL128:
+		return vkDec, nil
+	case arrow.STRING, arrow.BINARY:
+		return vkStr, nil
+	}
+	return 0, errs.New(errs.NotSupported, "window aggregate does not support values of type %s", dt)
+}
+
+// colView is one column decoded into the slice of its kind. Strings are
+// views into the batch's buffers, valid only while the batch is: whatever
+// keeps them clones them. valid is nil when the column has no NULLs.
+type colView struct {
+	kind   vkind
+	ints   []int64
+	floats []float64
+	decs   []decimal128.Num
+	strs   []string
+	valid  []bool
+	// scale is the scale of decimal values.
+	scale int32
+	// scaled is scratch for decsAt.
+	scaled []decimal128.Num
+}
+
+// decsAt returns the decimal values at the given scale (never smaller than
+// the column's: accumulators work at their result's scale, which is at
+// least the argument's).
+func (v *colView) decsAt(scale int32) []decimal128.Num {
+	if scale <= v.scale {
+		return v.decs
+	}
+	v.scaled = resize(v.scaled, len(v.decs))
+	for i, d := range v.decs {
+		v.scaled[i] = d.IncreaseScaleBy(scale - v.scale)
+	}
+	return v.scaled
+}
+
+func (v *colView) isValid(i int) bool { return v.valid == nil || v.valid[i] }
+
+func widen[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | arrow.Date32 | arrow.Date64 |
+	arrow.Time32 | arrow.Time64 | arrow.Timestamp | arrow.Duration | arrow.MonthInterval](dst []int64, src []T) {
+	for i, x := range src {
+		dst[i] = int64(x)
+	}
+}
+
+// load decodes a into v, reusing v's slices.
+func (v *colView) load(a arrow.Array) error {
+	n := a.Len()
+	k, err := kindOf(a.DataType())
+	if err != nil {
+		return err
+	}
+	v.kind = k
+	switch k {
+	case vkInt:
+		v.ints = resize(v.ints, n)
+	case vkFloat:
+		v.floats = resize(v.floats, n)
+	case vkStr:
+		v.strs = resize(v.strs, n)
+	}
+	switch c := a.(type) {
+	case *array.Int8:
+		widen(v.ints, c.Int8Values())
+	case *array.Int16:
+		widen(v.ints, c.Int16Values())
+	case *array.Int32:
+		widen(v.ints, c.Int32Values())
+	case *array.Int64:
+		copy(v.ints, c.Int64Values())
+	case *array.Uint8:
+		widen(v.ints, c.Uint8Values())
+	case *array.Uint16:
+		widen(v.ints, c.Uint16Values())
+	case *array.Uint32:
+		widen(v.ints, c.Uint32Values())
+	case *array.Date32:
+		widen(v.ints, c.Date32Values())
+	case *array.Date64:
+		widen(v.ints, c.Date64Values())
+	case *array.Time32:
+		widen(v.ints, c.Time32Values())
+	case *array.Time64:
+		widen(v.ints, c.Time64Values())
+	case *array.Timestamp:
+		widen(v.ints, c.TimestampValues())
+	case *array.Duration:
+		widen(v.ints, c.DurationValues())
+	case *array.MonthInterval:
+		widen(v.ints, c.MonthIntervalValues())
+	case *array.Boolean:
+		for i := range n {
+			v.ints[i] = 0
+			if c.Value(i) {
+				v.ints[i] = 1
+			}
+		}
+	case *array.Float32:
+		for i, x := range c.Float32Values() {
+			v.floats[i] = float64(x)
+		}
+	case *array.Float64:
+		copy(v.floats, c.Float64Values())
+	case *array.Decimal128:
+		v.decs = c.Values()
+		v.scale = c.DataType().(*arrow.Decimal128Type).Scale
+	case *array.String:
+		for i := range n {
+			v.strs[i] = c.Value(i)
+		}
+	case *array.Binary:
+		for i := range n {
+			b := c.Value(i)
+			v.strs[i] = unsafe.String(unsafe.SliceData(b), len(b))
+		}
+	default:
+		return errs.New(errs.NotSupported, "window aggregate does not support values of type %s", a.DataType())
+	}
+	v.valid = v.valid[:0]
+	if a.NullN() > 0 {
+		v.valid = resize(v.valid, n)
+		for i := range n {
+			v.valid[i] = a.IsValid(i)
+		}
+	} else {
+		v.valid = nil
+	}
+	return nil
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, max(n, 2*cap(s)))
+	}
+	return s[:n]
+}
+
+// reset empties v for n values of kind k, all NULL, to be filled by an
+// accumulator's result.
+func (v *colView) reset(k vkind, n int) {
+	v.kind = k
+	switch k {
+	case vkInt:
+		v.ints = resize(v.ints, n)
+	case vkFloat:
+		v.floats = resize(v.floats, n)
+	case vkDec:
+		v.decs = resize(v.decs, n)
+	case vkStr:
+		v.strs = resize(v.strs, n)
+	}
+	v.valid = resize(v.valid, n)
+	clear(v.valid)
+}
+
+// buildArray builds an array of type dt from v (as produced by an
+// accumulator's result or a gather of stored keys). Integer results of
+// float computations (the STDDEV family over integers) truncate, as a
+// Java cast does.
+func buildArray(mem memory.Allocator, dt arrow.DataType, v *colView, n int) (arrow.Array, error) {
+	bld := array.NewBuilder(mem, dt)
+	defer bld.Release()
+	bld.Reserve(n)
+	ok := func(i int) bool { return v.valid == nil || v.valid[i] }
+	asInt := func(i int) int64 {
+		if v.kind == vkFloat {
+			return int64(v.floats[i])
+		}
+		return v.ints[i]
+	}
+	switch b := bld.(type) {
+	case *array.Int8Builder:
+		appendTyped(b, n, ok, func(i int) int8 { return int8(asInt(i)) })
+	case *array.Int16Builder:
+		appendTyped(b, n, ok, func(i int) int16 { return int16(asInt(i)) })
+	case *array.Int32Builder:
+		appendTyped(b, n, ok, func(i int) int32 { return int32(asInt(i)) })
+	case *array.Int64Builder:
+		appendTyped(b, n, ok, asInt)
+	case *array.Uint8Builder:
+		appendTyped(b, n, ok, func(i int) uint8 { return uint8(asInt(i)) })
+	case *array.Uint16Builder:
+		appendTyped(b, n, ok, func(i int) uint16 { return uint16(asInt(i)) })
+	case *array.Uint32Builder:
+		appendTyped(b, n, ok, func(i int) uint32 { return uint32(asInt(i)) })
+	case *array.BooleanBuilder:
+		appendTyped(b, n, ok, func(i int) bool { return v.ints[i] != 0 })
+	case *array.Date32Builder:
+		appendTyped(b, n, ok, func(i int) arrow.Date32 { return arrow.Date32(v.ints[i]) })
+	case *array.Date64Builder:
+		appendTyped(b, n, ok, func(i int) arrow.Date64 { return arrow.Date64(v.ints[i]) })
+	case *array.Time32Builder:
+		appendTyped(b, n, ok, func(i int) arrow.Time32 { return arrow.Time32(v.ints[i]) })
+	case *array.Time64Builder:
+		appendTyped(b, n, ok, func(i int) arrow.Time64 { return arrow.Time64(v.ints[i]) })
+	case *array.TimestampBuilder:
+		appendTyped(b, n, ok, func(i int) arrow.Timestamp { return arrow.Timestamp(v.ints[i]) })
+	case *array.DurationBuilder:
+		appendTyped(b, n, ok, func(i int) arrow.Duration { return arrow.Duration(v.ints[i]) })
+	case *array.MonthIntervalBuilder:
+		appendTyped(b, n, ok, func(i int) arrow.MonthInterval { return arrow.MonthInterval(v.ints[i]) })
+	case *array.Float32Builder:
+		appendTyped(b, n, ok, func(i int) float32 { return float32(v.floats[i]) })
+	case *array.Float64Builder:
+		appendTyped(b, n, ok, func(i int) float64 { return v.floats[i] })
+	case *array.Decimal128Builder:
+		t := dt.(*arrow.Decimal128Type)
+		if v.kind == vkFloat {
+			for i := range n {
+				if !ok(i) {
+					b.AppendNull()
+					continue
+				}
+				d, err := decimal128.FromFloat64(v.floats[i], t.Precision, t.Scale)
+				if err != nil {
+					return nil, errs.Wrap(errs.NumericOutOfRange, err, "aggregate result does not fit %s", dt)
+				}
+				b.Append(d)
+			}
+		} else {
+			appendTyped(b, n, ok, func(i int) decimal128.Num { return v.decs[i] })
+		}
+	case *array.StringBuilder:
+		appendTyped(b, n, ok, func(i int) string { return v.strs[i] })
+	case *array.BinaryBuilder:
+		appendTyped(b, n, ok, func(i int) []byte { return []byte(v.strs[i]) })
+	default:
+		return nil, errs.New(errs.NotSupported, "window aggregate cannot produce values of type %s", dt)
+	}
+	return bld.NewArray(), nil
+}
+
+type appender[T any] interface {
+	Append(T)
+	AppendNull()
+}
+
+func appendTyped[T any](b appender[T], n int, ok func(int) bool, val func(int) T) {
+	for i := range n {
+		if ok(i) {
+			b.Append(val(i))
+		} else {
+			b.AppendNull()
+		}
+	}
+}
+
+// slotValues stores one value per slot for a key column: typed slices
+// indexed by slot, valid[slot] false for NULL.
+type slotValues struct {
+	kind   vkind
+	ints   []int64
+	floats []float64
+	decs   []decimal128.Num
+	strs   []string
+	valid  []bool
+}
+
+func (s *slotValues) grow(n int) {
+	s.valid = growTo(s.valid, n)
+	switch s.kind {
+	case vkInt:
+		s.ints = growTo(s.ints, n)
+	case vkFloat:
+		s.floats = growTo(s.floats, n)
+	case vkDec:
+		s.decs = growTo(s.decs, n)
+	case vkStr:
+		s.strs = growTo(s.strs, n)
+	}
+}
+
+func growTo[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s
+	}
+	if cap(s) >= n {
+		return s[:n]
+	}
+	out := make([]T, n, max(n, 2*cap(s)))
+	copy(out, s)
+	return out
+}
+
+// setRow copies row i of v into slot (cloning strings out of the batch).
+func (s *slotValues) setRow(slot int32, v *colView, i int) {
+	if !v.isValid(i) {
+		s.valid[slot] = false
+		return
+	}
+	s.valid[slot] = true
+	switch s.kind {
+	case vkInt:
+		s.ints[slot] = v.ints[i]
+	case vkFloat:
+		s.floats[slot] = v.floats[i]
+	case vkDec:
+		s.decs[slot] = v.decs[i]
+	case vkStr:
+		s.strs[slot] = strings.Clone(v.strs[i])
+	}
+}
+
+func (s *slotValues) copySlot(dst, src int32) {
+	s.valid[dst] = s.valid[src]
+	switch s.kind {
+	case vkInt:
+		s.ints[dst] = s.ints[src]
+	case vkFloat:
+		s.floats[dst] = s.floats[src]
+	case vkDec:
+		s.decs[dst] = s.decs[src]
+	case vkStr:
+		s.strs[dst] = s.strs[src]
+	}
+}
+
+func (s *slotValues) clearSlot(slot int32) {
+	if s.kind == vkStr {
+		s.strs[slot] = ""
+	}
+}
+
+// equalSlots reports whether two slots hold the same key value (NULLs are
+// equal, as GROUP BY treats them; floats compare as the hash does).
+func (s *slotValues) equalSlots(a, b int32) bool {
+	if s.valid[a] != s.valid[b] {
+		return false
+	}
+	if !s.valid[a] {
+		return true
+	}
+	switch s.kind {
+	case vkInt:
+		return s.ints[a] == s.ints[b]
+	case vkFloat:
+		return floatBits(s.floats[a]) == floatBits(s.floats[b])
+	case vkDec:
+		return s.decs[a] == s.decs[b]
+	}
+	return s.strs[a] == s.strs[b]
+}
+
+// verify clears ok[i] for every row i whose slot slots[i] (>= 0) does not
+// hold row i's value of v: one typed loop per kind.
+func (s *slotValues) verify(v *colView, slots []int32, ok []bool) {
+	rowValid := func(i int) bool { return v.valid == nil || v.valid[i] }
+	for i, sl := range slots {
+		if sl < 0 || !ok[i] {
+			continue
+		}
+		rv := rowValid(i)
+		if rv != s.valid[sl] {
+			ok[i] = false
+			continue
+		}
+		if !rv {
+			continue
+		}
+		switch s.kind {
+		case vkInt:
+			ok[i] = s.ints[sl] == v.ints[i]
+		case vkFloat:
+			ok[i] = floatBits(s.floats[sl]) == floatBits(v.floats[i])
+		case vkDec:
+			ok[i] = s.decs[sl] == v.decs[i]
+		case vkStr:
+			ok[i] = s.strs[sl] == v.strs[i]
+		}
+	}
+}
+
+// gather copies the values of slots into v.
+func (s *slotValues) gather(slots []int32, v *colView) {
+	v.reset(s.kind, len(slots))
+	for i, sl := range slots {
+		v.valid[i] = s.valid[sl]
+		switch s.kind {
+		case vkInt:
+			v.ints[i] = s.ints[sl]
+		case vkFloat:
+			v.floats[i] = s.floats[sl]
+		case vkDec:
+			v.decs[i] = s.decs[sl]
+		case vkStr:
+			v.strs[i] = s.strs[sl]
+		}
+	}
+}
+
+func (s *slotValues) encode(w *wbuf, slot int32) {
+	if !s.valid[slot] {
+		w.byte(0)
+		return
+	}
+	w.byte(1)
+	switch s.kind {
+	case vkInt:
+		w.varint(s.ints[slot])
+	case vkFloat:
+		w.f64(s.floats[slot])
+	case vkDec:
+		w.dec(s.decs[slot])
+	case vkStr:
+		w.str(s.strs[slot])
+	}
+}
+
+func (s *slotValues) decode(r *rbuf, slot int32) {
+	s.valid[slot] = r.byte() == 1
+	if !s.valid[slot] {
+		return
+	}
+	switch s.kind {
+	case vkInt:
+		s.ints[slot] = r.varint()
+	case vkFloat:
+		s.floats[slot] = r.f64()
+	case vkDec:
+		s.decs[slot] = r.dec()
+	case vkStr:
+		s.strs[slot] = r.str()
+	}
+}
+
+// wbuf and rbuf encode operator state. rbuf records the first error (a
+// truncated or corrupt snapshot) and returns zero values after it, so
+// decoders check r.err once at the end.
+type wbuf struct{ b []byte }
+
+func (w *wbuf) byte(c byte)      { w.b = append(w.b, c) }
+func (w *wbuf) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+func (w *wbuf) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
+func (w *wbuf) u64(v uint64)     { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *wbuf) f64(v float64)    { w.u64(math.Float64bits(v)) }
+func (w *wbuf) dec(d decimal128.Num) {
+	w.u64(d.LowBits())
+	w.u64(uint64(d.HighBits()))
+}
+func (w *wbuf) str(s string) {
+	w.uvarint(uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+func (w *wbuf) bool(v bool) {
+	if v {
+		w.byte(1)
+	} else {
+		w.byte(0)
+	}
+}
+
+type rbuf struct {
+	b   []byte
+	err error
+}
+
+func (r *rbuf) fail() {
+	if r.err == nil {
+		r.err = errs.Internalf("window state is truncated or corrupt")
+	}
+	r.b = nil
+}
+
+func (r *rbuf) byte() byte {
+	if len(r.b) < 1 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *rbuf) bool() bool { return r.byte() == 1 }
+
+func (r *rbuf) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *rbuf) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *rbuf) u64() uint64 {
+	if len(r.b) < 8 {
+		r.fail()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *rbuf) f64() float64 { return math.Float64frombits(r.u64()) }
+
+func (r *rbuf) dec() decimal128.Num {
+	lo := r.u64()
+	hi := r.u64()
+	return decimal128.New(int64(hi), lo)
+}
+
+func (r *rbuf) bytes(n uint64) []byte {
+	if uint64(len(r.b)) < n {
+		r.fail()
+		return nil
+	}
+	p := r.b[:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *rbuf) str() string { return string(r.bytes(r.uvarint())) }
+
+// hashTable maps 64-bit key hashes to the first slot of the chain of
+// slots with that hash (linear probing, power-of-two capacity, backward
+// shift deletion so no tombstones accumulate).
+type hashTable struct {
+	hashes []uint64
+	heads  []int32 // slot+1; 0 marks an empty bucket
+	n      int
+}
+
+func (t *hashTable) find(h uint64) int32 {
+	if t.n == 0 {
+		return -1
+	}
+	mask := uint64(len(t.heads) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if t.heads[i] == 0 {
+			return -1
+		}
+		if t.hashes[i] == h {
+			return t.heads[i] - 1
+		}
+	}
+}
+
+// set makes slot the head of hash h's chain, adding the hash if new.
+func (t *hashTable) set(h uint64, slot int32) {
+	if 2*(t.n+1) > len(t.heads) {
+		t.rehash(max(16, 2*len(t.heads)))
+	}
+	mask := uint64(len(t.heads) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if t.heads[i] == 0 {
+			t.hashes[i], t.heads[i] = h, slot+1
+			t.n++
+			return
+		}
+		if t.hashes[i] == h {
+			t.heads[i] = slot + 1
+			return
+		}
+	}
+}
+
+func (t *hashTable) rehash(size int) {
+	oldH, oldS := t.hashes, t.heads
+	t.hashes, t.heads, t.n = make([]uint64, size), make([]int32, size), 0
+	for i, s := range oldS {
+		if s != 0 {
+			t.set(oldH[i], s-1)
+		}
+	}
+}
+
+// remove deletes hash h.
+func (t *hashTable) remove(h uint64) {
+	if t.n == 0 {
+		return
+	}
+	mask := uint64(len(t.heads) - 1)
+	i := h & mask
+	for ; ; i = (i + 1) & mask {
+		if t.heads[i] == 0 {
+			return
+		}
+		if t.hashes[i] == h {
+			break
+		}
+	}
+	t.heads[i] = 0
+	t.n--
+	// Shift later members of the probe run back over the hole.
+	for j := (i + 1) & mask; t.heads[j] != 0; j = (j + 1) & mask {
+		home := t.hashes[j] & mask
+		if (j-home)&mask >= (j-i)&mask {
+			t.hashes[i], t.heads[i] = t.hashes[j], t.heads[j]
+			t.heads[j] = 0
+			i = j
+		}
+	}
+}
+
+func (t *hashTable) memSize() int { return len(t.heads) * 12 }

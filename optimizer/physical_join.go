@@ -1,0 +1,303 @@
+package optimizer
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/planner"
+)
+
+// StreamJoin is a regular join: both inputs hash partitioned by the
+// equi-join keys and kept in state.
+type StreamJoin struct {
+	Logical             *planner.Join
+	Left, Right         PhysicalNode
+	LeftKeys, RightKeys []int
+	// Condition is what remains of the ON condition besides the keys.
+	Condition      expr.Expr
+	StateTTLMillis int64
+}
+
+// StreamIntervalJoin joins rows whose rowtimes are within bounds.
+type StreamIntervalJoin struct {
+	Logical                *planner.Join
+	Left, Right            PhysicalNode
+	LeftKeys, RightKeys    []int
+	LeftTime, RightTime    int
+	LowerBound, UpperBound int64
+	Condition              expr.Expr
+	ProcTime               bool
+}
+
+// StreamTemporalJoin joins each left row with the version of the right
+// row valid at the left row's time.
+type StreamTemporalJoin struct {
+	Logical             *planner.Join
+	Left, Right         PhysicalNode
+	LeftKeys, RightKeys []int
+	RightTime           int
+	Condition           expr.Expr
+}
+
+var (
+	_ operatorNode = (*StreamJoin)(nil)
+	_ operatorNode = (*StreamIntervalJoin)(nil)
+	_ operatorNode = (*StreamTemporalJoin)(nil)
+)
+
+func (n *StreamJoin) Schema() types.Schema   { return n.Logical.Schema() }
+func (n *StreamJoin) Inputs() []PhysicalNode { return []PhysicalNode{n.Left, n.Right} }
+func (n *StreamJoin) Parallelism() int       { return n.Left.Parallelism() }
+func (n *StreamJoin) Bounded() bool          { return n.Logical.Bounded() }
+func (n *StreamJoin) Describe() string       { return n.Logical.Describe() }
+
+func (n *StreamIntervalJoin) Schema() types.Schema   { return n.Logical.Schema() }
+func (n *StreamIntervalJoin) Inputs() []PhysicalNode { return []PhysicalNode{n.Left, n.Right} }
+func (n *StreamIntervalJoin) Parallelism() int       { return n.Left.Parallelism() }
+func (n *StreamIntervalJoin) Bounded() bool          { return n.Logical.Bounded() }
+func (n *StreamIntervalJoin) Describe() string {
+	d := n.Logical.Describe()
+	return fmt.Sprintf("IntervalJoin(windowBounds=[isRowTime=%t, leftLowerBound=%d, leftUpperBound=%d, leftTimeIndex=%d, rightTimeIndex=%d], %s",
+		!n.ProcTime, n.LowerBound, n.UpperBound, n.LeftTime, n.RightTime, strings.TrimPrefix(d, "Join("))
+}
+
+func (n *StreamTemporalJoin) Schema() types.Schema   { return n.Logical.Schema() }
+func (n *StreamTemporalJoin) Inputs() []PhysicalNode { return []PhysicalNode{n.Left, n.Right} }
+func (n *StreamTemporalJoin) Parallelism() int       { return n.Left.Parallelism() }
+func (n *StreamTemporalJoin) Bounded() bool          { return n.Logical.Bounded() }
+func (n *StreamTemporalJoin) Describe() string       { return n.Logical.Describe() }
+
+func marshalOptional(e expr.Expr) ([]byte, error) {
+	if e == nil {
+		return nil, nil
+	}
+	return expr.Marshal(e)
+}
+
+func (n *StreamJoin) operatorSpec() (exec.OperatorSpec, error) {
+	cond, err := marshalOptional(n.Condition)
+	if err != nil {
+		return exec.OperatorSpec{}, err
+	}
+	s, err := spec(exec.KindJoin, n.Describe(), n.Schema(), exec.JoinSpec{
+		Type: string(n.Logical.Type), LeftKeys: n.LeftKeys, RightKeys: n.RightKeys, Condition: cond,
+		LeftChangelog:  n.Logical.Left.Changelog() != planner.InsertOnly,
+		RightChangelog: n.Logical.Right.Changelog() != planner.InsertOnly,
+		StateTTLMillis: n.StateTTLMillis,
+	})
+	s.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return s, err
+}
+
+func (n *StreamIntervalJoin) operatorSpec() (exec.OperatorSpec, error) {
+	cond, err := marshalOptional(n.Condition)
+	if err != nil {
+		return exec.OperatorSpec{}, err
+	}
+	return spec(exec.KindIntervalJoin, n.Describe(), n.Schema(), exec.IntervalJoinSpec{
+		Type: string(n.Logical.Type), LeftKeys: n.LeftKeys, RightKeys: n.RightKeys,
+		LeftTimeCol: n.LeftTime, RightTimeCol: n.RightTime,
+		LowerBound: n.LowerBound, UpperBound: n.UpperBound, Condition: cond, ProcTime: n.ProcTime,
+	})
+}
+
+func (n *StreamTemporalJoin) operatorSpec() (exec.OperatorSpec, error) {
+	cond, err := marshalOptional(n.Condition)
+	if err != nil {
+		return exec.OperatorSpec{}, err
+	}
+	s, err := spec(exec.KindTemporalJoin, n.Describe(), n.Schema(), exec.TemporalJoinSpec{
+		Type: string(n.Logical.Type), LeftKeys: n.LeftKeys, RightKeys: n.RightKeys,
+		LeftTimeCol: n.Logical.SystemTime, RightTimeCol: n.RightTime,
+		RightChangelog: n.Logical.Right.Changelog() != planner.InsertOnly, Condition: cond,
+	})
+	s.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return s, err
+}
+
+// physicalizeJoin chooses the join operator: a temporal join for FOR
+// SYSTEM_TIME AS OF, an interval join when the condition bounds the
+// distance between the inputs' time attributes, a regular join otherwise.
+func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
+	left, err := Physicalize(j.Left, cfg)
+	if err != nil {
+		return nil, err
+	}
+	right, err := Physicalize(j.Right, cfg)
+	if err != nil {
+		return nil, err
+	}
+	nl := j.Left.Schema().Len()
+	lk, rk, rest := splitEquiConditions(j.Condition, nl)
+	par := cfg.Parallelism
+	if len(lk) == 0 {
+		par = 1
+	}
+	l, r := hashExchange(left, lk, par), hashExchange(right, rk, par)
+	if j.SystemTime >= 0 {
+		rt := -1
+		for i, c := range j.Right.Schema().Columns {
+			if c.Type.TimeAttr == types.RowtimeAttr {
+				rt = i
+			}
+		}
+		return &StreamTemporalJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, RightTime: rt, Condition: rest}, nil
+	}
+	if j.Type != planner.SemiJoin && j.Type != planner.AntiJoin && j.Left.Changelog() == planner.InsertOnly && j.Right.Changelog() == planner.InsertOnly {
+		if ib, ok := intervalBounds(rest, j.Left.Schema(), j.Right.Schema()); ok {
+			return &StreamIntervalJoin{
+				Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk,
+				LeftTime: ib.leftTime, RightTime: ib.rightTime, LowerBound: ib.lower, UpperBound: ib.upper,
+				Condition: ib.rest, ProcTime: ib.procTime,
+			}, nil
+		}
+	}
+	return &StreamJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, Condition: rest, StateTTLMillis: cfg.StateTTLMillis}, nil
+}
+
+// conjuncts splits a condition at its top-level ANDs.
+func conjuncts(e expr.Expr) []expr.Expr {
+	if e == nil {
+		return nil
+	}
+	if c, ok := e.(*expr.Call); ok && c.Func == "AND" {
+		return append(conjuncts(c.Args[0]), conjuncts(c.Args[1])...)
+	}
+	return []expr.Expr{e}
+}
+
+func conjoin(es []expr.Expr) expr.Expr {
+	var out expr.Expr
+	for _, e := range es {
+		if out == nil {
+			out = e
+		} else {
+			out = and(out, e)
+		}
+	}
+	return out
+}
+
+// splitEquiConditions takes the left.col = right.col conjuncts out of a
+// join condition over nl left columns followed by the right ones.
+func splitEquiConditions(cond expr.Expr, nl int) (left, right []int, rest expr.Expr) {
+	var others []expr.Expr
+	for _, c := range conjuncts(cond) {
+		call, ok := c.(*expr.Call)
+		if ok && call.Func == "=" {
+			a, aok := call.Args[0].(*expr.ColumnRef)
+			b, bok := call.Args[1].(*expr.ColumnRef)
+			if aok && bok && a.T.EqualIgnoringNull(b.T) {
+				if a.Index < nl && b.Index >= nl {
+					left, right = append(left, a.Index), append(right, b.Index-nl)
+					continue
+				}
+				if b.Index < nl && a.Index >= nl {
+					left, right = append(left, b.Index), append(right, a.Index-nl)
+					continue
+				}
+			}
+		}
+		others = append(others, c)
+	}
+	return left, right, conjoin(others)
+}
+
+type interval struct {
+	leftTime, rightTime int
+	lower, upper        int64
+	procTime            bool
+	rest                expr.Expr
+}
+
+// intervalBounds finds, among the conjuncts of cond, a lower and an upper
+// bound on l.t - r.t for time attributes l.t and r.t of the same kind
+// (l.t >= r.t - INTERVAL ..., l.t < r.t + INTERVAL ..., BETWEEN ...).
+func intervalBounds(cond expr.Expr, ls, rs types.Schema) (interval, bool) {
+	iv := interval{leftTime: -1, rightTime: -1}
+	haveLower, haveUpper := false, false
+	var rest []expr.Expr
+	for _, c := range conjuncts(cond) {
+		lt, rt, op, offset, ok := timeComparison(c, ls, rs)
+		if !ok || (iv.leftTime >= 0 && (lt != iv.leftTime || rt != iv.rightTime)) {
+			rest = append(rest, c)
+			continue
+		}
+		iv.leftTime, iv.rightTime = lt, rt
+		iv.procTime = ls.Columns[lt].Type.TimeAttr == types.ProctimeAttr
+		// The comparison reads l.t op r.t + offset, i.e. l.t - r.t op offset.
+		switch op {
+		case ">=":
+			iv.lower, haveLower = offset, true
+		case ">":
+			iv.lower, haveLower = offset+1, true
+		case "<=":
+			iv.upper, haveUpper = offset, true
+		case "<":
+			iv.upper, haveUpper = offset-1, true
+		}
+	}
+	if !haveLower || !haveUpper {
+		return interval{}, false
+	}
+	iv.rest = conjoin(rest)
+	return iv, true
+}
+
+// timeComparison recognizes l.t op r.t [+|- interval] with both sides time
+// attributes of the same kind, normalized to l.t op r.t + offset.
+func timeComparison(e expr.Expr, ls, rs types.Schema) (lt, rt int, op string, offset int64, ok bool) {
+	call, isCall := e.(*expr.Call)
+	if !isCall || len(call.Args) != 2 {
+		return
+	}
+	flip := map[string]string{">=": "<=", ">": "<", "<=": ">=", "<": ">"}
+	op = call.Func
+	if _, cmp := flip[op]; !cmp {
+		return
+	}
+	nl := ls.Len()
+	a, aoff, aok := timeTerm(call.Args[0])
+	b, boff, bok := timeTerm(call.Args[1])
+	if !aok || !bok {
+		return
+	}
+	// Orient as left op right.
+	if a >= nl && b < nl {
+		a, b, aoff, boff, op = b, a, boff, aoff, flip[op]
+	}
+	if a >= nl || b < nl {
+		return
+	}
+	la, ra := ls.Columns[a].Type.TimeAttr, rs.Columns[b-nl].Type.TimeAttr
+	if la == types.NoTimeAttr || la != ra {
+		return
+	}
+	// l.t + aoff op r.t + boff  =>  l.t op r.t + (boff - aoff)
+	return a, b - nl, op, boff - aoff, true
+}
+
+// timeTerm recognizes col, col + interval and col - interval; the caller
+// checks that col is a time attribute of its input.
+func timeTerm(e expr.Expr) (col int, offset int64, ok bool) {
+	switch n := e.(type) {
+	case *expr.ColumnRef:
+		return n.Index, 0, n.T.IsTimestamp()
+	case *expr.Call:
+		if (n.Func == "+" || n.Func == "-") && len(n.Args) == 2 {
+			c, cok := n.Args[0].(*expr.ColumnRef)
+			l, lok := n.Args[1].(*expr.Literal)
+			if cok && lok && c.T.IsTimestamp() && l.T.Kind == types.IntervalDayTime && l.Value != nil {
+				ms := l.Value.(int64)
+				if n.Func == "-" {
+					ms = -ms
+				}
+				return c.Index, ms, true
+			}
+		}
+	}
+	return 0, 0, false
+}

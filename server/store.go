@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/table"
+)
+
+// catalogStore keeps the shared catalog durable in the data directory as
+// the log of DDL statements that built it (catalog.json), replayed in order
+// when the server starts. A statement log, rather than a serialization of
+// catalog objects, keeps the file readable and survives changes to the
+// catalog's Go types; it is compacted by nothing yet.
+type catalogStore struct {
+	path string
+
+	mu  sync.Mutex
+	log catalogLog
+}
+
+type catalogLog struct {
+	Version    int            `json:"version"`
+	Statements []ddlStatement `json:"statements"`
+}
+
+// ddlStatement is one recorded statement with the current catalog and
+// database it ran in, which its unqualified names refer to.
+type ddlStatement struct {
+	Catalog  string `json:"catalog"`
+	Database string `json:"database"`
+	SQL      string `json:"sql"`
+}
+
+func openCatalogStore(dir string) (*catalogStore, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("server: data directory: %w", err)
+	}
+	st := &catalogStore{path: filepath.Join(dir, "catalog.json"), log: catalogLog{Version: 1}}
+	data, err := os.ReadFile(st.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err := json.Unmarshal(data, &st.log); err != nil {
+		return nil, fmt.Errorf("server: %s is corrupt: %w", st.path, err)
+	}
+	return st, nil
+}
+
+// replay runs the recorded statements against the server's catalog.
+func (st *catalogStore) replay(ctx context.Context, s *Server) error {
+	for i, d := range st.log.Statements {
+		env, err := table.NewEnvironment(table.Settings{Cluster: s.cluster, Mem: s.cfg.Mem, Catalogs: []catalog.Catalog{s.catalog}})
+		if err != nil {
+			return err
+		}
+		if err := env.Catalog().UseCatalog(d.Catalog); err == nil {
+			err = env.Catalog().UseDatabase([]string{d.Database})
+		}
+		if err == nil {
+			_, err = env.ExecuteSQL(ctx, d.SQL)
+		}
+		if err != nil {
+			return fmt.Errorf("server: replaying statement %d of %s: %w\n%s", i+1, st.path, err, d.SQL)
+		}
+	}
+	return nil
+}
+
+// record appends a statement and rewrites the file atomically.
+func (st *catalogStore) record(cat, db, sql string) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.log.Statements = append(st.log.Statements, ddlStatement{Catalog: cat, Database: db, SQL: sql})
+	data, err := json.MarshalIndent(&st.log, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := st.path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, st.path)
+}

@@ -1,0 +1,202 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// topicPartition names one partition.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+func (tp topicPartition) String() string { return fmt.Sprintf("%s-%d", tp.topic, tp.partition) }
+
+// reachErr explains a failed request to the brokers.
+func (c *config) reachErr(what string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
+		return fmt.Errorf("kafka: %s: brokers %s did not answer within %s (properties.default.api.timeout.ms): %w",
+			what, strings.Join(c.client.brokers, ","), c.client.apiTimeout, err)
+	}
+	return fmt.Errorf("kafka: %s (brokers %s): %w", what, strings.Join(c.client.brokers, ","), err)
+}
+
+// listPartitions returns the partitions of the table's topics (or of the
+// topics its pattern matches), sorted by topic and partition.
+func (c *config) listPartitions(ctx context.Context, cl *kgo.Client) ([]topicPartition, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.client.apiTimeout)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	if c.pattern == nil {
+		for _, t := range c.topics {
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(t)
+			req.Topics = append(req.Topics, rt)
+		}
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, c.reachErr("listing partitions", err)
+	}
+	var tps []topicPartition
+	for _, t := range resp.Topics {
+		name := *t.Topic
+		if c.pattern != nil && (!c.pattern.MatchString(name) || t.IsInternal) {
+			continue
+		}
+		if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+			if errors.Is(err, kerr.UnknownTopicOrPartition) {
+				return nil, fmt.Errorf("kafka: topic '%s' does not exist", name)
+			}
+			return nil, fmt.Errorf("kafka: metadata of topic '%s': %w", name, err)
+		}
+		for _, p := range t.Partitions {
+			tps = append(tps, topicPartition{name, p.Partition})
+		}
+	}
+	sort.Slice(tps, func(i, j int) bool {
+		if tps[i].topic != tps[j].topic {
+			return tps[i].topic < tps[j].topic
+		}
+		return tps[i].partition < tps[j].partition
+	})
+	return tps, nil
+}
+
+// assignedSubtask is the subtask that reads tp, as Flink's
+// KafkaTopicPartitionAssigner decides: partitions of a topic go round-robin
+// over the subtasks, starting at a subtask derived from the topic's name,
+// so that every subtask computes the same assignment without coordination
+// and newly discovered partitions extend it.
+func assignedSubtask(tp topicPartition, parallelism int) int {
+	start := int((javaStringHash(tp.topic)*31)&0x7FFFFFFF) % parallelism
+	return (start + int(tp.partition)) % parallelism
+}
+
+// javaStringHash is Java's String.hashCode (over UTF-16 code units).
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, r := range s {
+		if r >= 0x10000 {
+			r -= 0x10000
+			h = 31*h + int32(0xD800+(r>>10))
+			h = 31*h + int32(0xDC00+(r&0x3FF))
+			continue
+		}
+		h = 31*h + int32(r)
+	}
+	return h
+}
+
+// Special ListOffsets timestamps.
+const (
+	latestTS   = -1
+	earliestTS = -2
+)
+
+// listOffsets resolves a timestamp (or latestTS/earliestTS) to offsets per
+// partition: the first offset whose record timestamp is at least ts, or the
+// end offset when there is none.
+func (c *config) listOffsets(ctx context.Context, cl *kgo.Client, tps []topicPartition, ts int64) (map[topicPartition]int64, error) {
+	out := make(map[topicPartition]int64, len(tps))
+	if len(tps) == 0 {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.client.apiTimeout)
+	defer cancel()
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.ReplicaID = -1
+	byTopic := map[string]int{}
+	for _, tp := range tps {
+		i, ok := byTopic[tp.topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[tp.topic] = i
+			rt := kmsg.NewListOffsetsRequestTopic()
+			rt.Topic = tp.topic
+			req.Topics = append(req.Topics, rt)
+		}
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition = tp.partition
+		rp.Timestamp = ts
+		rp.CurrentLeaderEpoch = -1
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, c.reachErr("listing offsets", err)
+	}
+	var needEnd []topicPartition
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			tp := topicPartition{t.Topic, p.Partition}
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return nil, fmt.Errorf("kafka: listing offsets of %s: %w", tp, err)
+			}
+			if p.Offset < 0 { // no record at or after ts
+				needEnd = append(needEnd, tp)
+				continue
+			}
+			out[tp] = p.Offset
+		}
+	}
+	if len(needEnd) > 0 && ts >= 0 {
+		end, err := c.listOffsets(ctx, cl, needEnd, latestTS)
+		if err != nil {
+			return nil, err
+		}
+		for tp, o := range end {
+			out[tp] = o
+		}
+	}
+	return out, nil
+}
+
+// committedOffsets returns the group's committed offsets of tps; partitions
+// without one are absent.
+func (c *config) committedOffsets(ctx context.Context, cl *kgo.Client, tps []topicPartition) (map[topicPartition]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.client.apiTimeout)
+	defer cancel()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = c.client.groupID
+	byTopic := map[string]int{}
+	for _, tp := range tps {
+		i, ok := byTopic[tp.topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[tp.topic] = i
+			rt := kmsg.NewOffsetFetchRequestTopic()
+			rt.Topic = tp.topic
+			req.Topics = append(req.Topics, rt)
+		}
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, tp.partition)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, c.reachErr("fetching committed offsets of group '"+c.client.groupID+"'", err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return nil, fmt.Errorf("kafka: fetching committed offsets of group '%s': %w", c.client.groupID, err)
+	}
+	out := map[topicPartition]int64{}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return nil, fmt.Errorf("kafka: committed offset of %s-%d: %w", t.Topic, p.Partition, err)
+			}
+			if p.Offset >= 0 {
+				out[topicPartition{t.Topic, p.Partition}] = p.Offset
+			}
+		}
+	}
+	return out, nil
+}
+

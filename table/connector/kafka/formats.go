@@ -1,0 +1,76 @@
+package kafka
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/eddysql/eddy/table/connector/format"
+	"github.com/eddysql/eddy/table/connector/format/avro"
+	"github.com/eddysql/eddy/table/connector/format/csv"
+	"github.com/eddysql/eddy/table/connector/format/json"
+	"github.com/eddysql/eddy/table/connector/format/raw"
+)
+
+// newDecoder creates the decoder of one part into b.
+func newDecoder(cfg *config, p *part, b *array.RecordBuilder) (format.RecordDecoder, error) {
+	switch p.format {
+	case "json":
+		c, err := json.ParseConfig(p.opts)
+		if err != nil {
+			return nil, err
+		}
+		return json.NewRecordDecoder(c, p.schema, b)
+	case "csv":
+		c, err := csv.ParseConfig(p.opts)
+		if err != nil {
+			return nil, err
+		}
+		return csv.NewRecordDecoder(c, p.schema, b)
+	case "raw":
+		return raw.NewDecoder(p.schema, b)
+	case "avro":
+		return avro.NewDecoder(p.schema, nil, b)
+	case "avro-confluent":
+		reg, err := avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo))
+		if err != nil {
+			return nil, err
+		}
+		return avro.NewConfluentDecoder(reg, p.schema, b)
+	}
+	return nil, fmt.Errorf("kafka: unknown format '%s'", p.format)
+}
+
+// newEncoder creates the encoder of one part; suffix is "key" or "value",
+// naming the default schema registry subject '<topic>-<suffix>'.
+func newEncoder(cfg *config, p *part, suffix string) (format.RecordEncoder, error) {
+	switch p.format {
+	case "json":
+		c, err := json.ParseConfig(p.opts)
+		if err != nil {
+			return nil, err
+		}
+		return json.NewEncoder(c, p.schema), nil
+	case "csv":
+		c, err := csv.ParseConfig(p.opts)
+		if err != nil {
+			return nil, err
+		}
+		return csv.NewEncoder(c, p.schema), nil
+	case "raw":
+		return &raw.Encoder{}, nil
+	case "avro":
+		return avro.NewEncoder(p.schema, nil)
+	case "avro-confluent":
+		reg, err := avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo))
+		if err != nil {
+			return nil, err
+		}
+		subject := p.opts.String(avro.Subject)
+		if subject == "" {
+			subject = cfg.topics[0] + "-" + suffix
+		}
+		return avro.NewConfluentEncoder(reg, subject, p.schema)
+	}
+	return nil, fmt.Errorf("kafka: unknown format '%s'", p.format)
+}

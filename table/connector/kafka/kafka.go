@@ -1,0 +1,97 @@
+package kafka
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// Factory is the 'kafka' (Upsert false) or 'upsert-kafka' (Upsert true)
+// source and sink.
+type Factory struct{ Upsert bool }
+
+var (
+	_ connector.SourceFactory = Factory{}
+	_ connector.SinkFactory   = Factory{}
+
+	kafkaOptions  = commonOptions(false)
+	upsertOptions = commonOptions(true)
+)
+
+func init() {
+	connector.Register(Factory{})
+	connector.Register(Factory{Upsert: true})
+}
+
+// Identifier is 'kafka' or 'upsert-kafka'.
+func (f Factory) Identifier() string {
+	if f.Upsert {
+		return UpsertIdentifier
+	}
+	return Identifier
+}
+
+// Options declares the options.
+func (f Factory) Options() []connector.Option {
+	if f.Upsert {
+		return upsertOptions
+	}
+	return kafkaOptions
+}
+
+func (f Factory) config(t connector.TableInfo) (*config, error) {
+	return parseConfig(f, t, f.Upsert)
+}
+
+// ValidateSource checks the options without contacting the brokers. A read
+// is bounded when scan.bounded.mode is not 'unbounded'; upsert-kafka's is
+// an upsert changelog.
+func (f Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties, error) {
+	c, err := f.config(t)
+	if err != nil {
+		return connector.ScanProperties{}, err
+	}
+	p := connector.ScanProperties{Bounded: c.bounded != modeUnbounded}
+	if f.Upsert {
+		p.Changelog = connector.UpsertChangelog
+	}
+	return p, nil
+}
+
+// ValidateSink checks the options; a sink writes to one topic, and only
+// upsert-kafka accepts updates.
+func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, error) {
+	c, err := f.config(t)
+	if err != nil {
+		return connector.SinkProperties{}, err
+	}
+	if len(c.topics) != 1 {
+		return connector.SinkProperties{}, fmt.Errorf("a '%s' sink writes to exactly one topic; set '%s' to one topic", f.Identifier(), Topic)
+	}
+	return connector.SinkProperties{AcceptsUpdates: f.Upsert}, nil
+}
+
+// CreateReader creates the reader of one subtask; it connects on its first
+// Next.
+func (f Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext) (connector.SourceReader, error) {
+	if spec.Projection != nil {
+		return nil, fmt.Errorf("kafka: internal error: projection pushed into a scan that does not support it")
+	}
+	c, err := f.config(spec.Table)
+	if err != nil {
+		return nil, err
+	}
+	return newReader(c, spec, rc)
+}
+
+// CreateWriter creates the writer of one subtask.
+func (f Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext) (connector.SinkWriter, error) {
+	c, err := f.config(spec.Table)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.topics) != 1 {
+		return nil, fmt.Errorf("a '%s' sink writes to exactly one topic", f.Identifier())
+	}
+	return newWriter(c, rc)
+}

@@ -1,0 +1,492 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format"
+)
+
+// DefaultBatchSize is used when the ReaderContext does not set one.
+const DefaultBatchSize = 8192
+
+// partState is the position of one assigned partition.
+type partState struct {
+	tp   topicPartition
+	next int64 // offset of the next record to read
+	stop int64 // bounded reads: offset to stop before; -1 when unbounded
+	done bool
+}
+
+// reader reads the partitions assigned to one subtask. It consumes them
+// directly (kgo.ConsumePartitions semantics via AddConsumePartitions), not
+// through a consumer group: the assignment is Flink's deterministic one,
+// and the offsets are the reader's snapshot state.
+type reader struct {
+	cfg  *config
+	rc   connector.ReaderContext
+	out  *arrow.Schema
+	kind bool // batches carry the RowKindColumn (upsert-kafka)
+
+	cl       *kgo.Client
+	started  bool
+	parts    map[topicPartition]*partState
+	open     int // partitions not done
+	restored map[string]map[int32]int64
+	nextDisc time.Time
+
+	keyB, valB *array.RecordBuilder
+	keyDec     format.RecordDecoder
+	valDec     format.RecordDecoder
+	kindB      *array.Int8Builder
+	srcCol     []colSource // where each output column comes from
+	skipped    int64
+	closed     bool
+}
+
+// colSource locates an output column in the key or value part.
+type colSource struct {
+	key bool
+	idx int
+}
+
+func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext) (*reader, error) {
+	if rc.BatchSize <= 0 {
+		rc.BatchSize = DefaultBatchSize
+	}
+	r := &reader{cfg: cfg, rc: rc, kind: cfg.upsert, parts: map[topicPartition]*partState{}}
+	fields := cfg.physical.Arrow().Fields()
+	if r.kind {
+		fields = append(fields, arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8})
+		r.kindB = array.NewInt8Builder(rc.Mem)
+	}
+	r.out = arrow.NewSchema(fields, nil)
+	var err error
+	r.valB = array.NewRecordBuilder(rc.Mem, cfg.value.schema.Arrow())
+	if r.valDec, err = newDecoder(cfg, cfg.value, r.valB); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if cfg.key != nil {
+		r.keyB = array.NewRecordBuilder(rc.Mem, cfg.key.schema.Arrow())
+		if r.keyDec, err = newDecoder(cfg, cfg.key, r.keyB); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	r.srcCol = make([]colSource, cfg.physical.Len())
+	if cfg.key != nil {
+		for k, i := range cfg.key.cols {
+			r.srcCol[i] = colSource{key: true, idx: k}
+		}
+	}
+	for k, i := range cfg.value.cols {
+		r.srcCol[i] = colSource{idx: k}
+	}
+	return r, nil
+}
+
+// start connects, lists the partitions, assigns this subtask's, resolves
+// their start and stop offsets and starts fetching them.
+func (r *reader) start(ctx context.Context) error {
+	opts := append(append([]kgo.Opt{}, r.cfg.client.opts...), r.cfg.client.consumer...)
+	// Partitions are assigned explicitly and never through a group, so the
+	// client is a direct consumer that starts with no partitions.
+	opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{}))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	r.cl = cl
+	r.started = true
+	tps, err := r.cfg.listPartitions(ctx, cl)
+	if err != nil {
+		return err
+	}
+	if err := r.addPartitions(ctx, r.mine(tps), false); err != nil {
+		return err
+	}
+	if r.cfg.discovery > 0 && r.cfg.bounded == modeUnbounded {
+		r.nextDisc = time.Now().Add(r.cfg.discovery)
+	}
+	return nil
+}
+
+// mine filters the partitions this subtask reads and has not seen yet.
+func (r *reader) mine(tps []topicPartition) []topicPartition {
+	var out []topicPartition
+	for _, tp := range tps {
+		if _, seen := r.parts[tp]; !seen && assignedSubtask(tp, max(r.rc.Parallelism, 1)) == r.rc.Subtask {
+			out = append(out, tp)
+		}
+	}
+	return out
+}
+
+// addPartitions resolves the start (and stop) offsets of new partitions and
+// starts consuming them. Partitions found by discovery start at the
+// earliest offset, as in Flink.
+func (r *reader) addPartitions(ctx context.Context, tps []topicPartition, discovered bool) error {
+	if len(tps) == 0 {
+		return nil
+	}
+	start := map[topicPartition]int64{}
+	var rest []topicPartition
+	for _, tp := range tps {
+		if o, ok := r.restored[tp.topic][tp.partition]; ok {
+			start[tp] = o
+		} else {
+			rest = append(rest, tp)
+		}
+	}
+	mode := r.cfg.startup
+	if discovered {
+		mode = modeEarliest
+	}
+	got, err := r.resolve(ctx, rest, mode, r.cfg.startTS, r.cfg.startOffs, true)
+	if err != nil {
+		return err
+	}
+	for tp, o := range got {
+		start[tp] = o
+	}
+	stop := map[topicPartition]int64{}
+	if r.cfg.bounded != modeUnbounded {
+		if stop, err = r.resolve(ctx, tps, r.cfg.bounded, r.cfg.boundTS, r.cfg.boundOffs, false); err != nil {
+			return err
+		}
+	}
+	consume := map[string]map[int32]kgo.Offset{}
+	for _, tp := range tps {
+		st := &partState{tp: tp, next: start[tp], stop: -1}
+		if s, ok := stop[tp]; ok {
+			st.stop = s
+			st.done = st.next >= s
+		}
+		r.parts[tp] = st
+		if st.done {
+			continue
+		}
+		r.open++
+		if consume[tp.topic] == nil {
+			consume[tp.topic] = map[int32]kgo.Offset{}
+		}
+		consume[tp.topic][tp.partition] = kgo.NewOffset().At(st.next)
+	}
+	r.cl.AddConsumePartitions(consume)
+	return nil
+}
+
+// resolve turns a startup or bounded mode into concrete offsets.
+func (r *reader) resolve(ctx context.Context, tps []topicPartition, mode string, ts int64, specific map[int32]int64, starting bool) (map[topicPartition]int64, error) {
+	if len(tps) == 0 {
+		return map[topicPartition]int64{}, nil
+	}
+	switch mode {
+	case modeEarliest:
+		return r.cfg.listOffsets(ctx, r.cl, tps, earliestTS)
+	case modeLatest:
+		return r.cfg.listOffsets(ctx, r.cl, tps, latestTS)
+	case modeTimestamp:
+		return r.cfg.listOffsets(ctx, r.cl, tps, ts)
+	case modeSpecific:
+		out := map[topicPartition]int64{}
+		var missing []topicPartition
+		for _, tp := range tps {
+			if o, ok := specific[tp.partition]; ok {
+				out[tp] = o
+			} else {
+				missing = append(missing, tp)
+			}
+		}
+		// Partitions without a specific offset start at the earliest
+		// offset and, for bounded reads, are read to the latest one.
+		fill := int64(earliestTS)
+		if !starting {
+			fill = latestTS
+		}
+		more, err := r.cfg.listOffsets(ctx, r.cl, missing, fill)
+		for tp, o := range more {
+			out[tp] = o
+		}
+		return out, err
+	case modeGroup:
+		out, err := r.cfg.committedOffsets(ctx, r.cl, tps)
+		if err != nil {
+			return nil, err
+		}
+		var missing []topicPartition
+		for _, tp := range tps {
+			if _, ok := out[tp]; !ok {
+				missing = append(missing, tp)
+			}
+		}
+		if len(missing) == 0 {
+			return out, nil
+		}
+		fill := int64(latestTS)
+		switch {
+		case !starting:
+		case r.cfg.client.resetOffset == "earliest":
+			fill = earliestTS
+		case r.cfg.client.resetOffset == "none":
+			return nil, fmt.Errorf("kafka: group '%s' has no committed offset for %s and 'properties.auto.offset.reset' is none; set it to earliest or latest, or use another 'scan.startup.mode'",
+				r.cfg.client.groupID, missing[0])
+		}
+		more, err := r.cfg.listOffsets(ctx, r.cl, missing, fill)
+		for tp, o := range more {
+			out[tp] = o
+		}
+		return out, err
+	}
+	return nil, fmt.Errorf("kafka: internal error: unknown offset mode %q", mode)
+}
+
+// discover adds partitions that appeared since the last look.
+func (r *reader) discover(ctx context.Context) error {
+	tps, err := r.cfg.listPartitions(ctx, r.cl)
+	if err != nil {
+		return err
+	}
+	r.nextDisc = time.Now().Add(r.cfg.discovery)
+	return r.addPartitions(ctx, r.mine(tps), true)
+}
+
+// Next returns the next batch: the records one or more polls return, up to
+// the batch size, decoded column by column into the builders.
+func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if r.closed {
+		return nil, errors.New("kafka: Next on a closed reader")
+	}
+	if !r.started {
+		if err := r.start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		if r.cfg.bounded != modeUnbounded && r.open == 0 {
+			return nil, io.EOF
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if !r.nextDisc.IsZero() {
+			if !time.Now().Before(r.nextDisc) {
+				if err := r.discover(ctx); err != nil {
+					return nil, err
+				}
+			}
+			pollCtx, cancel = context.WithDeadline(ctx, r.nextDisc)
+		}
+		rows, err := r.poll(pollCtx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if rows > 0 {
+			return r.flush(rows), nil
+		}
+	}
+}
+
+// poll fetches and decodes up to a batch of records; it returns 0 rows
+// when the poll's context ends (the caller checks its own) or every record
+// fetched was skipped.
+func (r *reader) poll(ctx context.Context) (int, error) {
+	fetches := r.cl.PollRecords(ctx, r.rc.BatchSize)
+	var ferr error
+	fetches.EachError(func(topic string, partition int32, err error) {
+		if ferr == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			ferr = fmt.Errorf("kafka: fetching %s-%d: %w", topic, partition, err)
+		}
+	})
+	if ferr != nil {
+		return 0, ferr
+	}
+	rows := 0
+	var derr error
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if derr != nil || len(p.Records) == 0 {
+			return
+		}
+		st := r.parts[topicPartition{p.Topic, p.Partition}]
+		if st == nil || st.done {
+			return
+		}
+		for _, rec := range p.Records {
+			if rec.Offset < st.next {
+				continue
+			}
+			if st.stop >= 0 && rec.Offset >= st.stop {
+				r.finish(st)
+				return
+			}
+			ok, err := r.decode(rec)
+			if err != nil {
+				derr = err
+				return
+			}
+			if ok {
+				rows++
+			}
+			st.next = rec.Offset + 1
+			if st.stop >= 0 && st.next >= st.stop {
+				r.finish(st)
+				return
+			}
+		}
+	})
+	return rows, derr
+}
+
+// finish marks a bounded partition done and stops fetching it.
+func (r *reader) finish(st *partState) {
+	st.done = true
+	r.open--
+	r.cl.PauseFetchPartitions(map[string][]int32{st.tp.topic: {st.tp.partition}})
+}
+
+// decode appends one record's row; false when the record makes no row (a
+// skipped malformed record, or a value-less record of an insert-only
+// table).
+func (r *reader) decode(rec *kgo.Record) (bool, error) {
+	kind := connector.Insert
+	if rec.Value == nil && r.cfg.value.format != "raw" {
+		if !r.cfg.upsert {
+			// Flink's value formats turn a missing value into no row.
+			return false, nil
+		}
+		kind = connector.Delete
+	}
+	if r.keyDec != nil {
+		if err := r.keyDec.Stage(rec.Key); err != nil {
+			return r.parseError(rec, "key", r.cfg.key, err)
+		}
+	}
+	if kind == connector.Delete {
+		r.valDec.StageNull()
+	} else if err := r.valDec.Stage(rec.Value); err != nil {
+		return r.parseError(rec, "value", r.cfg.value, err)
+	}
+	if r.keyDec != nil {
+		r.keyDec.Commit()
+	}
+	r.valDec.Commit()
+	if r.kind {
+		r.kindB.Append(int8(kind))
+	}
+	return true, nil
+}
+
+func (r *reader) parseError(rec *kgo.Record, what string, p *part, err error) (bool, error) {
+	if p.ignoreParseErrors() {
+		r.skipped++
+		return false, nil
+	}
+	return false, fmt.Errorf("kafka: cannot decode the %s of the record at topic '%s' partition %d offset %d with format '%s': %w",
+		what, rec.Topic, rec.Partition, rec.Offset, p.format, err)
+}
+
+// flush assembles the output batch from the key and value builders.
+func (r *reader) flush(rows int) arrow.RecordBatch {
+	val := r.valB.NewRecordBatch()
+	defer val.Release()
+	var key arrow.RecordBatch
+	if r.keyB != nil {
+		key = r.keyB.NewRecordBatch()
+		defer key.Release()
+	}
+	cols := make([]arrow.Array, 0, len(r.srcCol)+1)
+	for _, s := range r.srcCol {
+		if s.key {
+			cols = append(cols, key.Column(s.idx))
+		} else {
+			cols = append(cols, val.Column(s.idx))
+		}
+	}
+	if r.kind {
+		k := r.kindB.NewArray()
+		defer k.Release()
+		cols = append(cols, k)
+	}
+	return array.NewRecordBatch(r.out, cols, int64(rows))
+}
+
+// Skipped is the number of malformed records skipped under
+// ignore-parse-errors.
+func (r *reader) Skipped() int64 { return r.skipped }
+
+// state is the snapshot: the next offset of every assigned partition.
+type state struct {
+	Offsets map[string]map[int32]int64 `json:"offsets"`
+}
+
+// Snapshot captures the next offset of every assigned partition. Before the
+// first Next it is the restored state, if any.
+func (r *reader) Snapshot() ([]byte, error) {
+	s := state{Offsets: map[string]map[int32]int64{}}
+	for t, ps := range r.restored {
+		for p, o := range ps {
+			if s.Offsets[t] == nil {
+				s.Offsets[t] = map[int32]int64{}
+			}
+			s.Offsets[t][p] = o
+		}
+	}
+	for tp, st := range r.parts {
+		if s.Offsets[tp.topic] == nil {
+			s.Offsets[tp.topic] = map[int32]int64{}
+		}
+		s.Offsets[tp.topic][tp.partition] = st.next
+	}
+	return json.Marshal(s)
+}
+
+// Restore makes the reader continue from a snapshot: partitions in it
+// resume at their saved offsets, others start by the startup mode. A
+// reader that already started reconnects on the next Next.
+func (r *reader) Restore(b []byte) error {
+	var s state
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("kafka: bad snapshot: %w", err)
+	}
+	r.restored = s.Offsets
+	if r.cl != nil {
+		r.cl.Close()
+		r.cl = nil
+	}
+	r.started = false
+	r.parts = map[topicPartition]*partState{}
+	r.open = 0
+	return nil
+}
+
+// Close stops the client and releases the builders; it is idempotent.
+func (r *reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.cl != nil {
+		r.cl.Close()
+	}
+	for _, b := range []*array.RecordBuilder{r.keyB, r.valB} {
+		if b != nil {
+			b.Release()
+		}
+	}
+	if r.kindB != nil {
+		r.kindB.Release()
+	}
+	return nil
+}

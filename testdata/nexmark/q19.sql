@@ -1,0 +1,23 @@
+-- Nexmark q19: auction top-10 price: the ten highest bids of each auction, ranked.
+-- Written for Eddy from the query definitions of nexmark-flink. The flat
+-- 'table' forms of the nexmark connector stand for nexmark-flink's person,
+-- auction and bid views over its single events table.
+
+CREATE TABLE bid (
+  auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
+  dateTime TIMESTAMP(3), extra STRING,
+  WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+) WITH ('connector' = 'nexmark', 'table' = 'bid', 'first-event.rate' = '100000', 'events.num' = '10000000');
+
+CREATE TABLE nexmark_q19 (
+  auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
+  dateTime TIMESTAMP(3), extra STRING, rank_number BIGINT
+) WITH ('connector' = 'blackhole');
+
+INSERT INTO nexmark_q19
+SELECT *
+FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rank_number
+  FROM bid
+)
+WHERE rank_number <= 10;
