@@ -13,7 +13,9 @@ import (
 
 // KindCalc filters and projects: per batch it evaluates Condition, keeps
 // the rows where it is TRUE, and evaluates Projections over them into a
-// batch of the operator's output schema (OperatorSpec.Schema).
+// batch of the operator's output schema (OperatorSpec.Schema). On a
+// changelog (OperatorSpec.Changelog) the input's trailing row kind column
+// is filtered with the rows and appended unchanged to the output.
 const KindCalc = "calc"
 
 // CalcSpec is the JSON spec of a calc operator. Expressions are
@@ -27,8 +29,9 @@ type CalcSpec struct {
 func init() { RegisterOperator(KindCalc, newCalc) }
 
 type calc struct {
-	spec   CalcSpec
-	schema *arrow.Schema
+	spec      CalcSpec
+	schema    *arrow.Schema
+	changelog bool
 	mem    memory.Allocator
 	cond   expr.Evaluator
 	projs  []expr.Evaluator
@@ -36,13 +39,13 @@ type calc struct {
 }
 
 func newCalc(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
-	c := &calc{schema: spec.Schema.Arrow()}
+	c := &calc{schema: spec.ArrowSchema(), changelog: spec.Changelog}
 	if err := json.Unmarshal(spec.Spec, &c.spec); err != nil {
 		return nil, fmt.Errorf("calc spec: %w", err)
 	}
-	if len(c.spec.Projections) != c.schema.NumFields() {
+	if len(c.spec.Projections) != spec.Schema.Len() {
 		return nil, fmt.Errorf("calc spec: %d projections for %d output columns",
-			len(c.spec.Projections), c.schema.NumFields())
+			len(c.spec.Projections), spec.Schema.Len())
 	}
 	return c, nil
 }
@@ -72,7 +75,7 @@ func (c *calc) Open(ctx *OperatorContext) error {
 		}
 		c.projs[i] = ev
 	}
-	c.cols = make([]arrow.Array, len(c.projs))
+	c.cols = make([]arrow.Array, c.schema.NumFields())
 	return nil
 }
 
@@ -104,6 +107,11 @@ func (c *calc) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		if want := c.schema.Field(i).Type; !arrow.TypeEqual(col.DataType(), want) {
 			return fmt.Errorf("calc projection %d produced %s, output schema wants %s", i, col.DataType(), want)
 		}
+	}
+	if c.changelog {
+		kind := in.Column(int(in.NumCols()) - 1)
+		kind.Retain()
+		c.cols[len(c.projs)] = kind
 	}
 	res := array.NewRecordBatch(c.schema, c.cols, in.NumRows())
 	defer res.Release()

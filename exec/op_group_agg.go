@@ -67,15 +67,16 @@ type groupAgg struct {
 	// hash table: table holds slot+1 (0 = empty), len a power of two
 	table []int32
 	// per slot
-	hash      []uint64
-	rows      []int64 // input rows currently in the group; 0 = absent
-	lastWrite []int64 // processing time of the last update (TTL)
-	live      []bool  // slot is in the table
-	free      []int32
-	nSlots    int // slots handed out (live or free)
-	capSlots  int // slots addressable in keys, states and the slices above
-	nLive     int
-	lastSweep int64
+	hash        []uint64
+	rows        []int64 // input rows currently in the group; 0 = absent
+	lastWrite   []int64 // processing time of the last update (TTL)
+	live        []bool  // slot is in the table
+	free        []int32
+	nSlots      int // slots handed out (live or free)
+	capSlots    int // slots addressable in keys, states and the slices above
+	fingerprint uint64
+	nLive       int
+	lastSweep   int64
 
 	// per-batch scratch
 	keyCols    []arrow.Array
@@ -151,6 +152,9 @@ func (g *groupAgg) init(schema *arrow.Schema) error {
 		if n == 0 || schema.Field(n-1).Name != connector.RowKindColumn {
 			return fmt.Errorf("group-aggregate: input batch has no %s column", connector.RowKindColumn)
 		}
+		if schema.Field(n-1).Type.ID() != arrow.INT8 {
+			return fmt.Errorf("group-aggregate: %s column is %s, want int8", connector.RowKindColumn, schema.Field(n-1).Type)
+		}
 		n--
 	}
 	input := make([]arrow.DataType, n)
@@ -220,17 +224,17 @@ func (g *groupAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 // rows applied (at least one).
 func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (int, error) {
 	n := int(b.NumRows())
-	g.hashes = growTo(g.hashes, n)[:n]
+	g.hashes = growLen(g.hashes, n)[:n]
 	if err := hashRows(b, g.spec.Keys, g.hashes); err != nil {
 		return 0, err
 	}
 	for i, k := range g.spec.Keys {
 		g.keyCols[i] = b.Column(k)
 	}
-	g.slots = growTo(g.slots, n)[:n]
+	g.slots = growLen(g.slots, n)[:n]
 	g.lookup(g.keyCols, g.hashes, g.slots)
 
-	g.retract = growTo(g.retract, n)[:n]
+	g.retract = growLen(g.retract, n)[:n]
 	if g.spec.InputChangelog {
 		kinds := b.Column(int(b.NumCols()) - 1).(*array.Int8).Int8Values()
 		for i, k := range kinds {
@@ -251,8 +255,8 @@ func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (i
 
 	// Decide each row's action from the group row counts; stop at a row
 	// refilling a group emptied in this segment.
-	g.kinds = growTo(g.kinds, n)[:n]
-	g.accSlots = growTo(g.accSlots, n)[:n]
+	g.kinds = growLen(g.kinds, n)[:n]
+	g.accSlots = growLen(g.accSlots, n)[:n]
 	end := n
 	for i, s := range g.slots {
 		c := g.rows[s]
@@ -296,23 +300,16 @@ func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (i
 		return 0, err
 	}
 
-	// Bookkeeping: drop emptied groups, stamp updated ones.
-	for i, s := range slots {
-		if s < 0 {
-			continue
+	// Bookkeeping: stamp updated groups; drop emptied ones and the empty
+	// slots created for ignored rows or rows past end (they are looked up
+	// again with the next segment).
+	for _, s := range slots {
+		if s >= 0 {
+			g.lastWrite[s] = now
 		}
-		g.lastWrite[s] = now
-		g.died[s] = false
 	}
-	for _, s := range g.slots[:end] {
+	for _, s := range g.slots {
 		if g.live[s] && g.rows[s] == 0 {
-			g.drop(s)
-		}
-	}
-	// Rows after end were looked up but not applied: slots created for
-	// them stay (empty) until their rows come back in the next segment.
-	for _, s := range g.slots[end:] {
-		if g.live[s] && g.rows[s] == 0 && !g.died[s] {
 			g.drop(s)
 		}
 	}
@@ -322,7 +319,7 @@ func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (i
 
 // emit builds the changelog of the first n rows of b.
 func (g *groupAgg) emit(b arrow.RecordBatch, n int, out Output) error {
-	g.changed = growTo(g.changed, n)[:n]
+	g.changed = growLen(g.changed, n)[:n]
 	clear(g.changed)
 	for _, st := range g.states {
 		st.MarkChanged(g.changed)
@@ -404,7 +401,7 @@ func (g *groupAgg) lookup(keyCols []arrow.Array, hashes []uint64, out []int32) {
 	n := len(hashes)
 	g.ensureTable(g.nLive + n)
 	mask := uint64(len(g.table) - 1)
-	g.pos = growTo(g.pos, n)[:n]
+	g.pos = growLen(g.pos, n)[:n]
 	pending := g.pending[:0]
 	for i, h := range hashes {
 		g.pos[i] = h & mask
@@ -434,7 +431,7 @@ func (g *groupAgg) lookup(keyCols []arrow.Array, hashes []uint64, out []int32) {
 			g.keys.Set(keyCols, newRows, newSlots)
 		}
 		if len(cmpRows) > 0 {
-			g.eq = growTo(g.eq, len(cmpRows))[:len(cmpRows)]
+			g.eq = growLen(g.eq, len(cmpRows))[:len(cmpRows)]
 			g.keys.Match(keyCols, cmpRows, cmpCand, g.eq)
 			for j, i := range cmpRows {
 				if g.eq[j] {
@@ -490,8 +487,8 @@ func (g *groupAgg) allocSlot(h uint64) int32 {
 
 func (g *groupAgg) growSlots(n int) {
 	g.capSlots = n
-	g.hash, g.rows, g.lastWrite = growTo(g.hash, n), growTo(g.rows, n), growTo(g.lastWrite, n)
-	g.live, g.died = growTo(g.live, n), growTo(g.died, n)
+	g.hash, g.rows, g.lastWrite = growLen(g.hash, n), growLen(g.rows, n), growLen(g.lastWrite, n)
+	g.live, g.died = growLen(g.live, n), growLen(g.died, n)
 	g.keys.Grow(n)
 	for _, st := range g.states {
 		st.Grow(n)
@@ -516,23 +513,24 @@ func (g *groupAgg) drop(s int32) {
 	}
 	for {
 		g.table[p] = 0
-		q := p
+		q, moved := p, false
 		for {
 			q = (q + 1) & mask
 			e := g.table[q]
 			if e == 0 {
-				goto done
+				break
 			}
-			home := g.hash[e-1] & mask
-			// e may move to p when p lies cyclically in [home, q).
-			if (q-home)&mask >= (q-p)&mask {
+			// e moves to p when p lies cyclically in [home(e), q).
+			if home := g.hash[e-1] & mask; (q-home)&mask >= (q-p)&mask {
 				g.table[p] = e
-				p = q
+				p, moved = q, true
 				break
 			}
 		}
+		if !moved {
+			break
+		}
 	}
-done:
 	g.resetSlot(s)
 	g.keys.Reset(s)
 	g.live[s], g.died[s] = false, false
@@ -751,4 +749,19 @@ func schemaFingerprint(types []arrow.DataType) uint64 {
 		h.Write([]byte{0})
 	}
 	return h.Sum64()
+}
+
+// growLen returns s with length n, keeping its elements and zeroing new
+// ones.
+func growLen[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s[:n]
+	}
+	if cap(s) >= n {
+		old := len(s)
+		s = s[:n]
+		clear(s[old:])
+		return s
+	}
+	return append(s, make([]T, n-len(s))...)
 }

@@ -432,7 +432,9 @@ func (a *firstLastAcc[T]) grow(n int) {
 func (a *firstLastAcc[T]) update(slots []int32, v *colView, seq int64) {
 	vals := a.pick(v)
 	for i, s := range slots {
-		if s < 0 || !v.isValid(i) || (a.has[s] && !a.last) {
+		// Compare arrival numbers, so the result never depends on the
+		// order rows are folded in.
+		if q := seq + int64(i); s < 0 || !v.isValid(i) || (a.has[s] && (a.last != (q > a.seq[s]))) {
 			continue
 		}
 		x := vals[i]

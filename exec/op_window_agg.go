@@ -91,16 +91,14 @@ type windowAgg struct {
 	nslots   int
 	slotHash []uint64
 	slotNext []int32 // next slot with the same hash in the same table, or -1
-	fwd      []int32 // sessions: the slot a merged-away slot went into, or -1
 	free     []int32
 	live     int
 
 	windows map[int64]*sliceWindow // by end
 
-	keyTable    hashTable
-	sessions    [][]session // by key slot; nil for slots that are not key slots
-	pendingFree []int32
-	nextFire    int64 // no session ends before this
+	keyTable hashTable
+	sessions [][]session // by key slot; nil for slots that are not key slots
+	nextFire int64       // no session ends before this
 
 	// progress is the watermark (event time) or the last processing time
 	// windows were fired for.
@@ -119,7 +117,10 @@ type windowAgg struct {
 	keyViews  []colView
 	argViews  []colView // by call
 	filters   []colView // by call
-	outView   colView
+	// HOP and CUMULATE: the batch expanded to one row per (row, window)
+	expSlots            []int32
+	expArgs, expFilters []colView
+	outView             colView
 
 	// fired windows being emitted
 	fireSlots, fireStarts, fireEnds []int64
@@ -188,6 +189,8 @@ func newWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	w.keyViews = make([]colView, nk)
 	w.argViews = make([]colView, nc)
 	w.filters = make([]colView, nc)
+	w.expArgs = make([]colView, nc)
+	w.expFilters = make([]colView, nc)
 	return w, nil
 }
 
@@ -217,7 +220,6 @@ func (w *windowAgg) alloc() int32 {
 			size := max(64, 2*len(w.slotHash))
 			w.slotHash = growTo(w.slotHash, size)
 			w.slotNext = growTo(w.slotNext, size)
-			w.fwd = growTo(w.fwd, size)
 			w.sessions = growTo(w.sessions, size)
 			for i := range w.keyStore {
 				w.keyStore[i].grow(size)
@@ -227,7 +229,7 @@ func (w *windowAgg) alloc() int32 {
 			}
 		}
 	}
-	w.slotNext[s], w.fwd[s] = -1, -1
+	w.slotNext[s] = -1
 	w.live++
 	w.peakSlots = max(w.peakSlots, w.live)
 	return s
@@ -399,11 +401,16 @@ func constantString(a arrow.Array) (string, bool) {
 	return "", false
 }
 
-// accumulate folds the batch into the slots of rowSlots.
-func (w *windowAgg) accumulate(slots []int32, seq int64) {
+// accumulateRange folds rows [from, to) of the batch into their slots
+// (slots[i] for row i, -1 to skip); args and filters are the calls'
+// argument and filter columns.
+func (w *windowAgg) accumulateRange(slots []int32, args, filters []colView, from, to int, seq int64) {
+	slots = slots[from:to]
 	for c, acc := range w.accs {
+		call := &w.spec.Calls[c]
 		cs := slots
-		if f := &w.filters[c]; w.spec.Calls[c].Filter >= 0 {
+		if call.Filter >= 0 {
+			f := filters[c].sub(from, to)
 			cs = resize(w.callSlots, len(slots))
 			w.callSlots = cs
 			for i, s := range slots {
@@ -414,11 +421,12 @@ func (w *windowAgg) accumulate(slots []int32, seq int64) {
 				}
 			}
 		}
-		var v *colView
-		if len(w.spec.Calls[c].Args) > 0 {
-			v = &w.argViews[c]
+		if len(call.Args) == 0 {
+			acc.update(cs, nil, seq+int64(from))
+			continue
 		}
-		acc.update(cs, v, seq)
+		v := args[c].sub(from, to)
+		acc.update(cs, &v, seq+int64(from))
 	}
 }
 
@@ -468,7 +476,11 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 	}
 	stride := ws.stride()
 	slots := w.rowSlots
-	for j := range ws.maxWindowsPerRow() {
+	k := ws.maxWindowsPerRow()
+	if k > 1 {
+		w.expSlots = resize(w.expSlots, n*k)
+	}
+	for j := range k {
 		off := int64(j) * stride
 		for i, e := range ends {
 			slots[i] = 0
@@ -488,8 +500,23 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 			win := winOf(i)
 			win.slots = append(win.slots, s)
 		})
-		w.accumulate(slots, seq)
+		if k == 1 {
+			w.accumulateRange(slots, w.argViews, w.filters, 0, n, seq)
+			return late
+		}
+		for i, s := range slots {
+			w.expSlots[i*k+j] = s
+		}
 	}
+	// HOP and CUMULATE: fold the (row, window) pairs in row order, so that
+	// order-sensitive aggregates (LISTAGG) see each window's rows in
+	// arrival order; row r's j-th window is expanded row r*k+j, and so is
+	// its arrival number.
+	for c := range w.spec.Calls {
+		w.argViews[c].repeat(k, &w.expArgs[c])
+		w.filters[c].repeat(k, &w.expFilters[c])
+	}
+	w.accumulateRange(w.expSlots, w.expArgs, w.expFilters, 0, n*k, seq*int64(k))
 	return late
 }
 
@@ -502,6 +529,7 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 	})
 	accSlots := resize(w.accSlots, n)
 	w.accSlots = accSlots
+	from := 0 // rows before from are accumulated
 	for i, ks := range keySlots {
 		start, end := w.ms[i], w.ms[i]+gap
 		list := w.sessions[ks]
@@ -517,8 +545,14 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 				list[idx].start, list[idx].end = min(s.start, start), max(s.end, end)
 				continue
 			}
-			// The row bridges two sessions: merge the later-starting
-			// one into the earlier, forwarding rows already mapped to it.
+			// The row bridges two sessions. Fold the rows before it into
+			// their sessions first, so that every accumulator sees rows in
+			// arrival order whatever the batching, then merge the
+			// later-starting session into the earlier one.
+			if from < i {
+				w.accumulateRange(accSlots, w.argViews, w.filters, from, i, seq)
+				from = i
+			}
 			h := &list[hit]
 			dst, src := h.slot, s.slot
 			if s.start < hitStart {
@@ -528,8 +562,7 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 			for _, a := range w.accs {
 				a.merge(dst, src)
 			}
-			w.fwd[src] = dst
-			w.pendingFree = append(w.pendingFree, src)
+			w.release(src)
 			h.slot, h.start, h.end = dst, min(h.start, s.start), max(h.end, s.end)
 			list = slices.Delete(list, idx, idx+1)
 			if idx < hit {
@@ -556,22 +589,19 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 		w.nextFire = min(w.nextFire, end)
 		accSlots[i] = s
 	}
-	for i, s := range accSlots {
-		for s >= 0 && w.fwd[s] >= 0 {
-			s = w.fwd[s]
-		}
-		accSlots[i] = s
-	}
-	w.accumulate(accSlots, seq)
-	for _, s := range w.pendingFree {
-		w.release(s)
-	}
-	w.pendingFree = w.pendingFree[:0]
+	w.accumulateRange(accSlots, w.argViews, w.filters, from, n, seq)
 	return late
 }
 
 func (w *windowAgg) ProcessWatermark(_ int, wm Watermark, out Output) error {
-	if w.spec.ProcTime {
+	if wm == MaxWatermark {
+		// End of input: everything fires before the final watermark, in
+		// processing time too.
+		w.progress = int64(wm)
+		if err := w.fire(math.MaxInt64, out); err != nil {
+			return err
+		}
+	} else if w.spec.ProcTime {
 		if err := w.fire(w.clock.NowMillis()-1, out); err != nil {
 			return err
 		}
@@ -768,11 +798,14 @@ func (w *windowAgg) emitFired(out Output) error {
 
 // Snapshot layout: a version byte, the progress (watermark), the arrival
 // counter and the LISTAGG separators, then the open windows grouped by key
-// group (KeyGroupOf of the key hash, so a rescaled job can split the state
-// by group): the number of non-empty groups and, per group, its number,
-// its entry count and its byte length, then its entries. An entry is one
-// (key, window): the window's start (sessions only) and end, the key hash,
-// the key values and every call's accumulator.
+// group, as the group aggregate lays out its state: the number of
+// non-empty groups and, per group in ascending order, its number
+// (KeyGroupOf of the key hash) and the byte length of the rest of the
+// group, which is self-delimiting so that a rescaled job can hand each
+// subtask its groups without decoding them: the entry count, then the
+// entries. An entry is one (key, window): the window's start (sessions
+// only) and end, the key hash, the key values and every call's
+// accumulator.
 const windowStateVersion = 1
 
 func (w *windowAgg) Snapshot() ([]byte, error) {
@@ -827,13 +860,16 @@ func (w *windowAgg) Snapshot() ([]byte, error) {
 		}
 	}
 	out.uvarint(uint64(nonEmpty))
+	var count wbuf
 	for g := range groups {
 		if counts[g] == 0 {
 			continue
 		}
+		count.b = count.b[:0]
+		count.uvarint(uint64(counts[g]))
 		out.uvarint(uint64(g))
-		out.uvarint(uint64(counts[g]))
-		out.uvarint(uint64(len(groups[g].b)))
+		out.uvarint(uint64(len(count.b) + len(groups[g].b)))
+		out.b = append(out.b, count.b...)
 		out.b = append(out.b, groups[g].b...)
 	}
 	return out.b, nil
@@ -861,8 +897,8 @@ func (w *windowAgg) Restore(state []byte) error {
 			break
 		}
 		r.uvarint() // the group: entries carry their key hash
-		count := r.uvarint()
 		r.uvarint() // byte length, for readers that skip groups
+		count := r.uvarint()
 		for range count {
 			if r.err != nil {
 				break

@@ -78,6 +78,54 @@ func (v *colView) decsAt(scale int32) []decimal128.Num {
 	return v.scaled
 }
 
+// repeat sets dst to v with every row repeated k times.
+func (v *colView) repeat(k int, dst *colView) {
+	dst.kind, dst.scale = v.kind, v.scale
+	switch v.kind {
+	case vkInt:
+		dst.ints = repeatInto(dst.ints, v.ints, k)
+	case vkFloat:
+		dst.floats = repeatInto(dst.floats, v.floats, k)
+	case vkDec:
+		dst.decs = repeatInto(dst.decs, v.decs, k)
+	case vkStr:
+		dst.strs = repeatInto(dst.strs, v.strs, k)
+	}
+	dst.valid = nil
+	if v.valid != nil {
+		dst.valid = repeatInto(dst.valid[:0], v.valid, k)
+	}
+}
+
+func repeatInto[T any](dst, src []T, k int) []T {
+	dst = resize(dst, len(src)*k)
+	for i, x := range src {
+		for j := range k {
+			dst[i*k+j] = x
+		}
+	}
+	return dst
+}
+
+// sub is rows [from, to) of v.
+func (v *colView) sub(from, to int) colView {
+	s := colView{kind: v.kind, scale: v.scale}
+	switch v.kind {
+	case vkInt:
+		s.ints = v.ints[from:to]
+	case vkFloat:
+		s.floats = v.floats[from:to]
+	case vkDec:
+		s.decs = v.decs[from:to]
+	case vkStr:
+		s.strs = v.strs[from:to]
+	}
+	if v.valid != nil {
+		s.valid = v.valid[from:to]
+	}
+	return s
+}
+
 func (v *colView) isValid(i int) bool { return v.valid == nil || v.valid[i] }
 
 func widen[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | arrow.Date32 | arrow.Date64 |

@@ -102,3 +102,94 @@ type TemporalJoinSpec struct {
 	RightChangelog bool            `json:"rightChangelog,omitempty"`
 	Condition      json.RawMessage `json:"condition,omitempty"`
 }
+
+// SortKey is one ORDER BY key: a column and its direction.
+type SortKey struct {
+	Col        int  `json:"col"`
+	Desc       bool `json:"desc,omitempty"`
+	NullsFirst bool `json:"nullsFirst,omitempty"`
+}
+
+// KindRank keeps, per partition, the rows ranked Start..End by OrderKeys:
+// Top-N from ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) <= N. Its
+// spec is RankSpec. Output: the input columns (then the rank, BIGINT NOT
+// NULL, when OutputRank) as a retract changelog: rows entering the range
+// are +I, rows leaving it -D, and with OutputRank rows whose rank changes
+// are updated (-U/+U), as Flink's Top-N operators do.
+const KindRank = "rank"
+
+// RankSpec configures a Top-N.
+type RankSpec struct {
+	PartitionKeys []int     `json:"partitionKeys,omitempty"`
+	OrderKeys     []SortKey `json:"orderKeys"`
+	// RankType is "row_number", "rank" or "dense_rank".
+	RankType string `json:"rankType"`
+	// Start and End bound the kept ranks, inclusive, from 1.
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	// OutputRank appends the rank number as the last column.
+	OutputRank     bool  `json:"outputRank,omitempty"`
+	InputChangelog bool  `json:"inputChangelog,omitempty"`
+	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+}
+
+// KindDeduplicate keeps the first or the last row per key by a time
+// attribute: ROW_NUMBER() OVER (PARTITION BY k ORDER BY time ASC|DESC) = 1.
+// Its spec is DeduplicateSpec. Keeping the first row by processing time
+// emits insert-only; every other variant may replace the kept row and
+// emits a retract changelog (OperatorSpec.Changelog), as in Flink.
+const KindDeduplicate = "deduplicate"
+
+// DeduplicateSpec configures a deduplication.
+type DeduplicateSpec struct {
+	Keys     []int `json:"keys"`
+	TimeCol  int   `json:"timeCol"`
+	KeepLast bool  `json:"keepLast,omitempty"`
+	ProcTime bool  `json:"procTime,omitempty"`
+	// OutputRank appends the constant rank 1 (BIGINT NOT NULL).
+	OutputRank     bool  `json:"outputRank,omitempty"`
+	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+}
+
+// KindOverAggregate computes aggregates over a window of preceding rows
+// per partition, ordered by a time attribute (OVER (PARTITION BY ...
+// ORDER BY time ROWS|RANGE BETWEEN ... PRECEDING AND CURRENT ROW)). Its spec
+// is OverAggregateSpec. Output: the input columns then one column per
+// call, insert-only; with event time, rows are emitted in time order once
+// the watermark passes them (late rows are dropped and counted).
+const KindOverAggregate = "over-aggregate"
+
+// OverAggregateSpec configures an OVER aggregation.
+type OverAggregateSpec struct {
+	PartitionKeys []int `json:"partitionKeys,omitempty"`
+	TimeCol       int   `json:"timeCol"`
+	ProcTime      bool  `json:"procTime,omitempty"`
+	// Rows selects a ROWS frame (Preceding counts rows) over a RANGE frame
+	// (Preceding is milliseconds); Preceding -1 is UNBOUNDED PRECEDING.
+	Rows      bool       `json:"rows,omitempty"`
+	Preceding int64      `json:"preceding"`
+	Calls     []agg.Call `json:"calls"`
+}
+
+// KindSort sorts its whole bounded input at end of input and emits the
+// rows Offset.. up to Limit of them (-1: no limit): ORDER BY in batch
+// mode. Its spec is SortSpec. It runs with parallelism 1.
+const KindSort = "sort"
+
+// SortSpec configures a sort.
+type SortSpec struct {
+	Keys   []SortKey `json:"keys"`
+	Offset int64     `json:"offset,omitempty"`
+	Limit  int64     `json:"limit"`
+}
+
+// KindLimit passes the first Offset+Limit rows of its input through,
+// dropping the first Offset, then ignores the rest: LIMIT without ORDER BY.
+// Its spec is LimitSpec. It runs with parallelism 1; insert-only.
+const KindLimit = "limit"
+
+// LimitSpec configures a limit.
+type LimitSpec struct {
+	Offset int64 `json:"offset,omitempty"`
+	Limit  int64 `json:"limit"`
+}

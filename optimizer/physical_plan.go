@@ -18,6 +18,24 @@ type Config struct {
 	// StateTTLMillis is table.exec.state.ttl in milliseconds (0: keep
 	// state forever).
 	StateTTLMillis int64
+	// Batch is execution.runtime-mode = batch: results are final rows.
+	Batch bool
+}
+
+// finalRows materializes an updating input in batch mode, where sinks,
+// clients and sorts see final results only.
+func finalRows(in PhysicalNode, logical planner.Node, cfg Config) PhysicalNode {
+	if cfg.Batch && logical.Changelog() != planner.InsertOnly {
+		return &StreamMaterialize{Input: in}
+	}
+	return in
+}
+
+func changelogOf(in PhysicalNode, logical planner.Node) bool {
+	if _, ok := in.(*StreamMaterialize); ok {
+		return false
+	}
+	return logical.Changelog() != planner.InsertOnly
 }
 
 // ParallelismFromOptions reads Flink's parallelism.default (default 1).
@@ -74,15 +92,56 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StreamSink{Logical: l, Input: exchangeTo(in, cfg.Parallelism), parallelism: cfg.Parallelism}, nil
+		return &StreamSink{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), cfg.Parallelism), parallelism: cfg.Parallelism}, nil
 	case *planner.Collect:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
 			return nil, err
 		}
-		return &StreamCollect{Input: exchangeTo(in, 1), ID: cfg.CollectID, Changelog: l.Changelog() != planner.InsertOnly}, nil
+		in = finalRows(in, l.Input, cfg)
+		return &StreamCollect{Input: exchangeTo(in, 1), ID: cfg.CollectID, Changelog: changelogOf(in, l.Input)}, nil
+	case *planner.WindowTableFunction:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamWindowTableFunction{Logical: l, Input: in}, nil
+	case *planner.WindowAggregate:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		par := cfg.Parallelism
+		if len(l.Keys) == 0 {
+			par = 1
+		}
+		return &StreamWindowAggregate{Logical: l, Input: hashExchange(in, l.Keys, par)}, nil
 	case *planner.Join:
 		return physicalizeJoin(l, cfg)
+	case *planner.Rank:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return physicalizeRank(l, in, cfg)
+	case *planner.Over:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return physicalizeOver(l, in, cfg)
+	case *planner.Sort:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamSort{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), 1)}, nil
+	case *planner.Limit:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamLimit{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), 1)}, nil
 	case *planner.Aggregate:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

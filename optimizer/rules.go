@@ -15,8 +15,8 @@ type Rule struct {
 // starts. The order matters:
 //
 // Rewrite phase, over Filter and Project nodes:
-//  0. ConvertWindowAggregate recognizes window aggregations while the
-//     Aggregate still sits right above its window table function.
+//  0. ConvertWindowAggregate and ConvertTopN recognize window aggregations
+//     and Top-N while their nodes still sit right above each other.
 //  1. FoldConstants first, so later rules see literals (TRUE conditions).
 //  2. RemoveTrueFilter drops filters folded to TRUE.
 //  3. MergeFilters, PushFilterBelowProject, PushFilterIntoJoin and
@@ -26,8 +26,9 @@ type Rule struct {
 //     pushed.
 //  4. MergeProjects collapses stacked projections (views, computed columns,
 //     INSERT casts) into one.
-//  5. PushProjectBelowWatermarkAssigner, PushProjectIntoScan and
-//     PruneJoinInputs prune the columns each operator must carry.
+//  5. PushProjectBelowWatermarkAssigner, PushProjectIntoScan,
+//     PruneJoinInputs and DropUnusedRankNumber prune the columns each
+//     operator must carry.
 //  6. RemoveIdentityProject drops projections that pass their input through.
 //
 // Calc phase, once the rewrites are done (a Calc hides the Filter/Project
@@ -38,6 +39,7 @@ type Rule struct {
 var Phases = [][]Rule{
 	{
 		ConvertWindowAggregate,
+		ConvertTopN,
 		FoldConstants,
 		RemoveTrueFilter,
 		MergeFilters,
@@ -48,6 +50,7 @@ var Phases = [][]Rule{
 		PushProjectBelowWatermarkAssigner,
 		PushProjectIntoScan,
 		PruneJoinInputs,
+		DropUnusedRankNumber,
 		RemoveIdentityProject,
 	},
 	{

@@ -37,6 +37,12 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 			return bound, err
 		}
 	}
+	if f, ok := e.(*sql.FuncCall); ok && sc.over != nil && (f.Over != nil || f.OverName != "") {
+		if i, ok := sc.over[sql.FormatExpr(f)]; ok {
+			c := sc.cols[i]
+			return &expr.ColumnRef{Index: i, Name: c.name, T: c.typ}, nil
+		}
+	}
 	switch n := e.(type) {
 	case *sql.Ident:
 		i, err := s.resolve(sc, n)
@@ -243,8 +249,8 @@ func (s source) call(n sql.Node, name string, args ...expr.Expr) (expr.Expr, err
 }
 
 func (s source) bindCall(sc *scope, n *sql.FuncCall) (expr.Expr, error) {
-	if n.Over != nil || windowFunctions[n.Name] {
-		return nil, s.errAt(errs.NotSupported, n, "window function %s with OVER is not supported yet", n.Name)
+	if n.Over != nil || n.OverName != "" || windowFunctions[n.Name] {
+		return nil, s.errAt(errs.GroupingError, n, "window function %s is only allowed in the SELECT list", n.Name)
 	}
 	if agg.IsAggregate(n.Name) {
 		return nil, s.errAt(errs.GroupingError, n, "aggregate function %s is not allowed here", n.Name)

@@ -2,9 +2,12 @@ package planner
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
@@ -26,13 +29,84 @@ func (b *binder) bindQuery(q *sql.Query) (Node, error) {
 			ctes[cte.Name] = n
 		}
 	}
-	if len(q.OrderBy) > 0 {
-		return nil, b.errAt(errs.NotSupported, q.OrderBy[0].Expr, "ORDER BY is not supported yet")
+	node, err := b.bindSetExpr(q.Body)
+	if err != nil {
+		return nil, err
 	}
-	if q.Limit != nil || q.Offset != nil {
-		return nil, b.errAt(errs.NotSupported, q, "LIMIT and OFFSET are not supported yet")
+	if len(q.OrderBy) == 0 && q.Limit == nil && q.Offset == nil {
+		return node, nil
 	}
-	return b.bindSetExpr(q.Body)
+	return b.bindOrderLimit(q, node)
+}
+
+// bindOrderLimit plans ORDER BY, LIMIT and OFFSET: a Sort in batch mode;
+// in streaming mode a Top-N (ORDER BY with LIMIT) or a Limit (LIMIT
+// alone), as Flink does.
+func (b *binder) bindOrderLimit(q *sql.Query, node Node) (Node, error) {
+	out := node.Schema()
+	osc := newScope("", out)
+	var keys []exec.SortKey
+	for _, o := range q.OrderBy {
+		col := -1
+		if lit, ok := o.Expr.(*sql.Literal); ok && lit.Kind == sql.IntLit {
+			n, _ := strconv.Atoi(lit.Text)
+			if n < 1 || n > out.Len() {
+				return nil, b.errAt(errs.InvalidPlan, o.Expr, "ORDER BY position %d is not in the select list", n)
+			}
+			col = n - 1
+		} else {
+			e, err := b.bindExpr(osc, o.Expr)
+			if err != nil {
+				return nil, err
+			}
+			ref, ok := e.(*expr.ColumnRef)
+			if !ok {
+				return nil, b.errAt(errs.NotSupported, o.Expr, "ORDER BY must name a column of the select list")
+			}
+			col = ref.Index
+		}
+		nullsFirst := !o.Desc
+		if o.NullsFirst != nil {
+			nullsFirst = *o.NullsFirst
+		}
+		keys = append(keys, exec.SortKey{Col: col, Desc: o.Desc, NullsFirst: nullsFirst})
+	}
+	count := func(e sql.Expr, what string, def int64) (int64, error) {
+		if e == nil {
+			return def, nil
+		}
+		lit, ok := e.(*sql.Literal)
+		n, err := strconv.ParseInt(litText(lit, ok), 10, 64)
+		if !ok || lit.Kind != sql.IntLit || err != nil || n < 0 {
+			return 0, b.errAt(errs.InvalidPlan, e, "%s must be a non-negative integer literal", what)
+		}
+		return n, nil
+	}
+	limit, err := count(q.Limit, "LIMIT", -1)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := count(q.Offset, "OFFSET", 0)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case b.batch && len(keys) > 0:
+		return &Sort{Input: node, Keys: keys, Offset: offset, Limit: limit}, nil
+	case len(keys) == 0:
+		return &Limit{Input: node, Offset: offset, Limit: limit}, nil
+	case limit < 0:
+		return nil, b.errAt(errs.NotSupported, q.OrderBy[0].Expr, "in streaming mode ORDER BY needs a LIMIT (a Top-N); sorting an unbounded stream is not supported")
+	}
+	top := &Rank{Input: node, Order: keys, RankType: "ROW_NUMBER", Start: offset + 1, End: offset + limit}
+	return top, nil
+}
+
+func litText(l *sql.Literal, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return l.Text
 }
 
 func (b *binder) bindSetExpr(body sql.SetExpr) (Node, error) {
@@ -44,13 +118,6 @@ func (b *binder) bindSetExpr(body sql.SetExpr) (Node, error) {
 	case *sql.Values:
 		return b.bindValues(n)
 	case *sql.SetOp:
-		if n.Op != sql.Union || !n.All {
-			all := ""
-			if n.All {
-				all = " ALL"
-			}
-			return nil, b.errAt(errs.NotSupported, n, "%s%s is not supported yet", n.Op, all)
-		}
 		l, err := b.bindSetExpr(n.Left)
 		if err != nil {
 			return nil, err
@@ -59,7 +126,19 @@ func (b *binder) bindSetExpr(body sql.SetExpr) (Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.unionAll(n, l, r)
+		switch {
+		case n.Op == sql.Union && n.All:
+			return b.unionAll(n, l, r)
+		case n.Op == sql.Union:
+			u, err := b.unionAll(n, l, r)
+			if err != nil {
+				return nil, err
+			}
+			return distinct(u), nil
+		case n.All:
+			return nil, b.errAt(errs.NotSupported, n, "%s ALL is not supported yet", n.Op)
+		}
+		return b.intersectOrExcept(n, l, r)
 	}
 	return nil, b.errAt(errs.NotSupported, body, "query form is not supported yet")
 }
@@ -219,12 +298,23 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 			input = &Filter{Input: input, Condition: cond}
 		}
 	}
+	if len(s.Windows) > 0 || hasWindowed(s.Items) {
+		if grouped {
+			return nil, b.errAt(errs.NotSupported, s, "window functions over a grouped query are not supported yet")
+		}
+		if input, sc, err = b.bindOver(s, input, sc); err != nil {
+			return nil, err
+		}
+	}
 	var exprs []expr.Expr
 	var names []string
 	for _, item := range s.Items {
 		if item.Star {
 			n := 0
 			for i, c := range sc.cols {
+				if c.hidden {
+					continue
+				}
 				if item.StarQualifier != nil && (len(item.StarQualifier) != 1 || c.qualifier != item.StarQualifier[0]) {
 					continue
 				}
@@ -383,7 +473,7 @@ func (b *binder) expandView(at sql.Node, path catalog.Path, v *catalog.View) (No
 	if !ok {
 		return nil, errs.Internalf("stored query of view %s is not a query", path)
 	}
-	vb := &binder{source: source{text: v.Query, origin: "in view " + path.String()}, cat: b.cat, expanding: b.expanding}
+	vb := &binder{source: source{text: v.Query, origin: "in view " + path.String()}, cat: b.cat, expanding: b.expanding, batch: b.batch}
 	b.expanding[path] = true
 	defer delete(b.expanding, path)
 	node, err := vb.bindQuery(qs.Query)
@@ -391,4 +481,85 @@ func (b *binder) expandView(at sql.Node, path catalog.Path, v *catalog.View) (No
 		return nil, err
 	}
 	return vb.renameColumns(at, node, v.ColumnAliases)
+}
+
+// distinct groups by every column of n.
+func distinct(n Node) Node {
+	s := n.Schema()
+	keys := make([]int, s.Len())
+	for i := range keys {
+		keys[i] = i
+	}
+	return &Aggregate{Input: n, Keys: keys, Names: s.Names()}
+}
+
+// intersectOrExcept plans INTERSECT and EXCEPT (distinct) as Flink does:
+// both inputs tagged with their side, unioned, grouped by every column
+// with a count per side, and filtered on the counts.
+func (b *binder) intersectOrExcept(n *sql.SetOp, l, r Node) (Node, error) {
+	tag := func(in Node, side bool) Node {
+		s := in.Schema()
+		exprs := columnRefsOf(s)
+		exprs = append(exprs, &expr.Literal{Value: side, T: types.BooleanType.WithNullable(false)})
+		return &Project{Input: in, Exprs: exprs, Names: append(s.Names(), "$side")}
+	}
+	u, err := b.unionAll(n, tag(l, true), tag(r, false))
+	if err != nil {
+		return nil, err
+	}
+	width := l.Schema().Len()
+	us := u.Schema()
+	// Per side: COUNT(*) FILTER (WHERE $side) and FILTER (WHERE NOT $side).
+	notSide, err := b.call(n, "NOT", &expr.ColumnRef{Index: width, Name: "$side", T: us.Columns[width].Type})
+	if err != nil {
+		return nil, err
+	}
+	pre := append(columnRefsOf(us), notSide)
+	keys := make([]int, width)
+	for i := range keys {
+		keys[i] = i
+	}
+	count := types.BigIntType.WithNullable(false)
+	a := &Aggregate{
+		Input: &Project{Input: u, Exprs: pre, Names: append(us.Names(), "$other")},
+		Keys:  keys,
+		Calls: []agg.Call{
+			{Func: "COUNT", Filter: width, Type: count, Name: "$left"},
+			{Func: "COUNT", Filter: width + 1, Type: count, Name: "$right"},
+		},
+		Names: append(us.Names()[:width:width], "$left", "$right"),
+	}
+	zero := &expr.Literal{Value: int64(0), T: count}
+	leftSeen, err := b.call(n, ">", &expr.ColumnRef{Index: width, Name: "$left", T: count}, zero)
+	if err != nil {
+		return nil, err
+	}
+	rightOp := ">"
+	if n.Op == sql.Except {
+		rightOp = "="
+	}
+	rightCond, err := b.call(n, rightOp, &expr.ColumnRef{Index: width + 1, Name: "$right", T: count}, zero)
+	if err != nil {
+		return nil, err
+	}
+	cond, err := b.call(n, "AND", leftSeen, rightCond)
+	if err != nil {
+		return nil, err
+	}
+	as := a.Schema()
+	keep := columnRefsOf(types.Schema{Columns: as.Columns[:width]})
+	return &Project{Input: &Filter{Input: a, Condition: cond}, Exprs: keep, Names: as.Names()[:width]}, nil
+}
+
+func columnRefsOf(s types.Schema) []expr.Expr {
+	out := make([]expr.Expr, s.Len())
+	for i, c := range s.Columns {
+		out[i] = &expr.ColumnRef{Index: i, Name: c.Name, T: c.Type}
+	}
+	return out
+}
+
+func hasWindowed(items []sql.SelectItem) bool {
+	calls, _ := windowedCalls(items)
+	return len(calls) > 0
 }

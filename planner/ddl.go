@@ -177,6 +177,9 @@ func (b *binder) scanTable(at sql.Node, path catalog.Path, t *catalog.Table) (No
 	if err != nil {
 		return nil, b.errAt(errs.InvalidOption, at, "table %s: %v", path, err)
 	}
+	if b.batch && !props.Bounded {
+		return nil, b.errAt(errs.InvalidPlan, at, "querying an unbounded table %s in batch mode is not allowed; the table must be bounded", path)
+	}
 	var node Node = &Scan{Path: path, Table: info, IsBounded: props.Bounded}
 	physical := node.Schema()
 	if physical.Len() != len(t.Columns) || t.Watermark != nil {

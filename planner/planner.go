@@ -23,6 +23,9 @@ type Planner struct {
 	// describe the statement's parameters. A placeholder beyond Params is
 	// an error.
 	Params []*expr.Literal
+	// Batch plans for execution.runtime-mode = batch: bounded inputs,
+	// final results only, ORDER BY sorts.
+	Batch bool
 }
 
 // binder binds one statement: the source text its positions refer to and
@@ -33,10 +36,11 @@ type binder struct {
 	ctes []map[string]Node
 	// expanding guards against views that refer to themselves.
 	expanding map[catalog.Path]bool
+	batch     bool
 }
 
 func (p *Planner) binder(src string) *binder {
-	return &binder{source: source{text: src, params: p.Params}, cat: p.Catalog, expanding: map[catalog.Path]bool{}}
+	return &binder{source: source{text: src, params: p.Params}, cat: p.Catalog, expanding: map[catalog.Path]bool{}, batch: p.Batch}
 }
 
 // PlanQuery binds a query into a plan whose root is a Collect.

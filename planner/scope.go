@@ -16,12 +16,18 @@ type scope struct {
 	// agg, when set, is the grouping context of expressions above an
 	// Aggregate (SELECT items and HAVING of a grouped query).
 	agg *aggContext
+	// over maps the canonical text of each window function call to its
+	// column, above an Over node.
+	over map[string]int
 }
 
 type scopeColumn struct {
 	qualifier string
 	name      string
 	typ       types.DataType
+	// hidden columns (computed for window functions) are not expanded by *
+	// and not found by name.
+	hidden bool
 }
 
 func newScope(qualifier string, s types.Schema) *scope {
@@ -45,7 +51,7 @@ func (s source) resolve(sc *scope, id *sql.Ident) (int, error) {
 	}
 	found := -1
 	for i, c := range sc.cols {
-		if c.name == name && (qual == "" || c.qualifier == qual) {
+		if !c.hidden && c.name == name && (qual == "" || c.qualifier == qual) {
 			if found >= 0 {
 				return 0, s.errAt(errs.AmbiguousColumn, id, "column '%s' is ambiguous", name)
 			}

@@ -384,6 +384,11 @@ func (c *conv) orderBy(items []*ast.ByItem) ([]OrderItem, error) {
 func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {
 	switch n := n.(type) {
 	case *ast.Join:
+		if n.ExplicitParens {
+			// Step past the join's own '(' so a derived table inside finds
+			// its '(' (which keys its column aliases).
+			c.find(func(t token) bool { return t.isOp("(") })
+		}
 		if n.Right == nil {
 			return c.tableExpr(n.Left)
 		}

@@ -135,38 +135,52 @@ var mysqlOnlyOps = map[string]bool{
 	"!": true, "&": true, "|": true, "^": true, "~": true, "@": true, "#": true, ":": true, "{": true, "}": true,
 }
 
-// matchClose returns the index of the token closing the bracket at i, or -1.
-func (p *parser) matchClose(i, hi int) int {
-	depth := 0
-	for j := i; j < hi; j++ {
-		t := p.toks[j]
+// matchBrackets fills p.match once per token slice: for each bracket
+// token the index of its partner, -1 when unbalanced. ( and [ nest
+// together, so a range's depth count and this table always agree. The
+// rewrite asks for partners at nearly every call, so scanning each time
+// would be quadratic.
+func (p *parser) matchBrackets() {
+	if p.match != nil {
+		return
+	}
+	p.match = make([]int32, len(p.toks))
+	var stack []int32
+	for j, t := range p.toks {
+		p.match[j] = -1
 		switch {
 		case t.isOp("(") || t.isOp("["):
-			depth++
-		case t.isOp(")") || t.isOp("]"):
-			depth--
-			if depth == 0 {
-				return j
-			}
+			stack = append(stack, int32(j))
+		case (t.isOp(")") || t.isOp("]")) && len(stack) > 0:
+			o := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			p.match[o], p.match[j] = int32(j), o
 		}
+	}
+}
+
+// matchClose returns the index (< hi) of the token closing the bracket at
+// i, or -1.
+func (p *parser) matchClose(i, hi int) int {
+	p.matchBrackets()
+	if i < 0 || i >= len(p.toks) || !p.toks[i].isOp("(") && !p.toks[i].isOp("[") {
+		return -1
+	}
+	if j := int(p.match[i]); j >= 0 && j < hi {
+		return j
 	}
 	return -1
 }
 
-// matchOpen returns the index of the token opening the bracket closed at i.
+// matchOpen returns the index (>= lo) of the token opening the bracket
+// closed at i, or -1.
 func (p *parser) matchOpen(i, lo int) int {
-	depth := 0
-	for j := i; j >= lo; j-- {
-		t := p.toks[j]
-		switch {
-		case t.isOp(")") || t.isOp("]"):
-			depth++
-		case t.isOp("(") || t.isOp("["):
-			depth--
-			if depth == 0 {
-				return j
-			}
-		}
+	p.matchBrackets()
+	if i < 0 || i >= len(p.toks) || !p.toks[i].isOp(")") && !p.toks[i].isOp("]") {
+		return -1
+	}
+	if j := int(p.match[i]); j >= lo {
+		return j
 	}
 	return -1
 }
@@ -343,6 +357,9 @@ func (r *rewriter) run() error {
 				}
 				i = j
 				depth--
+			} else if t.isOp("(") && r.startsFromItem(prev, fromAt, depth-1) && !next.is("SELECT") && !next.is("WITH") {
+				// A parenthesized join: a FROM list continues inside.
+				fromAt[depth] = true
 			} else if t.isOp("[") {
 				j, err := r.index(i)
 				if err != nil {
@@ -813,7 +830,7 @@ func (p *parser) parseQuery(lo, hi int) (*Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		return q, p.checkConsumed(base, p.toks[hi-1].end)
+		return q, nil
 	}
 	return nil, newError(p.src, base, "expected a query")
 }
@@ -852,7 +869,7 @@ func (p *parser) parseExprList(lo, hi int) ([]Expr, error) {
 		}
 		out = append(out, e)
 	}
-	return out, p.checkConsumed(base, p.toks[hi-1].end)
+	return out, nil
 }
 
 // parseExpr parses tokens [lo, hi) as one expression.
@@ -971,7 +988,7 @@ func isSetOp(t token) bool { return t.is("UNION") || t.is("EXCEPT") || t.is("INT
 func (r *rewriter) filter(i int) (int, error) {
 	p := r.p
 	start := r.baseStart(i - 1)
-	if start < 0 || !p.toks[start].isIdent() || !p.toks[start+1].isOp("(") {
+	if start < 0 || !p.toks[start].isIdent() || notCallNames[p.toks[start].upper] || !p.toks[start+1].isOp("(") {
 		return 0, r.errorf(i, "FILTER (WHERE ...) must follow an aggregate call")
 	}
 	end, err := r.closeOf(i + 1)
@@ -1154,27 +1171,27 @@ func (r *rewriter) call(i int) (int, error) {
 		return 0, r.errorf(end, "expected an expression")
 	}
 	r.placeExpr(i, end, f)
-	if r.tok(end + 1).is("OVER") {
+	if over := r.tok(end + 1); over.is("OVER") {
 		const stand = "MAX(1)"
-		if int(p.toks[end].end-p.toks[i].pos) < len(stand) {
+		if int(over.pos-p.toks[i].pos) < len(stand) {
 			return 0, r.errorf(i, "function call too short to rewrite; add spaces inside the parentheses")
 		}
-		r.place(p.toks[i].pos, p.toks[end].end, stand)
+		r.place(p.toks[i].pos, over.pos, stand)
 	}
 	return end, nil
 }
 
-// checkConsumed reports a marker of a kind that must be consumed (see
-// mustConsume) left unused in source span [from, to).
-func (p *parser) checkConsumed(from, to Pos) error {
-	var first *Pos
+// checkConsumed reports the first marker of a kind that must be consumed
+// (see mustConsume) left unused. It runs once per statement.
+func (p *parser) checkConsumed() error {
+	first := Pos(-1)
 	for pos, m := range p.markers {
-		if msg := mustConsume[m.kind]; msg != "" && !m.used && pos >= from && pos < to && (first == nil || pos < *first) {
-			first = &pos
+		if mustConsume[m.kind] != "" && !m.used && (first < 0 || pos < first) {
+			first = pos
 		}
 	}
-	if first != nil {
-		return newError(p.src, *first, "%s", mustConsume[p.markers[*first].kind])
+	if first >= 0 {
+		return newError(p.src, first, "%s", mustConsume[p.markers[first].kind])
 	}
 	return nil
 }

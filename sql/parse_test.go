@@ -30,7 +30,18 @@ func TestParse(t *testing.T) {
 					fmt.Fprintf(&b, "-- statement %d at %d:%d\n", i+1, line, col)
 					dump(&b, reflect.ValueOf(st.Stmt), 0)
 				case "format":
-					b.WriteString(formatStmt(st.Stmt) + "\n")
+					out := formatStmt(st.Stmt)
+					b.WriteString(out + "\n")
+					if _, ok := st.Stmt.(*QueryStatement); ok {
+						// Canonical text must parse back to the same tree.
+						again, err := ParseStatement(out)
+						if err != nil {
+							t.Fatalf("formatted query does not parse: %v\n%s", err, out)
+						}
+						if got := formatStmt(again); got != out {
+							t.Fatalf("format is not stable:\n%s\n%s", out, got)
+						}
+					}
 				default:
 					t.Fatalf("unknown command %s", d.Cmd)
 				}

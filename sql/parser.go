@@ -15,6 +15,8 @@ type parser struct {
 	places  []Expr
 	markers map[Pos]marker
 	nparams int
+	// match caches bracket partners for toks (see matchBrackets).
+	match []int32
 }
 
 // ParseScript parses a script of statements separated by ';'. Empty
@@ -24,7 +26,9 @@ type parser struct {
 func ParseScript(src string) (script *Script, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			script, err = nil, newError(src, 0, "internal parser error: %v", r)
+			// A panic here is a bug in this package (TiDB's own panics are
+			// caught in runTiDB); the fuzz target fails on this message.
+			script, err = nil, newError(src, 0, "internal error: %v", r)
 		}
 	}()
 	toks, err := lex(src, 0, len(src))
@@ -129,7 +133,14 @@ func (p *parser) parseSetMember() (*Insert, error) {
 	if !t.is("INSERT") {
 		return nil, p.errorf(t, "a STATEMENT SET may only contain INSERT statements")
 	}
-	return p.parseInsert()
+	ins, err := p.parseInsert()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	return ins, p.checkConsumed()
 }
 
 // ---------------------------------------------------------------------------
@@ -314,7 +325,10 @@ func (p *parser) parseStatement() (Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, p.expectEnd()
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	return s, p.checkConsumed()
 }
 
 func (p *parser) parseCreate() (Statement, error) {

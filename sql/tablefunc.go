@@ -17,9 +17,9 @@ var afterFromItem = map[string]bool{
 }
 
 // startsFromItem reports whether token t (at paren depth depth) is
-// followed by a FROM item: FROM, JOIN or a comma in a FROM list.
+// followed by a FROM item: FROM, JOIN, or a comma or '(' in a FROM list.
 func (r *rewriter) startsFromItem(t token, fromAt map[int]bool, depth int) bool {
-	return t.is("FROM") || t.is("JOIN") || t.isOp(",") && fromAt[depth]
+	return t.is("FROM") || t.is("JOIN") || (t.isOp(",") || t.isOp("(")) && fromAt[depth]
 }
 
 // aliasColumns looks at token j, just after a FROM item, for
@@ -196,8 +196,8 @@ func (r *rewriter) tableFuncArg(lo, hi int) (TableFuncArg, error) {
 		if arg.Descriptor, err = sub.parseIdentList(); err != nil {
 			return arg, err
 		}
-		if err := sub.expectEnd(); err != nil {
-			return arg, err
+		if t := sub.peek(); t.kind != tkEOF {
+			return arg, sub.errorf(t, "unexpected %s after DESCRIPTOR(...)", describe(t))
 		}
 	default:
 		if arg.Expr, err = p.parseExpr(lo, hi); err != nil {

@@ -119,6 +119,7 @@ func (e *Environment) planInserts(src string, inserts []*sql.Insert) (*exec.JobG
 	var physical []optimizer.PhysicalNode
 	var names []string
 	for _, ins := range inserts {
+		e.planner.Batch = ocfg.Batch
 		sink, err := e.planner.PlanInsert(src, ins)
 		if err != nil {
 			return nil, nil, nil, nil, err
@@ -168,6 +169,7 @@ func (e *Environment) planQuery(src string, q *sql.Query, collectID string) (pla
 		return nil, nil, nil, err
 	}
 	ocfg.CollectID = collectID
+	e.planner.Batch = ocfg.Batch
 	logical, err := e.planner.PlanQuery(src, q)
 	if err != nil {
 		return nil, nil, nil, err
@@ -183,7 +185,7 @@ func optimizerConfig(cfg map[string]string) (optimizer.Config, error) {
 	if err != nil {
 		return optimizer.Config{}, err
 	}
-	oc := optimizer.Config{Parallelism: par}
+	oc := optimizer.Config{Parallelism: par, Batch: strings.EqualFold(cfg[RuntimeMode], "batch")}
 	if v, ok := cfg[StateTTL]; ok {
 		d, err := connector.ParseDuration(v)
 		if err != nil {

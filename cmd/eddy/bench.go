@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,7 +65,7 @@ point --dir at testdata/nexmark.`,
 			if queries != "" {
 				o.queries = strings.Split(queries, ",")
 			}
-			return o.run(cmd.Context(), cmd.OutOrStdout())
+			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&queries, "queries", "", "comma-separated queries to run (default all, q0..q22)")
@@ -72,6 +73,7 @@ point --dir at testdata/nexmark.`,
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 1, "parallelism of the queries and the baseline")
 	cmd.Flags().StringVar(&o.dir, "dir", "testdata/nexmark", "directory of the query files")
 	cmd.Flags().BoolVar(&o.noBaseline, "no-baseline", false, "skip the hand-written baseline")
+	cmd.Flags().StringVar(&o.profileDir, "cpuprofile", "", "write a CPU profile of each query's engine run to DIR/qN.pprof")
 	return cmd
 }
 
@@ -82,6 +84,7 @@ type nexmarkBench struct {
 	parallelism int
 	dir         string
 	noBaseline  bool
+	profileDir  string
 }
 
 // measurement is the cost of one run of a query.
@@ -92,7 +95,9 @@ type measurement struct {
 	err       error
 }
 
-func (o *nexmarkBench) run(ctx context.Context, out io.Writer) error {
+// run prints the table to out when every query has run, and a line per
+// query to progress as it goes.
+func (o *nexmarkBench) run(ctx context.Context, out, progress io.Writer) error {
 	if o.events <= 0 {
 		return fmt.Errorf("--events must be positive")
 	}
@@ -112,10 +117,12 @@ func (o *nexmarkBench) run(ctx context.Context, out io.Writer) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m := o.runQuery(ctx, q)
+		fmt.Fprintf(progress, "running %s...\n", q)
+		m := o.profiled(q, func() measurement { return o.runQuery(ctx, q) })
 		if m.err != nil {
-			fmt.Fprintf(tw, "%s\t%s\t\n", q, firstLine(m.err.Error()))
-			tw.Flush()
+			// The error is the row's last, unterminated cell, so it does
+			// not widen the columns.
+			fmt.Fprintf(tw, "%s\t  %s\n", q, firstLine(m.err.Error()))
 			continue
 		}
 		base := "-\t-"
@@ -128,7 +135,6 @@ func (o *nexmarkBench) run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\t%.0f\t%s\t\n", q, o.events, m.wall.Seconds(), m.cpu.Seconds(),
 			rate(o.events, m.wall), rate(o.events, m.cpu), float64(m.peakMem)/(1<<20), base)
-		tw.Flush()
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\npeak RSS of the process: %.0f MiB\n", float64(maxRSS())/(1<<20))
@@ -151,8 +157,28 @@ func (o *nexmarkBench) script(q string) (string, error) {
 	return s, nil
 }
 
+// profiled runs f under the CPU profiler when --cpuprofile is set.
+func (o *nexmarkBench) profiled(q string, f func() measurement) measurement {
+	if o.profileDir == "" {
+		return f()
+	}
+	if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+		return measurement{err: err}
+	}
+	file, err := os.Create(filepath.Join(o.profileDir, q+".pprof"))
+	if err != nil {
+		return measurement{err: err}
+	}
+	defer file.Close()
+	if err := pprof.StartCPUProfile(file); err != nil {
+		return measurement{err: err}
+	}
+	defer pprof.StopCPUProfile()
+	return f()
+}
+
 // runQuery runs one query file in a fresh session and measures it.
-func (o *nexmarkBench) runQuery(ctx context.Context, q string) (m measurement) {
+func (o *nexmarkBench) runQuery(ctx context.Context, q string) measurement {
 	text, err := o.script(q)
 	if err != nil {
 		return measurement{err: err}
@@ -163,7 +189,8 @@ func (o *nexmarkBench) runQuery(ctx context.Context, q string) (m measurement) {
 	if err != nil {
 		return measurement{err: err}
 	}
-	m = measure(func() error {
+	var rows int64
+	m := measure(func() error {
 		return env.ExecuteScript(ctx, text, func(_ string, r *table.TableResult) error {
 			defer r.Close()
 			if r.Job == nil {
@@ -174,12 +201,13 @@ func (o *nexmarkBench) runQuery(ctx context.Context, q string) (m measurement) {
 			}
 			for _, s := range r.Job.Metrics() {
 				if s.Kind == exec.KindSink {
-					m.rows += s.RecordsIn
+					rows += s.RecordsIn
 				}
 			}
 			return nil
 		})
 	})
+	m.rows = rows
 	return m
 }
 

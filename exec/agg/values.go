@@ -245,8 +245,9 @@ func fixedView[T any](a arrow.Array) []T {
 	return all[d.Offset() : d.Offset()+a.Len()]
 }
 
-// buildColumn makes an Arrow column of type dt from values and their
-// validity.
+// buildColumn makes a string, binary or boolean Arrow column of type dt
+// from values and their validity (fixed-width results are gathered
+// straight into their buffers by results.build).
 func buildColumn[T comparable](mem memory.Allocator, dt arrow.DataType, vals []T, valid []bool) arrow.Array {
 	n := len(vals)
 	switch dt.ID() {
@@ -290,38 +291,7 @@ func buildColumn[T comparable](mem memory.Allocator, dt arrow.DataType, vals []T
 		}
 		return b.NewArray()
 	}
-	var zero T
-	size := int(unsafe.Sizeof(zero))
-	data := memory.NewResizableBuffer(mem)
-	data.Resize(n * size)
-	if n > 0 {
-		copy(data.Bytes(), unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(vals))), n*size))
-	}
-	nulls := 0
-	var bm *memory.Buffer
-	for _, ok := range valid {
-		if !ok {
-			nulls++
-		}
-	}
-	if nulls > 0 {
-		bm = memory.NewResizableBuffer(mem)
-		bm.Resize(int(bitutil.BytesForBits(int64(n))))
-		bits := bm.Bytes()
-		clear(bits)
-		for i, ok := range valid {
-			if ok {
-				bitutil.SetBit(bits, i)
-			}
-		}
-	}
-	d := array.NewData(dt, n, []*memory.Buffer{bm, data}, nil, nulls, 0)
-	data.Release()
-	if bm != nil {
-		bm.Release()
-	}
-	defer d.Release()
-	return array.MakeFromData(d)
+	panic(fmt.Sprintf("agg: buildColumn of %s", dt))
 }
 
 // results records, for every row of a batch, the result of its group's
@@ -354,20 +324,61 @@ func markChanged[T comparable, O ops[T]](r *results[T], changed []bool) {
 
 func (r *results[T]) build(mem memory.Allocator, dt arrow.DataType, rows []int32, before []bool) arrow.Array {
 	n := len(rows)
-	if cap(r.vals) < n {
-		r.vals, r.ok = make([]T, n), make([]bool, n)
+	switch dt.ID() {
+	case arrow.STRING, arrow.BINARY, arrow.BOOL:
+		if cap(r.vals) < n {
+			r.vals, r.ok = make([]T, n), make([]bool, n)
+		}
+		vals, ok := r.vals[:n], r.ok[:n]
+		for j, i := range rows {
+			if before[j] {
+				vals[j], ok[j] = r.before[i], r.bOK[i]
+			} else {
+				vals[j], ok[j] = r.after[i], r.aOK[i]
+			}
+		}
+		col := buildColumn(mem, dt, vals, ok)
+		clear(vals) // drop references to strings of dropped groups
+		return col
 	}
-	vals, ok := r.vals[:n], r.ok[:n]
+	// Fixed width: gather straight into the column's buffers.
+	var zero T
+	data := memory.NewResizableBuffer(mem)
+	data.Resize(n * int(unsafe.Sizeof(zero)))
+	vals := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(data.Bytes()))), n)
+	nulls := 0
 	for j, i := range rows {
 		if before[j] {
-			vals[j], ok[j] = r.before[i], r.bOK[i]
+			vals[j] = r.before[i]
+			if !r.bOK[i] {
+				nulls++
+			}
 		} else {
-			vals[j], ok[j] = r.after[i], r.aOK[i]
+			vals[j] = r.after[i]
+			if !r.aOK[i] {
+				nulls++
+			}
 		}
 	}
-	col := buildColumn(mem, dt, vals, ok)
-	clear(vals) // drop string references into released batches
-	return col
+	var bm *memory.Buffer
+	if nulls > 0 {
+		bm = memory.NewResizableBuffer(mem)
+		bm.Resize(int(bitutil.BytesForBits(int64(n))))
+		bits := bm.Bytes()
+		clear(bits)
+		for j, i := range rows {
+			if (before[j] && r.bOK[i]) || (!before[j] && r.aOK[i]) {
+				bitutil.SetBit(bits, j)
+			}
+		}
+	}
+	d := array.NewData(dt, n, []*memory.Buffer{bm, data}, nil, nulls, 0)
+	data.Release()
+	if bm != nil {
+		bm.Release()
+	}
+	defer d.Release()
+	return array.MakeFromData(d)
 }
 
 func growTo[T any](s []T, n int) []T {

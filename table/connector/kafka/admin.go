@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,18 +23,110 @@ type topicPartition struct {
 
 func (tp topicPartition) String() string { return fmt.Sprintf("%s-%d", tp.topic, tp.partition) }
 
+// lastBrokerError is a kgo hook remembering the last failed connection,
+// read or write, so a request that times out while kgo retries can say
+// why (a refused TLS handshake, failed authentication, ...).
+type lastBrokerError struct {
+	mu  sync.Mutex
+	err error
+}
+
+var (
+	_ kgo.HookBrokerConnect = (*lastBrokerError)(nil)
+	_ kgo.HookBrokerRead    = (*lastBrokerError)(nil)
+	_ kgo.HookBrokerWrite   = (*lastBrokerError)(nil)
+)
+
+func (h *lastBrokerError) set(err error) {
+	if err != nil && !errors.Is(err, kgo.ErrClientClosed) && !errors.Is(err, context.Canceled) {
+		h.mu.Lock()
+		h.err = err
+		h.mu.Unlock()
+	}
+}
+
+func (h *lastBrokerError) get() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+func (h *lastBrokerError) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	h.set(err)
+}
+
+func (h *lastBrokerError) OnBrokerRead(_ kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+	h.set(err)
+}
+
+func (h *lastBrokerError) OnBrokerWrite(_ kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+	h.set(err)
+}
+
+// admin makes the metadata and offset requests of a reader on its client.
+type admin struct {
+	cfg  *config
+	cl   *kgo.Client
+	last *lastBrokerError // registered as a hook of cl
+}
+
+// newClient creates a client with the table's options plus extra ones, and
+// its admin.
+func newClient(cfg *config, extra ...kgo.Opt) (*admin, error) {
+	last := &lastBrokerError{}
+	opts := append(append([]kgo.Opt{}, cfg.client.opts...), extra...)
+	opts = append(opts, kgo.WithHooks(last))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return &admin{cfg: cfg, cl: cl, last: last}, nil
+}
+
 // reachErr explains a failed request to the brokers.
-func (c *config) reachErr(what string, err error) error {
+func (a *admin) reachErr(what string, err error) error {
+	c, last := a.cfg, a.last
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
-		return fmt.Errorf("kafka: %s: brokers %s did not answer within %s (properties.default.api.timeout.ms): %w",
-			what, strings.Join(c.client.brokers, ","), c.client.apiTimeout, err)
+		cause := ""
+		if le := last.get(); le != nil {
+			cause = fmt.Sprintf(" (last connection error: %v)", le)
+		}
+		return fmt.Errorf("kafka: %s: brokers %s did not answer within %s (properties.default.api.timeout.ms)%s: %w",
+			what, strings.Join(c.client.brokers, ","), c.client.apiTimeout, cause, err)
 	}
 	return fmt.Errorf("kafka: %s (brokers %s): %w", what, strings.Join(c.client.brokers, ","), err)
 }
 
+// request issues req within ctx. kgo does not abandon a connection attempt
+// (dial and handshake) when the request's context ends, so the request
+// runs on its own goroutine and the caller stops waiting at the deadline;
+// closing the client ends the attempt.
+func request[R kmsg.Response](ctx context.Context, cl *kgo.Client, req kmsg.Request) (R, error) {
+	type result struct {
+		resp kmsg.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := cl.Request(ctx, req)
+		done <- result{resp, err}
+	}()
+	var zero R
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return zero, r.err
+		}
+		return r.resp.(R), nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
 // listPartitions returns the partitions of the table's topics (or of the
 // topics its pattern matches), sorted by topic and partition.
-func (c *config) listPartitions(ctx context.Context, cl *kgo.Client) ([]topicPartition, error) {
+func (a *admin) listPartitions(ctx context.Context) ([]topicPartition, error) {
+	c, cl := a.cfg, a.cl
 	ctx, cancel := context.WithTimeout(ctx, c.client.apiTimeout)
 	defer cancel()
 	req := kmsg.NewPtrMetadataRequest()
@@ -42,9 +137,9 @@ func (c *config) listPartitions(ctx context.Context, cl *kgo.Client) ([]topicPar
 			req.Topics = append(req.Topics, rt)
 		}
 	}
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := request[*kmsg.MetadataResponse](ctx, cl, req)
 	if err != nil {
-		return nil, c.reachErr("listing partitions", err)
+		return nil, a.reachErr("listing partitions", err)
 	}
 	var tps []topicPartition
 	for _, t := range resp.Topics {
@@ -105,7 +200,8 @@ const (
 // listOffsets resolves a timestamp (or latestTS/earliestTS) to offsets per
 // partition: the first offset whose record timestamp is at least ts, or the
 // end offset when there is none.
-func (c *config) listOffsets(ctx context.Context, cl *kgo.Client, tps []topicPartition, ts int64) (map[topicPartition]int64, error) {
+func (a *admin) listOffsets(ctx context.Context, tps []topicPartition, ts int64) (map[topicPartition]int64, error) {
+	c, cl := a.cfg, a.cl
 	out := make(map[topicPartition]int64, len(tps))
 	if len(tps) == 0 {
 		return out, nil
@@ -130,9 +226,9 @@ func (c *config) listOffsets(ctx context.Context, cl *kgo.Client, tps []topicPar
 		rp.CurrentLeaderEpoch = -1
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := request[*kmsg.ListOffsetsResponse](ctx, cl, req)
 	if err != nil {
-		return nil, c.reachErr("listing offsets", err)
+		return nil, a.reachErr("listing offsets", err)
 	}
 	var needEnd []topicPartition
 	for _, t := range resp.Topics {
@@ -149,7 +245,7 @@ func (c *config) listOffsets(ctx context.Context, cl *kgo.Client, tps []topicPar
 		}
 	}
 	if len(needEnd) > 0 && ts >= 0 {
-		end, err := c.listOffsets(ctx, cl, needEnd, latestTS)
+		end, err := a.listOffsets(ctx, needEnd, latestTS)
 		if err != nil {
 			return nil, err
 		}
@@ -162,7 +258,8 @@ func (c *config) listOffsets(ctx context.Context, cl *kgo.Client, tps []topicPar
 
 // committedOffsets returns the group's committed offsets of tps; partitions
 // without one are absent.
-func (c *config) committedOffsets(ctx context.Context, cl *kgo.Client, tps []topicPartition) (map[topicPartition]int64, error) {
+func (a *admin) committedOffsets(ctx context.Context, tps []topicPartition) (map[topicPartition]int64, error) {
+	c, cl := a.cfg, a.cl
 	ctx, cancel := context.WithTimeout(ctx, c.client.apiTimeout)
 	defer cancel()
 	req := kmsg.NewPtrOffsetFetchRequest()
@@ -179,14 +276,18 @@ func (c *config) committedOffsets(ctx context.Context, cl *kgo.Client, tps []top
 		}
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, tp.partition)
 	}
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := request[*kmsg.OffsetFetchResponse](ctx, cl, req)
 	if err != nil {
-		return nil, c.reachErr("fetching committed offsets of group '"+c.client.groupID+"'", err)
-	}
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return nil, fmt.Errorf("kafka: fetching committed offsets of group '%s': %w", c.client.groupID, err)
+		return nil, a.reachErr("fetching committed offsets of group '"+c.client.groupID+"'", err)
 	}
 	out := map[topicPartition]int64{}
+	err = kerr.ErrorForCode(resp.ErrorCode)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return out, nil // a group that never committed has no offsets
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kafka: fetching committed offsets of group '%s': %w", c.client.groupID, err)
+	}
 	for _, t := range resp.Topics {
 		for _, p := range t.Partitions {
 			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {

@@ -215,6 +215,11 @@ func parseClientConfig(o connector.Options) (clientConfig, error) {
 			return c, fmt.Errorf("unsupported Kafka property 'properties.%s'; supported: %s", k, strings.Join(supportedProperties, ", "))
 		}
 	}
+	if _, set := props["socket.connection.setup.timeout.ms"]; !set && c.apiTimeout < 10*time.Second {
+		// kgo's dial timeout (10s) covers the connection handshake; keep it
+		// within the API timeout so a silent broker fails in time.
+		c.opts = append(c.opts, kgo.DialTimeout(c.apiTimeout))
+	}
 	useTLS := protocol == "SSL" || protocol == "SASL_SSL"
 	useSASL := protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL"
 	if tlsCfg != nil && !useTLS {

@@ -102,18 +102,20 @@ func (c consumed) String() string {
 // consumeAll reads every record of a topic, ordered by partition and offset.
 func consumeAll(t testing.TB, addr, topic string) []consumed {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cfg := &config{topics: []string{topic}, client: clientConfig{apiTimeout: 10 * time.Second, brokers: []string{addr},
+		opts: []kgo.Opt{kgo.SeedBrokers(addr)}}}
+	adm, err := newClient(cfg, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cl := adm.cl
 	defer cl.Close()
-	cfg := &config{topics: []string{topic}, client: clientConfig{apiTimeout: 10 * time.Second, brokers: []string{addr}}}
 	ctx := context.Background()
-	tps, err := cfg.listPartitions(ctx, cl)
+	tps, err := adm.listPartitions(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ends, err := cfg.listOffsets(ctx, cl, tps, latestTS)
+	ends, err := adm.listOffsets(ctx, tps, latestTS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,4 +228,11 @@ func write(t testing.TB, tbl connector.TableInfo, sub int, bs ...arrow.RecordBat
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// memoryChecked is a checked allocator asserted empty at the end of the test.
+func memoryChecked(t *testing.T) *memory.CheckedAllocator {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	return mem
 }

@@ -79,7 +79,7 @@ func commonOptions(upsert bool) []connector.Option {
 		{Key: BootstrapServers, Type: connector.String, Required: true,
 			Doc: "Comma-separated host:port list of Kafka brokers."},
 		{Key: GroupID, Type: connector.String,
-			Doc: "Consumer group whose committed offsets 'group-offsets' modes use. Partitions are assigned by Eddy, not by the group protocol."},
+			Doc: "Consumer group whose committed offsets 'group-offsets' modes use, by default 'KafkaSource-<table>'. Partitions are assigned by Eddy, not by the group protocol."},
 		{Key: Properties, Type: connector.String,
 			Doc: "Kafka client properties that map to franz-go options: client.id, security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.type (PEM), ssl.truststore.location, ssl.truststore.certificates, ssl.endpoint.identification.algorithm, auto.offset.reset, default.api.timeout.ms, socket.connection.setup.timeout.ms, fetch.max.wait.ms, fetch.max.bytes, max.partition.fetch.bytes, isolation.level, acks, linger.ms, batch.size, compression.type, enable.idempotence; any other is an error."},
 		{Key: KeyFieldsPrefix, Type: connector.String,
@@ -252,8 +252,9 @@ func parseConfig(f connector.Factory, t connector.TableInfo, upsert bool) (*conf
 	if (c.startup == modeSpecific || c.bounded == modeSpecific) && len(c.topics) != 1 {
 		return nil, fmt.Errorf("specific offsets need exactly one topic in '%s'", Topic)
 	}
-	if (c.startup == modeGroup || c.bounded == modeGroup) && c.client.groupID == "" {
-		return nil, fmt.Errorf("'%s' is required for 'group-offsets'", GroupID)
+	if c.client.groupID == "" {
+		// Flink's default group of a table's source.
+		c.client.groupID = "KafkaSource-" + t.Name
 	}
 	// sink
 	switch c.partitioner {

@@ -37,7 +37,8 @@ type reader struct {
 	out  *arrow.Schema
 	kind bool // batches carry the RowKindColumn (upsert-kafka)
 
-	cl       *kgo.Client
+	adm      *admin
+	cl       *kgo.Client // adm.cl
 	started  bool
 	parts    map[topicPartition]*partState
 	open     int // partitions not done
@@ -83,14 +84,16 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 			return nil, err
 		}
 	}
+	// A column in both parts (value.fields-include = ALL) is taken from the
+	// key, which tombstones carry too.
 	r.srcCol = make([]colSource, cfg.physical.Len())
+	for k, i := range cfg.value.cols {
+		r.srcCol[i] = colSource{idx: k}
+	}
 	if cfg.key != nil {
 		for k, i := range cfg.key.cols {
 			r.srcCol[i] = colSource{key: true, idx: k}
 		}
-	}
-	for k, i := range cfg.value.cols {
-		r.srcCol[i] = colSource{idx: k}
 	}
 	return r, nil
 }
@@ -98,17 +101,22 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 // start connects, lists the partitions, assigns this subtask's, resolves
 // their start and stop offsets and starts fetching them.
 func (r *reader) start(ctx context.Context) error {
-	opts := append(append([]kgo.Opt{}, r.cfg.client.opts...), r.cfg.client.consumer...)
+	opts := append([]kgo.Opt{}, r.cfg.client.consumer...)
 	// Partitions are assigned explicitly and never through a group, so the
 	// client is a direct consumer that starts with no partitions.
 	opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{}))
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("kafka: %w", err)
+	if d := r.cfg.discovery; d > 0 && d < 5*time.Second {
+		// Partitions found by a discovery faster than kgo's metadata
+		// refresh floor (5s) should start being fetched as soon.
+		opts = append(opts, kgo.MetadataMinAge(d))
 	}
-	r.cl = cl
+	adm, err := newClient(r.cfg, opts...)
+	if err != nil {
+		return err
+	}
+	r.adm, r.cl = adm, adm.cl
 	r.started = true
-	tps, err := r.cfg.listPartitions(ctx, cl)
+	tps, err := adm.listPartitions(ctx)
 	if err != nil {
 		return err
 	}
@@ -193,11 +201,11 @@ func (r *reader) resolve(ctx context.Context, tps []topicPartition, mode string,
 	}
 	switch mode {
 	case modeEarliest:
-		return r.cfg.listOffsets(ctx, r.cl, tps, earliestTS)
+		return r.adm.listOffsets(ctx, tps, earliestTS)
 	case modeLatest:
-		return r.cfg.listOffsets(ctx, r.cl, tps, latestTS)
+		return r.adm.listOffsets(ctx, tps, latestTS)
 	case modeTimestamp:
-		return r.cfg.listOffsets(ctx, r.cl, tps, ts)
+		return r.adm.listOffsets(ctx, tps, ts)
 	case modeSpecific:
 		out := map[topicPartition]int64{}
 		var missing []topicPartition
@@ -214,13 +222,13 @@ func (r *reader) resolve(ctx context.Context, tps []topicPartition, mode string,
 		if !starting {
 			fill = latestTS
 		}
-		more, err := r.cfg.listOffsets(ctx, r.cl, missing, fill)
+		more, err := r.adm.listOffsets(ctx, missing, fill)
 		for tp, o := range more {
 			out[tp] = o
 		}
 		return out, err
 	case modeGroup:
-		out, err := r.cfg.committedOffsets(ctx, r.cl, tps)
+		out, err := r.adm.committedOffsets(ctx, tps)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +250,7 @@ func (r *reader) resolve(ctx context.Context, tps []topicPartition, mode string,
 			return nil, fmt.Errorf("kafka: group '%s' has no committed offset for %s and 'properties.auto.offset.reset' is none; set it to earliest or latest, or use another 'scan.startup.mode'",
 				r.cfg.client.groupID, missing[0])
 		}
-		more, err := r.cfg.listOffsets(ctx, r.cl, missing, fill)
+		more, err := r.adm.listOffsets(ctx, missing, fill)
 		for tp, o := range more {
 			out[tp] = o
 		}
@@ -253,7 +261,7 @@ func (r *reader) resolve(ctx context.Context, tps []topicPartition, mode string,
 
 // discover adds partitions that appeared since the last look.
 func (r *reader) discover(ctx context.Context) error {
-	tps, err := r.cfg.listPartitions(ctx, r.cl)
+	tps, err := r.adm.listPartitions(ctx)
 	if err != nil {
 		return err
 	}

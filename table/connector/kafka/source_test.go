@@ -136,7 +136,7 @@ func TestStartupAndBoundedModes(t *testing.T) {
 		{[]string{"scan.startup.mode", "timestamp", "scan.startup.timestamp-millis", "7000", "scan.bounded.mode", "latest-offset"}, "6 7 8 9"},
 		{[]string{"scan.startup.mode", "timestamp", "scan.startup.timestamp-millis", "99000", "scan.bounded.mode", "latest-offset"}, ""},
 		{[]string{"scan.startup.mode", "specific-offsets", "scan.startup.specific-offsets", "partition:0,offset:3", "scan.bounded.mode", "latest-offset"}, "1 3 5 6 7 8 9"},
-		{[]string{"scan.startup.mode", "group-offsets", "scan.bounded.mode", "latest-offset"}, "4 7 8 9"},
+		{[]string{"scan.startup.mode", "group-offsets", "scan.bounded.mode", "latest-offset"}, "4 6 7 8 9"},
 		{[]string{"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "group-offsets"}, "0 1 2 3 5"},
 		{[]string{"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "timestamp", "scan.bounded.timestamp-millis", "4000"}, "0 1 2"},
 		{[]string{"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "specific-offsets", "scan.bounded.specific-offsets", "partition:0,offset:1;partition:1,offset:2"}, "0 1 3"},

@@ -173,11 +173,11 @@ func (c Config) Validate() error {
 	case c.HotSellersRatio <= 0:
 		return bad(AuctionHotRatioSellers, c.HotSellersRatio, "positive")
 	case c.AvgPersonSize < 0 || c.AvgPersonSize > extraBufferLength:
-		return bad(PersonAvgSize, c.AvgPersonSize, "at most 1mb")
+		return bad(PersonAvgSize, c.AvgPersonSize, "at most 64kb")
 	case c.AvgAuctionSize < 0 || c.AvgAuctionSize > extraBufferLength:
-		return bad(AuctionAvgSize, c.AvgAuctionSize, "at most 1mb")
+		return bad(AuctionAvgSize, c.AvgAuctionSize, "at most 64kb")
 	case c.AvgBidSize < 0 || c.AvgBidSize > extraBufferLength:
-		return bad(BidAvgSize, c.AvgBidSize, "at most 1mb")
+		return bad(BidAvgSize, c.AvgBidSize, "at most 64kb")
 	}
 	return nil
 }

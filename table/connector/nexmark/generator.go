@@ -23,7 +23,7 @@ const (
 	hotChannelsRatio  = 2
 	channelsNumber    = 10_000
 	minStringLength   = 3
-	extraBufferLength = 1 << 20
+	extraBufferLength = 1 << 16
 	// spacedBufferLength holds the characters random names, descriptions
 	// and e-mail parts are cut from.
 	spacedBufferLength = 1 << 16

@@ -23,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
@@ -114,9 +115,20 @@ type writer struct {
 	closed bool
 }
 
-// rowKind is the one place that spells a row's change kind. Batches carry
-// no row-kind column yet, so every row is an insertion.
-func rowKind(arrow.RecordBatch, int) string { return "+I" }
+// rowKind is the one place that spells a row's change kind: a changelog's
+// batches carry it in their trailing connector.RowKindColumn, other rows
+// are insertions.
+func rowKind(b arrow.RecordBatch, i int) string {
+	n := int(b.NumCols())
+	if n == 0 || b.ColumnName(n-1) != connector.RowKindColumn {
+		return "+I"
+	}
+	kinds, ok := b.Column(n - 1).(*array.Int8)
+	if !ok {
+		return "+I"
+	}
+	return connector.RowKind(kinds.Value(i)).String()
+}
 
 var javaStyle = format.Style{Timestamp: format.Java, JavaBytes: true}
 

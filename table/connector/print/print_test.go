@@ -122,3 +122,27 @@ func TestPrintOptions(t *testing.T) {
 		t.Errorf("print-identifier: %v %v", p, err)
 	}
 }
+
+// TestPrintRowKinds prints a changelog: the kind comes from the batch's
+// trailing row kind column.
+func TestPrintRowKinds(t *testing.T) {
+	var out bytes.Buffer
+	Stdout = &out
+	defer func() { Stdout = nil }()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sch := types.Schema{Columns: []types.Column{col("k", types.StringType), col("n", types.BigIntType)}}
+	as := arrow.NewSchema(append(sch.Arrow().Fields(),
+		arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8}), nil)
+	b, _, err := array.RecordFromJSON(mem, as, strings.NewReader(
+		`[{"k": "a", "n": 1, "$rowkind": 0}, {"k": "a", "n": 1, "$rowkind": 1}, {"k": "a", "n": 2, "$rowkind": 2}, {"k": "a", "n": 2, "$rowkind": 3}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	connectortest.CheckSink(t, Factory{}, connector.SinkSpec{Table: connector.TableInfo{Name: "t", Schema: sch,
+		Options: map[string]string{"connector": "print"}}}, connector.ReaderContext{Parallelism: 1, Mem: mem}, b)
+	if want := "+I[a, 1]\n-U[a, 1]\n+U[a, 2]\n-D[a, 2]\n"; out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}

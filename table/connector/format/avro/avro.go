@@ -35,20 +35,29 @@ const RecordName = "org.apache.flink.avro.generated.record"
 // TIMESTAMP_LTZ the local-timestamp variants (Flink's legacy mapping, its
 // default); DECIMAL is bytes with the decimal logical type.
 func SchemaFor(s types.Schema) (string, error) {
-	fields := make([]map[string]any, 0, s.Len())
+	type field struct {
+		Name    string          `json:"name"`
+		Type    any             `json:"type"`
+		Default json.RawMessage `json:"default,omitempty"`
+	}
+	fields := make([]field, 0, s.Len())
 	for _, c := range s.Columns {
 		t, err := avroType(c.Type)
 		if err != nil {
 			return "", fmt.Errorf("column '%s': %w", c.Name, err)
 		}
-		f := map[string]any{"name": c.Name, "type": t}
+		f := field{Name: c.Name, Type: t}
 		if c.Type.Nullable() {
-			f["type"] = []any{"null", t}
-			f["default"] = nil
+			f.Type = []any{"null", t}
+			f.Default = json.RawMessage("null")
 		}
 		fields = append(fields, f)
 	}
-	b, err := json.Marshal(map[string]any{"type": "record", "name": RecordName, "fields": fields})
+	b, err := json.Marshal(struct {
+		Type   string  `json:"type"`
+		Name   string  `json:"name"`
+		Fields []field `json:"fields"`
+	}{"record", RecordName, fields})
 	return string(b), err
 }
 

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/internal/nexmarkbaseline"
+	"github.com/eddysql/eddy/table/connector/nexmark"
+)
+
+const nexmarkDir = "../../testdata/nexmark"
+
+// runningNexmarkQueries are the Nexmark queries that run today. The list
+// only grows: every query on it must keep running, and a query that starts
+// running is reported so it can be added.
+var runningNexmarkQueries = []string{"q0", "q1", "q2", "q14", "q21", "q22"}
+
+// TestNexmarkQueries runs every query file of testdata/nexmark over a few
+// thousand events. The queries on the list must complete (q0–q2 with the
+// baseline's row counts); the others must fail with a clean error, one
+// with a code other than internal, never a crash.
+func TestNexmarkQueries(t *testing.T) {
+	const events = 3000
+	o := &nexmarkBench{events: events, parallelism: 1, dir: nexmarkDir}
+	cfg, err := nexmark.ParseOptions(map[string]string{nexmark.TableOpt: nexmark.TableBid, nexmark.EventsNum: strconv.Itoa(events)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range allNexmarkQueries {
+		t.Run(q, func(t *testing.T) {
+			m := o.runQuery(context.Background(), q)
+			if !slices.Contains(runningNexmarkQueries, q) {
+				switch {
+				case m.err == nil:
+					t.Logf("%s runs now: add it to runningNexmarkQueries", q)
+				case errs.State(m.err) == errs.InternalError.SQLState:
+					t.Errorf("%s fails with an internal error: %v", q, m.err)
+				default:
+					t.Logf("%s: %v", q, m.err)
+				}
+				return
+			}
+			if m.err != nil {
+				t.Fatalf("%s: %v", q, m.err)
+			}
+			if nexmarkbaseline.Supported(q) {
+				want, err := nexmarkbaseline.Run(q, cfg, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.rows != want.Rows {
+					t.Errorf("%s wrote %d rows, the baseline computes %d", q, m.rows, want.Rows)
+				}
+			}
+		})
+	}
+}
+
+func TestBenchCommand(t *testing.T) {
+	cmd := nexmarkBenchCommand()
+	var out, progress bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&progress)
+	cmd.SetArgs([]string{"--queries", "q0,q2,q3", "--events", "2000", "--parallelism", "2", "--dir", nexmarkDir})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	lines := strings.Split(text, "\n")
+	row := func(q string) []string {
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == q {
+				return f
+			}
+		}
+		t.Fatalf("no row for %s in\n%s", q, text)
+		return nil
+	}
+	for _, want := range []string{"2000 events per query, parallelism 2", "events/cpu-s", "engine/baseline cpu", "peak RSS"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	for _, q := range []string{"q0", "q2"} {
+		f := row(q)
+		// query events wall cpu events/s events/cpu-s peak baseline ratio
+		if len(f) != 9 || f[1] != "2000" || !strings.HasSuffix(f[8], "x") {
+			t.Errorf("%s row: %q", q, f)
+		}
+	}
+	if f := row("q3"); len(f) < 2 || f[1] != "error:" {
+		t.Errorf("q3 row: %q", f)
+	}
+	if !strings.Contains(progress.String(), "running q3...") {
+		t.Errorf("progress: %s", progress.String())
+	}
+
+	for _, args := range [][]string{{"--events", "0"}, {"--parallelism", "0"}, {"--queries", "q99", "--events", "10", "--dir", nexmarkDir}} {
+		cmd := nexmarkBenchCommand()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(args)
+		err := cmd.ExecuteContext(context.Background())
+		if args[0] == "--queries" {
+			if err != nil || !strings.Contains(out.String(), "q99  error: open") {
+				t.Errorf("%v: %v\n%s", args, err, out.String())
+			}
+		} else if err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}

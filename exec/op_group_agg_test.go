@@ -1,0 +1,519 @@
+package exec
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/datadriven"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/agg"
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// TestGroupAgg runs the scripted group aggregate tests in
+// testdata/group_agg. Commands:
+//
+//	create keys=(0,1) [changelog] [ttl=<ms>]
+//	<input columns: name TYPE, ...>
+//	<one aggregate call per line: COUNT(*), SUM($1), COUNT(DISTINCT $1) FILTER $2, LISTAGG($0, $3)>
+//
+//	feed                 one input batch, a row per line: +I[a, 1, true]
+//	time ms=<ms>         sets the processing-time clock
+//	watermark ms=<ms>
+//	end                  ends the input
+//	snapshot             takes a snapshot
+//	restore              replaces the operator by a fresh one restored from
+//	                     the last snapshot
+//	groups               prints the number of live (unexpired) groups
+//
+// Each command prints what the operator emitted, one changelog row per
+// line. Every file is then replayed with input batches of 1 and 7 rows,
+// and with a snapshot and a restore into a fresh operator after every
+// input batch: the output must not change.
+func TestGroupAgg(t *testing.T) {
+	modes := []groupAggMode{{}}
+	if f := flag.Lookup("rewrite"); f == nil || f.Value.String() != "true" {
+		modes = append(modes,
+			groupAggMode{batch: 1}, groupAggMode{batch: 7},
+			groupAggMode{restore: true}, groupAggMode{batch: 1, restore: true}, groupAggMode{batch: 7, restore: true})
+	}
+	datadriven.Walk(t, "testdata/group_agg", func(t *testing.T, path string) {
+		for _, m := range modes {
+			t.Run(m.String(), func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				h := &groupAggHarness{mode: m, mem: mem, clock: &gaClock{}}
+				defer h.close(t)
+				datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+					return h.run(t, d)
+				})
+			})
+		}
+	})
+}
+
+type groupAggMode struct {
+	batch   int // rows per input batch; 0: one batch per feed command
+	restore bool
+}
+
+func (m groupAggMode) String() string {
+	s := "batch=default"
+	if m.batch > 0 {
+		s = fmt.Sprintf("batch=%d", m.batch)
+	}
+	if m.restore {
+		s += ",restore"
+	}
+	return s
+}
+
+type gaClock struct{ now int64 }
+
+func (c *gaClock) NowMillis() int64 { return c.now }
+
+type groupAggHarness struct {
+	mode  groupAggMode
+	mem   *memory.CheckedAllocator
+	clock *gaClock
+	spec  OperatorSpec
+	input *arrow.Schema // with the row kind column on a changelog
+	cl    bool
+	op    *groupAgg
+	snap  []byte
+	out   gaOutput
+}
+
+func (h *groupAggHarness) close(t *testing.T) {
+	if h.op != nil {
+		require.NoError(t, h.op.Close())
+		h.op = nil
+	}
+}
+
+func (h *groupAggHarness) newOp(t *testing.T) {
+	ctx := &OperatorContext{Parallelism: 1, Mem: h.mem, Metrics: NewOperatorMetrics(), Clock: h.clock}
+	op, err := newGroupAgg(h.spec, ctx)
+	require.NoError(t, err)
+	require.NoError(t, op.Open(ctx))
+	h.op = op.(*groupAgg)
+}
+
+// snapshotRestore replaces the operator by a fresh one restored from its
+// snapshot.
+func (h *groupAggHarness) snapshotRestore(t *testing.T) {
+	state, err := h.op.Snapshot()
+	require.NoError(t, err)
+	h.close(t)
+	h.newOp(t)
+	require.NoError(t, h.op.Restore(state))
+}
+
+func (h *groupAggHarness) run(t *testing.T, d *datadriven.TestData) string {
+	h.out.log.Reset()
+	switch d.Cmd {
+	case "create":
+		h.close(t)
+		h.create(t, d)
+		h.newOp(t)
+	case "feed":
+		rows := strings.Split(strings.TrimSpace(d.Input), "\n")
+		size := len(rows)
+		if h.mode.batch > 0 {
+			size = h.mode.batch
+		}
+		for lo := 0; lo < len(rows); lo += size {
+			b := h.batch(t, rows[lo:min(lo+size, len(rows))])
+			err := h.op.ProcessBatch(0, b, &h.out)
+			b.Release()
+			if err != nil {
+				return "error: " + err.Error() + "\n"
+			}
+			if h.mode.restore {
+				h.snapshotRestore(t)
+			}
+		}
+	case "time":
+		d.ScanArgs(t, "ms", &h.clock.now)
+	case "watermark":
+		var ms int64
+		d.ScanArgs(t, "ms", &ms)
+		require.NoError(t, h.op.ProcessWatermark(0, Watermark(ms), &h.out))
+	case "end":
+		require.NoError(t, h.op.ProcessWatermark(0, MaxWatermark, &h.out))
+		require.NoError(t, h.op.EndInput(0, &h.out))
+	case "snapshot":
+		var err error
+		h.snap, err = h.op.Snapshot()
+		require.NoError(t, err)
+	case "restore":
+		h.close(t)
+		h.newOp(t)
+		require.NoError(t, h.op.Restore(h.snap))
+	case "groups":
+		g := h.op
+		if !g.ready {
+			require.NoError(t, g.init(h.input))
+		}
+		n := 0
+		for s := 0; s < g.nSlots; s++ {
+			if g.live[s] && (g.spec.StateTTLMillis <= 0 || g.lastWrite[s]+g.spec.StateTTLMillis > h.clock.now) {
+				n++
+			}
+		}
+		return fmt.Sprintf("groups=%d\n", n)
+	default:
+		t.Fatalf("unknown command %s", d.Cmd)
+	}
+	if h.out.log.Len() == 0 {
+		return "ok\n"
+	}
+	return h.out.log.String()
+}
+
+func (h *groupAggHarness) create(t *testing.T, d *datadriven.TestData) {
+	var spec GroupAggregateSpec
+	spec.Keys = []int{}
+	if d.HasArg("keys") {
+		var keys []string
+		d.ScanArgs(t, "keys", &keys)
+		for _, k := range keys {
+			i, err := strconv.Atoi(k)
+			require.NoError(t, err)
+			spec.Keys = append(spec.Keys, i)
+		}
+	}
+	h.cl = d.HasArg("changelog")
+	spec.InputChangelog = h.cl
+	if d.HasArg("ttl") {
+		d.ScanArgs(t, "ttl", &spec.StateTTLMillis)
+	}
+	lines := strings.Split(strings.TrimSpace(d.Input), "\n")
+	in := gaParseSchema(t, lines[0])
+	var out types.Schema
+	for _, k := range spec.Keys {
+		out.Columns = append(out.Columns, in.Columns[k])
+	}
+	inTypes := make([]types.DataType, in.Len())
+	for i, c := range in.Columns {
+		inTypes[i] = c.Type
+	}
+	for _, line := range lines[1:] {
+		c := gaParseCall(t, strings.TrimSpace(line), inTypes)
+		spec.Calls = append(spec.Calls, c)
+		out.Columns = append(out.Columns, types.Column{Name: c.Name, Type: c.Type})
+	}
+	h.input = BatchSchema(in, h.cl)
+	h.spec = OperatorSpec{Kind: KindGroupAggregate, Schema: out, Changelog: true, Spec: mustJSON(t, spec)}
+}
+
+// gaParseSchema reads "name TYPE, name TYPE(p,s), ...".
+func gaParseSchema(t *testing.T, s string) types.Schema {
+	var sch types.Schema
+	for _, part := range gaSplitTop(s) {
+		name, typ, ok := strings.Cut(strings.TrimSpace(part), " ")
+		require.True(t, ok, "column %q", part)
+		sch.Columns = append(sch.Columns, types.Column{Name: name, Type: gaParseType(t, strings.TrimSpace(typ))})
+	}
+	return sch
+}
+
+func gaParseType(t *testing.T, s string) types.DataType {
+	switch s {
+	case "TINYINT":
+		return types.TinyIntType
+	case "SMALLINT":
+		return types.SmallIntType
+	case "INT":
+		return types.IntType
+	case "BIGINT":
+		return types.BigIntType
+	case "FLOAT":
+		return types.FloatType
+	case "DOUBLE":
+		return types.DoubleType
+	case "STRING":
+		return types.StringType
+	case "BOOLEAN":
+		return types.BooleanType
+	case "DATE":
+		return types.DateType
+	case "TIMESTAMP(3)":
+		return types.TimestampType(3)
+	}
+	var p, sc int
+	if _, err := fmt.Sscanf(s, "DECIMAL(%d,%d)", &p, &sc); err == nil {
+		return types.DecimalType(p, sc)
+	}
+	t.Fatalf("unknown type %s", s)
+	return types.DataType{}
+}
+
+// gaSplitTop splits at commas outside parentheses.
+func gaSplitTop(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i, c := range s {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// gaParseCall reads "FUNC([DISTINCT] $i, ...) [FILTER $j]" or COUNT(*).
+func gaParseCall(t *testing.T, s string, input []types.DataType) agg.Call {
+	c := agg.Call{Filter: -1, Name: s}
+	open, close := strings.Index(s, "("), strings.LastIndex(s, ")")
+	require.True(t, open > 0 && close > open, "call %q", s)
+	c.Func = s[:open]
+	args := strings.TrimSpace(s[open+1 : close])
+	if rest, ok := strings.CutPrefix(args, "DISTINCT "); ok {
+		c.Distinct, args = true, rest
+	}
+	var argTypes []types.DataType
+	if args != "*" && args != "" {
+		for _, a := range strings.Split(args, ",") {
+			i, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(a), "$"))
+			require.NoError(t, err, "call %q", s)
+			c.Args = append(c.Args, i)
+			argTypes = append(argTypes, input[i])
+		}
+	}
+	if f, ok := strings.CutPrefix(strings.TrimSpace(s[close+1:]), "FILTER $"); ok {
+		i, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		c.Filter = i
+	}
+	typ, err := agg.ResultType(c.Func, argTypes)
+	require.NoError(t, err, "call %q", s)
+	c.Type = typ
+	return c
+}
+
+// batch builds a batch of the input schema from rows like "+I[a, 1]".
+func (h *groupAggHarness) batch(t *testing.T, rows []string) arrow.RecordBatch {
+	b := array.NewRecordBuilder(h.mem, h.input)
+	defer b.Release()
+	nData := h.input.NumFields()
+	if h.cl {
+		nData--
+	}
+	for _, row := range rows {
+		row = strings.TrimSpace(row)
+		kind, body, ok := strings.Cut(row, "[")
+		require.True(t, ok && strings.HasSuffix(body, "]"), "row %q", row)
+		vals := strings.Split(strings.TrimSuffix(body, "]"), ",")
+		require.Len(t, vals, nData, "row %q", row)
+		for i, v := range vals {
+			gaAppendValue(t, b.Field(i), strings.TrimSpace(v))
+		}
+		if h.cl {
+			b.Field(nData).(*array.Int8Builder).Append(int8(gaParseRowKind(t, kind)))
+		} else {
+			require.Equal(t, "+I", kind, "an insert-only input takes +I rows")
+		}
+	}
+	return b.NewRecordBatch()
+}
+
+func gaParseRowKind(t *testing.T, s string) connector.RowKind {
+	for k := connector.Insert; k <= connector.Delete; k++ {
+		if k.String() == s {
+			return k
+		}
+	}
+	t.Fatalf("unknown row kind %q", s)
+	return 0
+}
+
+func gaAppendValue(t *testing.T, b array.Builder, v string) {
+	if v == "null" {
+		b.AppendNull()
+		return
+	}
+	var err error
+	switch b := b.(type) {
+	case *array.StringBuilder:
+		b.Append(v)
+	case *array.BooleanBuilder:
+		b.Append(v == "true")
+	case *array.Decimal128Builder:
+		dt := b.Type().(*arrow.Decimal128Type)
+		var n decimal128.Num
+		n, err = decimal128.FromString(v, dt.Precision, dt.Scale)
+		b.Append(n)
+	case *array.TimestampBuilder:
+		var ts arrow.Timestamp
+		ts, err = arrow.TimestampFromString(v, arrow.Millisecond)
+		b.Append(ts)
+	default:
+		err = b.AppendValueFromString(v)
+	}
+	require.NoError(t, err, "value %q", v)
+}
+
+// gaOutput prints emitted rows as Flink does: +I[a, 1].
+type gaOutput struct{ log strings.Builder }
+
+func (o *gaOutput) Emit(b arrow.RecordBatch) error {
+	n := int(b.NumCols()) - 1
+	kinds := b.Column(n).(*array.Int8)
+	for i := 0; i < int(b.NumRows()); i++ {
+		o.log.WriteString(connector.RowKind(kinds.Value(i)).String())
+		o.log.WriteByte('[')
+		for c := 0; c < n; c++ {
+			if c > 0 {
+				o.log.WriteString(", ")
+			}
+			col := b.Column(c)
+			if col.IsNull(i) {
+				o.log.WriteString("null")
+			} else {
+				o.log.WriteString(col.ValueStr(i))
+			}
+		}
+		o.log.WriteString("]\n")
+	}
+	return nil
+}
+
+func (o *gaOutput) EmitWatermark(wm Watermark) error {
+	fmt.Fprintf(&o.log, "watermark %s\n", fmtWM(wm))
+	return nil
+}
+
+// BenchmarkGroupAgg aggregates 8192-row batches over 10k groups with
+// COUNT(*), SUM and MAX, an insert-only input (the common case).
+func BenchmarkGroupAgg(b *testing.B) {
+	const rows, groups = 8192, 10000
+	mem := memory.NewGoAllocator()
+	in := types.Schema{Columns: []types.Column{
+		{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.BigIntType}}}
+	calls := []agg.Call{
+		{Func: "COUNT", Filter: -1, Type: types.BigIntType.WithNullable(false)},
+		{Func: "SUM", Args: []int{1}, Filter: -1, Type: types.BigIntType},
+		{Func: "MAX", Args: []int{1}, Filter: -1, Type: types.BigIntType},
+	}
+	out := types.Schema{Columns: []types.Column{in.Columns[0],
+		{Name: "c", Type: calls[0].Type}, {Name: "s", Type: calls[1].Type}, {Name: "m", Type: calls[2].Type}}}
+	spec := OperatorSpec{Kind: KindGroupAggregate, Schema: out, Changelog: true,
+		Spec: mustJSON(b, GroupAggregateSpec{Keys: []int{0}, Calls: calls})}
+	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics(), Clock: &gaClock{}}
+	op, err := newGroupAgg(spec, ctx)
+	require.NoError(b, err)
+	require.NoError(b, op.Open(ctx))
+	defer op.Close()
+
+	const nBatches = 16
+	batches := make([]arrow.RecordBatch, nBatches)
+	for j := range batches {
+		rb := array.NewRecordBuilder(mem, in.Arrow())
+		for i := range rows {
+			x := int64(j*rows + i)
+			rb.Field(0).(*array.Int64Builder).Append((x * 7919) % groups)
+			rb.Field(1).(*array.Int64Builder).Append(x % 1000)
+		}
+		batches[j] = rb.NewRecordBatch()
+		rb.Release()
+		defer batches[j].Release()
+	}
+	var sink gaDiscard
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := op.ProcessBatch(0, batches[i%nBatches], sink); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
+}
+
+type gaDiscard struct{}
+
+func (gaDiscard) Emit(arrow.RecordBatch) error    { return nil }
+func (gaDiscard) EmitWatermark(Watermark) error { return nil }
+
+// TestGroupAggJob runs the operator in a job: a parallel source, a hash
+// exchange on k, two aggregate subtasks and a collect. Materializing the
+// changelog by key must give each key's count and sum, and the row kind
+// column must survive the exchange and the collect.
+func TestGroupAggJob(t *testing.T) {
+	const rows, mod = 3000, 7
+	before := runtime.NumGoroutine()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := NewEmbeddedCluster(2, 2, mem)
+	calls := []agg.Call{
+		{Func: "COUNT", Filter: -1, Type: types.BigIntType.WithNullable(false)},
+		{Func: "SUM", Args: []int{0}, Filter: -1, Type: types.BigIntType},
+	}
+	out := types.Schema{Columns: []types.Column{seqSchema.Columns[1],
+		{Name: "c", Type: calls[0].Type}, {Name: "s", Type: calls[1].Type}}}
+	g := &JobGraph{
+		Name:   "group-agg",
+		Config: map[string]string{BatchSizeKey: "64"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": strconv.Itoa(rows), "mod": strconv.Itoa(mod)})}},
+			{ID: 2, Name: "Agg", Parallelism: 2, Operators: []OperatorSpec{
+				{Kind: KindGroupAggregate, Name: "GroupAggregate", Schema: out, Changelog: true,
+					Spec: mustJSON(t, GroupAggregateSpec{Keys: []int{1}, Calls: calls})},
+				{Kind: KindCollect, Name: "Collect", Schema: out, Changelog: true, Spec: mustJSON(t, CollectSpec{ID: "out"})}}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{1}}},
+	}
+	ctx := context.Background()
+	j, err := c.Submit(ctx, g)
+	require.NoError(t, err)
+	res, err := j.Results("out")
+	require.NoError(t, err)
+	type result struct{ c, s int64 }
+	final := map[int64]result{}
+	for {
+		b, err := res.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.Equal(t, connector.RowKindColumn, b.ColumnName(3))
+		kinds := b.Column(3).(*array.Int8).Int8Values()
+		for i, k := range b.Column(0).(*array.Int64).Int64Values() {
+			switch connector.RowKind(kinds[i]) {
+			case connector.Insert, connector.UpdateAfter:
+				final[k] = result{b.Column(1).(*array.Int64).Value(i), b.Column(2).(*array.Int64).Value(i)}
+			case connector.UpdateBefore:
+				require.Equal(t, final[k], result{b.Column(1).(*array.Int64).Value(i), b.Column(2).(*array.Int64).Value(i)})
+			}
+		}
+		b.Release()
+	}
+	require.NoError(t, j.Wait(ctx))
+	want := map[int64]result{}
+	for id := range int64(rows) {
+		r := want[id%mod]
+		want[id%mod] = result{r.c + 1, r.s + id}
+	}
+	require.Equal(t, want, final)
+	checkGoroutines(t, before)
+}

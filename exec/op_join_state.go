@@ -1,0 +1,845 @@
+package exec
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// State shared by the join operators (regular, interval and temporal).
+//
+// A joinStore keeps the rows one input holds in state, column-wise: one
+// slotValues per input column, indexed by slot, plus per-slot metadata
+// (multiplicity, number of matches, times). Rows with equal join keys form
+// a key entry, a doubly linked list of slots in arrival order, so matches
+// are always produced in the order their rows arrived, also after a
+// snapshot and restore: emission order is deterministic. Key entries are
+// found through the window operators' hashTable (key hash -> first entry
+// with that hash, entries of equal hash chained), so a probe is one table
+// lookup plus a typed comparison of the key columns, never a Go map or an
+// interface call per row.
+//
+// The key hash is hashRows over the join key columns, the hash the Hash
+// exchange partitions by, so a row's key group (KeyGroupOf) says which
+// subtask owns it after a rescale. Rows with a NULL key are never stored:
+// they cannot match (SQL equality), so every operator handles them
+// without state.
+type joinStore struct {
+	kinds   []vkind
+	cols    []slotValues
+	keyCols []int
+
+	// Per slot.
+	hash    []uint64 // join key hash
+	rowHash []uint64 // hash of all columns: finds the stored copy of a retracted row
+	count   []int64  // multiplicity of the row; 0 marks a free slot
+	assoc   []int64  // rows of the other input it joins (outer sides, semi/anti)
+	touched []int64  // processing time of the last write (state TTL)
+	time    []int64  // the row's time attribute (interval, temporal joins)
+	seq     []int64  // arrival number, unique per store
+	flag    []bool   // interval join: joined; temporal join: version is a retraction
+	prev    []int32
+	next    []int32
+	ent     []int32 // key entry of the slot
+	free    []int32
+	live    int
+
+	// Per key entry.
+	keys     hashTable
+	entHash  []uint64
+	entHead  []int32
+	entTail  []int32
+	entNext  []int32 // next entry with the same hash
+	entFree  []int32
+	liveEnts int
+}
+
+func newJoinStore(kinds []vkind, keyCols []int) *joinStore {
+	s := &joinStore{kinds: kinds, keyCols: keyCols, cols: make([]slotValues, len(kinds))}
+	for i, k := range kinds {
+		s.cols[i].kind = k
+	}
+	return s
+}
+
+// viewKinds returns the value kinds of the columns of an Arrow schema.
+func viewKinds(fields []arrow.Field) ([]vkind, error) {
+	kinds := make([]vkind, len(fields))
+	for i, f := range fields {
+		k, err := kindOf(f.Type)
+		if err != nil {
+			return nil, errs.New(errs.NotSupported, "join: column %q has type %s, which joins do not support yet", f.Name, f.Type)
+		}
+		kinds[i] = k
+	}
+	return kinds, nil
+}
+
+func (s *joinStore) allocSlot() int32 {
+	if n := len(s.free); n > 0 {
+		sl := s.free[n-1]
+		s.free = s.free[:n-1]
+		s.live++
+		return sl
+	}
+	sl := int32(len(s.count))
+	n := int(sl) + 1
+	for i := range s.cols {
+		s.cols[i].grow(n)
+	}
+	s.hash = growTo(s.hash, n)
+	s.rowHash = growTo(s.rowHash, n)
+	s.count = growTo(s.count, n)
+	s.assoc = growTo(s.assoc, n)
+	s.touched = growTo(s.touched, n)
+	s.time = growTo(s.time, n)
+	s.seq = growTo(s.seq, n)
+	s.flag = growTo(s.flag, n)
+	s.prev = growTo(s.prev, n)
+	s.next = growTo(s.next, n)
+	s.ent = growTo(s.ent, n)
+	s.live++
+	return sl
+}
+
+// findKey returns the key entry holding row i of the batch views v whose
+// key columns are vKeys, or -1.
+func (s *joinStore) findKey(h uint64, v []colView, vKeys []int, i int) int32 {
+	for e := s.keys.find(h); e >= 0; e = s.entNext[e] {
+		head := s.entHead[e]
+		ok := true
+		for j, kc := range s.keyCols {
+			if !slotEqualsView(&s.cols[kc], head, &v[vKeys[j]], i) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return e
+		}
+	}
+	return -1
+}
+
+// findKeyOfSlot returns the key entry whose key equals that of slot sl of
+// store o, or -1.
+func (s *joinStore) findKeyOfSlot(o *joinStore, sl int32) int32 {
+	for e := s.keys.find(o.hash[sl]); e >= 0; e = s.entNext[e] {
+		head := s.entHead[e]
+		ok := true
+		for j, kc := range s.keyCols {
+			if !slotsEqual(&s.cols[kc], head, &o.cols[o.keyCols[j]], sl) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return e
+		}
+	}
+	return -1
+}
+
+func (s *joinStore) newEntry(h uint64) int32 {
+	var e int32
+	if n := len(s.entFree); n > 0 {
+		e = s.entFree[n-1]
+		s.entFree = s.entFree[:n-1]
+	} else {
+		e = int32(len(s.entHash))
+		n := int(e) + 1
+		s.entHash = growTo(s.entHash, n)
+		s.entHead = growTo(s.entHead, n)
+		s.entTail = growTo(s.entTail, n)
+		s.entNext = growTo(s.entNext, n)
+	}
+	s.entHash[e], s.entHead[e], s.entTail[e] = h, -1, -1
+	s.entNext[e] = s.keys.find(h)
+	s.keys.set(h, e)
+	s.liveEnts++
+	return e
+}
+
+func (s *joinStore) removeEntry(e int32) {
+	h := s.entHash[e]
+	if first := s.keys.find(h); first == e {
+		if s.entNext[e] >= 0 {
+			s.keys.set(h, s.entNext[e])
+		} else {
+			s.keys.remove(h)
+		}
+	} else {
+		for p := first; p >= 0; p = s.entNext[p] {
+			if s.entNext[p] == e {
+				s.entNext[p] = s.entNext[e]
+				break
+			}
+		}
+	}
+	s.entFree = append(s.entFree, e)
+	s.liveEnts--
+}
+
+// link inserts slot sl into entry e's list after slot after (-1: at the
+// front).
+func (s *joinStore) link(e, sl, after int32) {
+	s.ent[sl] = e
+	s.prev[sl] = after
+	if after < 0 {
+		s.next[sl] = s.entHead[e]
+		s.entHead[e] = sl
+	} else {
+		s.next[sl] = s.next[after]
+		s.next[after] = sl
+	}
+	if n := s.next[sl]; n >= 0 {
+		s.prev[n] = sl
+	} else {
+		s.entTail[e] = sl
+	}
+}
+
+// addRow stores row i of the batch views v (key hash h, key entry e or -1
+// for a new key) at the end of its key's list and returns its slot.
+func (s *joinStore) addRow(h uint64, e int32, v []colView, i int, seq int64) int32 {
+	after := int32(-1)
+	if e >= 0 {
+		after = s.entTail[e]
+	}
+	return s.insertRow(h, e, v, i, seq, after)
+}
+
+// insertRow is addRow placing the row after slot after of entry e (-1:
+// first).
+func (s *joinStore) insertRow(h uint64, e int32, v []colView, i int, seq int64, after int32) int32 {
+	if e < 0 {
+		e = s.newEntry(h)
+	}
+	sl := s.allocSlot()
+	for c := range s.cols {
+		s.cols[c].setRow(sl, &v[c], i)
+	}
+	s.hash[sl], s.count[sl], s.assoc[sl], s.seq[sl], s.flag[sl] = h, 1, 0, seq, false
+	s.link(e, sl, after)
+	return sl
+}
+
+// removeSlot drops slot sl, and its key entry when it was the last row.
+func (s *joinStore) removeSlot(sl int32) {
+	e := s.ent[sl]
+	p, n := s.prev[sl], s.next[sl]
+	if p >= 0 {
+		s.next[p] = n
+	} else {
+		s.entHead[e] = n
+	}
+	if n >= 0 {
+		s.prev[n] = p
+	} else {
+		s.entTail[e] = p
+	}
+	if s.entHead[e] < 0 {
+		s.removeEntry(e)
+	}
+	for c := range s.cols {
+		s.cols[c].clearSlot(sl)
+	}
+	s.count[sl] = 0
+	s.free = append(s.free, sl)
+	s.live--
+}
+
+// findRow returns the slot in entry e holding exactly row i of v (full-row
+// hash rh), or -1.
+func (s *joinStore) findRow(e int32, rh uint64, v []colView, i int) int32 {
+	for sl := s.entHead[e]; sl >= 0; sl = s.next[sl] {
+		if s.rowHash[sl] != rh {
+			continue
+		}
+		ok := true
+		for c := range s.cols {
+			if !slotEqualsView(&s.cols[c], sl, &v[c], i) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return sl
+		}
+	}
+	return -1
+}
+
+// slots lists the live slots, grouped by key group, each key's rows in
+// arrival order: the order snapshots write them in.
+func (s *joinStore) slotsByKeyGroup() [KeyGroups][]int32 {
+	var out [KeyGroups][]int32
+	for e := range s.entHead {
+		if s.entHead[e] < 0 { // a free entry
+			continue
+		}
+		kg := KeyGroupOf(s.entHash[e])
+		for sl := s.entHead[e]; sl >= 0; sl = s.next[sl] {
+			out[kg] = append(out[kg], sl)
+		}
+	}
+	return out
+}
+
+// encodeSlot writes slot sl; decodeSlot reads it back into a new slot
+// appended to its key's list.
+func (s *joinStore) encodeSlot(w *wbuf, sl int32) {
+	w.u64(s.hash[sl])
+	w.u64(s.rowHash[sl])
+	w.varint(s.count[sl])
+	w.varint(s.assoc[sl])
+	w.varint(s.touched[sl])
+	w.varint(s.time[sl])
+	w.varint(s.seq[sl])
+	w.bool(s.flag[sl])
+	for c := range s.cols {
+		s.cols[c].encode(w, sl)
+	}
+}
+
+func (s *joinStore) decodeSlot(r *rbuf) int32 {
+	sl := s.allocSlot()
+	s.hash[sl] = r.u64()
+	s.rowHash[sl] = r.u64()
+	s.count[sl] = r.varint()
+	s.assoc[sl] = r.varint()
+	s.touched[sl] = r.varint()
+	s.time[sl] = r.varint()
+	s.seq[sl] = r.varint()
+	s.flag[sl] = r.bool()
+	for c := range s.cols {
+		s.cols[c].decode(r, sl)
+	}
+	if r.err == nil && s.count[sl] <= 0 {
+		r.err = errs.Internalf("join state is corrupt: a row with multiplicity %d", s.count[sl])
+	}
+	if r.err != nil {
+		return -1 // the restore fails; the unlinked slot goes with the operator
+	}
+	e := s.findKeyOfSlot(s, sl)
+	if e < 0 {
+		e = s.newEntry(s.hash[sl])
+	}
+	s.link(e, sl, s.entTail[e])
+	return sl
+}
+
+// slotEqualsView compares a stored value with row i of a batch view.
+// NULLs compare equal: callers never store NULL keys, and for whole-row
+// comparisons (retractions) NULL matches NULL.
+func slotEqualsView(s *slotValues, sl int32, v *colView, i int) bool {
+	rv := v.isValid(i)
+	if rv != s.valid[sl] {
+		return false
+	}
+	if !rv {
+		return true
+	}
+	if s.kind != v.kind {
+		return false
+	}
+	switch s.kind {
+	case vkInt:
+		return s.ints[sl] == v.ints[i]
+	case vkFloat:
+		return floatBits(s.floats[sl]) == floatBits(v.floats[i])
+	case vkDec:
+		return s.decs[sl] == v.decs[i]
+	}
+	return s.strs[sl] == v.strs[i]
+}
+
+func slotsEqual(a *slotValues, sa int32, b *slotValues, sb int32) bool {
+	if a.valid[sa] != b.valid[sb] {
+		return false
+	}
+	if !a.valid[sa] {
+		return true
+	}
+	if a.kind != b.kind {
+		return false
+	}
+	switch a.kind {
+	case vkInt:
+		return a.ints[sa] == b.ints[sb]
+	case vkFloat:
+		return floatBits(a.floats[sa]) == floatBits(b.floats[sb])
+	case vkDec:
+		return a.decs[sa] == b.decs[sb]
+	}
+	return a.strs[sa] == b.strs[sb]
+}
+
+// rowSource names the rows feeding one side of an output or condition
+// batch: rows of the current input batch (views, rows index it) or slots
+// of a store. An index of -1 produces a NULL-padded row.
+type rowSource struct {
+	views []colView
+	store *joinStore
+	rows  []int32
+}
+
+func (src rowSource) gather(col int, dst *colView) {
+	dst.reset(src.kind(col), len(src.rows))
+	if src.store != nil {
+		s := &src.store.cols[col]
+		for i, sl := range src.rows {
+			if sl < 0 || !s.valid[sl] {
+				continue
+			}
+			dst.valid[i] = true
+			switch s.kind {
+			case vkInt:
+				dst.ints[i] = s.ints[sl]
+			case vkFloat:
+				dst.floats[i] = s.floats[sl]
+			case vkDec:
+				dst.decs[i] = s.decs[sl]
+			case vkStr:
+				dst.strs[i] = s.strs[sl]
+			}
+		}
+		return
+	}
+	v := &src.views[col]
+	for i, r := range src.rows {
+		if r < 0 || !v.isValid(int(r)) {
+			continue
+		}
+		dst.valid[i] = true
+		switch v.kind {
+		case vkInt:
+			dst.ints[i] = v.ints[r]
+		case vkFloat:
+			dst.floats[i] = v.floats[r]
+		case vkDec:
+			dst.decs[i] = v.decs[r]
+		case vkStr:
+			dst.strs[i] = v.strs[r]
+		}
+	}
+}
+
+func (src rowSource) kind(col int) vkind {
+	if src.store != nil {
+		return src.store.kinds[col]
+	}
+	return src.views[col].kind
+}
+
+// joinOutput builds the batches a join emits: the left columns, the right
+// columns (absent for semi and anti joins) and, for a changelog, the row
+// kind column, from two row sources. It reuses its scratch views.
+type joinOutput struct {
+	mem       memory.Allocator
+	schema    *arrow.Schema
+	nLeft     int
+	changelog bool
+	scratch   colView
+	cols      []arrow.Array
+}
+
+func newJoinOutput(mem memory.Allocator, spec OperatorSpec, nLeft int) *joinOutput {
+	return &joinOutput{mem: mem, schema: spec.ArrowSchema(), nLeft: nLeft, changelog: spec.Changelog}
+}
+
+// emit builds and emits one batch of len(kinds) rows.
+func (o *joinOutput) emit(out Output, kinds []connector.RowKind, left, right rowSource) error {
+	n := len(kinds)
+	if n == 0 {
+		return nil
+	}
+	if !o.changelog {
+		for _, k := range kinds {
+			if k != connector.Insert {
+				return errs.Internalf("join emits %s rows, but its output is declared insert-only", k)
+			}
+		}
+	}
+	nf := o.schema.NumFields()
+	if o.changelog {
+		nf--
+	}
+	o.cols = o.cols[:0]
+	defer func() {
+		for _, c := range o.cols {
+			c.Release()
+		}
+	}()
+	for c := range nf {
+		src, col := left, c
+		if c >= o.nLeft {
+			src, col = right, c-o.nLeft
+		}
+		src.gather(col, &o.scratch)
+		a, err := buildArray(o.mem, o.schema.Field(c).Type, &o.scratch, n)
+		if err != nil {
+			return err
+		}
+		o.cols = append(o.cols, a)
+	}
+	if o.changelog {
+		kb := array.NewInt8Builder(o.mem)
+		kb.Reserve(n)
+		for _, k := range kinds {
+			kb.UnsafeAppend(int8(k))
+		}
+		o.cols = append(o.cols, kb.NewArray())
+		kb.Release()
+	}
+	b := array.NewRecordBatch(o.schema, o.cols, int64(n))
+	defer b.Release()
+	return out.Emit(b)
+}
+
+// joinCondition evaluates the non-equi part of a join condition a batch at
+// a time over candidate pairs. Only the columns the condition reads are
+// materialized (typed by the condition's column references); the others
+// are NULL placeholders.
+type joinCondition struct {
+	mem     memory.Allocator
+	ev      expr.Evaluator
+	types   []arrow.DataType // per column up to the last one read, nil when unused
+	scratch colView
+}
+
+func newJoinCondition(raw json.RawMessage, mem memory.Allocator) (*joinCondition, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	e, err := expr.Unmarshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("join condition: %w", err)
+	}
+	ev, err := expr.Compile(e, mem)
+	if err != nil {
+		return nil, fmt.Errorf("join condition: %w", err)
+	}
+	c := &joinCondition{mem: mem, ev: ev}
+	expr.Walk(e, func(n expr.Expr) bool {
+		if ref, ok := n.(*expr.ColumnRef); ok {
+			for len(c.types) <= ref.Index {
+				c.types = append(c.types, nil)
+			}
+			c.types[ref.Index] = ref.T.Arrow()
+		}
+		return true
+	})
+	return c, nil
+}
+
+// filter clears keep[i] for every pair i (left row left.rows[i], right row
+// right.rows[i]) the condition does not hold for (FALSE or NULL).
+func (c *joinCondition) filter(nLeft int, left, right rowSource, keep []bool) error {
+	n := len(left.rows)
+	if c == nil || n == 0 {
+		return nil
+	}
+	width := len(c.types)
+	cols := make([]arrow.Array, width)
+	fields := make([]arrow.Field, width)
+	defer func() {
+		for _, a := range cols {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	for i := range width {
+		var t arrow.DataType
+		if i < len(c.types) {
+			t = c.types[i]
+		}
+		if t == nil {
+			cols[i] = array.NewNull(n)
+			fields[i] = arrow.Field{Name: fmt.Sprintf("$%d", i), Type: arrow.Null, Nullable: true}
+			continue
+		}
+		if i < nLeft {
+			left.gather(i, &c.scratch)
+		} else {
+			right.gather(i-nLeft, &c.scratch)
+		}
+		a, err := buildArray(c.mem, t, &c.scratch, n)
+		if err != nil {
+			return err
+		}
+		cols[i] = a
+		fields[i] = arrow.Field{Name: fmt.Sprintf("$%d", i), Type: t, Nullable: true}
+	}
+	b := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
+	defer b.Release()
+	res, err := c.ev.Eval(b)
+	if err != nil {
+		return err
+	}
+	defer res.Release()
+	p, ok := res.(*array.Boolean)
+	if !ok {
+		return errs.Internalf("join condition produced %s, not BOOLEAN", res.DataType())
+	}
+	for i := range n {
+		if keep[i] && !(p.IsValid(i) && p.Value(i)) {
+			keep[i] = false
+		}
+	}
+	return nil
+}
+
+// joinBatch is one input batch decoded for a join: its columns as views,
+// the key hash of every row, which rows have a NULL key, and the row kinds.
+type joinBatch struct {
+	views   []colView
+	hashes  []uint64
+	rowHash []uint64
+	nullKey []bool
+	kinds   []connector.RowKind
+	allCols []int
+}
+
+// load decodes b; ncols is the number of data columns (without the row
+// kind column, present when changelog is set). rowHashes computes the
+// full-row hashes used to find retracted rows in state.
+func (jb *joinBatch) load(b arrow.RecordBatch, ncols int, keys []int, changelog, rowHashes bool) error {
+	n := int(b.NumRows())
+	if want := ncols; changelog {
+		want++
+		if int(b.NumCols()) != want {
+			return errs.Internalf("join input has %d columns, want %d", b.NumCols(), want)
+		}
+	} else if int(b.NumCols()) != want {
+		return errs.Internalf("join input has %d columns, want %d", b.NumCols(), want)
+	}
+	jb.views = resize(jb.views, ncols)
+	for c := range ncols {
+		if err := jb.views[c].load(b.Column(c)); err != nil {
+			return err
+		}
+	}
+	jb.hashes = resize(jb.hashes, n)
+	if err := hashRows(b, keys, jb.hashes); err != nil {
+		return err
+	}
+	jb.nullKey = resize(jb.nullKey, n)
+	clear(jb.nullKey)
+	for _, k := range keys {
+		col := b.Column(k)
+		if col.NullN() == 0 {
+			continue
+		}
+		for i := range n {
+			if col.IsNull(i) {
+				jb.nullKey[i] = true
+			}
+		}
+	}
+	jb.kinds = resize(jb.kinds, n)
+	if changelog {
+		for i, k := range b.Column(ncols).(*array.Int8).Int8Values() {
+			jb.kinds[i] = connector.RowKind(k)
+		}
+	} else {
+		clear(jb.kinds)
+	}
+	if rowHashes {
+		if len(jb.allCols) != ncols {
+			jb.allCols = make([]int, ncols)
+			for i := range jb.allCols {
+				jb.allCols[i] = i
+			}
+		}
+		jb.rowHash = resize(jb.rowHash, n)
+		if err := hashRows(b, jb.allCols, jb.rowHash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Snapshots of join operators are a sequence of sections, each
+// [uvarint tag][uvarint length][payload]: tag 0 is the operator's own
+// state (watermarks, counters), tag kg+1 the rows of key group kg. The
+// sections of several subtasks' snapshots can be concatenated to restore
+// a rescaled subtask, which keeps only the rows it owns.
+
+func appendSection(w *wbuf, tag int, payload []byte) {
+	w.uvarint(uint64(tag))
+	w.uvarint(uint64(len(payload)))
+	w.b = append(w.b, payload...)
+}
+
+// readSections calls fn with each section of a snapshot.
+func readSections(state []byte, fn func(tag int, r *rbuf) error) error {
+	r := &rbuf{b: state}
+	for len(r.b) > 0 {
+		tag := int(r.uvarint())
+		payload := r.bytes(r.uvarint())
+		if r.err != nil {
+			return r.err
+		}
+		pr := &rbuf{b: payload}
+		if err := fn(tag, pr); err != nil {
+			return err
+		}
+		if pr.err != nil {
+			return pr.err
+		}
+	}
+	return nil
+}
+
+// ownsHash reports whether the subtask of ctx owns rows of key hash h (the
+// Hash exchange's assignment), so that a rescaled restore keeps only its
+// own rows.
+func ownsHash(ctx *OperatorContext, h uint64) bool {
+	return ctx == nil || ctx.Parallelism <= 1 || targetOf(h, ctx.Parallelism) == ctx.Subtask
+}
+
+// writeKeyGroups appends one section per non-empty key group holding the
+// rows of every store (in store order; each store's rows prefixed by their
+// count).
+func writeKeyGroups(w *wbuf, stores ...*joinStore) {
+	groups := make([][KeyGroups][]int32, len(stores))
+	for i, s := range stores {
+		if s != nil {
+			groups[i] = s.slotsByKeyGroup()
+		}
+	}
+	var pw wbuf
+	for kg := range KeyGroups {
+		empty := true
+		for i := range stores {
+			if len(groups[i][kg]) > 0 {
+				empty = false
+			}
+		}
+		if empty {
+			continue
+		}
+		pw.b = pw.b[:0]
+		for i, s := range stores {
+			pw.uvarint(uint64(len(groups[i][kg])))
+			for _, sl := range groups[i][kg] {
+				s.encodeSlot(&pw, sl)
+			}
+		}
+		appendSection(w, kg+1, pw.b)
+	}
+}
+
+// readKeyGroup restores one key group section into stores, dropping the
+// rows ctx's subtask does not own; added is called with each kept slot.
+func readKeyGroup(r *rbuf, ctx *OperatorContext, added func(store int, sl int32), stores ...*joinStore) error {
+	for i, s := range stores {
+		n := r.uvarint()
+		for range n {
+			if s == nil {
+				return errs.Internalf("join state has rows for an input whose columns are unknown")
+			}
+			sl := s.decodeSlot(r)
+			if r.err != nil {
+				return r.err
+			}
+			if !ownsHash(ctx, s.hash[sl]) {
+				s.removeSlot(sl)
+				continue
+			}
+			if added != nil {
+				added(i, sl)
+			}
+		}
+	}
+	return r.err
+}
+
+// writeKinds and readKinds record the column kinds of a store, so that a
+// restored operator can rebuild stores for inputs it has not seen yet.
+func writeKinds(w *wbuf, s *joinStore) {
+	if s == nil {
+		w.uvarint(0)
+		return
+	}
+	w.uvarint(uint64(len(s.kinds)) + 1)
+	for _, k := range s.kinds {
+		w.byte(byte(k))
+	}
+}
+
+func readKinds(r *rbuf) []vkind {
+	n := r.uvarint()
+	if n == 0 {
+		return nil
+	}
+	kinds := make([]vkind, n-1)
+	for i := range kinds {
+		kinds[i] = vkind(r.byte())
+	}
+	return kinds
+}
+
+// clockOf is the operator's processing-time clock.
+func clockOf(ctx *OperatorContext) Clock {
+	if ctx.Clock != nil {
+		return ctx.Clock
+	}
+	return SystemClock{}
+}
+
+// parseJoinType checks a spec's join type against the ones an operator
+// supports.
+func parseJoinType(t string, allowed ...string) (string, error) {
+	if slices.Contains(allowed, t) {
+		return t, nil
+	}
+	return "", errs.New(errs.InvalidPlan, "join type %q is not one of %v", t, allowed)
+}
+
+// inputWatermarks combines the watermarks of a two-input operator: the
+// operator's event time is the minimum of its inputs'.
+type inputWatermarks struct {
+	in       [2]Watermark
+	combined Watermark
+}
+
+func newInputWatermarks() inputWatermarks {
+	return inputWatermarks{in: [2]Watermark{MinWatermark, MinWatermark}, combined: MinWatermark}
+}
+
+// advance records input in's watermark and returns the combined watermark
+// if it advanced.
+func (w *inputWatermarks) advance(in int, wm Watermark) (Watermark, bool) {
+	w.in[in] = max(w.in[in], wm)
+	c := min(w.in[0], w.in[1])
+	if c <= w.combined {
+		return c, false
+	}
+	w.combined = c
+	return c, true
+}
+
+// The watermarks are part of a snapshot so that a restored operator
+// decides lateness and cleanup exactly as the one it replaces.
+func (w *inputWatermarks) encode(b *wbuf) {
+	b.varint(int64(w.in[0]))
+	b.varint(int64(w.in[1]))
+	b.varint(int64(w.combined))
+}
+
+func (w *inputWatermarks) decode(r *rbuf) {
+	w.in[0] = max(w.in[0], Watermark(r.varint()))
+	w.in[1] = max(w.in[1], Watermark(r.varint()))
+	w.combined = max(w.combined, Watermark(r.varint()))
+}

@@ -1,0 +1,108 @@
+package optimizer
+
+import (
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/planner"
+)
+
+// ConvertTopN turns a filter bounding a ROW_NUMBER/RANK/DENSE_RANK column
+// into a Rank node (Flink's Top-N): WHERE rn <= N over the window function.
+var ConvertTopN = Rule{Name: "ConvertTopN", Apply: func(n planner.Node) (planner.Node, bool) {
+	f, ok := n.(*planner.Filter)
+	if !ok {
+		return n, false
+	}
+	over, ok := f.Input.(*planner.Over)
+	if !ok || len(over.Calls) != 1 || !over.Calls[0].IsRanking() {
+		return n, false
+	}
+	call := over.Calls[0]
+	rankCol := over.Input.Schema().Len()
+	start, end := int64(1), int64(-1)
+	var rest []expr.Expr
+	for _, c := range conjuncts(f.Condition) {
+		op, bound, ok := rankBound(c, rankCol)
+		if !ok {
+			rest = append(rest, c)
+			continue
+		}
+		switch op {
+		case "<=":
+			end = bound
+		case "<":
+			end = bound - 1
+		case "=":
+			start, end = bound, bound
+		case ">=":
+			start = bound
+		case ">":
+			start = bound + 1
+		}
+	}
+	if end < 0 || start < 1 || end < start {
+		return n, false
+	}
+	rank := &planner.Rank{
+		Input: over.Input, Partition: call.Partition, Order: call.Order, RankType: call.Func,
+		Start: start, End: end, OutputRank: true, RankName: call.Name,
+	}
+	if len(rest) == 0 {
+		return rank, true
+	}
+	return &planner.Filter{Input: rank, Condition: conjoin(rest)}, true
+}}
+
+// rankBound recognizes rank op literal (or literal op rank), normalized to
+// rank op bound.
+func rankBound(e expr.Expr, rankCol int) (string, int64, bool) {
+	c, ok := e.(*expr.Call)
+	if !ok || len(c.Args) != 2 {
+		return "", 0, false
+	}
+	flip := map[string]string{"<=": ">=", "<": ">", "=": "=", ">=": "<=", ">": "<"}
+	op, known := flip[c.Func]
+	if !known {
+		return "", 0, false
+	}
+	op = c.Func
+	ref, lit := c.Args[0], c.Args[1]
+	if _, isRef := ref.(*expr.ColumnRef); !isRef {
+		ref, lit, op = lit, ref, flip[op]
+	}
+	r, rok := ref.(*expr.ColumnRef)
+	l, lok := lit.(*expr.Literal)
+	if !rok || !lok || r.Index != rankCol || l.Value == nil || !l.T.IsInteger() {
+		return "", 0, false
+	}
+	return op, l.Value.(int64), true
+}
+
+// DropUnusedRankNumber stops a Rank from appending its rank when nothing
+// above reads it, which lets Top-N avoid updating rows whose rank shifts.
+var DropUnusedRankNumber = Rule{Name: "DropUnusedRankNumber", Apply: func(n planner.Node) (planner.Node, bool) {
+	p, ok := n.(*planner.Project)
+	if !ok {
+		return n, false
+	}
+	r, ok := p.Input.(*planner.Rank)
+	if !ok || !r.OutputRank {
+		return n, false
+	}
+	rankCol := r.Input.Schema().Len()
+	for _, e := range p.Exprs {
+		for _, c := range expr.InputColumns(e) {
+			if c == rankCol {
+				return n, false
+			}
+		}
+	}
+	nr := *r
+	nr.OutputRank = false
+	return &planner.Project{Input: &nr, Exprs: p.Exprs, Names: p.Names}, true
+}}
+
+// isTimeAttr reports whether column col of s is a time attribute.
+func isTimeAttr(s types.Schema, col int) bool {
+	return s.Columns[col].Type.TimeAttr != types.NoTimeAttr
+}

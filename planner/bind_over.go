@@ -1,0 +1,199 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/agg"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// windowedCalls collects the calls with an OVER clause in the select
+// items, by canonical text.
+func windowedCalls(items []sql.SelectItem) ([]*sql.FuncCall, []string) {
+	var calls []*sql.FuncCall
+	var texts []string
+	for _, it := range items {
+		walkSQL(it.Expr, func(n sql.Expr) bool {
+			f, ok := n.(*sql.FuncCall)
+			if !ok || (f.Over == nil && f.OverName == "") {
+				return true
+			}
+			text := sql.FormatExpr(f)
+			for _, t := range texts {
+				if t == text {
+					return false
+				}
+			}
+			calls = append(calls, f)
+			texts = append(texts, text)
+			return false
+		})
+	}
+	return calls, texts
+}
+
+// bindOver plans the window function calls of a SELECT: a projection
+// adding the expressions they read that are not plain columns, then an
+// Over node appending one column per call. The returned scope binds the
+// select items over the Over node's output, with each call mapped to its
+// column.
+func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, error) {
+	calls, texts := windowedCalls(s.Items)
+	if len(calls) == 0 {
+		return input, sc, nil
+	}
+	in := input.Schema()
+	var extra []expr.Expr
+	column := func(e expr.Expr) int {
+		if c, ok := e.(*expr.ColumnRef); ok {
+			return c.Index
+		}
+		extra = append(extra, e)
+		return in.Len() + len(extra) - 1
+	}
+	named := map[string]*sql.WindowSpec{}
+	for _, w := range s.Windows {
+		named[w.Name] = w
+	}
+	var overCalls []OverCall
+	for i, f := range calls {
+		w := f.Over
+		if w == nil {
+			if w = named[f.OverName]; w == nil {
+				return nil, nil, b.errAt(errs.UndefinedObject, f, "window '%s' is not defined", f.OverName)
+			}
+		}
+		if w.Ref != "" {
+			base := named[w.Ref]
+			if base == nil {
+				return nil, nil, b.errAt(errs.UndefinedObject, f, "window '%s' is not defined", w.Ref)
+			}
+			merged := *base
+			if len(w.OrderBy) > 0 {
+				merged.OrderBy = w.OrderBy
+			}
+			if w.Frame != nil {
+				merged.Frame = w.Frame
+			}
+			w = &merged
+		}
+		call := OverCall{Func: f.Name, Preceding: -1, Name: fmt.Sprintf("w0$o%d", i)}
+		var argTypes []types.DataType
+		for _, a := range f.Args {
+			e, err := b.bindExpr(sc, a)
+			if err != nil {
+				return nil, nil, err
+			}
+			call.Args = append(call.Args, column(e))
+			argTypes = append(argTypes, e.Type())
+		}
+		for _, p := range w.PartitionBy {
+			e, err := b.bindExpr(sc, p)
+			if err != nil {
+				return nil, nil, err
+			}
+			call.Partition = append(call.Partition, column(e))
+		}
+		for _, o := range w.OrderBy {
+			e, err := b.bindExpr(sc, o.Expr)
+			if err != nil {
+				return nil, nil, err
+			}
+			nullsFirst := !o.Desc
+			if o.NullsFirst != nil {
+				nullsFirst = *o.NullsFirst
+			}
+			call.Order = append(call.Order, exec.SortKey{Col: column(e), Desc: o.Desc, NullsFirst: nullsFirst})
+		}
+		switch {
+		case call.IsRanking():
+			if len(f.Args) > 0 {
+				return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%s takes no arguments", f.Name)
+			}
+			if len(call.Order) == 0 {
+				return nil, nil, b.errAt(errs.InvalidPlan, f, "%s needs an ORDER BY in its OVER clause", f.Name)
+			}
+			call.Type = types.BigIntType.WithNullable(false)
+		case agg.IsAggregate(f.Name):
+			if f.Distinct || f.Filter != nil {
+				return nil, nil, b.errAt(errs.NotSupported, f, "DISTINCT and FILTER in OVER aggregates are not supported yet")
+			}
+			t, err := agg.ResultType(f.Name, argTypes)
+			if err != nil {
+				return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%v", err)
+			}
+			call.Type = t
+			if err := b.bindFrame(f, w, &call); err != nil {
+				return nil, nil, err
+			}
+		default:
+			return nil, nil, b.errAt(errs.UndefinedFunction, f, "%s is not a window or aggregate function", f.Name)
+		}
+		overCalls = append(overCalls, call)
+	}
+	node := input
+	if len(extra) > 0 {
+		exprs := append(columnRefsOf(in), extra...)
+		names := in.Names()
+		for i := range extra {
+			names = append(names, fmt.Sprintf("$over%d", i))
+		}
+		node = &Project{Input: input, Exprs: exprs, Names: names}
+	}
+	over := &Over{Input: node, Calls: overCalls}
+	out := over.Schema()
+	osc := &scope{cols: append([]scopeColumn(nil), sc.cols...), over: map[string]int{}}
+	for i := len(sc.cols); i < out.Len(); i++ {
+		osc.cols = append(osc.cols, scopeColumn{name: out.Columns[i].Name, typ: out.Columns[i].Type, hidden: true})
+	}
+	for i, t := range texts {
+		osc.over[t] = out.Len() - len(overCalls) + i
+	}
+	return over, osc, nil
+}
+
+// bindFrame reads an OVER aggregate's frame: Flink supports frames ending
+// at the current row, ordered by one ascending time attribute.
+func (b *binder) bindFrame(f *sql.FuncCall, w *sql.WindowSpec, call *OverCall) error {
+	if len(call.Order) != 1 || call.Order[0].Desc {
+		return b.errAt(errs.NotSupported, f, "OVER aggregates must be ordered by one time attribute, ascending")
+	}
+	fr := w.Frame
+	if fr == nil {
+		return nil // RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+	}
+	call.Rows = fr.Rows
+	// A frame written without BETWEEN has the zero End, meaning CURRENT ROW.
+	if fr.End.Kind != sql.CurrentRow && fr.End.Kind != sql.UnboundedPreceding {
+		return b.errAt(errs.NotSupported, f, "OVER frames must end at CURRENT ROW")
+	}
+	switch fr.Start.Kind {
+	case sql.UnboundedPreceding:
+		call.Preceding = -1
+	case sql.CurrentRow:
+		call.Preceding = 0
+	case sql.Preceding:
+		e, err := b.bindExpr(&scope{}, fr.Start.Offset)
+		if err != nil {
+			return err
+		}
+		lit, ok := e.(*expr.Literal)
+		switch {
+		case !ok || lit.Value == nil:
+			return b.errAt(errs.DatatypeMismatch, fr.Start.Offset, "the PRECEDING bound must be a constant")
+		case fr.Rows && lit.T.IsInteger():
+			call.Preceding = lit.Value.(int64)
+		case !fr.Rows && lit.T.Kind == types.IntervalDayTime:
+			call.Preceding = lit.Value.(int64)
+		default:
+			return b.errAt(errs.DatatypeMismatch, fr.Start.Offset, "a ROWS frame takes a row count and a RANGE frame an interval, not %s", lit.T)
+		}
+	default:
+		return b.errAt(errs.NotSupported, f, "OVER frames must start before the current row")
+	}
+	return nil
+}

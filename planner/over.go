@@ -1,0 +1,110 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/agg"
+)
+
+// OverCall is one window function call of an Over node.
+type OverCall struct {
+	// Func is the function: an aggregate, or ROW_NUMBER, RANK, DENSE_RANK.
+	Func      string
+	Args      []int
+	Partition []int
+	Order     []exec.SortKey
+	// Rows selects a ROWS frame over a RANGE frame; Preceding counts rows
+	// or milliseconds, -1 for UNBOUNDED PRECEDING. The frame always ends at
+	// the current row.
+	Rows      bool
+	Preceding int64
+	Type      types.DataType
+	Name      string
+}
+
+// IsRanking reports whether the call is ROW_NUMBER, RANK or DENSE_RANK.
+func (c OverCall) IsRanking() bool {
+	return c.Func == "ROW_NUMBER" || c.Func == "RANK" || c.Func == "DENSE_RANK"
+}
+
+// AggCall is the call as an aggregate over its frame.
+func (c OverCall) AggCall() agg.Call {
+	return agg.Call{Func: c.Func, Args: c.Args, Filter: -1, Type: c.Type, Name: c.Name}
+}
+
+// Over appends one column per window function call to its input's
+// columns. Ranking calls become Rank nodes when a filter bounds them
+// (Top-N); aggregate calls run as OVER aggregations.
+type Over struct {
+	Input Node
+	Calls []OverCall
+}
+
+var _ Node = (*Over)(nil)
+
+func (o *Over) Schema() types.Schema {
+	in := o.Input.Schema()
+	out := types.Schema{Columns: append([]types.Column(nil), in.Columns...)}
+	for _, c := range o.Calls {
+		out.Columns = append(out.Columns, types.Column{Name: c.Name, Type: c.Type})
+	}
+	return out
+}
+
+func (o *Over) Children() []Node         { return []Node{o.Input} }
+func (o *Over) Changelog() ChangelogMode { return o.Input.Changelog() }
+func (o *Over) Bounded() bool            { return o.Input.Bounded() }
+func (o *Over) WithChildren(c ...Node) Node {
+	mustChildren("Over", c, 1)
+	cp := *o
+	cp.Input = c[0]
+	return &cp
+}
+func (o *Over) Describe() string {
+	in := o.Input.Schema()
+	calls := make([]string, len(o.Calls))
+	for i, c := range o.Calls {
+		calls[i] = describeOverCall(c, in)
+	}
+	return "OverAggregate(" + strings.Join(calls, ", ") + ")"
+}
+
+func describeOverCall(c OverCall, in types.Schema) string {
+	args := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		args[i] = in.Columns[a].Name
+	}
+	frame := "RANGE"
+	if c.Rows {
+		frame = "ROWS"
+	}
+	bound := "UNBOUNDED"
+	if c.Preceding >= 0 {
+		bound = fmt.Sprint(c.Preceding)
+	}
+	return fmt.Sprintf("%s(%s) OVER (partitionBy=[%s], orderBy=[%s], %s BETWEEN %s PRECEDING AND CURRENT ROW) AS %s",
+		c.Func, strings.Join(args, ", "), columnNames(in, c.Partition), sortKeys(in, c.Order), frame, bound, c.Name)
+}
+
+func columnNames(s types.Schema, cols []int) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = s.Columns[c].Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func sortKeys(s types.Schema, keys []exec.SortKey) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		dir := "ASC"
+		if k.Desc {
+			dir = "DESC"
+		}
+		parts[i] = s.Columns[k.Col].Name + " " + dir
+	}
+	return strings.Join(parts, ", ")
+}

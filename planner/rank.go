@@ -1,0 +1,95 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
+)
+
+// Rank keeps the rows ranked Start..End within their partition (Top-N),
+// optionally appending the rank. Over a stream the kept set changes as
+// rows arrive, so it emits a retract changelog.
+type Rank struct {
+	Input      Node
+	Partition  []int
+	Order      []exec.SortKey
+	RankType   string // ROW_NUMBER, RANK or DENSE_RANK
+	Start, End int64
+	OutputRank bool
+	RankName   string
+}
+
+var _ Node = (*Rank)(nil)
+
+func (r *Rank) Schema() types.Schema {
+	in := r.Input.Schema()
+	out := types.Schema{Columns: append([]types.Column(nil), in.Columns...)}
+	if r.OutputRank {
+		out.Columns = append(out.Columns, types.Column{Name: r.RankName, Type: types.BigIntType.WithNullable(false)})
+	}
+	return out
+}
+
+func (r *Rank) Children() []Node         { return []Node{r.Input} }
+func (r *Rank) Changelog() ChangelogMode { return Retract }
+func (r *Rank) Bounded() bool            { return r.Input.Bounded() }
+func (r *Rank) WithChildren(c ...Node) Node {
+	mustChildren("Rank", c, 1)
+	cp := *r
+	cp.Input = c[0]
+	return &cp
+}
+func (r *Rank) Describe() string {
+	in := r.Input.Schema()
+	return fmt.Sprintf("Rank(rankType=[%s], rankRange=[rankStart=%d, rankEnd=%d], partitionBy=[%s], orderBy=[%s], select=[%s])",
+		r.RankType, r.Start, r.End, columnNames(in, r.Partition), sortKeys(in, r.Order), fieldList(r.Schema()))
+}
+
+// Sort orders a bounded input (batch mode), keeping rows Offset.. up to
+// Limit of them (-1: all).
+type Sort struct {
+	Input  Node
+	Keys   []exec.SortKey
+	Offset int64
+	Limit  int64
+}
+
+var _ Node = (*Sort)(nil)
+
+func (s *Sort) Schema() types.Schema     { return s.Input.Schema() }
+func (s *Sort) Children() []Node         { return []Node{s.Input} }
+func (s *Sort) Changelog() ChangelogMode { return InsertOnly }
+func (s *Sort) Bounded() bool            { return true }
+func (s *Sort) WithChildren(c ...Node) Node {
+	mustChildren("Sort", c, 1)
+	cp := *s
+	cp.Input = c[0]
+	return &cp
+}
+func (s *Sort) Describe() string {
+	return fmt.Sprintf("Sort(orderBy=[%s], offset=[%d], fetch=[%d])", sortKeys(s.Input.Schema(), s.Keys), s.Offset, s.Limit)
+}
+
+// Limit passes the first rows of its input (LIMIT without ORDER BY).
+type Limit struct {
+	Input  Node
+	Offset int64
+	Limit  int64
+}
+
+var _ Node = (*Limit)(nil)
+
+func (l *Limit) Schema() types.Schema     { return l.Input.Schema() }
+func (l *Limit) Children() []Node         { return []Node{l.Input} }
+func (l *Limit) Changelog() ChangelogMode { return l.Input.Changelog() }
+func (l *Limit) Bounded() bool            { return true }
+func (l *Limit) WithChildren(c ...Node) Node {
+	mustChildren("Limit", c, 1)
+	cp := *l
+	cp.Input = c[0]
+	return &cp
+}
+func (l *Limit) Describe() string {
+	return fmt.Sprintf("Limit(offset=[%d], fetch=[%d])", l.Offset, l.Limit)
+}

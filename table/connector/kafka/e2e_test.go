@@ -1,0 +1,98 @@
+package kafka_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddysql/eddy/table"
+)
+
+// TestEndToEnd runs INSERT INTO kafka_sink SELECT ... FROM kafka_source
+// WHERE ... over kfake topics at parallelism 1 and 3, with a bounded read,
+// and compares the records in the output topic.
+func TestEndToEnd(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "bids", "out1", "out3"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	var want []string
+	for i := range 200 {
+		v := fmt.Sprintf(`{"auction": %d, "bidder": %d, "price": %d, "channel": "ch%d", "url": "https://x/%d", "dateTime": "2026-01-01 00:00:%02d.%03d", "extra": ""}`,
+			i, i%13, i*7%1000, i%5, i, i%60, i)
+		recs = append(recs, &kgo.Record{Topic: "bids", Key: fmt.Appendf(nil, "%d", i%17), Value: []byte(v)})
+		if i*7%1000 > 500 {
+			want = append(want, fmt.Sprintf("ch%d|%d|%d", i%5, i, i*7%1000*2))
+		}
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	sort.Strings(want)
+
+	for _, par := range []int{1, 3} {
+		t.Run(fmt.Sprint("parallelism=", par), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{
+				"parallelism.default": fmt.Sprint(par), "table.dml-sync": "true",
+			}})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out := fmt.Sprint("out", par)
+			for _, stmt := range []string{
+				fmt.Sprintf(`CREATE TABLE bids (
+				  auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, dateTime TIMESTAMP(3), extra STRING
+				) WITH ('connector' = 'kafka', 'topic' = 'bids', 'properties.bootstrap.servers' = '%s',
+				  'properties.group.id' = 'e2e', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+				  'format' = 'json')`, addr),
+				fmt.Sprintf(`CREATE TABLE out (channel STRING, auction BIGINT, doubled BIGINT) WITH (
+				  'connector' = 'kafka', 'topic' = '%s', 'properties.bootstrap.servers' = '%s',
+				  'key.format' = 'raw', 'key.fields' = 'channel', 'value.format' = 'csv', 'value.csv.field-delimiter' = '|',
+				  'sink.partitioner' = 'round-robin')`, out, addr),
+				`INSERT INTO out SELECT channel, auction, price * 2 FROM bids WHERE price > 500`,
+			} {
+				r, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+				r.Close()
+			}
+			got := consumeTopic(t, cl, out, len(want))
+			sort.Strings(got)
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// consumeTopic reads n records of a topic and renders their values,
+// checking each key is the value's first field.
+func consumeTopic(t *testing.T, cl *kgo.Client, topic string, n int) []string {
+	t.Helper()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(cl.OptValue(kgo.SeedBrokers).([]string)...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cons.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []string
+	for len(got) < n {
+		fs := cons.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "consumed %d of %d", len(got), n)
+		fs.EachRecord(func(r *kgo.Record) {
+			v := string(r.Value)
+			require.True(t, strings.HasPrefix(v, string(r.Key)+"|"), "key %s value %s", r.Key, v)
+			got = append(got, v)
+		})
+	}
+	return got
+}
