@@ -32,10 +32,10 @@ type calc struct {
 	spec      CalcSpec
 	schema    *arrow.Schema
 	changelog bool
-	mem    memory.Allocator
-	cond   expr.Evaluator
-	projs  []expr.Evaluator
-	cols   []arrow.Array // scratch, reused across batches
+	mem       memory.Allocator
+	cond      expr.Evaluator
+	projs     []expr.Evaluator
+	cols      []arrow.Array // scratch, reused across batches
 }
 
 func newCalc(spec OperatorSpec, _ *OperatorContext) (Operator, error) {

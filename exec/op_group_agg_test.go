@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -451,7 +452,7 @@ func BenchmarkGroupAgg(b *testing.B) {
 
 type gaDiscard struct{}
 
-func (gaDiscard) Emit(arrow.RecordBatch) error    { return nil }
+func (gaDiscard) Emit(arrow.RecordBatch) error  { return nil }
 func (gaDiscard) EmitWatermark(Watermark) error { return nil }
 
 // TestGroupAggJob runs the operator in a job: a parallel source, a hash
@@ -517,3 +518,95 @@ func TestGroupAggJob(t *testing.T) {
 	require.Equal(t, want, final)
 	checkGoroutines(t, before)
 }
+
+// TestGroupAggRandom feeds random inserts and retractions over many keys
+// (the hash table grows, groups are emptied and dropped, slots reused) in
+// batches of random sizes and checks the materialized changelog against
+// a plain map computation.
+func TestGroupAggRandom(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	h := &groupAggHarness{mem: mem, clock: &gaClock{}}
+	defer h.close(t)
+	in := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.BigIntType}}}
+	calls := []agg.Call{
+		{Func: "COUNT", Filter: -1, Type: types.BigIntType.WithNullable(false)},
+		{Func: "SUM", Args: []int{1}, Filter: -1, Type: types.BigIntType},
+	}
+	out := types.Schema{Columns: []types.Column{in.Columns[0],
+		{Name: "c", Type: calls[0].Type}, {Name: "s", Type: calls[1].Type}}}
+	h.cl, h.input = true, BatchSchema(in, true)
+	h.spec = OperatorSpec{Kind: KindGroupAggregate, Schema: out, Changelog: true,
+		Spec: mustJSON(t, GroupAggregateSpec{Keys: []int{0}, Calls: calls, InputChangelog: true})}
+	h.newOp(t)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	type group struct{ vals []int64 }
+	live := map[int64]*group{}
+	var res collectOutput
+	for round := 0; round < 60; round++ {
+		var rows []string
+		for range rng.IntN(300) + 1 {
+			k := rng.Int64N(2000)
+			g := live[k]
+			if g != nil && len(g.vals) > 0 && rng.IntN(2) == 0 {
+				j := rng.IntN(len(g.vals))
+				rows = append(rows, fmt.Sprintf("-D[%d, %d]", k, g.vals[j]))
+				g.vals = append(g.vals[:j], g.vals[j+1:]...)
+				continue
+			}
+			if g == nil {
+				g = &group{}
+				live[k] = g
+			}
+			v := rng.Int64N(100)
+			g.vals = append(g.vals, v)
+			rows = append(rows, fmt.Sprintf("+I[%d, %d]", k, v))
+		}
+		b := h.batch(t, rows)
+		require.NoError(t, h.op.ProcessBatch(0, b, &res))
+		b.Release()
+		if round%20 == 10 {
+			h.snapshotRestore(t)
+		}
+	}
+	want := map[int64][2]int64{}
+	for k, g := range live {
+		if len(g.vals) == 0 {
+			continue
+		}
+		var s int64
+		for _, v := range g.vals {
+			s += v
+		}
+		want[k] = [2]int64{int64(len(g.vals)), s}
+	}
+	require.Equal(t, want, res.final)
+	require.Equal(t, len(want), h.op.nLive)
+}
+
+// collectOutput materializes a changelog of (BIGINT key, BIGINT, BIGINT)
+// rows by key, checking that every retraction matches the current row.
+type collectOutput struct{ final map[int64][2]int64 }
+
+func (o *collectOutput) Emit(b arrow.RecordBatch) error {
+	if o.final == nil {
+		o.final = map[int64][2]int64{}
+	}
+	kinds := b.Column(3).(*array.Int8).Int8Values()
+	for i, k := range b.Column(0).(*array.Int64).Int64Values() {
+		row := [2]int64{b.Column(1).(*array.Int64).Value(i), b.Column(2).(*array.Int64).Value(i)}
+		switch connector.RowKind(kinds[i]) {
+		case connector.Insert, connector.UpdateAfter:
+			o.final[k] = row
+		default:
+			if cur, ok := o.final[k]; !ok || cur != row {
+				return fmt.Errorf("retraction %v of key %d, current %v", row, k, cur)
+			}
+			delete(o.final, k)
+		}
+	}
+	return nil
+}
+
+func (o *collectOutput) EmitWatermark(Watermark) error { return nil }

@@ -41,7 +41,7 @@ type joinStore struct {
 	hash    []uint64 // join key hash
 	rowHash []uint64 // hash of all columns: finds the stored copy of a retracted row
 	count   []int64  // multiplicity of the row; 0 marks a free slot
-	assoc   []int64  // rows of the other input it joins (outer sides, semi/anti)
+	assoc   []int64  // rows of the other input it joins (outer sides, semi/anti); temporal join: the left row's kind
 	touched []int64  // processing time of the last write (state TTL)
 	time    []int64  // the row's time attribute (interval, temporal joins)
 	seq     []int64  // arrival number, unique per store

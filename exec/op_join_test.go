@@ -1,11 +1,13 @@
 package exec
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -239,7 +241,10 @@ func newJoinHarness(t *testing.T, d *datadriven.TestData, batch int, restore boo
 		RightChangelog bool   `json:"rightChangelog"`
 	}
 	require.NoError(t, json.Unmarshal(h.spec.Spec, &flags))
-	h.cl = [2]bool{flags.LeftChangelog, flags.RightChangelog && kind != KindIntervalJoin}
+	h.cl = [2]bool{flags.LeftChangelog, flags.RightChangelog}
+	if kind == KindTemporalJoin {
+		h.cl[0] = h.spec.Changelog // the output's mode is the left input's
+	}
 	both := append(append([]types.Column{}, h.schemas[0].Columns...), h.schemas[1].Columns...)
 	if flags.Type == "semi" || flags.Type == "anti" {
 		h.spec.Schema = h.schemas[0]
@@ -428,3 +433,167 @@ func (h *joinHarness) buildBatch(t *testing.T, in int, rows []string) arrow.Reco
 	}
 	return b.NewRecordBatch()
 }
+
+// TestJoinJob runs a regular inner join in a job: two sources hash
+// partitioned by their key into a join vertex of parallelism 2 (one head
+// operator with two input edges), then a calc keeping (left id, right k).
+func TestJoinJob(t *testing.T) {
+	name, store := newStore(t)
+	both := types.Schema{Columns: append(append([]types.Column{}, seqSchema.Columns...), seqSchema.Columns...)}
+	ref := func(i int) json.RawMessage {
+		return marshal(t, &expr.ColumnRef{Index: i, Name: both.Columns[i].Name, T: both.Columns[i].Type})
+	}
+	g := &JobGraph{
+		Name:   "join",
+		Config: map[string]string{BatchSizeKey: "16"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Left", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": "200", "mod": "50"})}},
+			{ID: 2, Name: "Right", Parallelism: 1, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": "100", "mod": "100"})}},
+			{ID: 3, Name: "Join", Parallelism: 2, Operators: []OperatorSpec{
+				{Kind: KindJoin, Name: "Join", Schema: both, Spec: mustJSON(t, JoinSpec{
+					Type: "inner", LeftKeys: []int{1}, RightKeys: []int{1}})},
+				{Kind: KindCalc, Name: "Calc", Schema: seqSchema, Spec: mustJSON(t, CalcSpec{
+					Projections: []json.RawMessage{ref(0), ref(4), ref(2)}})},
+				sinkOp(t, name, nil)}},
+		},
+		Edges: []Edge{
+			{Source: 1, Target: 3, TargetInput: 0, Partitioning: Hash, Keys: []int{1}},
+			{Source: 2, Target: 3, TargetInput: 1, Partitioning: Hash, Keys: []int{1}},
+		},
+	}
+	_, err := runJob(t, g, 4)
+	require.NoError(t, err)
+	require.Equal(t, seq(0, 200), store.all())
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	for sub, ids := range store.ids {
+		for i, id := range ids {
+			require.Equal(t, id%50, store.ks[sub][i], "row of left id %d", id)
+		}
+	}
+}
+
+// TestJoinRescale restores the snapshots of two subtasks of parallelism 2,
+// concatenated, into each subtask of parallelism 4 (and 1): every row
+// lands in exactly one subtask, the one the hash exchange sends its key
+// to, and joins there as before.
+func TestJoinRescale(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	kv := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.StringType}}}
+	spec := OperatorSpec{Kind: KindJoin, Schema: types.Schema{Columns: append(append([]types.Column{}, kv.Columns...), kv.Columns...)},
+		Spec: mustJSON(t, JoinSpec{Type: "inner", LeftKeys: []int{0}, RightKeys: []int{0}})}
+	const keys = 200
+	batch := func(n int, v string) arrow.RecordBatch {
+		b := array.NewRecordBuilder(mem, kv.Arrow())
+		defer b.Release()
+		for i := range n {
+			b.Field(0).(*array.Int64Builder).Append(int64(i))
+			b.Field(1).(*array.StringBuilder).Append(v)
+		}
+		return b.NewRecordBatch()
+	}
+	// Route the left rows of every key to their owner among 2 subtasks.
+	hashes := make([]uint64, keys)
+	left := batch(keys, "l")
+	defer left.Release()
+	require.NoError(t, hashRows(left, []int{0}, hashes))
+	var state []byte
+	for sub := range 2 {
+		ctx := &OperatorContext{Subtask: sub, Parallelism: 2, Mem: mem, Metrics: NewOperatorMetrics()}
+		op, err := newJoin(spec, ctx)
+		require.NoError(t, err)
+		require.NoError(t, op.Open(ctx))
+		var idx []int32
+		for i, h := range hashes {
+			if targetOf(h, 2) == sub {
+				idx = append(idx, int32(i))
+			}
+		}
+		mine, err := takeRows(context.Background(), mem, left, idx)
+		require.NoError(t, err)
+		require.NoError(t, op.ProcessBatch(0, mine, &joinRecorder{}))
+		mine.Release()
+		s, err := op.Snapshot()
+		require.NoError(t, err)
+		state = append(state, s...)
+		require.NoError(t, op.Close())
+	}
+	right := batch(keys, "r")
+	defer right.Release()
+	for _, par := range []int{1, 4} {
+		total := 0
+		for sub := range par {
+			ctx := &OperatorContext{Subtask: sub, Parallelism: par, Mem: mem, Metrics: NewOperatorMetrics()}
+			op, err := newJoin(spec, ctx)
+			require.NoError(t, err)
+			require.NoError(t, op.Open(ctx))
+			require.NoError(t, op.Restore(state))
+			var idx []int32
+			for i, h := range hashes {
+				if targetOf(h, par) == sub {
+					idx = append(idx, int32(i))
+				}
+			}
+			require.Equal(t, len(idx), op.(*join).stateRows()[0], "parallelism %d subtask %d", par, sub)
+			rec := &joinRecorder{}
+			mine, err := takeRows(context.Background(), mem, right, idx)
+			require.NoError(t, err)
+			require.NoError(t, op.ProcessBatch(1, mine, rec))
+			mine.Release()
+			total += strings.Count(rec.log.String(), "\n")
+			require.NoError(t, op.Close())
+		}
+		require.Equal(t, keys, total, "parallelism %d", par)
+	}
+}
+
+// BenchmarkInnerJoin measures the probe side of an inner hash join: the
+// right input holds 100k rows (100k keys, BIGINT key + STRING payload);
+// left batches of 1024 rows each join one of them. Reports probed rows/s.
+func BenchmarkInnerJoin(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	kv := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.StringType}}}
+	spec := OperatorSpec{Kind: KindJoin, Schema: types.Schema{Columns: append(append([]types.Column{}, kv.Columns...), kv.Columns...)},
+		Spec: mustJSON(b, JoinSpec{Type: "inner", LeftKeys: []int{0}, RightKeys: []int{0}})}
+	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics()}
+	op, err := newJoin(spec, ctx)
+	require.NoError(b, err)
+	require.NoError(b, op.Open(ctx))
+	defer op.Close()
+	const stateRows, batchRows = 100_000, 1024
+	mk := func(start, n int) arrow.RecordBatch {
+		bb := array.NewRecordBuilder(mem, kv.Arrow())
+		defer bb.Release()
+		for i := range n {
+			bb.Field(0).(*array.Int64Builder).Append(int64((start + i) % stateRows))
+			bb.Field(1).(*array.StringBuilder).Append("payload-" + strconv.Itoa(i))
+		}
+		return bb.NewRecordBatch()
+	}
+	discard := discardOutput{}
+	for start := 0; start < stateRows; start += batchRows {
+		rb := mk(start, min(batchRows, stateRows-start))
+		require.NoError(b, op.ProcessBatch(1, rb, discard))
+		rb.Release()
+	}
+	probes := make([]arrow.RecordBatch, 16)
+	for i := range probes {
+		probes[i] = mk(i*batchRows*7, batchRows)
+		defer probes[i].Release()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, op.ProcessBatch(0, probes[i%len(probes)], discard))
+	}
+	b.ReportMetric(float64(b.N)*batchRows/time.Since(start).Seconds(), "rows/s")
+}
+
+type discardOutput struct{}
+
+func (discardOutput) Emit(arrow.RecordBatch) error  { return nil }
+func (discardOutput) EmitWatermark(Watermark) error { return nil }

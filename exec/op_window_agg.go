@@ -104,7 +104,6 @@ type windowAgg struct {
 	// windows were fired for.
 	progress int64
 	seq      int64 // arrival number of the next row
-	late     int64
 
 	// per-batch scratch
 	ms, ends  []int64
@@ -260,9 +259,7 @@ func (w *windowAgg) window(end int64) *sliceWindow {
 // keysEqualRow reports whether slot s holds the keys of row i.
 func (w *windowAgg) keysEqualRow(s int32, i int) bool {
 	for c := range w.keyStore {
-		ok := [1]bool{true}
-		w.keyStore[c].verify(&w.keyViews[c], []int32{s}, ok[:])
-		if !ok[0] {
+		if !w.keyStore[c].equalRow(s, &w.keyViews[c], i) {
 			return false
 		}
 	}
@@ -451,11 +448,8 @@ func (w *windowAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	} else {
 		late = w.processSliced(n, seq)
 	}
-	if late > 0 {
-		w.late += late
-		if w.metrics != nil {
-			w.metrics.LateRecordsDropped.Add(late)
-		}
+	if late > 0 && w.metrics != nil {
+		w.metrics.LateRecordsDropped.Add(late)
 	}
 	return nil
 }

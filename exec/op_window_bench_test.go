@@ -100,14 +100,18 @@ func newTumbleAgg(t testing.TB, mem memory.Allocator, sizeMs int64) (*windowAgg,
 	return op.(*windowAgg), octx
 }
 
-// TestWindowStateBounded feeds 10 million rows (1 million with -short),
+// windowBoundedRows is how many rows TestWindowStateBounded feeds.
+var windowBoundedRows = int64(10_000_000)
+
+// TestWindowStateBounded feeds 10 million rows (1 million with -short or
+// -race),
 // 1000 keys, 1000 rows per second of event time, through a 1-minute
 // tumbling window with a watermark 5 s behind after every batch, and
 // checks that state stays at the one or two windows the watermark has not
 // passed: open windows, live slots and snapshot size are bounded and
 // everything is freed at the end.
 func TestWindowStateBounded(t *testing.T) {
-	rows := int64(10_000_000)
+	rows := windowBoundedRows
 	if testing.Short() {
 		rows = 1_000_000
 	}

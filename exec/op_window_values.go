@@ -433,6 +433,25 @@ func (s *slotValues) equalSlots(a, b int32) bool {
 	return s.strs[a] == s.strs[b]
 }
 
+// equalRow reports whether slot holds row i's value of v.
+func (s *slotValues) equalRow(slot int32, v *colView, i int) bool {
+	if v.isValid(i) != s.valid[slot] {
+		return false
+	}
+	if !s.valid[slot] {
+		return true
+	}
+	switch s.kind {
+	case vkInt:
+		return s.ints[slot] == v.ints[i]
+	case vkFloat:
+		return floatBits(s.floats[slot]) == floatBits(v.floats[i])
+	case vkDec:
+		return s.decs[slot] == v.decs[i]
+	}
+	return s.strs[slot] == v.strs[i]
+}
+
 // verify clears ok[i] for every row i whose slot slots[i] (>= 0) does not
 // hold row i's value of v: one typed loop per kind.
 func (s *slotValues) verify(v *colView, slots []int32, ok []bool) {
@@ -695,5 +714,3 @@ func (t *hashTable) remove(h uint64) {
 		}
 	}
 }
-
-func (t *hashTable) memSize() int { return len(t.heads) * 12 }

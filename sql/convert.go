@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -31,13 +32,7 @@ func (c *conv) pos(n ast.Node) Pos {
 // find returns the position of the next token at or after the cursor that
 // satisfies match, advancing the cursor past it.
 func (c *conv) find(match func(token) bool) Pos {
-	i := c.p.tokIndex(c.cursor)
-	if i < 0 {
-		i = 0
-		for i < len(c.p.toks) && c.p.toks[i].pos < c.cursor {
-			i++
-		}
-	}
+	i := sort.Search(len(c.p.toks), func(i int) bool { return c.p.toks[i].pos >= c.cursor })
 	for ; i < len(c.p.toks) && c.p.toks[i].kind != tkEOF; i++ {
 		if t := c.p.toks[i]; match(t) {
 			c.cursor = t.pos + 1

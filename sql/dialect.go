@@ -277,6 +277,9 @@ func (r *rewriter) run() error {
 		next := r.tok(i + 1)
 		adjacent := next.pos == t.end
 		switch {
+		case t.kind == tkQuoted && strings.HasPrefix(t.val, "\x01"):
+			// The prefix marks table placeholders (see placeTable).
+			return r.errorf(i, "quoted identifier may not start with a control character")
 		case t.kind == tkOp && mysqlOnlyOps[t.val]:
 			return r.errorf(i, "operator %s is MySQL syntax, not Flink SQL", t.val)
 		case t.kind == tkWord && mysqlOnlyWords[t.upper]:

@@ -320,7 +320,7 @@ func (p *parser) parseStatement() (Statement, error) {
 	case t.is("SUBSCRIBE"):
 		s, err = p.parseSubscribe()
 	default:
-		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN, STOP JOB, SUBSCRIBE)")
+		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN)")
 	}
 	if err != nil {
 		return nil, err

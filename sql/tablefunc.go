@@ -57,7 +57,7 @@ func (r *rewriter) derivedAliases(i int, fromAt map[int]bool, depth int) (int, e
 	if open <= r.lo || !r.startsFromItem(p.toks[open-1], fromAt, depth) {
 		return i, nil
 	}
-	if in := p.toks[open+1]; !in.is("SELECT") && !in.is("WITH") && !in.isOp("(") && !in.is("VALUES") {
+	if in := p.toks[open+1]; !in.is("SELECT") && !in.is("WITH") && !in.isOp("(") {
 		return i, nil
 	}
 	cols, end, err := r.aliasColumns(i + 1)

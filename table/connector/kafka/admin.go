@@ -300,4 +300,3 @@ func (a *admin) committedOffsets(ctx context.Context, tps []topicPartition) (map
 	}
 	return out, nil
 }
-

@@ -52,8 +52,11 @@ func (f Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties
 		return connector.ScanProperties{}, err
 	}
 	p := connector.ScanProperties{Bounded: c.bounded != modeUnbounded}
-	if f.Upsert {
+	switch {
+	case f.Upsert:
 		p.Changelog = connector.UpsertChangelog
+	case c.value.format == Debezium:
+		p.Changelog = connector.RetractChangelog
 	}
 	return p, nil
 }
@@ -67,6 +70,9 @@ func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, 
 	}
 	if len(c.topics) != 1 {
 		return connector.SinkProperties{}, fmt.Errorf("a '%s' sink writes to exactly one topic; set '%s' to one topic", f.Identifier(), Topic)
+	}
+	if c.value.format == Debezium {
+		return connector.SinkProperties{}, fmt.Errorf("the '%s' format can only be read; writing it is not supported yet", Debezium)
 	}
 	return connector.SinkProperties{AcceptsUpdates: f.Upsert}, nil
 }

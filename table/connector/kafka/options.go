@@ -12,6 +12,7 @@ import (
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format/avro"
 	"github.com/eddysql/eddy/table/connector/format/csv"
+	"github.com/eddysql/eddy/table/connector/format/debezium"
 	"github.com/eddysql/eddy/table/connector/format/json"
 	"github.com/eddysql/eddy/table/connector/format/raw"
 )
@@ -57,6 +58,7 @@ var formatOptions = func() []connector.Option {
 	o = append(o, json.Options...)
 	o = append(o, csv.Options...)
 	o = append(o, raw.Options...)
+	o = append(o, debezium.Options...)
 	return append(o, avro.ConfluentOptions...)
 }()
 
@@ -128,9 +130,16 @@ func commonOptions(upsert bool) []connector.Option {
 	return append(o, withPrefix("value.", formatOptions)...)
 }
 
-// valueFormats are the value formats; changelog formats (debezium-json)
-// will be value-only formats of 'kafka'.
-func valueFormats(bool) []string { return Formats }
+// Debezium is the changelog format, a value format of 'kafka' sources only.
+const Debezium = "debezium-json"
+
+// valueFormats are the value formats of a connector.
+func valueFormats(upsert bool) []string {
+	if upsert {
+		return Formats
+	}
+	return append(append([]string(nil), Formats...), Debezium)
+}
 
 // Startup and bounded modes.
 const (
@@ -155,21 +164,21 @@ type part struct {
 
 // config is a table's parsed options.
 type config struct {
-	upsert     bool
-	topics     []string
-	pattern    *regexp.Regexp
-	client     clientConfig
-	startup    string
-	startTS    int64
-	startOffs  map[int32]int64
-	bounded    string
-	boundTS    int64
-	boundOffs  map[int32]int64
-	discovery  time.Duration
-	key, value *part // key is nil without a key format
-	physical   types.Schema
+	upsert      bool
+	topics      []string
+	pattern     *regexp.Regexp
+	client      clientConfig
+	startup     string
+	startTS     int64
+	startOffs   map[int32]int64
+	bounded     string
+	boundTS     int64
+	boundOffs   map[int32]int64
+	discovery   time.Duration
+	key, value  *part // key is nil without a key format
+	physical    types.Schema
 	partitioner string
-	guarantee  string
+	guarantee   string
 }
 
 // factoryOf returns the declaration set for a connector.
@@ -332,6 +341,9 @@ func (c *config) parseFormats(f connector.Factory, t connector.TableInfo, o conn
 			return fmt.Errorf("'%s' needs '%s'", KeyFields, KeyFormat)
 		}
 	}
+	if keyFmt != "" && valFmt == Debezium {
+		return fmt.Errorf("the '%s' value format carries whole rows; it cannot be combined with '%s'", Debezium, KeyFormat)
+	}
 	if keyFmt != "" && len(keyNames) == 0 {
 		return fmt.Errorf("'%s' needs the key columns in '%s'", KeyFormat, KeyFields)
 	}
@@ -444,6 +456,8 @@ func checkPart(what string, p *part) error {
 		}
 	case "raw":
 		err = raw.CheckSchema(p.schema)
+	case Debezium:
+		err = debezium.CheckSchema(p.schema)
 	case "avro":
 		err = avro.CheckSchema(p.schema)
 	case "avro-confluent":
@@ -466,6 +480,8 @@ func (p *part) ignoreParseErrors() bool {
 		return p.opts.Bool(json.IgnoreParseErrors)
 	case "csv":
 		return p.opts.Bool(csv.IgnoreParseErrors)
+	case Debezium:
+		return p.opts.Bool(debezium.IgnoreParseErrors)
 	}
 	return false
 }

@@ -202,9 +202,20 @@ func TestSASLAndTLS(t *testing.T) {
 		n++
 		require.Len(t, readAll(t, tbl, 0, 1, 0), n, m.mech)
 	}
+	// without the hostname check, the chain is still verified
+	tbl := table(addr, s, "topic", "t", "format", "raw", "scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset",
+		"properties.security.protocol", "SASL_SSL", "properties.sasl.jaas.config", `x required username="alice" password="pw";`,
+		"properties.ssl.truststore.certificates", string(certPEM), "properties.ssl.endpoint.identification.algorithm", "")
+	require.Len(t, readAll(t, tbl, 0, 1, 0), n)
+	_, otherPEM := selfSigned(t)
+	tbl.Options["properties.ssl.truststore.certificates"] = string(otherPEM)
+	tbl.Options["properties.default.api.timeout.ms"] = "2000"
+	_, err = readErr(t, tbl)
+	require.ErrorContains(t, err, "certificate signed by unknown authority")
+
 	// a wrong password fails the read in time; kfake closes the connection
 	// on a failed authentication, so the cause shows as EOF
-	tbl := table(addr, s, "topic", "t", "format", "raw", "scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset",
+	tbl = table(addr, s, "topic", "t", "format", "raw", "scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset",
 		"properties.security.protocol", "SASL_SSL", "properties.sasl.mechanism", "PLAIN",
 		"properties.sasl.jaas.config", `x required username="alice" password="wrong";`,
 		"properties.ssl.truststore.certificates", string(certPEM), "properties.default.api.timeout.ms", "2000")

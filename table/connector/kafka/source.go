@@ -14,6 +14,7 @@ import (
 
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
+	"github.com/eddysql/eddy/table/connector/format/debezium"
 )
 
 // DefaultBatchSize is used when the ReaderContext does not set one.
@@ -47,7 +48,8 @@ type reader struct {
 
 	keyB, valB *array.RecordBuilder
 	keyDec     format.RecordDecoder
-	valDec     format.RecordDecoder
+	valDec     format.RecordDecoder // nil for debezium-json
+	dbz        *debezium.Decoder
 	kindB      *array.Int8Builder
 	srcCol     []colSource // where each output column comes from
 	skipped    int64
@@ -64,7 +66,7 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 	if rc.BatchSize <= 0 {
 		rc.BatchSize = DefaultBatchSize
 	}
-	r := &reader{cfg: cfg, rc: rc, kind: cfg.upsert, parts: map[topicPartition]*partState{}}
+	r := &reader{cfg: cfg, rc: rc, kind: cfg.upsert || cfg.value.format == Debezium, parts: map[topicPartition]*partState{}}
 	fields := cfg.physical.Arrow().Fields()
 	if r.kind {
 		fields = append(fields, arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8})
@@ -73,7 +75,12 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 	r.out = arrow.NewSchema(fields, nil)
 	var err error
 	r.valB = array.NewRecordBuilder(rc.Mem, cfg.value.schema.Arrow())
-	if r.valDec, err = newDecoder(cfg, cfg.value, r.valB); err != nil {
+	if cfg.value.format == Debezium {
+		r.dbz, err = debezium.NewDecoder(debezium.ParseConfig(cfg.value.opts), cfg.value.schema, r.valB)
+	} else {
+		r.valDec, err = newDecoder(cfg, cfg.value, r.valB)
+	}
+	if err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -311,7 +318,13 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 // when the poll's context ends (the caller checks its own) or every record
 // fetched was skipped.
 func (r *reader) poll(ctx context.Context) (int, error) {
-	fetches := r.cl.PollRecords(ctx, r.rc.BatchSize)
+	limit := r.rc.BatchSize
+	if r.dbz != nil {
+		// An update event makes two rows; a batch size of 1 gets batches
+		// of two for updates, which do not split.
+		limit = max(limit/2, 1)
+	}
+	fetches := r.cl.PollRecords(ctx, limit)
 	var ferr error
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if ferr == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -339,14 +352,12 @@ func (r *reader) poll(ctx context.Context) (int, error) {
 				r.finish(st)
 				return
 			}
-			ok, err := r.decode(rec)
+			n, err := r.decode(rec)
 			if err != nil {
 				derr = err
 				return
 			}
-			if ok {
-				rows++
-			}
+			rows += n
 			st.next = rec.Offset + 1
 			if st.stop >= 0 && st.next >= st.stop {
 				r.finish(st)
@@ -364,17 +375,24 @@ func (r *reader) finish(st *partState) {
 	r.cl.PauseFetchPartitions(map[string][]int32{st.tp.topic: {st.tp.partition}})
 }
 
-// decode appends one record's row; false when the record makes no row (a
-// skipped malformed record, or a value-less record of an insert-only
-// table).
-func (r *reader) decode(rec *kgo.Record) (bool, error) {
+// decode appends one record's rows and returns how many: none for a
+// skipped malformed record or a value-less record of an insert-only table,
+// two for a Debezium update.
+func (r *reader) decode(rec *kgo.Record) (int, error) {
 	kind := connector.Insert
 	if rec.Value == nil && r.cfg.value.format != "raw" {
 		if !r.cfg.upsert {
 			// Flink's value formats turn a missing value into no row.
-			return false, nil
+			return 0, nil
 		}
 		kind = connector.Delete
+	}
+	if r.dbz != nil {
+		n, err := r.dbz.Decode(rec.Value, r.kindB)
+		if err != nil {
+			return r.parseError(rec, "value", r.cfg.value, err)
+		}
+		return n, nil
 	}
 	if r.keyDec != nil {
 		if err := r.keyDec.Stage(rec.Key); err != nil {
@@ -393,15 +411,15 @@ func (r *reader) decode(rec *kgo.Record) (bool, error) {
 	if r.kind {
 		r.kindB.Append(int8(kind))
 	}
-	return true, nil
+	return 1, nil
 }
 
-func (r *reader) parseError(rec *kgo.Record, what string, p *part, err error) (bool, error) {
+func (r *reader) parseError(rec *kgo.Record, what string, p *part, err error) (int, error) {
 	if p.ignoreParseErrors() {
 		r.skipped++
-		return false, nil
+		return 0, nil
 	}
-	return false, fmt.Errorf("kafka: cannot decode the %s of the record at topic '%s' partition %d offset %d with format '%s': %w",
+	return 0, fmt.Errorf("kafka: cannot decode the %s of the record at topic '%s' partition %d offset %d with format '%s': %w",
 		what, rec.Topic, rec.Partition, rec.Offset, p.format, err)
 }
 

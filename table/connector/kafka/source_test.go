@@ -305,3 +305,42 @@ func TestUnboundedAndDiscovery(t *testing.T) {
 	sort.Strings(got)
 	require.Equal(t, []string{"1", "2"}, got)
 }
+
+// TestDebezium reads Debezium events as a changelog: c/r → +I, u → -U +U,
+// d → -D; tombstones make no row.
+func TestDebezium(t *testing.T) {
+	_, addr := cluster(t, 1, "cdc", "cdc-schema")
+	produce(t, addr, "cdc",
+		rec{val: `{"before": null, "after": {"id": 1, "name": "a", "balance": 10}, "op": "r", "source": {}}`},
+		rec{val: `{"before": null, "after": {"id": 2, "name": "b", "balance": 20}, "op": "c"}`},
+		rec{val: `{"before": {"id": 1, "name": "a", "balance": 10}, "after": {"id": 1, "name": "a", "balance": 15}, "op": "u"}`},
+		rec{val: `{"before": {"id": 2, "name": "b", "balance": 20}, "after": null, "op": "d"}`},
+		rec{nilVal: true},
+	)
+	tbl := table(addr, accounts, "topic", "cdc", "format", "debezium-json", "scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset")
+	f, _ := connector.Source("kafka")
+	p, err := f.ValidateSource(tbl)
+	require.NoError(t, err)
+	require.Equal(t, connector.RetractChangelog, p.Changelog)
+	want := []string{"1,a,10,0", "2,b,20,0", "1,a,10,1", "1,a,15,2", "2,b,20,3"}
+	require.Equal(t, want, readAll(t, tbl, 0, 1, 0))
+	require.Equal(t, want, readAll(t, tbl, 0, 1, 2))
+	require.Equal(t, want, readAll(t, tbl, 0, 1, 3))
+
+	produce(t, addr, "cdc-schema",
+		rec{val: `{"schema": {}, "payload": {"before": null, "after": {"id": 1, "name": "a", "balance": 10}, "op": "c"}}`},
+		rec{val: `{"schema": {}, "payload": {"before": {"id": 1}, "after": {"id": 1, "name": "z"}, "op": "x"}}`},
+	)
+	tbl = table(addr, accounts, "topic", "cdc-schema", "format", "debezium-json", "debezium-json.schema-include", "true",
+		"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset")
+	_, err = readErr(t, tbl)
+	require.ErrorContains(t, err, "offset 1 with format 'debezium-json': unknown Debezium operation 'x'")
+	tbl.Options["debezium-json.ignore-parse-errors"] = "true"
+	require.Equal(t, []string{"1,a,10,0"}, readAll(t, tbl, 0, 1, 0))
+
+	_, err = Factory{}.ValidateSink(tbl)
+	require.ErrorContains(t, err, "the 'debezium-json' format can only be read")
+	tbl.Options["key.format"], tbl.Options["key.fields"] = "json", "id"
+	_, err = Factory{}.ValidateSource(tbl)
+	require.ErrorContains(t, err, "cannot be combined with 'key.format'")
+}

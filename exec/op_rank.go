@@ -1,0 +1,365 @@
+package exec
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// The rank operator (KindRank, spec RankSpec in specs.go) is Flink's
+// streaming Top-N: per partition, the rows ranked Start..End by OrderKeys
+// with ROW_NUMBER (rows with equal order keys rank in arrival order). As in
+// Flink, RANK and DENSE_RANK are not supported on streams.
+//
+// State per partition is its rows sorted by order key, ties in arrival
+// order, so a row's rank is its index + 1:
+//
+//   - insert-only input (Flink's AppendOnlyTopNFunction): only the top End
+//     rows are kept; a row that cannot enter them is dropped on arrival,
+//     after one comparison with the last kept row. Memory is bounded by End
+//     rows per partition.
+//   - changelog input (InputChangelog, Flink's RetractableTopNFunction):
+//     every row is kept, since a retraction inside the top rows promotes
+//     the next one. A retraction removes the first stored row equal to it
+//     (all columns, NULL equal to NULL); one matching no stored row is
+//     ignored.
+//
+// Output, a retract changelog, follows Flink's two algorithms:
+//
+//   - without the rank column and with Start = 1, rows are emitted as they
+//     enter (+I) and leave (-D) the top End: an arriving row that pushes
+//     the End-th row out emits -D(pushed out row) then +I(row); a retracted
+//     row inside the top emits -D(row) then +I(the row promoted into rank
+//     End), if any.
+//   - with the rank column (OutputRank) or an offset (Start > 1), changes
+//     are emitted per rank position: every position in Start..End whose row
+//     changes emits -U(old row, r) and +U(new row, r); a position that
+//     becomes occupied emits +I, one that becomes empty -D.
+//
+// State TTL (StateTTLMillis > 0): a partition not written for that long
+// (processing time, OperatorContext.Clock) is dropped: it behaves as empty
+// when its key arrives again and is swept from memory once per TTL period.
+//
+// Snapshot: sections as the join operators write them (appendSection):
+// tag 0 holds the arrival counter, tag kg+1 the partitions of key group kg,
+// each with its key, last write time and rows in rank order.
+
+func init() { RegisterOperator(KindRank, newRank) }
+
+type rankOp struct {
+	spec  RankSpec
+	nIn   int
+	ctx   *OperatorContext
+	clock Clock
+
+	store *rowStore
+	parts *partitionTable
+	rows  [][]int32 // per partition: slots in rank order
+	seq   int64
+
+	in        joinBatch
+	emit      *rowEmitter
+	release   []int32 // slots to free after the batch is emitted
+	lastSweep int64
+	// withNumbers selects Flink's per-position algorithm.
+	withNumbers bool
+}
+
+func newRank(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
+	r := &rankOp{ctx: ctx}
+	if err := json.Unmarshal(spec.Spec, &r.spec); err != nil {
+		return nil, errs.Wrap(errs.InvalidPlan, err, "rank spec")
+	}
+	s := &r.spec
+	switch s.RankType {
+	case "row_number":
+	case "rank", "dense_rank":
+		return nil, errs.New(errs.NotSupported, "%s() on a streaming table is not supported yet: use ROW_NUMBER()", s.RankType)
+	default:
+		return nil, errs.New(errs.InvalidPlan, "rank: unknown rank type %q", s.RankType)
+	}
+	if s.Start < 1 || s.End < s.Start {
+		return nil, errs.New(errs.InvalidPlan, "rank: invalid rank range %d..%d", s.Start, s.End)
+	}
+	if !spec.Changelog {
+		return nil, errs.New(errs.InvalidPlan, "rank: the output must be a changelog")
+	}
+	r.nIn = spec.Schema.Len()
+	if s.OutputRank {
+		r.nIn--
+	}
+	kinds, _, err := storeKinds(spec.Schema, r.nIn, "Top-N")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range s.PartitionKeys {
+		if k < 0 || k >= r.nIn {
+			return nil, errs.New(errs.InvalidPlan, "rank: partition key %d out of range", k)
+		}
+	}
+	for _, k := range s.OrderKeys {
+		if k.Col < 0 || k.Col >= r.nIn {
+			return nil, errs.New(errs.InvalidPlan, "rank: order key %d out of range", k.Col)
+		}
+	}
+	r.store = newRowStore(kinds)
+	r.parts = newPartitionTable(s.PartitionKeys, kinds)
+	r.emit = newRowEmitter(ctx.Mem, spec, r.nIn, s.OutputRank)
+	r.withNumbers = s.OutputRank || s.Start > 1
+	return r, nil
+}
+
+func (r *rankOp) Open(ctx *OperatorContext) error {
+	r.ctx = ctx
+	r.emit.mem = ctx.Mem
+	r.clock = clockOf(ctx)
+	return nil
+}
+
+// compare orders row i of the current batch against stored slot sl.
+func (r *rankOp) compare(i int, sl int32) int {
+	for _, k := range r.spec.OrderKeys {
+		sv := storedView(&r.store.cols[k.Col])
+		if c := compareSortKey(k, &r.in.views[k.Col], i, &sv, int(sl)); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func (r *rankOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
+	if err := r.in.load(b, r.nIn, r.spec.PartitionKeys, r.spec.InputChangelog, false); err != nil {
+		return fmt.Errorf("rank: %w", err)
+	}
+	var now int64
+	ttl := r.spec.StateTTLMillis
+	if ttl > 0 {
+		now = r.clock.NowMillis()
+		r.sweep(now)
+	}
+	for i := range int(b.NumRows()) {
+		h := r.in.hashes[i]
+		p := r.parts.find(h, r.in.views, i)
+		if p >= 0 && r.parts.expired(p, ttl, now) {
+			r.dropPartition(p)
+			p = -1
+		}
+		if r.in.kinds[i].IsRetraction() {
+			if p >= 0 {
+				r.parts.touched[p] = now
+				r.retract(p, i)
+			}
+			continue
+		}
+		if p < 0 {
+			p = r.parts.add(h, r.in.views, i, now)
+			r.rows = growTo(r.rows, int(r.parts.n))
+		}
+		r.parts.touched[p] = now
+		r.accumulate(p, i)
+	}
+	err := r.emit.flush(out, r.store, nil)
+	for _, sl := range r.release {
+		r.store.release(sl)
+	}
+	r.release = r.release[:0]
+	return err
+}
+
+// accumulate adds row i to partition p.
+func (r *rankOp) accumulate(p int32, i int) {
+	rows := r.rows[p]
+	end := int(r.spec.End)
+	appendOnly := !r.spec.InputChangelog
+	// The common case of a full insert-only Top-N: one comparison with the
+	// last kept row rejects the row (a tie ranks after it).
+	if appendOnly && len(rows) >= end && r.compare(i, rows[end-1]) >= 0 {
+		return
+	}
+	pos, _ := slices.BinarySearchFunc(rows, i, func(sl int32, i int) int {
+		if r.compare(i, sl) < 0 {
+			return 1
+		}
+		return -1 // ties sort before the arriving row
+	})
+	r.seq++
+	sl := r.store.put(r.in.views, i, r.seq)
+	rows = slices.Insert(rows, pos, sl)
+	r.rows[p] = rows
+	if pos < end {
+		if r.withNumbers {
+			r.shiftDown(rows, pos)
+		} else {
+			if len(rows) > end {
+				r.emit.add(connector.Delete, rows[end], -1, 0)
+			}
+			r.emit.add(connector.Insert, sl, -1, 0)
+		}
+	}
+	if appendOnly && len(rows) > end {
+		for _, old := range rows[end:] {
+			r.release = append(r.release, old)
+		}
+		r.rows[p] = rows[:end]
+	}
+}
+
+// shiftDown emits the position changes after a row was inserted at index
+// pos: every later position takes the row before it.
+func (r *rankOp) shiftDown(rows []int32, pos int) {
+	cur, rank := rows[pos], int64(pos+1)
+	for j := pos + 1; j < len(rows) && rank <= r.spec.End; j++ {
+		if rank >= r.spec.Start {
+			r.emit.add(connector.UpdateBefore, rows[j], -1, rank)
+			r.emit.add(connector.UpdateAfter, cur, -1, rank)
+		}
+		cur = rows[j]
+		rank++
+	}
+	if rank <= r.spec.End && rank >= r.spec.Start {
+		r.emit.add(connector.Insert, cur, -1, rank)
+	}
+}
+
+// retract removes row i from partition p.
+func (r *rankOp) retract(p int32, i int) {
+	rows := r.rows[p]
+	lo, _ := slices.BinarySearchFunc(rows, i, func(sl int32, i int) int {
+		if r.compare(i, sl) <= 0 {
+			return 1
+		}
+		return -1
+	})
+	pos := -1
+	for j := lo; j < len(rows) && r.compare(i, rows[j]) == 0; j++ {
+		if r.store.equalsRow(rows[j], r.in.views, i) {
+			pos = j
+			break
+		}
+	}
+	if pos < 0 {
+		return // not in state: Flink ignores such a retraction too
+	}
+	gone := rows[pos]
+	end := r.spec.End
+	if rank := int64(pos + 1); rank <= end {
+		if r.withNumbers {
+			prev := gone
+			for j := pos + 1; j < len(rows) && rank <= end; j++ {
+				if rank >= r.spec.Start {
+					r.emit.add(connector.UpdateBefore, prev, -1, rank)
+					r.emit.add(connector.UpdateAfter, rows[j], -1, rank)
+				}
+				prev = rows[j]
+				rank++
+			}
+			if rank <= end && rank >= r.spec.Start {
+				r.emit.add(connector.Delete, prev, -1, rank)
+			}
+		} else {
+			r.emit.add(connector.Delete, gone, -1, 0)
+			if int64(len(rows)) > end {
+				r.emit.add(connector.Insert, rows[end], -1, 0)
+			}
+		}
+	}
+	r.rows[p] = slices.Delete(rows, pos, pos+1)
+	r.release = append(r.release, gone)
+	r.removeIfEmpty(p)
+}
+
+func (r *rankOp) removeIfEmpty(p int32) {
+	if len(r.rows[p]) == 0 {
+		r.rows[p] = nil
+		r.parts.remove(p)
+	}
+}
+
+// dropPartition forgets an expired partition without emitting anything,
+// as Flink's state TTL does.
+func (r *rankOp) dropPartition(p int32) {
+	r.release = append(r.release, r.rows[p]...)
+	r.rows[p] = r.rows[p][:0]
+	r.removeIfEmpty(p)
+}
+
+// sweep drops expired partitions, at most once per TTL period.
+func (r *rankOp) sweep(now int64) {
+	ttl := r.spec.StateTTLMillis
+	if now-r.lastSweep < ttl {
+		return
+	}
+	r.lastSweep = now
+	for p := range r.parts.n {
+		if r.parts.live[p] && r.parts.expired(p, ttl, now) {
+			r.dropPartition(p)
+		}
+	}
+}
+
+func (r *rankOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
+	return out.EmitWatermark(wm)
+}
+
+func (r *rankOp) EndInput(int, Output) error { return nil }
+
+func (r *rankOp) Snapshot() ([]byte, error) {
+	var w, pw wbuf
+	pw.varint(r.seq)
+	pw.varint(r.lastSweep)
+	appendSection(&w, 0, pw.b)
+	for kg, ps := range r.parts.byKeyGroup() {
+		if len(ps) == 0 {
+			continue
+		}
+		pw.b = pw.b[:0]
+		pw.uvarint(uint64(len(ps)))
+		for _, p := range ps {
+			r.parts.encode(&pw, p)
+			pw.uvarint(uint64(len(r.rows[p])))
+			for _, sl := range r.rows[p] {
+				r.store.encode(&pw, sl)
+			}
+		}
+		appendSection(&w, kg+1, pw.b)
+	}
+	return w.b, nil
+}
+
+func (r *rankOp) Restore(state []byte) error {
+	return readSections(state, func(tag int, rb *rbuf) error {
+		if tag == 0 {
+			r.seq = max(r.seq, rb.varint())
+			r.lastSweep = max(r.lastSweep, rb.varint())
+			return nil
+		}
+		for range rb.uvarint() {
+			p := r.parts.decode(rb)
+			r.rows = growTo(r.rows, int(r.parts.n))
+			n := rb.uvarint()
+			if rb.err != nil {
+				return rb.err
+			}
+			rows := make([]int32, 0, n)
+			for range n {
+				rows = append(rows, r.store.decode(rb))
+			}
+			r.rows[p] = rows
+			if !ownsHash(r.ctx, r.parts.hash[p]) {
+				r.dropPartition(p)
+			}
+		}
+		for _, sl := range r.release {
+			r.store.release(sl)
+		}
+		r.release = r.release[:0]
+		return rb.err
+	})
+}
+
+func (r *rankOp) Close() error { return nil }

@@ -1,0 +1,462 @@
+package exec
+
+import (
+	"cmp"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// State shared by the rank, deduplicate and over-aggregate operators.
+//
+// Rows kept in state live column-wise in a rowStore (one slotValues per
+// input column, indexed by slot, as the join state does), so storing a row
+// copies a few typed values and emitting rows gathers them with one typed
+// loop per column. Rows are grouped by partition (the PARTITION BY key)
+// through a partitionTable: key hash -> partition, found with one
+// hashTable probe and a typed comparison of the key columns. The key hash
+// is hashRows over the partition key columns, the hash the Hash exchange
+// partitions by, so KeyGroupOf(hash) names the key group a partition's
+// state belongs to in snapshots, and ownsHash decides which subtask keeps
+// it after a rescale.
+
+// rowStore keeps rows of one input column-wise by slot.
+type rowStore struct {
+	cols []slotValues
+	// Per slot: the arrival number (ties are ordered by it), the row's
+	// time attribute (deduplicate, over) and its partition (over).
+	seq  []int64
+	time []int64
+	part []int32
+	free []int32
+	n    int32
+	live int
+}
+
+func newRowStore(kinds []vkind) *rowStore {
+	s := &rowStore{cols: make([]slotValues, len(kinds))}
+	for i, k := range kinds {
+		s.cols[i].kind = k
+	}
+	return s
+}
+
+func (s *rowStore) alloc() int32 {
+	s.live++
+	if n := len(s.free); n > 0 {
+		sl := s.free[n-1]
+		s.free = s.free[:n-1]
+		return sl
+	}
+	sl := s.n
+	s.n++
+	for i := range s.cols {
+		s.cols[i].grow(int(s.n))
+	}
+	s.seq = growTo(s.seq, int(s.n))
+	s.time = growTo(s.time, int(s.n))
+	s.part = growTo(s.part, int(s.n))
+	return sl
+}
+
+// put stores row i of the batch views v.
+func (s *rowStore) put(v []colView, i int, seq int64) int32 {
+	sl := s.alloc()
+	for c := range s.cols {
+		s.cols[c].setRow(sl, &v[c], i)
+	}
+	s.seq[sl] = seq
+	return sl
+}
+
+// release frees slot sl (dropping its strings).
+func (s *rowStore) release(sl int32) {
+	for c := range s.cols {
+		s.cols[c].clearSlot(sl)
+	}
+	s.free = append(s.free, sl)
+	s.live--
+}
+
+// equalsRow reports whether slot sl holds exactly row i of v (NULL equals
+// NULL): how a retraction finds the row it retracts.
+func (s *rowStore) equalsRow(sl int32, v []colView, i int) bool {
+	for c := range s.cols {
+		if !slotEqualsView(&s.cols[c], sl, &v[c], i) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *rowStore) encode(w *wbuf, sl int32) {
+	w.varint(s.seq[sl])
+	w.varint(s.time[sl])
+	for c := range s.cols {
+		s.cols[c].encode(w, sl)
+	}
+}
+
+func (s *rowStore) decode(r *rbuf) int32 {
+	sl := s.alloc()
+	s.seq[sl] = r.varint()
+	s.time[sl] = r.varint()
+	for c := range s.cols {
+		s.cols[c].decode(r, sl)
+	}
+	return sl
+}
+
+// storedView is a view of stored column s, so that stored values and batch
+// rows are compared by one function.
+func storedView(s *slotValues) colView {
+	return colView{kind: s.kind, ints: s.ints, floats: s.floats, decs: s.decs, strs: s.strs, valid: s.valid}
+}
+
+// partitionTable finds the partition of a row by its key columns. Keys are
+// stored column-wise per partition; partitions with equal key hash are
+// chained.
+type partitionTable struct {
+	keyCols []int
+	keys    []slotValues
+	hash    []uint64
+	next    []int32
+	touched []int64 // processing time of the last write (state TTL)
+	live    []bool
+	free    []int32
+	n       int32
+	count   int
+	table   hashTable
+}
+
+// newPartitionTable indexes partitions by the input columns keyCols, whose
+// kinds are given by inKinds (all input columns).
+func newPartitionTable(keyCols []int, inKinds []vkind) *partitionTable {
+	t := &partitionTable{keyCols: keyCols, keys: make([]slotValues, len(keyCols))}
+	for j, c := range keyCols {
+		t.keys[j].kind = inKinds[c]
+	}
+	return t
+}
+
+// find returns the partition of row i of v (key hash h), or -1.
+func (t *partitionTable) find(h uint64, v []colView, i int) int32 {
+	for p := t.table.find(h); p >= 0; p = t.next[p] {
+		eq := true
+		for j, c := range t.keyCols {
+			if !slotEqualsView(&t.keys[j], p, &v[c], i) {
+				eq = false
+				break
+			}
+		}
+		if eq {
+			return p
+		}
+	}
+	return -1
+}
+
+func (t *partitionTable) alloc() int32 {
+	t.count++
+	if n := len(t.free); n > 0 {
+		p := t.free[n-1]
+		t.free = t.free[:n-1]
+		t.live[p] = true
+		return p
+	}
+	p := t.n
+	t.n++
+	for j := range t.keys {
+		t.keys[j].grow(int(t.n))
+	}
+	t.hash = growTo(t.hash, int(t.n))
+	t.next = growTo(t.next, int(t.n))
+	t.touched = growTo(t.touched, int(t.n))
+	t.live = growTo(t.live, int(t.n))
+	t.live[p] = true
+	return p
+}
+
+func (t *partitionTable) link(p int32, h uint64) {
+	t.hash[p] = h
+	t.next[p] = t.table.find(h)
+	t.table.set(h, p)
+}
+
+// add creates the partition of row i of v (key hash h).
+func (t *partitionTable) add(h uint64, v []colView, i int, now int64) int32 {
+	p := t.alloc()
+	for j, c := range t.keyCols {
+		t.keys[j].setRow(p, &v[c], i)
+	}
+	t.touched[p] = now
+	t.link(p, h)
+	return p
+}
+
+// remove drops partition p.
+func (t *partitionTable) remove(p int32) {
+	h := t.hash[p]
+	if first := t.table.find(h); first == p {
+		if t.next[p] >= 0 {
+			t.table.set(h, t.next[p])
+		} else {
+			t.table.remove(h)
+		}
+	} else {
+		for q := first; q >= 0; q = t.next[q] {
+			if t.next[q] == p {
+				t.next[q] = t.next[p]
+				break
+			}
+		}
+	}
+	for j := range t.keys {
+		t.keys[j].clearSlot(p)
+	}
+	t.live[p] = false
+	t.free = append(t.free, p)
+	t.count--
+}
+
+// byKeyGroup lists the live partitions per key group, in partition order.
+func (t *partitionTable) byKeyGroup() [KeyGroups][]int32 {
+	var out [KeyGroups][]int32
+	for p := range t.n {
+		if t.live[p] {
+			kg := KeyGroupOf(t.hash[p])
+			out[kg] = append(out[kg], p)
+		}
+	}
+	return out
+}
+
+// encode writes partition p's hash, key and last write time; decode reads
+// them back into a new partition.
+func (t *partitionTable) encode(w *wbuf, p int32) {
+	w.u64(t.hash[p])
+	w.varint(t.touched[p])
+	for j := range t.keys {
+		t.keys[j].encode(w, p)
+	}
+}
+
+func (t *partitionTable) decode(r *rbuf) int32 {
+	p := t.alloc()
+	h := r.u64()
+	t.touched[p] = r.varint()
+	for j := range t.keys {
+		t.keys[j].decode(r, p)
+	}
+	t.link(p, h)
+	return p
+}
+
+// expired reports whether partition p has not been written for ttl ms.
+func (t *partitionTable) expired(p int32, ttl, now int64) bool {
+	return ttl > 0 && now-t.touched[p] >= ttl
+}
+
+// compareSortKey compares row i of a with row j of b on one ORDER BY key:
+// negative when row i sorts first. NULLs sort first or last as the key
+// says, whatever the direction.
+func compareSortKey(k SortKey, a *colView, i int, b *colView, j int) int {
+	av, bv := a.isValid(i), b.isValid(j)
+	if !av || !bv {
+		switch {
+		case av == bv:
+			return 0
+		case !av == k.NullsFirst:
+			return -1
+		}
+		return 1
+	}
+	var c int
+	switch a.kind {
+	case vkInt:
+		c = cmp.Compare(a.ints[i], b.ints[j])
+	case vkFloat:
+		c = cmp.Compare(a.floats[i], b.floats[j])
+	case vkDec:
+		c = a.decs[i].Cmp(b.decs[j])
+	case vkStr:
+		c = strings.Compare(a.strs[i], b.strs[j])
+	}
+	if k.Desc {
+		return -c
+	}
+	return c
+}
+
+// storeKinds returns the value kinds of the first n columns of schema, the
+// input columns an operator keeps in state.
+func storeKinds(schema types.Schema, n int, op string) ([]vkind, []arrow.DataType, error) {
+	kinds := make([]vkind, n)
+	dts := make([]arrow.DataType, n)
+	for i := range n {
+		c := schema.Columns[i]
+		dts[i] = c.Type.Arrow()
+		k, err := kindOf(dts[i])
+		if err != nil {
+			return nil, nil, errs.New(errs.NotSupported, "%s: column %q has type %s, which it does not support yet", op, c.Name, c.Type)
+		}
+		kinds[i] = k
+	}
+	return kinds, dts, nil
+}
+
+// rowEmitter collects the rows an operator emits for one input batch and
+// builds them into one output batch: the input columns, gathered from
+// stored slots or from rows of the current batch, then optionally the rank
+// (BIGINT) and extra columns the caller built, then the row kind column
+// for a changelog.
+type rowEmitter struct {
+	mem       memory.Allocator
+	schema    *arrow.Schema
+	nIn       int
+	rank      bool
+	changelog bool
+
+	kinds []connector.RowKind
+	slots []int32 // stored slot, or -1 for row rows[j] of the current batch
+	rows  []int32
+	ranks []int64
+
+	scratch colView
+	cols    []arrow.Array
+}
+
+func newRowEmitter(mem memory.Allocator, spec OperatorSpec, nIn int, rank bool) *rowEmitter {
+	return &rowEmitter{mem: mem, schema: spec.ArrowSchema(), nIn: nIn, rank: rank, changelog: spec.Changelog}
+}
+
+func (e *rowEmitter) add(k connector.RowKind, slot, row int32, rank int64) {
+	e.kinds = append(e.kinds, k)
+	e.slots = append(e.slots, slot)
+	e.rows = append(e.rows, row)
+	e.ranks = append(e.ranks, rank)
+}
+
+func (e *rowEmitter) len() int { return len(e.kinds) }
+
+func (e *rowEmitter) reset() {
+	e.kinds, e.slots, e.rows, e.ranks = e.kinds[:0], e.slots[:0], e.rows[:0], e.ranks[:0]
+}
+
+// gather fills e.scratch with column c of the collected rows.
+func (e *rowEmitter) gather(c int, store *rowStore, views []colView) {
+	var s *slotValues
+	var v *colView
+	k := vkInt
+	if store != nil {
+		s = &store.cols[c]
+		k = s.kind
+	}
+	if views != nil {
+		v = &views[c]
+		k = v.kind
+	}
+	e.scratch.reset(k, len(e.slots))
+	d := &e.scratch
+	for j, sl := range e.slots {
+		if sl >= 0 {
+			if !s.valid[sl] {
+				continue
+			}
+			d.valid[j] = true
+			switch k {
+			case vkInt:
+				d.ints[j] = s.ints[sl]
+			case vkFloat:
+				d.floats[j] = s.floats[sl]
+			case vkDec:
+				d.decs[j] = s.decs[sl]
+			case vkStr:
+				d.strs[j] = s.strs[sl]
+			}
+			continue
+		}
+		i := int(e.rows[j])
+		if !v.isValid(i) {
+			continue
+		}
+		d.valid[j] = true
+		switch k {
+		case vkInt:
+			d.ints[j] = v.ints[i]
+		case vkFloat:
+			d.floats[j] = v.floats[i]
+		case vkDec:
+			d.decs[j] = v.decs[i]
+		case vkStr:
+			d.strs[j] = v.strs[i]
+		}
+	}
+}
+
+// flush emits the collected rows (if any) and resets the emitter. extra
+// are the columns after the input columns and the rank (the emitter takes
+// ownership). views may be nil when every row comes from the store.
+func (e *rowEmitter) flush(out Output, store *rowStore, views []colView, extra ...arrow.Array) error {
+	n := len(e.kinds)
+	e.cols = e.cols[:0]
+	defer func() {
+		for _, c := range e.cols {
+			c.Release()
+		}
+		for _, c := range extra {
+			c.Release()
+		}
+		clear(e.scratch.strs) // do not pin strings of released rows
+		e.reset()
+	}()
+	if n == 0 {
+		return nil
+	}
+	if !e.changelog {
+		for _, k := range e.kinds {
+			if k != connector.Insert {
+				return errs.Internalf("operator emits %s rows, but its output is declared insert-only", k)
+			}
+		}
+	}
+	for c := range e.nIn {
+		e.gather(c, store, views)
+		a, err := buildArray(e.mem, e.schema.Field(c).Type, &e.scratch, n)
+		if err != nil {
+			return err
+		}
+		e.cols = append(e.cols, a)
+	}
+	if e.rank {
+		rb := array.NewInt64Builder(e.mem)
+		rb.AppendValues(e.ranks, nil)
+		e.cols = append(e.cols, rb.NewArray())
+		rb.Release()
+	}
+	for _, c := range extra {
+		c.Retain()
+		e.cols = append(e.cols, c)
+	}
+	if e.changelog {
+		kb := array.NewInt8Builder(e.mem)
+		kb.Reserve(n)
+		for _, k := range e.kinds {
+			kb.UnsafeAppend(int8(k))
+		}
+		e.cols = append(e.cols, kb.NewArray())
+		kb.Release()
+	}
+	if len(e.cols) != e.schema.NumFields() {
+		return errs.Internalf("operator builds %d output columns, its schema has %d", len(e.cols), e.schema.NumFields())
+	}
+	b := array.NewRecordBatch(e.schema, e.cols, int64(n))
+	defer b.Release()
+	return out.Emit(b)
+}

@@ -1,0 +1,384 @@
+package table_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/cockroachdb/datadriven"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table"
+)
+
+// postgresURLEnv names the PostgreSQL the differential suite compares
+// against; .ci/run installs and starts one.
+const postgresURLEnv = "EDDY_TEST_POSTGRES"
+
+// TestDifferential runs each query of testdata/differential three ways
+// over the same bounded data: in streaming mode (its changelog materialized
+// into final rows), in batch mode, and on PostgreSQL. All three must give
+// the same multiset of rows, which the test file records. The input of a
+// query may hold a line "-- postgres" after which comes the PostgreSQL
+// spelling of the query, for syntax PostgreSQL lacks (window TVFs).
+//
+// Commands: query [parallelism=N] (default 2).
+func TestDifferential(t *testing.T) {
+	url := os.Getenv(postgresURLEnv)
+	if url == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set: .ci/run must start PostgreSQL for the differential suite", postgresURLEnv)
+		}
+		t.Skipf("%s is not set; the differential suite needs a PostgreSQL to compare with", postgresURLEnv)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	pg, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connecting to PostgreSQL: %v", err)
+	}
+	defer pg.Close(ctx)
+	dir := t.TempDir()
+	ddl := loadDifferentialData(t, ctx, pg, dir)
+
+	datadriven.Walk(t, "testdata/differential", func(t *testing.T, path string) {
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			if d.Cmd != "query" {
+				t.Fatalf("unknown command %s", d.Cmd)
+			}
+			par := 2
+			if d.HasArg("parallelism") {
+				d.ScanArgs(t, "parallelism", &par)
+			}
+			eddySQL, pgSQL, _ := strings.Cut(d.Input, "-- postgres")
+			if strings.TrimSpace(pgSQL) == "" {
+				pgSQL = eddySQL
+			}
+			streaming, err := runEddy(ctx, ddl, eddySQL, par, false)
+			if err != nil {
+				return "error: " + err.Error() + "\n"
+			}
+			batch, err := runEddy(ctx, ddl, eddySQL, par, true)
+			if err != nil {
+				return "batch error: " + err.Error() + "\n"
+			}
+			want, err := runPostgres(ctx, pg, pgSQL)
+			if err != nil {
+				t.Fatalf("%s: PostgreSQL: %v", d.Pos, err)
+			}
+			if diff := diffRows(want, streaming); diff != "" {
+				t.Errorf("%s: streaming result differs from PostgreSQL:\n%s", d.Pos, diff)
+			}
+			if diff := diffRows(want, batch); diff != "" {
+				t.Errorf("%s: batch result differs from PostgreSQL:\n%s", d.Pos, diff)
+			}
+			return strings.Join(streaming, "\n") + "\n"
+		})
+	})
+}
+
+// The data: orders with NULLs, duplicates and a time column; customers
+// referenced by some orders and not others.
+const differentialDDL = `
+CREATE TABLE orders (
+  id BIGINT, customer INT, product STRING, amount DECIMAL(10, 2), qty INT, price DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '10' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+CREATE TABLE customers (id INT, name STRING, city STRING)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+`
+
+const postgresDDL = `
+DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS customers;
+CREATE TABLE orders (id BIGINT, customer INT, product TEXT, amount NUMERIC(10, 2), qty INT, price DOUBLE PRECISION, ts TIMESTAMP(3));
+CREATE TABLE customers (id INT, name TEXT, city TEXT);
+`
+
+func loadDifferentialData(t *testing.T, ctx context.Context, pg *pgx.Conn, dir string) string {
+	products := []string{"apple", "banana", "cherry", "durian", ""}
+	cities := []string{"Berlin", "Lisbon", "Oslo"}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var orders, customers [][]any
+	var ocsv, ccsv strings.Builder
+	csvField := func(v any) string {
+		switch x := v.(type) {
+		case nil:
+			return ""
+		case string:
+			return `"` + strings.ReplaceAll(x, `"`, `""`) + `"`
+		case time.Time:
+			return x.Format("2006-01-02 15:04:05.000")
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
+		return fmt.Sprint(v)
+	}
+	for i := 1; i <= 300; i++ {
+		var customer, qty any = (i*7)%23 + 1, (i * 13) % 9
+		if i%17 == 0 {
+			customer = nil
+		}
+		if i%29 == 0 {
+			qty = nil
+		}
+		var product any = products[(i*3)%len(products)]
+		if i%31 == 0 {
+			product = nil
+		}
+		amount := fmt.Sprintf("%d.%02d", (i*37)%500, (i*11)%100)
+		price := float64((i*53)%1000) / 8
+		// Mostly increasing time with some disorder within the watermark delay.
+		ts := base.Add(time.Duration(i*3000+((i*7919)%5)*1000) * time.Millisecond)
+		row := []any{int64(i), customer, product, amount, qty, price, ts}
+		orders = append(orders, row)
+		for j, v := range row {
+			if j > 0 {
+				ocsv.WriteString(",")
+			}
+			ocsv.WriteString(csvField(v))
+		}
+		ocsv.WriteString("\n")
+	}
+	for i := 1; i <= 20; i++ {
+		var city any = cities[i%len(cities)]
+		if i%7 == 0 {
+			city = nil
+		}
+		row := []any{i, fmt.Sprintf("c%02d", i), city}
+		customers = append(customers, row)
+		fmt.Fprintf(&ccsv, "%d,%s,%s\n", i, csvField(row[1]), csvField(city))
+	}
+	odir, cdir := filepath.Join(dir, "orders"), filepath.Join(dir, "customers")
+	for _, f := range []struct{ dir, data string }{{odir, ocsv.String()}, {cdir, ccsv.String()}} {
+		if err := os.MkdirAll(f.dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(f.dir, "part-0.csv"), []byte(f.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pg.Exec(ctx, postgresDDL); err != nil {
+		t.Fatalf("PostgreSQL DDL: %v", err)
+	}
+	if _, err := pg.CopyFrom(ctx, pgx.Identifier{"orders"}, []string{"id", "customer", "product", "amount", "qty", "price", "ts"}, pgx.CopyFromRows(pgRows(orders))); err != nil {
+		t.Fatalf("loading orders: %v", err)
+	}
+	if _, err := pg.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"id", "name", "city"}, pgx.CopyFromRows(customers)); err != nil {
+		t.Fatalf("loading customers: %v", err)
+	}
+	return fmt.Sprintf(differentialDDL, odir, cdir)
+}
+
+// pgRows converts the amount text to a numeric PostgreSQL accepts.
+func pgRows(rows [][]any) [][]any {
+	out := make([][]any, len(rows))
+	for i, r := range rows {
+		c := append([]any(nil), r...)
+		var n pgtype.Numeric
+		if err := n.Scan(c[3].(string)); err != nil {
+			panic(err)
+		}
+		c[3] = n
+		out[i] = c
+	}
+	return out
+}
+
+// runEddy runs the query in a fresh environment and returns its final rows
+// in canonical text, sorted.
+func runEddy(ctx context.Context, ddl, query string, par int, batch bool) ([]string, error) {
+	mode := "streaming"
+	if batch {
+		mode = "batch"
+	}
+	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
+		"parallelism.default": strconv.Itoa(par), "execution.runtime-mode": mode,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	if err := env.ExecuteScript(ctx, ddl, func(string, *table.TableResult) error { return nil }); err != nil {
+		return nil, err
+	}
+	r, err := env.ExecuteSQL(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	live := map[string]int{}
+	for {
+		b, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < int(b.NumRows()); i++ {
+			vals := make([]string, r.Schema.Len())
+			for c := range vals {
+				vals[c] = canonArrow(b.Column(c), i, r.Schema.Columns[c].Type)
+			}
+			row := strings.Join(vals, " | ")
+			kind := connector.Insert
+			if r.Changelog {
+				kind = connector.RowKind(b.Column(int(b.NumCols()) - 1).(*array.Int8).Value(i))
+			}
+			if kind.IsRetraction() {
+				live[row]--
+			} else {
+				live[row]++
+			}
+		}
+		b.Release()
+	}
+	var rows []string
+	for row, n := range live {
+		if n < 0 {
+			return nil, fmt.Errorf("row retracted more often than added: %s", row)
+		}
+		for ; n > 0; n-- {
+			rows = append(rows, row)
+		}
+	}
+	sort.Strings(rows)
+	return rows, nil
+}
+
+func runPostgres(ctx context.Context, pg *pgx.Conn, query string) ([]string, error) {
+	rows, err := pg.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = canonGo(v)
+		}
+		out = append(out, strings.Join(parts, " | "))
+	}
+	sort.Strings(out)
+	return out, rows.Err()
+}
+
+// Both sides print values the same way: integers and decimals in plain
+// decimal notation without trailing fractional zeros, floats to 9
+// significant digits, timestamps to milliseconds, NULL as NULL.
+func canonArrow(a arrow.Array, i int, t types.DataType) string {
+	if a.IsNull(i) {
+		return "NULL"
+	}
+	switch c := a.(type) {
+	case *array.Float32:
+		return canonFloat(float64(c.Value(i)))
+	case *array.Float64:
+		return canonFloat(c.Value(i))
+	case *array.Decimal128:
+		return canonDecimal(c.Value(i).ToString(int32(t.Scale)))
+	case *array.Boolean:
+		return strconv.FormatBool(c.Value(i))
+	case *array.Timestamp:
+		return c.Value(i).ToTime(c.DataType().(*arrow.TimestampType).Unit).UTC().Format("2006-01-02 15:04:05.000")
+	}
+	return canonDecimal(table.FormatValue(a, i, t))
+}
+
+func canonGo(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case float64:
+		return canonFloat(x)
+	case float32:
+		return canonFloat(float64(x))
+	case time.Time:
+		return x.UTC().Format("2006-01-02 15:04:05.000")
+	case pgtype.Numeric:
+		if !x.Valid {
+			return "NULL"
+		}
+		s := x.Int.String()
+		if x.Exp < 0 {
+			neg := strings.HasPrefix(s, "-")
+			s = strings.TrimPrefix(s, "-")
+			for len(s) <= int(-x.Exp) {
+				s = "0" + s
+			}
+			s = s[:len(s)+int(x.Exp)] + "." + s[len(s)+int(x.Exp):]
+			if neg {
+				s = "-" + s
+			}
+		} else if x.Exp > 0 {
+			s += strings.Repeat("0", int(x.Exp))
+		}
+		return canonDecimal(s)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return canonDecimal(fmt.Sprint(v))
+}
+
+func canonFloat(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Sprint(f)
+	}
+	return strconv.FormatFloat(f, 'g', 9, 64)
+}
+
+// canonDecimal strips trailing fractional zeros from plain decimal text;
+// any other text is returned as it is.
+func canonDecimal(s string) string {
+	body := strings.TrimPrefix(s, "-")
+	if body == "" || strings.Trim(body, "0123456789.") != "" || strings.Count(body, ".") > 1 {
+		return s
+	}
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+func diffRows(want, got []string) string {
+	wm, gm := map[string]int{}, map[string]int{}
+	for _, r := range want {
+		wm[r]++
+	}
+	for _, r := range got {
+		gm[r]++
+	}
+	var b strings.Builder
+	for r, n := range wm {
+		if gm[r] < n {
+			fmt.Fprintf(&b, "  missing (%d×): %s\n", n-gm[r], r)
+		}
+	}
+	for r, n := range gm {
+		if wm[r] < n {
+			fmt.Fprintf(&b, "  extra   (%d×): %s\n", n-wm[r], r)
+		}
+	}
+	return b.String()
+}
