@@ -186,8 +186,10 @@ func nullOr(a arrow.Array, i int, v uint64) uint64 {
 	return v
 }
 
-// targetOf maps a row hash onto one of n targets without a division
-// (Lemire's multiply-shift range reduction over the high bits).
+// targetOf maps a row hash onto one of n targets through its key group,
+// as Flink does (keyGroup * parallelism / maxParallelism): every key group
+// belongs to exactly one target, so keyed state snapshotted by key group
+// can be handed to the subtasks of a different parallelism on restore.
 func targetOf(h uint64, n int) int {
-	return int((h >> 32) * uint64(n) >> 32)
+	return KeyGroupOf(h) * n / KeyGroups
 }

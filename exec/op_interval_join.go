@@ -59,6 +59,8 @@ type intervalJoin struct {
 	expired int64
 	delay   int64
 	ended   [2]bool
+	// restored: a snapshot header was restored (rescaling restores several).
+	restored bool
 
 	jb     joinBatch
 	rowT   []int64
@@ -119,7 +121,7 @@ func (j *intervalJoin) setColumns(in, n int) error {
 		if err != nil {
 			return err
 		}
-		j.stores[side] = newJoinStore(kinds, j.keys[side])
+		j.stores[side] = newJoinStore(kinds, j.keys[side], metaTime)
 	}
 	return nil
 }
@@ -344,10 +346,16 @@ func (j *intervalJoin) Restore(state []byte) error {
 				return errs.Internalf("interval join state has unknown format version %d", v)
 			}
 			j.seq = max(j.seq, r.varint())
-			j.wm.decode(r)
-			j.expired = max(j.expired, r.varint())
-			j.ended[0] = r.bool() || j.ended[0]
-			j.ended[1] = r.bool() || j.ended[1]
+			first := !j.restored
+			j.restored = true
+			j.wm.decode(r, first)
+			if exp := r.varint(); first || exp < j.expired {
+				j.expired = exp
+			}
+			for in := range j.ended {
+				ended := r.bool()
+				j.ended[in] = ended && (first || j.ended[in])
+			}
 			if nLeft := int(r.varint()); nLeft >= 0 && r.err == nil {
 				return j.setColumns(0, nLeft)
 			}

@@ -75,6 +75,7 @@ type join struct {
 	// nextSweep is the processing time of the next TTL sweep.
 	nextSweep int64
 	wm        inputWatermarks
+	restored  bool // a snapshot header was restored
 
 	jb    joinBatch
 	pairs pairScratch
@@ -171,7 +172,7 @@ func (j *join) setColumns(in, n int) error {
 			if err != nil {
 				return err
 			}
-			j.stores[0] = newJoinStore(kinds, j.keys[0])
+			j.stores[0] = newJoinStore(kinds, j.keys[0], j.meta(0))
 		}
 		return nil // the right input's columns come with its first batch
 	}
@@ -185,9 +186,24 @@ func (j *join) setColumns(in, n int) error {
 		if err != nil {
 			return err
 		}
-		j.stores[side] = newJoinStore(kinds, j.keys[side])
+		j.stores[side] = newJoinStore(kinds, j.keys[side], j.meta(side))
 	}
 	return nil
+}
+
+// meta is the per-row metadata input in's store keeps.
+func (j *join) meta(in int) joinMeta {
+	var m joinMeta
+	if j.cl[in] {
+		m |= metaRowHash
+	}
+	if j.outer[in] || j.semiAnti && in == 0 {
+		m |= metaAssoc
+	}
+	if j.spec.StateTTLMillis > 0 {
+		m |= metaTouched
+	}
+	return m
 }
 
 func (j *join) ProcessBatch(in int, b arrow.RecordBatch, out Output) error {
@@ -209,7 +225,7 @@ func (j *join) ProcessBatch(in int, b arrow.RecordBatch, out Output) error {
 				return err
 			}
 			j.ncols[1] = ncols
-			j.stores[1] = newJoinStore(kinds, j.keys[1])
+			j.stores[1] = newJoinStore(kinds, j.keys[1], j.meta(1))
 		} else if err := j.setColumns(in, ncols); err != nil {
 			return err
 		}
@@ -292,8 +308,10 @@ func (j *join) addToState(in, i int, assoc, now int64) {
 			s.rowHash[sl] = jb.rowHash[i]
 		}
 	}
-	s.assoc[sl] = assoc
-	s.touched[sl] = now
+	if s.meta&metaAssoc != 0 {
+		s.assoc[sl] = assoc
+	}
+	s.touch(sl, now)
 }
 
 // retractFromState removes one copy of row i from input in's store. A
@@ -352,7 +370,7 @@ func (j *join) joinRows(in, n int, now int64) {
 							}
 						}
 						other.assoc[sl]++
-						other.touched[sl] = now
+						other.touch(sl, now)
 					}
 				}
 			}
@@ -393,7 +411,7 @@ func (j *join) joinRows(in, n int, now int64) {
 						}
 					}
 					other.assoc[sl]--
-					other.touched[sl] = now
+					other.touch(sl, now)
 				}
 			}
 		}
@@ -457,7 +475,7 @@ func (j *join) semiAntiRows(in, n int, now int64) {
 				}
 				other.assoc[sl]--
 			}
-			other.touched[sl] = now
+			other.touch(sl, now)
 		}
 	}
 }
@@ -550,8 +568,11 @@ func (j *join) Restore(state []byte) error {
 				return errs.Internalf("join state has unknown format version %d", v)
 			}
 			j.seq = max(j.seq, r.varint())
-			j.wm.decode(r)
-			j.nextSweep = r.varint()
+			j.wm.decode(r, !j.restored)
+			if sweep := r.varint(); !j.restored || sweep < j.nextSweep {
+				j.nextSweep = sweep
+			}
+			j.restored = true
 			ncols := [2]int{int(r.varint()), int(r.varint())}
 			for side := range 2 {
 				kinds := readKinds(r)
@@ -559,7 +580,7 @@ func (j *join) Restore(state []byte) error {
 					continue
 				}
 				j.ncols[side] = ncols[side]
-				j.stores[side] = newJoinStore(kinds, j.keys[side])
+				j.stores[side] = newJoinStore(kinds, j.keys[side], j.meta(side))
 			}
 			if !j.semiAnti && j.ncols[0] >= 0 {
 				j.out.nLeft = j.ncols[0]

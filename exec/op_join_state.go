@@ -33,6 +33,7 @@ import (
 // they cannot match (SQL equality), so every operator handles them
 // without state.
 type joinStore struct {
+	meta    joinMeta
 	kinds   []vkind
 	cols    []slotValues
 	keyCols []int
@@ -62,8 +63,20 @@ type joinStore struct {
 	liveEnts int
 }
 
-func newJoinStore(kinds []vkind, keyCols []int) *joinStore {
-	s := &joinStore{kinds: kinds, keyCols: keyCols, cols: make([]slotValues, len(kinds))}
+// joinMeta selects the per-slot metadata a store keeps beyond the key
+// links and multiplicity, so that e.g. an inner join of insert-only inputs
+// pays for none of it.
+type joinMeta uint8
+
+const (
+	metaRowHash joinMeta = 1 << iota // rowHash: changelog inputs
+	metaAssoc                        // assoc
+	metaTouched                      // touched: state TTL
+	metaTime                         // time, seq and flag: time-based joins
+)
+
+func newJoinStore(kinds []vkind, keyCols []int, meta joinMeta) *joinStore {
+	s := &joinStore{meta: meta, kinds: kinds, keyCols: keyCols, cols: make([]slotValues, len(kinds))}
 	for i, k := range kinds {
 		s.cols[i].kind = k
 	}
@@ -96,13 +109,21 @@ func (s *joinStore) allocSlot() int32 {
 		s.cols[i].grow(n)
 	}
 	s.hash = growTo(s.hash, n)
-	s.rowHash = growTo(s.rowHash, n)
 	s.count = growTo(s.count, n)
-	s.assoc = growTo(s.assoc, n)
-	s.touched = growTo(s.touched, n)
-	s.time = growTo(s.time, n)
-	s.seq = growTo(s.seq, n)
-	s.flag = growTo(s.flag, n)
+	if s.meta&metaRowHash != 0 {
+		s.rowHash = growTo(s.rowHash, n)
+	}
+	if s.meta&metaAssoc != 0 {
+		s.assoc = growTo(s.assoc, n)
+	}
+	if s.meta&metaTouched != 0 {
+		s.touched = growTo(s.touched, n)
+	}
+	if s.meta&metaTime != 0 {
+		s.time = growTo(s.time, n)
+		s.seq = growTo(s.seq, n)
+		s.flag = growTo(s.flag, n)
+	}
 	s.prev = growTo(s.prev, n)
 	s.next = growTo(s.next, n)
 	s.ent = growTo(s.ent, n)
@@ -227,7 +248,13 @@ func (s *joinStore) insertRow(h uint64, e int32, v []colView, i int, seq int64, 
 	for c := range s.cols {
 		s.cols[c].setRow(sl, &v[c], i)
 	}
-	s.hash[sl], s.count[sl], s.assoc[sl], s.seq[sl], s.flag[sl] = h, 1, 0, seq, false
+	s.hash[sl], s.count[sl] = h, 1
+	if s.meta&metaAssoc != 0 {
+		s.assoc[sl] = 0
+	}
+	if s.meta&metaTime != 0 {
+		s.seq[sl], s.flag[sl] = seq, false
+	}
 	s.link(e, sl, after)
 	return sl
 }
@@ -255,6 +282,13 @@ func (s *joinStore) removeSlot(sl int32) {
 	s.count[sl] = 0
 	s.free = append(s.free, sl)
 	s.live--
+}
+
+// touch records a write of slot sl at processing time now (state TTL).
+func (s *joinStore) touch(sl int32, now int64) {
+	if s.meta&metaTouched != 0 {
+		s.touched[sl] = now
+	}
 }
 
 // findRow returns the slot in entry e holding exactly row i of v (full-row
@@ -298,13 +332,21 @@ func (s *joinStore) slotsByKeyGroup() [KeyGroups][]int32 {
 // appended to its key's list.
 func (s *joinStore) encodeSlot(w *wbuf, sl int32) {
 	w.u64(s.hash[sl])
-	w.u64(s.rowHash[sl])
 	w.varint(s.count[sl])
-	w.varint(s.assoc[sl])
-	w.varint(s.touched[sl])
-	w.varint(s.time[sl])
-	w.varint(s.seq[sl])
-	w.bool(s.flag[sl])
+	if s.meta&metaRowHash != 0 {
+		w.u64(s.rowHash[sl])
+	}
+	if s.meta&metaAssoc != 0 {
+		w.varint(s.assoc[sl])
+	}
+	if s.meta&metaTouched != 0 {
+		w.varint(s.touched[sl])
+	}
+	if s.meta&metaTime != 0 {
+		w.varint(s.time[sl])
+		w.varint(s.seq[sl])
+		w.bool(s.flag[sl])
+	}
 	for c := range s.cols {
 		s.cols[c].encode(w, sl)
 	}
@@ -313,13 +355,21 @@ func (s *joinStore) encodeSlot(w *wbuf, sl int32) {
 func (s *joinStore) decodeSlot(r *rbuf) int32 {
 	sl := s.allocSlot()
 	s.hash[sl] = r.u64()
-	s.rowHash[sl] = r.u64()
 	s.count[sl] = r.varint()
-	s.assoc[sl] = r.varint()
-	s.touched[sl] = r.varint()
-	s.time[sl] = r.varint()
-	s.seq[sl] = r.varint()
-	s.flag[sl] = r.bool()
+	if s.meta&metaRowHash != 0 {
+		s.rowHash[sl] = r.u64()
+	}
+	if s.meta&metaAssoc != 0 {
+		s.assoc[sl] = r.varint()
+	}
+	if s.meta&metaTouched != 0 {
+		s.touched[sl] = r.varint()
+	}
+	if s.meta&metaTime != 0 {
+		s.time[sl] = r.varint()
+		s.seq[sl] = r.varint()
+		s.flag[sl] = r.bool()
+	}
 	for c := range s.cols {
 		s.cols[c].decode(r, sl)
 	}
@@ -831,15 +881,25 @@ func (w *inputWatermarks) advance(in int, wm Watermark) (Watermark, bool) {
 }
 
 // The watermarks are part of a snapshot so that a restored operator
-// decides lateness and cleanup exactly as the one it replaces.
+// decides lateness and cleanup exactly as the one it replaces. When the
+// snapshots of several subtasks are restored together (a rescale), the
+// restored watermarks are the minimum over them: a watermark only one
+// subtask had reached would make the others' rows late.
 func (w *inputWatermarks) encode(b *wbuf) {
 	b.varint(int64(w.in[0]))
 	b.varint(int64(w.in[1]))
 	b.varint(int64(w.combined))
 }
 
-func (w *inputWatermarks) decode(r *rbuf) {
-	w.in[0] = max(w.in[0], Watermark(r.varint()))
-	w.in[1] = max(w.in[1], Watermark(r.varint()))
-	w.combined = max(w.combined, Watermark(r.varint()))
+// decode reads the watermarks of one snapshot; first says whether it is
+// the first snapshot restored.
+func (w *inputWatermarks) decode(r *rbuf, first bool) {
+	var in [2]Watermark
+	in[0], in[1] = Watermark(r.varint()), Watermark(r.varint())
+	c := Watermark(r.varint())
+	if first {
+		w.in, w.combined = in, c
+		return
+	}
+	w.in[0], w.in[1], w.combined = min(w.in[0], in[0]), min(w.in[1], in[1]), min(w.combined, c)
 }

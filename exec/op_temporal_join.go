@@ -55,6 +55,7 @@ type temporalJoin struct {
 	out      *joinOutput
 	seq      int64
 	wm       inputWatermarks
+	restored bool // a snapshot header was restored
 
 	jb     joinBatch
 	rowT   []int64
@@ -113,7 +114,11 @@ func (j *temporalJoin) setColumns(in, n int) error {
 		if err != nil {
 			return err
 		}
-		j.stores[side] = newJoinStore(kinds, j.keys[side])
+		meta := metaTime
+		if side == 0 {
+			meta |= metaAssoc // the left row's kind
+		}
+		j.stores[side] = newJoinStore(kinds, j.keys[side], meta)
 	}
 	return nil
 }
@@ -287,7 +292,8 @@ func (j *temporalJoin) Restore(state []byte) error {
 				return errs.Internalf("temporal join state has unknown format version %d", v)
 			}
 			j.seq = max(j.seq, r.varint())
-			j.wm.decode(r)
+			j.wm.decode(r, !j.restored)
+			j.restored = true
 			if nLeft := int(r.varint()); nLeft >= 0 && r.err == nil {
 				return j.setColumns(0, nLeft)
 			}

@@ -270,14 +270,9 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 		return nil, err
 	}
 	if s.Where != nil {
-		cond, err := b.bindExpr(sc, s.Where)
-		if err != nil {
+		if input, err = b.bindWhere(s.Where, input, sc); err != nil {
 			return nil, err
 		}
-		if cond.Type().Kind != types.Boolean && cond.Type().Kind != types.Null {
-			return nil, b.errAt(errs.DatatypeMismatch, s.Where, "WHERE condition must be BOOLEAN, not %s", cond.Type())
-		}
-		input = &Filter{Input: input, Condition: cond}
 	}
 	if s.Where != nil && hasAggregates(s.Where) {
 		return nil, b.errAt(errs.GroupingError, s.Where, "aggregate functions are not allowed in WHERE")

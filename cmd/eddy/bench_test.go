@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,7 +68,22 @@ func TestBenchCommand(t *testing.T) {
 	var out, progress bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&progress)
-	cmd.SetArgs([]string{"--queries", "q0,q2,q3", "--events", "2000", "--parallelism", "2", "--dir", nexmarkDir})
+	// q3 is a copy of a query file broken on purpose: a failing query
+	// prints its error in the table instead of numbers.
+	dir := t.TempDir()
+	for _, q := range []string{"q0", "q2"} {
+		data, err := os.ReadFile(filepath.Join(nexmarkDir, q+".sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, q+".sql"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "q3.sql"), []byte("SELEC 1;"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.SetArgs([]string{"--queries", "q0,q2,q3", "--events", "2000", "--parallelism", "2", "--dir", dir})
 	if err := cmd.ExecuteContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}

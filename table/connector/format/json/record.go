@@ -191,11 +191,12 @@ func (d *RecordDecoder) readString(data []byte, p int) ([]byte, int, error) {
 }
 
 // skipValue returns the position after the JSON value at data[p], which
-// belongs to no column.
+// belongs to no column. It checks brackets match but does not validate
+// scalars, which no column reads.
 func skipValue(data []byte, p int) (int, error) {
-	depth := 0
+	var open []byte // expected closing brackets
 	for i := p; i < len(data); i++ {
-		switch data[i] {
+		switch c := data[i]; c {
 		case '"':
 			for i++; i < len(data) && data[i] != '"'; i++ {
 				if data[i] == '\\' {
@@ -205,29 +206,37 @@ func skipValue(data []byte, p int) (int, error) {
 			if i >= len(data) {
 				return 0, errors.New("malformed JSON object: unterminated string")
 			}
-		case '{', '[':
-			depth++
+			if len(open) == 0 {
+				return i + 1, nil
+			}
+		case '{':
+			open = append(open, '}')
+		case '[':
+			open = append(open, ']')
 		case '}', ']':
-			if depth == 0 {
+			if len(open) == 0 {
 				if i == p {
-					return 0, errors.New("malformed JSON object: unexpected '" + string(data[i]) + "'")
+					return 0, errors.New("malformed JSON object: unexpected '" + string(c) + "'")
 				}
 				return i, nil
 			}
-			depth--
+			if open[len(open)-1] != c {
+				return 0, errors.New("malformed JSON object: mismatched '" + string(c) + "'")
+			}
+			open = open[:len(open)-1]
+			if len(open) == 0 {
+				return i + 1, nil
+			}
 		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
+			if len(open) == 0 {
 				if i == p {
 					return 0, errors.New("malformed JSON object: missing value")
 				}
 				return i, nil
 			}
 		}
-		if depth == 0 && (data[i] == '"' || data[i] == '}' || data[i] == ']') {
-			return i + 1, nil
-		}
 	}
-	if depth != 0 {
+	if len(open) != 0 {
 		return 0, errors.New("malformed JSON object: unexpected end")
 	}
 	return len(data), nil

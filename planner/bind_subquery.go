@@ -1,0 +1,211 @@
+package planner
+
+import (
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// splitAnd splits a WHERE condition at its top-level ANDs.
+func splitAnd(e sql.Expr) []sql.Expr {
+	if b, ok := e.(*sql.Binary); ok && b.Op == sql.And {
+		return append(splitAnd(b.Left), splitAnd(b.Right)...)
+	}
+	return []sql.Expr{e}
+}
+
+// subqueryPredicate recognizes [NOT] IN (query) and [NOT] EXISTS (query).
+func subqueryPredicate(e sql.Expr) (in *sql.InSubquery, exists *sql.Exists, not bool) {
+	if u, ok := e.(*sql.Unary); ok && u.Op == sql.Not {
+		in, exists, not = subqueryPredicate(u.Expr)
+		return in, exists, !not
+	}
+	switch n := e.(type) {
+	case *sql.InSubquery:
+		return n, nil, n.Not
+	case *sql.Exists:
+		return nil, n, n.Not
+	}
+	return nil, nil, false
+}
+
+// bindWhere plans a WHERE clause: IN and EXISTS subqueries among its
+// top-level conjuncts become semi and anti joins (as Flink decorrelates
+// them), the rest a Filter.
+func (b *binder) bindWhere(where sql.Expr, input Node, sc *scope) (Node, error) {
+	var rest []expr.Expr
+	for _, c := range splitAnd(where) {
+		in, exists, not := subqueryPredicate(c)
+		var err error
+		switch {
+		case in != nil:
+			input, err = b.bindInSubquery(in, not, input, sc)
+		case exists != nil:
+			input, err = b.bindExists(exists, not, input, sc)
+		default:
+			var cond expr.Expr
+			if cond, err = b.bindExpr(sc, c); err == nil {
+				if k := cond.Type().Kind; k != types.Boolean && k != types.Null {
+					return nil, b.errAt(errs.DatatypeMismatch, c, "WHERE condition must be BOOLEAN, not %s", cond.Type())
+				}
+				rest = append(rest, cond)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(rest) == 0 {
+		return input, nil
+	}
+	cond := rest[0]
+	for _, r := range rest[1:] {
+		var err error
+		if cond, err = b.call(where, "AND", cond, r); err != nil {
+			return nil, err
+		}
+	}
+	return &Filter{Input: input, Condition: cond}, nil
+}
+
+// bindInSubquery plans x [NOT] IN (SELECT y ...). NOT IN keeps SQL's
+// three-valued logic: a NULL on either side counts as a possible match,
+// so the row is dropped, as PostgreSQL and Flink do.
+func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *scope) (Node, error) {
+	sub, err := b.bindQuery(n.Query)
+	if err != nil {
+		return nil, err
+	}
+	ss := sub.Schema()
+	if ss.Len() != 1 {
+		return nil, b.errAt(errs.DatatypeMismatch, n, "the subquery of IN must return one column, not %d", ss.Len())
+	}
+	x, err := b.bindExpr(sc, n.Expr)
+	if err != nil {
+		return nil, err
+	}
+	width := input.Schema().Len()
+	y := &expr.ColumnRef{Index: width, Name: ss.Columns[0].Name, T: ss.Columns[0].Type}
+	lx, ok := x.(*expr.ColumnRef)
+	if !ok {
+		// Compute the probe expression as a column so the join has a key.
+		in := input.Schema()
+		input = &Project{Input: input, Exprs: append(columnRefsOf(in), x), Names: append(in.Names(), "$in")}
+		lx = &expr.ColumnRef{Index: width, Name: "$in", T: x.Type()}
+		width++
+		y = &expr.ColumnRef{Index: width, Name: y.Name, T: y.T}
+	}
+	cond, err := b.call(n, "=", lx, y)
+	if err != nil {
+		return nil, err
+	}
+	typ := SemiJoin
+	if not {
+		typ = AntiJoin
+		lnull, err := b.call(n, "IS NULL", lx)
+		if err != nil {
+			return nil, err
+		}
+		rnull, err := b.call(n, "IS NULL", y)
+		if err != nil {
+			return nil, err
+		}
+		if cond, err = b.call(n, "OR", cond, lnull); err != nil {
+			return nil, err
+		}
+		if cond, err = b.call(n, "OR", cond, rnull); err != nil {
+			return nil, err
+		}
+	}
+	var out Node = &Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}
+	if width != len(sc.cols) {
+		// Drop the computed probe column again.
+		s := out.Schema()
+		out = &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:len(sc.cols)]}), Names: s.Names()[:len(sc.cols)]}
+	}
+	return out, nil
+}
+
+// bindExists plans [NOT] EXISTS (SELECT ... FROM t WHERE ...): the
+// conjuncts of the subquery's WHERE that refer to the outer query become
+// the condition of a semi (anti) join between the outer input and the
+// subquery's FROM filtered by its other conjuncts.
+func (b *binder) bindExists(n *sql.Exists, not bool, input Node, sc *scope) (Node, error) {
+	sel, ok := n.Query.Body.(*sql.Select)
+	if !ok || len(n.Query.With) > 0 || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || hasAggregates(itemExprs(sel.Items)...) {
+		// Without correlation the subquery is planned whole.
+		if ok && sel.Where != nil && b.refersOutside(sel) {
+			return nil, b.errAt(errs.NotSupported, n, "correlated EXISTS subqueries with GROUP BY, HAVING or aggregates are not supported yet")
+		}
+		sub, err := b.bindQuery(n.Query)
+		if err != nil {
+			return nil, err
+		}
+		return existsJoin(input, sub, nil, not), nil
+	}
+	sub, subScope, err := b.bindFrom(sel.From)
+	if err != nil {
+		return nil, err
+	}
+	width := len(sc.cols)
+	// Outer columns first, so a correlated conjunct reads as a join
+	// condition over (outer, inner).
+	joint := &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...)}
+	var corr []expr.Expr
+	var local []sql.Expr
+	if sel.Where != nil {
+		for _, c := range splitAnd(sel.Where) {
+			e, err := b.bindExpr(joint, c)
+			if err != nil {
+				return nil, err
+			}
+			usesOuter := false
+			for _, col := range expr.InputColumns(e) {
+				usesOuter = usesOuter || col < width
+			}
+			if usesOuter {
+				corr = append(corr, e)
+			} else {
+				local = append(local, c)
+			}
+		}
+	}
+	if len(local) > 0 {
+		cond := local[0]
+		for _, l := range local[1:] {
+			cond = &sql.Binary{Pos: l.Position(), Op: sql.And, Left: cond, Right: l}
+		}
+		if sub, err = b.bindWhere(cond, sub, subScope); err != nil {
+			return nil, err
+		}
+	}
+	var cond expr.Expr
+	for _, c := range corr {
+		if cond == nil {
+			cond = c
+		} else if cond, err = b.call(n, "AND", cond, c); err != nil {
+			return nil, err
+		}
+	}
+	return existsJoin(input, sub, cond, not), nil
+}
+
+func existsJoin(input, sub Node, cond expr.Expr, not bool) Node {
+	typ := SemiJoin
+	if not {
+		typ = AntiJoin
+	}
+	return &Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}
+}
+
+// refersOutside reports whether a subquery's WHERE names columns its own
+// FROM does not have, i.e. whether it is correlated.
+func (b *binder) refersOutside(sel *sql.Select) bool {
+	_, sc, err := b.bindFrom(sel.From)
+	if err != nil {
+		return false
+	}
+	_, err = b.bindExpr(sc, sel.Where)
+	return err != nil
+}
