@@ -22,6 +22,10 @@ const (
 	// Computed columns are expressions over the other columns, evaluated
 	// by the engine after the scan (`c AS expr`).
 	Computed
+	// Metadata columns are read from (and, unless Virtual, written to) the
+	// connector's metadata of a row, such as a Kafka record's offset
+	// (`c TYPE METADATA [FROM 'key'] [VIRTUAL]`).
+	Metadata
 )
 
 // Column is one column of a table.
@@ -34,6 +38,11 @@ type Column struct {
 	// Expr is the SQL text of a computed column's expression.
 	Expr    string
 	Comment string
+	// MetadataKey is the connector's key of a metadata column (its name
+	// when the DDL has no FROM).
+	MetadataKey string
+	// Virtual metadata columns are read-only: sinks do not write them.
+	Virtual bool
 }
 
 // Watermark is a table's `WATERMARK FOR column AS expr` declaration.
@@ -70,6 +79,12 @@ type View struct {
 	// ColumnAliases, when given in CREATE VIEW v (a, b), rename the
 	// query's columns.
 	ColumnAliases []string
+	// Plan, when set, is a logical plan (a planner.Node, kept opaque here
+	// because catalog sits below planner) built with the Go Table API;
+	// the planner expands it in place of Query, which then only describes
+	// the view for SHOW CREATE VIEW. Such views live in memory: they are
+	// created temporary and never stored by a persistent catalog.
+	Plan any
 }
 
 func (*Table) object() {}

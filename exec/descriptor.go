@@ -26,6 +26,9 @@ type TaskDeploymentDescriptor struct {
 	// Outputs has one partition per output edge.
 	Outputs []OutputDescriptor `json:"outputs,omitempty"`
 	Config  map[string]string  `json:"config,omitempty"`
+	// Restore is the subtask's state in the savepoint the job restores
+	// from; nil starts the subtask empty.
+	Restore *SubtaskState `json:"restore,omitempty"`
 }
 
 // InputGateDescriptor says which channels of one input edge the subtask

@@ -45,6 +45,23 @@
 // (hashing key columns vectorized for Hash edges) and broadcasts watermarks
 // and end-of-input to all of them.
 //
+// # Savepoints
+//
+// Job.StopWithSavepoint stops a job at a consistent point (Flink's
+// stop-with-savepoint without drain): the JobManager asks every source
+// task to stop pulling (TaskManagerGateway.TriggerSavepoint); each
+// snapshots its reader and sends ElementSavepoint after the last batch it
+// emitted. A task that has received the barrier on every input channel
+// that has not ended (it stops reading a channel after its barrier:
+// aligned, like checkpoint barriers) snapshots each operator of its chain,
+// forwards the barrier and finishes without EndInput. The snapshots travel
+// to the JobManager on the tasks' FINISHED reports and form a Savepoint:
+// per (vertex, subtask, chain position) the operator's bytes, plus the
+// JobGraph. JobManager.SubmitWithOptions with SubmitOptions.Restore
+// deploys every subtask with its state, restored after Open and before any
+// input. The parallelism must be unchanged; redistributing keyed state by
+// key group is future work.
+//
 // # Batch ownership
 //
 // A source's Next returns a batch the task owns; the task releases it after

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -29,6 +30,8 @@ type Job struct {
 	// results is fixed at Submit and read without the lock.
 	results map[string]*ResultStream
 	done    chan struct{}
+	// restore holds the savepoint state of each subtask the job restores.
+	restore map[subtaskKey]*SubtaskState
 
 	mu           sync.Mutex
 	states       map[subtaskKey]TaskState
@@ -36,6 +39,78 @@ type Job struct {
 	status       JobStatus
 	err          error
 	finalMetrics []OperatorStats
+	// stopping is set by StopWithSavepoint; final collects the savepoint
+	// state (or the finished mark) of each subtask as it stops.
+	stopping bool
+	final    map[subtaskKey]*SubtaskState
+}
+
+// ErrNoSavepoint is returned by StopWithSavepoint when every task of the job
+// had finished before the savepoint barriers reached them: there is no
+// state to save.
+var ErrNoSavepoint = errors.New("exec: the job finished before the savepoint was taken")
+
+// StopWithSavepoint stops the job at a consistent point and returns its
+// state (Flink's stop-with-savepoint without drain). The source tasks stop
+// pulling their readers, snapshot them and send a savepoint barrier after
+// the last data they emitted; every other task processes its input up to
+// the barrier of each channel (aligned), snapshots its chain and forwards
+// the barrier. No operator's input is ended: windows do not fire and
+// timers do not run for a savepoint, so the job continues exactly where it
+// stopped when it is submitted again with SubmitOptions.Restore. Sinks are
+// not finished either (connector writers see neither Finish nor a commit);
+// collect result streams end after the rows written before the barrier.
+//
+// StopWithSavepoint returns once every task has stopped; the job is then
+// FINISHED. If ctx ends first the job is cancelled and ctx.Err() returned.
+// A job that fails meanwhile returns its error, and one that had already
+// ended (or is being stopped) cannot take a savepoint.
+func (j *Job) StopWithSavepoint(ctx context.Context) (*Savepoint, error) {
+	j.mu.Lock()
+	if j.status != JobRunning || j.stopping {
+		st := j.status
+		if j.stopping {
+			st = "STOPPING"
+		}
+		j.mu.Unlock()
+		return nil, fmt.Errorf("exec: cannot stop job %s with a savepoint: it is %s", j.id, st)
+	}
+	j.stopping = true
+	j.mu.Unlock()
+	for _, tm := range j.taskManagers() {
+		tm.TriggerSavepoint(j.id)
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		j.Cancel()
+		return nil, ctx.Err()
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch j.status {
+	case JobFailed:
+		return nil, j.err
+	case JobCanceled:
+		return nil, ErrJobCanceled
+	}
+	sp := &Savepoint{Version: SavepointVersion, Graph: j.graph}
+	saved := false
+	for _, st := range j.final {
+		sp.Subtasks = append(sp.Subtasks, *st)
+		saved = saved || !st.Finished
+	}
+	if !saved {
+		return nil, ErrNoSavepoint
+	}
+	sort.Slice(sp.Subtasks, func(a, b int) bool {
+		x, y := sp.Subtasks[a], sp.Subtasks[b]
+		if x.Vertex != y.Vertex {
+			return x.Vertex < y.Vertex
+		}
+		return x.Subtask < y.Subtask
+	})
+	return sp, nil
 }
 
 // ID is the job's unique identifier.
@@ -137,6 +212,7 @@ func (j *Job) descriptors() []*TaskDeploymentDescriptor {
 				JobID: j.id, JobName: g.Name, Slot: j.slots[i].slot,
 				Vertex: v.ID, VertexName: v.Name, Subtask: i, Parallelism: v.Parallelism,
 				Operators: v.Operators, Config: g.Config,
+				Restore: j.restore[subtaskKey{v.ID, i}],
 			}
 			for ei, e := range g.Edges {
 				if e.Target == v.ID {

@@ -19,6 +19,8 @@ type TaskManagerGateway interface {
 	Slots() int
 	SubmitTask(descriptor []byte) error
 	CancelJob(jobID string)
+	// TriggerSavepoint starts a stop-with-savepoint at the job's sources.
+	TriggerSavepoint(jobID string)
 	JobMetrics(jobID string) []SubtaskMetrics
 	ReleaseJob(jobID string)
 }
@@ -72,11 +74,26 @@ type subtaskKey struct{ vertex, subtask int }
 // tasks are deployed; the job then runs on its own. A failure to deploy
 // fails the job rather than Submit.
 func (jm *JobManager) Submit(ctx context.Context, g *JobGraph) (*Job, error) {
+	return jm.SubmitWithOptions(ctx, g, SubmitOptions{})
+}
+
+// SubmitWithOptions is Submit with options; opts.Restore starts the job
+// from a savepoint taken by Job.StopWithSavepoint of a job with the same
+// graph shape (see Savepoint for how state is matched). An incompatible
+// savepoint fails Submit with ErrSavepointIncompatible.
+func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts SubmitOptions) (*Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err
+	}
+	var restore map[subtaskKey]*SubtaskState
+	if opts.Restore != nil {
+		var err error
+		if restore, err = restoreStates(opts.Restore, g); err != nil {
+			return nil, err
+		}
 	}
 	width := 0
 	total := 0
@@ -91,6 +108,8 @@ func (jm *JobManager) Submit(ctx context.Context, g *JobGraph) (*Job, error) {
 		status:  JobRunning,
 		done:    make(chan struct{}),
 		results: map[string]*ResultStream{},
+		restore: restore,
+		final:   map[subtaskKey]*SubtaskState{},
 	}
 	for _, v := range g.Vertices {
 		for _, op := range v.Operators {
@@ -211,6 +230,12 @@ func (jm *JobManager) UpdateTaskState(u TaskStateUpdate) {
 		j.mu.Unlock()
 		return
 	}
+	switch {
+	case u.Savepoint != nil:
+		j.final[key] = u.Savepoint
+	case u.State == TaskFinished:
+		j.final[key] = &SubtaskState{Vertex: u.Vertex, Subtask: u.Subtask, Finished: true}
+	}
 	if u.State == TaskFailed && j.err == nil && j.status == JobRunning {
 		j.err = errors.New(u.Error)
 		j.status = JobFailing
@@ -235,7 +260,15 @@ func (jm *JobManager) finish(j *Job) {
 	for _, tm := range j.taskManagers() {
 		tm.ReleaseJob(j.id)
 	}
+	j.mu.Lock()
+	savepoint := j.stopping && j.status == JobRunning
+	j.mu.Unlock()
 	for _, s := range j.results {
+		if savepoint {
+			// The collect operators stopped at the savepoint without
+			// finishing: the client reads what they wrote, then io.EOF.
+			s.endAtSavepoint()
+		}
 		s.drain()
 	}
 	jm.mu.Lock()

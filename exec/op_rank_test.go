@@ -433,3 +433,49 @@ func BenchmarkTopN(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestRowOperatorsRescale restores one snapshot into the two subtasks of
+// a rescaled job: each keeps exactly the partitions the Hash exchange
+// sends it.
+func TestRowOperatorsRescale(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	in := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.BigIntType}}}
+	spec := OperatorSpec{Kind: KindRank, Schema: in, Changelog: true,
+		Spec: mustJSON(t, RankSpec{PartitionKeys: []int{0}, OrderKeys: []SortKey{{Col: 1}}, RankType: "row_number", Start: 1, End: 2})}
+	open := func(subtask, par int) *rankOp {
+		ctx := &OperatorContext{Subtask: subtask, Parallelism: par, Mem: mem, Metrics: NewOperatorMetrics(), Clock: &manualClock{}}
+		op, err := newRank(spec, ctx)
+		require.NoError(t, err)
+		require.NoError(t, op.Open(ctx))
+		return op.(*rankOp)
+	}
+	src := open(0, 1)
+	rb := array.NewRecordBuilder(mem, in.Arrow())
+	for k := range int64(64) {
+		rb.Field(0).(*array.Int64Builder).AppendValues([]int64{k, k, k}, nil)
+		rb.Field(1).(*array.Int64Builder).AppendValues([]int64{3, 1, 2}, nil)
+	}
+	b := rb.NewRecordBatch()
+	rb.Release()
+	require.NoError(t, src.ProcessBatch(0, b, gaDiscard{}))
+	state, err := src.Snapshot()
+	require.NoError(t, err)
+	require.NoError(t, src.Close())
+	hashes := make([]uint64, b.NumRows())
+	require.NoError(t, hashRows(b, []int{0}, hashes))
+	b.Release()
+	owned := [2]int{}
+	for i := 0; i < len(hashes); i += 3 {
+		owned[targetOf(hashes[i], 2)]++
+	}
+	for sub := range 2 {
+		op := open(sub, 2)
+		require.NoError(t, op.Restore(state))
+		require.Equal(t, owned[sub], op.parts.count, "subtask %d", sub)
+		require.Equal(t, 2*owned[sub], op.store.live)
+		require.NoError(t, op.Close())
+	}
+	require.Positive(t, owned[0])
+	require.Positive(t, owned[1])
+}

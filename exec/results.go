@@ -175,3 +175,17 @@ func (w resultWriter) Finish() error {
 	}
 	return nil
 }
+
+// endAtSavepoint ends a stream whose writers stopped at a savepoint without
+// finishing: the client reads what they wrote, then io.EOF. It is called
+// once no writer runs.
+func (s *ResultStream) endAtSavepoint() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.err != nil {
+		return
+	}
+	s.closed = true
+	s.pending = 0
+	close(s.ch)
+}

@@ -193,3 +193,27 @@ type LimitSpec struct {
 	Offset int64 `json:"offset,omitempty"`
 	Limit  int64 `json:"limit"`
 }
+
+// KindWindowRank is the window Top-N and window deduplication: a Rank
+// whose partition includes a window's start and end, over input whose rows
+// belong to windows (the output of a window aggregate or a window table
+// function). It keeps each window's best rows and emits them, insert-only,
+// when the watermark passes the window's end (watermark >= end - 1), then
+// drops the window's state. Its spec is WindowRankSpec; output: the input
+// columns, then the rank (BIGINT NOT NULL) when OutputRank.
+const KindWindowRank = "window-rank"
+
+// WindowRankSpec configures a window Top-N.
+type WindowRankSpec struct {
+	// PartitionKeys are the partition columns besides the window.
+	PartitionKeys []int `json:"partitionKeys,omitempty"`
+	// WindowStart and WindowEnd are the input's window columns.
+	WindowStart int       `json:"windowStart"`
+	WindowEnd   int       `json:"windowEnd"`
+	OrderKeys   []SortKey `json:"orderKeys"`
+	// RankType is "row_number", "rank" or "dense_rank".
+	RankType   string `json:"rankType"`
+	Start      int64  `json:"start"`
+	End        int64  `json:"end"`
+	OutputRank bool   `json:"outputRank,omitempty"`
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -66,6 +67,23 @@ type task struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// srcCtx is the context a source task's reader blocks on; stopSource
+	// cancels it (and only it) when a savepoint is triggered, so a reader
+	// waiting for data returns and the task can take the savepoint.
+	srcCtx     context.Context
+	stopSource context.CancelFunc
+	stopping   atomic.Bool
+	// savepoint is set when the task stopped at a savepoint barrier: the
+	// snapshot of its chain, reported with FINISHED.
+	savepoint *SubtaskState
+}
+
+// stopAtSavepoint asks a source task to stop pulling its reader at the next
+// opportunity and take a savepoint.
+func (t *task) stopAtSavepoint() {
+	t.stopping.Store(true)
+	t.stopSource()
 }
 
 // chainLink is the Output of operator i of a chain: it counts what i emits
@@ -124,7 +142,15 @@ func (l *chainLink) end() error {
 	return opError(l.nextSpec, l.next.EndInput(0, l.nextOut))
 }
 
-// run executes the task to its end and returns why it stopped.
+// run executes the task to its end and returns why it stopped. A task
+// stops either at the end of its input (all operators' inputs are ended,
+// the outputs get MaxWatermark and ElementEnd) or at a savepoint: a source
+// task once stopAtSavepoint was called, other tasks once every input
+// channel that had not ended delivered ElementSavepoint (aligned: a
+// channel is not read after its barrier). Then the task snapshots every
+// operator of its chain into t.savepoint, sends ElementSavepoint on all its
+// output channels and returns without ending any operator's input: a
+// savepoint is not the end of the input.
 func (t *task) run() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -171,6 +197,11 @@ func (t *task) run() (err error) {
 			if err := src.Open(octx); err != nil {
 				return opError(spec, err)
 			}
+			if state := t.restoreState(i); state != nil {
+				if err := src.Restore(state); err != nil {
+					return opError(spec, fmt.Errorf("restoring from the savepoint: %w", err))
+				}
+			}
 			continue
 		}
 		if e.op == nil {
@@ -183,6 +214,11 @@ func (t *task) run() (err error) {
 		ops[i] = op
 		if err := op.Open(octx); err != nil {
 			return opError(spec, err)
+		}
+		if state := t.restoreState(i); state != nil {
+			if err := op.Restore(state); err != nil {
+				return opError(spec, fmt.Errorf("restoring from the savepoint: %w", err))
+			}
 		}
 	}
 
@@ -199,13 +235,20 @@ func (t *task) run() (err error) {
 		links[i] = l
 	}
 
-	if isSource {
-		err = t.pullSource(src, links[0])
-	} else {
-		err = t.readInputs(ops[0], links[0])
+	var stopped bool
+	switch {
+	case isSource && d.Restore != nil && d.Restore.Finished:
+		// The source had been exhausted when the savepoint was taken.
+	case isSource:
+		stopped, err = t.pullSource(src, links[0])
+	default:
+		stopped, err = t.readInputs(ops[0], links[0])
 	}
 	if err != nil {
 		return err
+	}
+	if stopped {
+		return t.takeSavepoint(src, ops, out)
 	}
 	for _, l := range links {
 		if err := l.end(); err != nil {
@@ -235,27 +278,75 @@ func (t *task) openOutputs() (*taskOutput, error) {
 	return out, nil
 }
 
-func (t *task) pullSource(src SourceOperator, out *chainLink) error {
+// restoreState is the savepoint state of operator i of the chain, nil if
+// the task does not restore or the operator had none.
+func (t *task) restoreState(i int) []byte {
+	r := t.d.Restore
+	if r == nil || i >= len(r.Operators) {
+		return nil
+	}
+	return r.Operators[i].State
+}
+
+// takeSavepoint snapshots the chain, forwards the savepoint barrier and
+// records the state for the FINISHED report.
+func (t *task) takeSavepoint(src SourceOperator, ops []Operator, out *taskOutput) error {
+	d := t.d
+	st := &SubtaskState{Vertex: d.Vertex, Subtask: d.Subtask, Operators: make([]OperatorState, len(d.Operators))}
+	for i := range d.Operators {
+		var state []byte
+		var err error
+		if ops[i] != nil {
+			state, err = ops[i].Snapshot()
+		} else {
+			state, err = src.Snapshot()
+		}
+		if err != nil {
+			return opError(&d.Operators[i], fmt.Errorf("snapshot for the savepoint: %w", err))
+		}
+		st.Operators[i] = OperatorState{Kind: d.Operators[i].Kind, State: state}
+	}
+	if err := out.broadcast(Element{Kind: ElementSavepoint}); err != nil {
+		return err
+	}
+	t.savepoint = st
+	return nil
+}
+
+// pullSource drives a source until it is exhausted (false) or a savepoint
+// stops it (true). The reader blocks on srcCtx, which a savepoint cancels;
+// whatever the reader returns then is taken as the stop, since a Next that
+// fails emitted nothing and leaves the position at the last batch.
+func (t *task) pullSource(src SourceOperator, out *chainLink) (bool, error) {
 	for {
-		b, err := src.Next(t.ctx)
+		if t.stopping.Load() {
+			return true, nil
+		}
+		b, err := src.Next(t.srcCtx)
 		if err == io.EOF {
-			return nil
+			return false, nil
 		}
 		if err != nil {
 			if t.ctx.Err() != nil {
-				return t.ctx.Err()
+				return false, t.ctx.Err()
 			}
-			return opError(out.spec, err)
+			if t.stopping.Load() {
+				return true, nil
+			}
+			return false, opError(out.spec, err)
 		}
 		err = out.Emit(b)
 		b.Release()
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
 }
 
-func (t *task) readInputs(head Operator, out *chainLink) error {
+// readInputs feeds the head operator from the input channels until every
+// channel ended (false) or every channel that did not end delivered a
+// savepoint barrier (true).
+func (t *task) readInputs(head Operator, out *chainLink) (bool, error) {
 	d := t.d
 	var chans []<-chan Element
 	var chanInput []int
@@ -265,7 +356,7 @@ func (t *task) readInputs(head Operator, out *chainLink) error {
 		for _, p := range g.Producers {
 			r, err := t.shuffle.Receiver(ChannelID{Job: d.JobID, Edge: g.Edge, Producer: p, Consumer: d.Subtask})
 			if err != nil {
-				return err
+				return false, err
 			}
 			chans = append(chans, r.C())
 			chanInput = append(chanInput, g.Input)
@@ -279,18 +370,19 @@ func (t *task) readInputs(head Operator, out *chainLink) error {
 	for in, open := range tracker.open {
 		if open == 0 {
 			if err := head.ProcessWatermark(in, MaxWatermark, out); err != nil {
-				return opError(spec, err)
+				return false, opError(spec, err)
 			}
 			if err := head.EndInput(in, out); err != nil {
-				return opError(spec, err)
+				return false, opError(spec, err)
 			}
 		}
 	}
 	gate := newInputGate(t.ctx, chans)
+	barriers := 0
 	for gate.active() > 0 {
 		c, e, err := gate.next(t.ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		switch e.Kind {
 		case ElementBatch:
@@ -311,10 +403,15 @@ func (t *task) readInputs(head Operator, out *chainLink) error {
 			if err == nil && ended {
 				err = head.EndInput(in, out)
 			}
+		case ElementSavepoint:
+			// Aligned: what follows the barrier on c belongs after the
+			// savepoint, so c is not read until the job is restored.
+			gate.remove(c)
+			barriers++
 		}
 		if err != nil {
-			return opError(spec, err)
+			return false, opError(spec, err)
 		}
 	}
-	return nil
+	return barriers > 0, nil
 }

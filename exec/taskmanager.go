@@ -16,6 +16,9 @@ type TaskStateUpdate struct {
 	Subtask int       `json:"subtask"`
 	State   TaskState `json:"state"`
 	Error   string    `json:"error,omitempty"`
+	// Savepoint is set on the FINISHED update of a subtask that stopped at
+	// a savepoint barrier: the Snapshot of every operator of its chain.
+	Savepoint *SubtaskState `json:"savepoint,omitempty"`
 }
 
 // TaskStateListener receives task state changes (the JobManager). It is
@@ -98,6 +101,7 @@ func (tm *TaskManager) SubmitTask(descriptor []byte) error {
 		t.metrics[i] = NewOperatorMetrics()
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
+	t.srcCtx, t.stopSource = context.WithCancel(t.ctx)
 	tm.tasks[d.JobID] = append(tm.tasks[d.JobID], t)
 	go tm.runTask(t)
 	return nil
@@ -118,8 +122,22 @@ func (tm *TaskManager) runTask(t *task) {
 		u.State, u.Error = TaskFailed, fmt.Sprintf("task %s failed: %v", t.d.name(), err)
 	default:
 		u.State = TaskFinished
+		u.Savepoint = t.savepoint
 	}
 	l.UpdateTaskState(u)
+}
+
+// TriggerSavepoint tells the job's source tasks on this TaskManager to stop
+// pulling their readers, snapshot them and send a savepoint barrier
+// downstream (Job.StopWithSavepoint). Other tasks react to the barriers.
+func (tm *TaskManager) TriggerSavepoint(jobID string) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for _, t := range tm.tasks[jobID] {
+		if len(t.d.Inputs) == 0 {
+			t.stopAtSavepoint()
+		}
+	}
 }
 
 // CancelJob cancels every task of the job on this TaskManager; they report

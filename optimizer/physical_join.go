@@ -97,11 +97,16 @@ func (n *StreamIntervalJoin) operatorSpec() (exec.OperatorSpec, error) {
 	if err != nil {
 		return exec.OperatorSpec{}, err
 	}
-	return spec(exec.KindIntervalJoin, n.Describe(), n.Schema(), exec.IntervalJoinSpec{
+	s, err := spec(exec.KindIntervalJoin, n.Describe(), n.Schema(), exec.IntervalJoinSpec{
 		Type: string(n.Logical.Type), LeftKeys: n.LeftKeys, RightKeys: n.RightKeys,
 		LeftTimeCol: n.LeftTime, RightTimeCol: n.RightTime,
 		LowerBound: n.LowerBound, UpperBound: n.UpperBound, Condition: cond, ProcTime: n.ProcTime,
 	})
+	// The operator only inserts, but its batches must carry the row kind
+	// column when the plan declares the join updating (outer joins), as
+	// the operators after it expect.
+	s.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return s, err
 }
 
 func (n *StreamTemporalJoin) operatorSpec() (exec.OperatorSpec, error) {

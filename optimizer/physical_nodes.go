@@ -151,7 +151,9 @@ func spec(kind, name string, schema types.Schema, v any) (exec.OperatorSpec, err
 }
 
 func (n *StreamScan) operatorSpec() (exec.OperatorSpec, error) {
-	return spec(exec.KindSource, n.Describe(), n.Schema(), n.Logical.Spec())
+	out, err := spec(exec.KindSource, n.Describe(), n.Schema(), n.Logical.Spec())
+	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return out, err
 }
 
 func (n *StreamCalc) operatorSpec() (exec.OperatorSpec, error) {
@@ -180,8 +182,10 @@ func (n *StreamWatermarkAssigner) operatorSpec() (exec.OperatorSpec, error) {
 	if err != nil {
 		return exec.OperatorSpec{}, err
 	}
-	return spec(exec.KindWatermarkAssigner, n.Describe(), n.Schema(),
+	out, err := spec(exec.KindWatermarkAssigner, n.Describe(), n.Schema(),
 		exec.WatermarkAssignerSpec{RowtimeIndex: n.Logical.Rowtime, Watermark: raw})
+	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return out, err
 }
 
 func (n *StreamValues) operatorSpec() (exec.OperatorSpec, error) {

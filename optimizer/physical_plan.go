@@ -118,6 +118,12 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		return &StreamWindowAggregate{Logical: l, Input: hashExchange(in, l.Keys, par)}, nil
 	case *planner.Join:
 		return physicalizeJoin(l, cfg)
+	case *planner.WindowRank:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamWindowRank{Logical: l, Input: hashExchange(in, l.Partition, cfg.Parallelism)}, nil
 	case *planner.Rank:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

@@ -215,3 +215,31 @@ func sameWindow(a, b planner.OverCall) bool {
 	}
 	return true
 }
+
+// StreamWindowRank runs a window Top-N, partitioned by its keys.
+type StreamWindowRank struct {
+	Logical *planner.WindowRank
+	Input   PhysicalNode
+}
+
+var _ operatorNode = (*StreamWindowRank)(nil)
+
+func (n *StreamWindowRank) Schema() types.Schema   { return n.Logical.Schema() }
+func (n *StreamWindowRank) Inputs() []PhysicalNode { return []PhysicalNode{n.Input} }
+func (n *StreamWindowRank) Parallelism() int       { return n.Input.Parallelism() }
+func (n *StreamWindowRank) Bounded() bool          { return n.Input.Bounded() }
+func (n *StreamWindowRank) Describe() string       { return n.Logical.Describe() }
+
+func (n *StreamWindowRank) operatorSpec() (exec.OperatorSpec, error) {
+	l := n.Logical
+	var keys []int
+	for _, k := range l.Partition {
+		if k != l.WindowStart && k != l.WindowEnd {
+			keys = append(keys, k)
+		}
+	}
+	return spec(exec.KindWindowRank, n.Describe(), n.Schema(), exec.WindowRankSpec{
+		PartitionKeys: keys, WindowStart: l.WindowStart, WindowEnd: l.WindowEnd, OrderKeys: l.Order,
+		RankType: strings.ToLower(l.RankType), Start: l.Start, End: l.End, OutputRank: l.OutputRank,
+	})
+}

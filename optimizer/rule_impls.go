@@ -179,7 +179,7 @@ var PushProjectIntoScan = Rule{Name: "PushProjectIntoScan", Apply: func(n planne
 		}
 	}
 	remap := remapping(used)
-	var input planner.Node = &planner.Scan{Path: scan.Path, Table: scan.Table, Projection: projection, IsBounded: scan.IsBounded}
+	var input planner.Node = &planner.Scan{Path: scan.Path, Table: scan.Table, Projection: projection, IsBounded: scan.IsBounded, Mode: scan.Mode}
 	if filter != nil {
 		input = &planner.Filter{Input: input, Condition: remapRefs(filter.Condition, remap)}
 	}

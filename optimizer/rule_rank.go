@@ -106,3 +106,65 @@ var DropUnusedRankNumber = Rule{Name: "DropUnusedRankNumber", Apply: func(n plan
 func isTimeAttr(s types.Schema, col int) bool {
 	return s.Columns[col].Type.TimeAttr != types.NoTimeAttr
 }
+
+// ConvertWindowRank turns a Top-N partitioned by the window of windowed
+// rows (window_start and window_end of a window aggregation or window
+// table function) into a window Top-N, which emits each window's final
+// rows once instead of a changelog.
+var ConvertWindowRank = Rule{Name: "ConvertWindowRank", Apply: func(n planner.Node) (planner.Node, bool) {
+	r, ok := n.(*planner.Rank)
+	if !ok {
+		return n, false
+	}
+	start, end, ok := windowColumnsOf(r.Input)
+	if !ok || !containsInt(r.Partition, start) || !containsInt(r.Partition, end) || r.Input.Changelog() != planner.InsertOnly {
+		return n, false
+	}
+	return &planner.WindowRank{Rank: *r, WindowStart: start, WindowEnd: end}, true
+}}
+
+func containsInt(list []int, x int) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// windowColumnsOf finds the output columns of n that carry the window
+// start and end of the windows its rows belong to.
+func windowColumnsOf(n planner.Node) (start, end int, ok bool) {
+	through := func(exprs []expr.Expr, in planner.Node) (int, int, bool) {
+		s, e, ok := windowColumnsOf(in)
+		if !ok {
+			return 0, 0, false
+		}
+		start, end = -1, -1
+		for i, x := range exprs {
+			if c, isRef := x.(*expr.ColumnRef); isRef {
+				if c.Index == s && start < 0 {
+					start = i
+				}
+				if c.Index == e && end < 0 {
+					end = i
+				}
+			}
+		}
+		return start, end, start >= 0 && end >= 0
+	}
+	switch x := n.(type) {
+	case *planner.WindowAggregate:
+		return len(x.Keys), len(x.Keys) + 1, true
+	case *planner.WindowTableFunction:
+		w := x.Input.Schema().Len()
+		return w, w + 1, x.Window.Kind != "SESSION"
+	case *planner.Project:
+		return through(x.Exprs, x.Input)
+	case *planner.Calc:
+		return through(x.Exprs, x.Input)
+	case *planner.Filter:
+		return windowColumnsOf(x.Input)
+	}
+	return 0, 0, false
+}

@@ -15,8 +15,9 @@ type Rule struct {
 // starts. The order matters:
 //
 // Rewrite phase, over Filter and Project nodes:
-//  0. ConvertWindowAggregate and ConvertTopN recognize window aggregations
-//     and Top-N while their nodes still sit right above each other.
+//  0. ConvertWindowAggregate, ConvertTopN and ConvertWindowRank recognize
+//     window aggregations and (window) Top-N while their nodes still sit
+//     right above each other.
 //  1. FoldConstants first, so later rules see literals (TRUE conditions).
 //  2. RemoveTrueFilter drops filters folded to TRUE.
 //  3. MergeFilters, PushFilterBelowProject, PushFilterIntoJoin and
@@ -40,6 +41,7 @@ var Phases = [][]Rule{
 	{
 		ConvertWindowAggregate,
 		ConvertTopN,
+		ConvertWindowRank,
 		FoldConstants,
 		RemoveTrueFilter,
 		MergeFilters,

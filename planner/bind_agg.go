@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/agg"
@@ -19,6 +20,9 @@ type aggContext struct {
 	groupCol  []int    // input column of a GROUP BY column reference, or -1
 	callText  []string // canonical text of each aggregate call
 	out       types.Schema
+	// windowKeys maps the hidden window columns of a legacy group window
+	// to their group key index.
+	windowKeys map[string]int
 }
 
 // lookup binds e if it is grouped or an aggregate call; ok is false when
@@ -34,6 +38,12 @@ func (s source) aggLookup(ac *aggContext, e sql.Expr) (expr.Expr, bool, error) {
 			return ref(i)
 		}
 	}
+	if f, isCall := e.(*sql.FuncCall); isCall && groupWindowAux[f.Name] != "" {
+		if i, ok := ac.windowKeys[groupWindowAux[f.Name]]; ok {
+			return ref(i)
+		}
+		return nil, true, s.errAt(errs.GroupingError, f, "%s needs the query to GROUP BY the matching group window", f.Name)
+	}
 	if f, isCall := e.(*sql.FuncCall); isCall && agg.IsAggregate(f.Name) && f.Over == nil {
 		for i, c := range ac.callText {
 			if c == text {
@@ -43,13 +53,15 @@ func (s source) aggLookup(ac *aggContext, e sql.Expr) (expr.Expr, bool, error) {
 		return nil, true, errs.Internalf("aggregate call %s was not collected", text)
 	}
 	if id, isIdent := e.(*sql.Ident); isIdent {
-		col, err := s.resolve(ac.input, id)
+		col, fields, err := s.resolve(ac.input, id)
 		if err != nil {
 			return nil, true, err
 		}
 		for i, g := range ac.groupCol {
 			if g == col {
-				return ref(i)
+				grouped, _, _ := ref(i)
+				bound, err := s.fieldAccess(id, grouped, fields)
+				return bound, true, err
 			}
 		}
 		return nil, true, s.errAt(errs.GroupingError, id, "expression '%s' is not being grouped", id)
@@ -121,10 +133,17 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 			return nil, nil, err
 		}
 	}
-	ac := &aggContext{input: sc}
+	input, sc, groupBy, err := b.bindGroupWindow(s, input, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	ac := &aggContext{input: sc, windowKeys: map[string]int{}}
 	var pre []expr.Expr
 	var preNames, outNames []string
-	for _, g := range s.GroupBy {
+	for _, g := range groupBy {
+		if id, ok := g.(*sql.Ident); ok && len(id.Parts) == 1 && strings.HasPrefix(id.Parts[0], "$window_") {
+			ac.windowKeys[id.Parts[0]] = len(pre)
+		}
 		if hasAggregates(g) {
 			return nil, nil, b.errAt(errs.GroupingError, g, "aggregate functions are not allowed in GROUP BY")
 		}

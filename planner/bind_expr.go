@@ -45,12 +45,12 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 	}
 	switch n := e.(type) {
 	case *sql.Ident:
-		i, err := s.resolve(sc, n)
+		i, fields, err := s.resolve(sc, n)
 		if err != nil {
 			return nil, err
 		}
 		c := sc.cols[i]
-		return &expr.ColumnRef{Index: i, Name: c.name, T: c.typ}, nil
+		return s.fieldAccess(n, &expr.ColumnRef{Index: i, Name: c.name, T: c.typ}, fields)
 	case *sql.Literal:
 		return s.bindLiteral(n)
 	case *sql.IntervalLit:
@@ -510,4 +510,16 @@ func intervalQualifier(n *sql.IntervalLit) string {
 		return n.Unit + " TO " + n.ToUnit
 	}
 	return n.Unit
+}
+
+// fieldAccess applies nested field accesses (bid.price) to e.
+func (s source) fieldAccess(n sql.Expr, e expr.Expr, fields []string) (expr.Expr, error) {
+	for _, f := range fields {
+		var err error
+		name := &expr.Literal{Value: f, T: types.VarcharType(max(1, len(f))).WithNullable(false)}
+		if e, err = s.call(n, "GET_FIELD", e, name); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }

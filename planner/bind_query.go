@@ -460,6 +460,9 @@ func (b *binder) expandView(at sql.Node, path catalog.Path, v *catalog.View) (No
 	if b.expanding[path] {
 		return nil, b.errAt(errs.InvalidPlan, at, "view %s refers to itself", path)
 	}
+	if plan, ok := v.Plan.(Node); ok {
+		return plan, nil // a Table API view (see planner/api.go)
+	}
 	stmt, err := sql.ParseStatement(v.Query)
 	if err != nil {
 		return nil, b.errAt(errs.InternalError, at, "stored query of view %s does not parse: %v", path, err)

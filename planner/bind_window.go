@@ -63,6 +63,40 @@ func (b *binder) bindWindowTVF(f *sql.TableFunctionRef) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	w, err := b.windowOver(f, input)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range data.PartitionBy {
+		in := input.Schema()
+		id, ok := p.(*sql.Ident)
+		if !ok || len(id.Parts) != 1 || in.Index(id.Parts[0]) < 0 {
+			return nil, b.errAt(errs.UndefinedColumn, p, "PARTITION BY of %s must name columns of its table", f.Name)
+		}
+		w.Window.Partition = append(w.Window.Partition, in.Index(id.Parts[0]))
+	}
+	if len(w.Window.Partition) > 0 && w.Window.Kind != "SESSION" {
+		return nil, b.errAt(errs.NotSupported, f, "only SESSION windows take PARTITION BY")
+	}
+	return w, nil
+}
+
+// windowOver binds a window function's TIMECOL and size arguments over
+// input (its DATA, bound by the caller).
+func (b *binder) windowOver(f *sql.TableFunctionRef, input Node) (*WindowTableFunction, error) {
+	params := windowParams[f.Name]
+	args := map[string]sql.TableFuncArg{}
+	for _, a := range f.Args {
+		if a.Name != "" {
+			args[a.Name] = a
+		}
+	}
+	all := append([]string{"DATA", "TIMECOL"}, params.names...)
+	for i, a := range f.Args {
+		if a.Name == "" && i < len(all) {
+			args[all[i]] = a
+		}
+	}
 	in := input.Schema()
 	desc := args["TIMECOL"]
 	if len(desc.Descriptor) != 1 {
@@ -93,16 +127,6 @@ func (b *binder) bindWindowTVF(f *sql.TableFunctionRef) (Node, error) {
 		return nil, b.errAt(errs.NotSupported, f, "HOP window size must be an integral multiple of the slide")
 	case w.Kind == "CUMULATE" && (w.Size%w.Step != 0):
 		return nil, b.errAt(errs.NotSupported, f, "CUMULATE window size must be an integral multiple of the step")
-	}
-	for _, p := range data.PartitionBy {
-		id, ok := p.(*sql.Ident)
-		if !ok || len(id.Parts) != 1 || in.Index(id.Parts[0]) < 0 {
-			return nil, b.errAt(errs.UndefinedColumn, p, "PARTITION BY of %s must name columns of its table", f.Name)
-		}
-		w.Partition = append(w.Partition, in.Index(id.Parts[0]))
-	}
-	if len(w.Partition) > 0 && w.Kind != "SESSION" {
-		return nil, b.errAt(errs.NotSupported, f, "only SESSION windows take PARTITION BY")
 	}
 	return &WindowTableFunction{Input: input, Window: w, TimeCol: timeCol}, nil
 }

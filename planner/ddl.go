@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/catalog/types"
@@ -40,8 +42,19 @@ func (p *Planner) CreateTable(src string, ct *sql.CreateTable) (catalog.Path, *c
 			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Physical, Type: dt, Comment: c.Comment})
 		case sql.ComputedColumn:
 			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Computed, Expr: c.Expr.String(), Comment: c.Comment})
+		case sql.MetadataColumn:
+			dt, err := b.resolveType(c.Type)
+			if err != nil {
+				return path, nil, err
+			}
+			key := c.MetadataKey
+			if key == "" {
+				key = c.Name
+			}
+			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Metadata, Type: dt, Comment: c.Comment,
+				MetadataKey: key, Virtual: c.Virtual})
 		default:
-			return path, nil, b.errAt(errs.NotSupported, c, "METADATA columns are not supported yet")
+			return path, nil, b.errAt(errs.NotSupported, c, "unknown column kind")
 		}
 	}
 	for _, k := range ct.PrimaryKey {
@@ -125,6 +138,24 @@ func validateConnector(path catalog.Path, t *catalog.Table) error {
 	if err := connector.Validate(f, info); err != nil {
 		return errs.New(errs.InvalidOption, "%v", err)
 	}
+	if len(info.Metadata) > 0 {
+		rm, ok := f.(connector.SupportsReadingMetadata)
+		if !ok {
+			return errs.New(errs.NotSupported, "connector '%s' does not support METADATA columns", id)
+		}
+		keys := rm.ReadableMetadata()
+		for _, m := range info.Metadata {
+			if _, ok := keys[m.Key]; !ok {
+				names := make([]string, 0, len(keys))
+				for k := range keys {
+					names = append(names, k)
+				}
+				sort.Strings(names)
+				return errs.New(errs.InvalidOption, "metadata key '%s' of column '%s' is not available from connector '%s'; available keys: %s",
+					m.Key, m.Name, id, strings.Join(names, ", "))
+			}
+		}
+	}
 	if src, ok := f.(connector.SourceFactory); ok {
 		if _, err := src.ValidateSource(info); err != nil {
 			return errs.New(errs.InvalidOption, "%v", err)
@@ -180,15 +211,19 @@ func (b *binder) scanTable(at sql.Node, path catalog.Path, t *catalog.Table) (No
 	if b.batch && !props.Bounded {
 		return nil, b.errAt(errs.InvalidPlan, at, "querying an unbounded table %s in batch mode is not allowed; the table must be bounded", path)
 	}
-	var node Node = &Scan{Path: path, Table: info, IsBounded: props.Bounded}
-	physical := node.Schema()
-	if physical.Len() != len(t.Columns) || t.Watermark != nil {
+	var node Node = &Scan{Path: path, Table: info, IsBounded: props.Bounded, Mode: scanChangelog(props.Changelog)}
+	physical := node.Schema() // physical columns, then metadata columns
+	reordered := false
+	for i, c := range t.Columns {
+		reordered = reordered || i >= physical.Len() || physical.Columns[i].Name != c.Name
+	}
+	if physical.Len() != len(t.Columns) || reordered || t.Watermark != nil {
 		phys := newScope("", physical)
 		exprs := make([]expr.Expr, len(t.Columns))
 		names := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
 			names[i] = c.Name
-			if c.Kind == catalog.Physical {
+			if c.Kind == catalog.Physical || c.Kind == catalog.Metadata {
 				pi := physical.Index(c.Name)
 				exprs[i] = &expr.ColumnRef{Index: pi, Name: c.Name, T: physical.Columns[pi].Type}
 			} else {

@@ -80,6 +80,11 @@ func (p *Planner) PlanInsert(src string, ins *sql.Insert) (*Sink, error) {
 	if err != nil {
 		return nil, b.errAt(errs.InvalidOption, ins.Table, "table %s: %v", path, err)
 	}
+	for _, m := range info.Metadata {
+		if !m.Virtual {
+			return nil, b.errAt(errs.NotSupported, ins.Table, "table %s: writing METADATA column '%s' is not supported yet; declare it VIRTUAL to only read it", path, m.Name)
+		}
+	}
 	query, err := b.bindQuery(ins.Query)
 	if err != nil {
 		return nil, err
@@ -181,5 +186,11 @@ func (b *binder) positioned(err error, n sql.Node) error {
 
 // tableInfo is what a connector sees of a catalog table.
 func tableInfo(p catalog.Path, t *catalog.Table) connector.TableInfo {
-	return connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: t.Options, PrimaryKey: t.PrimaryKey}
+	info := connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: t.Options, PrimaryKey: t.PrimaryKey}
+	for _, c := range t.Columns {
+		if c.Kind == catalog.Metadata {
+			info.Metadata = append(info.Metadata, connector.MetadataColumn{Name: c.Name, Key: c.MetadataKey, Type: c.Type, Virtual: c.Virtual})
+		}
+	}
+	return info
 }

@@ -93,3 +93,23 @@ func (l *Limit) WithChildren(c ...Node) Node {
 func (l *Limit) Describe() string {
 	return fmt.Sprintf("Limit(offset=[%d], fetch=[%d])", l.Offset, l.Limit)
 }
+
+// WindowRank is a Rank partitioned by a window (its WindowStart and
+// WindowEnd input columns among the partition keys), over rows that belong
+// to windows: Flink's window Top-N. Each window's result is final once the
+// watermark passes its end, so it is emitted then, insert-only.
+type WindowRank struct {
+	Rank
+	WindowStart, WindowEnd int
+}
+
+var _ Node = (*WindowRank)(nil)
+
+func (r *WindowRank) Changelog() ChangelogMode { return InsertOnly }
+func (r *WindowRank) WithChildren(c ...Node) Node {
+	mustChildren("WindowRank", c, 1)
+	cp := *r
+	cp.Input = c[0]
+	return &cp
+}
+func (r *WindowRank) Describe() string { return "Window" + r.Rank.Describe() }

@@ -20,6 +20,10 @@ type Scan struct {
 	Projection []int
 	// IsBounded comes from the connector's ScanProperties.
 	IsBounded bool
+	// Mode is the changelog the connector produces (ScanProperties.Changelog):
+	// InsertOnly, or Retract/Upsert for sources whose batches carry the
+	// trailing connector.RowKindColumn.
+	Mode ChangelogMode
 }
 
 var _ Node = (*Scan)(nil)
@@ -31,7 +35,7 @@ func (s *Scan) Spec() connector.ScanSpec {
 func (s *Scan) Schema() types.Schema        { return s.Spec().OutputSchema() }
 func (s *Scan) Children() []Node            { return nil }
 func (s *Scan) WithChildren(c ...Node) Node { mustChildren("Scan", c, 0); return s }
-func (s *Scan) Changelog() ChangelogMode    { return InsertOnly }
+func (s *Scan) Changelog() ChangelogMode    { return s.Mode }
 func (s *Scan) Bounded() bool               { return s.IsBounded }
 func (s *Scan) Describe() string {
 	var b strings.Builder
@@ -41,4 +45,15 @@ func (s *Scan) Describe() string {
 	}
 	fmt.Fprintf(&b, ", fields=[%s])", fieldList(s.Schema()))
 	return b.String()
+}
+
+// scanChangelog maps a connector's changelog to the planner's.
+func scanChangelog(m connector.ChangelogMode) ChangelogMode {
+	switch m {
+	case connector.RetractChangelog:
+		return Retract
+	case connector.UpsertChangelog:
+		return Upsert
+	}
+	return InsertOnly
 }

@@ -38,17 +38,35 @@ func newScope(qualifier string, s types.Schema) *scope {
 	return sc
 }
 
-// resolve finds the column an identifier names, returning its index.
-func (s source) resolve(sc *scope, id *sql.Ident) (int, error) {
-	var qual, name string
-	switch len(id.Parts) {
-	case 1:
-		name = id.Parts[0]
-	case 2:
-		qual, name = id.Parts[0], id.Parts[1]
-	default:
-		return 0, s.errAt(errs.NotSupported, id, "nested field access %s is not supported yet", strings.Join(id.Parts, "."))
+// resolve finds the column an identifier names, returning its index and
+// the ROW fields the identifier goes on to access: t.c, c, t.c.f.g and c.f
+// all name column c (of table t), the last two with fields.
+func (s source) resolve(sc *scope, id *sql.Ident) (int, []string, error) {
+	parts := id.Parts
+	if len(parts) >= 2 && sc.hasQualifier(parts[0]) {
+		if i, err := s.findColumn(sc, id, parts[0], parts[1]); err == nil || len(parts) == 2 {
+			return i, parts[2:], err
+		}
 	}
+	i, err := s.findColumn(sc, id, "", parts[0])
+	if err != nil && len(parts) == 2 && !sc.hasQualifier(parts[0]) {
+		if _, ok := findUnqualified(sc, parts[0]); !ok {
+			return 0, nil, s.errAt(errs.UndefinedTable, id, "table '%s' not found in FROM clause", parts[0])
+		}
+	}
+	return i, parts[1:], err
+}
+
+func findUnqualified(sc *scope, name string) (int, bool) {
+	for i, c := range sc.cols {
+		if !c.hidden && c.name == name {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+func (s source) findColumn(sc *scope, id *sql.Ident, qual, name string) (int, error) {
 	found := -1
 	for i, c := range sc.cols {
 		if !c.hidden && c.name == name && (qual == "" || c.qualifier == qual) {
@@ -59,10 +77,7 @@ func (s source) resolve(sc *scope, id *sql.Ident) (int, error) {
 		}
 	}
 	if found < 0 {
-		if qual != "" && !sc.hasQualifier(qual) {
-			return 0, s.errAt(errs.UndefinedTable, id, "table '%s' not found in FROM clause", qual)
-		}
-		return 0, s.errAt(errs.UndefinedColumn, id, "column '%s' not found in any table", name)
+		return 0, s.errAt(errs.UndefinedColumn, id, "column '%s' not found in any table", strings.Join(id.Parts, "."))
 	}
 	return found, nil
 }

@@ -7,7 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -349,4 +353,89 @@ func TestCatalogPersists(t *testing.T) {
 	require.Equal(t, []int64{1, 2}, ids)
 	_, err = conn2.Exec(ctx, "SELECT * FROM tmp")
 	require.Error(t, err)
+}
+
+// TestPsql drives the machine's psql (15) when it is installed.
+func TestPsql(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	_, addr, _ := testServer(t, Config{})
+	host, port, _ := net.SplitHostPort(addr)
+	run := func(sql string) (string, error) {
+		cmd := exec.Command(psql, "-X", "-h", host, "-p", port, "-U", "eddy", "-d", "eddy", "-c", sql)
+		cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=5")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(ordersDDL)
+	require.NoError(t, err, out)
+	require.Equal(t, "CREATE TABLE\n", out)
+	out, err = run("SELECT id, id * 2 AS twice, id > 1 AS big FROM orders WHERE id <= 2")
+	require.NoError(t, err, out)
+	require.Equal(t, ` id | twice | big 
+----+-------+-----
+  1 |     2 | f
+  2 |     4 | t
+(2 rows)
+
+`, out)
+	out, err = run("SELECT nope FROM orders")
+	require.Error(t, err)
+	require.Equal(t, `ERROR:  column 'nope' not found in any table (near "nope")
+LINE 1: SELECT nope FROM orders
+               ^
+`, out)
+}
+
+// BenchmarkConcurrentSessions runs small bounded queries on 200
+// connections at once and reports queries per second and p99 latency.
+func BenchmarkConcurrentSessions(b *testing.B) {
+	srv, err := New(Config{})
+	require.NoError(b, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	go func() { _ = srv.ServePG(l) }()
+	defer func() { require.NoError(b, srv.Close(context.Background())) }()
+	ctx := context.Background()
+	const conns = 200
+	pool := make([]*pgx.Conn, conns)
+	for i := range pool {
+		pool[i], err = pgx.Connect(ctx, fmt.Sprintf("postgres://eddy@%s/eddy?sslmode=disable", l.Addr()))
+		require.NoError(b, err)
+		defer pool[i].Close(ctx)
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	next := make(chan struct{}, b.N)
+	for i := 0; i < b.N; i++ {
+		next <- struct{}{}
+	}
+	close(next)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range pool {
+		wg.Add(1)
+		go func(c *pgx.Conn) {
+			defer wg.Done()
+			for range next {
+				t0 := time.Now()
+				var n int32
+				if err := c.QueryRow(ctx, "SELECT 1 + 1").Scan(&n); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		}(c)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "queries/s")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -369,6 +369,13 @@ func (e *Environment) describe(src string, name sql.ObjectName) (*TableResult, e
 				if tc.Name == c.Name && tc.Kind == catalog.Computed {
 					row[4] = strPtr("AS " + tc.Expr)
 				}
+				if tc.Name == c.Name && tc.Kind == catalog.Metadata {
+					extra := "METADATA FROM '" + tc.MetadataKey + "'"
+					if tc.Virtual {
+						extra += " VIRTUAL"
+					}
+					row[4] = strPtr(extra)
+				}
 			}
 			if t.Watermark != nil && t.Watermark.Column == c.Name {
 				row[5] = strPtr(t.Watermark.Expr)
@@ -393,6 +400,12 @@ func showCreate(path catalog.Path, obj catalog.Object) string {
 		for _, c := range o.Columns {
 			if c.Kind == catalog.Computed {
 				lines = append(lines, fmt.Sprintf("  `%s` AS %s", c.Name, c.Expr))
+			} else if c.Kind == catalog.Metadata {
+				line := fmt.Sprintf("  `%s` %s METADATA FROM '%s'", c.Name, c.Type.WithTimeAttr(0), c.MetadataKey)
+				if c.Virtual {
+					line += " VIRTUAL"
+				}
+				lines = append(lines, line)
 			} else {
 				lines = append(lines, fmt.Sprintf("  `%s` %s", c.Name, c.Type.WithTimeAttr(0)))
 			}

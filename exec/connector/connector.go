@@ -32,6 +32,29 @@ type TableInfo struct {
 	// ENFORCED), in key order; nil when it has none. Upsert connectors key
 	// their records by it.
 	PrimaryKey []string `json:"primaryKey,omitempty"`
+	// Metadata are the table's METADATA columns, in declaration order;
+	// only connectors implementing SupportsReadingMetadata get any.
+	Metadata []MetadataColumn `json:"metadata,omitempty"`
+}
+
+// MetadataColumn is a column whose values are metadata of the connector's
+// rows (Flink's metadata columns).
+type MetadataColumn struct {
+	Name string         `json:"name"`
+	Key  string         `json:"key"`
+	Type types.DataType `json:"type"`
+	// Virtual columns are only read, never written.
+	Virtual bool `json:"virtual,omitempty"`
+}
+
+// SupportsReadingMetadata is implemented by source factories that produce
+// metadata columns. A reader appends the table's metadata columns, in
+// TableInfo.Metadata order, after the physical columns of its output (and
+// before a changelog's RowKindColumn); ScanSpec.OutputSchema includes them.
+// ValidateSource checks their declared types.
+type SupportsReadingMetadata interface {
+	// ReadableMetadata lists the metadata keys with a doc line each.
+	ReadableMetadata() map[string]string
 }
 
 // Factory is implemented by every connector.
@@ -96,13 +119,20 @@ type ScanSpec struct {
 }
 
 // OutputSchema is the schema of the batches a reader for spec produces.
+// Metadata columns follow the physical ones.
 func (s ScanSpec) OutputSchema() types.Schema {
-	if s.Projection == nil {
+	if s.Projection == nil && len(s.Table.Metadata) == 0 {
 		return s.Table.Schema
 	}
-	out := types.Schema{Columns: make([]types.Column, len(s.Projection))}
-	for i, p := range s.Projection {
-		out.Columns[i] = s.Table.Schema.Columns[p]
+	var out types.Schema
+	if s.Projection == nil {
+		out.Columns = append(out.Columns, s.Table.Schema.Columns...)
+	}
+	for _, p := range s.Projection {
+		out.Columns = append(out.Columns, s.Table.Schema.Columns[p])
+	}
+	for _, m := range s.Table.Metadata {
+		out.Columns = append(out.Columns, types.Column{Name: m.Name, Type: m.Type})
 	}
 	return out
 }

@@ -43,7 +43,13 @@ func register(d *funcDef, aliases ...string) {
 	}
 }
 
-func lookup(name string) *funcDef { return registry[strings.ToUpper(name)] }
+func lookup(name string) *funcDef {
+	n := strings.ToUpper(name)
+	if d := registry[n]; d != nil {
+		return d
+	}
+	return lookupUser(n) // functions registered at run time (udf.go)
+}
 
 // Lookup reports whether a function or operator of that name exists.
 func Lookup(name string) bool { return lookup(name) != nil }
@@ -54,6 +60,7 @@ func Names() []string {
 	for n := range registry {
 		names = append(names, n)
 	}
+	names = append(names, userNames()...)
 	sort.Strings(names)
 	return names
 }

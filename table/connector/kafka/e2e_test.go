@@ -90,9 +90,70 @@ func consumeTopic(t *testing.T, cl *kgo.Client, topic string, n int) []string {
 		require.NoError(t, ctx.Err(), "consumed %d of %d", len(got), n)
 		fs.EachRecord(func(r *kgo.Record) {
 			v := string(r.Value)
-			require.True(t, strings.HasPrefix(v, string(r.Key)+"|"), "key %s value %s", r.Key, v)
+			if r.Key != nil {
+				require.True(t, strings.HasPrefix(v, string(r.Key)+"|"), "key %s value %s", r.Key, v)
+			}
 			got = append(got, v)
 		})
 	}
 	return got
+}
+
+// TestMetadataEndToEnd declares METADATA columns in SQL, reads them through
+// a query, rejects writing non-virtual ones, and shows them in SHOW CREATE
+// TABLE.
+func TestMetadataEndToEnd(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	for i := range 6 {
+		recs = append(recs, &kgo.Record{Topic: "in", Partition: int32(i % 2), Value: fmt.Appendf(nil, `{"id": %d}`, i),
+			Timestamp: time.UnixMilli(int64(1000 * i))})
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := func(stmt string) error {
+		r, err := env.ExecuteSQL(ctx, stmt)
+		if err == nil {
+			r.Close()
+		}
+		return err
+	}
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE src (
+	  part INT METADATA FROM 'partition' VIRTUAL,
+	  id BIGINT,
+	  `+"`offset`"+` BIGINT METADATA VIRTUAL,
+	  ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'
+	) WITH ('connector' = 'kafka', 'topic' = 'in', 'properties.bootstrap.servers' = '%s',
+	  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json')`, addr)))
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE dst (id BIGINT, part INT, off BIGINT, secs BIGINT) WITH (
+	  'connector' = 'kafka', 'topic' = 'out', 'properties.bootstrap.servers' = '%s', 'format' = 'csv')`, addr)))
+	require.NoError(t, run("INSERT INTO dst SELECT id, part, `offset`, UNIX_TIMESTAMP(CAST(ts AS STRING)) FROM src WHERE id > 0"))
+	got := consumeTopic(t, cl, "out", 5)
+	sort.Strings(got)
+	require.Equal(t, []string{"1,1,0,1", "2,0,1,2", "3,1,1,3", "4,0,2,4", "5,1,2,5"}, got)
+	err = run(`INSERT INTO src SELECT 1`)
+	require.ErrorContains(t, err, "writing METADATA column 'ts' is not supported yet")
+	err = run(fmt.Sprintf(`CREATE TABLE bad (x INT METADATA FROM 'nope') WITH ('connector' = 'kafka', 'topic' = 'in',
+	  'properties.bootstrap.servers' = '%s', 'format' = 'json')`, addr))
+	require.ErrorContains(t, err, "metadata key 'nope' of column 'x' is not available from connector 'kafka'; available keys: headers, leader-epoch, offset, partition, timestamp, timestamp-type, topic")
+	err = run(`CREATE TABLE bad2 (x INT METADATA) WITH ('connector' = 'datagen')`)
+	require.ErrorContains(t, err, "connector 'datagen' does not support METADATA columns")
+	r, err := env.ExecuteSQL(ctx, "SHOW CREATE TABLE src")
+	require.NoError(t, err)
+	defer r.Close()
+	b, err := r.Next(ctx)
+	require.NoError(t, err)
+	defer b.Release()
+	require.Contains(t, b.Column(0).ValueStr(0), "`part` INT METADATA FROM 'partition' VIRTUAL,\n  `id` BIGINT,\n  `offset` BIGINT METADATA FROM 'offset' VIRTUAL,\n  `ts` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'\n)")
 }

@@ -179,6 +179,7 @@ type config struct {
 	physical    types.Schema
 	partitioner string
 	guarantee   string
+	metadata    []connector.MetadataColumn
 }
 
 // factoryOf returns the declaration set for a connector.
@@ -280,6 +281,10 @@ func parseConfig(f connector.Factory, t connector.TableInfo, upsert bool) (*conf
 	if err := c.parseFormats(f, t, o); err != nil {
 		return nil, err
 	}
+	if err := checkMetadata(t.Metadata); err != nil {
+		return nil, err
+	}
+	c.metadata = t.Metadata
 	return c, nil
 }
 

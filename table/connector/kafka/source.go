@@ -52,6 +52,7 @@ type reader struct {
 	dbz        *debezium.Decoder
 	kindB      *array.Int8Builder
 	srcCol     []colSource // where each output column comes from
+	meta       []metaCol
 	skipped    int64
 	closed     bool
 }
@@ -68,6 +69,10 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 	}
 	r := &reader{cfg: cfg, rc: rc, kind: cfg.upsert || cfg.value.format == Debezium, parts: map[topicPartition]*partState{}}
 	fields := cfg.physical.Arrow().Fields()
+	for _, m := range cfg.metadata {
+		fields = append(fields, arrow.Field{Name: m.Name, Type: m.Type.Arrow(), Nullable: m.Type.Nullable()})
+	}
+	r.meta = newMetaCols(rc.Mem, cfg.metadata)
 	if r.kind {
 		fields = append(fields, arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8})
 		r.kindB = array.NewInt8Builder(rc.Mem)
@@ -392,6 +397,9 @@ func (r *reader) decode(rec *kgo.Record) (int, error) {
 		if err != nil {
 			return r.parseError(rec, "value", r.cfg.value, err)
 		}
+		for i := range r.meta {
+			r.meta[i].append(rec, n)
+		}
 		return n, nil
 	}
 	if r.keyDec != nil {
@@ -408,6 +416,9 @@ func (r *reader) decode(rec *kgo.Record) (int, error) {
 		r.keyDec.Commit()
 	}
 	r.valDec.Commit()
+	for i := range r.meta {
+		r.meta[i].append(rec, 1)
+	}
 	if r.kind {
 		r.kindB.Append(int8(kind))
 	}
@@ -432,13 +443,18 @@ func (r *reader) flush(rows int) arrow.RecordBatch {
 		key = r.keyB.NewRecordBatch()
 		defer key.Release()
 	}
-	cols := make([]arrow.Array, 0, len(r.srcCol)+1)
+	cols := make([]arrow.Array, 0, len(r.srcCol)+len(r.meta)+1)
 	for _, s := range r.srcCol {
 		if s.key {
 			cols = append(cols, key.Column(s.idx))
 		} else {
 			cols = append(cols, val.Column(s.idx))
 		}
+	}
+	for _, m := range r.meta {
+		a := m.b.NewArray()
+		defer a.Release()
+		cols = append(cols, a)
 	}
 	if r.kind {
 		k := r.kindB.NewArray()
@@ -513,6 +529,9 @@ func (r *reader) Close() error {
 	}
 	if r.kindB != nil {
 		r.kindB.Release()
+	}
+	for _, m := range r.meta {
+		m.b.Release()
 	}
 	return nil
 }

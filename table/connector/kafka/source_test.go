@@ -344,3 +344,35 @@ func TestDebezium(t *testing.T) {
 	_, err = Factory{}.ValidateSource(tbl)
 	require.ErrorContains(t, err, "cannot be combined with 'key.format'")
 }
+
+// TestMetadataColumns reads every metadata key after the physical columns.
+func TestMetadataColumns(t *testing.T) {
+	_, addr := cluster(t, 2, "bids")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	require.NoError(t, err)
+	defer cl.Close()
+	require.NoError(t, cl.ProduceSync(context.Background(),
+		&kgo.Record{Topic: "bids", Partition: 1, Value: []byte(`{"auction": 1}`), Timestamp: time.UnixMilli(1700000000123),
+			Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("x")}, {Key: "h", Value: []byte("y")}, {Key: "g", Value: nil}}},
+	).FirstErr())
+	tbl := table(addr, schema(col("auction", types.BigIntType)), "topic", "bids", "format", "json",
+		"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset")
+	tbl.Metadata = []connector.MetadataColumn{
+		{Name: "t", Key: "topic", Type: types.StringType},
+		{Name: "p", Key: "partition", Type: types.IntType},
+		{Name: "o", Key: "offset", Type: types.BigIntType},
+		{Name: "ts", Key: "timestamp", Type: types.TimestampLTZType(3)},
+		{Name: "ts_ntz", Key: "timestamp", Type: types.TimestampType(6)},
+		{Name: "tt", Key: "timestamp-type", Type: types.StringType, Virtual: true},
+		{Name: "hs", Key: "headers", Type: types.MapType(types.StringType, types.BytesType)},
+		{Name: "le", Key: "leader-epoch", Type: types.IntType},
+	}
+	f, _ := connector.Source("kafka")
+	require.EqualValues(t, 1, connectortest.CheckSource(t, f, connector.ScanSpec{Table: tbl}, 1, 0))
+	require.Equal(t, []string{`1,bids,1,0,2023-11-14T22:13:20.123Z,2023-11-14T22:13:20.123,CreateTime,[{"key":"h","value":"eQ=="},{"key":"g","value":""}],0`},
+		readAll(t, tbl, 0, 1, 0))
+
+	tbl.Metadata = []connector.MetadataColumn{{Name: "o", Key: "offset", Type: types.IntType}}
+	_, err = f.ValidateSource(tbl)
+	require.ErrorContains(t, err, "metadata column 'o' cannot have type INT; 'offset' is BIGINT")
+}
