@@ -116,6 +116,9 @@ func (j *Job) StopWithSavepoint(ctx context.Context) (*Savepoint, error) {
 // ID is the job's unique identifier.
 func (j *Job) ID() string { return j.id }
 
+// Graph is the JobGraph the job runs; callers must not modify it.
+func (j *Job) Graph() *JobGraph { return j.graph }
+
 // Name is the JobGraph's name.
 func (j *Job) Name() string { return j.name }
 

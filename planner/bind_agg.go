@@ -23,6 +23,10 @@ type aggContext struct {
 	// windowKeys maps the hidden window columns of a legacy group window
 	// to their group key index.
 	windowKeys map[string]int
+	// absent are the grouping expressions of other grouping sets, with
+	// their types: they read as NULL in this set's query.
+	absent      []string
+	absentTypes []types.DataType
 }
 
 // lookup binds e if it is grouped or an aggregate call; ok is false when
@@ -31,6 +35,9 @@ func (s source) aggLookup(ac *aggContext, e sql.Expr) (expr.Expr, bool, error) {
 	ref := func(i int) (expr.Expr, bool, error) {
 		c := ac.out.Columns[i]
 		return &expr.ColumnRef{Index: i, Name: c.Name, T: c.Type}, true, nil
+	}
+	if bound, ok, err := s.absentGroup(ac, e); ok || err != nil {
+		return bound, ok, err
 	}
 	text := sql.FormatExpr(e)
 	for i, g := range ac.groupText {
@@ -138,6 +145,14 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 		return nil, nil, err
 	}
 	ac := &aggContext{input: sc, windowKeys: map[string]int{}}
+	for _, g := range b.absentGroups {
+		e, err := b.bindExpr(sc, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		ac.absent = append(ac.absent, sql.FormatExpr(g))
+		ac.absentTypes = append(ac.absentTypes, e.Type())
+	}
 	var pre []expr.Expr
 	var preNames, outNames []string
 	for _, g := range groupBy {

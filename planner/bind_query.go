@@ -258,6 +258,9 @@ func (b *binder) bindValues(v *sql.Values) (Node, error) {
 }
 
 func (b *binder) bindSelect(s *sql.Select) (Node, error) {
+	if s.GroupingSets != nil {
+		return b.bindGroupingSets(s)
+	}
 	var (
 		input Node
 		sc    *scope

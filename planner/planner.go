@@ -37,6 +37,9 @@ type binder struct {
 	// expanding guards against views that refer to themselves.
 	expanding map[catalog.Path]bool
 	batch     bool
+	// absentGroups are, while a grouping set's query is bound, the
+	// grouping expressions of the other sets.
+	absentGroups []sql.Expr
 }
 
 func (p *Planner) binder(src string) *binder {

@@ -113,6 +113,9 @@ func project(sc *scope, in planner.Node, items []Expression) (planner.Node, erro
 	for _, item := range items {
 		if item.n.kind == kStar {
 			for i, c := range sc.cols {
+				if sc.hidden[i] {
+					continue
+				}
 				exprs = append(exprs, sc.ref(i))
 				names = append(names, c.Name)
 			}

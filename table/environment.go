@@ -62,6 +62,8 @@ type Environment struct {
 	config  map[string]string
 	jobs    []*exec.Job
 	queries int
+	// restore is the savepoint the next submitted job starts from.
+	restore *exec.Savepoint
 }
 
 // NewEnvironment creates a session over a fresh in-memory catalog.
@@ -133,6 +135,25 @@ func (e *Environment) Config() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// RestoreNextJob makes the next job this session submits (an INSERT, a
+// statement set or a query) start from sp, a savepoint taken with
+// exec.Job.StopWithSavepoint of a job planned from the same statements
+// (exec.SubmitOptions.Restore). It applies to that one job.
+func (e *Environment) RestoreNextJob(sp *exec.Savepoint) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.restore = sp
+}
+
+// submit submits g, restoring it from the savepoint set by RestoreNextJob.
+func (e *Environment) submit(ctx context.Context, g *exec.JobGraph) (*exec.Job, error) {
+	e.mu.Lock()
+	sp := e.restore
+	e.restore = nil
+	e.mu.Unlock()
+	return e.cluster.JobManager().SubmitWithOptions(ctx, g, exec.SubmitOptions{Restore: sp})
 }
 
 // Jobs lists the jobs this session submitted, oldest first.

@@ -147,7 +147,7 @@ func (e *Environment) runInserts(ctx context.Context, src string, inserts []*sql
 	if err != nil {
 		return nil, err
 	}
-	job, err := e.cluster.Submit(ctx, g)
+	job, err := e.submit(ctx, g)
 	if err != nil {
 		return nil, err
 	}
@@ -164,18 +164,12 @@ func (e *Environment) runInserts(ctx context.Context, src string, inserts []*sql
 }
 
 func (e *Environment) planQuery(src string, q *sql.Query, collectID string) (planner.Node, planner.Node, optimizer.PhysicalNode, error) {
-	ocfg, err := optimizerConfig(e.Config())
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ocfg.CollectID = collectID
-	e.planner.Batch = ocfg.Batch
+	e.syncPlannerMode()
 	logical, err := e.planner.PlanQuery(src, q)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	opt := optimizer.Optimize(logical, optimizer.Options{})
-	phys, err := optimizer.Physicalize(opt, ocfg)
+	opt, phys, err := e.optimizePlan(logical, collectID) // shared with the Table API (api_run.go)
 	return logical, opt, phys, err
 }
 
@@ -197,37 +191,12 @@ func optimizerConfig(cfg map[string]string) (optimizer.Config, error) {
 }
 
 func (e *Environment) runQuery(ctx context.Context, src string, q *sql.Query) (*TableResult, error) {
-	e.mu.Lock()
-	e.queries++
-	id := fmt.Sprintf("query-%d", e.queries)
-	e.mu.Unlock()
+	id := e.nextQueryID()
 	_, _, phys, err := e.planQuery(src, q, id)
 	if err != nil {
 		return nil, err
 	}
-	cfg := e.Config()
-	name := cfg[PipelineName]
-	if name == "" {
-		name = "collect"
-	}
-	g, err := optimizer.ToJobGraph(name, cfg, phys)
-	if err != nil {
-		return nil, err
-	}
-	job, err := e.cluster.Submit(ctx, g)
-	if err != nil {
-		return nil, err
-	}
-	stream, err := job.Results(id)
-	if err != nil {
-		job.Cancel()
-		return nil, err
-	}
-	e.mu.Lock()
-	e.jobs = append(e.jobs, job)
-	e.mu.Unlock()
-	changelog := phys.(*optimizer.StreamCollect).Changelog
-	return &TableResult{Kind: SuccessWithContent, Schema: phys.Schema(), Job: job, stream: stream, Changelog: changelog}, nil
+	return e.submitQuery(ctx, phys, id) // shared with the Table API (api_run.go)
 }
 
 // explain prints the plans of a query or INSERT like Flink's EXPLAIN: the
@@ -265,20 +234,7 @@ func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
 	default:
 		return "", errs.New(errs.NotSupported, "EXPLAIN of %T is not supported", s.Stmt)
 	}
-	var b strings.Builder
-	b.WriteString("== Abstract Syntax Tree ==\n")
-	for _, n := range logical {
-		b.WriteString(planner.Explain(n, false))
-	}
-	b.WriteString("\n== Optimized Logical Plan ==\n")
-	for _, n := range optimized {
-		b.WriteString(planner.Explain(n, changelog))
-	}
-	b.WriteString("\n== Physical Plan ==\n")
-	for _, n := range physical {
-		b.WriteString(optimizer.ExplainPhysical(n))
-	}
-	return b.String(), nil
+	return explainPlans(logical, optimized, physical, changelog), nil
 }
 
 func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {

@@ -400,6 +400,8 @@ type scope struct {
 	agg *aggScope
 	// over maps the text of each over-window call to its column.
 	over map[string]int
+	// hidden columns (an Over node's calls) are not found by name.
+	hidden map[int]bool
 }
 
 func newScope(s types.Schema) *scope {
@@ -417,7 +419,7 @@ func exprError(code errs.Code, e Expression, format string, args ...any) *errs.E
 func (sc *scope) column(e Expression) (int, error) {
 	found := -1
 	for i, c := range sc.cols {
-		if c.Name == e.n.name {
+		if c.Name == e.n.name && !sc.hidden[i] {
 			if found >= 0 {
 				return 0, exprError(errs.AmbiguousColumn, e, "column '%s' is ambiguous; rename one side with As or RenameColumns", e.n.name)
 			}

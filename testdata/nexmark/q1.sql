@@ -1,13 +1,36 @@
 -- Nexmark q1: currency conversion: every bid with its price in euros.
--- Written for Eddy from the query definitions of nexmark-flink. The flat
--- 'table' forms of the nexmark connector stand for nexmark-flink's person,
--- auction and bid views over its single events table.
+-- Written for Eddy from nexmark-flink's query definitions, over its single
+-- events table and the person, auction and bid views of nexmark-flink's DDL.
 
-CREATE TABLE bid (
-  auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
-  dateTime TIMESTAMP(3), extra STRING,
+CREATE TABLE events (
+  event_type INT,
+  person ROW<id BIGINT, name STRING, emailAddress STRING, creditCard STRING, city STRING, state STRING,
+    dateTime TIMESTAMP(3), extra STRING>,
+  auction ROW<id BIGINT, itemName STRING, description STRING, initialBid BIGINT, reserve BIGINT,
+    dateTime TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra STRING>,
+  bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
+    dateTime TIMESTAMP(3), extra STRING>,
+  dateTime AS CASE
+    WHEN event_type = 0 THEN person.dateTime
+    WHEN event_type = 1 THEN auction.dateTime
+    ELSE bid.dateTime
+  END,
   WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
-) WITH ('connector' = 'nexmark', 'table' = 'bid', 'first-event.rate' = '100000', 'events.num' = '10000000');
+) WITH ('connector' = 'nexmark', 'table' = 'events', 'first-event.rate' = '100000', 'events.num' = '10000000');
+
+CREATE VIEW person AS
+SELECT person.id, person.name, person.emailAddress, person.creditCard, person.city, person.state,
+  dateTime, person.extra
+FROM events WHERE event_type = 0;
+
+CREATE VIEW auction AS
+SELECT auction.id, auction.itemName, auction.description, auction.initialBid, auction.reserve,
+  dateTime, auction.expires, auction.seller, auction.category, auction.extra
+FROM events WHERE event_type = 1;
+
+CREATE VIEW bid AS
+SELECT bid.auction, bid.bidder, bid.price, bid.channel, bid.url, dateTime, bid.extra
+FROM events WHERE event_type = 2;
 
 CREATE TABLE nexmark_q1 (
   auction BIGINT, bidder BIGINT, price DECIMAL(23, 3), dateTime TIMESTAMP(3), extra STRING

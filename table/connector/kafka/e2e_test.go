@@ -157,3 +157,66 @@ func TestMetadataEndToEnd(t *testing.T) {
 	defer b.Release()
 	require.Contains(t, b.Column(0).ValueStr(0), "`part` INT METADATA FROM 'partition' VIRTUAL,\n  `id` BIGINT,\n  `offset` BIGINT METADATA FROM 'offset' VIRTUAL,\n  `ts` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'\n)")
 }
+
+// TestAggregateToUpsertKafka aggregates JSON bids per channel into an
+// upsert-kafka topic, then reads the topic back through upsert-kafka and
+// through a consumer: the final value of each key is the expected total.
+func TestAggregateToUpsertKafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bids", "totals"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	totals := map[string]int64{}
+	counts := map[string]int64{}
+	for i := range 300 {
+		ch := fmt.Sprint("ch", i%4)
+		recs = append(recs, &kgo.Record{Topic: "bids", Value: fmt.Appendf(nil, `{"channel": "%s", "price": %d}`, ch, i)})
+		totals[ch] += int64(i)
+		counts[ch]++
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	for _, par := range []int{1, 2} {
+		t.Run(fmt.Sprint("parallelism=", par), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{
+				"parallelism.default": fmt.Sprint(par), "table.dml-sync": "true"}})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			topic := fmt.Sprint("totals", par)
+			for _, stmt := range []string{
+				fmt.Sprintf(`CREATE TABLE bids (channel STRING, price BIGINT) WITH ('connector' = 'kafka', 'topic' = 'bids',
+				  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+				  'format' = 'json')`, addr),
+				fmt.Sprintf(`CREATE TABLE totals (channel STRING, n BIGINT, total BIGINT, PRIMARY KEY (channel) NOT ENFORCED) WITH (
+				  'connector' = 'upsert-kafka', 'topic' = '%s', 'properties.bootstrap.servers' = '%s',
+				  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset')`, topic, addr),
+				`INSERT INTO totals SELECT channel, COUNT(*), SUM(price) FROM bids GROUP BY channel`,
+			} {
+				r, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+				r.Close()
+			}
+			// the last record of each key holds its total
+			cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			require.NoError(t, err)
+			defer cons.Close()
+			final := map[string]string{}
+			pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+			defer pcancel()
+			for pctx.Err() == nil {
+				cons.PollFetches(pctx).EachRecord(func(r *kgo.Record) { final[string(r.Key)] = string(r.Value) })
+			}
+			want := map[string]string{}
+			for ch, tot := range totals {
+				want[fmt.Sprintf(`{"channel":"%s"}`, ch)] = fmt.Sprintf(`{"channel":"%s","n":%d,"total":%d}`, ch, counts[ch], tot)
+			}
+			require.Equal(t, want, final)
+		})
+	}
+}

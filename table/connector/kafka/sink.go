@@ -147,11 +147,11 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 		if kinds != nil {
 			kind = connector.RowKind(kinds.Value(i))
 		}
+		if kind != connector.Insert && !w.cfg.upsert {
+			return fmt.Errorf("kafka: the 'kafka' sink only accepts inserts; use 'upsert-kafka' for updates and deletes")
+		}
 		if kind == connector.UpdateBefore {
 			continue
-		}
-		if kind == connector.Delete && !w.cfg.upsert {
-			return fmt.Errorf("kafka: the 'kafka' sink only accepts inserts; use 'upsert-kafka' for updates and deletes")
 		}
 		r := &recs[i]
 		r.Topic = w.topic

@@ -75,8 +75,21 @@ type Data struct {
 
 	readers, paused atomic.Int32
 
-	mu   sync.Mutex
-	sink []string
+	mu      sync.Mutex
+	sink    []Record
+	sinkKey []int
+}
+
+// Record is a row a sink received: its kind and its fields rendered by
+// Format.
+type Record struct {
+	Kind   connector.RowKind
+	Fields []string
+}
+
+// String renders the record as Flink's Row.toString: "+I[a, b]".
+func (r Record) String() string {
+	return r.Kind.String() + "[" + strings.Join(r.Fields, ", ") + "]"
 }
 
 // Readers is how many readers were created and how many of them wait after
@@ -86,11 +99,12 @@ func (d *Data) Readers() (created, paused int) {
 }
 
 // Sink returns a copy of the rows the sink tables of the data set received,
-// in arrival order.
-func (d *Data) Sink() []string {
+// in arrival order, and the positions of the sink's primary key columns
+// (nil without a primary key).
+func (d *Data) Sink() ([]Record, []int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]string(nil), d.sink...)
+	return append([]Record(nil), d.sink...), d.sinkKey
 }
 
 var (
@@ -116,7 +130,8 @@ func Unregister(id string) {
 	delete(registry, id)
 }
 
-func lookup(id string) (*Data, error) {
+// Lookup finds a registered data set.
+func Lookup(id string) (*Data, error) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	d := registry[id]
@@ -236,7 +251,7 @@ func (f Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties
 
 // CreateReader creates the reader of one subtask.
 func (f Factory) CreateReader(spec connector.ScanSpec, ctx connector.ReaderContext) (connector.SourceReader, error) {
-	d, err := lookup(spec.Table.Options["data-id"])
+	d, err := Lookup(spec.Table.Options["data-id"])
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +388,7 @@ func sinkKinds(t connector.TableInfo) (map[connector.RowKind]bool, error) {
 
 // CreateWriter creates the writer of one subtask.
 func (f Factory) CreateWriter(spec connector.SinkSpec, _ connector.ReaderContext) (connector.SinkWriter, error) {
-	d, err := lookup(spec.Table.Options["data-id"])
+	d, err := Lookup(spec.Table.Options["data-id"])
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +396,15 @@ func (f Factory) CreateWriter(spec connector.SinkSpec, _ connector.ReaderContext
 	if err != nil {
 		return nil, err
 	}
+	var key []int
+	for _, k := range spec.Table.PrimaryKey {
+		if i := spec.Table.Schema.Index(k); i >= 0 {
+			key = append(key, i)
+		}
+	}
+	d.mu.Lock()
+	d.sinkKey = key
+	d.mu.Unlock()
 	return &writer{d: d, schema: spec.Table.Schema, accepts: accepts}, nil
 }
 
@@ -396,7 +420,7 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 	if int(b.NumCols()) > n && b.ColumnName(n) == connector.RowKindColumn {
 		kinds = b.Column(n).(*array.Int8).Int8Values()
 	}
-	rows := make([]string, 0, b.NumRows())
+	rows := make([]Record, 0, b.NumRows())
 	for i := 0; i < int(b.NumRows()); i++ {
 		kind := connector.Insert
 		if kinds != nil {
@@ -408,17 +432,13 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 			}
 			return fmt.Errorf("values sink: received a %s row, but accepts only %s", kind, kindList(w.accepts))
 		}
-		var sb strings.Builder
-		sb.WriteString(kind.String())
-		sb.WriteByte('[')
+		r := Record{Kind: kind, Fields: make([]string, n)}
 		for c := 0; c < n; c++ {
-			if c > 0 {
-				sb.WriteString(", ")
-			}
+			var sb strings.Builder
 			Format(&sb, w.schema.Columns[c].Type, b.Column(c), i)
+			r.Fields[c] = sb.String()
 		}
-		sb.WriteByte(']')
-		rows = append(rows, sb.String())
+		rows = append(rows, r)
 	}
 	w.d.mu.Lock()
 	w.d.sink = append(w.d.sink, rows...)

@@ -1,0 +1,89 @@
+package planner
+
+import (
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// bindGroupingSets plans GROUP BY GROUPING SETS / ROLLUP / CUBE as the
+// UNION ALL of one aggregation per grouping set, in which the grouping
+// expressions outside the set read as NULL and GROUPING(e) as 1. (Flink
+// expands the input once instead; this reads it once per set.)
+func (b *binder) bindGroupingSets(s *sql.Select) (Node, error) {
+	var out Node
+	for _, set := range s.GroupingSets {
+		one := *s
+		one.GroupBy = set
+		one.GroupingSets = nil
+		one.Distinct = false
+		b.absentGroups = nil
+		for _, g := range s.GroupBy {
+			if !containsExpr(set, g) {
+				b.absentGroups = append(b.absentGroups, g)
+			}
+		}
+		n, err := b.bindSelect(&one)
+		b.absentGroups = nil
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = n
+			continue
+		}
+		if out, err = b.unionAll(&sql.SetOp{Pos: s.Pos, Op: sql.Union, All: true}, out, n); err != nil {
+			return nil, err
+		}
+	}
+	if s.Distinct {
+		out = distinct(out)
+	}
+	return out, nil
+}
+
+func containsExpr(list []sql.Expr, e sql.Expr) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// absentGroup binds an expression of a grouping set's query that is
+// grouped in another set only: NULL of the expression's type. GROUPING(e)
+// is 1 when e is absent from the set, else 0.
+func (s source) absentGroup(ac *aggContext, e sql.Expr) (expr.Expr, bool, error) {
+	if f, ok := e.(*sql.FuncCall); ok && f.Name == "GROUPING" {
+		bit := int64(0)
+		for _, a := range f.Args {
+			bit <<= 1
+			if containsText(ac.absent, sql.FormatExpr(a)) {
+				bit |= 1
+			}
+		}
+		return &expr.Literal{Value: bit, T: types.BigIntType.WithNullable(false)}, true, nil
+	}
+	text := sql.FormatExpr(e)
+	for i, a := range ac.absent {
+		if a == text {
+			t := ac.absentTypes[i]
+			if t.Kind == types.Null {
+				return nil, true, s.errAt(errs.DatatypeMismatch, e, "cannot type %s", text)
+			}
+			return &expr.Literal{T: t.WithNullable(true).WithTimeAttr(types.NoTimeAttr)}, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+func containsText(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
