@@ -47,8 +47,10 @@ import (
 //	right -U/-D:       each left row going from 1 to 0 matches: semi -D,
 //	                   anti +I.
 //
-// Rows with a NULL in a key column never match (SQL equality) and are not
-// kept in state. The Condition is evaluated a batch at a time over all
+// A retraction of a row that is not in state (expired, say) still emits
+// its retractions as above, as Flink does. Rows with a NULL in a key
+// column never match (SQL equality) and are not kept in state. The
+// Condition is evaluated a batch at a time over all
 // candidate pairs of the batch before the rows update state in order.
 //
 // State TTL (StateTTLMillis): a row not written for that long (processing
@@ -71,7 +73,6 @@ type join struct {
 	stores   [2]*joinStore
 	cond     *joinCondition
 	out      *joinOutput
-	seq      int64
 	// nextSweep is the processing time of the next TTL sweep.
 	nextSweep int64
 	wm        inputWatermarks
@@ -287,7 +288,7 @@ func (j *join) findPairs(in, n int) error {
 
 // addToState adds row i to input in's store (incrementing the
 // multiplicity of an equal stored row of a changelog input) with assoc
-// matches, and returns its slot; rows with NULL keys are not stored.
+// matches; rows with NULL keys are not stored.
 func (j *join) addToState(in, i int, assoc, now int64) {
 	jb, s := &j.jb, j.stores[in]
 	if jb.nullKey[i] {
@@ -302,8 +303,7 @@ func (j *join) addToState(in, i int, assoc, now int64) {
 	if sl >= 0 {
 		s.count[sl]++
 	} else {
-		j.seq++
-		sl = s.addRow(h, e, jb.views, i, j.seq)
+		sl = s.addRow(h, e, jb.views, i, 0)
 		if j.cl[in] {
 			s.rowHash[sl] = jb.rowHash[i]
 		}
@@ -549,7 +549,6 @@ func (j *join) stateRows() [2]int {
 func (j *join) Snapshot() ([]byte, error) {
 	var w, hw wbuf
 	hw.byte(1) // format version
-	hw.varint(j.seq)
 	j.wm.encode(&hw)
 	hw.varint(j.nextSweep)
 	hw.varint(int64(j.ncols[0]))
@@ -567,7 +566,6 @@ func (j *join) Restore(state []byte) error {
 			if v := r.byte(); v != 1 {
 				return errs.Internalf("join state has unknown format version %d", v)
 			}
-			j.seq = max(j.seq, r.varint())
 			j.wm.decode(r, !j.restored)
 			if sweep := r.varint(); !j.restored || sweep < j.nextSweep {
 				j.nextSweep = sweep

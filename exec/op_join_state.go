@@ -312,7 +312,7 @@ func (s *joinStore) findRow(e int32, rh uint64, v []colView, i int) int32 {
 	return -1
 }
 
-// slots lists the live slots, grouped by key group, each key's rows in
+// slotsByKeyGroup lists the live slots, grouped by key group, each key's rows in
 // arrival order: the order snapshots write them in.
 func (s *joinStore) slotsByKeyGroup() [KeyGroups][]int32 {
 	var out [KeyGroups][]int32

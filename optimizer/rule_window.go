@@ -148,3 +148,26 @@ func uniqueNames(names []string) []string {
 	}
 	return out
 }
+
+// PushFilterBelowWindowTableFunction filters rows before windows are
+// assigned when the condition does not read the window columns, so that
+// the aggregate above sits right on the window function again.
+var PushFilterBelowWindowTableFunction = Rule{Name: "PushFilterBelowWindowTableFunction", Apply: func(n planner.Node) (planner.Node, bool) {
+	f, ok := n.(*planner.Filter)
+	if !ok {
+		return n, false
+	}
+	w, ok := f.Input.(*planner.WindowTableFunction)
+	if !ok {
+		return n, false
+	}
+	width := w.Input.Schema().Len()
+	for _, c := range expr.InputColumns(f.Condition) {
+		if c >= width {
+			return n, false
+		}
+	}
+	nw := *w
+	nw.Input = &planner.Filter{Input: w.Input, Condition: f.Condition}
+	return &nw, true
+}}

@@ -20,7 +20,8 @@ type Rule struct {
 //     right above each other.
 //  1. FoldConstants first, so later rules see literals (TRUE conditions).
 //  2. RemoveTrueFilter drops filters folded to TRUE.
-//  3. MergeFilters, PushFilterBelowProject, PushFilterIntoJoin and
+//  3. MergeFilters, PushFilterBelowProject,
+//     PushFilterBelowWindowTableFunction, PushFilterIntoJoin and
 //     PushJoinConditionIntoInputs move filtering down to the scans (and
 //     join conditions into joins, where the physical planner finds
 //     equi-keys and interval bounds), so that projections can be merged and
@@ -46,6 +47,7 @@ var Phases = [][]Rule{
 		RemoveTrueFilter,
 		MergeFilters,
 		PushFilterBelowProject,
+		PushFilterBelowWindowTableFunction,
 		PushFilterIntoJoin,
 		PushJoinConditionIntoInputs,
 		MergeProjects,

@@ -172,6 +172,34 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		}
 		unit := &expr.Literal{Value: n.Unit, T: types.VarcharType(len(n.Unit)).WithNullable(false)}
 		return s.call(n, "EXTRACT", unit, arg)
+	case *sql.Index:
+		args, err := s.bindExprs(sc, []sql.Expr{n.Expr, n.Index})
+		if err != nil {
+			return nil, err
+		}
+		return s.call(n, "ITEM", args...)
+	case *sql.ArrayCtor:
+		args, err := s.bindExprs(sc, n.Elems)
+		if err != nil {
+			return nil, err
+		}
+		return s.call(n, "ARRAY", args...)
+	case *sql.MapCtor:
+		var kv []sql.Expr
+		for i := range n.Keys {
+			kv = append(kv, n.Keys[i], n.Values[i])
+		}
+		args, err := s.bindExprs(sc, kv)
+		if err != nil {
+			return nil, err
+		}
+		return s.call(n, "MAP", args...)
+	case *sql.RowCtor:
+		args, err := s.bindExprs(sc, n.Fields)
+		if err != nil {
+			return nil, err
+		}
+		return s.call(n, "ROW", args...)
 	}
 	return nil, s.errAt(errs.NotSupported, e, "expression %s is not supported yet", e)
 }

@@ -38,7 +38,7 @@ func castSupported(from, to types.DataType) bool {
 	scalarKind := func(t types.DataType) bool {
 		return t.Kind <= types.IntervalYearMonth
 	}
-	return scalarKind(from) && scalarKind(to)
+	return scalarKind(from) && scalarKind(to) || isComposite(from) && to.IsString()
 }
 
 // parse outcomes of string conversions.

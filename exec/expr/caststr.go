@@ -131,6 +131,85 @@ func formatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, error
 			}
 			return fmt.Appendf(d, "%s%d-%02d", sign, m/12, m%12)
 		}, nil
+	case types.Array, types.Multiset, types.Map, types.Row:
+		return nestedFormatter(t, a)
+	}
+	return nil, fmt.Errorf("cannot cast %s to STRING", t.WithNullable(true))
+}
+
+// nestedFormatter prints nested values as Flink's CAST(... AS STRING)
+// does: ARRAY as [1, 2], MAP as {k1=v1, k2=v2}, ROW as (1, a), NULL
+// elements as NULL. The children's formatters are built once per batch.
+func nestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, error) {
+	elem := func(t types.DataType, child arrow.Array) (func([]byte, int) []byte, error) {
+		f, err := formatter(t, child)
+		if err != nil {
+			return nil, err
+		}
+		return func(d []byte, j int) []byte {
+			if child.IsNull(j) {
+				return append(d, "NULL"...)
+			}
+			return f(d, j)
+		}, nil
+	}
+	switch v := a.(type) {
+	case *array.Map:
+		kf, err := elem(*t.Key, v.Keys())
+		if err != nil {
+			return nil, err
+		}
+		vf, err := elem(*t.Value, v.Items())
+		if err != nil {
+			return nil, err
+		}
+		return func(d []byte, i int) []byte {
+			start, end := v.ValueOffsets(i)
+			d = append(d, '{')
+			for j := int(start); j < int(end); j++ {
+				if j > int(start) {
+					d = append(d, ", "...)
+				}
+				d = append(kf(d, j), '=')
+				d = vf(d, j)
+			}
+			return append(d, '}')
+		}, nil
+	case *array.List:
+		ef, err := elem(*t.Elem, v.ListValues())
+		if err != nil {
+			return nil, err
+		}
+		return func(d []byte, i int) []byte {
+			start, end := v.ValueOffsets(i)
+			d = append(d, '[')
+			for j := int(start); j < int(end); j++ {
+				if j > int(start) {
+					d = append(d, ", "...)
+				}
+				d = ef(d, j)
+			}
+			return append(d, ']')
+		}, nil
+	case *array.Struct:
+		fs := make([]func([]byte, int) []byte, v.NumField())
+		for k := range fs {
+			f, err := elem(t.Fields[k].Type, v.Field(k))
+			if err != nil {
+				return nil, err
+			}
+			fs[k] = f
+		}
+		return func(d []byte, i int) []byte {
+			d = append(d, '(')
+			for k, f := range fs {
+				if k > 0 {
+					d = append(d, ", "...)
+				}
+				d = f(d, i)
+			}
+			return append(d, ')')
+		}, nil
 	}
 	return nil, fmt.Errorf("cannot cast %s to STRING", t.WithNullable(true))
 }

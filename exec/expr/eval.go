@@ -253,7 +253,8 @@ func Fold(e Expr) (Expr, error) {
 	if _, ok := e.(*Literal); ok {
 		return e, nil
 	}
-	if len(InputColumns(e)) > 0 || !IsDeterministic(e) {
+	// Nested values (ARRAY[...], ROW(...)) have no Literal form.
+	if len(InputColumns(e)) > 0 || !IsDeterministic(e) || isComposite(e.Type()) {
 		return e, nil
 	}
 	mem := memory.NewGoAllocator()

@@ -162,7 +162,7 @@ func TestMetadataEndToEnd(t *testing.T) {
 // upsert-kafka topic, then reads the topic back through upsert-kafka and
 // through a consumer: the final value of each key is the expected total.
 func TestAggregateToUpsertKafka(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bids", "totals"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bids", "totals1", "totals2"))
 	require.NoError(t, err)
 	defer c.Close()
 	addr := strings.Join(c.ListenAddrs(), ",")
