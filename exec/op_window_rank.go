@@ -110,7 +110,8 @@ type windowRankOp struct {
 	bounds []winKey
 	// stored views of the order key columns; refreshed whenever the store
 	// may have grown.
-	stored []colView
+	stored   []colView
+	storedAt int32 // store.n when stored was refreshed
 
 	emit    *rowEmitter
 	pending []int32 // emitted slots to free once the batch is built
@@ -118,7 +119,7 @@ type windowRankOp struct {
 }
 
 func newWindowRank(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
-	w := &windowRankOp{windows: map[winKey][]int32{}, nextEnd: math.MaxInt64, progress: int64(MinWatermark)}
+	w := &windowRankOp{windows: map[winKey][]int32{}, nextEnd: math.MaxInt64, progress: int64(MinWatermark), storedAt: -1}
 	if err := json.Unmarshal(spec.Spec, &w.spec); err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "window rank spec")
 	}
@@ -195,6 +196,10 @@ func (w *windowRankOp) Open(ctx *OperatorContext) error {
 // refreshStored re-points the stored order key views at the store's
 // columns, which grow by reallocation.
 func (w *windowRankOp) refreshStored() {
+	if w.storedAt == w.store.n {
+		return
+	}
+	w.storedAt = w.store.n
 	for j, k := range w.spec.OrderKeys {
 		w.stored[j] = storedView(&w.store.cols[k.Col])
 	}

@@ -102,6 +102,9 @@ func report(ctx context.Context, out io.Writer, j *exec.Job) error {
 		case exec.KindSink:
 			fmt.Fprintf(out, "  wrote   %d rows at parallelism %d: %s\n", m.RecordsIn, m.Subtasks, m.Name)
 		}
+		if m.LateRecordsDropped > 0 {
+			fmt.Fprintf(out, "  dropped %d late rows: %s\n", m.LateRecordsDropped, m.Name)
+		}
 	}
 	fmt.Fprintln(out)
 	return nil

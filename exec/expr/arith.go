@@ -234,7 +234,8 @@ func negateKernel(mem memory.Allocator, t types.DataType) kernel {
 // decimalArith computes DECIMAL + - * / %. For + and - Resolve has cast
 // both operands to the result type, so the kernel is a plain 128-bit add.
 // Results that overflow the result precision are NULL, as Flink's
-// DecimalData does; * / % go through math/big and round HALF_UP.
+// DecimalData does; * / % round HALF_UP, through math/big except for
+// products of operands that fit in int64 (decimalMulFast).
 func decimalArith(mem memory.Allocator, op string, at, bt, rt types.DataType) kernel {
 	dt := rt.Arrow()
 	prec := int32(rt.Precision)
@@ -255,6 +256,11 @@ func decimalArith(mem memory.Allocator, op string, at, bt, rt types.DataType) ke
 	var q, r, scaleA, scaleB big.Int
 	return func(args []arrow.Array, n int) (arrow.Array, error) {
 		return zip2(mem, dt, args[0], args[1], func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+			if op == "*" {
+				if res, ok := decimalMulFast(x, y, s1+s2-rs); ok {
+					return res, res.FitsInPrecision(prec), nil
+				}
+			}
 			xb, yb := x.BigInt(), y.BigInt()
 			switch op {
 			case "*":

@@ -88,6 +88,10 @@ func (c *Call) String() string {
 		return fmt.Sprintf("%s(%s AS %s)", c.Func, args[0], c.T.WithTimeAttr(types.NoTimeAttr))
 	case "NOT":
 		return "NOT(" + args[0] + ")"
+	case "ARRAY", "MAP":
+		return c.Func + "[" + strings.Join(args, ", ") + "]"
+	case "ITEM":
+		return args[0] + "[" + args[1] + "]"
 	case "IS NULL", "IS NOT NULL", "IS TRUE", "IS NOT TRUE", "IS FALSE", "IS NOT FALSE":
 		return "(" + args[0] + " " + c.Func + ")"
 	}

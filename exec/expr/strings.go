@@ -271,7 +271,7 @@ func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 				if from(i) == "" {
 					return append(d, s(i)...), true
 				}
-				return append(d, strings.ReplaceAll(s(i), from(i), to(i))...), true
+				return appendReplace(d, s(i), from(i), to(i)), true
 			}
 		}
 	case "REGEXP_REPLACE":
@@ -288,6 +288,10 @@ func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 			}
 		}
 	case "REGEXP_EXTRACT":
+		var lit string // in every match of a literal pattern: rows without it are NULL
+		if re != nil {
+			lit = requiredLiteral(re)
+		}
 		bind = func(args []arrow.Array) rowFn {
 			s, p := strAt(args[0]), strAt(args[1])
 			group := func(int) int64 { return 0 }
@@ -302,6 +306,9 @@ func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 					}
 				}
 				g := group(i)
+				if lit != "" && !strings.Contains(s(i), lit) {
+					return d, false
+				}
 				m := r.FindStringSubmatchIndex(s(i))
 				if m == nil || g < 0 || int(g) > r.NumSubexp() || m[2*g] < 0 {
 					return d, false
@@ -317,11 +324,11 @@ func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 				if k < 0 || sep(i) == "" {
 					return d, false
 				}
-				parts := strings.Split(s(i), sep(i))
-				if k >= int64(len(parts)) {
+				part, ok := splitIndex(s(i), sep(i), k)
+				if !ok {
 					return d, false
 				}
-				return append(d, parts[k]...), true
+				return append(d, part...), true
 			}
 		}
 	case "LPAD", "RPAD":

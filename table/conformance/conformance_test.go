@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -239,11 +240,20 @@ func writeExpectations(t *testing.T, lines []string) {
 // oneLine shortens an error to one line for the expectations file.
 func oneLine(err error) string {
 	s := strings.Join(strings.Fields(err.Error()), " ")
+	// A job failure names the whole task chain; the operator and its error
+	// are what tell failures apart.
+	if i := strings.Index(s, " failed: "); strings.HasPrefix(s, "task ") && i >= 0 {
+		s = "job failed: " + operatorName.ReplaceAllString(s[i+len(" failed: "):], "operator $1:")
+	}
 	if len(s) > 240 {
 		s = s[:240] + "…"
 	}
 	return s
 }
+
+// operatorName matches the operator part of a task failure, whose quoted
+// name repeats the plan.
+var operatorName = regexp.MustCompile(`operator (\S+) "[^"]*":`)
 
 // runWithTimeout runs one program in its own goroutine: a panic or a hang
 // fails the program, never the suite.
@@ -518,7 +528,7 @@ func run(ctx context.Context, p program) (err error) {
 				return fmt.Errorf("statement %d should fail with %s (%q) but succeeded", i+1, want.Exception, want.Message)
 			}
 		}
-		return compareAll(p, m, sinkData, 0)
+		return compareAll(p, m, sinkData)
 	}
 
 	// Phase 1: run until every source waits after its before-restore rows,
@@ -574,7 +584,7 @@ func run(ctx context.Context, p program) (err error) {
 	// With the before-restore records equal, the whole run's records equal
 	// exactly when the after-restore ones do.
 	if len(failures) == 0 {
-		if err := compareAll(p, m, sinkData, 0); err != nil {
+		if err := compareAll(p, m, sinkData); err != nil {
 			failures = append(failures, err.Error())
 		}
 	}
@@ -669,11 +679,10 @@ func closeJobs(env *table.Environment) {
 // the program's expectation for the whole run: changelog sinks as
 // multisets of records, materialized sinks (and batch runs) by their final
 // rows.
-func compareAll(p program, m mode, sinkData []*values.Data, from int) error {
+func compareAll(p program, m mode, sinkData []*values.Data) error {
 	var failures []string
 	for i, s := range p.Sinks {
 		recs, key := sinkData[i].Sink()
-		recs = recs[from:]
 		want := append(append([]string(nil), s.ExpectedBefore...), s.ExpectedAfter...)
 		var msg string
 		switch {

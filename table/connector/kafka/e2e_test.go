@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -202,21 +203,82 @@ func TestAggregateToUpsertKafka(t *testing.T) {
 				require.NoError(t, err, stmt)
 				r.Close()
 			}
-			// the last record of each key holds its total
-			cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-			require.NoError(t, err)
-			defer cons.Close()
-			final := map[string]string{}
-			pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-			defer pcancel()
-			for pctx.Err() == nil {
-				cons.PollFetches(pctx).EachRecord(func(r *kgo.Record) { final[string(r.Key)] = string(r.Value) })
-			}
 			want := map[string]string{}
 			for ch, tot := range totals {
 				want[fmt.Sprintf(`{"channel":"%s"}`, ch)] = fmt.Sprintf(`{"channel":"%s","n":%d,"total":%d}`, ch, counts[ch], tot)
 			}
-			require.Equal(t, want, final)
+			require.Equal(t, want, finalValues(t, addr, topic, want))
 		})
 	}
+}
+
+// finalValues consumes a topic until the last value of each key equals want
+// or a few seconds pass, and returns the last values; a tombstone removes
+// its key.
+func finalValues(t *testing.T, addr, topic string, want map[string]string) map[string]string {
+	t.Helper()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cons.Close()
+	final := map[string]string{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for ctx.Err() == nil && !reflect.DeepEqual(final, want) {
+		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if r.Value == nil {
+				delete(final, string(r.Key))
+			} else {
+				final[string(r.Key)] = string(r.Value)
+			}
+		})
+	}
+	return final
+}
+
+// TestDebeziumThroughAggregation drives a Debezium changelog (inserts,
+// updates, deletes) through a GROUP BY into upsert-kafka: the final table
+// is the aggregate of the final source rows.
+func TestDebeziumThroughAggregation(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "cdc", "by_region"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, e := range []string{
+		`{"before": null, "after": {"id": 1, "region": "eu", "amount": 10}, "op": "c"}`,
+		`{"before": null, "after": {"id": 2, "region": "eu", "amount": 20}, "op": "r"}`,
+		`{"before": null, "after": {"id": 3, "region": "us", "amount": 5}, "op": "c"}`,
+		`{"before": {"id": 1, "region": "eu", "amount": 10}, "after": {"id": 1, "region": "us", "amount": 11}, "op": "u"}`,
+		`{"before": {"id": 2, "region": "eu", "amount": 20}, "after": null, "op": "d"}`,
+		`{"before": null, "after": {"id": 4, "region": "ap", "amount": 7}, "op": "c"}`,
+		`{"before": {"id": 4, "region": "ap", "amount": 7}, "after": null, "op": "d"}`,
+	} {
+		recs = append(recs, &kgo.Record{Topic: "cdc", Value: []byte(e)})
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, stmt := range []string{
+		fmt.Sprintf(`CREATE TABLE orders (id BIGINT, region STRING, amount BIGINT) WITH ('connector' = 'kafka', 'topic' = 'cdc',
+		  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+		  'format' = 'debezium-json')`, addr),
+		fmt.Sprintf(`CREATE TABLE by_region (region STRING, n BIGINT, total BIGINT, PRIMARY KEY (region) NOT ENFORCED) WITH (
+		  'connector' = 'upsert-kafka', 'topic' = 'by_region', 'properties.bootstrap.servers' = '%s',
+		  'key.format' = 'json', 'value.format' = 'json')`, addr),
+		`INSERT INTO by_region SELECT region, COUNT(*), SUM(amount) FROM orders GROUP BY region`,
+	} {
+		r, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+		r.Close()
+	}
+	// eu: only id 2 remained, then was deleted → tombstone; ap: inserted and deleted.
+	want := map[string]string{`{"region":"us"}`: `{"region":"us","n":2,"total":16}`}
+	require.Equal(t, want, finalValues(t, addr, "by_region", want))
 }

@@ -1,0 +1,822 @@
+package expr
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+
+	"github.com/eddysql/eddy/catalog/types"
+)
+
+// JSON functions. Documents are STRING values scanned in place by a small
+// validating scanner: a path query walks the text and yields byte spans of
+// the matched values, so no row builds a map[string]any or allocates per
+// value. Paths are Flink's subset of SQL/JSON paths (Calcite delegates to
+// Jayway JsonPath): an optional 'lax' or 'strict' mode, then $ followed by
+// .key, ['key'] / ["key"], .* and [n] (0-based) / [*]. As in Flink, lax
+// mode only turns structural errors into empty results; it does not unwrap
+// arrays. A path with a wildcard is indefinite and yields a list of
+// matches, which JSON_VALUE (scalars only) rejects and JSON_QUERY returns as
+// a JSON array. Invalid JSON is an error, which every function here maps to
+// its default ON ERROR behaviour (NULL, or FALSE for JSON_EXISTS); the
+// parser does not give RETURNING / ON EMPTY / ON ERROR clauses yet.
+func init() {
+	str := types.StringType
+	register(&funcDef{name: "JSON_VALUE", resolve: resolveJSONQuery(str), compile: compileJSONQuery})
+	register(&funcDef{name: "JSON_QUERY", resolve: resolveJSONQuery(str), compile: compileJSONQuery})
+	register(&funcDef{name: "JSON_EXISTS", resolve: resolveJSONQuery(types.BooleanType), compile: compileJSONQuery})
+	register(&funcDef{name: "IS JSON", resolve: resolveIsJSON, compile: compileIsJSON})
+	register(&funcDef{name: "JSON_STRING", resolve: resolveJSONString, compile: compileJSONCtor})
+	register(&funcDef{name: "JSON_ARRAY", resolve: resolveJSONCtor, compile: compileJSONCtor})
+	register(&funcDef{name: "JSON_OBJECT", resolve: resolveJSONCtor, compile: compileJSONCtor})
+}
+
+// resolveJSONQuery: F(json STRING, path STRING). JSON_VALUE and
+// JSON_QUERY can always yield NULL; JSON_EXISTS is NULL only for NULL
+// arguments.
+func resolveJSONQuery(ret types.DataType) func(string, []Expr) (Expr, error) {
+	sig := fixedSig(ret, ret.IsString(), types.StringType, types.StringType)
+	return func(name string, args []Expr) (Expr, error) {
+		e, err := sig(name, args)
+		if err != nil {
+			return nil, err
+		}
+		if p, ok := literalString(args[1]); ok {
+			if _, err := parseJSONPath(p); err != nil {
+				return nil, fmt.Errorf("%s: %v", name, err)
+			}
+		}
+		return e, nil
+	}
+}
+
+type jsonStepKind byte
+
+const (
+	stepKey jsonStepKind = iota
+	stepIndex
+	stepAllElements // [*]
+	stepAllMembers  // .*
+)
+
+type jsonStep struct {
+	kind  jsonStepKind
+	key   string
+	index int
+}
+
+// jsonPath is a compiled path expression.
+type jsonPath struct {
+	strict     bool
+	indefinite bool // has a wildcard: the result is a list
+	steps      []jsonStep
+}
+
+// parseJSONPath compiles a path such as 'lax $.a[0].b' or "$['a b'][*]".
+func parseJSONPath(p string) (*jsonPath, error) {
+	path := &jsonPath{}
+	s := strings.TrimSpace(p)
+	if mode, rest, ok := strings.Cut(s, " "); ok {
+		switch strings.ToLower(mode) {
+		case "strict":
+			path.strict, s = true, strings.TrimSpace(rest)
+		case "lax":
+			s = strings.TrimSpace(rest)
+		}
+	}
+	if !strings.HasPrefix(s, "$") {
+		return nil, fmt.Errorf("invalid JSON path '%s': it must start with $", p)
+	}
+	bad := func() (*jsonPath, error) { return nil, fmt.Errorf("invalid JSON path '%s'", p) }
+	for i := 1; i < len(s); {
+		switch s[i] {
+		case '.':
+			i++
+			switch {
+			case i < len(s) && s[i] == '*':
+				path.steps = append(path.steps, jsonStep{kind: stepAllMembers})
+				path.indefinite = true
+				i++
+			case i < len(s) && s[i] == '[':
+				// $.['key'] is accepted as Flink's documentation writes it.
+			default:
+				j := i
+				for j < len(s) && s[j] != '.' && s[j] != '[' {
+					j++
+				}
+				if j == i {
+					return bad()
+				}
+				path.steps = append(path.steps, jsonStep{kind: stepKey, key: s[i:j]})
+				i = j
+			}
+		case '[':
+			j := skipWS(s, i+1)
+			if j < len(s) && (s[j] == '\'' || s[j] == '"') {
+				// A quoted key may contain any character but its quote.
+				k := strings.IndexByte(s[j+1:], s[j])
+				if k < 0 {
+					return bad()
+				}
+				key := s[j+1 : j+1+k]
+				if j = skipWS(s, j+k+2); j >= len(s) || s[j] != ']' {
+					return bad()
+				}
+				path.steps = append(path.steps, jsonStep{kind: stepKey, key: key})
+				i = j + 1
+				continue
+			}
+			k := strings.IndexByte(s[i:], ']')
+			if k < 0 {
+				return bad()
+			}
+			inner := strings.TrimSpace(s[i+1 : i+k])
+			i += k + 1
+			if inner == "*" {
+				path.steps = append(path.steps, jsonStep{kind: stepAllElements})
+				path.indefinite = true
+				continue
+			}
+			n, err := strconv.Atoi(inner)
+			if err != nil || n < 0 {
+				return bad()
+			}
+			path.steps = append(path.steps, jsonStep{kind: stepIndex, index: n})
+		default:
+			return bad()
+		}
+	}
+	return path, nil
+}
+
+// jsonSpan is a value's byte range in a document.
+type jsonSpan struct{ start, end int }
+
+// jsonMatcher evaluates one path against documents, reusing its scratch
+// span lists.
+type jsonMatcher struct {
+	path     *jsonPath
+	cur, nxt []jsonSpan
+}
+
+// match returns the spans of doc that path selects, or ok=false when doc
+// is not valid JSON or a strict-mode path does not fit its structure.
+func (m *jsonMatcher) match(doc string) (spans []jsonSpan, ok bool) {
+	start := skipWS(doc, 0)
+	end, ok := skipJSON(doc, start)
+	if !ok || skipWS(doc, end) != len(doc) {
+		return nil, false
+	}
+	m.cur = append(m.cur[:0], jsonSpan{start, end})
+	for _, st := range m.path.steps {
+		m.nxt = m.nxt[:0]
+		for _, sp := range m.cur {
+			found := false
+			switch st.kind {
+			case stepKey, stepAllMembers:
+				if doc[sp.start] != '{' {
+					break
+				}
+				eachMember(doc, sp.start, func(key jsonSpan, val jsonSpan) bool {
+					if st.kind == stepAllMembers || jsonStringEquals(doc[key.start:key.end], st.key) {
+						m.nxt = append(m.nxt, val)
+						found = true
+						return st.kind == stepAllMembers
+					}
+					return true
+				})
+				found = found || st.kind == stepAllMembers
+			case stepIndex, stepAllElements:
+				if doc[sp.start] != '[' {
+					break
+				}
+				k := 0
+				eachElement(doc, sp.start, func(val jsonSpan) bool {
+					if st.kind == stepAllElements || k == st.index {
+						m.nxt = append(m.nxt, val)
+						found = true
+					}
+					k++
+					return st.kind == stepAllElements || k <= st.index
+				})
+				found = found || st.kind == stepAllElements
+			}
+			if !found && m.path.strict {
+				return nil, false
+			}
+		}
+		m.cur, m.nxt = m.nxt, m.cur
+	}
+	return m.cur, true
+}
+
+func skipWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipJSON validates the JSON value starting at s[i] and returns the index
+// just past it.
+func skipJSON(s string, i int) (int, bool) {
+	if i >= len(s) {
+		return i, false
+	}
+	switch c := s[i]; {
+	case c == '{' || c == '[':
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = skipWS(s, i+1)
+		if i < len(s) && s[i] == closing {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if c == '{' {
+				if i >= len(s) || s[i] != '"' {
+					return i, false
+				}
+				if i, ok = skipString(s, i); !ok {
+					return i, false
+				}
+				if i = skipWS(s, i); i >= len(s) || s[i] != ':' {
+					return i, false
+				}
+				i = skipWS(s, i+1)
+			}
+			if i, ok = skipJSON(s, i); !ok {
+				return i, false
+			}
+			if i = skipWS(s, i); i >= len(s) {
+				return i, false
+			}
+			switch s[i] {
+			case ',':
+				i = skipWS(s, i+1)
+			case closing:
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case c == '"':
+		return skipString(s, i)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return skipNumber(s, i)
+	case strings.HasPrefix(s[i:], "true"):
+		return i + 4, true
+	case strings.HasPrefix(s[i:], "false"):
+		return i + 5, true
+	case strings.HasPrefix(s[i:], "null"):
+		return i + 4, true
+	}
+	return i, false
+}
+
+func skipString(s string, i int) (int, bool) {
+	for i++; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			i++
+			if i >= len(s) {
+				return i, false
+			}
+			switch s[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(s) {
+					return i, false
+				}
+				if _, err := strconv.ParseUint(s[i+1:i+5], 16, 16); err != nil {
+					return i, false
+				}
+				i += 4
+			default:
+				return i, false
+			}
+		case c < 0x20:
+			return i, false
+		}
+	}
+	return i, false
+}
+
+func skipNumber(s string, i int) (int, bool) {
+	digits := func() bool {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if s[i] == '-' {
+		i++
+	}
+	if i < len(s) && s[i] == '0' {
+		i++
+	} else if !digits() {
+		return i, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return i, false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return i, false
+		}
+	}
+	return i, true
+}
+
+// eachMember calls fn with the key (including quotes) and value spans of
+// each member of the valid object at s[i], until fn returns false.
+func eachMember(s string, i int, fn func(key, val jsonSpan) bool) {
+	i = skipWS(s, i+1)
+	for i < len(s) && s[i] == '"' {
+		kend, _ := skipString(s, i)
+		vstart := skipWS(s, skipWS(s, kend)+1)
+		vend, _ := skipJSON(s, vstart)
+		if !fn(jsonSpan{i, kend}, jsonSpan{vstart, vend}) {
+			return
+		}
+		i = skipWS(s, vend)
+		if i < len(s) && s[i] == ',' {
+			i = skipWS(s, i+1)
+		}
+	}
+}
+
+// eachElement calls fn with the span of each element of the valid array at
+// s[i], until fn returns false.
+func eachElement(s string, i int, fn func(val jsonSpan) bool) {
+	i = skipWS(s, i+1)
+	for i < len(s) && s[i] != ']' {
+		end, _ := skipJSON(s, i)
+		if !fn(jsonSpan{i, end}) {
+			return
+		}
+		i = skipWS(s, end)
+		if i < len(s) && s[i] == ',' {
+			i = skipWS(s, i+1)
+		}
+	}
+}
+
+// jsonStringEquals compares a quoted JSON string with key.
+func jsonStringEquals(quoted, key string) bool {
+	raw := quoted[1 : len(quoted)-1]
+	if !strings.Contains(raw, `\`) {
+		return raw == key
+	}
+	return string(appendUnescaped(nil, quoted)) == key
+}
+
+// appendUnescaped appends the text of a valid quoted JSON string.
+func appendUnescaped(d []byte, quoted string) []byte {
+	raw := quoted[1 : len(quoted)-1]
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			d = append(d, c)
+			continue
+		}
+		i++
+		switch raw[i] {
+		case 'b':
+			d = append(d, '\b')
+		case 'f':
+			d = append(d, '\f')
+		case 'n':
+			d = append(d, '\n')
+		case 'r':
+			d = append(d, '\r')
+		case 't':
+			d = append(d, '\t')
+		case 'u':
+			r, _ := strconv.ParseUint(raw[i+1:i+5], 16, 16)
+			i += 4
+			if utf16.IsSurrogate(rune(r)) && i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if r2, err := strconv.ParseUint(raw[i+3:i+7], 16, 16); err == nil {
+					if dec := utf16.DecodeRune(rune(r), rune(r2)); dec != utf8.RuneError {
+						d = utf8.AppendRune(d, dec)
+						i += 6
+						continue
+					}
+				}
+			}
+			d = utf8.AppendRune(d, rune(r))
+		default: // " \ /
+			d = append(d, raw[i])
+		}
+	}
+	return d
+}
+
+// appendCompact appends a valid JSON value without insignificant
+// whitespace, as Jackson serializes it.
+func appendCompact(d []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case ' ', '\t', '\n', '\r':
+		case '"':
+			end, _ := skipString(v, i)
+			d = append(d, v[i:end]...)
+			i = end - 1
+		default:
+			d = append(d, c)
+		}
+	}
+	return d
+}
+
+func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
+	fn := call.Func
+	var fixed *jsonMatcher
+	if p, ok := literalString(call.Args[1]); ok {
+		path, err := parseJSONPath(p)
+		if err != nil {
+			return nil, err
+		}
+		fixed = &jsonMatcher{path: path}
+	}
+	// A path column usually holds few distinct paths: keep the last one.
+	var lastPath string
+	var last *jsonMatcher
+	matcher := func(p string) *jsonMatcher {
+		if fixed != nil {
+			return fixed
+		}
+		if last == nil || p != lastPath {
+			path, err := parseJSONPath(p)
+			if err != nil {
+				return nil
+			}
+			lastPath, last = p, &jsonMatcher{path: path}
+		}
+		return last
+	}
+	out := newStrOut(c.mem)
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		if args[0].DataType().ID() == arrow.NULL || args[1].DataType().ID() == arrow.NULL {
+			return allNullArray(call.T, n, c.mem)
+		}
+		doc, path := strAt(args[0]), strAt(args[1])
+		if fn == "JSON_EXISTS" {
+			valid, nulls := validity(c.mem, n, args[0], args[1])
+			return boolOut(c.mem, n, valid, nulls, func(bits []byte) {
+				clear(bits)
+				for i := 0; i < n; i++ {
+					if anyNullAt(args, i) {
+						continue
+					}
+					if m := matcher(path(i)); m != nil {
+						spans, ok := m.match(doc(i))
+						bitutil.SetBitTo(bits, i, ok && len(spans) > 0)
+					}
+				}
+			}), nil
+		}
+		out.start(n, n*8)
+		for i := 0; i < n; i++ {
+			m := (*jsonMatcher)(nil)
+			if !anyNullAt(args, i) {
+				m = matcher(path(i))
+			}
+			if m == nil {
+				out.null()
+				continue
+			}
+			d := doc(i)
+			spans, ok := m.match(d)
+			if fn == "JSON_VALUE" {
+				ok = ok && len(spans) == 1 && !m.path.indefinite
+			} else {
+				ok = ok && len(spans) > 0
+			}
+			if !ok {
+				out.null()
+				continue
+			}
+			v := d[spans[0].start:spans[0].end]
+			out.scratch = out.scratch[:0]
+			switch {
+			case fn == "JSON_QUERY" && m.path.indefinite:
+				out.scratch = append(out.scratch, '[')
+				for k, sp := range spans {
+					if k > 0 {
+						out.scratch = append(out.scratch, ',')
+					}
+					out.scratch = appendCompact(out.scratch, d[sp.start:sp.end])
+				}
+				out.scratch = append(out.scratch, ']')
+			case fn == "JSON_QUERY":
+				if v[0] != '{' && v[0] != '[' {
+					out.null() // a scalar needs WITH ARRAY WRAPPER
+					continue
+				}
+				out.scratch = appendCompact(out.scratch, v)
+			case v[0] == '"':
+				out.scratch = appendUnescaped(out.scratch, v)
+			case v[0] == '{' || v[0] == '[' || v == "null":
+				out.null() // only scalars have a value
+				continue
+			default: // numbers and booleans as written
+				out.scratch = append(out.scratch, v...)
+			}
+			out.append(out.scratch)
+		}
+		return out.finish(), nil
+	})
+}
+
+// resolveIsJSON: 'IS JSON'(s[, kind]) with kind 'VALUE' (default),
+// 'SCALAR', 'ARRAY' or 'OBJECT'; NULL IS JSON is FALSE.
+func resolveIsJSON(name string, args []Expr) (Expr, error) {
+	if err := arity(name, args, 1, 2); err != nil {
+		return nil, err
+	}
+	if t := args[0].Type(); !t.IsString() && t.Kind != types.Null {
+		return nil, typeError(name, args)
+	}
+	if len(args) == 2 {
+		k, ok := literalString(args[1])
+		switch strings.ToUpper(k) {
+		case "VALUE", "SCALAR", "ARRAY", "OBJECT":
+		default:
+			ok = false
+		}
+		if !ok {
+			return nil, fmt.Errorf("IS JSON expects VALUE, SCALAR, ARRAY or OBJECT, got %s", args[1])
+		}
+	}
+	return &Call{Func: name, Args: args, T: types.BooleanType.WithNullable(false)}, nil
+}
+
+func compileIsJSON(c *compiler, call *Call) (Evaluator, error) {
+	kind := "VALUE"
+	if len(call.Args) == 2 {
+		k, _ := literalString(call.Args[1])
+		kind = strings.ToUpper(k)
+	}
+	return newCallEval(c, &Call{Func: call.Func, Args: call.Args[:1], T: call.T}, func(args []arrow.Array, n int) (arrow.Array, error) {
+		doc := strAt(args[0])
+		return boolOut(c.mem, n, nil, 0, func(bits []byte) {
+			clear(bits)
+			for i := 0; i < n; i++ {
+				if !isValid(args[0], i) {
+					continue
+				}
+				s := doc(i)
+				start := skipWS(s, 0)
+				end, ok := skipJSON(s, start)
+				if !ok || skipWS(s, end) != len(s) {
+					continue
+				}
+				switch kind {
+				case "SCALAR":
+					ok = s[start] != '{' && s[start] != '['
+				case "ARRAY":
+					ok = s[start] == '['
+				case "OBJECT":
+					ok = s[start] == '{'
+				}
+				bitutil.SetBitTo(bits, i, ok)
+			}
+		}), nil
+	})
+}
+
+// resolveJSONString: JSON_STRING(x) serializes any value; NULL stays NULL.
+func resolveJSONString(name string, args []Expr) (Expr, error) {
+	if err := arity(name, args, 1, 1); err != nil {
+		return nil, err
+	}
+	return &Call{Func: name, Args: args, T: strict(types.StringType, args)}, nil
+}
+
+// resolveJSONCtor: JSON_ARRAY(v, ...) (ABSENT ON NULL: NULL values are
+// left out) and JSON_OBJECT(k1, v1, ...) (NULL ON NULL; keys are non-NULL
+// strings). Both return a NOT NULL STRING.
+func resolveJSONCtor(name string, args []Expr) (Expr, error) {
+	if name == "JSON_OBJECT" {
+		if len(args)%2 != 0 {
+			return nil, fmt.Errorf("function JSON_OBJECT expects key-value pairs, got %d arguments", len(args))
+		}
+		for i := 0; i < len(args); i += 2 {
+			if t := args[i].Type(); !t.IsString() || t.Nullable() {
+				return nil, fmt.Errorf("JSON_OBJECT keys must be non-NULL strings, got %s", t)
+			}
+		}
+	}
+	return &Call{Func: name, Args: args, T: types.StringType.WithNullable(false)}, nil
+}
+
+// compileJSONCtor implements JSON_STRING, JSON_ARRAY and JSON_OBJECT. The
+// result of a nested JSON_ARRAY/JSON_OBJECT call is inserted as JSON, not
+// as a string, as in Flink.
+func compileJSONCtor(c *compiler, call *Call) (Evaluator, error) {
+	fn := call.Func
+	raw := make([]bool, len(call.Args))
+	for i, a := range call.Args {
+		if ac, ok := a.(*Call); ok && (ac.Func == "JSON_ARRAY" || ac.Func == "JSON_OBJECT") {
+			raw[i] = true
+		}
+	}
+	out := newStrOut(c.mem)
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		ws := make([]func([]byte, int) []byte, len(args))
+		for k, a := range args {
+			if raw[k] {
+				s := strAt(a)
+				ws[k] = func(d []byte, i int) []byte { return append(d, s(i)...) }
+				continue
+			}
+			w, err := jsonWriter(call.Args[k].Type(), a)
+			if err != nil {
+				return nil, err
+			}
+			ws[k] = w
+		}
+		out.start(n, n*16)
+		for i := 0; i < n; i++ {
+			d := out.scratch[:0]
+			switch fn {
+			case "JSON_STRING":
+				if !isValid(args[0], i) {
+					out.null()
+					continue
+				}
+				d = ws[0](d, i)
+			case "JSON_ARRAY":
+				d = append(d, '[')
+				first := true
+				for k, a := range args {
+					if !isValid(a, i) {
+						continue
+					}
+					if !first {
+						d = append(d, ',')
+					}
+					first = false
+					d = ws[k](d, i)
+				}
+				d = append(d, ']')
+			default: // JSON_OBJECT
+				d = append(d, '{')
+				for k := 0; k < len(args); k += 2 {
+					if k > 0 {
+						d = append(d, ',')
+					}
+					d = append(ws[k](d, i), ':')
+					d = ws[k+1](d, i)
+				}
+				d = append(d, '}')
+			}
+			out.scratch = d
+			out.append(d)
+		}
+		return out.finish(), nil
+	})
+}
+
+// jsonWriter returns a function appending row i of a as JSON: numbers and
+// booleans bare, strings quoted, binary as base64, temporal values as
+// their CAST string, ARRAY as an array, MAP and ROW as objects, NULL as
+// null.
+func jsonWriter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, error) {
+	var w func([]byte, int) []byte
+	switch v := a.(type) {
+	case *array.Null:
+		w = func(d []byte, _ int) []byte { return d }
+	case *array.String:
+		w = func(d []byte, i int) []byte { return appendJSONString(d, v.Value(i)) }
+	case *array.Binary:
+		w = func(d []byte, i int) []byte {
+			d = append(d, '"')
+			d = base64.StdEncoding.AppendEncode(d, v.Value(i))
+			return append(d, '"')
+		}
+	case *array.Boolean:
+		w = func(d []byte, i int) []byte { return strconv.AppendBool(d, v.Value(i)) }
+	case *array.List:
+		ew, err := jsonWriter(*t.Elem, v.ListValues())
+		if err != nil {
+			return nil, err
+		}
+		w = func(d []byte, i int) []byte {
+			start, end := v.ValueOffsets(i)
+			d = append(d, '[')
+			for j := int(start); j < int(end); j++ {
+				if j > int(start) {
+					d = append(d, ',')
+				}
+				d = ew(d, j)
+			}
+			return append(d, ']')
+		}
+	case *array.Map:
+		kf, err := formatter(*t.Key, v.Keys())
+		if err != nil {
+			return nil, err
+		}
+		vw, err := jsonWriter(*t.Value, v.Items())
+		if err != nil {
+			return nil, err
+		}
+		var key []byte
+		w = func(d []byte, i int) []byte {
+			start, end := v.ValueOffsets(i)
+			d = append(d, '{')
+			for j := int(start); j < int(end); j++ {
+				if j > int(start) {
+					d = append(d, ',')
+				}
+				key = kf(key[:0], j)
+				d = append(appendJSONString(d, string(key)), ':')
+				d = vw(d, j)
+			}
+			return append(d, '}')
+		}
+	case *array.Struct:
+		fs := make([]func([]byte, int) []byte, v.NumField())
+		for k := range fs {
+			f, err := jsonWriter(t.Fields[k].Type, v.Field(k))
+			if err != nil {
+				return nil, err
+			}
+			fs[k] = f
+		}
+		w = func(d []byte, i int) []byte {
+			d = append(d, '{')
+			for k, f := range fs {
+				if k > 0 {
+					d = append(d, ',')
+				}
+				d = append(appendJSONString(d, t.Fields[k].Name), ':')
+				d = f(d, i)
+			}
+			return append(d, '}')
+		}
+	default:
+		f, err := formatter(t, a)
+		if err != nil {
+			return nil, err
+		}
+		if t.IsNumeric() {
+			w = f
+		} else {
+			var text []byte
+			w = func(d []byte, i int) []byte {
+				text = f(text[:0], i)
+				return appendJSONString(d, string(text))
+			}
+		}
+	}
+	return func(d []byte, i int) []byte {
+		if !isValid(a, i) {
+			return append(d, "null"...)
+		}
+		return w(d, i)
+	}, nil
+}
+
+// appendJSONString appends s as a quoted JSON string.
+func appendJSONString(d []byte, s string) []byte {
+	d = append(d, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			d = append(d, '\\', c)
+		case c == '\n':
+			d = append(d, `\n`...)
+		case c == '\r':
+			d = append(d, `\r`...)
+		case c == '\t':
+			d = append(d, `\t`...)
+		case c < 0x20:
+			d = fmt.Appendf(d, `\u%04x`, c)
+		default:
+			d = append(d, c)
+		}
+	}
+	return append(d, '"')
+}
