@@ -438,7 +438,9 @@ func (w *windowRankOp) emitPartition(p int32, out Output) error {
 			}
 		}
 	}
-	w.rows[p] = nil
+	// The partition's number is reused by a later partition: keep the
+	// slice's capacity for it.
+	w.rows[p] = rows[:0]
 	w.parts.remove(p)
 	return nil
 }

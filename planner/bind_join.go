@@ -96,7 +96,14 @@ func (b *binder) temporal(j *Join, ref *sql.TableRef, ls *scope) error {
 		return b.errAt(errs.DatatypeMismatch, ref.SystemTime, "FOR SYSTEM_TIME AS OF needs a time attribute of the left table, not %s", e)
 	}
 	if col.T.TimeAttr == types.ProctimeAttr {
-		return b.errAt(errs.NotSupported, ref.SystemTime, "processing-time temporal (lookup) joins are not supported yet")
+		// A processing-time temporal join looks rows up in the right
+		// table as it is when the left row arrives. Over a bounded table
+		// that is a join against the table's rows, which a regular join
+		// computes (without missing rows the table has not loaded yet).
+		if !j.Right.Bounded() {
+			return b.errAt(errs.NotSupported, ref.SystemTime, "processing-time temporal (lookup) joins need a bounded lookup table")
+		}
+		return nil
 	}
 	hasRowtime := false
 	for _, c := range j.Right.Schema().Columns {

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/internal/nexmarkbaseline"
+	"github.com/eddysql/eddy/table"
 	"github.com/eddysql/eddy/table/connector/nexmark"
 )
 
@@ -58,9 +62,57 @@ func TestNexmarkQueries(t *testing.T) {
 				if m.rows != want.Rows {
 					t.Errorf("%s wrote %d rows, the baseline computes %d", q, m.rows, want.Rows)
 				}
+				got, err := o.collectQuery(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%s returns %s, the baseline %s", q, got, want)
+				}
 			}
 		})
 	}
+}
+
+var insertInto = regexp.MustCompile(`(?m)^INSERT INTO \w+\n`)
+
+// collectQuery runs query file q as a query instead of an INSERT and folds
+// its rows as the baseline does.
+func (o *nexmarkBench) collectQuery(ctx context.Context, q string) (nexmarkbaseline.Result, error) {
+	var res nexmarkbaseline.Result
+	text, err := o.script(q)
+	if err != nil {
+		return res, err
+	}
+	query := insertInto.ReplaceAllString(text, "")
+	if query == text {
+		return res, fmt.Errorf("%s has no INSERT INTO to run as a query", q)
+	}
+	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{table.Parallelism: "1"}})
+	if err != nil {
+		return res, err
+	}
+	err = env.ExecuteScript(ctx, query, func(_ string, r *table.TableResult) error {
+		defer r.Close()
+		if r.Kind != table.SuccessWithContent {
+			return nil
+		}
+		for {
+			b, err := r.Next(ctx)
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			err = res.ChecksumBatch(b)
+			b.Release()
+			if err != nil {
+				return err
+			}
+		}
+	})
+	return res, err
 }
 
 func TestBenchCommand(t *testing.T) {

@@ -236,7 +236,7 @@ func IsDeterministic(e Expr) bool {
 	det := true
 	Walk(e, func(n Expr) bool {
 		if c, ok := n.(*Call); ok {
-			if d := lookup(c.Func); d != nil && d.nondeterministic {
+			if d := lookup(c.Func); d != nil && (d.nondeterministic || d.nondeterministicNoArgs && len(c.Args) == 0) {
 				det = false
 			}
 		}

@@ -40,8 +40,8 @@ func init() {
 	}})
 	register(&funcDef{name: "ABS", resolve: resolveSameNumeric(1, 1), compile: compileAbsSign})
 	register(&funcDef{name: "SIGN", resolve: resolveSameNumeric(1, 1), compile: compileAbsSign})
-	register(&funcDef{name: "FLOOR", resolve: resolveFloorCeil, compile: compileRound})
-	register(&funcDef{name: "CEIL", resolve: resolveFloorCeil, compile: compileRound}, "CEILING")
+	register(&funcDef{name: "FLOOR", resolve: resolveFloorCeil, compile: compileFloorCeil})
+	register(&funcDef{name: "CEIL", resolve: resolveFloorCeil, compile: compileFloorCeil}, "CEILING")
 	register(&funcDef{name: "ROUND", resolve: resolveRound, compile: compileRound})
 	register(&funcDef{name: "TRUNCATE", resolve: resolveRound, compile: compileRound})
 	register(&funcDef{name: "RAND", nondeterministic: true, resolve: resolveRand, compile: compileRand})
@@ -133,9 +133,13 @@ func absSign[T number](abs bool) func(T) T {
 
 // resolveFloorCeil: integers and floats keep their type; DECIMAL(p, s)
 // becomes DECIMAL(p - s + 1, 0) (Flink's findFloorCeilDecimalType).
+// FLOOR|CEIL(t, 'UNIT') is the parser's form of FLOOR|CEIL(t TO unit).
 func resolveFloorCeil(name string, args []Expr) (Expr, error) {
-	if err := arity(name, args, 1, 1); err != nil {
+	if err := arity(name, args, 1, 2); err != nil {
 		return nil, err
+	}
+	if len(args) == 2 {
+		return resolveFloorCeilTo(name, args)
 	}
 	t := args[0].Type()
 	if !t.IsNumeric() {
@@ -196,6 +200,13 @@ const (
 	floorMode
 	ceilMode
 )
+
+func compileFloorCeil(c *compiler, call *Call) (Evaluator, error) {
+	if len(call.Args) == 2 {
+		return compileFloorCeilTo(c, call)
+	}
+	return compileRound(c, call)
+}
 
 // compileRound implements ROUND, TRUNCATE, FLOOR and CEIL.
 func compileRound(c *compiler, call *Call) (Evaluator, error) {

@@ -20,6 +20,9 @@ type funcDef struct {
 	name string
 	// nondeterministic functions (RAND, NOW, PROCTIME...) are never folded.
 	nondeterministic bool
+	// nondeterministicNoArgs marks functions whose call without arguments
+	// reads the clock while their other forms are pure: UNIX_TIMESTAMP().
+	nondeterministicNoArgs bool
 	// mayFail marks functions that can raise a runtime error for some
 	// inputs (integer division by zero, CAST of a malformed string). Lazy
 	// constructs (CASE, AND, OR, COALESCE) evaluate such arguments only on

@@ -47,7 +47,7 @@ func init() {
 	register(&funcDef{name: "FROM_UNIXTIME", resolve: optionalSig(str, false, []types.DataType{types.BigIntType}, str), compile: compileFormat})
 	register(&funcDef{name: "TO_TIMESTAMP", resolve: optionalSig(ts3, true, []types.DataType{str}, str), compile: compileParse})
 	register(&funcDef{name: "TO_DATE", resolve: optionalSig(types.DateType, true, []types.DataType{str}, str), compile: compileParse})
-	register(&funcDef{name: "UNIX_TIMESTAMP", resolve: resolveUnixTimestamp, compile: compileParse})
+	register(&funcDef{name: "UNIX_TIMESTAMP", nondeterministicNoArgs: true, resolve: resolveUnixTimestamp, compile: compileParse})
 	now := func(name string, t types.DataType) {
 		register(&funcDef{name: name, nondeterministic: true, compile: compileNow,
 			resolve: func(name string, args []Expr) (Expr, error) {
@@ -64,6 +64,7 @@ func init() {
 	now("CURRENT_TIME", types.TimeType(0))
 	now("LOCALTIME", types.TimeType(0))
 	now("PROCTIME", types.TimestampLTZType(3).WithTimeAttr(types.ProctimeAttr))
+	now("CURRENT_ROW_TIMESTAMP", types.TimestampLTZType(3))
 }
 
 // resolveField types HOUR(ts), YEAR(d)... and EXTRACT(unit, x), whose unit
@@ -202,9 +203,11 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 	})
 }
 
+// resolveUnixTimestamp: UNIX_TIMESTAMP() is the current time in epoch
+// seconds; UNIX_TIMESTAMP(s[, fmt]) parses s.
 func resolveUnixTimestamp(name string, args []Expr) (Expr, error) {
 	if len(args) == 0 {
-		return nil, fmt.Errorf("UNIX_TIMESTAMP() reads the clock: use UNIX_TIMESTAMP(CAST(CURRENT_TIMESTAMP AS STRING)) or pass a string")
+		return &Call{Func: name, T: types.BigIntType.WithNullable(false)}, nil
 	}
 	return optionalSig(types.BigIntType, true, []types.DataType{types.StringType}, types.StringType)(name, args)
 }
@@ -219,6 +222,11 @@ func compileParse(c *compiler, call *Call) (Evaluator, error) {
 		def = "yyyy-MM-dd"
 	}
 	dt := call.T.Arrow()
+	if len(call.Args) == 0 { // UNIX_TIMESTAMP(): the clock, read once per batch
+		return newCallEval(c, call, func(_ []arrow.Array, n int) (arrow.Array, error) {
+			return literalArray(&Literal{Value: wallClock().Unix(), T: call.T}, n, c.mem)
+		})
+	}
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		if args[0].DataType().ID() == arrow.NULL {
 			return allNullArray(call.T, n, c.mem)

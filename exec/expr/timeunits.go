@@ -217,7 +217,7 @@ func compileTimestampAdd(c *compiler, call *Call) (Evaluator, error) {
 				return v + k*(us*outNum/outDen), true, nil
 			}
 			tm := ticksTime(v, in)
-			return timeTicks(addMonths(tm, k*int64(calendarMonths[unit])), out), true, nil
+			return timeTicks(addMonths(tm, int(k)*calendarMonths[unit]), out), true, nil
 		}
 		if out.Kind == types.Date {
 			return map1idx(c.mem, dt, args[1], func(i int) (int32, bool, error) {
@@ -230,16 +230,6 @@ func compileTimestampAdd(c *compiler, call *Call) (Evaluator, error) {
 			return v, ok && isValid(args[0], i), err
 		})
 	})
-}
-
-// addMonths adds m months, clamping the day to the end of the month
-// (Jan 31 + 1 month is Feb 28 or 29), as Calcite does.
-func addMonths(t time.Time, m int64) time.Time {
-	total := int64(t.Year())*12 + int64(t.Month()) - 1 + m
-	y, mo := int(floorDiv(total, 12)), int(total-floorDiv(total, 12)*12)+1
-	last := time.Date(y, time.Month(mo)+1, 0, 0, 0, 0, 0, time.UTC).Day()
-	h, mi, s := t.Clock()
-	return time.Date(y, time.Month(mo), min(t.Day(), last), h, mi, s, t.Nanosecond(), time.UTC)
 }
 
 // resolveTimestampDiff: TIMESTAMPDIFF('UNIT', a, b) is the INT number of
@@ -426,7 +416,11 @@ func resolveToTimestampLTZ(name string, args []Expr) (Expr, error) {
 		return nil, err
 	}
 	prec := NewLiteral(p, types.IntType.WithNullable(false))
-	return &Call{Func: name, Args: []Expr{x, prec}, T: strict(types.TimestampLTZType(3), args[:1])}, nil
+	rt := strict(types.TimestampLTZType(3), args[:1])
+	if to.Kind == types.Double {
+		rt = rt.WithNullable(true) // NaN and out-of-range values give NULL
+	}
+	return &Call{Func: name, Args: []Expr{x, prec}, T: rt}, nil
 }
 
 func compileToTimestampLTZ(c *compiler, call *Call) (Evaluator, error) {
