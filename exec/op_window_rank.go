@@ -60,6 +60,7 @@ import (
 // that hashes those columns in that order sends every partition to the
 // subtask that owns its key group (KeyGroupOf). Snapshots are laid out by
 // key group as the window aggregate's are.
+
 func init() { RegisterOperator(KindWindowRank, newWindowRank) }
 
 // Rank functions of WindowRankSpec.RankType.

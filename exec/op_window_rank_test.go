@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"strconv"
@@ -251,4 +252,53 @@ func BenchmarkWindowRank(b *testing.B) {
 		op.Close()
 	}
 	b.ReportMetric(float64(b.N)*nBatches*rows/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestWindowRankJob runs a window Top-2 in a job: two source subtasks of
+// (id, k = id % 10, ts = id ms) with watermarks and a 100 ms tumbling
+// window table function, a hash exchange on (k, window_start,
+// window_end), and the window rank by id descending in two subtasks.
+// Each (k, window) holds the ids w*100 + 10*j + k, so the kept ids are
+// exactly those with id % 100 >= 80.
+func TestWindowRankJob(t *testing.T) {
+	const rows = 10000
+	name, store := newStore(t)
+	ts3 := types.TimestampType(3).WithNullable(false)
+	tvfOut := types.Schema{Columns: append(slicesClone(seqSchema.Columns),
+		types.Column{Name: "window_start", Type: ts3}, types.Column{Name: "window_end", Type: ts3},
+		types.Column{Name: "window_time", Type: ts3.WithTimeAttr(types.RowtimeAttr)})}
+	bigint := types.BigIntType.WithNullable(false)
+	sinkSchema := types.Schema{Columns: []types.Column{{Name: "id", Type: bigint}, {Name: "k", Type: bigint}}}
+	sink := sinkOp(t, name, nil)
+	sink.Schema = sinkSchema
+	g := &JobGraph{
+		Name:   "window-rank",
+		Config: map[string]string{BatchSizeKey: "64"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+				sourceOp(t, map[string]string{"rows": fmt.Sprint(rows)}),
+				{Kind: KindWatermarkAssigner, Name: "WM", Schema: seqSchema, Spec: mustJSON(t,
+					WatermarkAssignerSpec{RowtimeIndex: 2, Watermark: marshal(t, col(2))})},
+				{Kind: KindWindowTableFunction, Name: "Window", Schema: tvfOut, Spec: mustJSON(t,
+					WindowTableFunctionSpec{Window: WindowSpec{Kind: WindowTumble, Size: 100}, TimeCol: 2})}}},
+			{ID: 2, Name: "Rank", Parallelism: 2, Operators: []OperatorSpec{
+				{Kind: KindWindowRank, Name: "WindowRank", Schema: tvfOut, Spec: mustJSON(t, WindowRankSpec{
+					PartitionKeys: []int{1}, WindowStart: 3, WindowEnd: 4, OrderKeys: []SortKey{{Col: 0, Desc: true}},
+					RankType: "row_number", Start: 1, End: 2})},
+				{Kind: KindCalc, Name: "Calc", Schema: sinkSchema, Spec: mustJSON(t, CalcSpec{
+					Projections: []json.RawMessage{marshal(t, col(0)), marshal(t, col(1))}})},
+				sink}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{1, 3, 4}}},
+	}
+	j, err := runJob(t, g, 2)
+	require.NoError(t, err)
+	var want []int64
+	for id := range int64(rows) {
+		if id%100 >= 80 {
+			want = append(want, id)
+		}
+	}
+	require.Equal(t, want, store.all())
+	require.Zero(t, opStats(j, 2, 0).LateRecordsDropped)
 }

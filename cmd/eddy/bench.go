@@ -211,10 +211,16 @@ func (o *nexmarkBench) runQuery(ctx context.Context, q string) measurement {
 	return m
 }
 
-func (o *nexmarkBench) runBaseline(q string) measurement {
-	cfg, err := nexmark.ParseOptions(map[string]string{
+// baselineConfig is the stream of the query files (whose nexmark tables
+// set first-event.rate to 100000 and no seed) with o.events events.
+func (o *nexmarkBench) baselineConfig() (nexmark.Config, error) {
+	return nexmark.ParseOptions(map[string]string{
 		nexmark.TableOpt: nexmark.TableBid, nexmark.EventsNum: strconv.FormatInt(o.events, 10), nexmark.FirstEventRate: "100000",
 	})
+}
+
+func (o *nexmarkBench) runBaseline(q string) measurement {
+	cfg, err := o.baselineConfig()
 	if err != nil {
 		return measurement{err: err}
 	}

@@ -9,14 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/internal/nexmarkbaseline"
 	"github.com/eddysql/eddy/table"
-	"github.com/eddysql/eddy/table/connector/nexmark"
 )
 
 const nexmarkDir = "../../testdata/nexmark"
@@ -33,7 +31,7 @@ var runningNexmarkQueries = []string{"q0", "q1", "q2", "q14", "q21", "q22"}
 func TestNexmarkQueries(t *testing.T) {
 	const events = 3000
 	o := &nexmarkBench{events: events, parallelism: 1, dir: nexmarkDir}
-	cfg, err := nexmark.ParseOptions(map[string]string{nexmark.TableOpt: nexmark.TableBid, nexmark.EventsNum: strconv.Itoa(events)})
+	cfg, err := o.baselineConfig()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,3 +190,27 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe = %q, want %q", got, want)
 	}
 }
+
+// TestPrefixOptions checks '*' keys: any longer key with the prefix is
+// accepted, exact declarations win, and WithPrefix collects the values.
+func TestPrefixOptions(t *testing.T) {
+	f := fakeFactory{opts: []Option{
+		{Key: "properties.bootstrap.servers", Type: String, Required: true, Doc: "d"},
+		{Key: "properties.*", Type: String, Doc: "d"},
+	}}
+	o, err := Parse(f, TableInfo{Options: map[string]string{
+		"properties.bootstrap.servers": "h:1", "properties.client.id": "c", "properties.sasl.mechanism": "PLAIN"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := o.WithPrefix("properties.")
+	if len(got) != 3 || got["client.id"] != "c" || got["bootstrap.servers"] != "h:1" || got["sasl.mechanism"] != "PLAIN" {
+		t.Errorf("WithPrefix = %v", got)
+	}
+	if _, err := Parse(f, TableInfo{Options: map[string]string{"properties.bootstrap.servers": "h", "properties.": "x"}}); err == nil {
+		t.Error("the bare prefix was accepted")
+	}
+	if _, err := Parse(f, TableInfo{Options: map[string]string{"properties.client.id": "c"}}); err == nil {
+		t.Error("a prefix option satisfied a required exact one")
+	}
+}

@@ -381,8 +381,11 @@ func boolOut(mem memory.Allocator, n int, valid *memory.Buffer, nulls int, fn fu
 	return makeArray(arrow.FixedWidthTypes.Boolean, n, valid, buf, nulls)
 }
 
-// isValid reports whether row i of a is not NULL.
-func isValid(a arrow.Array, i int) bool { return a.NullN() == 0 || a.IsValid(i) }
+// isValid reports whether row i of a is not NULL. (Arrow's NULL-typed
+// arrays have no validity bitmap, so IsValid alone calls them valid.)
+func isValid(a arrow.Array, i int) bool {
+	return a.NullN() == 0 || a.DataType().ID() != arrow.NULL && a.IsValid(i)
+}
 
 // allNullArray returns n NULLs of type t.
 func allNullArray(t types.DataType, n int, mem memory.Allocator) (arrow.Array, error) {

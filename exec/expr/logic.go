@@ -383,3 +383,51 @@ func resolveBetween(name string, args []Expr) (Expr, error) {
 	}
 	return Resolve(join, []Expr{lo, hi})
 }
+
+// IS [NOT] DISTINCT FROM compares like = and <> but treats NULL as an
+// ordinary value: NULL IS NOT DISTINCT FROM NULL is TRUE. The result is
+// never NULL.
+func init() {
+	register(&funcDef{name: "IS DISTINCT FROM", resolve: resolveDistinct, compile: compileDistinct})
+	register(&funcDef{name: "IS NOT DISTINCT FROM", resolve: resolveDistinct, compile: compileDistinct})
+	// TYPEOF(x[, forceSerializable]) is the summary string of x's type,
+	// known at planning time.
+	register(&funcDef{name: "TYPEOF", resolve: func(name string, args []Expr) (Expr, error) {
+		if err := arity(name, args, 1, 2); err != nil {
+			return nil, err
+		}
+		s := args[0].Type().String()
+		return NewLiteral(s, types.VarcharType(len(s)).WithNullable(false)), nil
+	}})
+}
+
+func resolveDistinct(name string, args []Expr) (Expr, error) {
+	e, err := resolveCompare(name, args)
+	if err != nil {
+		return nil, err
+	}
+	c := e.(*Call)
+	c.T = types.BooleanType.WithNullable(false)
+	return c, nil
+}
+
+func compileDistinct(c *compiler, call *Call) (Evaluator, error) {
+	distinct := call.Func == "IS DISTINCT FROM"
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		a, b := args[0], args[1]
+		var eq func(i, j int) bool
+		if a.DataType().ID() != arrow.NULL && b.DataType().ID() != arrow.NULL {
+			var err error
+			if eq, err = equalAt(a, b); err != nil {
+				return nil, err
+			}
+		}
+		return boolOut(c.mem, n, nil, 0, func(bits []byte) {
+			for i := 0; i < n; i++ {
+				va, vb := isValid(a, i), isValid(b, i)
+				same := va == vb && (!va || eq(i, i))
+				bitutil.SetBitTo(bits, i, same != distinct)
+			}
+		}), nil
+	})
+}

@@ -1,9 +1,6 @@
 package expr
 
 import (
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
 	"regexp"
 	"strings"
 	"unicode"
@@ -40,8 +37,6 @@ func init() {
 	register(&funcDef{name: "LPAD", resolve: fixedSig(str, true, str, i, str), compile: compileStrMap})
 	register(&funcDef{name: "RPAD", resolve: fixedSig(str, true, str, i, str), compile: compileStrMap})
 	register(&funcDef{name: "REPEAT", resolve: fixedSig(str, false, str, i), compile: compileStrMap})
-	register(&funcDef{name: "MD5", resolve: fixedSig(types.VarcharType(32), false, str), compile: compileStrMap})
-	register(&funcDef{name: "SHA256", resolve: fixedSig(types.VarcharType(64), false, str), compile: compileStrMap})
 	register(&funcDef{name: "CHAR_LENGTH", resolve: fixedSig(i, false, str), compile: compileStrInt}, "CHARACTER_LENGTH")
 	register(&funcDef{name: "POSITION", resolve: fixedSig(i, false, str, str), compile: compileStrInt})
 	register(&funcDef{name: "LOCATE", resolve: optionalSig(i, false, []types.DataType{str, str}, i), compile: compileStrInt})
@@ -172,7 +167,6 @@ func intAt(a arrow.Array) func(int) int64 {
 // rowFn to the batch's arguments; the loop handles NULL propagation
 // (skipped for CONCAT_WS) and output building with a reused builder.
 func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
-	out := newStrOut(c.mem)
 	fn := call.Func
 	var re *regexp.Regexp // a literal pattern is compiled once
 	if strings.HasPrefix(fn, "REGEXP_") {
@@ -348,20 +342,15 @@ func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 				return d, true
 			}
 		}
-	case "MD5", "SHA256":
-		bind = func(args []arrow.Array) rowFn {
-			s := strAt(args[0])
-			return func(d []byte, i int) ([]byte, bool) {
-				if fn == "MD5" {
-					h := md5.Sum([]byte(s(i)))
-					return hex.AppendEncode(d, h[:]), true
-				}
-				h := sha256.Sum256([]byte(s(i)))
-				return hex.AppendEncode(d, h[:]), true
-			}
-		}
 	}
-	skipNulls := fn == "CONCAT_WS"
+	return newStrEval(c, call, bind, fn == "CONCAT_WS")
+}
+
+// newStrEval evaluates a string-valued function row by row into a reused
+// builder: bind prepares the row function for a batch's arguments; rows
+// with a NULL argument are NULL unless skipNulls.
+func newStrEval(c *compiler, call *Call, bind func(args []arrow.Array) rowFn, skipNulls bool) (Evaluator, error) {
+	out := newStrOut(c.mem)
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		f := bind(args)
 		out.start(n, n*8)

@@ -25,6 +25,19 @@
 // starts are bounded by properties.default.api.timeout.ms, so unreachable
 // brokers fail the read with the last connection error rather than hang.
 //
+// The 'debezium-json' value format makes a source a changelog
+// (connector.RetractChangelog): c and r events are +I rows, u a -U and a +U,
+// d a -D, carried in the trailing connector.RowKindColumn.
+//
+// # Metadata columns
+//
+// Sources read METADATA columns (connector.SupportsReadingMetadata), after
+// the physical columns: 'topic' STRING, 'partition' INT, 'offset' BIGINT,
+// 'timestamp' TIMESTAMP_LTZ(3) (or TIMESTAMP(p)), 'timestamp-type' STRING,
+// 'headers' MAP<STRING, BYTES> and 'leader-epoch' INT. Writing them
+// (Flink's writable 'timestamp' and 'headers') is not supported yet, so a
+// table with non-VIRTUAL metadata columns can be read but not inserted into.
+//
 // # Writing
 //
 // A sink encodes each row's key (key.fields in key.format) and value and
@@ -53,7 +66,7 @@
 //	properties.bootstrap.servers             both         required         brokers, host:port,...
 //	properties.group.id                      both         KafkaSource-<t>  group whose committed offsets group-offsets use
 //	properties.*                             both         -                see below; others are errors
-//	format / value.format                    both         required         json, csv, raw, avro, avro-confluent
+//	format / value.format                    both         required         json, csv, raw, avro, avro-confluent (kafka sources: debezium-json)
 //	key.format                               both         -                format of the key (required for upsert-kafka)
 //	key.fields                               kafka        -                ';'-separated key columns (upsert-kafka: the primary key)
 //	key.fields-prefix                        both         -                prefix of key columns absent from the key format's names
@@ -70,7 +83,7 @@
 //	sink.transactional-id-prefix             both         -                for exactly-once (not yet)
 //	sink.parallelism                         both         -                accepted; the job's parallelism applies
 //
-// Format options are 'json.*', 'csv.*', 'raw.charset', 'avro-confluent.url',
+// Format options are 'json.*', 'csv.*', 'raw.charset', 'debezium-json.*', 'avro-confluent.url',
 // 'avro-confluent.subject' and 'avro-confluent.basic-auth.user-info'; with
 // key.format and value.format they take 'key.' and 'value.' prefixes
 // ('value.json.ignore-parse-errors'), with 'format' none.

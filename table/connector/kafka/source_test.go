@@ -376,3 +376,72 @@ func TestMetadataColumns(t *testing.T) {
 	_, err = f.ValidateSource(tbl)
 	require.ErrorContains(t, err, "metadata column 'o' cannot have type INT; 'offset' is BIGINT")
 }
+
+// TestFaults injects broker faults while reading and writing: dropped
+// connections on fetch and produce, and a retriable error response. The
+// read still sees every record exactly once and the sink loses none.
+func TestFaults(t *testing.T) {
+	c, addr := cluster(t, 3, "bids", "out")
+	var recs []rec
+	var want []string
+	for i := range 60 {
+		recs = append(recs, rec{partition: int32(i % 3), val: fmt.Sprintf(`{"auction": %d}`, i)})
+		want = append(want, fmt.Sprint(i))
+	}
+	produce(t, addr, "bids", recs...)
+	fetches := 0
+	c.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
+		fetches++
+		switch fetches {
+		case 1, 3: // drop the connection on the first and third fetch
+			c.KeepControl()
+			return nil, errors.New("injected connection drop"), true
+		case 5:
+			return nil, nil, false
+		}
+		c.KeepControl()
+		return nil, nil, false
+	})
+	s := schema(col("auction", types.BigIntType))
+	tbl := table(addr, s, "topic", "bids", "format", "json", "scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset")
+	got := readAll(t, tbl, 0, 1, 7)
+	sort.Slice(got, func(i, j int) bool { return len(got[i]) < len(got[j]) || len(got[i]) == len(got[j]) && got[i] < got[j] })
+	require.Equal(t, want, got)
+	require.GreaterOrEqual(t, fetches, 3)
+
+	// produce: the first produce request's connection drops, the second
+	// gets NOT_LEADER_FOR_PARTITION; the idempotent producer retries both
+	produces := 0
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		produces++
+		switch produces {
+		case 1:
+			c.KeepControl()
+			return nil, errors.New("injected connection drop"), true
+		case 2:
+			preq := req.(*kmsg.ProduceRequest)
+			resp := preq.ResponseKind().(*kmsg.ProduceResponse)
+			for _, rt := range preq.Topics {
+				st := kmsg.NewProduceResponseTopic()
+				st.Topic = rt.Topic
+				st.TopicID = rt.TopicID
+				for _, rp := range rt.Partitions {
+					sp := kmsg.NewProduceResponseTopicPartition()
+					sp.Partition = rp.Partition
+					sp.ErrorCode = kerr.NotLeaderForPartition.Code
+					st.Partitions = append(st.Partitions, sp)
+				}
+				resp.Topics = append(resp.Topics, st)
+			}
+			return resp, nil, true
+		}
+		return nil, nil, false
+	})
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := batch(t, mem, s.Arrow(), `[{"auction": 1}, {"auction": 2}, {"auction": 3}]`)
+	defer b.Release()
+	write(t, table(addr, s, "topic", "out", "format", "json"), 0, b)
+	require.Len(t, consumeAll(t, addr, "out"), 3)
+	require.GreaterOrEqual(t, produces, 3)
+}
