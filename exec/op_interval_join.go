@@ -26,8 +26,9 @@ import (
 // NULLs if it never joined (left rows first, then right rows, each in
 // time order, ties in arrival order). A row that arrives already expired
 // (late) still joins the rows still buffered, and is padded at once if it
-// joins none. Rows with a NULL key never join; outer ones are padded at
-// once.
+// joins none. Rows with a NULL key never join, nor does any row when
+// LowerBound > UpperBound (an empty interval, which Flink accepts); outer
+// ones are then padded at once.
 //
 // The operator holds back the watermark it forwards by max(-LowerBound,
 // UpperBound), as Flink's interval join does (getMaxOutputDelay), so the
@@ -80,9 +81,6 @@ func newIntervalJoin(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	}
 	if len(s.LeftKeys) != len(s.RightKeys) {
 		return nil, errs.New(errs.InvalidPlan, "interval join spec: %d left keys, %d right keys", len(s.LeftKeys), len(s.RightKeys))
-	}
-	if s.LowerBound > s.UpperBound {
-		return nil, errs.New(errs.InvalidPlan, "interval join: lower bound %d ms is above upper bound %d ms", s.LowerBound, s.UpperBound)
 	}
 	j.outer = [2]bool{s.Type == "left" || s.Type == "full", s.Type == "right" || s.Type == "full"}
 	j.keys = [2][]int{s.LeftKeys, s.RightKeys}
@@ -220,7 +218,7 @@ func (j *intervalJoin) ProcessBatch(in int, b arrow.RecordBatch, out Output) err
 			}
 		}
 		exp := j.expiry(in, j.rowT[i])
-		if jb.nullKey[i] || exp <= j.expired {
+		if jb.nullKey[i] || exp <= j.expired || j.spec.LowerBound > j.spec.UpperBound {
 			if !joined && j.outer[in] {
 				em.add(connector.Insert, int32(i), -1)
 			}

@@ -98,7 +98,6 @@ type windowRankOp struct {
 	keyCols []int
 	rows    [][]int32 // per partition: kept slots in rank order
 	first   []int64   // per partition: arrival number of its first row
-	win     []winKey  // per partition: its window
 	windows map[winKey][]int32
 	// nextEnd is the smallest end of an open window (MaxInt64: none).
 	nextEnd  int64
@@ -286,8 +285,8 @@ func (w *windowRankOp) addPartition(h uint64, i int, wk winKey) int32 {
 // track records partition p, new or restored, as a member of window wk.
 func (w *windowRankOp) track(p int32, wk winKey, first int64) {
 	n := int(w.parts.n)
-	w.rows, w.first, w.win = growTo(w.rows, n), growTo(w.first, n), growTo(w.win, n)
-	w.first[p], w.win[p] = first, wk
+	w.rows, w.first = growTo(w.rows, n), growTo(w.first, n)
+	w.first[p] = first
 	w.windows[wk] = append(w.windows[wk], p)
 	w.nextEnd = min(w.nextEnd, wk.end)
 }

@@ -152,8 +152,10 @@ func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema) (
 			identity = false
 		}
 		if !qc.Type.EqualIgnoringNull(col.Type) {
-			// Nullability is checked at run time, as Flink's NOT NULL enforcer does.
-			if !types.CanImplicitCast(qc.Type.WithNullable(true), col.Type.WithNullable(true)) {
+			// Nullability is checked at run time, as Flink's NOT NULL enforcer
+			// does; lengths and precisions of the same type family are
+			// adjusted by the cast, as Flink's sink type coercion does.
+			if !types.CanImplicitCast(qc.Type.WithNullable(true), col.Type.WithNullable(true)) && !sameFamily(qc.Type, col.Type) {
 				return nil, b.errAt(errs.DatatypeMismatch, ins, "column types of query result and sink do not match: cannot write %s into sink column '%s' of type %s", qc.Type, col.Name, col.Type)
 			}
 			c, err := expr.NewCast(e, col.Type, false)
@@ -196,4 +198,19 @@ func tableInfo(p catalog.Path, t *catalog.Table) connector.TableInfo {
 		}
 	}
 	return info
+}
+
+// sameFamily reports types that differ only in length, precision or scale
+// (VARCHAR(10) and STRING, DECIMAL(38, 2) and DECIMAL(10, 2), TIMESTAMP(6)
+// and TIMESTAMP(3)), which INSERT converts between.
+func sameFamily(a, b types.DataType) bool {
+	switch {
+	case a.IsString() && b.IsString(), a.IsBinary() && b.IsBinary():
+		return true
+	case a.Kind == types.Decimal && b.Kind == types.Decimal:
+		return true
+	case a.Kind == b.Kind && (a.IsTimestamp() || a.Kind == types.Time):
+		return true
+	}
+	return false
 }

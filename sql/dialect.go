@@ -122,6 +122,11 @@ var tidbParsers = sync.Pool{New: func() any {
 // mysqlOnlyWords are MySQL keywords TiDB would accept in a query that Flink
 // SQL does not have; rejecting them up front keeps TiDB from silently giving
 // them MySQL meaning.
+// flinkColumnWords are words TiDB's grammar reserves that Flink (Calcite)
+// accepts as plain column names; in expression position they are replaced
+// by a placeholder for the column reference they are.
+var flinkColumnWords = map[string]bool{"KEY": true, "KEYS": true, "USAGE": true, "DATABASE": true, "SCHEMA": true}
+
 var mysqlOnlyWords = map[string]bool{
 	"STRAIGHT_JOIN": true, "REGEXP": true, "RLIKE": true, "DIV": true, "XOR": true, "SOUNDS": true,
 	"SQL_CALC_FOUND_ROWS": true, "SQL_NO_CACHE": true, "SQL_CACHE": true, "SQL_SMALL_RESULT": true,
@@ -282,6 +287,14 @@ func (r *rewriter) run() error {
 			return r.errorf(i, "quoted identifier may not start with a control character")
 		case t.kind == tkOp && mysqlOnlyOps[t.val]:
 			return r.errorf(i, "operator %s is MySQL syntax, not Flink SQL", t.val)
+		case t.kind == tkWord && flinkColumnWords[t.upper] && !next.isOp("(") && !next.isOp(".") &&
+			!prev.is("AS") && !prev.is("PRIMARY") && !prev.is("FOREIGN") && !prev.is("UNIQUE"):
+			if prev.isOp(".") && i-2 >= r.lo && r.tok(i-2).isIdent() {
+				q := r.tok(i - 2)
+				r.placeExpr(i-2, i, &Ident{Pos: q.pos, Parts: []string{q.val, t.val}})
+			} else {
+				r.placeExpr(i, i, &Ident{Pos: t.pos, Parts: []string{t.val}})
+			}
 		case t.kind == tkWord && mysqlOnlyWords[t.upper]:
 			return r.errorf(i, "%s is MySQL syntax, not Flink SQL", t.upper)
 		case (t.is("USE") || t.is("FORCE") || t.is("IGNORE")) && (next.is("INDEX") || next.is("KEY")):

@@ -266,6 +266,13 @@ func TestUDFFromSQLParallel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		// Jobs release their buffers as they end; a failed job's other
+		// subtasks may still be stopping when its error arrives.
+		for _, j := range env.Jobs() {
+			_ = j.Wait(context.Background())
+		}
+	}()
 	if err := env.CreateFunction("tag", func(id int64, s string) string { return fmt.Sprintf("%s-%d", s, id*2) }); err != nil {
 		t.Fatal(err)
 	}

@@ -107,8 +107,8 @@ func ExampleGroupedTable_Select() {
 }
 
 // clicksTable creates a CSV-backed table with an event-time attribute.
-func clicksTable(env *table.Environment) {
-	dir := must(os.MkdirTemp("", "eddy-example"))
+func clicksTable(env *table.Environment) (dir string) {
+	dir = must(os.MkdirTemp("", "eddy-example"))
 	data := "alice,2026-01-01 10:00:01.000\nbob,2026-01-01 10:00:20.000\nalice,2026-01-01 10:00:40.000\n" +
 		"alice,2026-01-01 10:01:05.000\nbob,2026-01-01 10:01:30.000\nbob,2026-01-01 10:01:31.000\n"
 	if err := os.WriteFile(filepath.Join(dir, "part-0.csv"), []byte(data), 0o644); err != nil {
@@ -121,6 +121,7 @@ func clicksTable(env *table.Environment) {
 	if err != nil {
 		panic(err)
 	}
+	return dir
 }
 
 // Group windows: tumbling, sliding, session and cumulating windows on an
@@ -128,7 +129,7 @@ func clicksTable(env *table.Environment) {
 func ExampleTable_Window() {
 	ctx := context.Background()
 	env := must(table.NewEnvironment(table.Settings{Mode: table.Streaming}))
-	clicksTable(env)
+	defer os.RemoveAll(clicksTable(env))
 	perMinute := env.From("clicks").
 		Window(table.Tumble(table.Lit(1).Minutes()).On(table.Col("ts")).As("w")).
 		GroupBy(table.Col("w"), table.Col("user")).
@@ -163,7 +164,7 @@ func ExampleTable_Window() {
 func ExampleTable_OverWindow() {
 	ctx := context.Background()
 	env := must(table.NewEnvironment(table.Settings{Mode: table.Streaming}))
-	clicksTable(env)
+	defer os.RemoveAll(clicksTable(env))
 	running := env.From("clicks").
 		OverWindow(table.Over().PartitionBy(table.Col("user")).OrderBy(table.Col("ts")).Preceding(table.UnboundedRange).As("w")).
 		Select(table.Col("user"), table.Col("ts"), table.CountStar().Over("w").As("so_far"))
@@ -266,6 +267,7 @@ func ExampleTable_ExecuteInsert() {
 	ctx := context.Background()
 	env := must(table.NewEnvironment(table.Settings{Mode: table.Batch}))
 	dir := must(os.MkdirTemp("", "eddy-example"))
+	defer os.RemoveAll(dir)
 	err := env.CreateTable("big_orders", table.NewTableDescriptor("filesystem").
 		Schema(table.Column("id", "BIGINT"), table.Column("amount", types.DoubleType)).
 		Option("path", dir).Option("format", "csv"))

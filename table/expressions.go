@@ -251,8 +251,10 @@ func (e Expression) winProp(col string) Expression {
 
 // Asc and Desc order OrderBy keys (nulls first ascending, last
 // descending, as in SQL).
-func (e Expression) Asc() Expression  { return mk(exprNode{kind: kSort, args: []Expression{e}}) }
-func (e Expression) Desc() Expression { return mk(exprNode{kind: kSort, desc: true, args: []Expression{e}}) }
+func (e Expression) Asc() Expression { return mk(exprNode{kind: kSort, args: []Expression{e}}) }
+func (e Expression) Desc() Expression {
+	return mk(exprNode{kind: kSort, desc: true, args: []Expression{e}})
+}
 
 // Interval literals from an integer literal: Lit(10).Seconds() is
 // INTERVAL '10' SECOND.

@@ -46,7 +46,7 @@ var supportedProperties = []string{
 	"ssl.truststore.type", "ssl.truststore.location", "ssl.truststore.certificates", "ssl.endpoint.identification.algorithm",
 	"auto.offset.reset", "default.api.timeout.ms", "socket.connection.setup.timeout.ms", "fetch.max.wait.ms",
 	"fetch.max.bytes", "max.partition.fetch.bytes", "isolation.level", "acks", "linger.ms", "batch.size",
-	"compression.type", "enable.idempotence",
+	"compression.type", "enable.idempotence", "retry.backoff.ms",
 }
 
 var jaasRe = regexp.MustCompile(`(username|password)\s*=\s*"((?:[^"\\]|\\.)*)"`)
@@ -204,6 +204,15 @@ func parseClientConfig(o connector.Options) (clientConfig, error) {
 			default:
 				return c, fmt.Errorf("invalid value '%s' for 'properties.acks': expected all, -1, 1 or 0", v)
 			}
+		case "retry.backoff.ms":
+			// Kafka's clients wait this long between retries and before
+			// refreshing metadata after an error; kgo's metadata floor
+			// (5s) is the second.
+			d, err := ms(k)
+			if err != nil {
+				return c, err
+			}
+			c.opts = append(c.opts, kgo.RetryBackoffFn(func(int) time.Duration { return d }), kgo.MetadataMinAge(d))
 		case "linger.ms":
 			d, err := ms(k)
 			if err != nil {

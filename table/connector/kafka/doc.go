@@ -97,5 +97,6 @@
 // auto.offset.reset, default.api.timeout.ms,
 // socket.connection.setup.timeout.ms, fetch.max.wait.ms, fetch.max.bytes,
 // max.partition.fetch.bytes, isolation.level, acks, linger.ms, batch.size,
-// compression.type and enable.idempotence.
+// compression.type, enable.idempotence and retry.backoff.ms (also kgo's
+// metadata refresh floor after errors).
 package kafka

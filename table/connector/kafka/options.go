@@ -83,7 +83,7 @@ func commonOptions(upsert bool) []connector.Option {
 		{Key: GroupID, Type: connector.String,
 			Doc: "Consumer group whose committed offsets 'group-offsets' modes use, by default 'KafkaSource-<table>'. Partitions are assigned by Eddy, not by the group protocol."},
 		{Key: Properties, Type: connector.String,
-			Doc: "Kafka client properties that map to franz-go options: client.id, security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.type (PEM), ssl.truststore.location, ssl.truststore.certificates, ssl.endpoint.identification.algorithm, auto.offset.reset, default.api.timeout.ms, socket.connection.setup.timeout.ms, fetch.max.wait.ms, fetch.max.bytes, max.partition.fetch.bytes, isolation.level, acks, linger.ms, batch.size, compression.type, enable.idempotence; any other is an error."},
+			Doc: "Kafka client properties that map to franz-go options: client.id, security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.type (PEM), ssl.truststore.location, ssl.truststore.certificates, ssl.endpoint.identification.algorithm, auto.offset.reset, default.api.timeout.ms, socket.connection.setup.timeout.ms, fetch.max.wait.ms, fetch.max.bytes, max.partition.fetch.bytes, isolation.level, acks, linger.ms, batch.size, compression.type, enable.idempotence, retry.backoff.ms; any other is an error."},
 		{Key: KeyFieldsPrefix, Type: connector.String,
 			Doc: "Prefix of the key columns' names that the key format's field names do not have; needs value.fields-include = EXCEPT_KEY."},
 		{Key: ValueFieldsInclude, Type: connector.Enum, Enum: []string{"ALL", "EXCEPT_KEY"}, Default: "ALL",

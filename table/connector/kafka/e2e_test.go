@@ -1,0 +1,284 @@
+package kafka_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddysql/eddy/table"
+)
+
+// TestEndToEnd runs INSERT INTO kafka_sink SELECT ... FROM kafka_source
+// WHERE ... over kfake topics at parallelism 1 and 3, with a bounded read,
+// and compares the records in the output topic.
+func TestEndToEnd(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "bids", "out1", "out3"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	var want []string
+	for i := range 200 {
+		v := fmt.Sprintf(`{"auction": %d, "bidder": %d, "price": %d, "channel": "ch%d", "url": "https://x/%d", "dateTime": "2026-01-01 00:00:%02d.%03d", "extra": ""}`,
+			i, i%13, i*7%1000, i%5, i, i%60, i)
+		recs = append(recs, &kgo.Record{Topic: "bids", Key: fmt.Appendf(nil, "%d", i%17), Value: []byte(v)})
+		if i*7%1000 > 500 {
+			want = append(want, fmt.Sprintf("ch%d|%d|%d", i%5, i, i*7%1000*2))
+		}
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	sort.Strings(want)
+
+	for _, par := range []int{1, 3} {
+		t.Run(fmt.Sprint("parallelism=", par), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{
+				"parallelism.default": fmt.Sprint(par), "table.dml-sync": "true",
+			}})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out := fmt.Sprint("out", par)
+			for _, stmt := range []string{
+				fmt.Sprintf(`CREATE TABLE bids (
+				  auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, dateTime TIMESTAMP(3), extra STRING
+				) WITH ('connector' = 'kafka', 'topic' = 'bids', 'properties.bootstrap.servers' = '%s',
+				  'properties.group.id' = 'e2e', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+				  'format' = 'json')`, addr),
+				fmt.Sprintf(`CREATE TABLE out (channel STRING, auction BIGINT, doubled BIGINT) WITH (
+				  'connector' = 'kafka', 'topic' = '%s', 'properties.bootstrap.servers' = '%s',
+				  'key.format' = 'raw', 'key.fields' = 'channel', 'value.format' = 'csv', 'value.csv.field-delimiter' = '|',
+				  'sink.partitioner' = 'round-robin')`, out, addr),
+				`INSERT INTO out SELECT channel, auction, price * 2 FROM bids WHERE price > 500`,
+			} {
+				r, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+				r.Close()
+			}
+			got := consumeTopic(t, cl, out, len(want))
+			sort.Strings(got)
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// consumeTopic reads n records of a topic and renders their values,
+// checking each key is the value's first field.
+func consumeTopic(t *testing.T, cl *kgo.Client, topic string, n int) []string {
+	t.Helper()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(cl.OptValue(kgo.SeedBrokers).([]string)...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cons.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []string
+	for len(got) < n {
+		fs := cons.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "consumed %d of %d", len(got), n)
+		fs.EachRecord(func(r *kgo.Record) {
+			v := string(r.Value)
+			if r.Key != nil {
+				require.True(t, strings.HasPrefix(v, string(r.Key)+"|"), "key %s value %s", r.Key, v)
+			}
+			got = append(got, v)
+		})
+	}
+	return got
+}
+
+// TestMetadataEndToEnd declares METADATA columns in SQL, reads them through
+// a query, rejects writing non-virtual ones, and shows them in SHOW CREATE
+// TABLE.
+func TestMetadataEndToEnd(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	for i := range 6 {
+		recs = append(recs, &kgo.Record{Topic: "in", Partition: int32(i % 2), Value: fmt.Appendf(nil, `{"id": %d}`, i),
+			Timestamp: time.UnixMilli(int64(1000 * i))})
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := func(stmt string) error {
+		r, err := env.ExecuteSQL(ctx, stmt)
+		if err == nil {
+			r.Close()
+		}
+		return err
+	}
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE src (
+	  part INT METADATA FROM 'partition' VIRTUAL,
+	  id BIGINT,
+	  `+"`offset`"+` BIGINT METADATA VIRTUAL,
+	  ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'
+	) WITH ('connector' = 'kafka', 'topic' = 'in', 'properties.bootstrap.servers' = '%s',
+	  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json')`, addr)))
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE dst (id BIGINT, part INT, off BIGINT, secs BIGINT) WITH (
+	  'connector' = 'kafka', 'topic' = 'out', 'properties.bootstrap.servers' = '%s', 'format' = 'csv')`, addr)))
+	require.NoError(t, run("INSERT INTO dst SELECT id, part, `offset`, UNIX_TIMESTAMP(CAST(ts AS STRING)) FROM src WHERE id > 0"))
+	got := consumeTopic(t, cl, "out", 5)
+	sort.Strings(got)
+	require.Equal(t, []string{"1,1,0,1", "2,0,1,2", "3,1,1,3", "4,0,2,4", "5,1,2,5"}, got)
+	err = run(`INSERT INTO src SELECT 1`)
+	require.ErrorContains(t, err, "writing METADATA column 'ts' is not supported yet")
+	err = run(fmt.Sprintf(`CREATE TABLE bad (x INT METADATA FROM 'nope') WITH ('connector' = 'kafka', 'topic' = 'in',
+	  'properties.bootstrap.servers' = '%s', 'format' = 'json')`, addr))
+	require.ErrorContains(t, err, "metadata key 'nope' of column 'x' is not available from connector 'kafka'; available keys: headers, leader-epoch, offset, partition, timestamp, timestamp-type, topic")
+	err = run(`CREATE TABLE bad2 (x INT METADATA) WITH ('connector' = 'datagen')`)
+	require.ErrorContains(t, err, "connector 'datagen' does not support METADATA columns")
+	r, err := env.ExecuteSQL(ctx, "SHOW CREATE TABLE src")
+	require.NoError(t, err)
+	defer r.Close()
+	b, err := r.Next(ctx)
+	require.NoError(t, err)
+	defer b.Release()
+	require.Contains(t, b.Column(0).ValueStr(0), "`part` INT METADATA FROM 'partition' VIRTUAL,\n  `id` BIGINT,\n  `offset` BIGINT METADATA FROM 'offset' VIRTUAL,\n  `ts` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'\n)")
+}
+
+// TestAggregateToUpsertKafka aggregates JSON bids per channel into an
+// upsert-kafka topic, then reads the topic back through upsert-kafka and
+// through a consumer: the final value of each key is the expected total.
+func TestAggregateToUpsertKafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bids", "totals1", "totals2"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	totals := map[string]int64{}
+	counts := map[string]int64{}
+	for i := range 300 {
+		ch := fmt.Sprint("ch", i%4)
+		recs = append(recs, &kgo.Record{Topic: "bids", Value: fmt.Appendf(nil, `{"channel": "%s", "price": %d}`, ch, i)})
+		totals[ch] += int64(i)
+		counts[ch]++
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	for _, par := range []int{1, 2} {
+		t.Run(fmt.Sprint("parallelism=", par), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{
+				"parallelism.default": fmt.Sprint(par), "table.dml-sync": "true"}})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			topic := fmt.Sprint("totals", par)
+			for _, stmt := range []string{
+				fmt.Sprintf(`CREATE TABLE bids (channel STRING, price BIGINT) WITH ('connector' = 'kafka', 'topic' = 'bids',
+				  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+				  'format' = 'json')`, addr),
+				fmt.Sprintf(`CREATE TABLE totals (channel STRING, n BIGINT, total BIGINT, PRIMARY KEY (channel) NOT ENFORCED) WITH (
+				  'connector' = 'upsert-kafka', 'topic' = '%s', 'properties.bootstrap.servers' = '%s',
+				  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset')`, topic, addr),
+				`INSERT INTO totals SELECT channel, COUNT(*), SUM(price) FROM bids GROUP BY channel`,
+			} {
+				r, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+				r.Close()
+			}
+			want := map[string]string{}
+			for ch, tot := range totals {
+				want[fmt.Sprintf(`{"channel":"%s"}`, ch)] = fmt.Sprintf(`{"channel":"%s","n":%d,"total":%d}`, ch, counts[ch], tot)
+			}
+			require.Equal(t, want, finalValues(t, addr, topic, want))
+		})
+	}
+}
+
+// finalValues consumes a topic until the last value of each key equals want
+// or a few seconds pass, and returns the last values; a tombstone removes
+// its key.
+func finalValues(t *testing.T, addr, topic string, want map[string]string) map[string]string {
+	t.Helper()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cons.Close()
+	final := map[string]string{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for ctx.Err() == nil && !reflect.DeepEqual(final, want) {
+		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if r.Value == nil {
+				delete(final, string(r.Key))
+			} else {
+				final[string(r.Key)] = string(r.Value)
+			}
+		})
+	}
+	return final
+}
+
+// TestDebeziumThroughAggregation drives a Debezium changelog (inserts,
+// updates, deletes) through a GROUP BY into upsert-kafka: the final table
+// is the aggregate of the final source rows.
+func TestDebeziumThroughAggregation(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "cdc", "by_region"))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, e := range []string{
+		`{"before": null, "after": {"id": 1, "region": "eu", "amount": 10}, "op": "c"}`,
+		`{"before": null, "after": {"id": 2, "region": "eu", "amount": 20}, "op": "r"}`,
+		`{"before": null, "after": {"id": 3, "region": "us", "amount": 5}, "op": "c"}`,
+		`{"before": {"id": 1, "region": "eu", "amount": 10}, "after": {"id": 1, "region": "us", "amount": 11}, "op": "u"}`,
+		`{"before": {"id": 2, "region": "eu", "amount": 20}, "after": null, "op": "d"}`,
+		`{"before": null, "after": {"id": 4, "region": "ap", "amount": 7}, "op": "c"}`,
+		`{"before": {"id": 4, "region": "ap", "amount": 7}, "after": null, "op": "d"}`,
+	} {
+		recs = append(recs, &kgo.Record{Topic: "cdc", Value: []byte(e)})
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, stmt := range []string{
+		fmt.Sprintf(`CREATE TABLE orders (id BIGINT, region STRING, amount BIGINT) WITH ('connector' = 'kafka', 'topic' = 'cdc',
+		  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+		  'format' = 'debezium-json')`, addr),
+		fmt.Sprintf(`CREATE TABLE by_region (region STRING, n BIGINT, total BIGINT, PRIMARY KEY (region) NOT ENFORCED) WITH (
+		  'connector' = 'upsert-kafka', 'topic' = 'by_region', 'properties.bootstrap.servers' = '%s',
+		  'key.format' = 'json', 'value.format' = 'json')`, addr),
+		`INSERT INTO by_region SELECT region, COUNT(*), SUM(amount) FROM orders GROUP BY region`,
+	} {
+		r, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+		r.Close()
+	}
+	// eu: only id 2 remained, then was deleted → tombstone; ap: inserted and deleted.
+	want := map[string]string{`{"region":"us"}`: `{"region":"us","n":2,"total":16}`}
+	require.Equal(t, want, finalValues(t, addr, "by_region", want))
+}
