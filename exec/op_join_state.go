@@ -665,12 +665,11 @@ type joinBatch struct {
 // full-row hashes used to find retracted rows in state.
 func (jb *joinBatch) load(b arrow.RecordBatch, ncols int, keys []int, changelog, rowHashes bool) error {
 	n := int(b.NumRows())
-	if want := ncols; changelog {
+	want := ncols
+	if changelog {
 		want++
-		if int(b.NumCols()) != want {
-			return errs.Internalf("join input has %d columns, want %d", b.NumCols(), want)
-		}
-	} else if int(b.NumCols()) != want {
+	}
+	if int(b.NumCols()) != want {
 		return errs.Internalf("join input has %d columns, want %d", b.NumCols(), want)
 	}
 	jb.views = resize(jb.views, ncols)

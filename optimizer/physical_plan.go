@@ -123,7 +123,9 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StreamWindowRank{Logical: l, Input: hashExchange(in, l.Partition, cfg.Parallelism)}, nil
+		// The operator's key groups hash the partition keys, then the
+		// window start and end; the exchange must route by the same hash.
+		return &StreamWindowRank{Logical: l, Input: hashExchange(in, windowRankKeys(l), cfg.Parallelism)}, nil
 	case *planner.Rank:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

@@ -230,16 +230,26 @@ func (n *StreamWindowRank) Parallelism() int       { return n.Input.Parallelism(
 func (n *StreamWindowRank) Bounded() bool          { return n.Input.Bounded() }
 func (n *StreamWindowRank) Describe() string       { return n.Logical.Describe() }
 
-func (n *StreamWindowRank) operatorSpec() (exec.OperatorSpec, error) {
-	l := n.Logical
+// partitionKeys are a window rank's partition columns besides the window.
+func partitionKeys(l *planner.WindowRank) []int {
 	var keys []int
 	for _, k := range l.Partition {
 		if k != l.WindowStart && k != l.WindowEnd {
 			keys = append(keys, k)
 		}
 	}
+	return keys
+}
+
+// windowRankKeys are the columns a window rank's input is hashed by.
+func windowRankKeys(l *planner.WindowRank) []int {
+	return append(partitionKeys(l), l.WindowStart, l.WindowEnd)
+}
+
+func (n *StreamWindowRank) operatorSpec() (exec.OperatorSpec, error) {
+	l := n.Logical
 	return spec(exec.KindWindowRank, n.Describe(), n.Schema(), exec.WindowRankSpec{
-		PartitionKeys: keys, WindowStart: l.WindowStart, WindowEnd: l.WindowEnd, OrderKeys: l.Order,
+		PartitionKeys: partitionKeys(l), WindowStart: l.WindowStart, WindowEnd: l.WindowEnd, OrderKeys: l.Order,
 		RankType: strings.ToLower(l.RankType), Start: l.Start, End: l.End, OutputRank: l.OutputRank,
 	})
 }

@@ -49,3 +49,47 @@ func BenchmarkEval(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkFunctions measures some of the heavier built-ins over
+// 8192-row batches of JSON documents.
+func BenchmarkFunctions(b *testing.B) {
+	const n = 8192
+	mem := memory.NewGoAllocator()
+	sb := array.NewStringBuilder(mem)
+	ib := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Millisecond})
+	for i := 0; i < n; i++ {
+		sb.Append(fmt.Sprintf(`{"id": %d, "user": {"name": "u%d", "tags": ["a", "b", "c"]}, "url": "http://h/p?k=%d"}`, i, i, i))
+		ib.Append(arrow.Timestamp(int64(i) * 60000))
+	}
+	cols := []arrow.Array{sb.NewArray(), ib.NewArray()}
+	schema := types.Schema{Columns: []types.Column{{Name: "j", Type: types.StringType}, {Name: "t", Type: types.TimestampType(3)}}}
+	batch := array.NewRecordBatch(schema.Arrow(), cols, n)
+	defer batch.Release()
+	for _, c := range []struct{ name, expr string }{
+		{"json_value", "(JSON_VALUE $0 '$.user.name')"},
+		{"json_query", "(JSON_QUERY $0 '$.user.tags')"},
+		{"array_item", "(ITEM (ARRAY $0 $0 'x') 2)"},
+		{"floor_to_hour", "(FLOOR $1 'HOUR')"},
+		{"md5", "(MD5 $0)"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e, err := parseExpr(c.expr, schema)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ev, err := Compile(e, mem)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := ev.Eval(batch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res.Release()
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

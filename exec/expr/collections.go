@@ -273,10 +273,7 @@ func resolveItem(name string, args []Expr) (Expr, error) {
 		}
 		return &Call{Func: name, Args: []Expr{args[0], k}, T: ct.Elem.WithNullable(true)}, nil
 	case ct.Kind == types.Map:
-		if _, ok := types.CommonType(*ct.Key, kt); !ok {
-			return nil, typeError(name, args)
-		}
-		k, err := implicitCast(args[1], *ct.Key)
+		k, err := probeCast(name, args, *ct.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -328,6 +325,20 @@ func compileItem(c *compiler, call *Call) (Evaluator, error) {
 		}
 		return takeIdx(c, coll.ListValues(), idx)
 	})
+}
+
+// probeCast prepares the value searched for among a collection's keys or
+// elements of type et (args[1]): strings compare as they are (casting to a
+// shorter CHAR(n) would truncate), other values must widen to et.
+func probeCast(name string, args []Expr, et types.DataType) (Expr, error) {
+	p := args[1]
+	if p.Type().IsString() && et.IsString() {
+		return p, nil
+	}
+	if c, ok := types.CommonType(et, p.Type()); !ok || !c.EqualIgnoringNull(et.WithTimeAttr(types.NoTimeAttr)) {
+		return nil, typeError(name, args)
+	}
+	return implicitCast(p, et)
 }
 
 // equalAt returns whether row i of a equals row j of b, comparing the
@@ -423,10 +434,7 @@ func resolveArrayContains(name string, args []Expr) (Expr, error) {
 	if at.Kind != types.Array || isComposite(*at.Elem) {
 		return nil, typeError(name, args)
 	}
-	if _, ok := types.CommonType(*at.Elem, args[1].Type()); !ok {
-		return nil, typeError(name, args)
-	}
-	needle, err := implicitCast(args[1], *at.Elem)
+	needle, err := probeCast(name, args, *at.Elem)
 	if err != nil {
 		return nil, err
 	}

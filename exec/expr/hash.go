@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -9,7 +10,6 @@ import (
 	"encoding/hex"
 	"hash"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -49,7 +49,7 @@ func compileHash(c *compiler, call *Call) (Evaluator, error) {
 		}
 		return h
 	}
-	var sum []byte
+	var sum, in []byte // scratch: the digest, and the input's bytes
 	return newStrEval(c, call, func(args []arrow.Array) rowFn {
 		s := strAt(args[0])
 		name := func(int) string { return call.Func }
@@ -64,7 +64,8 @@ func compileHash(c *compiler, call *Call) (Evaluator, error) {
 			}
 			h := state(n)
 			h.Reset()
-			h.Write([]byte(s(i)))
+			in = append(in[:0], s(i)...)
+			h.Write(in)
 			sum = h.Sum(sum[:0])
 			return hex.AppendEncode(d, sum), true
 		}
@@ -94,6 +95,7 @@ func resolveHex(name string, args []Expr) (Expr, error) {
 func compileEncoding(c *compiler, call *Call) (Evaluator, error) {
 	fn := call.Func
 	isInt := call.Args[0].Type().IsInteger()
+	var in []byte // scratch: the input's bytes
 	return newStrEval(c, call, func(args []arrow.Array) rowFn {
 		if isInt {
 			v := intAt(args[0])
@@ -106,15 +108,16 @@ func compileEncoding(c *compiler, call *Call) (Evaluator, error) {
 		}
 		s := strAt(args[0])
 		return func(d []byte, i int) ([]byte, bool) {
+			in = append(in[:0], s(i)...)
 			switch fn {
 			case "TO_BASE64":
-				return base64.StdEncoding.AppendEncode(d, []byte(s(i))), true
+				return base64.StdEncoding.AppendEncode(d, in), true
 			case "FROM_BASE64":
-				out, err := base64.StdEncoding.AppendDecode(d, []byte(strings.TrimSpace(s(i))))
+				out, err := base64.StdEncoding.AppendDecode(d, bytes.TrimSpace(in))
 				return out, err == nil // malformed input gives NULL
 			}
 			start := len(d)
-			d = hex.AppendEncode(d, []byte(s(i)))
+			d = hex.AppendEncode(d, in)
 			upperHex(d[start:])
 			return d, true
 		}

@@ -34,7 +34,7 @@ func init() {
 	}, compile: compileUUID})
 }
 
-// compileASCII: the code of the first character, 0 for ”.
+// compileASCII: the code of the first character, 0 for an empty string.
 func compileASCII(c *compiler, call *Call) (Evaluator, error) {
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		s := strAt(args[0])

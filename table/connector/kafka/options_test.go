@@ -215,7 +215,7 @@ func TestSASLAndTLS(t *testing.T) {
 	require.Len(t, readAll(t, tbl, 0, 1, 0), n)
 	_, otherPEM := selfSigned(t)
 	tbl.Options["properties.ssl.truststore.certificates"] = string(otherPEM)
-	tbl.Options["properties.default.api.timeout.ms"] = "2000"
+	tbl.Options["properties.default.api.timeout.ms"] = "1000"
 	_, err = readErr(t, tbl)
 	require.ErrorContains(t, err, "certificate signed by unknown authority")
 
@@ -224,7 +224,7 @@ func TestSASLAndTLS(t *testing.T) {
 	tbl = table(addr, s, "topic", "t", "format", "raw", "scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset",
 		"properties.security.protocol", "SASL_SSL", "properties.sasl.mechanism", "PLAIN",
 		"properties.sasl.jaas.config", `x required username="alice" password="wrong";`,
-		"properties.ssl.truststore.certificates", string(certPEM), "properties.default.api.timeout.ms", "2000")
+		"properties.ssl.truststore.certificates", string(certPEM), "properties.default.api.timeout.ms", "1000")
 	_, err = readErr(t, tbl)
-	require.ErrorContains(t, err, "did not answer within 2s (properties.default.api.timeout.ms) (last connection error: EOF)")
+	require.ErrorContains(t, err, "did not answer within 1s (properties.default.api.timeout.ms) (last connection error: EOF)")
 }

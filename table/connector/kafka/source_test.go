@@ -266,7 +266,10 @@ func TestUnreachableBrokers(t *testing.T) {
 func TestUnboundedAndDiscovery(t *testing.T) {
 	_, addr := cluster(t, 1, "bids")
 	tbl := table(addr, schema(col("auction", types.BigIntType)), "topic", "bids", "format", "json",
-		"scan.startup.mode", "latest-offset", "scan.topic-partition-discovery.interval", "100 ms")
+		"scan.startup.mode", "latest-offset", "scan.topic-partition-discovery.interval", "100 ms",
+		// a fetch in flight when a partition is found holds its successor
+		// back for up to the fetch wait
+		"properties.fetch.max.wait.ms", "100")
 	produce(t, addr, "bids", rec{val: `{"auction": 0}`}) // before the start: not read
 	f, _ := connector.Source("kafka")
 	props, err := f.ValidateSource(tbl)
