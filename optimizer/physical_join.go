@@ -61,7 +61,7 @@ func (n *StreamIntervalJoin) Bounded() bool          { return n.Logical.Bounded(
 func (n *StreamIntervalJoin) Describe() string {
 	d := n.Logical.Describe()
 	return fmt.Sprintf("IntervalJoin(windowBounds=[isRowTime=%t, leftLowerBound=%d, leftUpperBound=%d, leftTimeIndex=%d, rightTimeIndex=%d], %s",
-		!n.ProcTime, n.LowerBound, n.UpperBound, n.LeftTime, n.RightTime, strings.TrimPrefix(d, "Join("))
+		!n.ProcTime, n.LowerBound, n.UpperBound, n.LeftTime, n.RightTime, strings.TrimPrefix(d, "IntervalJoin("))
 }
 
 func (n *StreamTemporalJoin) Schema() types.Schema   { return n.Logical.Schema() }
@@ -151,7 +151,7 @@ func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
 		}
 		return &StreamTemporalJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, RightTime: rt, Condition: rest}, nil
 	}
-	if j.Type != planner.SemiJoin && j.Type != planner.AntiJoin && j.Left.Changelog() == planner.InsertOnly && j.Right.Changelog() == planner.InsertOnly {
+	if j.Interval {
 		if ib, ok := intervalBounds(rest, j.Left.Schema(), j.Right.Schema()); ok {
 			return &StreamIntervalJoin{
 				Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk,

@@ -175,3 +175,20 @@ var PruneJoinInputs = Rule{Name: "PruneJoinInputs", Apply: func(n planner.Node) 
 	}
 	return &planner.Project{Input: &nj, Exprs: remapAll(p.Exprs, remap), Names: p.Names}, true
 }}
+
+// ConvertIntervalJoin marks joins whose condition bounds the distance
+// between time attributes of two insert-only inputs as interval joins.
+var ConvertIntervalJoin = Rule{Name: "ConvertIntervalJoin", Apply: func(n planner.Node) (planner.Node, bool) {
+	j, ok := n.(*planner.Join)
+	if !ok || j.Interval || j.SystemTime >= 0 || j.Type == planner.SemiJoin || j.Type == planner.AntiJoin ||
+		j.Left.Changelog() != planner.InsertOnly || j.Right.Changelog() != planner.InsertOnly {
+		return n, false
+	}
+	_, _, rest := splitEquiConditions(j.Condition, j.Left.Schema().Len())
+	if _, ok := intervalBounds(rest, j.Left.Schema(), j.Right.Schema()); !ok {
+		return n, false
+	}
+	nj := *j
+	nj.Interval = true
+	return &nj, true
+}}

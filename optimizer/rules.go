@@ -34,7 +34,8 @@ type Rule struct {
 //  6. RemoveIdentityProject drops projections that pass their input through.
 //
 // Calc phase, once the rewrites are done (a Calc hides the Filter/Project
-// shapes the rewrite rules match):
+// shapes the rewrite rules match, and join conditions are complete):
+//  6. ConvertIntervalJoin marks joins bounded by time attributes.
 //  7. MergeFilterAndProjectIntoCalc turns every Filter/Project into the Calc
 //     the runtime executes, and MergeCalcs fuses adjacent Calcs.
 //  8. FoldConstantsInCalc folds what merging brought together.
@@ -58,6 +59,7 @@ var Phases = [][]Rule{
 		RemoveIdentityProject,
 	},
 	{
+		ConvertIntervalJoin,
 		MergeFilterAndProjectIntoCalc,
 		MergeCalcs,
 		FoldConstantsInCalc,

@@ -32,6 +32,11 @@ type Join struct {
 	// SystemTime, for right FOR SYSTEM_TIME AS OF l.t, is the left column
 	// l.t: a temporal join against the versioned right table. -1 otherwise.
 	SystemTime int
+	// Interval marks a join whose condition bounds the distance between
+	// time attributes of its inputs (set by the optimizer): it runs as an
+	// interval join, which emits each result once and keeps the inputs'
+	// time attributes.
+	Interval bool
 }
 
 var _ Node = (*Join)(nil)
@@ -48,7 +53,7 @@ func (j *Join) Schema() types.Schema {
 			// A regular join's output is not ordered by time, so the time
 			// attributes of its inputs end here, as in Flink; a temporal
 			// join keeps the left side's.
-			if j.SystemTime < 0 || len(out.Columns) >= l.Len() {
+			if !j.Interval && (j.SystemTime < 0 || len(out.Columns) >= l.Len()) {
 				t = t.WithTimeAttr(types.NoTimeAttr)
 			}
 			out.Columns = append(out.Columns, types.Column{Name: c.Name, Type: t})
@@ -67,6 +72,9 @@ func (j *Join) Changelog() ChangelogMode {
 	if j.SystemTime >= 0 {
 		return j.Left.Changelog()
 	}
+	if j.Interval {
+		return InsertOnly
+	}
 	if j.Type == InnerJoin && j.Left.Changelog() == InsertOnly && j.Right.Changelog() == InsertOnly {
 		return InsertOnly
 	}
@@ -82,6 +90,9 @@ func (j *Join) Describe() string {
 	cond := "true"
 	if j.Condition != nil {
 		cond = j.Condition.String()
+	}
+	if j.Interval {
+		return fmt.Sprintf("IntervalJoin(joinType=[%s], where=[%s], select=[%s])", j.Type, cond, fieldList(j.Schema()))
 	}
 	if j.SystemTime >= 0 {
 		return fmt.Sprintf("TemporalJoin(joinType=[%s], period=[%s], where=[%s], select=[%s])", j.Type,

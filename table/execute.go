@@ -65,6 +65,28 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		return e.show(src, s)
 	case *sql.Describe:
 		return e.describe(src, s.Name)
+	case *sql.StopJob:
+		j, err := e.job(src, s, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		if s.WithSavepoint || s.WithDrain {
+			return nil, errs.New(errs.NotSupported, "STOP JOB WITH SAVEPOINT/DRAIN is not supported yet")
+		}
+		j.Cancel()
+		return okResult(), nil
+	case *sql.DescribeJob:
+		j, err := e.job(src, s, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		var rows [][]*string
+		for _, m := range j.Metrics() {
+			rows = append(rows, strs(m.Name, m.Kind, fmt.Sprint(m.Subtasks), fmt.Sprint(m.RecordsIn),
+				fmt.Sprint(m.RecordsOut), fmt.Sprint(m.LateRecordsDropped)))
+		}
+		r := stringRows(e.mem, []string{"operator", "kind", "parallelism", "records in", "records out", "late records dropped"}, rows)
+		return r, nil
 	case *sql.Explain:
 		text, err := e.explain(src, s)
 		if err != nil {
@@ -97,6 +119,16 @@ func (e *Environment) drop(src string, name sql.ObjectName, temporary, ifExists,
 		return nil, positioned(src, name, errs.New(errs.WrongObjectType, "%s cannot drop %s, which is %s", want, path, got))
 	}
 	return okResult(), e.catalog.Drop(path, temporary, ifExists)
+}
+
+// job finds a job this session submitted by its id.
+func (e *Environment) job(src string, n sql.Node, id string) (*exec.Job, error) {
+	for _, j := range e.Jobs() {
+		if j.ID() == id {
+			return j, nil
+		}
+	}
+	return nil, positioned(src, n, errs.New(errs.UndefinedObject, "job '%s' does not exist", id))
 }
 
 // positioned gives an unpositioned catalog error the position of n.

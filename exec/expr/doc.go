@@ -16,7 +16,12 @@
 //     and nullability, and with NewCast for CAST/TRY_CAST. Unknown names
 //     wrap ErrUnknownFunction; Names and Lookup serve SHOW FUNCTIONS.
 //     Argument layouts of the special forms (CASE, IN, BETWEEN, LIKE,
-//     EXTRACT, TRIM) are documented on Resolve.
+//     EXTRACT, TRIM) are documented on Resolve. Value constructors and
+//     element access are calls too: ARRAY[...] is "ARRAY", MAP[k, v, ...]
+//     "MAP", ROW(...) "ROW", arr[i] and map[key] "ITEM", FLOOR|CEIL(t TO
+//     unit) is FLOOR|CEIL(t, 'UNIT'), TIMESTAMPADD/DIFF take a leading
+//     'UNIT' string, x IS [NOT] DISTINCT FROM y is "IS [NOT] DISTINCT
+//     FROM" and s IS JSON [kind] is "IS JSON"(s[, 'KIND']).
 //   - The optimizer folds constants with Fold and leaves non-deterministic
 //     calls (RAND, NOW, CURRENT_TIMESTAMP, PROCTIME) alone; see
 //     IsDeterministic.
@@ -34,6 +39,12 @@
 // run an argument that can raise an error only on the rows that reach it,
 // so `CASE WHEN b <> 0 THEN a / b END` never divides by zero.
 //
+// Nested results (ARRAY, MAP, ROW) are Arrow list, map and struct arrays
+// built column-wise (collections.go); they have no Literal form, so Fold
+// leaves them alone. JSON functions scan documents in place with a small
+// validating scanner and compile literal paths once (json.go).
+//
 // The wall clock is read in one place (wallClock in temporal.go), by
-// PROCTIME() and the CURRENT_* functions, once per batch.
+// PROCTIME(), CURRENT_ROW_TIMESTAMP(), UNIX_TIMESTAMP() and the CURRENT_*
+// functions, once per batch.
 package expr
