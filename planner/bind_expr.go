@@ -87,6 +87,11 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n.Type.Name == "VARCHAR" && !n.Type.HasParams() {
+			// Flink reads CAST(x AS VARCHAR) as a cast to STRING; only a
+			// column declared VARCHAR has length 1.
+			t = types.StringType.WithNullable(t.Nullable())
+		}
 		c, err := expr.NewCast(arg, t, n.Try)
 		if err != nil {
 			return nil, s.errAt(errs.DatatypeMismatch, n, "%v", err)
