@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"reflect"
+	"time"
 )
 
 // inputTracker combines the watermarks and ends of a task's input channels
@@ -64,16 +65,23 @@ func (t *inputTracker) end(c int) (input int, wm Watermark, advanced, ended bool
 }
 
 // inputGate reads the elements of a task's input channels, whichever is
-// ready first. Channels that ended are no longer read.
+// ready first. Channels that ended are no longer read. When the task runs
+// processing-time operators, a ticker wakes it while no input arrives.
 type inputGate struct {
 	chans  []<-chan Element
-	cases  []reflect.SelectCase // cases[0] is ctx.Done()
-	caseCh []int                // channel index of cases[1:]
+	cases  []reflect.SelectCase // cases[0] is ctx.Done(), cases[1] the ticker
+	caseCh []int                // channel index of cases[2:]
+	tick   <-chan time.Time
 }
 
-func newInputGate(ctx context.Context, chans []<-chan Element) *inputGate {
-	g := &inputGate{chans: chans}
-	g.cases = append(g.cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+// tickChannel is the channel index next returns when the ticker fired.
+const tickChannel = -1
+
+func newInputGate(ctx context.Context, chans []<-chan Element, tick <-chan time.Time) *inputGate {
+	g := &inputGate{chans: chans, tick: tick}
+	g.cases = append(g.cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(tick)})
 	for i, ch := range chans {
 		g.cases = append(g.cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 		g.caseCh = append(g.caseCh, i)
@@ -84,23 +92,28 @@ func newInputGate(ctx context.Context, chans []<-chan Element) *inputGate {
 // active is the number of channels still read.
 func (g *inputGate) active() int { return len(g.caseCh) }
 
-// next returns the next element and its channel, or ctx.Err(). A single
-// remaining channel is read without reflection, the common case of a
-// forward edge.
+// next returns the next element and its channel, tickChannel when the
+// ticker fired, or ctx.Err(). A single remaining channel is read without
+// reflection, the common case of a forward edge. A nil ticker never fires.
 func (g *inputGate) next(ctx context.Context) (int, Element, error) {
 	if len(g.caseCh) == 1 {
 		select {
 		case e := <-g.chans[g.caseCh[0]]:
 			return g.caseCh[0], e, nil
+		case <-g.tick:
+			return tickChannel, Element{}, nil
 		case <-ctx.Done():
 			return 0, Element{}, ctx.Err()
 		}
 	}
 	chosen, v, _ := reflect.Select(g.cases)
-	if chosen == 0 {
+	switch chosen {
+	case 0:
 		return 0, Element{}, ctx.Err()
+	case 1:
+		return tickChannel, Element{}, nil
 	}
-	return g.caseCh[chosen-1], v.Interface().(Element), nil
+	return g.caseCh[chosen-2], v.Interface().(Element), nil
 }
 
 // remove stops reading channel c after its end.
@@ -108,7 +121,7 @@ func (g *inputGate) remove(c int) {
 	for i, ch := range g.caseCh {
 		if ch == c {
 			g.caseCh = append(g.caseCh[:i], g.caseCh[i+1:]...)
-			g.cases = append(g.cases[:i+1], g.cases[i+2:]...)
+			g.cases = append(g.cases[:i+2], g.cases[i+3:]...)
 			return
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -242,7 +243,7 @@ func (t *task) run() (err error) {
 	case isSource:
 		stopped, err = t.pullSource(src, links[0])
 	default:
-		stopped, err = t.readInputs(ops[0], links[0])
+		stopped, err = t.readInputs(ops, links)
 	}
 	if err != nil {
 		return err
@@ -346,8 +347,23 @@ func (t *task) pullSource(src SourceOperator, out *chainLink) (bool, error) {
 // readInputs feeds the head operator from the input channels until every
 // channel ended (false) or every channel that did not end delivered a
 // savepoint barrier (true).
-func (t *task) readInputs(head Operator, out *chainLink) (bool, error) {
+func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 	d := t.d
+	head, out := ops[0], links[0]
+	// Processing-time operators (windows, joins, OVER on PROCTIME) are
+	// woken regularly, so their timers fire without new input.
+	var timed []int
+	for i, op := range ops {
+		if _, ok := op.(ProcessingTimeOperator); ok {
+			timed = append(timed, i)
+		}
+	}
+	var tick <-chan time.Time
+	if len(timed) > 0 {
+		ticker := time.NewTicker(ProcessingTimeInterval)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
 	var chans []<-chan Element
 	var chanInput []int
 	inputs := 0
@@ -377,12 +393,20 @@ func (t *task) readInputs(head Operator, out *chainLink) (bool, error) {
 			}
 		}
 	}
-	gate := newInputGate(t.ctx, chans)
+	gate := newInputGate(t.ctx, chans, tick)
 	barriers := 0
 	for gate.active() > 0 {
 		c, e, err := gate.next(t.ctx)
 		if err != nil {
 			return false, err
+		}
+		if c == tickChannel {
+			for _, i := range timed {
+				if err := ops[i].(ProcessingTimeOperator).OnProcessingTime(links[i]); err != nil {
+					return false, opError(&d.Operators[i], err)
+				}
+			}
+			continue
 		}
 		switch e.Kind {
 		case ElementBatch:
