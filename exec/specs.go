@@ -217,3 +217,19 @@ type WindowRankSpec struct {
 	End        int64  `json:"end"`
 	OutputRank bool   `json:"outputRank,omitempty"`
 }
+
+// KindChangelogNormalize turns an upsert stream (+I/+U by key, -D by key,
+// as upsert-kafka produces) into a retract stream: it keeps the last row
+// per key and emits +I for a new key, -U (the kept row) and +U for an
+// update, -D (the kept row) for a delete; an update equal to the kept row
+// emits nothing, and -U rows and deletes of unknown keys are dropped. Its
+// spec is ChangelogNormalizeSpec; input and output carry the row kind
+// column, and the output schema is the input's.
+const KindChangelogNormalize = "changelog-normalize"
+
+// ChangelogNormalizeSpec configures a changelog normalization.
+type ChangelogNormalizeSpec struct {
+	// Keys are the primary key columns the input is partitioned by.
+	Keys           []int `json:"keys"`
+	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+}

@@ -58,7 +58,7 @@ func ParallelismFromOptions(opts map[string]string) (int, error) {
 func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 	switch l := n.(type) {
 	case *planner.Scan:
-		return &StreamScan{Logical: l, parallelism: cfg.Parallelism}, nil
+		return physicalizeScan(l, cfg)
 	case *planner.Values:
 		return &StreamValues{Logical: l}, nil
 	case *planner.Calc:

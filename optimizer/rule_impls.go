@@ -162,9 +162,15 @@ var PushProjectIntoScan = Rule{Name: "PushProjectIntoScan", Apply: func(n planne
 		return n, false
 	}
 	in := scan.Schema()
-	all := p.Exprs
+	all := append([]expr.Expr(nil), p.Exprs...)
 	if filter != nil {
 		all = append([]expr.Expr{filter.Condition}, all...)
+	}
+	// An upsert scan keeps its primary key, which its normalization reads.
+	for _, k := range scan.Table.PrimaryKey {
+		if scan.Mode == planner.Upsert && in.Index(k) >= 0 {
+			all = append(all, &expr.ColumnRef{Index: in.Index(k)})
+		}
 	}
 	used := usedColumns(in.Len(), all...)
 	if len(used) == in.Len() || len(used) == 0 {
