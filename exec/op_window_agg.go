@@ -25,9 +25,11 @@ import (
 // forwarded after the windows they close have been emitted.
 //
 // Lateness follows Flink's window operators. For TUMBLE, HOP and CUMULATE
-// (which Flink slices) a row is late when the end of its slice, the
-// earliest of its windows, is at or below the watermark; it is then
-// dropped whole, so a row either counts in all its windows or in none.
+// (which Flink slices) a row joins those of its windows whose end is
+// still above the watermark (window_end - 1 > watermark), even when its
+// slice, the earliest of its windows, has fired; it is late, dropped and
+// counted only when all its windows have fired (Flink's
+// AbstractWindowAggProcessor.processElement).
 // For SESSION a row is late when its own window [ts, ts+gap) is closed and
 // it does not join an open session. Sessions merge when their windows
 // intersect or touch (Flink's TimeWindow.intersects).
@@ -461,8 +463,11 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 	ends := w.ends
 	ws.firstEnds(w.ms, ends)
 	if !w.spec.ProcTime {
+		// As Flink's slicing operators, a row whose slice has fired still
+		// joins its windows that have not (checked per window below); it
+		// is late, and dropped, only once its last window has fired.
 		for i, e := range ends {
-			if e-1 <= w.progress {
+			if ws.lastEnd(e)-1 <= w.progress {
 				ends[i] = lateEnd
 				late++
 			}
@@ -478,7 +483,8 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 		off := int64(j) * stride
 		for i, e := range ends {
 			slots[i] = 0
-			if e == lateEnd || (j > 0 && ws.Kind == WindowCumulate && e+off > ws.lastEnd(e)) {
+			if e == lateEnd || (j > 0 && ws.Kind == WindowCumulate && e+off > ws.lastEnd(e)) ||
+				(!w.spec.ProcTime && e+off-1 <= w.progress) {
 				slots[i] = -1
 			}
 		}

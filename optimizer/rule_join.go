@@ -1,6 +1,9 @@
 package optimizer
 
 import (
+	"strconv"
+
+	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
@@ -192,3 +195,102 @@ var ConvertIntervalJoin = Rule{Name: "ConvertIntervalJoin", Apply: func(n planne
 	nj.Interval = true
 	return &nj, true
 }}
+
+// ComputeJoinKeys turns equality conjuncts between expressions over one
+// input each (MOD(l.a, 10) = r.k) into equalities between columns, by
+// computing the expressions as extra columns of the inputs, so that the
+// join partitions and probes by them instead of comparing every pair.
+var ComputeJoinKeys = Rule{Name: "ComputeJoinKeys", Apply: func(n planner.Node) (planner.Node, bool) {
+	j, ok := n.(*planner.Join)
+	if !ok || j.Condition == nil || j.SystemTime >= 0 {
+		return n, false
+	}
+	ls, rs := j.Left.Schema(), j.Right.Schema()
+	nl, nr := ls.Len(), rs.Len()
+	var lextra, rextra []expr.Expr
+	type pair struct{ l, r int }
+	var keys []pair
+	var rest []expr.Expr
+	for _, c := range conjuncts(j.Condition) {
+		call, isCall := c.(*expr.Call)
+		if isCall && call.Func == "=" {
+			a, b := call.Args[0], call.Args[1]
+			if side(a, nl) == 1 && side(b, nl) == 0 {
+				a, b = b, a
+			}
+			_, aRef := a.(*expr.ColumnRef)
+			_, bRef := b.(*expr.ColumnRef)
+			if side(a, nl) == 0 && side(b, nl) == 1 && !(aRef && bRef) && a.Type().EqualIgnoringNull(b.Type()) {
+				keys = append(keys, pair{nl + len(lextra), len(rextra)})
+				lextra = append(lextra, a)
+				rextra = append(rextra, shiftRefs(b, -nl))
+				continue
+			}
+		}
+		rest = append(rest, c)
+	}
+	if len(keys) == 0 {
+		return n, false
+	}
+	nlNew := nl + len(lextra)
+	// Right columns move right by the left's extra columns.
+	shift := map[int]int{}
+	for i := 0; i < nl; i++ {
+		shift[i] = i
+	}
+	for i := 0; i < nr; i++ {
+		shift[nl+i] = nlNew + i
+	}
+	var cond []expr.Expr
+	for _, c := range rest {
+		cond = append(cond, remapRefs(c, shift))
+	}
+	for i, k := range keys {
+		l := &expr.ColumnRef{Index: k.l, Name: "$jk" + itoaKey(i), T: lextra[i].Type()}
+		r := &expr.ColumnRef{Index: nlNew + nr + k.r, Name: "$jk" + itoaKey(i), T: rextra[i].Type()}
+		cond = append(cond, eq(l, r))
+	}
+	extend := func(in planner.Node, s types.Schema, extra []expr.Expr) planner.Node {
+		names := s.Names()
+		for i := range extra {
+			names = append(names, "$jk"+itoaKey(i))
+		}
+		return &planner.Project{Input: in, Exprs: append(columnRefs(s, nil), extra...), Names: names}
+	}
+	nj := *j
+	nj.Left = extend(j.Left, ls, lextra)
+	nj.Right = extend(j.Right, rs, rextra)
+	nj.Condition = conjoin(cond)
+	// Drop the key columns again above the join.
+	out := nj.Schema()
+	var keep []int
+	for i := 0; i < nl; i++ {
+		keep = append(keep, i)
+	}
+	if j.Type != planner.SemiJoin && j.Type != planner.AntiJoin {
+		for i := 0; i < nr; i++ {
+			keep = append(keep, nlNew+i)
+		}
+	}
+	return &planner.Project{Input: &nj, Exprs: columnRefs(out, keep), Names: pick(out.Names(), keep)}, true
+}}
+
+func shiftRefs(e expr.Expr, by int) expr.Expr {
+	return expr.Rewrite(e, func(n expr.Expr) expr.Expr {
+		if c, ok := n.(*expr.ColumnRef); ok {
+			return &expr.ColumnRef{Index: c.Index + by, Name: c.Name, T: c.T}
+		}
+		return n
+	})
+}
+
+func eq(a, b expr.Expr) expr.Expr {
+	e, err := expr.Resolve("=", []expr.Expr{a, b})
+	if err != nil {
+		// Both sides have the same type, checked by the caller.
+		panic("optimizer: = of two join keys failed: " + err.Error())
+	}
+	return e
+}
+
+func itoaKey(i int) string { return strconv.Itoa(i) }

@@ -22,7 +22,8 @@ type Rule struct {
 //  2. RemoveTrueFilter drops filters folded to TRUE.
 //  3. MergeFilters, PushFilterBelowProject,
 //     PushFilterBelowWindowTableFunction, PushFilterIntoJoin and
-//     PushJoinConditionIntoInputs move filtering down to the scans (and
+//     PushJoinConditionIntoInputs move filtering down (ComputeJoinKeys
+//     turns equalities of expressions into column keys on the way) to the scans (and
 //     join conditions into joins, where the physical planner finds
 //     equi-keys and interval bounds), so that projections can be merged and
 //     pushed.
@@ -51,6 +52,7 @@ var Phases = [][]Rule{
 		PushFilterBelowWindowTableFunction,
 		PushFilterIntoJoin,
 		PushJoinConditionIntoInputs,
+		ComputeJoinKeys,
 		MergeProjects,
 		PushProjectBelowWatermarkAssigner,
 		PushProjectIntoScan,

@@ -1,0 +1,232 @@
+package exec
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/errs"
+)
+
+// The changelog normalize operator (KindChangelogNormalize, spec
+// ChangelogNormalizeSpec in specs.go) turns an upsert stream into a
+// retract stream, as Flink's ChangelogNormalize does with
+// ProcTimeDeduplicateKeepLastRowFunction (without mini-batch): it keeps
+// the last row of every key (the Keys columns; a NULL key is a key like
+// any other) and for each input row
+//
+//   - +I or +U of a new key emits +I(row) and keeps the row;
+//   - +I or +U of a kept key emits -U(kept row) and +U(row) and keeps the
+//     row, unless the row equals the kept one: then nothing is emitted.
+//     With state TTL on, Flink emits the identical update anyway so that
+//     downstream operators do not expire the row's state early, and so do
+//     we;
+//   - -D of a kept key emits -D(kept row), not the incoming row, because
+//     an upsert delete (a Kafka tombstone) may carry only the key; the key
+//     is forgotten. -D of an unknown key emits nothing;
+//   - -U rows are dropped: an upsert stream's update is its +U alone.
+//
+// State TTL drops a key not written for StateTTLMillis of processing time
+// (the context's Clock); an expired key counts as unknown. Watermarks pass
+// through.
+//
+// Snapshot: sections (appendSection) as the deduplicate operator writes
+// them: tag 0 holds the last TTL sweep time, tag kg+1 the keys of key
+// group kg, each with its last write time and kept row, so a rescaled
+// subtask restores exactly the keys the Hash exchange sends it.
+
+func init() { RegisterOperator(KindChangelogNormalize, newChangelogNormalize) }
+
+type normalizeOp struct {
+	spec  ChangelogNormalizeSpec
+	nIn   int
+	ctx   *OperatorContext
+	clock Clock
+
+	// parts finds a key's partition; row[p] is the slot in store of the
+	// row kept for partition p.
+	parts *partitionTable
+	store *rowStore
+	row   []int32
+
+	in   joinBatch
+	emit *rowEmitter
+	// release holds the slots of replaced and deleted rows until the
+	// batch's output, which may gather them, is built.
+	release   []int32
+	lastSweep int64
+}
+
+func newChangelogNormalize(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
+	n := &normalizeOp{ctx: ctx}
+	if err := json.Unmarshal(spec.Spec, &n.spec); err != nil {
+		return nil, errs.Wrap(errs.InvalidPlan, err, "changelog normalize spec")
+	}
+	if !spec.Changelog {
+		return nil, errs.New(errs.InvalidPlan, "changelog normalize: the output must be declared a changelog")
+	}
+	n.nIn = spec.Schema.Len()
+	if len(n.spec.Keys) == 0 {
+		return nil, errs.New(errs.InvalidPlan, "changelog normalize: no key columns")
+	}
+	for _, k := range n.spec.Keys {
+		if k < 0 || k >= n.nIn {
+			return nil, errs.New(errs.InvalidPlan, "changelog normalize: key %d out of range", k)
+		}
+	}
+	if n.spec.StateTTLMillis < 0 {
+		return nil, errs.New(errs.InvalidPlan, "changelog normalize: negative state TTL %d", n.spec.StateTTLMillis)
+	}
+	kinds, _, err := storeKinds(spec.Schema, n.nIn, "changelog normalize")
+	if err != nil {
+		return nil, err
+	}
+	n.parts = newPartitionTable(n.spec.Keys, kinds)
+	n.store = newRowStore(kinds)
+	n.emit = newRowEmitter(ctx.Mem, spec, n.nIn, false)
+	return n, nil
+}
+
+func (n *normalizeOp) Open(ctx *OperatorContext) error {
+	n.ctx = ctx
+	n.emit.mem = ctx.Mem
+	n.clock = clockOf(ctx)
+	return nil
+}
+
+func (n *normalizeOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
+	if err := n.in.load(b, n.nIn, n.spec.Keys, true, false); err != nil {
+		return fmt.Errorf("changelog normalize: %w", err)
+	}
+	var now int64
+	ttl := n.spec.StateTTLMillis
+	if ttl > 0 {
+		now = n.clock.NowMillis()
+		n.sweep(now)
+	}
+	views := n.in.views
+	for i, kind := range n.in.kinds {
+		if kind == connector.UpdateBefore {
+			continue
+		}
+		h := n.in.hashes[i]
+		p := n.parts.find(h, views, i)
+		if p >= 0 && n.parts.expired(p, ttl, now) {
+			n.drop(p)
+			p = -1
+		}
+		switch kind {
+		case connector.Insert, connector.UpdateAfter:
+			if p < 0 {
+				p = n.parts.add(h, views, i, now)
+				n.row = growTo(n.row, int(n.parts.n))
+				n.row[p] = n.store.put(views, i, 0)
+				n.emit.add(connector.Insert, n.row[p], -1, 0)
+				continue
+			}
+			old := n.row[p]
+			n.parts.touched[p] = now
+			if ttl == 0 && n.store.equalsRow(old, views, i) {
+				continue
+			}
+			n.row[p] = n.store.put(views, i, 0)
+			n.emit.add(connector.UpdateBefore, old, -1, 0)
+			n.emit.add(connector.UpdateAfter, n.row[p], -1, 0)
+			n.release = append(n.release, old)
+		case connector.Delete:
+			if p < 0 {
+				continue
+			}
+			n.emit.add(connector.Delete, n.row[p], -1, 0)
+			n.drop(p)
+		default:
+			return errs.Internalf("changelog normalize: input row has kind %d", kind)
+		}
+	}
+	err := n.emit.flush(out, n.store, nil)
+	n.releaseSlots()
+	return err
+}
+
+// drop forgets partition p; its row's slot is released with the batch.
+func (n *normalizeOp) drop(p int32) {
+	n.release = append(n.release, n.row[p])
+	n.parts.remove(p)
+}
+
+func (n *normalizeOp) releaseSlots() {
+	for _, sl := range n.release {
+		n.store.release(sl)
+	}
+	n.release = n.release[:0]
+}
+
+// sweep drops expired keys at most once per TTL period, so that keys never
+// seen again do not hold memory forever; keys expired in between are
+// already treated as unknown when they are looked up.
+func (n *normalizeOp) sweep(now int64) {
+	ttl := n.spec.StateTTLMillis
+	if now-n.lastSweep < ttl {
+		return
+	}
+	n.lastSweep = now
+	for p := range n.parts.n {
+		if n.parts.live[p] && n.parts.expired(p, ttl, now) {
+			n.drop(p)
+		}
+	}
+}
+
+func (n *normalizeOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
+	return out.EmitWatermark(wm)
+}
+
+func (n *normalizeOp) EndInput(int, Output) error { return nil }
+
+func (n *normalizeOp) Snapshot() ([]byte, error) {
+	var w, pw wbuf
+	pw.varint(n.lastSweep)
+	appendSection(&w, 0, pw.b)
+	for kg, ps := range n.parts.byKeyGroup() {
+		if len(ps) == 0 {
+			continue
+		}
+		pw.b = pw.b[:0]
+		pw.uvarint(uint64(len(ps)))
+		for _, p := range ps {
+			n.parts.encode(&pw, p)
+			n.store.encode(&pw, n.row[p])
+		}
+		appendSection(&w, kg+1, pw.b)
+	}
+	return w.b, nil
+}
+
+func (n *normalizeOp) Restore(state []byte) error {
+	defer n.releaseSlots()
+	return readSections(state, func(tag int, r *rbuf) error {
+		if tag == 0 {
+			n.lastSweep = max(n.lastSweep, r.varint())
+			return nil
+		}
+		for range r.uvarint() {
+			p := n.parts.decode(r)
+			n.row = growTo(n.row, int(n.parts.n))
+			n.row[p] = n.store.decode(r)
+			if r.err != nil {
+				return r.err
+			}
+			if !ownsHash(n.ctx, n.parts.hash[p]) {
+				n.drop(p)
+			}
+		}
+		return r.err
+	})
+}
+
+func (n *normalizeOp) Close() error {
+	n.releaseSlots()
+	return nil
+}
