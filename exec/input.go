@@ -6,26 +6,49 @@ import (
 	"time"
 )
 
-// inputTracker combines the watermarks and ends of a task's input channels
-// into per-input events: an input's watermark is the minimum over its
-// channels (a channel that ended counts as MaxWatermark), delivered only
-// when it advances; an input ends when all its channels have ended.
+// inputTracker combines the watermarks, statuses and ends of a task's input
+// channels into per-input events, as Flink's StatusWatermarkValve:
+//
+//   - An input's watermark is the minimum over its channels that are active
+//     and aligned (a channel that ended counts as MaxWatermark), delivered
+//     only when it advances. Idle channels are left out.
+//   - A channel that becomes active again rejoins the minimum only once its
+//     watermark caught up with the input's (it is "aligned"), so that
+//     re-activation never moves the input's watermark backwards.
+//   - An input is idle when every channel that has not ended is idle. When
+//     its last channel goes idle, the input's watermark first advances to
+//     the maximum over its open channels (progress made before going idle
+//     is not lost), then the input reports idle.
+//   - An input ends when all its channels have ended.
+//
+// Watermarks received on an idle channel are ignored (the producer sends
+// an active status before new watermarks).
 type inputTracker struct {
 	chanInput []int       // input of each channel
 	chanWM    []Watermark // last watermark of each channel
+	chanIdle  []bool      // channel is idle
+	chanAlign []bool      // channel takes part in its input's minimum
+	chanEnded []bool
 	inputWM   []Watermark // last watermark delivered per input
+	inputIdle []bool      // last status delivered per input
 	open      []int       // channels not yet ended, per input
 }
 
 func newInputTracker(chanInput []int, inputs int) *inputTracker {
+	n := len(chanInput)
 	t := &inputTracker{
 		chanInput: chanInput,
-		chanWM:    make([]Watermark, len(chanInput)),
+		chanWM:    make([]Watermark, n),
+		chanIdle:  make([]bool, n),
+		chanAlign: make([]bool, n),
+		chanEnded: make([]bool, n),
 		inputWM:   make([]Watermark, inputs),
+		inputIdle: make([]bool, inputs),
 		open:      make([]int, inputs),
 	}
 	for c, in := range chanInput {
 		t.chanWM[c] = MinWatermark
+		t.chanAlign[c] = true
 		t.open[in]++
 	}
 	for i := range t.inputWM {
@@ -38,30 +61,111 @@ func newInputTracker(chanInput []int, inputs int) *inputTracker {
 // if it advanced.
 func (t *inputTracker) watermark(c int, wm Watermark) (input int, advanced Watermark, ok bool) {
 	input = t.chanInput[c]
-	if wm <= t.chanWM[c] {
+	if t.chanIdle[c] || wm <= t.chanWM[c] {
 		return input, 0, false
 	}
 	t.chanWM[c] = wm
-	min := MaxWatermark
+	if !t.chanAlign[c] && wm >= t.inputWM[input] {
+		t.chanAlign[c] = true
+	}
+	return t.advance(input)
+}
+
+// advance recomputes the minimum of input over its active, aligned
+// channels and returns it if it advanced.
+func (t *inputTracker) advance(input int) (int, Watermark, bool) {
+	min, any := MaxWatermark, false
 	for ch, in := range t.chanInput {
-		if in == input && t.chanWM[ch] < min {
-			min = t.chanWM[ch]
+		if in == input && !t.chanIdle[ch] && t.chanAlign[ch] {
+			any = true
+			if t.chanWM[ch] < min {
+				min = t.chanWM[ch]
+			}
 		}
 	}
-	if min <= t.inputWM[input] {
+	if !any || min <= t.inputWM[input] {
 		return input, 0, false
 	}
 	t.inputWM[input] = min
 	return input, min, true
 }
 
-// end records the end of channel c, which counts as MaxWatermark from then
-// on: it returns the input's new watermark if that advanced, and whether c
-// was the input's last open channel.
-func (t *inputTracker) end(c int) (input int, wm Watermark, advanced, ended bool) {
-	input, wm, advanced = t.watermark(c, MaxWatermark)
+// status records channel c going idle or active. It returns the input's
+// new watermark if that advanced (delivered first), and the input's new
+// status if it changed.
+func (t *inputTracker) status(c int, idle bool) (input int, wm Watermark, advanced, changed, inputIdle bool) {
+	input = t.chanInput[c]
+	if t.chanEnded[c] || t.chanIdle[c] == idle {
+		return input, 0, false, false, t.inputIdle[input]
+	}
+	t.chanIdle[c] = idle
+	if idle {
+		if t.allIdle(input) {
+			// Flush the progress of the channels before the input goes
+			// quiet: the maximum over its open channels.
+			max := MinWatermark
+			for ch, in := range t.chanInput {
+				if in == input && !t.chanEnded[ch] && t.chanWM[ch] > max {
+					max = t.chanWM[ch]
+				}
+			}
+			if max > t.inputWM[input] {
+				t.inputWM[input], wm, advanced = max, max, true
+			}
+		} else {
+			_, wm, advanced = t.advance(input)
+		}
+	} else {
+		t.chanAlign[c] = t.chanWM[c] >= t.inputWM[input]
+	}
+	now := t.allIdle(input)
+	changed = now != t.inputIdle[input]
+	t.inputIdle[input] = now
+	return input, wm, advanced, changed, now
+}
+
+// allIdle reports whether every open channel of input is idle (and at
+// least one is open).
+func (t *inputTracker) allIdle(input int) bool {
+	any := false
+	for ch, in := range t.chanInput {
+		if in == input && !t.chanEnded[ch] {
+			if !t.chanIdle[ch] {
+				return false
+			}
+			any = true
+		}
+	}
+	return any
+}
+
+// idle reports whether every input is idle: the task's status.
+func (t *inputTracker) idle() bool {
+	for _, idle := range t.inputIdle {
+		if !idle {
+			return false
+		}
+	}
+	return len(t.inputIdle) > 0
+}
+
+// end records the end of channel c, which counts as an active, aligned
+// MaxWatermark from then on: it returns the input's new watermark if that
+// advanced, whether c was the input's last open channel, and whether the
+// input's status changed (an ended channel is not idle: the input is idle
+// only if its remaining open channels are).
+func (t *inputTracker) end(c int) (input int, wm Watermark, advanced, ended, statusChanged bool) {
+	input = t.chanInput[c]
+	t.chanIdle[c], t.chanAlign[c], t.chanEnded[c] = false, true, true
+	if t.chanWM[c] < MaxWatermark {
+		t.chanWM[c] = MaxWatermark
+		_, wm, advanced = t.advance(input)
+	}
 	t.open[input]--
-	return input, wm, advanced, t.open[input] == 0
+	now := t.allIdle(input)
+	statusChanged = now != t.inputIdle[input]
+	t.inputIdle[input] = now
+	return input, wm, advanced, t.open[input] == 0, statusChanged
 }
 
 // inputGate reads the elements of a task's input channels, whichever is

@@ -21,6 +21,13 @@ const (
 	ElementEnd
 )
 
+// ElementWatermarkStatus says whether the producer's stream is idle
+// (Element.Idle), as Flink's WatermarkStatus: an idle channel sends no
+// watermarks for a while and must not hold back its consumer's
+// watermark. It is sent only when the status changes; a channel starts
+// active. Rows may still arrive on an idle channel (timers firing).
+const ElementWatermarkStatus ElementKind = ElementSavepoint + 1
+
 // Element is what travels on a channel between two subtasks: batches,
 // watermarks and end-of-input are in-band, so they stay ordered with the
 // data. An ElementBatch owns one reference to Batch; whoever takes the
@@ -29,6 +36,8 @@ type Element struct {
 	Kind      ElementKind
 	Batch     arrow.RecordBatch
 	Watermark Watermark
+	// Idle is the status of an ElementWatermarkStatus.
+	Idle bool
 }
 
 // ChannelID names the channel carrying edge Edge of job Job from producer
