@@ -112,6 +112,13 @@ func (m *Manager) Qualify(parts []string) (Path, error) {
 	cat, db := m.Current()
 	switch len(parts) {
 	case 1:
+		// PostgreSQL's search path puts pg_catalog first: its relations
+		// resolve unqualified unless the current database has the name.
+		if _, ok := pgRelations[Path{Database: PGCatalog, Name: strings.ToLower(parts[0])}]; ok {
+			if _, err := m.Get(Path{cat, db, parts[0]}); err != nil {
+				return Path{cat, PGCatalog, parts[0]}, nil
+			}
+		}
 		return Path{cat, db, parts[0]}, nil
 	case 2:
 		return Path{cat, parts[0], parts[1]}, nil
@@ -128,6 +135,9 @@ func (m *Manager) Get(p Path) (Object, error) {
 	m.mu.RUnlock()
 	if ok {
 		return obj, nil
+	}
+	if obj, ok, err := m.pgView(p); ok {
+		return obj, err
 	}
 	c, err := m.Catalog(p.Catalog)
 	if err != nil {

@@ -45,6 +45,23 @@
 // (hashing key columns vectorized for Hash edges) and broadcasts watermarks
 // and end-of-input to all of them.
 //
+// # Idleness
+//
+// A stream that brings no rows for a while must not hold back event time
+// downstream (Flink's WatermarkStatus). The watermark assigner chained
+// after a source marks its output idle after its idle timeout
+// (table.exec.source.idle-timeout, or the table's
+// scan.watermark.idle-timeout) without rows, and at once when the source
+// reader has no split (connector.IdleAware); its next row makes it active
+// again. The status travels in-band as ElementWatermarkStatus, sent only on
+// change. A consuming task leaves idle channels out of an input's minimum;
+// a channel that comes back rejoins it only once its watermark caught up,
+// so watermarks never go back; an input whose open channels are all idle
+// is idle, and a task whose inputs are all idle forwards the idle status.
+// Operators chained after a source are woken every ProcessingTimeInterval
+// like other tasks' operators: the source's reader then runs in a
+// goroutine of its own that hands batches to the task one at a time.
+//
 // # Savepoints
 //
 // Job.StopWithSavepoint stops a job at a consistent point (Flink's

@@ -9,9 +9,11 @@ import (
 // inputTracker combines the watermarks, statuses and ends of a task's input
 // channels into per-input events, as Flink's StatusWatermarkValve:
 //
-//   - An input's watermark is the minimum over its channels that are active
-//     and aligned (a channel that ended counts as MaxWatermark), delivered
-//     only when it advances. Idle channels are left out.
+//   - An input's watermark is the minimum over its channels that are open,
+//     active and aligned, delivered only when it advances. Idle channels are
+//     left out. An ended channel is left out too rather than counting as
+//     MaxWatermark: conservatively, an input whose remaining channels are
+//     idle does not jump to MaxWatermark before its last channel ended.
 //   - A channel that becomes active again rejoins the minimum only once its
 //     watermark caught up with the input's (it is "aligned"), so that
 //     re-activation never moves the input's watermark backwards.
@@ -19,10 +21,13 @@ import (
 //     its last channel goes idle, the input's watermark first advances to
 //     the maximum over its open channels (progress made before going idle
 //     is not lost), then the input reports idle.
-//   - An input ends when all its channels have ended.
+//   - An input ends when all its channels have ended; its watermark is then
+//     MaxWatermark.
 //
-// Watermarks received on an idle channel are ignored (the producer sends
-// an active status before new watermarks).
+// Watermarks received on an idle channel are recorded (they count once it
+// is active and aligned again) but do not hold the input back; while the
+// whole input is idle they advance it, so progress reported by idle
+// channels is not lost.
 type inputTracker struct {
 	chanInput []int       // input of each channel
 	chanWM    []Watermark // last watermark of each channel
@@ -61,22 +66,29 @@ func newInputTracker(chanInput []int, inputs int) *inputTracker {
 // if it advanced.
 func (t *inputTracker) watermark(c int, wm Watermark) (input int, advanced Watermark, ok bool) {
 	input = t.chanInput[c]
-	if t.chanIdle[c] || wm <= t.chanWM[c] {
+	if t.chanEnded[c] || wm <= t.chanWM[c] {
 		return input, 0, false
 	}
 	t.chanWM[c] = wm
+	if t.chanIdle[c] {
+		if t.allIdle(input) && wm > t.inputWM[input] {
+			t.inputWM[input] = wm
+			return input, wm, true
+		}
+		return input, 0, false
+	}
 	if !t.chanAlign[c] && wm >= t.inputWM[input] {
 		t.chanAlign[c] = true
 	}
 	return t.advance(input)
 }
 
-// advance recomputes the minimum of input over its active, aligned
+// advance recomputes the minimum of input over its open, active, aligned
 // channels and returns it if it advanced.
 func (t *inputTracker) advance(input int) (int, Watermark, bool) {
 	min, any := MaxWatermark, false
 	for ch, in := range t.chanInput {
-		if in == input && !t.chanIdle[ch] && t.chanAlign[ch] {
+		if in == input && !t.chanEnded[ch] && !t.chanIdle[ch] && t.chanAlign[ch] {
 			any = true
 			if t.chanWM[ch] < min {
 				min = t.chanWM[ch]
@@ -90,6 +102,23 @@ func (t *inputTracker) advance(input int) (int, Watermark, bool) {
 	return input, min, true
 }
 
+// flush advances input to the maximum over its open channels, when the
+// input goes idle: the progress its channels made before going quiet is
+// not lost.
+func (t *inputTracker) flush(input int) (Watermark, bool) {
+	max := MinWatermark
+	for ch, in := range t.chanInput {
+		if in == input && !t.chanEnded[ch] && t.chanWM[ch] > max {
+			max = t.chanWM[ch]
+		}
+	}
+	if max <= t.inputWM[input] {
+		return 0, false
+	}
+	t.inputWM[input] = max
+	return max, true
+}
+
 // status records channel c going idle or active. It returns the input's
 // new watermark if that advanced (delivered first), and the input's new
 // status if it changed.
@@ -101,17 +130,7 @@ func (t *inputTracker) status(c int, idle bool) (input int, wm Watermark, advanc
 	t.chanIdle[c] = idle
 	if idle {
 		if t.allIdle(input) {
-			// Flush the progress of the channels before the input goes
-			// quiet: the maximum over its open channels.
-			max := MinWatermark
-			for ch, in := range t.chanInput {
-				if in == input && !t.chanEnded[ch] && t.chanWM[ch] > max {
-					max = t.chanWM[ch]
-				}
-			}
-			if max > t.inputWM[input] {
-				t.inputWM[input], wm, advanced = max, max, true
-			}
+			wm, advanced = t.flush(input)
 		} else {
 			_, wm, advanced = t.advance(input)
 		}
@@ -149,19 +168,32 @@ func (t *inputTracker) idle() bool {
 	return len(t.inputIdle) > 0
 }
 
-// end records the end of channel c, which counts as an active, aligned
-// MaxWatermark from then on: it returns the input's new watermark if that
-// advanced, whether c was the input's last open channel, and whether the
-// input's status changed (an ended channel is not idle: the input is idle
-// only if its remaining open channels are).
+// end records the end of channel c, which leaves its input's minimum: it
+// returns the input's new watermark if that advanced (MaxWatermark once
+// the last channel ended), whether c was the input's last open channel,
+// and whether the input's status changed (an ended channel is not idle:
+// the input is idle only if its remaining open channels are; an input
+// without open channels is active).
 func (t *inputTracker) end(c int) (input int, wm Watermark, advanced, ended, statusChanged bool) {
 	input = t.chanInput[c]
-	t.chanIdle[c], t.chanAlign[c], t.chanEnded[c] = false, true, true
-	if t.chanWM[c] < MaxWatermark {
-		t.chanWM[c] = MaxWatermark
+	if t.chanEnded[c] {
+		return input, 0, false, false, false
+	}
+	wasIdle := t.chanIdle[c]
+	t.chanIdle[c], t.chanEnded[c] = false, true
+	t.open[input]--
+	switch {
+	case t.open[input] == 0:
+		if t.inputWM[input] < MaxWatermark {
+			t.inputWM[input], wm, advanced = MaxWatermark, MaxWatermark, true
+		}
+	case t.allIdle(input):
+		if !wasIdle {
+			wm, advanced = t.flush(input)
+		}
+	default:
 		_, wm, advanced = t.advance(input)
 	}
-	t.open[input]--
 	now := t.allIdle(input)
 	statusChanged = now != t.inputIdle[input]
 	t.inputIdle[input] = now

@@ -15,6 +15,8 @@ import (
 //	init channels=<input of channel 0>,<input of channel 1>,...
 //	wm ch=<channel> wm=<ms>
 //	end ch=<channel>
+//	idle ch=<channel>
+//	active ch=<channel>
 //
 // and prints the events delivered to the operator.
 func TestInputTracker(t *testing.T) {
@@ -55,12 +57,28 @@ func runTracker(t *testing.T, d *datadriven.TestData, trp **inputTracker) string
 		return "nothing\n"
 	case "end":
 		var out strings.Builder
-		in, w, advanced, ended := tr.end(ch)
+		in, w, advanced, ended, changed := tr.end(ch)
 		if advanced {
 			fmt.Fprintf(&out, "input %d: watermark %s\n", in, fmtWM(w))
 		}
+		if changed {
+			fmt.Fprintf(&out, "input %d: %s\n", in, status(tr.inputIdle[in]))
+		}
 		if ended {
 			fmt.Fprintf(&out, "input %d: end\n", in)
+		}
+		if out.Len() == 0 {
+			return "nothing\n"
+		}
+		return out.String()
+	case "idle", "active":
+		var out strings.Builder
+		in, w, advanced, changed, idle := tr.status(ch, d.Cmd == "idle")
+		if advanced {
+			fmt.Fprintf(&out, "input %d: watermark %s\n", in, fmtWM(w))
+		}
+		if changed {
+			fmt.Fprintf(&out, "input %d: %s\n", in, status(idle))
 		}
 		if out.Len() == 0 {
 			return "nothing\n"
@@ -76,4 +94,11 @@ func fmtWM(w Watermark) string {
 		return "MAX"
 	}
 	return strconv.FormatInt(int64(w), 10)
+}
+
+func status(idle bool) string {
+	if idle {
+		return "idle"
+	}
+	return "active"
 }

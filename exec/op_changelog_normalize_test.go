@@ -1,8 +1,11 @@
 package exec
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,7 +146,7 @@ func TestChangelogNormalizeRescale(t *testing.T) {
 		require.NoError(t, op.Restore(state))
 		require.Equal(t, owned[sub], op.parts.count, "subtask %d", sub)
 		require.Equal(t, owned[sub], op.store.live)
-		var out countingOutput
+		var out normalizedDeletes
 		require.NoError(t, op.ProcessBatch(0, del, &out))
 		require.Equal(t, owned[sub], out.rows, "subtask %d deletes", sub)
 		require.Equal(t, 0, op.store.live)
@@ -153,11 +156,11 @@ func TestChangelogNormalizeRescale(t *testing.T) {
 	require.Positive(t, owned[1])
 }
 
-// countingOutput counts the rows emitted and checks that deletes carry
+// normalizedDeletes counts the rows emitted and checks that deletes carry
 // the kept value, not the incoming NULL.
-type countingOutput struct{ rows int }
+type normalizedDeletes struct{ rows int }
 
-func (o *countingOutput) Emit(b arrow.RecordBatch) error {
+func (o *normalizedDeletes) Emit(b arrow.RecordBatch) error {
 	for i := range int(b.NumRows()) {
 		if b.Column(1).IsNull(i) {
 			return fmt.Errorf("row %d has a NULL value", i)
@@ -167,7 +170,159 @@ func (o *countingOutput) Emit(b arrow.RecordBatch) error {
 	return nil
 }
 
-func (o *countingOutput) EmitWatermark(Watermark) error { return nil }
+func (o *normalizedDeletes) EmitWatermark(Watermark) error { return nil }
+
+// "test-upsert" is an upsert source of (k BIGINT, v BIGINT): subtask s
+// emits rows i in [0, rows) with key s*keys + i%keys, so each key comes
+// from one subtask in order; every 5th row is -D(k, NULL), the others
+// +U(k, i).
+type upsertFactory struct{}
+
+var upsertSchema = types.Schema{Columns: []types.Column{
+	{Name: "k", Type: types.BigIntType.WithNullable(false)}, {Name: "v", Type: types.BigIntType}}}
+
+func init() { connector.Register(upsertFactory{}) }
+
+func (upsertFactory) Identifier() string { return "test-upsert" }
+func (upsertFactory) Options() []connector.Option {
+	return []connector.Option{
+		{Key: "rows", Type: connector.Long, Default: "0"},
+		{Key: "keys", Type: connector.Long, Default: "10"},
+	}
+}
+func (upsertFactory) ValidateSource(connector.TableInfo) (connector.ScanProperties, error) {
+	return connector.ScanProperties{Bounded: true, Changelog: connector.UpsertChangelog}, nil
+}
+
+func (upsertFactory) CreateReader(spec connector.ScanSpec, ctx connector.ReaderContext) (connector.SourceReader, error) {
+	r := &upsertReader{mem: ctx.Mem, batch: int64(ctx.BatchSize), sub: int64(ctx.Subtask)}
+	fmt.Sscan(spec.Table.Options["rows"], &r.rows)
+	fmt.Sscan(spec.Table.Options["keys"], &r.keys)
+	return r, nil
+}
+
+// upsertEvent is row i of subtask sub of the test-upsert source.
+func upsertEvent(sub, i, keys int64) (k int64, kind connector.RowKind) {
+	kind = connector.UpdateAfter
+	if i%5 == 4 {
+		kind = connector.Delete
+	}
+	return sub*keys + i%keys, kind
+}
+
+type upsertReader struct {
+	mem                          memory.Allocator
+	sub, next, rows, keys, batch int64
+}
+
+func (r *upsertReader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := min(r.batch, r.rows-r.next)
+	if n <= 0 {
+		return nil, io.EOF
+	}
+	b := array.NewRecordBuilder(r.mem, BatchSchema(upsertSchema, true))
+	defer b.Release()
+	for i := r.next; i < r.next+n; i++ {
+		k, kind := upsertEvent(r.sub, i, r.keys)
+		b.Field(0).(*array.Int64Builder).Append(k)
+		if kind == connector.Delete {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.Int64Builder).Append(i)
+		}
+		b.Field(2).(*array.Int8Builder).Append(int8(kind))
+	}
+	r.next += n
+	return b.NewRecordBatch(), nil
+}
+
+func (r *upsertReader) Snapshot() ([]byte, error) { return nil, nil }
+func (r *upsertReader) Restore([]byte) error      { return nil }
+func (r *upsertReader) Close() error              { return nil }
+
+// TestChangelogNormalizeJob runs the operator in a job: a parallel upsert
+// source, a hash exchange on the key, two normalize subtasks and a
+// collect. The output must be a consistent retract stream (+I of absent
+// keys, -U/-D of exactly the row held, +U after -U) whose final state is
+// each key's last upsert.
+func TestChangelogNormalizeJob(t *testing.T) {
+	const rows, keys = 2000, 37
+	before := runtime.NumGoroutine()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := NewEmbeddedCluster(2, 2, mem)
+	opts := map[string]string{"connector": "test-upsert", "rows": strconv.Itoa(rows), "keys": strconv.Itoa(keys)}
+	g := &JobGraph{
+		Name:   "normalize",
+		Config: map[string]string{BatchSizeKey: "64"},
+		Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
+				{Kind: KindSource, Name: "Scan", Schema: upsertSchema, Changelog: true,
+					Spec: mustJSON(t, connector.ScanSpec{Table: connector.TableInfo{Name: "upsert", Schema: upsertSchema, Options: opts}})}}},
+			{ID: 2, Name: "Normalize", Parallelism: 2, Operators: []OperatorSpec{
+				{Kind: KindChangelogNormalize, Name: "ChangelogNormalize", Schema: upsertSchema, Changelog: true,
+					Spec: mustJSON(t, ChangelogNormalizeSpec{Keys: []int{0}})},
+				{Kind: KindCollect, Name: "Collect", Schema: upsertSchema, Changelog: true, Spec: mustJSON(t, CollectSpec{ID: "out"})}}},
+		},
+		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{0}}},
+	}
+	ctx := context.Background()
+	j, err := c.Submit(ctx, g)
+	require.NoError(t, err)
+	res, err := j.Results("out")
+	require.NoError(t, err)
+	held := map[int64]int64{}
+	retracted := map[int64]bool{} // -U seen, +U expected next
+	for {
+		b, err := res.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		kinds := b.Column(2).(*array.Int8).Int8Values()
+		vs := b.Column(1).(*array.Int64)
+		for i, k := range b.Column(0).(*array.Int64).Int64Values() {
+			require.True(t, vs.IsValid(i), "row %d of key %d has no value", i, k)
+			v := vs.Value(i)
+			cur, ok := held[k]
+			switch kind := connector.RowKind(kinds[i]); kind {
+			case connector.Insert:
+				require.False(t, ok, "+I of held key %d", k)
+				held[k] = v
+			case connector.UpdateBefore:
+				require.True(t, ok && cur == v, "-U[%d, %d] does not match the held row", k, v)
+				retracted[k] = true
+			case connector.UpdateAfter:
+				require.True(t, retracted[k], "+U of key %d without -U", k)
+				require.NotEqual(t, cur, v, "identical update of key %d", k)
+				delete(retracted, k)
+				held[k] = v
+			case connector.Delete:
+				require.True(t, ok && cur == v, "-D[%d, %d] does not match the held row", k, v)
+				delete(held, k)
+			}
+		}
+		b.Release()
+	}
+	require.NoError(t, j.Wait(ctx))
+	require.Empty(t, retracted)
+	want := map[int64]int64{}
+	for sub := range int64(2) {
+		for i := range int64(rows) {
+			k, kind := upsertEvent(sub, i, keys)
+			if kind == connector.Delete {
+				delete(want, k)
+			} else {
+				want[k] = i
+			}
+		}
+	}
+	require.Equal(t, want, held)
+	checkGoroutines(t, before)
+}
 
 // BenchmarkChangelogNormalize normalizes 8192-row batches of upserts over
 // 100k keys (a BIGINT key, a BIGINT and a STRING value): after warm-up

@@ -58,6 +58,13 @@ func (s *scanSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	return s.reader.Next(ctx)
 }
 
+// Idle implements connector.IdleAware for the task: the reader's answer, or
+// false for readers that do not tell.
+func (s *scanSource) Idle() bool {
+	ia, ok := s.reader.(connector.IdleAware)
+	return ok && ia.Idle()
+}
+
 func (s *scanSource) Snapshot() ([]byte, error)  { return s.reader.Snapshot() }
 func (s *scanSource) Restore(state []byte) error { return s.reader.Restore(state) }
 

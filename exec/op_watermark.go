@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/exec/expr"
 )
 
@@ -17,7 +18,19 @@ import (
 // advanced. Late rows are not dropped here; operators that care compare
 // rowtimes with their input watermark. Upstream watermarks are ignored
 // except MaxWatermark, which ends event time.
+//
+// Idleness (Flink's WatermarkStatus): with an idle timeout, a stream that
+// brought no row for that long (processing time, checked on the task's
+// processing-time wake-ups) is marked idle, so that it does not hold back
+// the watermark downstream; its next row makes it active again. An idle
+// upstream (a source without a split) makes the output idle at once.
 const KindWatermarkAssigner = "watermark-assigner"
+
+// SourceIdleTimeoutKey is the session option (a Flink duration, "0" or
+// absent: never idle) after which a source that brought no row is marked
+// idle. The table option "scan.watermark.idle-timeout" overrides it per
+// table through WatermarkAssignerSpec.IdleTimeoutMillis.
+const SourceIdleTimeoutKey = "table.exec.source.idle-timeout"
 
 // WatermarkAssignerSpec is the JSON spec of a watermark-assigner.
 type WatermarkAssignerSpec struct {
@@ -26,6 +39,9 @@ type WatermarkAssignerSpec struct {
 	// Watermark is the expr.Marshal'ed watermark expression, of a TIMESTAMP
 	// or TIMESTAMP_LTZ type.
 	Watermark json.RawMessage `json:"watermark"`
+	// IdleTimeoutMillis marks the stream idle after that long without rows;
+	// 0 falls back to the job's SourceIdleTimeoutKey.
+	IdleTimeoutMillis int64 `json:"idleTimeoutMillis,omitempty"`
 }
 
 func init() { RegisterOperator(KindWatermarkAssigner, newWatermarkAssigner) }
@@ -36,6 +52,12 @@ type watermarkAssigner struct {
 	ev      expr.Evaluator
 	unit    arrow.TimeUnit
 	current Watermark
+
+	clock        Clock
+	idleTimeout  int64 // ms; 0: never idle
+	lastRow      int64 // processing time of the last row, or of Open
+	upstreamIdle bool
+	idle         bool // the status last emitted
 }
 
 func newWatermarkAssigner(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
@@ -63,6 +85,58 @@ func (w *watermarkAssigner) Open(ctx *OperatorContext) error {
 	if err != nil {
 		return fmt.Errorf("watermark expression: %w", err)
 	}
+	w.idleTimeout = w.spec.IdleTimeoutMillis
+	if s := ctx.Config[SourceIdleTimeoutKey]; w.idleTimeout == 0 && s != "" {
+		d, err := connector.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("option '%s': %w", SourceIdleTimeoutKey, err)
+		}
+		w.idleTimeout = d.Milliseconds()
+	}
+	w.clock = ctx.Clock
+	if w.clock == nil {
+		w.clock = SystemClock{}
+	}
+	w.lastRow = w.clock.NowMillis()
+	return nil
+}
+
+// setIdle emits a change of the output's watermark status.
+func (w *watermarkAssigner) setIdle(idle bool, out Output) error {
+	if idle == w.idle {
+		return nil
+	}
+	w.idle = idle
+	if so, ok := out.(WatermarkStatusOutput); ok {
+		return so.EmitWatermarkStatus(idle)
+	}
+	return nil
+}
+
+// ProcessWatermarkStatus follows the upstream status: an idle upstream
+// makes the output idle; an active one does not make it active by itself,
+// rows do.
+func (w *watermarkAssigner) ProcessWatermarkStatus(_ int, idle bool, out Output) error {
+	w.upstreamIdle = idle
+	if idle {
+		return w.setIdle(true, out)
+	}
+	return nil
+}
+
+// usesProcessingTime tells the task whether to wake the assigner: only
+// with an idle timeout.
+func (w *watermarkAssigner) usesProcessingTime() bool { return w.idleTimeout > 0 }
+
+// OnProcessingTime marks the output idle once no row came for the idle
+// timeout.
+func (w *watermarkAssigner) OnProcessingTime(out Output) error {
+	if w.idle || w.idleTimeout <= 0 || w.current == MaxWatermark {
+		return nil
+	}
+	if w.clock.NowMillis()-w.lastRow >= w.idleTimeout {
+		return w.setIdle(true, out)
+	}
 	return nil
 }
 
@@ -78,6 +152,12 @@ func (w *watermarkAssigner) ProcessBatch(_ int, b arrow.RecordBatch, out Output)
 	}
 	max, found := maxTimestamp(ts)
 	col.Release()
+	if w.idleTimeout > 0 {
+		w.lastRow = w.clock.NowMillis()
+	}
+	if err := w.setIdle(false, out); err != nil {
+		return err
+	}
 	if err := out.Emit(b); err != nil {
 		return err
 	}

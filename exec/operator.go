@@ -79,3 +79,18 @@ type OperatorContext struct {
 	// nil means SystemClock. Tests set a manual clock.
 	Clock Clock
 }
+
+// WatermarkStatusOutput is implemented by the runtime's outputs: an
+// operator that knows its stream went idle (no rows for the idle timeout)
+// or active again says so, as Flink's WatermarkStatus. Repeating the
+// current status does nothing.
+type WatermarkStatusOutput interface {
+	EmitWatermarkStatus(idle bool) error
+}
+
+// WatermarkStatusOperator is implemented by operators that handle the
+// idleness of their inputs themselves. For other operators the runtime
+// passes the status on: their output is idle while all inputs are.
+type WatermarkStatusOperator interface {
+	ProcessWatermarkStatus(input int, idle bool, out Output) error
+}

@@ -95,6 +95,7 @@ type chainLink struct {
 	spec    *OperatorSpec
 	metrics *OperatorMetrics
 	lastWM  Watermark
+	idle    bool
 
 	next        Operator // nil after the last operator
 	nextSpec    *OperatorSpec
@@ -128,6 +129,28 @@ func (l *chainLink) EmitWatermark(wm Watermark) error {
 		return l.tail.broadcast(Element{Kind: ElementWatermark, Watermark: wm})
 	}
 	return opError(l.nextSpec, l.next.ProcessWatermark(0, wm, l.nextOut))
+}
+
+// EmitWatermarkStatus passes a change of the stream's idleness on to the
+// next operator, or to every output channel.
+func (l *chainLink) EmitWatermarkStatus(idle bool) error {
+	if idle == l.idle {
+		return nil
+	}
+	l.idle = idle
+	if l.next == nil {
+		return l.tail.broadcast(Element{Kind: ElementWatermarkStatus, Idle: idle})
+	}
+	return opError(l.nextSpec, deliverStatus(l.next, 0, idle, l.nextOut))
+}
+
+// deliverStatus hands an input's status to op, or passes it through for
+// operators that do not track idleness themselves.
+func deliverStatus(op Operator, input int, idle bool, out *chainLink) error {
+	if so, ok := op.(WatermarkStatusOperator); ok {
+		return so.ProcessWatermarkStatus(input, idle, out)
+	}
+	return out.EmitWatermarkStatus(idle)
 }
 
 // end runs once the operator before the link has ended all its inputs: it
@@ -257,6 +280,16 @@ func (t *task) run() (err error) {
 		}
 	}
 	return nil
+}
+
+// deliverTaskStatus hands a change of input in's idleness to the head
+// operator; operators that do not track idleness see the task's stream as
+// idle while all of its inputs are.
+func (t *task) deliverTaskStatus(head Operator, tracker *inputTracker, in int, idle bool, out *chainLink) error {
+	if so, ok := head.(WatermarkStatusOperator); ok {
+		return so.ProcessWatermarkStatus(in, idle, out)
+	}
+	return out.EmitWatermarkStatus(tracker.idle())
 }
 
 func (t *task) openOutputs() (*taskOutput, error) {
@@ -418,11 +451,22 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 			if in, wm, ok := tracker.watermark(c, e.Watermark); ok {
 				err = head.ProcessWatermark(in, wm, out)
 			}
-		case ElementEnd:
-			gate.remove(c)
-			in, wm, advanced, ended := tracker.end(c)
+		case ElementWatermarkStatus:
+			in, wm, advanced, changed, idle := tracker.status(c, e.Idle)
 			if advanced {
 				err = head.ProcessWatermark(in, wm, out)
+			}
+			if err == nil && changed {
+				err = t.deliverTaskStatus(head, tracker, in, idle, out)
+			}
+		case ElementEnd:
+			gate.remove(c)
+			in, wm, advanced, ended, changed := tracker.end(c)
+			if advanced {
+				err = head.ProcessWatermark(in, wm, out)
+			}
+			if err == nil && changed {
+				err = t.deliverTaskStatus(head, tracker, in, tracker.inputIdle[in], out)
 			}
 			if err == nil && ended {
 				err = head.EndInput(in, out)

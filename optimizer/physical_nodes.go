@@ -183,7 +183,7 @@ func (n *StreamWatermarkAssigner) operatorSpec() (exec.OperatorSpec, error) {
 		return exec.OperatorSpec{}, err
 	}
 	out, err := spec(exec.KindWatermarkAssigner, n.Describe(), n.Schema(),
-		exec.WatermarkAssignerSpec{RowtimeIndex: n.Logical.Rowtime, Watermark: raw})
+		exec.WatermarkAssignerSpec{RowtimeIndex: n.Logical.Rowtime, Watermark: raw, IdleTimeoutMillis: n.Logical.IdleTimeoutMillis})
 	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
 	return out, err
 }

@@ -105,6 +105,9 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.Window.Kind == "SESSION" {
+			return nil, errs.New(errs.NotSupported, "SESSION windows are supported only in window aggregations grouped by the window and exactly the PARTITION BY columns")
+		}
 		return &StreamWindowTableFunction{Logical: l, Input: in}, nil
 	case *planner.WindowAggregate:
 		in, err := Physicalize(l.Input, cfg)
@@ -118,6 +121,8 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		return &StreamWindowAggregate{Logical: l, Input: hashExchange(in, l.Keys, par)}, nil
 	case *planner.Join:
 		return physicalizeJoin(l, cfg)
+	case *planner.WindowJoin:
+		return physicalizeWindowJoin(l, cfg)
 	case *planner.WindowRank:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

@@ -70,6 +70,11 @@ var ConvertWindowAggregate = Rule{Name: "ConvertWindowAggregate", Apply: func(n 
 	if !hasStart || !hasEnd {
 		return n, false
 	}
+	// A SESSION TVF's sessions span its PARTITION BY keys only; the window
+	// aggregate computes sessions per group key, so the two must agree.
+	if wtf.Window.Kind == "SESSION" && !wtf.Window.KeyedSession && !sameColumns(pre, wtf.Window.Partition) {
+		return n, false
+	}
 	keys := make([]int, len(pre))
 	for i := range keys {
 		keys[i] = i
@@ -134,6 +139,21 @@ var ConvertWindowAggregate = Rule{Name: "ConvertWindowAggregate", Apply: func(n 
 	}
 	return &planner.Project{Input: wa, Exprs: exprs, Names: a.Names}, true
 }}
+
+// sameColumns reports whether exprs are references to exactly the
+// columns cols, in any order.
+func sameColumns(exprs []expr.Expr, cols []int) bool {
+	if len(exprs) != len(cols) {
+		return false
+	}
+	for _, e := range exprs {
+		c, ok := e.(*expr.ColumnRef)
+		if !ok || !containsInt(cols, c.Index) {
+			return false
+		}
+	}
+	return true
+}
 
 // uniqueNames makes names distinct by appending a counter to repeats.
 func uniqueNames(names []string) []string {

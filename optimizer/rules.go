@@ -36,7 +36,9 @@ type Rule struct {
 //
 // Calc phase, once the rewrites are done (a Calc hides the Filter/Project
 // shapes the rewrite rules match, and join conditions are complete):
-//  6. ConvertIntervalJoin marks joins bounded by time attributes.
+//  6. ConvertWindowJoin turns joins of windowed inputs on equal window
+//     start and end into window joins; ConvertIntervalJoin marks joins
+//     bounded by time attributes.
 //  7. MergeFilterAndProjectIntoCalc turns every Filter/Project into the Calc
 //     the runtime executes, and MergeCalcs fuses adjacent Calcs.
 //  8. FoldConstantsInCalc folds what merging brought together.
@@ -61,6 +63,7 @@ var Phases = [][]Rule{
 		RemoveIdentityProject,
 	},
 	{
+		ConvertWindowJoin,
 		ConvertIntervalJoin,
 		MergeFilterAndProjectIntoCalc,
 		MergeCalcs,

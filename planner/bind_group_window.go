@@ -66,6 +66,7 @@ func (b *binder) bindGroupWindow(s *sql.Select, input Node, sc *scope) (Node, *s
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	wtf.Window.KeyedSession = call.Name == "SESSION"
 	out := wtf.Schema()
 	wsc := &scope{cols: append([]scopeColumn(nil), sc.cols...)}
 	for i, name := range []string{groupWindowStart, groupWindowEnd, groupWindowTime} {

@@ -103,6 +103,7 @@ func (b *binder) temporal(j *Join, ref *sql.TableRef, ls *scope) error {
 		if !j.Right.Bounded() {
 			return b.errAt(errs.NotSupported, ref.SystemTime, "processing-time temporal (lookup) joins need a bounded lookup table")
 		}
+		j.Lookup = true
 		return nil
 	}
 	hasRowtime := false

@@ -95,6 +95,17 @@ func (p *Planner) CreateTable(src string, ct *sql.CreateTable) (catalog.Path, *c
 		}
 		t.Options[o.Key] = o.Value
 	}
+	for k, v := range t.Options {
+		if !strings.HasPrefix(k, engineOptionPrefix) {
+			continue
+		}
+		if k != watermarkIdleTimeout {
+			return path, nil, b.errAt(errs.InvalidOption, ct.Name, "unsupported option '%s'; supported: '%s'", k, watermarkIdleTimeout)
+		}
+		if _, err := connector.ParseDuration(v); err != nil {
+			return path, nil, b.errAt(errs.InvalidOption, ct.Name, "option '%s': %v", k, err)
+		}
+	}
 	if err := validateConnector(path, t); err != nil {
 		return path, nil, b.errAt(errs.InvalidOption, ct.Name, "%s", err.(*errs.Error).Msg)
 	}
@@ -242,7 +253,15 @@ func (b *binder) scanTable(at sql.Node, path catalog.Path, t *catalog.Table) (No
 		if err != nil {
 			return nil, err
 		}
-		node = &WatermarkAssigner{Input: node, Rowtime: columnIndex(t.Columns, t.Watermark.Column), Expr: e}
+		wa := &WatermarkAssigner{Input: node, Rowtime: columnIndex(t.Columns, t.Watermark.Column), Expr: e}
+		if v, ok := t.Options[watermarkIdleTimeout]; ok {
+			d, err := connector.ParseDuration(v)
+			if err != nil {
+				return nil, b.errAt(errs.InvalidOption, at, "table %s: option '%s': %v", path, watermarkIdleTimeout, err)
+			}
+			wa.IdleTimeoutMillis = d.Milliseconds()
+		}
+		node = wa
 	}
 	return node, nil
 }

@@ -32,6 +32,9 @@ type Join struct {
 	// SystemTime, for right FOR SYSTEM_TIME AS OF l.t, is the left column
 	// l.t: a temporal join against the versioned right table. -1 otherwise.
 	SystemTime int
+	// Lookup marks a processing-time lookup join (FOR SYSTEM_TIME AS OF
+	// l.proctime) against a bounded table: its right side is read first.
+	Lookup bool
 	// Interval marks a join whose condition bounds the distance between
 	// time attributes of its inputs (set by the optimizer): it runs as an
 	// interval join, which emits each result once and keeps the inputs'
@@ -97,6 +100,9 @@ func (j *Join) Describe() string {
 	if j.SystemTime >= 0 {
 		return fmt.Sprintf("TemporalJoin(joinType=[%s], period=[%s], where=[%s], select=[%s])", j.Type,
 			j.Left.Schema().Columns[j.SystemTime].Name, cond, fieldList(j.Schema()))
+	}
+	if j.Lookup {
+		return fmt.Sprintf("LookupJoin(joinType=[%s], where=[%s], select=[%s])", j.Type, cond, fieldList(j.Schema()))
 	}
 	return fmt.Sprintf("Join(joinType=[%s], where=[%s], select=[%s])", j.Type, cond, fieldList(j.Schema()))
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/catalog/types"
@@ -191,13 +192,43 @@ func (b *binder) positioned(err error, n sql.Node) error {
 
 // tableInfo is what a connector sees of a catalog table.
 func tableInfo(p catalog.Path, t *catalog.Table) connector.TableInfo {
-	info := connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: t.Options, PrimaryKey: t.PrimaryKey}
+	info := connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: connectorOptions(t.Options), PrimaryKey: t.PrimaryKey}
 	for _, c := range t.Columns {
 		if c.Kind == catalog.Metadata {
 			info.Metadata = append(info.Metadata, connector.MetadataColumn{Name: c.Name, Key: c.MetadataKey, Type: c.Type, Virtual: c.Virtual})
 		}
 	}
 	return info
+}
+
+// engineOptionPrefix marks table options that belong to the engine, not
+// to the connector (as in Flink): 'scan.watermark.idle-timeout'. They stay
+// in the catalog but are not shown to connectors, which validate only the
+// options they declare.
+const engineOptionPrefix = "scan.watermark."
+
+// watermarkIdleTimeout is the per-table idle timeout option.
+const watermarkIdleTimeout = "scan.watermark.idle-timeout"
+
+// connectorOptions is opts without the engine's options (opts itself when
+// there are none).
+func connectorOptions(opts map[string]string) map[string]string {
+	n := 0
+	for k := range opts {
+		if strings.HasPrefix(k, engineOptionPrefix) {
+			n++
+		}
+	}
+	if n == 0 {
+		return opts
+	}
+	out := make(map[string]string, len(opts)-n)
+	for k, v := range opts {
+		if !strings.HasPrefix(k, engineOptionPrefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // sameFamily reports types that differ only in length, precision or scale

@@ -13,6 +13,9 @@ type WatermarkAssigner struct {
 	Input   Node
 	Rowtime int
 	Expr    expr.Expr
+	// IdleTimeoutMillis is the table's 'scan.watermark.idle-timeout' (0:
+	// not set, the session's table.exec.source.idle-timeout applies).
+	IdleTimeoutMillis int64
 }
 
 var _ Node = (*WatermarkAssigner)(nil)

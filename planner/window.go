@@ -21,6 +21,9 @@ type WindowDef struct {
 	Gap    int64
 	// Partition are the SESSION window's PARTITION BY columns.
 	Partition []int
+	// KeyedSession marks a legacy GROUP BY SESSION(...) window, whose
+	// sessions are per group key rather than over the whole stream.
+	KeyedSession bool
 }
 
 func (w WindowDef) String() string {

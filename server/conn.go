@@ -42,6 +42,8 @@ type session struct {
 	// Extended protocol state.
 	stmts   map[string]*prepared
 	portals map[string]*portal
+	// cursors are the SQL cursors opened by DECLARE, by name.
+	cursors map[string]*sqlCursor
 	// skipToSync is set by an error in the extended protocol: messages are
 	// discarded until the next Sync.
 	skipToSync bool
@@ -80,7 +82,7 @@ func isDisconnect(err error) bool {
 // serveConn runs the protocol on nc until the client terminates, the
 // connection fails or the server closes. It returns why it ended.
 func (s *Server) serveConn(nc net.Conn) error {
-	ss := &session{srv: s, nc: nc, txStatus: 'I', stmts: map[string]*prepared{}, portals: map[string]*portal{}}
+	ss := &session{srv: s, nc: nc, txStatus: 'I', stmts: map[string]*prepared{}, portals: map[string]*portal{}, cursors: map[string]*sqlCursor{}}
 	ss.be = pgproto3.NewBackend(nc, nc)
 	ss.be.SetMaxBodyLen(s.cfg.MaxMessageSize)
 	_ = nc.SetDeadline(time.Now().Add(startupTimeout))
@@ -351,6 +353,7 @@ func (ss *session) closePortals() {
 func (ss *session) closeAll() {
 	ss.endStatement()
 	ss.closePortals()
+	ss.closeCursors()
 }
 
 // transactionControl recognizes the transaction statements clients send

@@ -29,11 +29,18 @@ func (ss *session) simpleQuery(q string) {
 		delete(ss.portals, "")
 	}
 	defer func() { ss.be.Send(&pgproto3.ReadyForQuery{TxStatus: ss.txStatus}) }()
+	if ss.sessionCommand(q) {
+		return
+	}
 	script, err := sql.ParseScript(q)
 	if err != nil {
 		if tag, status := transactionControl(q); tag != "" {
 			if status != 0 {
 				ss.txStatus = status
+			}
+			if status == 'I' {
+				// The transaction's end closes its cursors.
+				ss.closeCursors()
 			}
 			ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 			return
@@ -89,6 +96,22 @@ func (ss *session) completed(st sql.Statement, r *table.TableResult, rows int) {
 // keeps track of: the jobs it submits and the DDL that changes the shared
 // catalog.
 func (ss *session) run(ctx context.Context, src string, st sql.Statement, text string, params []*expr.Literal) (*table.TableResult, error) {
+	if catalogQuery(st) {
+		// pg_catalog relations are bounded: reading them in batch mode
+		// gives clients' ORDER BY and joins their PostgreSQL meaning.
+		if mode, set := ss.env.Config()[table.RuntimeMode]; !set || mode != "batch" {
+			if err := ss.env.Set(table.RuntimeMode, "batch"); err != nil {
+				return nil, err
+			}
+			defer func() {
+				if set {
+					_ = ss.env.Set(table.RuntimeMode, mode)
+				} else {
+					ss.env.Reset(table.RuntimeMode)
+				}
+			}()
+		}
+	}
 	r, err := ss.env.ExecuteStatement(ctx, src, st, params)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"reflect"
+
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
 	"github.com/eddysql/eddy/table"
@@ -88,13 +91,13 @@ func (ss *session) sessionCommand(q string) bool {
 	switch words[0] {
 	case "DECLARE":
 		err = ss.declare(q, words, ends)
-	case "FETCH", "MOVE":
+	case "FETCH":
 		err = ss.fetch(q, words, ends)
 	case "CLOSE":
 		err = ss.closeCursor(q, words, ends)
 	case "SHOW":
 		name, ok := pgSetting(words[1:])
-		if !ok {
+		if !ok || strings.Contains(strings.TrimRight(q, "; \t\r\n"), ";") {
 			return false
 		}
 		ss.showSetting(name)
@@ -127,10 +130,10 @@ func (ss *session) declare(q string, words []string, ends []int) error {
 	for i < len(words) && words[i] != "CURSOR" {
 		switch words[i] {
 		case "BINARY":
-			return errs.New(errs.FeatureNotSupported, "binary cursors are not supported")
+			return errs.New(errs.NotSupported, "binary cursors are not supported")
 		case "SCROLL":
 			if words[i-1] != "NO" {
-				return errs.New(errs.FeatureNotSupported, "scrollable cursors are not supported; Eddy's results are streams read forward")
+				return errs.New(errs.NotSupported, "scrollable cursors are not supported; Eddy's results are streams read forward")
 			}
 		case "NO", "ASENSITIVE", "INSENSITIVE":
 		default:
@@ -180,7 +183,7 @@ func (ss *session) declare(q string, words []string, ends []int) error {
 	return nil
 }
 
-// fetch runs FETCH|MOVE [NEXT | FORWARD [n|ALL] | n | ALL] [FROM|IN] name.
+// fetch runs FETCH [NEXT | FORWARD [n|ALL] | n | ALL] [FROM|IN] name.
 func (ss *session) fetch(q string, words []string, ends []int) error {
 	count, all := 1, false
 	i := 1
@@ -208,16 +211,16 @@ func (ss *session) fetch(q string, words []string, ends []int) error {
 		i++
 	case i < len(words) && (words[i] == "PRIOR" || words[i] == "BACKWARD" || words[i] == "FIRST" ||
 		words[i] == "LAST" || words[i] == "ABSOLUTE" || words[i] == "RELATIVE"):
-		return errs.New(errs.FeatureNotSupported, "cursors only move forward; %s is not supported", words[i])
+		return errs.New(errs.NotSupported, "cursors only move forward; %s is not supported", words[i])
 	}
 	if i < len(words) && (words[i] == "FROM" || words[i] == "IN") {
 		i++
 	}
 	if i != len(words)-1 {
-		return errs.New(errs.SyntaxError, "%s needs a cursor name", words[0])
+		return errs.New(errs.SyntaxError, "FETCH needs a cursor name")
 	}
 	if count < 0 {
-		return errs.New(errs.FeatureNotSupported, "cursors only move forward")
+		return errs.New(errs.NotSupported, "cursors only move forward")
 	}
 	name := cursorName(words[i], original(q, ends, i))
 	c := ss.cursors[name]
@@ -229,27 +232,18 @@ func (ss *session) fetch(q string, words []string, ends []int) error {
 		limit = 0
 	} else if count == 0 {
 		// FETCH 0 re-fetches the current row, which a stream no longer has.
-		return errs.New(errs.FeatureNotSupported, "FETCH 0 is not supported")
+		return errs.New(errs.NotSupported, "FETCH 0 is not supported")
 	}
 	before := c.cur.count
-	move := words[0] == "MOVE"
-	if !move {
-		ss.be.Send(rowDescription(c.cur.res.Schema, nil))
-	}
+	ss.be.Send(rowDescription(c.cur.res.Schema, nil))
 	ctx := ss.beginStatement()
 	defer ss.endStatement()
-	var err error
-	if move {
-		err = c.cur.skip(ctx, limit)
-	} else {
-		_, err = c.cur.send(ctx, ss, limit)
-	}
-	if err != nil {
+	if _, err := c.cur.send(ctx, ss, limit); err != nil {
 		c.cur.close()
 		delete(ss.cursors, name)
 		return err
 	}
-	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(words[0] + " " + strconv.Itoa(c.cur.count-before))})
+	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("FETCH " + strconv.Itoa(c.cur.count-before))})
 	return nil
 }
 
@@ -327,4 +321,52 @@ func (ss *session) showSetting(name string) {
 	}}})
 	ss.be.Send(&pgproto3.DataRow{Values: [][]byte{[]byte(val)}})
 	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SHOW")})
+}
+
+// catalogQuery reports whether st is a query that reads only PostgreSQL
+// catalog relations (pg_catalog, information_schema, or pg_ names that
+// resolve there), the queries psql's describe commands send.
+func catalogQuery(st sql.Statement) bool {
+	if _, ok := st.(*sql.QueryStatement); !ok {
+		return false
+	}
+	refs, only := 0, true
+	refType := reflect.TypeOf(sql.TableRef{})
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Struct:
+			if v.Type() == refType {
+				refs++
+				// Read through reflection, not Interface, which refuses
+				// values reached through unexported fields.
+				pv := v.FieldByName("Name").FieldByName("Parts")
+				parts := make([]string, pv.Len())
+				for i := range parts {
+					parts[i] = pv.Index(i).String()
+				}
+				switch {
+				case len(parts) >= 2 && (strings.EqualFold(parts[len(parts)-2], catalog.PGCatalog) ||
+					strings.EqualFold(parts[len(parts)-2], catalog.InformationSchema)):
+				case len(parts) == 1 && strings.HasPrefix(strings.ToLower(parts[0]), "pg_"):
+				default:
+					only = false
+				}
+				return
+			}
+			for i := 0; i < v.NumField(); i++ {
+				walk(v.Field(i))
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		}
+	}
+	walk(reflect.ValueOf(st))
+	return refs > 0 && only
 }

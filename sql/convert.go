@@ -611,6 +611,14 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 			}
 			return &Binary{Pos: pos, Op: op, Left: l, Right: r}, nil
 		}
+		if m, ok := c.p.markers[r.Position()]; ok && m.kind == markRegex {
+			// PostgreSQL's a ~ b is Flink's REGEXP(a, b).
+			var e Expr = &FuncCall{Pos: pos, Name: "REGEXP", Args: []Expr{l, r}}
+			if m.n == 1 {
+				e = &Unary{Pos: pos, Op: Not, Expr: e}
+			}
+			return e, nil
+		}
 		op, ok := binaryOps[n.Op]
 		if !ok {
 			return nil, c.errAt(pos, "operator %s is not supported", n.Op)
@@ -810,6 +818,9 @@ func (c *conv) literal(pos Pos) (Expr, error) {
 		}
 		return &Literal{Pos: pos, Kind: kind, Text: t.val}, nil
 	case tkString:
+		if m, ok := c.p.markers[t.pos]; ok && m.kind == markEscape {
+			return &Literal{Pos: pos, Kind: StringLit, Text: unescapePG(t.val)}, nil
+		}
 		return &Literal{Pos: pos, Kind: StringLit, Text: t.val}, nil
 	case tkWord:
 		switch {
@@ -853,7 +864,10 @@ func (c *conv) funcCall(pos Pos, n *ast.FuncCallExpr) (Expr, error) {
 		s := c.tokenAfter(pos, 1)
 		return &Literal{Pos: pos, Kind: kind, Text: s.val}, nil
 	}
-	if n.Schema.O != "" {
+	// PostgreSQL's built-in functions live in pg_catalog; clients such as
+	// psql call them qualified (pg_catalog.format_type). The qualifier is
+	// dropped, since Eddy's built-ins are all in scope everywhere.
+	if n.Schema.O != "" && n.Schema.L != "pg_catalog" {
 		return nil, c.errAt(pos, "qualified function names are not supported")
 	}
 	name := strings.ToUpper(n.FnName.O)
@@ -993,4 +1007,36 @@ func (c *conv) bound(pos Pos, b ast.FrameBound) (FrameBound, error) {
 		}
 	}
 	return fb, nil
+}
+
+// unescapePG decodes the backslash escapes of a PostgreSQL escape string
+// (E'...'): \n, \t, \r, \b, \f and \\; any other escaped character
+// stands for itself, as in PostgreSQL.
+func unescapePG(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }

@@ -49,6 +49,13 @@ const (
 	// markColAliases: a derived table's column alias list blanked, keyed by
 	// the table's '('; n indexes an *aliasList in parser.places.
 	markColAliases
+	// markRegex: PostgreSQL's regular expression match a ~ b (or
+	// OPERATOR(pg_catalog.~)) rewritten to =, and a !~ b to <>, keyed by
+	// the right operand; n is 1 for the negated form.
+	markRegex
+	// markEscape: PostgreSQL's escape string E'...' with the E blanked,
+	// keyed by the string; its backslash escapes are decoded.
+	markEscape
 )
 
 // marker records one rewrite, keyed in parser.markers by source position.
@@ -282,6 +289,35 @@ func (r *rewriter) run() error {
 		next := r.tok(i + 1)
 		adjacent := next.pos == t.end
 		switch {
+		case t.isOp("!") && next.isOp("~") && adjacent:
+			r.place(t.pos, next.end, "<>")
+			p.markers[r.tok(i+2).pos] = marker{kind: markRegex, n: 1}
+			i++
+			continue
+		case t.isOp("~"):
+			r.place(t.pos, t.end, "=")
+			p.markers[next.pos] = marker{kind: markRegex}
+			continue
+		case t.is("OPERATOR") && next.isOp("("):
+			j, err := r.regexOperator(i)
+			if err != nil {
+				return err
+			}
+			i = j
+			continue
+		case t.is("COLLATE"):
+			// PostgreSQL clients name the default collation, the only
+			// one Eddy has (COLLATE pg_catalog.default).
+			j := i + 1
+			for j+2 < r.hi && r.tok(j+1).isOp(".") {
+				j += 2
+			}
+			if !r.tok(j).isIdent() || !strings.EqualFold(r.tok(j).val, "default") {
+				return r.errorf(i, "only COLLATE pg_catalog.default is supported")
+			}
+			r.place(t.pos, r.tok(j).end, "")
+			i = j
+			continue
 		case t.kind == tkQuoted && strings.HasPrefix(t.val, "\x01"):
 			// The prefix marks table placeholders (see placeTable).
 			return r.errorf(i, "quoted identifier may not start with a control character")
@@ -303,6 +339,13 @@ func (r *rewriter) run() error {
 			return r.errorf(i, "locking clauses are MySQL syntax, not Flink SQL")
 		case t.kind == tkNumber && adjacent && (next.kind == tkWord || next.kind == tkString || next.kind == tkQuoted):
 			return r.errorf(i, "invalid number")
+		case t.is("E") && adjacent && next.kind == tkString && !strings.HasSuffix(next.val, "\\"):
+			// A trailing backslash escaped the closing quote, which the
+			// lexer (standard strings) ended the literal at instead.
+			r.place(t.pos, t.end, "")
+			p.markers[next.pos] = marker{kind: markEscape}
+			i++
+			continue
 		case t.kind == tkWord && adjacent && next.kind == tkString && !t.is("X"):
 			return r.errorf(i, "string prefix %s is not supported", t.val)
 		case t.kind == tkParam:
@@ -548,6 +591,38 @@ func (r *rewriter) interval(i int) (int, error) {
 }
 
 // closeOf finds the bracket closing the one at i within the rewrite range.
+// regexOperator rewrites PostgreSQL's OPERATOR([schema.]op) at i, which
+// psql writes for the regular expression match: ~ becomes = and !~
+// becomes <>, marked as markRegex. It returns the index of the closing
+// parenthesis.
+func (r *rewriter) regexOperator(i int) (int, error) {
+	p := r.p
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	k := i + 2
+	if r.tok(k).isIdent() && r.tok(k+1).isOp(".") {
+		if !strings.EqualFold(r.tok(k).val, "pg_catalog") {
+			return 0, r.errorf(k, "unknown operator schema %s", r.tok(k).val)
+		}
+		k += 2
+	}
+	var op string
+	n := 0
+	switch {
+	case k+1 == end && r.tok(k).isOp("~"):
+		op = "="
+	case k+2 == end && r.tok(k).isOp("!") && r.tok(k+1).isOp("~"):
+		op, n = "<>", 1
+	default:
+		return 0, r.errorf(i, "only OPERATOR(pg_catalog.~) and OPERATOR(pg_catalog.!~) are supported")
+	}
+	r.place(r.tok(i).pos, r.tok(end).end, op)
+	p.markers[r.tok(end+1).pos] = marker{kind: markRegex, n: n}
+	return end, nil
+}
+
 func (r *rewriter) closeOf(i int) (int, error) {
 	j := r.p.matchClose(i, r.hi)
 	if j < 0 {

@@ -225,7 +225,7 @@ func validateOption(key, value string) error {
 		default:
 			return errs.New(errs.InvalidOption, "%s must be 'true' or 'false', not '%s'", key, value)
 		}
-	case StateTTL:
+	case StateTTL, exec.SourceIdleTimeoutKey:
 		if _, err := connector.ParseDuration(value); err != nil {
 			return errs.New(errs.InvalidOption, "%s: %v", key, err)
 		}

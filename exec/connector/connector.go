@@ -162,6 +162,16 @@ type SourceReader interface {
 	Close() error
 }
 
+// IdleAware is an optional interface of SourceReader (and of the source
+// operator that wraps it): a reader that has no split to read — more
+// subtasks than files or partitions — reports Idle right after it was
+// created. Its subtask is then idle from the start, as a Flink source
+// without an assigned split: it does not hold back the watermark of the
+// operators downstream. The first batch it returns makes it active again.
+type IdleAware interface {
+	Idle() bool
+}
+
 // SinkFactory creates writers for tables used as sinks.
 type SinkFactory interface {
 	Factory

@@ -47,7 +47,7 @@ func register(d *funcDef, aliases ...string) {
 }
 
 func lookup(name string) *funcDef {
-	n := strings.ToUpper(name)
+	n := stripPGCatalog(strings.ToUpper(name))
 	if d := registry[n]; d != nil {
 		return d
 	}

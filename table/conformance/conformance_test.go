@@ -31,6 +31,9 @@ var (
 const (
 	dataDir          = "testdata/flink"
 	expectationsFile = "expectations.txt"
+	// unstablePrefix starts the reason of a program whose outcome varies
+	// from run to run; such a program may pass without failing the test.
+	unstablePrefix = "unstable: "
 	// programTimeout bounds one program, both phases; a program that takes
 	// longer fails with "timeout" and its jobs are cancelled.
 	programTimeout = 5 * time.Second
@@ -173,8 +176,12 @@ func TestFlinkConformance(t *testing.T) {
 		}
 		g.total++
 		reason, listed := known[o.key]
+		// Programs whose outcome depends on thread scheduling or the wall
+		// clock (lookup tables read by a separate source, processing time)
+		// are listed as unstable: passing does not fail the test.
+		unstable := strings.HasPrefix(reason, unstablePrefix)
 		switch {
-		case o.err == nil && !listed:
+		case o.err == nil && !listed, o.err == nil && unstable:
 			passed++
 			g.pass++
 		case o.err == nil && listed:
@@ -191,8 +198,15 @@ func TestFlinkConformance(t *testing.T) {
 				t.Errorf("%s fails: %s", o.key, oneLine(o.err))
 			}
 		}
-		if o.err != nil {
+		switch {
+		case unstable && o.err == nil:
+			rewritten = append(rewritten, o.key+"  "+reason)
+		case unstable:
+			rewritten = append(rewritten, o.key+"  "+unstablePrefix+strings.TrimPrefix(oneLine(o.err), unstablePrefix))
+		case o.err != nil:
 			rewritten = append(rewritten, o.key+"  "+oneLine(o.err))
+		}
+		if o.err != nil {
 			if *only != "" {
 				t.Logf("%s: %v", o.key, o.err)
 			}
