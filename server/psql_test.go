@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -8,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eddysql/eddy/catalog"
 )
 
 // TestPsqlScripts drives the machine's psql (15) against a server, one
@@ -34,4 +38,26 @@ func TestPsqlScripts(t *testing.T) {
 		out, _ := cmd.CombinedOutput()
 		return string(out)
 	})
+}
+
+// TestPGCatalogPgx reads the pg_catalog views through pgx's extended
+// protocol, as drivers' metadata calls do, whether or not psql is here.
+func TestPGCatalogPgx(t *testing.T) {
+	_, addr, _ := testServer(t, Config{})
+	conn := connect(t, addr)
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, ordersDDL)
+	require.NoError(t, err)
+	var name, kind, ns string
+	var oid int64
+	err = conn.QueryRow(ctx, `SELECT c.oid, c.relname, c.relkind, n.nspname
+FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname OPERATOR(pg_catalog.~) $1 COLLATE pg_catalog.default AND pg_catalog.pg_table_is_visible(c.oid)
+ORDER BY 2`, "^(orders)$").Scan(&oid, &name, &kind, &ns)
+	require.NoError(t, err)
+	require.Equal(t, []any{catalog.OID("default_catalog", "default_database", "orders"), "orders", "r", "default_database"},
+		[]any{oid, name, kind, ns})
+	var v string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT version()").Scan(&v))
+	require.True(t, strings.HasPrefix(v, "PostgreSQL 15.0 "), v)
 }
