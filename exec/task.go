@@ -11,6 +11,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // TaskState is the lifecycle state of one subtask, reported by the
@@ -264,7 +266,7 @@ func (t *task) run() (err error) {
 	case isSource && d.Restore != nil && d.Restore.Finished:
 		// The source had been exhausted when the savepoint was taken.
 	case isSource:
-		stopped, err = t.pullSource(src, links[0])
+		stopped, err = t.pullSource(src, ops, links)
 	default:
 		stopped, err = t.readInputs(ops, links)
 	}
@@ -351,7 +353,34 @@ func (t *task) takeSavepoint(src SourceOperator, ops []Operator, out *taskOutput
 // stops it (true). The reader blocks on srcCtx, which a savepoint cancels;
 // whatever the reader returns then is taken as the stop, since a Next that
 // fails emitted nothing and leaves the position at the last batch.
-func (t *task) pullSource(src SourceOperator, out *chainLink) (bool, error) {
+//
+// A reader that reports connector.IdleAware makes the subtask idle from
+// the start; its first batch makes it active again. When operators of the
+// chain act on processing time, the reader runs in its own goroutine
+// (pullSourceAsync) so that they are woken while it blocks; otherwise it
+// is pulled directly, without the hand-over.
+func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink) (bool, error) {
+	out := links[0]
+	idle := false
+	if ia, ok := src.(connector.IdleAware); ok && ia.Idle() {
+		idle = true
+		if err := out.EmitWatermarkStatus(true); err != nil {
+			return false, err
+		}
+	}
+	emit := func(b arrow.RecordBatch) error {
+		defer b.Release()
+		if idle {
+			idle = false
+			if err := out.EmitWatermarkStatus(false); err != nil {
+				return err
+			}
+		}
+		return out.Emit(b)
+	}
+	if timed := timedOperators(ops); len(timed) > 0 {
+		return t.pullSourceAsync(src, ops, links, timed, emit)
+	}
 	for {
 		if t.stopping.Load() {
 			return true, nil
@@ -361,20 +390,147 @@ func (t *task) pullSource(src SourceOperator, out *chainLink) (bool, error) {
 			return false, nil
 		}
 		if err != nil {
-			if t.ctx.Err() != nil {
-				return false, t.ctx.Err()
-			}
-			if t.stopping.Load() {
-				return true, nil
-			}
-			return false, opError(out.spec, err)
+			return t.sourceFailed(out, err)
 		}
-		err = out.Emit(b)
-		b.Release()
-		if err != nil {
+		if err := emit(b); err != nil {
 			return false, err
 		}
 	}
+}
+
+// sourceFailed interprets an error of the reader: the task's cancellation,
+// the stop at a savepoint, or a failure of the source.
+func (t *task) sourceFailed(out *chainLink, err error) (bool, error) {
+	if t.ctx.Err() != nil {
+		return false, t.ctx.Err()
+	}
+	if t.stopping.Load() {
+		return true, nil
+	}
+	return false, opError(out.spec, err)
+}
+
+// pulled is one result of a source reader's Next.
+type pulled struct {
+	b   arrow.RecordBatch
+	err error
+}
+
+// pullSourceAsync runs the reader in its own goroutine, which hands each
+// batch over an unbuffered channel: it is at most one batch ahead of the
+// chain, and that batch is emitted before a savepoint is taken, so
+// Snapshot sees the position of the last batch emitted. Meanwhile the
+// timed operators are woken every ProcessingTimeInterval. Whatever the
+// outcome (end, stop, failure or panic) the reader goroutine has exited
+// when this returns, so that Snapshot and Close do not race with Next.
+func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chainLink, timed []int,
+	emit func(arrow.RecordBatch) error) (stopped bool, err error) {
+	ch := make(chan pulled)
+	quit := make(chan struct{})
+	go func() {
+		defer close(ch)
+		for !t.stopping.Load() {
+			var p pulled
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						p = pulled{err: fmt.Errorf("internal error: panic in source reader of task %s: %v\n%s",
+							t.d.name(), r, debug.Stack())}
+					}
+				}()
+				p.b, p.err = src.Next(t.srcCtx)
+			}()
+			select {
+			case ch <- p:
+			case <-quit:
+				if p.b != nil {
+					p.b.Release()
+				}
+				return
+			}
+			if p.err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		// Unblock the reader (a no-op once it exited) and release what it
+		// still hands over.
+		close(quit)
+		t.stopSource()
+		for p := range ch {
+			if p.b != nil {
+				p.b.Release()
+			}
+		}
+	}()
+	ticker := time.NewTicker(ProcessingTimeInterval)
+	defer ticker.Stop()
+	out := links[0]
+	for {
+		select {
+		case <-t.ctx.Done():
+			return false, t.ctx.Err()
+		case <-ticker.C:
+			if err := wake(ops, links, timed, t.d); err != nil {
+				return false, err
+			}
+			continue
+		case p, ok := <-ch:
+			switch {
+			case !ok:
+				// The reader saw the stop before calling Next again.
+				return true, nil
+			case p.err == io.EOF:
+				return false, nil
+			case p.err != nil:
+				return t.sourceFailed(out, p.err)
+			}
+			if err := emit(p.b); err != nil {
+				return false, err
+			}
+		}
+		if t.stopping.Load() {
+			// The reader returns after its current Next; a batch it still
+			// read belongs before the savepoint.
+			for p := range ch {
+				if p.err != nil {
+					continue
+				}
+				if err := emit(p.b); err != nil {
+					return false, err
+				}
+			}
+			return true, nil
+		}
+	}
+}
+
+// timedOperators are the indices of the chain's operators to wake on
+// processing time: ProcessingTimeOperators, except those that tell they
+// do not use it (a watermark assigner without an idle timeout).
+func timedOperators(ops []Operator) []int {
+	var timed []int
+	for i, op := range ops {
+		if _, ok := op.(ProcessingTimeOperator); !ok {
+			continue
+		}
+		if u, ok := op.(interface{ usesProcessingTime() bool }); ok && !u.usesProcessingTime() {
+			continue
+		}
+		timed = append(timed, i)
+	}
+	return timed
+}
+
+// wake calls OnProcessingTime on the timed operators of the chain.
+func wake(ops []Operator, links []*chainLink, timed []int, d *TaskDeploymentDescriptor) error {
+	for _, i := range timed {
+		if err := ops[i].(ProcessingTimeOperator).OnProcessingTime(links[i]); err != nil {
+			return opError(&d.Operators[i], err)
+		}
+	}
+	return nil
 }
 
 // readInputs feeds the head operator from the input channels until every
@@ -385,12 +541,7 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 	head, out := ops[0], links[0]
 	// Processing-time operators (windows, joins, OVER on PROCTIME) are
 	// woken regularly, so their timers fire without new input.
-	var timed []int
-	for i, op := range ops {
-		if _, ok := op.(ProcessingTimeOperator); ok {
-			timed = append(timed, i)
-		}
-	}
+	timed := timedOperators(ops)
 	var tick <-chan time.Time
 	if len(timed) > 0 {
 		ticker := time.NewTicker(ProcessingTimeInterval)
@@ -434,10 +585,8 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 			return false, err
 		}
 		if c == tickChannel {
-			for _, i := range timed {
-				if err := ops[i].(ProcessingTimeOperator).OnProcessingTime(links[i]); err != nil {
-					return false, opError(&d.Operators[i], err)
-				}
+			if err := wake(ops, links, timed, d); err != nil {
+				return false, err
 			}
 			continue
 		}

@@ -95,7 +95,9 @@ func (ss *session) parse(m *pgproto3.Parse) error {
 	}
 	switch s := p.stmt.(type) {
 	case *sql.QueryStatement:
+		restore := ss.catalogBatch(s)
 		schema, err := ss.env.DescribeQuery(m.Query, s.Query, lits)
+		restore()
 		if err != nil {
 			return err
 		}

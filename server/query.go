@@ -96,22 +96,7 @@ func (ss *session) completed(st sql.Statement, r *table.TableResult, rows int) {
 // keeps track of: the jobs it submits and the DDL that changes the shared
 // catalog.
 func (ss *session) run(ctx context.Context, src string, st sql.Statement, text string, params []*expr.Literal) (*table.TableResult, error) {
-	if catalogQuery(st) {
-		// pg_catalog relations are bounded: reading them in batch mode
-		// gives clients' ORDER BY and joins their PostgreSQL meaning.
-		if mode, set := ss.env.Config()[table.RuntimeMode]; !set || mode != "batch" {
-			if err := ss.env.Set(table.RuntimeMode, "batch"); err != nil {
-				return nil, err
-			}
-			defer func() {
-				if set {
-					_ = ss.env.Set(table.RuntimeMode, mode)
-				} else {
-					ss.env.Reset(table.RuntimeMode)
-				}
-			}()
-		}
-	}
+	defer ss.catalogBatch(st)()
 	r, err := ss.env.ExecuteStatement(ctx, src, st, params)
 	if err != nil {
 		return nil, err

@@ -370,3 +370,24 @@ func catalogQuery(st sql.Statement) bool {
 	walk(reflect.ValueOf(st))
 	return refs > 0 && only
 }
+
+// catalogBatch plans a catalogQuery in batch mode and returns what puts
+// the session's mode back: pg_catalog relations are bounded, and batch
+// mode gives clients' ORDER BY and joins over them their PostgreSQL
+// meaning whatever the session's mode.
+func (ss *session) catalogBatch(st sql.Statement) (restore func()) {
+	mode, set := ss.env.Config()[table.RuntimeMode]
+	if !catalogQuery(st) || set && mode == "batch" {
+		return func() {}
+	}
+	if err := ss.env.Set(table.RuntimeMode, "batch"); err != nil {
+		return func() {}
+	}
+	return func() {
+		if set {
+			_ = ss.env.Set(table.RuntimeMode, mode)
+		} else {
+			ss.env.Reset(table.RuntimeMode)
+		}
+	}
+}

@@ -611,7 +611,7 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 			}
 			return &Binary{Pos: pos, Op: op, Left: l, Right: r}, nil
 		}
-		if m, ok := c.p.markers[r.Position()]; ok && m.kind == markRegex {
+		if m, ok := c.p.markers[regexKey(r.Position())]; ok && m.kind == markRegex {
 			// PostgreSQL's a ~ b is Flink's REGEXP(a, b).
 			var e Expr = &FuncCall{Pos: pos, Name: "REGEXP", Args: []Expr{l, r}}
 			if m.n == 1 {

@@ -51,7 +51,8 @@ const (
 	markColAliases
 	// markRegex: PostgreSQL's regular expression match a ~ b (or
 	// OPERATOR(pg_catalog.~)) rewritten to =, and a !~ b to <>, keyed by
-	// the right operand; n is 1 for the negated form.
+	// regexKey of the right operand (which may carry a marker of its own,
+	// a $n placeholder); n is 1 for the negated form.
 	markRegex
 	// markEscape: PostgreSQL's escape string E'...' with the E blanked,
 	// keyed by the string; its backslash escapes are decoded.
@@ -291,12 +292,12 @@ func (r *rewriter) run() error {
 		switch {
 		case t.isOp("!") && next.isOp("~") && adjacent:
 			r.place(t.pos, next.end, "<>")
-			p.markers[r.tok(i+2).pos] = marker{kind: markRegex, n: 1}
+			p.markers[regexKey(r.tok(i+2).pos)] = marker{kind: markRegex, n: 1}
 			i++
 			continue
 		case t.isOp("~"):
 			r.place(t.pos, t.end, "=")
-			p.markers[next.pos] = marker{kind: markRegex}
+			p.markers[regexKey(next.pos)] = marker{kind: markRegex}
 			continue
 		case t.is("OPERATOR") && next.isOp("("):
 			j, err := r.regexOperator(i)
@@ -619,9 +620,13 @@ func (r *rewriter) regexOperator(i int) (int, error) {
 		return 0, r.errorf(i, "only OPERATOR(pg_catalog.~) and OPERATOR(pg_catalog.!~) are supported")
 	}
 	r.place(r.tok(i).pos, r.tok(end).end, op)
-	p.markers[r.tok(end+1).pos] = marker{kind: markRegex, n: n}
+	p.markers[regexKey(r.tok(end+1).pos)] = marker{kind: markRegex, n: n}
 	return end, nil
 }
+
+// regexKey is the markers key of a markRegex marker for the right operand
+// at pos: negative, so it never collides with the operand's own marker.
+func regexKey(pos Pos) Pos { return -pos - 1 }
 
 func (r *rewriter) closeOf(i int) (int, error) {
 	j := r.p.matchClose(i, r.hi)

@@ -102,7 +102,9 @@ func (w *GroupWindow) plan(in planner.Node, keys, items []Expression) (planner.N
 	case "TUMBLE":
 		def.Size, err = w.millis("size", w.size)
 	case "SESSION":
+		// Flink's Table API session windows are per group key.
 		def.Gap, err = w.millis("gap", w.size)
+		def.KeyedSession = true
 	case "HOP":
 		if def.Size, err = w.millis("size", w.size); err == nil {
 			def.Slide, err = w.millis("slide (Every)", w.slide)
