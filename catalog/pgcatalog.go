@@ -120,6 +120,34 @@ func init() {
 			cols: []pgColumn{{"oid", pgBigInt}, {"proname", pgString}, {"pronamespace", pgBigInt}, {"prokind", pgString}},
 			rows: func(*Manager) [][]string { return nil },
 		},
+		{Database: InformationSchema, Name: "columns"}: {
+			cols: []pgColumn{{"table_catalog", pgString}, {"table_schema", pgString}, {"table_name", pgString},
+				{"column_name", pgString}, {"ordinal_position", pgBigInt}, {"is_nullable", pgString}, {"data_type", pgString}},
+			rows: func(m *Manager) [][]string {
+				cat, _ := m.Current()
+				var rows [][]string
+				for _, r := range m.pgClasses() {
+					if r.db == PGCatalog || r.db == InformationSchema {
+						// Virtual relations are left out: their views are built
+						// from this very listing.
+						continue
+					}
+					obj, err := m.Get(Path{cat, r.db, r.name})
+					if err != nil {
+						continue // dropped meanwhile
+					}
+					for i, c := range obj.Schema().Columns {
+						nullable := "'YES'"
+						if !c.Type.Nullable() {
+							nullable = "'NO'"
+						}
+						rows = append(rows, []string{sqlString(cat), sqlString(r.db), sqlString(r.name), sqlString(c.Name),
+							itoa(int64(i + 1)), nullable, sqlString(c.Type.WithNullable(true).String())})
+					}
+				}
+				return rows
+			},
+		},
 		{Database: InformationSchema, Name: "schemata"}: {
 			cols: []pgColumn{{"catalog_name", pgString}, {"schema_name", pgString}, {"schema_owner", pgString}},
 			rows: func(m *Manager) [][]string {

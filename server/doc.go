@@ -35,5 +35,16 @@
 //
 // BEGIN/COMMIT/ROLLBACK/SAVEPOINT are accepted as no-ops that move the
 // transaction status, since Eddy has no transactions and clients send
-// them unasked.
+// them unasked. Inside them, SQL cursors work (DECLARE … CURSOR FOR,
+// FETCH [FORWARD] n|ALL, CLOSE; see sqlcursor.go): the cursor keeps its
+// query's result stream open across messages, which is how psql 15's
+// FETCH_COUNT and psycopg's named cursors read results as they arrive.
+// COMMIT and ROLLBACK close them. SHOW of the PostgreSQL settings drivers
+// probe (transaction_isolation, TRANSACTION ISOLATION LEVEL, the
+// ParameterStatus ones) answers like PostgreSQL.
+//
+// psql's describe commands read pg_catalog and information_schema views
+// that catalog.Manager builds from the live catalog (catalog/pgcatalog.go);
+// a query reading only those is planned in batch mode whatever the
+// session's mode, since they are bounded.
 package server

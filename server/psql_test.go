@@ -61,3 +61,40 @@ ORDER BY 2`, "^(orders)$").Scan(&oid, &name, &kind, &ns)
 	require.NoError(t, conn.QueryRow(ctx, "SELECT version()").Scan(&v))
 	require.True(t, strings.HasPrefix(v, "PostgreSQL 15.0 "), v)
 }
+
+// TestPsycopg2 runs a small script with Debian's python3-psycopg2 (simple
+// protocol, BEGIN before the first statement, a named cursor), skipped
+// when it is not installed.
+func TestPsycopg2(t *testing.T) {
+	py := "/usr/bin/python3"
+	if exec.Command(py, "-c", "import psycopg2").Run() != nil {
+		t.Skip("python3-psycopg2 is not installed")
+	}
+	_, addr, _ := testServer(t, Config{})
+	host, port, _ := net.SplitHostPort(addr)
+	script := `
+import sys, psycopg2
+conn = psycopg2.connect(host=sys.argv[1], port=sys.argv[2], user="eddy", dbname="eddy")
+cur = conn.cursor()
+cur.execute("CREATE TABLE s (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '5', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '5')")
+cur.execute("SELECT id, %s AS tag FROM s WHERE id > %s", ("x", 2))
+print(sorted(cur.fetchall()))
+cur.execute("SHOW TRANSACTION ISOLATION LEVEL")
+print(cur.fetchone()[0])
+cur.execute("SELECT relname FROM pg_catalog.pg_class WHERE relkind = 'r'")
+print(cur.fetchall())
+named = conn.cursor("big")
+named.itersize = 2
+named.execute("SELECT id FROM s")
+print([r[0] for r in named])
+named.close()
+conn.commit()
+`
+	out, err := exec.Command(py, "-c", script, host, port).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, `[(3, 'x'), (4, 'x'), (5, 'x')]
+read committed
+[('s',)]
+[1, 2, 3, 4, 5]
+`, string(out))
+}
