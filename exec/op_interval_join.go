@@ -102,26 +102,11 @@ func (j *intervalJoin) Open(ctx *OperatorContext) error {
 }
 
 func (j *intervalJoin) setColumns(in, n int) error {
-	if j.ncols[in] >= 0 {
-		if j.ncols[in] != n {
-			return errs.Internalf("interval join input %d has %d columns, earlier %d", in, n, j.ncols[in])
-		}
-		return nil
+	if known, err := checkColumns("interval join", j.ncols, in, n); known {
+		return err
 	}
-	fields := j.opSpec.Schema.Arrow().Fields()
-	if n > len(fields) {
-		return errs.Internalf("interval join input %d has %d columns, the output only %d", in, n, len(fields))
-	}
-	j.ncols[in], j.ncols[1-in] = n, len(fields)-n
-	j.out.nLeft = j.ncols[0]
-	for side, fs := range [2][]arrow.Field{fields[:j.ncols[0]], fields[j.ncols[0]:]} {
-		kinds, err := viewKinds(fs)
-		if err != nil {
-			return err
-		}
-		j.stores[side] = newJoinStore(kinds, j.keys[side], metaTime)
-	}
-	return nil
+	return splitColumns("interval join", j.opSpec.Schema.Arrow().Fields(), in, n, j.keys,
+		[2]joinMeta{metaTime, metaTime}, &j.ncols, &j.stores, j.out)
 }
 
 // expiry is when a row of input in at time t can no longer join.
@@ -306,31 +291,17 @@ func (j *intervalJoin) OnProcessingTime(out Output) error {
 }
 
 func (j *intervalJoin) EndInput(in int, out Output) error {
-	j.ended[in] = true
-	if j.ended[0] && j.ended[1] {
+	if endInput(&j.ended, in) {
 		return j.expire(int64(MaxWatermark), out)
 	}
 	return nil
 }
 
-func (j *intervalJoin) stateRows() [2]int {
-	var n [2]int
-	for i, s := range j.stores {
-		if s != nil {
-			n[i] = s.live
-		}
-	}
-	return n
-}
+func (j *intervalJoin) stateRows() [2]int { return liveRows(j.stores) }
 
 func (j *intervalJoin) Snapshot() ([]byte, error) {
 	var w, hw wbuf
-	hw.byte(1)
-	hw.varint(j.seq)
-	j.wm.encode(&hw)
-	hw.varint(j.expired)
-	hw.bool(j.ended[0])
-	hw.bool(j.ended[1])
+	writeTimedHeader(&hw, j.seq, &j.wm, j.expired, j.ended)
 	hw.varint(int64(j.ncols[0]))
 	appendSection(&w, 0, hw.b)
 	writeKeyGroups(&w, j.stores[0], j.stores[1])
@@ -340,19 +311,8 @@ func (j *intervalJoin) Snapshot() ([]byte, error) {
 func (j *intervalJoin) Restore(state []byte) error {
 	return readSections(state, func(tag int, r *rbuf) error {
 		if tag == 0 {
-			if v := r.byte(); v != 1 {
-				return errs.Internalf("interval join state has unknown format version %d", v)
-			}
-			j.seq = max(j.seq, r.varint())
-			first := !j.restored
-			j.restored = true
-			j.wm.decode(r, first)
-			if exp := r.varint(); first || exp < j.expired {
-				j.expired = exp
-			}
-			for in := range j.ended {
-				ended := r.bool()
-				j.ended[in] = ended && (first || j.ended[in])
+			if err := readTimedHeader(r, "interval join", &j.seq, &j.wm, &j.expired, &j.ended, &j.restored); err != nil {
+				return err
 			}
 			if nLeft := int(r.varint()); nLeft >= 0 && r.err == nil {
 				return j.setColumns(0, nLeft)

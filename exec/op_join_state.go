@@ -902,3 +902,91 @@ func (w *inputWatermarks) decode(r *rbuf, first bool) {
 	}
 	w.in[0], w.in[1], w.combined = min(w.in[0], in[0]), min(w.in[1], in[1]), min(w.combined, c)
 }
+
+// The helpers below serve the joins that keep both inputs in joinStores
+// (interval, window and temporal joins).
+
+// liveRows is such a join's stateRows: the live rows of each input's
+// store, 0 for a store not created yet.
+func liveRows(stores [2]*joinStore) [2]int {
+	var n [2]int
+	for i, s := range stores {
+		if s != nil {
+			n[i] = s.live
+		}
+	}
+	return n
+}
+
+// endInput records that input in has ended and reports whether both have:
+// the join then fires or expires all it still holds.
+func endInput(ended *[2]bool, in int) bool {
+	ended[in] = true
+	return ended[0] && ended[1]
+}
+
+// checkColumns reports whether input in's column count is known already,
+// failing when it is not n: every batch of an input has the same columns.
+func checkColumns(op string, ncols [2]int, in, n int) (known bool, err error) {
+	if ncols[in] < 0 {
+		return false, nil
+	}
+	if ncols[in] != n {
+		return true, errs.Internalf("%s input %d has %d columns, earlier %d", op, in, n, ncols[in])
+	}
+	return true, nil
+}
+
+// splitColumns learns both inputs' column counts from input in's n, the
+// output (fields) holding the left input's columns, then the right's, and
+// creates each side's store with meta[side].
+func splitColumns(op string, fields []arrow.Field, in, n int, keys [2][]int, meta [2]joinMeta,
+	ncols *[2]int, stores *[2]*joinStore, out *joinOutput) error {
+	if n > len(fields) {
+		return errs.Internalf("%s input %d has %d columns, the output only %d", op, in, n, len(fields))
+	}
+	ncols[in], ncols[1-in] = n, len(fields)-n
+	out.nLeft = ncols[0]
+	for side, fs := range [2][]arrow.Field{fields[:ncols[0]], fields[ncols[0]:]} {
+		kinds, err := viewKinds(fs)
+		if err != nil {
+			return err
+		}
+		stores[side] = newJoinStore(kinds, keys[side], meta[side])
+	}
+	return nil
+}
+
+// writeTimedHeader starts the snapshot header of an interval or window
+// join: format version, sequence counter, watermarks, the time up to
+// which rows have been fired or expired (done) and the ended inputs.
+func writeTimedHeader(hw *wbuf, seq int64, wm *inputWatermarks, done int64, ended [2]bool) {
+	hw.byte(1)
+	hw.varint(seq)
+	wm.encode(hw)
+	hw.varint(done)
+	hw.bool(ended[0])
+	hw.bool(ended[1])
+}
+
+// readTimedHeader reads what writeTimedHeader wrote. When several
+// snapshots are restored (a rescale; restored says one already was) seq
+// is their maximum, done their minimum, and an input has ended only if it
+// had in every one.
+func readTimedHeader(r *rbuf, op string, seq *int64, wm *inputWatermarks, done *int64, ended *[2]bool, restored *bool) error {
+	if v := r.byte(); v != 1 {
+		return errs.Internalf("%s state has unknown format version %d", op, v)
+	}
+	*seq = max(*seq, r.varint())
+	first := !*restored
+	*restored = true
+	wm.decode(r, first)
+	if d := r.varint(); first || d < *done {
+		*done = d
+	}
+	for in := range ended {
+		e := r.bool()
+		ended[in] = e && (first || ended[in])
+	}
+	return nil
+}

@@ -123,11 +123,8 @@ func (j *windowJoin) Open(ctx *OperatorContext) error {
 // columns only, so the right store takes its column kinds from the right
 // input's first batch (fields).
 func (j *windowJoin) setColumns(in, n int, fields []arrow.Field) error {
-	if j.ncols[in] >= 0 {
-		if j.ncols[in] != n {
-			return errs.Internalf("window join input %d has %d columns, earlier %d", in, n, j.ncols[in])
-		}
-		return nil
+	if known, err := checkColumns("window join", j.ncols, in, n); known {
+		return err
 	}
 	out := j.opSpec.Schema.Arrow().Fields()
 	if j.semiAnti {
@@ -142,19 +139,7 @@ func (j *windowJoin) setColumns(in, n int, fields []arrow.Field) error {
 		j.stores[in] = newJoinStore(kinds, j.keys[in], metaTime)
 		return nil
 	}
-	if n > len(out) {
-		return errs.Internalf("window join input %d has %d columns, the output only %d", in, n, len(out))
-	}
-	j.ncols[in], j.ncols[1-in] = n, len(out)-n
-	j.out.nLeft = j.ncols[0]
-	for side, fs := range [2][]arrow.Field{out[:j.ncols[0]], out[j.ncols[0]:]} {
-		kinds, err := viewKinds(fs)
-		if err != nil {
-			return err
-		}
-		j.stores[side] = newJoinStore(kinds, j.keys[side], metaTime)
-	}
-	return nil
+	return splitColumns("window join", out, in, n, j.keys, [2]joinMeta{metaTime, metaTime}, &j.ncols, &j.stores, j.out)
 }
 
 // ProcessBatch buffers the rows of windows that have not fired.
@@ -318,31 +303,17 @@ func (j *windowJoin) ProcessWatermark(in int, wm Watermark, out Output) error {
 }
 
 func (j *windowJoin) EndInput(in int, out Output) error {
-	j.ended[in] = true
-	if j.ended[0] && j.ended[1] {
+	if endInput(&j.ended, in) {
 		return j.fire(int64(MaxWatermark), out)
 	}
 	return nil
 }
 
-func (j *windowJoin) stateRows() [2]int {
-	var n [2]int
-	for i, s := range j.stores {
-		if s != nil {
-			n[i] = s.live
-		}
-	}
-	return n
-}
+func (j *windowJoin) stateRows() [2]int { return liveRows(j.stores) }
 
 func (j *windowJoin) Snapshot() ([]byte, error) {
 	var w, hw wbuf
-	hw.byte(1)
-	hw.varint(j.seq)
-	j.wm.encode(&hw)
-	hw.varint(j.fired)
-	hw.bool(j.ended[0])
-	hw.bool(j.ended[1])
+	writeTimedHeader(&hw, j.seq, &j.wm, j.fired, j.ended)
 	hw.varint(int64(j.ncols[0]))
 	hw.varint(int64(j.ncols[1]))
 	writeKinds(&hw, j.stores[0])
@@ -355,19 +326,8 @@ func (j *windowJoin) Snapshot() ([]byte, error) {
 func (j *windowJoin) Restore(state []byte) error {
 	return readSections(state, func(tag int, r *rbuf) error {
 		if tag == 0 {
-			if v := r.byte(); v != 1 {
-				return errs.Internalf("window join state has unknown format version %d", v)
-			}
-			j.seq = max(j.seq, r.varint())
-			first := !j.restored
-			j.restored = true
-			j.wm.decode(r, first)
-			if f := r.varint(); first || f < j.fired {
-				j.fired = f
-			}
-			for in := range j.ended {
-				ended := r.bool()
-				j.ended[in] = ended && (first || j.ended[in])
+			if err := readTimedHeader(r, "window join", &j.seq, &j.wm, &j.fired, &j.ended, &j.restored); err != nil {
+				return err
 			}
 			ncols := [2]int{int(r.varint()), int(r.varint())}
 			for side := range 2 {

@@ -65,8 +65,23 @@ func (e *Environment) submitQuery(ctx context.Context, phys optimizer.PhysicalNo
 	e.mu.Lock()
 	e.jobs = append(e.jobs, job)
 	e.mu.Unlock()
-	changelog := phys.(*optimizer.StreamCollect).Changelog
-	return &TableResult{Kind: SuccessWithContent, Schema: phys.Schema(), Job: job, stream: stream, Changelog: changelog}, nil
+	collect := phys.(*optimizer.StreamCollect)
+	return &TableResult{Kind: SuccessWithContent, Schema: phys.Schema(), Job: job, stream: stream,
+		Changelog: collect.Changelog, limit: resultLimit(collect)}, nil
+}
+
+// resultLimit is the number of rows after which a query's result is
+// complete: its LIMIT, when the query ends in one. An unbounded input
+// never ends on its own, so the result stops there and cancels the job.
+func resultLimit(c *optimizer.StreamCollect) int64 {
+	in := c.Input
+	if ex, ok := in.(*optimizer.StreamExchange); ok {
+		in = ex.Input
+	}
+	if l, ok := in.(*optimizer.StreamLimit); ok && !c.Changelog && l.Logical.Limit >= 0 {
+		return l.Logical.Limit
+	}
+	return -1
 }
 
 // explainPlans prints plans like Flink's EXPLAIN: the bound logical plan,

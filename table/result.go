@@ -41,12 +41,27 @@ type TableResult struct {
 
 	static []arrow.RecordBatch
 	stream *exec.ResultStream
+	// limit, when not zero, ends a query's result after that many rows
+	// (its LIMIT; -1 or 0 for none), counted in seen.
+	limit, seen int64
 }
 
 // Next returns the next batch of rows, owned by the caller, or io.EOF.
 func (r *TableResult) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.stream != nil {
-		return r.stream.Next(ctx)
+		if r.limit > 0 && r.seen >= r.limit {
+			// The LIMIT is reached: the rest of an unbounded input
+			// cannot change the result.
+			if r.Job != nil {
+				r.Job.Cancel()
+			}
+			return nil, io.EOF
+		}
+		b, err := r.stream.Next(ctx)
+		if err == nil {
+			r.seen += b.NumRows()
+		}
+		return b, err
 	}
 	if len(r.static) == 0 {
 		return nil, io.EOF
