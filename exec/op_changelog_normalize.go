@@ -163,20 +163,9 @@ func (n *normalizeOp) releaseSlots() {
 	n.release = n.release[:0]
 }
 
-// sweep drops expired keys at most once per TTL period, so that keys never
-// seen again do not hold memory forever; keys expired in between are
-// already treated as unknown when they are looked up.
+// sweep drops expired keys (see sweepParts).
 func (n *normalizeOp) sweep(now int64) {
-	ttl := n.spec.StateTTLMillis
-	if now-n.lastSweep < ttl {
-		return
-	}
-	n.lastSweep = now
-	for p := range n.parts.n {
-		if n.parts.live[p] && n.parts.expired(p, ttl, now) {
-			n.drop(p)
-		}
-	}
+	sweepParts(n.parts, &n.lastSweep, n.spec.StateTTLMillis, now, n.drop)
 }
 
 func (n *normalizeOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
@@ -186,44 +175,12 @@ func (n *normalizeOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 func (n *normalizeOp) EndInput(int, Output) error { return nil }
 
 func (n *normalizeOp) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(n.lastSweep)
-	appendSection(&w, 0, pw.b)
-	for kg, ps := range n.parts.byKeyGroup() {
-		if len(ps) == 0 {
-			continue
-		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
-		for _, p := range ps {
-			n.parts.encode(&pw, p)
-			n.store.encode(&pw, n.row[p])
-		}
-		appendSection(&w, kg+1, pw.b)
-	}
-	return w.b, nil
+	return snapshotParts(n.lastSweep, n.parts, n.store, n.row), nil
 }
 
 func (n *normalizeOp) Restore(state []byte) error {
 	defer n.releaseSlots()
-	return readSections(state, func(tag int, r *rbuf) error {
-		if tag == 0 {
-			n.lastSweep = max(n.lastSweep, r.varint())
-			return nil
-		}
-		for range r.uvarint() {
-			p := n.parts.decode(r)
-			n.row = growTo(n.row, int(n.parts.n))
-			n.row[p] = n.store.decode(r)
-			if r.err != nil {
-				return r.err
-			}
-			if !ownsHash(n.ctx, n.parts.hash[p]) {
-				n.drop(p)
-			}
-		}
-		return r.err
-	})
+	return restoreParts(state, n.ctx, &n.lastSweep, n.parts, n.store, &n.row, n.drop)
 }
 
 func (n *normalizeOp) Close() error {

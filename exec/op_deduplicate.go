@@ -142,10 +142,7 @@ func (d *dedupOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		d.release = append(d.release, old)
 	}
 	err := d.emit.flush(out, d.store, d.in.views)
-	for _, sl := range d.release {
-		d.store.release(sl)
-	}
-	d.release = d.release[:0]
+	d.releaseSlots()
 	return err
 }
 
@@ -164,17 +161,18 @@ func (d *dedupOp) drop(p int32) {
 	d.parts.remove(p)
 }
 
+// releaseSlots frees the slots of the rows replaced or dropped, once the
+// batch that may still read them is out.
+func (d *dedupOp) releaseSlots() {
+	for _, sl := range d.release {
+		d.store.release(sl)
+	}
+	d.release = d.release[:0]
+}
+
+// sweep drops expired keys (see sweepParts).
 func (d *dedupOp) sweep(now int64) {
-	ttl := d.spec.StateTTLMillis
-	if now-d.lastSweep < ttl {
-		return
-	}
-	d.lastSweep = now
-	for p := range d.parts.n {
-		if d.parts.live[p] && d.parts.expired(p, ttl, now) {
-			d.drop(p)
-		}
-	}
+	sweepParts(d.parts, &d.lastSweep, d.spec.StateTTLMillis, now, d.drop)
 }
 
 func (d *dedupOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
@@ -184,51 +182,12 @@ func (d *dedupOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 func (d *dedupOp) EndInput(int, Output) error { return nil }
 
 func (d *dedupOp) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(d.lastSweep)
-	appendSection(&w, 0, pw.b)
-	for kg, ps := range d.parts.byKeyGroup() {
-		if len(ps) == 0 {
-			continue
-		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
-		for _, p := range ps {
-			d.parts.encode(&pw, p)
-			if d.store != nil {
-				d.store.encode(&pw, d.row[p])
-			}
-		}
-		appendSection(&w, kg+1, pw.b)
-	}
-	return w.b, nil
+	return snapshotParts(d.lastSweep, d.parts, d.store, d.row), nil
 }
 
 func (d *dedupOp) Restore(state []byte) error {
-	return readSections(state, func(tag int, r *rbuf) error {
-		if tag == 0 {
-			d.lastSweep = max(d.lastSweep, r.varint())
-			return nil
-		}
-		for range r.uvarint() {
-			p := d.parts.decode(r)
-			if d.store != nil {
-				d.row = growTo(d.row, int(d.parts.n))
-				d.row[p] = d.store.decode(r)
-			}
-			if r.err != nil {
-				return r.err
-			}
-			if !ownsHash(d.ctx, d.parts.hash[p]) {
-				d.drop(p)
-			}
-		}
-		for _, sl := range d.release {
-			d.store.release(sl)
-		}
-		d.release = d.release[:0]
-		return r.err
-	})
+	defer d.releaseSlots()
+	return restoreParts(state, d.ctx, &d.lastSweep, d.parts, d.store, &d.row, d.drop)
 }
 
 func (d *dedupOp) Close() error { return nil }

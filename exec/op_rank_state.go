@@ -460,3 +460,74 @@ func (e *rowEmitter) flush(out Output, store *rowStore, views []colView, extra .
 	defer b.Release()
 	return out.Emit(b)
 }
+
+// The helpers below serve the operators that keep at most one row per
+// partition (deduplication and changelog normalization): store holds the
+// rows, row[p] partition p's slot; store is nil when no rows are kept.
+
+// sweepParts drops, through drop, the partitions whose keys have expired,
+// at most once per TTL period (lastSweep), so that keys never seen again
+// do not hold memory forever; keys expired in between are already treated
+// as unknown when they are looked up.
+func sweepParts(parts *partitionTable, lastSweep *int64, ttl, now int64, drop func(p int32)) {
+	if now-*lastSweep < ttl {
+		return
+	}
+	*lastSweep = now
+	for p := range parts.n {
+		if parts.live[p] && parts.expired(p, ttl, now) {
+			drop(p)
+		}
+	}
+}
+
+// snapshotParts writes the last sweep time in section 0, then each key
+// group's partitions, with their rows, in a section of its own.
+func snapshotParts(lastSweep int64, parts *partitionTable, store *rowStore, row []int32) []byte {
+	var w, pw wbuf
+	pw.varint(lastSweep)
+	appendSection(&w, 0, pw.b)
+	for kg, ps := range parts.byKeyGroup() {
+		if len(ps) == 0 {
+			continue
+		}
+		pw.b = pw.b[:0]
+		pw.uvarint(uint64(len(ps)))
+		for _, p := range ps {
+			parts.encode(&pw, p)
+			if store != nil {
+				store.encode(&pw, row[p])
+			}
+		}
+		appendSection(&w, kg+1, pw.b)
+	}
+	return w.b
+}
+
+// restoreParts reads what snapshotParts wrote (several snapshots when
+// rescaling: lastSweep becomes their latest) and drops, through drop, the
+// partitions whose keys another subtask owns. The caller releases the
+// dropped rows' slots.
+func restoreParts(state []byte, ctx *OperatorContext, lastSweep *int64, parts *partitionTable,
+	store *rowStore, row *[]int32, drop func(p int32)) error {
+	return readSections(state, func(tag int, r *rbuf) error {
+		if tag == 0 {
+			*lastSweep = max(*lastSweep, r.varint())
+			return nil
+		}
+		for range r.uvarint() {
+			p := parts.decode(r)
+			if store != nil {
+				*row = growTo(*row, int(parts.n))
+				(*row)[p] = store.decode(r)
+			}
+			if r.err != nil {
+				return r.err
+			}
+			if !ownsHash(ctx, parts.hash[p]) {
+				drop(p)
+			}
+		}
+		return r.err
+	})
+}

@@ -97,30 +97,12 @@ func (j *temporalJoin) Open(ctx *OperatorContext) error {
 }
 
 func (j *temporalJoin) setColumns(in, n int) error {
-	if j.ncols[in] >= 0 {
-		if j.ncols[in] != n {
-			return errs.Internalf("temporal join input %d has %d columns, earlier %d", in, n, j.ncols[in])
-		}
-		return nil
+	if known, err := checkColumns("temporal join", j.ncols, in, n); known {
+		return err
 	}
-	fields := j.opSpec.Schema.Arrow().Fields()
-	if n > len(fields) {
-		return errs.Internalf("temporal join input %d has %d columns, the output only %d", in, n, len(fields))
-	}
-	j.ncols[in], j.ncols[1-in] = n, len(fields)-n
-	j.out.nLeft = j.ncols[0]
-	for side, fs := range [2][]arrow.Field{fields[:j.ncols[0]], fields[j.ncols[0]:]} {
-		kinds, err := viewKinds(fs)
-		if err != nil {
-			return err
-		}
-		meta := metaTime
-		if side == 0 {
-			meta |= metaAssoc // the left row's kind
-		}
-		j.stores[side] = newJoinStore(kinds, j.keys[side], meta)
-	}
-	return nil
+	// The left store keeps each row's kind (metaAssoc).
+	return splitColumns("temporal join", j.opSpec.Schema.Arrow().Fields(), in, n, j.keys,
+		[2]joinMeta{metaTime | metaAssoc, metaTime}, &j.ncols, &j.stores, j.out)
 }
 
 func (j *temporalJoin) ProcessBatch(in int, b arrow.RecordBatch, _ Output) error {
@@ -264,15 +246,7 @@ func (j *temporalJoin) fire(w int64, out Output) error {
 
 func (j *temporalJoin) EndInput(int, Output) error { return nil }
 
-func (j *temporalJoin) stateRows() [2]int {
-	var n [2]int
-	for i, s := range j.stores {
-		if s != nil {
-			n[i] = s.live
-		}
-	}
-	return n
-}
+func (j *temporalJoin) stateRows() [2]int { return liveRows(j.stores) }
 
 func (j *temporalJoin) Snapshot() ([]byte, error) {
 	var w, hw wbuf

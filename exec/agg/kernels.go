@@ -251,23 +251,49 @@ func (k *decSumK) readState(src []byte, s int32) ([]byte, error) {
 
 // ---- MIN and MAX ----
 
-// extremeK is MIN/MAX over an insert-only input: one value per group.
-type extremeK[T comparable, O ops[T]] struct {
-	max bool
+// oneValue is the state of the kernels keeping one value per group
+// (extremeK, firstK); each keeps its own update loop.
+type oneValue[T comparable, O ops[T]] struct {
 	v   []T
 	has []bool
 	vw  viewer[T]
 	res results[T]
 }
 
-func (k *extremeK[T, O]) grow(n int) { k.v, k.has = growTo(k.v, n), growTo(k.has, n) }
-func (k *extremeK[T, O]) reset(s int32) {
+func (k *oneValue[T, O]) grow(n int) { k.v, k.has = growTo(k.v, n), growTo(k.has, n) }
+func (k *oneValue[T, O]) reset(s int32) {
 	var zero T
 	k.v[s], k.has[s] = zero, false
 }
-func (k *extremeK[T, O]) changed(c []bool) { markChanged[T, O](&k.res, c) }
-func (k *extremeK[T, O]) build(mem memory.Allocator, dt arrow.DataType, rows []int32, before []bool) arrow.Array {
+func (k *oneValue[T, O]) changed(c []bool) { markChanged[T, O](&k.res, c) }
+func (k *oneValue[T, O]) build(mem memory.Allocator, dt arrow.DataType, rows []int32, before []bool) arrow.Array {
 	return k.res.build(mem, dt, rows, before)
+}
+
+func (k *oneValue[T, O]) appendState(dst []byte, s int32) []byte {
+	var o O
+	dst = putBool(dst, k.has[s])
+	if k.has[s] {
+		dst = o.put(dst, k.v[s])
+	}
+	return dst
+}
+
+func (k *oneValue[T, O]) readState(src []byte, s int32) ([]byte, error) {
+	var o O
+	has, src, err := getBool(src)
+	if err != nil || !has {
+		return src, err
+	}
+	k.v[s], src, err = o.get(src)
+	k.has[s] = err == nil
+	return src, err
+}
+
+// extremeK is MIN/MAX over an insert-only input: one value per group.
+type extremeK[T comparable, O ops[T]] struct {
+	oneValue[T, O]
+	max bool
 }
 
 func (k *extremeK[T, O]) update(cols []arrow.Array, slots []int32, _, act []bool) {
@@ -289,26 +315,6 @@ func (k *extremeK[T, O]) update(cols []arrow.Array, slots []int32, _, act []bool
 		}
 		r.after[i], r.aOK[i] = k.v[s], k.has[s]
 	}
-}
-
-func (k *extremeK[T, O]) appendState(dst []byte, s int32) []byte {
-	var o O
-	dst = putBool(dst, k.has[s])
-	if k.has[s] {
-		dst = o.put(dst, k.v[s])
-	}
-	return dst
-}
-
-func (k *extremeK[T, O]) readState(src []byte, s int32) ([]byte, error) {
-	var o O
-	has, src, err := getBool(src)
-	if err != nil || !has {
-		return src, err
-	}
-	k.v[s], src, err = o.get(src)
-	k.has[s] = err == nil
-	return src, err
 }
 
 // multisetK is MIN/MAX under retraction: per group, the distinct values
@@ -420,21 +426,8 @@ func (k *multisetK[T, O]) readState(src []byte, s int32) ([]byte, error) {
 // firstK keeps the first (or, with last, the latest) non-NULL value of an
 // insert-only input.
 type firstK[T comparable, O ops[T]] struct {
+	oneValue[T, O]
 	last bool
-	v    []T
-	has  []bool
-	vw   viewer[T]
-	res  results[T]
-}
-
-func (k *firstK[T, O]) grow(n int) { k.v, k.has = growTo(k.v, n), growTo(k.has, n) }
-func (k *firstK[T, O]) reset(s int32) {
-	var zero T
-	k.v[s], k.has[s] = zero, false
-}
-func (k *firstK[T, O]) changed(c []bool) { markChanged[T, O](&k.res, c) }
-func (k *firstK[T, O]) build(mem memory.Allocator, dt arrow.DataType, rows []int32, before []bool) arrow.Array {
-	return k.res.build(mem, dt, rows, before)
 }
 
 func (k *firstK[T, O]) update(cols []arrow.Array, slots []int32, _, act []bool) {
@@ -453,26 +446,6 @@ func (k *firstK[T, O]) update(cols []arrow.Array, slots []int32, _, act []bool) 
 		}
 		r.after[i], r.aOK[i] = k.v[s], k.has[s]
 	}
-}
-
-func (k *firstK[T, O]) appendState(dst []byte, s int32) []byte {
-	var o O
-	dst = putBool(dst, k.has[s])
-	if k.has[s] {
-		dst = o.put(dst, k.v[s])
-	}
-	return dst
-}
-
-func (k *firstK[T, O]) readState(src []byte, s int32) ([]byte, error) {
-	var o O
-	has, src, err := getBool(src)
-	if err != nil || !has {
-		return src, err
-	}
-	k.v[s], src, err = o.get(src)
-	k.has[s] = err == nil
-	return src, err
 }
 
 // seqK is FIRST_VALUE/LAST_VALUE under retraction: per group, the
