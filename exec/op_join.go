@@ -536,15 +536,7 @@ func (j *join) ProcessWatermark(in int, wm Watermark, out Output) error {
 func (j *join) EndInput(int, Output) error { return nil }
 
 // stateRows is the number of distinct rows in state, per input (tests).
-func (j *join) stateRows() [2]int {
-	var n [2]int
-	for i, s := range j.stores {
-		if s != nil {
-			n[i] = s.live
-		}
-	}
-	return n
-}
+func (j *join) stateRows() [2]int { return liveRows(j.stores) }
 
 func (j *join) Snapshot() ([]byte, error) {
 	var w, hw wbuf

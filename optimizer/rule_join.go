@@ -246,14 +246,14 @@ var ComputeJoinKeys = Rule{Name: "ComputeJoinKeys", Apply: func(n planner.Node) 
 		cond = append(cond, remapRefs(c, shift))
 	}
 	for i, k := range keys {
-		l := &expr.ColumnRef{Index: k.l, Name: "$jk" + itoaKey(i), T: lextra[i].Type()}
-		r := &expr.ColumnRef{Index: nlNew + nr + k.r, Name: "$jk" + itoaKey(i), T: rextra[i].Type()}
+		l := &expr.ColumnRef{Index: k.l, Name: "$jk" + strconv.Itoa(i), T: lextra[i].Type()}
+		r := &expr.ColumnRef{Index: nlNew + nr + k.r, Name: "$jk" + strconv.Itoa(i), T: rextra[i].Type()}
 		cond = append(cond, eq(l, r))
 	}
 	extend := func(in planner.Node, s types.Schema, extra []expr.Expr) planner.Node {
 		names := s.Names()
 		for i := range extra {
-			names = append(names, "$jk"+itoaKey(i))
+			names = append(names, "$jk"+strconv.Itoa(i))
 		}
 		return &planner.Project{Input: in, Exprs: append(columnRefs(s, nil), extra...), Names: names}
 	}
@@ -292,5 +292,3 @@ func eq(a, b expr.Expr) expr.Expr {
 	}
 	return e
 }
-
-func itoaKey(i int) string { return strconv.Itoa(i) }

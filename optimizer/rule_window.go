@@ -1,8 +1,6 @@
 package optimizer
 
 import (
-	"strconv"
-
 	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
@@ -116,7 +114,7 @@ var ConvertWindowAggregate = Rule{Name: "ConvertWindowAggregate", Apply: func(n 
 	window := wtf.Window
 	window.Partition = nil
 	wa := &planner.WindowAggregate{
-		Input:   &planner.Project{Input: wtf.Input, Exprs: pre, Names: uniqueNames(preNames)},
+		Input:   &planner.Project{Input: wtf.Input, Exprs: pre, Names: planner.UniqueNames(preNames)},
 		Window:  window,
 		TimeCol: timeCol,
 		Keys:    keys,
@@ -153,20 +151,6 @@ func sameColumns(exprs []expr.Expr, cols []int) bool {
 		}
 	}
 	return true
-}
-
-// uniqueNames makes names distinct by appending a counter to repeats.
-func uniqueNames(names []string) []string {
-	seen := map[string]int{}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = n
-		if k, dup := seen[n]; dup {
-			out[i] = n + "$" + strconv.Itoa(k)
-		}
-		seen[n]++
-	}
-	return out
 }
 
 // PushFilterBelowWindowTableFunction filters rows before windows are

@@ -3,9 +3,7 @@ package planner
 import (
 	"strconv"
 
-	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/exec"
-	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
 )
@@ -32,35 +30,12 @@ func (p *Planner) PlanTable(name []string) (Node, error) {
 func (p *Planner) PlanSink(name []string, query Node) (*Sink, error) {
 	b := p.binder("")
 	ins := &sql.Insert{Table: sql.ObjectName{Parts: name}}
-	path, err := b.qualify(ins.Table)
+	t, err := b.sinkTarget(ins)
 	if err != nil {
 		return nil, unpositioned(err)
 	}
-	obj, err := b.cat.Get(path)
-	if err != nil {
-		return nil, err
-	}
-	tbl, ok := obj.(*catalog.Table)
-	if !ok {
-		return nil, errs.New(errs.WrongObjectType, "%s is a view; INSERT needs a table", path)
-	}
-	info := tableInfo(path, tbl)
-	f, ok := connector.Sink(tbl.Connector())
-	if !ok {
-		return nil, errs.New(errs.InvalidOption, "connector '%s' of table %s cannot be used as a sink", tbl.Connector(), path)
-	}
-	props, err := f.ValidateSink(info)
-	if err != nil {
-		return nil, errs.New(errs.InvalidOption, "table %s: %v", path, err)
-	}
-	if query.Changelog() != InsertOnly && !props.AcceptsUpdates {
-		return nil, errs.New(errs.InvalidPlan, "table sink %s (connector '%s') only accepts inserts, but the query produces updates", path, tbl.Connector())
-	}
-	query, err = b.conformToSink(ins, query, info.Schema)
-	if err != nil {
-		return nil, unpositioned(err)
-	}
-	return &Sink{Input: query, Path: path, Table: info}, nil
+	sink, err := b.sinkOver(ins, t, query)
+	return sink, unpositioned(err)
 }
 
 // NewUnionAll plans l UNION ALL r: both inputs widened to common column

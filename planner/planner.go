@@ -63,44 +63,69 @@ func (p *Planner) PlanInsert(src string, ins *sql.Insert) (*Sink, error) {
 	if ins.Overwrite {
 		return nil, b.errAt(errs.NotSupported, ins, "INSERT OVERWRITE is not supported yet")
 	}
-	path, err := b.qualify(ins.Table)
+	t, err := b.sinkTarget(ins)
 	if err != nil {
 		return nil, err
-	}
-	obj, err := b.cat.Get(path)
-	if err != nil {
-		return nil, b.positioned(err, ins.Table)
-	}
-	tbl, ok := obj.(*catalog.Table)
-	if !ok {
-		return nil, b.errAt(errs.WrongObjectType, ins.Table, "%s is a view; INSERT needs a table", path)
-	}
-	info := tableInfo(path, tbl)
-	f, ok := connector.Sink(tbl.Connector())
-	if !ok {
-		return nil, b.errAt(errs.InvalidOption, ins.Table, "connector '%s' of table %s cannot be used as a sink", tbl.Connector(), path)
-	}
-	props, err := f.ValidateSink(info)
-	if err != nil {
-		return nil, b.errAt(errs.InvalidOption, ins.Table, "table %s: %v", path, err)
-	}
-	for _, m := range info.Metadata {
-		if !m.Virtual {
-			return nil, b.errAt(errs.NotSupported, ins.Table, "table %s: writing METADATA column '%s' is not supported yet; declare it VIRTUAL to only read it", path, m.Name)
-		}
 	}
 	query, err := b.bindQuery(ins.Query)
 	if err != nil {
 		return nil, err
 	}
-	if query.Changelog() != InsertOnly && !props.AcceptsUpdates {
-		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but the query produces updates", path, tbl.Connector())
+	return b.sinkOver(ins, t, query)
+}
+
+// sinkTable is the table an INSERT writes, with what its connector accepts.
+type sinkTable struct {
+	path  catalog.Path
+	table *catalog.Table
+	info  connector.TableInfo
+	props connector.SinkProperties
+}
+
+// sinkTarget resolves and checks the table an INSERT writes: a table (not
+// a view) whose connector is a sink and whose metadata columns are
+// read-only.
+func (b *binder) sinkTarget(ins *sql.Insert) (sinkTable, error) {
+	path, err := b.qualify(ins.Table)
+	if err != nil {
+		return sinkTable{}, err
 	}
-	query, err = b.conformToSink(ins, query, info.Schema)
+	obj, err := b.cat.Get(path)
+	if err != nil {
+		return sinkTable{}, b.positioned(err, ins.Table)
+	}
+	tbl, ok := obj.(*catalog.Table)
+	if !ok {
+		return sinkTable{}, b.errAt(errs.WrongObjectType, ins.Table, "%s is a view; INSERT needs a table", path)
+	}
+	info := tableInfo(path, tbl)
+	f, ok := connector.Sink(tbl.Connector())
+	if !ok {
+		return sinkTable{}, b.errAt(errs.InvalidOption, ins.Table, "connector '%s' of table %s cannot be used as a sink", tbl.Connector(), path)
+	}
+	props, err := f.ValidateSink(info)
+	if err != nil {
+		return sinkTable{}, b.errAt(errs.InvalidOption, ins.Table, "table %s: %v", path, err)
+	}
+	for _, m := range info.Metadata {
+		if !m.Virtual {
+			return sinkTable{}, b.errAt(errs.NotSupported, ins.Table, "table %s: writing METADATA column '%s' is not supported yet; declare it VIRTUAL to only read it", path, m.Name)
+		}
+	}
+	return sinkTable{path: path, table: tbl, info: info, props: props}, nil
+}
+
+// sinkOver checks that t accepts query's changelog and puts the Sink over
+// query, cast to t's physical columns.
+func (b *binder) sinkOver(ins *sql.Insert, t sinkTable, query Node) (*Sink, error) {
+	if query.Changelog() != InsertOnly && !t.props.AcceptsUpdates {
+		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but the query produces updates", t.path, t.table.Connector())
+	}
+	query, err := b.conformToSink(ins, query, t.info.Schema)
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{Input: query, Path: path, Table: info}, nil
+	return &Sink{Input: query, Path: t.path, Table: t.info}, nil
 }
 
 // conformToSink reorders (for INSERT INTO t (cols)) and casts the query's
