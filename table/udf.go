@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 )
@@ -29,9 +30,10 @@ type VectorizedFunction struct {
 	Eval           func(args []arrow.Array, mem memory.Allocator) (arrow.Array, error)
 }
 
-// CreateFunction registers a scalar function callable from SQL and from
-// the Table API (Call(name, ...)). fn is either a VectorizedFunction or a
-// plain Go func whose parameters and result are among int64, int32,
+// CreateFunction registers a function callable from SQL and from the
+// Table API: an aggregate function when fn is an AggregateFunction (see
+// there), otherwise a scalar function (Call(name, ...)). A scalar fn is
+// either a VectorizedFunction or a plain Go func whose parameters and result are among int64, int32,
 // float64, string, bool, []byte and time.Time (BIGINT, INT, DOUBLE,
 // STRING, BOOLEAN, BYTES, TIMESTAMP(3)), optionally returning an error
 // too: func(int64, string) string, func(float64) (float64, error). Such a
@@ -49,6 +51,9 @@ type VectorizedFunction struct {
 // afterwards. A remote TaskManager would need a binary registering the
 // same functions.
 func (e *Environment) CreateFunction(name string, fn any) error {
+	if af, ok := fn.(aggregateFunction); ok {
+		return registerAggregate(name, af)
+	}
 	uf, err := userFunction(name, fn)
 	if err != nil {
 		return errs.New(errs.InvalidPlan, "CreateFunction %s: %v", name, err)
@@ -60,7 +65,10 @@ func (e *Environment) CreateFunction(name string, fn any) error {
 }
 
 // DropFunction removes a function registered with CreateFunction.
-func (e *Environment) DropFunction(name string) bool { return expr.DropUserFunction(name) }
+func (e *Environment) DropFunction(name string) bool {
+	scalar := expr.DropUserFunction(name)
+	return agg.DropUser(name) || scalar
+}
 
 func userFunction(name string, fn any) (expr.UserFunction, error) {
 	if v, ok := fn.(VectorizedFunction); ok {

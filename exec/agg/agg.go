@@ -76,7 +76,10 @@ var signatures = map[string]signature{
 
 // IsAggregate reports whether name is an aggregate function.
 func IsAggregate(name string) bool {
-	_, ok := signatures[strings.ToUpper(name)]
+	if _, ok := signatures[strings.ToUpper(name)]; ok {
+		return true
+	}
+	_, ok := User(name)
 	return ok
 }
 
@@ -99,6 +102,12 @@ func Names() []string {
 func ResultType(name string, args []types.DataType) (types.DataType, error) {
 	sig, ok := signatures[strings.ToUpper(name)]
 	if !ok {
+		sig, ok = overOnly[strings.ToUpper(name)]
+	}
+	if !ok {
+		if f, user := User(name); user {
+			return f.ResultType(args)
+		}
 		return types.DataType{}, fmt.Errorf("unknown aggregate function %s", name)
 	}
 	if len(args) < sig.minArgs || len(args) > sig.maxArgs {

@@ -51,10 +51,13 @@ func NewState(call Call, input []arrow.DataType, retract bool) (*State, error) {
 	out := call.Type.Arrow()
 	s := &State{call: call, out: out, cols: make([]arrow.Array, len(call.Args))}
 	var err error
-	if s.k, err = newKernel(fn, args, call.Type, retract); err != nil {
+	if _, user := User(fn); user {
+		if s.k, err = newUserKernel(fn, args, retract); err != nil {
+			return nil, err
+		}
+	} else if s.k, err = newKernel(fn, args, call.Type, retract); err != nil {
 		return nil, err
-	}
-	if want := resultPhysical(fn, args); physicalOf(out) != want {
+	} else if want := resultPhysical(fn, args); physicalOf(out) != want {
 		return nil, fmt.Errorf("aggregate %s: result type %s does not fit its argument", call, call.Type)
 	}
 	if call.Distinct {
@@ -379,6 +382,8 @@ func orderedKernel[T comparable, O ops[T]](fn string, retract bool) (kernel, err
 			return &seqK[T, O]{last: fn == "LAST_VALUE"}, nil
 		}
 		return &firstK[T, O]{last: fn == "LAST_VALUE"}, nil
+	case "LAG":
+		return &lagK[T, O]{offset: 1}, nil
 	}
 	return nil, fmt.Errorf("aggregate %s is not supported for this argument type", fn)
 }
