@@ -16,6 +16,12 @@ var joinTypes = map[sql.JoinKind]JoinType{
 // the left columns followed by the right ones, each keeping its
 // qualifier.
 func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
+	if isUnnest(n.Right) {
+		return b.bindUnnestJoin(n)
+	}
+	if isSnapshot(n.Right) {
+		return b.bindSnapshotJoin(n)
+	}
 	left, ls, err := b.bindFrom(n.Left)
 	if err != nil {
 		return nil, nil, err
@@ -80,39 +86,14 @@ func columnIn(sc *scope, name string) int {
 	return -1
 }
 
-// temporal checks FOR SYSTEM_TIME AS OF l.t: l.t must be a time attribute
-// of the left input and the right table a versioned table (a primary key
-// and a rowtime).
+// temporal plans right FOR SYSTEM_TIME AS OF l.t (see Join.SetTemporal).
 func (b *binder) temporal(j *Join, ref *sql.TableRef, ls *scope) error {
-	if j.Type != InnerJoin && j.Type != LeftJoin {
-		return b.errAt(errs.NotSupported, ref, "temporal joins are INNER or LEFT joins")
-	}
 	e, err := b.bindExpr(ls, ref.SystemTime)
 	if err != nil {
 		return err
 	}
-	col, ok := e.(*expr.ColumnRef)
-	if !ok || col.T.TimeAttr == types.NoTimeAttr {
-		return b.errAt(errs.DatatypeMismatch, ref.SystemTime, "FOR SYSTEM_TIME AS OF needs a time attribute of the left table, not %s", e)
+	if terr := j.SetTemporal(e); terr != nil {
+		return b.errAt(terr.Code, ref.SystemTime, "%s", terr.Msg)
 	}
-	if col.T.TimeAttr == types.ProctimeAttr {
-		// A processing-time temporal join looks rows up in the right
-		// table as it is when the left row arrives. Over a bounded table
-		// that is a join against the table's rows, which a regular join
-		// computes (without missing rows the table has not loaded yet).
-		if !j.Right.Bounded() {
-			return b.errAt(errs.NotSupported, ref.SystemTime, "processing-time temporal (lookup) joins need a bounded lookup table")
-		}
-		j.Lookup = true
-		return nil
-	}
-	hasRowtime := false
-	for _, c := range j.Right.Schema().Columns {
-		hasRowtime = hasRowtime || c.Type.TimeAttr == types.RowtimeAttr
-	}
-	if !hasRowtime {
-		return b.errAt(errs.InvalidPlan, ref, "the versioned table of an event-time temporal join needs a rowtime attribute (WATERMARK) and a PRIMARY KEY")
-	}
-	j.SystemTime = col.Index
 	return nil
 }

@@ -357,7 +357,8 @@ func aggregate(sc *scope, input planner.Node, keys, items []Expression) (planner
 }
 
 // joinOn plans a join of t and right on the conjunction of conds.
-func (t *Table) joinOn(op string, typ planner.JoinType, right *Table, conds []any) *Table {
+// With asOf set, it is a temporal join of right as of that left column.
+func (t *Table) joinOn(op string, typ planner.JoinType, right *Table, asOf *Expression, conds []any) *Table {
 	if right.env != t.env {
 		return &Table{env: t.env, err: errs.New(errs.InvalidPlan, "%s: the tables belong to different environments", op)}
 	}
@@ -369,6 +370,15 @@ func (t *Table) joinOn(op string, typ planner.JoinType, right *Table, conds []an
 		j := &planner.Join{Left: left, Right: right.node, Type: typ, SystemTime: -1}
 		if len(es) == 0 && typ != planner.InnerJoin {
 			return nil, errs.New(errs.InvalidPlan, "an outer join needs a join condition")
+		}
+		if asOf != nil {
+			at, err := newScope(left.Schema()).resolve(*asOf)
+			if err != nil {
+				return nil, err
+			}
+			if terr := j.SetTemporal(at); terr != nil {
+				return nil, exprError(terr.Code, *asOf, "%s", terr.Msg)
+			}
 		}
 		sc := newScope(types.Schema{Columns: append(append([]types.Column(nil), left.Schema().Columns...), right.node.Schema().Columns...)})
 		for _, c := range es {
@@ -394,22 +404,38 @@ func (t *Table) joinOn(op string, typ planner.JoinType, right *Table, conds []an
 // sides; rename with As or RenameColumns. A condition bounding the two
 // sides' rowtimes against each other makes it an interval join, as in SQL.
 func (t *Table) Join(right *Table, on ...any) *Table {
-	return t.joinOn("Join", planner.InnerJoin, right, on)
+	return t.joinOn("Join", planner.InnerJoin, right, nil, on)
 }
 
 // LeftOuterJoin keeps every row of t.
 func (t *Table) LeftOuterJoin(right *Table, on ...any) *Table {
-	return t.joinOn("LeftOuterJoin", planner.LeftJoin, right, on)
+	return t.joinOn("LeftOuterJoin", planner.LeftJoin, right, nil, on)
 }
 
 // RightOuterJoin keeps every row of right.
 func (t *Table) RightOuterJoin(right *Table, on ...any) *Table {
-	return t.joinOn("RightOuterJoin", planner.RightJoin, right, on)
+	return t.joinOn("RightOuterJoin", planner.RightJoin, right, nil, on)
 }
 
 // FullOuterJoin keeps every row of both sides.
 func (t *Table) FullOuterJoin(right *Table, on ...any) *Table {
-	return t.joinOn("FullOuterJoin", planner.FullJoin, right, on)
+	return t.joinOn("FullOuterJoin", planner.FullJoin, right, nil, on)
+}
+
+// TemporalJoin joins every row of t with the version of versioned that was
+// current at t's time attribute asOf, SQL's
+// JOIN versioned FOR SYSTEM_TIME AS OF t.asOf ON …: with a rowtime,
+// versioned must be a versioned table (a primary key and a rowtime) and on
+// must equate its primary key; with a proctime, versioned must be bounded
+// (a lookup join).
+func (t *Table) TemporalJoin(versioned *Table, asOf Expression, on ...any) *Table {
+	return t.joinOn("TemporalJoin", planner.InnerJoin, versioned, &asOf, on)
+}
+
+// LeftOuterTemporalJoin is TemporalJoin keeping the rows of t that have no
+// matching version, with NULLs for versioned's columns.
+func (t *Table) LeftOuterTemporalJoin(versioned *Table, asOf Expression, on ...any) *Table {
+	return t.joinOn("LeftOuterTemporalJoin", planner.LeftJoin, versioned, &asOf, on)
 }
 
 func (t *Table) setOp(op string, other *Table, fn func(l, r planner.Node) (planner.Node, error)) *Table {

@@ -23,7 +23,7 @@ func apiEnv(t testing.TB, mode table.Mode, par int) *table.Environment {
 	t.Helper()
 	dir := t.TempDir()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var orders, customers strings.Builder
+	var orders, customers, rates strings.Builder
 	for i := 1; i <= 60; i++ {
 		ts := base.Add(time.Duration(i*1500+(i*7919%3)*1000) * time.Millisecond)
 		fmt.Fprintf(&orders, "%d,%d,p%d,%d.5,%s\n", i, i*7%5+1, i%3, i*37%100, ts.Format("2006-01-02 15:04:05.000"))
@@ -31,7 +31,14 @@ func apiEnv(t testing.TB, mode table.Mode, par int) *table.Environment {
 	for i := 1; i <= 4; i++ {
 		fmt.Fprintf(&customers, "%d,c%d\n", i, i)
 	}
-	for name, data := range map[string]string{"orders": orders.String(), "customers": customers.String()} {
+	// Each customer's rate changes every 30 seconds.
+	for v := 0; v < 4; v++ {
+		for c := 1; c <= 5; c++ {
+			ts := base.Add(time.Duration(v*30+c) * time.Second)
+			fmt.Fprintf(&rates, "%d,%d.25,%s\n", c, c*10+v, ts.Format("2006-01-02 15:04:05.000"))
+		}
+	}
+	for name, data := range map[string]string{"orders": orders.String(), "customers": customers.String(), "rates": rates.String()} {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -48,6 +55,13 @@ func apiEnv(t testing.TB, mode table.Mode, par int) *table.Environment {
 			table.Column("amount", "DOUBLE"), table.Column("ts", "TIMESTAMP(3)")).
 		Watermark("ts", "ts - INTERVAL '1' SECOND").
 		Option("path", filepath.Join(dir, "orders")).Option("format", "csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = env.CreateTable("rates", table.NewTableDescriptor("filesystem").
+		Schema(table.Column("rcid", "BIGINT NOT NULL"), table.Column("rate", "DOUBLE"), table.Column("rts", "TIMESTAMP(3)")).
+		Watermark("rts", "rts").PrimaryKey("rcid").
+		Option("path", filepath.Join(dir, "rates")).Option("format", "csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +139,25 @@ var equivalences = []struct {
 			return env.From("orders").LeftOuterJoin(env.From("customers"),
 				table.Col("customer").Eq(table.Col("cid")), table.Col("name").Ne("c2")).
 				Select(table.Col("id"), table.Col("name"))
+		}, false},
+	{"temporal-join", "SELECT id, amount * rate AS v FROM orders JOIN rates FOR SYSTEM_TIME AS OF orders.ts ON customer = rcid",
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").TemporalJoin(env.From("rates"), table.Col("ts"), table.Col("customer").Eq(table.Col("rcid"))).
+				Select(table.Col("id"), table.Col("amount").Times(table.Col("rate")).As("v"))
+		}, false},
+	{"left-temporal-join", "SELECT id, rate FROM orders LEFT JOIN rates FOR SYSTEM_TIME AS OF orders.ts ON customer = rcid AND rate > 30",
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").LeftOuterTemporalJoin(env.From("rates"), table.Col("ts"),
+				table.Col("customer").Eq(table.Col("rcid")), table.Col("rate").Gt(30)).
+				Select(table.Col("id"), table.Col("rate"))
+		}, false},
+	{"interval-join", `SELECT id, bid FROM orders JOIN (SELECT id AS bid, customer AS bc, ts AS bts FROM orders)
+		ON customer = bc AND ts BETWEEN bts - INTERVAL '3' SECOND AND bts`,
+		func(env *table.Environment) *table.Table {
+			b := env.From("orders").Select(table.Col("id").As("bid"), table.Col("customer").As("bc"), table.Col("ts").As("bts"))
+			return env.From("orders").Join(b, table.Col("customer").Eq(table.Col("bc")),
+				table.Col("ts").Between(table.Col("bts").Minus(table.Lit(3).Seconds()), table.Col("bts"))).
+				Select(table.Col("id"), table.Col("bid"))
 		}, false},
 	{"union-all", "SELECT customer FROM orders WHERE id < 5 UNION ALL SELECT cid FROM customers",
 		func(env *table.Environment) *table.Table {
@@ -241,6 +274,10 @@ func TestTableAPIErrors(t *testing.T) {
 		{env.From("orders").Window(table.Tumble(table.Lit(1).Minutes()).On(table.Col("id")).As("w")).GroupBy(table.Col("w")).Select(table.CountStar()),
 			errs.DatatypeMismatch, `Window.GroupBy.Select: the window requires a time attribute, but 'id' is BIGINT (near "id")`},
 		{env.SQLQuery("SELECT nope FROM orders"), errs.UndefinedColumn, ""},
+		{env.From("orders").TemporalJoin(env.From("rates"), table.Col("id"), table.Col("customer").Eq(table.Col("rcid"))),
+			errs.DatatypeMismatch, `TemporalJoin: FOR SYSTEM_TIME AS OF needs a time attribute of the left table, not id (near "id")`},
+		{env.From("orders").TemporalJoin(env.From("customers"), table.Col("ts"), table.Col("customer").Eq(table.Col("cid"))),
+			errs.InvalidPlan, `TemporalJoin: the versioned table of an event-time temporal join needs a rowtime attribute (WATERMARK) and a PRIMARY KEY (near "ts")`},
 	} {
 		// The first error survives later operations.
 		tb := tc.tbl.Select(table.Col("*")).Filter(table.Lit(true))
