@@ -66,8 +66,27 @@ type Table struct {
 	Columns    []Column
 	Watermark  *Watermark
 	PrimaryKey []string
-	Options    map[string]string
-	Comment    string
+	// PartitionKeys are the PARTITIONED BY columns (physical ones). Eddy
+	// reads a partitioned table like any other: partition pruning is an
+	// optimization Flink leaves to connectors, and a filter on the keys
+	// gives the same rows without it.
+	PartitionKeys []string
+	Options       map[string]string
+	Comment       string
+	// Distribution is the DISTRIBUTED BY / INTO clause: how the table's
+	// connector buckets the rows it stores (nil if not declared). Writing
+	// into the table does not depend on it: bucketing is the connector's
+	// business, as in Flink.
+	Distribution *Distribution
+}
+
+// Distribution is a table's bucketing: Kind "HASH", "RANGE" or "" (the
+// connector's choice), the bucket key columns, the bucket count (0: the
+// connector's choice).
+type Distribution struct {
+	Kind    string
+	Keys    []string
+	Buckets int
 }
 
 // View is a named query, Flink's CatalogView.

@@ -26,6 +26,11 @@ const (
 	InformationSchema = "information_schema"
 )
 
+// MaterializedViewConnector is the connector of the tables through which
+// the server serves materialized views; pg_class lists them with relkind
+// 'm'.
+const MaterializedViewConnector = "eddy-materialized-view"
+
 // pgOwner is the OID PostgreSQL gives its bootstrap superuser.
 const pgOwner = 10
 
@@ -55,6 +60,8 @@ type pgRelation struct {
 
 var (
 	pgBigInt = types.BigIntType
+	pgInt    = types.IntType
+	pgBool   = types.BooleanType
 	pgString = types.StringType
 )
 
@@ -75,16 +82,173 @@ func init() {
 			},
 		},
 		{Database: PGCatalog, Name: "pg_class"}: {
+			// The relations and, for each primary key, its index (relkind
+			// 'i'). Eddy has no tablespaces, TOAST tables, typed tables,
+			// rules, triggers, row security, checks or partitions, so
+			// those columns hold PostgreSQL's values for their absence.
 			cols: []pgColumn{{"oid", pgBigInt}, {"relname", pgString}, {"relnamespace", pgBigInt},
-				{"relkind", pgString}, {"relowner", pgBigInt}, {"relam", pgBigInt}},
+				{"relkind", pgString}, {"relowner", pgBigInt}, {"relam", pgBigInt}, {"relnatts", pgInt},
+				{"relhasindex", pgBool}, {"relchecks", pgInt}, {"relhasrules", pgBool}, {"relhastriggers", pgBool},
+				{"relrowsecurity", pgBool}, {"relforcerowsecurity", pgBool}, {"relispartition", pgBool},
+				{"reltablespace", pgBigInt}, {"reloftype", pgBigInt}, {"reltoastrelid", pgBigInt},
+				{"relpersistence", pgString}, {"relreplident", pgString}},
+			rows: func(m *Manager) [][]string {
+				var rows [][]string
+				row := func(oid, ns int64, name, kind, am string, natts int, hasIndex bool) {
+					rows = append(rows, []string{itoa(oid), sqlString(name), itoa(ns), sqlString(kind), itoa(pgOwner), am,
+						itoa(int64(natts)), sqlBool(hasIndex), "0", "FALSE", "FALSE", "FALSE", "FALSE", "FALSE", "0", "0", "0",
+						"'p'", "'d'"})
+				}
+				for _, r := range m.pgClasses() {
+					am := "0"
+					if r.kind == "r" || r.kind == "m" {
+						am = "2" // heap, PostgreSQL's table access method
+					}
+					t, _ := r.obj.(*Table)
+					natts := 0
+					if r.obj != nil {
+						natts = len(r.obj.Schema().Columns)
+					}
+					row(r.oid, r.ns, r.name, r.kind, am, natts, t != nil && len(t.PrimaryKey) > 0)
+					if t != nil && len(t.PrimaryKey) > 0 {
+						row(r.pkeyOID(), r.ns, r.name+"_pkey", "i", "403", len(t.PrimaryKey), false) // 403: btree
+					}
+				}
+				return rows
+			},
+		},
+		{Database: PGCatalog, Name: "pg_attribute"}: {
+			// The columns of tables and views. A computed column is a
+			// generated one (attgenerated 's') whose expression pg_attrdef
+			// holds; string columns have the default collation (100).
+			cols: []pgColumn{{"attrelid", pgBigInt}, {"attname", pgString}, {"atttypid", pgBigInt},
+				{"attlen", pgInt}, {"attnum", pgInt}, {"atttypmod", pgInt}, {"attnotnull", pgBool},
+				{"atthasdef", pgBool}, {"attisdropped", pgBool}, {"attidentity", pgString},
+				{"attgenerated", pgString}, {"attcollation", pgBigInt}, {"attislocal", pgBool}},
 			rows: func(m *Manager) [][]string {
 				var rows [][]string
 				for _, r := range m.pgClasses() {
-					am := "0"
-					if r.kind == "r" {
-						am = "2" // heap, PostgreSQL's table access method
+					if r.obj == nil {
+						continue
 					}
-					rows = append(rows, []string{itoa(r.oid), sqlString(r.name), itoa(r.ns), sqlString(r.kind), itoa(pgOwner), am})
+					for i, c := range r.obj.Schema().Columns {
+						oid, size, mod := types.PGTypeOf(c.Type)
+						expr := r.computed(c.Name)
+						gen, coll := "''", "0"
+						if expr != "" {
+							gen = "'s'"
+						}
+						if t, ok := types.PGTypeByOID(int64(oid)); ok && t.Collatable {
+							coll = "100"
+						}
+						rows = append(rows, []string{itoa(r.oid), sqlString(c.Name), itoa(int64(oid)), itoa(int64(size)),
+							itoa(int64(i + 1)), itoa(int64(mod)), sqlBool(!c.Type.Nullable()), sqlBool(expr != ""),
+							"FALSE", "''", gen, coll, "TRUE"})
+					}
+				}
+				return rows
+			},
+		},
+		{Database: PGCatalog, Name: "pg_attrdef"}: {
+			// The expressions of computed columns, as SQL text.
+			cols: []pgColumn{{"oid", pgBigInt}, {"adrelid", pgBigInt}, {"adnum", pgInt}, {"adbin", pgString}},
+			rows: func(m *Manager) [][]string {
+				var rows [][]string
+				for _, r := range m.pgClasses() {
+					if r.obj == nil {
+						continue
+					}
+					for i, c := range r.obj.Schema().Columns {
+						if e := r.computed(c.Name); e != "" {
+							rows = append(rows, []string{itoa(OID(r.cat, r.db, r.name, c.Name)), itoa(r.oid), itoa(int64(i + 1)), sqlString(e)})
+						}
+					}
+				}
+				return rows
+			},
+		},
+		{Database: PGCatalog, Name: "pg_index"}: {
+			// One index per primary key (Flink's keys are NOT ENFORCED,
+			// so not unique in the data; PostgreSQL shows a key as both).
+			cols: []pgColumn{{"indexrelid", pgBigInt}, {"indrelid", pgBigInt}, {"indnatts", pgInt},
+				{"indisunique", pgBool}, {"indisprimary", pgBool}, {"indisclustered", pgBool},
+				{"indisvalid", pgBool}, {"indisreplident", pgBool}, {"indkey", pgString}},
+			rows: func(m *Manager) [][]string {
+				var rows [][]string
+				for _, r := range m.pgClasses() {
+					if key := r.primaryKeyNums(); key != nil {
+						rows = append(rows, []string{itoa(r.pkeyOID()), itoa(r.oid), itoa(int64(len(key))),
+							"TRUE", "TRUE", "FALSE", "TRUE", "FALSE", sqlString(joinInts(key))})
+					}
+				}
+				return rows
+			},
+		},
+		{Database: PGCatalog, Name: "pg_constraint"}: {
+			// The primary keys, contype 'p', with their index.
+			cols: []pgColumn{{"oid", pgBigInt}, {"conname", pgString}, {"connamespace", pgBigInt},
+				{"contype", pgString}, {"condeferrable", pgBool}, {"condeferred", pgBool},
+				{"conrelid", pgBigInt}, {"conindid", pgBigInt}, {"conkey", pgString}},
+			rows: func(m *Manager) [][]string {
+				var rows [][]string
+				for _, r := range m.pgClasses() {
+					if key := r.primaryKeyNums(); key != nil {
+						rows = append(rows, []string{itoa(r.pkeyOID()), sqlString(r.name + "_pkey"), itoa(r.ns), "'p'",
+							"FALSE", "FALSE", itoa(r.oid), itoa(r.pkeyOID()), sqlString("{" + strings.ReplaceAll(joinInts(key), " ", ",") + "}")})
+					}
+				}
+				return rows
+			},
+		},
+		{Database: PGCatalog, Name: "pg_type"}: {
+			// The built-in types Eddy's values travel as (see
+			// types.PGTypes); Eddy has no user-defined types.
+			cols: []pgColumn{{"oid", pgBigInt}, {"typname", pgString}, {"typnamespace", pgBigInt},
+				{"typowner", pgBigInt}, {"typlen", pgInt}, {"typtype", pgString}, {"typrelid", pgBigInt},
+				{"typelem", pgBigInt}, {"typarray", pgBigInt}, {"typbasetype", pgBigInt},
+				{"typtypmod", pgInt}, {"typnotnull", pgBool}, {"typcollation", pgBigInt}},
+			rows: func(m *Manager) [][]string {
+				cat, _ := m.Current()
+				ns := itoa(OID(cat, PGCatalog))
+				var rows [][]string
+				for _, t := range types.PGTypes {
+					coll := "0"
+					if t.Collatable {
+						coll = "100"
+					}
+					rows = append(rows, []string{itoa(int64(t.OID)), sqlString(t.Name), ns, itoa(pgOwner),
+						itoa(int64(t.Len)), "'b'", "0", "0", "0", "0", "-1", "FALSE", coll})
+				}
+				return rows
+			},
+		},
+		{Database: PGCatalog, Name: "pg_collation"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"collname", pgString}, {"collnamespace", pgBigInt}},
+			rows: func(m *Manager) [][]string {
+				cat, _ := m.Current()
+				return [][]string{{"100", "'default'", itoa(OID(cat, PGCatalog))}}
+			},
+		},
+		{Database: PGCatalog, Name: "pg_description"}: {
+			// Table and column comments (objsubid: the column number, 0
+			// for the table), which drivers' metadata calls join.
+			cols: []pgColumn{{"objoid", pgBigInt}, {"classoid", pgBigInt}, {"objsubid", pgInt}, {"description", pgString}},
+			rows: func(m *Manager) [][]string {
+				classOID := itoa(OID(m.currentCatalog(), PGCatalog, "pg_class"))
+				var rows [][]string
+				for _, r := range m.pgClasses() {
+					t, _ := r.obj.(*Table)
+					if t == nil {
+						continue
+					}
+					if t.Comment != "" {
+						rows = append(rows, []string{itoa(r.oid), classOID, "0", sqlString(t.Comment)})
+					}
+					for i, c := range t.Columns {
+						if c.Comment != "" {
+							rows = append(rows, []string{itoa(r.oid), classOID, itoa(int64(i + 1)), sqlString(c.Comment)})
+						}
+					}
 				}
 				return rows
 			},
@@ -199,9 +363,67 @@ func (m *Manager) pgNamespaces() []pgNamespace {
 }
 
 type pgClass struct {
-	oid, ns  int64
-	db, name string
-	kind     string
+	oid, ns       int64
+	cat, db, name string
+	kind          string
+	// obj is the table or view; nil for the virtual relations.
+	obj Object
+}
+
+// pkeyOID is the OID of the index and constraint of the relation's
+// primary key.
+func (r pgClass) pkeyOID() int64 { return OID(r.cat, r.db, r.name, "pkey") }
+
+// primaryKeyNums returns the column numbers (from 1) of the primary key of
+// a table, nil when it has none.
+func (r pgClass) primaryKeyNums() []int {
+	t, _ := r.obj.(*Table)
+	if t == nil || len(t.PrimaryKey) == 0 {
+		return nil
+	}
+	cols := t.Schema().Columns
+	var nums []int
+	for _, k := range t.PrimaryKey {
+		for i, c := range cols {
+			if c.Name == k {
+				nums = append(nums, i+1)
+			}
+		}
+	}
+	return nums
+}
+
+// computed returns the expression of a computed column of the relation,
+// "" for other columns.
+func (r pgClass) computed(name string) string {
+	if t, ok := r.obj.(*Table); ok {
+		for _, c := range t.Columns {
+			if c.Name == name && c.Kind == Computed {
+				return c.Expr
+			}
+		}
+	}
+	return ""
+}
+
+func (m *Manager) currentCatalog() string {
+	cat, _ := m.Current()
+	return cat
+}
+
+func sqlBool(b bool) string {
+	if b {
+		return "TRUE"
+	}
+	return "FALSE"
+}
+
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, " ")
 }
 
 // pgClasses lists the tables and views of the current catalog (the
@@ -210,7 +432,7 @@ func (m *Manager) pgClasses() []pgClass {
 	cat, _ := m.Current()
 	var out []pgClass
 	for p := range pgRelations {
-		out = append(out, pgClass{OID(cat, p.Database, p.Name), OID(cat, p.Database), p.Database, p.Name, "v"})
+		out = append(out, pgClass{oid: OID(cat, p.Database, p.Name), ns: OID(cat, p.Database), cat: cat, db: p.Database, name: p.Name, kind: "v"})
 	}
 	if c, err := m.Catalog(cat); err == nil {
 		for _, db := range c.ListDatabases() {
@@ -221,10 +443,15 @@ func (m *Manager) pgClasses() []pgClass {
 					continue // dropped meanwhile
 				}
 				kind := "r"
-				if _, ok := obj.(*View); ok {
+				switch o := obj.(type) {
+				case *View:
 					kind = "v"
+				case *Table:
+					if o.Options["connector"] == MaterializedViewConnector {
+						kind = "m"
+					}
 				}
-				out = append(out, pgClass{OID(cat, db, n), OID(cat, db), db, n, kind})
+				out = append(out, pgClass{oid: OID(cat, db, n), ns: OID(cat, db), cat: cat, db: db, name: n, kind: kind, obj: obj})
 			}
 		}
 	}

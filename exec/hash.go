@@ -173,6 +173,8 @@ func hashColumn(col arrow.Array, hashes []uint64) error {
 		for i := range hashes {
 			hashes[i] = combine(hashes[i], nullHash)
 		}
+	case *array.Struct, array.ListLike:
+		return hashNested(col, hashes)
 	default:
 		return fmt.Errorf("cannot hash values of type %s", col.DataType())
 	}

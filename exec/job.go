@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 )
@@ -302,6 +303,14 @@ func (j *Job) collectMetrics() []OperatorStats {
 			s.BatchesOut += m.BatchesOut
 			s.LateRecordsDropped += m.LateRecordsDropped
 			s.Watermark = min(s.Watermark, m.Watermark)
+			s.PendingRecords += m.PendingRecords
+			if len(m.SplitBacklog) > 0 {
+				// Splits are read by one subtask each: the maps are disjoint.
+				if s.SplitBacklog == nil {
+					s.SplitBacklog = map[string]int64{}
+				}
+				maps.Copy(s.SplitBacklog, m.SplitBacklog)
+			}
 		}
 	}
 	sort.Slice(keys, func(a, b int) bool {

@@ -1,6 +1,10 @@
 package exec
 
-import "sync/atomic"
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+)
 
 // OperatorMetrics counts what flows through one operator instance. The
 // runtime updates it from the task goroutine (operators do not count
@@ -17,6 +21,22 @@ type OperatorMetrics struct {
 	// because the watermark had passed them (the operator counts these
 	// itself).
 	LateRecordsDropped atomic.Int64
+
+	// backlog is a source's connector.SplitBacklogReporter answer: records
+	// left to read per split, set from the source goroutine.
+	backlogMu sync.Mutex
+	backlog   map[string]int64
+}
+
+// setBacklog replaces the per-split backlog with what fill sets.
+func (m *OperatorMetrics) setBacklog(fill func(map[string]int64)) {
+	m.backlogMu.Lock()
+	defer m.backlogMu.Unlock()
+	if m.backlog == nil {
+		m.backlog = map[string]int64{}
+	}
+	clear(m.backlog)
+	fill(m.backlog)
 }
 
 // NewOperatorMetrics returns zeroed metrics whose watermark is MinWatermark.
@@ -36,13 +56,19 @@ type MetricsSnapshot struct {
 	Watermark  Watermark `json:"watermark"`
 	// LateRecordsDropped is OperatorMetrics.LateRecordsDropped.
 	LateRecordsDropped int64 `json:"lateRecordsDropped,omitempty"`
+	// PendingRecords is a source's backlog summed over its splits (Flink's
+	// pendingRecords); SplitBacklog is the backlog per split, for Kafka
+	// the consumer lag per partition ("topic-partition"). Both are absent
+	// for sources that do not report a backlog.
+	PendingRecords int64            `json:"pendingRecords,omitempty"`
+	SplitBacklog   map[string]int64 `json:"splitBacklog,omitempty"`
 }
 
 // Snapshot copies the counters. The fields are read one by one, so a
 // snapshot taken while the task runs may mix two instants; it is for
 // monitoring, not accounting.
 func (m *OperatorMetrics) Snapshot() MetricsSnapshot {
-	return MetricsSnapshot{
+	s := MetricsSnapshot{
 		RecordsIn:  m.RecordsIn.Load(),
 		RecordsOut: m.RecordsOut.Load(),
 		BatchesIn:  m.BatchesIn.Load(),
@@ -51,6 +77,15 @@ func (m *OperatorMetrics) Snapshot() MetricsSnapshot {
 
 		LateRecordsDropped: m.LateRecordsDropped.Load(),
 	}
+	m.backlogMu.Lock()
+	defer m.backlogMu.Unlock()
+	if len(m.backlog) > 0 {
+		s.SplitBacklog = maps.Clone(m.backlog)
+		for _, n := range m.backlog {
+			s.PendingRecords += n
+		}
+	}
+	return s
 }
 
 // SubtaskMetrics is the metrics report of one subtask: one snapshot per

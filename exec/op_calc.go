@@ -36,6 +36,8 @@ type calc struct {
 	cond      expr.Evaluator
 	projs     []expr.Evaluator
 	cols      []arrow.Array // scratch, reused across batches
+	// wm is the latest watermark, which CURRENT_WATERMARK reads.
+	wm expr.CurrentWatermark
 }
 
 func newCalc(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
@@ -58,10 +60,20 @@ func compileExpr(raw json.RawMessage, mem memory.Allocator) (expr.Evaluator, err
 	return expr.Compile(e, mem)
 }
 
+// compile compiles one of the calc's expressions, reading the calc's
+// watermark for CURRENT_WATERMARK.
+func (c *calc) compile(raw json.RawMessage) (expr.Evaluator, error) {
+	e, err := expr.Unmarshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	return expr.CompileWithWatermark(e, c.mem, &c.wm)
+}
+
 func (c *calc) Open(ctx *OperatorContext) error {
 	c.mem = ctx.Mem
 	if len(c.spec.Condition) > 0 {
-		ev, err := compileExpr(c.spec.Condition, c.mem)
+		ev, err := c.compile(c.spec.Condition)
 		if err != nil {
 			return fmt.Errorf("calc condition: %w", err)
 		}
@@ -69,7 +81,7 @@ func (c *calc) Open(ctx *OperatorContext) error {
 	}
 	c.projs = make([]expr.Evaluator, len(c.spec.Projections))
 	for i, raw := range c.spec.Projections {
-		ev, err := compileExpr(raw, c.mem)
+		ev, err := c.compile(raw)
 		if err != nil {
 			return fmt.Errorf("calc projection %d: %w", i, err)
 		}
@@ -128,6 +140,7 @@ func (c *calc) releaseCols() {
 }
 
 func (c *calc) ProcessWatermark(_ int, wm Watermark, out Output) error {
+	c.wm.Set(int64(wm))
 	return out.EmitWatermark(wm)
 }
 

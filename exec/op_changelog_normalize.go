@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 )
 
@@ -27,6 +29,12 @@ import (
 //     an upsert delete (a Kafka tombstone) may carry only the key; the key
 //     is forgotten. -D of an unknown key emits nothing;
 //   - -U rows are dropped: an upsert stream's update is its +U alone.
+//
+// With a Condition (a filter Flink pushes into ChangelogNormalize), the
+// kept row is the key's last row that passes it: +I or +U of a row that
+// fails it emits -D(kept row) and forgets the key if one is kept, and
+// nothing otherwise. So a row leaving the filter is deleted downstream,
+// where a filter after the normalization would pass its -U alone.
 //
 // State TTL drops a key not written for StateTTLMillis of processing time
 // (the context's Clock); an expired key counts as unknown. Watermarks pass
@@ -53,6 +61,10 @@ type normalizeOp struct {
 
 	in   joinBatch
 	emit *rowEmitter
+	// cond is the compiled Condition (nil without one); pass holds its
+	// result per row of the current batch.
+	cond expr.Evaluator
+	pass []bool
 	// release holds the slots of replaced and deleted rows until the
 	// batch's output, which may gather them, is built.
 	release   []int32
@@ -93,12 +105,46 @@ func (n *normalizeOp) Open(ctx *OperatorContext) error {
 	n.ctx = ctx
 	n.emit.mem = ctx.Mem
 	n.clock = clockOf(ctx)
+	if len(n.spec.Condition) > 0 {
+		ev, err := compileExpr(n.spec.Condition, ctx.Mem)
+		if err != nil {
+			return fmt.Errorf("changelog normalize condition: %w", err)
+		}
+		n.cond = ev
+	}
+	return nil
+}
+
+// filter sets n.pass[i] to whether row i of b passes the condition (TRUE,
+// not FALSE or NULL). Without a condition it does nothing: every row
+// passes.
+func (n *normalizeOp) filter(b arrow.RecordBatch) error {
+	if n.cond == nil {
+		return nil
+	}
+	rows := int(b.NumRows())
+	n.pass = resize(n.pass, rows)
+	res, err := n.cond.Eval(b)
+	if err != nil {
+		return fmt.Errorf("changelog normalize condition: %w", err)
+	}
+	defer res.Release()
+	p, ok := res.(*array.Boolean)
+	if !ok {
+		return errs.Internalf("changelog normalize condition produced %s, not BOOLEAN", res.DataType())
+	}
+	for i := range rows {
+		n.pass[i] = p.IsValid(i) && p.Value(i)
+	}
 	return nil
 }
 
 func (n *normalizeOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	if err := n.in.load(b, n.nIn, n.spec.Keys, true, false); err != nil {
 		return fmt.Errorf("changelog normalize: %w", err)
+	}
+	if err := n.filter(b); err != nil {
+		return err
 	}
 	var now int64
 	ttl := n.spec.StateTTLMillis
@@ -119,6 +165,13 @@ func (n *normalizeOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error
 		}
 		switch kind {
 		case connector.Insert, connector.UpdateAfter:
+			if n.cond != nil && !n.pass[i] {
+				if p >= 0 {
+					n.emit.add(connector.Delete, n.row[p], -1, 0)
+					n.drop(p)
+				}
+				continue
+			}
 			if p < 0 {
 				p = n.parts.add(h, views, i, now)
 				n.row = growTo(n.row, int(n.parts.n))

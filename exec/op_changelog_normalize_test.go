@@ -18,11 +18,14 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/exec/expr"
 )
 
 // TestChangelogNormalize runs the scripts in testdata/normalize with the
 // row operators' harness (see TestRowOperators for its commands). The
-// first command creates the operator; its input block is the input schema:
+// first command creates the operator; its input block is the input schema
+// and optionally a condition on a second line (`where <($1, 3)`, in the
+// join scripts' expression syntax):
 //
 //	normalize keys=(0) [ttl=<ms>] [insert-only]
 //
@@ -62,8 +65,16 @@ func runNormalize(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string 
 	switch d.Cmd {
 	case "normalize":
 		h.close(t)
-		in := gaParseSchema(t, strings.TrimSpace(d.Input))
+		schemaLine, where, _ := strings.Cut(strings.TrimSpace(d.Input), "\nwhere ")
+		in := gaParseSchema(t, strings.TrimSpace(schemaLine))
 		var s ChangelogNormalizeSpec
+		if where != "" {
+			e, rest := parseJoinExpr(t, where, in.Columns)
+			require.Empty(t, strings.TrimSpace(rest))
+			raw, err := expr.Marshal(e)
+			require.NoError(t, err)
+			s.Condition = raw
+		}
 		var keys []string
 		d.ScanArgs(t, "keys", &keys)
 		for _, k := range keys {

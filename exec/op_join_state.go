@@ -87,7 +87,7 @@ func newJoinStore(kinds []vkind, keyCols []int, meta joinMeta) *joinStore {
 func viewKinds(fields []arrow.Field) ([]vkind, error) {
 	kinds := make([]vkind, len(fields))
 	for i, f := range fields {
-		k, err := kindOf(f.Type)
+		k, err := storeKindOf(f.Type)
 		if err != nil {
 			return nil, errs.New(errs.NotSupported, "join: column %q has type %s, which joins do not support yet", f.Name, f.Type)
 		}

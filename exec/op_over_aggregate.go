@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/connector"
@@ -350,35 +351,10 @@ func (o *overOp) retractOldest(p int32) {
 // aggregateAndEmit applies the collected operations to the accumulators
 // and emits the collected rows with their results.
 func (o *overOp) aggregateAndEmit(out Output) error {
-	n := len(o.opSlot)
-	cols := make([]arrow.Array, o.nIn)
-	fields := make([]arrow.Field, o.nIn)
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	for c := range o.nIn {
-		fields[c] = arrow.Field{Name: fmt.Sprintf("$%d", c), Type: arrow.Null, Nullable: true}
+	ops, err := overOpsBatch(o.ctx.Mem, o.store, o.argCols, o.inTypes, o.opSlot, &o.scratch)
+	if err != nil {
+		return err
 	}
-	for _, c := range o.argCols {
-		o.store.cols[c].gather(o.opSlot, &o.scratch)
-		a, err := buildArray(o.ctx.Mem, o.inTypes[c], &o.scratch, n)
-		if err != nil {
-			return err
-		}
-		cols[c] = a
-		fields[c].Type = o.inTypes[c]
-	}
-	clear(o.scratch.strs)
-	for c := range cols {
-		if cols[c] == nil {
-			cols[c] = array.NewNull(n)
-		}
-	}
-	ops := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
 	defer ops.Release()
 	o.before = resize(o.before, len(o.emitOp))
 	clear(o.before)
@@ -388,6 +364,44 @@ func (o *overOp) aggregateAndEmit(out Output) error {
 		results[j] = st.Build(o.ctx.Mem, o.emitOp, o.before)
 	}
 	return o.emit.flush(out, o.store, nil, results...)
+}
+
+// overOpsBatch builds the input of one agg.State Update from stored rows:
+// row j is stored row slots[j]. Only the columns the calls read (argCols)
+// are gathered; the others are all-null placeholders, so the column
+// indexes of the calls stay valid.
+func overOpsBatch(mem memory.Allocator, store *rowStore, argCols []int, inTypes []arrow.DataType, slots []int32, scratch *colView) (arrow.RecordBatch, error) {
+	n := len(slots)
+	cols := make([]arrow.Array, len(inTypes))
+	fields := make([]arrow.Field, len(inTypes))
+	for c := range inTypes {
+		fields[c] = arrow.Field{Name: fmt.Sprintf("$%d", c), Type: arrow.Null, Nullable: true}
+	}
+	for _, c := range argCols {
+		store.cols[c].gather(slots, scratch)
+		a, err := buildArray(mem, inTypes[c], scratch, n)
+		if err != nil {
+			for _, a := range cols {
+				if a != nil {
+					a.Release()
+				}
+			}
+			return nil, err
+		}
+		cols[c] = a
+		fields[c].Type = inTypes[c]
+	}
+	clear(scratch.strs)
+	for c := range cols {
+		if cols[c] == nil {
+			cols[c] = array.NewNull(n)
+		}
+	}
+	b := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
+	for _, a := range cols {
+		a.Release()
+	}
+	return b, nil
 }
 
 // EndInput has nothing to do: the MaxWatermark before it fired every row.

@@ -13,8 +13,8 @@ import (
 
 // The rank operator (KindRank, spec RankSpec in specs.go) is Flink's
 // streaming Top-N: per partition, the rows ranked Start..End by OrderKeys
-// with ROW_NUMBER (rows with equal order keys rank in arrival order). As in
-// Flink, RANK and DENSE_RANK are not supported on streams.
+// with ROW_NUMBER (rows with equal order keys rank in arrival order), RANK
+// or DENSE_RANK (rows with equal order keys share a rank).
 //
 // State per partition is its rows sorted by order key, ties in arrival
 // order, so a row's rank is its index + 1:
@@ -35,11 +35,19 @@ import (
 //     enter (+I) and leave (-D) the top End: an arriving row that pushes
 //     the End-th row out emits -D(pushed out row) then +I(row); a retracted
 //     row inside the top emits -D(row) then +I(the row promoted into rank
-//     End), if any.
+//     End), if any. Over insert-only input with End = 1 (Flink's
+//     FastTop1Function), a new first row emits -U(old first)/+U(row).
 //   - with the rank column (OutputRank) or an offset (Start > 1), changes
 //     are emitted per rank position: every position in Start..End whose row
 //     changes emits -U(old row, r) and +U(new row, r); a position that
 //     becomes occupied emits +I, one that becomes empty -D.
+//
+// Flink's streaming planner rejects RANK and DENSE_RANK; Eddy runs them
+// (batch mode runs Top-N with this operator too) by comparing the rows in
+// range before and after each change: rows leaving the range emit -D, rows
+// entering it +I and, with the rank column, rows whose rank changes -U/+U.
+// Over insert-only input, rows ranked beyond End are dropped, since ranks
+// only grow as rows arrive.
 //
 // State TTL (StateTTLMillis > 0): a partition not written for that long
 // (processing time, OperatorContext.Clock) is dropped: it behaves as empty
@@ -68,6 +76,18 @@ type rankOp struct {
 	lastSweep int64
 	// withNumbers selects Flink's per-position algorithm.
 	withNumbers bool
+	// ranked is set for RANK and DENSE_RANK; before and after hold the
+	// rows in range around one change.
+	ranked, dense bool
+	before, after []rankEntry
+}
+
+// rankEntry is a row in the rank range: its slot, its index in the
+// partition's rows and its rank.
+type rankEntry struct {
+	slot int32
+	idx  int
+	rank int64
 }
 
 func newRank(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
@@ -79,7 +99,7 @@ func newRank(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 	switch s.RankType {
 	case "row_number":
 	case "rank", "dense_rank":
-		return nil, errs.New(errs.NotSupported, "%s() on a streaming table is not supported yet: use ROW_NUMBER()", s.RankType)
+		r.ranked, r.dense = true, s.RankType == "dense_rank"
 	default:
 		return nil, errs.New(errs.InvalidPlan, "rank: unknown rank type %q", s.RankType)
 	}
@@ -161,7 +181,11 @@ func (r *rankOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			r.rows = growTo(r.rows, int(r.parts.n))
 		}
 		r.parts.touched[p] = now
-		r.accumulate(p, i)
+		if r.ranked {
+			r.accumulateRanked(p, i)
+		} else {
+			r.accumulate(p, i)
+		}
 	}
 	err := r.emit.flush(out, r.store, nil)
 	for _, sl := range r.release {
@@ -194,6 +218,11 @@ func (r *rankOp) accumulate(p int32, i int) {
 	if pos < end {
 		if r.withNumbers {
 			r.shiftDown(rows, pos)
+		} else if appendOnly && end == 1 && len(rows) > 1 {
+			// Flink's FastTop1Function: a new first row over insert-only
+			// input updates the partition's one row.
+			r.emit.add(connector.UpdateBefore, rows[1], -1, 0)
+			r.emit.add(connector.UpdateAfter, sl, -1, 0)
 		} else {
 			if len(rows) > end {
 				r.emit.add(connector.Delete, rows[end], -1, 0)
@@ -244,6 +273,10 @@ func (r *rankOp) retract(p int32, i int) {
 	}
 	if pos < 0 {
 		return // not in state: Flink ignores such a retraction too
+	}
+	if r.ranked {
+		r.retractRanked(p, pos)
+		return
 	}
 	gone := rows[pos]
 	end := r.spec.End

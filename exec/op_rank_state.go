@@ -302,7 +302,7 @@ func storeKinds(schema types.Schema, n int, op string) ([]vkind, []arrow.DataTyp
 	for i := range n {
 		c := schema.Columns[i]
 		dts[i] = c.Type.Arrow()
-		k, err := kindOf(dts[i])
+		k, err := storeKindOf(dts[i])
 		if err != nil {
 			return nil, nil, errs.New(errs.NotSupported, "%s: column %q has type %s, which it does not support yet", op, c.Name, c.Type)
 		}

@@ -25,8 +25,10 @@ import (
 //	rank partition=(0) order=(1,2:desc,3:nulls-first) end=3 [start=2] [output-rank] [changelog] [ttl=<ms>]
 //	dedup keys=(0) time=2 [keep-last] [proctime] [output-rank] [ttl=<ms>]
 //	over [partition=(0)] time=2 (rows|range) preceding=<n|unbounded> [proctime]
+//	over [partition=(0)] order=(1:desc) (rows [preceding=<n>]|range) [changelog] [ttl=<ms>]   (non-time OVER)
 //	sort keys=(1:desc) [offset=<n>] limit=<n>
 //	limit [offset=<n>] limit=<n> [changelog]
+//	temporal-sort keys=(2,1:desc) [proctime]
 //
 // Then:
 //
@@ -122,7 +124,7 @@ func (h *rowOpHarness) snapshotRestore(t *testing.T) {
 func (h *rowOpHarness) run(t *testing.T, d *datadriven.TestData) string {
 	h.log.Reset()
 	switch d.Cmd {
-	case "rank", "dedup", "over", "sort", "limit":
+	case "rank", "dedup", "over", "sort", "limit", "temporal-sort":
 		h.close(t)
 		h.create(t, d)
 		if err := h.tryNewOp(); err != nil {
@@ -212,6 +214,8 @@ func (h *rowOpHarness) state() string {
 		return fmt.Sprintf("keys=%d rows=%d\n", live(op.parts, op.spec.StateTTLMillis), rows)
 	case *overOp:
 		return fmt.Sprintf("partitions=%d rows=%d waiting=%d\n", op.parts.count, op.store.live, len(op.pending))
+	case *nonTimeOverOp:
+		return fmt.Sprintf("partitions=%d rows=%d\n", op.parts.count, op.store.live)
 	}
 	return "no state\n"
 }
@@ -264,6 +268,19 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 			out.Columns = append(slicesClone(out.Columns), rankCol)
 		}
 	case "over":
+		if d.HasArg("order") {
+			s := NonTimeOverAggregateSpec{PartitionKeys: ints("partition"), OrderKeys: parseSortKeys(t, d, "order"),
+				Rows: d.HasArg("rows"), Preceding: int64Arg("preceding", -1), InputChangelog: d.HasArg("changelog"),
+				StateTTLMillis: int64Arg("ttl", 0)}
+			out.Columns = slicesClone(out.Columns)
+			for _, line := range lines[1:] {
+				c := gaParseCall(t, strings.TrimSpace(line), gaColumnTypes(in))
+				s.Calls = append(s.Calls, c)
+				out.Columns = append(out.Columns, types.Column{Name: c.Name, Type: c.Type})
+			}
+			h.cl, changelog, spec = s.InputChangelog, true, s
+			break
+		}
 		s := OverAggregateSpec{PartitionKeys: ints("partition"), TimeCol: int(int64Arg("time", 0)),
 			ProcTime: d.HasArg("proctime"), Rows: d.HasArg("rows"), Preceding: -1}
 		if d.HasArg("preceding") {
@@ -292,10 +309,24 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 		h.cl = d.HasArg("changelog")
 		changelog = h.cl
 		spec = LimitSpec{Offset: int64Arg("offset", 0), Limit: int64Arg("limit", -1)}
+	case "temporal-sort":
+		spec = TemporalSortSpec{Keys: parseSortKeys(t, d, "keys"), ProcTime: d.HasArg("proctime")}
 	}
-	kind := map[string]string{"rank": KindRank, "dedup": KindDeduplicate, "over": KindOverAggregate, "sort": KindSort, "limit": KindLimit}[d.Cmd]
+	kind := map[string]string{"rank": KindRank, "dedup": KindDeduplicate, "over": KindOverAggregate, "sort": KindSort,
+		"limit": KindLimit, "temporal-sort": KindTemporalSort}[d.Cmd]
+	if _, ok := spec.(NonTimeOverAggregateSpec); ok {
+		kind = KindNonTimeOverAggregate
+	}
 	h.input = BatchSchema(in, h.cl)
 	h.spec = OperatorSpec{Kind: kind, Name: d.Cmd, Schema: out, Changelog: changelog, Spec: mustJSON(t, spec)}
+}
+
+func gaColumnTypes(s types.Schema) []types.DataType {
+	out := make([]types.DataType, s.Len())
+	for i, c := range s.Columns {
+		out[i] = c.Type
+	}
+	return out
 }
 
 func slicesClone(c []types.Column) []types.Column { return append([]types.Column(nil), c...) }

@@ -9,17 +9,26 @@ import (
 	"github.com/eddysql/eddy/exec/connector"
 )
 
-// KindSink writes its input to a connector. Its spec is a
-// connector.SinkSpec ({"table": {...}}); it creates the connector's
-// SinkWriter for its subtask, writes every batch, and calls Finish when the
-// input ends. It emits nothing.
+// KindSink writes its input to a connector. Its spec is a SinkSpec
+// ({"table": {...}, "enforcer": {...}}); it creates the connector's
+// SinkWriter for its subtask, enforces the table's constraints on every
+// batch (as Flink's ConstraintEnforcer chained before the sink), writes it,
+// and calls Finish when the input ends. It emits nothing.
 const KindSink = "sink"
 
 func init() { RegisterOperator(KindSink, newSink) }
 
+// SinkSpec is the spec of a sink operator: the connector's spec and, when
+// the table's types constrain what may be written, how to enforce it.
+type SinkSpec struct {
+	connector.SinkSpec
+	Enforcer *ConstraintEnforcerSpec `json:"enforcer,omitempty"`
+}
+
 type sink struct {
-	spec   connector.SinkSpec
-	writer connector.SinkWriter
+	spec     SinkSpec
+	writer   connector.SinkWriter
+	enforcer *constraintEnforcer
 }
 
 func newSink(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
@@ -40,7 +49,14 @@ func (s *sink) Open(ctx *OperatorContext) error {
 	if err != nil {
 		return err
 	}
-	w, err := f.CreateWriter(s.spec, connector.ReaderContext{
+	if s.spec.Enforcer != nil {
+		e, err := newConstraintEnforcer(*s.spec.Enforcer, s.spec.Table.Schema, ctx.Mem)
+		if err != nil {
+			return err
+		}
+		s.enforcer = e
+	}
+	w, err := f.CreateWriter(s.spec.SinkSpec, connector.ReaderContext{
 		Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Mem: ctx.Mem, BatchSize: bs,
 	})
 	if err != nil {
@@ -51,7 +67,18 @@ func (s *sink) Open(ctx *OperatorContext) error {
 }
 
 func (s *sink) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
-	return s.writer.Write(b)
+	if s.enforcer == nil {
+		return s.writer.Write(b)
+	}
+	checked, err := s.enforcer.Apply(b)
+	if err != nil {
+		return err
+	}
+	defer checked.Release()
+	if checked.NumRows() == 0 {
+		return nil
+	}
+	return s.writer.Write(checked)
 }
 
 func (s *sink) ProcessWatermark(int, Watermark, Output) error { return nil }

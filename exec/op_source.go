@@ -22,8 +22,9 @@ const KindSource = "source"
 func init() { RegisterSource(KindSource, newScanSource) }
 
 type scanSource struct {
-	spec   connector.ScanSpec
-	reader connector.SourceReader
+	spec    connector.ScanSpec
+	reader  connector.SourceReader
+	metrics *OperatorMetrics
 }
 
 func newScanSource(spec OperatorSpec, _ *OperatorContext) (SourceOperator, error) {
@@ -51,11 +52,25 @@ func (s *scanSource) Open(ctx *OperatorContext) error {
 		return fmt.Errorf("creating reader for table %s: %w", s.spec.Table.Name, err)
 	}
 	s.reader = r
+	s.metrics = ctx.Metrics
 	return nil
 }
 
+// Next returns the reader's next batch; for a connector.SplitAware reader
+// it is a splitBatch carrying the batch's split runs. The backlog of a
+// connector.SplitBacklogReporter goes to the metrics.
 func (s *scanSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
-	return s.reader.Next(ctx)
+	b, err := s.reader.Next(ctx)
+	if err != nil {
+		return b, err
+	}
+	if br, ok := s.reader.(connector.SplitBacklogReporter); ok && s.metrics != nil {
+		s.metrics.setBacklog(br.SplitBacklog)
+	}
+	if sa, ok := s.reader.(connector.SplitAware); ok {
+		return &splitBatch{RecordBatch: b, runs: sa.BatchSplits(), assigned: sa.AssignedSplits()}, nil
+	}
+	return b, nil
 }
 
 // Idle implements connector.IdleAware for the task: the reader's answer, or

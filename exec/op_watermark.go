@@ -19,11 +19,19 @@ import (
 // rowtimes with their input watermark. Upstream watermarks are ignored
 // except MaxWatermark, which ends event time.
 //
-// Idleness (Flink's WatermarkStatus): with an idle timeout, a stream that
+// Per-split watermarks: chained after a source whose reader is
+// connector.SplitAware (Kafka partitions), the assigner keeps the maximum
+// per split and emits the minimum over the splits, as Flink's per-split
+// watermark generation does, so that one lagging partition holds back the
+// watermark. Other inputs are one split, the whole stream.
+//
+// Idleness (Flink's WatermarkStatus): with an idle timeout, a split that
 // brought no row for that long (processing time, checked on the task's
-// processing-time wake-ups) is marked idle, so that it does not hold back
-// the watermark downstream; its next row makes it active again. An idle
-// upstream (a source without a split) makes the output idle at once.
+// processing-time wake-ups) is marked idle and left out of the minimum
+// until its next row; when every split is idle the stream is marked idle,
+// so that it does not hold back the watermark downstream, and its next row
+// makes it active again. An idle upstream (a source without a split) makes
+// the output idle at once.
 const KindWatermarkAssigner = "watermark-assigner"
 
 // SourceIdleTimeoutKey is the session option (a Flink duration, "0" or
@@ -58,10 +66,14 @@ type watermarkAssigner struct {
 	lastRow      int64 // processing time of the last row, or of Open
 	upstreamIdle bool
 	idle         bool // the status last emitted
+
+	splits map[string]*splitWatermark // by split id; wholeStream without splits
+	src    *sourceSplits              // the split runs of the source batch passing by
+	whole  []connector.SplitRun       // scratch for batches without split runs
 }
 
 func newWatermarkAssigner(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
-	w := &watermarkAssigner{schema: spec.Schema.Arrow(), current: MinWatermark}
+	w := &watermarkAssigner{schema: spec.Schema.Arrow(), current: MinWatermark, splits: map[string]*splitWatermark{}}
 	if err := json.Unmarshal(spec.Spec, &w.spec); err != nil {
 		return nil, fmt.Errorf("watermark-assigner spec: %w", err)
 	}
@@ -98,6 +110,7 @@ func (w *watermarkAssigner) Open(ctx *OperatorContext) error {
 		w.clock = SystemClock{}
 	}
 	w.lastRow = w.clock.NowMillis()
+	w.src = ctx.splits
 	return nil
 }
 
@@ -128,16 +141,27 @@ func (w *watermarkAssigner) ProcessWatermarkStatus(_ int, idle bool, out Output)
 // with an idle timeout.
 func (w *watermarkAssigner) usesProcessingTime() bool { return w.idleTimeout > 0 }
 
-// OnProcessingTime marks the output idle once no row came for the idle
-// timeout.
+// OnProcessingTime marks the splits that brought no row for the idle
+// timeout idle: the watermark of the others may then advance, or, when all
+// are idle (or none ever brought a row), the output is marked idle.
 func (w *watermarkAssigner) OnProcessingTime(out Output) error {
 	if w.idle || w.idleTimeout <= 0 || w.current == MaxWatermark {
 		return nil
 	}
-	if w.clock.NowMillis()-w.lastRow >= w.idleTimeout {
+	now := w.clock.NowMillis()
+	if len(w.splits) == 0 {
+		if now-w.lastRow >= w.idleTimeout {
+			return w.setIdle(true, out)
+		}
+		return nil
+	}
+	if !w.idleSplits(now) {
+		return nil
+	}
+	if _, active := w.combined(); !active {
 		return w.setIdle(true, out)
 	}
-	return nil
+	return w.advance(out)
 }
 
 func (w *watermarkAssigner) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
@@ -150,30 +174,31 @@ func (w *watermarkAssigner) ProcessBatch(_ int, b arrow.RecordBatch, out Output)
 		col.Release()
 		return fmt.Errorf("watermark expression produced %s, want a timestamp", col.DataType())
 	}
-	max, found := maxTimestamp(ts)
-	col.Release()
+	var now int64
 	if w.idleTimeout > 0 {
-		w.lastRow = w.clock.NowMillis()
+		now = w.clock.NowMillis()
+		w.lastRow = now
 	}
+	if runs, assigned := w.src.of(b.NumRows()); runs != nil {
+		w.observe(ts, runs, now)
+		w.assign(assigned, now)
+	} else {
+		w.observe(ts, w.wholeBatch(b), now)
+	}
+	col.Release()
 	if err := w.setIdle(false, out); err != nil {
 		return err
 	}
 	if err := out.Emit(b); err != nil {
 		return err
 	}
-	if !found {
-		return nil
-	}
-	if wm := toMillis(max, w.unit); wm > w.current {
-		w.current = wm
-		return out.EmitWatermark(wm)
-	}
-	return nil
+	return w.advance(out)
 }
 
-// maxTimestamp is the largest non-NULL value of a, if any.
-func maxTimestamp(a *array.Timestamp) (arrow.Timestamp, bool) {
-	vals := a.Values()
+// maxTimestampIn is the largest non-NULL value of a in rows [lo, hi), if
+// any.
+func maxTimestampIn(a *array.Timestamp, lo, hi int) (arrow.Timestamp, bool) {
+	vals := a.Values()[lo:hi]
 	var max arrow.Timestamp
 	found := false
 	if a.NullN() == 0 {
@@ -185,7 +210,7 @@ func maxTimestamp(a *array.Timestamp) (arrow.Timestamp, bool) {
 		return max, found
 	}
 	for i, v := range vals {
-		if a.IsValid(i) && (!found || v > max) {
+		if a.IsValid(lo+i) && (!found || v > max) {
 			max, found = v, true
 		}
 	}

@@ -25,6 +25,8 @@ import (
 // window-tvf and window-aggregate operators. Commands:
 //
 //	init op=agg|tvf window=tumble|hop|cumulate|session [size= slide= step= offset= gap=] time=COL [keys=(A,B)] [proctime]
+//	                         (keys: an aggregation's group keys, a SESSION
+//	                         tvf's PARTITION BY keys)
 //	col NAME TYPE            (input block: one line per input column)
 //	call FUNC([DISTINCT] COL[, COL]) [FILTER COL]   (agg only; COUNT(*) too)
 //
@@ -230,8 +232,15 @@ func (h *windowHarness) init(t *testing.T, d *datadriven.TestData) {
 	switch opKind {
 	case "tvf":
 		out := types.Schema{Columns: append(append([]types.Column{}, h.in.Columns...), winCols...)}
+		var partition []int
+		if d.HasArg("keys") {
+			arg, _ := d.Arg("keys")
+			for _, k := range arg.Vals {
+				partition = append(partition, h.colIndex(t, k))
+			}
+		}
 		h.spec = OperatorSpec{Kind: KindWindowTableFunction, Name: "Window", Schema: out,
-			Spec: mustJSON(t, WindowTableFunctionSpec{Window: ws, TimeCol: timeCol})}
+			Spec: mustJSON(t, WindowTableFunctionSpec{Window: ws, TimeCol: timeCol, Partition: partition})}
 	case "agg":
 		var keys []int
 		var out types.Schema
@@ -348,6 +357,15 @@ func (h *windowHarness) run(t *testing.T, d *datadriven.TestData) string {
 	case "metrics":
 		return fmt.Sprintf("late rows dropped: %d\n", h.octx.Metrics.LateRecordsDropped.Load())
 	case "state":
+		if st, ok := h.op.(*sessionTVF); ok {
+			sessions := 0
+			for p := range st.parts.n {
+				if st.parts.live[p] {
+					sessions += len(st.sessions[p])
+				}
+			}
+			return fmt.Sprintf("open sessions: %d, buffered rows: %d\n", sessions, st.store.live)
+		}
 		s := h.op.(*windowAgg).stats()
 		return fmt.Sprintf("open windows: %d, live slots: %d\n", s.OpenWindows, s.LiveSlots)
 	case "error":

@@ -14,10 +14,10 @@ import (
 // KindWindowTableFunction = "window-tvf": appends window_start, window_end
 // (TIMESTAMP(3)) and window_time (TIMESTAMP(3) *ROWTIME*, = window_end - 1ms)
 // to each row, one output row per window the row belongs to (HOP and
-// CUMULATE replicate rows). Insert-only in and out. Session is not allowed
-// here. Windows are assigned as Flink's assigners do, in their order: HOP
-// from the latest start back, CUMULATE by ascending end. Stateless:
-// watermarks pass through.
+// CUMULATE replicate rows). Insert-only in and out. Windows are assigned
+// as Flink's assigners do, in their order: HOP from the latest start back,
+// CUMULATE by ascending end. Stateless: watermarks pass through. SESSION
+// windows are stateful, keyed by Partition: see op_window_session_tvf.go.
 const KindWindowTableFunction = "window-tvf"
 
 // WindowTableFunctionSpec is the JSON spec of a window-tvf.
@@ -26,6 +26,9 @@ type WindowTableFunctionSpec struct {
 	// TimeCol is a TIMESTAMP(p<=3) or TIMESTAMP_LTZ rowtime column of the
 	// input.
 	TimeCol int `json:"timeCol"`
+	// Partition are a SESSION window's PARTITION BY columns: sessions are
+	// per partition, and the input is hash-partitioned by them.
+	Partition []int `json:"partition,omitempty"`
 }
 
 func init() { RegisterOperator(KindWindowTableFunction, newWindowTVF) }
@@ -39,13 +42,13 @@ type windowTVF struct {
 	idx        []int32
 }
 
-func newWindowTVF(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
+func newWindowTVF(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 	w := &windowTVF{schema: spec.Schema.Arrow()}
 	if err := json.Unmarshal(spec.Spec, &w.spec); err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "window-tvf spec")
 	}
 	if w.spec.Window.Kind == WindowSession {
-		return nil, errs.New(errs.NotSupported, "SESSION windows are only supported in window aggregation")
+		return newSessionTVF(w.spec, spec, ctx)
 	}
 	if err := w.spec.Window.Validate(false); err != nil {
 		return nil, err

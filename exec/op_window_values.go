@@ -62,6 +62,10 @@ type colView struct {
 	scale int32
 	// scaled is scratch for decsAt.
 	scaled []decimal128.Num
+	// nested and nestedEnds hold the encodings of a nested column's values,
+	// which strs points into (see nested_values.go).
+	nested     []byte
+	nestedEnds []int
 }
 
 // decsAt returns the decimal values at the given scale (never smaller than
@@ -138,11 +142,18 @@ func widen[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | arrow.Date
 // load decodes a into v, reusing v's slices.
 func (v *colView) load(a arrow.Array) error {
 	n := a.Len()
-	k, err := kindOf(a.DataType())
+	k, err := storeKindOf(a.DataType())
 	if err != nil {
 		return err
 	}
 	v.kind = k
+	if isNested(a.DataType()) {
+		if err := v.encodeNestedColumn(a); err != nil {
+			return err
+		}
+		v.loadValid(a)
+		return nil
+	}
 	switch k {
 	case vkInt:
 		v.ints = resize(v.ints, n)
@@ -208,6 +219,13 @@ func (v *colView) load(a arrow.Array) error {
 	default:
 		return errs.New(errs.NotSupported, "window aggregate does not support values of type %s", a.DataType())
 	}
+	v.loadValid(a)
+	return nil
+}
+
+// loadValid sets v.valid from a's validity.
+func (v *colView) loadValid(a arrow.Array) {
+	n := a.Len()
 	v.valid = v.valid[:0]
 	if a.NullN() > 0 {
 		v.valid = resize(v.valid, n)
@@ -217,7 +235,6 @@ func (v *colView) load(a arrow.Array) error {
 	} else {
 		v.valid = nil
 	}
-	return nil
 }
 
 func resize[T any](s []T, n int) []T {
@@ -316,6 +333,10 @@ func buildArray(mem memory.Allocator, dt arrow.DataType, v *colView, n int) (arr
 		appendTyped(b, n, ok, func(i int) string { return v.strs[i] })
 	case *array.BinaryBuilder:
 		appendTyped(b, n, ok, func(i int) []byte { return []byte(v.strs[i]) })
+	case *array.StructBuilder, array.ListLikeBuilder:
+		if err := appendEncoded(b, v, n); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, errs.New(errs.NotSupported, "window aggregate cannot produce values of type %s", dt)
 	}

@@ -78,6 +78,10 @@ type OperatorContext struct {
 	// Clock reads processing time (state TTL, processing-time windows);
 	// nil means SystemClock. Tests set a manual clock.
 	Clock Clock
+
+	// splits describes, in a source task, the splits of the source batch
+	// being emitted down the chain (per-split watermarks).
+	splits *sourceSplits
 }
 
 // WatermarkStatusOutput is implemented by the runtime's outputs: an

@@ -111,11 +111,13 @@ type SortKey struct {
 }
 
 // KindRank keeps, per partition, the rows ranked Start..End by OrderKeys:
-// Top-N from ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) <= N. Its
-// spec is RankSpec. Output: the input columns (then the rank, BIGINT NOT
-// NULL, when OutputRank) as a retract changelog: rows entering the range
-// are +I, rows leaving it -D, and with OutputRank rows whose rank changes
-// are updated (-U/+U), as Flink's Top-N operators do.
+// Top-N from ROW_NUMBER(), RANK() or DENSE_RANK() OVER (PARTITION BY ...
+// ORDER BY ...) <= N. Its spec is RankSpec. Output: the input columns
+// (then the rank, BIGINT NOT NULL, when OutputRank) as a retract
+// changelog: rows entering the range are +I, rows leaving it -D, and with
+// OutputRank rows whose rank changes are updated (-U/+U), as Flink's Top-N
+// operators do (a ROW_NUMBER Top-1 over insert-only input updates its row,
+// -U/+U, as Flink's FastTop1Function).
 const KindRank = "rank"
 
 // RankSpec configures a Top-N.
@@ -171,6 +173,33 @@ type OverAggregateSpec struct {
 	Calls     []agg.Call `json:"calls"`
 }
 
+// KindNonTimeOverAggregate computes aggregates over the rows of each
+// partition up to the current row, ordered by columns that are not a time
+// attribute (OVER (PARTITION BY ... ORDER BY col ROWS|RANGE BETWEEN
+// UNBOUNDED PRECEDING AND CURRENT ROW), or ROWS BETWEEN n PRECEDING),
+// over an insert-only or updating input. Its spec is
+// NonTimeOverAggregateSpec. Output: the input columns then one column per
+// call, a retract changelog: a row arriving or retracted before others
+// updates their results (-U/+U).
+const KindNonTimeOverAggregate = "non-time-over-aggregate"
+
+// NonTimeOverAggregateSpec configures a non-time OVER aggregation.
+type NonTimeOverAggregateSpec struct {
+	PartitionKeys []int     `json:"partitionKeys,omitempty"`
+	OrderKeys     []SortKey `json:"orderKeys"`
+	// Rows selects a ROWS frame (every row its own result) over a RANGE
+	// frame (rows with equal order keys share theirs).
+	Rows bool `json:"rows,omitempty"`
+	// Preceding is -1 for UNBOUNDED PRECEDING, else the rows of a ROWS
+	// frame before the current one.
+	Preceding      int64      `json:"preceding"`
+	Calls          []agg.Call `json:"calls"`
+	InputChangelog bool       `json:"inputChangelog,omitempty"`
+	// StateTTLMillis > 0 drops a partition not written for that long
+	// (processing time), as Flink's state retention does.
+	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+}
+
 // KindSort sorts its whole bounded input at end of input and emits the
 // rows Offset.. up to Limit of them (-1: no limit): ORDER BY in batch
 // mode. Its spec is SortSpec. It runs with parallelism 1.
@@ -222,14 +251,37 @@ type WindowRankSpec struct {
 // as upsert-kafka produces) into a retract stream: it keeps the last row
 // per key and emits +I for a new key, -U (the kept row) and +U for an
 // update, -D (the kept row) for a delete; an update equal to the kept row
-// emits nothing, and -U rows and deletes of unknown keys are dropped. Its
-// spec is ChangelogNormalizeSpec; input and output carry the row kind
-// column, and the output schema is the input's.
+// emits nothing, and -U rows and deletes of unknown keys are dropped. With
+// a condition, only rows passing it are kept, and an update failing it
+// deletes the kept row. Its spec is ChangelogNormalizeSpec; input and
+// output carry the row kind column, and the output schema is the input's.
 const KindChangelogNormalize = "changelog-normalize"
 
 // ChangelogNormalizeSpec configures a changelog normalization.
 type ChangelogNormalizeSpec struct {
 	// Keys are the primary key columns the input is partitioned by.
 	Keys           []int `json:"keys"`
+	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+	// Condition is an optional filter (a serialized expr.Expr over the
+	// input columns) applied inside the normalization, as Flink pushes a
+	// Calc's condition into ChangelogNormalize: only rows that pass are
+	// kept, and a kept row whose update fails it is deleted.
+	Condition json.RawMessage `json:"condition,omitempty"`
+}
+
+// KindSinkUpsertMaterializer keeps, per sink primary key, the rows of an
+// updating query not yet retracted, so that an upsert sink whose key is not
+// a key of the query shows the key's latest remaining row (Flink's
+// SinkUpsertMaterializer). Its spec is SinkUpsertMaterializerSpec; input
+// and output carry the row kind column, and the output schema is the
+// input's.
+const KindSinkUpsertMaterializer = "sink-upsert-materializer"
+
+// SinkUpsertMaterializerSpec configures a sink upsert materializer.
+type SinkUpsertMaterializerSpec struct {
+	// Keys are the sink's primary key columns, which the input is
+	// partitioned by.
+	Keys []int `json:"keys"`
+	// StateTTLMillis is table.exec.state.ttl (0: keep keys forever).
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
 }

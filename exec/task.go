@@ -201,11 +201,16 @@ func (t *task) run() (err error) {
 		}
 	}()
 
+	var splits *sourceSplits
+	if isSource {
+		splits = &sourceSplits{}
+	}
 	for i := range d.Operators {
 		spec := &d.Operators[i]
 		octx := &OperatorContext{
 			Subtask: d.Subtask, Parallelism: d.Parallelism, Mem: t.mem,
 			Metrics: t.metrics[i], Config: d.Config, JobID: d.JobID, Results: t.results,
+			splits: splits,
 		}
 		e, ok := lookupKind(spec.Kind)
 		if !ok {
@@ -266,7 +271,7 @@ func (t *task) run() (err error) {
 	case isSource && d.Restore != nil && d.Restore.Finished:
 		// The source had been exhausted when the savepoint was taken.
 	case isSource:
-		stopped, err = t.pullSource(src, ops, links)
+		stopped, err = t.pullSource(src, ops, links, splits)
 	default:
 		stopped, err = t.readInputs(ops, links)
 	}
@@ -359,7 +364,7 @@ func (t *task) takeSavepoint(src SourceOperator, ops []Operator, out *taskOutput
 // chain act on processing time, the reader runs in its own goroutine
 // (pullSourceAsync) so that they are woken while it blocks; otherwise it
 // is pulled directly, without the hand-over.
-func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink) (bool, error) {
+func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink, splits *sourceSplits) (bool, error) {
 	out := links[0]
 	idle := false
 	if ia, ok := src.(connector.IdleAware); ok && ia.Idle() {
@@ -370,6 +375,13 @@ func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink
 	}
 	emit := func(b arrow.RecordBatch) error {
 		defer b.Release()
+		if sb, ok := b.(*splitBatch); ok {
+			// The chain sees the plain batch; its split runs wait in
+			// splits for the watermark assigner while it passes.
+			splits.set(sb)
+			defer splits.clear()
+			b = sb.RecordBatch
+		}
 		if idle {
 			idle = false
 			if err := out.EmitWatermarkStatus(false); err != nil {

@@ -17,7 +17,8 @@ import (
 // TestWatermarkIdleTimeoutOption checks that the table option
 // 'scan.watermark.idle-timeout' is the engine's (accepted whatever the
 // connector declares, validated as a duration, not passed to the
-// connector) and reaches the watermark assigner's spec.
+// connector) and reaches the watermark assigner's spec, and that the other
+// 'scan.watermark.*' options of Flink 1.18 are validated and accepted.
 func TestWatermarkIdleTimeoutOption(t *testing.T) {
 	for _, tc := range []struct {
 		option string // the WITH entry added to the table, if any
@@ -28,7 +29,11 @@ func TestWatermarkIdleTimeoutOption(t *testing.T) {
 		{option: `, 'scan.watermark.idle-timeout' = '50 ms'`, want: 50},
 		{option: `, 'scan.watermark.idle-timeout' = '1 min'`, want: 60000},
 		{option: `, 'scan.watermark.idle-timeout' = 'soon'`, err: "scan.watermark.idle-timeout"},
-		{option: `, 'scan.watermark.alignment.group' = 'g'`, err: "unsupported option 'scan.watermark.alignment.group'"},
+		{option: `, 'scan.watermark.emit.strategy' = 'on-event', 'scan.watermark.alignment.group' = 'g',
+			'scan.watermark.alignment.max-drift' = '1 s', 'scan.watermark.alignment.update-interval' = '100 ms'`, want: 0},
+		{option: `, 'scan.watermark.emit.strategy' = 'sometimes'`, err: "must be 'on-event' or 'on-periodic'"},
+		{option: `, 'scan.watermark.alignment.max-drift' = 'far'`, err: "scan.watermark.alignment.max-drift"},
+		{option: `, 'scan.watermark.bogus' = 'x'`, err: "unsupported option 'scan.watermark.bogus'"},
 	} {
 		p := &planner.Planner{Catalog: catalog.NewManager()}
 		out := execDDL(p, `CREATE TABLE t (a BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts)

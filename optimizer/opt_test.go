@@ -8,10 +8,14 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/optimizer"
 	"github.com/eddysql/eddy/planner"
 	"github.com/eddysql/eddy/sql"
 	_ "github.com/eddysql/eddy/table/connector/all"
+	// The values connector declares any changelog mode, for plans over
+	// updating sources.
+	_ "github.com/eddysql/eddy/table/connector/values"
 )
 
 // TestOpt is the planner test harness. Commands:
@@ -21,8 +25,14 @@ import (
 //	opt [expect=R,...] [disable=R,...]
 //	                    the optimized logical plan; expect= fails unless the
 //	                    named rules fired, disable= skips rules
-//	physical [parallelism=N]
-//	                    the physical plan
+//	physical [parallelism=N] [cdc-events-duplicate]
+//	                    the physical plan (cdc-events-duplicate sets
+//	                    table.exec.source.cdc-events-duplicate)
+//	physical [upsert-materialize=M] [keyed-shuffle=M] [not-null-enforcer=E]
+//	         [type-length-enforcer=E] [nested-constraint-enforcer=E]
+//	                    set table.exec.sink.upsert-materialize,
+//	                    table.exec.sink.keyed-shuffle and the sink
+//	                    constraint enforcer's options
 //	jobgraph [parallelism=N]
 //	                    the vertices and edges of the job graph
 func TestOpt(t *testing.T) {
@@ -95,6 +105,9 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	opts := optimizer.Options{Disabled: map[string]bool{}, Fired: new([]string)}
 	var expect []string
 	parallelism := 1
+	cdcDuplicate := false
+	var cfg optimizer.Config
+	sinkOpts := map[string]string{}
 	for _, arg := range d.CmdArgs {
 		switch arg.Key {
 		case "expect":
@@ -105,6 +118,14 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 			}
 		case "parallelism":
 			d.ScanArgs(t, "parallelism", &parallelism)
+		case "cdc-events-duplicate":
+			cdcDuplicate = true
+		case "upsert-materialize":
+			cfg.UpsertMaterialize = arg.Vals[0]
+		case "keyed-shuffle":
+			cfg.SinkKeyedShuffle = arg.Vals[0]
+		case "not-null-enforcer", "type-length-enforcer", "nested-constraint-enforcer":
+			sinkOpts["table.exec.sink."+arg.Key] = arg.Vals[0]
 		default:
 			t.Fatalf("unknown argument %s", arg.Key)
 		}
@@ -118,7 +139,11 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	if d.Cmd == "opt" {
 		return planner.Explain(opt, false)
 	}
-	phys, err := optimizer.Physicalize(opt, optimizer.Config{Parallelism: parallelism, CollectID: "test"})
+	cfg.Parallelism, cfg.CollectID, cfg.CDCEventsDuplicate = parallelism, "test", cdcDuplicate
+	if cfg.SinkConstraints, err = exec.ConstraintEnforcerOptions(sinkOpts); err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	phys, err := optimizer.Physicalize(opt, cfg)
 	if err != nil {
 		return "error: " + err.Error() + "\n"
 	}

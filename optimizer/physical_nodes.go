@@ -53,8 +53,12 @@ type StreamExchange struct {
 
 // StreamSink writes into a connector's sink writers.
 type StreamSink struct {
-	Logical     *planner.Sink
-	Input       PhysicalNode
+	Logical *planner.Sink
+	Input   PhysicalNode
+	// Constraints, when set, makes the sink enforce its table's NOT NULL
+	// and length constraints before writing (Flink's ConstraintEnforcer,
+	// chained before the sink writer).
+	Constraints *exec.ConstraintEnforcerSpec
 	parallelism int
 }
 
@@ -205,7 +209,7 @@ func (n *StreamValues) operatorSpec() (exec.OperatorSpec, error) {
 }
 
 func (n *StreamSink) operatorSpec() (exec.OperatorSpec, error) {
-	out, err := spec(exec.KindSink, n.Describe(), n.Schema(), n.Logical.Spec())
+	out, err := spec(exec.KindSink, n.Describe(), n.Schema(), exec.SinkSpec{SinkSpec: n.Logical.Spec(), Enforcer: n.Constraints})
 	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
 	return out, err
 }

@@ -2,10 +2,13 @@ package optimizer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/planner"
 )
@@ -18,6 +21,9 @@ type StreamChangelogNormalize struct {
 	Input          PhysicalNode
 	Keys           []int
 	StateTTLMillis int64
+	// Condition is the filter of the Calc above, pushed into the
+	// normalization (see pushCalcIntoNormalize); nil for none.
+	Condition expr.Expr
 }
 
 var _ operatorNode = (*StreamChangelogNormalize)(nil)
@@ -27,21 +33,73 @@ func (n *StreamChangelogNormalize) Inputs() []PhysicalNode { return []PhysicalNo
 func (n *StreamChangelogNormalize) Parallelism() int       { return n.Input.Parallelism() }
 func (n *StreamChangelogNormalize) Bounded() bool          { return n.Input.Bounded() }
 func (n *StreamChangelogNormalize) Describe() string {
-	return fmt.Sprintf("ChangelogNormalize(key=[%s])", keyNames(n.Schema(), n.Keys))
+	s := fmt.Sprintf("ChangelogNormalize(key=[%s]", keyNames(n.Schema(), n.Keys))
+	if n.Condition != nil {
+		s += ", condition=[" + n.Condition.String() + "]"
+	}
+	return s + ")"
 }
 
 func (n *StreamChangelogNormalize) operatorSpec() (exec.OperatorSpec, error) {
-	s, err := spec(exec.KindChangelogNormalize, n.Describe(), n.Schema(), exec.ChangelogNormalizeSpec{
-		Keys: n.Keys, StateTTLMillis: n.StateTTLMillis,
-	})
+	ns := exec.ChangelogNormalizeSpec{Keys: n.Keys, StateTTLMillis: n.StateTTLMillis}
+	if n.Condition != nil {
+		raw, err := expr.Marshal(n.Condition)
+		if err != nil {
+			return exec.OperatorSpec{}, err
+		}
+		ns.Condition = raw
+	}
+	s, err := spec(exec.KindChangelogNormalize, n.Describe(), n.Schema(), ns)
 	s.Changelog = true
 	return s, err
 }
 
-// physicalizeScan runs a scan, normalizing an upsert source's changelog.
+// pushCalcIntoNormalize moves the condition of a Calc directly above a
+// ChangelogNormalize into it, as Flink's planner does: evaluated on the
+// normalized rows, a filter would pass the -U of a row whose update fails
+// it without a matching +U, while inside the normalization the key's row
+// is deleted (-D) instead. Only deterministic conditions move, so that a
+// key's rows are judged consistently. The Calc keeps its projections;
+// when they select the input unchanged, it disappears.
+func pushCalcIntoNormalize(c *planner.Calc, in PhysicalNode) PhysicalNode {
+	norm, ok := in.(*StreamChangelogNormalize)
+	if !ok || norm.Condition != nil || c.Condition == nil || !expr.IsDeterministic(c.Condition) {
+		return &StreamCalc{Logical: c, Input: in}
+	}
+	pushed := *norm
+	pushed.Condition = c.Condition
+	if isIdentity(c.Exprs, c.Names, norm.Schema()) {
+		return &pushed
+	}
+	return &StreamCalc{Logical: &planner.Calc{Input: c.Input, Exprs: c.Exprs, Names: c.Names}, Input: &pushed}
+}
+
+// isIdentity reports whether exprs select every column of schema, in
+// order and under the same names.
+func isIdentity(exprs []expr.Expr, names []string, schema types.Schema) bool {
+	if len(exprs) != schema.Len() {
+		return false
+	}
+	for i, e := range exprs {
+		ref, ok := e.(*expr.ColumnRef)
+		if !ok || ref.Index != i || names[i] != schema.Columns[i].Name ||
+			!ref.Type().Equal(schema.Columns[i].Type) {
+			return false
+		}
+	}
+	return true
+}
+
+// physicalizeScan runs a scan, normalizing an upsert source's changelog,
+// and a retract source's when table.exec.source.cdc-events-duplicate says
+// its events may come more than once (Flink then deduplicates them by
+// primary key with the same ChangelogNormalize).
 func physicalizeScan(l *planner.Scan, cfg Config) (PhysicalNode, error) {
 	scan := &StreamScan{Logical: l, parallelism: cfg.Parallelism}
-	if l.Mode != planner.Upsert {
+	switch {
+	case l.Mode == planner.Upsert:
+	case l.Mode == planner.Retract && cfg.CDCEventsDuplicate && len(l.Table.PrimaryKey) > 0:
+	default:
 		return scan, nil
 	}
 	out := l.Schema()
@@ -59,4 +117,68 @@ func physicalizeScan(l *planner.Scan, cfg Config) (PhysicalNode, error) {
 	return &StreamChangelogNormalize{
 		Input: hashExchange(scan, keys, cfg.Parallelism), Keys: keys, StateTTLMillis: cfg.StateTTLMillis,
 	}, nil
+}
+
+// elideNormalizeForKeyedDeletes drops the ChangelogNormalize of an upsert
+// source whose changelog feeds a sink applying deletes by its primary key
+// (connector.SinkProperties.DeletesByKey), as Flink does: such a sink
+// upserts +I/+U rows and deletes by key, which is what the source's
+// changelog already says, so normalizing it (and its state) adds nothing,
+// and deletes reach the sink as the source sent them. Only projections may
+// lie between them (Calcs without a condition whose key columns are
+// column references), and the sink's key must be the normalization's.
+func elideNormalizeForKeyedDeletes(in PhysicalNode, sink *planner.Sink) PhysicalNode {
+	f, ok := connector.Sink(sink.Table.Options[connector.ConnectorOption])
+	if !ok || len(sink.Table.PrimaryKey) == 0 || sink.Table.Schema.Len() != in.Schema().Len() {
+		return in
+	}
+	props, err := f.ValidateSink(sink.Table)
+	if err != nil || !props.DeletesByKey || props.RequiresUpdateBefore {
+		return in
+	}
+	key := make([]int, len(sink.Table.PrimaryKey))
+	for i, k := range sink.Table.PrimaryKey {
+		if key[i] = sink.Table.Schema.Index(k); key[i] < 0 {
+			return in
+		}
+	}
+	if out, ok := elideNormalize(in, key); ok {
+		return out
+	}
+	return in
+}
+
+// elideNormalize rebuilds n without the ChangelogNormalize below it if
+// the columns key of n are, through projections only, its key.
+func elideNormalize(n PhysicalNode, key []int) (PhysicalNode, bool) {
+	switch n := n.(type) {
+	case *StreamCalc:
+		if n.Logical.Condition != nil {
+			return nil, false
+		}
+		below := make([]int, len(key))
+		for i, k := range key {
+			ref, ok := n.Logical.Exprs[k].(*expr.ColumnRef)
+			if !ok {
+				return nil, false
+			}
+			below[i] = ref.Index
+		}
+		in, ok := elideNormalize(n.Input, below)
+		if !ok {
+			return nil, false
+		}
+		return &StreamCalc{Logical: n.Logical, Input: in}, true
+	case *StreamChangelogNormalize:
+		if n.Condition != nil || len(key) != len(n.Keys) {
+			return nil, false
+		}
+		for _, k := range key {
+			if !slices.Contains(n.Keys, k) {
+				return nil, false
+			}
+		}
+		return n.Input, true
+	}
+	return nil, false
 }

@@ -3,6 +3,7 @@ package optimizer
 import (
 	"strconv"
 
+	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/planner"
@@ -20,6 +21,19 @@ type Config struct {
 	StateTTLMillis int64
 	// Batch is execution.runtime-mode = batch: results are final rows.
 	Batch bool
+	// SinkConstraints is how sinks enforce their tables' NOT NULL and
+	// length constraints (table.exec.sink.not-null-enforcer and friends).
+	SinkConstraints exec.ConstraintEnforcerSpec
+	// CDCEventsDuplicate is table.exec.source.cdc-events-duplicate: retract
+	// sources with a primary key may repeat events, so their changelog is
+	// normalized by key as an upsert source's is.
+	CDCEventsDuplicate bool
+	// UpsertMaterialize is table.exec.sink.upsert-materialize: AUTO (the
+	// default, also for ""), FORCE or NONE.
+	UpsertMaterialize string
+	// SinkKeyedShuffle is table.exec.sink.keyed-shuffle: AUTO (the
+	// default, also for ""), FORCE or NONE.
+	SinkKeyedShuffle string
 }
 
 // finalRows materializes an updating input in batch mode, where sinks,
@@ -66,7 +80,15 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StreamCalc{Logical: l, Input: in}, nil
+		return pushCalcIntoNormalize(l, in), nil
+	case *planner.SnapshotJoin:
+		return physicalizeSnapshotJoin(l, cfg)
+	case *planner.Correlate:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamCorrelate{Logical: l, Input: in}, nil
 	case *planner.WatermarkAssigner:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
@@ -92,7 +114,24 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StreamSink{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), cfg.Parallelism), parallelism: cfg.Parallelism}, nil
+		if !cfg.Batch {
+			// Batch runs materialize final rows, which needs full deletes.
+			in = elideNormalizeForKeyedDeletes(in, l)
+		}
+		par := cfg.Parallelism
+		if l.Parallelism > 0 {
+			par = l.Parallelism
+		}
+		sink := &StreamSink{Logical: l, Input: sinkInput(l, in, cfg, par), parallelism: par}
+		needed, err := cfg.SinkConstraints.Check(l.Table.Schema)
+		if err != nil {
+			return nil, err
+		}
+		if needed {
+			c := cfg.SinkConstraints
+			sink.Constraints = &c
+		}
+		return sink, nil
 	case *planner.Collect:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
@@ -106,7 +145,17 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 			return nil, err
 		}
 		if l.Window.Kind == "SESSION" {
-			return nil, errs.New(errs.NotSupported, "SESSION windows are supported only in window aggregations grouped by the window and exactly the PARTITION BY columns")
+			if l.Input.Schema().Columns[l.TimeCol].Type.TimeAttr == types.ProctimeAttr {
+				return nil, errs.New(errs.NotSupported, "SESSION windows on a processing-time attribute are supported only in window aggregations grouped by the window and exactly the PARTITION BY columns")
+			}
+			// Sessions are per PARTITION BY key: the operator buffers them,
+			// so its input is partitioned by those keys (one instance
+			// without them).
+			par := cfg.Parallelism
+			if len(l.Window.Partition) == 0 {
+				par = 1
+			}
+			in = hashExchange(in, l.Window.Partition, par)
 		}
 		return &StreamWindowTableFunction{Logical: l, Input: in}, nil
 	case *planner.WindowAggregate:
@@ -119,6 +168,10 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 			par = 1
 		}
 		return &StreamWindowAggregate{Logical: l, Input: hashExchange(in, l.Keys, par)}, nil
+	case *planner.ToChangelog:
+		return physicalizeToChangelog(l, cfg)
+	case *planner.FromChangelog:
+		return physicalizeFromChangelog(l, cfg)
 	case *planner.Join:
 		return physicalizeJoin(l, cfg)
 	case *planner.WindowJoin:
@@ -149,6 +202,12 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 			return nil, err
 		}
 		return &StreamSort{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), 1)}, nil
+	case *planner.TemporalSort:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamTemporalSort{Logical: l, Input: exchangeTo(in, 1)}, nil
 	case *planner.Limit:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

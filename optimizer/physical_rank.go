@@ -39,6 +39,29 @@ type StreamSort struct {
 	Input   PhysicalNode
 }
 
+// StreamTemporalSort sorts a stream by an ascending time attribute (then
+// more keys) as time passes, in one instance.
+type StreamTemporalSort struct {
+	Logical *planner.TemporalSort
+	Input   PhysicalNode
+}
+
+var _ operatorNode = (*StreamTemporalSort)(nil)
+
+func (n *StreamTemporalSort) Schema() types.Schema   { return n.Logical.Schema() }
+func (n *StreamTemporalSort) Inputs() []PhysicalNode { return []PhysicalNode{n.Input} }
+func (n *StreamTemporalSort) Parallelism() int       { return 1 }
+func (n *StreamTemporalSort) Bounded() bool          { return n.Input.Bounded() }
+func (n *StreamTemporalSort) Describe() string       { return n.Logical.Describe() }
+
+func (n *StreamTemporalSort) operatorSpec() (exec.OperatorSpec, error) {
+	in := n.Logical.Input.Schema()
+	return spec(exec.KindTemporalSort, n.Describe(), n.Schema(), exec.TemporalSortSpec{
+		Keys:     n.Logical.Keys,
+		ProcTime: in.Columns[n.Logical.Keys[0].Col].Type.TimeAttr == types.ProctimeAttr,
+	})
+}
+
 // StreamLimit passes the first rows, in one instance.
 type StreamLimit struct {
 	Logical *planner.Limit
@@ -177,10 +200,10 @@ func physicalizeRank(r *planner.Rank, in PhysicalNode, cfg Config) (PhysicalNode
 }
 
 // physicalizeOver checks that the OVER calls can run together: aggregates
-// over one window ordered by a time attribute.
+// over one window, ordered by an ascending time attribute over an
+// insert-only input, or else by any columns (non-time OVER).
 func physicalizeOver(o *planner.Over, in PhysicalNode, cfg Config) (PhysicalNode, error) {
 	first := o.Calls[0]
-	s := o.Input.Schema()
 	for _, c := range o.Calls {
 		if c.IsRanking() {
 			return nil, errs.New(errs.NotSupported, "%s is only supported in a Top-N query, filtered on the rank (WHERE rn <= N)", c.Func)
@@ -189,14 +212,21 @@ func physicalizeOver(o *planner.Over, in PhysicalNode, cfg Config) (PhysicalNode
 			return nil, errs.New(errs.NotSupported, "OVER aggregates with different windows in one SELECT are not supported yet")
 		}
 	}
-	if !isTimeAttr(s, first.Order[0].Col) {
-		return nil, errs.New(errs.NotSupported, "OVER windows' ordering in streaming mode must be defined on a time attribute")
-	}
 	par := cfg.Parallelism
 	if len(first.Partition) == 0 {
 		par = 1
 	}
-	return &StreamOverAggregate{Logical: o, Input: hashExchange(in, first.Partition, par)}, nil
+	input := hashExchange(in, first.Partition, par)
+	if o.NonTimeOrdered() {
+		return physicalizeNonTimeOver(o, input, cfg)
+	}
+	if first.Order[0].Desc {
+		return nil, errs.New(errs.NotSupported, "the ordering of an OVER window on a time attribute must be ascending")
+	}
+	if o.Input.Changelog() != planner.InsertOnly {
+		return nil, errs.New(errs.NotSupported, "OVER aggregates ordered by a time attribute do not support consuming update and delete changes, as in Flink; an OVER ordered by a non-time column from UNBOUNDED PRECEDING does")
+	}
+	return &StreamOverAggregate{Logical: o, Input: input}, nil
 }
 
 func sameWindow(a, b planner.OverCall) bool {

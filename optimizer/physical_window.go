@@ -7,7 +7,8 @@ import (
 )
 
 // StreamWindowTableFunction assigns windows to rows (chained after its
-// input; no state).
+// input; no state), or, for SESSION, buffers rows per PARTITION BY key
+// until their session closes.
 type StreamWindowTableFunction struct {
 	Logical *planner.WindowTableFunction
 	Input   PhysicalNode
@@ -43,7 +44,7 @@ func windowSpec(w planner.WindowDef) exec.WindowSpec {
 
 func (n *StreamWindowTableFunction) operatorSpec() (exec.OperatorSpec, error) {
 	return spec(exec.KindWindowTableFunction, n.Describe(), n.Schema(), exec.WindowTableFunctionSpec{
-		Window: windowSpec(n.Logical.Window), TimeCol: n.Logical.TimeCol,
+		Window: windowSpec(n.Logical.Window), TimeCol: n.Logical.TimeCol, Partition: n.Logical.Window.Partition,
 	})
 }
 

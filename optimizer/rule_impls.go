@@ -2,7 +2,6 @@ package optimizer
 
 import (
 	"github.com/eddysql/eddy/catalog/types"
-	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
@@ -104,8 +103,11 @@ var MergeProjects = Rule{Name: "MergeProjects", Apply: func(n planner.Node) (pla
 
 // PushProjectBelowWatermarkAssigner prunes the columns under a watermark
 // assigner to those the projection above (and a filter between them), the
-// watermark expression and the rowtime column need. Filters stay above the
-// assigner: rows they drop still advance the watermark, as in Flink.
+// watermark expression and the rowtime column need; of a ROW column read
+// only through field accesses, it keeps just the fields read, as columns
+// of their own, so that they can be pushed into the scan. Filters stay
+// above the assigner: rows they drop still advance the watermark, as in
+// Flink.
 var PushProjectBelowWatermarkAssigner = Rule{Name: "PushProjectBelowWatermarkAssigner", Apply: func(n planner.Node) (planner.Node, bool) {
 	p, ok := n.(*planner.Project)
 	if !ok {
@@ -121,75 +123,38 @@ var PushProjectBelowWatermarkAssigner = Rule{Name: "PushProjectBelowWatermarkAss
 		return n, false
 	}
 	in := wa.Input.Schema()
-	needed := append([]expr.Expr{wa.Expr, &expr.ColumnRef{Index: wa.Rowtime}}, p.Exprs...)
+	rowtime := &expr.ColumnRef{Index: wa.Rowtime, Name: in.Columns[wa.Rowtime].Name, T: in.Columns[wa.Rowtime].Type}
+	needed := append([]expr.Expr{wa.Expr, rowtime}, p.Exprs...)
 	if filter != nil {
 		needed = append(needed, filter.Condition)
 	}
-	used := usedColumns(in.Len(), needed...)
-	if len(used) == in.Len() {
+	acc := planAccesses(in, true, needed...)
+	if acc.isIdentity(in.Len()) {
 		return n, false
 	}
-	remap := remapping(used)
-	pruned := &planner.Project{Input: wa.Input, Exprs: columnRefs(in, used), Names: pick(in.Names(), used)}
-	var input planner.Node = &planner.WatermarkAssigner{Input: pruned, Rowtime: remap[wa.Rowtime], Expr: remapRefs(wa.Expr, remap)}
-	if filter != nil {
-		input = &planner.Filter{Input: input, Condition: remapRefs(filter.Condition, remap)}
+	exprs, names, err := acc.exprs()
+	if err != nil {
+		return n, false
 	}
-	return &planner.Project{Input: input, Exprs: remapAll(p.Exprs, remap), Names: p.Names}, true
+	pruned := &planner.Project{Input: wa.Input, Exprs: exprs, Names: names}
+	newRowtime, _ := acc.index(wa.Rowtime, nil)
+	var input planner.Node = &planner.WatermarkAssigner{Input: pruned, Rowtime: newRowtime, Expr: acc.rewrite(wa.Expr), IdleTimeoutMillis: wa.IdleTimeoutMillis}
+	if filter != nil {
+		input = &planner.Filter{Input: input, Condition: acc.rewrite(filter.Condition)}
+	}
+	return &planner.Project{Input: input, Exprs: acc.rewriteAll(p.Exprs), Names: p.Names}, true
 }}
 
 // PushProjectIntoScan makes a scan produce only the physical columns that
 // the projection above it (and a filter between them) reads, when the
-// connector supports projection pushdown.
+// connector supports projection pushdown; with nested projection pushdown,
+// only the fields it reads of ROW columns (see rule_scan.go).
 var PushProjectIntoScan = Rule{Name: "PushProjectIntoScan", Apply: func(n planner.Node) (planner.Node, bool) {
 	p, ok := n.(*planner.Project)
 	if !ok {
 		return n, false
 	}
-	var filter *planner.Filter
-	scan, ok := p.Input.(*planner.Scan)
-	if !ok {
-		if filter, ok = p.Input.(*planner.Filter); !ok {
-			return n, false
-		}
-		if scan, ok = filter.Input.(*planner.Scan); !ok {
-			return n, false
-		}
-	}
-	f, _ := connector.Source(scan.Table.Options["connector"])
-	pd, ok := f.(connector.SupportsProjectionPushdown)
-	if !ok || !pd.SupportsProjectionPushdown() {
-		return n, false
-	}
-	in := scan.Schema()
-	all := append([]expr.Expr(nil), p.Exprs...)
-	if filter != nil {
-		all = append([]expr.Expr{filter.Condition}, all...)
-	}
-	// An upsert scan keeps its primary key, which its normalization reads.
-	for _, k := range scan.Table.PrimaryKey {
-		if scan.Mode == planner.Upsert && in.Index(k) >= 0 {
-			all = append(all, &expr.ColumnRef{Index: in.Index(k)})
-		}
-	}
-	used := usedColumns(in.Len(), all...)
-	if len(used) == in.Len() || len(used) == 0 {
-		return n, false
-	}
-	projection := make([]int, len(used))
-	for i, u := range used {
-		if scan.Projection != nil {
-			projection[i] = scan.Projection[u]
-		} else {
-			projection[i] = u
-		}
-	}
-	remap := remapping(used)
-	var input planner.Node = &planner.Scan{Path: scan.Path, Table: scan.Table, Projection: projection, IsBounded: scan.IsBounded, Mode: scan.Mode}
-	if filter != nil {
-		input = &planner.Filter{Input: input, Condition: remapRefs(filter.Condition, remap)}
-	}
-	return &planner.Project{Input: input, Exprs: remapAll(p.Exprs, remap), Names: p.Names}, true
+	return pushProjectIntoScan(p)
 }}
 
 // RemoveIdentityProject drops projections that change nothing.
@@ -265,6 +230,12 @@ func foldTree(e expr.Expr) (expr.Expr, bool) {
 		if !ok || !expr.IsDeterministic(c) {
 			return n
 		}
+		if c.Func == "CASE" {
+			if s, ok := pruneCase(c); ok {
+				changed = true
+				return s
+			}
+		}
 		for _, a := range c.Args {
 			if _, lit := a.(*expr.Literal); !lit {
 				return n
@@ -283,6 +254,43 @@ func foldTree(e expr.Expr) (expr.Expr, bool) {
 		return e, false
 	}
 	return out, true
+}
+
+// pruneCase drops the branches of a CASE whose condition is a FALSE or
+// NULL literal, and ends it at a branch whose condition is TRUE: a CASE
+// left with one result of its own type becomes that result.
+func pruneCase(c *expr.Call) (expr.Expr, bool) {
+	var args []expr.Expr
+	pruned := false
+	i := 0
+	for ; i+1 < len(c.Args); i += 2 {
+		if l, ok := c.Args[i].(*expr.Literal); ok {
+			if l.Value == true {
+				// The rest is never reached; this result is the ELSE.
+				args = append(args, c.Args[i+1])
+				pruned = true
+				break
+			}
+			pruned = true
+			continue
+		}
+		args = append(args, c.Args[i], c.Args[i+1])
+	}
+	if i+1 >= len(c.Args) && len(c.Args)%2 == 1 {
+		args = append(args, c.Args[len(c.Args)-1])
+	}
+	if !pruned {
+		return c, false
+	}
+	switch {
+	case len(args) == 1 && args[0].Type().Equal(c.T):
+		return args[0], true
+	case len(args) == 0, len(args) == 1:
+		// No branch left (a NULL of the CASE's type), or a result whose
+		// type differs: leave it to run time.
+		return c, false
+	}
+	return &expr.Call{Func: c.Func, Args: args, T: c.T}, true
 }
 
 func foldAll(es []expr.Expr) ([]expr.Expr, bool) {
@@ -344,14 +352,6 @@ func usedColumns(width int, es ...expr.Expr) []int {
 		}
 	}
 	return used
-}
-
-func remapping(used []int) map[int]int {
-	m := make(map[int]int, len(used))
-	for i, u := range used {
-		m[u] = i
-	}
-	return m
 }
 
 func remapRefs(e expr.Expr, m map[int]int) expr.Expr {

@@ -78,6 +78,39 @@ func rankBound(e expr.Expr, rankCol int) (string, int64, bool) {
 	return op, l.Value.(int64), true
 }
 
+// ReplaceConstantRankNumber replaces the rank column of a Top-N that keeps
+// a single ROW_NUMBER (WHERE rn = N) by the literal N and stops the Rank from
+// appending it, as Flink's RankNumberColumnRemoveRule does: the Top-N then
+// emits rows entering and leaving the range (+I/-D) instead of updating
+// rank positions (-U/+U).
+var ReplaceConstantRankNumber = Rule{Name: "ReplaceConstantRankNumber", Apply: func(n planner.Node) (planner.Node, bool) {
+	p, ok := n.(*planner.Project)
+	if !ok {
+		return n, false
+	}
+	r, ok := p.Input.(*planner.Rank)
+	if !ok || !r.OutputRank || r.Start != r.End || r.RankType != "ROW_NUMBER" {
+		return n, false
+	}
+	if start, end, ok := windowColumnsOf(r.Input); ok && containsInt(r.Partition, start) && containsInt(r.Partition, end) {
+		return n, false // a window Top-N, which emits final rows anyway
+	}
+	rankCol := r.Input.Schema().Len()
+	lit := &expr.Literal{Value: r.Start, T: types.BigIntType.WithNullable(false)}
+	exprs := make([]expr.Expr, len(p.Exprs))
+	for i, e := range p.Exprs {
+		exprs[i] = expr.Rewrite(e, func(x expr.Expr) expr.Expr {
+			if c, ok := x.(*expr.ColumnRef); ok && c.Index == rankCol {
+				return lit
+			}
+			return x
+		})
+	}
+	nr := *r
+	nr.OutputRank = false
+	return &planner.Project{Input: &nr, Exprs: exprs, Names: p.Names}, true
+}}
+
 // DropUnusedRankNumber stops a Rank from appending its rank when nothing
 // above reads it, which lets Top-N avoid updating rows whose rank shifts.
 var DropUnusedRankNumber = Rule{Name: "DropUnusedRankNumber", Apply: func(n planner.Node) (planner.Node, bool) {

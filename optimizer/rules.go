@@ -29,9 +29,17 @@ type Rule struct {
 //     pushed.
 //  4. MergeProjects collapses stacked projections (views, computed columns,
 //     INSERT casts) into one.
-//  5. PushProjectBelowWatermarkAssigner, PushProjectIntoScan,
-//     PruneJoinInputs and DropUnusedRankNumber prune the columns each
-//     operator must carry.
+//  5. PushProjectBelowWatermarkAssigner, PushProjectBelowChangelogFunction,
+//     PushProjectBelowCorrelate, PushProjectIntoScan,
+//     PruneJoinInputs, ReplaceConstantRankNumber and DropUnusedRankNumber
+//     prune the columns each operator must carry (and the ROW fields, which the assigner's rule
+//     turns into columns so that connectors with nested projection
+//     pushdown build only those). PushFilterIntoScan then hands what is
+//     left of a filter over a scan (below the computed columns, and below
+//     the watermark assigner when the connector allows) to connectors with
+//     filter pushdown; it runs after the projection rules so that the
+//     scan's computed columns and the pruning have been merged into the one
+//     projection it looks through.
 //  6. RemoveIdentityProject drops projections that pass their input through.
 //
 // Calc phase, once the rewrites are done (a Calc hides the Filter/Project
@@ -57,8 +65,12 @@ var Phases = [][]Rule{
 		ComputeJoinKeys,
 		MergeProjects,
 		PushProjectBelowWatermarkAssigner,
+		PushProjectBelowChangelogFunction,
+		PushProjectBelowCorrelate,
 		PushProjectIntoScan,
+		PushFilterIntoScan,
 		PruneJoinInputs,
+		ReplaceConstantRankNumber,
 		DropUnusedRankNumber,
 		RemoveIdentityProject,
 	},

@@ -177,6 +177,10 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		}
 		unit := &expr.Literal{Value: n.Unit, T: types.VarcharType(len(n.Unit)).WithNullable(false)}
 		return s.call(n, "EXTRACT", unit, arg)
+	case *sql.InSubquery:
+		if m, ok := sc.marks[n]; ok {
+			return s.markPredicate(n, sc, m)
+		}
 	case *sql.Index:
 		args, err := s.bindExprs(sc, []sql.Expr{n.Expr, n.Index})
 		if err != nil {

@@ -118,6 +118,18 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 				return nil, nil, b.errAt(errs.InvalidPlan, f, "%s needs an ORDER BY in its OVER clause", f.Name)
 			}
 			call.Type = types.BigIntType.WithNullable(false)
+		case agg.IsOverFunction(f.Name):
+			if err := b.checkLag(f, call, append(append([]types.Column(nil), in.Columns...), exprColumns(extra)...)); err != nil {
+				return nil, nil, err
+			}
+			t, err := agg.ResultType(f.Name, argTypes)
+			if err != nil {
+				return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%v", err)
+			}
+			call.Type = t
+			if err := b.bindFrame(f, w, &call); err != nil {
+				return nil, nil, err
+			}
 		case agg.IsAggregate(f.Name):
 			if f.Distinct || f.Filter != nil {
 				return nil, nil, b.errAt(errs.NotSupported, f, "DISTINCT and FILTER in OVER aggregates are not supported yet")
@@ -157,10 +169,12 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 }
 
 // bindFrame reads an OVER aggregate's frame: Flink supports frames ending
-// at the current row, ordered by one ascending time attribute.
+// at the current row. Ordered by one ascending time attribute, any such
+// frame; ordered by other columns, frames from UNBOUNDED PRECEDING and
+// ROWS n PRECEDING (the optimizer checks).
 func (b *binder) bindFrame(f *sql.FuncCall, w *sql.WindowSpec, call *OverCall) error {
-	if len(call.Order) != 1 || call.Order[0].Desc {
-		return b.errAt(errs.NotSupported, f, "OVER aggregates must be ordered by one time attribute, ascending")
+	if len(call.Order) == 0 {
+		return b.errAt(errs.NotSupported, f, "OVER aggregates need an ORDER BY in their OVER clause")
 	}
 	fr := w.Frame
 	if fr == nil {
@@ -196,4 +210,31 @@ func (b *binder) bindFrame(f *sql.FuncCall, w *sql.WindowSpec, call *OverCall) e
 		return b.errAt(errs.NotSupported, f, "OVER frames must start before the current row")
 	}
 	return nil
+}
+
+// checkLag checks LAG(value [, offset]): the offset is a constant, and the
+// window is ordered by a time attribute, whose operator accumulates each
+// partition's rows in order (the rows before a row are then final).
+func (b *binder) checkLag(f *sql.FuncCall, call OverCall, cols []types.Column) error {
+	if f.Distinct || f.Filter != nil {
+		return b.errAt(errs.DatatypeMismatch, f, "%s takes neither DISTINCT nor FILTER", f.Name)
+	}
+	if len(f.Args) > 1 {
+		if _, ok := f.Args[1].(*sql.Literal); !ok {
+			return b.errAt(errs.DatatypeMismatch, f.Args[1], "the offset of %s must be an integer literal", f.Name)
+		}
+	}
+	if len(call.Order) != 1 || cols[call.Order[0].Col].Type.TimeAttr == types.NoTimeAttr || call.Order[0].Desc {
+		return b.errAt(errs.NotSupported, f, "%s is supported only in OVER windows ordered by a time attribute ascending", f.Name)
+	}
+	return nil
+}
+
+// exprColumns types the extra expressions an Over node's projection adds.
+func exprColumns(es []expr.Expr) []types.Column {
+	out := make([]types.Column, len(es))
+	for i, e := range es {
+		out[i] = types.Column{Type: e.Type()}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/eddysql/eddy/catalog"
@@ -43,27 +44,61 @@ func (b *binder) bindQuery(q *sql.Query) (Node, error) {
 // in streaming mode a Top-N (ORDER BY with LIMIT) or a Limit (LIMIT
 // alone), as Flink does.
 func (b *binder) bindOrderLimit(q *sql.Query, node Node) (Node, error) {
-	out := node.Schema()
+	keys, missing, err := b.orderKeys(q, node.Schema())
+	if err != nil || len(missing) == 0 {
+		if err != nil {
+			return nil, err
+		}
+		return b.sortOrLimit(q, node, keys)
+	}
+	// ORDER BY reads columns or expressions that are not in the select
+	// list: they are appended to it, sorted on, and projected away above
+	// the sort. DISTINCT and set operations cannot take extra columns.
+	sel, ok := q.Body.(*sql.Select)
+	var extNode Node
+	if ok && !sel.Distinct {
+		ext := *sel
+		ext.Items = slices.Clone(sel.Items)
+		for _, k := range missing {
+			e := q.OrderBy[k].Expr
+			ext.Items = append(ext.Items, sql.SelectItem{Pos: e.Position(), Expr: e})
+		}
+		extNode, err = b.bindSelect(&ext)
+	}
+	if extNode == nil || err != nil {
+		return nil, b.orderKeyError(node.Schema(), q.OrderBy[missing[0]].Expr)
+	}
+	width := node.Schema().Len()
+	for i, k := range missing {
+		keys[k].Col = width + i
+	}
+	sorted, err := b.sortOrLimit(q, extNode, keys)
+	if err != nil {
+		return nil, err
+	}
+	s := sorted.Schema()
+	return &Project{Input: sorted, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:width]}), Names: s.Names()[:width]}, nil
+}
+
+// orderKeys binds the ORDER BY keys against the select list out. The keys
+// that are not columns of out are listed in missing (their Col is -1).
+func (b *binder) orderKeys(q *sql.Query, out types.Schema) (keys []exec.SortKey, missing []int, err error) {
 	osc := newScope("", out)
-	var keys []exec.SortKey
-	for _, o := range q.OrderBy {
+	for i, o := range q.OrderBy {
 		col := -1
 		if lit, ok := o.Expr.(*sql.Literal); ok && lit.Kind == sql.IntLit {
 			n, _ := strconv.Atoi(lit.Text)
 			if n < 1 || n > out.Len() {
-				return nil, b.errAt(errs.InvalidPlan, o.Expr, "ORDER BY position %d is not in the select list", n)
+				return nil, nil, b.errAt(errs.InvalidPlan, o.Expr, "ORDER BY position %d is not in the select list", n)
 			}
 			col = n - 1
-		} else {
-			e, err := b.bindExpr(osc, o.Expr)
-			if err != nil {
-				return nil, err
+		} else if e, err := b.bindExpr(osc, o.Expr); err == nil {
+			if ref, ok := e.(*expr.ColumnRef); ok {
+				col = ref.Index
 			}
-			ref, ok := e.(*expr.ColumnRef)
-			if !ok {
-				return nil, b.errAt(errs.NotSupported, o.Expr, "ORDER BY must name a column of the select list")
-			}
-			col = ref.Index
+		}
+		if col < 0 {
+			missing = append(missing, i)
 		}
 		nullsFirst := !o.Desc
 		if o.NullsFirst != nil {
@@ -71,6 +106,20 @@ func (b *binder) bindOrderLimit(q *sql.Query, node Node) (Node, error) {
 		}
 		keys = append(keys, exec.SortKey{Col: col, Desc: o.Desc, NullsFirst: nullsFirst})
 	}
+	return keys, missing, nil
+}
+
+// orderKeyError explains why ORDER BY key e cannot be sorted on when it
+// could not be added to the select list.
+func (b *binder) orderKeyError(out types.Schema, e sql.Expr) error {
+	if _, err := b.bindExpr(newScope("", out), e); err != nil {
+		return err
+	}
+	return b.errAt(errs.NotSupported, e, "ORDER BY must name a column of the select list")
+}
+
+// sortOrLimit plans the sort, Top-N or limit of bindOrderLimit over node.
+func (b *binder) sortOrLimit(q *sql.Query, node Node, keys []exec.SortKey) (Node, error) {
 	count := func(e sql.Expr, what string, def int64) (int64, error) {
 		if e == nil {
 			return def, nil
@@ -95,8 +144,12 @@ func (b *binder) bindOrderLimit(q *sql.Query, node Node) (Node, error) {
 		return &Sort{Input: node, Keys: keys, Offset: offset, Limit: limit}, nil
 	case len(keys) == 0:
 		return &Limit{Input: node, Offset: offset, Limit: limit}, nil
+	case limit < 0 && offset == 0 && isTemporalSort(node, keys):
+		return &TemporalSort{Input: node, Keys: keys}, nil
+	case limit < 0 && b.nonTemporalSort && node.Changelog() == InsertOnly:
+		return &Sort{Input: node, Keys: keys, Offset: offset, Limit: limit}, nil
 	case limit < 0:
-		return nil, b.errAt(errs.NotSupported, q.OrderBy[0].Expr, "in streaming mode ORDER BY needs a LIMIT (a Top-N); sorting an unbounded stream is not supported")
+		return nil, b.errAt(errs.NotSupported, q.OrderBy[0].Expr, "in streaming mode ORDER BY needs a LIMIT (a Top-N) or an ascending time attribute as its first key; sorting an unbounded stream otherwise is not supported")
 	}
 	top := &Rank{Input: node, Order: keys, RankType: "ROW_NUMBER", Start: offset + 1, End: offset + limit}
 	return top, nil
@@ -400,10 +453,22 @@ func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
 		}
 		return node, newScope(n.Alias, node.Schema()), nil
 	case *sql.TableFunctionRef:
+		if n.Name == "UNNEST" {
+			// FROM UNNEST(...) alone unnests a collection of constants:
+			// a correlate over one empty row.
+			c, sc, err := b.bindUnnest(n, &Values{Rows: [][]*expr.Literal{{}}}, &scope{}, false)
+			return c, sc, err
+		}
 		if n.Lateral {
 			return nil, nil, b.errAt(errs.NotSupported, n, "LATERAL TABLE is not supported yet")
 		}
-		node, err := b.bindWindowTVF(n)
+		var node Node
+		var err error
+		if isChangelogFunction(n.Name) {
+			node, err = b.bindChangelogFunction(n)
+		} else {
+			node, err = b.bindWindowTVF(n)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -474,7 +539,7 @@ func (b *binder) expandView(at sql.Node, path catalog.Path, v *catalog.View) (No
 	if !ok {
 		return nil, errs.Internalf("stored query of view %s is not a query", path)
 	}
-	vb := &binder{source: source{text: v.Query, origin: "in view " + path.String()}, cat: b.cat, expanding: b.expanding, batch: b.batch}
+	vb := &binder{source: source{text: v.Query, origin: "in view " + path.String()}, cat: b.cat, expanding: b.expanding, batch: b.batch, nonTemporalSort: b.nonTemporalSort}
 	b.expanding[path] = true
 	defer delete(b.expanding, path)
 	node, err := vb.bindQuery(qs.Query)

@@ -43,6 +43,8 @@ func (b *binder) bindWhere(where sql.Expr, input Node, sc *scope) (Node, error) 
 			input, err = b.bindInSubquery(in, not, input, sc)
 		case exists != nil:
 			input, err = b.bindExists(exists, not, input, sc)
+		case hasInSubquery(c):
+			input, err = b.filterWithMarkJoins(c, input, sc)
 		default:
 			var cond expr.Expr
 			if cond, err = b.bindExpr(sc, c); err == nil {
@@ -73,6 +75,14 @@ func (b *binder) bindWhere(where sql.Expr, input Node, sc *scope) (Node, error) 
 // three-valued logic: a NULL on either side counts as a possible match,
 // so the row is dropped, as PostgreSQL and Flink do.
 func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *scope) (Node, error) {
+	outer := len(sc.cols)
+	input, sc, err := b.planMarkJoins(n.Expr, input, sc)
+	if err != nil {
+		return nil, err
+	}
+	if sel, ok := correlatedSelect(n.Query); ok && b.refersOutside(sel) {
+		return b.bindCorrelatedIn(n, not, sel, input, sc, outer)
+	}
 	sub, err := b.bindQuery(n.Query)
 	if err != nil {
 		return nil, err
@@ -119,10 +129,10 @@ func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *sco
 		}
 	}
 	var out Node = &Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}
-	if width != len(sc.cols) {
-		// Drop the computed probe column again.
+	if width != outer {
+		// Drop the computed probe and mark join columns again.
 		s := out.Schema()
-		out = &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:len(sc.cols)]}), Names: s.Names()[:len(sc.cols)]}
+		out = &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:outer]}), Names: s.Names()[:outer]}
 	}
 	return out, nil
 }

@@ -106,7 +106,9 @@ func (b *binder) windowOver(f *sql.TableFunctionRef, input Node) (*WindowTableFu
 	if timeCol < 0 {
 		return nil, b.errAt(errs.UndefinedColumn, f, "column '%s' of DESCRIPTOR not found", desc.Descriptor[0])
 	}
-	if in.Columns[timeCol].Type.TimeAttr == types.NoTimeAttr {
+	// A bounded query in batch mode may window any timestamp column, as
+	// Flink's batch planner does: all windows close at end of input.
+	if tt := in.Columns[timeCol].Type; tt.TimeAttr == types.NoTimeAttr && !(b.batch && tt.IsTimestamp()) {
 		return nil, b.errAt(errs.DatatypeMismatch, f, "the window function requires the timecol to be a time attribute, but '%s' is %s", desc.Descriptor[0], in.Columns[timeCol].Type)
 	}
 	w := WindowDef{Kind: f.Name}

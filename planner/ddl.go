@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,9 +23,6 @@ func (p *Planner) CreateTable(src string, ct *sql.CreateTable) (catalog.Path, *c
 	path, err := b.qualify(ct.Name)
 	if err != nil {
 		return path, nil, err
-	}
-	if len(ct.PartitionedBy) > 0 {
-		return path, nil, b.errAt(errs.NotSupported, ct, "PARTITIONED BY is not supported yet")
 	}
 	t := &catalog.Table{Options: map[string]string{}, Comment: ct.Comment}
 	seen := map[string]bool{}
@@ -68,6 +66,20 @@ func (p *Planner) CreateTable(src string, ct *sql.CreateTable) (catalog.Path, *c
 		t.Columns[i].Type = t.Columns[i].Type.WithNullable(false)
 	}
 	t.PrimaryKey = ct.PrimaryKey
+	for _, k := range ct.PartitionedBy {
+		if i := columnIndex(t.Columns, k); i < 0 || t.Columns[i].Kind != catalog.Physical {
+			return path, nil, b.errAt(errs.UndefinedColumn, ct, "partition column '%s' is not a physical column of the table", k)
+		}
+	}
+	t.PartitionKeys = ct.PartitionedBy
+	if d := ct.Distribution; d != nil {
+		for _, k := range d.Keys {
+			if i := columnIndex(t.Columns, k); i < 0 || t.Columns[i].Kind != catalog.Physical {
+				return path, nil, b.errAt(errs.UndefinedColumn, d, "distribution key '%s' is not a physical column of the table", k)
+			}
+		}
+		t.Distribution = &catalog.Distribution{Kind: d.Kind, Keys: d.Keys, Buckets: d.Buckets}
+	}
 	// Computed columns see the physical columns only, as in Flink.
 	phys := newScope("", t.PhysicalSchema())
 	for i, c := range ct.Columns {
@@ -99,11 +111,8 @@ func (p *Planner) CreateTable(src string, ct *sql.CreateTable) (catalog.Path, *c
 		if !strings.HasPrefix(k, engineOptionPrefix) {
 			continue
 		}
-		if k != watermarkIdleTimeout {
-			return path, nil, b.errAt(errs.InvalidOption, ct.Name, "unsupported option '%s'; supported: '%s'", k, watermarkIdleTimeout)
-		}
-		if _, err := connector.ParseDuration(v); err != nil {
-			return path, nil, b.errAt(errs.InvalidOption, ct.Name, "option '%s': %v", k, err)
+		if err := checkWatermarkOption(k, v); err != nil {
+			return path, nil, b.errAt(errs.InvalidOption, ct.Name, "%v", err)
 		}
 	}
 	if err := validateConnector(path, t); err != nil {
@@ -120,6 +129,11 @@ func (b *binder) bindWatermark(t *catalog.Table, w *sql.WatermarkDef) error {
 	ct := t.Columns[i].Type
 	if !ct.IsTimestamp() || ct.Precision > 3 {
 		return b.errAt(errs.DatatypeMismatch, w, "the rowtime attribute '%s' must be TIMESTAMP or TIMESTAMP_LTZ with precision 0 to 3, but is %s", w.Column, ct)
+	}
+	if isSourceWatermark(w.Expr) {
+		t.Columns[i].Type = ct.WithTimeAttr(types.RowtimeAttr)
+		t.Watermark = &catalog.Watermark{Column: w.Column, Expr: sourceWatermark, Type: ct.WithTimeAttr(types.NoTimeAttr)}
+		return nil
 	}
 	e, err := b.bindExpr(newScope("", t.Schema()), w.Expr)
 	if err != nil {
@@ -151,11 +165,33 @@ func validateConnector(path catalog.Path, t *catalog.Table) error {
 	}
 	if len(info.Metadata) > 0 {
 		rm, ok := f.(connector.SupportsReadingMetadata)
-		if !ok {
+		wm, writes := f.(connector.SupportsWritingMetadata)
+		if !ok && !writes {
 			return errs.New(errs.NotSupported, "connector '%s' does not support METADATA columns", id)
 		}
-		keys := rm.ReadableMetadata()
+		keys := map[string]string{}
+		if ok {
+			keys = rm.ReadableMetadata()
+		}
+		if tm, ok := f.(connector.SupportsTableMetadata); ok {
+			var err error
+			if keys, err = tm.ReadableMetadataOf(info); err != nil {
+				return errs.New(errs.InvalidOption, "%v", err)
+			}
+		}
+		// A persisted metadata column may instead name a key the sink
+		// writes (a sink-only key).
+		var writable []string
+		if writes {
+			var err error
+			if writable, err = wm.WritableMetadataOf(info); err != nil {
+				return errs.New(errs.InvalidOption, "%v", err)
+			}
+		}
 		for _, m := range info.Metadata {
+			if !m.Virtual && slices.Contains(writable, m.Key) {
+				continue
+			}
 			if _, ok := keys[m.Key]; !ok {
 				names := make([]string, 0, len(keys))
 				for k := range keys {
@@ -249,8 +285,12 @@ func (b *binder) scanTable(at sql.Node, path catalog.Path, t *catalog.Table) (No
 		node = &Project{Input: node, Exprs: exprs, Names: names}
 	}
 	if t.Watermark != nil {
-		e, err := b.storedExpr(path, "watermark", t.Watermark.Expr, newScope("", node.Schema()))
-		if err != nil {
+		var e expr.Expr
+		if t.Watermark.Expr == sourceWatermark {
+			rt := columnIndex(t.Columns, t.Watermark.Column)
+			c := node.Schema().Columns[rt]
+			e = &expr.ColumnRef{Index: rt, Name: c.Name, T: c.Type}
+		} else if e, err = b.storedExpr(path, "watermark", t.Watermark.Expr, newScope("", node.Schema())); err != nil {
 			return nil, err
 		}
 		wa := &WatermarkAssigner{Input: node, Rowtime: columnIndex(t.Columns, t.Watermark.Column), Expr: e}
@@ -298,4 +338,52 @@ func (b *binder) storedExpr(path catalog.Path, what, text string, sc *scope) (ex
 	}
 	eb := source{text: src, origin: fmt.Sprintf("%s of table %s", what, path)}
 	return eb.bindExpr(sc, sel.Items[0].Expr)
+}
+
+// Flink's per-table watermark options (FLIP-296, Flink 1.18): how often
+// the source emits watermarks, its idle timeout, and watermark alignment.
+// Eddy's watermark assigner emits after every batch, which is 'on-event'
+// for Flink's one-record-at-a-time sources and at least as often as
+// 'on-periodic'; alignment (pausing sources that run ahead of their group)
+// bounds state and never changes results, so its options are checked and
+// accepted.
+const (
+	watermarkEmitStrategy        = "scan.watermark.emit.strategy"
+	watermarkAlignmentGroup      = "scan.watermark.alignment.group"
+	watermarkAlignmentMaxDrift   = "scan.watermark.alignment.max-drift"
+	watermarkAlignmentUpdateIntv = "scan.watermark.alignment.update-interval"
+)
+
+// checkWatermarkOption validates one 'scan.watermark.*' table option.
+func checkWatermarkOption(k, v string) error {
+	switch k {
+	case watermarkEmitStrategy:
+		if !strings.EqualFold(v, "on-event") && !strings.EqualFold(v, "on-periodic") {
+			return fmt.Errorf("option '%s' must be 'on-event' or 'on-periodic', not '%s'", k, v)
+		}
+	case watermarkAlignmentGroup:
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("option '%s' must name a group", k)
+		}
+	case watermarkIdleTimeout, watermarkAlignmentMaxDrift, watermarkAlignmentUpdateIntv:
+		if _, err := connector.ParseDuration(v); err != nil {
+			return fmt.Errorf("option '%s': %v", k, err)
+		}
+	default:
+		return fmt.Errorf("unsupported option '%s'; supported: '%s', '%s', '%s', '%s', '%s'", k, watermarkEmitStrategy,
+			watermarkIdleTimeout, watermarkAlignmentGroup, watermarkAlignmentMaxDrift, watermarkAlignmentUpdateIntv)
+	}
+	return nil
+}
+
+// sourceWatermark is the stored text of WATERMARK FOR ts AS
+// SOURCE_WATERMARK(): the watermarks are the source's own. Eddy's
+// connectors emit none of their own, so the source's watermark is its
+// rowtime as it arrives (ascending timestamps), which is what the
+// assigner computes from the rowtime column itself.
+const sourceWatermark = "SOURCE_WATERMARK()"
+
+func isSourceWatermark(e sql.Expr) bool {
+	f, ok := e.(*sql.FuncCall)
+	return ok && strings.EqualFold(f.Name, "SOURCE_WATERMARK") && len(f.Args) == 0 && !f.Star
 }

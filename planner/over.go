@@ -54,9 +54,36 @@ func (o *Over) Schema() types.Schema {
 	return out
 }
 
-func (o *Over) Children() []Node         { return []Node{o.Input} }
-func (o *Over) Changelog() ChangelogMode { return o.Input.Changelog() }
-func (o *Over) Bounded() bool            { return o.Input.Bounded() }
+func (o *Over) Children() []Node { return []Node{o.Input} }
+
+// Changelog is the input's, except that aggregates ordered by something
+// other than a time attribute update the results of the rows after a row
+// that arrives (or is retracted) out of order: a retract stream, as
+// Flink's non-time OVER aggregation emits.
+func (o *Over) Changelog() ChangelogMode {
+	if o.NonTimeOrdered() {
+		return Retract
+	}
+	return o.Input.Changelog()
+}
+
+// NonTimeOrdered reports whether an aggregate call is not ordered by one
+// time attribute: Flink's non-time OVER aggregation. Ranking calls, which
+// become Top-N nodes, do not count.
+func (o *Over) NonTimeOrdered() bool {
+	in := o.Input.Schema()
+	for _, c := range o.Calls {
+		if c.IsRanking() {
+			continue
+		}
+		if len(c.Order) != 1 || in.Columns[c.Order[0].Col].Type.TimeAttr == types.NoTimeAttr {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *Over) Bounded() bool { return o.Input.Bounded() }
 func (o *Over) WithChildren(c ...Node) Node {
 	mustChildren("Over", c, 1)
 	cp := *o

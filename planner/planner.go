@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog"
@@ -27,7 +29,14 @@ type Planner struct {
 	// Batch plans for execution.runtime-mode = batch: bounded inputs,
 	// final results only, ORDER BY sorts.
 	Batch bool
+	// NonTemporalSort is Flink's internal NonTemporalSortKey option: in
+	// streaming mode, ORDER BY without LIMIT over an insert-only input
+	// that is not a temporal sort sorts the whole input at its end.
+	NonTemporalSort bool
 }
+
+// NonTemporalSortKey is Flink's internal option enabling NonTemporalSort.
+const NonTemporalSortKey = "__table.exec.sort.non-temporal.enabled__"
 
 // binder binds one statement: the source text its positions refer to and
 // the common table expressions in scope.
@@ -38,13 +47,15 @@ type binder struct {
 	// expanding guards against views that refer to themselves.
 	expanding map[catalog.Path]bool
 	batch     bool
+	// nonTemporalSort is Planner.NonTemporalSort.
+	nonTemporalSort bool
 	// absentGroups are, while a grouping set's query is bound, the
 	// grouping expressions of the other sets.
 	absentGroups []sql.Expr
 }
 
 func (p *Planner) binder(src string) *binder {
-	return &binder{source: source{text: src, params: p.Params}, cat: p.Catalog, expanding: map[catalog.Path]bool{}, batch: p.Batch}
+	return &binder{source: source{text: src, params: p.Params}, cat: p.Catalog, expanding: map[catalog.Path]bool{}, batch: p.Batch, nonTemporalSort: p.NonTemporalSort}
 }
 
 // PlanQuery binds a query into a plan whose root is a Collect.
@@ -60,12 +71,17 @@ func (p *Planner) PlanQuery(src string, q *sql.Query) (Node, error) {
 // casting the query's columns to the table's where Flink would implicitly.
 func (p *Planner) PlanInsert(src string, ins *sql.Insert) (*Sink, error) {
 	b := p.binder(src)
-	if ins.Overwrite {
-		return nil, b.errAt(errs.NotSupported, ins, "INSERT OVERWRITE is not supported yet")
-	}
 	t, err := b.sinkTarget(ins)
 	if err != nil {
 		return nil, err
+	}
+	if ins.Overwrite && !t.props.SupportsOverwrite {
+		return nil, b.errAt(errs.NotSupported, ins, "INSERT OVERWRITE requires a sink that supports overwriting; connector '%s' of table %s does not", t.table.Connector(), t.path)
+	}
+	if ins.OnConflict != "" {
+		if err := b.checkOnConflict(ins, t); err != nil {
+			return nil, err
+		}
 	}
 	query, err := b.bindQuery(ins.Query)
 	if err != nil {
@@ -74,12 +90,38 @@ func (p *Planner) PlanInsert(src string, ins *sql.Insert) (*Sink, error) {
 	return b.sinkOver(ins, t, query)
 }
 
+// checkOnConflict validates INSERT ... ON CONFLICT DO <action> as Flink
+// does: the clause applies only to upsert sinks (a primary key, updates
+// without -U). DO DEDUPLICATE keeps the last row per sink key, which is
+// how an upsert sink applies a changelog; DO NOTHING and DO ERROR are not
+// built.
+func (b *binder) checkOnConflict(ins *sql.Insert, t sinkTable) error {
+	notUpsert := func(why string) error {
+		return b.errAt(errs.InvalidPlan, ins, "ON CONFLICT clause is only allowed for upsert sinks. The sink '%s.%s.%s' is not an upsert sink because %s.",
+			t.path.Catalog, t.path.Database, t.path.Name, why)
+	}
+	switch {
+	case !t.props.AcceptsUpdates:
+		return notUpsert("it only accepts INSERT (append-only) changes")
+	case t.props.RequiresUpdateBefore:
+		return notUpsert("it requires UPDATE_BEFORE (retract mode)")
+	case len(t.table.PrimaryKey) == 0:
+		return notUpsert("it has no primary key")
+	case ins.OnConflict != "DEDUPLICATE":
+		return b.errAt(errs.NotSupported, ins, "ON CONFLICT DO %s is not supported yet (DO DEDUPLICATE is)", ins.OnConflict)
+	}
+	return nil
+}
+
 // sinkTable is the table an INSERT writes, with what its connector accepts.
 type sinkTable struct {
 	path  catalog.Path
 	table *catalog.Table
 	info  connector.TableInfo
 	props connector.SinkProperties
+	// written are the persisted metadata columns (indexes into
+	// info.Metadata) in the order the connector writes their keys.
+	written []int
 }
 
 // sinkTarget resolves and checks the table an INSERT writes: a table (not
@@ -107,12 +149,50 @@ func (b *binder) sinkTarget(ins *sql.Insert) (sinkTable, error) {
 	if err != nil {
 		return sinkTable{}, b.errAt(errs.InvalidOption, ins.Table, "table %s: %v", path, err)
 	}
+	written, err := writtenMetadata(f, info)
+	if err != nil {
+		return sinkTable{}, b.errAt(errs.NotSupported, ins.Table, "table %s: %v", path, err)
+	}
+	return sinkTable{path: path, table: tbl, info: info, props: props, written: written}, nil
+}
+
+// sinkParallelism is the connector option (declared by the connectors
+// that accept it, as in Flink) that sets the parallelism of a table's sink
+// writers.
+const sinkParallelism = "sink.parallelism"
+
+// writtenMetadata orders the persisted METADATA columns of a sink table as
+// its connector writes them: by the position of their keys in its
+// writable metadata.
+func writtenMetadata(f connector.SinkFactory, info connector.TableInfo) ([]int, error) {
+	var keys []string
 	for _, m := range info.Metadata {
-		if !m.Virtual {
-			return sinkTable{}, b.errAt(errs.NotSupported, ins.Table, "table %s: writing METADATA column '%s' is not supported yet; declare it VIRTUAL to only read it", path, m.Name)
+		if m.Virtual {
+			continue
+		}
+		wm, ok := f.(connector.SupportsWritingMetadata)
+		if !ok {
+			return nil, fmt.Errorf("writing METADATA column '%s' is not supported by its connector; declare it VIRTUAL to only read it", m.Name)
+		}
+		if keys == nil {
+			var err error
+			if keys, err = wm.WritableMetadataOf(info); err != nil {
+				return nil, err
+			}
+		}
+		if !slices.Contains(keys, m.Key) {
+			return nil, fmt.Errorf("metadata key '%s' of column '%s' is not writable; writable keys: %s", m.Key, m.Name, strings.Join(keys, ", "))
 		}
 	}
-	return sinkTable{path: path, table: tbl, info: info, props: props}, nil
+	var out []int
+	for _, k := range keys {
+		for i, m := range info.Metadata {
+			if !m.Virtual && m.Key == k {
+				out = append(out, i)
+			}
+		}
+	}
+	return out, nil
 }
 
 // sinkOver checks that t accepts query's changelog and puts the Sink over
@@ -121,26 +201,116 @@ func (b *binder) sinkOver(ins *sql.Insert, t sinkTable, query Node) (*Sink, erro
 	if query.Changelog() != InsertOnly && !t.props.AcceptsUpdates {
 		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but the query produces updates", t.path, t.table.Connector())
 	}
-	query, err := b.conformToSink(ins, query, t.info.Schema)
+	sink := &Sink{Path: t.path, Table: t.info, Overwrite: ins.Overwrite,
+		Upsert: len(t.table.PrimaryKey) > 0 && t.props.AcceptsUpdates && !t.props.RequiresUpdateBefore}
+	if v, ok := t.info.Options[sinkParallelism]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, b.errAt(errs.InvalidOption, ins.Table, "table %s: option '%s' must be a positive integer, not '%s'", t.path, sinkParallelism, v)
+		}
+		sink.Parallelism = n
+	}
+	if len(t.written) == 0 {
+		query, err := b.conformToSink(ins, query, t.info.Schema, t.table.PartitionKeys)
+		if err != nil {
+			return nil, err
+		}
+		sink.Input = query
+		return sink, nil
+	}
+	// With persisted metadata columns, INSERT writes the physical and
+	// metadata columns in declaration order (Flink's persisted schema);
+	// the sink receives the physical columns, then the metadata columns in
+	// the connector's order.
+	var persisted types.Schema
+	pos := map[string]int{}
+	for _, c := range t.table.Columns {
+		if c.Kind == catalog.Physical || c.Kind == catalog.Metadata && !c.Virtual {
+			pos[c.Name] = len(persisted.Columns)
+			persisted.Columns = append(persisted.Columns, types.Column{Name: c.Name, Type: c.Type})
+		}
+	}
+	query, err := b.conformToSink(ins, query, persisted, t.table.PartitionKeys)
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{Input: query, Path: t.path, Table: t.info}, nil
+	var exprs []expr.Expr
+	var names []string
+	add := func(name string) {
+		i := pos[name]
+		exprs = append(exprs, &expr.ColumnRef{Index: i, Name: name, T: persisted.Columns[i].Type})
+		names = append(names, name)
+	}
+	for _, c := range t.info.Schema.Columns {
+		add(c.Name)
+	}
+	for _, m := range t.written {
+		add(t.info.Metadata[m].Name)
+	}
+	sink.Input = &Project{Input: query, Exprs: exprs, Names: names}
+	return sink, nil
+}
+
+// staticPartition binds the constant values of INSERT ... PARTITION (k =
+// v): by sink column, the value cast to the column's type.
+func (b *binder) staticPartition(ins *sql.Insert, sink types.Schema, partitionKeys []string) (map[int]expr.Expr, error) {
+	if len(ins.Partition) == 0 {
+		return nil, nil
+	}
+	out := map[int]expr.Expr{}
+	for _, sp := range ins.Partition {
+		si := sink.Index(sp.Column)
+		isKey := false
+		for _, k := range partitionKeys {
+			isKey = isKey || k == sp.Column
+		}
+		if si < 0 || !isKey {
+			return nil, b.errAt(errs.UndefinedColumn, sp, "'%s' in PARTITION is not a partition column of the sink", sp.Column)
+		}
+		if _, dup := out[si]; dup {
+			return nil, b.errAt(errs.DuplicateColumn, sp, "partition column '%s' is given twice", sp.Column)
+		}
+		v, err := b.bindExpr(newScope("", types.Schema{}), sp.Value)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := v.(*expr.Literal); !ok {
+			return nil, b.errAt(errs.DatatypeMismatch, sp.Value, "the value of partition column '%s' must be a literal", sp.Column)
+		}
+		col := sink.Columns[si]
+		if !v.Type().EqualIgnoringNull(col.Type) {
+			if v, err = expr.NewCast(v, col.Type, false); err != nil {
+				return nil, b.errAt(errs.DatatypeMismatch, sp.Value, "%v", err)
+			}
+		}
+		out[si] = v
+	}
+	return out, nil
 }
 
 // conformToSink reorders (for INSERT INTO t (cols)) and casts the query's
 // columns to the sink's physical schema.
-func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema) (Node, error) {
+func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema, partitionKeys []string) (Node, error) {
 	in := query.Schema()
-	// target[i] is the query column feeding sink column i, or -1 for NULL.
+	static, err := b.staticPartition(ins, sink, partitionKeys)
+	if err != nil {
+		return nil, err
+	}
+	// target[i] is the query column feeding sink column i, or -1 for NULL
+	// or a static partition value.
 	target := make([]int, sink.Len())
 	if ins.Columns == nil {
-		if in.Len() != sink.Len() {
+		if in.Len() != sink.Len()-len(static) {
 			return nil, b.errAt(errs.DatatypeMismatch, ins, "column types of query result and sink for %s do not match: query has %d columns %s, sink has %d columns %s",
-				ins.Table.Parts[len(ins.Table.Parts)-1], in.Len(), in, sink.Len(), sink)
+				ins.Table.Parts[len(ins.Table.Parts)-1], in.Len(), in, sink.Len()-len(static), sink)
 		}
+		qi := 0
 		for i := range target {
-			target[i] = i
+			target[i] = -1
+			if _, ok := static[i]; !ok {
+				target[i] = qi
+				qi++
+			}
 		}
 	} else {
 		if len(ins.Columns) != in.Len() {
@@ -154,7 +324,7 @@ func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema) (
 			if si < 0 {
 				return nil, b.errAt(errs.UndefinedColumn, ins, "column '%s' of INSERT is not a physical column of the sink", name)
 			}
-			if target[si] >= 0 {
+			if _, ok := static[si]; target[si] >= 0 || ok {
 				return nil, b.errAt(errs.DuplicateColumn, ins, "column '%s' is named twice in INSERT", name)
 			}
 			target[si] = qi
@@ -164,6 +334,11 @@ func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema) (
 	names := sink.Names()
 	identity := true
 	for i, col := range sink.Columns {
+		if v, ok := static[i]; ok {
+			exprs[i] = v
+			identity = false
+			continue
+		}
 		if target[i] < 0 {
 			if !col.Type.Nullable() {
 				return nil, b.errAt(errs.DatatypeMismatch, ins, "column '%s' of the sink is NOT NULL but INSERT gives it no value", col.Name)
@@ -217,7 +392,7 @@ func (b *binder) positioned(err error, n sql.Node) error {
 
 // tableInfo is what a connector sees of a catalog table.
 func tableInfo(p catalog.Path, t *catalog.Table) connector.TableInfo {
-	info := connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: connectorOptions(t.Options), PrimaryKey: t.PrimaryKey}
+	info := connector.TableInfo{Name: fmt.Sprintf("%s.%s.%s", p.Catalog, p.Database, p.Name), Schema: t.PhysicalSchema(), Options: connectorOptions(t.Options), PrimaryKey: t.PrimaryKey, PartitionKeys: t.PartitionKeys}
 	for _, c := range t.Columns {
 		if c.Kind == catalog.Metadata {
 			info.Metadata = append(info.Metadata, connector.MetadataColumn{Name: c.Name, Key: c.MetadataKey, Type: c.Type, Virtual: c.Virtual})
@@ -265,7 +440,11 @@ func sameFamily(a, b types.DataType) bool {
 		return true
 	case a.Kind == types.Decimal && b.Kind == types.Decimal:
 		return true
-	case a.Kind == b.Kind && (a.IsTimestamp() || a.Kind == types.Time):
+	case a.Kind == types.Time && b.Kind == types.Time:
+		return true
+	case a.IsTimestamp() && b.IsTimestamp():
+		// Flink casts TIMESTAMP and TIMESTAMP_LTZ into each other
+		// implicitly (LogicalTypeCasts), in the session time zone.
 		return true
 	}
 	return false

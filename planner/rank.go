@@ -71,6 +71,40 @@ func (s *Sort) Describe() string {
 	return fmt.Sprintf("Sort(orderBy=[%s], offset=[%d], fetch=[%d])", sortKeys(s.Input.Schema(), s.Keys), s.Offset, s.Limit)
 }
 
+// TemporalSort is ORDER BY over an insert-only stream whose first key is
+// an ascending time attribute (Flink's temporal sort): rows are buffered
+// and emitted in key order once time passes them, by the watermark for
+// a rowtime, by the processing-time clock for a proctime.
+type TemporalSort struct {
+	Input Node
+	Keys  []exec.SortKey
+}
+
+var _ Node = (*TemporalSort)(nil)
+
+func (s *TemporalSort) Schema() types.Schema     { return s.Input.Schema() }
+func (s *TemporalSort) Children() []Node         { return []Node{s.Input} }
+func (s *TemporalSort) Changelog() ChangelogMode { return InsertOnly }
+func (s *TemporalSort) Bounded() bool            { return s.Input.Bounded() }
+func (s *TemporalSort) WithChildren(c ...Node) Node {
+	mustChildren("TemporalSort", c, 1)
+	cp := *s
+	cp.Input = c[0]
+	return &cp
+}
+func (s *TemporalSort) Describe() string {
+	return fmt.Sprintf("TemporalSort(orderBy=[%s])", sortKeys(s.Input.Schema(), s.Keys))
+}
+
+// isTemporalSort reports whether ORDER BY keys over node make a temporal
+// sort: an insert-only input and an ascending time attribute first.
+func isTemporalSort(node Node, keys []exec.SortKey) bool {
+	if len(keys) == 0 || keys[0].Desc || node.Changelog() != InsertOnly {
+		return false
+	}
+	return node.Schema().Columns[keys[0].Col].Type.TimeAttr != types.NoTimeAttr
+}
+
 // Limit passes the first rows of its input (LIMIT without ORDER BY).
 type Limit struct {
 	Input  Node

@@ -19,6 +19,9 @@ type scope struct {
 	// over maps the canonical text of each window function call to its
 	// column, above an Over node.
 	over map[string]int
+	// marks maps the IN subqueries planned as mark joins (planMarkJoins)
+	// to their columns.
+	marks map[*sql.InSubquery]markColumns
 }
 
 type scopeColumn struct {

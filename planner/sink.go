@@ -9,12 +9,19 @@ import (
 )
 
 // Sink writes its input into a connector-backed table. Its input's schema
-// already matches the table's physical columns (the binder casts and
-// reorders).
+// already matches the table's physical columns, followed by the persisted
+// metadata columns its connector writes (the binder casts and reorders).
 type Sink struct {
 	Input Node
 	Path  catalog.Path
 	Table connector.TableInfo
+	// Overwrite is INSERT OVERWRITE.
+	Overwrite bool
+	// Upsert marks an upsert sink: it has a primary key and applies
+	// updates by it, without -U rows.
+	Upsert bool
+	// Parallelism is the table's 'sink.parallelism' (0: the job's).
+	Parallelism int
 }
 
 var _ Node = (*Sink)(nil)
@@ -30,7 +37,11 @@ func (s *Sink) WithChildren(c ...Node) Node {
 	return &cp
 }
 func (s *Sink) Describe() string {
-	return fmt.Sprintf("Sink(table=[%s.%s.%s], fields=[%s])", s.Path.Catalog, s.Path.Database, s.Path.Name, fieldList(s.Schema()))
+	overwrite := ""
+	if s.Overwrite {
+		overwrite = "overwrite=[true], "
+	}
+	return fmt.Sprintf("Sink(table=[%s.%s.%s], %sfields=[%s])", s.Path.Catalog, s.Path.Database, s.Path.Name, overwrite, fieldList(s.Schema()))
 }
 
 // Collect hands its input back to the client that ran the query (the result
@@ -52,4 +63,6 @@ func (c *Collect) WithChildren(ch ...Node) Node {
 func (c *Collect) Describe() string { return "Collect(fields=[" + fieldList(c.Schema()) + "])" }
 
 // Spec is the serializable description of the sink for the runtime.
-func (s *Sink) Spec() connector.SinkSpec { return connector.SinkSpec{Table: s.Table} }
+func (s *Sink) Spec() connector.SinkSpec {
+	return connector.SinkSpec{Table: s.Table, Overwrite: s.Overwrite}
+}

@@ -47,7 +47,14 @@ func (s source) resolveType(t *sql.TypeName) (types.DataType, error) {
 		}
 		dt = types.DecimalType(p, sc)
 	case "CHAR", "VARCHAR", "BINARY", "VARBINARY":
-		n := param(0, 1)
+		// Flink SQL (FlinkTypeSystem.getDefaultPrecision) defaults CHAR and
+		// BINARY to length 1 but VARCHAR and VARBINARY to the maximum: a
+		// bare VARCHAR is STRING, not VARCHAR(1).
+		def := 1
+		if t.Name == "VARCHAR" || t.Name == "VARBINARY" {
+			def = types.MaxLength
+		}
+		n := param(0, def)
 		if n < 1 {
 			return bad("%s length must be at least 1", t.Name)
 		}
@@ -61,6 +68,8 @@ func (s source) resolveType(t *sql.TypeName) (types.DataType, error) {
 		dt = types.BytesType
 	case "DATE":
 		dt = types.DateType
+	case "VARIANT":
+		dt = types.VariantType
 	case "TIME", "TIMESTAMP", "TIMESTAMP_LTZ":
 		def := 6
 		if t.Name == "TIME" {

@@ -46,6 +46,9 @@ func (w WindowDef) String() string {
 func windowColumns(timeType types.DataType) []types.Column {
 	ts := types.TimestampType(3).WithNullable(false)
 	wt := timeType.WithNullable(false)
+	// Windows are computed in milliseconds: a finer timestamp (a batch
+	// query's plain TIMESTAMP(6) column) gives a millisecond window_time.
+	wt.Precision = min(wt.Precision, 3)
 	if wt.Kind == types.TimestampLTZ {
 		ts = types.TimestampLTZType(3).WithNullable(false)
 	}

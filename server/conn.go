@@ -48,6 +48,10 @@ type session struct {
 	// discarded until the next Sync.
 	skipToSync bool
 
+	// replaying is set for the session that replays the data directory's
+	// statements at start, which are not recorded again.
+	replaying bool
+
 	// cancelMu guards cancel, the cancel function of the running statement.
 	cancelMu sync.Mutex
 	cancel   context.CancelFunc

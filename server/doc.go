@@ -45,6 +45,26 @@
 //
 // psql's describe commands read pg_catalog and information_schema views
 // that catalog.Manager builds from the live catalog (catalog/pgcatalog.go);
-// a query reading only those is planned in batch mode whatever the
-// session's mode, since they are bounded.
+// a query reading only those (or materialized views) is planned in batch
+// mode whatever the session's mode, since they are bounded.
+//
+// An updating result (a streaming aggregate) is sent as the rows that
+// remain once its changes are applied (changelogRows in query.go), the
+// answer PostgreSQL would give; SUBSCRIBE [TO] name | (query) sends the
+// changes themselves, each row led by an op column (subscribe.go), as
+// rows, through a cursor or through COPY (…) TO STDOUT (copy.go).
+//
+// Jobs: SHOW JOBS, STOP JOB and DESCRIBE JOB reach the jobs of every
+// session (jobs.go). With a data directory the continuous jobs still
+// running when the server stops are submitted again at start
+// (jobstore.go), from scratch until checkpoints land.
+//
+// Materialized views (mview.go, mview_stmt.go): CREATE MATERIALIZED VIEW
+// runs its query as a job whose changelog the server applies to an
+// in-memory multiset of Arrow rows; SELECT … FROM mv reads a snapshot of
+// it and SUBSCRIBE TO mv its contents and then its changes.
+//
+// The HTTP API (http.go) serves health, jobs, metrics and POST
+// /v1/statements, which runs a script and answers JSON
+// (http_statements.go).
 package server

@@ -110,7 +110,7 @@ func (ss *session) parse(m *pgproto3.Parse) error {
 		if err := ss.env.DescribeInsert(m.Query, s.Inserts, lits); err != nil {
 			return err
 		}
-	case *sql.Show, *sql.Describe, *sql.Explain:
+	case *sql.Show, *sql.Describe, *sql.Explain, *sql.Subscribe:
 		p.rows = true
 	case *sql.Set:
 		p.rows = s.Key == ""
@@ -223,7 +223,11 @@ func (ss *session) describe(m *pgproto3.Describe) error {
 				return err
 			}
 		}
-		ss.be.Send(rowDescription(p.res.Schema, p.formats))
+		schema := p.res.Schema
+		if p.cur != nil {
+			schema = p.cur.schema()
+		}
+		ss.be.Send(rowDescription(schema, p.formats))
 		return nil
 	}
 	return protocolError("invalid DESCRIBE message subtype %d", m.ObjectType)
@@ -239,7 +243,7 @@ func (ss *session) start(p *portal) error {
 	}
 	p.res = r
 	if r.Kind == table.SuccessWithContent {
-		p.cur = &cursor{res: r, formats: p.formats}
+		p.cur = newCursor(p.stmt.stmt, r, p.formats)
 	}
 	return nil
 }

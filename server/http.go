@@ -19,6 +19,8 @@ import (
 //	GET    /v1/jobs          the jobs sessions submitted
 //	GET    /v1/jobs/{id}     one job with its per-operator metrics
 //	DELETE /v1/jobs/{id}     cancel a job
+//	POST   /v1/statements    run a SQL script, answer its results as JSON
+//	                         (see postStatements)
 //	GET    /metrics          Prometheus text exposition
 func (s *Server) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -56,6 +58,7 @@ func (s *Server) HTTPHandler() http.Handler {
 		e.job.Cancel()
 		writeJSON(w, http.StatusAccepted, describeJob(e, false))
 	})
+	mux.HandleFunc("POST /v1/statements", s.postStatements)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	return mux
 }

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
@@ -73,8 +76,8 @@ func (ss *session) simpleStatement(script *sql.Script, i int) error {
 		ss.completed(st, r, 0)
 		return nil
 	}
-	ss.be.Send(rowDescription(r.Schema, nil))
-	c := &cursor{res: r}
+	c := newCursor(st, r, nil)
+	ss.be.Send(rowDescription(c.schema(), nil))
 	if _, err := c.send(ctx, ss, 0); err != nil {
 		return err
 	}
@@ -97,18 +100,58 @@ func (ss *session) completed(st sql.Statement, r *table.TableResult, rows int) {
 // catalog.
 func (ss *session) run(ctx context.Context, src string, st sql.Statement, text string, params []*expr.Literal) (*table.TableResult, error) {
 	defer ss.catalogBatch(st)()
-	r, err := ss.env.ExecuteStatement(ctx, src, st, params)
+	if r, ok, err := ss.jobStatement(st); ok {
+		return r, err
+	}
+	var r *table.TableResult
+	var err error
+	switch s := st.(type) {
+	case *sql.Subscribe:
+		r, err = ss.subscribe(ctx, src, s, params)
+		if err == nil && r.Job != nil {
+			ss.srv.jobs.add(r.Job, ss.user)
+		}
+		return r, err
+	case *sql.CreateMaterializedView:
+		r, err = ss.createMaterializedView(src, s)
+	case *sql.DropMaterializedView:
+		r, err = ss.dropMaterializedView(s)
+	default:
+		r, err = ss.executeFlink(ctx, src, st, text, params)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if r.Job != nil {
-		ss.srv.jobs.add(r.Job, ss.user)
-	}
-	if ss.srv.store != nil && persistent(st) {
+	if ss.srv.store != nil && !ss.replaying && persistent(st) {
 		cat, db := ss.env.Catalog().Current()
 		if err := ss.srv.store.record(cat, db, text); err != nil {
 			r.Close()
 			return nil, errs.Wrap(errs.InternalError, err, "the statement ran but could not be recorded in the data directory: %v", err)
+		}
+	}
+	return r, nil
+}
+
+// executeFlink runs a statement of the Flink dialect in the session's
+// environment and keeps track of the jobs it submits.
+func (ss *session) executeFlink(ctx context.Context, src string, st sql.Statement, text string, params []*expr.Literal) (*table.TableResult, error) {
+	r, err := ss.env.ExecuteStatement(ctx, src, st, params)
+	if err != nil {
+		return nil, err
+	}
+	switch st.(type) {
+	case *sql.Insert, *sql.StatementSet:
+		if r.Job == nil {
+			break
+		}
+		cat, db := ss.env.Catalog().Current()
+		if err := ss.srv.trackJob(r.Job, durableJob{ID: r.Job.ID(), Name: r.Job.Name(), User: ss.user,
+			Catalog: cat, Database: db, Config: ss.env.Config(), SQL: text, Submitted: time.Now().UTC()}); err != nil {
+			return r, errs.Wrap(errs.InternalError, err, "job %s runs but could not be recorded in the data directory: %v", r.Job.ID(), err)
+		}
+	default:
+		if r.Job != nil {
+			ss.srv.jobs.add(r.Job, ss.user)
 		}
 	}
 	return r, nil
@@ -125,6 +168,8 @@ func persistent(st sql.Statement) bool {
 		return !s.Temporary
 	case *sql.DropView:
 		return !s.Temporary
+	case *sql.CreateMaterializedView, *sql.DropMaterializedView:
+		return true
 	}
 	return false
 }
@@ -134,6 +179,8 @@ func commandTag(st sql.Statement, rows int) string {
 	switch s := st.(type) {
 	case *sql.QueryStatement:
 		return fmt.Sprintf("SELECT %d", rows)
+	case *sql.Subscribe:
+		return fmt.Sprintf("SUBSCRIBE %d", rows)
 	case *sql.Insert, *sql.StatementSet:
 		// The rows are written by the job that keeps running; PostgreSQL's
 		// tag has no way to say so, so it reports none.
@@ -146,6 +193,10 @@ func commandTag(st sql.Statement, rows int) string {
 		return "DROP TABLE"
 	case *sql.DropView:
 		return "DROP VIEW"
+	case *sql.CreateMaterializedView:
+		return "CREATE MATERIALIZED VIEW"
+	case *sql.DropMaterializedView:
+		return "DROP MATERIALIZED VIEW"
 	case *sql.Set:
 		if s.Key == "" {
 			return fmt.Sprintf("SHOW %d", rows)
@@ -191,6 +242,12 @@ func formatOf(formats []int16, i int) int16 {
 
 // cursor streams the rows of a result as DataRow messages, remembering
 // where it stopped for Execute with a row limit.
+//
+// An updating result (a changelog: a streaming aggregate, an outer join)
+// has no meaning as a list of rows until its changes are applied, so the
+// cursor applies them to a multiset of rows (see changelogRows) until the
+// input ends and then sends what remains, the result PostgreSQL would
+// give; SUBSCRIBE is how a client sees the changes themselves.
 type cursor struct {
 	res     *table.TableResult
 	formats []int16
@@ -202,16 +259,145 @@ type cursor struct {
 	buf     []byte
 	vals    [][]byte
 	ends    []int
+
+	// applied holds an updating result once its changes are applied;
+	// next is the position in it of the next row to send.
+	applied *changelogRows
+	next    int
+
+	// sub is set for SUBSCRIBE: the changes are sent as they are, each
+	// row led by its row kind (the op column); kinds is the current
+	// batch's row kind column, nil for an insert-only result.
+	sub   bool
+	kinds interface{ Value(int) int8 }
+
+	// copyOut sends rows as COPY data (text format) rather than DataRow
+	// messages; line is its scratch buffer.
+	copyOut bool
+	line    []byte
+}
+
+// emit sends one row: a DataRow, or a line of COPY's text format (values
+// separated by tabs, \N for NULL, backslash escapes for backslash, tab,
+// newline and carriage return).
+func (c *cursor) emit(ss *session, vals [][]byte) {
+	if !c.copyOut {
+		ss.be.Send(&pgproto3.DataRow{Values: vals})
+		return
+	}
+	c.line = c.line[:0]
+	for i, v := range vals {
+		if i > 0 {
+			c.line = append(c.line, '\t')
+		}
+		if v == nil {
+			c.line = append(c.line, '\\', 'N')
+			continue
+		}
+		for _, b := range v {
+			switch b {
+			case '\\':
+				c.line = append(c.line, '\\', '\\')
+			case '\t':
+				c.line = append(c.line, '\\', 't')
+			case '\n':
+				c.line = append(c.line, '\\', 'n')
+			case '\r':
+				c.line = append(c.line, '\\', 'r')
+			default:
+				c.line = append(c.line, b)
+			}
+		}
+	}
+	c.line = append(c.line, '\n')
+	ss.be.Send(&pgproto3.CopyData{Data: c.line})
+}
+
+// newCursor returns the cursor that sends the rows of st's result r in
+// formats.
+func newCursor(st sql.Statement, r *table.TableResult, formats []int16) *cursor {
+	_, sub := st.(*sql.Subscribe)
+	return &cursor{res: r, formats: formats, sub: sub}
+}
+
+// schema is the columns clients see: a SUBSCRIBE's start with op.
+func (c *cursor) schema() types.Schema {
+	if !c.sub {
+		return c.res.Schema
+	}
+	cols := append([]types.Column{{Name: "op", Type: types.StringType.WithNullable(false)}}, c.res.Schema.Columns...)
+	return types.Schema{Columns: cols}
+}
+
+// encodeRow encodes row c.row of c.batch into c.vals (nil for NULL).
+func (c *cursor) encodeRow() {
+	c.buf = c.buf[:0]
+	c.vals = c.vals[:0]
+	ends := c.ends[:0]
+	if c.sub {
+		kind := connector.Insert
+		if c.kinds != nil {
+			kind = connector.RowKind(c.kinds.Value(c.row))
+		}
+		c.buf = append(c.buf, kind.String()...)
+		ends = append(ends, len(c.buf))
+	}
+	for j, enc := range c.encs {
+		if c.batch.Column(j).IsNull(c.row) {
+			ends = append(ends, -1)
+			continue
+		}
+		c.buf = enc(c.buf, c.row)
+		ends = append(ends, len(c.buf))
+	}
+	c.ends = ends
+	start := 0
+	for _, e := range ends {
+		if e < 0 {
+			c.vals = append(c.vals, nil)
+			continue
+		}
+		c.vals = append(c.vals, c.buf[start:e:e])
+		start = e
+	}
+}
+
+// nextBatch reads the next batch of the result and prepares its encoders;
+// it returns io.EOF at the end.
+func (c *cursor) nextBatch(ctx context.Context) error {
+	b, err := c.res.Next(ctx)
+	if err != nil {
+		return err
+	}
+	c.batch, c.row = b, 0
+	c.kinds = nil
+	if n := len(c.res.Schema.Columns); int(b.NumCols()) > n {
+		c.kinds, _ = b.Column(n).(interface{ Value(int) int8 })
+	}
+	c.encs = c.encs[:0]
+	// A changelog batch's trailing row kind column is not a result column.
+	for i := range c.res.Schema.Columns {
+		c.encs = append(c.encs, newEncoder(b.Column(i), c.res.Schema.Columns[i].Type, formatOf(c.formats, i)))
+	}
+	return nil
 }
 
 // send writes up to limit rows (0: all) and reports whether the result is
 // exhausted. Rows are flushed to the client after each batch, so a
 // streaming query's rows arrive as they are produced.
 func (c *cursor) send(ctx context.Context, ss *session, limit int) (bool, error) {
+	if c.res.Changelog && !c.sub {
+		return c.sendApplied(ctx, ss, limit)
+	}
 	sent := 0
 	for !c.done {
 		if c.batch == nil {
-			b, err := c.res.Next(ctx)
+			if limit > 0 && sent == limit {
+				// Reading on could block: an unbounded result's next
+				// batch may be long in coming.
+				return false, nil
+			}
+			err := c.nextBatch(ctx)
 			if errors.Is(err, io.EOF) {
 				c.done = true
 				break
@@ -219,40 +405,13 @@ func (c *cursor) send(ctx context.Context, ss *session, limit int) (bool, error)
 			if err != nil {
 				return false, err
 			}
-			c.batch, c.row = b, 0
-			c.encs = c.encs[:0]
-			for i := 0; i < int(b.NumCols()); i++ {
-				c.encs = append(c.encs, newEncoder(b.Column(i), c.res.Schema.Columns[i].Type, formatOf(c.formats, i)))
-			}
 		}
-		n := int(c.batch.NumRows())
-		cols := c.batch.Columns()
-		for ; c.row < n; c.row++ {
+		for n := int(c.batch.NumRows()); c.row < n; c.row++ {
 			if limit > 0 && sent == limit {
 				return false, nil
 			}
-			c.buf = c.buf[:0]
-			c.vals = c.vals[:0]
-			ends := c.ends[:0]
-			for j, col := range cols {
-				if col.IsNull(c.row) {
-					ends = append(ends, -1)
-					continue
-				}
-				c.buf = c.encs[j](c.buf, c.row)
-				ends = append(ends, len(c.buf))
-			}
-			c.ends = ends
-			start := 0
-			for _, e := range ends {
-				if e < 0 {
-					c.vals = append(c.vals, nil)
-					continue
-				}
-				c.vals = append(c.vals, c.buf[start:e:e])
-				start = e
-			}
-			ss.be.Send(&pgproto3.DataRow{Values: c.vals})
+			c.encodeRow()
+			c.emit(ss, c.vals)
 			sent++
 			c.count++
 		}
@@ -263,6 +422,102 @@ func (c *cursor) send(ctx context.Context, ss *session, limit int) (bool, error)
 		}
 	}
 	return true, nil
+}
+
+// sendApplied is send for an updating result: the first call applies all
+// of its changes, then rows are sent from the multiset that remains.
+func (c *cursor) sendApplied(ctx context.Context, ss *session, limit int) (bool, error) {
+	if c.applied == nil {
+		rows := newChangelogRows()
+		for {
+			err := c.nextBatch(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return false, err
+			}
+			if c.kinds == nil {
+				c.batch.Release()
+				c.batch = nil
+				return false, errs.New(errs.InternalError, "internal error: an updating result without its row kind column")
+			}
+			for n := int(c.batch.NumRows()); c.row < n; c.row++ {
+				c.encodeRow()
+				rows.apply(connector.RowKind(c.kinds.Value(c.row)), c.vals)
+			}
+			c.batch.Release()
+			c.batch = nil
+		}
+		c.applied = rows
+	}
+	sent := 0
+	for ; c.next < len(c.applied.rows); c.next++ {
+		if limit > 0 && sent == limit {
+			return false, nil
+		}
+		if r := c.applied.rows[c.next]; r != nil {
+			c.emit(ss, r)
+			sent++
+			c.count++
+		}
+	}
+	c.done = true
+	return true, nil
+}
+
+// changelogRows is a multiset of encoded rows that a changelog's changes
+// are applied to: +I and +U add a row, -U and -D remove one equal row.
+// Rows keep the order they were first added in; duplicates are separate
+// entries, and a removed row leaves a nil entry rather than shifting the
+// rest.
+type changelogRows struct {
+	rows [][][]byte
+	// at maps a row's key to the positions of its copies in rows.
+	at  map[string][]int
+	key []byte
+}
+
+func newChangelogRows() *changelogRows { return &changelogRows{at: map[string][]int{}} }
+
+// apply applies one change of an encoded row (vals is reused by the
+// caller; an added row is copied).
+func (m *changelogRows) apply(kind connector.RowKind, vals [][]byte) {
+	// The key is each value's length (-1 for NULL) and bytes, so NULL and
+	// '' and different splits of the same bytes never collide.
+	m.key = m.key[:0]
+	for _, v := range vals {
+		n := len(v)
+		if v == nil {
+			n = -1
+		}
+		m.key = binary.AppendVarint(m.key, int64(n))
+		m.key = append(m.key, v...)
+	}
+	if kind.IsRetraction() {
+		pos := m.at[string(m.key)]
+		if len(pos) == 0 {
+			// A retraction of a row never added: the changelog started
+			// mid-stream; PostgreSQL's answer has nothing to remove.
+			return
+		}
+		m.rows[pos[len(pos)-1]] = nil
+		if len(pos) == 1 {
+			delete(m.at, string(m.key))
+		} else {
+			m.at[string(m.key)] = pos[:len(pos)-1]
+		}
+		return
+	}
+	row := make([][]byte, len(vals))
+	for i, v := range vals {
+		if v != nil {
+			row[i] = append([]byte{}, v...)
+		}
+	}
+	k := string(m.key)
+	m.at[k] = append(m.at[k], len(m.rows))
+	m.rows = append(m.rows, row)
 }
 
 func (c *cursor) close() {

@@ -46,7 +46,9 @@ const (
 // on loopback with an in-memory catalog.
 type Config struct {
 	// DataDir, when set, keeps the catalog durable: DDL that changes the
-	// shared catalog is recorded there and replayed by New.
+	// shared catalog is recorded there and replayed by New, and the
+	// continuous jobs still running when the server stops are submitted
+	// again by New (from scratch).
 	DataDir string
 	// Users maps user names to passwords. With no users every connection
 	// from a loopback address is trusted and others are refused.
@@ -77,15 +79,20 @@ type Server struct {
 	// catalog is the default catalog every session shares.
 	catalog catalog.Catalog
 	store   *catalogStore
-	log     *slog.Logger
-	jobs    *jobRegistry
+	// jobStore keeps the running continuous jobs durable (nil without a
+	// data directory).
+	jobStore *jobStore
+	log      *slog.Logger
+	jobs     *jobRegistry
 
 	// ctx is cancelled by Close: it ends every session's statements.
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	sessions  map[uint32]*session
+	mu       sync.Mutex
+	sessions map[uint32]*session
+	// mviews are the running materialized views, by catalog path.
+	mviews    map[catalog.Path]*materializedView
 	listeners map[net.Listener]bool
 	httpSrvs  []*http.Server
 	closed    bool
@@ -126,6 +133,7 @@ func New(cfg Config) (*Server, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 		sessions:  map[uint32]*session{},
+		mviews:    map[catalog.Path]*materializedView{},
 		listeners: map[net.Listener]bool{},
 	}
 	if cfg.DataDir != "" {
@@ -137,6 +145,14 @@ func New(cfg Config) (*Server, error) {
 		s.store = store
 		if err := store.replay(ctx, s); err != nil {
 			cancel()
+			return nil, err
+		}
+		if s.jobStore, err = openJobStore(cfg.DataDir); err == nil {
+			err = s.restartJobs(ctx)
+		}
+		if err != nil {
+			cancel()
+			_ = s.cluster.Close(context.Background())
 			return nil, err
 		}
 	}
@@ -240,6 +256,7 @@ func (s *Server) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	s.closeMaterializedViews()
 	return s.cluster.Close(ctx)
 }
 

@@ -95,6 +95,8 @@ func (ss *session) sessionCommand(q string) bool {
 		err = ss.fetch(q, words, ends)
 	case "CLOSE":
 		err = ss.closeCursor(q, words, ends)
+	case "COPY":
+		err = ss.copyOut(q, words, ends)
 	case "SHOW":
 		name, ok := pgSetting(words[1:])
 		if !ok || strings.Contains(strings.TrimRight(q, "; \t\r\n"), ";") {
@@ -165,8 +167,10 @@ func (ss *session) declare(q string, words []string, ends []int) error {
 		return errs.New(errs.SyntaxError, "DECLARE CURSOR takes one query")
 	}
 	st := script.Stmts[0].Stmt
-	if _, ok := st.(*sql.QueryStatement); !ok {
-		return errs.New(errs.SyntaxError, "DECLARE CURSOR takes a SELECT or VALUES query")
+	switch st.(type) {
+	case *sql.QueryStatement, *sql.Subscribe:
+	default:
+		return errs.New(errs.SyntaxError, "DECLARE CURSOR takes a SELECT, VALUES or SUBSCRIBE query")
 	}
 	ctx := ss.beginStatement()
 	defer ss.endStatement()
@@ -178,7 +182,7 @@ func (ss *session) declare(q string, words []string, ends []int) error {
 		r.Close()
 		return errs.New(errs.SyntaxError, "DECLARE CURSOR takes a query returning rows")
 	}
-	ss.cursors[name] = &sqlCursor{stmt: st, cur: &cursor{res: r}}
+	ss.cursors[name] = &sqlCursor{stmt: st, cur: newCursor(st, r, nil)}
 	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("DECLARE CURSOR")})
 	return nil
 }
@@ -235,7 +239,7 @@ func (ss *session) fetch(q string, words []string, ends []int) error {
 		return errs.New(errs.NotSupported, "FETCH 0 is not supported")
 	}
 	before := c.cur.count
-	ss.be.Send(rowDescription(c.cur.res.Schema, nil))
+	ss.be.Send(rowDescription(c.cur.schema(), nil))
 	ctx := ss.beginStatement()
 	defer ss.endStatement()
 	if _, err := c.cur.send(ctx, ss, limit); err != nil {
@@ -323,10 +327,11 @@ func (ss *session) showSetting(name string) {
 	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SHOW")})
 }
 
-// catalogQuery reports whether st is a query that reads only PostgreSQL
+// boundedQuery reports whether st is a query that reads only PostgreSQL
 // catalog relations (pg_catalog, information_schema, or pg_ names that
-// resolve there), the queries psql's describe commands send.
-func catalogQuery(st sql.Statement) bool {
+// resolve there), the queries psql's describe commands send, and
+// materialized views (when isView is given).
+func boundedQuery(st sql.Statement, isView func(parts []string) bool) bool {
 	if _, ok := st.(*sql.QueryStatement); !ok {
 		return false
 	}
@@ -353,6 +358,7 @@ func catalogQuery(st sql.Statement) bool {
 				case len(parts) >= 2 && (strings.EqualFold(parts[len(parts)-2], catalog.PGCatalog) ||
 					strings.EqualFold(parts[len(parts)-2], catalog.InformationSchema)):
 				case len(parts) == 1 && strings.HasPrefix(strings.ToLower(parts[0]), "pg_"):
+				case isView != nil && isView(parts):
 				default:
 					only = false
 				}
@@ -371,23 +377,30 @@ func catalogQuery(st sql.Statement) bool {
 	return refs > 0 && only
 }
 
-// catalogBatch plans a catalogQuery in batch mode and returns what puts
-// the session's mode back: pg_catalog relations are bounded, and batch
-// mode gives clients' ORDER BY and joins over them their PostgreSQL
-// meaning whatever the session's mode.
+// catalogBatch plans a query reading only catalog relations and
+// materialized views in batch mode and returns what puts the session's
+// mode back: both are bounded snapshots, and batch mode gives clients'
+// ORDER BY, joins and aggregates over them their PostgreSQL meaning
+// whatever the session's mode.
 func (ss *session) catalogBatch(st sql.Statement) (restore func()) {
-	mode, set := ss.env.Config()[table.RuntimeMode]
-	if !catalogQuery(st) || set && mode == "batch" {
+	if !boundedQuery(st, ss.isMaterializedView) {
 		return func() {}
 	}
-	if err := ss.env.Set(table.RuntimeMode, "batch"); err != nil {
-		return func() {}
+	return ss.withOption(table.RuntimeMode, "batch")
+}
+
+// isMaterializedView reports whether a table name resolves to a
+// materialized view.
+func (ss *session) isMaterializedView(parts []string) bool {
+	cm := ss.env.Catalog()
+	path, err := cm.Qualify(parts)
+	if err != nil {
+		return false
 	}
-	return func() {
-		if set {
-			_ = ss.env.Set(table.RuntimeMode, mode)
-		} else {
-			ss.env.Reset(table.RuntimeMode)
-		}
+	obj, err := cm.Get(path)
+	if err != nil {
+		return false
 	}
+	t, ok := obj.(*catalog.Table)
+	return ok && t.Options["connector"] == mvConnector
 }

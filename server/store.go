@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/sql"
 	"github.com/eddysql/eddy/table"
 )
 
@@ -56,7 +57,8 @@ func openCatalogStore(dir string) (*catalogStore, error) {
 	return st, nil
 }
 
-// replay runs the recorded statements against the server's catalog.
+// replay runs the recorded statements against the server's catalog, as a
+// session would (materialized views start their jobs again).
 func (st *catalogStore) replay(ctx context.Context, s *Server) error {
 	for i, d := range st.log.Statements {
 		env, err := table.NewEnvironment(table.Settings{Cluster: s.cluster, Mem: s.cfg.Mem, Catalogs: []catalog.Catalog{s.catalog}})
@@ -66,8 +68,19 @@ func (st *catalogStore) replay(ctx context.Context, s *Server) error {
 		if err := env.Catalog().UseCatalog(d.Catalog); err == nil {
 			err = env.Catalog().UseDatabase([]string{d.Database})
 		}
+		var script *sql.Script
 		if err == nil {
-			_, err = env.ExecuteSQL(ctx, d.SQL)
+			script, err = sql.ParseScript(d.SQL)
+		}
+		if err == nil && len(script.Stmts) != 1 {
+			err = fmt.Errorf("want one statement, got %d", len(script.Stmts))
+		}
+		if err == nil {
+			ss := &session{srv: s, env: env, user: DefaultUser, replaying: true}
+			var r *table.TableResult
+			if r, err = ss.run(ctx, script.Source, script.Stmts[0].Stmt, d.SQL, nil); err == nil {
+				r.Close()
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("server: replaying statement %d of %s: %w\n%s", i+1, st.path, err, d.SQL)

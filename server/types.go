@@ -22,66 +22,28 @@ import (
 
 // PostgreSQL type OIDs (pg_type.oid) of the types Eddy's values travel as.
 const (
-	oidBool        = 16
-	oidBytea       = 17
-	oidInt8        = 20
-	oidInt2        = 21
-	oidInt4        = 23
-	oidText        = 25
-	oidFloat4      = 700
-	oidFloat8      = 701
-	oidUnknown     = 705
-	oidBpchar      = 1042
-	oidVarchar     = 1043
-	oidDate        = 1082
-	oidTime        = 1083
-	oidTimestamp   = 1114
-	oidTimestamptz = 1184
-	oidInterval    = 1186
-	oidNumeric     = 1700
+	oidBool        = types.PGBool
+	oidBytea       = types.PGBytea
+	oidInt8        = types.PGInt8
+	oidInt2        = types.PGInt2
+	oidInt4        = types.PGInt4
+	oidText        = types.PGText
+	oidFloat4      = types.PGFloat4
+	oidFloat8      = types.PGFloat8
+	oidUnknown     = types.PGUnknown
+	oidBpchar      = types.PGBpchar
+	oidVarchar     = types.PGVarchar
+	oidDate        = types.PGDate
+	oidTime        = types.PGTime
+	oidTimestamp   = types.PGTimestamp
+	oidTimestamptz = types.PGTimestamptz
+	oidInterval    = types.PGInterval
+	oidNumeric     = types.PGNumeric
 )
 
 // pgType is how a column of an Eddy type is described to clients: its OID,
 // pg_type.typlen and the type modifier.
-func pgType(t types.DataType) (oid uint32, size int16, mod int32) {
-	switch t.Kind {
-	case types.Boolean:
-		return oidBool, 1, -1
-	case types.TinyInt, types.SmallInt:
-		return oidInt2, 2, -1
-	case types.Int:
-		return oidInt4, 4, -1
-	case types.BigInt:
-		return oidInt8, 8, -1
-	case types.Float:
-		return oidFloat4, 4, -1
-	case types.Double:
-		return oidFloat8, 8, -1
-	case types.Decimal:
-		return oidNumeric, -1, int32(t.Precision<<16|t.Scale) + 4
-	case types.Char:
-		return oidBpchar, -1, int32(t.Length) + 4
-	case types.Varchar:
-		if t.Length >= types.MaxLength {
-			return oidText, -1, -1
-		}
-		return oidVarchar, -1, int32(t.Length) + 4
-	case types.Binary, types.Varbinary:
-		return oidBytea, -1, -1
-	case types.Date:
-		return oidDate, 4, -1
-	case types.Time:
-		return oidTime, 8, int32(t.Precision)
-	case types.Timestamp:
-		return oidTimestamp, 8, int32(t.Precision)
-	case types.TimestampLTZ:
-		return oidTimestamptz, 8, int32(t.Precision)
-	case types.IntervalDayTime, types.IntervalYearMonth:
-		return oidInterval, 16, -1
-	}
-	// NULL, arrays, maps and rows travel as their text form.
-	return oidText, -1, -1
-}
+func pgType(t types.DataType) (oid uint32, size int16, mod int32) { return types.PGTypeOf(t) }
 
 // typeOfOID is the Eddy type a parameter declared with a PostgreSQL OID
 // takes; ok is false for OIDs Eddy has no type for.

@@ -77,7 +77,23 @@ type CreateTable struct {
 	PartitionedBy []string
 	Comment       string
 	Options       []Option
+	// Distribution is the DISTRIBUTED BY / DISTRIBUTED INTO clause (nil if
+	// none).
+	Distribution *Distribution
 }
+
+// Distribution is Flink's table distribution: DISTRIBUTED BY [HASH |
+// RANGE] (k, ...) [INTO n BUCKETS], or DISTRIBUTED INTO n BUCKETS.
+type Distribution struct {
+	Pos Pos
+	// Kind is "HASH", "RANGE", or "" when the connector chooses.
+	Kind string
+	Keys []string
+	// Buckets is the bucket count, 0 when the connector chooses.
+	Buckets int
+}
+
+func (d *Distribution) Position() Pos { return d.Pos }
 
 // ColumnKind tells physical, computed and metadata columns apart.
 type ColumnKind int
@@ -162,8 +178,25 @@ type Insert struct {
 	Table     ObjectName
 	Columns   []string
 	Overwrite bool
+	// Partition is the static partition of INSERT INTO t PARTITION (k =
+	// v, ...): partition columns given constant values, which the query
+	// does not produce.
+	Partition []StaticPartition
 	Query     *Query
+	// OnConflict is the action of a trailing ON CONFLICT DO <action>
+	// (Flink 2.2: NOTHING, ERROR or DEDUPLICATE), the strategy for rows of
+	// the query that collide on the sink's primary key; "" when absent.
+	OnConflict string
 }
+
+// StaticPartition is one k = v of INSERT ... PARTITION (...).
+type StaticPartition struct {
+	Pos    Pos
+	Column string
+	Value  Expr
+}
+
+func (s StaticPartition) Position() Pos { return s.Pos }
 
 // QueryStatement is a bare query (SELECT, WITH, VALUES).
 type QueryStatement struct {
@@ -506,7 +539,10 @@ type TableRef struct {
 //	TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), step, size [, offset]))
 //	TABLE(SESSION(TABLE t [PARTITION BY (k1, ...)], DESCRIPTOR(ts), gap))
 //
-// and LATERAL TABLE(udtf(expr, ...)). Arguments may be named (DATA =>
+// LATERAL TABLE(udtf(expr, ...)), UNNEST(expr, ...) (Name UNNEST, Lateral
+// set, every argument an Expr), and the process table functions called
+// without TABLE(...), e.g. TO_CHANGELOG(input => TABLE t PARTITION BY k,
+// op => DESCRIPTOR(op)). Arguments may be named (DATA =>
 // TABLE t, TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL ...). The parser
 // does not check which arguments a function takes; the binder does.
 type TableFunctionRef struct {
@@ -520,6 +556,8 @@ type TableFunctionRef struct {
 	// Lateral marks LATERAL TABLE(...), whose arguments may refer to the
 	// columns of the FROM items to its left.
 	Lateral bool
+	// WithOrdinality marks UNNEST(...) WITH ORDINALITY.
+	WithOrdinality bool
 }
 
 // TableFuncArg is one argument of a table function. Exactly one of Table,

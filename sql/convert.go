@@ -664,9 +664,27 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 			cp := *own
 			f = &cp
 		} else {
+			args := n.Args
+			// TiDB builds the offset of LAG/LEAD(expr, offset[, default])
+			// without a position: read it from our tokens instead.
+			lagLead := (strings.EqualFold(n.Name, "lag") || strings.EqualFold(n.Name, "lead")) && len(args) >= 2
+			if lagLead {
+				args = args[:1]
+			}
 			var err error
-			if f, err = c.call(pos, n.Name, n.Args, n.Distinct); err != nil {
+			if f, err = c.call(pos, n.Name, args, n.Distinct); err != nil {
 				return nil, err
+			}
+			if lagLead {
+				off, err := c.leadLagOffset(pos)
+				if err != nil {
+					return nil, err
+				}
+				rest, err := c.exprs(n.Args[2:])
+				if err != nil {
+					return nil, err
+				}
+				f.Args = append(append(f.Args, off), rest...)
 			}
 		}
 		if f.Filter != nil {
@@ -802,6 +820,28 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 		return nil, c.errAt(pos, "MySQL CONVERT/BINARY casts are not supported; use CAST(x AS type)")
 	}
 	return nil, c.errAt(pos, "unsupported expression")
+}
+
+// leadLagOffset reads the offset of the LAG or LEAD call at pos: the number
+// after the call's first top-level comma.
+func (c *conv) leadLagOffset(pos Pos) (Expr, error) {
+	depth := 0
+	for i := sort.Search(len(c.p.toks), func(i int) bool { return c.p.toks[i].pos >= pos }); i+1 < len(c.p.toks); i++ {
+		switch t := c.p.toks[i]; {
+		case t.isOp("("):
+			depth++
+		case t.isOp(")"):
+			if depth--; depth == 0 {
+				return nil, c.errAt(pos, "the offset of LAG and LEAD must be an integer literal")
+			}
+		case t.isOp(",") && depth == 1:
+			if next := c.p.toks[i+1]; next.kind == tkNumber {
+				return c.literal(next.pos)
+			}
+			return nil, c.errAt(t.pos, "the offset of LAG and LEAD must be an integer literal")
+		}
+	}
+	return nil, c.errAt(pos, "the offset of LAG and LEAD must be an integer literal")
 }
 
 // literal converts a TiDB value node by reading our token at its position,

@@ -262,6 +262,20 @@ func (r *rewriter) placeTable(i, j int, e *tableRefExpr) error {
 	return nil
 }
 
+// longIdentChain returns the index of the last identifier of the dotted
+// chain of identifiers starting at i when it has more than three parts
+// and is not a function name, else -1.
+func (r *rewriter) longIdentChain(i int) int {
+	j := i
+	for r.tok(j+1).isOp(".") && r.tok(j+2).isIdent() {
+		j += 2
+	}
+	if (j-i)/2+1 <= 3 || r.tok(j+1).isOp("(") {
+		return -1
+	}
+	return j
+}
+
 // tok returns token j, or an end token past the rewrite range, so
 // lookahead never reads beyond the span being rewritten.
 func (r *rewriter) tok(j int) token {
@@ -319,9 +333,27 @@ func (r *rewriter) run() error {
 			r.place(t.pos, r.tok(j).end, "")
 			i = j
 			continue
+		case t.isIdent() && !prev.isOp(".") && next.isOp(".") && r.longIdentChain(i) > i:
+			// t.c.f.g.h: TiDB's names have at most three parts, Flink's
+			// nested field accesses any number.
+			j := r.longIdentChain(i)
+			parts := make([]string, 0, (j-i)/2+1)
+			for k := i; k <= j; k += 2 {
+				parts = append(parts, r.tok(k).val)
+			}
+			r.placeExpr(i, j, &Ident{Pos: t.pos, Parts: parts})
+			i = j
+			continue
 		case t.kind == tkQuoted && strings.HasPrefix(t.val, "\x01"):
 			// The prefix marks table placeholders (see placeTable).
 			return r.errorf(i, "quoted identifier may not start with a control character")
+		case t.isOp("::"):
+			j, err := r.pgCast(i)
+			if err != nil {
+				return err
+			}
+			i = j
+			continue
 		case t.kind == tkOp && mysqlOnlyOps[t.val]:
 			return r.errorf(i, "operator %s is MySQL syntax, not Flink SQL", t.val)
 		case t.kind == tkWord && flinkColumnWords[t.upper] && !next.isOp("(") && !next.isOp(".") &&
@@ -373,6 +405,18 @@ func (r *rewriter) run() error {
 			i = j
 		case t.is("TABLE") && next.isOp("(") && r.startsFromItem(prev, fromAt, depth):
 			j, err := r.tableFunc(i, false)
+			if err != nil {
+				return err
+			}
+			i = j
+		case t.is("UNNEST") && next.isOp("(") && r.startsFromItem(prev, fromAt, depth):
+			j, err := r.unnest(i)
+			if err != nil {
+				return err
+			}
+			i = j
+		case r.isBareTableFunc(i) && r.startsFromItem(prev, fromAt, depth):
+			j, err := r.bareTableFunc(i)
 			if err != nil {
 				return err
 			}
@@ -673,6 +717,96 @@ func (r *rewriter) cast(i int) (int, error) {
 	}
 	r.placeExpr(i, end, &Cast{Pos: p.toks[i].pos, Expr: e, Type: typ, Try: p.toks[i].is("TRY_CAST")})
 	return end, nil
+}
+
+// pgCast replaces PostgreSQL's cast operator, operand::type with the ::
+// at i, which PostgreSQL drivers and psql write ($1::int, 'x'::text,
+// c.oid::pg_catalog.regclass). The operand is the primary expression
+// before it; a chain x::a::b is replaced whole. PostgreSQL's type names
+// become the Flink types with the same values (text is STRING, an oid
+// BIGINT); the reg* object identifier types, whose text form names the
+// object, become calls of the functions of the same name. It returns the
+// index of the chain's last token.
+func (r *rewriter) pgCast(i int) (int, error) {
+	p := r.p
+	start := -1
+	if i > r.lo {
+		switch prev := r.tok(i - 1); prev.kind {
+		case tkString, tkNumber, tkParam:
+			start = i - 1
+		default:
+			start = r.baseStart(i - 1)
+		}
+	}
+	if start < 0 {
+		return 0, r.errorf(i, "expected an expression before ::")
+	}
+	e, err := p.parseExpr(start, i)
+	if err != nil {
+		return 0, err
+	}
+	j := i
+	for r.tok(j).isOp("::") {
+		if e, j, err = r.pgCastType(e, j+1); err != nil {
+			return 0, err
+		}
+	}
+	r.placeExpr(start, j-1, e)
+	return j - 1, nil
+}
+
+// pgTypes maps PostgreSQL type names (pg_catalog's and SQL's) to Flink's.
+var pgTypes = map[string]string{
+	"TEXT": "STRING", "VARCHAR": "VARCHAR", "NAME": "STRING", "BPCHAR": "CHAR", "CHAR": "CHAR",
+	"BOOL": "BOOLEAN", "BOOLEAN": "BOOLEAN", "INT2": "SMALLINT", "SMALLINT": "SMALLINT",
+	"INT4": "INT", "INT": "INT", "INTEGER": "INT", "INT8": "BIGINT", "BIGINT": "BIGINT",
+	"OID": "BIGINT", "FLOAT4": "FLOAT", "REAL": "FLOAT", "FLOAT8": "DOUBLE", "DOUBLE": "DOUBLE",
+	"NUMERIC": "DECIMAL", "DECIMAL": "DECIMAL", "DATE": "DATE", "TIME": "TIME",
+	"TIMESTAMP": "TIMESTAMP", "TIMESTAMPTZ": "TIMESTAMP_LTZ", "BYTEA": "BYTES",
+	"STRING": "STRING", "BYTES": "BYTES", "TINYINT": "TINYINT", "FLOAT": "FLOAT",
+}
+
+// pgRegTypes are PostgreSQL's object identifier types, cast to by a call.
+var pgRegTypes = map[string]bool{"REGCLASS": true, "REGTYPE": true, "REGNAMESPACE": true, "REGPROC": true, "REGROLE": true}
+
+// pgCastType parses the type of a :: cast at k ([pg_catalog.]name
+// [(params)] [[]]), applies it to e and returns the index after it.
+func (r *rewriter) pgCastType(e Expr, k int) (Expr, int, error) {
+	p := r.p
+	if r.tok(k).is("PG_CATALOG") && r.tok(k+1).isOp(".") {
+		k += 2
+	}
+	t := r.tok(k)
+	if !t.isIdent() {
+		return nil, 0, r.errorf(k, "expected a data type after ::")
+	}
+	k++
+	if pgRegTypes[t.upper] {
+		return &FuncCall{Pos: e.Position(), Name: t.upper, Args: []Expr{e}}, k, nil
+	}
+	if t.is("DOUBLE") && r.tok(k).is("PRECISION") {
+		k++
+	}
+	name, ok := pgTypes[strings.ToUpper(t.val)]
+	if !ok {
+		return nil, 0, r.errorf(k-1, "unknown data type %s", t.val)
+	}
+	typ := &TypeName{Pos: t.pos, Name: name}
+	if r.tok(k).isOp("(") {
+		end, err := r.closeOf(k)
+		if err != nil {
+			return nil, 0, err
+		}
+		if typ.Params, err = p.subParser(k, end+1).parseTypeParams(maxTypeParams[name]); err != nil {
+			return nil, 0, err
+		}
+		k = end + 1
+	}
+	if r.tok(k).isOp("[") && r.tok(k+1).isOp("]") {
+		typ = &TypeName{Pos: t.pos, Name: "ARRAY", Elem: typ}
+		k += 2
+	}
+	return &Cast{Pos: e.Position(), Expr: e, Type: typ}, k, nil
 }
 
 // subParser returns a parser over tokens [lo, hi) sharing this parser's

@@ -39,6 +39,13 @@
 // UNKNOWN is IsNull; FETCH FIRST|NEXT [n] ROW|ROWS ONLY is Query.Limit;
 // GROUPING SETS, ROLLUP and CUBE are expanded into Select.GroupingSets.
 //
+// PostgreSQL syntax that pgwire clients send is accepted where its meaning
+// is plain: a ~ b and OPERATOR(pg_catalog.~) (regular expression match),
+// COLLATE pg_catalog.default, E'...' escape strings, and the cast
+// x::type, which becomes a Cast to the Flink type of the same values
+// (text → STRING, int8 and oid → BIGINT, ...) or, for the reg* object
+// identifier types, a call REGCLASS(x), REGTYPE(x), ...
+//
 // Every error is an *Error with a position inside the input and SQLState
 // 42601; the parser never panics (TiDB panics become internal errors).
 package sql

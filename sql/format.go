@@ -467,17 +467,29 @@ func formatTable(b *strings.Builder, t TableExpr) {
 			b.WriteString(" AS " + quoteIdent(t.Alias))
 		}
 	case *TableFunctionRef:
-		if t.Lateral {
-			b.WriteString("LATERAL ")
+		unnest := t.Name == "UNNEST"
+		switch {
+		case unnest:
+			b.WriteString("UNNEST(")
+		case t.Lateral:
+			b.WriteString("LATERAL TABLE(" + quoteIdent(t.Name) + "(")
+		default:
+			b.WriteString("TABLE(" + quoteIdent(t.Name) + "(")
 		}
-		b.WriteString("TABLE(" + quoteIdent(t.Name) + "(")
 		for i, a := range t.Args {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			formatTableFuncArg(b, a)
 		}
-		b.WriteString("))")
+		if unnest {
+			b.WriteString(")")
+			if t.WithOrdinality {
+				b.WriteString(" WITH ORDINALITY")
+			}
+		} else {
+			b.WriteString("))")
+		}
 		if t.Alias != "" {
 			b.WriteString(" AS " + quoteIdent(t.Alias))
 		}

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -419,6 +420,11 @@ func (p *parser) parseCreateTable(pos Pos, temporary bool) (Statement, error) {
 			return nil, err
 		}
 	}
+	if t := p.peek(); t.is("DISTRIBUTED") {
+		if ct.Distribution, err = p.parseDistribution(); err != nil {
+			return nil, err
+		}
+	}
 	if p.accept("PARTITIONED") {
 		if err := p.expectWords("BY"); err != nil {
 			return nil, err
@@ -433,6 +439,37 @@ func (p *parser) parseCreateTable(pos Pos, temporary bool) (Statement, error) {
 		}
 	}
 	return ct, nil
+}
+
+// parseDistribution parses DISTRIBUTED BY [HASH | RANGE] (k, ...) [INTO n
+// BUCKETS] or DISTRIBUTED INTO n BUCKETS.
+func (p *parser) parseDistribution() (*Distribution, error) {
+	d := &Distribution{Pos: p.next().pos}
+	var err error
+	if p.accept("BY") {
+		switch t := p.peek(); {
+		case t.is("HASH"), t.is("RANGE"):
+			d.Kind = t.upper
+			p.next()
+		}
+		if d.Keys, err = p.parseIdentList(); err != nil {
+			return nil, err
+		}
+		if !p.peek().is("INTO") {
+			return d, nil
+		}
+	}
+	if err := p.expectWords("INTO"); err != nil {
+		return nil, err
+	}
+	t := p.peek()
+	n, convErr := strconv.Atoi(t.val)
+	if t.kind != tkNumber || convErr != nil || n < 1 {
+		return nil, p.errorf(t, "expected a positive number of buckets")
+	}
+	p.next()
+	d.Buckets = n
+	return d, p.expectWords("BUCKETS")
 }
 
 func (p *parser) parseTableElement(ct *CreateTable) error {
@@ -639,8 +676,10 @@ func (p *parser) parseInsert() (*Insert, error) {
 	if ins.Table, err = p.parseObjectName(); err != nil {
 		return nil, err
 	}
-	if t := p.peek(); t.is("PARTITION") {
-		return nil, p.errorf(t, "INSERT ... PARTITION is not supported")
+	if p.accept("PARTITION") {
+		if ins.Partition, err = p.parseStaticPartition(); err != nil {
+			return nil, err
+		}
 	}
 	// "(" starts a column list unless it opens a parenthesized query.
 	if p.peek().isOp("(") && !p.peekAt(1).is("SELECT") && !p.peekAt(1).is("WITH") && !p.peekAt(1).is("VALUES") {
@@ -648,10 +687,64 @@ func (p *parser) parseInsert() (*Insert, error) {
 			return nil, err
 		}
 	}
-	if ins.Query, err = p.parseQueryRest(); err != nil {
+	hi := len(p.toks) - 1
+	if ins.OnConflict, hi, err = p.trailingOnConflict(); err != nil {
 		return nil, err
 	}
+	if p.i == hi {
+		return nil, p.errorf(p.peek(), "expected a query")
+	}
+	lo := p.i
+	if ins.Query, err = p.parseQuery(lo, hi); err != nil {
+		return nil, err
+	}
+	p.i = len(p.toks) - 1
 	return ins, nil
+}
+
+// trailingOnConflict finds an ON CONFLICT DO <action> ending the
+// statement and returns the action and the index of its ON token, where
+// the query ends (the EOF token without the clause).
+func (p *parser) trailingOnConflict() (string, int, error) {
+	end := len(p.toks) - 1
+	if end-4 < p.i {
+		return "", end, nil
+	}
+	on, conflict, do, action := p.toks[end-4], p.toks[end-3], p.toks[end-2], p.toks[end-1]
+	if !on.is("ON") || !conflict.is("CONFLICT") || !do.is("DO") {
+		return "", end, nil
+	}
+	switch {
+	case action.is("NOTHING"), action.is("ERROR"), action.is("DEDUPLICATE"):
+		return action.upper, end - 4, nil
+	}
+	return "", 0, p.errorf(action, "expected NOTHING, ERROR or DEDUPLICATE after ON CONFLICT DO")
+}
+
+// parseStaticPartition parses the (k = v, ...) after INSERT ... PARTITION.
+func (p *parser) parseStaticPartition() ([]StaticPartition, error) {
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	var out []StaticPartition
+	for {
+		col, err := p.parseIdent("a partition column")
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectOp("="); err != nil {
+			return nil, err
+		}
+		v, err := p.parseExprUntil(false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StaticPartition{Pos: col.pos, Column: col.val, Value: v})
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	return out, p.expectOp(")")
 }
 
 // parseSetKey reads a configuration key: a quoted string or an unquoted

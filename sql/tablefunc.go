@@ -3,7 +3,8 @@ package sql
 import "strings"
 
 // This file rewrites the FROM-clause constructs TiDB's grammar lacks:
-// TABLE(fn(...)) table functions (the window TVFs and LATERAL TABLE),
+// TABLE(fn(...)) table functions (the window TVFs and LATERAL TABLE) and
+// fn(...) process table functions called without TABLE(...),
 // FOR SYSTEM_TIME AS OF, and column alias lists after derived tables.
 
 // afterFromItem lists words that may follow a FROM item, so a word in this
@@ -72,7 +73,6 @@ func (r *rewriter) derivedAliases(i int, fromAt map[int]bool, depth int) (int, e
 // tableFunc replaces [LATERAL] TABLE(fn(arg, ...)) at i (and a following
 // alias column list) with a table placeholder.
 func (r *rewriter) tableFunc(i int, lateral bool) (int, error) {
-	p := r.p
 	tb := i
 	if lateral {
 		tb = i + 1
@@ -92,10 +92,50 @@ func (r *rewriter) tableFunc(i int, lateral bool) (int, error) {
 	if fnEnd+1 != end {
 		return 0, r.errorf(fnEnd+1, "expected ) after the table function call")
 	}
-	fn := &TableFunctionRef{Pos: p.toks[i].pos, Name: strings.ToUpper(name.val), Lateral: lateral}
-	for lo := tb + 4; lo < fnEnd; {
+	fn := &TableFunctionRef{Pos: r.p.toks[i].pos, Name: strings.ToUpper(name.val), Lateral: lateral}
+	if fn.Args, err = r.tableFuncArgs(tb+4, fnEnd); err != nil {
+		return 0, err
+	}
+	return r.placeTableFunc(i, end, fn)
+}
+
+// notTableFunctions lists the words that may stand before '(' where a FROM
+// item starts without being the name of a table function called there.
+var notTableFunctions = map[string]bool{
+	"TABLE": true, "LATERAL": true, "UNNEST": true, "VALUES": true, "SELECT": true, "WITH": true,
+}
+
+// isBareTableFunc reports whether token i, where a FROM item starts, calls
+// a table function without the TABLE(...) wrapper, as Flink's process
+// table functions are called: FROM TO_CHANGELOG(input => TABLE t, ...).
+func (r *rewriter) isBareTableFunc(i int) bool {
+	t := r.tok(i)
+	return t.isIdent() && r.tok(i+1).isOp("(") && !(t.kind == tkWord && notTableFunctions[t.upper])
+}
+
+// bareTableFunc replaces fn(arg, ...) at i (and a following alias column
+// list) with a table placeholder; the call means what TABLE(fn(...))
+// does.
+func (r *rewriter) bareTableFunc(i int) (int, error) {
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	fn := &TableFunctionRef{Pos: r.p.toks[i].pos, Name: strings.ToUpper(r.tok(i).val)}
+	if fn.Args, err = r.tableFuncArgs(i+2, end); err != nil {
+		return 0, err
+	}
+	return r.placeTableFunc(i, end, fn)
+}
+
+// tableFuncArgs parses the comma-separated arguments in tokens [lo, end),
+// end being the call's ')'.
+func (r *rewriter) tableFuncArgs(lo, end int) ([]TableFuncArg, error) {
+	p := r.p
+	var args []TableFuncArg
+	for lo < end {
 		hi := lo
-		for depth := 0; hi < fnEnd; hi++ {
+		for depth := 0; hi < end; hi++ {
 			t := p.toks[hi]
 			if depth == 0 && t.isOp(",") {
 				break
@@ -106,16 +146,22 @@ func (r *rewriter) tableFunc(i int, lateral bool) (int, error) {
 				depth--
 			}
 		}
-		if hi == lo || hi == fnEnd-1 && p.toks[hi].isOp(",") {
-			return 0, r.errorf(hi, "expected a table function argument")
+		if hi == lo || hi == end-1 && p.toks[hi].isOp(",") {
+			return nil, r.errorf(hi, "expected a table function argument")
 		}
 		arg, err := r.tableFuncArg(lo, hi)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		fn.Args = append(fn.Args, arg)
+		args = append(args, arg)
 		lo = hi + 1
 	}
+	return args, nil
+}
+
+// placeTableFunc replaces tokens [i, end] and a following alias column
+// list with the placeholder of fn; it returns the last token consumed.
+func (r *rewriter) placeTableFunc(i, end int, fn *TableFunctionRef) (int, error) {
 	cols, last, err := r.aliasColumns(end + 1)
 	if err != nil {
 		return 0, err
@@ -258,4 +304,32 @@ func (r *rewriter) asOf(i int, fromAt map[int]bool, depth int) (int, error) {
 	p.markers[p.toks[i].pos] = marker{kind: markAsOf, n: len(p.places) - 1}
 	r.place(p.toks[i].pos, p.toks[hi-1].end, "")
 	return hi - 1, nil
+}
+
+// unnest replaces UNNEST(expr, ...) [WITH ORDINALITY] at i (and a
+// following alias column list) in FROM with a table placeholder. UNNEST is
+// implicitly lateral: its arguments refer to the columns of the FROM items
+// to its left.
+func (r *rewriter) unnest(i int) (int, error) {
+	p := r.p
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	if end == i+2 {
+		return 0, r.errorf(end, "expected an expression in UNNEST(...)")
+	}
+	args, err := p.parseExprList(i+2, end)
+	if err != nil {
+		return 0, err
+	}
+	fn := &TableFunctionRef{Pos: p.toks[i].pos, Name: "UNNEST", Lateral: true}
+	for _, a := range args {
+		fn.Args = append(fn.Args, TableFuncArg{Pos: a.Position(), Expr: a})
+	}
+	if r.tok(end+1).is("WITH") && r.tok(end+2).is("ORDINALITY") {
+		fn.WithOrdinality = true
+		end += 2
+	}
+	return r.placeTableFunc(i, end, fn)
 }

@@ -11,7 +11,7 @@ var typeAliases = map[string]string{
 	"BINARY": "BINARY", "VARBINARY": "VARBINARY", "BYTES": "BYTES", "DATE": "DATE",
 	"TIME": "TIME", "TIMESTAMP": "TIMESTAMP", "TIMESTAMP_LTZ": "TIMESTAMP_LTZ",
 	"INTERVAL": "INTERVAL", "ARRAY": "ARRAY", "MULTISET": "MULTISET", "MAP": "MAP",
-	"ROW": "ROW", "NULL": "NULL",
+	"ROW": "ROW", "NULL": "NULL", "VARIANT": "VARIANT",
 }
 
 // maxTypeParams is how many parenthesized parameters each type accepts.
@@ -182,6 +182,9 @@ func (p *parser) parseRowFields(typ *TypeName) error {
 		if !p.acceptOp(",") {
 			break
 		}
+	}
+	if closer == ">" {
+		return p.expectCloseAngle()
 	}
 	return p.expectOp(closer)
 }

@@ -21,6 +21,7 @@ import (
 // batch mode; ORDER BY plans differ).
 func (e *Environment) syncPlannerMode() {
 	e.planner.Batch = strings.EqualFold(e.Config()[RuntimeMode], "batch")
+	e.planner.NonTemporalSort = strings.EqualFold(e.Config()[planner.NonTemporalSortKey], "true")
 }
 
 // SQLQuery plans a SELECT query into a Table, which Table operations can

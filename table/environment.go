@@ -13,6 +13,7 @@ import (
 	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/optimizer"
 	"github.com/eddysql/eddy/planner"
 	"github.com/eddysql/eddy/sql"
 
@@ -202,6 +203,9 @@ const (
 	PipelineName = "pipeline.name"
 	DMLSync      = "table.dml-sync"
 	StateTTL     = "table.exec.state.ttl"
+	// CDCEventsDuplicate says retract sources may repeat events, which
+	// the planner then deduplicates by primary key (ChangelogNormalize).
+	CDCEventsDuplicate = "table.exec.source.cdc-events-duplicate"
 )
 
 // validateOption checks the values of the options Eddy interprets; other
@@ -219,7 +223,7 @@ func validateOption(key, value string) error {
 		default:
 			return errs.New(errs.InvalidOption, "%s must be 'streaming' or 'batch', not '%s'", key, value)
 		}
-	case DMLSync:
+	case DMLSync, CDCEventsDuplicate:
 		switch strings.ToLower(value) {
 		case "true", "false":
 		default:
@@ -232,6 +236,18 @@ func validateOption(key, value string) error {
 	case exec.BatchSizeKey:
 		if _, err := exec.BatchSize(map[string]string{key: value}); err != nil {
 			return errs.New(errs.InvalidOption, "%v", err)
+		}
+	case exec.NotNullEnforcerKey, exec.TypeLengthEnforcerKey, exec.NestedEnforcerKey:
+		if _, err := exec.ConstraintEnforcerOptions(map[string]string{key: value}); err != nil {
+			return err
+		}
+	case optimizer.UpsertMaterializeKey:
+		if _, err := optimizer.UpsertMaterializeMode(map[string]string{key: value}); err != nil {
+			return err
+		}
+	case optimizer.SinkKeyedShuffleKey:
+		if _, err := optimizer.SinkKeyedShuffleMode(map[string]string{key: value}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -152,6 +152,7 @@ func (e *Environment) planInserts(src string, inserts []*sql.Insert) (*exec.JobG
 	var names []string
 	for _, ins := range inserts {
 		e.planner.Batch = ocfg.Batch
+		e.planner.NonTemporalSort = strings.EqualFold(cfg[planner.NonTemporalSortKey], "true")
 		sink, err := e.planner.PlanInsert(src, ins)
 		if err != nil {
 			return nil, nil, nil, nil, err
@@ -212,6 +213,16 @@ func optimizerConfig(cfg map[string]string) (optimizer.Config, error) {
 		return optimizer.Config{}, err
 	}
 	oc := optimizer.Config{Parallelism: par, Batch: strings.EqualFold(cfg[RuntimeMode], "batch")}
+	if oc.SinkConstraints, err = exec.ConstraintEnforcerOptions(cfg); err != nil {
+		return oc, err
+	}
+	if oc.UpsertMaterialize, err = optimizer.UpsertMaterializeMode(cfg); err != nil {
+		return oc, err
+	}
+	if oc.SinkKeyedShuffle, err = optimizer.SinkKeyedShuffleMode(cfg); err != nil {
+		return oc, err
+	}
+	oc.CDCEventsDuplicate = strings.EqualFold(cfg[CDCEventsDuplicate], "true")
 	if v, ok := cfg[StateTTL]; ok {
 		d, err := connector.ParseDuration(v)
 		if err != nil {

@@ -115,6 +115,16 @@ func stringRows(mem memory.Allocator, names []string, rows [][]*string) *TableRe
 	return res
 }
 
+// StringRows is a content result of STRING columns named names holding
+// rows of text (nil entries are NULL), for statements a front end answers
+// itself, such as the server's SHOW JOBS over every session's jobs.
+func StringRows(mem memory.Allocator, names []string, rows [][]*string) *TableResult {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	return stringRows(mem, names, rows)
+}
+
 func strs(vals ...string) []*string {
 	out := make([]*string, len(vals))
 	for i := range vals {

@@ -122,6 +122,9 @@ func CanCast(from, to DataType) bool {
 		return true
 	}
 	switch {
+	case from.Kind == Variant:
+		// Flink 2.1 casts a VARIANT to the scalar it holds (FLINK-37925).
+		return to.Kind == Boolean || to.IsNumeric() || to.IsString()
 	case to.IsString():
 		return from.Kind != Multiset
 	case from.IsString():

@@ -38,6 +38,10 @@ const (
 	Map
 	Multiset
 	Row
+	// Variant is Flink 2.1's semi-structured VARIANT: a JSON value (object,
+	// array, string, number, boolean or JSON null) that keeps its structure
+	// without a schema. See DataType.Arrow for its representation.
+	Variant
 )
 
 // MaxLength is the length of VARCHAR/VARBINARY without a bound: STRING is
@@ -53,7 +57,7 @@ var kindNames = [...]string{
 	Char: "CHAR", Varchar: "VARCHAR", Binary: "BINARY", Varbinary: "VARBINARY",
 	Date: "DATE", Time: "TIME", Timestamp: "TIMESTAMP", TimestampLTZ: "TIMESTAMP_LTZ",
 	IntervalDayTime: "INTERVAL DAY TO SECOND", IntervalYearMonth: "INTERVAL YEAR TO MONTH",
-	Array: "ARRAY", Map: "MAP", Multiset: "MULTISET", Row: "ROW",
+	Array: "ARRAY", Map: "MAP", Multiset: "MULTISET", Row: "ROW", Variant: "VARIANT",
 }
 
 func (k Kind) String() string {
@@ -110,6 +114,7 @@ var (
 	StringType   = DataType{Kind: Varchar, Length: MaxLength}
 	BytesType    = DataType{Kind: Varbinary, Length: MaxLength}
 	DateType     = DataType{Kind: Date}
+	VariantType  = DataType{Kind: Variant}
 )
 
 func DecimalType(precision, scale int) DataType {
@@ -325,6 +330,17 @@ func (t DataType) Arrow() arrow.DataType {
 		return arrow.MapOfFields(
 			arrow.Field{Name: "key", Type: t.Key.Arrow()},
 			arrow.Field{Name: "value", Type: t.Value.Arrow(), Nullable: t.Value.Nullable()})
+	case Variant:
+		// A VARIANT travels as its canonical JSON text: no insignificant
+		// whitespace, object keys sorted and unique, numbers as written.
+		// Flink's binary variant encoding would need its own Arrow
+		// extension type; the canonical text keeps equality, hashing
+		// (GROUP BY, COUNT DISTINCT, joins) and sink output byte-wise
+		// correct on a plain utf8 column, and the logical type (not the
+		// Arrow type) tells a VARIANT from a STRING everywhere above the
+		// Arrow layer. SQL NULL is a null slot; a JSON null is the text
+		// "null".
+		return arrow.BinaryTypes.String
 	case Row:
 		fs := make([]arrow.Field, len(t.Fields))
 		for i, f := range t.Fields {

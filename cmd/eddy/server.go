@@ -32,8 +32,10 @@ func serverCommand() *cobra.Command {
 		Short: "Serve Eddy over the PostgreSQL wire protocol and HTTP",
 		Long: `Server runs a JobManager with an embedded TaskManager and serves SQL
 sessions over the PostgreSQL wire protocol (psql, pgx, JDBC, psycopg) and an
-HTTP API (/healthz, /readyz, /v1/jobs, /metrics). Every connection is a
-session over one shared catalog, kept in --data-dir when given.
+HTTP API (/healthz, /readyz, /v1/jobs, POST /v1/statements, /metrics). Every
+connection is a session over one shared catalog. --data-dir keeps the catalog
+(tables, views, materialized views) and the list of running jobs, which a
+restarted server submits again.
 
 Without --user or --users-file every loopback connection is trusted; with
 them, clients authenticate with --auth (scram-sha-256, md5 or password).

@@ -32,6 +32,10 @@ type TableInfo struct {
 	// ENFORCED), in key order; nil when it has none. Upsert connectors key
 	// their records by it.
 	PrimaryKey []string `json:"primaryKey,omitempty"`
+	// PartitionKeys are the table's PARTITIONED BY columns, in order; nil
+	// when it has none. The filesystem connector writes each partition
+	// into its own key=value directory.
+	PartitionKeys []string `json:"partitionKeys,omitempty"`
 	// Metadata are the table's METADATA columns, in declaration order;
 	// only connectors implementing SupportsReadingMetadata get any.
 	Metadata []MetadataColumn `json:"metadata,omitempty"`
@@ -55,6 +59,25 @@ type MetadataColumn struct {
 type SupportsReadingMetadata interface {
 	// ReadableMetadata lists the metadata keys with a doc line each.
 	ReadableMetadata() map[string]string
+}
+
+// SupportsWritingMetadata is implemented by sink factories that write
+// metadata columns (Flink's SupportsWritingMetadata). A writer receives,
+// after the physical columns (and before a changelog's RowKindColumn), one
+// column per persisted (not VIRTUAL) metadata column of the table, ordered
+// as the keys WritableMetadataOf lists them.
+type SupportsWritingMetadata interface {
+	// WritableMetadataOf lists the metadata keys the sink can write into
+	// table t, in the order its writer expects their columns.
+	WritableMetadataOf(t TableInfo) ([]string, error)
+}
+
+// SupportsTableMetadata is implemented by SupportsReadingMetadata factories
+// whose metadata keys depend on the table, like the test connector
+// 'values', which declares them in its 'readable-metadata' option. For such
+// a table its keys replace ReadableMetadata's.
+type SupportsTableMetadata interface {
+	ReadableMetadataOf(t TableInfo) (map[string]string, error)
 }
 
 // Factory is implemented by every connector.
@@ -116,16 +139,53 @@ type ScanSpec struct {
 	// Projection lists the physical columns to produce, by index into
 	// Table.Schema, in output order; nil means all columns.
 	Projection []int `json:"projection,omitempty"`
+	// NestedProjection, set instead of Projection for sources that
+	// implement SupportsNestedProjectionPushdown, lists the field paths to
+	// produce, in output order; each path is one output column (see
+	// FieldPath.Resolve), NULL where a ROW on its path is NULL.
+	NestedProjection []FieldPath `json:"nestedProjection,omitempty"`
+	// Filters are the predicates a SupportsFilterPushDown source accepted:
+	// the reader produces only the rows that satisfy all of them.
+	Filters []Predicate `json:"filters,omitempty"`
+}
+
+// Validate checks the projections and filters against the table.
+func (s ScanSpec) Validate() error {
+	n := s.Table.Schema.Len()
+	for _, p := range s.Projection {
+		if p < 0 || p >= n {
+			return fmt.Errorf("scan of %s: projected column %d out of range of %d columns", s.Table.Name, p, n)
+		}
+	}
+	for _, p := range s.NestedProjection {
+		if _, err := p.Resolve(s.Table.Schema); err != nil {
+			return fmt.Errorf("scan of %s: %w", s.Table.Name, err)
+		}
+	}
+	for _, f := range s.Filters {
+		if f.Column < 0 || f.Column >= n {
+			return fmt.Errorf("scan of %s: filtered column %d out of range of %d columns", s.Table.Name, f.Column, n)
+		}
+	}
+	return nil
 }
 
 // OutputSchema is the schema of the batches a reader for spec produces.
-// Metadata columns follow the physical ones.
+// Metadata columns follow the physical ones. An invalid field path (see
+// Validate) yields a column of type NULL.
 func (s ScanSpec) OutputSchema() types.Schema {
-	if s.Projection == nil && len(s.Table.Metadata) == 0 {
+	if s.Projection == nil && s.NestedProjection == nil && len(s.Table.Metadata) == 0 {
 		return s.Table.Schema
 	}
 	var out types.Schema
-	if s.Projection == nil {
+	for _, p := range s.NestedProjection {
+		c, err := p.Resolve(s.Table.Schema)
+		if err != nil {
+			c = types.Column{Name: fmt.Sprint([]int(p)), Type: types.DataType{Kind: types.Null}}
+		}
+		out.Columns = append(out.Columns, c)
+	}
+	if s.Projection == nil && s.NestedProjection == nil {
 		out.Columns = append(out.Columns, s.Table.Schema.Columns...)
 	}
 	for _, p := range s.Projection {
@@ -172,6 +232,49 @@ type IdleAware interface {
 	Idle() bool
 }
 
+// SplitRun is a run of consecutive rows of a batch that were read from one
+// split, such as one Kafka partition.
+type SplitRun struct {
+	// Split names the split, unique within the scan (e.g. "orders-3").
+	Split string
+	Rows  int
+}
+
+// SplitAware is an optional interface of SourceReader for sources whose
+// subtask reads several splits interleaved (Kafka partitions). It lets the
+// engine generate the table's watermark per split and combine the splits'
+// watermarks by their minimum, as Flink's per-split watermarks do: one
+// split that lags holds back the subtask's watermark, and a split idle for
+// the idle timeout is left out until it brings rows again.
+//
+// Contract: both are called right after Next returned a batch and describe
+// that batch and the reader's state then. The slices are the caller's to
+// keep: the reader must not modify them afterwards (the batch may still be
+// travelling down the chain while the next Next runs).
+type SplitAware interface {
+	// BatchSplits covers the last batch, in row order, with runs of rows
+	// of one split each; the runs' rows sum to the batch's.
+	BatchSplits() []SplitRun
+	// AssignedSplits lists the splits the reader reads now, so that an
+	// assigned split that has brought no row yet also holds back the
+	// watermark, and a finished one no longer does.
+	AssignedSplits() []string
+}
+
+// SplitBacklogReporter is an optional interface of SourceReader for
+// sources that know how many records of each split remain to be read:
+// Kafka's consumer lag, the records between a partition's next offset and
+// its high watermark. The runtime shows the backlog in the job's metrics,
+// per split and summed as the source's pendingRecords (Flink's FLIP-33
+// metric).
+//
+// Contract: called right after Next returned a batch, on the goroutine
+// that calls Next; it sets into (cleared by the caller) the backlog of
+// every split it knows one for, as of that batch.
+type SplitBacklogReporter interface {
+	SplitBacklog(into map[string]int64)
+}
+
 // SinkFactory creates writers for tables used as sinks.
 type SinkFactory interface {
 	Factory
@@ -187,11 +290,26 @@ type SinkProperties struct {
 	// upsert sinks); an append-only sink fed an updating query is a
 	// planning error.
 	AcceptsUpdates bool
+	// SupportsOverwrite is true for sinks that accept INSERT OVERWRITE
+	// (Flink's SupportsOverwrite); they receive SinkSpec.Overwrite.
+	SupportsOverwrite bool
+	// RequiresUpdateBefore is true for sinks that need each update as a
+	// -U/+U pair (retract mode) rather than an upsert by key: Flink's
+	// ON CONFLICT clause applies only to upsert sinks.
+	RequiresUpdateBefore bool
+	// DeletesByKey is true for sinks with a primary key that apply a -D by
+	// its key columns alone (Flink's 'sink.supports-delete-by-key'), so
+	// deletes may carry only the key: the planner then feeds them an
+	// upsert source's changelog without normalizing it.
+	DeletesByKey bool
 }
 
 // SinkSpec is the serializable description of a sink.
 type SinkSpec struct {
 	Table TableInfo `json:"table"`
+	// Overwrite is set for INSERT OVERWRITE: the job's rows replace what
+	// the table held.
+	Overwrite bool `json:"overwrite,omitempty"`
 }
 
 // SinkWriter consumes the batches of one parallel subtask of a sink.

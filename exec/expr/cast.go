@@ -27,7 +27,7 @@ func resolveCast(name string, _ []Expr) (Expr, error) {
 // castMayFail reports whether CAST (not TRY_CAST) from -> to can raise an
 // error: only parsing a string into a non-string type can.
 func castMayFail(from, to types.DataType) bool {
-	return from.IsString() && !to.IsString() && !to.IsBinary()
+	return from.IsString() && !to.IsString() && !to.IsBinary() || from.Kind == types.Variant
 }
 
 // castSupported narrows types.CanCast to the conversions with a kernel.
@@ -38,7 +38,8 @@ func castSupported(from, to types.DataType) bool {
 	scalarKind := func(t types.DataType) bool {
 		return t.Kind <= types.IntervalYearMonth
 	}
-	return scalarKind(from) && scalarKind(to) || isComposite(from) && to.IsString()
+	return scalarKind(from) && scalarKind(to) || isComposite(from) && to.IsString() ||
+		from.Kind == types.Variant && variantCastTarget(to)
 }
 
 // parse outcomes of string conversions.
@@ -73,6 +74,8 @@ func castKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel
 	switch {
 	case from.Kind == types.Null:
 		return func(_ []arrow.Array, n int) (arrow.Array, error) { return allNullArray(to, n, mem) }, nil
+	case from.Kind == types.Variant && to.Kind != types.Variant:
+		return fromVariantKernel(mem, to, try)
 	case to.IsString():
 		return toStringKernel(mem, from, to)
 	case from.EqualIgnoringNull(to) || (from.IsBinary() && to.IsBinary()):

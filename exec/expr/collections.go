@@ -266,6 +266,8 @@ func resolveItem(name string, args []Expr) (Expr, error) {
 	}
 	ct, kt := args[0].Type(), args[1].Type()
 	switch {
+	case ct.Kind == types.Variant:
+		return resolveVariantItem(name, args)
 	case ct.Kind == types.Array && (kt.IsInteger() || kt.Kind == types.Null):
 		k, err := implicitCast(args[1], types.IntType)
 		if err != nil {
@@ -283,6 +285,9 @@ func resolveItem(name string, args []Expr) (Expr, error) {
 }
 
 func compileItem(c *compiler, call *Call) (Evaluator, error) {
+	if call.Args[0].Type().Kind == types.Variant {
+		return compileVariantItem(c, call)
+	}
 	isMap := call.Args[0].Type().Kind == types.Map
 	var idx []int32
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {

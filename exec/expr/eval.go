@@ -31,6 +31,8 @@ type Evaluator interface {
 type compiler struct {
 	mem memory.Allocator
 	ctx context.Context // carries mem for arrow compute kernels
+	// watermark is what CURRENT_WATERMARK reads; nil: always NULL.
+	watermark *CurrentWatermark
 }
 
 // Compile turns a resolved expression into an Evaluator whose results are

@@ -102,7 +102,8 @@ func unmarshalValue(raw json.RawMessage, t types.DataType) (Expr, error) {
 			return fail(err)
 		}
 		v = n
-	case types.Char, types.Varchar:
+	case types.Char, types.Varchar, types.Variant:
+		// A VARIANT's value is its canonical JSON text.
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return fail(err)
@@ -132,7 +133,11 @@ func FormatLiteral(l *Literal) string {
 		}
 		return "FALSE"
 	case string:
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		q := "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		if l.T.Kind == types.Variant {
+			return "PARSE_JSON(" + q + ")"
+		}
+		return q
 	case []byte:
 		return "X'" + strings.ToUpper(hex.EncodeToString(v)) + "'"
 	case decimal128.Num:
@@ -315,7 +320,7 @@ func literalScalar(l *Literal) (scalar.Scalar, error) {
 		return scalar.NewFloat64Scalar(l.Value.(float64)), nil
 	case types.Decimal:
 		return scalar.NewDecimal128Scalar(l.Value.(decimal128.Num), dt), nil
-	case types.Char, types.Varchar:
+	case types.Char, types.Varchar, types.Variant:
 		return scalar.NewStringScalar(l.Value.(string)), nil
 	case types.Binary, types.Varbinary:
 		return scalar.NewBinaryScalar(memory.NewBufferBytes(l.Value.([]byte)), dt), nil

@@ -59,6 +59,12 @@ var (
 	QueryCanceled     = Code{"query_canceled", Execution, "57014"}
 	InsufficientSlots = Code{"insufficient_resources", Resource, "53000"}
 	InternalError     = Code{"internal_error", Internal, "XX000"}
+
+	// The sink constraint enforcer's violations: a NULL written into a NOT
+	// NULL column, a value that does not fit the length of its CHAR/
+	// VARCHAR/BINARY/VARBINARY column.
+	NotNullViolation         = Code{"not_null_violation", Execution, "23502"}
+	StringDataLengthMismatch = Code{"string_data_length_mismatch", Execution, "22026"}
 )
 
 // Error is an error with a code and, for errors about SQL text, the

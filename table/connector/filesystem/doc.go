@@ -7,6 +7,7 @@
 //	path                          required: a file or a directory
 //	format                        required: csv | json
 //	sink.rolling-policy.file-size MemorySize, default 128mb
+//	partition.default-name        default __DEFAULT_PARTITION__
 //
 // The source lists the regular files below path in name order, skipping
 // names that start with '.' or '_' (in-progress and metadata files, as
@@ -21,4 +22,26 @@
 // when it reaches the rolling size or when the input ends (Finish), so a
 // reader of the directory never sees a partial file; Close without Finish
 // deletes it. The sink is append-only.
+//
+// # Partitions
+//
+// A table with PARTITIONED BY (k1, k2, ...) keeps each partition in its
+// own Hive-style directory path/k1=v1/k2=v2/, as Flink does: the files
+// hold the other columns only, the sink writes each row into the
+// directory of its partition values, and the source reads the values back
+// from the directories of the files it lists. A sink subtask keeps a part
+// file open per partition it writes to, at most 32: opening another
+// commits the one written to least recently. Values are written as text, escaped
+// as Flink's PartitionPathUtils escapes them (':' becomes %3A), and a NULL
+// or blank value as partition.default-name. Partition columns may be
+// CHAR, VARCHAR, integers, BOOLEAN or DATE.
+//
+// Flink's partition commit (sink.partition-commit.*), time extraction
+// (partition.time-extractor.*), time-based rolling
+// (sink.rolling-policy.rollover-interval, check-interval,
+// inactivity-interval) and sink.shuffle-by-partition.enable options are
+// accepted so that Flink DDL runs unchanged, and ignored: there is no
+// metastore and no success file, and part files become visible when they
+// reach the rolling size or the input ends, the same moments for every
+// partition.
 package filesystem

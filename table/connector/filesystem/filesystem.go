@@ -11,12 +11,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow/scalar"
 
+	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format/csv"
 	"github.com/eddysql/eddy/table/connector/format/json"
@@ -43,7 +46,10 @@ var options = func() []connector.Option {
 			Doc: "Format of the files: csv or json (newline-delimited objects)."},
 		{Key: RollingFileSize, Type: connector.MemorySize, Default: "128mb",
 			Doc: "A sink starts a new part file once the current one reaches this size."},
+		{Key: PartitionDefaultName, Type: connector.String, Default: "__DEFAULT_PARTITION__",
+			Doc: "The directory value of a partition column that is NULL or blank."},
 	}
+	o = append(o, ignoredOptions...)
 	o = append(o, csv.Options...)
 	return append(o, json.Options...)
 }()
@@ -70,6 +76,7 @@ type config struct {
 	csv      csv.Config
 	json     json.Config
 	rollSize int64
+	parts    partitioning
 }
 
 func parseConfig(t connector.TableInfo) (config, error) {
@@ -102,7 +109,8 @@ func parseConfig(t connector.TableInfo) (config, error) {
 	if c.rollSize <= 0 {
 		return c, fmt.Errorf("option '%s' must be positive", RollingFileSize)
 	}
-	return c, nil
+	c.parts, err = newPartitioning(t, o.String(PartitionDefaultName))
+	return c, err
 }
 
 // ValidateSource checks the options; a file source is always bounded.
@@ -170,18 +178,42 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 		return nil, fmt.Errorf("filesystem: %w", err)
 	}
 	p := max(rc.Parallelism, 1)
-	r := &reader{cfg: c, spec: spec, batchSize: rc.BatchSize}
+	mem := rc.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	r := &reader{cfg: c, spec: spec, batchSize: rc.BatchSize, mem: mem, out: spec.OutputSchema().Arrow()}
 	for i := rc.Subtask; i < len(all); i += p {
 		r.files = append(r.files, all[i])
 	}
 	if r.batchSize <= 0 {
 		r.batchSize = DefaultBatchSize
 	}
-	mem := rc.Mem
-	if mem == nil {
-		mem = memory.DefaultAllocator
+	if !c.parts.partitioned() {
+		r.fileSchema, r.fileProj = spec.Table.Schema, spec.Projection
+		r.rb = array.NewRecordBuilder(mem, r.out)
+		return r, nil
 	}
-	r.rb = array.NewRecordBuilder(mem, spec.OutputSchema().Arrow())
+	// The files hold the data columns; the partition columns come from
+	// the directories.
+	proj := spec.Projection
+	if proj == nil {
+		for i := range spec.Table.Schema.Columns {
+			proj = append(proj, i)
+		}
+	}
+	var decoded types.Schema
+	for _, tc := range proj {
+		if i := slices.Index(c.parts.data, tc); i >= 0 {
+			r.outputs = append(r.outputs, len(r.fileProj))
+			r.fileProj = append(r.fileProj, i)
+			decoded.Columns = append(decoded.Columns, spec.Table.Schema.Columns[tc])
+		} else {
+			r.outputs = append(r.outputs, -1-tc)
+		}
+	}
+	r.fileSchema = c.parts.dataSchema
+	r.rb = array.NewRecordBuilder(mem, decoded.Arrow())
 	return r, nil
 }
 
@@ -192,7 +224,17 @@ type reader struct {
 	spec      connector.ScanSpec
 	files     []string
 	batchSize int
-	rb        *array.RecordBuilder
+	mem       memory.Allocator
+	out       *arrow.Schema
+	// The decoder reads fileProj of fileSchema's columns into rb. For a
+	// partitioned table, fileSchema is the data columns, and outputs maps
+	// each output column to a column of rb (>= 0) or to partition column
+	// c (-1-c), whose value partValues holds for the current file.
+	fileSchema types.Schema
+	fileProj   []int
+	rb         *array.RecordBuilder
+	outputs    []int
+	partValues map[int]*string
 
 	file    int // index of the current file in files
 	f       *os.File
@@ -217,12 +259,20 @@ func (r *reader) open() error {
 	if err != nil {
 		return fmt.Errorf("filesystem: %w", err)
 	}
+	if r.cfg.parts.partitioned() {
+		rel, err := filepath.Rel(r.cfg.path, name)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("filesystem: %w", err)
+		}
+		r.partValues = r.cfg.parts.values(r.spec.Table.Schema, rel)
+	}
 	var d decoder
 	switch r.cfg.format {
 	case "csv":
-		d, err = csv.NewDecoder(r.cfg.csv, f, name, r.spec.Table.Schema, r.spec.Projection, r.rb)
+		d, err = csv.NewDecoder(r.cfg.csv, f, name, r.fileSchema, r.fileProj, r.rb)
 	default:
-		d, err = json.NewDecoder(r.cfg.json, f, name, r.spec.Table.Schema, r.spec.Projection, r.rb)
+		d, err = json.NewDecoder(r.cfg.json, f, name, r.fileSchema, r.fileProj, r.rb)
 	}
 	if err != nil {
 		f.Close()
@@ -260,12 +310,53 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		}
 		if n > 0 {
 			r.rows += int64(n)
-			return r.rb.NewRecordBatch(), nil
+			if !r.cfg.parts.partitioned() {
+				return r.rb.NewRecordBatch(), nil
+			}
+			return r.withPartitions(n)
 		}
 		r.closeFile()
 		r.file++
 	}
 	return nil, io.EOF
+}
+
+// withPartitions completes the n decoded rows of a partitioned table with
+// the current file's partition values.
+func (r *reader) withPartitions(n int) (arrow.RecordBatch, error) {
+	data := r.rb.NewRecordBatch()
+	defer data.Release()
+	cols := make([]arrow.Array, len(r.outputs))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i, o := range r.outputs {
+		if o >= 0 {
+			cols[i] = data.Column(o)
+			cols[i].Retain()
+			continue
+		}
+		c := -1 - o
+		dt := r.out.Field(i).Type
+		sc := scalar.MakeNullScalar(dt)
+		if v := r.partValues[c]; v != nil {
+			var err error
+			if sc, err = scalar.ParseScalar(dt, *v); err != nil {
+				return nil, fmt.Errorf("filesystem: %s: partition value '%s' of column '%s': %w",
+					r.files[r.file], *v, r.spec.Table.Schema.Columns[c].Name, err)
+			}
+		}
+		a, err := scalar.MakeArrayFromScalar(sc, n, r.mem)
+		if err != nil {
+			return nil, fmt.Errorf("filesystem: partition column '%s': %w", r.spec.Table.Schema.Columns[c].Name, err)
+		}
+		cols[i] = a
+	}
+	return array.NewRecordBatch(r.out, cols, int64(n)), nil
 }
 
 // discard drops rows half-decoded by a failed Decode.
@@ -328,7 +419,9 @@ type encoder interface {
 // CreateWriter creates the writer of one subtask. Part files are named
 // part-<uuid>-<subtask>-<n>.<format>; while written they are hidden as
 // .part-<uuid>-<subtask>-<n>.<format>.inprogress and renamed when they
-// roll or the input ends, so readers never see a partial file.
+// roll or the input ends, so readers never see a partial file. A
+// partitioned table's files go into the key=value directories of their
+// rows' partition values, without the partition columns.
 func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext) (connector.SinkWriter, error) {
 	c, err := parseConfig(spec.Table)
 	if err != nil {
@@ -337,12 +430,17 @@ func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext)
 	if err := os.MkdirAll(c.path, 0o755); err != nil {
 		return nil, fmt.Errorf("filesystem: %w", err)
 	}
-	w := &writer{cfg: c, subtask: rc.Subtask, uuid: newUUID()}
+	w := &writer{cfg: c, subtask: rc.Subtask, uuid: newUUID(), schema: spec.Table.Schema, files: map[string]*partFile{}}
+	fileSchema := spec.Table.Schema
+	if c.parts.partitioned() {
+		fileSchema = c.parts.dataSchema
+		w.dataSchema = fileSchema.Arrow()
+	}
 	switch c.format {
 	case "csv":
-		w.enc = csv.NewEncoder(c.csv, spec.Table.Schema)
+		w.enc = csv.NewEncoder(c.csv, fileSchema)
 	default:
-		w.enc = json.NewEncoder(c.json, spec.Table.Schema)
+		w.enc = json.NewEncoder(c.json, fileSchema)
 	}
 	return w, nil
 }
@@ -359,17 +457,35 @@ type writer struct {
 	cfg     config
 	subtask int
 	uuid    string
-	enc     encoder
-	part    int
-	f       *os.File
-	bw      *bufio.Writer
-	size    int64
-	closed  bool
+	schema  types.Schema
+	// dataSchema is the Arrow schema of a partitioned table's files: the
+	// columns other than the partition columns.
+	dataSchema *arrow.Schema
+	enc        encoder
+	// files are the open part files by partition directory ("" for an
+	// unpartitioned table); nextPart numbers the part files of the writer.
+	files    map[string]*partFile
+	nextPart int
+	// writes counts Write calls, to find the part file unused the longest.
+	writes int64
+	// spare holds the buffers of committed part files for reuse.
+	spare  []*bufio.Writer
+	closed bool
 }
 
-func (w *writer) names() (inProgress, final string) {
-	name := fmt.Sprintf("part-%s-%d-%d.%s", w.uuid, w.subtask, w.part, w.cfg.format)
-	return filepath.Join(w.cfg.path, "."+name+".inprogress"), filepath.Join(w.cfg.path, name)
+// maxOpenPartitions bounds the part files a writer keeps open: opening
+// another commits the one written to least recently. Partitions by event
+// time are written to one after the other, so an unbounded stream does not
+// accumulate open files (Flink rolls inactive part files on a timer).
+const maxOpenPartitions = 32
+
+// partFile is the part file being written in one directory.
+type partFile struct {
+	tmp, final string
+	f          *os.File
+	bw         *bufio.Writer
+	size       int64
+	lastWrite  int64
 }
 
 func (w *writer) Write(b arrow.RecordBatch) error {
@@ -379,51 +495,124 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 	if b.NumRows() == 0 {
 		return nil
 	}
-	if w.f == nil {
-		tmp, _ := w.names()
-		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	w.writes++
+	if !w.cfg.parts.partitioned() {
+		return w.writeTo("", b)
+	}
+	cols := make([]arrow.Array, len(w.cfg.parts.data))
+	for i, c := range w.cfg.parts.data {
+		cols[i] = b.Column(c)
+	}
+	data := array.NewRecordBatch(w.dataSchema, cols, b.NumRows())
+	defer data.Release()
+	keys := make([]arrow.Array, len(w.cfg.parts.keys))
+	for i, k := range w.cfg.parts.keys {
+		keys[i] = b.Column(k)
+	}
+	// Rows of one partition usually come in runs (partitions by event
+	// time): each run is written as one zero-copy slice.
+	n := int(b.NumRows())
+	for start := 0; start < n; {
+		end := start + 1
+		for end < n && sameKeys(keys, start, end) {
+			end++
+		}
+		run := data.NewSlice(int64(start), int64(end))
+		err := w.writeTo(w.cfg.parts.dir(b, w.schema, start), run)
+		run.Release()
 		if err != nil {
-			return fmt.Errorf("filesystem: %w", err)
+			return err
 		}
-		w.f, w.size = f, 0
-		if w.bw == nil {
-			w.bw = bufio.NewWriterSize(f, 256<<10)
-		} else {
-			w.bw.Reset(f)
-		}
-	}
-	n, err := w.enc.Encode(w.bw, b)
-	w.size += int64(n)
-	if err != nil {
-		return fmt.Errorf("filesystem: %w", err)
-	}
-	if w.size >= w.cfg.rollSize {
-		return w.commit()
+		start = end
 	}
 	return nil
 }
 
-// commit makes the current part file visible under its final name.
-func (w *writer) commit() error {
-	if w.f == nil {
+// writeTo appends b to the part file of directory dir, opening one if
+// needed and rolling it when it reaches the rolling size.
+func (w *writer) writeTo(dir string, b arrow.RecordBatch) error {
+	p := w.files[dir]
+	if p == nil {
+		var err error
+		if p, err = w.open(dir); err != nil {
+			return err
+		}
+	}
+	p.lastWrite = w.writes
+	n, err := w.enc.Encode(p.bw, b)
+	p.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("filesystem: %w", err)
+	}
+	if p.size >= w.cfg.rollSize {
+		return w.commit(dir)
+	}
+	return nil
+}
+
+// open starts a part file in directory dir, committing the least recently
+// written one if maxOpenPartitions are open.
+func (w *writer) open(dir string) (*partFile, error) {
+	if len(w.files) >= maxOpenPartitions {
+		oldest := ""
+		for d, p := range w.files {
+			if oldest == "" || p.lastWrite < w.files[oldest].lastWrite {
+				oldest = d
+			}
+		}
+		if err := w.commit(oldest); err != nil {
+			return nil, err
+		}
+	}
+	full := filepath.Join(w.cfg.path, dir)
+	if err := os.MkdirAll(full, 0o755); err != nil {
+		return nil, fmt.Errorf("filesystem: %w", err)
+	}
+	name := fmt.Sprintf("part-%s-%d-%d.%s", w.uuid, w.subtask, w.nextPart, w.cfg.format)
+	w.nextPart++
+	p := &partFile{tmp: filepath.Join(full, "."+name+".inprogress"), final: filepath.Join(full, name)}
+	f, err := os.OpenFile(p.tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("filesystem: %w", err)
+	}
+	p.f = f
+	if k := len(w.spare); k > 0 {
+		p.bw, w.spare = w.spare[k-1], w.spare[:k-1]
+		p.bw.Reset(f)
+	} else {
+		size := 256 << 10
+		if w.cfg.parts.partitioned() {
+			// Many partitions may be open at once.
+			size = 64 << 10
+		}
+		p.bw = bufio.NewWriterSize(f, size)
+	}
+	w.files[dir] = p
+	return p, nil
+}
+
+// commit makes the part file of directory dir visible under its final
+// name.
+func (w *writer) commit(dir string) error {
+	p := w.files[dir]
+	if p == nil {
 		return nil
 	}
-	tmp, final := w.names()
-	err := w.bw.Flush()
+	delete(w.files, dir)
+	err := p.bw.Flush()
 	if err == nil {
-		err = w.f.Sync()
+		err = p.f.Sync()
 	}
-	if cerr := w.f.Close(); err == nil {
+	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
-	w.f = nil
+	w.spare = append(w.spare, p.bw)
 	if err == nil {
-		err = os.Rename(tmp, final)
+		err = os.Rename(p.tmp, p.final)
 	}
 	if err != nil {
 		return fmt.Errorf("filesystem: %w", err)
 	}
-	w.part++
 	return nil
 }
 
@@ -431,21 +620,28 @@ func (w *writer) Finish() error {
 	if w.closed {
 		return errors.New("filesystem: Finish after Close")
 	}
-	return w.commit()
+	for dir := range w.files {
+		if err := w.commit(dir); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// Close abandons an uncommitted part file: without Finish the job failed,
+// Close abandons uncommitted part files: without Finish the job failed,
 // and a restarted job writes its own files.
 func (w *writer) Close() error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
-	if w.f != nil {
-		tmp, _ := w.names()
-		w.f.Close()
-		w.f = nil
-		return os.Remove(tmp)
+	var first error
+	for dir, p := range w.files {
+		delete(w.files, dir)
+		p.f.Close()
+		if err := os.Remove(p.tmp); err != nil && first == nil {
+			first = err
+		}
 	}
-	return nil
+	return first
 }

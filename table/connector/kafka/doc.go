@@ -25,6 +25,18 @@
 // starts are bounded by properties.default.api.timeout.ms, so unreachable
 // brokers fail the read with the last connection error rather than hang.
 //
+// # Watermarks
+//
+// The reader is connector.SplitAware: with each batch it reports which
+// partition each run of its rows came from, and the partitions it reads.
+// The watermark assigner chained after it then generates the table's
+// WATERMARK per partition and emits the minimum, as Flink's per-partition
+// watermarks: one lagging partition holds back the subtask's watermark,
+// and a partition without records for scan.watermark.idle-timeout (or
+// table.exec.source.idle-timeout) is left out until it brings records
+// again. A subtask assigned no partition is idle from the start
+// (connector.IdleAware), so it holds back nothing.
+//
 // The 'debezium-json' value format makes a source a changelog
 // (connector.RetractChangelog): c and r events are +I rows, u a -U and a +U,
 // d a -D, carried in the trailing connector.RowKindColumn.
@@ -81,7 +93,7 @@
 //	sink.partitioner                         both         default          default, fixed, round-robin
 //	sink.delivery-guarantee                  both         at-least-once    none, at-least-once (exactly-once: not yet)
 //	sink.transactional-id-prefix             both         -                for exactly-once (not yet)
-//	sink.parallelism                         both         -                accepted; the job's parallelism applies
+//	sink.parallelism                         both         -                the sink writers' parallelism (default: the job's)
 //
 // Format options are 'json.*', 'csv.*', 'raw.charset', 'debezium-json.*', 'avro-confluent.url',
 // 'avro-confluent.subject' and 'avro-confluent.basic-auth.user-info'; with

@@ -144,7 +144,7 @@ func TestMetadataEndToEnd(t *testing.T) {
 	sort.Strings(got)
 	require.Equal(t, []string{"1,1,0,1", "2,0,1,2", "3,1,1,3", "4,0,2,4", "5,1,2,5"}, got)
 	err = run(`INSERT INTO src SELECT 1`)
-	require.ErrorContains(t, err, "writing METADATA column 'ts' is not supported yet")
+	require.ErrorContains(t, err, "writing METADATA column 'ts' is not supported")
 	err = run(fmt.Sprintf(`CREATE TABLE bad (x INT METADATA FROM 'nope') WITH ('connector' = 'kafka', 'topic' = 'in',
 	  'properties.bootstrap.servers' = '%s', 'format' = 'json')`, addr))
 	require.ErrorContains(t, err, "metadata key 'nope' of column 'x' is not available from connector 'kafka'; available keys: headers, leader-epoch, offset, partition, timestamp, timestamp-type, topic")

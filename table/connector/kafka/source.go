@@ -23,8 +23,10 @@ const DefaultBatchSize = 8192
 // partState is the position of one assigned partition.
 type partState struct {
 	tp   topicPartition
-	next int64 // offset of the next record to read
-	stop int64 // bounded reads: offset to stop before; -1 when unbounded
+	id   string // tp as a split id, "topic-partition"
+	next int64  // offset of the next record to read
+	hw   int64  // the partition's high watermark at the last fetch; -1 before
+	stop int64  // bounded reads: offset to stop before; -1 when unbounded
 	done bool
 }
 
@@ -41,6 +43,7 @@ type reader struct {
 	adm      *admin
 	cl       *kgo.Client // adm.cl
 	started  bool
+	startErr error // a failed start in Idle, returned by Next
 	parts    map[topicPartition]*partState
 	open     int // partitions not done
 	restored map[string]map[int32]int64
@@ -55,7 +58,20 @@ type reader struct {
 	meta       []metaCol
 	skipped    int64
 	closed     bool
+
+	// runs covers the batch being built with runs of rows per partition;
+	// assigned lists the partitions still read. Both are replaced, never
+	// modified, once handed out (connector.SplitAware).
+	runs     []connector.SplitRun
+	assigned []string
 }
+
+var (
+	_ connector.SplitAware = (*reader)(nil)
+	_ connector.IdleAware  = (*reader)(nil)
+
+	_ connector.SplitBacklogReporter = (*reader)(nil)
+)
 
 // colSource locates an output column in the key or value part.
 type colSource struct {
@@ -187,7 +203,7 @@ func (r *reader) addPartitions(ctx context.Context, tps []topicPartition, discov
 	}
 	consume := map[string]map[int32]kgo.Offset{}
 	for _, tp := range tps {
-		st := &partState{tp: tp, next: start[tp], stop: -1}
+		st := &partState{tp: tp, id: tp.String(), next: start[tp], stop: -1, hw: -1}
 		if s, ok := stop[tp]; ok {
 			st.stop = s
 			st.done = st.next >= s
@@ -203,8 +219,52 @@ func (r *reader) addPartitions(ctx context.Context, tps []topicPartition, discov
 		consume[tp.topic][tp.partition] = kgo.NewOffset().At(st.next)
 	}
 	r.cl.AddConsumePartitions(consume)
+	r.updateAssigned()
 	return nil
 }
+
+// updateAssigned rebuilds the list of partitions still read, as split ids.
+func (r *reader) updateAssigned() {
+	assigned := make([]string, 0, r.open)
+	for _, st := range r.parts {
+		if !st.done {
+			assigned = append(assigned, st.id)
+		}
+	}
+	r.assigned = assigned
+}
+
+// Idle implements connector.IdleAware: a subtask that is assigned no
+// partition (more subtasks than partitions) is idle from the start, as a
+// Flink source reader without splits, so that it does not hold back the
+// watermark downstream. Telling needs the partitions, so Idle starts the
+// reader; its requests are bounded by 'properties.default.api.timeout.ms'
+// and a failure is returned by the next Next.
+func (r *reader) Idle() bool {
+	if !r.started && r.startErr == nil {
+		r.startErr = r.start(context.Background())
+	}
+	return r.startErr == nil && len(r.parts) == 0
+}
+
+// SplitBacklog implements connector.SplitBacklogReporter: the consumer lag
+// of each partition still read, the records between its next offset and
+// its high watermark at the last fetch (Kafka's records-lag).
+func (r *reader) SplitBacklog(into map[string]int64) {
+	for _, st := range r.parts {
+		if !st.done && st.hw >= 0 {
+			into[st.id] = max(st.hw-st.next, 0)
+		}
+	}
+}
+
+// BatchSplits implements connector.SplitAware: the partition runs of the
+// batch Next returned last.
+func (r *reader) BatchSplits() []connector.SplitRun { return r.runs }
+
+// AssignedSplits implements connector.SplitAware: the partitions the
+// reader reads (bounded ones that reached their stop offset are done).
+func (r *reader) AssignedSplits() []string { return r.assigned }
 
 // resolve turns a startup or bounded mode into concrete offsets.
 func (r *reader) resolve(ctx context.Context, tps []topicPartition, mode string, ts int64, specific map[int32]int64, starting bool) (map[topicPartition]int64, error) {
@@ -287,6 +347,9 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.closed {
 		return nil, errors.New("kafka: Next on a closed reader")
 	}
+	if r.startErr != nil {
+		return nil, r.startErr
+	}
 	if !r.started {
 		if err := r.start(ctx); err != nil {
 			return nil, err
@@ -340,15 +403,26 @@ func (r *reader) poll(ctx context.Context) (int, error) {
 		return 0, ferr
 	}
 	rows := 0
+	r.runs = nil
 	var derr error
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if derr != nil || len(p.Records) == 0 {
-			return
-		}
 		st := r.parts[topicPartition{p.Topic, p.Partition}]
-		if st == nil || st.done {
+		if derr != nil || st == nil || st.done {
 			return
 		}
+		if p.HighWatermark >= 0 {
+			st.hw = p.HighWatermark
+		}
+		if len(p.Records) == 0 {
+			return
+		}
+		// The partition's rows are consecutive in the batch: one run.
+		before := rows
+		defer func() {
+			if rows > before {
+				r.runs = append(r.runs, connector.SplitRun{Split: st.id, Rows: rows - before})
+			}
+		}()
 		for _, rec := range p.Records {
 			if rec.Offset < st.next {
 				continue
@@ -378,6 +452,7 @@ func (r *reader) finish(st *partState) {
 	st.done = true
 	r.open--
 	r.cl.PauseFetchPartitions(map[string][]int32{st.tp.topic: {st.tp.partition}})
+	r.updateAssigned()
 }
 
 // decode appends one record's rows and returns how many: none for a
@@ -507,9 +582,10 @@ func (r *reader) Restore(b []byte) error {
 		r.cl.Close()
 		r.cl = nil
 	}
-	r.started = false
+	r.started, r.startErr = false, nil
 	r.parts = map[topicPartition]*partState{}
 	r.open = 0
+	r.runs, r.assigned = nil, nil
 	return nil
 }
 

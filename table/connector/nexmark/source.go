@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -25,15 +27,80 @@ const DefaultBatchSize = 8192
 type Factory struct{}
 
 var (
-	_ connector.SourceFactory              = Factory{}
-	_ connector.SupportsProjectionPushdown = Factory{}
+	_ connector.SourceFactory                    = Factory{}
+	_ connector.SupportsProjectionPushdown       = Factory{}
+	_ connector.SupportsNestedProjectionPushdown = Factory{}
+	_ connector.SupportsFilterPushDown           = Factory{}
 )
 
 func init() { connector.Register(Factory{}) }
 
-func (Factory) Identifier() string               { return Identifier }
-func (Factory) Options() []connector.Option      { return options }
-func (Factory) SupportsProjectionPushdown() bool { return true }
+func (Factory) Identifier() string                     { return Identifier }
+func (Factory) Options() []connector.Option            { return options }
+func (Factory) SupportsProjectionPushdown() bool       { return true }
+func (Factory) SupportsNestedProjectionPushdown() bool { return true }
+
+// ApplyFilters accepts the comparisons of the events table's event_type
+// column with an integer: the reader then skips the events of the other
+// kinds without generating them (it still numbers them, so ids and
+// timestamps do not change). Event time follows the event number, so the
+// dateTime fields of the three kinds are on one event-time line, whichever
+// kinds are dropped (unlike auction.expires).
+func (Factory) ApplyFilters(t connector.TableInfo, preds []connector.Predicate) connector.FilterPushDownResult {
+	res := connector.FilterPushDownResult{Accepted: make([]bool, len(preds))}
+	c, err := parseConfig(t)
+	if err != nil || c.Table != TableEvents {
+		return res
+	}
+	for i, col := range t.Schema.Columns {
+		if col.Type.Kind != types.Row || !slices.ContainsFunc(kindNames[:], func(k string) bool { return strings.EqualFold(k, col.Name) }) {
+			continue
+		}
+		for j, f := range col.Type.Fields {
+			if strings.EqualFold(f.Name, "dateTime") {
+				res.EventTimeFields = append(res.EventTimeFields, connector.FieldPath{i, j})
+			}
+		}
+	}
+	for i, p := range preds {
+		_, err := kindsOf(t, p)
+		res.Accepted[i] = err == nil
+	}
+	return res
+}
+
+// kindsOf is the set of event kinds that satisfy p, a predicate on the
+// event_type column.
+func kindsOf(t connector.TableInfo, p connector.Predicate) ([3]bool, error) {
+	var ks [3]bool
+	if p.Column < 0 || p.Column >= t.Schema.Len() || !strings.EqualFold(t.Schema.Columns[p.Column].Name, "event_type") {
+		return ks, errs.New(errs.ConnectorFailure, "nexmark: cannot apply filter on column %d of table '%s'", p.Column, t.Name)
+	}
+	v, err := strconv.ParseInt(p.Value, 10, 64)
+	if err != nil {
+		return ks, errs.New(errs.ConnectorFailure, "nexmark: cannot compare event_type with %q", p.Value)
+	}
+	for k := range ks {
+		e := int64(k)
+		switch p.Op {
+		case connector.OpEqual:
+			ks[k] = e == v
+		case connector.OpNotEqual:
+			ks[k] = e != v
+		case connector.OpLess:
+			ks[k] = e < v
+		case connector.OpLessEqual:
+			ks[k] = e <= v
+		case connector.OpGreater:
+			ks[k] = e > v
+		case connector.OpGreaterEqual:
+			ks[k] = e >= v
+		default:
+			return ks, errs.New(errs.ConnectorFailure, "nexmark: unknown comparison %q", p.Op)
+		}
+	}
+	return ks, nil
+}
 
 // ValidateSource checks the options and that every declared column is one
 // the generator produces, with a type that carries it.
@@ -54,12 +121,33 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 	if err != nil {
 		return nil, err
 	}
+	if err := spec.Validate(); err != nil {
+		return nil, errs.New(errs.ConnectorFailure, "nexmark: %v", err)
+	}
 	out := spec.OutputSchema()
-	cols, err := bindColumns(c.Table, spec.Table.Name, out.Columns)
+	var cols []column
+	if spec.NestedProjection != nil {
+		cols, err = bindPaths(c.Table, spec.Table, spec.NestedProjection)
+	} else {
+		cols, err = bindColumns(c.Table, spec.Table.Name, out.Columns)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return newReader(NewGenerator(c), cols, out, rc)
+	r, err := newReader(NewGenerator(c), cols, out, rc)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range spec.Filters {
+		ks, err := kindsOf(spec.Table, p)
+		if err != nil {
+			return nil, err
+		}
+		for k := range ks {
+			r.wants[k] = r.wants[k] && ks[k]
+		}
+	}
+	return r, nil
 }
 
 // valueType is how a generated field is carried.
@@ -200,6 +288,29 @@ func bindColumns(table, tableName string, cols []types.Column) ([]column, error)
 	return out, nil
 }
 
+// bindPaths binds a nested projection: whole columns as bindColumns does,
+// and fields of the events table's ROW columns as flat columns, NULL for
+// the rows of other kinds.
+func bindPaths(table string, t connector.TableInfo, paths []connector.FieldPath) ([]column, error) {
+	out := make([]column, len(paths))
+	for i, p := range paths {
+		cs, err := bindColumns(table, t.Name, []types.Column{t.Schema.Columns[p[0]]})
+		if err != nil {
+			return nil, err
+		}
+		c := cs[0]
+		switch {
+		case len(p) == 1:
+		case len(p) == 2 && c.row:
+			c = column{kind: c.kind, fields: []field{c.fields[p[1]]}}
+		default:
+			return nil, errs.New(errs.ConnectorFailure, "nexmark: table '%s' has no field at path %v", t.Name, []int(p))
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
 func bindEventsColumn(tableName string, c types.Column) (column, error) {
 	if strings.EqualFold(c.Name, "event_type") {
 		if !intValue.accepts(c.Type) {
@@ -322,6 +433,15 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.end >= 0 && r.next >= r.end {
 		return nil, io.EOF
 	}
+	if r.wants == [3]bool{} {
+		// Filters no kind passes: nothing ever comes; an unbounded stream
+		// waits until cancelled rather than spinning through event numbers.
+		if r.end >= 0 {
+			return nil, io.EOF
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if r.g.cfg.RateLimited {
 		if err := r.pace(ctx); err != nil {
 			return nil, err
@@ -329,7 +449,8 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 	r.generate()
 	if len(r.b.kinds) == 0 {
-		// Only possible at the very end of a flat table's share.
+		// Only possible at the very end of the share of a flat table or of
+		// an events table filtered by event_type.
 		return nil, io.EOF
 	}
 	if r.rb == nil {

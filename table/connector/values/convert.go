@@ -49,8 +49,8 @@ func BuildBatch(mem memory.Allocator, schema types.Schema, changelog bool, rows 
 // builder of type t: numbers (json.Number), strings for character types and
 // for DECIMAL ("1.10"), TIMESTAMP ("2020-04-15T08:00:05"), TIMESTAMP_LTZ
 // ("1970-01-01T00:00:01Z"), DATE and TIME, {"$bytes_hex": ...} for binary
-// types, arrays for ARRAY, {"$row": [...]} for ROW and {"$map": [[k, v]...]}
-// for MAP.
+// types, arrays for ARRAY, {"$row": [...]} for ROW, {"$map": [[k, v]...]}
+// for MAP and {"$variant_json": "<JSON text>"} for VARIANT.
 func AppendValue(b array.Builder, t types.DataType, v any) error {
 	if v == nil {
 		b.AppendNull()
@@ -73,6 +73,20 @@ func AppendValue(b array.Builder, t types.DataType, v any) error {
 			return "", fmt.Errorf("%v (%T) is not a string", v, v)
 		}
 		return s, nil
+	}
+	if t.Kind == types.Variant {
+		// {"$variant_json": "<JSON text>"}, stored canonically.
+		m, _ := v.(map[string]any)
+		text, ok := m["$variant_json"].(string)
+		if !ok {
+			return fmt.Errorf("%v is not {\"$variant_json\": ...}", v)
+		}
+		canon, err := types.AppendCanonicalVariant(nil, []byte(text), true)
+		if err != nil {
+			return fmt.Errorf("variant %s: %w", text, err)
+		}
+		b.(*array.StringBuilder).BinaryBuilder.Append(canon)
+		return nil
 	}
 	switch bb := b.(type) {
 	case *array.BooleanBuilder:
@@ -228,6 +242,14 @@ func AppendValue(b array.Builder, t types.DataType, v any) error {
 			kv, ok := e.([]any)
 			if !ok || len(kv) != 2 {
 				return fmt.Errorf("map entry %v is not [key, value]", e)
+			}
+			// Arrow maps hold no NULL key, and no NULL value when the
+			// value type is NOT NULL.
+			if kv[0] == nil {
+				return fmt.Errorf("map entry %v: a MAP key cannot be NULL", e)
+			}
+			if kv[1] == nil && !t.Value.Nullable() {
+				return fmt.Errorf("map entry %v: the MAP value type %s is NOT NULL", e, *t.Value)
 			}
 			if err := AppendValue(bb.KeyBuilder(), *t.Key, kv[0]); err != nil {
 				return err

@@ -22,7 +22,10 @@
 //
 // Other subtasks emit nothing. 'changelog-mode' (Flink's syntax: I, UB,
 // UA, D) decides whether batches carry connector.RowKindColumn: only +I is
-// insert-only, with UB a retract changelog, without it an upsert one.
+// insert-only, with UB a retract changelog, without it an upsert one
+// (whose deletes may carry only the key: 'source.produces-delete-by-key').
+// Without the option, data with other kinds than +I is a retract
+// changelog, as Flink's source emits every row with its kind.
 //
 // # Sink
 //
@@ -31,12 +34,26 @@
 // ('sink-changelog-mode-enforced', by default every kind, without -U when
 // the table has a primary key, as Flink's values sink) fail the job,
 // except -U rows, which an upsert sink never receives in Flink because its
-// planner drops them: they are dropped here.
+// planner drops them: they are dropped here. 'sink.supports-delete-by-key'
+// declares that a sink with a primary key applies deletes by key
+// (connector.SinkProperties.DeletesByKey).
+//
+// # Metadata
+//
+// 'readable-metadata' declares the metadata keys a source offers, as
+// Flink's "key:TYPE,key:TYPE" list. As in Flink's test connector, a row
+// holds the values of the physical columns followed by one value per
+// declared key, in declaration order; a METADATA column reads the value
+// of its key.
 //
 // Options that only steer Flink's planner or the test connector's
-// mechanics are accepted and ignored; options whose behaviour Eddy does
-// not have (metadata columns, partitions, deletes by key, lookups) are
-// declared so that the error names them.
+// mechanics are accepted and ignored ('partition-list': partitions are
+// read whole and filtered like any column); options whose behaviour Eddy
+// does not have (vector search) are declared so that the error names them.
+//
+// 'writable-metadata' declares the metadata keys the sink writes: a record
+// holds the physical values followed by the persisted metadata columns'
+// values, in the order of the declared keys.
 package values
 
 import (
@@ -44,6 +61,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,8 +163,11 @@ func Lookup(id string) (*Data, error) {
 type Factory struct{}
 
 var (
-	_ connector.SourceFactory = Factory{}
-	_ connector.SinkFactory   = Factory{}
+	_ connector.SourceFactory           = Factory{}
+	_ connector.SinkFactory             = Factory{}
+	_ connector.SupportsReadingMetadata = Factory{}
+	_ connector.SupportsTableMetadata   = Factory{}
+	_ connector.SupportsWritingMetadata = Factory{}
 )
 
 func init() { connector.Register(Factory{}) }
@@ -163,9 +184,10 @@ func (Factory) Options() []connector.Option {
 		{Key: "data-id", Type: connector.String, Required: true, Doc: "the registered data set (Register)"},
 		s("changelog-mode", "row kinds the source emits: I, UB, UA, D (default I)"),
 		s("sink-changelog-mode-enforced", "row kinds the sink accepts"),
+		{Key: "sink.parallelism", Type: connector.Int, Doc: "the parallelism of the sink's writers (default: the job's)"},
 		{Key: "sink-insert-only", Type: connector.Bool, Doc: "ignored: the planner decides"},
-		{Key: "sink.supports-delete-by-key", Type: connector.Bool, Doc: "ignored: deletes carry the whole row"},
-		{Key: "source.produces-delete-by-key", Type: connector.Bool, Doc: "unsupported when true"},
+		{Key: "sink.supports-delete-by-key", Type: connector.Bool, Doc: "the sink applies deletes by primary key, so they may carry only the key"},
+		{Key: "source.produces-delete-by-key", Type: connector.Bool, Doc: "deletes carry only the primary key (an upsert changelog mode)"},
 		{Key: "bounded", Type: connector.Bool, Doc: "ignored: the source is always bounded"},
 		s("runtime-source", "ignored"),
 		s("filterable-fields", "ignored: filters are not pushed into the source"),
@@ -177,25 +199,41 @@ func (Factory) Options() []connector.Option {
 		{Key: "source.sleep-after-elements", Type: connector.Long, Doc: "ignored"},
 		{Key: "source.sleep-time", Type: connector.Duration, Doc: "ignored"},
 		s("scan.watermark.emit.strategy", "ignored: watermarks follow every row"),
-		s("readable-metadata", "unsupported: metadata columns"),
-		s("writable-metadata", "unsupported: metadata columns"),
-		s("partition-list", "unsupported: partitioned tables"),
+		s("readable-metadata", "the metadata keys of the source and their types: 'key:TYPE,...'"),
+		s("writable-metadata", "the metadata keys the sink writes and their types: 'key:TYPE,...'"),
+		s("partition-list", "ignored: partitions are read whole"),
 	}
 }
 
 // unsupported rejects options whose behaviour Eddy does not have.
 func unsupported(t connector.TableInfo) error {
-	for _, k := range []string{"readable-metadata", "writable-metadata", "partition-list"} {
-		if _, ok := t.Options[k]; ok {
-			return fmt.Errorf("option '%s' is not supported", k)
-		}
-	}
-	for _, k := range []string{"source.produces-delete-by-key", "enable-vector-search"} {
-		if strings.EqualFold(t.Options[k], "true") {
-			return fmt.Errorf("option '%s' = 'true' is not supported", k)
-		}
+	if strings.EqualFold(t.Options["enable-vector-search"], "true") {
+		return fmt.Errorf("option 'enable-vector-search' = 'true' is not supported")
 	}
 	return nil
+}
+
+// deletesByKey checks 'source.produces-delete-by-key': deletes that carry
+// only the key are what an upsert changelog's deletes are (the planner
+// normalizes them by key, filling the row from state), so the option needs
+// a changelog mode without UB; a retract source's deletes must be full.
+func deletesByKey(t connector.TableInfo, mode connector.ChangelogMode) error {
+	if strings.EqualFold(t.Options["source.produces-delete-by-key"], "true") && mode == connector.RetractChangelog {
+		return fmt.Errorf("option 'source.produces-delete-by-key' = 'true' needs a 'changelog-mode' without UB")
+	}
+	return nil
+}
+
+// hasRetractions reports whether rows of d other than +I exist.
+func (d *Data) hasRetractions() bool {
+	for _, rows := range [][]Row{d.Before, d.After} {
+		for _, r := range rows {
+			if r.Kind != connector.Insert {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // kinds parses Flink's changelog mode list ("I,UB,UA,D").
@@ -222,6 +260,13 @@ func kinds(mode string) (map[connector.RowKind]bool, error) {
 func sourceChangelog(t connector.TableInfo) (connector.ChangelogMode, error) {
 	mode, ok := t.Options["changelog-mode"]
 	if !ok {
+		// Flink's values source emits every row with its kind whatever the
+		// declared mode, and its operators honour the kinds; a data set
+		// with retractions but no declared mode is therefore read as the
+		// retract changelog it is, not as inserts of retracted rows.
+		if d, err := Lookup(t.Options["data-id"]); err == nil && d.hasRetractions() {
+			return connector.RetractChangelog, nil
+		}
 		return connector.InsertOnlyChangelog, nil
 	}
 	ks, err := kinds(mode)
@@ -246,6 +291,9 @@ func (f Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties
 		return connector.ScanProperties{}, err
 	}
 	mode, err := sourceChangelog(t)
+	if err == nil {
+		err = deletesByKey(t, mode)
+	}
 	return connector.ScanProperties{Bounded: true, Changelog: mode}, err
 }
 
@@ -262,7 +310,11 @@ func (f Factory) CreateReader(spec connector.ScanSpec, ctx connector.ReaderConte
 	if spec.Projection != nil {
 		return nil, fmt.Errorf("values: projection push-down is not supported")
 	}
-	r := &reader{d: d, ctx: ctx, schema: spec.Table.Schema, changelog: mode != connector.InsertOnlyChangelog}
+	meta, err := metadataPositions(spec.Table)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{d: d, ctx: ctx, schema: spec.OutputSchema(), meta: meta, changelog: mode != connector.InsertOnlyChangelog}
 	if ctx.Subtask == 0 {
 		r.rows = d.Before
 		if !d.Pause {
@@ -275,9 +327,12 @@ func (f Factory) CreateReader(spec connector.ScanSpec, ctx connector.ReaderConte
 }
 
 type reader struct {
-	d         *Data
-	ctx       connector.ReaderContext
-	schema    types.Schema
+	d      *Data
+	ctx    connector.ReaderContext
+	schema types.Schema // physical columns, then metadata columns
+	// meta holds, per metadata column, the position of its value in a
+	// row (after the physical values); nil without metadata columns.
+	meta      []int
 	changelog bool
 	rows      []Row
 	pos       int // rows of rows emitted
@@ -310,6 +365,9 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		return nil, err
 	}
 	row := r.rows[r.pos]
+	if r.meta != nil {
+		row = r.withMetadata(row)
+	}
 	b, err := BuildBatch(r.ctx.Mem, r.schema, r.changelog, []Row{row})
 	if err != nil {
 		return nil, fmt.Errorf("values: row %d: %w", r.pos+1, err)
@@ -371,7 +429,12 @@ func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, 
 	if err != nil {
 		return connector.SinkProperties{}, err
 	}
-	return connector.SinkProperties{AcceptsUpdates: len(accepts) > 1}, nil
+	// The values sink records every row written for the program that
+	// inspects it; an overwriting job's rows are recorded as an inserting
+	// job's are, as Flink's values sink does in streaming mode.
+	return connector.SinkProperties{AcceptsUpdates: len(accepts) > 1, SupportsOverwrite: true,
+		RequiresUpdateBefore: accepts[connector.UpdateBefore],
+		DeletesByKey:         len(t.PrimaryKey) > 0 && strings.EqualFold(t.Options["sink.supports-delete-by-key"], "true")}, nil
 }
 
 func sinkKinds(t connector.TableInfo) (map[connector.RowKind]bool, error) {
@@ -405,11 +468,42 @@ func (f Factory) CreateWriter(spec connector.SinkSpec, _ connector.ReaderContext
 	d.mu.Lock()
 	d.sinkKey = key
 	d.mu.Unlock()
-	return &writer{d: d, schema: spec.Table.Schema, accepts: accepts}, nil
+	schema, err := writtenSchema(spec.Table)
+	if err != nil {
+		return nil, err
+	}
+	return &writer{d: d, schema: schema, accepts: accepts}, nil
+}
+
+// writtenSchema is what a values sink writes: the physical columns, then
+// the persisted metadata columns in 'writable-metadata' order. A record
+// holds their values in that order, as Flink's values sink prints them.
+func writtenSchema(t connector.TableInfo) (types.Schema, error) {
+	keys, err := Factory{}.WritableMetadataOf(t)
+	if err != nil {
+		return types.Schema{}, err
+	}
+	out := types.Schema{Columns: slices.Clone(t.Schema.Columns)}
+	for _, k := range keys {
+		for _, m := range t.Metadata {
+			if !m.Virtual && m.Key == k {
+				out.Columns = append(out.Columns, types.Column{Name: m.Name, Type: m.Type})
+			}
+		}
+	}
+	return out, nil
+}
+
+// WritableMetadataOf lists the keys t declares in 'writable-metadata', in
+// declaration order.
+func (Factory) WritableMetadataOf(t connector.TableInfo) ([]string, error) {
+	keys, _, err := declaredMetadata(t.Options["writable-metadata"])
+	return keys, err
 }
 
 type writer struct {
-	d       *Data
+	d *Data
+	// schema is the columns written (writtenSchema).
 	schema  types.Schema
 	accepts map[connector.RowKind]bool
 }
@@ -458,3 +552,95 @@ func kindList(ks map[connector.RowKind]bool) string {
 
 func (w *writer) Finish() error { return nil }
 func (w *writer) Close() error  { return nil }
+
+// ReadableMetadata is empty: the keys a values table offers are the ones
+// its 'readable-metadata' option declares (ReadableMetadataOf).
+func (Factory) ReadableMetadata() map[string]string { return nil }
+
+// ReadableMetadataOf lists the keys t declares in 'readable-metadata', each
+// documented by its declared type.
+func (Factory) ReadableMetadataOf(t connector.TableInfo) (map[string]string, error) {
+	keys, typs, err := declaredMetadata(t.Options["readable-metadata"])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(keys))
+	for i, k := range keys {
+		out[k] = typs[i]
+	}
+	return out, nil
+}
+
+// declaredMetadata parses 'key:TYPE,key:TYPE' (a type may contain commas
+// inside parentheses, as DECIMAL(10, 2)).
+func declaredMetadata(opt string) (keys, typs []string, err error) {
+	if strings.TrimSpace(opt) == "" {
+		return nil, nil, nil
+	}
+	depth, start := 0, 0
+	var items []string
+	for i, c := range opt {
+		switch c {
+		case '(', '<':
+			depth++
+		case ')', '>':
+			depth--
+		case ',':
+			if depth == 0 {
+				items = append(items, opt[start:i])
+				start = i + 1
+			}
+		}
+	}
+	items = append(items, opt[start:])
+	for _, it := range items {
+		k, t, ok := strings.Cut(it, ":")
+		k, t = strings.TrimSpace(k), strings.TrimSpace(t)
+		if !ok || k == "" || t == "" {
+			return nil, nil, fmt.Errorf("option 'readable-metadata': expected 'key:TYPE', not '%s'", strings.TrimSpace(it))
+		}
+		keys, typs = append(keys, k), append(typs, t)
+	}
+	return keys, typs, nil
+}
+
+// metadataPositions maps the table's metadata columns to the positions of
+// their values in a row: after the physical values, in the order of
+// 'readable-metadata'.
+func metadataPositions(t connector.TableInfo) ([]int, error) {
+	if len(t.Metadata) == 0 {
+		return nil, nil
+	}
+	keys, _, err := declaredMetadata(t.Options["readable-metadata"])
+	if err != nil {
+		return nil, err
+	}
+	pos := make([]int, len(t.Metadata))
+	for i, m := range t.Metadata {
+		j := slices.Index(keys, m.Key)
+		if j < 0 {
+			return nil, fmt.Errorf("values: metadata key '%s' is not declared in 'readable-metadata'", m.Key)
+		}
+		pos[i] = t.Schema.Len() + j
+	}
+	return pos, nil
+}
+
+// withMetadata returns row with its values rearranged as the reader's
+// schema wants them: the physical values, then one per metadata column.
+func (r *reader) withMetadata(row Row) Row {
+	phys := r.schema.Len() - len(r.meta)
+	if len(row.Values) < phys {
+		return row // BuildBatch reports the missing values
+	}
+	vals := make([]any, 0, r.schema.Len())
+	vals = append(vals, row.Values[:phys]...)
+	for _, p := range r.meta {
+		var v any
+		if p < len(row.Values) {
+			v = row.Values[p]
+		}
+		vals = append(vals, v)
+	}
+	return Row{Kind: row.Kind, Values: vals}
+}

@@ -1,0 +1,243 @@
+package planner
+
+import (
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// markColumns locates the result of an IN subquery planned as a mark
+// join: the column that is non-NULL where the probe found a match, and
+// the probe's own column.
+type markColumns struct {
+	mark, probe int
+}
+
+// planMarkJoins plans the IN subqueries nested inside e (in a CASE, an
+// OR, a comparison: anywhere a semi join cannot express them) as mark
+// joins, as Flink does with LITERAL_AGG: input LEFT JOIN (SELECT DISTINCT
+// y, TRUE AS $m FROM sub) ON x = y, so that x IN (sub) reads $m IS NOT
+// NULL. The returned scope hides the added columns and maps each
+// subquery to them for bindExpr. Probes nesting IN subqueries of their
+// own are planned inner first.
+func (b *binder) planMarkJoins(e sql.Expr, input Node, sc *scope) (Node, *scope, error) {
+	var subs []*sql.InSubquery
+	walkSQL(e, func(x sql.Expr) bool {
+		if q, ok := x.(*sql.InSubquery); ok {
+			subs = append(subs, q)
+			return false
+		}
+		return true
+	})
+	for _, q := range subs {
+		var err error
+		if input, sc, err = b.planMarkJoins(q.Expr, input, sc); err != nil {
+			return nil, nil, err
+		}
+		if input, sc, err = b.markJoin(q, input, sc); err != nil {
+			return nil, nil, err
+		}
+	}
+	return input, sc, nil
+}
+
+// markJoin plans one IN subquery as a mark join (see planMarkJoins).
+func (b *binder) markJoin(q *sql.InSubquery, input Node, sc *scope) (Node, *scope, error) {
+	sub, err := b.bindQuery(q.Query)
+	if err != nil {
+		return nil, nil, err
+	}
+	ss := sub.Schema()
+	if ss.Len() != 1 {
+		return nil, nil, b.errAt(errs.DatatypeMismatch, q, "the subquery of IN must return one column, not %d", ss.Len())
+	}
+	x, err := b.bindExpr(sc, q.Expr)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &scope{cols: append([]scopeColumn(nil), sc.cols...), agg: sc.agg, over: sc.over, marks: map[*sql.InSubquery]markColumns{}}
+	for k, v := range sc.marks {
+		out.marks[k] = v
+	}
+	probe, ok := x.(*expr.ColumnRef)
+	if !ok {
+		// Compute the probe as a column so the join has a key.
+		in := input.Schema()
+		input = &Project{Input: input, Exprs: append(columnRefsOf(in), x), Names: append(in.Names(), "$in")}
+		probe = &expr.ColumnRef{Index: in.Len(), Name: "$in", T: x.Type()}
+		out.cols = append(out.cols, scopeColumn{name: "$in", typ: x.Type(), hidden: true})
+	}
+	width := input.Schema().Len()
+	marked := distinct(&Project{
+		Input: sub,
+		Exprs: []expr.Expr{&expr.ColumnRef{Index: 0, Name: ss.Columns[0].Name, T: ss.Columns[0].Type},
+			&expr.Literal{Value: true, T: types.BooleanType.WithNullable(false)}},
+		Names: []string{"$y", "$m"},
+	})
+	cond, err := b.call(q, "=", probe, &expr.ColumnRef{Index: width, Name: "$y", T: ss.Columns[0].Type})
+	if err != nil {
+		return nil, nil, err
+	}
+	j := &Join{Left: input, Right: marked, Type: LeftJoin, Condition: cond, SystemTime: -1}
+	js := j.Schema()
+	out.cols = append(out.cols,
+		scopeColumn{name: "$y", typ: js.Columns[width].Type, hidden: true},
+		scopeColumn{name: "$m", typ: js.Columns[width+1].Type, hidden: true})
+	// The scope's types follow the join's (time attributes end there).
+	for i := range out.cols {
+		out.cols[i].typ = js.Columns[i].Type
+	}
+	out.marks[q] = markColumns{mark: width + 1, probe: probe.Index}
+	return j, out, nil
+}
+
+// markPredicate is x [NOT] IN (sub) over a mark join: TRUE where the
+// probe matched, FALSE where it did not, NULL where the probe is NULL.
+// (A NULL among the subquery's values does not make a non-match NULL, as
+// SQL's three-valued logic would: the distinct values keep no count of
+// NULLs.)
+func (s source) markPredicate(n *sql.InSubquery, sc *scope, m markColumns) (expr.Expr, error) {
+	mark := &expr.ColumnRef{Index: m.mark, Name: "$m", T: sc.cols[m.mark].typ}
+	res, err := s.call(n, "IS NOT NULL", mark)
+	if err != nil {
+		return nil, err
+	}
+	if n.Not {
+		if res, err = s.call(n, "NOT", res); err != nil {
+			return nil, err
+		}
+	}
+	pt := sc.cols[m.probe].typ
+	if !pt.Nullable() {
+		return res, nil
+	}
+	isNull, err := s.call(n, "IS NULL", &expr.ColumnRef{Index: m.probe, Name: sc.cols[m.probe].name, T: pt})
+	if err != nil {
+		return nil, err
+	}
+	return s.call(n, "CASE", isNull, &expr.Literal{T: types.BooleanType}, res)
+}
+
+// correlatedSelect returns the SELECT of an IN subquery that may be
+// decorrelated into a semi join condition: one SELECT block with a FROM
+// and a WHERE, no grouping, no aggregates.
+func correlatedSelect(q *sql.Query) (*sql.Select, bool) {
+	sel, ok := q.Body.(*sql.Select)
+	if !ok || len(q.With) > 0 || q.OrderBy != nil || q.Limit != nil || sel.From == nil || sel.Where == nil ||
+		len(sel.GroupBy) > 0 || sel.Having != nil || sel.Distinct || hasAggregates(itemExprs(sel.Items)...) {
+		return nil, false
+	}
+	return sel, true
+}
+
+// bindCorrelatedIn plans x [NOT] IN (SELECT y FROM t WHERE ...) whose
+// WHERE refers to the outer query, as Flink decorrelates it: a semi (anti)
+// join of the outer input with t (filtered by the conjuncts local to it)
+// on x = y and the correlated conjuncts. outer is the width of the outer scope, to
+// which the result is projected back.
+func (b *binder) bindCorrelatedIn(n *sql.InSubquery, not bool, sel *sql.Select, input Node, sc *scope, outer int) (Node, error) {
+	if len(sel.Items) != 1 || sel.Items[0].Star {
+		return nil, b.errAt(errs.DatatypeMismatch, n, "the subquery of IN must return one column")
+	}
+	sub, subScope, err := b.bindFrom(sel.From)
+	if err != nil {
+		return nil, err
+	}
+	width := len(sc.cols)
+	joint := &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...)}
+	var cond expr.Expr
+	var local []sql.Expr
+	for _, c := range splitAnd(sel.Where) {
+		e, err := b.bindExpr(joint, c)
+		if err != nil {
+			return nil, err
+		}
+		usesOuter := false
+		for _, col := range expr.InputColumns(e) {
+			usesOuter = usesOuter || col < width
+		}
+		if !usesOuter {
+			local = append(local, c)
+		} else if cond == nil {
+			cond = e
+		} else if cond, err = b.call(n, "AND", cond, e); err != nil {
+			return nil, err
+		}
+	}
+	if len(local) > 0 {
+		l := local[0]
+		for _, r := range local[1:] {
+			l = &sql.Binary{Pos: r.Position(), Op: sql.And, Left: l, Right: r}
+		}
+		if sub, err = b.bindWhere(l, sub, subScope); err != nil {
+			return nil, err
+		}
+	}
+	x, err := b.bindExpr(sc, n.Expr)
+	if err != nil {
+		return nil, err
+	}
+	y, err := b.bindExpr(joint, sel.Items[0].Expr)
+	if err != nil {
+		return nil, err
+	}
+	eq, err := b.call(n, "=", x, y)
+	if err != nil {
+		return nil, err
+	}
+	typ := SemiJoin
+	if not {
+		// As for uncorrelated NOT IN: a NULL on either side is a
+		// possible match, which drops the row.
+		typ = AntiJoin
+		for _, side := range []expr.Expr{x, y} {
+			isNull, err := b.call(n, "IS NULL", side)
+			if err != nil {
+				return nil, err
+			}
+			if eq, err = b.call(n, "OR", eq, isNull); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if cond, err = b.call(n, "AND", eq, cond); err != nil {
+		return nil, err
+	}
+	var out Node = &Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}
+	if width != outer {
+		s := out.Schema()
+		out = &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:outer]}), Names: s.Names()[:outer]}
+	}
+	return out, nil
+}
+
+// hasInSubquery reports whether e nests an IN subquery.
+func hasInSubquery(e sql.Expr) bool {
+	found := false
+	walkSQL(e, func(x sql.Expr) bool {
+		_, found = x.(*sql.InSubquery)
+		return !found
+	})
+	return found
+}
+
+// filterWithMarkJoins filters input by the WHERE conjunct c, which nests
+// IN subqueries, through mark joins; the result has input's columns.
+func (b *binder) filterWithMarkJoins(c sql.Expr, input Node, sc *scope) (Node, error) {
+	outer := len(sc.cols)
+	in, msc, err := b.planMarkJoins(c, input, sc)
+	if err != nil {
+		return nil, err
+	}
+	cond, err := b.bindExpr(msc, c)
+	if err != nil {
+		return nil, err
+	}
+	if k := cond.Type().Kind; k != types.Boolean && k != types.Null {
+		return nil, b.errAt(errs.DatatypeMismatch, c, "WHERE condition must be BOOLEAN, not %s", cond.Type())
+	}
+	var out Node = &Filter{Input: in, Condition: cond}
+	s := out.Schema()
+	return &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:outer]}), Names: s.Names()[:outer]}, nil
+}
