@@ -400,6 +400,10 @@ func init() { connector.Register(mvFactory{}) }
 
 func (mvFactory) Identifier() string { return mvConnector }
 
+// Internal keeps the connector out of the list users see: only CREATE
+// MATERIALIZED VIEW makes its tables.
+func (mvFactory) Internal() bool { return true }
+
 func (mvFactory) Options() []connector.Option {
 	return []connector.Option{
 		{Key: mvOptionID, Type: connector.String, Required: true, Doc: "The id of the view's state in the server."},

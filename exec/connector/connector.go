@@ -331,6 +331,13 @@ var (
 	all     = map[string]Factory{}
 )
 
+// Internal is implemented by a factory that backs the engine's own tables
+// (a server's materialized views) rather than tables users declare;
+// Identifiers leaves it out.
+type Internal interface {
+	Internal() bool
+}
+
 // Register adds a connector factory; it panics on duplicates because that is
 // a programming error at init time. A factory may be a source, a sink, or both.
 func Register(f Factory) {
@@ -378,7 +385,10 @@ func Identifiers() []string {
 	mu.RLock()
 	defer mu.RUnlock()
 	ids := make([]string, 0, len(all))
-	for id := range all {
+	for id, f := range all {
+		if in, ok := f.(Internal); ok && in.Internal() {
+			continue
+		}
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
