@@ -31,8 +31,12 @@ const (
 // 'm'.
 const MaterializedViewConnector = "eddy-materialized-view"
 
-// pgOwner is the OID PostgreSQL gives its bootstrap superuser.
-const pgOwner = 10
+// pgOwner is the OID PostgreSQL gives its bootstrap superuser, which
+// owns every object; PGOwnerName is its name (pg_get_userbyid's answer).
+const (
+	pgOwner     = 10
+	PGOwnerName = "eddy"
+)
 
 // OID returns the stable object identifier of a qualified name: a hash
 // above PostgreSQL's first user OID (16384), below 2^31 so it fits int4.
@@ -84,20 +88,22 @@ func init() {
 		{Database: PGCatalog, Name: "pg_class"}: {
 			// The relations and, for each primary key, its index (relkind
 			// 'i'). Eddy has no tablespaces, TOAST tables, typed tables,
-			// rules, triggers, row security, checks or partitions, so
-			// those columns hold PostgreSQL's values for their absence.
+			// rules, triggers, row security, checks, partitions or storage
+			// options, so those columns hold PostgreSQL's values for their
+			// absence.
 			cols: []pgColumn{{"oid", pgBigInt}, {"relname", pgString}, {"relnamespace", pgBigInt},
 				{"relkind", pgString}, {"relowner", pgBigInt}, {"relam", pgBigInt}, {"relnatts", pgInt},
 				{"relhasindex", pgBool}, {"relchecks", pgInt}, {"relhasrules", pgBool}, {"relhastriggers", pgBool},
 				{"relrowsecurity", pgBool}, {"relforcerowsecurity", pgBool}, {"relispartition", pgBool},
 				{"reltablespace", pgBigInt}, {"reloftype", pgBigInt}, {"reltoastrelid", pgBigInt},
-				{"relpersistence", pgString}, {"relreplident", pgString}},
+				{"relpersistence", pgString}, {"relreplident", pgString}, {"relpartbound", pgString},
+				{"reloptions", types.ArrayType(pgString)}},
 			rows: func(m *Manager) [][]string {
 				var rows [][]string
 				row := func(oid, ns int64, name, kind, am string, natts int, hasIndex bool) {
 					rows = append(rows, []string{itoa(oid), sqlString(name), itoa(ns), sqlString(kind), itoa(pgOwner), am,
 						itoa(int64(natts)), sqlBool(hasIndex), "0", "FALSE", "FALSE", "FALSE", "FALSE", "FALSE", "0", "0", "0",
-						"'p'", "'d'"})
+						"'p'", "'d'", "CAST(NULL AS STRING)"})
 				}
 				for _, r := range m.pgClasses() {
 					am := "0"
@@ -124,7 +130,8 @@ func init() {
 			cols: []pgColumn{{"attrelid", pgBigInt}, {"attname", pgString}, {"atttypid", pgBigInt},
 				{"attlen", pgInt}, {"attnum", pgInt}, {"atttypmod", pgInt}, {"attnotnull", pgBool},
 				{"atthasdef", pgBool}, {"attisdropped", pgBool}, {"attidentity", pgString},
-				{"attgenerated", pgString}, {"attcollation", pgBigInt}, {"attislocal", pgBool}},
+				{"attgenerated", pgString}, {"attcollation", pgBigInt}, {"attislocal", pgBool},
+				{"attstorage", pgString}, {"attcompression", pgString}, {"attstattarget", pgInt}},
 			rows: func(m *Manager) [][]string {
 				var rows [][]string
 				for _, r := range m.pgClasses() {
@@ -141,9 +148,17 @@ func init() {
 						if t, ok := types.PGTypeByOID(int64(oid)); ok && t.Collatable {
 							coll = "100"
 						}
+						// PostgreSQL stores variable-length values (typlen -1)
+						// 'x' (extended) by default, fixed-length ones 'p'
+						// (plain); Eddy has no per-column compression or
+						// statistics target (-1: the default).
+						storage := "'p'"
+						if size < 0 {
+							storage = "'x'"
+						}
 						rows = append(rows, []string{itoa(r.oid), sqlString(c.Name), itoa(int64(oid)), itoa(int64(size)),
 							itoa(int64(i + 1)), itoa(int64(mod)), sqlBool(!c.Type.Nullable()), sqlBool(expr != ""),
-							"FALSE", "''", gen, coll, "TRUE"})
+							"FALSE", "''", gen, coll, "TRUE", storage, "''", "-1"})
 					}
 				}
 				return rows
@@ -283,6 +298,56 @@ func init() {
 			// through the Go API, so there are no rows to list yet.
 			cols: []pgColumn{{"oid", pgBigInt}, {"proname", pgString}, {"pronamespace", pgBigInt}, {"prokind", pgString}},
 			rows: func(*Manager) [][]string { return nil },
+		},
+		// Eddy has no inheritance, row security policies, extended
+		// statistics, publications or rewrite rules, and one role (the
+		// owner of every object, pgOwner): psql's \d and \du read these
+		// relations, which are empty but for that role.
+		{Database: PGCatalog, Name: "pg_inherits"}: {
+			cols: []pgColumn{{"inhrelid", pgBigInt}, {"inhparent", pgBigInt}, {"inhseqno", pgInt}, {"inhdetachpending", pgBool}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_policy"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"polname", pgString}, {"polrelid", pgBigInt}, {"polcmd", pgString},
+				{"polpermissive", pgBool}, {"polroles", types.ArrayType(pgBigInt)}, {"polqual", pgString}, {"polwithcheck", pgString}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_statistic_ext"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"stxrelid", pgBigInt}, {"stxname", pgString}, {"stxnamespace", pgBigInt},
+				{"stxowner", pgBigInt}, {"stxstattarget", pgInt}, {"stxkind", types.ArrayType(pgString)}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_publication"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"pubname", pgString}, {"pubowner", pgBigInt}, {"puballtables", pgBool},
+				{"pubinsert", pgBool}, {"pubupdate", pgBool}, {"pubdelete", pgBool}, {"pubtruncate", pgBool}, {"pubviaroot", pgBool}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_publication_rel"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"prpubid", pgBigInt}, {"prrelid", pgBigInt}, {"prqual", pgString},
+				{"prattrs", types.ArrayType(types.SmallIntType)}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_publication_namespace"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"pnpubid", pgBigInt}, {"pnnspid", pgBigInt}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_rewrite"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"rulename", pgString}, {"ev_class", pgBigInt}, {"ev_type", pgString}, {"is_instead", pgBool}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_auth_members"}: {
+			cols: []pgColumn{{"roleid", pgBigInt}, {"member", pgBigInt}, {"grantor", pgBigInt}, {"admin_option", pgBool}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		{Database: PGCatalog, Name: "pg_roles"}: {
+			// The role is named as pg_get_userbyid names it; it may log in
+			// and, Eddy having no privileges, do anything.
+			cols: []pgColumn{{"oid", pgBigInt}, {"rolname", pgString}, {"rolsuper", pgBool}, {"rolinherit", pgBool},
+				{"rolcreaterole", pgBool}, {"rolcreatedb", pgBool}, {"rolcanlogin", pgBool}, {"rolreplication", pgBool},
+				{"rolconnlimit", pgInt}, {"rolvaliduntil", pgString}, {"rolbypassrls", pgBool}},
+			rows: func(*Manager) [][]string {
+				return [][]string{{itoa(pgOwner), sqlString(PGOwnerName), "TRUE", "TRUE", "TRUE", "TRUE", "TRUE", "FALSE", "-1", "NULL", "TRUE"}}
+			},
 		},
 		{Database: InformationSchema, Name: "columns"}: {
 			cols: []pgColumn{{"table_catalog", pgString}, {"table_schema", pgString}, {"table_name", pgString},
@@ -476,33 +541,137 @@ func (m *Manager) pgView(p Path) (obj Object, ok bool, err error) {
 	}
 	// The first VALUES row types the columns and is filtered out (its
 	// first column is NULL, no real row's is), so an empty relation still
-	// has its columns' types.
+	// has its columns' types. Array columns (pg_policy.polroles ...) are
+	// always NULL in Eddy's catalog and VALUES takes no array constants, so
+	// they are added by the outer SELECT and the rows leave them out.
+	var values []pgColumn
 	var b strings.Builder
-	b.WriteString("SELECT * FROM (VALUES (")
+	b.WriteString("SELECT ")
 	for i, c := range rel.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if c.t.Kind == types.Array {
+			b.WriteString("CAST(NULL AS " + c.t.String() + ") AS " + c.name)
+		} else {
+			b.WriteString(c.name)
+			values = append(values, c)
+		}
+	}
+	b.WriteString(" FROM (VALUES (")
+	for i, c := range values {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("CAST(NULL AS " + c.t.String() + ")")
 	}
 	b.WriteString(")")
-	first := rel.cols[0].name
 	for _, row := range rel.rows(m) {
 		b.WriteString(", (" + strings.Join(row, ", ") + ")")
 	}
 	b.WriteString(") AS t(")
-	schema := types.Schema{Columns: make([]types.Column, len(rel.cols))}
-	for i, c := range rel.cols {
+	for i, c := range values {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(c.name)
+	}
+	b.WriteString(") WHERE " + values[0].name + " IS NOT NULL")
+	schema := types.Schema{Columns: make([]types.Column, len(rel.cols))}
+	for i, c := range rel.cols {
 		schema.Columns[i] = types.Column{Name: c.name, Type: c.t}
 	}
-	b.WriteString(") WHERE " + first + " IS NOT NULL")
 	return &View{Query: b.String(), Columns: schema}, true, nil
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// PGIndexDefs returns, by index OID, what PostgreSQL's pg_get_indexdef
+// prints for the index of each primary key (see pg_index), e.g.
+// CREATE UNIQUE INDEX t_pkey ON default_database.t USING btree (id).
+func (m *Manager) PGIndexDefs() map[int64]string {
+	defs := map[int64]string{}
+	for _, r := range m.pgClasses() {
+		if cols := r.primaryKeyNames(); cols != "" {
+			defs[r.pkeyOID()] = "CREATE UNIQUE INDEX " + pgQuoteIdent(r.name+"_pkey") + " ON " +
+				pgQuoteIdent(r.db) + "." + pgQuoteIdent(r.name) + " USING btree (" + cols + ")"
+		}
+	}
+	return defs
+}
+
+// PGConstraintDefs returns, by constraint OID, what PostgreSQL's
+// pg_get_constraintdef prints for each primary key (see pg_constraint),
+// e.g. PRIMARY KEY (id).
+func (m *Manager) PGConstraintDefs() map[int64]string {
+	defs := map[int64]string{}
+	for _, r := range m.pgClasses() {
+		if cols := r.primaryKeyNames(); cols != "" {
+			defs[r.pkeyOID()] = "PRIMARY KEY (" + cols + ")"
+		}
+	}
+	return defs
+}
+
+// primaryKeyNames lists the primary key's columns as PostgreSQL prints
+// them in definitions, "" when the relation has none.
+func (r pgClass) primaryKeyNames() string {
+	t, _ := r.obj.(*Table)
+	if t == nil || len(t.PrimaryKey) == 0 {
+		return ""
+	}
+	names := make([]string, len(t.PrimaryKey))
+	for i, k := range t.PrimaryKey {
+		names[i] = pgQuoteIdent(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// pgQuoteIdent quotes an identifier as PostgreSQL's quote_ident does when
+// it is not a plain lower-case one.
+func pgQuoteIdent(s string) string {
+	plain := s != ""
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '$')) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// PGViewDefs returns, by relation OID, the query of each view as
+// PostgreSQL's pg_get_viewdef gives it (psql's \d+ prints it). Eddy keeps
+// a view's SQL text, which is returned as written, ended by ';' as
+// PostgreSQL ends its own.
+func (m *Manager) PGViewDefs() map[int64]string {
+	defs := map[int64]string{}
+	for _, r := range m.pgClasses() {
+		if v, ok := r.obj.(*View); ok {
+			defs[r.oid] = strings.TrimSuffix(strings.TrimSpace(v.Query), ";") + ";"
+		}
+	}
+	return defs
+}
+
+// PGColumnComments returns the comments of the columns of the current
+// catalog's tables, by relation OID and column number (from 1), which
+// PostgreSQL's col_description gives.
+func (m *Manager) PGColumnComments() map[[2]int64]string {
+	out := map[[2]int64]string{}
+	for _, r := range m.pgClasses() {
+		if t, ok := r.obj.(*Table); ok {
+			for i, c := range t.Columns {
+				if c.Comment != "" {
+					out[[2]int64{r.oid, int64(i + 1)}] = c.Comment
+				}
+			}
+		}
+	}
+	return out
+}

@@ -472,32 +472,15 @@ func (e *constraintEnforcer) checkStruct(c *fieldCheck, a *array.Struct, l *leve
 func (e *constraintEnforcer) checkLength(c *fieldCheck, arr arrow.Array, l *level) (arrow.Array, error) {
 	max := c.t.Length
 	exact := c.t.Kind == types.Char || c.t.Kind == types.Binary
-	trimPad := e.spec.TypeLength == EnforceTrimPad
 	switch a := arr.(type) {
 	case *array.String:
-		change := -1
-		for i := 0; i < a.Len(); i++ {
-			if a.IsNull(i) {
-				continue
-			}
+		change := e.lengthViolations(c, arr, l, func(i int) int {
 			s := a.Value(i)
 			if len(s) <= max && !exact {
-				continue // at most max bytes: at most max characters
+				return len(s) // at most max bytes: at most max characters
 			}
-			if n := utf8.RuneCountInString(s); n > max || (exact && n < max) {
-				r := l.row(i)
-				if r < 0 {
-					continue
-				}
-				if !trimPad {
-					e.failLength(r, l, i, c.t, n)
-					continue
-				}
-				if change < 0 {
-					change = i
-				}
-			}
-		}
+			return utf8.RuneCountInString(s)
+		})
 		if change < 0 {
 			return nil, nil
 		}
@@ -517,25 +500,7 @@ func (e *constraintEnforcer) checkLength(c *fieldCheck, arr arrow.Array, l *leve
 		}
 		return bld.NewArray(), nil
 	case *array.Binary:
-		change := -1
-		for i := 0; i < a.Len(); i++ {
-			if a.IsNull(i) {
-				continue
-			}
-			if n := len(a.Value(i)); n > max || (exact && n < max) {
-				r := l.row(i)
-				if r < 0 {
-					continue
-				}
-				if !trimPad {
-					e.failLength(r, l, i, c.t, n)
-					continue
-				}
-				if change < 0 {
-					change = i
-				}
-			}
-		}
+		change := e.lengthViolations(c, arr, l, func(i int) int { return len(a.Value(i)) })
 		if change < 0 {
 			return nil, nil
 		}
@@ -565,6 +530,33 @@ func (e *constraintEnforcer) checkLength(c *fieldCheck, arr arrow.Array, l *leve
 		return bld.NewArray(), nil
 	}
 	return nil, errs.New(errs.InternalError, "constraint enforcer: column '%s' of type %s is an Arrow %s", l.path(0), c.t, arr.DataType())
+}
+
+// lengthViolations checks the length (as length measures it) of each
+// non-NULL value of arr that belongs to a live row against the column's
+// type. Under TRIM_PAD it returns the first value to trim or pad (-1 for
+// none); otherwise it records each violation and returns -1.
+func (e *constraintEnforcer) lengthViolations(c *fieldCheck, arr arrow.Array, l *level, length func(i int) int) int {
+	max := c.t.Length
+	exact := c.t.Kind == types.Char || c.t.Kind == types.Binary
+	trimPad := e.spec.TypeLength == EnforceTrimPad
+	for i := 0; i < arr.Len(); i++ {
+		if arr.IsNull(i) {
+			continue
+		}
+		if n := length(i); n > max || (exact && n < max) {
+			r := l.row(i)
+			if r < 0 {
+				continue
+			}
+			if !trimPad {
+				e.failLength(r, l, i, c.t, n)
+				continue
+			}
+			return i
+		}
+	}
+	return -1
 }
 
 // trimPadString cuts s to max characters, or pads a CHAR value with

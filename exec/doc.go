@@ -70,8 +70,10 @@
 // snapshots its reader and sends ElementSavepoint after the last batch it
 // emitted. A task that has received the barrier on every input channel
 // that has not ended (it stops reading a channel after its barrier:
-// aligned, like checkpoint barriers) snapshots each operator of its chain,
-// forwards the barrier and finishes without EndInput. The snapshots travel
+// aligned, like checkpoint barriers) first lets the operators of its chain
+// that buffer input (PreSnapshotOperator: a mini-batch aggregate's bundle)
+// emit what they hold, head first, then snapshots each operator of its
+// chain, forwards the barrier and finishes without EndInput. The snapshots travel
 // to the JobManager on the tasks' FINISHED reports and form a Savepoint:
 // per (vertex, subtask, chain position) the operator's bytes, plus the
 // JobGraph. JobManager.SubmitWithOptions with SubmitOptions.Restore

@@ -39,6 +39,14 @@ func (m *OperatorMetrics) setBacklog(fill func(map[string]int64)) {
 	fill(m.backlog)
 }
 
+// addLate counts n late rows dropped; operators built without metrics
+// (nil) count nothing.
+func (m *OperatorMetrics) addLate(n int64) {
+	if n > 0 && m != nil {
+		m.LateRecordsDropped.Add(n)
+	}
+}
+
 // NewOperatorMetrics returns zeroed metrics whose watermark is MinWatermark.
 func NewOperatorMetrics() *OperatorMetrics {
 	m := &OperatorMetrics{}

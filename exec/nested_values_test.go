@@ -99,19 +99,8 @@ func TestJoinNestedColumns(t *testing.T) {
 		Schema: types.Schema{Columns: append(append([]types.Column{}, left.Columns...), right.Columns...)},
 		Spec:   json.RawMessage(`{"type": "left", "leftKeys": [0], "rightKeys": [0], "leftChangelog": true}`),
 	}
-	e, ok := lookupKind(KindJoin)
-	require.True(t, ok)
 	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics(), Clock: &manualJoinClock{}}
-	start := func(state []byte) Operator {
-		op, err := e.op(spec, ctx)
-		require.NoError(t, err)
-		require.NoError(t, op.Open(ctx))
-		if state != nil {
-			require.NoError(t, op.Restore(state))
-		}
-		return op
-	}
-	op := start(nil)
+	op := openOperator(t, spec, ctx)
 	var rec joinRecorder
 
 	row := `{"id": 7, "name": "n", "tags": [3], "attrs": [{"key": "k", "value": 2}], "inner": {"d": "1.00"}}`
@@ -124,10 +113,7 @@ func TestJoinNestedColumns(t *testing.T) {
 	require.NoError(t, op.ProcessBatch(0, b, &rec))
 	b.Release()
 
-	state, err := op.Snapshot()
-	require.NoError(t, err)
-	require.NoError(t, op.Close())
-	op = start(state)
+	op = reopen(t, op, spec, ctx)
 
 	rb := array.NewRecordBuilder(mem, BatchSchema(right, false))
 	rb.Field(0).(*array.Int64Builder).Append(1)
@@ -165,19 +151,8 @@ func TestChangelogNormalizeNestedColumns(t *testing.T) {
 	schema := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "r", Type: nestedTestType}}}
 	spec := OperatorSpec{Kind: KindChangelogNormalize, Changelog: true, Schema: schema,
 		Spec: json.RawMessage(`{"keys": [0]}`)}
-	e, ok := lookupKind(KindChangelogNormalize)
-	require.True(t, ok)
 	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics(), Clock: &manualJoinClock{}}
-	start := func(state []byte) Operator {
-		op, err := e.op(spec, ctx)
-		require.NoError(t, err)
-		require.NoError(t, op.Open(ctx))
-		if state != nil {
-			require.NoError(t, op.Restore(state))
-		}
-		return op
-	}
-	op := start(nil)
+	op := openOperator(t, spec, ctx)
 	var rec joinRecorder
 	b := array.NewRecordBuilder(mem, BatchSchema(schema, true))
 	defer b.Release()
@@ -197,10 +172,7 @@ func TestChangelogNormalizeNestedColumns(t *testing.T) {
 	v2 := `{"id": 1, "name": "b", "tags": null, "attrs": [{"key": "x", "value": 1}], "inner": null}`
 	feed(1, v1, connector.Insert)
 	feed(1, v1, connector.UpdateAfter)
-	state, err := op.Snapshot()
-	require.NoError(t, err)
-	require.NoError(t, op.Close())
-	op = start(state)
+	op = reopen(t, op, spec, ctx)
 	feed(1, v2, connector.UpdateAfter)
 	feed(1, "null", connector.Delete)
 	require.NoError(t, op.Close())

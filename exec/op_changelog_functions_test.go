@@ -1,9 +1,6 @@
 package exec
 
 import (
-	"flag"
-	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -26,50 +23,14 @@ import (
 //	from-changelog columns=(0,2) op=1 kinds=(c:INSERT,d:DELETE) [skip] [insert-only]
 //
 // codes lists the op code of each row kind (+I, -U, +U, -D), - for none;
-// the op column (-1 in columns) is a STRING. Every script is replayed with
-// input batches of 1 and 7 rows and whole, each with and without a
-// snapshot and restore into a fresh operator after every batch and
-// watermark: the output must not change.
+// the op column (-1 in columns) is a STRING. Scripts are replayed as
+// replayScripts describes.
 func TestChangelogFunctions(t *testing.T) {
-	rewrite := false
-	if f := flag.Lookup("rewrite"); f != nil {
-		rewrite = f.Value.String() == "true"
-	}
-	datadriven.Walk(t, "testdata/changelog_functions", func(t *testing.T, path string) {
-		for _, bs := range []int{0, 1, 7} {
-			for _, restore := range []bool{false, true} {
-				if rewrite && (bs != 0 || restore) {
-					continue
-				}
-				t.Run(fmt.Sprintf("batch=%d/restore=%t", bs, restore), func(t *testing.T) {
-					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-					defer mem.AssertSize(t, 0)
-					h := &rowOpHarness{mem: mem, batch: bs, restoreEach: restore, metrics: NewOperatorMetrics()}
-					defer h.close(t)
-					datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-						return runChangelogFunction(t, h, d)
-					})
-				})
-			}
-		}
-	})
+	replayRowOperatorScripts(t, []string{"changelog_functions"}, runChangelogFunction)
 }
 
 func runChangelogFunction(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string {
-	ints := func(key string) []int {
-		var out []int
-		if !d.HasArg(key) {
-			return out
-		}
-		var vals []string
-		d.ScanArgs(t, key, &vals)
-		for _, v := range vals {
-			i, err := strconv.Atoi(v)
-			require.NoError(t, err)
-			out = append(out, i)
-		}
-		return out
-	}
+	ints := func(key string) []int { return intsArg(t, d, key) }
 	switch d.Cmd {
 	case "to-changelog":
 		h.close(t)
@@ -124,11 +85,7 @@ func runChangelogFunction(t *testing.T, h *rowOpHarness, d *datadriven.TestData)
 	default:
 		return h.run(t, d)
 	}
-	if err := h.tryNewOp(); err != nil {
-		h.op = nil
-		return "error: " + err.Error() + "\n"
-	}
-	return "ok\n"
+	return h.start()
 }
 
 // TestNullWhereSliced nulls rows of arrays that start at an offset into

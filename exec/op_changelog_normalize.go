@@ -55,9 +55,7 @@ type normalizeOp struct {
 
 	// parts finds a key's partition; row[p] is the slot in store of the
 	// row kept for partition p.
-	parts *partitionTable
-	store *rowStore
-	row   []int32
+	keyedRows
 
 	in   joinBatch
 	emit *rowEmitter
@@ -65,10 +63,6 @@ type normalizeOp struct {
 	// result per row of the current batch.
 	cond expr.Evaluator
 	pass []bool
-	// release holds the slots of replaced and deleted rows until the
-	// batch's output, which may gather them, is built.
-	release   []int32
-	lastSweep int64
 }
 
 func newChangelogNormalize(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
@@ -150,7 +144,7 @@ func (n *normalizeOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error
 	ttl := n.spec.StateTTLMillis
 	if ttl > 0 {
 		now = n.clock.NowMillis()
-		n.sweep(now)
+		n.sweep(ttl, now)
 	}
 	views := n.in.views
 	for i, kind := range n.in.kinds {
@@ -203,24 +197,6 @@ func (n *normalizeOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error
 	return err
 }
 
-// drop forgets partition p; its row's slot is released with the batch.
-func (n *normalizeOp) drop(p int32) {
-	n.release = append(n.release, n.row[p])
-	n.parts.remove(p)
-}
-
-func (n *normalizeOp) releaseSlots() {
-	for _, sl := range n.release {
-		n.store.release(sl)
-	}
-	n.release = n.release[:0]
-}
-
-// sweep drops expired keys (see sweepParts).
-func (n *normalizeOp) sweep(now int64) {
-	sweepParts(n.parts, &n.lastSweep, n.spec.StateTTLMillis, now, n.drop)
-}
-
 func (n *normalizeOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 	return out.EmitWatermark(wm)
 }
@@ -228,12 +204,11 @@ func (n *normalizeOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 func (n *normalizeOp) EndInput(int, Output) error { return nil }
 
 func (n *normalizeOp) Snapshot() ([]byte, error) {
-	return snapshotParts(n.lastSweep, n.parts, n.store, n.row), nil
+	return n.snapshot(), nil
 }
 
 func (n *normalizeOp) Restore(state []byte) error {
-	defer n.releaseSlots()
-	return restoreParts(state, n.ctx, &n.lastSweep, n.parts, n.store, &n.row, n.drop)
+	return n.restore(state, n.ctx)
 }
 
 func (n *normalizeOp) Close() error {

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -31,32 +30,9 @@ import (
 //
 // insert-only declares the output insert-only (an invalid plan). state
 // prints the keys not expired at the clock's time and the rows held.
-// Every script is replayed with input batches of 1 and 7 rows and whole,
-// each with and without a snapshot and restore into a fresh operator
-// after every batch and watermark: the output must not change.
+// Scripts are replayed as replayScripts describes.
 func TestChangelogNormalize(t *testing.T) {
-	rewrite := false
-	if f := flag.Lookup("rewrite"); f != nil {
-		rewrite = f.Value.String() == "true"
-	}
-	datadriven.Walk(t, "testdata/normalize", func(t *testing.T, path string) {
-		for _, bs := range []int{0, 1, 7} {
-			for _, restore := range []bool{false, true} {
-				if rewrite && (bs != 0 || restore) {
-					continue
-				}
-				t.Run(fmt.Sprintf("batch=%d/restore=%t", bs, restore), func(t *testing.T) {
-					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-					defer mem.AssertSize(t, 0)
-					h := &rowOpHarness{mem: mem, batch: bs, restoreEach: restore, metrics: NewOperatorMetrics()}
-					defer h.close(t)
-					datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-						return runNormalize(t, h, d)
-					})
-				})
-			}
-		}
-	})
+	replayRowOperatorScripts(t, []string{"normalize"}, runNormalize)
 }
 
 // runNormalize handles the commands specific to the normalize scripts and
@@ -75,13 +51,7 @@ func runNormalize(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string 
 			require.NoError(t, err)
 			s.Condition = raw
 		}
-		var keys []string
-		d.ScanArgs(t, "keys", &keys)
-		for _, k := range keys {
-			i, err := strconv.Atoi(k)
-			require.NoError(t, err)
-			s.Keys = append(s.Keys, i)
-		}
+		s.Keys = intsArg(t, d, "keys")
 		if d.HasArg("ttl") {
 			d.ScanArgs(t, "ttl", &s.StateTTLMillis)
 		}
@@ -89,20 +59,10 @@ func runNormalize(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string 
 		h.input = BatchSchema(in, true)
 		h.spec = OperatorSpec{Kind: KindChangelogNormalize, Name: d.Cmd, Schema: in,
 			Changelog: !d.HasArg("insert-only"), Spec: mustJSON(t, s)}
-		if err := h.tryNewOp(); err != nil {
-			h.op = nil
-			return "error: " + err.Error() + "\n"
-		}
-		return "ok\n"
+		return h.start()
 	case "state":
 		op := h.op.(*normalizeOp)
-		keys := 0
-		for p := range op.parts.n {
-			if op.parts.live[p] && !op.parts.expired(p, op.spec.StateTTLMillis, h.clock.now) {
-				keys++
-			}
-		}
-		return fmt.Sprintf("keys=%d rows=%d\n", keys, op.store.live)
+		return fmt.Sprintf("keys=%d rows=%d\n", h.liveParts(op.parts, op.spec.StateTTLMillis), op.store.live)
 	}
 	return h.run(t, d)
 }
@@ -350,36 +310,14 @@ func BenchmarkChangelogNormalize(b *testing.B) {
 	require.NoError(b, err)
 	require.NoError(b, op.Open(ctx))
 	defer op.Close()
-
-	const nBatches = 16
-	batches := make([]arrow.RecordBatch, nBatches)
-	x := uint64(42)
-	for j := range batches {
-		rb := array.NewRecordBuilder(mem, BatchSchema(in, true))
-		for range rows {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-			kind := connector.UpdateAfter
-			if x%16 == 0 {
-				kind = connector.Delete
-			}
-			rb.Field(0).(*array.Int64Builder).Append(int64(x % keys))
-			rb.Field(1).(*array.Int64Builder).Append(int64(x>>20) % 1000)
-			rb.Field(2).(*array.StringBuilder).Append("payload")
-			rb.Field(3).(*array.Int8Builder).Append(int8(kind))
+	benchOperator(b, op, mem, BatchSchema(in, true), rows, func(rb *array.RecordBuilder, x uint64) {
+		kind := connector.UpdateAfter
+		if x%16 == 0 {
+			kind = connector.Delete
 		}
-		batches[j] = rb.NewRecordBatch()
-		rb.Release()
-		defer batches[j].Release()
-	}
-	var sink gaDiscard
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := op.ProcessBatch(0, batches[i%nBatches], sink); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
+		rb.Field(0).(*array.Int64Builder).Append(int64(x % keys))
+		rb.Field(1).(*array.Int64Builder).Append(int64(x>>20) % 1000)
+		rb.Field(2).(*array.StringBuilder).Append("payload")
+		rb.Field(3).(*array.Int8Builder).Append(int8(kind))
+	})
 }

@@ -89,10 +89,8 @@ func runCorrelate(t *testing.T, coll int, left, ordinality, restore bool) string
 	spec := OperatorSpec{Kind: KindCorrelate, Schema: out, Changelog: true,
 		Spec: mustJSON(t, CorrelateSpec{Collection: marshal(t, ref), Left: left, Ordinality: ordinality})}
 	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics()}
-	op, err := newCorrelate(spec, ctx)
-	require.NoError(t, err)
-	require.NoError(t, op.Open(ctx))
-	defer op.Close()
+	op := openOperator(t, spec, ctx)
+	defer func() { op.Close() }()
 	rec := unnestBatch(mem)
 	defer rec.Release()
 	var o gaOutput
@@ -103,13 +101,7 @@ func runCorrelate(t *testing.T, coll int, left, ordinality, restore bool) string
 	require.NoError(t, op.ProcessBatch(0, first, &o))
 	first.Release()
 	if restore {
-		state, err := op.Snapshot()
-		require.NoError(t, err)
-		require.NoError(t, op.Close())
-		op, err = newCorrelate(spec, ctx)
-		require.NoError(t, err)
-		require.NoError(t, op.Restore(state))
-		require.NoError(t, op.Open(ctx))
+		op = reopen(t, op, spec, ctx)
 	}
 	rest := rec.NewSlice(1, rec.NumRows())
 	require.NoError(t, op.ProcessBatch(0, rest, &o))

@@ -41,16 +41,13 @@ type dedupOp struct {
 	ctx   *OperatorContext
 	clock Clock
 
-	parts *partitionTable
-	// store and row hold the kept row of each partition; nil when keeping
-	// the first row by processing time, which needs only the keys.
-	store *rowStore
-	row   []int32
+	// store and row hold the kept row of each partition; store is nil
+	// when keeping the first row by processing time, which needs only the
+	// keys.
+	keyedRows
 
-	in        joinBatch
-	emit      *rowEmitter
-	release   []int32
-	lastSweep int64
+	in   joinBatch
+	emit *rowEmitter
 }
 
 func newDeduplicate(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
@@ -71,8 +68,11 @@ func newDeduplicate(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 			return nil, errs.New(errs.InvalidPlan, "deduplicate: key %d out of range", k)
 		}
 	}
-	if want := s.KeepLast || !s.ProcTime; spec.Changelog != want {
-		return nil, errs.New(errs.InvalidPlan, "deduplicate: output changelog is %t, want %t", spec.Changelog, want)
+	// Keeping the first row by processing time emits +I rows only; its
+	// output may still carry the row kind column (the plan declares it
+	// updating), the other modes need it.
+	if (s.KeepLast || !s.ProcTime) && !spec.Changelog {
+		return nil, errs.New(errs.InvalidPlan, "deduplicate: the output of this deduplication is a changelog")
 	}
 	kinds, _, err := storeKinds(spec.Schema, d.nIn, "deduplicate")
 	if err != nil {
@@ -104,7 +104,7 @@ func (d *dedupOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	ttl := d.spec.StateTTLMillis
 	if ttl > 0 {
 		now = d.clock.NowMillis()
-		d.sweep(now)
+		d.sweep(ttl, now)
 	}
 	times := &d.in.views[d.spec.TimeCol]
 	for i := range int(b.NumRows()) {
@@ -153,28 +153,6 @@ func (d *dedupOp) keep(i int) int32 {
 	return sl
 }
 
-// drop forgets an expired key.
-func (d *dedupOp) drop(p int32) {
-	if d.store != nil {
-		d.release = append(d.release, d.row[p])
-	}
-	d.parts.remove(p)
-}
-
-// releaseSlots frees the slots of the rows replaced or dropped, once the
-// batch that may still read them is out.
-func (d *dedupOp) releaseSlots() {
-	for _, sl := range d.release {
-		d.store.release(sl)
-	}
-	d.release = d.release[:0]
-}
-
-// sweep drops expired keys (see sweepParts).
-func (d *dedupOp) sweep(now int64) {
-	sweepParts(d.parts, &d.lastSweep, d.spec.StateTTLMillis, now, d.drop)
-}
-
 func (d *dedupOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 	return out.EmitWatermark(wm)
 }
@@ -182,12 +160,11 @@ func (d *dedupOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 func (d *dedupOp) EndInput(int, Output) error { return nil }
 
 func (d *dedupOp) Snapshot() ([]byte, error) {
-	return snapshotParts(d.lastSweep, d.parts, d.store, d.row), nil
+	return d.snapshot(), nil
 }
 
 func (d *dedupOp) Restore(state []byte) error {
-	defer d.releaseSlots()
-	return restoreParts(state, d.ctx, &d.lastSweep, d.parts, d.store, &d.row, d.drop)
+	return d.restore(state, d.ctx)
 }
 
 func (d *dedupOp) Close() error { return nil }

@@ -20,8 +20,10 @@ import (
 )
 
 // The group aggregate (KindGroupAggregate, spec GroupAggregateSpec in
-// specs.go) is Flink's GroupAggFunction without mini-batch. Every input
-// row is applied to its group in order; then, for that row:
+// specs.go) is Flink's GroupAggFunction, or its MiniBatchGroupAggFunction
+// when the job enables mini-batch (op_group_agg_minibatch.go). Without
+// mini-batch every input row is applied to its group in order; then, for
+// that row:
 //
 //   - a new group emits +I(new result);
 //   - a group whose row count drops to 0 emits -D(old result) and is
@@ -99,6 +101,8 @@ type groupAgg struct {
 	emitBefore []bool
 	emitKinds  []int8
 	cols       []arrow.Array
+
+	miniBatch miniBatch
 }
 
 type rowAction uint8
@@ -141,7 +145,10 @@ func (g *groupAgg) Open(ctx *OperatorContext) error {
 	}
 	g.table = make([]int32, 16)
 	g.cols = make([]arrow.Array, g.nOut)
-	return nil
+	var err error
+	g.miniBatch.size, g.miniBatch.latency, err = MiniBatchOptions(ctx.Config)
+	g.miniBatch.held = MinWatermark
+	return err
 }
 
 // init builds the key storage and accumulators from the first batch's
@@ -199,6 +206,9 @@ func (g *groupAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			return err
 		}
 	}
+	if g.miniBatch.size > 0 {
+		return g.bufferBatch(b, out)
+	}
 	now := g.clock.NowMillis()
 	g.maybeSweep(now)
 	n := int(b.NumRows())
@@ -219,14 +229,14 @@ func (g *groupAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	return nil
 }
 
-// processSegment applies a prefix of b: up to, not including, the first
-// row that refills a group emptied earlier in b. It returns the number of
-// rows applied (at least one).
-func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (int, error) {
+// mapRows hashes b's keys and maps every row to its group slot
+// (g.slots), reads the rows' retraction flags (g.retract) and empties the
+// expired groups they address.
+func (g *groupAgg) mapRows(b arrow.RecordBatch, now int64) error {
 	n := int(b.NumRows())
 	g.hashes = growLen(g.hashes, n)[:n]
 	if err := hashRows(b, g.spec.Keys, g.hashes); err != nil {
-		return 0, err
+		return err
 	}
 	for i, k := range g.spec.Keys {
 		g.keyCols[i] = b.Column(k)
@@ -251,6 +261,17 @@ func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (i
 				g.resetSlot(s)
 			}
 		}
+	}
+	return nil
+}
+
+// processSegment applies a prefix of b: up to, not including, the first
+// row that refills a group emptied earlier in b. It returns the number of
+// rows applied (at least one).
+func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (int, error) {
+	n := int(b.NumRows())
+	if err := g.mapRows(b, now); err != nil {
+		return 0, err
 	}
 
 	// Decide each row's action from the group row counts; stop at a row
@@ -341,6 +362,12 @@ func (g *groupAgg) emit(b arrow.RecordBatch, n int, out Output) error {
 		}
 	}
 	g.emitRows, g.emitBefore, g.emitKinds = rows, before, kinds
+	return g.emitResults(b, rows, before, kinds, out)
+}
+
+// emitResults emits one changelog row per rows[j]: the keys of input row
+// rows[j] of b and the results before or after it, with kinds[j].
+func (g *groupAgg) emitResults(b arrow.RecordBatch, rows []int32, before []bool, kinds []int8, out Output) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -489,6 +516,9 @@ func (g *groupAgg) growSlots(n int) {
 	g.capSlots = n
 	g.hash, g.rows, g.lastWrite = growLen(g.hash, n), growLen(g.rows, n), growLen(g.lastWrite, n)
 	g.live, g.died = growLen(g.live, n), growLen(g.died, n)
+	if g.miniBatch.size > 0 {
+		g.miniBatch.grow(n)
+	}
 	g.keys.Grow(n)
 	for _, st := range g.states {
 		st.Grow(n)
@@ -553,15 +583,26 @@ func (g *groupAgg) maybeSweep(now int64) {
 	}
 }
 
+// ProcessWatermark forwards the watermark. With a mini-batch bundle
+// pending it holds the watermark back until the bundle is applied (see
+// holdWatermark), except the final one, which flushes the bundle.
 func (g *groupAgg) ProcessWatermark(_ int, wm Watermark, out Output) error {
+	if g.holdWatermark(wm) {
+		return nil
+	}
+	if err := g.flushBundle(out); err != nil {
+		return err
+	}
 	g.maybeSweep(g.clock.NowMillis())
 	return out.EmitWatermark(wm)
 }
 
-// EndInput has nothing to flush: every result was emitted with its row.
-func (g *groupAgg) EndInput(int, Output) error { return nil }
+// EndInput flushes the mini-batch bundle; without mini-batch every result
+// was emitted with its row.
+func (g *groupAgg) EndInput(_ int, out Output) error { return g.flushBundle(out) }
 
 func (g *groupAgg) Close() error {
+	g.miniBatch.release()
 	g.releaseCols()
 	g.states, g.keys, g.table = nil, nil, nil
 	return nil
@@ -593,6 +634,9 @@ func (g *groupAgg) Close() error {
 // operator that has not seen a batch yet has no accumulators: it returns
 // a state it was restored from unchanged, or nil.
 func (g *groupAgg) Snapshot() ([]byte, error) {
+	if n := g.miniBatch.rows; n > 0 {
+		return nil, fmt.Errorf("group-aggregate: internal error: snapshot with %d buffered mini-batch rows (PrepareSnapshotPreBarrier flushes them)", n)
+	}
 	if !g.ready {
 		return g.stash, nil
 	}

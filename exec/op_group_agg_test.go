@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -26,7 +27,7 @@ import (
 // TestGroupAgg runs the scripted group aggregate tests in
 // testdata/group_agg. Commands:
 //
-//	create keys=(0,1) [changelog] [ttl=<ms>]
+//	create keys=(0,1) [changelog] [ttl=<ms>] [minibatch=<rows> latency=<ms>]
 //	<input columns: name TYPE, ...>
 //	<one aggregate call per line: COUNT(*), SUM($1), COUNT(DISTINCT $1) FILTER $2, LISTAGG($0, $3)>
 //
@@ -34,7 +35,9 @@ import (
 //	time ms=<ms>         sets the processing-time clock
 //	watermark ms=<ms>
 //	end                  ends the input
-//	snapshot             takes a snapshot
+//	tick                 wakes the operator on processing time
+//	snapshot             flushes what the operator buffers
+//	                     (PrepareSnapshotPreBarrier) and takes a snapshot
 //	restore              replaces the operator by a fresh one restored from
 //	                     the last snapshot
 //	groups               prints the number of live (unexpired) groups
@@ -43,6 +46,10 @@ import (
 // line. Every file is then replayed with input batches of 1 and 7 rows,
 // and with a snapshot and a restore into a fresh operator after every
 // input batch: the output must not change.
+//
+// The files in testdata/group_agg_minibatch run with mini-batch on, in the
+// default mode only: bundles are cut by row counts and flushed by
+// snapshots, so the batch size and snapshots are part of the script.
 func TestGroupAgg(t *testing.T) {
 	modes := []groupAggMode{{}}
 	if f := flag.Lookup("rewrite"); f == nil || f.Value.String() != "true" {
@@ -50,7 +57,15 @@ func TestGroupAgg(t *testing.T) {
 			groupAggMode{batch: 1}, groupAggMode{batch: 7},
 			groupAggMode{restore: true}, groupAggMode{batch: 1, restore: true}, groupAggMode{batch: 7, restore: true})
 	}
-	datadriven.Walk(t, "testdata/group_agg", func(t *testing.T, path string) {
+	runGroupAggFiles(t, "testdata/group_agg", modes)
+}
+
+func TestGroupAggMiniBatch(t *testing.T) {
+	runGroupAggFiles(t, "testdata/group_agg_minibatch", []groupAggMode{{}})
+}
+
+func runGroupAggFiles(t *testing.T, dir string, modes []groupAggMode) {
+	datadriven.Walk(t, dir, func(t *testing.T, path string) {
 		for _, m := range modes {
 			t.Run(m.String(), func(t *testing.T) {
 				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -90,6 +105,7 @@ type groupAggHarness struct {
 	mem   *memory.CheckedAllocator
 	clock *gaClock
 	spec  OperatorSpec
+	cfg   map[string]string
 	input *arrow.Schema // with the row kind column on a changelog
 	cl    bool
 	op    *groupAgg
@@ -105,7 +121,7 @@ func (h *groupAggHarness) close(t *testing.T) {
 }
 
 func (h *groupAggHarness) newOp(t *testing.T) {
-	ctx := &OperatorContext{Parallelism: 1, Mem: h.mem, Metrics: NewOperatorMetrics(), Clock: h.clock}
+	ctx := &OperatorContext{Parallelism: 1, Mem: h.mem, Metrics: NewOperatorMetrics(), Clock: h.clock, Config: h.cfg}
 	op, err := newGroupAgg(h.spec, ctx)
 	require.NoError(t, err)
 	require.NoError(t, op.Open(ctx))
@@ -113,8 +129,9 @@ func (h *groupAggHarness) newOp(t *testing.T) {
 }
 
 // snapshotRestore replaces the operator by a fresh one restored from its
-// snapshot.
-func (h *groupAggHarness) snapshotRestore(t *testing.T) {
+// snapshot, flushing what it buffers to out first as the runtime does.
+func (h *groupAggHarness) snapshotRestore(t *testing.T, out Output) {
+	require.NoError(t, h.op.PrepareSnapshotPreBarrier(out))
 	state, err := h.op.Snapshot()
 	require.NoError(t, err)
 	h.close(t)
@@ -143,7 +160,7 @@ func (h *groupAggHarness) run(t *testing.T, d *datadriven.TestData) string {
 				return "error: " + err.Error() + "\n"
 			}
 			if h.mode.restore {
-				h.snapshotRestore(t)
+				h.snapshotRestore(t, &h.out)
 			}
 		}
 	case "time":
@@ -155,7 +172,10 @@ func (h *groupAggHarness) run(t *testing.T, d *datadriven.TestData) string {
 	case "end":
 		require.NoError(t, h.op.ProcessWatermark(0, MaxWatermark, &h.out))
 		require.NoError(t, h.op.EndInput(0, &h.out))
+	case "tick":
+		require.NoError(t, h.op.OnProcessingTime(&h.out))
 	case "snapshot":
+		require.NoError(t, h.op.PrepareSnapshotPreBarrier(&h.out))
 		var err error
 		h.snap, err = h.op.Snapshot()
 		require.NoError(t, err)
@@ -200,6 +220,13 @@ func (h *groupAggHarness) create(t *testing.T, d *datadriven.TestData) {
 	spec.InputChangelog = h.cl
 	if d.HasArg("ttl") {
 		d.ScanArgs(t, "ttl", &spec.StateTTLMillis)
+	}
+	h.cfg = nil
+	if d.HasArg("minibatch") {
+		var size, latency string
+		d.ScanArgs(t, "minibatch", &size)
+		d.ScanArgs(t, "latency", &latency)
+		h.cfg = map[string]string{MiniBatchEnabledKey: "true", MiniBatchSizeKey: size, MiniBatchLatencyKey: latency + " ms"}
 	}
 	lines := strings.Split(strings.TrimSpace(d.Input), "\n")
 	in := gaParseSchema(t, lines[0])
@@ -522,11 +549,19 @@ func TestGroupAggJob(t *testing.T) {
 // TestGroupAggRandom feeds random inserts and retractions over many keys
 // (the hash table grows, groups are emptied and dropped, slots reused) in
 // batches of random sizes and checks the materialized changelog against
-// a plain map computation.
+// a plain map computation; with mini-batch on, bundles span batches.
 func TestGroupAggRandom(t *testing.T) {
+	t.Run("row", func(t *testing.T) { testGroupAggRandom(t, nil) })
+	t.Run("mini-batch", func(t *testing.T) {
+		testGroupAggRandom(t, map[string]string{
+			MiniBatchEnabledKey: "true", MiniBatchSizeKey: "500", MiniBatchLatencyKey: "1 s"})
+	})
+}
+
+func testGroupAggRandom(t *testing.T, cfg map[string]string) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	h := &groupAggHarness{mem: mem, clock: &gaClock{}}
+	h := &groupAggHarness{mem: mem, clock: &gaClock{}, cfg: cfg}
 	defer h.close(t)
 	in := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.BigIntType}}}
 	calls := []agg.Call{
@@ -567,9 +602,10 @@ func TestGroupAggRandom(t *testing.T) {
 		require.NoError(t, h.op.ProcessBatch(0, b, &res))
 		b.Release()
 		if round%20 == 10 {
-			h.snapshotRestore(t)
+			h.snapshotRestore(t, &res)
 		}
 	}
+	require.NoError(t, h.op.EndInput(0, &res))
 	want := map[int64][2]int64{}
 	for k, g := range live {
 		if len(g.vals) == 0 {
@@ -610,3 +646,86 @@ func (o *collectOutput) Emit(b arrow.RecordBatch) error {
 }
 
 func (o *collectOutput) EmitWatermark(Watermark) error { return nil }
+
+// TestGroupAggMiniBatchSavepoint stops a mini-batch aggregate whose bundle
+// never fills (huge size and latency) with a savepoint: the task flushes
+// the bundle before the barrier (PrepareSnapshotPreBarrier), so the first
+// job emits exactly one +I per key and nothing else, the restored job
+// continues from the folded state, and the final results equal an
+// uninterrupted computation.
+func TestGroupAggMiniBatchSavepoint(t *testing.T) {
+	const rows, mod = 2000, 7
+	for _, par := range []int{1, 3} {
+		t.Run(fmt.Sprintf("parallelism=%d", par), func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			graph := func() *JobGraph {
+				g := aggGraph(t, rows, mod, 300, par)
+				g.Config[MiniBatchEnabledKey] = "true"
+				g.Config[MiniBatchSizeKey] = "1000000"
+				g.Config[MiniBatchLatencyKey] = "1 h"
+				return g
+			}
+
+			c1 := NewEmbeddedCluster(1, 4, mem)
+			j1, err := c1.Submit(ctx, graph())
+			require.NoError(t, err)
+			first := &countingAgg{final: map[int64]aggResult{}}
+			collected := make(chan struct{})
+			go func() { defer close(collected); first.collect(t, j1) }()
+			time.Sleep(50 * time.Millisecond)
+			sp, err := j1.StopWithSavepoint(ctx)
+			require.NoError(t, err)
+			<-collected
+			require.NoError(t, j1.Wait(ctx))
+			require.Equal(t, len(first.final), first.inserts, "one +I per key")
+			require.Zero(t, first.updates, "no update inside the only bundle")
+
+			c2 := NewEmbeddedCluster(1, 4, mem)
+			j2, err := c2.JobManager().SubmitWithOptions(ctx, graph(), SubmitOptions{Restore: sp})
+			require.NoError(t, err)
+			collectAgg(t, j2, first.final)
+			require.NoError(t, j2.Wait(ctx))
+
+			want := map[int64]aggResult{}
+			for id := range int64(rows) {
+				r := want[id%mod]
+				want[id%mod] = aggResult{r.c + 1, r.s + id}
+			}
+			require.Equal(t, want, first.final)
+			checkGoroutines(t, before)
+		})
+	}
+}
+
+// countingAgg materializes an aggregate's changelog and counts its kinds.
+type countingAgg struct {
+	final            map[int64]aggResult
+	inserts, updates int
+}
+
+func (c *countingAgg) collect(t *testing.T, j *Job) {
+	res, err := j.Results("out")
+	require.NoError(t, err)
+	for {
+		b, err := res.Next(context.Background())
+		if err == io.EOF {
+			return
+		}
+		require.NoError(t, err)
+		kinds := b.Column(3).(*array.Int8).Int8Values()
+		for i, k := range b.Column(0).(*array.Int64).Int64Values() {
+			switch connector.RowKind(kinds[i]) {
+			case connector.Insert:
+				c.inserts++
+			default:
+				c.updates++
+			}
+			c.final[k] = aggResult{b.Column(1).(*array.Int64).Value(i), b.Column(2).(*array.Int64).Value(i)}
+		}
+		b.Release()
+	}
+}

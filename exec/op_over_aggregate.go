@@ -125,27 +125,8 @@ func newOverAggregate(spec OperatorSpec, ctx *OperatorContext) (Operator, error)
 		}
 	}
 	o.inTypes = dts
-	used := make([]bool, o.nIn)
-	for j, c := range s.Calls {
-		st, err := agg.NewState(c, dts, o.bounded)
-		if err != nil {
-			return nil, errs.Wrap(errs.NotSupported, err, "over-aggregate")
-		}
-		if want := spec.Schema.Columns[o.nIn+j].Type.Arrow(); !arrow.TypeEqual(st.Type(), want) {
-			return nil, errs.New(errs.InvalidPlan, "over-aggregate: %s returns %s, the output column is %s", c, st.Type(), want)
-		}
-		o.states = append(o.states, st)
-		for _, a := range c.Args {
-			used[a] = true
-		}
-		if c.Filter >= 0 {
-			used[c.Filter] = true
-		}
-	}
-	for c, u := range used {
-		if u {
-			o.argCols = append(o.argCols, c)
-		}
+	if o.states, o.argCols, err = newOverStates("over-aggregate", s.Calls, dts, o.bounded, spec, o.nIn); err != nil {
+		return nil, err
 	}
 	o.parts = newPartitionTable(s.PartitionKeys, kinds)
 	o.store = newRowStore(kinds)
@@ -210,9 +191,7 @@ func (o *overOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			o.pending = append(o.pending, sl)
 		}
 	}
-	if late > 0 && o.ctx.Metrics != nil {
-		o.ctx.Metrics.LateRecordsDropped.Add(late)
-	}
+	o.ctx.Metrics.addLate(late)
 	if immediate {
 		return o.fire(out)
 	}
@@ -317,10 +296,7 @@ func (o *overOp) fire(out Output) error {
 	}
 	o.fired = o.fired[:0]
 	err := o.aggregateAndEmit(out)
-	for _, sl := range o.release {
-		o.store.release(sl)
-	}
-	o.release = o.release[:0]
+	o.release = o.store.releaseAll(o.release)
 	return err
 }
 
@@ -366,6 +342,37 @@ func (o *overOp) aggregateAndEmit(out Output) error {
 	return o.emit.flush(out, o.store, nil, results...)
 }
 
+// newOverStates makes the accumulators of an OVER aggregate's calls, whose
+// results are spec's output columns after the nIn input columns, and lists
+// the input columns they read (arguments and FILTER columns), in order.
+// what names the operator in plan errors.
+func newOverStates(what string, calls []agg.Call, inTypes []arrow.DataType, retract bool, spec OperatorSpec, nIn int) (
+	states []*agg.State, argCols []int, err error) {
+	used := make([]bool, nIn)
+	for j, c := range calls {
+		st, err := agg.NewState(c, inTypes, retract)
+		if err != nil {
+			return nil, nil, errs.Wrap(errs.NotSupported, err, "over-aggregate")
+		}
+		if want := spec.Schema.Columns[nIn+j].Type.Arrow(); !arrow.TypeEqual(st.Type(), want) {
+			return nil, nil, errs.New(errs.InvalidPlan, "%s: %s returns %s, the output column is %s", what, c, st.Type(), want)
+		}
+		states = append(states, st)
+		for _, a := range c.Args {
+			used[a] = true
+		}
+		if c.Filter >= 0 {
+			used[c.Filter] = true
+		}
+	}
+	for c, u := range used {
+		if u {
+			argCols = append(argCols, c)
+		}
+	}
+	return states, argCols, nil
+}
+
 // overOpsBatch builds the input of one agg.State Update from stored rows:
 // row j is stored row slots[j]. Only the columns the calls read (argCols)
 // are gathered; the others are all-null placeholders, so the column
@@ -408,84 +415,60 @@ func overOpsBatch(mem memory.Allocator, store *rowStore, argCols []int, inTypes 
 func (o *overOp) EndInput(int, Output) error { return nil }
 
 func (o *overOp) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(int64(o.wm))
-	pw.varint(o.seq)
-	appendSection(&w, 0, pw.b)
 	waiting := make(map[int32][]int32)
 	for _, sl := range o.pending {
 		p := o.store.part[sl]
 		waiting[p] = append(waiting[p], sl)
 	}
-	for kg, ps := range o.parts.byKeyGroup() {
-		if len(ps) == 0 {
-			continue
+	return snapshotKeyGroups(o.parts, func(w *wbuf) {
+		w.varint(int64(o.wm))
+		w.varint(o.seq)
+	}, func(w *wbuf, p int32) {
+		for _, st := range o.states {
+			w.b = st.AppendState(w.b, p)
 		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
-		for _, p := range ps {
-			o.parts.encode(&pw, p)
-			for _, st := range o.states {
-				pw.b = st.AppendState(pw.b, p)
-			}
-			for _, rows := range [][]int32{o.window[p], waiting[p]} {
-				pw.uvarint(uint64(len(rows)))
-				for _, sl := range rows {
-					o.store.encode(&pw, sl)
-				}
-			}
-		}
-		appendSection(&w, kg+1, pw.b)
-	}
-	return w.b, nil
+		o.store.encodeSlots(w, o.window[p])
+		o.store.encodeSlots(w, waiting[p])
+	}), nil
 }
 
 func (o *overOp) Restore(state []byte) error {
-	return readSections(state, func(tag int, r *rbuf) error {
-		if tag == 0 {
-			o.wm = max(o.wm, Watermark(r.varint()))
-			o.seq = max(o.seq, r.varint())
-			return nil
+	return restoreKeyGroups(state, o.ctx, o.parts, func(r *rbuf) {
+		o.wm = max(o.wm, Watermark(r.varint()))
+		o.seq = max(o.seq, r.varint())
+	}, func(r *rbuf, p int32, owned bool) error {
+		n := int(o.parts.n)
+		o.window = growTo(o.window, n)
+		o.blockMark = growTo(o.blockMark, n)
+		o.lastAdd = growTo(o.lastAdd, n)
+		for _, st := range o.states {
+			st.Grow(n)
+			st.Reset(p)
+			rest, err := st.ReadState(r.b, p)
+			if err != nil {
+				return fmt.Errorf("over-aggregate: %w", err)
+			}
+			r.b = rest
 		}
-		for range r.uvarint() {
-			p := o.parts.decode(r)
-			n := int(o.parts.n)
-			o.window = growTo(o.window, n)
-			o.blockMark = growTo(o.blockMark, n)
-			o.lastAdd = growTo(o.lastAdd, n)
+		for part := range 2 {
+			for range r.uvarint() {
+				sl := o.store.decode(r)
+				o.store.part[sl] = p
+				switch {
+				case !owned:
+					o.store.release(sl)
+				case part == 0:
+					o.window[p] = append(o.window[p], sl)
+				default:
+					o.pending = append(o.pending, sl)
+				}
+			}
+		}
+		if !owned {
 			for _, st := range o.states {
-				st.Grow(n)
 				st.Reset(p)
-				rest, err := st.ReadState(r.b, p)
-				if err != nil {
-					return fmt.Errorf("over-aggregate: %w", err)
-				}
-				r.b = rest
 			}
-			owned := ownsHash(o.ctx, o.parts.hash[p])
-			for part := range 2 {
-				for range r.uvarint() {
-					sl := o.store.decode(r)
-					o.store.part[sl] = p
-					switch {
-					case !owned:
-						o.store.release(sl)
-					case part == 0:
-						o.window[p] = append(o.window[p], sl)
-					default:
-						o.pending = append(o.pending, sl)
-					}
-				}
-			}
-			if !owned {
-				for _, st := range o.states {
-					st.Reset(p)
-				}
-				o.parts.remove(p)
-			}
-			if r.err != nil {
-				return r.err
-			}
+			o.parts.remove(p)
 		}
 		return r.err
 	})

@@ -130,29 +130,11 @@ func newNonTimeOver(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 		}
 	}
 	o.inTypes = dts
-	used := make([]bool, o.nIn)
-	for j, c := range s.Calls {
-		// The partition accumulators retract the rows an updating input
-		// retracts, and bounded frames the rows leaving them.
-		st, err := agg.NewState(c, dts, s.InputChangelog || s.Preceding >= 0)
-		if err != nil {
-			return nil, errs.Wrap(errs.NotSupported, err, "over-aggregate")
-		}
-		if want := spec.Schema.Columns[o.nIn+j].Type.Arrow(); !arrow.TypeEqual(st.Type(), want) {
-			return nil, errs.New(errs.InvalidPlan, "non-time over-aggregate: %s returns %s, the output column is %s", c, st.Type(), want)
-		}
-		o.states = append(o.states, st)
-		for _, a := range c.Args {
-			used[a] = true
-		}
-		if c.Filter >= 0 {
-			used[c.Filter] = true
-		}
-	}
-	for c, u := range used {
-		if u {
-			o.argCols = append(o.argCols, c)
-		}
+	// The partition accumulators retract the rows an updating input
+	// retracts, and bounded frames the rows leaving them.
+	if o.states, o.argCols, err = newOverStates("non-time over-aggregate", s.Calls, dts,
+		s.InputChangelog || s.Preceding >= 0, spec, o.nIn); err != nil {
+		return nil, err
 	}
 	o.parts = newPartitionTable(s.PartitionKeys, kinds)
 	o.store = newRowStore(kinds)
@@ -241,10 +223,7 @@ func (o *nonTimeOverOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) err
 			st.Reset(sl)
 		}
 	}
-	for _, sl := range o.release {
-		o.store.release(sl)
-	}
-	o.release = o.release[:0]
+	o.release = o.store.releaseAll(o.release)
 	for _, p := range o.partOf[:n] {
 		if p >= 0 && o.parts.live[p] && len(o.rows[p]) == 0 {
 			o.dropPartition(p)
@@ -516,37 +495,14 @@ func (o *nonTimeOverOp) ProcessWatermark(_ int, wm Watermark, out Output) error 
 func (o *nonTimeOverOp) EndInput(int, Output) error { return nil }
 
 func (o *nonTimeOverOp) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(o.seq)
-	appendSection(&w, 0, pw.b)
-	for kg, ps := range o.parts.byKeyGroup() {
-		if len(ps) == 0 {
-			continue
-		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
-		for _, p := range ps {
-			o.parts.encode(&pw, p)
-			pw.uvarint(uint64(len(o.rows[p])))
-			for _, sl := range o.rows[p] {
-				o.store.encode(&pw, sl)
-			}
-		}
-		appendSection(&w, kg+1, pw.b)
-	}
-	return w.b, nil
+	return snapshotKeyGroups(o.parts, func(w *wbuf) { w.varint(o.seq) },
+		func(w *wbuf, p int32) { o.store.encodeSlots(w, o.rows[p]) }), nil
 }
 
 func (o *nonTimeOverOp) Restore(state []byte) error {
-	err := readSections(state, func(tag int, r *rbuf) error {
-		if tag == 0 {
-			o.seq = max(o.seq, r.varint())
-			return r.err
-		}
-		for range r.uvarint() {
-			p := o.parts.decode(r)
+	err := restoreKeyGroups(state, o.ctx, o.parts, func(r *rbuf) { o.seq = max(o.seq, r.varint()) },
+		func(r *rbuf, p int32, owned bool) error {
 			o.rows = growTo(o.rows, int(o.parts.n))
-			owned := ownsHash(o.ctx, o.parts.hash[p])
 			for range r.uvarint() {
 				sl := o.store.decode(r)
 				o.store.part[sl] = p
@@ -559,12 +515,8 @@ func (o *nonTimeOverOp) Restore(state []byte) error {
 			if !owned {
 				o.parts.remove(p)
 			}
-			if r.err != nil {
-				return r.err
-			}
-		}
-		return r.err
-	})
+			return r.err
+		})
 	if err != nil {
 		return fmt.Errorf("non-time over-aggregate: %w", err)
 	}

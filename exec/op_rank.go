@@ -188,11 +188,22 @@ func (r *rankOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		}
 	}
 	err := r.emit.flush(out, r.store, nil)
-	for _, sl := range r.release {
-		r.store.release(sl)
-	}
-	r.release = r.release[:0]
+	r.release = r.store.releaseAll(r.release)
 	return err
+}
+
+// insert stores row i and puts it in rows, a partition's rows in rank
+// order, after the rows it ties with (they arrived first). It returns the
+// rows and the row's index in them.
+func (r *rankOp) insert(rows []int32, i int) ([]int32, int) {
+	pos, _ := slices.BinarySearchFunc(rows, i, func(sl int32, i int) int {
+		if r.compare(i, sl) < 0 {
+			return 1
+		}
+		return -1 // ties sort before the arriving row
+	})
+	r.seq++
+	return slices.Insert(rows, pos, r.store.put(r.in.views, i, r.seq)), pos
 }
 
 // accumulate adds row i to partition p.
@@ -205,15 +216,8 @@ func (r *rankOp) accumulate(p int32, i int) {
 	if appendOnly && len(rows) >= end && r.compare(i, rows[end-1]) >= 0 {
 		return
 	}
-	pos, _ := slices.BinarySearchFunc(rows, i, func(sl int32, i int) int {
-		if r.compare(i, sl) < 0 {
-			return 1
-		}
-		return -1 // ties sort before the arriving row
-	})
-	r.seq++
-	sl := r.store.put(r.in.views, i, r.seq)
-	rows = slices.Insert(rows, pos, sl)
+	rows, pos := r.insert(rows, i)
+	sl := rows[pos]
 	r.rows[p] = rows
 	if pos < end {
 		if r.withNumbers {
@@ -342,55 +346,24 @@ func (r *rankOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 func (r *rankOp) EndInput(int, Output) error { return nil }
 
 func (r *rankOp) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(r.seq)
-	pw.varint(r.lastSweep)
-	appendSection(&w, 0, pw.b)
-	for kg, ps := range r.parts.byKeyGroup() {
-		if len(ps) == 0 {
-			continue
-		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
-		for _, p := range ps {
-			r.parts.encode(&pw, p)
-			pw.uvarint(uint64(len(r.rows[p])))
-			for _, sl := range r.rows[p] {
-				r.store.encode(&pw, sl)
-			}
-		}
-		appendSection(&w, kg+1, pw.b)
-	}
-	return w.b, nil
+	return snapshotKeyGroups(r.parts, func(w *wbuf) {
+		w.varint(r.seq)
+		w.varint(r.lastSweep)
+	}, func(w *wbuf, p int32) { r.store.encodeSlots(w, r.rows[p]) }), nil
 }
 
 func (r *rankOp) Restore(state []byte) error {
-	return readSections(state, func(tag int, rb *rbuf) error {
-		if tag == 0 {
-			r.seq = max(r.seq, rb.varint())
-			r.lastSweep = max(r.lastSweep, rb.varint())
-			return nil
+	// Dropped partitions' rows are released once all are read.
+	defer func() { r.release = r.store.releaseAll(r.release) }()
+	return restoreKeyGroups(state, r.ctx, r.parts, func(rb *rbuf) {
+		r.seq = max(r.seq, rb.varint())
+		r.lastSweep = max(r.lastSweep, rb.varint())
+	}, func(rb *rbuf, p int32, owned bool) error {
+		r.rows = growTo(r.rows, int(r.parts.n))
+		r.rows[p] = r.store.decodeSlots(rb, nil)
+		if rb.err == nil && !owned {
+			r.dropPartition(p)
 		}
-		for range rb.uvarint() {
-			p := r.parts.decode(rb)
-			r.rows = growTo(r.rows, int(r.parts.n))
-			n := rb.uvarint()
-			if rb.err != nil {
-				return rb.err
-			}
-			rows := make([]int32, 0, n)
-			for range n {
-				rows = append(rows, r.store.decode(rb))
-			}
-			r.rows[p] = rows
-			if !ownsHash(r.ctx, r.parts.hash[p]) {
-				r.dropPartition(p)
-			}
-		}
-		for _, sl := range r.release {
-			r.store.release(sl)
-		}
-		r.release = r.release[:0]
 		return rb.err
 	})
 }

@@ -481,11 +481,15 @@ func sweepParts(parts *partitionTable, lastSweep *int64, ttl, now int64, drop fu
 	}
 }
 
-// snapshotParts writes the last sweep time in section 0, then each key
-// group's partitions, with their rows, in a section of its own.
-func snapshotParts(lastSweep int64, parts *partitionTable, store *rowStore, row []int32) []byte {
+// snapshotKeyGroups writes the keyed state of an operator whose state is
+// per partition: what header writes (the operator-wide values) in section
+// 0, then each key group's partitions in a section of its own, tagged
+// with the key group plus one, so that a rescaled job's subtasks can tell
+// the partitions they own. A partition is its key followed by what part
+// writes for it.
+func snapshotKeyGroups(parts *partitionTable, header func(w *wbuf), part func(w *wbuf, p int32)) []byte {
 	var w, pw wbuf
-	pw.varint(lastSweep)
+	header(&pw)
 	appendSection(&w, 0, pw.b)
 	for kg, ps := range parts.byKeyGroup() {
 		if len(ps) == 0 {
@@ -495,13 +499,116 @@ func snapshotParts(lastSweep int64, parts *partitionTable, store *rowStore, row 
 		pw.uvarint(uint64(len(ps)))
 		for _, p := range ps {
 			parts.encode(&pw, p)
-			if store != nil {
-				store.encode(&pw, row[p])
-			}
+			part(&pw, p)
 		}
 		appendSection(&w, kg+1, pw.b)
 	}
 	return w.b
+}
+
+// releaseAll releases the slots and returns the list emptied, for reuse.
+func (s *rowStore) releaseAll(slots []int32) []int32 {
+	for _, sl := range slots {
+		s.release(sl)
+	}
+	return slots[:0]
+}
+
+// restoreKeyGroups reads what snapshotKeyGroups wrote (several snapshots
+// when rescaling): header reads each section 0, and part the state of
+// partition p, whose key is already decoded into parts; owned says
+// whether this subtask owns the key, and part drops a partition it does
+// not own.
+func restoreKeyGroups(state []byte, ctx *OperatorContext, parts *partitionTable, header func(r *rbuf),
+	part func(r *rbuf, p int32, owned bool) error) error {
+	return readSections(state, func(tag int, r *rbuf) error {
+		if tag == 0 {
+			header(r)
+			return r.err
+		}
+		for range r.uvarint() {
+			p := parts.decode(r)
+			if err := part(r, p, ownsHash(ctx, parts.hash[p])); err != nil {
+				return err
+			}
+			if r.err != nil {
+				return r.err
+			}
+		}
+		return r.err
+	})
+}
+
+// encodeSlots writes a list of stored rows: its length, then each row.
+func (s *rowStore) encodeSlots(w *wbuf, slots []int32) {
+	w.uvarint(uint64(len(slots)))
+	for _, sl := range slots {
+		s.encode(w, sl)
+	}
+}
+
+// decodeSlots reads a list that encodeSlots wrote, appending the rows'
+// new slots to into; it stops at the first decoding error, left in r.
+func (s *rowStore) decodeSlots(r *rbuf, into []int32) []int32 {
+	for range r.uvarint() {
+		into = append(into, s.decode(r))
+		if r.err != nil {
+			break
+		}
+	}
+	return into
+}
+
+// keyedRows is the state of the operators that keep at most one row per
+// key (deduplicate, changelog normalize): the keys' partitions and, unless
+// store is nil, the slot of each partition's row.
+type keyedRows struct {
+	parts *partitionTable
+	store *rowStore // nil when only the keys are kept
+	row   []int32
+	// release holds the slots of replaced and dropped rows until the
+	// batch's output, which may gather them, is built.
+	release   []int32
+	lastSweep int64
+}
+
+// drop forgets partition p; its row's slot is released with the batch.
+func (k *keyedRows) drop(p int32) {
+	if k.store != nil {
+		k.release = append(k.release, k.row[p])
+	}
+	k.parts.remove(p)
+}
+
+// releaseSlots frees the slots of the rows replaced or dropped, once the
+// batch that may still read them is out.
+func (k *keyedRows) releaseSlots() {
+	k.release = k.store.releaseAll(k.release)
+}
+
+// sweep drops the keys expired under ttl at now (see sweepParts).
+func (k *keyedRows) sweep(ttl, now int64) {
+	sweepParts(k.parts, &k.lastSweep, ttl, now, k.drop)
+}
+
+func (k *keyedRows) snapshot() []byte {
+	return snapshotParts(k.lastSweep, k.parts, k.store, k.row)
+}
+
+// restore reads what snapshot wrote, keeping the keys ctx's subtask owns.
+func (k *keyedRows) restore(state []byte, ctx *OperatorContext) error {
+	defer k.releaseSlots()
+	return restoreParts(state, ctx, &k.lastSweep, k.parts, k.store, &k.row, k.drop)
+}
+
+// snapshotParts writes the last sweep time in section 0, then each key
+// group's partitions, with their rows, in a section of its own.
+func snapshotParts(lastSweep int64, parts *partitionTable, store *rowStore, row []int32) []byte {
+	return snapshotKeyGroups(parts, func(w *wbuf) { w.varint(lastSweep) }, func(w *wbuf, p int32) {
+		if store != nil {
+			store.encode(w, row[p])
+		}
+	})
 }
 
 // restoreParts reads what snapshotParts wrote (several snapshots when
@@ -510,24 +617,15 @@ func snapshotParts(lastSweep int64, parts *partitionTable, store *rowStore, row 
 // dropped rows' slots.
 func restoreParts(state []byte, ctx *OperatorContext, lastSweep *int64, parts *partitionTable,
 	store *rowStore, row *[]int32, drop func(p int32)) error {
-	return readSections(state, func(tag int, r *rbuf) error {
-		if tag == 0 {
-			*lastSweep = max(*lastSweep, r.varint())
-			return nil
-		}
-		for range r.uvarint() {
-			p := parts.decode(r)
+	return restoreKeyGroups(state, ctx, parts, func(r *rbuf) { *lastSweep = max(*lastSweep, r.varint()) },
+		func(r *rbuf, p int32, owned bool) error {
 			if store != nil {
 				*row = growTo(*row, int(parts.n))
 				(*row)[p] = store.decode(r)
 			}
-			if r.err != nil {
-				return r.err
-			}
-			if !ownsHash(ctx, parts.hash[p]) {
+			if r.err == nil && !owned {
 				drop(p)
 			}
-		}
-		return r.err
-	})
+			return r.err
+		})
 }

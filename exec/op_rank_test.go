@@ -1,20 +1,17 @@
 package exec
 
 import (
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eddysql/eddy/catalog/types"
-	"github.com/eddysql/eddy/exec/connector"
 )
 
 // TestRowOperators runs the scripts in testdata/rank, dedup, over, sort
@@ -44,159 +41,16 @@ import (
 //	state           prints the operator's state size
 //	metrics         prints the late rows dropped
 //
-// Each command prints the emitted changelog, one row per line. Every
-// script is replayed with input batches of 1 and 7 rows and whole, each
-// with and without a snapshot and restore into a fresh operator after
-// every batch and watermark: the output must not change.
+// Each command prints the emitted changelog, one row per line. Scripts
+// are replayed as replayScripts describes.
 func TestRowOperators(t *testing.T) {
-	rewrite := false
-	if f := flag.Lookup("rewrite"); f != nil {
-		rewrite = f.Value.String() == "true"
-	}
-	for _, dir := range []string{"rank", "dedup", "over", "sort", "limit"} {
-		datadriven.Walk(t, "testdata/"+dir, func(t *testing.T, path string) {
-			for _, bs := range []int{0, 1, 7} {
-				for _, restore := range []bool{false, true} {
-					if rewrite && (bs != 0 || restore) {
-						continue
-					}
-					t.Run(fmt.Sprintf("batch=%d/restore=%t", bs, restore), func(t *testing.T) {
-						mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-						defer mem.AssertSize(t, 0)
-						h := &rowOpHarness{mem: mem, batch: bs, restoreEach: restore, metrics: NewOperatorMetrics()}
-						defer h.close(t)
-						datadriven.RunTest(t, path, h.run)
-					})
-				}
-			}
-		})
-	}
-}
-
-type rowOpHarness struct {
-	mem         *memory.CheckedAllocator
-	batch       int
-	restoreEach bool
-	clock       manualClock
-	metrics     *OperatorMetrics
-
-	spec  OperatorSpec
-	input *arrow.Schema
-	cl    bool
-	op    Operator
-	snap  []byte
-	log   strings.Builder
-}
-
-func (h *rowOpHarness) close(t *testing.T) {
-	if h.op != nil {
-		require.NoError(t, h.op.Close())
-		h.op = nil
-	}
-}
-
-func (h *rowOpHarness) newOp(t *testing.T) {
-	require.NoError(t, h.tryNewOp())
-}
-
-func (h *rowOpHarness) tryNewOp() error {
-	ctx := &OperatorContext{Parallelism: 1, Mem: h.mem, Metrics: h.metrics, Clock: &h.clock, Config: map[string]string{BatchSizeKey: "4"}}
-	e, ok := lookupKind(h.spec.Kind)
-	if !ok {
-		return fmt.Errorf("unknown kind %s", h.spec.Kind)
-	}
-	op, err := e.op(h.spec, ctx)
-	if err != nil {
-		return err
-	}
-	h.op = op
-	return op.Open(ctx)
-}
-
-func (h *rowOpHarness) snapshotRestore(t *testing.T) {
-	state, err := h.op.Snapshot()
-	require.NoError(t, err)
-	h.close(t)
-	h.newOp(t)
-	require.NoError(t, h.op.Restore(state))
-}
-
-func (h *rowOpHarness) run(t *testing.T, d *datadriven.TestData) string {
-	h.log.Reset()
-	switch d.Cmd {
-	case "rank", "dedup", "over", "sort", "limit", "temporal-sort":
-		h.close(t)
-		h.create(t, d)
-		if err := h.tryNewOp(); err != nil {
-			return "error: " + err.Error() + "\n"
-		}
-		return "ok\n"
-	case "feed":
-		rows := strings.Split(strings.TrimSpace(d.Input), "\n")
-		size := len(rows)
-		if h.batch > 0 {
-			size = h.batch
-		}
-		for lo := 0; lo < len(rows); lo += size {
-			b := h.build(t, rows[lo:min(lo+size, len(rows))])
-			err := h.op.ProcessBatch(0, b, h)
-			b.Release()
-			if err != nil {
-				return "error: " + err.Error() + "\n"
-			}
-			if h.restoreEach {
-				h.snapshotRestore(t)
-			}
-		}
-	case "watermark":
-		var ms int64
-		d.ScanArgs(t, "ms", &ms)
-		require.NoError(t, h.op.ProcessWatermark(0, Watermark(ms), h))
-		if h.restoreEach {
-			h.snapshotRestore(t)
-		}
-	case "time":
-		d.ScanArgs(t, "ms", &h.clock.now)
-	case "tick":
-		pt, ok := h.op.(ProcessingTimeOperator)
-		require.True(t, ok)
-		require.NoError(t, pt.OnProcessingTime(h))
-	case "end":
-		require.NoError(t, h.op.ProcessWatermark(0, MaxWatermark, h))
-		require.NoError(t, h.op.EndInput(0, h))
-	case "snapshot":
-		var err error
-		h.snap, err = h.op.Snapshot()
-		require.NoError(t, err)
-	case "restore":
-		h.close(t)
-		h.newOp(t)
-		require.NoError(t, h.op.Restore(h.snap))
-	case "state":
-		return h.state()
-	case "metrics":
-		return fmt.Sprintf("late=%d\n", h.metrics.LateRecordsDropped.Load())
-	default:
-		t.Fatalf("unknown command %s", d.Cmd)
-	}
-	if h.log.Len() == 0 {
-		return "ok\n"
-	}
-	return h.log.String()
+	replayRowOperatorScripts(t, []string{"rank", "dedup", "over", "sort", "limit"}, nil)
 }
 
 // state prints the live partitions (not expired at the clock's time) and
 // the rows held.
 func (h *rowOpHarness) state() string {
-	live := func(t *partitionTable, ttl int64) int {
-		n := 0
-		for p := range t.n {
-			if t.live[p] && !t.expired(p, ttl, h.clock.now) {
-				n++
-			}
-		}
-		return n
-	}
+	live := h.liveParts
 	switch op := h.op.(type) {
 	case *rankOp:
 		rows := 0
@@ -227,20 +81,7 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 	var spec any
 	changelog := false
 	h.cl = false
-	ints := func(key string) []int {
-		var out []int
-		if !d.HasArg(key) {
-			return out
-		}
-		var vals []string
-		d.ScanArgs(t, key, &vals)
-		for _, v := range vals {
-			i, err := strconv.Atoi(v)
-			require.NoError(t, err)
-			out = append(out, i)
-		}
-		return out
-	}
+	ints := func(key string) []int { return intsArg(t, d, key) }
 	int64Arg := func(key string, def int64) int64 {
 		if d.HasArg(key) {
 			d.ScanArgs(t, key, &def)
@@ -263,7 +104,7 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 	case "dedup":
 		s := DeduplicateSpec{Keys: ints("keys"), TimeCol: int(int64Arg("time", 0)), KeepLast: d.HasArg("keep-last"),
 			ProcTime: d.HasArg("proctime"), OutputRank: d.HasArg("output-rank"), StateTTLMillis: int64Arg("ttl", 0)}
-		changelog, spec = s.KeepLast || !s.ProcTime, s
+		changelog, spec = s.KeepLast || !s.ProcTime || d.HasArg("changelog-output"), s
 		if s.OutputRank {
 			out.Columns = append(slicesClone(out.Columns), rankCol)
 		}
@@ -329,98 +170,6 @@ func gaColumnTypes(s types.Schema) []types.DataType {
 	return out
 }
 
-func slicesClone(c []types.Column) []types.Column { return append([]types.Column(nil), c...) }
-
-// parseSortKeys reads key=(1,2:desc,3:nulls-first,4:desc:nulls-last).
-func parseSortKeys(t *testing.T, d *datadriven.TestData, key string) []SortKey {
-	var keys []SortKey
-	if !d.HasArg(key) {
-		return keys
-	}
-	var vals []string
-	d.ScanArgs(t, key, &vals)
-	for _, v := range vals {
-		parts := strings.Split(v, ":")
-		c, err := strconv.Atoi(parts[0])
-		require.NoError(t, err)
-		k := SortKey{Col: c}
-		for _, p := range parts[1:] {
-			switch p {
-			case "desc":
-				k.Desc = true
-			case "nulls-first":
-				k.NullsFirst = true
-			case "nulls-last":
-			default:
-				t.Fatalf("unknown sort key option %q", p)
-			}
-		}
-		keys = append(keys, k)
-	}
-	return keys
-}
-
-// build makes a batch of the input schema from rows like +I[a, 1, 1000].
-func (h *rowOpHarness) build(t *testing.T, rows []string) arrow.RecordBatch {
-	b := array.NewRecordBuilder(h.mem, h.input)
-	defer b.Release()
-	nData := h.input.NumFields()
-	if h.cl {
-		nData--
-	}
-	for _, row := range rows {
-		row = strings.TrimSpace(row)
-		kind, body, ok := strings.Cut(row, "[")
-		require.True(t, ok && strings.HasSuffix(body, "]"), "row %q", row)
-		vals := strings.Split(strings.TrimSuffix(body, "]"), ",")
-		require.Len(t, vals, nData, "row %q", row)
-		for i, v := range vals {
-			v = strings.TrimSpace(v)
-			if tb, ok := b.Field(i).(*array.TimestampBuilder); ok && v != "null" {
-				ms, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				tb.Append(arrow.Timestamp(ms))
-				continue
-			}
-			gaAppendValue(t, b.Field(i), v)
-		}
-		if h.cl {
-			b.Field(nData).(*array.Int8Builder).Append(int8(gaParseRowKind(t, kind)))
-		} else {
-			require.Equal(t, "+I", kind, "an insert-only input takes +I rows")
-		}
-	}
-	return b.NewRecordBatch()
-}
-
-// Emit prints the rows as Flink does: +I[a, 1].
-func (h *rowOpHarness) Emit(b arrow.RecordBatch) error {
-	n := int(b.NumCols())
-	if h.spec.Changelog {
-		n--
-	}
-	for i := range int(b.NumRows()) {
-		kind := connector.Insert
-		if h.spec.Changelog {
-			kind = connector.RowKind(b.Column(n).(*array.Int8).Value(i))
-		}
-		vals := make([]string, n)
-		for c := range n {
-			vals[c] = "null"
-			if b.Column(c).IsValid(i) {
-				vals[c] = fmtCell(b.Column(c), i)
-			}
-		}
-		fmt.Fprintf(&h.log, "%s[%s]\n", kind, strings.Join(vals, ", "))
-	}
-	return nil
-}
-
-func (h *rowOpHarness) EmitWatermark(wm Watermark) error {
-	fmt.Fprintf(&h.log, "watermark %s\n", fmtWM(wm))
-	return nil
-}
-
 // BenchmarkTopN runs an insert-only Top-3 per partition over 8192-row
 // batches of 1000 partitions with random order values: most rows are
 // rejected after one comparison with the partition's 3rd row.
@@ -436,33 +185,11 @@ func BenchmarkTopN(b *testing.B) {
 	require.NoError(b, err)
 	require.NoError(b, op.Open(ctx))
 	defer op.Close()
-
-	const nBatches = 16
-	batches := make([]arrow.RecordBatch, nBatches)
-	x := uint64(42)
-	for j := range batches {
-		rb := array.NewRecordBuilder(mem, in.Arrow())
-		for range rows {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-			rb.Field(0).(*array.Int64Builder).Append(int64(x % parts))
-			rb.Field(1).(*array.Int64Builder).Append(int64(x>>20) % 1000000)
-			rb.Field(2).(*array.StringBuilder).Append("payload")
-		}
-		batches[j] = rb.NewRecordBatch()
-		rb.Release()
-		defer batches[j].Release()
-	}
-	var sink gaDiscard
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := op.ProcessBatch(0, batches[i%nBatches], sink); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
+	benchOperator(b, op, mem, in.Arrow(), rows, func(rb *array.RecordBuilder, x uint64) {
+		rb.Field(0).(*array.Int64Builder).Append(int64(x % parts))
+		rb.Field(1).(*array.Int64Builder).Append(int64(x>>20) % 1000000)
+		rb.Field(2).(*array.StringBuilder).Append("payload")
+	})
 }
 
 // TestRowOperatorsRescale restores one snapshot into the two subtasks of

@@ -51,15 +51,7 @@ func (r *rankOp) inRange(rows []int32, buf []rankEntry) ([]rankEntry, int) {
 func (r *rankOp) accumulateRanked(p int32, i int) {
 	rows := r.rows[p]
 	r.before, _ = r.inRange(rows, r.before[:0])
-	pos, _ := slices.BinarySearchFunc(rows, i, func(sl int32, i int) int {
-		if r.compare(i, sl) < 0 {
-			return 1
-		}
-		return -1 // ties sort before the arriving row
-	})
-	r.seq++
-	sl := r.store.put(r.in.views, i, r.seq)
-	rows = slices.Insert(rows, pos, sl)
+	rows, pos := r.insert(rows, i)
 	var keep int
 	r.after, keep = r.inRange(rows, r.after[:0])
 	r.emitRangeChange(func(idx int) int {

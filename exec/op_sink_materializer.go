@@ -170,10 +170,7 @@ func (m *sinkMaterializer) drop(p int32) {
 }
 
 func (m *sinkMaterializer) releaseSlots() {
-	for _, sl := range m.release {
-		m.store.release(sl)
-	}
-	m.release = m.release[:0]
+	m.release = m.store.releaseAll(m.release)
 }
 
 func (m *sinkMaterializer) ProcessWatermark(_ int, wm Watermark, out Output) error {
@@ -183,56 +180,23 @@ func (m *sinkMaterializer) ProcessWatermark(_ int, wm Watermark, out Output) err
 func (m *sinkMaterializer) EndInput(int, Output) error { return nil }
 
 func (m *sinkMaterializer) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(m.lastSweep)
-	appendSection(&w, 0, pw.b)
-	for kg, ps := range m.parts.byKeyGroup() {
-		if len(ps) == 0 {
-			continue
-		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
-		for _, p := range ps {
-			m.parts.encode(&pw, p)
-			pw.uvarint(uint64(len(m.rows[p])))
-			for _, sl := range m.rows[p] {
-				m.store.encode(&pw, sl)
-			}
-		}
-		appendSection(&w, kg+1, pw.b)
-	}
-	return w.b, nil
+	return snapshotKeyGroups(m.parts, func(w *wbuf) { w.varint(m.lastSweep) },
+		func(w *wbuf, p int32) { m.store.encodeSlots(w, m.rows[p]) }), nil
 }
 
 // Restore reads what Snapshot wrote (several snapshots when rescaling) and
 // drops the keys another subtask owns.
 func (m *sinkMaterializer) Restore(state []byte) error {
 	defer m.releaseSlots()
-	return readSections(state, func(tag int, r *rbuf) error {
-		if tag == 0 {
-			m.lastSweep = max(m.lastSweep, r.varint())
-			return r.err
-		}
-		for range r.uvarint() {
-			p := m.parts.decode(r)
+	return restoreKeyGroups(state, m.ctx, m.parts, func(r *rbuf) { m.lastSweep = max(m.lastSweep, r.varint()) },
+		func(r *rbuf, p int32, owned bool) error {
 			m.rows = growTo(m.rows, int(m.parts.n))
-			kept := m.rows[p][:0]
-			for range r.uvarint() {
-				kept = append(kept, m.store.decode(r))
-				if r.err != nil {
-					return r.err
-				}
-			}
-			m.rows[p] = kept
-			if r.err != nil {
-				return r.err
-			}
-			if !ownsHash(m.ctx, m.parts.hash[p]) {
+			m.rows[p] = m.store.decodeSlots(r, m.rows[p][:0])
+			if r.err == nil && !owned {
 				m.drop(p)
 			}
-		}
-		return r.err
-	})
+			return r.err
+		})
 }
 
 func (m *sinkMaterializer) Close() error {

@@ -85,31 +85,19 @@ func TestSnapshotJoin(t *testing.T) {
 		ProbeWidth: 2, BuildChangelog: true, LoadCompletedMillis: 10,
 	})}
 	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics()}
-	open := func() Operator {
-		op, err := newSnapshotJoin(spec, ctx)
-		require.NoError(t, err)
-		require.NoError(t, op.Open(ctx))
-		return op
-	}
 	var o rowsOutput
 	feed := func(op Operator, input int, s types.Schema, keys []string, vals []int64, kinds []int8) {
 		b := snapBatch(mem, s, keys, vals, kinds)
 		defer b.Release()
 		require.NoError(t, op.ProcessBatch(input, b, &o))
 	}
-	op := open()
+	op := openOperator(t, spec, ctx)
 	feed(op, 0, snapProbe, []string{"a", "b", ""}, []int64{1, 2, 3}, nil)
 	require.NoError(t, op.ProcessWatermark(0, 7, &o))
 	feed(op, 1, snapBuild, []string{"a", "b", "a"}, []int64{10, 20, 11}, []int8{0, 0, 0})
 	require.Empty(t, o.log.String(), "probe rows wait for the load")
 
-	state, err := op.Snapshot()
-	require.NoError(t, err)
-	require.NoError(t, op.Close())
-	op, err = newSnapshotJoin(spec, ctx)
-	require.NoError(t, err)
-	require.NoError(t, op.Restore(state))
-	require.NoError(t, op.Open(ctx))
+	op = reopen(t, op, spec, ctx)
 	defer op.Close()
 
 	// Before the load completes, a(10) is replaced by a(12).

@@ -120,9 +120,7 @@ func (s *temporalSort) ProcessBatch(_ int, b arrow.RecordBatch, out Output) erro
 		}
 		s.put(i, ts)
 	}
-	if late > 0 && s.metrics != nil {
-		s.metrics.LateRecordsDropped.Add(late)
-	}
+	s.metrics.addLate(late)
 	return nil
 }
 
@@ -179,9 +177,7 @@ func (s *temporalSort) release(upTo int64, out Output) error {
 		}
 	}
 	err := s.emit.flush(out, s.store, nil)
-	for _, sl := range s.ready {
-		s.store.release(sl)
-	}
+	s.ready = s.store.releaseAll(s.ready)
 	return err
 }
 
@@ -203,10 +199,7 @@ func (s *temporalSort) Snapshot() ([]byte, error) {
 	appendSection(&w, 0, pw.b)
 	if len(s.buffered) > 0 {
 		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(s.buffered)))
-		for _, sl := range s.buffered {
-			s.store.encode(&pw, sl)
-		}
+		s.store.encodeSlots(&pw, s.buffered)
 		appendSection(&w, 1, pw.b)
 	}
 	return w.b, nil
@@ -219,13 +212,7 @@ func (s *temporalSort) Restore(state []byte) error {
 			s.lastFired = max(s.lastFired, r.varint())
 			return r.err
 		}
-		n := r.uvarint()
-		if r.err != nil {
-			return r.err
-		}
-		for range n {
-			s.buffered = append(s.buffered, s.store.decode(r))
-		}
+		s.buffered = s.store.decodeSlots(r, s.buffered)
 		return r.err
 	})
 }

@@ -450,9 +450,7 @@ func (w *windowAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	} else {
 		late = w.processSliced(n, seq)
 	}
-	if late > 0 && w.metrics != nil {
-		w.metrics.LateRecordsDropped.Add(late)
-	}
+	w.metrics.addLate(late)
 	return nil
 }
 

@@ -181,9 +181,7 @@ func (j *windowJoin) ProcessBatch(in int, b arrow.RecordBatch, _ Output) error {
 		own.time[sl], own.flag[sl] = j.rowT[i], false
 		j.heaps[in].push(expiryItem{at: j.rowT[i] - 1, seq: j.seq, slot: sl})
 	}
-	if late > 0 && j.metrics != nil {
-		j.metrics.LateRecordsDropped.Add(late)
-	}
+	j.metrics.addLate(late)
 	return nil
 }
 

@@ -250,9 +250,7 @@ func (w *windowRankOp) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error 
 		}
 		w.accumulate(p, i)
 	}
-	if late > 0 && w.metrics != nil {
-		w.metrics.LateRecordsDropped.Add(late)
-	}
+	w.metrics.addLate(late)
 	return nil
 }
 
@@ -488,10 +486,7 @@ func (w *windowRankOp) Snapshot() ([]byte, error) {
 		for _, p := range ps {
 			w.parts.encode(&group, p)
 			group.varint(w.first[p])
-			group.uvarint(uint64(len(w.rows[p])))
-			for _, sl := range w.rows[p] {
-				w.store.encode(&group, sl)
-			}
+			w.store.encodeSlots(&group, w.rows[p])
 		}
 		out.uvarint(uint64(g))
 		out.uvarint(uint64(len(count.b) + len(group.b)))

@@ -2,9 +2,7 @@ package exec
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
-	"strconv"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -26,33 +24,10 @@ import (
 //	            [rowtime=(3)]   marks input columns as rowtime attributes
 //	state       prints the open windows, partitions and kept rows
 //
-// Every script is replayed with input batches of 1 and 7 rows and whole,
-// each with and without a snapshot and restore into a fresh operator after
-// every batch and watermark, and output batches of 4 rows: the output must
-// not change.
+// Scripts are replayed as replayScripts describes, with output batches of
+// 4 rows.
 func TestWindowRank(t *testing.T) {
-	rewrite := false
-	if f := flag.Lookup("rewrite"); f != nil {
-		rewrite = f.Value.String() == "true"
-	}
-	datadriven.Walk(t, "testdata/window_rank", func(t *testing.T, path string) {
-		for _, bs := range []int{0, 1, 7} {
-			for _, restore := range []bool{false, true} {
-				if rewrite && (bs != 0 || restore) {
-					continue
-				}
-				t.Run(fmt.Sprintf("batch=%d/restore=%t", bs, restore), func(t *testing.T) {
-					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-					defer mem.AssertSize(t, 0)
-					h := &rowOpHarness{mem: mem, batch: bs, restoreEach: restore, metrics: NewOperatorMetrics()}
-					defer h.close(t)
-					datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-						return runWindowRank(t, h, d)
-					})
-				})
-			}
-		}
-	})
+	replayRowOperatorScripts(t, []string{"window_rank"}, runWindowRank)
 }
 
 func runWindowRank(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string {
@@ -60,19 +35,7 @@ func runWindowRank(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string
 	case "window-rank":
 		h.close(t)
 		in := gaParseSchema(t, d.Input)
-		ints := func(key string) []int {
-			var out []int
-			if d.HasArg(key) {
-				var vals []string
-				d.ScanArgs(t, key, &vals)
-				for _, v := range vals {
-					i, err := strconv.Atoi(v)
-					require.NoError(t, err)
-					out = append(out, i)
-				}
-			}
-			return out
-		}
+		ints := func(key string) []int { return intsArg(t, d, key) }
 		for _, c := range ints("rowtime") {
 			in.Columns[c].Type = in.Columns[c].Type.WithTimeAttr(types.RowtimeAttr)
 		}
@@ -90,10 +53,7 @@ func runWindowRank(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string
 		h.cl = false
 		h.input = BatchSchema(in, false)
 		h.spec = OperatorSpec{Kind: KindWindowRank, Name: "WindowRank", Schema: out, Spec: mustJSON(t, s)}
-		if err := h.tryNewOp(); err != nil {
-			return "error: " + err.Error() + "\n"
-		}
-		return "ok\n"
+		return h.start()
 	case "state":
 		s := h.op.(*windowRankOp).stats()
 		return fmt.Sprintf("windows=%d partitions=%d rows=%d\n", s.Windows, s.Partitions, s.Rows)

@@ -161,9 +161,7 @@ func (r *sessionTVF) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
 		r.minEnd = min(r.minEnd, list[hit].end)
 		r.sessions[p] = list
 	}
-	if late > 0 && r.metrics != nil {
-		r.metrics.LateRecordsDropped.Add(late)
-	}
+	r.metrics.addLate(late)
 	return nil
 }
 
@@ -243,74 +241,50 @@ func (r *sessionTVF) fire(out Output) error {
 func (r *sessionTVF) EndInput(int, Output) error { return nil }
 
 func (r *sessionTVF) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(r.seq)
-	pw.varint(r.wm)
-	appendSection(&w, 0, pw.b)
-	for kg, ps := range r.parts.byKeyGroup() {
-		if len(ps) == 0 {
-			continue
+	return snapshotKeyGroups(r.parts, func(w *wbuf) {
+		w.varint(r.seq)
+		w.varint(r.wm)
+	}, func(w *wbuf, p int32) {
+		w.uvarint(uint64(len(r.sessions[p])))
+		for _, s := range r.sessions[p] {
+			w.varint(s.start)
+			w.varint(s.end)
+			r.store.encodeSlots(w, s.rows)
 		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
-		for _, p := range ps {
-			r.parts.encode(&pw, p)
-			pw.uvarint(uint64(len(r.sessions[p])))
-			for _, s := range r.sessions[p] {
-				pw.varint(s.start)
-				pw.varint(s.end)
-				pw.uvarint(uint64(len(s.rows)))
-				for _, sl := range s.rows {
-					r.store.encode(&pw, sl)
-				}
-			}
-		}
-		appendSection(&w, kg+1, pw.b)
-	}
-	return w.b, nil
+	}), nil
 }
 
 func (r *sessionTVF) Restore(state []byte) error {
-	return readSections(state, func(tag int, rb *rbuf) error {
-		if tag == 0 {
-			r.seq = max(r.seq, rb.varint())
-			r.wm = max(r.wm, rb.varint())
-			return nil
+	return restoreKeyGroups(state, r.ctx, r.parts, func(rb *rbuf) {
+		r.seq = max(r.seq, rb.varint())
+		r.wm = max(r.wm, rb.varint())
+	}, func(rb *rbuf, p int32, owned bool) error {
+		r.sessions = growTo(r.sessions, int(r.parts.n))
+		ns := rb.uvarint()
+		if rb.err != nil {
+			return rb.err
 		}
-		for range rb.uvarint() {
-			p := r.parts.decode(rb)
-			r.sessions = growTo(r.sessions, int(r.parts.n))
-			ns := rb.uvarint()
+		list := make([]tvfSession, 0, ns)
+		for range ns {
+			s := tvfSession{start: rb.varint(), end: rb.varint()}
+			s.rows = r.store.decodeSlots(rb, nil)
 			if rb.err != nil {
 				return rb.err
 			}
-			list := make([]tvfSession, 0, ns)
-			for range ns {
-				s := tvfSession{start: rb.varint(), end: rb.varint()}
-				nr := rb.uvarint()
-				if rb.err != nil {
-					return rb.err
-				}
-				for range nr {
-					s.rows = append(s.rows, r.store.decode(rb))
-				}
-				list = append(list, s)
-			}
-			if !ownsHash(r.ctx, r.parts.hash[p]) {
-				for _, s := range list {
-					for _, sl := range s.rows {
-						r.store.release(sl)
-					}
-				}
-				r.parts.remove(p)
-				continue
-			}
-			for _, s := range list {
-				r.minEnd = min(r.minEnd, s.end)
-			}
-			r.sessions[p] = list
+			list = append(list, s)
 		}
-		return rb.err
+		if !owned {
+			for _, s := range list {
+				r.store.releaseAll(s.rows)
+			}
+			r.parts.remove(p)
+			return nil
+		}
+		for _, s := range list {
+			r.minEnd = min(r.minEnd, s.end)
+		}
+		r.sessions[p] = list
+		return nil
 	})
 }
 

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"regexp"
 	"sort"
@@ -42,29 +41,11 @@ import (
 //
 // Each command prints what the operator emitted: rows (sorted between two
 // watermarks, since the order of keys within a firing is unspecified) and
-// watermarks. Every script runs with batches split into 1 and 7 rows and
-// whole, each with and without a snapshot/restore into a fresh instance
-// between every two inputs; the output must be the same in every run.
+// watermarks. Scripts are replayed as replayScripts describes.
 func TestWindowOperators(t *testing.T) {
-	rewrite := false
-	if f := flag.Lookup("rewrite"); f != nil {
-		rewrite = f.Value.String() == "true"
-	}
-	datadriven.Walk(t, "testdata/window", func(t *testing.T, path string) {
-		for _, bs := range []int{0, 1, 7} {
-			for _, restore := range []bool{false, true} {
-				if rewrite && (bs != 0 || restore) {
-					continue
-				}
-				t.Run(fmt.Sprintf("batch=%d/restore=%t", bs, restore), func(t *testing.T) {
-					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-					defer mem.AssertSize(t, 0)
-					h := &windowHarness{mem: mem, batch: bs, restoreEach: restore}
-					defer h.close()
-					datadriven.RunTest(t, path, h.run)
-				})
-			}
-		}
+	replayScripts(t, []string{"window"}, func(t *testing.T, r scriptReplay) (func(*testing.T, *datadriven.TestData) string, func()) {
+		h := &windowHarness{mem: r.mem, batch: r.batch, restoreEach: r.restoreEach}
+		return h.run, h.close
 	})
 }
 

@@ -98,3 +98,16 @@ type WatermarkStatusOutput interface {
 type WatermarkStatusOperator interface {
 	ProcessWatermarkStatus(input int, idle bool, out Output) error
 }
+
+// PreSnapshotOperator is implemented by operators that hold rows they have
+// not applied to their state yet (a mini-batch bundle). Before it snapshots
+// a chain, the runtime calls PrepareSnapshotPreBarrier on each of its
+// operators, head first, as Flink calls
+// StreamOperator.prepareSnapshotPreBarrier: what an operator emits then
+// reaches the rest of the chain and the output channels ahead of the
+// barrier, so the snapshot holds no buffered rows and the results of every
+// row before the barrier are downstream of it. The operator keeps its
+// input open: more rows may follow when the job is not stopped.
+type PreSnapshotOperator interface {
+	PrepareSnapshotPreBarrier(out Output) error
+}

@@ -279,7 +279,7 @@ func (t *task) run() (err error) {
 		return err
 	}
 	if stopped {
-		return t.takeSavepoint(src, ops, out)
+		return t.takeSavepoint(src, ops, links, out)
 	}
 	for _, l := range links {
 		if err := l.end(); err != nil {
@@ -329,10 +329,18 @@ func (t *task) restoreState(i int) []byte {
 	return r.Operators[i].State
 }
 
-// takeSavepoint snapshots the chain, forwards the savepoint barrier and
-// records the state for the FINISHED report.
-func (t *task) takeSavepoint(src SourceOperator, ops []Operator, out *taskOutput) error {
+// takeSavepoint lets the chain's operators flush what they buffer
+// (PreSnapshotOperator), snapshots the chain, forwards the savepoint
+// barrier and records the state for the FINISHED report.
+func (t *task) takeSavepoint(src SourceOperator, ops []Operator, links []*chainLink, out *taskOutput) error {
 	d := t.d
+	for i, op := range ops {
+		if p, ok := op.(PreSnapshotOperator); ok {
+			if err := p.PrepareSnapshotPreBarrier(links[i]); err != nil {
+				return opError(&d.Operators[i], fmt.Errorf("flushing before the savepoint: %w", err))
+			}
+		}
+	}
 	st := &SubtaskState{Vertex: d.Vertex, Subtask: d.Subtask, Operators: make([]OperatorState, len(d.Operators))}
 	for i := range d.Operators {
 		var state []byte

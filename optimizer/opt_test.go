@@ -33,8 +33,9 @@ import (
 //	                    set table.exec.sink.upsert-materialize,
 //	                    table.exec.sink.keyed-shuffle and the sink
 //	                    constraint enforcer's options
-//	jobgraph [parallelism=N]
-//	                    the vertices and edges of the job graph
+//	jobgraph [parallelism=N] [spec=(kind,...)]
+//	                    the vertices and edges of the job graph, with the
+//	                    JSON specs of the operators of the given kinds
 func TestOpt(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		cat := catalog.NewManager()
@@ -108,6 +109,7 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	cdcDuplicate := false
 	var cfg optimizer.Config
 	sinkOpts := map[string]string{}
+	var specKinds []string
 	for _, arg := range d.CmdArgs {
 		switch arg.Key {
 		case "expect":
@@ -126,6 +128,8 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 			cfg.SinkKeyedShuffle = arg.Vals[0]
 		case "not-null-enforcer", "type-length-enforcer", "nested-constraint-enforcer":
 			sinkOpts["table.exec.sink."+arg.Key] = arg.Vals[0]
+		case "spec":
+			specKinds = arg.Vals
 		default:
 			t.Fatalf("unknown argument %s", arg.Key)
 		}
@@ -159,6 +163,9 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 		fmt.Fprintf(&b, "vertex %d parallelism=%d\n", v.ID, v.Parallelism)
 		for _, op := range v.Operators {
 			fmt.Fprintf(&b, "  %s: %s\n", op.Kind, op.Name)
+			if contains(specKinds, op.Kind) {
+				fmt.Fprintf(&b, "    spec: %s\n", op.Spec)
+			}
 		}
 	}
 	for _, e := range g.Edges {

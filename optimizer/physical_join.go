@@ -123,8 +123,9 @@ func (n *StreamTemporalJoin) operatorSpec() (exec.OperatorSpec, error) {
 	return s, err
 }
 
-// physicalizeJoin chooses the join operator: a temporal join for FOR
-// SYSTEM_TIME AS OF, an interval join when the condition bounds the
+// physicalizeJoin chooses the join operator: a lookup join for FOR
+// SYSTEM_TIME AS OF a proctime, a temporal join for FOR SYSTEM_TIME AS OF
+// a rowtime, an interval join when the condition bounds the
 // distance between the inputs' time attributes, a regular join otherwise.
 func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
 	left, err := Physicalize(j.Left, cfg)
@@ -134,6 +135,9 @@ func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
 	right, err := Physicalize(j.Right, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if j.Lookup {
+		return physicalizeLookupJoin(j, left, right, cfg), nil
 	}
 	nl := j.Left.Schema().Len()
 	lk, rk, rest := splitEquiConditions(j.Condition, nl)

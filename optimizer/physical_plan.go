@@ -34,6 +34,9 @@ type Config struct {
 	// SinkKeyedShuffle is table.exec.sink.keyed-shuffle: AUTO (the
 	// default, also for ""), FORCE or NONE.
 	SinkKeyedShuffle string
+	// TryResolveNonDeterministicUpdates is
+	// table.optimizer.non-deterministic-update.strategy = TRY_RESOLVE.
+	TryResolveNonDeterministicUpdates bool
 }
 
 // finalRows materializes an updating input in batch mode, where sinks,
@@ -102,6 +105,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 			if err != nil {
 				return nil, err
 			}
+			in = asChangelog(in, c, l)
 			u.parallelism = max(u.parallelism, in.Parallelism())
 			u.In = append(u.In, in)
 		}
@@ -202,6 +206,12 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 			return nil, err
 		}
 		return &StreamSort{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), 1)}, nil
+	case *planner.MatchRecognize:
+		in, err := Physicalize(l.Input, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return physicalizeMatch(l, in, cfg), nil
 	case *planner.TemporalSort:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
@@ -223,7 +233,11 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if len(l.Keys) == 0 {
 			par = 1
 		}
-		return &StreamGroupAggregate{Logical: l, Input: hashExchange(in, l.Keys, par), StateTTLMillis: cfg.StateTTLMillis}, nil
+		ttl := cfg.StateTTLMillis
+		if l.HasStateTTL {
+			ttl = l.StateTTLMillis // a STATE_TTL hint
+		}
+		return &StreamGroupAggregate{Logical: l, Input: hashExchange(in, l.Keys, par), StateTTLMillis: ttl}, nil
 	}
 	return nil, errs.New(errs.NotSupported, "no physical operator for %s", n.Describe())
 }

@@ -147,7 +147,10 @@ func (n *StreamDeduplicate) operatorSpec() (exec.OperatorSpec, error) {
 		Keys: l.Partition, TimeCol: l.Order[0].Col, KeepLast: n.KeepLast, ProcTime: n.ProcTime,
 		OutputRank: l.OutputRank, StateTTLMillis: n.StateTTLMillis,
 	})
-	s.Changelog = n.KeepLast || !n.ProcTime
+	// Keeping the first row by processing time only inserts, but the
+	// batches carry the row kind column when the plan declares the rank
+	// updating, as the operators after it expect.
+	s.Changelog = n.KeepLast || !n.ProcTime || n.Logical.Changelog() != planner.InsertOnly
 	return s, err
 }
 

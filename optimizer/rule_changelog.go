@@ -3,6 +3,7 @@ package optimizer
 import (
 	"slices"
 
+	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
 
@@ -14,15 +15,12 @@ import (
 // to the scan. The kept columns stay in their order, so the function's
 // output keeps its shape.
 var PushProjectBelowChangelogFunction = Rule{Name: "PushProjectBelowChangelogFunction", Apply: func(n planner.Node) (planner.Node, bool) {
-	p, ok := n.(*planner.Project)
+	p, filter, below, ok := projectOverFilter(n)
 	if !ok {
 		return n, false
 	}
 	read := slices.Clone(p.Exprs)
-	filter, _ := p.Input.(*planner.Filter)
-	below := p.Input
 	if filter != nil {
-		below = filter.Input
 		read = append(read, filter.Condition)
 	}
 	var fn planner.Node
@@ -90,9 +88,5 @@ var PushProjectBelowChangelogFunction = Rule{Name: "PushProjectBelowChangelogFun
 			}
 		}
 	}
-	top := newFn
-	if filter != nil {
-		top = &planner.Filter{Input: newFn, Condition: remapRefs(filter.Condition, outMap)}
-	}
-	return &planner.Project{Input: top, Exprs: remapAll(p.Exprs, outMap), Names: p.Names}, true
+	return restack(p, filter, newFn, func(e expr.Expr) expr.Expr { return remapRefs(e, outMap) }), true
 }}

@@ -10,14 +10,9 @@ import (
 // them) above it read, so that an unnested row does not repeat columns
 // nobody uses and the projection can go on down to the scan.
 var PushProjectBelowCorrelate = Rule{Name: "PushProjectBelowCorrelate", Apply: func(n planner.Node) (planner.Node, bool) {
-	p, ok := n.(*planner.Project)
+	p, filter, below, ok := projectOverFilter(n)
 	if !ok {
 		return n, false
-	}
-	filter, _ := p.Input.(*planner.Filter)
-	below := p.Input
-	if filter != nil {
-		below = filter.Input
 	}
 	c, ok := below.(*planner.Correlate)
 	if !ok {
@@ -63,13 +58,5 @@ var PushProjectBelowCorrelate = Rule{Name: "PushProjectBelowCorrelate", Apply: f
 			return &expr.ColumnRef{Index: i, Name: out.Columns[i].Name, T: ref.T}
 		})
 	}
-	var input planner.Node = pruned
-	if filter != nil {
-		input = &planner.Filter{Input: input, Condition: remap(filter.Condition)}
-	}
-	projs := make([]expr.Expr, len(p.Exprs))
-	for i, e := range p.Exprs {
-		projs[i] = remap(e)
-	}
-	return &planner.Project{Input: input, Exprs: projs, Names: p.Names}, true
+	return restack(p, filter, pruned, remap), true
 }}

@@ -109,14 +109,9 @@ var MergeProjects = Rule{Name: "MergeProjects", Apply: func(n planner.Node) (pla
 // above the assigner: rows they drop still advance the watermark, as in
 // Flink.
 var PushProjectBelowWatermarkAssigner = Rule{Name: "PushProjectBelowWatermarkAssigner", Apply: func(n planner.Node) (planner.Node, bool) {
-	p, ok := n.(*planner.Project)
+	p, filter, below, ok := projectOverFilter(n)
 	if !ok {
 		return n, false
-	}
-	filter, _ := p.Input.(*planner.Filter)
-	below := p.Input
-	if filter != nil {
-		below = filter.Input
 	}
 	wa, ok := below.(*planner.WatermarkAssigner)
 	if !ok {
@@ -138,11 +133,8 @@ var PushProjectBelowWatermarkAssigner = Rule{Name: "PushProjectBelowWatermarkAss
 	}
 	pruned := &planner.Project{Input: wa.Input, Exprs: exprs, Names: names}
 	newRowtime, _ := acc.index(wa.Rowtime, nil)
-	var input planner.Node = &planner.WatermarkAssigner{Input: pruned, Rowtime: newRowtime, Expr: acc.rewrite(wa.Expr), IdleTimeoutMillis: wa.IdleTimeoutMillis}
-	if filter != nil {
-		input = &planner.Filter{Input: input, Condition: acc.rewrite(filter.Condition)}
-	}
-	return &planner.Project{Input: input, Exprs: acc.rewriteAll(p.Exprs), Names: p.Names}, true
+	input := &planner.WatermarkAssigner{Input: pruned, Rowtime: newRowtime, Expr: acc.rewrite(wa.Expr), IdleTimeoutMillis: wa.IdleTimeoutMillis}
+	return restack(p, filter, input, acc.rewrite), true
 }}
 
 // PushProjectIntoScan makes a scan produce only the physical columns that
@@ -352,6 +344,35 @@ func usedColumns(width int, es ...expr.Expr) []int {
 		}
 	}
 	return used
+}
+
+// projectOverFilter matches the shape of the rules that prune the columns
+// under a projection: a projection, perhaps a filter right under it (nil
+// when there is none; it reads columns too), and the node below both.
+func projectOverFilter(n planner.Node) (p *planner.Project, filter *planner.Filter, below planner.Node, ok bool) {
+	if p, ok = n.(*planner.Project); !ok {
+		return nil, nil, nil, false
+	}
+	filter, _ = p.Input.(*planner.Filter)
+	below = p.Input
+	if filter != nil {
+		below = filter.Input
+	}
+	return p, filter, below, true
+}
+
+// restack puts what projectOverFilter matched back on a new input, with
+// the filter's condition and the projection's expressions rewritten by
+// rewrite for the new input's columns.
+func restack(p *planner.Project, filter *planner.Filter, input planner.Node, rewrite func(expr.Expr) expr.Expr) *planner.Project {
+	if filter != nil {
+		input = &planner.Filter{Input: input, Condition: rewrite(filter.Condition)}
+	}
+	exprs := make([]expr.Expr, len(p.Exprs))
+	for i, e := range p.Exprs {
+		exprs[i] = rewrite(e)
+	}
+	return &planner.Project{Input: input, Exprs: exprs, Names: p.Names}
 }
 
 func remapRefs(e expr.Expr, m map[int]int) expr.Expr {

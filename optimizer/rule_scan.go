@@ -323,11 +323,7 @@ func pushProjectIntoScan(p *planner.Project) (planner.Node, bool) {
 	} else {
 		ns.NestedProjection = paths
 	}
-	var input planner.Node = &ns
-	if filter != nil {
-		input = &planner.Filter{Input: input, Condition: acc.rewrite(filter.Condition)}
-	}
-	return &planner.Project{Input: input, Exprs: acc.rewriteAll(p.Exprs), Names: p.Names}, true
+	return restack(p, filter, &ns, acc.rewrite), true
 }
 
 // access is one column of a pruned input: column col of the old input
@@ -520,14 +516,6 @@ func (a *accesses) rewriteChain(e expr.Expr, col int, fields []int) expr.Expr {
 		base = a.rewriteChain(call.Args[0], col, fields[:len(fields)-1])
 	}
 	return &expr.Call{Func: call.Func, Args: []expr.Expr{base, call.Args[1]}, T: call.T}
-}
-
-func (a *accesses) rewriteAll(es []expr.Expr) []expr.Expr {
-	out := make([]expr.Expr, len(es))
-	for i, e := range es {
-		out[i] = a.rewrite(e)
-	}
-	return out
 }
 
 // exprs are the pruned columns as expressions over the old input, with

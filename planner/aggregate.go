@@ -18,6 +18,11 @@ type Aggregate struct {
 	Calls []agg.Call
 	// Names are the output column names: keys, then calls.
 	Names []string
+	// StateTTLMillis, when HasStateTTL, is the idle state retention a
+	// STATE_TTL hint sets for this aggregate, in place of
+	// table.exec.state.ttl.
+	StateTTLMillis int64
+	HasStateTTL    bool
 }
 
 var _ Node = (*Aggregate)(nil)

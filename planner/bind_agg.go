@@ -266,6 +266,8 @@ func walkSQL(e sql.Expr, fn func(sql.Expr) bool) {
 		kids = []sql.Expr{n.Expr, n.Index}
 	case *sql.ArrayCtor:
 		kids = n.Elems
+	case *sql.Quantified:
+		kids = []sql.Expr{n.Expr}
 	case *sql.RowCtor:
 		kids = n.Fields
 	case *sql.MapCtor:

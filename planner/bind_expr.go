@@ -69,9 +69,17 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 			return s.call(n, "-", arg)
 		}
 	case *sql.Binary:
+		if q, ok := n.Right.(*sql.Quantified); ok {
+			return s.bindQuantified(sc, n, q)
+		}
 		args, err := s.bindOperands(sc, n.Left, n.Right)
 		if err != nil {
 			return nil, err
+		}
+		if s.unknownLiterals && isComparison(n.Op) {
+			if args[0], args[1], err = s.resolveUnknownLiterals(n, args[0], args[1]); err != nil {
+				return nil, err
+			}
 		}
 		return s.call(n, binaryFuncs[n.Op], args[0], args[1])
 	case *sql.Param:
@@ -181,6 +189,15 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		if m, ok := sc.marks[n]; ok {
 			return s.markPredicate(n, sc, m)
 		}
+	case *sql.SubqueryExpr:
+		if i, ok := sc.scalars[n]; ok {
+			c := sc.cols[i]
+			ref := &expr.ColumnRef{Index: i, Name: c.name, T: c.typ}
+			if n.Array {
+				return s.bindArraySubquery(n, ref)
+			}
+			return ref, nil
+		}
 	case *sql.Index:
 		args, err := s.bindExprs(sc, []sql.Expr{n.Expr, n.Index})
 		if err != nil {
@@ -211,6 +228,49 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		return s.call(n, "ROW", args...)
 	}
 	return nil, s.errAt(errs.NotSupported, e, "expression %s is not supported yet", e)
+}
+
+func isComparison(op sql.BinaryOp) bool {
+	switch op {
+	case sql.Eq, sql.NotEq, sql.Lt, sql.LtEq, sql.Gt, sql.GtEq, sql.IsDistinctFrom, sql.IsNotDistinctFrom:
+		return true
+	}
+	return false
+}
+
+// resolveUnknownLiterals types a string literal compared with a numeric
+// operand as that operand's type, PostgreSQL's resolution of an untyped
+// literal (Planner.UnknownLiterals): the literal is cast, so text that is
+// not a number fails as PostgreSQL's "invalid input syntax" does.
+func (s source) resolveUnknownLiterals(n *sql.Binary, l, r expr.Expr) (expr.Expr, expr.Expr, error) {
+	resolve := func(syn sql.Expr, e, other expr.Expr) (expr.Expr, error) {
+		lit, ok := syn.(*sql.Literal)
+		if ok && lit.Kind == sql.StringLit && other.Type().Kind == types.Array {
+			return s.pgArrayLiteral(lit, *other.Type().Elem)
+		}
+		if !ok || lit.Kind != sql.StringLit || !other.Type().IsNumeric() {
+			return e, nil
+		}
+		// PostgreSQL reads the literal when it plans the statement, so
+		// text that is no number fails then, not when rows arrive.
+		text := strings.TrimSpace(lit.Text)
+		_, ierr := strconv.ParseInt(text, 10, 64)
+		_, ferr := strconv.ParseFloat(text, 64)
+		if ierr != nil && (other.Type().IsInteger() || ferr != nil) {
+			return nil, s.errAt(errs.InvalidCast, syn, "invalid input syntax for type %s: \"%s\"", other.Type().WithNullable(true), lit.Text)
+		}
+		c, err := expr.NewCast(e, other.Type().WithTimeAttr(types.NoTimeAttr).WithNullable(false), false)
+		if err != nil {
+			return nil, s.errAt(errs.DatatypeMismatch, n, "%v", err)
+		}
+		return c, nil
+	}
+	l2, err := resolve(n.Left, l, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	r2, err := resolve(n.Right, r, l)
+	return l2, r2, err
 }
 
 // bindOperands binds the operands of one operator. Placeholders among them
@@ -301,6 +361,9 @@ func (s source) bindCall(sc *scope, n *sql.FuncCall) (expr.Expr, error) {
 	}
 	if n.Name == "TRIM" && len(args) == 3 {
 		return s.bindTrim(n, args)
+	}
+	if e, ok, err := s.bindPGObjectDef(n, args); ok {
+		return e, err
 	}
 	return s.call(n, n.Name, args...)
 }

@@ -83,10 +83,16 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 		}
 		call := OverCall{Func: f.Name, Preceding: -1, Name: fmt.Sprintf("w0$o%d", i)}
 		var argTypes []types.DataType
-		for _, a := range f.Args {
+		for j, a := range f.Args {
 			e, err := b.bindExpr(sc, a)
 			if err != nil {
 				return nil, nil, err
+			}
+			if j == 2 && agg.IsOverFunction(f.Name) && !e.Type().EqualIgnoringNull(argTypes[0]) {
+				// LAG's default takes the type of its value.
+				if e, err = expr.NewCast(e, argTypes[0].WithNullable(e.Type().Nullable()), false); err != nil {
+					return nil, nil, b.errAt(errs.DatatypeMismatch, a, "the default of %s: %v", f.Name, err)
+				}
 			}
 			call.Args = append(call.Args, column(e))
 			argTypes = append(argTypes, e.Type())
@@ -142,6 +148,12 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 			if err := b.bindFrame(f, w, &call); err != nil {
 				return nil, nil, err
 			}
+		case f.Name == "LEAD":
+			// LEAD reads rows after the current one, which an OVER window
+			// ending at the current row has not seen: Flink's streaming
+			// planner rejects it with this message (and Eddy's batch mode
+			// runs the same operator).
+			return nil, nil, b.errAt(errs.NotSupported, f, "LEAD Function is not supported in stream mode.")
 		default:
 			return nil, nil, b.errAt(errs.UndefinedFunction, f, "%s is not a window or aggregate function", f.Name)
 		}
@@ -212,7 +224,7 @@ func (b *binder) bindFrame(f *sql.FuncCall, w *sql.WindowSpec, call *OverCall) e
 	return nil
 }
 
-// checkLag checks LAG(value [, offset]): the offset is a constant, and the
+// checkLag checks LAG(value [, offset [, default]]): the offset is a constant, and the
 // window is ordered by a time attribute, whose operator accumulates each
 // partition's rows in order (the rows before a row are then final).
 func (b *binder) checkLag(f *sql.FuncCall, call OverCall, cols []types.Column) error {

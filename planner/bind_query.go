@@ -188,8 +188,6 @@ func (b *binder) bindSetExpr(body sql.SetExpr) (Node, error) {
 				return nil, err
 			}
 			return distinct(u), nil
-		case n.All:
-			return nil, b.errAt(errs.NotSupported, n, "%s ALL is not supported yet", n.Op)
 		}
 		return b.intersectOrExcept(n, l, r)
 	}
@@ -333,12 +331,28 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 	if s.Where != nil && hasAggregates(s.Where) {
 		return nil, b.errAt(errs.GroupingError, s.Where, "aggregate functions are not allowed in WHERE")
 	}
+	ttl, err := b.stateTTLHints(s)
+	if err != nil {
+		return nil, err
+	}
 	grouped := len(s.GroupBy) > 0 || s.Having != nil || hasAggregates(itemExprs(s.Items)...)
 	if grouped {
 		if input, sc, err = b.bindAggregate(s, input, sc); err != nil {
 			return nil, err
 		}
+		if a, ok := input.(*Aggregate); ok && s.From != nil {
+			if v, ok := inputTTL(s.From, ttl); ok {
+				cp := *a
+				cp.StateTTLMillis, cp.HasStateTTL = v, true
+				input = &cp
+			}
+		}
 		if s.Having != nil {
+			if hasScalarSubquery(s.Having) {
+				if input, sc, err = b.planScalarSubqueries([]sql.Expr{s.Having}, input, sc); err != nil {
+					return nil, err
+				}
+			}
 			cond, err := b.bindExpr(sc, s.Having)
 			if err != nil {
 				return nil, err
@@ -354,6 +368,11 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 			return nil, b.errAt(errs.NotSupported, s, "window functions over a grouped query are not supported yet")
 		}
 		if input, sc, err = b.bindOver(s, input, sc); err != nil {
+			return nil, err
+		}
+	}
+	if hasScalarSubquery(itemExprs(s.Items)...) {
+		if input, sc, err = b.planScalarSubqueries(itemExprs(s.Items), input, sc); err != nil {
 			return nil, err
 		}
 	}
@@ -476,6 +495,8 @@ func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
 			return nil, nil, err
 		}
 		return node, newScope(n.Alias, node.Schema()), nil
+	case *sql.MatchRecognizeRef:
+		return b.bindMatchRecognize(n)
 	case *sql.Join:
 		return b.bindJoin(n)
 	}
@@ -502,6 +523,9 @@ func (b *binder) bindTableRef(n *sql.TableRef) (Node, error) {
 	if len(n.Name.Parts) == 1 {
 		for i := len(b.ctes) - 1; i >= 0; i-- {
 			if cte, ok := b.ctes[i][n.Name.Parts[0]]; ok {
+				if err := b.checkOptionsHint(n, "WITH query"); err != nil {
+					return nil, err
+				}
 				return cte, nil
 			}
 		}
@@ -516,9 +540,12 @@ func (b *binder) bindTableRef(n *sql.TableRef) (Node, error) {
 	}
 	switch o := obj.(type) {
 	case *catalog.View:
+		if err := b.checkOptionsHint(n, "View"); err != nil {
+			return nil, err
+		}
 		return b.expandView(n, path, o)
 	case *catalog.Table:
-		return b.scanTable(n, path, o)
+		return b.scanTable(n, path, withOptionsHint(n.Hints, o))
 	}
 	return nil, errs.Internalf("unknown catalog object %T", obj)
 }
@@ -539,7 +566,7 @@ func (b *binder) expandView(at sql.Node, path catalog.Path, v *catalog.View) (No
 	if !ok {
 		return nil, errs.Internalf("stored query of view %s is not a query", path)
 	}
-	vb := &binder{source: source{text: v.Query, origin: "in view " + path.String()}, cat: b.cat, expanding: b.expanding, batch: b.batch, nonTemporalSort: b.nonTemporalSort}
+	vb := &binder{source: source{text: v.Query, origin: "in view " + path.String(), cat: b.cat}, cat: b.cat, expanding: b.expanding, batch: b.batch, nonTemporalSort: b.nonTemporalSort}
 	b.expanding[path] = true
 	defer delete(b.expanding, path)
 	node, err := vb.bindQuery(qs.Query)
@@ -559,9 +586,14 @@ func distinct(n Node) Node {
 	return &Aggregate{Input: n, Keys: keys, Names: s.Names()}
 }
 
-// intersectOrExcept plans INTERSECT and EXCEPT (distinct) as Flink does:
-// both inputs tagged with their side, unioned, grouped by every column
-// with a count per side, and filtered on the counts.
+// intersectOrExcept plans INTERSECT and EXCEPT as Flink does: both inputs
+// tagged with their side, unioned, grouped by every column with a count
+// per side, and filtered on the counts. The ALL forms keep multiset
+// semantics (Flink's RewriteIntersectAllRule and RewriteMinusAllRule):
+// each row is then emitted as many times as it occurs in both inputs
+// (the smaller count) or in the left input beyond the right one, by a
+// correlate over $REPLICATE_ROWS of that number. Over changing inputs the
+// aggregate's -U/+U rows retract and re-add the copies.
 func (b *binder) intersectOrExcept(n *sql.SetOp, l, r Node) (Node, error) {
 	tag := func(in Node, side bool) Node {
 		s := in.Schema()
@@ -596,6 +628,9 @@ func (b *binder) intersectOrExcept(n *sql.SetOp, l, r Node) (Node, error) {
 		Names: append(us.Names()[:width:width], "$left", "$right"),
 	}
 	zero := &expr.Literal{Value: int64(0), T: count}
+	if n.All {
+		return b.replicateSetOp(n, a, width)
+	}
 	leftSeen, err := b.call(n, ">", &expr.ColumnRef{Index: width, Name: "$left", T: count}, zero)
 	if err != nil {
 		return nil, err
@@ -615,6 +650,47 @@ func (b *binder) intersectOrExcept(n *sql.SetOp, l, r Node) (Node, error) {
 	as := a.Schema()
 	keep := columnRefsOf(types.Schema{Columns: as.Columns[:width]})
 	return &Project{Input: &Filter{Input: a, Condition: cond}, Exprs: keep, Names: as.Names()[:width]}, nil
+}
+
+// replicateSetOp finishes INTERSECT ALL and EXCEPT ALL over the per-side
+// counts of a (its columns width and width+1): the number of copies of
+// each row, kept when positive, then that many copies of the row.
+func (b *binder) replicateSetOp(n *sql.SetOp, a *Aggregate, width int) (Node, error) {
+	count := types.BigIntType.WithNullable(false)
+	left := &expr.ColumnRef{Index: width, Name: "$left", T: count}
+	right := &expr.ColumnRef{Index: width + 1, Name: "$right", T: count}
+	var copies expr.Expr
+	var err error
+	if n.Op == sql.Except {
+		copies, err = b.call(n, "-", left, right)
+	} else {
+		var more expr.Expr
+		if more, err = b.call(n, ">", left, right); err == nil {
+			copies, err = b.call(n, "CASE", more, right, left)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	as := a.Schema()
+	cols := columnRefsOf(types.Schema{Columns: as.Columns[:width]})
+	names := as.Names()[:width:width]
+	counted := &Project{Input: a, Exprs: append(cols, copies), Names: append(names, "$copies")}
+	copiesRef := &expr.ColumnRef{Index: width, Name: "$copies", T: copies.Type()}
+	positive, err := b.call(n, ">", copiesRef, &expr.Literal{Value: int64(0), T: count})
+	if err != nil {
+		return nil, err
+	}
+	replicate, err := b.call(n, expr.ReplicateRows, copiesRef)
+	if err != nil {
+		return nil, err
+	}
+	elems, err := UnnestColumns(replicate.Type())
+	if err != nil {
+		return nil, errs.Internalf("%v", err)
+	}
+	c := &Correlate{Input: &Filter{Input: counted, Condition: positive}, Arg: replicate, Elems: elems}
+	return &Project{Input: c, Exprs: cols, Names: names}, nil
 }
 
 func columnRefsOf(s types.Schema) []expr.Expr {

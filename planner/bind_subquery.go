@@ -45,6 +45,8 @@ func (b *binder) bindWhere(where sql.Expr, input Node, sc *scope) (Node, error) 
 			input, err = b.bindExists(exists, not, input, sc)
 		case hasInSubquery(c):
 			input, err = b.filterWithMarkJoins(c, input, sc)
+		case hasScalarSubquery(c):
+			input, err = b.filterWithScalarJoins(c, input, sc)
 		default:
 			var cond expr.Expr
 			if cond, err = b.bindExpr(sc, c); err == nil {

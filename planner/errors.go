@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
@@ -16,6 +17,11 @@ type source struct {
 	// params are the statement's placeholder values (Planner.Params); only
 	// the user's statement has them, never a view's or a column's text.
 	params []*expr.Literal
+	// unknownLiterals is Planner.UnknownLiterals.
+	unknownLiterals bool
+	// cat serves the catalog functions that read objects by OID
+	// (bindPGObjectDef).
+	cat *catalog.Manager
 }
 
 // errAt builds a positioned error for the node n.

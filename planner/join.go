@@ -72,7 +72,7 @@ func (j *Join) Schema() types.Schema {
 func (j *Join) Children() []Node { return []Node{j.Left, j.Right} }
 func (j *Join) Bounded() bool    { return j.Left.Bounded() && j.Right.Bounded() }
 func (j *Join) Changelog() ChangelogMode {
-	if j.SystemTime >= 0 {
+	if j.SystemTime >= 0 || j.Lookup {
 		return j.Left.Changelog()
 	}
 	if j.Interval {

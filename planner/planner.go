@@ -33,6 +33,11 @@ type Planner struct {
 	// streaming mode, ORDER BY without LIMIT over an insert-only input
 	// that is not a temporal sort sorts the whole input at its end.
 	NonTemporalSort bool
+	// UnknownLiterals resolves a quoted literal compared with a numeric
+	// operand as PostgreSQL resolves an "unknown"-typed literal: it takes
+	// the other operand's type (`c.oid = '16384'`, as psql sends). Flink
+	// rejects such comparisons, so only PostgreSQL wire sessions set it.
+	UnknownLiterals bool
 }
 
 // NonTemporalSortKey is Flink's internal option enabling NonTemporalSort.
@@ -55,7 +60,7 @@ type binder struct {
 }
 
 func (p *Planner) binder(src string) *binder {
-	return &binder{source: source{text: src, params: p.Params}, cat: p.Catalog, expanding: map[catalog.Path]bool{}, batch: p.Batch, nonTemporalSort: p.NonTemporalSort}
+	return &binder{source: source{text: src, params: p.Params, unknownLiterals: p.UnknownLiterals, cat: p.Catalog}, cat: p.Catalog, expanding: map[catalog.Path]bool{}, batch: p.Batch, nonTemporalSort: p.NonTemporalSort}
 }
 
 // PlanQuery binds a query into a plan whose root is a Collect.
@@ -140,6 +145,7 @@ func (b *binder) sinkTarget(ins *sql.Insert) (sinkTable, error) {
 	if !ok {
 		return sinkTable{}, b.errAt(errs.WrongObjectType, ins.Table, "%s is a view; INSERT needs a table", path)
 	}
+	tbl = withOptionsHint(ins.TableHints, tbl)
 	info := tableInfo(path, tbl)
 	f, ok := connector.Sink(tbl.Connector())
 	if !ok {

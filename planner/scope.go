@@ -22,6 +22,13 @@ type scope struct {
 	// marks maps the IN subqueries planned as mark joins (planMarkJoins)
 	// to their columns.
 	marks map[*sql.InSubquery]markColumns
+	// scalars maps the scalar subqueries planned as joins
+	// (planScalarSubqueries) to their value columns.
+	scalars map[*sql.SubqueryExpr]int
+	// inner, when positive, is where a correlated subquery's own columns
+	// start (after the outer query's): a name they have shadows the outer
+	// columns, as SQL resolves names from the innermost query out.
+	inner int
 }
 
 type scopeColumn struct {
@@ -70,6 +77,16 @@ func findUnqualified(sc *scope, name string) (int, bool) {
 }
 
 func (s source) findColumn(sc *scope, id *sql.Ident, qual, name string) (int, error) {
+	if sc.inner > 0 {
+		inner := &scope{cols: sc.cols[sc.inner:]}
+		if i, err := s.findColumn(inner, id, qual, name); err == nil || errs.Is(err, errs.AmbiguousColumn) {
+			return sc.inner + i, err
+		}
+		if qual != "" && inner.hasQualifier(qual) {
+			return 0, s.errAt(errs.UndefinedColumn, id, "column '%s' not found in any table", strings.Join(id.Parts, "."))
+		}
+		sc = &scope{cols: sc.cols[:sc.inner]}
+	}
 	found := -1
 	for i, c := range sc.cols {
 		if !c.hidden && c.name == name && (qual == "" || c.qualifier == qual) {

@@ -22,11 +22,14 @@ func (j *Join) SetTemporal(asOf expr.Expr) *errs.Error {
 	}
 	if col.T.TimeAttr == types.ProctimeAttr {
 		// A processing-time temporal join looks rows up in the right
-		// table as it is when the left row arrives. Over a bounded table
-		// that is a join against the table's rows, which a regular join
-		// computes (without missing rows the table has not loaded yet).
+		// table as it is when the left row arrives: the lookup join
+		// operator loads the bounded table and joins each left row with
+		// it once, insert-only (exec.KindLookupJoin).
 		if !j.Right.Bounded() {
 			return errs.New(errs.NotSupported, "processing-time temporal (lookup) joins need a bounded lookup table")
+		}
+		if j.Right.Changelog() != InsertOnly {
+			return errs.New(errs.NotSupported, "processing-time temporal (lookup) joins need an insert-only lookup table")
 		}
 		j.Lookup = true
 		return nil

@@ -171,6 +171,7 @@ func (ss *session) login(params map[string]string) error {
 	}
 	env, err := table.NewEnvironment(table.Settings{
 		Cluster: s.cluster, Mem: s.cfg.Mem, Config: config, Catalogs: []catalog.Catalog{s.catalog},
+		PostgresLiterals: true,
 	})
 	if err != nil {
 		return &fatalError{"XX000", err.Error()}

@@ -2,10 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -49,15 +46,8 @@ type durableJob struct {
 
 func openJobStore(dir string) (*jobStore, error) {
 	st := &jobStore{path: filepath.Join(dir, "jobs.json"), list: jobList{Version: 1}}
-	data, err := os.ReadFile(st.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	if err := json.Unmarshal(data, &st.list); err != nil {
-		return nil, fmt.Errorf("server: %s is corrupt: %w", st.path, err)
+	if err := readJSONFile(st.path, &st.list); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -104,17 +94,7 @@ func (st *jobStore) restarted(id string, d durableJob) error {
 }
 
 // writeLocked rewrites the file atomically.
-func (st *jobStore) writeLocked() error {
-	data, err := json.MarshalIndent(&st.list, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := st.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, st.path)
-}
+func (st *jobStore) writeLocked() error { return writeJSONFile(st.path, &st.list) }
 
 // restartJobs submits again the jobs that were running when the server
 // last stopped. A job that no longer plans (a table it read was dropped,

@@ -390,16 +390,21 @@ LINE 1: SELECT nope FROM orders
 }
 
 // BenchmarkConcurrentSessions runs small bounded queries on 200
-// connections at once and reports queries per second and p99 latency.
+// connections at once and reports queries per second and p99 latency:
+// alternately a parameterized SELECT over VALUES and a pg_catalog lookup,
+// both through pgx's extended protocol (prepared once per connection).
 func BenchmarkConcurrentSessions(b *testing.B) {
-	srv, err := New(Config{})
+	const conns = 200
+	// Each bounded query runs as a job holding one slot while it runs, and
+	// the JobManager does not queue jobs (exec.ErrNotEnoughSlots): give the
+	// cluster a slot per connection.
+	srv, err := New(Config{Slots: conns})
 	require.NoError(b, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)
 	go func() { _ = srv.ServePG(l) }()
 	defer func() { require.NoError(b, srv.Close(context.Background())) }()
 	ctx := context.Background()
-	const conns = 200
 	pool := make([]*pgx.Conn, conns)
 	for i := range pool {
 		pool[i], err = pgx.Connect(ctx, fmt.Sprintf("postgres://eddy@%s/eddy?sslmode=disable", l.Addr()))
@@ -420,10 +425,19 @@ func BenchmarkConcurrentSessions(b *testing.B) {
 		wg.Add(1)
 		go func(c *pgx.Conn) {
 			defer wg.Done()
+			i := 0
 			for range next {
+				i++
 				t0 := time.Now()
-				var n int32
-				if err := c.QueryRow(ctx, "SELECT 1 + 1").Scan(&n); err != nil {
+				var err error
+				if i%2 == 0 {
+					var n int64
+					err = c.QueryRow(ctx, "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname <> $1", "x").Scan(&n)
+				} else {
+					var s string
+					err = c.QueryRow(ctx, "SELECT name FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS t (id, name) WHERE id = $1", int32(i%3+1)).Scan(&s)
+				}
+				if err != nil {
 					b.Error(err)
 					return
 				}

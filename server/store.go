@@ -44,17 +44,41 @@ func openCatalogStore(dir string) (*catalogStore, error) {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
 	st := &catalogStore{path: filepath.Join(dir, "catalog.json"), log: catalogLog{Version: 1}}
-	data, err := os.ReadFile(st.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	if err := json.Unmarshal(data, &st.log); err != nil {
-		return nil, fmt.Errorf("server: %s is corrupt: %w", st.path, err)
+	if err := readJSONFile(st.path, &st.log); err != nil {
+		return nil, err
 	}
 	return st, nil
+}
+
+// readJSONFile decodes the file at path into v; a missing file leaves v
+// as it is, so a fresh data directory starts from v's initial value.
+func readJSONFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("server: %s is corrupt: %w", path, err)
+	}
+	return nil
+}
+
+// writeJSONFile replaces the file at path with v as indented JSON. It
+// writes a temporary file and renames it over path, so a crash leaves
+// the old content or the new, never a torn file.
+func writeJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // replay runs the recorded statements against the server's catalog, as a
@@ -94,13 +118,5 @@ func (st *catalogStore) record(cat, db, sql string) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.log.Statements = append(st.log.Statements, ddlStatement{Catalog: cat, Database: db, SQL: sql})
-	data, err := json.MarshalIndent(&st.log, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := st.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, st.path)
+	return writeJSONFile(st.path, &st.log)
 }

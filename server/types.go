@@ -217,6 +217,9 @@ func newEncoder(a arrow.Array, t types.DataType, format int16) encoder {
 			return fmt.Appendf(dst, "%d years %d mons", m/12, m%12)
 		}
 	}
+	if l, ok := a.(*array.List); ok && !bin && t.Kind == types.Array && t.Elem != nil {
+		return pgArrayEncoder(l, *t.Elem)
+	}
 	// Nested types travel as text; binary is never requested for them
 	// since they are described as text.
 	return func(dst []byte, i int) []byte { return append(dst, table.FormatValue(a, i, t)...) }
@@ -522,4 +525,42 @@ func decodeBinaryParam(b []byte, oid uint32, t types.DataType) (*expr.Literal, e
 		return nil, errs.New(errs.NotSupported, "binary parameters of type OID %d are not supported", oid)
 	}
 	return nil, bad()
+}
+
+// pgArrayEncoder writes an array in PostgreSQL's text form, which psql
+// prints as it is ({a,b}; \du's "Member of" is {} for none): elements in
+// braces separated by commas, NULL unquoted, and an element quoted (with
+// " and \ escaped) when it is empty, is NULL as text, or holds a brace,
+// comma, quote, backslash or white space, as array_out does.
+func pgArrayEncoder(l *array.List, elem types.DataType) encoder {
+	values := l.ListValues()
+	enc := newEncoder(values, elem, 0)
+	var scratch []byte
+	return func(dst []byte, i int) []byte {
+		lo, hi := l.ValueOffsets(i)
+		dst = append(dst, '{')
+		for j := int(lo); j < int(hi); j++ {
+			if j > int(lo) {
+				dst = append(dst, ',')
+			}
+			if values.IsNull(j) {
+				dst = append(dst, "NULL"...)
+				continue
+			}
+			scratch = enc(scratch[:0], j)
+			if len(scratch) > 0 && !strings.EqualFold(string(scratch), "NULL") && !strings.ContainsAny(string(scratch), "{},\"\\ \t\n\r\v\f") {
+				dst = append(dst, scratch...)
+				continue
+			}
+			dst = append(dst, '"')
+			for _, ch := range scratch {
+				if ch == '"' || ch == '\\' {
+					dst = append(dst, '\\')
+				}
+				dst = append(dst, ch)
+			}
+			dst = append(dst, '"')
+		}
+		return append(dst, '}')
+	}
 }

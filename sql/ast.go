@@ -187,6 +187,9 @@ type Insert struct {
 	// (Flink 2.2: NOTHING, ERROR or DEDUPLICATE), the strategy for rows of
 	// the query that collide on the sink's primary key; "" when absent.
 	OnConflict string
+	// TableHints are the table hints written right after the sink's name
+	// (INSERT INTO t /*+ OPTIONS('k' = 'v') */ ...), see Hint.
+	TableHints []Hint
 }
 
 // StaticPartition is one k = v of INSERT ... PARTITION (...).
@@ -492,6 +495,9 @@ type Select struct {
 	// Windows are the WINDOW clause's named windows in source order; each
 	// has Name set.
 	Windows []*WindowSpec
+	// Hints are the query hints written right after SELECT
+	// (SELECT /*+ STATE_TTL('t' = '1d') */ ...), see Hint.
+	Hints []Hint
 }
 
 // SelectItem is one projection: expr [AS alias], * or qual.*.
@@ -529,6 +535,9 @@ type TableRef struct {
 	// SystemTime is the time of FOR SYSTEM_TIME AS OF expr (a temporal
 	// join's version time, e.g. o.order_time); nil when absent.
 	SystemTime Expr
+	// Hints are the table hints written right after the name
+	// (t /*+ OPTIONS('k' = 'v') */ AS a), see Hint.
+	Hints []Hint
 }
 
 // TableFunctionRef is a table-valued function call in FROM:
@@ -892,10 +901,13 @@ type Index struct {
 	Index Expr
 }
 
-// SubqueryExpr is a scalar subquery (query).
+// SubqueryExpr is a scalar subquery (query), or with Array PostgreSQL's
+// ARRAY(query): the array of the one-column query's values, empty when it
+// has no row.
 type SubqueryExpr struct {
 	Pos   Pos
 	Query *Query
+	Array bool
 }
 
 // Exists is [NOT] EXISTS (query).
@@ -911,6 +923,16 @@ type InSubquery struct {
 	Expr  Expr
 	Query *Query
 	Not   bool
+}
+
+// Quantified is the right operand ANY|SOME|ALL (array) of a comparison,
+// PostgreSQL's comparison with each element of an array (x = ANY(arr)).
+// Quantified comparisons with a subquery are not this node.
+type Quantified struct {
+	Pos Pos
+	// All is set for ALL; ANY and SOME are the same.
+	All  bool
+	Expr Expr
 }
 
 // ArrayCtor is ARRAY[e, ...].
@@ -956,6 +978,7 @@ func (e *SubqueryExpr) Position() Pos { return e.Pos }
 func (e *Exists) Position() Pos       { return e.Pos }
 func (e *InSubquery) Position() Pos   { return e.Pos }
 func (e *ArrayCtor) Position() Pos    { return e.Pos }
+func (e *Quantified) Position() Pos   { return e.Pos }
 func (e *MapCtor) Position() Pos      { return e.Pos }
 func (e *RowCtor) Position() Pos      { return e.Pos }
 func (e *Param) Position() Pos        { return e.Pos }
@@ -980,6 +1003,7 @@ func (*SubqueryExpr) exprNode() {}
 func (*Exists) exprNode()       {}
 func (*InSubquery) exprNode()   {}
 func (*ArrayCtor) exprNode()    {}
+func (*Quantified) exprNode()   {}
 func (*MapCtor) exprNode()      {}
 func (*RowCtor) exprNode()      {}
 func (*Param) exprNode()        {}
@@ -1003,6 +1027,7 @@ func (e *SubqueryExpr) String() string { return FormatExpr(e) }
 func (e *Exists) String() string       { return FormatExpr(e) }
 func (e *InSubquery) String() string   { return FormatExpr(e) }
 func (e *ArrayCtor) String() string    { return FormatExpr(e) }
+func (e *Quantified) String() string   { return FormatExpr(e) }
 func (e *MapCtor) String() string      { return FormatExpr(e) }
 func (e *RowCtor) String() string      { return FormatExpr(e) }
 func (e *Param) String() string        { return FormatExpr(e) }

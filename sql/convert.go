@@ -285,7 +285,11 @@ func (c *conv) selectStmt(s *ast.SelectStmt) (*Select, error) {
 	if s.LockInfo != nil && s.LockInfo.LockType != ast.SelectLockNone || s.SelectIntoOpt != nil || len(s.TableHints) > 0 {
 		return nil, c.errAt(pos, "MySQL SELECT clauses (locking, INTO, hints) are not supported")
 	}
-	sel := &Select{Pos: pos, Distinct: s.Distinct}
+	hints, err := c.p.hintsAfter(c.p.tokIndex(pos))
+	if err != nil {
+		return nil, err
+	}
+	sel := &Select{Pos: pos, Distinct: s.Distinct, Hints: hints}
 	for _, f := range s.Fields.Fields {
 		item := SelectItem{Pos: c.base + Pos(f.Offset), Alias: f.AsName.O}
 		if item.Pos > c.cursor {
@@ -307,7 +311,6 @@ func (c *conv) selectStmt(s *ast.SelectStmt) (*Select, error) {
 		}
 		sel.Items = append(sel.Items, item)
 	}
-	var err error
 	if s.From != nil {
 		c.findWord("FROM")
 		if sel.From, err = c.tableExpr(s.From.TableRefs); err != nil {
@@ -453,7 +456,15 @@ func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {
 			if len(cols) > 0 {
 				return nil, c.errAt(ref.name.Pos, "column aliases need a subquery")
 			}
-			return &TableRef{Pos: ref.name.Pos, Name: ref.name, Alias: n.AsName.O, SystemTime: c.systemTime(ref.name.Pos)}, nil
+			if mr := c.matchRecognize(ref.name.Pos); mr != nil {
+				mr.Input, mr.Alias = &TableRef{Pos: ref.name.Pos, Name: ref.name}, n.AsName.O
+				return mr, nil
+			}
+			hints, err := c.p.hintsAfter(c.lastNameToken(ref.name.Pos))
+			if err != nil {
+				return nil, err
+			}
+			return &TableRef{Pos: ref.name.Pos, Name: ref.name, Alias: n.AsName.O, SystemTime: c.systemTime(ref.name.Pos), Hints: hints}, nil
 		case *ast.SelectStmt, *ast.SetOprStmt:
 			open := c.find(func(t token) bool { return t.isOp("(") })
 			if m, ok := c.p.consume(open, markColAliases); ok && cols == nil {
@@ -468,6 +479,19 @@ func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {
 		return c.tableExpr(n.Source)
 	}
 	return nil, c.errAt(c.cursor, "unsupported FROM item")
+}
+
+// lastNameToken is the index of the last token of the dotted name that
+// starts at pos, or -1.
+func (c *conv) lastNameToken(pos Pos) int {
+	i := c.p.tokIndex(pos)
+	if i < 0 {
+		return -1
+	}
+	for i+2 < len(c.p.toks) && c.p.toks[i+1].isOp(".") {
+		i += 2
+	}
+	return i
 }
 
 // systemTime returns the FOR SYSTEM_TIME AS OF expression written right
@@ -485,6 +509,25 @@ func (c *conv) systemTime(pos Pos) Expr {
 	}
 	if m, ok := c.p.consume(c.p.toks[i+1].pos, markAsOf); ok {
 		return c.p.places[m.n]
+	}
+	return nil
+}
+
+// matchRecognize returns the MATCH_RECOGNIZE clause written right after
+// the table name at pos, or nil.
+func (c *conv) matchRecognize(pos Pos) *MatchRecognizeRef {
+	i := c.p.tokIndex(pos)
+	if i < 0 {
+		return nil
+	}
+	for i+2 < len(c.p.toks) && c.p.toks[i+1].isOp(".") {
+		i += 2
+	}
+	if i+1 >= len(c.p.toks) {
+		return nil
+	}
+	if m, ok := c.p.consume(c.p.toks[i+1].pos, markMatchRecognize); ok {
+		return c.p.places[m.n].(*matchRecognizeBody).mr
 	}
 	return nil
 }

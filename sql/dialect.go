@@ -57,6 +57,9 @@ const (
 	// markEscape: PostgreSQL's escape string E'...' with the E blanked,
 	// keyed by the string; its backslash escapes are decoded.
 	markEscape
+	// markMatchRecognize: MATCH_RECOGNIZE (...) blanked, keyed by
+	// MATCH_RECOGNIZE; n indexes a *matchRecognizeBody in parser.places.
+	markMatchRecognize
 )
 
 // marker records one rewrite, keyed in parser.markers by source position.
@@ -76,9 +79,10 @@ type marker struct {
 // attach somewhere; one left unused means the construct stood where it has
 // no meaning, which is reported rather than silently dropped.
 var mustConsume = map[markerKind]string{
-	markFilter:     "FILTER (WHERE ...) must follow an aggregate call",
-	markAsOf:       "FOR SYSTEM_TIME AS OF must directly follow a table name",
-	markColAliases: "column aliases are not allowed here",
+	markFilter:         "FILTER (WHERE ...) must follow an aggregate call",
+	markAsOf:           "FOR SYSTEM_TIME AS OF must directly follow a table name",
+	markColAliases:     "column aliases are not allowed here",
+	markMatchRecognize: "MATCH_RECOGNIZE must directly follow a table name",
 }
 
 // hidden is embedded by the payloads that travel through parser.places
@@ -133,7 +137,9 @@ var tidbParsers = sync.Pool{New: func() any {
 // flinkColumnWords are words TiDB's grammar reserves that Flink (Calcite)
 // accepts as plain column names; in expression position they are replaced
 // by a placeholder for the column reference they are.
-var flinkColumnWords = map[string]bool{"KEY": true, "KEYS": true, "USAGE": true, "DATABASE": true, "SCHEMA": true}
+// MEMBER is one too: pg_auth_members has a column member, which psql's \du
+// reads.
+var flinkColumnWords = map[string]bool{"KEY": true, "KEYS": true, "USAGE": true, "DATABASE": true, "SCHEMA": true, "MEMBER": true}
 
 var mysqlOnlyWords = map[string]bool{
 	"STRAIGHT_JOIN": true, "REGEXP": true, "RLIKE": true, "DIV": true, "XOR": true, "SOUNDS": true,
@@ -421,6 +427,12 @@ func (r *rewriter) run() error {
 				return err
 			}
 			i = j
+		case t.is("MATCH_RECOGNIZE") && next.isOp("("):
+			j, err := r.matchRecognize(i)
+			if err != nil {
+				return err
+			}
+			i = j
 		case t.is("FOR") && next.is("SYSTEM_TIME"):
 			j, err := r.asOf(i, fromAt, depth)
 			if err != nil {
@@ -524,6 +536,19 @@ func (r *rewriter) run() error {
 			i = j
 		case t.is("EXTRACT") && next.isOp("("):
 			j, err := r.extract(i)
+			if err != nil {
+				return err
+			}
+			i = j
+		case (t.is("ANY") || t.is("SOME") || t.is("ALL")) && next.isOp("(") && isComparisonOp(prev) &&
+			!r.tok(i+2).is("SELECT") && !r.tok(i+2).is("WITH") && !r.tok(i+2).is("VALUES"):
+			j, err := r.quantified(i)
+			if err != nil {
+				return err
+			}
+			i = j
+		case t.is("ARRAY") && next.isOp("(") && (r.tok(i+2).is("SELECT") || r.tok(i+2).is("WITH") || r.tok(i+2).is("VALUES")):
+			j, err := r.arraySubquery(i)
 			if err != nil {
 				return err
 			}
@@ -845,6 +870,51 @@ func (r *rewriter) extract(i int) (int, error) {
 		return 0, err
 	}
 	r.placeExpr(i, end, &Extract{Pos: p.toks[i].pos, Unit: u.upper, Expr: e})
+	return end, nil
+}
+
+// quantified replaces ANY|SOME|ALL (array) after a comparison operator
+// at i (PostgreSQL's x = ANY(arr)); with a subquery inside, TiDB's own
+// quantified comparison takes it.
+func (r *rewriter) quantified(i int) (int, error) {
+	p := r.p
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	if end == i+2 {
+		return 0, r.errorf(i, "%s needs an array", p.toks[i].upper)
+	}
+	e, err := p.parseExpr(i+2, end)
+	if err != nil {
+		return 0, err
+	}
+	r.placeExpr(i, end, &Quantified{Pos: p.toks[i].pos, All: p.toks[i].is("ALL"), Expr: e})
+	return end, nil
+}
+
+// isComparisonOp reports the comparison operators a quantifier may follow.
+func isComparisonOp(t token) bool {
+	switch {
+	case t.isOp("="), t.isOp("<>"), t.isOp("!="), t.isOp("<"), t.isOp("<="), t.isOp(">"), t.isOp(">="):
+		return true
+	}
+	return false
+}
+
+// arraySubquery replaces ARRAY(query) at i, PostgreSQL's array of a
+// one-column query's rows, which psql's describe commands send.
+func (r *rewriter) arraySubquery(i int) (int, error) {
+	p := r.p
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	q, err := p.parseQuery(i+2, end)
+	if err != nil {
+		return 0, err
+	}
+	r.placeExpr(i, end, &SubqueryExpr{Pos: p.toks[i].pos, Query: q, Array: true})
 	return end, nil
 }
 
@@ -1361,7 +1431,7 @@ func (r *rewriter) ownCall(i int) bool {
 	if notCallNames[t.upper] {
 		return false
 	}
-	if t.is("SESSION") {
+	if t.is("SESSION") || matchRecognizeFuncs[t.upper] {
 		return true
 	}
 	end := r.p.matchClose(i+1, r.hi)

@@ -175,6 +175,9 @@ func formatExpr(b *strings.Builder, e Expr) {
 		formatExpr(b, e.Index)
 		b.WriteByte(']')
 	case *SubqueryExpr:
+		if e.Array {
+			b.WriteString("ARRAY")
+		}
 		b.WriteString("(" + FormatQuery(e.Query) + ")")
 	case *Exists:
 		if e.Not {
@@ -185,6 +188,14 @@ func formatExpr(b *strings.Builder, e Expr) {
 		b.WriteByte('(')
 		formatExpr(b, e.Expr)
 		b.WriteString(not(e.Not) + " IN (" + FormatQuery(e.Query) + "))")
+	case *Quantified:
+		if e.All {
+			b.WriteString("ALL(")
+		} else {
+			b.WriteString("ANY(")
+		}
+		formatExpr(b, e.Expr)
+		b.WriteByte(')')
 	case *ArrayCtor:
 		b.WriteString("ARRAY[")
 		formatList(b, e.Elems)
@@ -387,6 +398,9 @@ func formatSetExpr(b *strings.Builder, s SetExpr) {
 		}
 	case *Select:
 		b.WriteString("SELECT ")
+		if h := formatHints(s.Hints); h != "" {
+			b.WriteString(h + " ")
+		}
 		if s.Distinct {
 			b.WriteString("DISTINCT ")
 		}
@@ -459,6 +473,9 @@ func formatTable(b *strings.Builder, t TableExpr) {
 	switch t := t.(type) {
 	case *TableRef:
 		b.WriteString(joinPath(t.Name.Parts))
+		if h := formatHints(t.Hints); h != "" {
+			b.WriteString(" " + h)
+		}
 		if t.SystemTime != nil {
 			b.WriteString(" FOR SYSTEM_TIME AS OF ")
 			formatExpr(b, t.SystemTime)
@@ -496,6 +513,8 @@ func formatTable(b *strings.Builder, t TableExpr) {
 		if len(t.ColumnAliases) > 0 {
 			b.WriteString(" (" + joinIdents(t.ColumnAliases) + ")")
 		}
+	case *MatchRecognizeRef:
+		formatMatchRecognize(b, t)
 	case *SubqueryRef:
 		b.WriteByte('(')
 		formatQuery(b, t.Query)

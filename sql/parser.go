@@ -676,6 +676,9 @@ func (p *parser) parseInsert() (*Insert, error) {
 	if ins.Table, err = p.parseObjectName(); err != nil {
 		return nil, err
 	}
+	if ins.TableHints, err = p.hintsAfter(p.i - 1); err != nil {
+		return nil, err
+	}
 	if p.accept("PARTITION") {
 		if ins.Partition, err = p.parseStaticPartition(); err != nil {
 			return nil, err

@@ -48,6 +48,10 @@ type Settings struct {
 	// temporary objects, SET options and the current catalog and database
 	// stay per session.
 	Catalogs []catalog.Catalog
+	// PostgresLiterals types quoted literals compared with numbers as
+	// PostgreSQL does (planner.Planner.UnknownLiterals): the PostgreSQL
+	// wire protocol's sessions, whose clients send `oid = '16384'`.
+	PostgresLiterals bool
 }
 
 // Environment is a SQL session, Flink's TableEnvironment: a catalog
@@ -83,7 +87,7 @@ func NewEnvironment(s Settings) (*Environment, error) {
 	}
 	env := &Environment{
 		catalog: cat,
-		planner: &planner.Planner{Catalog: cat},
+		planner: &planner.Planner{Catalog: cat, UnknownLiterals: s.PostgresLiterals},
 		cluster: cluster,
 		mem:     s.Mem,
 		config:  map[string]string{},
@@ -247,6 +251,10 @@ func validateOption(key, value string) error {
 		}
 	case optimizer.SinkKeyedShuffleKey:
 		if _, err := optimizer.SinkKeyedShuffleMode(map[string]string{key: value}); err != nil {
+			return err
+		}
+	case optimizer.NonDeterministicUpdateKey:
+		if _, err := optimizer.TryResolveNonDeterministicUpdates(map[string]string{key: value}); err != nil {
 			return err
 		}
 	}

@@ -223,6 +223,9 @@ func optimizerConfig(cfg map[string]string) (optimizer.Config, error) {
 		return oc, err
 	}
 	oc.CDCEventsDuplicate = strings.EqualFold(cfg[CDCEventsDuplicate], "true")
+	if oc.TryResolveNonDeterministicUpdates, err = optimizer.TryResolveNonDeterministicUpdates(cfg); err != nil {
+		return oc, err
+	}
 	if v, ok := cfg[StateTTL]; ok {
 		d, err := connector.ParseDuration(v)
 		if err != nil {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/javafmt"
 )
 
 // NullText is how the SQL client shows NULL.
@@ -39,9 +38,9 @@ func FormatValue(a arrow.Array, i int, t types.DataType) string {
 	case *array.Binary:
 		return "x'" + fmt.Sprintf("%x", c.Value(i)) + "'"
 	case *array.Float32:
-		return javaFloatString(float64(c.Value(i)), 32)
+		return javafmt.Float(float64(c.Value(i)), 32)
 	case *array.Float64:
-		return javaFloatString(c.Value(i), 64)
+		return javafmt.Float(c.Value(i), 64)
 	case *array.Decimal128:
 		return decimalString(c.Value(i), t.Scale)
 	case *array.Date32:
@@ -164,32 +163,4 @@ func PrintPlain(ctx context.Context, w io.Writer, r *TableResult) error {
 		}
 		b.Release()
 	}
-}
-
-// javaFloatString formats a FLOAT or DOUBLE the way Flink prints it (Java's
-// Float/Double.toString): a decimal point always ("4.0"), scientific
-// notation ("1.0E7") outside [1e-3, 1e7).
-func javaFloatString(f float64, bits int) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-3 || abs >= 1e7) {
-		s := strconv.FormatFloat(f, 'E', -1, bits)
-		mant, exp, _ := strings.Cut(s, "E")
-		if !strings.Contains(mant, ".") {
-			mant += ".0"
-		}
-		e, _ := strconv.Atoi(exp)
-		return mant + "E" + strconv.Itoa(e)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, bits)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }

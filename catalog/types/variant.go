@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file defines the canonical JSON text that carries a VARIANT value
@@ -121,11 +122,14 @@ func canonicalValue(dst []byte, dec *json.Decoder, allowDup bool) ([]byte, error
 }
 
 // AppendJSONString appends s as a JSON string literal, escaping only what
-// JSON requires (quotes, backslashes and control characters).
-func AppendJSONString(dst []byte, s string) []byte {
+// JSON requires (quotes, backslashes and control characters). A byte that
+// is not part of valid UTF-8 becomes \ufffd, as Jackson writes it, so the
+// literal is always valid JSON. It takes strings and byte slices alike, so
+// that encoders holding either do not copy.
+func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
@@ -137,10 +141,22 @@ func AppendJSONString(dst []byte, s string) []byte {
 		case c == '\t':
 			dst = append(dst, '\\', 't')
 		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		case c < utf8.RuneSelf:
 			dst = append(dst, c)
+		default:
+			// At most utf8.UTFMax bytes: converting them to a string does
+			// not allocate.
+			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, `\ufffd`...)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
 		}
+		i++
 	}
 	return append(dst, '"')
 }

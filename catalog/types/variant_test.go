@@ -46,3 +46,13 @@ func TestVariantType(t *testing.T) {
 	require.False(t, CanCast(VariantType, DateType))
 	require.False(t, CanImplicitCast(VariantType, StringType))
 }
+
+// TestAppendJSONString escapes what JSON requires and replaces bytes that
+// are not UTF-8, the same for a string and a byte slice.
+func TestAppendJSONString(t *testing.T) {
+	in := "a\"b\\c\n\r\t\x01é\xff€"
+	want := `"a\"b\\c\n\r\t\u0001é\ufffd€"`
+	require.Equal(t, want, string(AppendJSONString(nil, in)))
+	require.Equal(t, want, string(AppendJSONString(nil, []byte(in))))
+	require.Equal(t, `"\ufffd\ufffd"`, string(AppendJSONString(nil, "\xe2\x82")))
+}

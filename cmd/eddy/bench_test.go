@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/internal/nexmarkbaseline"
 	"github.com/eddysql/eddy/table"
@@ -96,7 +98,17 @@ func (o *nexmarkBench) collectQuery(ctx context.Context, q string) (nexmarkbasel
 	if err != nil {
 		return res, err
 	}
-	err = env.ExecuteScript(ctx, query, func(_ string, r *table.TableResult) error {
+	err = eachResultBatch(ctx, env, query, func(_ *table.TableResult, b arrow.RecordBatch) error {
+		return res.ChecksumBatch(b)
+	})
+	return res, err
+}
+
+// eachResultBatch runs script in env and calls fn with every batch of the
+// rows its queries return; b is released after fn.
+func eachResultBatch(ctx context.Context, env *table.Environment, script string,
+	fn func(r *table.TableResult, b arrow.RecordBatch) error) error {
+	return env.ExecuteScript(ctx, script, func(_ string, r *table.TableResult) error {
 		defer r.Close()
 		if r.Kind != table.SuccessWithContent {
 			return nil
@@ -109,14 +121,13 @@ func (o *nexmarkBench) collectQuery(ctx context.Context, q string) (nexmarkbasel
 			if err != nil {
 				return err
 			}
-			err = res.ChecksumBatch(b)
+			err = fn(r, b)
 			b.Release()
 			if err != nil {
 				return err
 			}
 		}
 	})
-	return res, err
 }
 
 func TestBenchCommand(t *testing.T) {

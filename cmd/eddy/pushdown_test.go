@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddysql/eddy/exec"
@@ -97,39 +97,26 @@ func (o *nexmarkBench) finalRows(q string) ([]string, error) {
 	}
 	count := map[string]int{}
 	ctx := context.Background()
-	err = env.ExecuteScript(ctx, query, func(_ string, r *table.TableResult) error {
-		defer r.Close()
-		if r.Kind != table.SuccessWithContent {
-			return nil
+	err = eachResultBatch(ctx, env, query, func(r *table.TableResult, b arrow.RecordBatch) error {
+		cols := b.Columns()
+		var kinds *array.Int8
+		if r.Changelog {
+			kinds, _ = cols[len(cols)-1].(*array.Int8)
+			cols = cols[:len(cols)-1]
 		}
-		for {
-			b, err := r.Next(ctx)
-			if err == io.EOF {
-				return nil
+		for i := range int(b.NumRows()) {
+			vals := make([]string, len(cols))
+			for j, c := range cols {
+				vals[j] = c.ValueStr(i)
 			}
-			if err != nil {
-				return err
+			row := strings.Join(vals, " | ")
+			if kinds != nil && connector.RowKind(kinds.Value(i)).IsRetraction() {
+				count[row]--
+			} else {
+				count[row]++
 			}
-			cols := b.Columns()
-			var kinds *array.Int8
-			if r.Changelog {
-				kinds, _ = cols[len(cols)-1].(*array.Int8)
-				cols = cols[:len(cols)-1]
-			}
-			for i := range int(b.NumRows()) {
-				vals := make([]string, len(cols))
-				for j, c := range cols {
-					vals[j] = c.ValueStr(i)
-				}
-				row := strings.Join(vals, " | ")
-				if kinds != nil && connector.RowKind(kinds.Value(i)).IsRetraction() {
-					count[row]--
-				} else {
-					count[row]++
-				}
-			}
-			b.Release()
 		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -66,6 +66,7 @@ var signatures = map[string]signature{
 	"FIRST_VALUE": {1, 1, sameType},
 	"LAST_VALUE":  {1, 1, sameType},
 	"LISTAGG":     {1, 2, listaggType},
+	"ARRAY_AGG":   {1, 1, arrayAggType},
 	"STDDEV_POP":  {1, 1, avgType},
 	"STDDEV_SAMP": {1, 1, avgType},
 	"STDDEV":      {1, 1, avgType},

@@ -271,22 +271,14 @@ func (k *oneValue[T, O]) build(mem memory.Allocator, dt arrow.DataType, rows []i
 }
 
 func (k *oneValue[T, O]) appendState(dst []byte, s int32) []byte {
-	var o O
-	dst = putBool(dst, k.has[s])
-	if k.has[s] {
-		dst = o.put(dst, k.v[s])
-	}
-	return dst
+	return putMaybe[T, O](dst, k.v[s], k.has[s])
 }
 
 func (k *oneValue[T, O]) readState(src []byte, s int32) ([]byte, error) {
-	var o O
-	has, src, err := getBool(src)
-	if err != nil || !has {
-		return src, err
+	v, has, src, err := getMaybe[T, O](src)
+	if has || err != nil {
+		k.v[s], k.has[s] = v, has
 	}
-	k.v[s], src, err = o.get(src)
-	k.has[s] = err == nil
 	return src, err
 }
 
@@ -405,7 +397,7 @@ func (k *multisetK[T, O]) appendState(dst []byte, s int32) []byte {
 
 func (k *multisetK[T, O]) readState(src []byte, s int32) ([]byte, error) {
 	var o O
-	n, src, err := getInt(src)
+	n, src, err := getLen(src)
 	if err != nil {
 		return nil, err
 	}
@@ -501,26 +493,15 @@ func (k *seqK[T, O]) update(cols []arrow.Array, slots []int32, retract, act []bo
 }
 
 func (k *seqK[T, O]) appendState(dst []byte, s int32) []byte {
-	var o O
-	dst = putInt(dst, int64(len(k.seq[s])))
-	for _, x := range k.seq[s] {
-		dst = o.put(dst, x)
-	}
-	return dst
+	return putValues[T, O](dst, k.seq[s])
 }
 
 func (k *seqK[T, O]) readState(src []byte, s int32) ([]byte, error) {
-	var o O
-	n, src, err := getInt(src)
+	seq, src, err := getValues[T, O](src)
 	if err != nil {
 		return nil, err
 	}
-	k.seq[s] = make([]T, n)
-	for j := range n {
-		if k.seq[s][j], src, err = o.get(src); err != nil {
-			return nil, err
-		}
-	}
+	k.seq[s] = seq
 	return src, nil
 }
 
@@ -605,10 +586,7 @@ func (k *listaggK) appendState(dst []byte, s int32) []byte {
 	dst = putBool(dst, k.has[s])
 	dst = strOps{}.put(dst, k.cur[s])
 	if k.retract {
-		dst = putInt(dst, int64(len(k.list[s])))
-		for _, x := range k.list[s] {
-			dst = strOps{}.put(dst, x)
-		}
+		dst = putValues[string, strOps](dst, k.list[s])
 	}
 	return dst
 }
@@ -624,16 +602,11 @@ func (k *listaggK) readState(src []byte, s int32) ([]byte, error) {
 	if !k.retract {
 		return src, nil
 	}
-	n, src, err := getInt(src)
+	list, src, err := getValues[string, strOps](src)
 	if err != nil {
 		return nil, err
 	}
-	k.list[s] = make([]string, n)
-	for j := range n {
-		if k.list[s][j], src, err = (strOps{}).get(src); err != nil {
-			return nil, err
-		}
-	}
+	k.list[s] = list
 	return src, nil
 }
 

@@ -80,6 +80,8 @@ func resultPhysical(fn string, args []arrow.DataType) physical {
 		return physInt64
 	case "LISTAGG":
 		return physString
+	case "ARRAY_AGG":
+		return physInvalid
 	}
 	return physicalOf(args[0])
 }
@@ -307,6 +309,15 @@ func newKernel(fn string, args []arrow.DataType, res types.DataType, retract boo
 			}
 		}
 		return &listaggK{retract: retract}, nil
+	}
+	if fn == "ARRAY_AGG" {
+		if dt.ID() != arrow.STRING {
+			return nil, unsupported(fn, dt)
+		}
+		return &arrayAggK{}, nil
+	}
+	if fn == "LAG" && physicalOf(dt) == physInvalid {
+		return &lagAnyK{dt: dt, offset: 1}, nil
 	}
 	switch physicalOf(dt) {
 	case physInt8:

@@ -406,6 +406,68 @@ func getBool(src []byte) (bool, []byte, error) {
 	return boolOps{}.get(src)
 }
 
+// getLen reads the length of a list as putInt wrote it, refusing a length
+// the rest of src cannot hold (every entry takes a byte at least), so
+// that a corrupt state fails rather than allocating without bound.
+func getLen(src []byte) (int64, []byte, error) {
+	n, src, err := getInt(src)
+	if err != nil {
+		return 0, nil, err
+	}
+	if n < 0 || n > int64(len(src)) {
+		return 0, nil, fmt.Errorf("aggregate state: a list of %d values", n)
+	}
+	return n, src, nil
+}
+
+// putValues writes a list of values: its length, then each value.
+func putValues[T comparable, O ops[T]](dst []byte, vs []T) []byte {
+	var o O
+	dst = putInt(dst, int64(len(vs)))
+	for _, v := range vs {
+		dst = o.put(dst, v)
+	}
+	return dst
+}
+
+// getValues reads what putValues wrote.
+func getValues[T comparable, O ops[T]](src []byte) ([]T, []byte, error) {
+	var o O
+	n, src, err := getLen(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	vs := make([]T, n)
+	for j := range vs {
+		if vs[j], src, err = o.get(src); err != nil {
+			return nil, nil, err
+		}
+	}
+	return vs, src, nil
+}
+
+// putMaybe writes a value that may be missing (NULL, or none yet):
+// whether it is there, then the value when it is.
+func putMaybe[T comparable, O ops[T]](dst []byte, v T, ok bool) []byte {
+	var o O
+	dst = putBool(dst, ok)
+	if ok {
+		dst = o.put(dst, v)
+	}
+	return dst
+}
+
+// getMaybe reads what putMaybe wrote; v is T's zero value when ok is
+// false.
+func getMaybe[T comparable, O ops[T]](src []byte) (v T, ok bool, rest []byte, err error) {
+	var o O
+	if ok, src, err = getBool(src); err != nil || !ok {
+		return v, false, src, err
+	}
+	v, src, err = o.get(src)
+	return v, err == nil, src, err
+}
+
 func unsupported(fn string, dt arrow.DataType) error {
 	return fmt.Errorf("aggregate %s does not support values of type %s", fn, dt)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/internal/javafmt"
 )
 
 // strOut builds a STRING result, reusing its builder and scratch buffer
@@ -96,9 +97,9 @@ func formatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, error
 			return append(d, "FALSE"...)
 		}, nil
 	case *array.Float32:
-		return func(d []byte, i int) []byte { return append(d, formatJavaFloat(float64(v.Value(i)), 32)...) }, nil
+		return func(d []byte, i int) []byte { return append(d, javafmt.Float(float64(v.Value(i)), 32)...) }, nil
 	case *array.Float64:
-		return func(d []byte, i int) []byte { return append(d, formatJavaFloat(v.Value(i), 64)...) }, nil
+		return func(d []byte, i int) []byte { return append(d, javafmt.Float(v.Value(i), 64)...) }, nil
 	case *array.Decimal128:
 		s := int32(t.Scale)
 		return func(d []byte, i int) []byte { return append(d, v.Value(i).ToString(s)...) }, nil

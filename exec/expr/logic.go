@@ -39,8 +39,14 @@ func resolveCompare(name string, args []Expr) (Expr, error) {
 		return nil, err
 	}
 	t, ok := commonType(args)
-	if !ok || t.Kind == types.Array || t.Kind == types.Map || t.Kind == types.Row || t.Kind == types.Multiset {
+	arrayEq := t.Kind == types.Array && (name == "=" || name == "<>")
+	if !ok || (t.Kind == types.Array && !arrayEq) || t.Kind == types.Map || t.Kind == types.Row || t.Kind == types.Multiset {
 		return nil, typeError(name, args)
+	}
+	if arrayEq && args[0].Type().Elem.EqualIgnoringNull(*args[1].Type().Elem) {
+		// Arrays whose elements differ only in nullability compare as
+		// they are: their element columns have one Arrow type.
+		return &Call{Func: name, Args: args, T: strict(types.BooleanType, args)}, nil
 	}
 	out, err := castAll(args, t)
 	if err != nil {
@@ -52,6 +58,9 @@ func resolveCompare(name string, args []Expr) (Expr, error) {
 func compileCompare(c *compiler, call *Call) (Evaluator, error) {
 	if call.Args[0].Type().Kind == types.Null || call.Args[1].Type().Kind == types.Null {
 		return nullEval(c, call)
+	}
+	if call.Args[0].Type().Kind == types.Array {
+		return compileArrayCompare(c, call)
 	}
 	return newComputeEval(c, compareFns[call.Func], nil, call.Args)
 }

@@ -51,9 +51,10 @@ func init() {
 	unary("PG_FUNCTION_IS_VISIBLE", true, types.BooleanType)
 	unary("PG_TYPE_IS_VISIBLE", true, types.BooleanType)
 
-	// pg_proc lists no functions (see catalog's pg_proc), and PostgreSQL
-	// answers NULL for an OID that names none.
-	for _, name := range []string{"PG_GET_FUNCTION_RESULT", "PG_GET_FUNCTION_ARGUMENTS"} {
+	// pg_proc lists no functions (see catalog's pg_proc) and
+	// pg_statistic_ext no statistics objects, and PostgreSQL answers NULL
+	// for an OID that names none.
+	for _, name := range []string{"PG_GET_FUNCTION_RESULT", "PG_GET_FUNCTION_ARGUMENTS", "PG_GET_STATISTICSOBJDEF_COLUMNS"} {
 		register(&funcDef{name: name, resolve: func(name string, args []Expr) (Expr, error) {
 			if err := arity(name, args, 1, 1); err != nil {
 				return nil, err
@@ -64,16 +65,20 @@ func init() {
 
 	// Eddy's pg_catalog represents PostgreSQL's array columns that are
 	// always empty or NULL in Eddy (pg_database.datacl) as STRING, which
-	// array_to_string passes through.
+	// array_to_string passes through; an array of strings is joined (see
+	// compileArrayToString).
 	register(&funcDef{name: "ARRAY_TO_STRING", resolve: func(name string, args []Expr) (Expr, error) {
 		if err := arity(name, args, 2, 3); err != nil {
 			return nil, err
+		}
+		if t := args[0].Type(); t.Kind == types.Array && t.Elem.IsString() {
+			return resolveArrayToString(name, args)
 		}
 		if !args[0].Type().IsString() {
 			return nil, fmt.Errorf("%s of %s is not supported", name, args[0].Type())
 		}
 		return args[0], nil
-	}})
+	}, compile: compileArrayToString})
 }
 
 // isConstantFunction reports functions that always resolve to a literal
@@ -81,7 +86,7 @@ func init() {
 func isConstantFunction(name string) bool {
 	switch name {
 	case "PI", "TYPEOF", "VERSION", "CURRENT_DATABASE", "CURRENT_SCHEMA",
-		"ARRAY_TO_STRING", "PG_GET_FUNCTION_RESULT", "PG_GET_FUNCTION_ARGUMENTS", "PG_GET_USERBYID", "PG_ENCODING_TO_CHAR", "PG_TABLE_IS_VISIBLE", "PG_FUNCTION_IS_VISIBLE", "PG_TYPE_IS_VISIBLE":
+		"ARRAY_TO_STRING", "PG_GET_FUNCTION_RESULT", "PG_GET_FUNCTION_ARGUMENTS", "PG_GET_STATISTICSOBJDEF_COLUMNS", "PG_GET_USERBYID", "PG_ENCODING_TO_CHAR", "PG_TABLE_IS_VISIBLE", "PG_FUNCTION_IS_VISIBLE", "PG_TYPE_IS_VISIBLE":
 		return true
 	}
 	return false

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/scalar"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/internal/javafmt"
 )
 
 // NewLiteral builds a literal of type t. Value must already hold the
@@ -144,9 +145,9 @@ func FormatLiteral(l *Literal) string {
 		return v.ToString(int32(l.T.Scale))
 	case float64:
 		if l.T.Kind == types.Float {
-			return formatJavaFloat(v, 32)
+			return javafmt.Float(v, 32)
 		}
-		return formatJavaFloat(v, 64)
+		return javafmt.Float(v, 64)
 	}
 	switch l.T.Kind {
 	case types.Date:
@@ -181,41 +182,6 @@ func formatIntervalDayTime(ms int64) string {
 		return fmt.Sprintf("INTERVAL '%d' SECOND", ms/1000)
 	}
 	return fmt.Sprintf("INTERVAL '%s' SECOND", decimal128.FromI64(ms).ToString(3))
-}
-
-// formatJavaFloat prints a float as Java's Double.toString/Float.toString,
-// which is what Flink's CAST(DOUBLE AS STRING) produces: plain notation with
-// at least one fractional digit for magnitudes in [1e-3, 1e7), otherwise
-// computerized scientific notation such as 1.0E10 or 1.5E-4.
-func formatJavaFloat(f float64, bits int) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	abs := math.Abs(f)
-	if abs >= 1e-3 && abs < 1e7 {
-		s := strconv.FormatFloat(f, 'f', -1, bits)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'E', -1, bits) // e.g. 1E+10, 1.5E-04
-	mant, exp, _ := strings.Cut(s, "E")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
 }
 
 const (

@@ -359,13 +359,11 @@ var configSupport = map[string]func(v string) error{
 	"table.exec.delta-join.cache-enabled":               nil,
 	"table.optimizer.non-deterministic-update.strategy": nil,
 	"__table.exec.sort.non-temporal.enabled__":          nil,
-	// Mini-batch folds updates, which changes the changelog.
-	"table.exec.mini-batch.enabled": func(v string) error {
-		if strings.EqualFold(v, "true") {
-			return fmt.Errorf("mini-batch aggregation is not supported")
-		}
-		return nil
-	},
+	// Mini-batch: the group aggregate folds its input per key in bundles
+	// (exec/op_group_agg_minibatch.go). Other operators run row by row,
+	// where Flink also folds deduplication and changelog normalization
+	// per bundle; the programs here do not tell the difference.
+	"table.exec.mini-batch.enabled":       nil,
 	"table.exec.mini-batch.allow-latency": nil,
 	"table.exec.mini-batch.size":          nil,
 	// Retract sources with a primary key are normalized by key.

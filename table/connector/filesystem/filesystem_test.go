@@ -436,38 +436,54 @@ func TestSnapshotRestore(t *testing.T) {
 	tbl := table(dir, s, "format", "csv", "csv.ignore-parse-errors", "true")
 	rc := connector.ReaderContext{Parallelism: 1, Mem: memory.NewGoAllocator(), BatchSize: 2}
 	for stop := 0; stop <= 4; stop++ {
-		r, _ := Factory{}.CreateReader(connector.ScanSpec{Table: tbl}, rc)
-		var before []string
-		for range stop {
-			b, err := r.Next(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			before = append(before, rowStrings(b)...)
-			b.Release()
+		if got := readResumed(t, connector.ScanSpec{Table: tbl}, rc, stop); strings.Join(got, " ") != "1 2 3 4 5 6 7" {
+			t.Errorf("stop after %d batches: %v", stop, got)
 		}
-		snap, _ := r.Snapshot()
-		r.Close()
-		r2, _ := Factory{}.CreateReader(connector.ScanSpec{Table: tbl}, rc)
-		if err := r2.Restore(snap); err != nil {
+	}
+}
+
+// readResumed reads stop batches of a scan, snapshots the reader and
+// closes it, then reads the rest from a fresh reader restored from the
+// snapshot; it returns all the rows read, as rowStrings prints them.
+func readResumed(t *testing.T, spec connector.ScanSpec, rc connector.ReaderContext, stop int) []string {
+	t.Helper()
+	ctx := context.Background()
+	r, err := Factory{}.CreateReader(spec, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range stop {
+		b, err := r.Next(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		after := before
-		for {
-			b, err := r2.Next(context.Background())
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			after = append(after, rowStrings(b)...)
-			b.Release()
+		got = append(got, rowStrings(b)...)
+		b.Release()
+	}
+	snap, err := r.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r2, err := Factory{}.CreateReader(spec, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if err := r2.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := r2.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return got
 		}
-		r2.Close()
-		if strings.Join(after, " ") != "1 2 3 4 5 6 7" {
-			t.Errorf("stop after %d batches: %v", stop, after)
+		if err != nil {
+			t.Fatal(err)
 		}
+		got = append(got, rowStrings(b)...)
+		b.Release()
 	}
 }
 

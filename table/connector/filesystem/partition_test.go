@@ -1,10 +1,7 @@
 package filesystem
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -237,40 +234,8 @@ func TestPartitionedSnapshotRestore(t *testing.T) {
 	tbl.PartitionKeys = []string{"p"}
 	spec := connector.ScanSpec{Table: tbl, Projection: []int{1, 0}}
 	rc := connector.ReaderContext{Parallelism: 1, Mem: memory.NewGoAllocator(), BatchSize: 2}
-	ctx := context.Background()
 	for stop := 0; stop <= 3; stop++ {
-		r, err := Factory{}.CreateReader(spec, rc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for range stop {
-			b, err := r.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, rowStrings(b)...)
-			b.Release()
-		}
-		snap, _ := r.Snapshot()
-		r.Close()
-		r2, _ := Factory{}.CreateReader(spec, rc)
-		if err := r2.Restore(snap); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			b, err := r2.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, rowStrings(b)...)
-			b.Release()
-		}
-		r2.Close()
-		if strings.Join(got, " ") != "a|1 a|2 a|3 b|4 b|5" {
+		if got := readResumed(t, spec, rc, stop); strings.Join(got, " ") != "a|1 a|2 a|3 b|4 b|5" {
 			t.Errorf("stop after %d batches: %v", stop, got)
 		}
 	}

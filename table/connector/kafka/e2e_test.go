@@ -101,10 +101,10 @@ func consumeTopic(t *testing.T, cl *kgo.Client, topic string, n int) []string {
 }
 
 // TestMetadataEndToEnd declares METADATA columns in SQL, reads them through
-// a query, rejects writing non-virtual ones, and shows them in SHOW CREATE
-// TABLE.
+// a query, writes the timestamp and headers of records and reads them back,
+// rejects writing a read-only key, and shows them in SHOW CREATE TABLE.
 func TestMetadataEndToEnd(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out", "meta", "out2"))
 	require.NoError(t, err)
 	defer c.Close()
 	addr := strings.Join(c.ListenAddrs(), ",")
@@ -113,8 +113,12 @@ func TestMetadataEndToEnd(t *testing.T) {
 	defer cl.Close()
 	var recs []*kgo.Record
 	for i := range 6 {
-		recs = append(recs, &kgo.Record{Topic: "in", Partition: int32(i % 2), Value: fmt.Appendf(nil, `{"id": %d}`, i),
-			Timestamp: time.UnixMilli(int64(1000 * i))})
+		r := &kgo.Record{Topic: "in", Partition: int32(i % 2), Value: fmt.Appendf(nil, `{"id": %d}`, i),
+			Timestamp: time.UnixMilli(int64(1000 * i))}
+		if i != 3 {
+			r.Headers = []kgo.RecordHeader{{Key: "src", Value: []byte("kaf")}, {Key: "none"}}
+		}
+		recs = append(recs, r)
 	}
 	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -143,8 +147,59 @@ func TestMetadataEndToEnd(t *testing.T) {
 	got := consumeTopic(t, cl, "out", 5)
 	sort.Strings(got)
 	require.Equal(t, []string{"1,1,0,1", "2,0,1,2", "3,1,1,3", "4,0,2,4", "5,1,2,5"}, got)
-	err = run(`INSERT INTO src SELECT 1`)
-	require.ErrorContains(t, err, "writing METADATA column 'ts' is not supported")
+
+	// Writing: the sink sets each record's timestamp and headers from the
+	// persisted metadata columns; INSERT lists them in declaration order
+	// and skips the VIRTUAL one. A header without a value is a NULL in the
+	// map and written back as one.
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE src2 (id BIGINT, ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp',
+	  hdrs MAP<STRING, BYTES> METADATA FROM 'headers') WITH ('connector' = 'kafka', 'topic' = 'in',
+	  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset',
+	  'scan.bounded.mode' = 'latest-offset', 'format' = 'json')`, addr)))
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE msink (
+	  id BIGINT,
+	  hdrs MAP<STRING, BYTES> METADATA FROM 'headers',
+	  `+"`offset`"+` BIGINT METADATA VIRTUAL,
+	  ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'
+	) WITH ('connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '%s',
+	  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json')`, addr)))
+	require.NoError(t, run(`INSERT INTO msink SELECT id, hdrs, ts + INTERVAL '1' HOUR FROM src2 WHERE id > 1`))
+	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("meta"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cons.Close()
+	var written []string
+	for len(written) < 4 && ctx.Err() == nil {
+		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			hs := ""
+			for _, h := range r.Headers {
+				if h.Value == nil {
+					hs += " " + h.Key + "=<nil>"
+				} else {
+					hs += fmt.Sprintf(" %s=%q", h.Key, h.Value)
+				}
+			}
+			written = append(written, fmt.Sprintf("%s %d%s", r.Value, r.Timestamp.UnixMilli(), hs))
+		})
+	}
+	sort.Strings(written)
+	require.Equal(t, []string{
+		`{"id":2} 3602000 src="kaf" none=<nil>`,
+		`{"id":3} 3603000`,
+		`{"id":4} 3604000 src="kaf" none=<nil>`,
+		`{"id":5} 3605000 src="kaf" none=<nil>`,
+	}, written)
+	// Reading them back through the same table.
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE mout (id BIGINT, secs BIGINT, src STRING) WITH (
+	  'connector' = 'kafka', 'topic' = 'out2', 'properties.bootstrap.servers' = '%s', 'format' = 'csv')`, addr)))
+	require.NoError(t, run("INSERT INTO mout SELECT id, UNIX_TIMESTAMP(CAST(ts AS STRING)), CAST(hdrs['src'] AS STRING) FROM msink"))
+	got = consumeTopic(t, cl, "out2", 4)
+	sort.Strings(got)
+	require.Equal(t, []string{"2,3602,kaf", "3,3603,", "4,3604,kaf", "5,3605,kaf"}, got)
+	// Only headers and timestamp are written; other keys are read-only.
+	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE offs (id BIGINT, off BIGINT METADATA FROM 'offset') WITH (
+	  'connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '%s', 'format' = 'json')`, addr)))
+	err = run(`INSERT INTO offs SELECT 1, 2`)
+	require.ErrorContains(t, err, "metadata key 'offset' of column 'off' is not writable; writable keys: headers, timestamp")
 	err = run(fmt.Sprintf(`CREATE TABLE bad (x INT METADATA FROM 'nope') WITH ('connector' = 'kafka', 'topic' = 'in',
 	  'properties.bootstrap.servers' = '%s', 'format' = 'json')`, addr))
 	require.ErrorContains(t, err, "metadata key 'nope' of column 'x' is not available from connector 'kafka'; available keys: headers, leader-epoch, offset, partition, timestamp, timestamp-type, topic")
@@ -281,4 +336,136 @@ func TestDebeziumThroughAggregation(t *testing.T) {
 	// eu: only id 2 remained, then was deleted → tombstone; ap: inserted and deleted.
 	want := map[string]string{`{"region":"us"}`: `{"region":"us","n":2,"total":16}`}
 	require.Equal(t, want, finalValues(t, addr, "by_region", want))
+}
+
+// TestProjectionPushdown reads some columns of tables whose values are
+// JSON, CSV and Avro: the optimizer pushes the projection into the kafka
+// scan (EXPLAIN shows it), the decoders build only those columns, and the
+// results are those of the unprojected read. The key column comes from the
+// raw key format.
+func TestProjectionPushdown(t *testing.T) {
+	formats := []string{"json", "csv", "avro"}
+	var topics []string
+	for _, f := range formats {
+		topics = append(topics, "p_"+f, "o_"+f)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topics...))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	for _, f := range formats {
+		t.Run(f, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, stmt := range []string{
+				fmt.Sprintf(`CREATE TABLE t (k STRING, a BIGINT, b STRING, c DOUBLE) WITH ('connector' = 'kafka',
+				  'topic' = 'p_%s', 'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset',
+				  'scan.bounded.mode' = 'latest-offset', 'key.format' = 'raw', 'key.fields' = 'k', 'value.format' = '%s')`, f, addr, f),
+				fmt.Sprintf(`CREATE TABLE o (k STRING, c DOUBLE) WITH ('connector' = 'kafka', 'topic' = 'o_%s',
+				  'properties.bootstrap.servers' = '%s', 'format' = 'csv')`, f, addr),
+				`INSERT INTO t VALUES ('k1', 1, 'x', 1.5), ('k2', 2, 'y', 2.5), ('k3', 3, CAST(NULL AS STRING), 3.5)`,
+			} {
+				r, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+				r.Close()
+			}
+			query := `SELECT k, c FROM t WHERE a > 1`
+			r, err := env.ExecuteSQL(ctx, "EXPLAIN "+query)
+			require.NoError(t, err)
+			b, err := r.Next(ctx)
+			require.NoError(t, err)
+			plan := b.Column(0).ValueStr(0)
+			b.Release()
+			r.Close()
+			require.Contains(t, plan, "TableSourceScan(table=[[default_catalog, default_database, t]], project=[k, a, c], fields=[k, a, c])")
+			r, err = env.ExecuteSQL(ctx, "INSERT INTO o "+query)
+			require.NoError(t, err)
+			r.Close()
+			got := consumeTopic(t, cl, "o_"+f, 2)
+			sort.Strings(got)
+			require.Equal(t, []string{"k2,2.5", "k3,3.5"}, got)
+		})
+	}
+}
+
+// TestWindowToUpsertKafka writes bids as JSON and as Avro into a topic,
+// counts and sums them per channel in 10-second tumbling windows, and
+// writes the windows into an upsert-kafka topic: the last value of each
+// key read back is the expected window.
+func TestWindowToUpsertKafka(t *testing.T) {
+	formats := []string{"json", "avro"}
+	var topics []string
+	for _, f := range formats {
+		topics = append(topics, "w_"+f, "win_"+f)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
+	require.NoError(t, err)
+	defer c.Close()
+	addr := strings.Join(c.ListenAddrs(), ",")
+	var values []string
+	want := map[string]string{}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		values = append(values, fmt.Sprintf("('ch%d', %d, TIMESTAMP '2026-01-01 00:00:%02d')", i%2, i, i))
+	}
+	for w := range 4 {
+		for ch := range 2 {
+			var n, sum int
+			for i := 10 * w; i < 10*w+10; i++ {
+				if i%2 == ch {
+					n, sum = n+1, sum+i
+				}
+			}
+			start := base.Add(time.Duration(10*w) * time.Second).Unix()
+			want[fmt.Sprintf("%d,ch%d", start, ch)] = fmt.Sprintf("%d,ch%d,%d,%d", start, ch, n, sum)
+		}
+	}
+	for _, f := range formats {
+		t.Run(f, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{
+				"table.dml-sync": "true", "parallelism.default": "2"}})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, stmt := range []string{
+				fmt.Sprintf(`CREATE TABLE bids (channel STRING, price BIGINT, ts TIMESTAMP(3),
+				  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'kafka', 'topic' = 'w_%s',
+				  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset',
+				  'scan.bounded.mode' = 'latest-offset', 'format' = '%s')`, f, addr, f),
+				fmt.Sprintf(`CREATE TABLE windows (w BIGINT, channel STRING, n BIGINT, total BIGINT,
+				  PRIMARY KEY (w, channel) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'win_%s',
+				  'properties.bootstrap.servers' = '%s', 'key.format' = 'csv', 'value.format' = 'csv')`, f, addr),
+				"INSERT INTO bids VALUES " + strings.Join(values, ", "),
+				`INSERT INTO windows SELECT UNIX_TIMESTAMP(CAST(window_start AS STRING)), channel, COUNT(*), SUM(price)
+				  FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+				  GROUP BY window_start, window_end, channel`,
+			} {
+				r, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+				r.Close()
+			}
+			cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("win_"+f),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			require.NoError(t, err)
+			defer cons.Close()
+			got := map[string]string{}
+			for !reflect.DeepEqual(got, want) && ctx.Err() == nil {
+				pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+				cons.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+					got[strings.TrimSpace(string(r.Key))] = strings.TrimSpace(string(r.Value))
+				})
+				pcancel()
+			}
+			require.Equal(t, want, got)
+		})
+	}
 }

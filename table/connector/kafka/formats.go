@@ -12,31 +12,36 @@ import (
 	"github.com/eddysql/eddy/table/connector/format/raw"
 )
 
-// newDecoder creates the decoder of one part into b.
-func newDecoder(cfg *config, p *part, b *array.RecordBuilder) (format.RecordDecoder, error) {
+// newDecoder creates the decoder of one part into b, whose fields are the
+// part's columns at positions proj (all of them when proj is nil): a query
+// that reads some columns only builds those. JSON matches fields by name,
+// so its decoder just gets the projected columns; CSV and Avro records are
+// positional, so their decoders get the whole schema and the projection.
+func newDecoder(p *part, proj []int, b *array.RecordBuilder) (format.RecordDecoder, error) {
 	switch p.format {
 	case "json":
 		c, err := json.ParseConfig(p.opts)
 		if err != nil {
 			return nil, err
 		}
-		return json.NewRecordDecoder(c, p.schema, b)
+		return json.NewRecordDecoder(c, p.projected(proj), b)
 	case "csv":
 		c, err := csv.ParseConfig(p.opts)
 		if err != nil {
 			return nil, err
 		}
-		return csv.NewRecordDecoder(c, p.schema, b)
+		return csv.NewRecordDecoder(c, p.schema, proj, b)
 	case "raw":
+		// A raw part is one column: projected or not, it is built.
 		return raw.NewDecoder(p.schema, b)
 	case "avro":
-		return avro.NewDecoder(p.schema, nil, b)
+		return avro.NewDecoder(p.schema, proj, nil, b)
 	case "avro-confluent":
 		reg, err := avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo))
 		if err != nil {
 			return nil, err
 		}
-		return avro.NewConfluentDecoder(reg, p.schema, b)
+		return avro.NewConfluentDecoder(reg, p.schema, proj, b)
 	}
 	return nil, fmt.Errorf("kafka: unknown format '%s'", p.format)
 }

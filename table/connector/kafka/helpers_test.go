@@ -169,10 +169,16 @@ func rows(bs ...arrow.RecordBatch) []string {
 // changelog sources).
 func readAll(t testing.TB, tbl connector.TableInfo, sub, par, batch int) []string {
 	t.Helper()
+	return readSpec(t, connector.ScanSpec{Table: tbl}, sub, par, batch)
+}
+
+// readSpec is readAll of a scan with a projection.
+func readSpec(t testing.TB, spec connector.ScanSpec, sub, par, batch int) []string {
+	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	f, _ := connector.Source(tbl.Options["connector"])
-	r, err := f.CreateReader(connector.ScanSpec{Table: tbl}, connector.ReaderContext{Subtask: sub, Parallelism: par, Mem: mem, BatchSize: batch})
+	f, _ := connector.Source(spec.Table.Options["connector"])
+	r, err := f.CreateReader(spec, connector.ReaderContext{Subtask: sub, Parallelism: par, Mem: mem, BatchSize: batch})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,9 @@ var (
 	_ connector.SourceFactory = Factory{}
 	_ connector.SinkFactory   = Factory{}
 
+	_ connector.SupportsProjectionPushdown = Factory{}
+	_ connector.SupportsWritingMetadata    = Factory{}
+
 	kafkaOptions  = commonOptions(false)
 	upsertOptions = commonOptions(true)
 )
@@ -77,11 +80,15 @@ func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, 
 	return connector.SinkProperties{AcceptsUpdates: f.Upsert}, nil
 }
 
+// SupportsProjectionPushdown is true: a reader decodes only the columns
+// of ScanSpec.Projection (connector.SupportsProjectionPushdown).
+func (Factory) SupportsProjectionPushdown() bool { return true }
+
 // CreateReader creates the reader of one subtask; it connects on its first
 // Next.
 func (f Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext) (connector.SourceReader, error) {
-	if spec.Projection != nil {
-		return nil, fmt.Errorf("kafka: internal error: projection pushed into a scan that does not support it")
+	if spec.NestedProjection != nil {
+		return nil, fmt.Errorf("kafka: internal error: nested projection pushed into a scan that does not support it")
 	}
 	c, err := f.config(spec.Table)
 	if err != nil {

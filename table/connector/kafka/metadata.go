@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -22,7 +23,7 @@ var metadataKeys = map[string]string{
 	"offset":         "BIGINT: the record's offset in its partition",
 	"timestamp":      "TIMESTAMP_LTZ(3) (or TIMESTAMP(3)): the record's timestamp",
 	"timestamp-type": "STRING: NoTimestampType, CreateTime or LogAppendTime",
-	"headers":        "MAP<STRING, BYTES>: the record's headers (a repeated key keeps its last value)",
+	"headers":        "MAP<STRING, BYTES>: the record's headers (a repeated key keeps its last value; a header without a value is NULL)",
 	"leader-epoch":   "INT: the leader epoch of the record, NULL when unknown",
 }
 
@@ -30,6 +31,17 @@ var metadataKeys = map[string]string{
 func (Factory) ReadableMetadata() map[string]string { return metadataKeys }
 
 var _ connector.SupportsReadingMetadata = Factory{}
+
+// writableMetadata are the metadata keys a sink writes, in the order of
+// their columns after the physical ones; Flink's Kafka sinks write the
+// record's headers and timestamp (the other keys are the broker's to set).
+var writableMetadata = []string{"headers", "timestamp"}
+
+// WritableMetadataOf lists the keys a sink writes
+// (connector.SupportsWritingMetadata).
+func (Factory) WritableMetadataOf(connector.TableInfo) ([]string, error) {
+	return writableMetadata, nil
+}
 
 // checkMetadata checks the declared type of each metadata column.
 func checkMetadata(cols []connector.MetadataColumn) error {
@@ -117,6 +129,10 @@ func (m *metaCol) append(rec *kgo.Record, n int) {
 					continue
 				}
 				kb.Append(h.Key)
+				if h.Value == nil { // a header without a value
+					b.ItemBuilder().AppendNull()
+					continue
+				}
 				switch ib := b.ItemBuilder().(type) {
 				case *array.BinaryBuilder:
 					ib.Append(h.Value)
@@ -147,4 +163,93 @@ func timestampType(rec *kgo.Record) string {
 		return "LogAppendTime"
 	}
 	return "CreateTime"
+}
+
+// metaWriter sets the written metadata of the records of a sink: the
+// columns that follow the physical ones of its batches.
+type metaWriter struct {
+	// tsCol and hdrCol are the batch columns of the 'timestamp' and
+	// 'headers' metadata, -1 when the table writes no such column.
+	tsCol, hdrCol int
+	ts            *array.Timestamp
+	tsUnit        int64 // nanoseconds per unit of ts
+	hdrs          *array.Map
+	keys          *array.String
+	items         arrow.Array
+}
+
+// newMetaWriter locates the persisted metadata columns of cfg's table in
+// its sink batches, ordered as writableMetadata lists their keys.
+func newMetaWriter(cfg *config) metaWriter {
+	m := metaWriter{tsCol: -1, hdrCol: -1}
+	col := cfg.physical.Len()
+	for _, k := range writableMetadata {
+		for _, c := range cfg.metadata {
+			if c.Virtual || c.Key != k {
+				continue
+			}
+			switch {
+			case k == "timestamp" && m.tsCol < 0:
+				m.tsCol = col
+			case k == "headers" && m.hdrCol < 0:
+				m.hdrCol = col
+			}
+			col++
+		}
+	}
+	return m
+}
+
+// bind takes the metadata columns of b.
+func (m *metaWriter) bind(b arrow.RecordBatch) error {
+	m.ts, m.hdrs = nil, nil
+	if m.tsCol >= 0 {
+		ts, ok := b.Column(m.tsCol).(*array.Timestamp)
+		if !ok {
+			return fmt.Errorf("kafka: the 'timestamp' metadata column is %s, not a timestamp", b.Column(m.tsCol).DataType())
+		}
+		m.ts, m.tsUnit = ts, format.UnitNanos(ts.DataType().(*arrow.TimestampType).Unit)
+	}
+	if m.hdrCol >= 0 {
+		h, ok := b.Column(m.hdrCol).(*array.Map)
+		if !ok {
+			return fmt.Errorf("kafka: the 'headers' metadata column is %s, not a MAP", b.Column(m.hdrCol).DataType())
+		}
+		keys, ok := h.Keys().(*array.String)
+		if !ok {
+			return fmt.Errorf("kafka: the keys of the 'headers' metadata column are %s, not STRING", h.Keys().DataType())
+		}
+		m.hdrs, m.keys, m.items = h, keys, h.Items()
+	}
+	return nil
+}
+
+// set writes row i's metadata into r. Header values are copied into slab,
+// which it returns grown: the producer keeps them past the batch.
+func (m *metaWriter) set(r *kgo.Record, i int, slab []byte) []byte {
+	if m.ts != nil && m.ts.IsValid(i) {
+		// A NULL timestamp leaves the record's zero, which the producer
+		// replaces by the current time, as Kafka's Java client does.
+		r.Timestamp = time.Unix(0, int64(m.ts.Value(i))*m.tsUnit)
+	}
+	if m.hdrs == nil || !m.hdrs.IsValid(i) {
+		return slab
+	}
+	start, end := m.hdrs.ValueOffsets(i)
+	r.Headers = make([]kgo.RecordHeader, 0, end-start)
+	for j := int(start); j < int(end); j++ {
+		h := kgo.RecordHeader{Key: strings.Clone(m.keys.Value(j))}
+		if m.items.IsValid(j) {
+			p := len(slab)
+			switch it := m.items.(type) {
+			case *array.Binary:
+				slab = append(slab, it.Value(j)...)
+			case *array.String:
+				slab = append(slab, it.Value(j)...)
+			}
+			h.Value = slab[p:len(slab):len(slab)]
+		}
+		r.Headers = append(r.Headers, h)
+	}
+	return slab
 }

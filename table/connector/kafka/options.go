@@ -162,6 +162,19 @@ type part struct {
 	schema types.Schema
 }
 
+// projected is the schema of the part's columns at positions proj (all of
+// them when proj is nil).
+func (p *part) projected(proj []int) types.Schema {
+	if proj == nil {
+		return p.schema
+	}
+	var s types.Schema
+	for _, k := range proj {
+		s.Columns = append(s.Columns, p.schema.Columns[k])
+	}
+	return s
+}
+
 // config is a table's parsed options.
 type config struct {
 	upsert      bool

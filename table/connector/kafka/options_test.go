@@ -129,6 +129,10 @@ func TestOptions(t *testing.T) {
 		{[]string{"properties.security.protocol", "SSL", "properties.ssl.truststore.location", "/nonexistent"}, "no such file"},
 		{[]string{"properties.security.protocol", "SSL", "properties.ssl.endpoint.identification.algorithm", ""}, ""},
 		{[]string{"fields.x.kind", "random"}, "unsupported option 'fields.x.kind' for connector 'kafka'"},
+		{[]string{"key.format", "raw", "key.fields", "channel", "key.raw.charset", "UTF-8"}, ""},
+		{[]string{"key.format", "raw", "key.fields", "channel", "key.raw.charset", "ISO-8859-1"}, "invalid value 'ISO-8859-1' for option 'key.raw.charset'"},
+		{[]string{"format", "avro-confluent", "avro-confluent.url", "http://h:1", "avro-confluent.basic-auth.user-info", "u:p"}, ""},
+		{[]string{"format", "avro-confluent", "avro-confluent.url", "http://h:1", "avro-confluent.basic-auth.user-info", "nocolon"}, "must be 'user:password'"},
 	} {
 		opts := append([]string{"topic", "bids", "format", "json"}, tc.opts...)
 		tbl := table("localhost:9092", bids, opts...)

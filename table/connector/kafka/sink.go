@@ -38,6 +38,7 @@ type writer struct {
 	valCols []int
 	keySch  *arrow.Schema
 	valSch  *arrow.Schema
+	meta    metaWriter
 
 	mu      sync.Mutex
 	prodErr error
@@ -46,7 +47,7 @@ type writer struct {
 }
 
 func newWriter(cfg *config, rc connector.ReaderContext) (*writer, error) {
-	w := &writer{cfg: cfg, topic: cfg.topics[0], valCols: cfg.value.cols, valSch: cfg.value.schema.Arrow()}
+	w := &writer{cfg: cfg, topic: cfg.topics[0], valCols: cfg.value.cols, valSch: cfg.value.schema.Arrow(), meta: newMetaWriter(cfg)}
 	w.promise = func(r *kgo.Record, err error) {
 		if err != nil {
 			w.mu.Lock()
@@ -135,7 +136,10 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 			return err
 		}
 	}
-	// One slab holds every key and value of the batch, and one slice every
+	if err := w.meta.bind(b); err != nil {
+		return err
+	}
+	// One slab holds every key, value and header value of the batch, and one slice every
 	// record: the producer keeps them until the records are acknowledged,
 	// so they are fresh per batch rather than reused.
 	recs := make([]kgo.Record, n)
@@ -155,6 +159,7 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 		}
 		r := &recs[i]
 		r.Topic = w.topic
+		slab = w.meta.set(r, i, slab)
 		if w.keyEnc != nil && (w.keyRaw == nil || !w.keyRaw.IsNull(i)) {
 			start := len(slab)
 			if slab, err = w.keyEnc.AppendRow(slab, i); err != nil {

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
 	"github.com/eddysql/eddy/table/connector/format/debezium"
@@ -84,7 +86,12 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 		rc.BatchSize = DefaultBatchSize
 	}
 	r := &reader{cfg: cfg, rc: rc, kind: cfg.upsert || cfg.value.format == Debezium, parts: map[topicPartition]*partState{}}
-	fields := cfg.physical.Arrow().Fields()
+	keyProj, valProj := r.project(spec.Projection)
+	var phys types.Schema
+	for _, i := range r.physCols(spec.Projection) {
+		phys.Columns = append(phys.Columns, cfg.physical.Columns[i])
+	}
+	fields := phys.Arrow().Fields()
 	for _, m := range cfg.metadata {
 		fields = append(fields, arrow.Field{Name: m.Name, Type: m.Type.Arrow(), Nullable: m.Type.Nullable()})
 	}
@@ -95,35 +102,90 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 	}
 	r.out = arrow.NewSchema(fields, nil)
 	var err error
-	r.valB = array.NewRecordBuilder(rc.Mem, cfg.value.schema.Arrow())
+	valSchema := cfg.value.projected(valProj)
+	r.valB = array.NewRecordBuilder(rc.Mem, valSchema.Arrow())
 	if cfg.value.format == Debezium {
-		r.dbz, err = debezium.NewDecoder(debezium.ParseConfig(cfg.value.opts), cfg.value.schema, r.valB)
+		r.dbz, err = debezium.NewDecoder(debezium.ParseConfig(cfg.value.opts), valSchema, r.valB)
 	} else {
-		r.valDec, err = newDecoder(cfg, cfg.value, r.valB)
+		r.valDec, err = newDecoder(cfg.value, valProj, r.valB)
 	}
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	if cfg.key != nil {
-		r.keyB = array.NewRecordBuilder(rc.Mem, cfg.key.schema.Arrow())
-		if r.keyDec, err = newDecoder(cfg, cfg.key, r.keyB); err != nil {
+		r.keyB = array.NewRecordBuilder(rc.Mem, cfg.key.projected(keyProj).Arrow())
+		if r.keyDec, err = newDecoder(cfg.key, keyProj, r.keyB); err != nil {
 			r.Close()
 			return nil, err
 		}
 	}
-	// A column in both parts (value.fields-include = ALL) is taken from the
-	// key, which tombstones carry too.
-	r.srcCol = make([]colSource, cfg.physical.Len())
-	for k, i := range cfg.value.cols {
-		r.srcCol[i] = colSource{idx: k}
+	return r, nil
+}
+
+// physCols lists the physical columns a reader produces: the scan's
+// projection, or all of them.
+func (r *reader) physCols(projection []int) []int {
+	if projection != nil {
+		return projection
 	}
-	if cfg.key != nil {
-		for k, i := range cfg.key.cols {
-			r.srcCol[i] = colSource{key: true, idx: k}
+	all := make([]int, r.cfg.physical.Len())
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+// project sets srcCol, where each produced physical column comes from, and
+// returns the positions of the key and value columns the decoders build
+// (nil: all of them). A column in both parts (value.fields-include = ALL)
+// is taken from the key, which tombstones carry too. A part none of whose
+// columns is read gets an empty projection: its records are still parsed,
+// so malformed ones are reported as without pushdown, but nothing is
+// built. A raw part is its one column and is always built whole.
+func (r *reader) project(projection []int) (keyProj, valProj []int) {
+	cfg := r.cfg
+	pos := func(p *part) map[int]int {
+		m := map[int]int{}
+		if p != nil {
+			for k, i := range p.cols {
+				m[i] = k
+			}
+		}
+		return m
+	}
+	keyPos, valPos := pos(cfg.key), pos(cfg.value)
+	cols := r.physCols(projection)
+	r.srcCol = make([]colSource, len(cols))
+	if projection != nil {
+		keyProj, valProj = []int{}, []int{}
+	}
+	// take returns the builder field of part position k, adding it to
+	// the projection once.
+	take := func(proj *[]int, k int) int {
+		if *proj == nil {
+			return k
+		}
+		if j := slices.Index(*proj, k); j >= 0 {
+			return j
+		}
+		*proj = append(*proj, k)
+		return len(*proj) - 1
+	}
+	for j, i := range cols {
+		if k, ok := keyPos[i]; ok {
+			r.srcCol[j] = colSource{key: true, idx: take(&keyProj, k)}
+		} else {
+			r.srcCol[j] = colSource{idx: take(&valProj, valPos[i])}
 		}
 	}
-	return r, nil
+	if cfg.key != nil && cfg.key.format == "raw" {
+		keyProj = nil
+	}
+	if cfg.value.format == "raw" {
+		valProj = nil
+	}
+	return keyProj, valProj
 }
 
 // start connects, lists the partitions, assigns this subtask's, resolves

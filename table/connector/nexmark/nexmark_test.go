@@ -181,33 +181,36 @@ func TestProjection(t *testing.T) {
 	}
 }
 
-func TestSnapshotRestore(t *testing.T) {
-	spec := connector.ScanSpec{Table: tableInfo(TableBid, EventsNum, "2000")}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	rc := connector.ReaderContext{Subtask: 1, Parallelism: 2, Mem: mem, BatchSize: 100}
-	ctx := context.Background()
-	drain := func(r connector.SourceReader) []string {
-		var out []string
-		for {
-			b, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				return out
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, batchRows(b)...)
-			b.Release()
+// drain reads r to its end and returns its rows as text.
+func drain(t *testing.T, r connector.SourceReader) []string {
+	t.Helper()
+	var out []string
+	for {
+		b, err := r.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out
 		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, batchRows(b)...)
+		b.Release()
 	}
+}
+
+// checkResume reads skip batches of a scan, snapshots the reader and
+// checks that a fresh reader restored from the snapshot produces the rows
+// the first one goes on to produce (at least one). It returns the
+// snapshot.
+func checkResume(t *testing.T, spec connector.ScanSpec, rc connector.ReaderContext, skip int) []byte {
+	t.Helper()
 	r1, err := Factory{}.CreateReader(spec, rc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r1.Close()
-	for range 3 {
-		b, err := r1.Next(ctx)
+	for range skip {
+		b, err := r1.Next(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +220,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest := drain(r1)
+	rest := drain(t, r1)
 	r2, err := Factory{}.CreateReader(spec, rc)
 	if err != nil {
 		t.Fatal(err)
@@ -226,9 +229,18 @@ func TestSnapshotRestore(t *testing.T) {
 	if err := r2.Restore(state); err != nil {
 		t.Fatal(err)
 	}
-	if got := drain(r2); strings.Join(got, "\n") != strings.Join(rest, "\n") || len(rest) == 0 {
+	if got := drain(t, r2); strings.Join(got, "\n") != strings.Join(rest, "\n") || len(rest) == 0 {
 		t.Errorf("restored reader produced %d rows, original %d", len(got), len(rest))
 	}
+	return state
+}
+
+func TestSnapshotRestore(t *testing.T) {
+	spec := connector.ScanSpec{Table: tableInfo(TableBid, EventsNum, "2000")}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rc := connector.ReaderContext{Subtask: 1, Parallelism: 2, Mem: mem, BatchSize: 100}
+	state := checkResume(t, spec, rc, 3)
 	other, err := Factory{}.CreateReader(spec, connector.ReaderContext{Subtask: 0, Parallelism: 2, Mem: mem})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -109,49 +108,7 @@ func TestFilteredSnapshotRestore(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	rc := connector.ReaderContext{Subtask: 0, Parallelism: 2, Mem: mem, BatchSize: 5}
-	ctx := context.Background()
-	drain := func(r connector.SourceReader) []string {
-		var out []string
-		for {
-			b, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				return out
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, batchRows(b)...)
-			b.Release()
-		}
-	}
-	r1, err := Factory{}.CreateReader(spec, rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r1.Close()
-	for range 4 {
-		b, err := r1.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Release()
-	}
-	state, err := r1.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest := drain(r1)
-	r2, err := Factory{}.CreateReader(spec, rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close()
-	if err := r2.Restore(state); err != nil {
-		t.Fatal(err)
-	}
-	if got := drain(r2); strings.Join(got, "\n") != strings.Join(rest, "\n") || len(rest) == 0 {
-		t.Errorf("restored reader produced %d rows, original %d", len(got), len(rest))
-	}
+	checkResume(t, spec, rc, 4)
 }
 
 func TestPushdownSpecErrors(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/javafmt"
 )
 
 // BuildBatch builds one batch of rows over schema, with the trailing row
@@ -285,9 +285,9 @@ func Format(sb *strings.Builder, t types.DataType, a arrow.Array, i int) {
 	case *array.Int64:
 		sb.WriteString(strconv.FormatInt(c.Value(i), 10))
 	case *array.Float32:
-		sb.WriteString(javaFloat(float64(c.Value(i)), 32))
+		sb.WriteString(javafmt.Float(float64(c.Value(i)), 32))
 	case *array.Float64:
-		sb.WriteString(javaFloat(c.Value(i), 64))
+		sb.WriteString(javafmt.Float(c.Value(i), 64))
 	case *array.Decimal128:
 		sb.WriteString(c.Value(i).ToString(c.DataType().(*arrow.Decimal128Type).Scale))
 	case *array.String:
@@ -377,38 +377,4 @@ func writeClock(sb *strings.Builder, d time.Duration, seconds bool) {
 	default:
 		fmt.Fprintf(sb, ".%09d", ns)
 	}
-}
-
-// javaFloat renders as Java's Float.toString / Double.toString: the
-// shortest digits that round-trip, plain between 10^-3 and 10^7 with at
-// least one fractional digit, otherwise d.dddE±n.
-func javaFloat(f float64, bits int) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	abs := math.Abs(f)
-	if abs >= 1e-3 && abs < 1e7 {
-		s := strconv.FormatFloat(f, 'f', -1, bits)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'E', -1, bits) // 1.5E+07
-	mant, exp, _ := strings.Cut(s, "E")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
 }

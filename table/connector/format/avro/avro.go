@@ -116,8 +116,10 @@ type Decoder struct {
 var _ format.RecordDecoder = (*Decoder)(nil)
 
 // NewDecoder decodes records written with writer (nil for the schema
-// derived from s) into b, whose fields are s's columns.
-func NewDecoder(s types.Schema, writer *avro.Schema, b *array.RecordBuilder) (*Decoder, error) {
+// derived from s) into b, whose fields are the columns of s listed in proj
+// (all of them when proj is nil); fields not projected are decoded (Avro's
+// binary encoding has to be walked) but neither converted nor appended.
+func NewDecoder(s types.Schema, proj []int, writer *avro.Schema, b *array.RecordBuilder) (*Decoder, error) {
 	if writer == nil {
 		text, err := SchemaFor(s)
 		if err != nil {
@@ -127,11 +129,18 @@ func NewDecoder(s types.Schema, writer *avro.Schema, b *array.RecordBuilder) (*D
 			return nil, err
 		}
 	}
-	d := &Decoder{schema: writer, m: map[string]any{}, vals: make([]any, s.Len())}
-	for i, c := range s.Columns {
+	if proj == nil {
+		proj = make([]int, s.Len())
+		for i := range proj {
+			proj[i] = i
+		}
+	}
+	d := &Decoder{schema: writer, m: map[string]any{}, vals: make([]any, len(proj))}
+	for out, f := range proj {
+		c := s.Columns[f]
 		d.names = append(d.names, c.Name)
 		d.ts = append(d.ts, c.Type)
-		d.bs = append(d.bs, b.Field(i))
+		d.bs = append(d.bs, b.Field(out))
 	}
 	return d, nil
 }

@@ -65,6 +65,7 @@ func NewRegistry(url, userInfo string) (*Registry, error) {
 type ConfluentDecoder struct {
 	reg    *Registry
 	schema types.Schema
+	proj   []int
 	b      *array.RecordBuilder
 	byID   map[uint32]*Decoder
 	cur    *Decoder
@@ -72,15 +73,16 @@ type ConfluentDecoder struct {
 
 var _ format.RecordDecoder = (*ConfluentDecoder)(nil)
 
-// NewConfluentDecoder decodes into b, whose fields are s's columns.
-func NewConfluentDecoder(reg *Registry, s types.Schema, b *array.RecordBuilder) (*ConfluentDecoder, error) {
+// NewConfluentDecoder decodes into b, whose fields are the columns of s
+// listed in proj (all of them when proj is nil).
+func NewConfluentDecoder(reg *Registry, s types.Schema, proj []int, b *array.RecordBuilder) (*ConfluentDecoder, error) {
 	if err := CheckSchema(s); err != nil {
 		return nil, err
 	}
-	d := &ConfluentDecoder{reg: reg, schema: s, b: b, byID: map[uint32]*Decoder{}}
+	d := &ConfluentDecoder{reg: reg, schema: s, proj: proj, b: b, byID: map[uint32]*Decoder{}}
 	// The NULL row of a tombstone needs a decoder before any schema is known.
 	var err error
-	d.cur, err = NewDecoder(s, nil, b)
+	d.cur, err = NewDecoder(s, proj, nil, b)
 	return d, err
 }
 
@@ -102,7 +104,7 @@ func (d *ConfluentDecoder) Stage(data []byte) error {
 		if err != nil {
 			return fmt.Errorf("schema id %d: %w", id, err)
 		}
-		if dec, err = NewDecoder(d.schema, w, d.b); err != nil {
+		if dec, err = NewDecoder(d.schema, d.proj, w, d.b); err != nil {
 			return err
 		}
 		d.byID[id] = dec

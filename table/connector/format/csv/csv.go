@@ -153,10 +153,12 @@ func NewDecoder(cfg Config, r io.Reader, name string, fileSchema types.Schema, p
 }
 
 // NewRecordDecoder decodes single CSV records, such as Kafka message
-// payloads, whose fields are the columns of s, into b, whose fields are s's
-// columns; use Stage and Commit (format.RecordDecoder).
-func NewRecordDecoder(cfg Config, s types.Schema, b *array.RecordBuilder) (*Decoder, error) {
-	d, err := NewDecoder(cfg, &bytes.Reader{}, "", s, nil, b)
+// payloads, whose fields are the columns of s, into b, whose fields are the
+// columns of s listed in proj (all of them when proj is nil): fields not
+// projected are split off but not parsed. Use Stage and Commit
+// (format.RecordDecoder).
+func NewRecordDecoder(cfg Config, s types.Schema, proj []int, b *array.RecordBuilder) (*Decoder, error) {
+	d, err := NewDecoder(cfg, &bytes.Reader{}, "", s, proj, b)
 	if err != nil {
 		return nil, err
 	}
@@ -397,20 +399,7 @@ func NewEncoder(cfg Config, s types.Schema) *Encoder {
 
 // Encode writes b's rows to w and returns the number of bytes written.
 func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
-	if err := e.Bind(b); err != nil {
-		return 0, err
-	}
-	total := 0
-	for i := 0; i < int(b.NumRows()); i++ {
-		e.buf, _ = e.AppendRow(e.buf[:0], i)
-		e.buf = append(e.buf, '\n')
-		n, err := w.Write(e.buf)
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return format.EncodeLines(w, e, b, &e.buf)
 }
 
 // Bind prepares the encoder for the rows of b (see format.RecordEncoder).

@@ -13,7 +13,6 @@ import (
 	stdjson "encoding/json"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -221,7 +220,7 @@ func NewEncoder(cfg Config, s types.Schema) *Encoder {
 		if i > 0 {
 			k = append(k, ',')
 		}
-		k = appendString(k, []byte(c.Name))
+		k = types.AppendJSONString(k, c.Name)
 		e.keys = append(e.keys, append(k, ':'))
 		q := c.Type.IsString() || c.Type.IsBinary() || c.Type.IsTemporal()
 		e.quote = append(e.quote, q)
@@ -231,20 +230,7 @@ func NewEncoder(cfg Config, s types.Schema) *Encoder {
 
 // Encode writes b's rows to w and returns the number of bytes written.
 func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
-	if err := e.Bind(b); err != nil {
-		return 0, err
-	}
-	total := 0
-	for i := 0; i < int(b.NumRows()); i++ {
-		e.buf, _ = e.AppendRow(e.buf[:0], i)
-		e.buf = append(e.buf, '\n')
-		n, err := w.Write(e.buf)
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return format.EncodeLines(w, e, b, &e.buf)
 }
 
 // Bind prepares the encoder for the rows of b (see format.RecordEncoder).
@@ -273,45 +259,10 @@ func (e *Encoder) AppendRow(dst []byte, i int) ([]byte, error) {
 		e.val = fn(e.val[:0], i)
 		// Jackson writes non-finite numbers as strings.
 		if e.quote[c] || e.val[0] == 'N' || e.val[0] == 'I' || (len(e.val) > 1 && e.val[1] == 'I') {
-			dst = appendString(dst, e.val)
+			dst = types.AppendJSONString(dst, e.val)
 		} else {
 			dst = append(dst, e.val...)
 		}
 	}
 	return append(dst, '}'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaping what JSON requires.
-func appendString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, `\ufffd`...)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-			continue
-		}
-		i++
-	}
-	return append(dst, '"')
 }
