@@ -304,6 +304,7 @@ func (j *Job) collectMetrics() []OperatorStats {
 			s.LateRecordsDropped += m.LateRecordsDropped
 			s.Watermark = min(s.Watermark, m.Watermark)
 			s.PendingRecords += m.PendingRecords
+			s.RecordsInErrors += m.RecordsInErrors
 			if len(m.SplitBacklog) > 0 {
 				// Splits are read by one subtask each: the maps are disjoint.
 				if s.SplitBacklog == nil {

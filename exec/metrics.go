@@ -21,6 +21,9 @@ type OperatorMetrics struct {
 	// because the watermark had passed them (the operator counts these
 	// itself).
 	LateRecordsDropped atomic.Int64
+	// RecordsInErrors is a source's connector.ErrorCountReporter answer:
+	// malformed records it skipped.
+	RecordsInErrors atomic.Int64
 
 	// backlog is a source's connector.SplitBacklogReporter answer: records
 	// left to read per split, set from the source goroutine.
@@ -70,6 +73,9 @@ type MetricsSnapshot struct {
 	// for sources that do not report a backlog.
 	PendingRecords int64            `json:"pendingRecords,omitempty"`
 	SplitBacklog   map[string]int64 `json:"splitBacklog,omitempty"`
+	// RecordsInErrors is the malformed records a source skipped (Flink's
+	// numRecordsInErrors); absent for sources that do not report it.
+	RecordsInErrors int64 `json:"numRecordsInErrors,omitempty"`
 }
 
 // Snapshot copies the counters. The fields are read one by one, so a
@@ -84,6 +90,7 @@ func (m *OperatorMetrics) Snapshot() MetricsSnapshot {
 		Watermark:  Watermark(m.Watermark.Load()),
 
 		LateRecordsDropped: m.LateRecordsDropped.Load(),
+		RecordsInErrors:    m.RecordsInErrors.Load(),
 	}
 	m.backlogMu.Lock()
 	defer m.backlogMu.Unlock()

@@ -58,7 +58,8 @@ func (s *scanSource) Open(ctx *OperatorContext) error {
 
 // Next returns the reader's next batch; for a connector.SplitAware reader
 // it is a splitBatch carrying the batch's split runs. The backlog of a
-// connector.SplitBacklogReporter goes to the metrics.
+// connector.SplitBacklogReporter and the error count of a
+// connector.ErrorCountReporter go to the metrics.
 func (s *scanSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	b, err := s.reader.Next(ctx)
 	if err != nil {
@@ -66,6 +67,9 @@ func (s *scanSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 	if br, ok := s.reader.(connector.SplitBacklogReporter); ok && s.metrics != nil {
 		s.metrics.setBacklog(br.SplitBacklog)
+	}
+	if er, ok := s.reader.(connector.ErrorCountReporter); ok && s.metrics != nil {
+		s.metrics.RecordsInErrors.Store(er.RecordsInErrors())
 	}
 	if sa, ok := s.reader.(connector.SplitAware); ok {
 		return &splitBatch{RecordBatch: b, runs: sa.BatchSplits(), assigned: sa.AssignedSplits()}, nil

@@ -285,9 +285,7 @@ func pushProjectIntoScan(p *planner.Project) (planner.Node, bool) {
 	}
 	f := connectorOf(scan)
 	pd, ok := f.(connector.SupportsProjectionPushdown)
-	// Metadata columns follow the projected ones; no connector that reads
-	// metadata prunes columns yet.
-	if !ok || !pd.SupportsProjectionPushdown() || len(scan.Table.Metadata) > 0 {
+	if !ok || !pd.SupportsProjectionPushdown() {
 		return p, false
 	}
 	npd, nested := f.(connector.SupportsNestedProjectionPushdown)
@@ -307,13 +305,29 @@ func pushProjectIntoScan(p *planner.Project) (planner.Node, bool) {
 	if acc.isIdentity(in.Len()) || len(acc.list) == 0 {
 		return p, false
 	}
-	paths := make([]connector.FieldPath, len(acc.list))
+	// The scan's metadata columns follow its physical ones, and a
+	// projection selects physical columns only: the projected scan keeps
+	// the metadata columns read, in declaration order, which is where
+	// acc.list (in input order) has them.
+	phys := in.Len() - len(scan.Table.Metadata)
+	paths := make([]connector.FieldPath, 0, len(acc.list))
+	var meta []connector.MetadataColumn
 	flat := true
-	for i, a := range acc.list {
-		paths[i] = append(slices.Clone(scanPath(scan, a.col)), a.fields...)
-		flat = flat && len(paths[i]) == 1
+	for _, a := range acc.list {
+		if a.col >= phys {
+			if a.fields != nil {
+				// A connector reads a metadata column whole.
+				return p, false
+			}
+			meta = append(meta, scan.Table.Metadata[a.col-phys])
+			continue
+		}
+		pa := append(slices.Clone(scanPath(scan, a.col)), a.fields...)
+		paths = append(paths, pa)
+		flat = flat && len(pa) == 1
 	}
 	ns := *scan
+	ns.Table.Metadata = meta
 	ns.Projection, ns.NestedProjection = nil, nil
 	if flat {
 		ns.Projection = make([]int, len(paths))

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -16,12 +18,15 @@ import (
 // column instead of its SINGLE_VALUE (see bind_scalar_subquery.go):
 //
 //   - Uncorrelated: input LEFT JOIN (SELECT ARRAY_AGG(x) FROM sub) ON TRUE.
-//   - Correlated: input LEFT JOIN (SELECT k..., ARRAY_AGG(x) FROM sub
-//     WHERE local GROUP BY k...) ON the correlated conjuncts. With
-//     equality correlations (m.member = r.oid) this is exact; a conjunct
-//     that is not an equality (oid = ANY(pol.polroles)) makes its inner
-//     column a key, so an outer row gets one array per matching key
-//     rather than one array in all, as scalar subqueries repeat rows.
+//   - Correlated, decorrelated over the domain of the outer values it
+//     reads (Neumann and Kemper's "Unnesting Arbitrary Queries"): with
+//     d the distinct outer correlation columns,
+//     input LEFT JOIN (SELECT d.*, ARRAY_AGG(x) FROM (SELECT DISTINCT
+//     o... FROM input) d JOIN sub ON corr WHERE local GROUP BY d.*) ON
+//     input.o... IS NOT DISTINCT FROM d.*. This is exact for any
+//     correlated condition (m.member = r.oid, oid = ANY(pol.polroles),
+//     t.x < o.y) and any duplicate outer rows; the outer input is read
+//     twice.
 //
 // An outer row without subquery rows gets the LEFT JOIN's NULL, which
 // $ARRAY_SUBQUERY turns into PostgreSQL's empty array. ARRAY_AGG collects
@@ -30,17 +35,20 @@ import (
 
 // arraySubquery plans the right side of ARRAY(query) for scalarJoin: the
 // aggregated array, the join condition and the number of keys before it.
-func (b *binder) arraySubquery(q *sql.SubqueryExpr, sc *scope) (Node, expr.Expr, int, error) {
+func (b *binder) arraySubquery(q *sql.SubqueryExpr, input Node, sc *scope) (Node, expr.Expr, int, error) {
 	if _, err := b.arraySubqueryOrder(q); err != nil {
 		return nil, nil, 0, err
 	}
 	unordered := *q.Query
 	unordered.OrderBy = nil
+	if fn, sel, ok := lateralUnnestSelect(&unordered); ok && b.unnestRefersOutside(fn) {
+		return b.lateralUnnestArray(q, sel, fn, input, sc)
+	}
 	if sel, ok := correlatedScalarSelect(&unordered); ok && b.refersOutside(sel) {
 		if hasAggregates(sel.Items[0].Expr) {
 			return nil, nil, 0, b.errAt(errs.NotSupported, q, "a correlated ARRAY(query) of an aggregate is not supported yet")
 		}
-		return b.correlatedScalar(q, sel, sc)
+		return b.correlatedArray(q, sel, input, sc)
 	}
 	sub, err := b.bindQuery(&unordered)
 	if err != nil {
@@ -51,6 +59,201 @@ func (b *binder) arraySubquery(q *sql.SubqueryExpr, sc *scope) (Node, expr.Expr,
 	}
 	right, err := b.arrayAgg(q, sub, 0)
 	return right, nil, 0, err
+}
+
+// correlatedArray plans the right side of a correlated ARRAY(query) over
+// the domain of its outer correlation columns (see above): the domain's
+// columns and the array, the IS NOT DISTINCT FROM condition joining them
+// to input, and the number of domain columns.
+func (b *binder) correlatedArray(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, expr.Expr, int, error) {
+	if len(sel.Items) != 1 || sel.Items[0].Star {
+		return nil, nil, 0, b.errAt(errs.DatatypeMismatch, q, "ARRAY(query) must return one column")
+	}
+	sub, subScope, err := b.bindFrom(sel.From)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	width := len(sc.cols)
+	joint := &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...), inner: width}
+	var corr []expr.Expr
+	var local []sql.Expr
+	outer := map[int]bool{}
+	for _, c := range splitAnd(sel.Where) {
+		e, err := b.bindExpr(joint, c)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		usesOuter := false
+		for _, col := range expr.InputColumns(e) {
+			if col < width {
+				usesOuter, outer[col] = true, true
+			}
+		}
+		if usesOuter {
+			corr = append(corr, e)
+		} else {
+			local = append(local, c)
+		}
+	}
+	if l := andAll(local); l != nil {
+		if sub, err = b.bindWhere(l, sub, subScope); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	value, err := b.bindExpr(subScope, sel.Items[0].Expr)
+	if err != nil {
+		return nil, nil, 0, b.errAt(errs.NotSupported, q, "a correlated ARRAY(query) may name outer columns only in its WHERE: %v", err)
+	}
+	// The domain: the distinct values of the outer columns corr reads.
+	cols := make([]int, 0, len(outer))
+	for c := range outer {
+		cols = append(cols, c)
+	}
+	sort.Ints(cols)
+	is := input.Schema()
+	pos := make(map[int]int, len(cols))
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		pos[c], names[i] = i, is.Columns[c].Name
+	}
+	names = uniqueNames(names)
+	dom := &Aggregate{Input: input, Keys: cols, Names: names}
+	k := len(cols)
+	// corr over (domain, sub) instead of (input, sub).
+	var cond expr.Expr
+	for _, c := range corr {
+		c = expr.Rewrite(c, func(e expr.Expr) expr.Expr {
+			if r, ok := e.(*expr.ColumnRef); ok {
+				if r.Index < width {
+					return &expr.ColumnRef{Index: pos[r.Index], Name: r.Name, T: r.T}
+				}
+				return &expr.ColumnRef{Index: r.Index - width + k, Name: r.Name, T: r.T}
+			}
+			return e
+		})
+		if cond == nil {
+			cond = c
+		} else if cond, err = b.call(q, "AND", cond, c); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	j := &Join{Left: dom, Right: sub, Type: InnerJoin, Condition: cond, SystemTime: -1}
+	js := j.Schema()
+	exprs := columnRefsOf(types.Schema{Columns: js.Columns[:k]})
+	exprs = append(exprs, expr.Rewrite(value, func(e expr.Expr) expr.Expr {
+		if r, ok := e.(*expr.ColumnRef); ok {
+			return &expr.ColumnRef{Index: r.Index + k, Name: r.Name, T: r.T}
+		}
+		return e
+	}))
+	right, err := b.arrayAgg(q, &Project{Input: j, Exprs: exprs, Names: uniqueNames(append(append([]string(nil), names...), "$value"))}, k)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	on, err := b.domainCondition(q, cols, is, right.Schema(), width)
+	return right, on, k, err
+}
+
+// lateralUnnestSelect returns the SELECT of ARRAY(SELECT f(x) FROM
+// UNNEST(o.arr) [AS] x), the array psql's \d+ maps over a column of the
+// outer row (SELECT 'toast.' || x FROM pg_catalog.unnest(tc.reloptions)
+// x): one item, a lone UNNEST of one collection, no WHERE or grouping.
+func lateralUnnestSelect(q *sql.Query) (*sql.TableFunctionRef, *sql.Select, bool) {
+	sel, ok := q.Body.(*sql.Select)
+	if !ok || len(q.With) > 0 || q.Limit != nil || sel.Where != nil || len(sel.GroupBy) > 0 || sel.GroupingSets != nil ||
+		sel.Having != nil || sel.Distinct || len(sel.Items) != 1 || sel.Items[0].Star || !isUnnest(sel.From) {
+		return nil, nil, false
+	}
+	fn := sel.From.(*sql.TableFunctionRef)
+	return fn, sel, len(fn.Args) == 1 && fn.Args[0].Expr != nil && !fn.WithOrdinality
+}
+
+// unnestRefersOutside reports whether the UNNEST's collection names a
+// column: with no FROM before it, that is an outer query's column.
+func (b *binder) unnestRefersOutside(fn *sql.TableFunctionRef) bool {
+	found := false
+	walkSQL(fn.Args[0].Expr, func(x sql.Expr) bool {
+		if _, ok := x.(*sql.Ident); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// lateralUnnestArray plans ARRAY(SELECT f(x) FROM UNNEST(o.arr) x) over
+// the domain of the outer columns the collection reads: d LEFT JOIN'd as
+// above, with the subquery's rows (SELECT d.*, ARRAY_AGG(f(x)) FROM
+// (SELECT DISTINCT o... FROM input) d CROSS JOIN UNNEST(d.arr) x GROUP BY
+// d.*). A NULL or empty collection has no rows, so an empty array. As in
+// PostgreSQL, x alone names both the UNNEST and its element column.
+func (b *binder) lateralUnnestArray(q *sql.SubqueryExpr, sel *sql.Select, fn *sql.TableFunctionRef, input Node, sc *scope) (Node, expr.Expr, int, error) {
+	arg, err := b.bindExpr(sc, fn.Args[0].Expr)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	cols := expr.InputColumns(arg)
+	sort.Ints(cols)
+	cols = slices.Compact(cols)
+	is := input.Schema()
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = is.Columns[c].Name
+	}
+	names = uniqueNames(names)
+	dom := &Aggregate{Input: input, Keys: cols, Names: names}
+	ds := &scope{}
+	for i, c := range cols {
+		ds.cols = append(ds.cols, scopeColumn{qualifier: sc.cols[c].qualifier, name: sc.cols[c].name, typ: dom.Schema().Columns[i].Type})
+	}
+	unnest := *fn
+	if unnest.Alias != "" && len(unnest.ColumnAliases) == 0 {
+		if elems, err := UnnestColumns(arg.Type()); err == nil && len(elems) == 1 {
+			unnest.ColumnAliases = []string{unnest.Alias}
+		}
+	}
+	c, csc, err := b.bindUnnest(&unnest, dom, ds, false)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	// Only the UNNEST's columns are the subquery's: hide the domain's.
+	inner := &scope{cols: append([]scopeColumn(nil), csc.cols...)}
+	k := len(cols)
+	for i := 0; i < k; i++ {
+		inner.cols[i].hidden = true
+	}
+	value, err := b.bindExpr(inner, sel.Items[0].Expr)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	exprs := append(columnRefsOf(types.Schema{Columns: c.Schema().Columns[:k]}), value)
+	right, err := b.arrayAgg(q, &Project{Input: c, Exprs: exprs, Names: uniqueNames(append(append([]string(nil), names...), "$value"))}, k)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	on, err := b.domainCondition(q, cols, is, right.Schema(), len(sc.cols))
+	return right, on, k, err
+}
+
+// domainCondition joins each input row to its domain row: the input's
+// columns cols IS NOT DISTINCT FROM the right side's first columns, which
+// start at width.
+func (b *binder) domainCondition(q *sql.SubqueryExpr, cols []int, is, rs types.Schema, width int) (expr.Expr, error) {
+	var on expr.Expr
+	for i, c := range cols {
+		eq, err := b.call(q, "IS NOT DISTINCT FROM",
+			&expr.ColumnRef{Index: c, Name: is.Columns[c].Name, T: is.Columns[c].Type},
+			&expr.ColumnRef{Index: width + i, Name: rs.Columns[i].Name, T: rs.Columns[i].Type})
+		if err != nil {
+			return nil, err
+		}
+		if on == nil {
+			on = eq
+		} else if on, err = b.call(q, "AND", on, eq); err != nil {
+			return nil, err
+		}
+	}
+	return on, nil
 }
 
 // arrayAgg reduces sub, whose columns are keys grouping keys followed by

@@ -84,7 +84,7 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 	)
 	if q.Array {
 		var err error
-		if right, cond, keys, err = b.arraySubquery(q, sc); err != nil {
+		if right, cond, keys, err = b.arraySubquery(q, input, sc); err != nil {
 			return nil, nil, err
 		}
 	} else if sel, ok := correlatedScalarSelect(q.Query); ok && b.refersOutside(sel) {
@@ -195,11 +195,7 @@ func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, sc *scop
 		}
 		exprs = append(exprs, value)
 		names = append(names, "$value")
-		reduce := b.singleValue
-		if q.Array {
-			reduce = b.arrayAgg
-		}
-		if right, err = reduce(q, &Project{Input: sub, Exprs: exprs, Names: uniqueNames(names)}, len(keyCols)); err != nil {
+		if right, err = b.singleValue(q, &Project{Input: sub, Exprs: exprs, Names: uniqueNames(names)}, len(keyCols)); err != nil {
 			return nil, nil, 0, err
 		}
 	}

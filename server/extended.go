@@ -30,6 +30,10 @@ type prepared struct {
 	// columns when known without running them (queries).
 	rows   bool
 	schema *types.Schema
+	// setting names the PostgreSQL setting of a SHOW that is not Flink
+	// SQL (SHOW server_version_num, as JDBC sends): answered like the
+	// simple protocol's showSetting, without planning.
+	setting string
 }
 
 // portal is a prepared statement bound to parameter values.
@@ -70,6 +74,12 @@ func (ss *session) parse(m *pgproto3.Parse) error {
 	script, err := sql.ParseScript(m.Query)
 	switch {
 	case err != nil:
+		if words, _ := leadingWords(m.Query, 5); len(words) > 1 && words[0] == "SHOW" {
+			if name, ok := pgSetting(words[1:]); ok {
+				p.setting, p.rows = name, true
+				break
+			}
+		}
 		tag, status := transactionControl(m.Query)
 		if tag == "" {
 			return err
@@ -188,6 +198,10 @@ func (ss *session) describe(m *pgproto3.Describe) error {
 			ss.be.Send(&pgproto3.NoData{})
 			return nil
 		}
+		if st.setting != "" {
+			ss.be.Send(settingDescription(st.setting))
+			return nil
+		}
 		schema := st.schema
 		if schema == nil {
 			// SHOW, DESCRIBE and EXPLAIN have no plan to read the schema
@@ -212,6 +226,10 @@ func (ss *session) describe(m *pgproto3.Describe) error {
 		}
 		if !p.stmt.rows {
 			ss.be.Send(&pgproto3.NoData{})
+			return nil
+		}
+		if p.stmt.setting != "" {
+			ss.be.Send(settingDescription(p.stmt.setting))
 			return nil
 		}
 		if p.stmt.schema != nil {
@@ -257,6 +275,9 @@ func (ss *session) execute(m *pgproto3.Execute) error {
 	}
 	st := p.stmt
 	switch {
+	case st.setting != "":
+		ss.sendSetting(st.setting)
+		return nil
 	case st.txTag != "":
 		if st.txStatus != 0 {
 			ss.txStatus = st.txStatus

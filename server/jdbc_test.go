@@ -39,6 +39,7 @@ func TestJDBC(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.Equal(t, `server 15.0
 schema true
+server_version_num 150000
 bounded [11:x:true, 12:x:true, 13:x:true]
 bounded [12:x:true, 13:x:true, 14:x:true]
 bounded [13:x:true, 14:x:true, 15:x:true]

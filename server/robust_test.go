@@ -150,6 +150,8 @@ func FuzzSession(f *testing.F) {
 			&pgproto3.Bind{ParameterFormatCodes: []int16{1}, Parameters: [][]byte{{0, 1, 0, 0, 0, 0, 0, 0, 0, 5}}},
 			&pgproto3.Execute{}, &pgproto3.Sync{}},
 		{&pgproto3.Query{String: "SHOW TABLES; SET 'a' = 'b'; BEGIN"}, &pgproto3.Terminate{}},
+		{&pgproto3.Parse{Query: "SHOW server_version_num"}, &pgproto3.Describe{ObjectType: 'S'},
+			&pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Execute{}, &pgproto3.Sync{}},
 	}
 	for _, s := range seeds {
 		f.Add(encode(f, s...))

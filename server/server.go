@@ -31,6 +31,8 @@ const (
 	// ServerVersion is the PostgreSQL version Eddy advertises. psql and
 	// drivers choose their catalog queries and features by it.
 	ServerVersion = "15.0"
+	// serverVersionNum is ServerVersion as SHOW server_version_num prints it.
+	serverVersionNum = "150000"
 )
 
 // AuthMethod is how configured users prove who they are.

@@ -303,11 +303,27 @@ var pgSettings = map[string]string{
 	"max_identifier_length":         "63",
 	"lc_collate":                    "C",
 	"lc_ctype":                      "C",
+	// server_version_num is server_version as a number (JDBC and other
+	// drivers' version checks read it).
+	"server_version_num": serverVersionNum,
 }
 
-// showSetting answers SHOW name with one row as PostgreSQL does. A value
-// the session SET (extra_float_digits, application_name…) wins.
+// showSetting answers SHOW name with one row as PostgreSQL does.
 func (ss *session) showSetting(name string) {
+	ss.be.Send(settingDescription(name))
+	ss.sendSetting(name)
+}
+
+// settingDescription is the RowDescription of SHOW name: one text column.
+func settingDescription(name string) *pgproto3.RowDescription {
+	return &pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{
+		Name: []byte(name), DataTypeOID: 25, DataTypeSize: -1, TypeModifier: -1,
+	}}}
+}
+
+// sendSetting sends the row and completion of SHOW name. A value the
+// session SET (extra_float_digits, application_name…) wins.
+func (ss *session) sendSetting(name string) {
 	val, ok := pgSettings[name]
 	for _, kv := range ss.parameterStatus() {
 		if strings.EqualFold(kv[0], name) {
@@ -320,9 +336,6 @@ func (ss *session) showSetting(name string) {
 	if !ok {
 		val = ""
 	}
-	ss.be.Send(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{
-		Name: []byte(name), DataTypeOID: 25, DataTypeSize: -1, TypeModifier: -1,
-	}}})
 	ss.be.Send(&pgproto3.DataRow{Values: [][]byte{[]byte(val)}})
 	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SHOW")})
 }

@@ -415,6 +415,13 @@ func (r *rewriter) run() error {
 				return err
 			}
 			i = j
+		case t.is("PG_CATALOG") && next.isOp(".") && r.tok(i+2).is("UNNEST") && r.tok(i+3).isOp("(") && r.startsFromItem(prev, fromAt, depth):
+			// PostgreSQL's qualified name of UNNEST (psql's \d+ sends it).
+			j, err := r.unnestFrom(i, i+2)
+			if err != nil {
+				return err
+			}
+			i = j
 		case t.is("UNNEST") && next.isOp("(") && r.startsFromItem(prev, fromAt, depth):
 			j, err := r.unnest(i)
 			if err != nil {

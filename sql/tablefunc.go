@@ -310,7 +310,11 @@ func (r *rewriter) asOf(i int, fromAt map[int]bool, depth int) (int, error) {
 // following alias column list) in FROM with a table placeholder. UNNEST is
 // implicitly lateral: its arguments refer to the columns of the FROM items
 // to its left.
-func (r *rewriter) unnest(i int) (int, error) {
+func (r *rewriter) unnest(i int) (int, error) { return r.unnestFrom(i, i) }
+
+// unnestFrom replaces the UNNEST(...) at i, written from start on: start
+// is before i for PostgreSQL's pg_catalog.unnest(...).
+func (r *rewriter) unnestFrom(start, i int) (int, error) {
 	p := r.p
 	end, err := r.closeOf(i + 1)
 	if err != nil {
@@ -331,5 +335,5 @@ func (r *rewriter) unnest(i int) (int, error) {
 		fn.WithOrdinality = true
 		end += 2
 	}
-	return r.placeTableFunc(i, end, fn)
+	return r.placeTableFunc(start, end, fn)
 }

@@ -67,6 +67,9 @@ var signatures = map[string]signature{
 	"LAST_VALUE":  {1, 1, sameType},
 	"LISTAGG":     {1, 2, listaggType},
 	"ARRAY_AGG":   {1, 1, arrayAggType},
+	// STRING_AGG(value, separator) is PostgreSQL's LISTAGG, whose
+	// separator is not optional (psql's describe queries call it).
+	"STRING_AGG":  {2, 2, listaggType},
 	"STDDEV_POP":  {1, 1, avgType},
 	"STDDEV_SAMP": {1, 1, avgType},
 	"STDDEV":      {1, 1, avgType},

@@ -3,10 +3,11 @@ package agg
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -14,44 +15,83 @@ import (
 
 // ARRAY_AGG collects a group's values, NULLs included (Flink's default
 // RESPECT NULLS), into an ARRAY in arrival order. The planner uses it for
-// PostgreSQL's ARRAY(query) too, whose rows psql's describe commands read
-// (role names, reloptions); elements are strings for now.
+// PostgreSQL's ARRAY(query) too, whose rows psql's describe commands read.
 
 func arrayAggType(args []types.DataType) (types.DataType, error) {
-	if !args[0].IsString() {
-		return types.DataType{}, fmt.Errorf("ARRAY_AGG of %s is not supported yet (only strings)", args[0])
+	switch args[0].Kind {
+	case types.Array, types.Map, types.Multiset, types.Row, types.Null:
+		return types.DataType{}, fmt.Errorf("ARRAY_AGG of %s is not supported", args[0])
 	}
 	return types.ArrayType(args[0].WithNullable(true).WithTimeAttr(types.NoTimeAttr)), nil
 }
 
+// newArrayAgg picks the typed ARRAY_AGG kernel of an element type.
+func newArrayAgg(dt arrow.DataType) (kernel, error) {
+	switch physicalOf(dt) {
+	case physInt8:
+		return &arrayAggK[int8, intOps[int8]]{}, nil
+	case physInt16:
+		return &arrayAggK[int16, intOps[int16]]{}, nil
+	case physInt32:
+		return &arrayAggK[int32, intOps[int32]]{}, nil
+	case physInt64:
+		return &arrayAggK[int64, intOps[int64]]{}, nil
+	case physFloat32:
+		return &arrayAggK[float32, floatOps[float32]]{}, nil
+	case physFloat64:
+		return &arrayAggK[float64, floatOps[float64]]{}, nil
+	case physDecimal:
+		return &arrayAggK[decimal128.Num, decOps]{}, nil
+	case physBool:
+		return &arrayAggK[bool, boolOps]{}, nil
+	case physString:
+		return &arrayAggK[string, strOps]{}, nil
+	}
+	return nil, unsupported("ARRAY_AGG", dt)
+}
+
 // aggList is one group's collected values; ok[i] is false for a NULL.
-type aggList struct {
-	vals []string
+type aggList[T comparable] struct {
+	vals []T
 	ok   []bool
 }
 
-func (l aggList) clone() aggList {
-	return aggList{vals: slices.Clone(l.vals), ok: slices.Clone(l.ok)}
+func (l aggList[T]) clone() aggList[T] {
+	return aggList[T]{vals: slices.Clone(l.vals), ok: slices.Clone(l.ok)}
 }
 
-func (l aggList) equal(o aggList) bool {
-	return slices.Equal(l.vals, o.vals) && slices.Equal(l.ok, o.ok)
+func sameList[T comparable, O ops[T]](a, b aggList[T]) bool {
+	var o O
+	if len(a.vals) != len(b.vals) || !slices.Equal(a.ok, b.ok) {
+		return false
+	}
+	for i := range a.vals {
+		if a.ok[i] && !o.same(a.vals[i], b.vals[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // arrayAggK keeps each group's list; a retraction removes the first
 // occurrence of its value (as Flink's ArrayAggFunction.retract does). A
 // group whose list empties has no value (NULL), as a group without rows.
-type arrayAggK struct {
-	lists         []aggList
-	vw            viewer[string]
-	before, after []aggList
+type arrayAggK[T comparable, O ops[T]] struct {
+	lists         []aggList[T]
+	vw            viewer[T]
+	before, after []aggList[T]
 	bOK, aOK      []bool
+	// elems and rows are build's scratch: the output's elements, gathered
+	// into a results so that its typed column builder makes the child.
+	elems results[T]
+	rows  []int32
 }
 
-func (k *arrayAggK) grow(n int)    { k.lists = growTo(k.lists, n) }
-func (k *arrayAggK) reset(s int32) { k.lists[s] = aggList{} }
+func (k *arrayAggK[T, O]) grow(n int)    { k.lists = growTo(k.lists, n) }
+func (k *arrayAggK[T, O]) reset(s int32) { k.lists[s] = aggList[T]{} }
 
-func (k *arrayAggK) update(cols []arrow.Array, slots []int32, retract, act []bool) {
+func (k *arrayAggK[T, O]) update(cols []arrow.Array, slots []int32, retract, act []bool) {
+	var o O
 	n := len(slots)
 	k.before, k.after = growTo(k.before[:0], n), growTo(k.after[:0], n)
 	k.bOK, k.aOK = growTo(k.bOK[:0], n), growTo(k.aOK[:0], n)
@@ -65,15 +105,16 @@ func (k *arrayAggK) update(cols []arrow.Array, slots []int32, retract, act []boo
 		l := k.lists[s]
 		k.before[i], k.bOK[i] = l.clone(), len(l.vals) > 0
 		if active(act, i) {
-			val, ok := "", v.ok(i)
+			var val T
+			ok := v.ok(i)
 			if ok {
-				val = vals[i]
+				val = o.own(vals[i])
 			}
 			if !retract[i] {
-				l.vals, l.ok = append(l.vals, strings.Clone(val)), append(l.ok, ok)
+				l.vals, l.ok = append(l.vals, val), append(l.ok, ok)
 			} else {
 				for j := range l.vals {
-					if l.ok[j] == ok && l.vals[j] == val {
+					if l.ok[j] == ok && (!ok || o.same(l.vals[j], val)) {
 						l.vals, l.ok = slices.Delete(l.vals, j, j+1), slices.Delete(l.ok, j, j+1)
 						break
 					}
@@ -85,51 +126,103 @@ func (k *arrayAggK) update(cols []arrow.Array, slots []int32, retract, act []boo
 	}
 }
 
-func (k *arrayAggK) changed(c []bool) {
+func (k *arrayAggK[T, O]) changed(c []bool) {
 	for i := range c {
-		if k.bOK[i] != k.aOK[i] || (k.aOK[i] && !k.before[i].equal(k.after[i])) {
+		if k.bOK[i] != k.aOK[i] || (k.aOK[i] && !sameList[T, O](k.before[i], k.after[i])) {
 			c[i] = true
 		}
 	}
 }
 
-func (k *arrayAggK) build(mem memory.Allocator, dt arrow.DataType, rows []int32, before []bool) arrow.Array {
-	b := array.NewBuilder(mem, dt).(*array.ListBuilder)
-	defer b.Release()
-	eb := b.ValueBuilder().(*array.StringBuilder)
+// build makes the list column of rows: the offsets and validity here, the
+// elements gathered into one typed child column.
+func (k *arrayAggK[T, O]) build(mem memory.Allocator, dt arrow.DataType, rows []int32, before []bool) arrow.Array {
+	n := len(rows)
+	offBuf := memory.NewResizableBuffer(mem)
+	defer offBuf.Release()
+	offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
+	offs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
+	valid := make([]bool, n)
+	e := &k.elems
+	e.after, e.aOK = e.after[:0], e.aOK[:0]
 	for j, r := range rows {
 		l, ok := k.after[r], k.aOK[r]
 		if before[j] {
 			l, ok = k.before[r], k.bOK[r]
 		}
-		if !ok {
-			b.AppendNull()
-			continue
-		}
-		b.Append(true)
-		eb.AppendValues(l.vals, l.ok)
+		offs[j] = int32(len(e.after))
+		valid[j] = ok
+		e.after, e.aOK = append(e.after, l.vals...), append(e.aOK, l.ok...)
 	}
-	return b.NewArray()
+	m := len(e.after)
+	offs[n] = int32(m)
+	k.rows = growTo(k.rows[:0], m)
+	for i := range k.rows {
+		k.rows[i] = int32(i)
+	}
+	e.before, e.bOK = growTo(e.before[:0], m), growTo(e.bOK[:0], m)
+	child := e.build(mem, dt.(*arrow.ListType).Elem(), k.rows, make([]bool, m))
+	defer child.Release()
+	clear(e.after) // drop references to strings of dropped groups
+	bm, nulls := validityBitmap(mem, valid)
+	data := array.NewData(dt, n, []*memory.Buffer{bm, offBuf}, []arrow.ArrayData{child.Data()}, nulls, 0)
+	if bm != nil {
+		bm.Release()
+	}
+	defer data.Release()
+	return array.MakeFromData(data)
 }
 
-func (k *arrayAggK) appendState(dst []byte, s int32) []byte {
+func (k *arrayAggK[T, O]) appendState(dst []byte, s int32) []byte {
+	var o O
 	l := k.lists[s]
-	dst = putValues[string, strOps](dst, l.vals)
-	return putValues[bool, boolOps](dst, l.ok)
+	dst = putValues[bool, boolOps](dst, l.ok)
+	for i, v := range l.vals {
+		if l.ok[i] {
+			dst = o.put(dst, v)
+		}
+	}
+	return dst
 }
 
-func (k *arrayAggK) readState(src []byte, s int32) ([]byte, error) {
-	var l aggList
-	var err error
-	if l.vals, src, err = getValues[string, strOps](src); err != nil {
+func (k *arrayAggK[T, O]) readState(src []byte, s int32) ([]byte, error) {
+	var o O
+	ok, src, err := getValues[bool, boolOps](src)
+	if err != nil {
 		return nil, err
 	}
-	if l.ok, src, err = getValues[bool, boolOps](src); err != nil {
-		return nil, err
-	}
-	if len(l.ok) != len(l.vals) {
-		return nil, errCorrupt
+	l := aggList[T]{vals: make([]T, len(ok)), ok: ok}
+	for i := range ok {
+		if ok[i] {
+			if l.vals[i], src, err = o.get(src); err != nil {
+				return nil, err
+			}
+		}
 	}
 	k.lists[s] = l
 	return src, nil
+}
+
+// validityBitmap is the validity buffer of valid, nil when every entry is
+// valid, and the number of NULLs.
+func validityBitmap(mem memory.Allocator, valid []bool) (*memory.Buffer, int) {
+	nulls := 0
+	for _, ok := range valid {
+		if !ok {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		return nil, 0
+	}
+	bm := memory.NewResizableBuffer(mem)
+	bm.Resize(int(bitutil.BytesForBits(int64(len(valid)))))
+	bits := bm.Bytes()
+	clear(bits)
+	for i, ok := range valid {
+		if ok {
+			bitutil.SetBit(bits, i)
+		}
+	}
+	return bm, nulls
 }

@@ -50,6 +50,12 @@ func NewKeys(types []arrow.DataType) (*Keys, error) {
 			k.cols[i] = &keyColT[bool, boolOps]{}
 		case physString:
 			k.cols[i] = &keyColT[string, strOps]{}
+		case physInvalid:
+			lc, err := newListKeyCol(dt)
+			if err != nil {
+				return nil, err
+			}
+			k.cols[i] = lc
 		default:
 			return nil, fmt.Errorf("cannot group by values of type %s", dt)
 		}

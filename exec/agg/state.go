@@ -78,7 +78,7 @@ func resultPhysical(fn string, args []arrow.DataType) physical {
 	switch fn {
 	case "COUNT":
 		return physInt64
-	case "LISTAGG":
+	case "LISTAGG", "STRING_AGG":
 		return physString
 	case "ARRAY_AGG":
 		return physInvalid
@@ -302,7 +302,7 @@ func newKernel(fn string, args []arrow.DataType, res types.DataType, retract boo
 		return nil, fmt.Errorf("aggregate %s needs an argument", fn)
 	}
 	dt := args[0]
-	if fn == "LISTAGG" {
+	if fn == "LISTAGG" || fn == "STRING_AGG" {
 		for _, a := range args {
 			if a.ID() != arrow.STRING {
 				return nil, unsupported(fn, a)
@@ -311,10 +311,7 @@ func newKernel(fn string, args []arrow.DataType, res types.DataType, retract boo
 		return &listaggK{retract: retract}, nil
 	}
 	if fn == "ARRAY_AGG" {
-		if dt.ID() != arrow.STRING {
-			return nil, unsupported(fn, dt)
-		}
-		return &arrayAggK{}, nil
+		return newArrayAgg(dt)
 	}
 	if fn == "LAG" && physicalOf(dt) == physInvalid {
 		return &lagAnyK{dt: dt, offset: 1}, nil

@@ -275,6 +275,17 @@ type SplitBacklogReporter interface {
 	SplitBacklog(into map[string]int64)
 }
 
+// ErrorCountReporter is an optional interface of SourceReader for sources
+// that skip malformed records instead of failing (a format's
+// ignore-parse-errors option). The runtime shows the count in the job's
+// metrics as numRecordsInErrors (Flink's FLIP-33 metric).
+//
+// Contract: called right after Next returned, on the goroutine that calls
+// Next; it returns the records skipped since the reader was created.
+type ErrorCountReporter interface {
+	RecordsInErrors() int64
+}
+
 // SinkFactory creates writers for tables used as sinks.
 type SinkFactory interface {
 	Factory

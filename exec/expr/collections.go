@@ -359,6 +359,18 @@ func equalAt(a, b arrow.Array) (func(i, j int) bool, error) {
 	case *array.Boolean:
 		y := b.(*array.Boolean)
 		return func(i, j int) bool { return x.Value(i) == y.Value(j) }, nil
+	case array.ListLike:
+		// Arrays: the same elements in order (see compileArrayCompare).
+		y, ok := b.(array.ListLike)
+		if !ok {
+			return nil, fmt.Errorf("cannot compare %s with %s", a.DataType(), b.DataType())
+		}
+		xv, yv := x.ListValues(), y.ListValues()
+		return func(i, j int) bool {
+			xb, xe := x.ValueOffsets(i)
+			yb, ye := y.ValueOffsets(j)
+			return xe-xb == ye-yb && array.SliceEqual(xv, xb, xe, yv, yb, ye)
+		}, nil
 	}
 	fw, ok := a.DataType().(arrow.FixedWidthDataType)
 	if !ok || fw.BitWidth()%8 != 0 {

@@ -39,7 +39,7 @@ func resolveCompare(name string, args []Expr) (Expr, error) {
 		return nil, err
 	}
 	t, ok := commonType(args)
-	arrayEq := t.Kind == types.Array && (name == "=" || name == "<>")
+	arrayEq := t.Kind == types.Array && (name == "=" || name == "<>" || name == "IS DISTINCT FROM" || name == "IS NOT DISTINCT FROM")
 	if !ok || (t.Kind == types.Array && !arrayEq) || t.Kind == types.Map || t.Kind == types.Row || t.Kind == types.Multiset {
 		return nil, typeError(name, args)
 	}

@@ -30,8 +30,12 @@ func init() {
 		if t.Kind != types.Array {
 			return nil, fmt.Errorf("%s expects an array, got %s", name, t)
 		}
-		if _, ok := args[1].(*Literal); !ok || args[1].Type().Kind != types.Int {
+		lit, ok := args[1].(*Literal)
+		if !ok || args[1].Type().Kind != types.Int {
 			return nil, fmt.Errorf("%s expects a literal INT order", name)
+		}
+		if v, _ := lit.Value.(int64); v != 0 && !t.Elem.IsString() {
+			return nil, fmt.Errorf("ordering ARRAY(query) of %s is not supported yet (only strings)", *t.Elem)
 		}
 		return &Call{Func: name, Args: args, T: t.WithNullable(false)}, nil
 	}, compile: compileArraySubquery})
@@ -41,9 +45,6 @@ func compileArraySubquery(c *compiler, call *Call) (Evaluator, error) {
 	order := 0
 	if v, ok := call.Args[1].(*Literal).Value.(int64); ok {
 		order = int(v)
-	}
-	if order != 0 && call.T.Elem.Arrow().ID() != arrow.STRING {
-		return nil, fmt.Errorf("%s: ordering an array of %s is not supported yet", ArraySubquery, *call.T.Elem)
 	}
 	dt := call.T.Arrow()
 	var idx []int32
@@ -60,7 +61,9 @@ func compileArraySubquery(c *compiler, call *Call) (Evaluator, error) {
 		// when asked, and give a NULL list no elements.
 		var vals *array.String
 		if order != 0 {
-			vals = l.ListValues().(*array.String)
+			if vals, ok = l.ListValues().(*array.String); !ok {
+				return nil, fmt.Errorf("%s: expected string elements, got %s", ArraySubquery, l.ListValues().DataType())
+			}
 		}
 		offBuf, offs := fixedOut[int32](c.mem, n+1)
 		defer offBuf.Release()

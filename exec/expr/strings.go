@@ -115,6 +115,9 @@ func resolveConcat(name string, args []Expr) (Expr, error) {
 	if err := arity(name, args, lo, hi); err != nil {
 		return nil, err
 	}
+	if name == "||" && args[0].Type().Kind == types.Array && args[1].Type().Kind == types.Array {
+		return resolveArrayCat(args)
+	}
 	total := 0
 	out := make([]Expr, len(args))
 	for i, a := range args {

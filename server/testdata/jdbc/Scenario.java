@@ -25,6 +25,15 @@ public class Scenario {
                 st.execute("CREATE TABLE sink (k INT) WITH ('connector' = 'blackhole')");
             }
             System.out.println("schema " + !conn.getSchema().isEmpty());
+            // Session statements drivers and tools send on their own.
+            try (Statement st = conn.createStatement()) {
+                st.execute("SET extra_float_digits = 3");
+                st.execute("SET application_name = 'matrix'");
+                try (ResultSet rs = st.executeQuery("SHOW server_version_num")) {
+                    rs.next();
+                    System.out.println("server_version_num " + rs.getString(1));
+                }
+            }
 
             // The driver switches from unnamed to named server-side
             // statements after prepareThreshold (5) executions: run it 6 times.
@@ -90,12 +99,19 @@ public class Scenario {
             }
 
             // Statement.cancel() sends a CancelRequest on a new connection
-            // while executeQuery reads the unbounded result.
+            // while executeQuery reads the unbounded result. It does nothing
+            // while the statement is not executing, so on a slow machine the
+            // canceller simply tries again.
             try (Statement st = conn.createStatement()) {
+                java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
                 Thread canceller = new Thread(() -> {
                     try {
-                        Thread.sleep(300);
-                        st.cancel();
+                        while (!done.get()) {
+                            Thread.sleep(300);
+                            if (!done.get()) {
+                                st.cancel();
+                            }
+                        }
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
@@ -106,6 +122,7 @@ public class Scenario {
                 } catch (SQLException e) {
                     System.out.println("cancelled " + e.getSQLState() + " " + e.getMessage());
                 }
+                done.set(true);
                 canceller.join();
             }
             try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT 1")) {

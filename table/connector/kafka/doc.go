@@ -46,9 +46,22 @@
 // Sources read METADATA columns (connector.SupportsReadingMetadata), after
 // the physical columns: 'topic' STRING, 'partition' INT, 'offset' BIGINT,
 // 'timestamp' TIMESTAMP_LTZ(3) (or TIMESTAMP(p)), 'timestamp-type' STRING,
-// 'headers' MAP<STRING, BYTES> and 'leader-epoch' INT. Writing them
-// (Flink's writable 'timestamp' and 'headers') is not supported yet, so a
-// table with non-VIRTUAL metadata columns can be read but not inserted into.
+// 'headers' MAP<STRING, BYTES> and 'leader-epoch' INT. Sinks write, as
+// Flink's, the non-VIRTUAL 'timestamp' (the record's timestamp; NULL lets
+// the producer stamp the current time) and 'headers' (a NULL value is a
+// header without one) columns (connector.SupportsWritingMetadata); the
+// other keys are read-only, and INSERT into a table that persists one is an
+// error.
+//
+// # Projection
+//
+// A scan that reads some physical columns builds only those
+// (connector.SupportsProjectionPushdown): JSON decoders skip the other
+// fields, CSV and Avro decoders walk past them without converting them.
+// Records are still parsed, so a malformed one is reported as without the
+// projection; only a bad value in a column the query does not read goes
+// unnoticed (with json.fail-on-missing-field, only the columns read must
+// be present).
 //
 // # Writing
 //

@@ -481,7 +481,8 @@ func checkPart(what string, p *part) error {
 	case "avro-confluent":
 		if p.opts.String(avro.URL) == "" {
 			err = fmt.Errorf("option '%s' is required", avro.URL)
-		} else {
+		} else if _, err = avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo)); err == nil {
+			// The registry client connects lazily: this checks its options.
 			err = avro.CheckSchema(p.schema)
 		}
 	}

@@ -73,6 +73,7 @@ var (
 	_ connector.IdleAware  = (*reader)(nil)
 
 	_ connector.SplitBacklogReporter = (*reader)(nil)
+	_ connector.ErrorCountReporter   = (*reader)(nil)
 )
 
 // colSource locates an output column in the key or value part.
@@ -141,8 +142,8 @@ func (r *reader) physCols(projection []int) []int {
 // (nil: all of them). A column in both parts (value.fields-include = ALL)
 // is taken from the key, which tombstones carry too. A part none of whose
 // columns is read gets an empty projection: its records are still parsed,
-// so malformed ones are reported as without pushdown, but nothing is
-// built. A raw part is its one column and is always built whole.
+// so malformed ones are reported as without the projection, but nothing
+// is built. A raw part is its one column and is always built whole.
 func (r *reader) project(projection []int) (keyProj, valProj []int) {
 	cfg := r.cfg
 	pos := func(p *part) map[int]int {
@@ -601,9 +602,9 @@ func (r *reader) flush(rows int) arrow.RecordBatch {
 	return array.NewRecordBatch(r.out, cols, int64(rows))
 }
 
-// Skipped is the number of malformed records skipped under
-// ignore-parse-errors.
-func (r *reader) Skipped() int64 { return r.skipped }
+// RecordsInErrors implements connector.ErrorCountReporter: the malformed
+// records skipped under ignore-parse-errors.
+func (r *reader) RecordsInErrors() int64 { return r.skipped }
 
 // state is the snapshot: the next offset of every assigned partition.
 type state struct {

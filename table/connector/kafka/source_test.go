@@ -104,7 +104,7 @@ func readErr(t *testing.T, tbl connector.TableInfo) ([]string, error) {
 		b, err := r.Next(context.Background())
 		if errors.Is(err, io.EOF) {
 			if tbl.Options["json.ignore-parse-errors"] == "true" {
-				require.EqualValues(t, 2, r.(*reader).Skipped())
+				require.EqualValues(t, 2, r.(*reader).RecordsInErrors())
 			}
 			return out, nil
 		}
