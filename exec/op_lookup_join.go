@@ -100,12 +100,9 @@ func newLookupJoin(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 	if err := json.Unmarshal(spec.Spec, &j.spec); err != nil {
 		return nil, fmt.Errorf("lookup join spec: %w", err)
 	}
-	switch j.spec.Type {
-	case "inner":
-	case "left":
-		j.left = true
-	default:
-		return nil, fmt.Errorf("lookup join: join type %q is not inner or left", j.spec.Type)
+	var err error
+	if j.left, err = parseInnerOrLeft("lookup join", j.spec.Type); err != nil {
+		return nil, err
 	}
 	n := spec.Schema.Len()
 	if j.spec.ProbeWidth < 0 || j.spec.ProbeWidth > n || len(j.spec.ProbeKeys) != len(j.spec.LookupKeys) {
@@ -131,15 +128,10 @@ func newLookupJoin(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 func (j *lookupJoin) Open(ctx *OperatorContext) error {
 	j.ctx = ctx
 	j.goCtx = compute.WithAllocator(context.Background(), ctx.Mem)
-	if len(j.spec.Condition) > 0 {
-		ev, err := compileExpr(j.spec.Condition, ctx.Mem)
-		if err != nil {
-			return fmt.Errorf("lookup join condition: %w", err)
-		}
-		j.cond = ev
-	}
+	var err error
+	j.cond, err = compileJoinCondition("lookup join", j.spec.Condition, ctx.Mem)
 	j.index = map[uint64][]int32{}
-	return nil
+	return err
 }
 
 func (j *lookupJoin) ProcessBatch(input int, b arrow.RecordBatch, out Output) error {
@@ -191,20 +183,9 @@ func (j *lookupJoin) PrepareSnapshotPreBarrier(out Output) error {
 // flush joins the waiting probe batches in arrival order, then emits the
 // probe watermark held back with them.
 func (j *lookupJoin) flush(out Output) error {
-	pending := j.pending
-	j.pending = nil
-	defer releaseBatches(pending)
-	for _, b := range pending {
-		if err := j.probe(b, out); err != nil {
-			return err
-		}
-	}
-	if j.heldWM != MinWatermark {
-		wm := j.heldWM
-		j.heldWM = MinWatermark
-		return out.EmitWatermark(wm)
-	}
-	return nil
+	pending, wm := j.pending, j.heldWM
+	j.pending, j.heldWM = nil, MinWatermark
+	return probeWaiting(pending, wm, j.probe, out)
 }
 
 // ensureIndex folds the rows loaded since the last call into the table,
@@ -242,17 +223,8 @@ func (j *lookupJoin) ensureIndex() error {
 		}
 	}
 	j.table = table
-	n := int(table.NumRows())
-	keys := make([]uint64, n)
-	if err := hashRows(table, j.spec.LookupKeys, keys); err != nil {
-		return err
-	}
-	for r, h := range keys {
-		if !nullKey(table, j.spec.LookupKeys, r) {
-			j.index[h] = append(j.index[h], int32(r))
-		}
-	}
-	return nil
+	j.index, err = indexBuildRows(table, j.spec.LookupKeys)
+	return err
 }
 
 // lastPerKey keeps, in arrival order, the last row of each primary key of
@@ -325,18 +297,9 @@ func (j *lookupJoin) match(b arrow.RecordBatch) error {
 	n := int(b.NumRows())
 	j.pi, j.bj = j.pi[:0], j.bj[:0]
 	if j.table != nil {
-		j.hashes = resizeHashes(j.hashes, n)
-		if err := hashRows(b, j.spec.ProbeKeys, j.hashes); err != nil {
+		var err error
+		if j.hashes, j.pi, j.bj, err = probeCandidates(b, j.spec.ProbeKeys, j.index, j.hashes, j.pi, j.bj); err != nil {
 			return err
-		}
-		for i, h := range j.hashes {
-			if nullKey(b, j.spec.ProbeKeys, i) {
-				continue
-			}
-			for _, r := range j.index[h] {
-				j.pi = append(j.pi, int32(i))
-				j.bj = append(j.bj, r)
-			}
 		}
 	}
 	if j.cond != nil && len(j.pi) > 0 {
@@ -453,12 +416,6 @@ func (j *lookupJoin) assemble(b arrow.RecordBatch, lookup []arrow.Array) (arrow.
 	return array.NewRecordBatch(j.schema, cols, int64(len(j.pi))), nil
 }
 
-func releaseArrays(cs []arrow.Array) {
-	for _, c := range cs {
-		c.Release()
-	}
-}
-
 // lookupJoinState is the operator's snapshot: whether the lookup input
 // ended, the held probe watermark, and the table and any waiting probe
 // batches as Arrow IPC streams.
@@ -477,15 +434,8 @@ func (j *lookupJoin) Snapshot() ([]byte, error) {
 	}
 	st := lookupJoinState{Ended: j.ended, HeldWM: j.heldWM}
 	var err error
-	if len(j.pending) > 0 {
-		if st.Pending, err = writeIPC(j.ctx.Mem, j.pending[0].Schema(), j.pending); err != nil {
-			return nil, err
-		}
-	}
-	if j.table != nil {
-		if st.Table, err = writeIPC(j.ctx.Mem, j.tableSchema, []arrow.RecordBatch{j.table}); err != nil {
-			return nil, err
-		}
+	if st.Pending, st.Table, err = writeWaitingAndBuild(j.ctx.Mem, j.pending, j.tableSchema, j.table); err != nil {
+		return nil, err
 	}
 	if j.mat != nil {
 		if st.Materialized, err = j.snapshotMaterialized(); err != nil {
@@ -503,13 +453,8 @@ func (j *lookupJoin) Restore(data []byte) error {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("lookup join restore: %w", err)
 	}
-	pending, err := readIPC(j.ctx.Mem, st.Pending)
+	pending, table, err := readWaitingAndBuild(j.ctx.Mem, st.Pending, st.Table)
 	if err != nil {
-		return err
-	}
-	table, err := readIPC(j.ctx.Mem, st.Table)
-	if err != nil {
-		releaseBatches(pending)
 		return err
 	}
 	j.ended, j.heldWM, j.pending = st.Ended, st.HeldWM, pending

@@ -283,14 +283,9 @@ func (m *matchRecognize) ProcessBatch(_ int, b arrow.RecordBatch, out Output) er
 	if n == 0 {
 		return nil
 	}
-	if err := m.in.load(b, m.nIn, m.spec.PartitionKeys, false, false); err != nil {
-		return fmt.Errorf("match-recognize: %w", err)
-	}
-	if !m.spec.ProcTime {
-		m.ms = resize(m.ms, n)
-		if err := rowtimeMillis(b.Column(m.spec.OrderKeys[0].Col), m.ms, "MATCH_RECOGNIZE"); err != nil {
-			return err
-		}
+	var err error
+	if m.ms, err = m.in.loadRowtime(b, m.nIn, m.spec.PartitionKeys, m.spec.OrderKeys[0].Col, m.spec.ProcTime, m.ms, "match-recognize", "MATCH_RECOGNIZE"); err != nil {
+		return err
 	}
 	m.items = m.items[:0]
 	var late int64

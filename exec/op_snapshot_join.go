@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,8 +8,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/exec/expr"
@@ -89,12 +86,9 @@ func newSnapshotJoin(spec OperatorSpec, ctx *OperatorContext) (Operator, error) 
 	if err := json.Unmarshal(spec.Spec, &j.spec); err != nil {
 		return nil, fmt.Errorf("snapshot join spec: %w", err)
 	}
-	switch j.spec.Type {
-	case "inner":
-	case "left":
-		j.left = true
-	default:
-		return nil, fmt.Errorf("snapshot join: join type %q is not inner or left", j.spec.Type)
+	var err error
+	if j.left, err = parseInnerOrLeft("snapshot join", j.spec.Type); err != nil {
+		return nil, err
 	}
 	if spec.Changelog {
 		return nil, fmt.Errorf("snapshot join: the output is insert-only")
@@ -113,14 +107,9 @@ func newSnapshotJoin(spec OperatorSpec, ctx *OperatorContext) (Operator, error) 
 func (j *snapshotJoin) Open(ctx *OperatorContext) error {
 	j.ctx = ctx
 	j.goCtx = compute.WithAllocator(context.Background(), ctx.Mem)
-	if len(j.spec.Condition) > 0 {
-		ev, err := compileExpr(j.spec.Condition, ctx.Mem)
-		if err != nil {
-			return fmt.Errorf("snapshot join condition: %w", err)
-		}
-		j.cond = ev
-	}
-	return nil
+	var err error
+	j.cond, err = compileJoinCondition("snapshot join", j.spec.Condition, ctx.Mem)
+	return err
 }
 
 func (j *snapshotJoin) ProcessBatch(input int, b arrow.RecordBatch, out Output) error {
@@ -162,22 +151,7 @@ func (j *snapshotJoin) completeLoad(out Output) error {
 	j.loaded = true
 	pending := j.pending
 	j.pending = nil
-	defer releaseBatches(pending)
-	for _, b := range pending {
-		if err := j.probe(b, out); err != nil {
-			return err
-		}
-	}
-	if j.heldWM != MinWatermark {
-		return out.EmitWatermark(j.heldWM)
-	}
-	return nil
-}
-
-func releaseBatches(bs []arrow.RecordBatch) {
-	for _, b := range bs {
-		b.Release()
-	}
+	return probeWaiting(pending, j.heldWM, j.probe, out)
 }
 
 // addBuild applies a build batch to the state: inserts (+I, +U) add rows,
@@ -282,57 +256,8 @@ func (j *snapshotJoin) ensureIndex() error {
 		return err
 	}
 	j.segs = []buildSegment{seg}
-	keys := make([]uint64, n)
-	if err := hashRows(table, j.spec.BuildKeys, keys); err != nil {
-		return err
-	}
-	for r, h := range keys {
-		if !nullKey(table, j.spec.BuildKeys, r) {
-			j.index[h] = append(j.index[h], int32(r))
-		}
-	}
-	return nil
-}
-
-func nullKey(b arrow.RecordBatch, keys []int, r int) bool {
-	for _, k := range keys {
-		if b.Column(k).IsNull(r) {
-			return true
-		}
-	}
-	return false
-}
-
-// concatBatches appends batches of one schema into one batch.
-func concatBatches(mem memory.Allocator, schema *arrow.Schema, bs []arrow.RecordBatch) (arrow.RecordBatch, error) {
-	if len(bs) == 1 {
-		bs[0].Retain()
-		return bs[0], nil
-	}
-	cols := make([]arrow.Array, schema.NumFields())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	var n int64
-	for _, b := range bs {
-		n += b.NumRows()
-	}
-	parts := make([]arrow.Array, len(bs))
-	for c := range cols {
-		for i, b := range bs {
-			parts[i] = b.Column(c)
-		}
-		col, err := array.Concatenate(parts, mem)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot join: %w", err)
-		}
-		cols[c] = col
-	}
-	return array.NewRecordBatch(schema, cols, n), nil
+	j.index, err = indexBuildRows(table, j.spec.BuildKeys)
+	return err
 }
 
 // probe joins a probe batch with the build state and emits the results.
@@ -341,19 +266,9 @@ func (j *snapshotJoin) probe(b arrow.RecordBatch, out Output) error {
 		return err
 	}
 	n := int(b.NumRows())
-	j.hashes = resizeHashes(j.hashes, n)
-	if err := hashRows(b, j.spec.ProbeKeys, j.hashes); err != nil {
+	var err error
+	if j.hashes, j.pi, j.bj, err = probeCandidates(b, j.spec.ProbeKeys, j.index, j.hashes, j.pi[:0], j.bj[:0]); err != nil {
 		return err
-	}
-	j.pi, j.bj = j.pi[:0], j.bj[:0]
-	for i, h := range j.hashes {
-		if nullKey(b, j.spec.ProbeKeys, i) {
-			continue
-		}
-		for _, r := range j.index[h] {
-			j.pi = append(j.pi, int32(i))
-			j.bj = append(j.bj, r)
-		}
 	}
 	matched := make([]bool, n)
 	if len(j.pi) > 0 {
@@ -405,13 +320,6 @@ func emitNonEmpty(out Output, b arrow.RecordBatch) error {
 	return out.Emit(b)
 }
 
-func resizeHashes(h []uint64, n int) []uint64 {
-	if cap(h) < n {
-		return make([]uint64, n)
-	}
-	return h[:n]
-}
-
 // pairs builds the output batch of the candidate pairs (probe row pi[k],
 // build row bj[k]).
 func (j *snapshotJoin) pairs(b arrow.RecordBatch, pi, bj []int32) (arrow.RecordBatch, error) {
@@ -460,11 +368,7 @@ func (j *snapshotJoin) padded(b arrow.RecordBatch, rows []int32) (arrow.RecordBa
 	defer probe.Release()
 	cols := append([]arrow.Array(nil), probe.Columns()[:j.spec.ProbeWidth]...)
 	var nulls []arrow.Array
-	defer func() {
-		for _, c := range nulls {
-			c.Release()
-		}
-	}()
+	defer func() { releaseArrays(nulls) }()
 	for _, f := range j.buildSchema.Fields() {
 		c := array.MakeArrayOfNull(j.ctx.Mem, f.Type, len(rows))
 		nulls = append(nulls, c)
@@ -495,54 +399,15 @@ func (j *snapshotJoin) Snapshot() ([]byte, error) {
 		return nil, err
 	}
 	st := snapshotJoinState{Loaded: j.loaded, HeldWM: j.heldWM}
-	var err error
-	if len(j.pending) > 0 {
-		if st.Pending, err = writeIPC(j.ctx.Mem, j.pending[0].Schema(), j.pending); err != nil {
-			return nil, err
-		}
-	}
+	var build arrow.RecordBatch
 	if len(j.segs) > 0 {
-		if st.Build, err = writeIPC(j.ctx.Mem, j.buildSchema, []arrow.RecordBatch{j.segs[0].rows}); err != nil {
-			return nil, err
-		}
+		build = j.segs[0].rows
+	}
+	var err error
+	if st.Pending, st.Build, err = writeWaitingAndBuild(j.ctx.Mem, j.pending, j.buildSchema, build); err != nil {
+		return nil, err
 	}
 	return json.Marshal(st)
-}
-
-func writeIPC(mem memory.Allocator, schema *arrow.Schema, bs []arrow.RecordBatch) ([]byte, error) {
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
-	for _, b := range bs {
-		if err := w.Write(b); err != nil {
-			return nil, fmt.Errorf("snapshot join snapshot: %w", err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("snapshot join snapshot: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-func readIPC(mem memory.Allocator, data []byte) ([]arrow.RecordBatch, error) {
-	if len(data) == 0 {
-		return nil, nil
-	}
-	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(mem))
-	if err != nil {
-		return nil, fmt.Errorf("snapshot join restore: %w", err)
-	}
-	defer r.Release()
-	var out []arrow.RecordBatch
-	for r.Next() {
-		b := r.RecordBatch()
-		b.Retain()
-		out = append(out, b)
-	}
-	if err := r.Err(); err != nil {
-		releaseBatches(out)
-		return nil, fmt.Errorf("snapshot join restore: %w", err)
-	}
-	return out, nil
 }
 
 func (j *snapshotJoin) Restore(data []byte) error {
@@ -550,13 +415,8 @@ func (j *snapshotJoin) Restore(data []byte) error {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("snapshot join restore: %w", err)
 	}
-	pending, err := readIPC(j.ctx.Mem, st.Pending)
+	pending, build, err := readWaitingAndBuild(j.ctx.Mem, st.Pending, st.Build)
 	if err != nil {
-		return err
-	}
-	build, err := readIPC(j.ctx.Mem, st.Build)
-	if err != nil {
-		releaseBatches(pending)
 		return err
 	}
 	j.loaded, j.heldWM, j.pending = st.Loaded, st.HeldWM, pending

@@ -3,7 +3,6 @@ package exec
 import (
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
 
@@ -99,18 +98,15 @@ func (s *temporalSort) ProcessBatch(_ int, b arrow.RecordBatch, out Output) erro
 	if n == 0 {
 		return nil
 	}
-	if err := s.in.load(b, s.nIn, nil, false, false); err != nil {
-		return fmt.Errorf("temporal-sort: %w", err)
+	var err error
+	if s.ms, err = s.in.loadRowtime(b, s.nIn, nil, s.spec.Keys[0].Col, s.spec.ProcTime, s.ms, "temporal-sort", "temporal sort"); err != nil {
+		return err
 	}
 	if s.spec.ProcTime {
 		for i := range n {
 			s.put(i, 0)
 		}
 		return s.release(0, out)
-	}
-	s.ms = resize(s.ms, n)
-	if err := rowtimeMillis(b.Column(s.spec.Keys[0].Col), s.ms, "temporal sort"); err != nil {
-		return err
 	}
 	var late int64
 	for i, ts := range s.ms {
@@ -125,9 +121,7 @@ func (s *temporalSort) ProcessBatch(_ int, b arrow.RecordBatch, out Output) erro
 }
 
 func (s *temporalSort) put(i int, ts int64) {
-	s.seq++
-	sl := s.store.put(s.in.views, i, s.seq)
-	s.store.time[sl] = ts
+	sl := s.store.putTimed(s.in.views, i, &s.seq, ts)
 	s.buffered = append(s.buffered, sl)
 }
 

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
 
@@ -102,11 +101,8 @@ func (r *sessionTVF) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
 	if n == 0 {
 		return nil
 	}
-	if err := r.in.load(b, r.nIn, r.spec.Partition, false, false); err != nil {
-		return fmt.Errorf("session window-tvf: %w", err)
-	}
-	r.ms = resize(r.ms, n)
-	if err := rowtimeMillis(b.Column(r.spec.TimeCol), r.ms, "window table function"); err != nil {
+	var err error
+	if r.ms, err = r.in.loadRowtime(b, r.nIn, r.spec.Partition, r.spec.TimeCol, false, r.ms, "session window-tvf", "window table function"); err != nil {
 		return err
 	}
 	gap := r.spec.Window.Gap
@@ -154,9 +150,7 @@ func (r *sessionTVF) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
 			list = append(list, tvfSession{start: start, end: end})
 			hit = len(list) - 1
 		}
-		r.seq++
-		sl := r.store.put(r.in.views, i, r.seq)
-		r.store.time[sl] = start
+		sl := r.store.putTimed(r.in.views, i, &r.seq, start)
 		list[hit].rows = append(list[hit].rows, sl)
 		r.minEnd = min(r.minEnd, list[hit].end)
 		r.sessions[p] = list

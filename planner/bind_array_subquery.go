@@ -69,30 +69,17 @@ func (b *binder) correlatedArray(q *sql.SubqueryExpr, sel *sql.Select, input Nod
 	if len(sel.Items) != 1 || sel.Items[0].Star {
 		return nil, nil, 0, b.errAt(errs.DatatypeMismatch, q, "ARRAY(query) must return one column")
 	}
-	sub, subScope, err := b.bindFrom(sel.From)
+	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, true)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	width := len(sc.cols)
-	joint := &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...), inner: width}
-	var corr []expr.Expr
-	var local []sql.Expr
 	outer := map[int]bool{}
-	for _, c := range splitAnd(sel.Where) {
-		e, err := b.bindExpr(joint, c)
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		usesOuter := false
+	for _, e := range corr {
 		for _, col := range expr.InputColumns(e) {
 			if col < width {
-				usesOuter, outer[col] = true, true
+				outer[col] = true
 			}
-		}
-		if usesOuter {
-			corr = append(corr, e)
-		} else {
-			local = append(local, c)
 		}
 	}
 	if l := andAll(local); l != nil {

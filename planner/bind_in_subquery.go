@@ -140,36 +140,15 @@ func (b *binder) bindCorrelatedIn(n *sql.InSubquery, not bool, sel *sql.Select, 
 	if len(sel.Items) != 1 || sel.Items[0].Star {
 		return nil, b.errAt(errs.DatatypeMismatch, n, "the subquery of IN must return one column")
 	}
-	sub, subScope, err := b.bindFrom(sel.From)
+	sub, subScope, joint, corr, local, err := b.correlatedFrom(sel, sc, false)
 	if err != nil {
 		return nil, err
 	}
-	width := len(sc.cols)
-	joint := &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...)}
-	var cond expr.Expr
-	var local []sql.Expr
-	for _, c := range splitAnd(sel.Where) {
-		e, err := b.bindExpr(joint, c)
-		if err != nil {
-			return nil, err
-		}
-		usesOuter := false
-		for _, col := range expr.InputColumns(e) {
-			usesOuter = usesOuter || col < width
-		}
-		if !usesOuter {
-			local = append(local, c)
-		} else if cond == nil {
-			cond = e
-		} else if cond, err = b.call(n, "AND", cond, e); err != nil {
-			return nil, err
-		}
+	cond, err := b.andExprs(n, corr)
+	if err != nil {
+		return nil, err
 	}
-	if len(local) > 0 {
-		l := local[0]
-		for _, r := range local[1:] {
-			l = &sql.Binary{Pos: r.Position(), Op: sql.And, Left: l, Right: r}
-		}
+	if l := andAll(local); l != nil {
 		if sub, err = b.bindWhere(l, sub, subScope); err != nil {
 			return nil, err
 		}
@@ -186,30 +165,16 @@ func (b *binder) bindCorrelatedIn(n *sql.InSubquery, not bool, sel *sql.Select, 
 	if err != nil {
 		return nil, err
 	}
-	typ := SemiJoin
-	if not {
-		// As for uncorrelated NOT IN: a NULL on either side is a
-		// possible match, which drops the row.
-		typ = AntiJoin
-		for _, side := range []expr.Expr{x, y} {
-			isNull, err := b.call(n, "IS NULL", side)
-			if err != nil {
-				return nil, err
-			}
-			if eq, err = b.call(n, "OR", eq, isNull); err != nil {
-				return nil, err
-			}
-		}
+	// As for uncorrelated NOT IN: a NULL on either side is a possible
+	// match, which drops the row.
+	typ, eq, err := b.inJoin(n, not, eq, x, y)
+	if err != nil {
+		return nil, err
 	}
 	if cond, err = b.call(n, "AND", eq, cond); err != nil {
 		return nil, err
 	}
-	var out Node = &Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}
-	if width != outer {
-		s := out.Schema()
-		out = &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:outer]}), Names: s.Names()[:outer]}
-	}
-	return out, nil
+	return keepColumns(&Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}, outer), nil
 }
 
 // hasInSubquery reports whether e nests an IN subquery.
@@ -225,19 +190,7 @@ func hasInSubquery(e sql.Expr) bool {
 // filterWithMarkJoins filters input by the WHERE conjunct c, which nests
 // IN subqueries, through mark joins; the result has input's columns.
 func (b *binder) filterWithMarkJoins(c sql.Expr, input Node, sc *scope) (Node, error) {
-	outer := len(sc.cols)
-	in, msc, err := b.planMarkJoins(c, input, sc)
-	if err != nil {
-		return nil, err
-	}
-	cond, err := b.bindExpr(msc, c)
-	if err != nil {
-		return nil, err
-	}
-	if k := cond.Type().Kind; k != types.Boolean && k != types.Null {
-		return nil, b.errAt(errs.DatatypeMismatch, c, "WHERE condition must be BOOLEAN, not %s", cond.Type())
-	}
-	var out Node = &Filter{Input: in, Condition: cond}
-	s := out.Schema()
-	return &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:outer]}), Names: s.Names()[:outer]}, nil
+	return b.filterThroughJoins(c, input, sc, func(in Node, sc *scope) (Node, *scope, error) {
+		return b.planMarkJoins(c, in, sc)
+	})
 }

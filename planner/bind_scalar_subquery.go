@@ -132,29 +132,13 @@ func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, sc *scop
 	if len(sel.Items) != 1 || sel.Items[0].Star {
 		return nil, nil, 0, b.errAt(errs.DatatypeMismatch, q, "a scalar subquery must return one column")
 	}
-	sub, subScope, err := b.bindFrom(sel.From)
+	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, true)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	width := len(sc.cols)
-	joint := &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...), inner: width}
-	var corr []expr.Expr
-	var local []sql.Expr
 	inner := map[int]bool{}
-	for _, c := range splitAnd(sel.Where) {
-		e, err := b.bindExpr(joint, c)
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		usesOuter := false
-		for _, col := range expr.InputColumns(e) {
-			usesOuter = usesOuter || col < width
-		}
-		if !usesOuter {
-			local = append(local, c)
-			continue
-		}
-		corr = append(corr, e)
+	for _, e := range corr {
 		for _, col := range expr.InputColumns(e) {
 			if col >= width {
 				inner[col-width] = true
@@ -326,19 +310,7 @@ func atMostOneRow(n Node) bool {
 // filterWithScalarJoins filters input by the WHERE conjunct c, which nests
 // scalar subqueries, through their joins; the result has input's columns.
 func (b *binder) filterWithScalarJoins(c sql.Expr, input Node, sc *scope) (Node, error) {
-	outer := len(sc.cols)
-	in, ssc, err := b.planScalarSubqueries([]sql.Expr{c}, input, sc)
-	if err != nil {
-		return nil, err
-	}
-	cond, err := b.bindExpr(ssc, c)
-	if err != nil {
-		return nil, err
-	}
-	if k := cond.Type().Kind; k != types.Boolean && k != types.Null {
-		return nil, b.errAt(errs.DatatypeMismatch, c, "WHERE condition must be BOOLEAN, not %s", cond.Type())
-	}
-	var out Node = &Filter{Input: in, Condition: cond}
-	s := out.Schema()
-	return &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:outer]}), Names: s.Names()[:outer]}, nil
+	return b.filterThroughJoins(c, input, sc, func(in Node, sc *scope) (Node, *scope, error) {
+		return b.planScalarSubqueries([]sql.Expr{c}, in, sc)
+	})
 }

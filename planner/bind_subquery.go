@@ -112,31 +112,12 @@ func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *sco
 	if err != nil {
 		return nil, err
 	}
-	typ := SemiJoin
-	if not {
-		typ = AntiJoin
-		lnull, err := b.call(n, "IS NULL", lx)
-		if err != nil {
-			return nil, err
-		}
-		rnull, err := b.call(n, "IS NULL", y)
-		if err != nil {
-			return nil, err
-		}
-		if cond, err = b.call(n, "OR", cond, lnull); err != nil {
-			return nil, err
-		}
-		if cond, err = b.call(n, "OR", cond, rnull); err != nil {
-			return nil, err
-		}
+	typ, cond, err := b.inJoin(n, not, cond, lx, y)
+	if err != nil {
+		return nil, err
 	}
-	var out Node = &Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}
-	if width != outer {
-		// Drop the computed probe and mark join columns again.
-		s := out.Schema()
-		out = &Project{Input: out, Exprs: columnRefsOf(types.Schema{Columns: s.Columns[:outer]}), Names: s.Names()[:outer]}
-	}
-	return out, nil
+	// Drop the computed probe and mark join columns again.
+	return keepColumns(&Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}, outer), nil
 }
 
 // bindExists plans [NOT] EXISTS (SELECT ... FROM t WHERE ...): the
@@ -156,49 +137,20 @@ func (b *binder) bindExists(n *sql.Exists, not bool, input Node, sc *scope) (Nod
 		}
 		return existsJoin(input, sub, nil, not), nil
 	}
-	sub, subScope, err := b.bindFrom(sel.From)
+	// Outer columns first, so a correlated conjunct reads as a join
+	// condition over (outer, inner).
+	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, false)
 	if err != nil {
 		return nil, err
 	}
-	width := len(sc.cols)
-	// Outer columns first, so a correlated conjunct reads as a join
-	// condition over (outer, inner).
-	joint := &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...)}
-	var corr []expr.Expr
-	var local []sql.Expr
-	if sel.Where != nil {
-		for _, c := range splitAnd(sel.Where) {
-			e, err := b.bindExpr(joint, c)
-			if err != nil {
-				return nil, err
-			}
-			usesOuter := false
-			for _, col := range expr.InputColumns(e) {
-				usesOuter = usesOuter || col < width
-			}
-			if usesOuter {
-				corr = append(corr, e)
-			} else {
-				local = append(local, c)
-			}
-		}
-	}
-	if len(local) > 0 {
-		cond := local[0]
-		for _, l := range local[1:] {
-			cond = &sql.Binary{Pos: l.Position(), Op: sql.And, Left: cond, Right: l}
-		}
-		if sub, err = b.bindWhere(cond, sub, subScope); err != nil {
+	if l := andAll(local); l != nil {
+		if sub, err = b.bindWhere(l, sub, subScope); err != nil {
 			return nil, err
 		}
 	}
-	var cond expr.Expr
-	for _, c := range corr {
-		if cond == nil {
-			cond = c
-		} else if cond, err = b.call(n, "AND", cond, c); err != nil {
-			return nil, err
-		}
+	cond, err := b.andExprs(n, corr)
+	if err != nil {
+		return nil, err
 	}
 	return existsJoin(input, sub, cond, not), nil
 }

@@ -294,22 +294,30 @@ func TestTableAPIErrors(t *testing.T) {
 
 func errOf[T any](_ T, err error) error { return err }
 
-// TestUDFFromSQLParallel runs a Go function from SQL and from the Table
-// API at parallelism 2 over 2,000 generated rows.
-func TestUDFFromSQLParallel(t *testing.T) {
+// checkedEnv starts a streaming environment at parallelism par whose
+// allocator must be empty when the test ends, after its jobs have ended.
+func checkedEnv(t *testing.T, par int) *table.Environment {
+	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"parallelism.default": "2"}})
+	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"parallelism.default": fmt.Sprint(par)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		// Jobs release their buffers as they end; a failed job's other
 		// subtasks may still be stopping when its error arrives.
 		for _, j := range env.Jobs() {
 			_ = j.Wait(context.Background())
 		}
-	}()
+		mem.AssertSize(t, 0)
+	})
+	return env
+}
+
+// TestUDFFromSQLParallel runs a Go function from SQL and from the Table
+// API at parallelism 2 over 2,000 generated rows.
+func TestUDFFromSQLParallel(t *testing.T) {
+	env := checkedEnv(t, 2)
 	if err := env.CreateFunction("tag", func(id int64, s string) string { return fmt.Sprintf("%s-%d", s, id*2) }); err != nil {
 		t.Fatal(err)
 	}

@@ -41,17 +41,7 @@ var geoMean = table.AggregateFunction[float64, geoAcc, float64]{
 // with built-in functions; a function without Retract is refused on the
 // updating input.
 func TestAggregateFunction(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"parallelism.default": "2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, j := range env.Jobs() {
-			_ = j.Wait(context.Background())
-		}
-	}()
+	env := checkedEnv(t, 2)
 	if err := env.CreateFunction("geo_mean", geoMean); err != nil {
 		t.Fatal(err)
 	}
