@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"math/bits"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -56,15 +57,19 @@ import (
 func init() { RegisterOperator(KindGroupAggregate, newGroupAgg) }
 
 type groupAgg struct {
-	spec   GroupAggregateSpec
-	out    *arrow.Schema
-	nOut   int
-	mem    memory.Allocator
-	clock  Clock
-	ready  bool   // keys and states exist (built from the first batch)
-	stash  []byte // restored state, loaded with the first batch
-	keys   *agg.Keys
-	states []*agg.State
+	spec  GroupAggregateSpec
+	out   *arrow.Schema
+	nOut  int
+	mem   memory.Allocator
+	clock Clock
+	ready bool // keys and states exist (built from the first batch)
+	// sawRows: some input row (or restored state) arrived; subtask is this
+	// instance's index (spec.EmptyInputRow).
+	sawRows bool
+	subtask int
+	stash   []byte // restored state, loaded with the first batch
+	keys    *agg.Keys
+	states  []*agg.State
 
 	// hash table: table holds slot+1 (0 = empty), len a power of two
 	table []int32
@@ -139,6 +144,7 @@ func newGroupAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 
 func (g *groupAgg) Open(ctx *OperatorContext) error {
 	g.mem = ctx.Mem
+	g.subtask = ctx.Subtask
 	g.clock = ctx.Clock
 	if g.clock == nil {
 		g.clock = SystemClock{}
@@ -201,6 +207,7 @@ func (g *groupAgg) init(schema *arrow.Schema) error {
 }
 
 func (g *groupAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
+	g.sawRows = g.sawRows || b.NumRows() > 0
 	if !g.ready {
 		if err := g.init(b.Schema()); err != nil {
 			return err
@@ -599,7 +606,38 @@ func (g *groupAgg) ProcessWatermark(_ int, wm Watermark, out Output) error {
 
 // EndInput flushes the mini-batch bundle; without mini-batch every result
 // was emitted with its row.
-func (g *groupAgg) EndInput(_ int, out Output) error { return g.flushBundle(out) }
+func (g *groupAgg) EndInput(_ int, out Output) error {
+	if err := g.flushBundle(out); err != nil {
+		return err
+	}
+	if g.spec.EmptyInputRow && g.subtask == 0 && !g.sawRows {
+		return g.emitEmptyInputRow(out)
+	}
+	return nil
+}
+
+// emitEmptyInputRow emits the result of a global aggregate over no rows:
+// COUNT is 0, every other aggregate NULL.
+func (g *groupAgg) emitEmptyInputRow(out Output) error {
+	defer g.releaseCols()
+	for i, c := range g.spec.Calls {
+		b := array.NewBuilder(g.mem, g.out.Field(i).Type)
+		if ib, ok := b.(*array.Int64Builder); ok && strings.EqualFold(c.Func, "COUNT") {
+			ib.Append(0)
+		} else {
+			b.AppendNull()
+		}
+		g.cols[i] = b.NewArray()
+		b.Release()
+	}
+	kb := array.NewInt8Builder(g.mem)
+	kb.Append(int8(connector.Insert))
+	g.cols[g.nOut-1] = kb.NewArray()
+	kb.Release()
+	res := array.NewRecordBatch(g.out, g.cols, 1)
+	defer res.Release()
+	return out.Emit(res)
+}
 
 func (g *groupAgg) Close() error {
 	g.miniBatch.release()
@@ -697,6 +735,7 @@ func (g *groupAgg) Restore(state []byte) error {
 		return fmt.Errorf("group-aggregate: state is not a version 1 snapshot")
 	}
 	g.stash = slices.Clone(state)
+	g.sawRows = true
 	return nil
 }
 

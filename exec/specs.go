@@ -28,6 +28,11 @@ type GroupAggregateSpec struct {
 	// StateTTLMillis is table.exec.state.ttl: a group not updated for that
 	// long (processing time) is dropped; 0 keeps groups forever.
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+	// EmptyInputRow, for a global aggregate (no Keys) in batch mode, emits
+	// at the end of an input that had no rows the one row SQL defines for
+	// it (COUNT 0, every other aggregate NULL). A streaming aggregate emits
+	// nothing for an empty input, as in Flink.
+	EmptyInputRow bool `json:"emptyInputRow,omitempty"`
 }
 
 // KindJoin is the regular streaming join: both inputs are kept in state,

@@ -17,6 +17,8 @@ type StreamGroupAggregate struct {
 	Input   PhysicalNode
 	// StateTTLMillis is table.exec.state.ttl.
 	StateTTLMillis int64
+	// Batch: execution.runtime-mode = batch (exec.GroupAggregateSpec.EmptyInputRow).
+	Batch bool
 }
 
 var _ operatorNode = (*StreamGroupAggregate)(nil)
@@ -33,6 +35,7 @@ func (n *StreamGroupAggregate) operatorSpec() (exec.OperatorSpec, error) {
 		Calls:          n.Logical.Calls,
 		InputChangelog: n.Logical.Input.Changelog() != planner.InsertOnly,
 		StateTTLMillis: n.StateTTLMillis,
+		EmptyInputRow:  n.Batch && len(n.Logical.Keys) == 0,
 	})
 	s.Changelog = true
 	return s, err

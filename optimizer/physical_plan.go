@@ -237,7 +237,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if l.HasStateTTL {
 			ttl = l.StateTTLMillis // a STATE_TTL hint
 		}
-		return &StreamGroupAggregate{Logical: l, Input: hashExchange(in, l.Keys, par), StateTTLMillis: ttl}, nil
+		return &StreamGroupAggregate{Logical: l, Input: hashExchange(in, l.Keys, par), StateTTLMillis: ttl, Batch: cfg.Batch}, nil
 	}
 	return nil, errs.New(errs.NotSupported, "no physical operator for %s", n.Describe())
 }
