@@ -13,8 +13,9 @@
 // The JobManager validates the graph, reserves one slot per subtask index
 // of its widest vertex (slot sharing, as Flink's default: slot i runs
 // subtask i of every vertex, so a job of parallelism P needs P slots; with
-// too few free slots Submit fails with ErrNotEnoughSlots, jobs are not
-// queued), and deploys every subtask as a serialized
+// too few free slots Submit waits up to SubmitOptions.SlotRequestTimeout
+// for running jobs to free theirs, then fails with ErrNotEnoughSlots), and
+// deploys every subtask as a serialized
 // TaskDeploymentDescriptor to TaskManager.SubmitTask. The descriptor names
 // the subtask's channels (job, edge, producer, consumer) instead of
 // carrying them, and the TaskManager opens them through its ShuffleService;

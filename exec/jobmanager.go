@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // TaskManagerGateway is how the JobManager talks to a TaskManager: the
@@ -28,9 +29,17 @@ type TaskManagerGateway interface {
 var _ TaskManagerGateway = (*TaskManager)(nil)
 
 // ErrNotEnoughSlots is returned by Submit when the free slots of the
-// registered TaskManagers cannot hold the job. Jobs are not queued: the
-// caller decides whether to wait and retry.
+// registered TaskManagers cannot hold the job: at once when the job needs
+// more slots than there are, else after SubmitOptions.SlotRequestTimeout
+// of waiting for running jobs to free theirs.
 var ErrNotEnoughSlots = errors.New("exec: not enough free slots")
+
+// SlotRequestTimeoutKey is Flink's option for how long a job waits for
+// free slots (default 5 minutes); SubmitOptions.SlotRequestTimeout.
+const SlotRequestTimeoutKey = "slot.request.timeout"
+
+// DefaultSlotRequestTimeout is Flink's default slot.request.timeout.
+const DefaultSlotRequestTimeout = 5 * time.Minute
 
 // ErrJobCanceled is what Job.Wait returns for a cancelled job.
 var ErrJobCanceled = errors.New("exec: job canceled")
@@ -45,6 +54,9 @@ type JobManager struct {
 	tms  []TaskManagerGateway
 	used [][]string // used[tm][slot] = job id holding it, "" if free
 	jobs map[string]*Job
+	// freed is closed (and cleared) when a job gives its slots back, to
+	// wake submissions waiting for slots; nil while none waits.
+	freed chan struct{}
 }
 
 var (
@@ -121,15 +133,10 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 		}
 	}
 
-	jm.mu.Lock()
-	slots, err := jm.allocate(j.id, width)
+	slots, err := jm.reserve(ctx, j, width, opts.SlotRequestTimeout)
 	if err != nil {
-		jm.mu.Unlock()
 		return nil, err
 	}
-	j.slots = slots
-	jm.jobs[j.id] = j
-	jm.mu.Unlock()
 
 	ds := j.descriptors()
 	for i, d := range ds {
@@ -163,6 +170,46 @@ func (jm *JobManager) tm(i int) TaskManagerGateway {
 	jm.mu.Lock()
 	defer jm.mu.Unlock()
 	return jm.tms[i]
+}
+
+// reserve allocates n slots for j and registers it, waiting up to timeout
+// for running jobs to free slots, as Flink's slot requests wait
+// slot.request.timeout; a job that can never fit fails at once.
+func (jm *JobManager) reserve(ctx context.Context, j *Job, n int, timeout time.Duration) ([]slotRef, error) {
+	var expired <-chan time.Time
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	for {
+		slots, err := jm.allocate(j.id, n)
+		if err == nil {
+			j.slots = slots
+			jm.jobs[j.id] = j
+			return slots, nil
+		}
+		if timeout <= 0 || n > jm.totalSlots() {
+			return nil, err
+		}
+		if expired == nil {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			expired = t.C
+		}
+		if jm.freed == nil {
+			jm.freed = make(chan struct{})
+		}
+		freed := jm.freed
+		jm.mu.Unlock()
+		select {
+		case <-freed:
+			jm.mu.Lock()
+		case <-expired:
+			jm.mu.Lock()
+			return nil, fmt.Errorf("%w after waiting %s (%s)", err, timeout, SlotRequestTimeoutKey)
+		case <-ctx.Done():
+			jm.mu.Lock()
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // allocate reserves n free slots for job, spreading them over the
@@ -276,6 +323,10 @@ func (jm *JobManager) finish(j *Job) {
 		jm.used[r.tm][r.slot] = ""
 	}
 	delete(jm.jobs, j.id)
+	if jm.freed != nil {
+		close(jm.freed)
+		jm.freed = nil
+	}
 	jm.mu.Unlock()
 
 	j.mu.Lock()

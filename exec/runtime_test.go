@@ -283,6 +283,55 @@ func TestNotEnoughSlots(t *testing.T) {
 	require.Contains(t, err.Error(), "job needs 3, 2 of 2 free")
 }
 
+// TestSlotRequestWaits checks that a job which does not fit waits for a
+// running job to free its slots (slot.request.timeout), and fails with
+// ErrNotEnoughSlots when the wait times out.
+func TestSlotRequestWaits(t *testing.T) {
+	c := NewEmbeddedCluster(1, 2, nil)
+	ctx := context.Background()
+	graph := func(name string, par int, unbounded bool) *JobGraph {
+		opts := map[string]string{"rows": "10"}
+		if unbounded {
+			opts["unbounded"] = "true"
+		}
+		store, _ := newStore(t)
+		return &JobGraph{Name: name, Vertices: []Vertex{
+			{ID: 1, Name: "Source", Parallelism: par, Operators: []OperatorSpec{sourceOp(t, opts), sinkOp(t, store, nil)}},
+		}}
+	}
+	running, err := c.Submit(ctx, graph("running", 2, true))
+	require.NoError(t, err)
+	_, err = c.JobManager().SubmitWithOptions(ctx, graph("late", 1, false), SubmitOptions{SlotRequestTimeout: 50 * time.Millisecond})
+	require.ErrorIs(t, err, ErrNotEnoughSlots)
+	require.Contains(t, err.Error(), "slot.request.timeout")
+	submitted := make(chan error, 1)
+	go func() {
+		j, err := c.JobManager().SubmitWithOptions(ctx, graph("waiting", 1, false), SubmitOptions{SlotRequestTimeout: time.Minute})
+		if err == nil {
+			err = j.Wait(ctx)
+		}
+		submitted <- err
+	}()
+	select {
+	case err := <-submitted:
+		t.Fatalf("the job ran while every slot was taken: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	running.Cancel()
+	require.ErrorIs(t, running.Wait(ctx), ErrJobCanceled)
+	select {
+	case err := <-submitted:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the waiting job did not start after slots were freed")
+	}
+	// A job wider than the cluster fails at once, whatever the timeout.
+	start := time.Now()
+	_, err = c.JobManager().SubmitWithOptions(ctx, graph("wide", 3, false), SubmitOptions{SlotRequestTimeout: time.Minute})
+	require.ErrorIs(t, err, ErrNotEnoughSlots)
+	require.Less(t, time.Since(start), 10*time.Second)
+}
+
 func TestValidate(t *testing.T) {
 	src := func(p int) Vertex {
 		return Vertex{ID: 1, Name: "S", Parallelism: p, Operators: []OperatorSpec{sourceOp(t, map[string]string{})}}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ElementSavepoint is the savepoint barrier (Flink's stop-with-savepoint
@@ -86,6 +87,9 @@ type SubmitOptions struct {
 	// Open and before they see any input. Subtasks the savepoint does not
 	// name start empty.
 	Restore *Savepoint
+	// SlotRequestTimeout is how long Submit waits for running jobs to free
+	// the slots the job needs (slot.request.timeout); 0 fails at once.
+	SlotRequestTimeout time.Duration
 }
 
 // ErrSavepointIncompatible is returned by SubmitWithOptions when the

@@ -395,9 +395,10 @@ LINE 1: SELECT nope FROM orders
 // both through pgx's extended protocol (prepared once per connection).
 func BenchmarkConcurrentSessions(b *testing.B) {
 	const conns = 200
-	// Each bounded query runs as a job holding one slot while it runs, and
-	// the JobManager does not queue jobs (exec.ErrNotEnoughSlots): give the
-	// cluster a slot per connection.
+	// Each bounded query runs as a job holding one slot while it runs;
+	// with fewer slots than connections jobs would wait for slots
+	// (slot.request.timeout), so give the cluster a slot per connection to
+	// measure the sessions, not the queue.
 	srv, err := New(Config{Slots: conns})
 	require.NoError(b, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")

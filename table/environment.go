@@ -158,7 +158,11 @@ func (e *Environment) submit(ctx context.Context, g *exec.JobGraph) (*exec.Job, 
 	sp := e.restore
 	e.restore = nil
 	e.mu.Unlock()
-	return e.cluster.JobManager().SubmitWithOptions(ctx, g, exec.SubmitOptions{Restore: sp})
+	timeout := exec.DefaultSlotRequestTimeout
+	if v, ok := e.Config()[exec.SlotRequestTimeoutKey]; ok {
+		timeout, _ = connector.ParseDuration(v) // checked by Set
+	}
+	return e.cluster.JobManager().SubmitWithOptions(ctx, g, exec.SubmitOptions{Restore: sp, SlotRequestTimeout: timeout})
 }
 
 // Jobs lists the jobs this session submitted, oldest first.
@@ -233,7 +237,7 @@ func validateOption(key, value string) error {
 		default:
 			return errs.New(errs.InvalidOption, "%s must be 'true' or 'false', not '%s'", key, value)
 		}
-	case StateTTL, exec.SourceIdleTimeoutKey:
+	case StateTTL, exec.SourceIdleTimeoutKey, exec.SlotRequestTimeoutKey:
 		if _, err := connector.ParseDuration(value); err != nil {
 			return errs.New(errs.InvalidOption, "%s: %v", key, err)
 		}
