@@ -131,16 +131,15 @@ var tidbParsers = sync.Pool{New: func() any {
 	return p
 }}
 
+// flinkColumnWords are words TiDB's grammar reserves that Flink (Calcite)
+// accepts as plain column names; in expression position they are replaced
+// by a placeholder for the column reference they are. MEMBER is one too:
+// pg_auth_members has a column member, which psql's \du reads.
+var flinkColumnWords = map[string]bool{"KEY": true, "KEYS": true, "USAGE": true, "DATABASE": true, "SCHEMA": true, "MEMBER": true}
+
 // mysqlOnlyWords are MySQL keywords TiDB would accept in a query that Flink
 // SQL does not have; rejecting them up front keeps TiDB from silently giving
 // them MySQL meaning.
-// flinkColumnWords are words TiDB's grammar reserves that Flink (Calcite)
-// accepts as plain column names; in expression position they are replaced
-// by a placeholder for the column reference they are.
-// MEMBER is one too: pg_auth_members has a column member, which psql's \du
-// reads.
-var flinkColumnWords = map[string]bool{"KEY": true, "KEYS": true, "USAGE": true, "DATABASE": true, "SCHEMA": true, "MEMBER": true}
-
 var mysqlOnlyWords = map[string]bool{
 	"STRAIGHT_JOIN": true, "REGEXP": true, "RLIKE": true, "DIV": true, "XOR": true, "SOUNDS": true,
 	"SQL_CALC_FOUND_ROWS": true, "SQL_NO_CACHE": true, "SQL_CACHE": true, "SQL_SMALL_RESULT": true,
@@ -1430,7 +1429,8 @@ var notCallNames = map[string]bool{
 }
 
 // ownCall reports whether the call at i must be parsed by us because
-// TiDB's grammar rejects it: SESSION(...) (a TiDB keyword),
+// TiDB's grammar rejects it: SESSION(...) and CARDINALITY(...) (TiDB
+// keywords),
 // FIRST_VALUE/LAST_VALUE as plain aggregates (TiDB allows them only with
 // OVER), and any other function before OVER (user aggregates, LISTAGG).
 func (r *rewriter) ownCall(i int) bool {
@@ -1438,7 +1438,7 @@ func (r *rewriter) ownCall(i int) bool {
 	if notCallNames[t.upper] {
 		return false
 	}
-	if t.is("SESSION") || matchRecognizeFuncs[t.upper] {
+	if t.is("SESSION") || t.is("CARDINALITY") || matchRecognizeFuncs[t.upper] {
 		return true
 	}
 	end := r.p.matchClose(i+1, r.hi)
