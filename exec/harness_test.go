@@ -313,12 +313,29 @@ func parseSortKeys(t *testing.T, d *datadriven.TestData, key string) []SortKey {
 	return keys
 }
 
-// build makes a batch of the input schema from rows like +I[a, 1, 1000].
+// build makes a batch of the input schema from rows like +I[a, 1, 1000],
+// with timestamps as epoch milliseconds.
 func (h *rowOpHarness) build(t *testing.T, rows []string) arrow.RecordBatch {
-	b := array.NewRecordBuilder(h.mem, h.input)
+	return buildRows(t, h.mem, h.input, h.cl, rows, func(t *testing.T, b array.Builder, v string) {
+		if tb, ok := b.(*array.TimestampBuilder); ok && v != "null" {
+			ms, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(t, err)
+			tb.Append(arrow.Timestamp(ms))
+			return
+		}
+		gaAppendValue(t, b, v)
+	})
+}
+
+// buildRows makes a batch of schema from rows like +I[a, 1]; with cl the
+// schema's last column is the row kind, else every row must be +I.
+// appendValue appends one printed value to its column's builder.
+func buildRows(t *testing.T, mem memory.Allocator, schema *arrow.Schema, cl bool, rows []string,
+	appendValue func(t *testing.T, b array.Builder, v string)) arrow.RecordBatch {
+	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
-	nData := h.input.NumFields()
-	if h.cl {
+	nData := schema.NumFields()
+	if cl {
 		nData--
 	}
 	for _, row := range rows {
@@ -328,16 +345,9 @@ func (h *rowOpHarness) build(t *testing.T, rows []string) arrow.RecordBatch {
 		vals := strings.Split(strings.TrimSuffix(body, "]"), ",")
 		require.Len(t, vals, nData, "row %q", row)
 		for i, v := range vals {
-			v = strings.TrimSpace(v)
-			if tb, ok := b.Field(i).(*array.TimestampBuilder); ok && v != "null" {
-				ms, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				tb.Append(arrow.Timestamp(ms))
-				continue
-			}
-			gaAppendValue(t, b.Field(i), v)
+			appendValue(t, b.Field(i), strings.TrimSpace(v))
 		}
-		if h.cl {
+		if cl {
 			b.Field(nData).(*array.Int8Builder).Append(int8(gaParseRowKind(t, kind)))
 		} else {
 			require.Equal(t, "+I", kind, "an insert-only input takes +I rows")

@@ -341,28 +341,7 @@ func gaParseCall(t *testing.T, s string, input []types.DataType) agg.Call {
 
 // batch builds a batch of the input schema from rows like "+I[a, 1]".
 func (h *groupAggHarness) batch(t *testing.T, rows []string) arrow.RecordBatch {
-	b := array.NewRecordBuilder(h.mem, h.input)
-	defer b.Release()
-	nData := h.input.NumFields()
-	if h.cl {
-		nData--
-	}
-	for _, row := range rows {
-		row = strings.TrimSpace(row)
-		kind, body, ok := strings.Cut(row, "[")
-		require.True(t, ok && strings.HasSuffix(body, "]"), "row %q", row)
-		vals := strings.Split(strings.TrimSuffix(body, "]"), ",")
-		require.Len(t, vals, nData, "row %q", row)
-		for i, v := range vals {
-			gaAppendValue(t, b.Field(i), strings.TrimSpace(v))
-		}
-		if h.cl {
-			b.Field(nData).(*array.Int8Builder).Append(int8(gaParseRowKind(t, kind)))
-		} else {
-			require.Equal(t, "+I", kind, "an insert-only input takes +I rows")
-		}
-	}
-	return b.NewRecordBatch()
+	return buildRows(t, h.mem, h.input, h.cl, rows, gaAppendValue)
 }
 
 func gaParseRowKind(t *testing.T, s string) connector.RowKind {
