@@ -445,15 +445,7 @@ func BenchmarkGroupAgg(b *testing.B) {
 		rb.Release()
 		defer batches[j].Release()
 	}
-	var sink gaDiscard
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := op.ProcessBatch(0, batches[i%nBatches], sink); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
+	feedBatches(b, op, batches, rows)
 }
 
 type gaDiscard struct{}

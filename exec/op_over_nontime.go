@@ -151,13 +151,7 @@ func (o *nonTimeOverOp) Open(ctx *OperatorContext) error {
 
 // compare orders row i of the current batch against stored slot sl.
 func (o *nonTimeOverOp) compare(i int, sl int32) int {
-	for _, k := range o.spec.OrderKeys {
-		sv := storedView(&o.store.cols[k.Col])
-		if c := compareSortKey(k, &o.in.views[k.Col], i, &sv, int(sl)); c != 0 {
-			return c
-		}
-	}
-	return 0
+	return compareToStored(o.spec.OrderKeys, o.in.views, i, o.store, sl)
 }
 
 // peers reports whether stored slots a and b have equal order keys.

@@ -143,13 +143,7 @@ func (r *rankOp) Open(ctx *OperatorContext) error {
 
 // compare orders row i of the current batch against stored slot sl.
 func (r *rankOp) compare(i int, sl int32) int {
-	for _, k := range r.spec.OrderKeys {
-		sv := storedView(&r.store.cols[k.Col])
-		if c := compareSortKey(k, &r.in.views[k.Col], i, &sv, int(sl)); c != 0 {
-			return c
-		}
-	}
-	return 0
+	return compareToStored(r.spec.OrderKeys, r.in.views, i, r.store, sl)
 }
 
 func (r *rankOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {

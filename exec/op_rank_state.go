@@ -266,6 +266,18 @@ func (t *partitionTable) expired(p int32, ttl, now int64) bool {
 // compareSortKey compares row i of a with row j of b on one ORDER BY key:
 // negative when row i sorts first. NULLs sort first or last as the key
 // says, whatever the direction.
+// compareToStored orders row i of a batch (its column views) against
+// stored slot sl by keys.
+func compareToStored(keys []SortKey, views []colView, i int, store *rowStore, sl int32) int {
+	for _, k := range keys {
+		sv := storedView(&store.cols[k.Col])
+		if c := compareSortKey(k, &views[k.Col], i, &sv, int(sl)); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
 func compareSortKey(k SortKey, a *colView, i int, b *colView, j int) int {
 	av, bv := a.isValid(i), b.isValid(j)
 	if !av || !bv {

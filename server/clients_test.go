@@ -88,12 +88,6 @@ func TestPsqlScenario(t *testing.T) {
 // view read while it updates, and connection.cancel() from another thread
 // during an unbounded query.
 func TestPsycopg2Scenario(t *testing.T) {
-	py := "/usr/bin/python3"
-	if exec.Command(py, "-c", "import psycopg2").Run() != nil {
-		t.Skip("python3-psycopg2 is not installed")
-	}
-	_, addr, _ := testServer(t, Config{})
-	host, port, _ := net.SplitHostPort(addr)
 	script := `
 import sys, threading, time, psycopg2
 conn = psycopg2.connect(host=sys.argv[1], port=sys.argv[2], user="eddy", dbname="eddy")
@@ -130,14 +124,12 @@ except psycopg2.errors.QueryCanceled as e:
 cur.execute("SELECT 1")
 print(cur.fetchone()[0])
 `
-	out, err := exec.Command(py, "-c", script, host, port).CombinedOutput()
-	require.NoError(t, err, string(out))
 	require.Equal(t, `[True]
 view grows
 ['insert-into_default_catalog.default_database.sink', 'materialized-view_default_catalog.default_database.live']
 cancelled 57014
 1
-`, string(out))
+`, runPsycopg2(t, script))
 }
 
 // TestShowSettingExtended reads PostgreSQL settings that are not Flink SQL

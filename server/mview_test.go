@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"net"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -121,12 +119,6 @@ CREATE MATERIALIZED VIEW live AS SELECT k, count(*) AS n FROM endless GROUP BY k
 // TestPsycopg2MaterializedView reads a materialized view, SHOW JOBS and a
 // subscription (through a named cursor) with Debian's python3-psycopg2.
 func TestPsycopg2MaterializedView(t *testing.T) {
-	py := "/usr/bin/python3"
-	if exec.Command(py, "-c", "import psycopg2").Run() != nil {
-		t.Skip("python3-psycopg2 is not installed")
-	}
-	_, addr, _ := testServer(t, Config{})
-	host, port, _ := net.SplitHostPort(addr)
 	script := `
 import sys, time, psycopg2
 conn = psycopg2.connect(host=sys.argv[1], port=sys.argv[2], user="eddy", dbname="eddy")
@@ -150,10 +142,8 @@ print(sorted(sub.fetchmany(2)))
 sub.close()
 conn.commit()
 `
-	out, err := exec.Command(py, "-c", script, host, port).CombinedOutput()
-	require.NoError(t, err, string(out))
 	require.Equal(t, `[(False, 2), (True, 3)]
 [('materialized-view_default_catalog.default_database.big', 'FINISHED')]
 [('+I', False, 2), ('+I', True, 3)]
-`, string(out))
+`, runPsycopg2(t, script))
 }

@@ -66,12 +66,6 @@ ORDER BY 2`, "^(orders)$").Scan(&oid, &name, &kind, &ns)
 // protocol, BEGIN before the first statement, a named cursor), skipped
 // when it is not installed.
 func TestPsycopg2(t *testing.T) {
-	py := "/usr/bin/python3"
-	if exec.Command(py, "-c", "import psycopg2").Run() != nil {
-		t.Skip("python3-psycopg2 is not installed")
-	}
-	_, addr, _ := testServer(t, Config{})
-	host, port, _ := net.SplitHostPort(addr)
 	script := `
 import sys, psycopg2
 conn = psycopg2.connect(host=sys.argv[1], port=sys.argv[2], user="eddy", dbname="eddy")
@@ -90,11 +84,25 @@ print([r[0] for r in named])
 named.close()
 conn.commit()
 `
-	out, err := exec.Command(py, "-c", script, host, port).CombinedOutput()
-	require.NoError(t, err, string(out))
 	require.Equal(t, `[(3, 'x'), (4, 'x'), (5, 'x')]
 read committed
 [('s',)]
 [1, 2, 3, 4, 5]
-`, string(out))
+`, runPsycopg2(t, script))
+}
+
+// runPsycopg2 runs a Python script with Debian's python3-psycopg2 against
+// a fresh server (host and port are sys.argv[1:3]) and returns what it
+// printed; the test is skipped when psycopg2 is not installed.
+func runPsycopg2(t *testing.T, script string) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if exec.Command(py, "-c", "import psycopg2").Run() != nil {
+		t.Skip("python3-psycopg2 is not installed")
+	}
+	_, addr, _ := testServer(t, Config{})
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command(py, "-c", script, host, port).CombinedOutput()
+	require.NoError(t, err, string(out))
+	return string(out)
 }
