@@ -31,6 +31,10 @@ const (
 // 'm'.
 const MaterializedViewConnector = "eddy-materialized-view"
 
+// MaterializedViewQueryOption holds a materialized view's query as
+// written, which pg_get_viewdef returns (psql's \d+ prints it).
+const MaterializedViewQueryOption = "query"
+
 // pgOwner is the OID PostgreSQL gives its bootstrap superuser, which
 // owns every object; PGOwnerName is its name (pg_get_userbyid's answer).
 const (
@@ -76,11 +80,13 @@ var pgRelations map[Path]pgRelation
 func init() {
 	pgRelations = map[Path]pgRelation{
 		{Database: PGCatalog, Name: "pg_namespace"}: {
-			cols: []pgColumn{{"oid", pgBigInt}, {"nspname", pgString}, {"nspowner", pgBigInt}},
+			// nspacl is PostgreSQL's aclitem[], always NULL (see
+			// pg_database.datacl).
+			cols: []pgColumn{{"oid", pgBigInt}, {"nspname", pgString}, {"nspowner", pgBigInt}, {"nspacl", pgString}},
 			rows: func(m *Manager) [][]string {
 				var rows [][]string
 				for _, ns := range m.pgNamespaces() {
-					rows = append(rows, []string{itoa(ns.oid), sqlString(ns.name), itoa(pgOwner)})
+					rows = append(rows, []string{itoa(ns.oid), sqlString(ns.name), itoa(pgOwner), "NULL"})
 				}
 				return rows
 			},
@@ -138,31 +144,21 @@ func init() {
 					if r.obj == nil {
 						continue
 					}
-					for i, c := range r.obj.Schema().Columns {
-						oid, size, mod := types.PGTypeOf(c.Type)
+					cols := r.obj.Schema().Columns
+					for i, c := range cols {
 						expr := r.computed(c.Name)
-						gen, coll := "''", "0"
-						if expr != "" {
-							gen = "'s'"
-						}
-						if t, ok := types.PGTypeByOID(int64(oid)); ok && t.Collatable {
-							coll = "100"
-						}
-						// PostgreSQL stores variable-length values (typlen -1)
-						// 'x' (extended) by default, fixed-length ones 'p'
-						// (plain); Eddy has no per-column compression or
-						// statistics target (-1: the default).
-						storage := "'p'"
-						if size < 0 {
-							storage = "'x'"
-						}
-						// PostgreSQL keeps no NOT NULL constraint on a view's
-						// columns, whatever its query gives (\d shows them
-						// nullable).
-						notNull := !c.Type.Nullable() && r.kind != "v"
-						rows = append(rows, []string{itoa(r.oid), sqlString(c.Name), itoa(int64(oid)), itoa(int64(size)),
-							itoa(int64(i + 1)), itoa(int64(mod)), sqlBool(notNull), sqlBool(expr != ""),
-							"FALSE", "''", gen, coll, "TRUE", storage, "''", "-1"})
+						// PostgreSQL keeps no NOT NULL constraint on the
+						// columns of a view or materialized view, whatever
+						// its query gives, nor on a generated column unless
+						// declared, which a computed column cannot be (\d
+						// shows them nullable).
+						notNull := !c.Type.Nullable() && r.kind != "v" && r.kind != "m" && expr == ""
+						rows = append(rows, pgAttributeRow(r.oid, i+1, c, notNull, expr))
+					}
+					// The primary key's index has the key's columns, without
+					// constraints (\d of the index lists them).
+					for i, num := range r.primaryKeyNums() {
+						rows = append(rows, pgAttributeRow(r.pkeyOID(), i+1, cols[num-1], false, ""))
 					}
 				}
 				return rows
@@ -189,15 +185,19 @@ func init() {
 		{Database: PGCatalog, Name: "pg_index"}: {
 			// One index per primary key (Flink's keys are NOT ENFORCED,
 			// so not unique in the data; PostgreSQL shows a key as both).
+			// Its constraint is immediate, with no predicate or INCLUDE
+			// columns (indnkeyatts = indnatts).
 			cols: []pgColumn{{"indexrelid", pgBigInt}, {"indrelid", pgBigInt}, {"indnatts", pgInt},
 				{"indisunique", pgBool}, {"indisprimary", pgBool}, {"indisclustered", pgBool},
-				{"indisvalid", pgBool}, {"indisreplident", pgBool}, {"indkey", pgString}},
+				{"indisvalid", pgBool}, {"indisreplident", pgBool}, {"indkey", pgString},
+				{"indnkeyatts", pgInt}, {"indimmediate", pgBool}, {"indnullsnotdistinct", pgBool}, {"indpred", pgString}},
 			rows: func(m *Manager) [][]string {
 				var rows [][]string
 				for _, r := range m.pgClasses() {
 					if key := r.primaryKeyNums(); key != nil {
 						rows = append(rows, []string{itoa(r.pkeyOID()), itoa(r.oid), itoa(int64(len(key))),
-							"TRUE", "TRUE", "FALSE", "TRUE", "FALSE", sqlString(joinInts(key))})
+							"TRUE", "TRUE", "FALSE", "TRUE", "FALSE", sqlString(joinInts(key)),
+							itoa(int64(len(key))), "TRUE", "FALSE", "NULL"})
 					}
 				}
 				return rows
@@ -274,7 +274,8 @@ func init() {
 		},
 		{Database: PGCatalog, Name: "pg_am"}: {
 			cols: []pgColumn{{"oid", pgBigInt}, {"amname", pgString}, {"amtype", pgString}},
-			rows: func(*Manager) [][]string { return [][]string{{"2", "'heap'", "'t'"}} },
+			// heap for tables, btree for the indexes of primary keys.
+			rows: func(*Manager) [][]string { return [][]string{{"2", "'heap'", "'t'"}, {"403", "'btree'", "'i'"}} },
 		},
 		{Database: PGCatalog, Name: "pg_database"}: {
 			// datacl is PostgreSQL's aclitem[]; Eddy has no privileges, so
@@ -649,15 +650,24 @@ func pgQuoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// PGViewDefs returns, by relation OID, the query of each view as
-// PostgreSQL's pg_get_viewdef gives it (psql's \d+ prints it). Eddy keeps
-// a view's SQL text, which is returned as written, ended by ';' as
-// PostgreSQL ends its own.
+// PGViewDefs returns, by relation OID, the query of each view and
+// materialized view as PostgreSQL's pg_get_viewdef gives it (psql's \d+
+// prints it). Eddy keeps their SQL text, which is returned as written,
+// ended by ';' as PostgreSQL ends its own.
 func (m *Manager) PGViewDefs() map[int64]string {
 	defs := map[int64]string{}
 	for _, r := range m.pgClasses() {
-		if v, ok := r.obj.(*View); ok {
-			defs[r.oid] = strings.TrimSuffix(strings.TrimSpace(v.Query), ";") + ";"
+		query := ""
+		switch o := r.obj.(type) {
+		case *View:
+			query = o.Query
+		case *Table:
+			if r.kind == "m" {
+				query = o.Options[MaterializedViewQueryOption]
+			}
+		}
+		if query != "" {
+			defs[r.oid] = strings.TrimSuffix(strings.TrimSpace(query), ";") + ";"
 		}
 	}
 	return defs
@@ -674,6 +684,75 @@ func (m *Manager) PGColumnComments() map[[2]int64]string {
 				if c.Comment != "" {
 					out[[2]int64{r.oid, int64(i + 1)}] = c.Comment
 				}
+			}
+		}
+	}
+	return out
+}
+
+// PGRelationComments returns the comments of the current catalog's
+// tables by relation OID, which PostgreSQL's obj_description(oid,
+// 'pg_class') gives.
+func (m *Manager) PGRelationComments() map[int64]string {
+	out := map[int64]string{}
+	for _, r := range m.pgClasses() {
+		if t, ok := r.obj.(*Table); ok && t.Comment != "" {
+			out[r.oid] = t.Comment
+		}
+	}
+	return out
+}
+
+// PGTableOIDs returns, sorted, the OIDs of the current catalog's tables
+// that PostgreSQL would publish (relkind 'r': not the views, materialized
+// views or virtual relations), which pg_relation_is_publishable accepts.
+func (m *Manager) PGTableOIDs() []int64 {
+	var oids []int64
+	for _, r := range m.pgClasses() {
+		if r.kind == "r" && r.obj != nil {
+			oids = append(oids, r.oid)
+		}
+	}
+	sort.Slice(oids, func(i, j int) bool { return oids[i] < oids[j] })
+	return oids
+}
+
+// pgAttributeRow is the pg_attribute row of column c, number num of
+// relation rel; expr is the expression of a computed column, else "".
+func pgAttributeRow(rel int64, num int, c types.Column, notNull bool, expr string) []string {
+	oid, size, mod := types.PGTypeOf(c.Type)
+	gen, coll := "''", "0"
+	if expr != "" {
+		gen = "'s'"
+	}
+	if t, ok := types.PGTypeByOID(int64(oid)); ok && t.Collatable {
+		coll = "100"
+	}
+	// PostgreSQL stores variable-length values (typlen -1) 'x' (extended)
+	// by default but numeric 'm' (main), fixed-length ones 'p' (plain);
+	// Eddy has no per-column compression or statistics target (-1: the
+	// default).
+	storage := "'p'"
+	switch {
+	case oid == types.PGNumeric:
+		storage = "'m'"
+	case size < 0:
+		storage = "'x'"
+	}
+	return []string{itoa(rel), sqlString(c.Name), itoa(int64(oid)), itoa(int64(size)),
+		itoa(int64(num)), itoa(int64(mod)), sqlBool(notNull), sqlBool(expr != ""),
+		"FALSE", "''", gen, coll, "TRUE", storage, "''", "-1"}
+}
+
+// PGIndexColumns returns the key column of each primary key's index by
+// index OID and position (from 1), which PostgreSQL's pg_get_indexdef(oid,
+// column, pretty) prints.
+func (m *Manager) PGIndexColumns() map[[2]int64]string {
+	out := map[[2]int64]string{}
+	for _, r := range m.pgClasses() {
+		if t, ok := r.obj.(*Table); ok {
+			for i, k := range t.PrimaryKey {
+				out[[2]int64{r.pkeyOID(), int64(i + 1)}] = pgQuoteIdent(k)
 			}
 		}
 	}

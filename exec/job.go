@@ -44,6 +44,10 @@ type Job struct {
 	// state (or the finished mark) of each subtask as it stops.
 	stopping bool
 	final    map[subtaskKey]*SubtaskState
+
+	// remote is set for a job running on a remote JobManager
+	// (RemoteJobManager): the control methods then act through it.
+	remote *remoteJob
 }
 
 // ErrNoSavepoint is returned by StopWithSavepoint when every task of the job
@@ -67,6 +71,9 @@ var ErrNoSavepoint = errors.New("exec: the job finished before the savepoint was
 // A job that fails meanwhile returns its error, and one that had already
 // ended (or is being stopped) cannot take a savepoint.
 func (j *Job) StopWithSavepoint(ctx context.Context) (*Savepoint, error) {
+	if j.remote != nil {
+		return j.remote.stopWithSavepoint(ctx)
+	}
 	j.mu.Lock()
 	if j.status != JobRunning || j.stopping {
 		st := j.status
@@ -174,6 +181,10 @@ func (j *Job) abort(err error) {
 	for _, s := range j.results {
 		s.abort(err)
 	}
+	if j.remote != nil {
+		j.remote.cancel()
+		return
+	}
 	for _, tm := range j.taskManagers() {
 		tm.CancelJob(j.id)
 	}
@@ -270,6 +281,9 @@ func (j *Job) Metrics() []OperatorStats {
 		defer j.mu.Unlock()
 		return j.finalMetrics
 	default:
+	}
+	if j.remote != nil {
+		return j.remote.metrics()
 	}
 	return j.collectMetrics()
 }

@@ -35,6 +35,21 @@ type calc struct {
 	mem       memory.Allocator
 	cond      expr.Evaluator
 	projs     []expr.Evaluator
+	// shared computes the calls the condition and projections have in
+	// common (expr.SharedCalls) once per batch: the first preFilter of
+	// them, which the condition reads, before filtering (they are then
+	// filtered with the batch), the rest after. Each is prepended to the
+	// batch as it is computed, and the condition and projections are
+	// rewritten to read them there (expr.ReplaceShared).
+	shared    []expr.Evaluator
+	preFilter int
+	sharedSch sharedSchemas
+	// read marks the columns of the batch being filtered that something
+	// after the filter reads; the others are replaced by NULL-typed
+	// placeholders rather than filtered (q21 drops its URL column after
+	// the condition read it).
+	read      []bool
+	narrowSch narrowSchema
 	cols      []arrow.Array // scratch, reused across batches
 	// wm is the latest watermark, which CURRENT_WATERMARK reads.
 	wm expr.CurrentWatermark
@@ -62,52 +77,163 @@ func compileExpr(raw json.RawMessage, mem memory.Allocator) (expr.Evaluator, err
 
 // compile compiles one of the calc's expressions, reading the calc's
 // watermark for CURRENT_WATERMARK.
-func (c *calc) compile(raw json.RawMessage) (expr.Evaluator, error) {
-	e, err := expr.Unmarshal(raw)
-	if err != nil {
-		return nil, err
-	}
+func (c *calc) compile(e expr.Expr) (expr.Evaluator, error) {
 	return expr.CompileWithWatermark(e, c.mem, &c.wm)
 }
 
 func (c *calc) Open(ctx *OperatorContext) error {
 	c.mem = ctx.Mem
+	var cond expr.Expr
 	if len(c.spec.Condition) > 0 {
-		ev, err := c.compile(c.spec.Condition)
+		e, err := expr.Unmarshal(c.spec.Condition)
+		if err != nil {
+			return fmt.Errorf("calc condition: %w", err)
+		}
+		cond = e
+	}
+	projs := make([]expr.Expr, len(c.spec.Projections))
+	for i, raw := range c.spec.Projections {
+		e, err := expr.Unmarshal(raw)
+		if err != nil {
+			return fmt.Errorf("calc projection %d: %w", i, err)
+		}
+		projs[i] = e
+	}
+	shared, preFilter := expr.SharedCalls(cond, projs)
+	c.preFilter = preFilter
+	c.shared = make([]expr.Evaluator, len(shared))
+	for k, e := range shared {
+		ev, err := c.compile(expr.ReplaceShared(e, shared, k))
+		if err != nil {
+			return fmt.Errorf("calc common expression %s: %w", e, err)
+		}
+		c.shared[k] = ev
+	}
+	if cond != nil {
+		ev, err := c.compile(expr.ReplaceShared(cond, shared, c.preFilter))
 		if err != nil {
 			return fmt.Errorf("calc condition: %w", err)
 		}
 		c.cond = ev
 	}
-	c.projs = make([]expr.Evaluator, len(c.spec.Projections))
-	for i, raw := range c.spec.Projections {
-		ev, err := c.compile(raw)
+	// What runs after the filter, each rewritten for a batch with step
+	// shared calls prepended.
+	type stepped struct {
+		e    expr.Expr
+		step int
+	}
+	var after []stepped
+	for k := c.preFilter; k < len(shared); k++ {
+		after = append(after, stepped{expr.ReplaceShared(shared[k], shared, k), k})
+	}
+	c.projs = make([]expr.Evaluator, len(projs))
+	for i, e := range projs {
+		rewritten := expr.ReplaceShared(e, shared, len(shared))
+		after = append(after, stepped{rewritten, len(shared)})
+		ev, err := c.compile(rewritten)
 		if err != nil {
 			return fmt.Errorf("calc projection %d: %w", i, err)
 		}
 		c.projs[i] = ev
 	}
+	c.read = nil
+	if cond != nil {
+		// Column j at step k is column j-(k-preFilter) of the filtered
+		// batch, or one of the shared calls prepended after the filter.
+		for _, a := range after {
+			for _, j := range expr.InputColumns(a.e) {
+				if j -= a.step - c.preFilter; j >= 0 {
+					for len(c.read) <= j {
+						c.read = append(c.read, false)
+					}
+					c.read[j] = true
+				}
+			}
+		}
+	}
 	c.cols = make([]arrow.Array, c.schema.NumFields())
 	return nil
 }
 
+// dropUnread replaces the columns of b nothing after the filter reads by
+// NULL-typed placeholders, which filtering costs nothing. The row kind
+// column of a changelog is kept. It returns b, retained, when every
+// column is read.
+func (c *calc) dropUnread(b arrow.RecordBatch) arrow.RecordBatch {
+	n := int(b.NumCols())
+	kept := func(i int) bool { return i < len(c.read) && c.read[i] || c.changelog && i == n-1 }
+	drop := false
+	for i := 0; i < n && !drop; i++ {
+		drop = !kept(i)
+	}
+	if !drop {
+		b.Retain()
+		return b
+	}
+	cols := make([]arrow.Array, n)
+	for i := range cols {
+		if kept(i) {
+			cols[i] = b.Column(i)
+			cols[i].Retain()
+		} else {
+			cols[i] = array.NewNull(int(b.NumRows()))
+		}
+	}
+	defer func() {
+		for _, col := range cols {
+			col.Release()
+		}
+	}()
+	return array.NewRecordBatch(c.narrowSch.get(b.Schema(), kept), cols, b.NumRows())
+}
+
+// narrowSchema caches the schema of dropUnread's batches for the input
+// schema it was built for.
+type narrowSchema struct {
+	in, out *arrow.Schema
+}
+
+func (s *narrowSchema) get(in *arrow.Schema, kept func(int) bool) *arrow.Schema {
+	if s.in != in {
+		fields := in.Fields()
+		for i := range fields {
+			if !kept(i) {
+				fields[i] = arrow.Field{Name: fields[i].Name, Type: arrow.Null, Nullable: true}
+			}
+		}
+		s.in, s.out = in, arrow.NewSchema(fields, nil)
+	}
+	return s.out
+}
+
 func (c *calc) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	in := b
+	in.Retain()
+	defer func() { in.Release() }()
+	var err error
+	if in, err = c.prependShared(in, 0, c.preFilter); err != nil {
+		return err
+	}
 	if c.cond != nil {
-		pred, err := c.cond.Eval(b)
+		pred, err := c.cond.Eval(in)
 		if err != nil {
 			return err
 		}
-		filtered, err := expr.FilterBatch(b, pred, c.mem)
+		narrow := c.dropUnread(in)
+		filtered, err := expr.FilterBatch(narrow, pred, c.mem)
+		narrow.Release()
 		pred.Release()
 		if err != nil {
 			return err
 		}
-		defer filtered.Release()
+		in.Release()
+		in = filtered
 		if filtered.NumRows() == 0 {
 			return nil
 		}
-		in = filtered
+	}
+	if in, err = c.prependShared(in, c.preFilter, len(c.shared)); err != nil {
+		return err
 	}
 	defer c.releaseCols()
 	for i, p := range c.projs {
@@ -128,6 +254,43 @@ func (c *calc) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	res := array.NewRecordBatch(c.schema, c.cols, in.NumRows())
 	defer res.Release()
 	return out.Emit(res)
+}
+
+// prependShared computes shared calls [from, to) over b, prepending each
+// to the batch, and returns the new batch, releasing b. On error b is
+// returned unreleased for the caller's deferred release.
+func (c *calc) prependShared(b arrow.RecordBatch, from, to int) (arrow.RecordBatch, error) {
+	for k := from; k < to; k++ {
+		col, err := c.shared[k].Eval(b)
+		if err != nil {
+			return b, err
+		}
+		cols := make([]arrow.Array, 0, b.NumCols()+1)
+		cols = append(append(cols, col), b.Columns()...)
+		next := array.NewRecordBatch(c.sharedSch.get(k, col.DataType(), b.Schema()), cols, b.NumRows())
+		col.Release()
+		b.Release()
+		b = next
+	}
+	return b, nil
+}
+
+// sharedSchemas caches the schemas of the batches with shared calls
+// prepended, by step, for the input schema they were built for.
+type sharedSchemas struct {
+	in  []*arrow.Schema
+	out []*arrow.Schema
+}
+
+func (s *sharedSchemas) get(k int, t arrow.DataType, in *arrow.Schema) *arrow.Schema {
+	for len(s.in) <= k {
+		s.in, s.out = append(s.in, nil), append(s.out, nil)
+	}
+	if s.in[k] != in {
+		fields := append([]arrow.Field{{Name: fmt.Sprintf("$shared%d", k), Type: t, Nullable: true}}, in.Fields()...)
+		s.in[k], s.out[k] = in, arrow.NewSchema(fields, nil)
+	}
+	return s.out[k]
 }
 
 func (c *calc) releaseCols() {

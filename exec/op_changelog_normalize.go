@@ -35,6 +35,11 @@ import (
 // fails it emits -D(kept row) and forgets the key if one is kept, and
 // nothing otherwise. So a row leaving the filter is deleted downstream,
 // where a filter after the normalization would pass its -U alone.
+// CURRENT_WATERMARK in the condition is always NULL, as Flink's restore
+// tests show for its ChangelogNormalize even while watermarks flow
+// through it (ChangelogNormalizeTestPrograms
+// .UPSERT_SOURCE_WITH_FILTER_ON_WATERMARK): the filter is evaluated
+// without a watermark.
 //
 // State TTL drops a key not written for StateTTLMillis of processing time
 // (the context's Clock); an expired key counts as unknown. Watermarks pass
@@ -92,6 +97,7 @@ func newChangelogNormalize(spec OperatorSpec, ctx *OperatorContext) (Operator, e
 	n.parts = newPartitionTable(n.spec.Keys, kinds)
 	n.store = newRowStore(kinds)
 	n.emit = newRowEmitter(ctx.Mem, spec, n.nIn, false)
+	n.emit.dropUpdateBefore = n.spec.DropUpdateBefore
 	return n, nil
 }
 

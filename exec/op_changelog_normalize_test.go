@@ -26,7 +26,7 @@ import (
 // and optionally a condition on a second line (`where <($1, 3)`, in the
 // join scripts' expression syntax):
 //
-//	normalize keys=(0) [ttl=<ms>] [insert-only]
+//	normalize keys=(0) [ttl=<ms>] [insert-only] [drop-update-before]
 //
 // insert-only declares the output insert-only (an invalid plan). state
 // prints the keys not expired at the clock's time and the rows held.
@@ -55,6 +55,7 @@ func runNormalize(t *testing.T, h *rowOpHarness, d *datadriven.TestData) string 
 		if d.HasArg("ttl") {
 			d.ScanArgs(t, "ttl", &s.StateTTLMillis)
 		}
+		s.DropUpdateBefore = d.HasArg("drop-update-before")
 		h.cl = true
 		h.input = BatchSchema(in, true)
 		h.spec = OperatorSpec{Kind: KindChangelogNormalize, Name: d.Cmd, Schema: in,

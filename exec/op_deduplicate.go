@@ -86,6 +86,7 @@ func newDeduplicate(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 		d.store = newRowStore(kinds)
 	}
 	d.emit = newRowEmitter(ctx.Mem, spec, d.nIn, s.OutputRank)
+	d.emit.dropUpdateBefore = s.DropUpdateBefore
 	return d, nil
 }
 

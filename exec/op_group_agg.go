@@ -361,7 +361,9 @@ func (g *groupAgg) emit(b arrow.RecordBatch, n int, out Output) error {
 		case actDelete:
 			rows, before, kinds = append(rows, int32(i)), append(before, true), append(kinds, int8(connector.Delete))
 		case actUpdate:
-			if always || g.changed[i] {
+			if (always || g.changed[i]) && g.spec.DropUpdateBefore {
+				rows, before, kinds = append(rows, int32(i)), append(before, false), append(kinds, int8(connector.UpdateAfter))
+			} else if always || g.changed[i] {
 				rows = append(rows, int32(i), int32(i))
 				before = append(before, true, false)
 				kinds = append(kinds, int8(connector.UpdateBefore), int8(connector.UpdateAfter))

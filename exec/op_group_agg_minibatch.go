@@ -272,8 +272,26 @@ func (g *groupAgg) emitBundle(b arrow.RecordBatch, out Output) error {
 	if updates && g.spec.StateTTLMillis <= 0 {
 		rows, before, kinds = g.dropUnchanged(rows, before, kinds)
 	}
+	if updates && g.spec.DropUpdateBefore {
+		// Only now: dropUnchanged compares each pair's -U with its +U.
+		rows, before, kinds = withoutUpdateBefore(rows, before, kinds)
+	}
 	g.emitRows, g.emitBefore, g.emitKinds = rows, before, kinds
 	return g.emitResults(b, rows, before, kinds, out)
+}
+
+// withoutUpdateBefore removes the -U rows from the rows to emit, in
+// place, before any result column is built for them.
+func withoutUpdateBefore(rows []int32, before []bool, kinds []int8) ([]int32, []bool, []int8) {
+	k := 0
+	for j, kind := range kinds {
+		if kind == int8(connector.UpdateBefore) {
+			continue
+		}
+		rows[k], before[k], kinds[k] = rows[j], before[j], kinds[j]
+		k++
+	}
+	return rows[:k], before[:k], kinds[:k]
 }
 
 // dropUnchanged removes the -U/+U pairs whose results are equal: Flink

@@ -28,6 +28,7 @@ import (
 // testdata/group_agg. Commands:
 //
 //	create keys=(0,1) [changelog] [ttl=<ms>] [minibatch=<rows> latency=<ms>]
+//	       [drop-update-before]  updates as +U alone (DropUpdateBefore)
 //	<input columns: name TYPE, ...>
 //	<one aggregate call per line: COUNT(*), SUM($1), COUNT(DISTINCT $1) FILTER $2, LISTAGG($0, $3)>
 //
@@ -221,6 +222,7 @@ func (h *groupAggHarness) create(t *testing.T, d *datadriven.TestData) {
 	if d.HasArg("ttl") {
 		d.ScanArgs(t, "ttl", &spec.StateTTLMillis)
 	}
+	spec.DropUpdateBefore = d.HasArg("drop-update-before")
 	h.cfg = nil
 	if d.HasArg("minibatch") {
 		var size, latency string

@@ -21,10 +21,13 @@ import (
 // input can still join it: a left row at time t while the watermark W (the
 // minimum of both inputs') is below t - LowerBound, a right row while W is
 // below t + UpperBound, since later rows of the other input have times
-// above W. When the watermark passes that point the row is dropped and,
+// above W. When an input's times lie on a grid (LeftTimeGrid,
+// RightTimeGrid: the window_end of a window aggregate's rows), a row of the
+// other input is buffered only until W reaches the last grid time within
+// its bounds. When the watermark passes that point the row is dropped and,
 // for the outer side(s) of LEFT/RIGHT/FULL joins, emitted padded with
 // NULLs if it never joined (left rows first, then right rows, each in
-// time order, ties in arrival order). A row that arrives already expired
+// the order they expire, ties in arrival order). A row that arrives already expired
 // (late) still joins the rows still buffered, and is padded at once if it
 // joins none. Rows with a NULL key never join, nor does any row when
 // LowerBound > UpperBound (an empty interval, which Flink accepts); outer
@@ -82,6 +85,11 @@ func newIntervalJoin(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	if len(s.LeftKeys) != len(s.RightKeys) {
 		return nil, errs.New(errs.InvalidPlan, "interval join spec: %d left keys, %d right keys", len(s.LeftKeys), len(s.RightKeys))
 	}
+	for _, g := range []*TimeGrid{s.LeftTimeGrid, s.RightTimeGrid} {
+		if g != nil && g.Step <= 0 {
+			return nil, errs.New(errs.InvalidPlan, "interval join spec: time grid step must be positive, got %d ms", g.Step)
+		}
+	}
 	j.outer = [2]bool{s.Type == "left" || s.Type == "full", s.Type == "right" || s.Type == "full"}
 	j.keys = [2][]int{s.LeftKeys, s.RightKeys}
 	j.times = [2]int{s.LeftTimeCol, s.RightTimeCol}
@@ -109,12 +117,23 @@ func (j *intervalJoin) setColumns(in, n int) error {
 		[2]joinMeta{metaTime, metaTime}, &j.ncols, &j.stores, j.out)
 }
 
-// expiry is when a row of input in at time t can no longer join.
+// expiry is when a row of input in at time t can no longer join: when the
+// other input's times pass the end of its window, or, when they lie on a
+// grid, the last grid time in that window.
 func (j *intervalJoin) expiry(in int, t int64) int64 {
 	if in == 0 {
-		return t - j.spec.LowerBound
+		return j.spec.RightTimeGrid.atOrBefore(t - j.spec.LowerBound)
 	}
-	return t + j.spec.UpperBound
+	return j.spec.LeftTimeGrid.atOrBefore(t + j.spec.UpperBound)
+}
+
+// atOrBefore is the last time of the grid at or before t (t itself
+// without a grid).
+func (g *TimeGrid) atOrBefore(t int64) int64 {
+	if g == nil {
+		return t
+	}
+	return windowStart(t, g.Offset, g.Step)
 }
 
 // window is the range of the other input's times a row of input in at

@@ -53,10 +53,11 @@ import (
 // Condition is evaluated a batch at a time over all
 // candidate pairs of the batch before the rows update state in order.
 //
-// State TTL (StateTTLMillis): a row not written for that long (processing
-// time from OperatorContext.Clock) is dropped without output, as Flink's
-// state TTL does; as in Flink the TTL is a minimum retention, the sweep
-// that drops rows runs at most every TTL/8.
+// State TTL (StateTTLMillis, or per input InputStateTTLMillis from a
+// STATE_TTL hint): a row not written for that long (processing time from
+// OperatorContext.Clock) is dropped without output, as Flink's state TTL
+// does; as in Flink the TTL is a minimum retention, the sweep that drops
+// rows runs at most every TTL/8 of the shorter TTL.
 
 func init() { RegisterOperator(KindJoin, newJoin) }
 
@@ -73,6 +74,8 @@ type join struct {
 	stores   [2]*joinStore
 	cond     *joinCondition
 	out      *joinOutput
+	// ttl is the state retention of each input's rows (0: forever).
+	ttl [2]int64
 	// nextSweep is the processing time of the next TTL sweep.
 	nextSweep int64
 	wm        inputWatermarks
@@ -126,6 +129,16 @@ func newJoin(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	j.outer = [2]bool{s.Type == "left" || s.Type == "full", s.Type == "right" || s.Type == "full"}
 	j.keys = [2][]int{s.LeftKeys, s.RightKeys}
 	j.cl = [2]bool{s.LeftChangelog, s.RightChangelog}
+	j.ttl = [2]int64{s.StateTTLMillis, s.StateTTLMillis}
+	if s.InputStateTTLMillis != nil {
+		if len(s.InputStateTTLMillis) != 2 {
+			return nil, errs.New(errs.InvalidPlan, "join spec: %d input state TTLs for 2 inputs", len(s.InputStateTTLMillis))
+		}
+		j.ttl = [2]int64(s.InputStateTTLMillis)
+	}
+	if j.ttl[0] < 0 || j.ttl[1] < 0 {
+		return nil, errs.New(errs.InvalidPlan, "join spec: negative state TTL %v", j.ttl)
+	}
 	insertOnly := !s.LeftChangelog && !s.RightChangelog && (s.Type == "inner" || s.Type == "semi")
 	if !spec.Changelog && !insertOnly {
 		return nil, errs.New(errs.InvalidPlan, "join type %q over these inputs produces updates, but its output is declared insert-only", s.Type)
@@ -201,7 +214,7 @@ func (j *join) meta(in int) joinMeta {
 	if j.outer[in] || j.semiAnti && in == 0 {
 		m |= metaAssoc
 	}
-	if j.spec.StateTTLMillis > 0 {
+	if j.ttl[in] > 0 {
 		m |= metaTouched
 	}
 	return m
@@ -232,7 +245,7 @@ func (j *join) ProcessBatch(in int, b arrow.RecordBatch, out Output) error {
 		}
 	}
 	now := int64(0)
-	if j.spec.StateTTLMillis > 0 {
+	if j.ttl[0] > 0 || j.ttl[1] > 0 {
 		now = j.clock.NowMillis()
 		j.expire(now)
 	}
@@ -497,15 +510,22 @@ func (j *join) flush(in int, out Output) error {
 	return j.out.emit(out, em.kinds, stateSide, batchSide)
 }
 
-// expire drops the rows not written for StateTTLMillis, without output.
+// expire drops the rows not written for their input's TTL, without
+// output.
 func (j *join) expire(now int64) {
 	if now < j.nextSweep {
 		return
 	}
-	ttl := j.spec.StateTTLMillis
-	next := now + max(ttl/8, 1)
-	oldest := int64(1<<63 - 1)
-	for _, s := range j.stores {
+	next := int64(1<<63 - 1)
+	oldest := next
+	for side, s := range j.stores {
+		ttl := j.ttl[side]
+		if ttl <= 0 {
+			continue
+		}
+		next = min(next, now+max(ttl/8, 1))
+		// Rows written from now on expire at now+ttl at the earliest.
+		oldest = min(oldest, now+ttl)
 		if s == nil {
 			continue
 		}
@@ -520,8 +540,7 @@ func (j *join) expire(now int64) {
 			}
 		}
 	}
-	// Rows written from now on expire at now+ttl at the earliest.
-	j.nextSweep = max(next, min(oldest, now+ttl))
+	j.nextSweep = max(next, oldest)
 }
 
 // A regular join neither buffers rows for time nor holds back

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -31,29 +32,37 @@ import (
 // thread branches on every quantifier choice whose DEFINE condition holds
 // (a greedy quantifier that can take the row does not also let it go to
 // the next variable; a reluctant one that can go on does not also keep
-// it). A thread that reaches the end of the pattern is a match; matches
-// found at one row are emitted in start order, each pruning the threads
-// its AFTER MATCH SKIP strategy discards. The last pattern term is fixed
-// or reluctant (the planner rejects a greedy one, as Flink does), so a
-// match is complete the moment it can end.
+// it). A thread that reaches the end of the pattern is a match. The last
+// pattern term is fixed or reluctant (the planner rejects a greedy one, as
+// Flink does), so a match is complete the moment it can end. Completed
+// matches are emitted in start order once no partial match starts at or
+// before them (an earlier match that completes later wins, as in Flink's
+// NFA), each pruning the partial and completed matches its AFTER MATCH
+// SKIP strategy discards. With WITHIN, a thread is dropped once a row (or,
+// for rowtime, the watermark; for proctime, the clock) is Within or more
+// after its first row.
 //
 // DEFINE conditions are compiled expressions over the input columns (the
 // current row) followed by one column per navigation (FIRST, LAST, PREV
-// over earlier rows of the thread). A condition without navigation is
+// over earlier rows of the thread), then one per aggregate (over the
+// thread's rows of a variable, plus the current row when it is that
+// variable's candidate). A condition without navigation or aggregate is
 // evaluated once over all rows fed together (a batch, or the rows a
-// watermark releases); the others
-// once per row over every thread's candidate of that variable, each a row
-// of one batch.
+// watermark releases); the others once per row over every thread's
+// candidate of that variable, each a row of one batch, each aggregate
+// over one batch of all the candidates' rows (see evalAgg).
 //
-// State per partition: its rows from the earliest thread start (less the
-// largest PREV offset), the threads (start row, variable per row,
-// pattern position) and, for rowtime, the rows waiting for the watermark.
-// Snapshot: section 0 holds the arrival counter and watermark, section
-// kg+1 the partitions of key group kg.
+// State per partition: its rows from the earliest thread or waiting
+// match start (less the largest PREV offset), the threads (start row,
+// variable per row, pattern position), the completed matches waiting for
+// earlier threads and, for rowtime, the rows waiting for the watermark.
+// Rows keep their time for WITHIN. Snapshot: section 0 holds the arrival
+// counter and watermark, section kg+1 the partitions of key group kg.
 //
-// Output: each match reads MeasureNavs (slots of its rows); when rows
-// are flushed, the measures are evaluated over one batch of those values
-// for all matches found by the batch or watermark.
+// Output: each match reads MeasureNavs (slots of its rows) and the rows
+// of MeasureAggs; when rows are flushed, the aggregates and then the
+// measures are evaluated over one batch for all matches emitted by the
+// batch, watermark or timer.
 const KindMatchRecognize = "match-recognize"
 
 // MatchRecognizeSpec configures a MATCH_RECOGNIZE operator.
@@ -70,10 +79,18 @@ type MatchRecognizeSpec struct {
 	Pattern []MatchPatternTerm `json:"pattern"`
 	// Defines has one entry per variable (Condition empty: always true).
 	Defines []MatchDefine `json:"defines"`
-	// MeasureNavs are the rows' values the measures read; Measures are
-	// the MEASURES expressions over them (column k: MeasureNavs[k]).
+	// MeasureNavs are the rows' values the measures read and MeasureAggs
+	// the aggregates over the match's rows; Measures are the MEASURES
+	// expressions over them (column k < len(MeasureNavs): MeasureNavs[k],
+	// then one column per MeasureAggs).
 	MeasureNavs []MatchNav        `json:"measureNavs,omitempty"`
+	MeasureAggs []MatchAgg        `json:"measureAggs,omitempty"`
 	Measures    []json.RawMessage `json:"measures,omitempty"`
+	// Within is the WITHIN interval in milliseconds (0: none): a partial
+	// match is dropped once a row (or, for rowtime, the watermark) is
+	// Within or more later than its first row, as Flink's
+	// NFA.isStateTimedOut, so a match spans less than Within.
+	Within int64 `json:"within,omitempty"`
 	// After is the AFTER MATCH SKIP strategy: past-last-row, next-row,
 	// first or last (of variable AfterVar).
 	After    string `json:"after"`
@@ -90,10 +107,22 @@ type MatchPatternTerm struct {
 }
 
 // MatchDefine is a variable's condition: an expression over the input
-// columns (the current row) and then Navs, one column each.
+// columns (the current row), then Navs and then Aggs, one column each.
 type MatchDefine struct {
 	Condition json.RawMessage `json:"condition,omitempty"`
 	Navs      []MatchNav      `json:"navs,omitempty"`
+	Aggs      []MatchAgg      `json:"aggs,omitempty"`
+}
+
+// MatchAgg is an aggregate over the rows of a (partial) match mapped to
+// Var (-1: every row), as Flink's MATCH_RECOGNIZE aggregates: in a DEFINE
+// the rows so far plus the current row when it would be mapped to Var. Its
+// arguments are expressions over the input columns; Type is its result.
+type MatchAgg struct {
+	Func string            `json:"func"`
+	Var  int               `json:"var"`
+	Args []json.RawMessage `json:"args,omitempty"`
+	Type types.DataType    `json:"type"`
 }
 
 // MatchNav reads input column Col of one row of a (partial) match:
@@ -123,7 +152,15 @@ type mrPart struct {
 	rows    []int32 // slots of rows base, base+1, ...
 	base    int64
 	threads []mrThread
+	// done are the completed matches waiting for the earlier partial
+	// matches to end (see emitReady), in start order.
+	done    []mrThread
 	pending []int32 // rowtime: rows waiting for the watermark
+}
+
+// idle reports whether the partition holds nothing to match.
+func (st *mrPart) idle() bool {
+	return len(st.threads) == 0 && len(st.done) == 0 && len(st.pending) == 0 && len(st.rows) == 0
 }
 
 type matchRecognize struct {
@@ -138,17 +175,24 @@ type matchRecognize struct {
 	navSchema *arrow.Schema
 	matches   int
 
-	conds   []expr.Evaluator // per variable, nil: always true
-	simple  []bool           // condition reads the current row only
-	maxPrev int
-	store   *rowStore
-	parts   *partitionTable
-	state   []*mrPart
-	seq     int64
-	wm      int64
-	in      joinBatch
-	ms      []int64
-	items   []mrItem
+	conds  []expr.Evaluator // per variable, nil: always true
+	simple []bool           // condition reads the current row only
+	// defAggs are the aggregates of each variable's DEFINE, measAggs those
+	// of the MEASURES; aggRows collects each measure aggregate's groups of
+	// rows (see evalAgg) for the matches not flushed yet.
+	defAggs  [][]*mrAgg
+	measAggs []*mrAgg
+	aggRows  [][]int32
+	clock    Clock
+	maxPrev  int
+	store    *rowStore
+	parts    *partitionTable
+	state    []*mrPart
+	seq      int64
+	wm       int64
+	in       joinBatch
+	ms       []int64
+	items    []mrItem
 	// evalSchemas caches gatherBatch's schemas, index v+1.
 	evalSchemas []*arrow.Schema
 	scratch     colView
@@ -234,8 +278,12 @@ func newMatchRecognize(spec OperatorSpec, ctx *OperatorContext) (Operator, error
 	default:
 		return nil, errs.New(errs.InvalidPlan, "match-recognize: unknown AFTER MATCH strategy %q", s.After)
 	}
+	if s.Within < 0 {
+		return nil, errs.New(errs.InvalidPlan, "match-recognize: negative WITHIN")
+	}
 	m.conds = make([]expr.Evaluator, len(s.Vars))
 	m.simple = make([]bool, len(s.Vars))
+	m.defAggs = make([][]*mrAgg, len(s.Vars))
 	for v, d := range s.Defines {
 		for _, n := range d.Navs {
 			if err := navOK(n); err != nil {
@@ -245,7 +293,14 @@ func newMatchRecognize(spec OperatorSpec, ctx *OperatorContext) (Operator, error
 				m.maxPrev = max(m.maxPrev, n.Offset)
 			}
 		}
-		m.simple[v] = len(d.Navs) == 0
+		m.simple[v] = len(d.Navs) == 0 && len(d.Aggs) == 0
+		for _, a := range d.Aggs {
+			c, err := m.compileAgg(a)
+			if err != nil {
+				return nil, err
+			}
+			m.defAggs[v] = append(m.defAggs[v], c)
+		}
 		if len(d.Condition) == 0 {
 			continue
 		}
@@ -261,6 +316,15 @@ func newMatchRecognize(spec OperatorSpec, ctx *OperatorContext) (Operator, error
 	for k, nv := range s.MeasureNavs {
 		navFields = append(navFields, arrow.Field{Name: fmt.Sprintf("m%d", k), Type: dts[nv.Col], Nullable: true})
 	}
+	for _, a := range s.MeasureAggs {
+		c, err := m.compileAgg(a)
+		if err != nil {
+			return nil, err
+		}
+		m.measAggs = append(m.measAggs, c)
+		navFields = append(navFields, arrow.Field{Name: fmt.Sprintf("m%d", len(navFields)), Type: c.state.Type(), Nullable: true})
+	}
+	m.aggRows = make([][]int32, len(m.measAggs))
 	m.navSchema = arrow.NewSchema(navFields, nil)
 	for k, raw := range s.Measures {
 		ev, err := compileExpr(raw, ctx.Mem)
@@ -275,6 +339,7 @@ func newMatchRecognize(spec OperatorSpec, ctx *OperatorContext) (Operator, error
 func (m *matchRecognize) Open(ctx *OperatorContext) error {
 	m.ctx = ctx
 	m.metrics = ctx.Metrics
+	m.clock = clockOf(ctx)
 	return nil
 }
 
@@ -289,6 +354,10 @@ func (m *matchRecognize) ProcessBatch(_ int, b arrow.RecordBatch, out Output) er
 	}
 	m.items = m.items[:0]
 	var late int64
+	var now int64
+	if m.spec.ProcTime {
+		now = m.clock.NowMillis()
+	}
 	for i := range n {
 		if !m.spec.ProcTime && m.ms[i] <= m.wm {
 			late++
@@ -304,7 +373,9 @@ func (m *matchRecognize) ProcessBatch(_ int, b arrow.RecordBatch, out Output) er
 		m.seq++
 		sl := m.store.put(m.in.views, i, m.seq)
 		if m.spec.ProcTime {
-			// Proctime rows are matched on arrival, in arrival order.
+			// Proctime rows are matched on arrival, in arrival order; their
+			// time (for WITHIN) is the processing time they arrive at.
+			m.store.time[sl] = now
 			m.items = append(m.items, mrItem{p: p, slot: sl})
 			continue
 		}
@@ -345,11 +416,68 @@ func (m *matchRecognize) ProcessWatermark(_ int, wm Watermark, out Output) error
 		if err := m.feed(m.items); err != nil {
 			return err
 		}
+		// No later row can complete a partial match the watermark has
+		// timed out (Flink's advanceTime to the watermark).
+		if err := m.expire(m.wm); err != nil {
+			return err
+		}
 		if err := m.flush(out); err != nil {
 			return err
 		}
 	}
 	return out.EmitWatermark(wm)
+}
+
+// OnProcessingTime drops the partial matches of a proctime
+// MATCH_RECOGNIZE ... WITHIN that the processing time has timed out, so
+// that their rows are freed without waiting for the next row.
+func (m *matchRecognize) OnProcessingTime(out Output) error {
+	if !m.spec.ProcTime || m.spec.Within == 0 {
+		return nil
+	}
+	if err := m.expire(m.clock.NowMillis()); err != nil {
+		return err
+	}
+	return m.flush(out)
+}
+
+func (m *matchRecognize) usesProcessingTime() bool { return m.spec.ProcTime && m.spec.Within > 0 }
+
+// expire drops, with WITHIN, the partial matches timed out at time now in
+// every partition, and the partitions left empty.
+func (m *matchRecognize) expire(now int64) error {
+	if m.spec.Within == 0 {
+		return nil
+	}
+	for p := range m.parts.n {
+		st := m.state[p]
+		if !m.parts.live[p] || st == nil || len(st.threads) == 0 {
+			continue
+		}
+		m.dropTimedOut(st, now)
+		if err := m.emitReady(st); err != nil {
+			return err
+		}
+		m.trim(st)
+		if st.idle() {
+			m.parts.remove(p)
+			m.state[p] = nil
+		}
+	}
+	return nil
+}
+
+// dropTimedOut removes the threads of st whose first row is Within or
+// more before now (Flink's NFA.isStateTimedOut).
+func (m *matchRecognize) dropTimedOut(st *mrPart, now int64) {
+	kept := st.threads[:0]
+	for _, th := range st.threads {
+		if now-m.store.time[st.rows[th.start-st.base]] < m.spec.Within {
+			kept = append(kept, th)
+		}
+	}
+	clear(st.threads[len(kept):])
+	st.threads = kept
 }
 
 // compare orders rows by rowtime, the further ORDER BY keys, then arrival.
@@ -368,20 +496,27 @@ func (m *matchRecognize) compare(a, b int32) int {
 
 // gatherBatch builds a batch of the input columns of slots (-1: NULL),
 // then one column per navigation of variable v's DEFINE (v -1: none) with
-// its slots.
-func (m *matchRecognize) gatherBatch(slots []int32, v int, navSlots [][]int32) (arrow.RecordBatch, error) {
+// its slots, then aggs, the values of its aggregates (which it releases).
+func (m *matchRecognize) gatherBatch(slots []int32, v int, navSlots [][]int32, aggs []arrow.Array) (arrow.RecordBatch, error) {
 	var navs []MatchNav
 	if v >= 0 {
 		navs = m.spec.Defines[v].Navs
 	}
 	n := len(slots)
-	cols := make([]arrow.Array, 0, m.nIn+len(navs))
+	cols := make([]arrow.Array, 0, m.nIn+len(navs)+len(aggs))
 	release := func() {
 		for _, c := range cols {
 			c.Release()
 		}
 	}
 	defer release()
+	// On an error before they join cols, aggs are released here.
+	pending := aggs
+	defer func() {
+		for _, a := range pending {
+			a.Release()
+		}
+	}()
 	add := func(c int, sl []int32) error {
 		m.gather(c, sl)
 		a, err := buildArray(m.ctx.Mem, m.inTypes[c], &m.scratch, n)
@@ -401,6 +536,7 @@ func (m *matchRecognize) gatherBatch(slots []int32, v int, navSlots [][]int32) (
 			return nil, err
 		}
 	}
+	cols, pending = append(cols, aggs...), nil
 	return array.NewRecordBatch(m.evalSchema(v), cols, int64(n)), nil
 }
 
@@ -423,6 +559,9 @@ func (m *matchRecognize) evalSchema(v int) *arrow.Schema {
 	if v >= 0 {
 		for _, nv := range m.spec.Defines[v].Navs {
 			add(nv.Col)
+		}
+		for _, a := range m.defAggs[v] {
+			fields = append(fields, arrow.Field{Name: fmt.Sprintf("c%d", len(fields)), Type: a.state.Type(), Nullable: true})
 		}
 	}
 	m.evalSchemas[v+1] = arrow.NewSchema(fields, nil)
@@ -508,7 +647,7 @@ func (m *matchRecognize) feed(items []mrItem) error {
 				slots[i] = it.slot
 			}
 			var err error
-			if b, err = m.gatherBatch(slots, -1, nil); err != nil {
+			if b, err = m.gatherBatch(slots, -1, nil, nil); err != nil {
 				return err
 			}
 		}
@@ -525,7 +664,7 @@ func (m *matchRecognize) feed(items []mrItem) error {
 	// A partition left with nothing to match is dropped, so keys seen once
 	// do not hold memory.
 	for _, it := range items {
-		if st := m.state[it.p]; st != nil && len(st.threads) == 0 && len(st.pending) == 0 && len(st.rows) == 0 {
+		if st := m.state[it.p]; st != nil && st.idle() {
 			m.parts.remove(it.p)
 			m.state[it.p] = nil
 		}
@@ -536,6 +675,9 @@ func (m *matchRecognize) feed(items []mrItem) error {
 // step feeds one row (slot sl, index r of the rows being fed).
 func (m *matchRecognize) step(st *mrPart, sl int32, r int, pre [][]bool) error {
 	pat := m.spec.Pattern
+	if m.spec.Within > 0 {
+		m.dropTimedOut(st, m.store.time[sl])
+	}
 	st.rows = append(st.rows, sl)
 	cur := st.base + int64(len(st.rows)) - 1
 	st.threads = append(st.threads, mrThread{start: cur})
@@ -613,44 +755,71 @@ func (m *matchRecognize) step(st *mrPart, sl int32, r int, pre [][]bool) error {
 		}
 		k = j
 	}
-	slices.SortStableFunc(matches, func(a, b mrThread) int { return cmp.Compare(a.start, b.start) })
-	pruneBefore := int64(math.MinInt64)
-	var sameStart []int64
+	st.threads = next
 	for _, mt := range matches {
-		if mt.start < pruneBefore || slices.Contains(sameStart, mt.start) {
-			continue
-		}
-		m.emitMatch(st, mt)
-		switch m.spec.After {
-		case "past-last-row":
-			pruneBefore = cur + 1
-		case "next-row":
-			sameStart = append(sameStart, mt.start)
-		case "first", "last":
-			at := int64(-1)
-			for i, v := range mt.vars {
-				if int(v) == m.spec.AfterVar {
-					if at < 0 || m.spec.After == "last" {
-						at = mt.start + int64(i)
-					}
-				}
-			}
-			if at < 0 {
-				// The variable matched no row: resume at the next row.
-				sameStart = append(sameStart, mt.start)
-			} else {
-				pruneBefore = max(pruneBefore, at)
-			}
-		}
+		// In start order, after the earlier matches of the same start.
+		at, _ := slices.BinarySearchFunc(st.done, mt.start+1, func(d mrThread, start int64) int { return cmp.Compare(d.start, start) })
+		st.done = slices.Insert(st.done, at, mt)
 	}
-	st.threads = next[:0:0]
-	for _, th := range next {
-		if th.start >= pruneBefore && !slices.Contains(sameStart, th.start) {
-			st.threads = append(st.threads, th)
-		}
+	if err := m.emitReady(st); err != nil {
+		return err
 	}
 	m.trim(st)
 	return nil
+}
+
+// emitReady emits the completed matches of st that start before every
+// partial match, earliest first, each pruning the partial and completed
+// matches its AFTER MATCH SKIP strategy discards. A match waits while an
+// earlier-starting (or same-starting) partial match may still complete,
+// as Flink's NFA emits a match only when it is earlier than all partial
+// matches: the earlier match, when it completes, wins the skip.
+func (m *matchRecognize) emitReady(st *mrPart) error {
+	for len(st.done) > 0 {
+		mt := st.done[0]
+		for _, th := range st.threads {
+			if th.start <= mt.start {
+				return nil
+			}
+		}
+		drop, err := m.skipped(mt)
+		if err != nil {
+			return err
+		}
+		st.done = slices.Delete(st.done, 0, 1)
+		m.emitMatch(st, mt)
+		st.threads = slices.DeleteFunc(st.threads, drop)
+		st.done = slices.DeleteFunc(st.done, drop)
+	}
+	return nil
+}
+
+// skipped returns which partial or completed matches the AFTER MATCH
+// SKIP strategy discards after match mt. SKIP TO FIRST/LAST v fails, as
+// Flink's (throwExceptionOnMiss), when v maps no row of the match or its
+// row is the match's first, where matching would resume forever.
+func (m *matchRecognize) skipped(mt mrThread) (func(mrThread) bool, error) {
+	switch m.spec.After {
+	case "past-last-row":
+		end := mt.start + int64(len(mt.vars)) - 1
+		return func(th mrThread) bool { return th.start <= end }, nil
+	case "first", "last":
+		at := int64(-1)
+		for i, v := range mt.vars {
+			if int(v) == m.spec.AfterVar && (at < 0 || m.spec.After == "last") {
+				at = mt.start + int64(i)
+			}
+		}
+		v := m.spec.Vars[m.spec.AfterVar]
+		switch at {
+		case -1:
+			return nil, errs.New(errs.DataException, "MATCH_RECOGNIZE: could not skip to %s %s: no row of the match is mapped to it", strings.ToUpper(m.spec.After), v)
+		case mt.start:
+			return nil, errs.New(errs.DataException, "MATCH_RECOGNIZE: could not skip to %s %s: it is the first row of the match, where matching would start again forever", strings.ToUpper(m.spec.After), v)
+		}
+		return func(th mrThread) bool { return th.start < at }, nil
+	}
+	return func(th mrThread) bool { return th.start == mt.start }, nil
 }
 
 // accepting reports whether a thread at term elem with count rows of it
@@ -693,14 +862,29 @@ func (m *matchRecognize) evalCands(st *mrPart, cands []mrCand, sl int32, r int, 
 		for j := range navSlots {
 			navSlots[j] = make([]int32, len(ks))
 		}
+		aggRowsV := make([][]int32, len(m.defAggs[v]))
 		for i, k := range ks {
 			slots[i] = sl
 			th := &st.threads[cands[k].thread]
 			for j, nv := range navs {
 				navSlots[j][i] = m.navigate(st, th.start, th.vars, v, nv)
 			}
+			for j, a := range m.defAggs[v] {
+				aggRowsV[j] = aggRows(aggRowsV[j], st, a, th.start, th.vars, v, sl)
+			}
 		}
-		b, err := m.gatherBatch(slots, v, navSlots)
+		aggCols := make([]arrow.Array, 0, len(m.defAggs[v]))
+		for j, a := range m.defAggs[v] {
+			col, err := m.evalAgg(a, aggRowsV[j])
+			if err != nil {
+				for _, c := range aggCols {
+					c.Release()
+				}
+				return fmt.Errorf("match-recognize: DEFINE %s: %w", m.spec.Vars[v], err)
+			}
+			aggCols = append(aggCols, col)
+		}
+		b, err := m.gatherBatch(slots, v, navSlots, aggCols)
 		if err != nil {
 			return err
 		}
@@ -780,6 +964,9 @@ func (m *matchRecognize) emitMatch(st *mrPart, mt mrThread) {
 		m.outSlots[c] = append(m.outSlots[c], m.navigate(st, mt.start, mt.vars, -1, ms))
 		c++
 	}
+	for k, a := range m.measAggs {
+		m.aggRows[k] = aggRows(m.aggRows[k], st, a, mt.start, mt.vars, -1, -1)
+	}
 	m.matches++
 }
 
@@ -787,6 +974,9 @@ func (m *matchRecognize) emitMatch(st *mrPart, mt mrThread) {
 func (m *matchRecognize) trim(st *mrPart) {
 	keep := st.base + int64(len(st.rows))
 	for _, th := range st.threads {
+		keep = min(keep, th.start)
+	}
+	for _, th := range st.done {
 		keep = min(keep, th.start)
 	}
 	keep -= int64(m.maxPrev)
@@ -809,6 +999,9 @@ func (m *matchRecognize) flush(out Output) error {
 		m.release = m.release[:0]
 		for c := range m.outSlots {
 			m.outSlots[c] = m.outSlots[c][:0]
+		}
+		for k := range m.aggRows {
+			m.aggRows[k] = m.aggRows[k][:0]
 		}
 	}()
 	n := m.matches
@@ -843,6 +1036,13 @@ func (m *matchRecognize) flush(out Output) error {
 		} else {
 			navCols = append(navCols, a)
 		}
+	}
+	for k, a := range m.measAggs {
+		col, err := m.evalAgg(a, m.aggRows[k])
+		if err != nil {
+			return err
+		}
+		navCols = append(navCols, col)
 	}
 	nb := array.NewRecordBatch(m.navSchema, navCols, int64(n))
 	defer nb.Release()
@@ -884,14 +1084,16 @@ func (m *matchRecognize) Snapshot() ([]byte, error) {
 					m.store.encode(&pw, sl)
 				}
 			}
-			pw.uvarint(uint64(len(st.threads)))
-			for _, th := range st.threads {
-				pw.varint(th.start)
-				pw.uvarint(uint64(th.elem))
-				pw.uvarint(uint64(th.count))
-				pw.uvarint(uint64(len(th.vars)))
-				for _, v := range th.vars {
-					pw.uvarint(uint64(v))
+			for _, ths := range [][]mrThread{st.threads, st.done} {
+				pw.uvarint(uint64(len(ths)))
+				for _, th := range ths {
+					pw.varint(th.start)
+					pw.uvarint(uint64(th.elem))
+					pw.uvarint(uint64(th.count))
+					pw.uvarint(uint64(len(th.vars)))
+					for _, v := range th.vars {
+						pw.uvarint(uint64(v))
+					}
 				}
 			}
 		}
@@ -921,23 +1123,25 @@ func (m *matchRecognize) Restore(state []byte) error {
 					*rows = append(*rows, m.store.decode(r))
 				}
 			}
-			nt := r.uvarint()
-			for range nt {
-				if r.err != nil {
-					return r.err
+			for _, ths := range []*[]mrThread{&st.threads, &st.done} {
+				nt := r.uvarint()
+				for range nt {
+					if r.err != nil {
+						return r.err
+					}
+					th := mrThread{start: r.varint(), elem: int(r.uvarint()), count: int(r.uvarint())}
+					nv := r.uvarint()
+					if r.err != nil {
+						return r.err
+					}
+					if th.elem >= len(m.spec.Pattern) || nv > uint64(len(st.rows)) || th.start < st.base {
+						return errs.New(errs.InvalidPlan, "match-recognize: snapshot does not fit the pattern")
+					}
+					for range nv {
+						th.vars = append(th.vars, int8(r.uvarint()))
+					}
+					*ths = append(*ths, th)
 				}
-				th := mrThread{start: r.varint(), elem: int(r.uvarint()), count: int(r.uvarint())}
-				nv := r.uvarint()
-				if r.err != nil {
-					return r.err
-				}
-				if th.elem >= len(m.spec.Pattern) || nv > uint64(len(st.rows)) {
-					return errs.New(errs.InvalidPlan, "match-recognize: snapshot does not fit the pattern")
-				}
-				for range nv {
-					th.vars = append(th.vars, int8(r.uvarint()))
-				}
-				st.threads = append(st.threads, th)
 			}
 			if r.err != nil {
 				return r.err

@@ -297,6 +297,11 @@ func (o *nonTimeOverOp) addOp(sl, acc int32, retract bool) int32 {
 }
 
 func (o *nonTimeOverOp) emitRow(k connector.RowKind, sl, op int32, before bool) {
+	if k == connector.UpdateBefore && o.spec.DropUpdateBefore {
+		// Leave the -U out here, where its result operation is recorded
+		// along with the row.
+		return
+	}
 	o.emit.add(k, sl, -1, 0)
 	o.emitOp = append(o.emitOp, op)
 	o.emitBefore = append(o.emitBefore, before)

@@ -130,6 +130,7 @@ func newRank(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 	r.store = newRowStore(kinds)
 	r.parts = newPartitionTable(s.PartitionKeys, kinds)
 	r.emit = newRowEmitter(ctx.Mem, spec, r.nIn, s.OutputRank)
+	r.emit.dropUpdateBefore = s.DropUpdateBefore
 	r.withNumbers = s.OutputRank || s.Start > 1
 	return r, nil
 }

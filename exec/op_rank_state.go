@@ -334,6 +334,9 @@ type rowEmitter struct {
 	nIn       int
 	rank      bool
 	changelog bool
+	// dropUpdateBefore leaves the -U rows out (the spec's
+	// DropUpdateBefore): they are never gathered into the output.
+	dropUpdateBefore bool
 
 	kinds []connector.RowKind
 	slots []int32 // stored slot, or -1 for row rows[j] of the current batch
@@ -349,6 +352,9 @@ func newRowEmitter(mem memory.Allocator, spec OperatorSpec, nIn int, rank bool) 
 }
 
 func (e *rowEmitter) add(k connector.RowKind, slot, row int32, rank int64) {
+	if k == connector.UpdateBefore && e.dropUpdateBefore {
+		return
+	}
 	e.kinds = append(e.kinds, k)
 	e.slots = append(e.slots, slot)
 	e.rows = append(e.rows, row)

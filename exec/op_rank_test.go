@@ -23,6 +23,8 @@ import (
 //	dedup keys=(0) time=2 [keep-last] [proctime] [output-rank] [ttl=<ms>]
 //	over [partition=(0)] time=2 (rows|range) preceding=<n|unbounded> [proctime]
 //	over [partition=(0)] order=(1:desc) (rows [preceding=<n>]|range) [changelog] [ttl=<ms>]   (non-time OVER)
+//	(rank, dedup and non-time over also take [drop-update-before]: updates
+//	as +U alone, the specs' DropUpdateBefore)
 //	sort keys=(1:desc) [offset=<n>] limit=<n>
 //	limit [offset=<n>] limit=<n> [changelog]
 //	temporal-sort keys=(2,1:desc) [proctime]
@@ -93,7 +95,7 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 	case "rank":
 		s := RankSpec{PartitionKeys: ints("partition"), OrderKeys: parseSortKeys(t, d, "order"), RankType: "row_number",
 			Start: int64Arg("start", 1), End: int64Arg("end", 1), OutputRank: d.HasArg("output-rank"),
-			InputChangelog: d.HasArg("changelog"), StateTTLMillis: int64Arg("ttl", 0)}
+			InputChangelog: d.HasArg("changelog"), StateTTLMillis: int64Arg("ttl", 0), DropUpdateBefore: d.HasArg("drop-update-before")}
 		if d.HasArg("type") {
 			d.ScanArgs(t, "type", &s.RankType)
 		}
@@ -103,7 +105,8 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 		}
 	case "dedup":
 		s := DeduplicateSpec{Keys: ints("keys"), TimeCol: int(int64Arg("time", 0)), KeepLast: d.HasArg("keep-last"),
-			ProcTime: d.HasArg("proctime"), OutputRank: d.HasArg("output-rank"), StateTTLMillis: int64Arg("ttl", 0)}
+			ProcTime: d.HasArg("proctime"), OutputRank: d.HasArg("output-rank"), StateTTLMillis: int64Arg("ttl", 0),
+			DropUpdateBefore: d.HasArg("drop-update-before")}
 		changelog, spec = s.KeepLast || !s.ProcTime || d.HasArg("changelog-output"), s
 		if s.OutputRank {
 			out.Columns = append(slicesClone(out.Columns), rankCol)
@@ -112,7 +115,7 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 		if d.HasArg("order") {
 			s := NonTimeOverAggregateSpec{PartitionKeys: ints("partition"), OrderKeys: parseSortKeys(t, d, "order"),
 				Rows: d.HasArg("rows"), Preceding: int64Arg("preceding", -1), InputChangelog: d.HasArg("changelog"),
-				StateTTLMillis: int64Arg("ttl", 0)}
+				StateTTLMillis: int64Arg("ttl", 0), DropUpdateBefore: d.HasArg("drop-update-before")}
 			out.Columns = slicesClone(out.Columns)
 			for _, line := range lines[1:] {
 				c := gaParseCall(t, strings.TrimSpace(line), gaColumnTypes(in))

@@ -12,7 +12,9 @@ import (
 // The sink upsert materializer (KindSinkUpsertMaterializer, spec
 // SinkUpsertMaterializerSpec in specs.go) sits before an upsert sink whose
 // primary key is not a key of the query's changelog, as Flink's
-// SinkUpsertMaterializer does. Several rows of the query may then share a
+// SinkUpsertMaterializer does (ON CONFLICT DO DEDUPLICATE, or no clause;
+// DO NOTHING and DO ERROR are op_sink_conflict.go). An insert-only query
+// (InsertOnlyInput) is all +I rows. Several rows of the query may then share a
 // sink key at once (two source rows both mapped to 'BOB'); an upsert sink
 // keeps one row per key, so retracting one of them must restore the other
 // rather than delete the key. Per sink key it keeps the rows added and not
@@ -75,6 +77,10 @@ func newSinkUpsertMaterializer(spec OperatorSpec, ctx *OperatorContext) (Operato
 			return nil, errs.New(errs.InvalidPlan, "sink upsert materializer: key %d out of range", k)
 		}
 	}
+	if m.spec.Conflict != "" {
+		// ON CONFLICT DO NOTHING / DO ERROR (op_sink_conflict.go).
+		return newSinkConflictMaterializer(spec, m.spec, ctx)
+	}
 	if m.spec.StateTTLMillis < 0 {
 		return nil, errs.New(errs.InvalidPlan, "sink upsert materializer: negative state TTL %d", m.spec.StateTTLMillis)
 	}
@@ -96,7 +102,7 @@ func (m *sinkMaterializer) Open(ctx *OperatorContext) error {
 }
 
 func (m *sinkMaterializer) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
-	if err := m.in.load(b, m.nIn, m.spec.Keys, true, false); err != nil {
+	if err := m.in.load(b, m.nIn, m.spec.Keys, !m.spec.InsertOnlyInput, false); err != nil {
 		return errs.Wrap(errs.InternalError, err, "sink upsert materializer")
 	}
 	var now int64

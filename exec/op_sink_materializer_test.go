@@ -13,9 +13,13 @@ import (
 // The first command creates the operator; its input block is the input
 // schema:
 //
-//	materialize keys=(0) [ttl=<ms>]
+//	materialize keys=(0) [ttl=<ms>] [conflict=NOTHING|ERROR] [upsert-key=(1)] [insert-only]
 //
-// state prints the keys not expired at the clock's time and their rows.
+// conflict makes it the ON CONFLICT DO NOTHING/ERROR variant, whose
+// output comes at watermarks; insert-only feeds it rows without a row kind
+// column. state prints the keys not expired at the clock's time and their
+// rows (for the conflict variant: the keys, the rows held, and the
+// changes buffered).
 // Scripts are replayed as replayScripts describes.
 func TestSinkUpsertMaterializer(t *testing.T) {
 	replayRowOperatorScripts(t, []string{"sink_materializer"}, runSinkMaterializer)
@@ -29,16 +33,48 @@ func runSinkMaterializer(t *testing.T, h *rowOpHarness, d *datadriven.TestData) 
 	case "materialize":
 		h.close(t)
 		in := gaParseSchema(t, strings.TrimSpace(d.Input))
-		s := SinkUpsertMaterializerSpec{Keys: intsArg(t, d, "keys")}
+		s := SinkUpsertMaterializerSpec{Keys: intsArg(t, d, "keys"), UpsertKey: intsArg(t, d, "upsert-key"),
+			InsertOnlyInput: d.HasArg("insert-only")}
 		if d.HasArg("ttl") {
 			d.ScanArgs(t, "ttl", &s.StateTTLMillis)
 		}
-		h.cl = true
-		h.input = BatchSchema(in, true)
+		if d.HasArg("conflict") {
+			d.ScanArgs(t, "conflict", &s.Conflict)
+		}
+		h.cl = !s.InsertOnlyInput
+		h.input = BatchSchema(in, h.cl)
 		h.spec = OperatorSpec{Kind: KindSinkUpsertMaterializer, Name: d.Cmd, Schema: in,
 			Changelog: true, Spec: mustJSON(t, s)}
 		return h.start()
+	case "watermark":
+		// As the harness's, but DO ERROR fails here: print the error.
+		var ms int64
+		d.ScanArgs(t, "ms", &ms)
+		h.log.Reset()
+		if err := h.op.ProcessWatermark(0, Watermark(ms), h); err != nil {
+			return "error: " + err.Error() + "\n"
+		}
+		if h.restoreEach {
+			h.snapshotRestore(t)
+		}
+		if h.log.Len() == 0 {
+			return "ok\n"
+		}
+		return h.log.String()
 	case "state":
+		if op, ok := h.op.(*sinkConflictMaterializer); ok {
+			keys, held, pending := 0, 0, 0
+			for p := range op.parts.n {
+				if op.parts.live[p] {
+					keys++
+					if op.held[p] >= 0 {
+						held++
+					}
+					pending += len(op.pending[p])
+				}
+			}
+			return fmt.Sprintf("keys=%d held=%d pending=%d\n", keys, held, pending)
+		}
 		op := h.op.(*sinkMaterializer)
 		keys, rows := 0, 0
 		for p := range op.parts.n {

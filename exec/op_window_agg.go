@@ -34,6 +34,10 @@ import (
 // it does not join an open session. Sessions merge when their windows
 // intersect or touch (Flink's TimeWindow.intersects).
 //
+// With Attached, each row belongs to the one window whose end its TimeCol
+// holds (a cascaded window aggregate over another's output); it is late
+// once that window has fired.
+//
 // Processing-time windows (ProcTime) assign every row of a batch to the
 // windows of the current time of OperatorContext.Clock, fire a window
 // once the clock has reached its end (checked on every batch, watermark
@@ -53,6 +57,12 @@ type WindowAggregateSpec struct {
 	// ProcTime: TimeCol is a PROCTIME() column; windows then fire on
 	// processing time read from OperatorContext.Clock.
 	ProcTime bool `json:"procTime,omitempty"`
+	// Attached: the rows already carry their window, as the output of
+	// another window aggregate does (Flink's cascading window aggregation):
+	// TimeCol is their window_end column, and each row belongs to that one
+	// window (of kind TUMBLE, HOP or CUMULATE, whose start follows from its
+	// end) instead of the windows of a time.
+	Attached bool `json:"attached,omitempty"`
 }
 
 func init() { RegisterOperator(KindWindowAggregate, newWindowAgg) }
@@ -151,6 +161,9 @@ func newWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	if err := s.Window.Validate(true); err != nil {
 		return nil, err
 	}
+	if s.Attached && (w.session || s.ProcTime) {
+		return nil, errs.New(errs.InvalidPlan, "window-aggregate: attached windows must be event-time TUMBLE, HOP or CUMULATE windows")
+	}
 	nk, nc := len(s.Keys), len(s.Calls)
 	if w.schema.NumFields() != nk+3+nc {
 		return nil, errs.Internalf("window-aggregate: output schema has %d columns, want %d keys + 3 window columns + %d calls",
@@ -221,7 +234,10 @@ func (w *windowAgg) alloc() int32 {
 			size := max(64, 2*len(w.slotHash))
 			w.slotHash = growTo(w.slotHash, size)
 			w.slotNext = growTo(w.slotNext, size)
-			w.sessions = growTo(w.sessions, size)
+			if w.session {
+				// Only session windows list their sessions per key slot.
+				w.sessions = growTo(w.sessions, size)
+			}
 			for i := range w.keyStore {
 				w.keyStore[i].grow(size)
 			}
@@ -243,7 +259,9 @@ func (w *windowAgg) release(s int32) {
 	for i := range w.keyStore {
 		w.keyStore[i].clearSlot(s)
 	}
-	w.sessions[s] = nil
+	if w.session {
+		w.sessions[s] = nil
+	}
 	w.free = append(w.free, s)
 	w.live--
 }
@@ -459,13 +477,23 @@ const lateEnd = math.MinInt64
 func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 	ws := w.spec.Window
 	ends := w.ends
-	ws.firstEnds(w.ms, ends)
+	k := ws.maxWindowsPerRow()
+	if w.spec.Attached {
+		copy(ends, w.ms)
+		k = 1
+	} else {
+		ws.firstEnds(w.ms, ends)
+	}
 	if !w.spec.ProcTime {
 		// As Flink's slicing operators, a row whose slice has fired still
 		// joins its windows that have not (checked per window below); it
 		// is late, and dropped, only once its last window has fired.
 		for i, e := range ends {
-			if ws.lastEnd(e)-1 <= w.progress {
+			last := e
+			if !w.spec.Attached {
+				last = ws.lastEnd(e)
+			}
+			if last-1 <= w.progress {
 				ends[i] = lateEnd
 				late++
 			}
@@ -473,7 +501,6 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 	}
 	stride := ws.stride()
 	slots := w.rowSlots
-	k := ws.maxWindowsPerRow()
 	if k > 1 {
 		w.expSlots = resize(w.expSlots, n*k)
 	}

@@ -23,9 +23,10 @@ import (
 // TestWindowOperators runs the scripts in testdata/window against the
 // window-tvf and window-aggregate operators. Commands:
 //
-//	init op=agg|tvf window=tumble|hop|cumulate|session [size= slide= step= offset= gap=] time=COL [keys=(A,B)] [proctime]
+//	init op=agg|tvf window=tumble|hop|cumulate|session [size= slide= step= offset= gap=] time=COL [keys=(A,B)] [proctime] [attached]
 //	                         (keys: an aggregation's group keys, a SESSION
-//	                         tvf's PARTITION BY keys)
+//	                         tvf's PARTITION BY keys; attached: COL is the
+//	                         window_end the rows carry)
 //	col NAME TYPE            (input block: one line per input column)
 //	call FUNC([DISTINCT] COL[, COL]) [FILTER COL]   (agg only; COUNT(*) too)
 //
@@ -257,7 +258,7 @@ func (h *windowHarness) init(t *testing.T, d *datadriven.TestData) {
 		}
 		h.spec = OperatorSpec{Kind: KindWindowAggregate, Name: "WindowAggregate", Schema: out,
 			Spec: mustJSON(t, WindowAggregateSpec{Window: ws, TimeCol: timeCol, Keys: keys, Calls: calls,
-				ProcTime: d.HasArg("proctime")})}
+				ProcTime: d.HasArg("proctime"), Attached: d.HasArg("attached")})}
 	default:
 		t.Fatalf("unknown op %s", opKind)
 	}

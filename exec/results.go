@@ -94,6 +94,16 @@ func (s *ResultStream) Next(ctx context.Context) (arrow.RecordBatch, error) {
 func (s *ResultStream) Close() {
 	s.abort(ErrResultClosed)
 	s.drain()
+	s.mu.Lock()
+	complete := s.closed
+	s.mu.Unlock()
+	if complete {
+		// Every writer had finished, so the abort did not apply: release
+		// the batches the client did not read from the closed channel.
+		for b := range s.ch {
+			b.Release()
+		}
+	}
 }
 
 func (s *ResultStream) abortErr() error {

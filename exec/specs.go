@@ -33,6 +33,11 @@ type GroupAggregateSpec struct {
 	// it (COUNT 0, every other aggregate NULL). A streaming aggregate emits
 	// nothing for an empty input, as in Flink.
 	EmptyInputRow bool `json:"emptyInputRow,omitempty"`
+	// DropUpdateBefore: the consumer applies updates by key (an upsert
+	// sink keyed by the query's upsert key), so updates are emitted as the
+	// +U alone and no -U row is built (Flink's generateUpdateBefore =
+	// false, after UPDATE_BEFORE elimination).
+	DropUpdateBefore bool `json:"dropUpdateBefore,omitempty"`
 }
 
 // KindJoin is the regular streaming join: both inputs are kept in state,
@@ -60,6 +65,11 @@ type JoinSpec struct {
 	RightChangelog bool `json:"rightChangelog,omitempty"`
 	// StateTTLMillis is table.exec.state.ttl (0: keep state forever).
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+	// InputStateTTLMillis, when set, is the retention of each input's
+	// rows (left, right; 0 keeps them forever) in place of StateTTLMillis:
+	// a STATE_TTL hint naming either input (Flink's leftStateRetentionTime
+	// and rightStateRetentionTime).
+	InputStateTTLMillis []int64 `json:"inputStateTtlMillis,omitempty"`
 }
 
 // KindIntervalJoin joins rows whose time attributes are within bounds of
@@ -85,6 +95,19 @@ type IntervalJoinSpec struct {
 	Condition    json.RawMessage `json:"condition,omitempty"`
 	// ProcTime: the time columns are processing-time attributes.
 	ProcTime bool `json:"procTime,omitempty"`
+	// LeftTimeGrid and RightTimeGrid, when set, say that every time of
+	// that input lies on a grid (a window aggregate's window_end), so that
+	// a row of the other input expires once the watermark passes the last
+	// grid time it can join, not the end of its whole interval.
+	LeftTimeGrid  *TimeGrid `json:"leftTimeGrid,omitempty"`
+	RightTimeGrid *TimeGrid `json:"rightTimeGrid,omitempty"`
+}
+
+// TimeGrid are the times Offset + k*Step (milliseconds), for every integer
+// k.
+type TimeGrid struct {
+	Step   int64 `json:"step"`
+	Offset int64 `json:"offset,omitempty"`
 }
 
 // KindTemporalJoin is the event-time temporal join `FOR SYSTEM_TIME AS OF
@@ -138,6 +161,11 @@ type RankSpec struct {
 	OutputRank     bool  `json:"outputRank,omitempty"`
 	InputChangelog bool  `json:"inputChangelog,omitempty"`
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+	// DropUpdateBefore: the consumer applies updates by key (an upsert
+	// sink keyed by the query's upsert key), so updates are emitted as the
+	// +U alone and no -U row is built (Flink's generateUpdateBefore =
+	// false, after UPDATE_BEFORE elimination).
+	DropUpdateBefore bool `json:"dropUpdateBefore,omitempty"`
 }
 
 // KindDeduplicate keeps the first or the last row per key by a time
@@ -156,6 +184,11 @@ type DeduplicateSpec struct {
 	// OutputRank appends the constant rank 1 (BIGINT NOT NULL).
 	OutputRank     bool  `json:"outputRank,omitempty"`
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+	// DropUpdateBefore: the consumer applies updates by key (an upsert
+	// sink keyed by the query's upsert key), so updates are emitted as the
+	// +U alone and no -U row is built (Flink's generateUpdateBefore =
+	// false, after UPDATE_BEFORE elimination).
+	DropUpdateBefore bool `json:"dropUpdateBefore,omitempty"`
 }
 
 // KindOverAggregate computes aggregates over a window of preceding rows
@@ -203,6 +236,11 @@ type NonTimeOverAggregateSpec struct {
 	// StateTTLMillis > 0 drops a partition not written for that long
 	// (processing time), as Flink's state retention does.
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+	// DropUpdateBefore: the consumer applies updates by key (an upsert
+	// sink keyed by the query's upsert key), so updates are emitted as the
+	// +U alone and no -U row is built (Flink's generateUpdateBefore =
+	// false, after UPDATE_BEFORE elimination).
+	DropUpdateBefore bool `json:"dropUpdateBefore,omitempty"`
 }
 
 // KindSort sorts its whole bounded input at end of input and emits the
@@ -272,14 +310,22 @@ type ChangelogNormalizeSpec struct {
 	// Calc's condition into ChangelogNormalize: only rows that pass are
 	// kept, and a kept row whose update fails it is deleted.
 	Condition json.RawMessage `json:"condition,omitempty"`
+	// DropUpdateBefore: the consumer applies updates by key (an upsert
+	// sink keyed by the query's upsert key), so updates are emitted as the
+	// +U alone and no -U row is built (Flink's generateUpdateBefore =
+	// false, after UPDATE_BEFORE elimination).
+	DropUpdateBefore bool `json:"dropUpdateBefore,omitempty"`
 }
 
-// KindSinkUpsertMaterializer keeps, per sink primary key, the rows of an
-// updating query not yet retracted, so that an upsert sink whose key is not
-// a key of the query shows the key's latest remaining row (Flink's
-// SinkUpsertMaterializer). Its spec is SinkUpsertMaterializerSpec; input
-// and output carry the row kind column, and the output schema is the
-// input's.
+// KindSinkUpsertMaterializer keeps, per sink primary key, the rows of a
+// query not yet retracted, so that an upsert sink whose key is not a key
+// of the query shows the key's latest remaining row (Flink's
+// SinkUpsertMaterializer), or, for ON CONFLICT DO NOTHING and DO ERROR,
+// compacts each key's changes as the watermark advances and keeps its
+// first row or fails on a conflict (Flink's
+// WatermarkCompactingSinkMaterializer). Its spec is
+// SinkUpsertMaterializerSpec; the output carries the row kind column, the
+// input does unless InsertOnlyInput, and the output schema is the input's.
 const KindSinkUpsertMaterializer = "sink-upsert-materializer"
 
 // SinkUpsertMaterializerSpec configures a sink upsert materializer.
@@ -289,4 +335,14 @@ type SinkUpsertMaterializerSpec struct {
 	Keys []int `json:"keys"`
 	// StateTTLMillis is table.exec.state.ttl (0: keep keys forever).
 	StateTTLMillis int64 `json:"stateTtlMillis,omitempty"`
+	// Conflict is the ON CONFLICT strategy: "" (DEDUPLICATE), "NOTHING"
+	// or "ERROR".
+	Conflict string `json:"conflict,omitempty"`
+	// UpsertKey, for NOTHING and ERROR, are the input columns that tell
+	// the rows of one upsert key from another's; empty compares whole
+	// rows.
+	UpsertKey []int `json:"upsertKey,omitempty"`
+	// InsertOnlyInput is set when the input rows carry no row kind column
+	// (all are inserts).
+	InsertOnlyInput bool `json:"insertOnlyInput,omitempty"`
 }

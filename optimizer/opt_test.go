@@ -33,6 +33,15 @@ import (
 //	                    set table.exec.sink.upsert-materialize,
 //	                    table.exec.sink.keyed-shuffle and the sink
 //	                    constraint enforcer's options
+//	physical [require-on-conflict]
+//	                    set table.exec.sink.require-on-conflict (off by
+//	                    default here)
+//	upsert-keys         the upsert keys of the optimized query
+//	changelog           the optimized logical plan with the changelog mode
+//	                    of every node, as EXPLAIN CHANGELOG_MODE infers it
+//	physical [distinct-agg-split=N]
+//	                    split distinct aggregates over N buckets
+//	                    (table.optimizer.distinct-agg.split.*)
 //	jobgraph [parallelism=N] [spec=(kind,...)]
 //	                    the vertices and edges of the job graph, with the
 //	                    JSON specs of the operators of the given kinds
@@ -44,7 +53,7 @@ func TestOpt(t *testing.T) {
 			switch d.Cmd {
 			case "exec-ddl":
 				return execDDL(p, d.Input)
-			case "build", "opt", "physical", "jobgraph":
+			case "build", "opt", "changelog", "upsert-keys", "physical", "jobgraph":
 				return plan(t, p, d)
 			}
 			t.Fatalf("unknown command %s", d.Cmd)
@@ -126,8 +135,12 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 			cfg.UpsertMaterialize = arg.Vals[0]
 		case "keyed-shuffle":
 			cfg.SinkKeyedShuffle = arg.Vals[0]
+		case "require-on-conflict":
+			cfg.RequireOnConflict = true
 		case "not-null-enforcer", "type-length-enforcer", "nested-constraint-enforcer":
 			sinkOpts["table.exec.sink."+arg.Key] = arg.Vals[0]
+		case "distinct-agg-split":
+			d.ScanArgs(t, "distinct-agg-split", &cfg.DistinctAggSplitBuckets)
 		case "spec":
 			specKinds = arg.Vals
 		default:
@@ -142,6 +155,30 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	}
 	if d.Cmd == "opt" {
 		return planner.Explain(opt, false)
+	}
+	if d.Cmd == "upsert-keys" {
+		// The upsert keys of the optimized query (below its Sink or
+		// Collect), by column name.
+		in := opt.Children()[0]
+		names := in.Schema().Names()
+		var b strings.Builder
+		for _, k := range optimizer.UpsertKeys(in) {
+			cols := make([]string, len(k))
+			for i, c := range k {
+				cols[i] = names[c]
+			}
+			fmt.Fprintf(&b, "[%s]\n", strings.Join(cols, ", "))
+		}
+		if b.Len() == 0 {
+			return "none\n"
+		}
+		return b.String()
+	}
+	if d.Cmd == "changelog" {
+		// The optimized plan with the changelog modes EXPLAIN
+		// CHANGELOG_MODE prints.
+		modes := optimizer.ChangelogModes(opt)
+		return planner.ExplainWith(opt, func(n planner.Node) string { return modes[n].String() })
 	}
 	cfg.Parallelism, cfg.CollectID, cfg.CDCEventsDuplicate = parallelism, "test", cdcDuplicate
 	if cfg.SinkConstraints, err = exec.ConstraintEnforcerOptions(sinkOpts); err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/planner"
 )
 
@@ -19,6 +20,9 @@ type StreamJoin struct {
 	// Condition is what remains of the ON condition besides the keys.
 	Condition      expr.Expr
 	StateTTLMillis int64
+	// InputStateTTLMillis, when set, is each input's retention from a
+	// STATE_TTL hint (exec.JoinSpec).
+	InputStateTTLMillis []int64
 }
 
 // StreamIntervalJoin joins rows whose rowtimes are within bounds.
@@ -30,6 +34,9 @@ type StreamIntervalJoin struct {
 	LowerBound, UpperBound int64
 	Condition              expr.Expr
 	ProcTime               bool
+	// LeftGrid and RightGrid are the grids the inputs' times lie on (a
+	// window aggregate's window_end), or nil.
+	LeftGrid, RightGrid *exec.TimeGrid
 }
 
 // StreamTemporalJoin joins each left row with the version of the right
@@ -86,7 +93,7 @@ func (n *StreamJoin) operatorSpec() (exec.OperatorSpec, error) {
 		Type: string(n.Logical.Type), LeftKeys: n.LeftKeys, RightKeys: n.RightKeys, Condition: cond,
 		LeftChangelog:  n.Logical.Left.Changelog() != planner.InsertOnly,
 		RightChangelog: n.Logical.Right.Changelog() != planner.InsertOnly,
-		StateTTLMillis: n.StateTTLMillis,
+		StateTTLMillis: n.StateTTLMillis, InputStateTTLMillis: n.InputStateTTLMillis,
 	})
 	s.Changelog = n.Logical.Changelog() != planner.InsertOnly
 	return s, err
@@ -101,6 +108,7 @@ func (n *StreamIntervalJoin) operatorSpec() (exec.OperatorSpec, error) {
 		Type: string(n.Logical.Type), LeftKeys: n.LeftKeys, RightKeys: n.RightKeys,
 		LeftTimeCol: n.LeftTime, RightTimeCol: n.RightTime,
 		LowerBound: n.LowerBound, UpperBound: n.UpperBound, Condition: cond, ProcTime: n.ProcTime,
+		LeftTimeGrid: n.LeftGrid, RightTimeGrid: n.RightGrid,
 	})
 	// The operator only inserts, but its batches must carry the row kind
 	// column when the plan declares the join updating (outer joins), as
@@ -147,6 +155,12 @@ func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
 	}
 	l, r := hashExchange(left, lk, par), hashExchange(right, rk, par)
 	if j.SystemTime >= 0 {
+		if len(lk) == 0 {
+			// Flink's message: the versioned table is looked up by its
+			// primary key, which the condition must equate to the left.
+			return nil, errs.New(errs.InvalidPlan, "temporal table join requires an equality condition on fields of the versioned table's primary key, not %s",
+				conditionString(j.Condition))
+		}
 		rt := -1
 		for i, c := range j.Right.Schema().Columns {
 			if c.Type.TimeAttr == types.RowtimeAttr {
@@ -156,15 +170,34 @@ func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
 		return &StreamTemporalJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, RightTime: rt, Condition: rest}, nil
 	}
 	if j.Interval {
-		if ib, ok := intervalBounds(rest, j.Left.Schema(), j.Right.Schema()); ok {
+		ls, rs := intervalJoinSchemas(j)
+		if ib, ok := intervalBounds(rest, ls, rs); ok {
 			return &StreamIntervalJoin{
 				Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk,
 				LeftTime: ib.leftTime, RightTime: ib.rightTime, LowerBound: ib.lower, UpperBound: ib.upper,
 				Condition: ib.rest, ProcTime: ib.procTime,
+				LeftGrid: windowEndGrid(j.Left, ib.leftTime), RightGrid: windowEndGrid(j.Right, ib.rightTime),
 			}, nil
 		}
 	}
-	return &StreamJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, Condition: rest, StateTTLMillis: cfg.StateTTLMillis}, nil
+	sj := &StreamJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, Condition: rest, StateTTLMillis: cfg.StateTTLMillis}
+	if j.HasStateTTL[0] || j.HasStateTTL[1] {
+		// An input the hint does not name keeps table.exec.state.ttl.
+		sj.InputStateTTLMillis = []int64{cfg.StateTTLMillis, cfg.StateTTLMillis}
+		for i := range 2 {
+			if j.HasStateTTL[i] {
+				sj.InputStateTTLMillis[i] = j.StateTTLMillis[i]
+			}
+		}
+	}
+	return sj, nil
+}
+
+func conditionString(e expr.Expr) string {
+	if e == nil {
+		return "TRUE"
+	}
+	return e.String()
 }
 
 // conjuncts splits a condition at its top-level ANDs.

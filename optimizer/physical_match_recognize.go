@@ -31,10 +31,17 @@ func (n *StreamMatch) operatorSpec() (exec.OperatorSpec, error) {
 	s := exec.MatchRecognizeSpec{
 		Input: l.Input.Schema(), PartitionKeys: l.Partition, OrderKeys: l.Order, ProcTime: l.ProcTime(),
 		Vars: l.Vars, Pattern: l.Pattern, MeasureNavs: l.MeasureNavs, After: l.After, AfterVar: l.AfterVar,
-		Defines: make([]exec.MatchDefine, len(l.Defines)),
+		Within: l.Within, Defines: make([]exec.MatchDefine, len(l.Defines)),
+	}
+	var err error
+	if s.MeasureAggs, err = matchAggSpecs(l.MeasureAggs); err != nil {
+		return exec.OperatorSpec{}, err
 	}
 	for i, d := range l.Defines {
 		s.Defines[i].Navs = d.Navs
+		if s.Defines[i].Aggs, err = matchAggSpecs(d.Aggs); err != nil {
+			return exec.OperatorSpec{}, err
+		}
 		if d.Cond == nil {
 			continue
 		}
@@ -52,4 +59,21 @@ func (n *StreamMatch) operatorSpec() (exec.OperatorSpec, error) {
 		s.Measures = append(s.Measures, raw)
 	}
 	return spec(exec.KindMatchRecognize, n.Describe(), n.Schema(), s)
+}
+
+// matchAggSpecs serializes the aggregates of a DEFINE or the MEASURES.
+func matchAggSpecs(aggs []planner.MatchAgg) ([]exec.MatchAgg, error) {
+	var out []exec.MatchAgg
+	for _, a := range aggs {
+		ma := exec.MatchAgg{Func: a.Func, Var: a.Var, Type: a.Type}
+		for _, e := range a.Args {
+			raw, err := expr.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			ma.Args = append(ma.Args, raw)
+		}
+		out = append(out, ma)
+	}
+	return out, nil
 }

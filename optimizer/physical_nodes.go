@@ -210,7 +210,9 @@ func (n *StreamValues) operatorSpec() (exec.OperatorSpec, error) {
 
 func (n *StreamSink) operatorSpec() (exec.OperatorSpec, error) {
 	out, err := spec(exec.KindSink, n.Describe(), n.Schema(), exec.SinkSpec{SinkSpec: n.Logical.Spec(), Enforcer: n.Constraints})
-	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	// A materializer turns even an insert-only query into updates.
+	_, materialized := n.Input.(*StreamSinkUpsertMaterializer)
+	out.Changelog = n.Logical.Changelog() != planner.InsertOnly || materialized
 	return out, err
 }
 

@@ -24,6 +24,8 @@ type StreamChangelogNormalize struct {
 	// Condition is the filter of the Calc above, pushed into the
 	// normalization (see pushCalcIntoNormalize); nil for none.
 	Condition expr.Expr
+	// DropUpdateBefore: updates go out as +U alone (updateBeforeDroppers).
+	DropUpdateBefore bool
 }
 
 var _ operatorNode = (*StreamChangelogNormalize)(nil)
@@ -41,7 +43,7 @@ func (n *StreamChangelogNormalize) Describe() string {
 }
 
 func (n *StreamChangelogNormalize) operatorSpec() (exec.OperatorSpec, error) {
-	ns := exec.ChangelogNormalizeSpec{Keys: n.Keys, StateTTLMillis: n.StateTTLMillis}
+	ns := exec.ChangelogNormalizeSpec{Keys: n.Keys, StateTTLMillis: n.StateTTLMillis, DropUpdateBefore: n.DropUpdateBefore}
 	if n.Condition != nil {
 		raw, err := expr.Marshal(n.Condition)
 		if err != nil {
@@ -58,12 +60,16 @@ func (n *StreamChangelogNormalize) operatorSpec() (exec.OperatorSpec, error) {
 // ChangelogNormalize into it, as Flink's planner does: evaluated on the
 // normalized rows, a filter would pass the -U of a row whose update fails
 // it without a matching +U, while inside the normalization the key's row
-// is deleted (-D) instead. Only deterministic conditions move, so that a
-// key's rows are judged consistently. The Calc keeps its projections;
-// when they select the input unchanged, it disappears.
+// is deleted (-D) instead. Like Flink's PushCalcPastChangelogNormalizeRule,
+// it moves non-deterministic conditions too (CURRENT_WATERMARK(rowtime)
+// IS NULL): the normalization judges each row once, as it arrives, and
+// remembers the verdict in its state, so a key's -D/-U/+U stay consistent
+// where a later filter could judge a row's retraction differently from
+// its insertion. The Calc keeps its projections; when they select the
+// input unchanged, it disappears.
 func pushCalcIntoNormalize(c *planner.Calc, in PhysicalNode) PhysicalNode {
 	norm, ok := in.(*StreamChangelogNormalize)
-	if !ok || norm.Condition != nil || c.Condition == nil || !expr.IsDeterministic(c.Condition) {
+	if !ok || norm.Condition != nil || c.Condition == nil {
 		return &StreamCalc{Logical: c, Input: in}
 	}
 	pushed := *norm
@@ -72,6 +78,28 @@ func pushCalcIntoNormalize(c *planner.Calc, in PhysicalNode) PhysicalNode {
 		return &pushed
 	}
 	return &StreamCalc{Logical: &planner.Calc{Input: c.Input, Exprs: c.Exprs, Names: c.Names}, Input: &pushed}
+}
+
+// assignWatermarks runs a watermark assigner over in. Over a normalized
+// source it goes below the normalization, right after the scan, where
+// Flink's plan has it when the source takes the watermark
+// (SupportsWatermarkPushDown): the normalization then receives the
+// watermarks, which a condition pushed into it reads through
+// CURRENT_WATERMARK, and a Calc above it meets the normalization directly.
+func assignWatermarks(l *planner.WatermarkAssigner, in PhysicalNode) PhysicalNode {
+	norm, ok := in.(*StreamChangelogNormalize)
+	if !ok || norm.Condition != nil {
+		return &StreamWatermarkAssigner{Logical: l, Input: in}
+	}
+	ex, ok := norm.Input.(*StreamExchange)
+	if !ok {
+		return &StreamWatermarkAssigner{Logical: l, Input: in}
+	}
+	below := *ex
+	below.Input = &StreamWatermarkAssigner{Logical: l, Input: ex.Input}
+	moved := *norm
+	moved.Input = &below
+	return &moved
 }
 
 // isIdentity reports whether exprs select every column of schema, in
@@ -116,6 +144,7 @@ func physicalizeScan(l *planner.Scan, cfg Config) (PhysicalNode, error) {
 	}
 	return &StreamChangelogNormalize{
 		Input: hashExchange(scan, keys, cfg.Parallelism), Keys: keys, StateTTLMillis: cfg.StateTTLMillis,
+		DropUpdateBefore: cfg.dropUpdateBefore[l],
 	}, nil
 }
 

@@ -17,6 +17,8 @@ type StreamNonTimeOverAggregate struct {
 	Logical        *planner.Over
 	Input          PhysicalNode
 	StateTTLMillis int64
+	// DropUpdateBefore: updates go out as +U alone (updateBeforeDroppers).
+	DropUpdateBefore bool
 }
 
 var _ operatorNode = (*StreamNonTimeOverAggregate)(nil)
@@ -37,6 +39,7 @@ func (n *StreamNonTimeOverAggregate) operatorSpec() (exec.OperatorSpec, error) {
 	s, err := spec(exec.KindNonTimeOverAggregate, n.Describe(), n.Schema(), exec.NonTimeOverAggregateSpec{
 		PartitionKeys: c.Partition, OrderKeys: c.Order, Rows: c.Rows, Preceding: c.Preceding, Calls: calls,
 		InputChangelog: l.Input.Changelog() != planner.InsertOnly, StateTTLMillis: n.StateTTLMillis,
+		DropUpdateBefore: n.DropUpdateBefore,
 	})
 	s.Changelog = true
 	return s, err
@@ -50,5 +53,5 @@ func physicalizeNonTimeOver(o *planner.Over, input PhysicalNode, cfg Config) (Ph
 	if c := o.Calls[0]; c.Preceding >= 0 && !c.Rows {
 		return nil, errs.New(errs.NotSupported, "OVER windows ordered by a non-time column support RANGE frames only from UNBOUNDED PRECEDING to CURRENT ROW")
 	}
-	return &StreamNonTimeOverAggregate{Logical: o, Input: input, StateTTLMillis: cfg.StateTTLMillis}, nil
+	return &StreamNonTimeOverAggregate{Logical: o, Input: input, StateTTLMillis: cfg.StateTTLMillis, DropUpdateBefore: cfg.dropUpdateBefore[o]}, nil
 }

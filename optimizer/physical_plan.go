@@ -34,9 +34,21 @@ type Config struct {
 	// SinkKeyedShuffle is table.exec.sink.keyed-shuffle: AUTO (the
 	// default, also for ""), FORCE or NONE.
 	SinkKeyedShuffle string
+	// RequireOnConflict is table.exec.sink.require-on-conflict (the
+	// session default is true; see RequireOnConflict).
+	RequireOnConflict bool
 	// TryResolveNonDeterministicUpdates is
 	// table.optimizer.non-deterministic-update.strategy = TRY_RESOLVE.
 	TryResolveNonDeterministicUpdates bool
+	// DistinctAggSplitBuckets is table.optimizer.distinct-agg.split
+	// .bucket-num when table.optimizer.distinct-agg.split.enabled is
+	// true, else 0 (see DistinctAggSplitBuckets).
+	DistinctAggSplitBuckets int
+
+	// dropUpdateBefore marks, while the plan under an upsert sink is
+	// physicalized, the producers of updates that leave their -U out
+	// (updateBeforeDroppers).
+	dropUpdateBefore map[planner.Node]bool
 }
 
 // finalRows materializes an updating input in batch mode, where sinks,
@@ -86,6 +98,8 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		return pushCalcIntoNormalize(l, in), nil
 	case *planner.SnapshotJoin:
 		return physicalizeSnapshotJoin(l, cfg)
+	case *planner.VectorSearch:
+		return physicalizeVectorSearch(l, cfg)
 	case *planner.Correlate:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
@@ -97,7 +111,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StreamWatermarkAssigner{Logical: l, Input: in}, nil
+		return assignWatermarks(l, in), nil
 	case *planner.UnionAll:
 		u := &StreamUnion{Out: l.Out}
 		for _, c := range l.Inputs {
@@ -114,6 +128,11 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		}
 		return u, nil
 	case *planner.Sink:
+		// A forced upsert materializer, and batch runs' final rows,
+		// consume the -U rows.
+		if !cfg.Batch && cfg.UpsertMaterialize != SinkModeForce {
+			cfg.dropUpdateBefore = updateBeforeDroppers(l)
+		}
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
 			return nil, err
@@ -126,7 +145,11 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if l.Parallelism > 0 {
 			par = l.Parallelism
 		}
-		sink := &StreamSink{Logical: l, Input: sinkInput(l, in, cfg, par), parallelism: par}
+		sinkIn, err := sinkInput(l, in, cfg, par)
+		if err != nil {
+			return nil, err
+		}
+		sink := &StreamSink{Logical: l, Input: sinkIn, parallelism: par}
 		needed, err := cfg.SinkConstraints.Check(l.Table.Schema)
 		if err != nil {
 			return nil, err
@@ -225,19 +248,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		}
 		return &StreamLimit{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), 1)}, nil
 	case *planner.Aggregate:
-		in, err := Physicalize(l.Input, cfg)
-		if err != nil {
-			return nil, err
-		}
-		par := cfg.Parallelism
-		if len(l.Keys) == 0 {
-			par = 1
-		}
-		ttl := cfg.StateTTLMillis
-		if l.HasStateTTL {
-			ttl = l.StateTTLMillis // a STATE_TTL hint
-		}
-		return &StreamGroupAggregate{Logical: l, Input: hashExchange(in, l.Keys, par), StateTTLMillis: ttl, Batch: cfg.Batch}, nil
+		return physicalizeAggregate(l, cfg)
 	}
 	return nil, errs.New(errs.NotSupported, "no physical operator for %s", n.Describe())
 }

@@ -15,6 +15,8 @@ type StreamRank struct {
 	Logical        *planner.Rank
 	Input          PhysicalNode
 	StateTTLMillis int64
+	// DropUpdateBefore: updates go out as +U alone (updateBeforeDroppers).
+	DropUpdateBefore bool
 }
 
 // StreamDeduplicate keeps the first or last row per key by a time
@@ -25,6 +27,8 @@ type StreamDeduplicate struct {
 	KeepLast       bool
 	ProcTime       bool
 	StateTTLMillis int64
+	// DropUpdateBefore: updates go out as +U alone (updateBeforeDroppers).
+	DropUpdateBefore bool
 }
 
 // StreamOverAggregate computes OVER aggregates.
@@ -136,6 +140,7 @@ func (n *StreamRank) operatorSpec() (exec.OperatorSpec, error) {
 		PartitionKeys: l.Partition, OrderKeys: l.Order, RankType: strings.ToLower(l.RankType),
 		Start: l.Start, End: l.End, OutputRank: l.OutputRank,
 		InputChangelog: l.Input.Changelog() != planner.InsertOnly, StateTTLMillis: n.StateTTLMillis,
+		DropUpdateBefore: n.DropUpdateBefore,
 	})
 	s.Changelog = true
 	return s, err
@@ -145,7 +150,7 @@ func (n *StreamDeduplicate) operatorSpec() (exec.OperatorSpec, error) {
 	l := n.Logical
 	s, err := spec(exec.KindDeduplicate, n.Describe(), n.Schema(), exec.DeduplicateSpec{
 		Keys: l.Partition, TimeCol: l.Order[0].Col, KeepLast: n.KeepLast, ProcTime: n.ProcTime,
-		OutputRank: l.OutputRank, StateTTLMillis: n.StateTTLMillis,
+		OutputRank: l.OutputRank, StateTTLMillis: n.StateTTLMillis, DropUpdateBefore: n.DropUpdateBefore,
 	})
 	// Keeping the first row by processing time only inserts, but the
 	// batches carry the row kind column when the plan declares the rank
@@ -196,10 +201,10 @@ func physicalizeRank(r *planner.Rank, in PhysicalNode, cfg Config) (PhysicalNode
 		return &StreamDeduplicate{
 			Logical: r, Input: input, KeepLast: r.Order[0].Desc,
 			ProcTime:       s.Columns[r.Order[0].Col].Type.TimeAttr == types.ProctimeAttr,
-			StateTTLMillis: cfg.StateTTLMillis,
+			StateTTLMillis: cfg.StateTTLMillis, DropUpdateBefore: cfg.dropUpdateBefore[r],
 		}, nil
 	}
-	return &StreamRank{Logical: r, Input: input, StateTTLMillis: cfg.StateTTLMillis}, nil
+	return &StreamRank{Logical: r, Input: input, StateTTLMillis: cfg.StateTTLMillis, DropUpdateBefore: cfg.dropUpdateBefore[r]}, nil
 }
 
 // physicalizeOver checks that the OVER calls can run together: aggregates

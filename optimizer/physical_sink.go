@@ -2,6 +2,7 @@ package optimizer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -38,6 +39,28 @@ func UpsertMaterializeMode(opts map[string]string) (string, error) {
 	return autoForceNone(opts, UpsertMaterializeKey)
 }
 
+// RequireOnConflictKey is table.exec.sink.require-on-conflict (Flink 2.3,
+// default true): an INSERT into an upsert sink whose primary key does not
+// contain an upsert key of the query must say, with ON CONFLICT, how rows
+// of different upsert keys sharing a primary key are resolved.
+const RequireOnConflictKey = "table.exec.sink.require-on-conflict"
+
+// RequireOnConflict reads table.exec.sink.require-on-conflict from session
+// options (true when unset).
+func RequireOnConflict(opts map[string]string) (bool, error) {
+	v, ok := opts[RequireOnConflictKey]
+	if !ok || v == "" {
+		return true, nil
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, errs.New(errs.InvalidOption, "%s must be 'true' or 'false', not '%s'", RequireOnConflictKey, v)
+}
+
 // SinkKeyedShuffleMode reads table.exec.sink.keyed-shuffle from session
 // options (AUTO when unset).
 func SinkKeyedShuffleMode(opts map[string]string) (string, error) {
@@ -57,14 +80,26 @@ func autoForceNone(opts map[string]string, key string) (string, error) {
 	return "", errs.New(errs.InvalidOption, "%s must be AUTO, FORCE or NONE, not '%s'", key, v)
 }
 
-// StreamSinkUpsertMaterializer keeps, per sink primary key, the query's
-// rows not yet retracted (Flink's SinkUpsertMaterializer), so an upsert
-// sink whose key is not a key of the query's changelog shows the latest
-// remaining row of each key. Its input is hash-partitioned by the key.
+// StreamSinkUpsertMaterializer resolves, per sink primary key, the rows
+// of the query's different upsert keys that share it (Flink's
+// SinkUpsertMaterializer), by the statement's ON CONFLICT strategy:
+// DEDUPLICATE (also without the clause) keeps the rows not yet retracted
+// so that the latest remaining one shows; NOTHING and ERROR compact the
+// changes of each key as the watermark advances and then keep the first
+// row, or fail when rows of two upsert keys remain. Its input is
+// hash-partitioned by the key.
 type StreamSinkUpsertMaterializer struct {
-	Input          PhysicalNode
-	Keys           []int
-	StateTTLMillis int64
+	Input PhysicalNode
+	Keys  []int
+	// Strategy is the ON CONFLICT action ("" for DEDUPLICATE).
+	Strategy string
+	// UpsertKey is an upsert key of the input (NOTHING and ERROR tell the
+	// rows of one upsert key from those of another by it); nil compares
+	// whole rows.
+	UpsertKey []int
+	// InsertOnlyInput is set when the query's rows carry no row kind.
+	InsertOnlyInput bool
+	StateTTLMillis  int64
 }
 
 var _ operatorNode = (*StreamSinkUpsertMaterializer)(nil)
@@ -74,11 +109,24 @@ func (n *StreamSinkUpsertMaterializer) Inputs() []PhysicalNode { return []Physic
 func (n *StreamSinkUpsertMaterializer) Parallelism() int       { return n.Input.Parallelism() }
 func (n *StreamSinkUpsertMaterializer) Bounded() bool          { return n.Input.Bounded() }
 func (n *StreamSinkUpsertMaterializer) Describe() string {
-	return fmt.Sprintf("SinkUpsertMaterializer(pk=[%s])", keyNames(n.Schema(), n.Keys))
+	d := fmt.Sprintf("SinkUpsertMaterializer(pk=[%s]", keyNames(n.Schema(), n.Keys))
+	if n.Strategy != "" && n.Strategy != planner.OnConflictDeduplicate {
+		d += ", conflictStrategy=[" + n.Strategy + "]"
+		if n.UpsertKey != nil {
+			d += fmt.Sprintf(", upsertKey=[%s]", keyNames(n.Schema(), n.UpsertKey))
+		}
+	}
+	return d + ")"
 }
 
 func (n *StreamSinkUpsertMaterializer) operatorSpec() (exec.OperatorSpec, error) {
-	s, err := spec(exec.KindSinkUpsertMaterializer, n.Describe(), n.Schema(), exec.SinkUpsertMaterializerSpec{Keys: n.Keys, StateTTLMillis: n.StateTTLMillis})
+	strategy := n.Strategy
+	if strategy == planner.OnConflictDeduplicate {
+		strategy = ""
+	}
+	s, err := spec(exec.KindSinkUpsertMaterializer, n.Describe(), n.Schema(), exec.SinkUpsertMaterializerSpec{
+		Keys: n.Keys, StateTTLMillis: n.StateTTLMillis, Conflict: strategy, UpsertKey: n.UpsertKey,
+		InsertOnlyInput: n.InsertOnlyInput})
 	s.Changelog = true
 	return s, err
 }
@@ -88,61 +136,81 @@ func (n *StreamSinkUpsertMaterializer) operatorSpec() (exec.OperatorSpec, error)
 // changelog is not keyed by the sink's primary key, and spread to the
 // writers, by the primary key where table.exec.sink.keyed-shuffle or an
 // updating query asks for it.
-func sinkInput(l *planner.Sink, in PhysicalNode, cfg Config, par int) PhysicalNode {
+func sinkInput(l *planner.Sink, in PhysicalNode, cfg Config, par int) (PhysicalNode, error) {
 	in = finalRows(in, l.Input, cfg)
 	keys := make([]int, len(l.Table.PrimaryKey))
 	for i, k := range l.Table.PrimaryKey {
 		keys[i] = l.Table.Schema.Index(k)
 	}
-	if needsUpsertMaterialize(l, in, cfg) {
-		return &StreamSinkUpsertMaterializer{Input: hashExchange(in, keys, par), Keys: keys, StateTTLMillis: cfg.StateTTLMillis}
+	materialize, err := needsUpsertMaterialize(l, in, keys, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if materialize {
+		m := &StreamSinkUpsertMaterializer{Input: hashExchange(in, keys, par), Keys: keys, Strategy: l.OnConflict,
+			InsertOnlyInput: !changelogOf(in, l.Input), StateTTLMillis: cfg.StateTTLMillis}
+		if uk := UpsertKeys(l.Input); len(uk) > 0 && (l.OnConflict == planner.OnConflictNothing || l.OnConflict == planner.OnConflictError) {
+			m.UpsertKey = uk[0]
+		}
+		return m, nil
 	}
 	if len(keys) == 0 {
-		return exchangeTo(in, par)
+		return exchangeTo(in, par), nil
 	}
 	_, final := in.(*StreamMaterialize)
 	updating := l.Input.Changelog() != planner.InsertOnly && !final
 	switch {
 	case cfg.SinkKeyedShuffle == SinkModeForce && par > 1,
 		in.Parallelism() != par && (updating || cfg.SinkKeyedShuffle != SinkModeNone):
-		return hashExchange(in, keys, par)
+		return hashExchange(in, keys, par), nil
 	}
-	return exchangeTo(in, par)
+	return exchangeTo(in, par), nil
 }
 
-// needsUpsertMaterialize decides, as Flink's planner does under
+// needsUpsertMaterialize decides, as Flink's
+// FlinkChangelogModeInferenceProgram does under
 // table.exec.sink.upsert-materialize, whether an upsert sink needs its
-// query's rows materialized: only for a retract changelog (the
-// materializer must see the -U of every row it keeps), and under AUTO only
-// where the changelog is certainly not keyed by the sink's primary key.
-// Eddy does not derive unique keys through every operator yet, so AUTO
-// materializes only a changelog read from a source without a primary key
-// and passed through projections and filters: the case where no key can
-// hold. FORCE materializes every retract changelog into an upsert sink.
-func needsUpsertMaterialize(l *planner.Sink, in PhysicalNode, cfg Config) bool {
-	if !l.Upsert || cfg.Batch || l.Input.Changelog() != planner.Retract {
-		return false
+// query's rows materialized, and enforces
+// table.exec.sink.require-on-conflict. Under AUTO it materializes where
+// the sink's primary key contains no upsert key of the query (UpsertKeys),
+// except for an insert-only query with ON CONFLICT DO DEDUPLICATE, whose
+// inserts simply overwrite each other; FORCE materializes before every
+// upsert sink, NONE never. Batch runs write final rows and need none.
+//
+// The materializer needs each retraction in full: an upsert source's
+// changelog reaches it normalized (the normalization is elided only before
+// a sink keyed like the source, which needs no materializer).
+func needsUpsertMaterialize(l *planner.Sink, in PhysicalNode, pk []int, cfg Config) (bool, error) {
+	if !l.Upsert || cfg.Batch {
+		return false, nil
 	}
 	if _, ok := in.(*StreamMaterialize); ok {
-		return false
+		return false, nil
 	}
 	switch cfg.UpsertMaterialize {
 	case SinkModeNone:
-		return false
+		return false, nil
 	case SinkModeForce:
-		return true
+		return true, nil
 	}
-	return keyless(l.Input)
-}
-
-// keyless reports a changelog that has no unique key: a keyless source's,
-// through projections, filters and watermark assigners.
-func keyless(n planner.Node) bool {
-	switch x := n.(type) {
-	case *planner.Scan:
-		return len(x.Table.PrimaryKey) == 0
-	case *planner.Calc, *planner.Project, *planner.Filter, *planner.WatermarkAssigner:
-		return keyless(n.Children()[0])
+	if l.Input.Changelog() == planner.InsertOnly && l.OnConflict == planner.OnConflictDeduplicate {
+		return false, nil
 	}
-	return false
+	uks := UpsertKeys(l.Input)
+	if slices.ContainsFunc(uks, func(k []int) bool { return containsAll(pk, k) }) {
+		return false, nil
+	}
+	if cfg.RequireOnConflict && l.OnConflict == "" {
+		upsertKey := "none"
+		if len(uks) > 0 {
+			upsertKey = "[" + strings.Join(pick(l.Schema().Names(), uks[0]), ", ") + "]"
+		}
+		return false, errs.New(errs.InvalidPlan, "The query has an upsert key that differs from the primary key of the sink table '%s.%s.%s'. Primary key: [%s], upsert key: %s. "+
+			"This can lead to non-deterministic results when multiple records with different upsert keys map to the same primary key. "+
+			"Please specify an ON CONFLICT clause to define how conflicts should be handled: "+
+			"ON CONFLICT DO DEDUPLICATE (update to the latest record, state intensive, since we need to keep the entire history), "+
+			"or ON CONFLICT DO ERROR (fail on conflict), or ON CONFLICT DO NOTHING (keep first record).",
+			l.Path.Catalog, l.Path.Database, l.Path.Name, strings.Join(l.Table.PrimaryKey, ", "), upsertKey)
+	}
+	return true, nil
 }

@@ -56,5 +56,6 @@ func (n *StreamWindowAggregate) operatorSpec() (exec.OperatorSpec, error) {
 		Keys:     n.Logical.Keys,
 		Calls:    n.Logical.Calls,
 		ProcTime: in.Columns[n.Logical.TimeCol].Type.TimeAttr == types.ProctimeAttr,
+		Attached: n.Logical.Attached != nil,
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
@@ -188,7 +189,8 @@ var ConvertIntervalJoin = Rule{Name: "ConvertIntervalJoin", Apply: func(n planne
 		return n, false
 	}
 	_, _, rest := splitEquiConditions(j.Condition, j.Left.Schema().Len())
-	if _, ok := intervalBounds(rest, j.Left.Schema(), j.Right.Schema()); !ok {
+	ls, rs := intervalJoinSchemas(j)
+	if _, ok := intervalBounds(rest, ls, rs); !ok {
 		return n, false
 	}
 	nj := *j
@@ -196,18 +198,98 @@ var ConvertIntervalJoin = Rule{Name: "ConvertIntervalJoin", Apply: func(n planne
 	return &nj, true
 }}
 
+// intervalJoinSchemas are the schemas of j's inputs as the interval join
+// sees them: the window_end column of an input that passes on the rows of
+// an event-time window aggregate counts as a rowtime attribute. A window
+// aggregate emits a window's rows when the watermark reaches window_end - 1
+// and forwards the watermark after them, so every row it emits has a
+// window_end above the watermark that went before, which is all the
+// interval join asks of a rowtime: rows of the other input expire once the
+// watermark passes the last window_end that can join them. Nexmark q7's
+// B.dateTime BETWEEN B1.window_end - INTERVAL '10' SECOND AND
+// B1.window_end then keeps ten seconds of bids instead of all of them.
+func intervalJoinSchemas(j *planner.Join) (ls, rs types.Schema) {
+	return windowEndAsRowtime(j.Left), windowEndAsRowtime(j.Right)
+}
+
+func windowEndAsRowtime(n planner.Node) types.Schema {
+	s := n.Schema()
+	end := windowEndOf(n)
+	if end < 0 || procTimeWindows(n) || s.Columns[end].Type.TimeAttr != types.NoTimeAttr {
+		return s
+	}
+	s.Columns = append([]types.Column(nil), s.Columns...)
+	s.Columns[end].Type = s.Columns[end].Type.WithTimeAttr(types.RowtimeAttr)
+	return s
+}
+
+// windowEndGrid is the grid the values of column col of n lie on when it
+// is the window_end of an event-time TUMBLE, HOP or CUMULATE window
+// aggregate's rows (window ends are aligned to the window's offset and
+// spaced by its size, slide or step), or nil.
+func windowEndGrid(n planner.Node, col int) *exec.TimeGrid {
+	if windowEndOf(n) != col || procTimeWindows(n) {
+		return nil
+	}
+	w := windowAggregateBelow(n).Window
+	switch w.Kind {
+	case "TUMBLE":
+		return &exec.TimeGrid{Step: w.Size, Offset: w.Offset}
+	case "HOP":
+		return &exec.TimeGrid{Step: w.Slide, Offset: w.Offset}
+	case "CUMULATE":
+		return &exec.TimeGrid{Step: w.Step, Offset: w.Offset}
+	}
+	return nil
+}
+
+// windowEndOf is the output column of n that passes on the window_end of
+// a window aggregate's rows, or -1.
+func windowEndOf(n planner.Node) int {
+	through := func(exprs []expr.Expr, in planner.Node) int {
+		end := windowEndOf(in)
+		if end < 0 {
+			return -1
+		}
+		for i, e := range exprs {
+			if c, ok := e.(*expr.ColumnRef); ok && c.Index == end {
+				return i
+			}
+		}
+		return -1
+	}
+	switch x := n.(type) {
+	case *planner.WindowAggregate:
+		return len(x.Keys) + 1
+	case *planner.Project:
+		return through(x.Exprs, x.Input)
+	case *planner.Calc:
+		return through(x.Exprs, x.Input)
+	case *planner.Filter:
+		return windowEndOf(x.Input)
+	}
+	return -1
+}
+
 // ComputeJoinKeys turns equality conjuncts between expressions over one
 // input each (MOD(l.a, 10) = r.k) into equalities between columns, by
 // computing the expressions as extra columns of the inputs, so that the
-// join partitions and probes by them instead of comparing every pair.
+// join partitions and probes by them instead of comparing every pair. A
+// side that is already a column is used as it is. A temporal join takes
+// only keys whose right side is a column, as Flink: the versioned table
+// is keyed by its primary key, so only the left (probe) side may compute
+// its key (o.nested_row.currency = r.currency).
 var ComputeJoinKeys = Rule{Name: "ComputeJoinKeys", Apply: func(n planner.Node) (planner.Node, bool) {
 	j, ok := n.(*planner.Join)
-	if !ok || j.Condition == nil || j.SystemTime >= 0 {
+	if !ok || j.Condition == nil {
 		return n, false
 	}
+	temporal := j.SystemTime >= 0
 	ls, rs := j.Left.Schema(), j.Right.Schema()
 	nl, nr := ls.Len(), rs.Len()
 	var lextra, rextra []expr.Expr
+	// A key pair: a column of the left input and one of the right input,
+	// where an index at or past nl (nr) names an extra computed column.
 	type pair struct{ l, r int }
 	var keys []pair
 	var rest []expr.Expr
@@ -218,12 +300,22 @@ var ComputeJoinKeys = Rule{Name: "ComputeJoinKeys", Apply: func(n planner.Node) 
 			if side(a, nl) == 1 && side(b, nl) == 0 {
 				a, b = b, a
 			}
-			_, aRef := a.(*expr.ColumnRef)
-			_, bRef := b.(*expr.ColumnRef)
-			if side(a, nl) == 0 && side(b, nl) == 1 && !(aRef && bRef) && a.Type().EqualIgnoringNull(b.Type()) {
-				keys = append(keys, pair{nl + len(lextra), len(rextra)})
-				lextra = append(lextra, a)
-				rextra = append(rextra, shiftRefs(b, -nl))
+			aRef, aIsRef := a.(*expr.ColumnRef)
+			bRef, bIsRef := b.(*expr.ColumnRef)
+			if side(a, nl) == 0 && side(b, nl) == 1 && !(aIsRef && bIsRef) && (bIsRef || !temporal) &&
+				a.Type().EqualIgnoringNull(b.Type()) {
+				k := pair{nl + len(lextra), nr + len(rextra)}
+				if aIsRef {
+					k.l = aRef.Index
+				} else {
+					lextra = append(lextra, a)
+				}
+				if bIsRef {
+					k.r = bRef.Index - nl
+				} else {
+					rextra = append(rextra, shiftRefs(b, -nl))
+				}
+				keys = append(keys, k)
 				continue
 			}
 		}
@@ -245,12 +337,10 @@ var ComputeJoinKeys = Rule{Name: "ComputeJoinKeys", Apply: func(n planner.Node) 
 	for _, c := range rest {
 		cond = append(cond, remapRefs(c, shift))
 	}
-	for i, k := range keys {
-		l := &expr.ColumnRef{Index: k.l, Name: "$jk" + strconv.Itoa(i), T: lextra[i].Type()}
-		r := &expr.ColumnRef{Index: nlNew + nr + k.r, Name: "$jk" + strconv.Itoa(i), T: rextra[i].Type()}
-		cond = append(cond, eq(l, r))
-	}
 	extend := func(in planner.Node, s types.Schema, extra []expr.Expr) planner.Node {
+		if len(extra) == 0 {
+			return in
+		}
 		names := s.Names()
 		for i := range extra {
 			names = append(names, "$jk"+strconv.Itoa(i))
@@ -260,6 +350,12 @@ var ComputeJoinKeys = Rule{Name: "ComputeJoinKeys", Apply: func(n planner.Node) 
 	nj := *j
 	nj.Left = extend(j.Left, ls, lextra)
 	nj.Right = extend(j.Right, rs, rextra)
+	ln, rn := nj.Left.Schema(), nj.Right.Schema()
+	for _, k := range keys {
+		l := &expr.ColumnRef{Index: k.l, Name: ln.Columns[k.l].Name, T: ln.Columns[k.l].Type}
+		r := &expr.ColumnRef{Index: nlNew + k.r, Name: rn.Columns[k.r].Name, T: rn.Columns[k.r].Type}
+		cond = append(cond, eq(l, r))
+	}
 	nj.Condition = conjoin(cond)
 	// Drop the key columns again above the join.
 	out := nj.Schema()

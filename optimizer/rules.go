@@ -15,13 +15,15 @@ type Rule struct {
 // starts. The order matters:
 //
 // Rewrite phase, over Filter and Project nodes:
-//  0. ConvertWindowAggregate, ConvertTopN and ConvertWindowRank recognize
-//     window aggregations and (window) Top-N while their nodes still sit
-//     right above each other.
+//  0. ConvertWindowAggregate, ConvertCascadedWindowAggregate, ConvertTopN
+//     and ConvertWindowRank recognize window aggregations (also over the
+//     output of another one) and (window) Top-N while their nodes still
+//     sit right above each other.
 //  1. FoldConstants first, so later rules see literals (TRUE conditions).
 //  2. RemoveTrueFilter drops filters folded to TRUE.
 //  3. MergeFilters, PushFilterBelowProject,
-//     PushFilterBelowWindowTableFunction, PushFilterIntoJoin and
+//     PushFilterBelowWindowTableFunction, PushFilterBelowVectorSearch,
+//     PushFilterIntoJoin and
 //     PushJoinConditionIntoInputs move filtering down (ComputeJoinKeys
 //     turns equalities of expressions into column keys on the way) to the scans (and
 //     join conditions into joins, where the physical planner finds
@@ -30,7 +32,8 @@ type Rule struct {
 //  4. MergeProjects collapses stacked projections (views, computed columns,
 //     INSERT casts) into one.
 //  5. PushProjectBelowWatermarkAssigner, PushProjectBelowChangelogFunction,
-//     PushProjectBelowCorrelate, PushProjectIntoScan,
+//     PushProjectBelowCorrelate, PushProjectBelowVectorSearch,
+//     PushProjectIntoScan,
 //     PruneJoinInputs, ReplaceConstantRankNumber and DropUnusedRankNumber
 //     prune the columns each operator must carry (and the ROW fields, which the assigner's rule
 //     turns into columns so that connectors with nested projection
@@ -46,13 +49,15 @@ type Rule struct {
 // shapes the rewrite rules match, and join conditions are complete):
 //  6. ConvertWindowJoin turns joins of windowed inputs on equal window
 //     start and end into window joins; ConvertIntervalJoin marks joins
-//     bounded by time attributes.
+//     bounded by time attributes (a window aggregate's window_end counting
+//     as one).
 //  7. MergeFilterAndProjectIntoCalc turns every Filter/Project into the Calc
 //     the runtime executes, and MergeCalcs fuses adjacent Calcs.
 //  8. FoldConstantsInCalc folds what merging brought together.
 var Phases = [][]Rule{
 	{
 		ConvertWindowAggregate,
+		ConvertCascadedWindowAggregate,
 		ConvertTopN,
 		ConvertWindowRank,
 		FoldConstants,
@@ -60,6 +65,7 @@ var Phases = [][]Rule{
 		MergeFilters,
 		PushFilterBelowProject,
 		PushFilterBelowWindowTableFunction,
+		PushFilterBelowVectorSearch,
 		PushFilterIntoJoin,
 		PushJoinConditionIntoInputs,
 		ComputeJoinKeys,
@@ -67,6 +73,7 @@ var Phases = [][]Rule{
 		PushProjectBelowWatermarkAssigner,
 		PushProjectBelowChangelogFunction,
 		PushProjectBelowCorrelate,
+		PushProjectBelowVectorSearch,
 		PushProjectIntoScan,
 		PushFilterIntoScan,
 		PruneJoinInputs,

@@ -87,9 +87,13 @@ func (b *binder) andExprs(n sql.Node, cs []expr.Expr) (expr.Expr, error) {
 
 // notInCondition widens NOT IN's equality x = y to a match when either
 // side is NULL: as in SQL, a NULL on either side makes the row's NOT IN
-// unknown, which drops it from the anti join's output.
+// unknown, which drops it from the anti join's output. A side that cannot
+// be NULL adds nothing.
 func (b *binder) notInCondition(n sql.Node, eq, x, y expr.Expr) (expr.Expr, error) {
 	for _, side := range []expr.Expr{x, y} {
+		if !side.Type().Nullable() {
+			continue
+		}
 		isNull, err := b.call(n, "IS NULL", side)
 		if err != nil {
 			return nil, err

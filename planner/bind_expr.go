@@ -189,6 +189,10 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		if m, ok := sc.marks[n]; ok {
 			return s.markPredicate(n, sc, m)
 		}
+	case *sql.Exists:
+		if i, ok := sc.scalars[n]; ok {
+			return s.existsValue(n, sc, i)
+		}
 	case *sql.SubqueryExpr:
 		if i, ok := sc.scalars[n]; ok {
 			c := sc.cols[i]

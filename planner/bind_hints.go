@@ -19,7 +19,9 @@ import (
 //     retention of the query block's stateful operators whose input is
 //     named by a key (a table's name or alias, a view's name, a derived
 //     table's alias), overriding table.exec.state.ttl. A group
-//     aggregate's input is the block's single FROM item. Every key must
+//     aggregate's input is the block's single FROM item; a regular
+//     join's are its two sides, each with its own retention (an input
+//     that is itself a join has no name). Every key must
 //     name a FROM item of the block; for a key given twice the first value
 //     wins, as in Flink.
 //

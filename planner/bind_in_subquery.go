@@ -2,16 +2,19 @@ package planner
 
 import (
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
 )
 
 // markColumns locates the result of an IN subquery planned as a mark
-// join: the column that is non-NULL where the probe found a match, and
-// the probe's own column.
+// join: the column that is non-NULL where the probe found a match, the
+// probe's own column, and, where the probe or the subquery's value is
+// nullable, the subquery's row count and non-NULL value count (else -1).
 type markColumns struct {
-	mark, probe int
+	mark, probe     int
+	count, nonNulls int
 }
 
 // planMarkJoins plans the IN subqueries nested inside e (in a CASE, an
@@ -21,6 +24,13 @@ type markColumns struct {
 // NULL. The returned scope hides the added columns and maps each
 // subquery to them for bindExpr. Probes nesting IN subqueries of their
 // own are planned inner first.
+//
+// SQL's three-valued logic needs more than the match where NULLs can
+// occur: x IN (sub) is FALSE over an empty subquery, TRUE on a match,
+// and otherwise NULL when x is NULL or sub has a NULL value. So where
+// the probe or the subquery's value is nullable the input is also cross
+// joined with (SELECT COUNT(*) $c, COUNT(y) $ck FROM sub), as Calcite's
+// SubQueryRemoveRule does, and markPredicate reads the counts.
 func (b *binder) planMarkJoins(e sql.Expr, input Node, sc *scope) (Node, *scope, error) {
 	var subs []*sql.InSubquery
 	walkSQL(e, func(x sql.Expr) bool {
@@ -56,7 +66,8 @@ func (b *binder) markJoin(q *sql.InSubquery, input Node, sc *scope) (Node, *scop
 	if err != nil {
 		return nil, nil, err
 	}
-	out := &scope{cols: append([]scopeColumn(nil), sc.cols...), agg: sc.agg, over: sc.over, marks: map[*sql.InSubquery]markColumns{}}
+	out := &scope{cols: append([]scopeColumn(nil), sc.cols...), agg: sc.agg, over: sc.over, scalars: sc.scalars,
+		marks: map[*sql.InSubquery]markColumns{}}
 	for k, v := range sc.marks {
 		out.marks[k] = v
 	}
@@ -79,44 +90,93 @@ func (b *binder) markJoin(q *sql.InSubquery, input Node, sc *scope) (Node, *scop
 	if err != nil {
 		return nil, nil, err
 	}
-	j := &Join{Left: input, Right: marked, Type: LeftJoin, Condition: cond, SystemTime: -1}
+	var j Node = &Join{Left: input, Right: marked, Type: LeftJoin, Condition: cond, SystemTime: -1}
+	m := markColumns{mark: width + 1, probe: probe.Index, count: -1, nonNulls: -1}
+	if probe.T.Nullable() || ss.Columns[0].Type.Nullable() {
+		if j, err = b.joinCounts(q.Query, j); err != nil {
+			return nil, nil, err
+		}
+		m.count, m.nonNulls = width+2, width+3
+	}
 	js := j.Schema()
-	out.cols = append(out.cols,
-		scopeColumn{name: "$y", typ: js.Columns[width].Type, hidden: true},
-		scopeColumn{name: "$m", typ: js.Columns[width+1].Type, hidden: true})
+	for i := width; i < js.Len(); i++ {
+		out.cols = append(out.cols, scopeColumn{name: js.Columns[i].Name, typ: js.Columns[i].Type, hidden: true})
+	}
 	// The scope's types follow the join's (time attributes end there).
 	for i := range out.cols {
 		out.cols[i].typ = js.Columns[i].Type
 	}
-	out.marks[q] = markColumns{mark: width + 1, probe: probe.Index}
+	out.marks[q] = m
 	return j, out, nil
 }
 
-// markPredicate is x [NOT] IN (sub) over a mark join: TRUE where the
-// probe matched, FALSE where it did not, NULL where the probe is NULL.
-// (A NULL among the subquery's values does not make a non-match NULL, as
-// SQL's three-valued logic would: the distinct values keep no count of
-// NULLs.)
-func (s source) markPredicate(n *sql.InSubquery, sc *scope, m markColumns) (expr.Expr, error) {
-	mark := &expr.ColumnRef{Index: m.mark, Name: "$m", T: sc.cols[m.mark].typ}
-	res, err := s.call(n, "IS NOT NULL", mark)
+// joinCounts cross joins input with (SELECT COUNT(*) $c, COUNT(y) $ck
+// FROM sub), sub being a one-column query, which appends the two counts
+// to input's columns. It is a LEFT JOIN: a streaming global aggregate
+// emits no row before its input has one, so an empty sub reads as a NULL
+// $c.
+func (b *binder) joinCounts(sub *sql.Query, input Node) (Node, error) {
+	counts, err := b.bindQuery(sub)
 	if err != nil {
 		return nil, err
 	}
-	if n.Not {
-		if res, err = s.call(n, "NOT", res); err != nil {
+	count := types.BigIntType.WithNullable(false)
+	counts = &Aggregate{Input: counts, Names: []string{"$c", "$ck"}, Calls: []agg.Call{
+		{Func: "COUNT", Filter: -1, Type: count, Name: "$c"},
+		{Func: "COUNT", Args: []int{0}, Filter: -1, Type: count, Name: "$ck"},
+	}}
+	return &Join{Left: input, Right: counts, Type: LeftJoin, SystemTime: -1}, nil
+}
+
+// markPredicate is x [NOT] IN (sub) over a mark join, in SQL's
+// three-valued logic (see planMarkJoins):
+//
+//	CASE WHEN COALESCE($c, 0) = 0 THEN FALSE
+//	     WHEN $m IS NOT NULL THEN TRUE
+//	     WHEN x IS NULL OR $ck < $c THEN NULL
+//	     ELSE FALSE END
+//
+// negated for NOT IN. Without the counts (neither side nullable) it is
+// $m IS NOT NULL: an empty subquery matches nothing.
+func (s source) markPredicate(n *sql.InSubquery, sc *scope, m markColumns) (expr.Expr, error) {
+	ref := func(i int) expr.Expr { return &expr.ColumnRef{Index: i, Name: sc.cols[i].name, T: sc.cols[i].typ} }
+	res, err := s.call(n, "IS NOT NULL", ref(m.mark))
+	if err != nil {
+		return nil, err
+	}
+	if m.count >= 0 {
+		boolean := func(v bool) expr.Expr { return &expr.Literal{Value: v, T: types.BooleanType.WithNullable(false)} }
+		zero := &expr.Literal{Value: int64(0), T: types.BigIntType.WithNullable(false)}
+		count, err := s.call(n, "COALESCE", ref(m.count), zero)
+		if err != nil {
+			return nil, err
+		}
+		empty, err := s.call(n, "=", count, zero)
+		if err != nil {
+			return nil, err
+		}
+		// Unknown: a NULL probe, or a NULL among the subquery's values.
+		unknown, err := s.call(n, "<", ref(m.nonNulls), ref(m.count))
+		if err != nil {
+			return nil, err
+		}
+		if sc.cols[m.probe].typ.Nullable() {
+			isNull, err := s.call(n, "IS NULL", ref(m.probe))
+			if err != nil {
+				return nil, err
+			}
+			if unknown, err = s.call(n, "OR", isNull, unknown); err != nil {
+				return nil, err
+			}
+		}
+		if res, err = s.call(n, "CASE", empty, boolean(false), res, boolean(true), unknown, &expr.Literal{T: types.BooleanType}, boolean(false)); err != nil {
 			return nil, err
 		}
 	}
-	pt := sc.cols[m.probe].typ
-	if !pt.Nullable() {
-		return res, nil
+	if n.Not {
+		return s.call(n, "NOT", res)
 	}
-	isNull, err := s.call(n, "IS NULL", &expr.ColumnRef{Index: m.probe, Name: sc.cols[m.probe].name, T: pt})
-	if err != nil {
-		return nil, err
-	}
-	return s.call(n, "CASE", isNull, &expr.Literal{T: types.BooleanType}, res)
+	return res, nil
 }
 
 // correlatedSelect returns the SELECT of an IN subquery that may be
@@ -181,7 +241,9 @@ func (b *binder) bindCorrelatedIn(n *sql.InSubquery, not bool, sel *sql.Select, 
 func hasInSubquery(e sql.Expr) bool {
 	found := false
 	walkSQL(e, func(x sql.Expr) bool {
-		_, found = x.(*sql.InSubquery)
+		if _, ok := x.(*sql.InSubquery); ok {
+			found = true
+		}
 		return !found
 	})
 	return found

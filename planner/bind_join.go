@@ -19,8 +19,14 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 	if isUnnest(n.Right) {
 		return b.bindUnnestJoin(n)
 	}
+	if isGenerateSeries(n.Right) {
+		return b.bindGenerateSeriesJoin(n)
+	}
 	if isSnapshot(n.Right) {
 		return b.bindSnapshotJoin(n)
+	}
+	if isVectorSearch(n.Right) {
+		return b.bindVectorSearchJoin(n)
 	}
 	left, ls, err := b.bindFrom(n.Left)
 	if err != nil {
@@ -35,6 +41,14 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 	if ref, ok := n.Right.(*sql.TableRef); ok && ref.SystemTime != nil {
 		if err := b.temporal(j, ref, ls); err != nil {
 			return nil, nil, err
+		}
+	}
+	if j.SystemTime < 0 && !j.Lookup {
+		// A STATE_TTL hint naming an input sets its retention in the
+		// join; a cascaded join's input that is itself a join has no
+		// name and keeps table.exec.state.ttl, as in Flink.
+		for i, in := range []sql.TableExpr{n.Left, n.Right} {
+			j.StateTTLMillis[i], j.HasStateTTL[i] = inputTTL(in, b.stateTTL)
 		}
 	}
 	switch {

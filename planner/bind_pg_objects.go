@@ -26,6 +26,27 @@ func (s source) bindPGObjectDef(n *sql.FuncCall, args []expr.Expr) (e expr.Expr,
 	case "COL_DESCRIPTION":
 		e, err := s.bindColDescription(n, args)
 		return e, true, err
+	case "OBJ_DESCRIPTION":
+		// obj_description(oid, catalog): only relations (pg_class) have
+		// comments in Eddy, its tables'.
+		if len(args) != 1 && len(args) != 2 {
+			return nil, true, s.errAt(errs.UndefinedFunction, n, "obj_description takes 1 or 2 arguments, not %d", len(args))
+		}
+		if len(args) == 2 {
+			lit, isLit := args[1].(*expr.Literal)
+			if !isLit || !lit.Type().IsString() {
+				return nil, true, s.errAt(errs.NotSupported, n, "obj_description needs its catalog name as a literal")
+			}
+			if name, _ := lit.Value.(string); !strings.EqualFold(strings.TrimPrefix(name, "pg_catalog."), "pg_class") {
+				return &expr.Literal{T: types.StringType}, true, nil
+			}
+		}
+		if s.cat != nil {
+			defs = s.cat.PGRelationComments()
+		}
+	case "PG_RELATION_IS_PUBLISHABLE":
+		e, err := s.bindRelationIsPublishable(n, args)
+		return e, true, err
 	case "PG_GET_INDEXDEF":
 		if len(args) != 1 && len(args) != 3 {
 			return nil, true, s.errAt(errs.UndefinedFunction, n, "pg_get_indexdef takes 1 or 3 arguments, not %d", len(args))
@@ -33,7 +54,8 @@ func (s source) bindPGObjectDef(n *sql.FuncCall, args []expr.Expr) (e expr.Expr,
 		if len(args) == 3 {
 			if c, isLit := args[1].(*expr.Literal); !isLit || c.Value != any(int64(0)) {
 				// A column number asks for one key column's definition.
-				return nil, true, s.errAt(errs.NotSupported, n, "pg_get_indexdef of one index column is not supported yet")
+				e, err := s.bindIndexColumnDef(n, args)
+				return e, true, err
 			}
 		}
 		if s.cat != nil {
@@ -117,6 +139,101 @@ func (s source) bindColDescription(n *sql.FuncCall, args []expr.Expr) (expr.Expr
 			return nil, err
 		}
 		caseArgs = append(caseArgs, cond, &expr.Literal{Value: comments[k], T: types.StringType.WithNullable(false)})
+	}
+	if len(caseArgs) == 0 {
+		return &expr.Literal{T: types.StringType}, nil
+	}
+	return s.call(n, "CASE", append(caseArgs, &expr.Literal{T: types.StringType})...)
+}
+
+// bindRelationIsPublishable binds pg_relation_is_publishable(oid), which
+// psql's \d of a table calls to list the publications that include it:
+// TRUE for the tables of the catalog's databases (PostgreSQL publishes
+// ordinary tables only, not views, materialized views or the system
+// catalogs), FALSE for other OIDs, NULL for NULL, as a lookup built from
+// the catalog as bindPGObjectDef builds its own.
+func (s source) bindRelationIsPublishable(n *sql.FuncCall, args []expr.Expr) (expr.Expr, error) {
+	if len(args) != 1 {
+		return nil, s.errAt(errs.UndefinedFunction, n, "pg_relation_is_publishable takes 1 argument, not %d", len(args))
+	}
+	// psql writes the OID as a string literal ('16384'), which PostgreSQL
+	// reads as one.
+	if lit, ok := args[0].(*expr.Literal); ok && lit.Type().IsString() {
+		c, err := expr.NewCast(lit, types.BigIntType.WithNullable(lit.Type().Nullable()), false)
+		if err != nil {
+			return nil, s.errAt(errs.DatatypeMismatch, n, "%v", err)
+		}
+		if args[0], err = expr.Fold(c); err != nil {
+			return nil, s.errAt(errs.InvalidCast, n.Args[0], "invalid input syntax for type oid: %s", lit.Value)
+		}
+	}
+	if !args[0].Type().IsNumeric() && args[0].Type().Kind != types.Null {
+		return nil, s.errAt(errs.DatatypeMismatch, n, "pg_relation_is_publishable expects an OID, not %s", args[0].Type())
+	}
+	var oids []int64
+	if s.cat != nil {
+		oids = s.cat.PGTableOIDs()
+	}
+	isNull, err := s.call(n, "IS NULL", args[0])
+	if err != nil {
+		return nil, err
+	}
+	caseArgs := []expr.Expr{isNull, &expr.Literal{T: types.BooleanType}}
+	for _, oid := range oids {
+		cond, err := s.call(n, "=", args[0], &expr.Literal{Value: oid, T: types.BigIntType.WithNullable(false)})
+		if err != nil {
+			return nil, err
+		}
+		caseArgs = append(caseArgs, cond, &expr.Literal{Value: true, T: types.BooleanType.WithNullable(false)})
+	}
+	return s.call(n, "CASE", append(caseArgs, &expr.Literal{Value: false, T: types.BooleanType.WithNullable(false)})...)
+}
+
+// bindIndexColumnDef binds pg_get_indexdef(oid, column, pretty) for a
+// column number that is not the literal 0, which psql's \d of an index
+// reads per index column: the key column's name (Eddy's indexes are the
+// primary keys', of plain columns), the whole definition for 0, NULL for
+// other OIDs and numbers, as a lookup built from the catalog.
+func (s source) bindIndexColumnDef(n *sql.FuncCall, args []expr.Expr) (expr.Expr, error) {
+	for _, a := range args[:2] {
+		if !a.Type().IsNumeric() && a.Type().Kind != types.Null {
+			return nil, s.errAt(errs.DatatypeMismatch, n, "pg_get_indexdef expects an OID and a column number, not %s", a.Type())
+		}
+	}
+	cols := map[[2]int64]string{}
+	if s.cat != nil {
+		for k, name := range s.cat.PGIndexColumns() {
+			cols[k] = name
+		}
+		for oid, def := range s.cat.PGIndexDefs() {
+			cols[[2]int64{oid, 0}] = def
+		}
+	}
+	keys := make([][2]int64, 0, len(cols))
+	for k := range cols {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]int64) int {
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		return cmp.Compare(a[1], b[1])
+	})
+	var caseArgs []expr.Expr
+	for _, k := range keys {
+		rel, err := s.call(n, "=", args[0], &expr.Literal{Value: k[0], T: types.BigIntType.WithNullable(false)})
+		if err != nil {
+			return nil, err
+		}
+		col, err := s.call(n, "=", args[1], &expr.Literal{Value: k[1], T: types.BigIntType.WithNullable(false)})
+		if err != nil {
+			return nil, err
+		}
+		cond, err := s.call(n, "AND", rel, col)
+		if err != nil {
+			return nil, err
+		}
+		caseArgs = append(caseArgs, cond, &expr.Literal{Value: cols[k], T: types.StringType.WithNullable(false)})
 	}
 	if len(caseArgs) == 0 {
 		return &expr.Literal{T: types.StringType}, nil

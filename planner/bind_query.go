@@ -317,11 +317,23 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 		sc    *scope
 		err   error
 	)
+	// The block's STATE_TTL hints apply to its own aggregate and joins,
+	// not to the blocks nested in its FROM (they bind their own).
+	ttl, err := b.stateTTLHints(s)
+	if err != nil {
+		return nil, err
+	}
 	if s.From == nil {
 		input = &Values{Rows: [][]*expr.Literal{{}}}
 		sc = &scope{}
-	} else if input, sc, err = b.bindFrom(s.From); err != nil {
-		return nil, err
+	} else {
+		outer := b.stateTTL
+		b.stateTTL = ttl
+		input, sc, err = b.bindFrom(s.From)
+		b.stateTTL = outer
+		if err != nil {
+			return nil, err
+		}
 	}
 	if s.Where != nil {
 		if input, err = b.bindWhere(s.Where, input, sc); err != nil {
@@ -330,10 +342,6 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 	}
 	if s.Where != nil && hasAggregates(s.Where) {
 		return nil, b.errAt(errs.GroupingError, s.Where, "aggregate functions are not allowed in WHERE")
-	}
-	ttl, err := b.stateTTLHints(s)
-	if err != nil {
-		return nil, err
 	}
 	grouped := len(s.GroupBy) > 0 || s.Having != nil || hasAggregates(itemExprs(s.Items)...)
 	if grouped {
@@ -352,6 +360,11 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 				if input, sc, err = b.planScalarSubqueries([]sql.Expr{s.Having}, input, sc); err != nil {
 					return nil, err
 				}
+			}
+			// IN subqueries nested in HAVING (not only as its conjuncts)
+			// become mark joins, as in a SELECT item.
+			if input, sc, err = b.planMarkJoins(s.Having, input, sc); err != nil {
+				return nil, err
 			}
 			cond, err := b.bindExpr(sc, s.Having)
 			if err != nil {
@@ -373,6 +386,12 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 	}
 	if hasScalarSubquery(itemExprs(s.Items)...) {
 		if input, sc, err = b.planScalarSubqueries(itemExprs(s.Items), input, sc); err != nil {
+			return nil, err
+		}
+	}
+	// x [NOT] IN (subquery) as a value is a mark join (planMarkJoins).
+	for _, e := range itemExprs(s.Items) {
+		if input, sc, err = b.planMarkJoins(e, input, sc); err != nil {
 			return nil, err
 		}
 	}
@@ -477,6 +496,9 @@ func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
 			// a correlate over one empty row.
 			c, sc, err := b.bindUnnest(n, &Values{Rows: [][]*expr.Literal{{}}}, &scope{}, false)
 			return c, sc, err
+		}
+		if isGenerateSeries(n) {
+			return b.bindGenerateSeries(n, &Values{Rows: [][]*expr.Literal{{}}}, &scope{}, false)
 		}
 		if n.Lateral {
 			return nil, nil, b.errAt(errs.NotSupported, n, "LATERAL TABLE is not supported yet")

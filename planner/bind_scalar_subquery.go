@@ -37,12 +37,14 @@ import (
 // A subquery without a row gives NULL, as in SQL. A global aggregate or
 // one VALUES row needs no SINGLE_VALUE check (atMostOneRow).
 
-// hasScalarSubquery reports whether es nest a scalar subquery.
+// hasScalarSubquery reports whether es nest a scalar subquery or an
+// EXISTS used as a value (see existsJoin).
 func hasScalarSubquery(es ...sql.Expr) bool {
 	found := false
 	for _, e := range es {
 		walkSQL(e, func(x sql.Expr) bool {
-			if _, ok := x.(*sql.SubqueryExpr); ok {
+			switch x.(type) {
+			case *sql.SubqueryExpr, *sql.Exists:
 				found = true
 			}
 			return !found
@@ -55,11 +57,12 @@ func hasScalarSubquery(es ...sql.Expr) bool {
 // (see above). The returned scope hides the added columns and maps each
 // subquery to its value column for bindExpr.
 func (b *binder) planScalarSubqueries(es []sql.Expr, input Node, sc *scope) (Node, *scope, error) {
-	var subs []*sql.SubqueryExpr
+	var subs []sql.Expr
 	for _, e := range es {
 		walkSQL(e, func(x sql.Expr) bool {
-			if q, ok := x.(*sql.SubqueryExpr); ok {
-				subs = append(subs, q)
+			switch x.(type) {
+			case *sql.SubqueryExpr, *sql.Exists:
+				subs = append(subs, x)
 				return false
 			}
 			return true
@@ -67,7 +70,12 @@ func (b *binder) planScalarSubqueries(es []sql.Expr, input Node, sc *scope) (Nod
 	}
 	for _, q := range subs {
 		var err error
-		if input, sc, err = b.scalarJoin(q, input, sc); err != nil {
+		if ex, ok := q.(*sql.Exists); ok {
+			input, sc, err = b.existsJoin(ex, input, sc)
+		} else {
+			input, sc, err = b.scalarJoin(q.(*sql.SubqueryExpr), input, sc)
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 	}
@@ -85,6 +93,11 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 	if q.Array {
 		var err error
 		if right, cond, keys, err = b.arraySubquery(q, input, sc); err != nil {
+			return nil, nil, err
+		}
+	} else if sel, ok := b.lateralScalarSelect(q.Query); ok {
+		var err error
+		if right, cond, keys, err = b.lateralScalar(q, sel, input, sc); err != nil {
 			return nil, nil, err
 		}
 	} else if sel, ok := correlatedScalarSelect(q.Query); ok && b.refersOutside(sel) {
@@ -110,7 +123,7 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 	j := &Join{Left: input, Right: right, Type: LeftJoin, Condition: cond, SystemTime: -1}
 	js := j.Schema()
 	out := &scope{cols: append([]scopeColumn(nil), sc.cols...), agg: sc.agg, over: sc.over, marks: sc.marks,
-		scalars: map[*sql.SubqueryExpr]int{}}
+		scalars: map[sql.Expr]int{}}
 	for k, v := range sc.scalars {
 		out.scalars[k] = v
 	}

@@ -75,7 +75,7 @@ func (b *binder) bindWhere(where sql.Expr, input Node, sc *scope) (Node, error) 
 
 // bindInSubquery plans x [NOT] IN (SELECT y ...). NOT IN keeps SQL's
 // three-valued logic: a NULL on either side counts as a possible match,
-// so the row is dropped, as PostgreSQL and Flink do.
+// so the row is dropped, as PostgreSQL and Flink do (see notInFilter).
 func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *scope) (Node, error) {
 	outer := len(sc.cols)
 	input, sc, err := b.planMarkJoins(n.Expr, input, sc)
@@ -112,12 +112,66 @@ func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *sco
 	if err != nil {
 		return nil, err
 	}
-	typ, cond, err := b.inJoin(n, not, cond, lx, y)
+	// keepColumns drops the computed probe, the mark join columns and the
+	// counts again.
+	if !not {
+		return keepColumns(&Join{Left: input, Right: sub, Type: SemiJoin, Condition: cond, SystemTime: -1}, outer), nil
+	}
+	j, err := b.notInFilter(n, input, sub, cond, lx, y)
 	if err != nil {
 		return nil, err
 	}
-	// Drop the computed probe and mark join columns again.
-	return keepColumns(&Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}, outer), nil
+	return keepColumns(j, outer), nil
+}
+
+// notInFilter plans the WHERE conjunct x NOT IN (sub), eq being x = y, as
+// a null-aware anti join whose equality stays a hash key: an anti join on
+// x = y drops the rows that match; where x or y is nullable, a cross join
+// with (SELECT COUNT(*) $c, COUNT(y) $ck FROM sub) then keeps the rest
+// only if sub is empty, or if x is not NULL and sub has no NULL
+// (COALESCE($c, 0) = 0 OR (x IS NOT NULL AND $ck = $c)). Flink's anti
+// join on x = y OR x IS NULL OR y IS NULL means the same but has no key
+// to partition by: it compares every pair in one instance.
+func (b *binder) notInFilter(n *sql.InSubquery, input, sub Node, eq expr.Expr, x *expr.ColumnRef, y expr.Expr) (Node, error) {
+	var out Node = &Join{Left: input, Right: sub, Type: AntiJoin, Condition: eq, SystemTime: -1}
+	if !x.T.Nullable() && !y.Type().Nullable() {
+		return out, nil
+	}
+	width := out.Schema().Len()
+	out, err := b.joinCounts(n.Query, out)
+	if err != nil {
+		return nil, err
+	}
+	js := out.Schema()
+	count := &expr.ColumnRef{Index: width, Name: "$c", T: js.Columns[width].Type}
+	nonNulls := &expr.ColumnRef{Index: width + 1, Name: "$ck", T: js.Columns[width+1].Type}
+	zero := &expr.Literal{Value: int64(0), T: types.BigIntType.WithNullable(false)}
+	c, err := b.call(n, "COALESCE", count, zero)
+	if err != nil {
+		return nil, err
+	}
+	empty, err := b.call(n, "=", c, zero)
+	if err != nil {
+		return nil, err
+	}
+	known, err := b.call(n, "=", nonNulls, count)
+	if err != nil {
+		return nil, err
+	}
+	if x.T.Nullable() {
+		notNull, err := b.call(n, "IS NOT NULL", x)
+		if err != nil {
+			return nil, err
+		}
+		if known, err = b.call(n, "AND", notNull, known); err != nil {
+			return nil, err
+		}
+	}
+	keep, err := b.call(n, "OR", empty, known)
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{Input: out, Condition: keep}, nil
 }
 
 // bindExists plans [NOT] EXISTS (SELECT ... FROM t WHERE ...): the

@@ -40,6 +40,11 @@ type Join struct {
 	// interval join, which emits each result once and keeps the inputs'
 	// time attributes.
 	Interval bool
+	// StateTTLMillis[i], when HasStateTTL[i], is the idle state retention
+	// of input i's rows (left, right) a STATE_TTL hint sets for a regular
+	// join, in place of table.exec.state.ttl.
+	StateTTLMillis [2]int64
+	HasStateTTL    [2]bool
 }
 
 var _ Node = (*Join)(nil)

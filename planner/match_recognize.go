@@ -25,20 +25,35 @@ type MatchRecognize struct {
 	Pattern   []exec.MatchPatternTerm
 	// Defines has one entry per variable; Cond is nil for a variable
 	// without DEFINE (always true). Cond reads the input columns (the
-	// current row) then one column per entry of Navs.
+	// current row) then one column per entry of Navs, then of Aggs.
 	Defines []MatchDefine
-	// Measures are expressions over MeasureNavs (column k: MeasureNavs[k]).
+	// Measures are expressions over MeasureNavs then MeasureAggs (column
+	// k: MeasureNavs[k], column len(MeasureNavs)+j: MeasureAggs[j]).
 	MeasureNavs  []exec.MatchNav
+	MeasureAggs  []MatchAgg
 	Measures     []expr.Expr
 	MeasureNames []string
 	After        string
 	AfterVar     int
+	// Within is the WITHIN interval in milliseconds, 0 when absent.
+	Within int64
 }
 
-// MatchDefine is a pattern variable's condition and its navigations.
+// MatchDefine is a pattern variable's condition, its navigations and its
+// aggregates.
 type MatchDefine struct {
 	Cond expr.Expr
 	Navs []exec.MatchNav
+	Aggs []MatchAgg
+}
+
+// MatchAgg is an aggregate over the rows of a match mapped to Var (-1:
+// all rows), its arguments expressions over the input columns.
+type MatchAgg struct {
+	Func string
+	Var  int
+	Args []expr.Expr
+	Type types.DataType
 }
 
 var _ Node = (*MatchRecognize)(nil)
@@ -105,8 +120,36 @@ func (m *MatchRecognize) Describe() string {
 	if after == "first" || after == "last" {
 		after += " " + m.Vars[m.AfterVar]
 	}
-	return fmt.Sprintf("Match(partitionBy=[%s], orderBy=[%s], measures=[%s], after=[%s], pattern=[%s])",
-		columnNames(in, m.Partition), sortKeys(in, m.Order), strings.Join(ms, ", "), after, strings.Join(pat, " "))
+	within := ""
+	if m.Within > 0 {
+		within = fmt.Sprintf(", within=[%dms]", m.Within)
+	}
+	return fmt.Sprintf("Match(partitionBy=[%s], orderBy=[%s], measures=[%s], after=[%s], pattern=[%s]%s)",
+		columnNames(in, m.Partition), sortKeys(in, m.Order), strings.Join(ms, ", "), after, strings.Join(pat, " "), within)
+}
+
+// aggString prints an aggregate of the measures for EXPLAIN, as Flink's
+// SUM(A.price).
+func aggString(in types.Schema, vars []string, a MatchAgg) string {
+	v := "*"
+	if a.Var >= 0 {
+		v = vars[a.Var]
+	}
+	var args []string
+	for _, e := range a.Args {
+		args = append(args, expr.Rewrite(e, func(e expr.Expr) expr.Expr {
+			if c, ok := e.(*expr.ColumnRef); ok {
+				cp := *c
+				cp.Name = v + "." + in.Columns[c.Index].Name
+				return &cp
+			}
+			return e
+		}).String())
+	}
+	if len(args) == 0 {
+		args = []string{"*"}
+	}
+	return fmt.Sprintf("%s(%s)", a.Func, strings.Join(args, ", "))
 }
 
 func navString(in types.Schema, vars []string, n exec.MatchNav) string {
@@ -129,12 +172,23 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 	schema := in.Schema()
 	sc := newScope("", schema)
 	if n.AllRows {
-		return nil, nil, b.errAt(errs.NotSupported, n, "ALL ROWS PER MATCH is not supported yet")
-	}
-	if n.Within != nil {
-		return nil, nil, b.errAt(errs.NotSupported, n.Within, "MATCH_RECOGNIZE ... WITHIN is not supported yet")
+		return nil, nil, b.errAt(errs.NotSupported, n, "ALL ROWS PER MATCH is not supported: MATCH_RECOGNIZE emits ONE ROW PER MATCH, as in Flink")
 	}
 	m := &MatchRecognize{Input: in, After: "past-last-row"}
+	if n.Within != nil {
+		// Flink takes a constant interval of millisecond resolution.
+		e, err := b.bindExpr(&scope{}, n.Within)
+		if err != nil {
+			return nil, nil, err
+		}
+		lit, ok := e.(*expr.Literal)
+		if !ok || lit.T.Kind != types.IntervalDayTime || lit.Value == nil {
+			return nil, nil, b.errAt(errs.NotSupported, n.Within, "WITHIN needs a DAY-TIME interval (millisecond resolution), not %s", e.Type())
+		}
+		if m.Within = lit.Value.(int64); m.Within <= 0 {
+			return nil, nil, b.errAt(errs.InvalidPlan, n.Within, "the WITHIN interval must be positive")
+		}
+	}
 	column := func(e sql.Expr, what string) (int, error) {
 		id, ok := e.(*sql.Ident)
 		if !ok || len(id.Parts) != 1 {
@@ -174,6 +228,16 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 		}
 		m.Pattern = append(m.Pattern, exec.MatchPatternTerm{Var: v, Min: t.Min, Max: t.Max, Reluctant: t.Reluctant})
 	}
+	empty := true
+	for _, t := range n.Pattern {
+		if t.Min == 0 && t.Max == 1 && t.Reluctant {
+			return nil, nil, b.errAt(errs.NotSupported, n, "Reluctant optional variables are not supported yet (%s??)", t.Var)
+		}
+		empty = empty && t.Min == 0
+	}
+	if empty {
+		return nil, nil, b.errAt(errs.NotSupported, n, "Patterns that can produce empty matches are not supported. There must be at least one non-optional state.")
+	}
 	if last := n.Pattern[len(n.Pattern)-1]; last.Min != last.Max && !last.Reluctant {
 		return nil, nil, b.errAt(errs.NotSupported, n, "Greedy quantifiers are not allowed as the last element of a Pattern yet. Finish your pattern with either a simple variable or reluctant quantifier.")
 	}
@@ -203,9 +267,7 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 			return nil, nil, err
 		}
 		dsc := newScope("", schema)
-		for k, t := range nb.types {
-			dsc.cols = append(dsc.cols, scopeColumn{name: navColumn(k), typ: t})
-		}
+		nb.addColumns(dsc)
 		bound, err := b.bindExpr(dsc, cond)
 		if err != nil {
 			return nil, nil, err
@@ -213,7 +275,7 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 		if bound.Type().Kind != types.Boolean {
 			return nil, nil, b.errAt(errs.DatatypeMismatch, d.Cond, "DEFINE %s must be a BOOLEAN condition, not %s", d.Var, bound.Type())
 		}
-		m.Defines[v] = MatchDefine{Cond: bound, Navs: nb.navs}
+		m.Defines[v] = MatchDefine{Cond: bound, Navs: nb.navs, Aggs: nb.aggs}
 	}
 	// The measures are expressions over the navigations they make, all
 	// in one list: column k of their input is MeasureNavs[k].
@@ -230,9 +292,7 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 		rewritten = append(rewritten, e)
 	}
 	msc := &scope{}
-	for k, t := range nb.types {
-		msc.cols = append(msc.cols, scopeColumn{name: navColumn(k), typ: t})
-	}
+	nb.addColumns(msc)
 	for i, ms := range n.Measures {
 		bound, err := b.bindExpr(msc, rewritten[i])
 		if err != nil {
@@ -242,7 +302,11 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 		bound = expr.Rewrite(bound, func(e expr.Expr) expr.Expr {
 			if c, ok := e.(*expr.ColumnRef); ok {
 				cp := *c
-				cp.Name = navString(schema, m.Vars, nb.navs[c.Index])
+				if c.Index < len(nb.navs) {
+					cp.Name = navString(schema, m.Vars, nb.navs[c.Index])
+				} else {
+					cp.Name = aggString(schema, m.Vars, nb.aggs[c.Index-len(nb.navs)])
+				}
 				return &cp
 			}
 			return e
@@ -250,13 +314,16 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 		m.Measures = append(m.Measures, bound)
 		m.MeasureNames = append(m.MeasureNames, ms.Alias)
 	}
-	m.MeasureNavs = nb.navs
+	m.MeasureNavs, m.MeasureAggs = nb.navs, nb.aggs
 	return m, newScope(n.Alias, m.Schema()), nil
 }
 
 // navColumn names the scope column standing for a DEFINE's k-th
 // navigation; the NUL byte keeps it from clashing with a real column.
 func navColumn(k int) string { return "\x00nav" + strconv.Itoa(k) }
+
+// aggColumn names the scope column standing for the k-th aggregate.
+func aggColumn(k int) string { return "\x00agg" + strconv.Itoa(k) }
 
 // navBinder turns the pattern navigation of a DEFINE or a measure into
 // exec.MatchNav reads.
@@ -274,6 +341,19 @@ type navBinder struct {
 	navs    []exec.MatchNav
 	// types are the navigations' column types.
 	types []types.DataType
+	// aggs are the aggregates, read after the navigations.
+	aggs []MatchAgg
+}
+
+// addColumns adds the navigations' then the aggregates' placeholder
+// columns to sc.
+func (nb *navBinder) addColumns(sc *scope) {
+	for k, t := range nb.types {
+		sc.cols = append(sc.cols, scopeColumn{name: navColumn(k), typ: t})
+	}
+	for k, a := range nb.aggs {
+		sc.cols = append(sc.cols, scopeColumn{name: aggColumn(k), typ: a.Type})
+	}
 }
 
 // add records navigation nv of type t and returns its placeholder column.
@@ -346,6 +426,12 @@ func (nb *navBinder) nav(e sql.Expr) (exec.MatchNav, bool, error) {
 			if nb.define {
 				return exec.MatchNav{}, false, b.errAt(errs.NotSupported, n, "%s is not supported in DEFINE", n.Name)
 			}
+			if n.Name == "MATCH_PROCTIME" && len(n.Args) > 0 {
+				return exec.MatchNav{}, false, b.errAt(errs.InvalidPlan, n, "MATCH_PROCTIME takes no argument")
+			}
+			if len(n.Args) > 1 {
+				return exec.MatchNav{}, false, b.errAt(errs.InvalidPlan, n, "MATCH_ROWTIME takes at most one argument, a rowtime attribute")
+			}
 			return exec.MatchNav{}, false, nil
 		case "NEXT", "CLASSIFIER", "MATCH_NUMBER":
 			return exec.MatchNav{}, false, b.errAt(errs.NotSupported, n, "%s is not supported in MATCH_RECOGNIZE yet", n.Name)
@@ -361,13 +447,19 @@ func navOffsetText(l *sql.Literal, ok bool) string {
 	return l.Text
 }
 
-// rewrite replaces the navigations in a DEFINE condition by columns
-// named navColumn(k) and references to the variable being defined (or
-// unqualified ones) by the current row's columns.
+// rewrite replaces the navigations and aggregates in a DEFINE condition
+// or a measure by columns named navColumn(k) and aggColumn(k), and
+// references to the variable being defined (or unqualified ones) by the
+// current row's columns.
 func (nb *navBinder) rewrite(e sql.Expr) (sql.Expr, error) {
 	if id, ok := e.(*sql.Ident); ok && len(id.Parts) == 2 {
 		if v, isVar := nb.vars[id.Parts[0]]; isVar && v == nb.self {
 			return &sql.Ident{Pos: id.Pos, Parts: id.Parts[1:]}, nil
+		}
+	}
+	if n, ok := e.(*sql.FuncCall); ok && (n.Name == "FIRST" || n.Name == "LAST" || n.Name == "PREV") && len(n.Args) > 0 {
+		if _, col := n.Args[0].(*sql.Ident); !col {
+			return nb.navExpr(n)
 		}
 	}
 	nv, ok, err := nb.nav(e)
@@ -378,11 +470,183 @@ func (nb *navBinder) rewrite(e sql.Expr) (sql.Expr, error) {
 		t := nb.sc.cols[nv.Col].typ.WithTimeAttr(types.NoTimeAttr).WithNullable(true)
 		return nb.add(e.Position(), nv, t), nil
 	}
+	if n, ok := e.(*sql.FuncCall); ok {
+		switch {
+		case n.Name == "MATCH_ROWTIME" && len(n.Args) <= 1:
+			return nb.matchRowtime(n)
+		case n.Name == "MATCH_PROCTIME" && len(n.Args) == 0:
+			return &sql.FuncCall{Pos: n.Pos, Name: "PROCTIME"}, nil
+		case n.Over != nil || n.OverName != "":
+			return nil, nb.b.errAt(errs.NotSupported, n, "window functions (OVER) are not supported in MATCH_RECOGNIZE")
+		case agg.IsAggregate(n.Name):
+			return nb.aggregate(n)
+		}
+	}
+	return mapChildren(nb.b, e, nb.rewrite)
+}
+
+// navExpr rewrites FIRST/LAST/PREV(expr [, n]), an expression over the
+// columns of one pattern variable (LAST(A.price * A.tax)), into that
+// expression over the same navigation of each column, since they all
+// read one row.
+func (nb *navBinder) navExpr(n *sql.FuncCall) (sql.Expr, error) {
+	b := nb.b
+	v, named := "", false
+	var inner error
+	walkSQL(n.Args[0], func(x sql.Expr) bool {
+		switch x := x.(type) {
+		case *sql.Ident:
+			w := ""
+			if len(x.Parts) == 2 {
+				if _, isVar := nb.vars[x.Parts[0]]; isVar {
+					w = x.Parts[0]
+				}
+			}
+			if named && w != v && inner == nil {
+				inner = b.errAt(errs.NotSupported, n, "%s must read the columns of a single pattern variable: %s", n.Name, sql.FormatExpr(n))
+			}
+			v, named = w, true
+		case *sql.FuncCall:
+			if _, isNav := matchNavFuncs[x.Name]; (isNav || agg.IsAggregate(x.Name)) && inner == nil {
+				inner = b.errAt(errs.NotSupported, x, "%s is not supported inside %s", x.Name, n.Name)
+			}
+		}
+		return true
+	})
+	if inner != nil {
+		return nil, inner
+	}
+	var each func(sql.Expr) (sql.Expr, error)
+	each = func(x sql.Expr) (sql.Expr, error) {
+		if id, ok := x.(*sql.Ident); ok {
+			return nb.rewrite(&sql.FuncCall{Pos: id.Pos, Name: n.Name, Args: append([]sql.Expr{id}, n.Args[1:]...)})
+		}
+		return mapChildren(b, x, each)
+	}
+	return each(n.Args[0])
+}
+
+// matchRowtime rewrites MATCH_ROWTIME([rowtime column]): the rowtime of
+// the match's last row, still a rowtime attribute as in Flink, since
+// matches leave before the watermark passes it. With an argument (a
+// rowtime attribute of the input) the result has the argument's type.
+func (nb *navBinder) matchRowtime(n *sql.FuncCall) (sql.Expr, error) {
+	if nb.rowtime < 0 {
+		return nil, nb.b.errAt(errs.NotSupported, n, "MATCH_ROWTIME() needs MATCH_RECOGNIZE ordered by a rowtime attribute")
+	}
+	col := nb.rowtime
+	if len(n.Args) == 1 {
+		id, ok := n.Args[0].(*sql.Ident)
+		if ok && len(id.Parts) == 2 {
+			if _, isVar := nb.vars[id.Parts[0]]; isVar {
+				id = &sql.Ident{Pos: id.Pos, Parts: id.Parts[1:]}
+			}
+		}
+		if !ok || len(id.Parts) != 1 {
+			return nil, nb.b.errAt(errs.DatatypeMismatch, n.Args[0], "MATCH_ROWTIME takes a rowtime attribute column")
+		}
+		c, _, err := nb.b.resolve(nb.sc, id)
+		if err != nil {
+			return nil, err
+		}
+		if nb.sc.cols[c].typ.TimeAttr != types.RowtimeAttr {
+			return nil, nb.b.errAt(errs.DatatypeMismatch, n.Args[0], "MATCH_ROWTIME takes a rowtime attribute column, not %s", nb.sc.cols[c].typ)
+		}
+		col = c
+	}
+	t := nb.sc.cols[col].typ.WithNullable(false)
+	return nb.add(n.Pos, exec.MatchNav{Kind: "last", Var: -1, Col: col}, t), nil
+}
+
+// aggregate binds an aggregate call of a DEFINE or measure: its
+// arguments may name one pattern variable (SUM(A.price * A.tax)), or none
+// for all the rows (SUM(price), COUNT(*)), as Flink requires.
+func (nb *navBinder) aggregate(n *sql.FuncCall) (sql.Expr, error) {
+	b := nb.b
+	if n.Distinct {
+		return nil, b.errAt(errs.NotSupported, n, "DISTINCT aggregations are not supported in MATCH_RECOGNIZE")
+	}
+	if n.Filter != nil {
+		return nil, b.errAt(errs.NotSupported, n.Filter, "FILTER is not supported for aggregations in MATCH_RECOGNIZE")
+	}
+	if n.Star && n.Name != "COUNT" {
+		return nil, b.errAt(errs.GroupingError, n, "only COUNT accepts *")
+	}
+	v, named := -1, false
+	var inner error
+	for _, a := range n.Args {
+		walkSQL(a, func(x sql.Expr) bool {
+			switch x := x.(type) {
+			case *sql.Ident:
+				w := -1
+				if len(x.Parts) == 2 {
+					if i, isVar := nb.vars[x.Parts[0]]; isVar {
+						w = i
+					}
+				}
+				if named && w != v && inner == nil {
+					inner = b.errAt(errs.NotSupported, n, "an aggregation in MATCH_RECOGNIZE must apply to a single pattern variable: %s", sql.FormatExpr(n))
+				}
+				v, named = w, true
+			case *sql.FuncCall:
+				if _, isNav := matchNavFuncs[x.Name]; (isNav || agg.IsAggregate(x.Name)) && inner == nil {
+					inner = b.errAt(errs.NotSupported, x, "%s is not supported inside an aggregation in MATCH_RECOGNIZE", x.Name)
+				}
+			}
+			return true
+		})
+	}
+	if inner != nil {
+		return nil, inner
+	}
+	// The arguments read the columns of each row of the variable.
+	var strip func(sql.Expr) (sql.Expr, error)
+	strip = func(x sql.Expr) (sql.Expr, error) {
+		if id, ok := x.(*sql.Ident); ok {
+			if len(id.Parts) == 2 {
+				if _, isVar := nb.vars[id.Parts[0]]; isVar {
+					return &sql.Ident{Pos: id.Pos, Parts: id.Parts[1:]}, nil
+				}
+			}
+			return id, nil
+		}
+		return mapChildren(b, x, strip)
+	}
+	ma := MatchAgg{Func: n.Name, Var: v}
+	var argTypes []types.DataType
+	for _, a := range n.Args {
+		sa, err := strip(a)
+		if err != nil {
+			return nil, err
+		}
+		e, err := b.bindExpr(nb.sc, sa)
+		if err != nil {
+			return nil, err
+		}
+		ma.Args = append(ma.Args, e)
+		argTypes = append(argTypes, e.Type())
+	}
+	t, err := agg.ResultType(n.Name, argTypes)
+	if err != nil {
+		return nil, b.errAt(errs.DatatypeMismatch, n, "%v", err)
+	}
+	ma.Type = t
+	nb.aggs = append(nb.aggs, ma)
+	return &sql.Ident{Pos: n.Pos, Parts: []string{aggColumn(len(nb.aggs) - 1)}}, nil
+}
+
+// matchNavFuncs are the navigation calls of MATCH_RECOGNIZE.
+var matchNavFuncs = map[string]struct{}{"FIRST": {}, "LAST": {}, "PREV": {}, "NEXT": {}, "CLASSIFIER": {}, "MATCH_NUMBER": {}}
+
+// mapChildren returns a copy of e with fn applied to each of its
+// sub-expressions; it rejects the expressions MATCH_RECOGNIZE does not
+// support (subqueries among them).
+func mapChildren(b *binder, e sql.Expr, fn func(sql.Expr) (sql.Expr, error)) (sql.Expr, error) {
 	rw := func(x *sql.Expr) error {
 		if *x == nil {
 			return nil
 		}
-		r, err := nb.rewrite(*x)
+		r, err := fn(*x)
 		*x = r
 		return err
 	}
@@ -427,21 +691,6 @@ func (nb *navBinder) rewrite(e sql.Expr) (sql.Expr, error) {
 		}
 		return &cp, err
 	case *sql.FuncCall:
-		switch {
-		case n.Name == "MATCH_ROWTIME" && len(n.Args) == 0:
-			if nb.rowtime < 0 {
-				return nil, nb.b.errAt(errs.NotSupported, n, "MATCH_ROWTIME() needs MATCH_RECOGNIZE ordered by a rowtime attribute")
-			}
-			// The last row's rowtime: still a rowtime attribute, as in
-			// Flink, since matches leave before the watermark passes it.
-			t := nb.sc.cols[nb.rowtime].typ.WithNullable(false)
-			return nb.add(n.Pos, exec.MatchNav{Kind: "last", Var: -1, Col: nb.rowtime}, t), nil
-		case n.Name == "MATCH_PROCTIME" && len(n.Args) == 0:
-			return &sql.FuncCall{Pos: n.Pos, Name: "PROCTIME"}, nil
-		}
-		if n.Over != nil || n.OverName != "" || n.Filter != nil || agg.IsAggregate(n.Name) {
-			return nil, nb.b.errAt(errs.NotSupported, n, "aggregates and window functions are not supported in MATCH_RECOGNIZE yet")
-		}
 		cp := *n
 		cp.Args = append([]sql.Expr(nil), n.Args...)
 		var err error
@@ -450,7 +699,7 @@ func (nb *navBinder) rewrite(e sql.Expr) (sql.Expr, error) {
 		}
 		return &cp, err
 	}
-	return nil, nb.b.errAt(errs.NotSupported, e, "%s is not supported in MATCH_RECOGNIZE", sql.FormatExpr(e))
+	return nil, b.errAt(errs.NotSupported, e, "%s is not supported in MATCH_RECOGNIZE", sql.FormatExpr(e))
 }
 
 func firstErr(errs ...error) error {

@@ -50,23 +50,34 @@ func (m ChangelogMode) String() string {
 // Explain prints a plan tree the way Flink's EXPLAIN does: one node a line,
 // children indented by two spaces under their parent.
 func Explain(n Node, withChangelog bool) string {
+	if !withChangelog {
+		return ExplainWith(n, nil)
+	}
+	return ExplainWith(n, func(n Node) string { return n.Changelog().String() })
+}
+
+// ExplainWith prints a plan tree as Explain does, with each node's
+// changelog mode as mode prints it (none when mode is nil): the optimizer
+// infers the modes Flink's EXPLAIN CHANGELOG_MODE shows from the whole
+// plan.
+func ExplainWith(n Node, mode func(Node) string) string {
 	var b strings.Builder
-	explain(&b, n, 0, withChangelog)
+	explain(&b, n, 0, mode)
 	return b.String()
 }
 
-func explain(b *strings.Builder, n Node, depth int, withChangelog bool) {
+func explain(b *strings.Builder, n Node, depth int, mode func(Node) string) {
 	b.WriteString(strings.Repeat("  ", depth))
 	if depth > 0 {
 		b.WriteString("+- ")
 	}
 	b.WriteString(n.Describe())
-	if withChangelog {
-		fmt.Fprintf(b, ", changelogMode=[%s]", n.Changelog())
+	if mode != nil {
+		fmt.Fprintf(b, ", changelogMode=[%s]", mode(n))
 	}
 	b.WriteString("\n")
 	for _, c := range n.Children() {
-		explain(b, c, depth+1, withChangelog)
+		explain(b, c, depth+1, mode)
 	}
 }
 

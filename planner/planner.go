@@ -57,6 +57,9 @@ type binder struct {
 	// absentGroups are, while a grouping set's query is bound, the
 	// grouping expressions of the other sets.
 	absentGroups []sql.Expr
+	// stateTTL is, while a query block's FROM is bound, its STATE_TTL
+	// hints by input name (bindJoin reads them).
+	stateTTL map[string]int64
 }
 
 func (p *Planner) binder(src string) *binder {
@@ -92,14 +95,19 @@ func (p *Planner) PlanInsert(src string, ins *sql.Insert) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !b.batch && (ins.OnConflict == OnConflictNothing || ins.OnConflict == OnConflictError) {
+		if err := b.checkConflictWatermarks(ins, query); err != nil {
+			return nil, err
+		}
+	}
 	return b.sinkOver(ins, t, query)
 }
 
 // checkOnConflict validates INSERT ... ON CONFLICT DO <action> as Flink
 // does: the clause applies only to upsert sinks (a primary key, updates
-// without -U). DO DEDUPLICATE keeps the last row per sink key, which is
-// how an upsert sink applies a changelog; DO NOTHING and DO ERROR are not
-// built.
+// without -U). Whether the query needs it at all (its upsert key differs
+// from the sink's primary key) is decided by the optimizer, which derives
+// upsert keys.
 func (b *binder) checkOnConflict(ins *sql.Insert, t sinkTable) error {
 	notUpsert := func(why string) error {
 		return b.errAt(errs.InvalidPlan, ins, "ON CONFLICT clause is only allowed for upsert sinks. The sink '%s.%s.%s' is not an upsert sink because %s.",
@@ -112,10 +120,49 @@ func (b *binder) checkOnConflict(ins *sql.Insert, t sinkTable) error {
 		return notUpsert("it requires UPDATE_BEFORE (retract mode)")
 	case len(t.table.PrimaryKey) == 0:
 		return notUpsert("it has no primary key")
-	case ins.OnConflict != "DEDUPLICATE":
-		return b.errAt(errs.NotSupported, ins, "ON CONFLICT DO %s is not supported yet (DO DEDUPLICATE is)", ins.OnConflict)
 	}
 	return nil
+}
+
+// checkConflictWatermarks enforces Flink's rule that ON CONFLICT DO
+// NOTHING and DO ERROR read only tables with a WATERMARK: their sink
+// materializer resolves the changes of a key as the watermark advances, so
+// behind a source without one it would hold every row until the input
+// ends. The dimension
+// side of a lookup join is not a source scan and needs none.
+func (b *binder) checkConflictWatermarks(ins *sql.Insert, query Node) error {
+	var missing []string
+	seen := map[catalog.Path]bool{}
+	var walk func(n Node)
+	walk = func(n Node) {
+		switch x := n.(type) {
+		case *Scan:
+			if seen[x.Path] {
+				return
+			}
+			seen[x.Path] = true
+			if t, err := b.cat.Get(x.Path); err == nil {
+				if tbl, ok := t.(*catalog.Table); ok && tbl.Watermark == nil {
+					missing = append(missing, x.Path.Catalog+"."+x.Path.Database+"."+x.Path.Name)
+				}
+			}
+			return
+		case *Join:
+			if x.Lookup {
+				walk(x.Left)
+				return
+			}
+		}
+		for _, c := range n.Children() {
+			walk(c)
+		}
+	}
+	walk(query)
+	if len(missing) == 0 {
+		return nil
+	}
+	return b.errAt(errs.InvalidPlan, ins, "ON CONFLICT DO %s requires all source tables to define watermarks, but the following source(s) do not: %s. Please add a WATERMARK declaration to these tables.",
+		ins.OnConflict, strings.Join(missing, ", "))
 }
 
 // sinkTable is the table an INSERT writes, with what its connector accepts.
@@ -207,7 +254,7 @@ func (b *binder) sinkOver(ins *sql.Insert, t sinkTable, query Node) (*Sink, erro
 	if query.Changelog() != InsertOnly && !t.props.AcceptsUpdates {
 		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but the query produces updates", t.path, t.table.Connector())
 	}
-	sink := &Sink{Path: t.path, Table: t.info, Overwrite: ins.Overwrite,
+	sink := &Sink{Path: t.path, Table: t.info, Overwrite: ins.Overwrite, OnConflict: ins.OnConflict,
 		Upsert: len(t.table.PrimaryKey) > 0 && t.props.AcceptsUpdates && !t.props.RequiresUpdateBefore}
 	if v, ok := t.info.Options[sinkParallelism]; ok {
 		n, err := strconv.Atoi(v)

@@ -22,9 +22,10 @@ type scope struct {
 	// marks maps the IN subqueries planned as mark joins (planMarkJoins)
 	// to their columns.
 	marks map[*sql.InSubquery]markColumns
-	// scalars maps the scalar subqueries planned as joins
+	// scalars maps the scalar subqueries (*sql.SubqueryExpr) and the
+	// EXISTS used as values (*sql.Exists) planned as joins
 	// (planScalarSubqueries) to their value columns.
-	scalars map[*sql.SubqueryExpr]int
+	scalars map[sql.Expr]int
 	// inner, when positive, is where a correlated subquery's own columns
 	// start (after the outer query's): a name they have shadows the outer
 	// columns, as SQL resolves names from the innermost query out.

@@ -20,6 +20,10 @@ type Sink struct {
 	// Upsert marks an upsert sink: it has a primary key and applies
 	// updates by it, without -U rows.
 	Upsert bool
+	// OnConflict is the strategy of INSERT ... ON CONFLICT DO <action>
+	// (Flink's InsertConflictStrategy): OnConflictNothing, OnConflictError,
+	// OnConflictDeduplicate, or "" when the statement has no such clause.
+	OnConflict string
 	// Parallelism is the table's 'sink.parallelism' (0: the job's).
 	Parallelism int
 }
@@ -41,8 +45,25 @@ func (s *Sink) Describe() string {
 	if s.Overwrite {
 		overwrite = "overwrite=[true], "
 	}
-	return fmt.Sprintf("Sink(table=[%s.%s.%s], %sfields=[%s])", s.Path.Catalog, s.Path.Database, s.Path.Name, overwrite, fieldList(s.Schema()))
+	conflict := ""
+	if s.OnConflict != "" {
+		conflict = ", conflictStrategy=[" + s.OnConflict + "]"
+	}
+	return fmt.Sprintf("Sink(table=[%s.%s.%s], %sfields=[%s]%s)", s.Path.Catalog, s.Path.Database, s.Path.Name, overwrite, fieldList(s.Schema()), conflict)
 }
+
+// The strategies of ON CONFLICT DO <action>, as Flink names them.
+const (
+	// OnConflictNothing keeps the first row of a sink primary key and
+	// drops later rows of other upsert keys.
+	OnConflictNothing = "NOTHING"
+	// OnConflictError fails the job when rows of different upsert keys
+	// remain for one sink primary key.
+	OnConflictError = "ERROR"
+	// OnConflictDeduplicate keeps every row of a sink primary key so that
+	// a retraction can restore the previous one (SinkUpsertMaterializer).
+	OnConflictDeduplicate = "DEDUPLICATE"
+)
 
 // Collect hands its input back to the client that ran the query (the result
 // of a SELECT).

@@ -107,6 +107,19 @@ type WindowAggregate struct {
 	// Names are the output names: keys, then calls (the window columns keep
 	// their own names).
 	Names []string
+	// Attached is set for a window aggregate over the output of another
+	// window aggregate, Flink's cascading window aggregation (its
+	// WindowAttachedWindowingStrategy): rows already carry their window in
+	// these input columns, the window is not assigned from a time, and it
+	// fires when the watermark passes its end. TimeCol is then the
+	// window_end column.
+	Attached *AttachedWindow
+}
+
+// AttachedWindow are the input's window_start and window_end columns of a
+// cascaded window aggregate.
+type AttachedWindow struct {
+	Start, End int
 }
 
 var _ Node = (*WindowAggregate)(nil)
@@ -117,7 +130,13 @@ func (w *WindowAggregate) Schema() types.Schema {
 	for i, k := range w.Keys {
 		s.Columns = append(s.Columns, types.Column{Name: w.Names[i], Type: in.Columns[k].Type.WithTimeAttr(types.NoTimeAttr)})
 	}
-	s.Columns = append(s.Columns, windowColumns(in.Columns[w.TimeCol].Type)...)
+	timeType := in.Columns[w.TimeCol].Type
+	if w.Attached != nil {
+		// The windows fire with the watermark, so their window_time is a
+		// rowtime attribute again, as that of the window aggregate below.
+		timeType = timeType.WithTimeAttr(types.RowtimeAttr)
+	}
+	s.Columns = append(s.Columns, windowColumns(timeType)...)
 	for i, c := range w.Calls {
 		s.Columns = append(s.Columns, types.Column{Name: w.Names[len(w.Keys)+i], Type: c.Type})
 	}
@@ -144,6 +163,10 @@ func (w *WindowAggregate) Describe() string {
 		calls[i] = describeCall(c, in) + " AS " + w.Names[len(w.Keys)+i]
 	}
 	sel := append(append(append([]string(nil), keys...), "window_start", "window_end", "window_time"), calls...)
+	if w.Attached != nil {
+		return fmt.Sprintf("WindowAggregate(groupBy=[%s], window=[%s], win_start=[%s], win_end=[%s], select=[%s])",
+			strings.Join(keys, ", "), w.Window, in.Columns[w.Attached.Start].Name, in.Columns[w.Attached.End].Name, strings.Join(sel, ", "))
+	}
 	return fmt.Sprintf("WindowAggregate(groupBy=[%s], window=[%s], time_col=[%s], select=[%s])",
 		strings.Join(keys, ", "), w.Window, in.Columns[w.TimeCol].Name, strings.Join(sel, ", "))
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,11 +73,14 @@ func TestPsqlScenario(t *testing.T) {
 	require.ElementsMatch(t, []string{"insert-into_default_catalog.default_database.sink",
 		"materialized-view_default_catalog.default_database.live"}, running)
 
-	c := cmd("-c", "SELECT k FROM endless")
-	var stream bytes.Buffer
+	// psql echoes once it has connected, right before it sends the
+	// query; interrupting earlier would stop psql, not the statement.
+	c := cmd("-c", `\echo connected`, "-c", "SELECT k FROM endless")
+	var stream syncBuffer
 	c.Stdout, c.Stderr = &stream, &stream
 	require.NoError(t, c.Start())
-	time.Sleep(500 * time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(stream.String(), "connected") }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, c.Process.Signal(os.Interrupt))
 	require.Error(t, c.Wait())
 	require.Contains(t, stream.String(), "ERROR:  canceling statement due to user request")
@@ -153,4 +157,23 @@ func TestShowSettingExtended(t *testing.T) {
 	}
 	_, err = conn.Exec(ctx, "SHOW no_such_setting")
 	require.Error(t, err)
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

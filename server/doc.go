@@ -67,4 +67,11 @@
 // The HTTP API (http.go) serves health, jobs, metrics and POST
 // /v1/statements, which runs a script and answers JSON
 // (http_statements.go).
+//
+// The JobManager RPC endpoint (ServeRPC, `--rpc-addr`, default
+// 127.0.0.1:6123 as Flink's jobmanager.rpc.port) is exec's Arrow Flight
+// JobManagerService over the server's cluster: Go programs whose
+// table.Environment sets JobManagerAddress plan locally and submit their
+// job graphs here, and their query results stream back as Arrow record
+// batches. Their jobs are listed with the sessions' jobs.
 package server

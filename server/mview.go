@@ -407,6 +407,7 @@ func (mvFactory) Internal() bool { return true }
 func (mvFactory) Options() []connector.Option {
 	return []connector.Option{
 		{Key: mvOptionID, Type: connector.String, Required: true, Doc: "The id of the view's state in the server."},
+		{Key: catalog.MaterializedViewQueryOption, Type: connector.String, Doc: "The view's query as written, for pg_get_viewdef."},
 		{Key: mvOptionMode, Type: connector.Enum, Enum: []string{mvModeSnapshot, mvModeChangelog}, Default: mvModeSnapshot,
 			Doc: "snapshot reads the current contents; changelog the contents, then every change."},
 	}

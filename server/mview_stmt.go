@@ -74,7 +74,8 @@ func (ss *session) createMaterializedView(src string, s *sql.CreateMaterializedV
 		schema = types.Schema{Columns: cols}
 	}
 	st := newMVState(schema, srv.cfg.Mem)
-	t := &catalog.Table{Comment: s.Comment, Options: map[string]string{"connector": mvConnector, mvOptionID: st.id}}
+	t := &catalog.Table{Comment: s.Comment, Options: map[string]string{
+		"connector": mvConnector, mvOptionID: st.id, catalog.MaterializedViewQueryOption: s.QueryText}}
 	for _, c := range schema.Columns {
 		t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Physical, Type: c.Type})
 	}

@@ -35,6 +35,10 @@ const (
 	serverVersionNum = "150000"
 )
 
+// DefaultRPCAddr is the JobManager RPC endpoint's address, Flink's
+// jobmanager.rpc.port on loopback.
+const DefaultRPCAddr = exec.DefaultRPCAddr
+
 // AuthMethod is how configured users prove who they are.
 type AuthMethod string
 
@@ -86,6 +90,8 @@ type Server struct {
 	jobStore *jobStore
 	log      *slog.Logger
 	jobs     *jobRegistry
+	// rpc serves the JobManager to remote table.Environments.
+	rpc *exec.JobManagerService
 
 	// ctx is cancelled by Close: it ends every session's statements.
 	ctx    context.Context
@@ -158,6 +164,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	// Jobs of remote Environments are listed by the HTTP API like the
+	// sessions' jobs; they have no server user.
+	s.rpc = exec.NewJobManagerService(s.cluster.JobManager(), func(j *exec.Job) { s.jobs.add(j, "") })
 	s.ready.Store(true)
 	return s, nil
 }
@@ -220,6 +229,22 @@ func (s *Server) ServeHTTP(l net.Listener) error {
 	return nil
 }
 
+// ServeRPC serves the JobManager's RPC endpoint (Arrow Flight over gRPC)
+// on l until the server closes: table.Environments created with
+// Settings.JobManagerAddress submit their jobs to the server's cluster
+// through it and stream their results back. Like the PostgreSQL port
+// without users, it is unauthenticated: bind it to a trusted network.
+func (s *Server) ServeRPC(l net.Listener) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		l.Close()
+		return errors.New("server: closed")
+	}
+	return s.rpc.Serve(l)
+}
+
 // Close stops accepting connections, cancels the running statements of
 // every session, closes the connections, cancels the cluster's jobs and
 // waits for all of it or for ctx.
@@ -248,6 +273,7 @@ func (s *Server) Close(ctx context.Context) error {
 	for _, h := range httpSrvs {
 		_ = h.Shutdown(ctx)
 	}
+	s.rpc.Stop()
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()

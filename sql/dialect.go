@@ -427,6 +427,12 @@ func (r *rewriter) run() error {
 				return err
 			}
 			i = j
+		case t.is("PG_CATALOG") && next.isOp(".") && r.isBareTableFunc(i+2) && r.startsFromItem(prev, fromAt, depth):
+			j, err := r.bareTableFuncFrom(i, i+2)
+			if err != nil {
+				return err
+			}
+			i = j
 		case r.isBareTableFunc(i) && r.startsFromItem(prev, fromAt, depth):
 			j, err := r.bareTableFunc(i)
 			if err != nil {
@@ -982,6 +988,15 @@ func (r *rewriter) index(i int) (int, error) {
 	return end, nil
 }
 
+// beforeParenExpr lists the keywords a parenthesized expression may
+// follow, which are no function's name: SELECT (ARRAY[1, 2])[1] subscripts
+// the parenthesized array, not a call of SELECT.
+var beforeParenExpr = map[string]bool{
+	"SELECT": true, "WHERE": true, "HAVING": true, "ON": true, "BY": true, "AND": true, "OR": true,
+	"NOT": true, "CASE": true, "WHEN": true, "THEN": true, "ELSE": true, "DISTINCT": true, "ALL": true,
+	"IS": true, "LIKE": true, "BETWEEN": true, "RETURN": true,
+}
+
 // baseStart returns the first token of the primary expression ending at
 // token j, or -1.
 func (r *rewriter) baseStart(j int) int {
@@ -993,7 +1008,7 @@ func (r *rewriter) baseStart(j int) int {
 	switch {
 	case t.isOp(")"):
 		m := p.matchOpen(j, r.lo)
-		if m > r.lo && p.toks[m-1].isIdent() {
+		if m > r.lo && p.toks[m-1].isIdent() && !(p.toks[m-1].kind == tkWord && beforeParenExpr[p.toks[m-1].upper]) {
 			return m - 1
 		}
 		return m

@@ -290,7 +290,7 @@ func (r *rewriter) pattern(i, hi int) ([]PatternTerm, error) {
 		t := r.tok(j)
 		isQ := func(t token) bool { return t.kind == tkParam && t.val == "?" }
 		if !t.isIdent() || t.kind == tkWord && t.is("PERMUTE") {
-			return nil, r.errorf(j, "only a sequence of pattern variables with quantifiers is supported in PATTERN, not %s", describe(t))
+			return nil, r.errorf(j, "%s", unsupportedPattern(t))
 		}
 		term := PatternTerm{Pos: t.pos, Var: t.val, Min: 1, Max: 1}
 		n := r.tok(j + 1)
@@ -324,6 +324,29 @@ func (r *rewriter) pattern(i, hi int) ([]PatternTerm, error) {
 		return nil, r.errorf(i, "PATTERN needs at least one variable")
 	}
 	return terms, nil
+}
+
+// unsupportedPattern explains why token t cannot appear in a PATTERN,
+// naming the construct, as Flink (which supports only sequences of
+// quantified variables) does not either.
+func unsupportedPattern(t token) string {
+	construct := ""
+	switch {
+	case t.isOp("|"):
+		construct = "alternation (|)"
+	case t.is("PERMUTE"):
+		construct = "PERMUTE"
+	case t.isOp("("):
+		construct = "pattern groups ( ... )"
+	case t.isOp("{"):
+		construct = "exclusion {- ... -}"
+	case t.isOp("^") || t.isOp("$"):
+		construct = "anchors (^, $)"
+	}
+	if construct != "" {
+		return "MATCH_RECOGNIZE does not support " + construct + " in PATTERN: only a sequence of pattern variables with quantifiers"
+	}
+	return "only a sequence of pattern variables with quantifiers is supported in PATTERN, not " + describe(t)
 }
 
 // braces parses {n}, {n,}, {,m} or {n,m} at i into term and returns the

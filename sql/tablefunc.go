@@ -116,16 +116,21 @@ func (r *rewriter) isBareTableFunc(i int) bool {
 // bareTableFunc replaces fn(arg, ...) at i (and a following alias column
 // list) with a table placeholder; the call means what TABLE(fn(...))
 // does.
-func (r *rewriter) bareTableFunc(i int) (int, error) {
+func (r *rewriter) bareTableFunc(i int) (int, error) { return r.bareTableFuncFrom(i, i) }
+
+// bareTableFuncFrom replaces the fn(arg, ...) at i, written from start on:
+// start is before i for a name qualified by PostgreSQL's pg_catalog
+// schema (psql's \d sends pg_catalog.generate_series(...)).
+func (r *rewriter) bareTableFuncFrom(start, i int) (int, error) {
 	end, err := r.closeOf(i + 1)
 	if err != nil {
 		return 0, err
 	}
-	fn := &TableFunctionRef{Pos: r.p.toks[i].pos, Name: strings.ToUpper(r.tok(i).val)}
+	fn := &TableFunctionRef{Pos: r.p.toks[start].pos, Name: strings.ToUpper(r.tok(i).val)}
 	if fn.Args, err = r.tableFuncArgs(i+2, end); err != nil {
 		return 0, err
 	}
-	return r.placeTableFunc(i, end, fn)
+	return r.placeTableFunc(start, end, fn)
 }
 
 // tableFuncArgs parses the comma-separated arguments in tokens [lo, end),

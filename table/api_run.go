@@ -94,7 +94,12 @@ func explainPlans(logical, optimized []planner.Node, physical []optimizer.Physic
 	}
 	b.WriteString("\n== Optimized Logical Plan ==\n")
 	for _, n := range optimized {
-		b.WriteString(planner.Explain(n, changelog))
+		if !changelog {
+			b.WriteString(planner.Explain(n, false))
+			continue
+		}
+		modes := optimizer.ChangelogModes(n)
+		b.WriteString(planner.ExplainWith(n, func(n planner.Node) string { return modes[n].String() }))
 	}
 	b.WriteString("\n== Physical Plan ==\n")
 	for _, n := range physical {

@@ -13,4 +13,24 @@
 // same optimize → physicalize → submit path as SQL queries (api_run.go);
 // Collect scans their rows into structs. CreateFunction registers Go
 // functions for both.
+//
+// # Remote cluster
+//
+// Settings.JobManagerAddress ("host:port", or Flink's
+// jobmanager.rpc.address and jobmanager.rpc.port in Settings.Config)
+// connects the Environment to the JobManager RPC endpoint of `eddy server
+// --rpc-addr` instead of starting an embedded cluster, as Flink's remote
+// environment does (remote.go). Parsing, the catalog, the session's
+// options and the optimizer stay in the program; the JobGraph, plain data
+// that also carries the rows of FromSlice and FromValues tables, is
+// submitted over Arrow Flight (gRPC). The returned *exec.Job is the same
+// handle as for an embedded job: Wait, Cancel, Status, Metrics and
+// StopWithSavepoint act on the remote job, and Execute, Collect and
+// ExecuteSQL results stream the remote collect operator's Arrow record
+// batches as they are produced, with backpressure, so unbounded queries
+// stream too. A query's job is cancelled when its client goes away (Close
+// or a lost connection); INSERT jobs are detached and keep running. Go
+// functions registered with CreateFunction exist only in this process: a
+// job calling one is refused with an error naming the function. The
+// endpoint is unauthenticated: expose it on trusted networks only.
 package table

@@ -32,13 +32,21 @@ const (
 // Settings configure a new Environment.
 type Settings struct {
 	Mode Mode
-	// Cluster runs the jobs; nil starts an embedded cluster with
-	// TaskManagers × SlotsPerTaskManager slots.
+	// JobManagerAddress ("host:port"), when set, runs the jobs on the
+	// remote JobManager serving its RPC endpoint there (`eddy server
+	// --rpc-addr`), as Flink's remote environment does; the Environment
+	// still parses and plans locally over its own catalog. Config's
+	// jobmanager.rpc.address (and jobmanager.rpc.port, default 6123) say
+	// the same. See remote.go for what cannot run remotely.
+	JobManagerAddress string
+	// Cluster runs the jobs; nil (and no JobManagerAddress) starts an
+	// embedded cluster with TaskManagers × SlotsPerTaskManager slots.
 	Cluster *exec.EmbeddedCluster
 	// TaskManagers and SlotsPerTaskManager size the embedded cluster
 	// (defaults 1 and 16).
 	TaskManagers, SlotsPerTaskManager int
-	// Mem allocates the Arrow buffers of the embedded cluster (nil: Go).
+	// Mem allocates the Arrow buffers of the embedded cluster, or the
+	// result batches received from a remote one (nil: Go).
 	Mem memory.Allocator
 	// Config holds initial SET options by Flink key.
 	Config map[string]string
@@ -61,7 +69,10 @@ type Environment struct {
 	catalog *catalog.Manager
 	planner *planner.Planner
 	cluster *exec.EmbeddedCluster
-	mem     memory.Allocator
+	// remote, when set instead of cluster, runs the jobs on a remote
+	// JobManager.
+	remote *exec.RemoteJobManager
+	mem    memory.Allocator
 
 	mu      sync.Mutex
 	config  map[string]string
@@ -73,8 +84,12 @@ type Environment struct {
 
 // NewEnvironment creates a session over a fresh in-memory catalog.
 func NewEnvironment(s Settings) (*Environment, error) {
+	remote, err := dialRemote(s)
+	if err != nil {
+		return nil, err
+	}
 	cluster := s.Cluster
-	if cluster == nil {
+	if cluster == nil && remote == nil {
 		tms, slots := max(s.TaskManagers, 1), s.SlotsPerTaskManager
 		if slots <= 0 {
 			slots = 16
@@ -89,6 +104,7 @@ func NewEnvironment(s Settings) (*Environment, error) {
 		catalog: cat,
 		planner: &planner.Planner{Catalog: cat, UnknownLiterals: s.PostgresLiterals},
 		cluster: cluster,
+		remote:  remote,
 		mem:     s.Mem,
 		config:  map[string]string{},
 	}
@@ -100,10 +116,21 @@ func NewEnvironment(s Settings) (*Environment, error) {
 	}
 	for k, v := range s.Config {
 		if err := env.Set(k, v); err != nil {
+			env.Close()
 			return nil, err
 		}
 	}
 	return env, nil
+}
+
+// Close releases the connection to a remote JobManager: the remote jobs
+// of queries are cancelled, INSERT jobs keep running there. It does
+// nothing for an embedded cluster.
+func (e *Environment) Close() error {
+	if e.remote == nil {
+		return nil
+	}
+	return e.remote.Close()
 }
 
 // Catalog returns the session's catalog manager.
@@ -162,7 +189,11 @@ func (e *Environment) submit(ctx context.Context, g *exec.JobGraph) (*exec.Job, 
 	if v, ok := e.Config()[exec.SlotRequestTimeoutKey]; ok {
 		timeout, _ = connector.ParseDuration(v) // checked by Set
 	}
-	return e.cluster.JobManager().SubmitWithOptions(ctx, g, exec.SubmitOptions{Restore: sp, SlotRequestTimeout: timeout})
+	opts := exec.SubmitOptions{Restore: sp, SlotRequestTimeout: timeout}
+	if e.remote != nil {
+		return e.submitRemote(ctx, g, opts)
+	}
+	return e.cluster.JobManager().SubmitWithOptions(ctx, g, opts)
 }
 
 // Jobs lists the jobs this session submitted, oldest first.
@@ -255,6 +286,10 @@ func validateOption(key, value string) error {
 		}
 	case optimizer.SinkKeyedShuffleKey:
 		if _, err := optimizer.SinkKeyedShuffleMode(map[string]string{key: value}); err != nil {
+			return err
+		}
+	case optimizer.RequireOnConflictKey:
+		if _, err := optimizer.RequireOnConflict(map[string]string{key: value}); err != nil {
 			return err
 		}
 	case optimizer.NonDeterministicUpdateKey:

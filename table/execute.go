@@ -222,8 +222,14 @@ func optimizerConfig(cfg map[string]string) (optimizer.Config, error) {
 	if oc.SinkKeyedShuffle, err = optimizer.SinkKeyedShuffleMode(cfg); err != nil {
 		return oc, err
 	}
+	if oc.RequireOnConflict, err = optimizer.RequireOnConflict(cfg); err != nil {
+		return oc, err
+	}
 	oc.CDCEventsDuplicate = strings.EqualFold(cfg[CDCEventsDuplicate], "true")
 	if oc.TryResolveNonDeterministicUpdates, err = optimizer.TryResolveNonDeterministicUpdates(cfg); err != nil {
+		return oc, err
+	}
+	if oc.DistinctAggSplitBuckets, err = optimizer.DistinctAggSplitBuckets(cfg); err != nil {
 		return oc, err
 	}
 	if v, ok := cfg[StateTTL]; ok {

@@ -57,6 +57,25 @@ func CommonType(a, b DataType) (DataType, bool) {
 			return DataType{}, false
 		}
 		return DataType{Kind: a.Kind, Elem: &e}.WithNullable(nullable), true
+	case a.Kind == Map && b.Kind == Map:
+		k, okK := CommonType(*a.Key, *b.Key)
+		v, okV := CommonType(*a.Value, *b.Value)
+		if !okK || !okV {
+			return DataType{}, false
+		}
+		return DataType{Kind: Map, Key: &k, Value: &v}.WithNullable(nullable), true
+	case a.Kind == Row && b.Kind == Row && len(a.Fields) == len(b.Fields):
+		// Field by field, named as a's (Calcite's
+		// leastRestrictiveStructuredType).
+		fs := make([]Field, len(a.Fields))
+		for i, f := range a.Fields {
+			t, ok := CommonType(f.Type, b.Fields[i].Type)
+			if !ok {
+				return DataType{}, false
+			}
+			fs[i] = Field{Name: f.Name, Type: t}
+		}
+		return DataType{Kind: Row, Fields: fs}.WithNullable(nullable), true
 	}
 	return DataType{}, false
 }

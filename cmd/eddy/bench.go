@@ -81,6 +81,7 @@ point --dir at testdata/nexmark.`,
 	cmd.Flags().StringVar(&o.dir, "dir", "testdata/nexmark", "directory of the query files")
 	cmd.Flags().BoolVar(&o.noBaseline, "no-baseline", false, "skip the hand-written baseline")
 	cmd.Flags().StringVar(&o.profileDir, "cpuprofile", "", "write a CPU profile of each query's engine run to DIR/qN.pprof")
+	cmd.Flags().StringVar(&o.memProfileDir, "memprofile", "", "write the allocations of each query's engine run to DIR/qN.allocs.pprof (as go tool pprof -sample_index=alloc_space reads them)")
 	return cmd
 }
 
@@ -92,6 +93,10 @@ type nexmarkBench struct {
 	dir         string
 	noBaseline  bool
 	profileDir  string
+	// memProfileDir: the allocation profile is cumulative, so each
+	// query's is the difference of the profiles before and after it
+	// (pprof -diff_base DIR/qN.before.allocs.pprof).
+	memProfileDir string
 }
 
 // measurement is the cost of one run of a query.
@@ -171,8 +176,19 @@ func (o *nexmarkBench) script(q, outDir string) (string, error) {
 	return s, nil
 }
 
-// profiled runs f under the CPU profiler when --cpuprofile is set.
+// profiled runs f under the CPU profiler when --cpuprofile is set, and
+// writes the allocation profiles around it when --memprofile is.
 func (o *nexmarkBench) profiled(q string, f func() measurement) measurement {
+	if o.memProfileDir != "" {
+		if err := writeAllocs(o.memProfileDir, q+".before.allocs.pprof"); err != nil {
+			return measurement{err: err}
+		}
+		defer func() {
+			if err := writeAllocs(o.memProfileDir, q+".allocs.pprof"); err != nil {
+				fmt.Fprintf(os.Stderr, "memprofile: %v\n", err)
+			}
+		}()
+	}
 	if o.profileDir == "" {
 		return f()
 	}
@@ -189,6 +205,23 @@ func (o *nexmarkBench) profiled(q string, f func() measurement) measurement {
 	}
 	defer pprof.StopCPUProfile()
 	return f()
+}
+
+// writeAllocs writes the allocation profile so far to dir/name.
+func writeAllocs(dir, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	file, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile is as of the last GC
+	if err := pprof.Lookup("allocs").WriteTo(file, 0); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
 }
 
 // runQuery runs one query file in a fresh session and measures it. Files a

@@ -21,6 +21,7 @@ func serverCommand() *cobra.Command {
 	var (
 		cfg              server.Config
 		pgAddr, httpAddr string
+		rpcAddr          string
 		users            []string
 		usersFile, auth  string
 		tlsCert, tlsKey  string
@@ -32,7 +33,10 @@ func serverCommand() *cobra.Command {
 		Short: "Serve Eddy over the PostgreSQL wire protocol and HTTP",
 		Long: `Server runs a JobManager with an embedded TaskManager and serves SQL
 sessions over the PostgreSQL wire protocol (psql, pgx, JDBC, psycopg) and an
-HTTP API (/healthz, /readyz, /v1/jobs, POST /v1/statements, /metrics). Every
+HTTP API (/healthz, /readyz, /v1/jobs, POST /v1/statements, /metrics), and
+serves its JobManager on --rpc-addr (Arrow Flight over gRPC, Flink's
+jobmanager.rpc.port 6123) to Go programs whose table.Environment sets
+JobManagerAddress: they plan locally and run their jobs here. Every
 connection is a session over one shared catalog. --data-dir keeps the catalog
 (tables, views, materialized views) and the list of running jobs, which a
 restarted server submits again.
@@ -76,13 +80,14 @@ and jobs, and exits.`,
 				cfg.SessionConfig[k] = v
 			}
 			cfg.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			return runServer(cmd.Context(), cfg, pgAddr, httpAddr, shutdownTimeout)
+			return runServer(cmd.Context(), cfg, pgAddr, httpAddr, rpcAddr, shutdownTimeout)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", "", "directory keeping the catalog durable (empty: in memory)")
 	f.StringVar(&pgAddr, "pg-addr", server.DefaultPGAddr, "address of the PostgreSQL wire protocol")
 	f.StringVar(&httpAddr, "http-addr", server.DefaultHTTPAddr, "address of the HTTP API (empty: none)")
+	f.StringVar(&rpcAddr, "rpc-addr", server.DefaultRPCAddr, "address of the JobManager RPC endpoint for remote table.Environments (empty: none)")
 	f.StringArrayVar(&users, "user", nil, "a user as name:password (repeatable)")
 	f.StringVar(&usersFile, "users-file", "", "file of users, one name:password per line")
 	f.StringVar(&auth, "auth", string(server.AuthSCRAM), "authentication of users: scram-sha-256, md5 or password")
@@ -118,7 +123,7 @@ func readUsers(path string, into map[string]string) error {
 
 // runServer serves until ctx is cancelled (SIGINT/SIGTERM), then closes
 // the server within timeout.
-func runServer(ctx context.Context, cfg server.Config, pgAddr, httpAddr string, timeout time.Duration) error {
+func runServer(ctx context.Context, cfg server.Config, pgAddr, httpAddr, rpcAddr string, timeout time.Duration) error {
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
@@ -128,7 +133,7 @@ func runServer(ctx context.Context, cfg server.Config, pgAddr, httpAddr string, 
 		_ = srv.Close(context.Background())
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.ServePG(pl) }()
 	cfg.Log.Info("serving PostgreSQL wire protocol", "addr", pl.Addr().String())
 	if httpAddr != "" {
@@ -139,6 +144,15 @@ func runServer(ctx context.Context, cfg server.Config, pgAddr, httpAddr string, 
 		}
 		go func() { errc <- srv.ServeHTTP(hl) }()
 		cfg.Log.Info("serving HTTP API", "addr", hl.Addr().String())
+	}
+	if rpcAddr != "" {
+		rl, err := net.Listen("tcp", rpcAddr)
+		if err != nil {
+			_ = srv.Close(context.Background())
+			return err
+		}
+		go func() { errc <- srv.ServeRPC(rl) }()
+		cfg.Log.Info("serving JobManager RPC", "addr", rl.Addr().String())
 	}
 	var serveErr error
 	select {

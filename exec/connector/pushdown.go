@@ -121,3 +121,15 @@ func (p FieldPath) Resolve(s types.Schema) (types.Column, error) {
 	}
 	return types.Column{Name: name, Type: t}, nil
 }
+
+// SupportsVectorSearch is implemented by source factories whose tables can
+// be searched by VECTOR_SEARCH (Flink's VectorSearchTableSource). Flink
+// asks such a source for the nearest rows of each query vector; Eddy reads
+// the table through the source's ordinary scan and searches the rows
+// itself (exec.KindVectorSearch), so the capability only says that the
+// table is meant to be searched.
+type SupportsVectorSearch interface {
+	// SupportsVectorSearch reports whether table t may be searched, or why
+	// not.
+	SupportsVectorSearch(t TableInfo) error
+}

@@ -25,8 +25,12 @@ func resolveCast(name string, _ []Expr) (Expr, error) {
 }
 
 // castMayFail reports whether CAST (not TRY_CAST) from -> to can raise an
-// error: only parsing a string into a non-string type can.
+// error: only parsing a string into a non-string type can, also as the
+// elements of arrays.
 func castMayFail(from, to types.DataType) bool {
+	if from.Kind == types.Array && to.Kind == types.Array {
+		return castMayFail(*from.Elem, *to.Elem)
+	}
 	return from.IsString() && !to.IsString() && !to.IsBinary() || from.Kind == types.Variant
 }
 
@@ -38,8 +42,8 @@ func castSupported(from, to types.DataType) bool {
 	scalarKind := func(t types.DataType) bool {
 		return t.Kind <= types.IntervalYearMonth
 	}
-	return scalarKind(from) && scalarKind(to) || isComposite(from) && to.IsString() ||
-		from.Kind == types.Variant && variantCastTarget(to)
+	return scalarKind(from) && scalarKind(to) || isComposite(from) && to.IsString() || sameNestedLayout(from, to) ||
+		from.Kind == types.Variant && variantCastTarget(to) || arrayCastSupported(from, to)
 }
 
 // parse outcomes of string conversions.
@@ -80,6 +84,10 @@ func castKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel
 		return toStringKernel(mem, from, to)
 	case from.EqualIgnoringNull(to) || (from.IsBinary() && to.IsBinary()):
 		return identity, nil
+	case sameNestedLayout(from, to):
+		return relabelKernel(to), nil
+	case from.Kind == types.Array && to.Kind == types.Array:
+		return arrayCastKernel(mem, from, to, try)
 	case from.IsString():
 		return fromStringKernel(mem, from, to, try)
 	case to.Kind == types.Boolean && from.IsNumeric():

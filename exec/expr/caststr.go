@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -17,26 +19,68 @@ import (
 	"github.com/eddysql/eddy/internal/javafmt"
 )
 
-// strOut builds a STRING result, reusing its builder and scratch buffer
-// across calls of the same evaluator.
+// strOut builds a STRING result. Rows go to Go slices reused across
+// calls of the same evaluator, without a builder's per-row bookkeeping,
+// and finish copies them once into buffers of the exact size.
 type strOut struct {
-	b       *array.StringBuilder
+	mem     memory.Allocator
+	data    []byte
+	offs    []int32 // the end of each row's value, after a leading 0
+	nulls   []int   // the NULL rows
 	scratch []byte
 }
 
-func newStrOut(mem memory.Allocator) *strOut { return &strOut{b: array.NewStringBuilder(mem)} }
+func newStrOut(mem memory.Allocator) *strOut { return &strOut{mem: mem} }
 
 func (s *strOut) start(n, dataHint int) {
-	s.b.Reserve(n)
-	s.b.ReserveData(dataHint)
+	s.data = slices.Grow(s.data[:0], dataHint)
+	s.offs = append(slices.Grow(s.offs[:0], n+1), 0)
+	s.nulls = s.nulls[:0]
 }
 
-func (s *strOut) append(v []byte) { s.b.BinaryBuilder.Append(v) }
-func (s *strOut) appendString(v string) {
-	s.b.BinaryBuilder.AppendString(v)
+func (s *strOut) append(v []byte) {
+	s.data = append(s.data, v...)
+	s.offs = append(s.offs, int32(len(s.data)))
 }
-func (s *strOut) null()               { s.b.AppendNull() }
-func (s *strOut) finish() arrow.Array { return s.b.NewArray() }
+
+func (s *strOut) appendString(v string) {
+	s.data = append(s.data, v...)
+	s.offs = append(s.offs, int32(len(s.data)))
+}
+
+func (s *strOut) null() {
+	s.nulls = append(s.nulls, len(s.offs)-1)
+	s.offs = append(s.offs, int32(len(s.data)))
+}
+
+func (s *strOut) finish() arrow.Array {
+	n := len(s.offs) - 1
+	offs := memory.NewResizableBuffer(s.mem)
+	offs.Resize(len(s.offs) * arrow.Int32SizeBytes)
+	copy(arrow.Int32Traits.CastFromBytes(offs.Bytes()), s.offs)
+	data := memory.NewResizableBuffer(s.mem)
+	data.Resize(len(s.data))
+	copy(data.Bytes(), s.data)
+	var valid *memory.Buffer
+	if len(s.nulls) > 0 {
+		valid = memory.NewResizableBuffer(s.mem)
+		valid.Resize(int(bitutil.BytesForBits(int64(n))))
+		vb := valid.Bytes()
+		bitutil.SetBitsTo(vb, 0, int64(n), true)
+		for _, i := range s.nulls {
+			bitutil.ClearBit(vb, i)
+		}
+	}
+	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{valid, offs, data}, nil, len(s.nulls), 0)
+	for _, b := range []*memory.Buffer{valid, offs, data} {
+		if b != nil {
+			b.Release()
+		}
+	}
+	defer d.Release()
+	s.start(0, 0)
+	return array.MakeFromData(d)
+}
 
 // truncateRunes cuts s to at most n characters.
 func truncateRunes(s []byte, n int) []byte {

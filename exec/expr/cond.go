@@ -1,8 +1,14 @@
 package expr
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/compute/exec"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
 )
@@ -380,4 +386,57 @@ func compileGreatest(c *compiler, call *Call) (Evaluator, error) {
 		best.Retain()
 		return best, nil
 	})
+}
+
+// gatherNested is gather for the types without a flat layout (ARRAY,
+// MAP, ROW, MULTISET): the branches' arrays of type dt are concatenated
+// and Arrow's take kernel copies each row's value whole, children
+// included, with a NULL index for a NULL row. valid is gather's validity
+// (src[i] is already -1 for every NULL row).
+func gatherNested(mem memory.Allocator, dt arrow.DataType, n int, src, rows []int32, srcs []arrow.Array) (arrow.Array, error) {
+	// base[k] is where srcs[k] starts in the concatenation; branches of
+	// another type (the NULL placeholders of branches that took no row)
+	// take no part.
+	base := make([]int32, len(srcs))
+	var parts []arrow.Array
+	var total int32
+	for k, a := range srcs {
+		if a.Len() == 0 || !arrow.TypeEqual(a.DataType(), dt) {
+			continue
+		}
+		base[k] = total
+		total += int32(a.Len())
+		parts = append(parts, a)
+	}
+	if len(parts) == 0 {
+		return array.MakeArrayOfNull(mem, dt, n), nil
+	}
+	var values arrow.Array
+	if len(parts) == 1 {
+		values = parts[0]
+		values.Retain()
+	} else {
+		var err error
+		if values, err = array.Concatenate(parts, mem); err != nil {
+			return nil, fmt.Errorf("expr: selecting values of type %s: %w", dt, err)
+		}
+	}
+	defer values.Release()
+	ib := array.NewInt32Builder(mem)
+	defer ib.Release()
+	ib.Reserve(n)
+	for i := 0; i < n; i++ {
+		if s := src[i]; s >= 0 {
+			ib.UnsafeAppend(base[s] + rows[i])
+		} else {
+			ib.UnsafeAppendBoolToBitmap(false)
+		}
+	}
+	idx := ib.NewArray()
+	defer idx.Release()
+	out, err := compute.TakeArray(exec.WithAllocator(context.Background(), mem), values, idx)
+	if err != nil {
+		return nil, fmt.Errorf("expr: selecting values of type %s: %w", dt, err)
+	}
+	return out, nil
 }

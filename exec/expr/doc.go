@@ -27,7 +27,11 @@
 //     IsDeterministic.
 //   - Operators (Calc, filters, projections in exec) Compile each
 //     expression once per subtask into an Evaluator and call Eval per
-//     batch; FilterBatch applies a predicate result.
+//     batch; FilterBatch applies a predicate result (copying the kept
+//     runs of rows itself for flat layouts, filter.go). A calc computes
+//     the calls its expressions share once per batch: SharedCalls finds
+//     them, ReplaceShared rewrites the expressions to read them
+//     (shared.go).
 //
 // Evaluation is batch-at-a-time. Arithmetic (+, -, * on integers and
 // floats), comparisons and Kleene AND/OR use arrow compute kernels with
@@ -38,6 +42,11 @@
 // evaluates lazily — CASE branches, the right side of AND/OR, COALESCE —
 // run an argument that can raise an error only on the rows that reach it,
 // so `CASE WHEN b <> 0 THEN a / b END` never divides by zero.
+//
+// REGEXP, REGEXP_EXTRACT and REGEXP_REPLACE run simple patterns (literals,
+// ASCII classes, possessive-equivalent runs, groups, alternation, anchors)
+// on a small byte-level matcher with Go's leftmost-first results, and the
+// rest on Go's regexp (regex_fast.go).
 //
 // Nested results (ARRAY, MAP, ROW) are Arrow list, map and struct arrays
 // built column-wise (collections.go); they have no Literal form, so Fold

@@ -3,6 +3,7 @@ package expr
 import (
 	"context"
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -309,8 +310,19 @@ func FilterBatch(b arrow.RecordBatch, pred arrow.Array, mem memory.Allocator) (a
 	if b.NumCols() == 0 {
 		return array.NewRecordBatch(b.Schema(), nil, int64(trues)), nil
 	}
-	ctx := exec.WithAllocator(context.Background(), mem)
-	return compute.FilterRecordBatch(ctx, b, pred, compute.DefaultFilterOptions())
+	spans := keptSpans(p)
+	cols := make([]arrow.Array, 0, b.NumCols())
+	for _, col := range b.Columns() {
+		taken, ok := takeColumn(col, spans, trues, mem)
+		if !ok {
+			releaseAll(cols)
+			ctx := exec.WithAllocator(context.Background(), mem)
+			return compute.FilterRecordBatch(ctx, b, pred, compute.DefaultFilterOptions())
+		}
+		cols = append(cols, taken)
+	}
+	defer releaseAll(cols)
+	return array.NewRecordBatch(b.Schema(), cols, int64(trues)), nil
 }
 
 // validity returns the AND of the validity bitmaps of arrs over n rows as a
@@ -403,8 +415,28 @@ func gather(mem memory.Allocator, dt arrow.DataType, n int, src, rows []int32, s
 	valid.Resize(int(bitutil.BytesForBits(int64(n))))
 	vb := valid.Bytes()
 	nulls := 0
+	// The sources' validity, read once rather than through the Array
+	// interface per row.
+	type srcValidity struct {
+		all  bool // no NULLs
+		bits []byte
+		off  int
+	}
+	sv := make([]srcValidity, len(srcs))
+	for k, a := range srcs {
+		switch {
+		case a.NullN() == 0:
+			sv[k].all = true
+		case a.DataType().ID() != arrow.NULL:
+			sv[k].bits, sv[k].off = a.NullBitmapBytes(), a.Data().Offset()
+		}
+	}
 	for i := 0; i < n; i++ {
-		ok := src[i] >= 0 && isValid(srcs[src[i]], int(rows[i]))
+		ok := false
+		if s := src[i]; s >= 0 {
+			v := &sv[s]
+			ok = v.all || v.bits != nil && bitutil.BitIsSet(v.bits, v.off+int(rows[i]))
+		}
 		bitutil.SetBitTo(vb, i, ok)
 		if !ok {
 			src[i] = -1
@@ -427,10 +459,25 @@ func gather(mem memory.Allocator, dt arrow.DataType, n int, src, rows []int32, s
 		}
 		return makeArray(dt, n, valid, out, nulls), nil
 	case arrow.STRING, arrow.BINARY:
+		// Each source's offsets and value bytes, so a row is two loads.
+		srcOffs, srcData := make([][]int32, len(srcs)), make([][]byte, len(srcs))
+		for k, a := range srcs {
+			switch a := a.(type) {
+			case *array.String:
+				srcOffs[k], srcData[k] = a.ValueOffsets(), a.ValueBytes()
+			case *array.Binary:
+				srcOffs[k], srcData[k] = a.ValueOffsets(), a.ValueBytes()
+			}
+		}
+		value := func(s int32, r int32) []byte {
+			o := srcOffs[s]
+			return srcData[s][o[r]-o[0] : o[r+1]-o[0]]
+		}
 		total := 0
 		for i := 0; i < n; i++ {
 			if s := src[i]; s >= 0 {
-				total += len(binaryAt(srcs[s], int(rows[i])))
+				o := srcOffs[s]
+				total += int(o[rows[i]+1] - o[rows[i]])
 			}
 		}
 		offs := memory.NewResizableBuffer(mem)
@@ -442,7 +489,7 @@ func gather(mem memory.Allocator, dt arrow.DataType, n int, src, rows []int32, s
 		for i := 0; i < n; i++ {
 			ov[i] = int32(len(db))
 			if s := src[i]; s >= 0 {
-				db = append(db, binaryAt(srcs[s], int(rows[i]))...)
+				db = append(db, value(s, rows[i])...)
 			}
 		}
 		ov[n] = int32(len(db))
@@ -452,6 +499,10 @@ func gather(mem memory.Allocator, dt arrow.DataType, n int, src, rows []int32, s
 		data.Release()
 		defer d.Release()
 		return array.MakeFromData(d), nil
+	}
+	if _, nested := dt.(arrow.NestedType); nested {
+		valid.Release()
+		return gatherNested(mem, dt, n, src, rows, srcs)
 	}
 	fw, ok := dt.(arrow.FixedWidthDataType)
 	if !ok || fw.BitWidth()%8 != 0 {
@@ -472,11 +523,13 @@ func gather(mem memory.Allocator, dt arrow.DataType, n int, src, rows []int32, s
 	return makeArray(dt, n, valid, out, nulls), nil
 }
 
-// binaryAt returns the bytes of row i of a STRING or BINARY array.
+// binaryAt returns the bytes of row i of a STRING or BINARY array. They
+// alias the array's buffer (no copy per row): callers only read them.
 func binaryAt(a arrow.Array, i int) []byte {
 	switch v := a.(type) {
 	case *array.String:
-		return []byte(v.Value(i))
+		s := v.Value(i)
+		return unsafe.Slice(unsafe.StringData(s), len(s))
 	case *array.Binary:
 		return v.Value(i)
 	}

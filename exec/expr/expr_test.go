@@ -27,6 +27,9 @@ import (
 //	fold             prints Fold's result.
 //	roundtrip        checks Marshal/Unmarshal and prints the JSON.
 //	filter           input: a predicate; prints the rows FilterBatch keeps.
+//	shared           input: a calc's condition ("-" for none), then one
+//	                 projection per line; prints SharedCalls' calls and
+//	                 the expressions as ReplaceShared rewrites them.
 //
 // S-expressions: $i is column i of the current batch; 42 is INT NOT NULL,
 // 1.5 is DECIMAL(2, 1) NOT NULL, 1.5e0 DOUBLE NOT NULL, 'abc' CHAR(3) NOT
@@ -57,6 +60,8 @@ func TestDataDriven(t *testing.T) {
 					return "error: " + err.Error() + "\n"
 				}
 				return ""
+			case "shared":
+				return runShared(d.Input, schema)
 			case "eval", "resolve", "fold", "roundtrip", "filter":
 			default:
 				d.Fatalf(t, "unknown command %s", d.Cmd)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddysql/eddy/catalog/types"
 )
@@ -46,9 +47,24 @@ func compilePGText(c *compiler, call *Call) (Evaluator, error) {
 			}
 		}
 	case "PG_GET_EXPR":
+		// Pretty-printed (pretty TRUE), PostgreSQL leaves out the
+		// parentheses around the whole expression, which psql's \d
+		// prints inside its own: generated always as (id * 2) stored.
 		bind = func(args []arrow.Array) rowFn {
 			s := strAt(args[0])
-			return func(d []byte, i int) ([]byte, bool) { return append(d, s(i)...), true }
+			pretty := func(int) bool { return false }
+			if len(args) == 3 {
+				if b, ok := args[2].(*array.Boolean); ok {
+					pretty = func(i int) bool { return b.IsValid(i) && b.Value(i) }
+				}
+			}
+			return func(d []byte, i int) ([]byte, bool) {
+				v := s(i)
+				if pretty(i) {
+					v = stripEnclosingParens(v)
+				}
+				return append(d, v...), true
+			}
 		}
 	case "REGTYPE":
 		// Eddy has only the built-in types, so a type OID's name needs no
@@ -75,4 +91,34 @@ func compilePGText(c *compiler, call *Call) (Evaluator, error) {
 		}
 	}
 	return newStrEval(c, call, bind, skipNulls)
+}
+
+// stripEnclosingParens removes one pair of parentheses around the whole
+// of an expression's text, "(a) + (b)" keeping its own; parentheses in
+// quoted strings and identifiers do not count.
+func stripEnclosingParens(s string) string {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return s
+	}
+	depth := 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"' || c == '`':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth == 0 && i < len(s)-1 {
+				return s
+			}
+		}
+	}
+	return s[1 : len(s)-1]
 }

@@ -1,13 +1,14 @@
 package expr
 
 import (
-	"regexp"
+	"encoding/binary"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
 )
@@ -171,11 +172,11 @@ func intAt(a arrow.Array) func(int) int64 {
 // (skipped for CONCAT_WS) and output building with a reused builder.
 func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 	fn := call.Func
-	var re *regexp.Regexp // a literal pattern is compiled once
+	var re *matcher // a literal pattern is compiled once
 	if strings.HasPrefix(fn, "REGEXP_") {
 		if p, ok := literalString(call.Args[1]); ok {
 			var err error
-			if re, err = regexp.Compile(p); err != nil {
+			if re, err = compileMatcher(p); err != nil {
 				return nil, err
 			}
 		}
@@ -281,14 +282,10 @@ func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 						return d, false // an invalid pattern yields NULL, as in Flink
 					}
 				}
-				return append(d, r.ReplaceAllString(s(i), javaReplacement(rep(i)))...), true
+				return r.appendReplaceAll(d, s(i), javaReplacement(rep(i))), true
 			}
 		}
 	case "REGEXP_EXTRACT":
-		var lit string // in every match of a literal pattern: rows without it are NULL
-		if re != nil {
-			lit = requiredLiteral(re)
-		}
 		bind = func(args []arrow.Array) rowFn {
 			s, p := strAt(args[0]), strAt(args[1])
 			group := func(int) int64 { return 0 }
@@ -303,14 +300,15 @@ func compileStrMap(c *compiler, call *Call) (Evaluator, error) {
 					}
 				}
 				g := group(i)
-				if lit != "" && !strings.Contains(s(i), lit) {
+				if g < 0 || int(g) > r.numGroups() {
 					return d, false
 				}
-				m := r.FindStringSubmatchIndex(s(i))
-				if m == nil || g < 0 || int(g) > r.NumSubexp() || m[2*g] < 0 {
+				v := s(i)
+				m := r.submatch(v)
+				if m == nil || m[2*g] < 0 {
 					return d, false
 				}
-				return append(d, s(i)[m[2*g]:m[2*g+1]]...), true
+				return append(d, v[m[2*g]:m[2*g+1]]...), true
 			}
 		}
 	case "SPLIT_INDEX":
@@ -357,8 +355,14 @@ func newStrEval(c *compiler, call *Call, bind func(args []arrow.Array) rowFn, sk
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		f := bind(args)
 		out.start(n, n*8)
+		// Per-row NULL checks only when an argument has NULLs.
+		checkNulls := false
+		for _, a := range args {
+			checkNulls = checkNulls || a.NullN() > 0
+		}
+		checkNulls = checkNulls && !skipNulls
 		for i := 0; i < n; i++ {
-			if !skipNulls && anyNullAt(args, i) {
+			if checkNulls && anyNullAt(args, i) {
 				out.null()
 				continue
 			}
@@ -390,6 +394,9 @@ func compileStrInt(c *compiler, call *Call) (Evaluator, error) {
 		var f func(i int) int32
 		switch fn {
 		case "CHAR_LENGTH":
+			if a, ok := args[0].(*array.String); ok {
+				return charLengths(c.mem, a), nil
+			}
 			s := strAt(args[0])
 			f = func(i int) int32 { return int32(utf8.RuneCountInString(s(i))) }
 		default: // POSITION(needle IN s), LOCATE(needle, s[, start])
@@ -404,6 +411,44 @@ func compileStrInt(c *compiler, call *Call) (Evaluator, error) {
 			return f(i), !anyNullAt(args, i), nil
 		})
 	})
+}
+
+// charLengths is CHAR_LENGTH of a column. When the value buffer is all
+// ASCII (checked at once, a word at a time) the lengths are the offsets'
+// differences; otherwise each value's runes are counted. NULL slots get
+// whatever their offsets give, masked by the copied validity.
+func charLengths(mem memory.Allocator, a *array.String) arrow.Array {
+	n := a.Len()
+	valid, nulls := validity(mem, n, a)
+	buf, out := fixedOut[int32](mem, n)
+	offs, data := a.ValueOffsets(), a.ValueBytes()
+	if isASCII(data) {
+		for i := range out {
+			out[i] = offs[i+1] - offs[i]
+		}
+	} else {
+		base := offs[0]
+		for i := range out {
+			out[i] = int32(utf8.RuneCount(data[offs[i]-base : offs[i+1]-base]))
+		}
+	}
+	return makeArray(arrow.PrimitiveTypes.Int32, n, valid, buf, nulls)
+}
+
+// isASCII reports whether b has no byte >= 0x80.
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // locate returns the 1-based character position of needle in s at or
@@ -581,15 +626,15 @@ func javaReplacement(rep string) string {
 // covers the common case of a pattern column holding few distinct values.
 type regexCache struct {
 	pattern string
-	re      *regexp.Regexp
+	re      *matcher
 	ok      bool
 }
 
-func (c *regexCache) get(p string) *regexp.Regexp {
+func (c *regexCache) get(p string) *matcher {
 	if c.ok && c.pattern == p {
 		return c.re
 	}
-	re, err := regexp.Compile(p)
+	re, err := compileMatcher(p)
 	if err != nil {
 		re = nil
 	}

@@ -176,10 +176,10 @@ func parseURLPart(u, part, key string, hasKey bool) (string, bool) {
 // invalid pattern (from a column) gives NULL, an invalid literal pattern
 // fails compilation.
 func compileRegexp(c *compiler, call *Call) (Evaluator, error) {
-	var fixed *regexp.Regexp
+	var fixed *matcher
 	if p, ok := literalString(call.Args[1]); ok {
 		var err error
-		if fixed, err = regexp.Compile(p); err != nil {
+		if fixed, err = compileMatcher(p); err != nil {
 			return nil, fmt.Errorf("REGEXP: %v", err)
 		}
 	}
@@ -204,7 +204,7 @@ func compileRegexp(c *compiler, call *Call) (Evaluator, error) {
 						continue
 					}
 				}
-				bitutil.SetBitTo(bits, i, re.MatchString(s(i)))
+				bitutil.SetBitTo(bits, i, re.matches(s(i)))
 			}
 		}), nil
 	})

@@ -103,6 +103,11 @@ func DropUserFunction(name string) bool {
 	return ok
 }
 
+// IsUserFunction reports whether name is a function registered with
+// RegisterUserFunction. Such a function exists in this process only, so a
+// job calling it cannot run on a remote cluster.
+func IsUserFunction(name string) bool { return lookupUser(strings.ToUpper(name)) != nil }
+
 func lookupUser(name string) *funcDef {
 	users.RLock()
 	defer users.RUnlock()

@@ -65,6 +65,9 @@ var (
 	// VARCHAR/BINARY/VARBINARY column.
 	NotNullViolation         = Code{"not_null_violation", Execution, "23502"}
 	StringDataLengthMismatch = Code{"string_data_length_mismatch", Execution, "22026"}
+	// UniqueViolation: rows of different upsert keys remain for one
+	// primary key of a sink written with ON CONFLICT DO ERROR.
+	UniqueViolation = Code{"unique_violation", Execution, "23505"}
 )
 
 // Error is an error with a code and, for errors about SQL text, the

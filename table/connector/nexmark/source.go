@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -190,32 +191,46 @@ type batch struct {
 }
 
 // field is one generated field: its name in the schema, the kind of event
-// it belongs to, its type, and the typed loop that appends a batch's values
-// of it (NULL for rows of another kind).
+// it belongs to, its type, and the typed loop that builds a batch's column
+// of it (NULL for rows of another kind) with the Arrow type dt.
 type field struct {
-	name   string
-	kind   Kind
-	typ    valueType
-	append func(b array.Builder, e *batch)
+	name  string
+	kind  Kind
+	typ   valueType
+	build func(mem memory.Allocator, dt arrow.DataType, e *batch) arrow.ArrayData
 }
 
-func personInt64(get func(*Person) int64) func(array.Builder, *batch) {
-	return func(b array.Builder, e *batch) { appendInt64s(b, e.kinds, PersonKind, e.persons, get) }
+type buildFunc = func(memory.Allocator, arrow.DataType, *batch) arrow.ArrayData
+
+func personInt64(get func(*Person) int64) buildFunc {
+	return func(mem memory.Allocator, dt arrow.DataType, e *batch) arrow.ArrayData {
+		return int64Data(mem, dt, e.kinds, PersonKind, e.persons, get)
+	}
 }
-func personBytes(get func(*Person) []byte) func(array.Builder, *batch) {
-	return func(b array.Builder, e *batch) { appendBytes(b, e.kinds, PersonKind, e.persons, get) }
+func personBytes(get func(*Person) []byte) buildFunc {
+	return func(mem memory.Allocator, dt arrow.DataType, e *batch) arrow.ArrayData {
+		return bytesData(mem, dt, e.kinds, PersonKind, e.persons, get)
+	}
 }
-func auctionInt64(get func(*Auction) int64) func(array.Builder, *batch) {
-	return func(b array.Builder, e *batch) { appendInt64s(b, e.kinds, AuctionKind, e.auctions, get) }
+func auctionInt64(get func(*Auction) int64) buildFunc {
+	return func(mem memory.Allocator, dt arrow.DataType, e *batch) arrow.ArrayData {
+		return int64Data(mem, dt, e.kinds, AuctionKind, e.auctions, get)
+	}
 }
-func auctionBytes(get func(*Auction) []byte) func(array.Builder, *batch) {
-	return func(b array.Builder, e *batch) { appendBytes(b, e.kinds, AuctionKind, e.auctions, get) }
+func auctionBytes(get func(*Auction) []byte) buildFunc {
+	return func(mem memory.Allocator, dt arrow.DataType, e *batch) arrow.ArrayData {
+		return bytesData(mem, dt, e.kinds, AuctionKind, e.auctions, get)
+	}
 }
-func bidInt64(get func(*Bid) int64) func(array.Builder, *batch) {
-	return func(b array.Builder, e *batch) { appendInt64s(b, e.kinds, BidKind, e.bids, get) }
+func bidInt64(get func(*Bid) int64) buildFunc {
+	return func(mem memory.Allocator, dt arrow.DataType, e *batch) arrow.ArrayData {
+		return int64Data(mem, dt, e.kinds, BidKind, e.bids, get)
+	}
 }
-func bidBytes(get func(*Bid) []byte) func(array.Builder, *batch) {
-	return func(b array.Builder, e *batch) { appendBytes(b, e.kinds, BidKind, e.bids, get) }
+func bidBytes(get func(*Bid) []byte) buildFunc {
+	return func(mem memory.Allocator, dt arrow.DataType, e *batch) arrow.ArrayData {
+		return bytesData(mem, dt, e.kinds, BidKind, e.bids, get)
+	}
 }
 
 // The fields of each kind, in nexmark-flink's order.
@@ -370,7 +385,7 @@ type reader struct {
 	g      *Generator
 	cols   []column
 	schema *arrow.Schema
-	rb     *array.RecordBuilder // nil when no column is projected
+	mem    memory.Allocator
 	size   int
 	step   int64
 	next   int64
@@ -378,6 +393,7 @@ type reader struct {
 	// wants reports which kinds produce rows; needs which kinds' data a
 	// column reads.
 	wants, needs [3]bool
+	bidStrings   BidStrings // the string fields of bids some column reads
 	b            batch
 	// pacing (rate.limited): the wall clock when event number paceFrom
 	// was due.
@@ -395,7 +411,7 @@ func newReader(g *Generator, cols []column, out types.Schema, rc connector.Reade
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	r := &reader{g: g, cols: cols, schema: out.Arrow(), size: rc.BatchSize, step: p, next: int64(rc.Subtask), end: -1}
+	r := &reader{g: g, cols: cols, schema: out.Arrow(), mem: mem, size: rc.BatchSize, step: p, next: int64(rc.Subtask), end: -1}
 	if r.size <= 0 {
 		r.size = DefaultBatchSize
 	}
@@ -416,9 +432,18 @@ func newReader(g *Generator, cols []column, out types.Schema, rc connector.Reade
 		if !c.eventType {
 			r.needs[c.kind] = true
 		}
-	}
-	if len(cols) > 0 {
-		r.rb = array.NewRecordBuilder(mem, r.schema)
+		for _, f := range c.fields {
+			if f.kind == BidKind {
+				switch f.name {
+				case "channel":
+					r.bidStrings.Channel = true
+				case "url":
+					r.bidStrings.URL = true
+				case "extra":
+					r.bidStrings.Extra = true
+				}
+			}
+		}
 	}
 	return r, nil
 }
@@ -453,28 +478,41 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		// an events table filtered by event_type.
 		return nil, io.EOF
 	}
-	if r.rb == nil {
-		return array.NewRecordBatch(r.schema, nil, int64(len(r.b.kinds))), nil
-	}
+	// The columns are built straight into buffers of their exact size,
+	// without a validity bitmap when every row has the column's kind
+	// (a flat table, or the events table filtered by event_type). Array
+	// builders set a validity bit per value and allocated about twice
+	// these bytes per batch (measured on the bid columns).
+	arrs := make([]arrow.Array, len(r.cols))
 	for i, c := range r.cols {
-		b := r.rb.Field(i)
+		var d arrow.ArrayData
+		dt := r.schema.Field(i).Type
 		switch {
 		case c.eventType:
-			appendEventTypes(b.(*array.Int32Builder), r.b.kinds)
+			d = eventTypeData(r.mem, r.b.kinds)
 		case c.row:
-			sb := b.(*array.StructBuilder)
-			sb.Reserve(len(r.b.kinds))
-			for _, k := range r.b.kinds {
-				sb.UnsafeAppendBoolToBitmap(k == c.kind)
-			}
+			st := dt.(*arrow.StructType)
+			children := make([]arrow.ArrayData, len(c.fields))
 			for j, f := range c.fields {
-				f.append(sb.FieldBuilder(j), &r.b)
+				children[j] = f.build(r.mem, st.Field(j).Type, &r.b)
+			}
+			valid, nulls := kindValidity(r.mem, r.b.kinds, c.kind)
+			d = array.NewData(dt, len(r.b.kinds), []*memory.Buffer{valid}, children, nulls, 0)
+			releaseBuffers(valid)
+			for _, ch := range children {
+				ch.Release()
 			}
 		default:
-			c.fields[0].append(b, &r.b)
+			d = c.fields[0].build(r.mem, dt, &r.b)
 		}
+		arrs[i] = array.MakeFromData(d)
+		d.Release()
 	}
-	return r.rb.NewRecordBatch(), nil
+	rec := array.NewRecordBatch(r.schema, arrs, int64(len(r.b.kinds)))
+	for _, a := range arrs {
+		a.Release()
+	}
+	return rec, nil
 }
 
 // generate fills r.b with the next batch of rows, advancing r.next.
@@ -492,18 +530,37 @@ func (r *reader) generate() {
 		if !r.needs[k] {
 			continue
 		}
+		// Events go straight into the batch's reused slots; a bid gets
+		// only the string fields some column reads (BidFields).
 		switch k {
 		case PersonKind:
-			e.persons = append(e.persons, Person{})
-			r.g.Person(n, &e.persons[len(e.persons)-1])
+			var p *Person
+			e.persons, p = extend(e.persons)
+			r.g.Person(n, p)
 		case AuctionKind:
-			e.auctions = append(e.auctions, Auction{})
-			r.g.Auction(n, &e.auctions[len(e.auctions)-1])
+			var a *Auction
+			e.auctions, a = extend(e.auctions)
+			r.g.Auction(n, a)
 		case BidKind:
-			e.bids = append(e.bids, Bid{})
-			r.g.Bid(n, &e.bids[len(e.bids)-1])
+			var b *Bid
+			e.bids, b = extend(e.bids)
+			r.g.BidFields(n, b, r.bidStrings)
 		}
 	}
+}
+
+// extend adds an element to s, reusing a slot of an earlier batch without
+// clearing it: the generators overwrite every field a column reads (the
+// string fields of a bid no column reads keep stale values, which alias
+// the generator's tables).
+func extend[T any](s []T) ([]T, *T) {
+	if len(s) < cap(s) {
+		s = s[:len(s)+1]
+	} else {
+		var zero T
+		s = append(s, zero)
+	}
+	return s, &s[len(s)-1]
 }
 
 // pace waits until the next event is due on the wall clock at
@@ -551,83 +608,111 @@ func (r *reader) Restore(state []byte) error {
 }
 
 func (r *reader) Close() error {
-	if !r.closed {
-		r.closed = true
-		if r.rb != nil {
-			r.rb.Release()
-		}
-	}
+	r.closed = true
 	return nil
 }
 
-func appendEventTypes(b *array.Int32Builder, kinds []Kind) {
-	b.Reserve(len(kinds))
-	for _, k := range kinds {
-		b.UnsafeAppend(int32(k))
-	}
+// newBuffer allocates a buffer of n bytes from mem.
+func newBuffer(mem memory.Allocator, n int) *memory.Buffer {
+	b := memory.NewResizableBuffer(mem)
+	b.Resize(n)
+	return b
 }
 
-// appendInt64s appends get of the rows of kind k and NULL for the others,
-// to a BIGINT or TIMESTAMP(3) builder.
-func appendInt64s[T any](b array.Builder, kinds []Kind, k Kind, evs []T, get func(*T) int64) {
-	switch b := b.(type) {
-	case *array.Int64Builder:
-		b.Reserve(len(kinds))
-		if len(evs) == len(kinds) {
-			for i := range evs {
-				b.UnsafeAppend(get(&evs[i]))
-			}
-			return
-		}
-		j := 0
-		for _, kk := range kinds {
-			if kk != k {
-				b.UnsafeAppendBoolToBitmap(false)
-				continue
-			}
-			b.UnsafeAppend(get(&evs[j]))
-			j++
-		}
-	case *array.TimestampBuilder:
-		b.Reserve(len(kinds))
-		if len(evs) == len(kinds) {
-			for i := range evs {
-				b.UnsafeAppend(arrow.Timestamp(get(&evs[i])))
-			}
-			return
-		}
-		j := 0
-		for _, kk := range kinds {
-			if kk != k {
-				b.UnsafeAppendBoolToBitmap(false)
-				continue
-			}
-			b.UnsafeAppend(arrow.Timestamp(get(&evs[j])))
-			j++
+// releaseBuffers drops the references the builders below hold once
+// array.NewData has taken its own.
+func releaseBuffers(bufs ...*memory.Buffer) {
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
 		}
 	}
 }
 
-// appendBytes appends get of the rows of kind k and NULL for the others to
-// a string builder.
-func appendBytes[T any](b array.Builder, kinds []Kind, k Kind, evs []T, get func(*T) []byte) {
-	sb := b.(*array.StringBuilder)
-	sb.Reserve(len(kinds))
-	// Sizing the data buffer once saves the copies of growing it.
+func eventTypeData(mem memory.Allocator, kinds []Kind) arrow.ArrayData {
+	buf := newBuffer(mem, len(kinds)*arrow.Int32SizeBytes)
+	vals := arrow.Int32Traits.CastFromBytes(buf.Bytes())
+	for i, k := range kinds {
+		vals[i] = int32(k)
+	}
+	d := array.NewData(arrow.PrimitiveTypes.Int32, len(kinds), []*memory.Buffer{nil, buf}, nil, 0, 0)
+	releaseBuffers(buf)
+	return d
+}
+
+// kindValidity is the validity bitmap of the rows of kind k and the number
+// of the others, or nil and 0 when every row is of kind k.
+func kindValidity(mem memory.Allocator, kinds []Kind, k Kind) (*memory.Buffer, int) {
+	nulls := 0
+	for _, kk := range kinds {
+		if kk != k {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		return nil, 0
+	}
+	buf := newBuffer(mem, int(bitutil.BytesForBits(int64(len(kinds)))))
+	bits := buf.Bytes()
+	clear(bits)
+	for i, kk := range kinds {
+		if kk == k {
+			bitutil.SetBit(bits, i)
+		}
+	}
+	return buf, nulls
+}
+
+// int64Data is a BIGINT or TIMESTAMP(3) column (dt) of get of the rows of
+// kind k, NULL for the others; evs are the rows of kind k in order.
+func int64Data[T any](mem memory.Allocator, dt arrow.DataType, kinds []Kind, k Kind, evs []T, get func(*T) int64) arrow.ArrayData {
+	buf := newBuffer(mem, len(kinds)*arrow.Int64SizeBytes)
+	vals := arrow.Int64Traits.CastFromBytes(buf.Bytes())
+	valid, nulls := kindValidity(mem, kinds, k)
+	if valid == nil {
+		for i := range evs {
+			vals[i] = get(&evs[i])
+		}
+	} else {
+		j := 0
+		for i, kk := range kinds {
+			if kk != k {
+				vals[i] = 0
+				continue
+			}
+			vals[i] = get(&evs[j])
+			j++
+		}
+	}
+	d := array.NewData(dt, len(kinds), []*memory.Buffer{valid, buf}, nil, nulls, 0)
+	releaseBuffers(valid, buf)
+	return d
+}
+
+// bytesData is a STRING column (dt) of get of the rows of kind k, NULL for
+// the others.
+func bytesData[T any](mem memory.Allocator, dt arrow.DataType, kinds []Kind, k Kind, evs []T, get func(*T) []byte) arrow.ArrayData {
 	total := 0
 	for i := range evs {
 		total += len(get(&evs[i]))
 	}
-	sb.ReserveData(total)
-	j := 0
-	for _, kk := range kinds {
-		if kk != k {
-			sb.AppendNull()
-			continue
+	offBuf := newBuffer(mem, (len(kinds)+1)*arrow.Int32SizeBytes)
+	offsets := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
+	dataBuf := newBuffer(mem, total)
+	data := dataBuf.Bytes()
+	valid, nulls := kindValidity(mem, kinds, k)
+	pos, j := 0, 0
+	for i, kk := range kinds {
+		offsets[i] = int32(pos)
+		if kk == k {
+			pos += copy(data[pos:], get(&evs[j]))
+			j++
 		}
-		sb.BinaryBuilder.Append(get(&evs[j]))
-		j++
 	}
+	offsets[len(kinds)] = int32(pos)
+	d := array.NewData(dt, len(kinds), []*memory.Buffer{valid, offBuf, dataBuf}, nil, nulls, 0)
+	releaseBuffers(valid, offBuf, dataBuf)
+	return d
 }
 
 // bytesOf views a string's bytes without copying; builders copy them.

@@ -48,8 +48,14 @@
 //
 // Options that only steer Flink's planner or the test connector's
 // mechanics are accepted and ignored ('partition-list': partitions are
-// read whole and filtered like any column); options whose behaviour Eddy
-// does not have (vector search) are declared so that the error names them.
+// read whole and filtered like any column).
+//
+// # Vector search
+//
+// 'enable-vector-search' = 'true' lets VECTOR_SEARCH search the table
+// (connector.SupportsVectorSearch), synchronously or, with 'async', in
+// Flink's async mode: Eddy reads the rows and searches them itself, so
+// both modes give the same results.
 //
 // 'writable-metadata' declares the metadata keys the sink writes: a record
 // holds the physical values followed by the persisted metadata columns'
@@ -168,6 +174,7 @@ var (
 	_ connector.SupportsReadingMetadata = Factory{}
 	_ connector.SupportsTableMetadata   = Factory{}
 	_ connector.SupportsWritingMetadata = Factory{}
+	_ connector.SupportsVectorSearch    = Factory{}
 )
 
 func init() { connector.Register(Factory{}) }
@@ -185,7 +192,7 @@ func (Factory) Options() []connector.Option {
 		s("changelog-mode", "row kinds the source emits: I, UB, UA, D (default I)"),
 		s("sink-changelog-mode-enforced", "row kinds the sink accepts"),
 		{Key: "sink.parallelism", Type: connector.Int, Doc: "the parallelism of the sink's writers (default: the job's)"},
-		{Key: "sink-insert-only", Type: connector.Bool, Doc: "ignored: the planner decides"},
+		{Key: "sink-insert-only", Type: connector.Bool, Doc: "'true' makes the sink accept inserts only; unset or 'false', it takes what the query produces"},
 		{Key: "sink.supports-delete-by-key", Type: connector.Bool, Doc: "the sink applies deletes by primary key, so they may carry only the key"},
 		{Key: "source.produces-delete-by-key", Type: connector.Bool, Doc: "deletes carry only the primary key (an upsert changelog mode)"},
 		{Key: "bounded", Type: connector.Bool, Doc: "ignored: the source is always bounded"},
@@ -193,9 +200,9 @@ func (Factory) Options() []connector.Option {
 		s("filterable-fields", "ignored: filters are not pushed into the source"),
 		{Key: "enable-projection-push-down", Type: connector.Bool, Doc: "ignored"},
 		{Key: "enable-watermark-push-down", Type: connector.Bool, Doc: "ignored"},
-		{Key: "enable-vector-search", Type: connector.Bool, Doc: "unsupported when true"},
+		{Key: "enable-vector-search", Type: connector.Bool, Doc: "'true' lets VECTOR_SEARCH search the table"},
 		{Key: "disable-lookup", Type: connector.Bool, Doc: "ignored"},
-		{Key: "async", Type: connector.Bool, Doc: "ignored: lookups are synchronous"},
+		{Key: "async", Type: connector.Bool, Doc: "ignored: lookups and vector searches run in the operator"},
 		{Key: "source.sleep-after-elements", Type: connector.Long, Doc: "ignored"},
 		{Key: "source.sleep-time", Type: connector.Duration, Doc: "ignored"},
 		s("scan.watermark.emit.strategy", "ignored: watermarks follow every row"),
@@ -205,10 +212,11 @@ func (Factory) Options() []connector.Option {
 	}
 }
 
-// unsupported rejects options whose behaviour Eddy does not have.
-func unsupported(t connector.TableInfo) error {
-	if strings.EqualFold(t.Options["enable-vector-search"], "true") {
-		return fmt.Errorf("option 'enable-vector-search' = 'true' is not supported")
+// SupportsVectorSearch lets VECTOR_SEARCH search tables declared with
+// 'enable-vector-search' = 'true', as Flink's test connector does.
+func (Factory) SupportsVectorSearch(t connector.TableInfo) error {
+	if !strings.EqualFold(t.Options["enable-vector-search"], "true") {
+		return fmt.Errorf("table '%s' does not support vector search: its option 'enable-vector-search' is not 'true'", t.Name)
 	}
 	return nil
 }
@@ -285,9 +293,6 @@ func sourceChangelog(t connector.TableInfo) (connector.ChangelogMode, error) {
 // ValidateSource checks the options; the source is bounded.
 func (f Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties, error) {
 	if err := connector.Validate(f, t); err != nil {
-		return connector.ScanProperties{}, err
-	}
-	if err := unsupported(t); err != nil {
 		return connector.ScanProperties{}, err
 	}
 	mode, err := sourceChangelog(t)
@@ -422,9 +427,6 @@ func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, 
 	if err := connector.Validate(f, t); err != nil {
 		return connector.SinkProperties{}, err
 	}
-	if err := unsupported(t); err != nil {
-		return connector.SinkProperties{}, err
-	}
 	accepts, err := sinkKinds(t)
 	if err != nil {
 		return connector.SinkProperties{}, err
@@ -440,6 +442,11 @@ func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, 
 func sinkKinds(t connector.TableInfo) (map[connector.RowKind]bool, error) {
 	if mode, ok := t.Options["sink-changelog-mode-enforced"]; ok {
 		return kinds(mode)
+	}
+	// Flink's values sink defaults to insert-only; Eddy's takes updates
+	// unless told otherwise, so only an explicit 'true' restricts it.
+	if strings.EqualFold(t.Options["sink-insert-only"], "true") {
+		return map[connector.RowKind]bool{connector.Insert: true}, nil
 	}
 	all := map[connector.RowKind]bool{connector.Insert: true, connector.UpdateBefore: true,
 		connector.UpdateAfter: true, connector.Delete: true}

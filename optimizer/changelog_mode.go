@@ -1,0 +1,325 @@
+package optimizer
+
+import (
+	"strings"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/planner"
+)
+
+// ChangelogMode is the changelog a node emits as Flink's
+// FlinkChangelogModeInferenceProgram infers it: which kinds of change
+// (insert, update, delete) it may produce, and for updates whether each
+// comes as a -U/+U pair or, where every consumer applies updates by an
+// upsert key, as the +U alone (Flink's UPDATE_BEFORE elimination).
+type ChangelogMode struct {
+	Update, Delete bool
+	// AfterOnly: updates are sent without their -U.
+	AfterOnly bool
+	// None: the node emits nothing (a sink).
+	None bool
+}
+
+// String prints the mode as Flink's EXPLAIN CHANGELOG_MODE does: I, UB,
+// UA and D in that order, NONE for a sink.
+func (m ChangelogMode) String() string {
+	if m.None {
+		return "NONE"
+	}
+	kinds := []string{"I"}
+	if m.Update {
+		if !m.AfterOnly {
+			kinds = append(kinds, "UB")
+		}
+		kinds = append(kinds, "UA")
+	}
+	if m.Delete {
+		kinds = append(kinds, "D")
+	}
+	return strings.Join(kinds, ",")
+}
+
+// updateKind is what a consumer asks of its input's updates.
+type updateKind uint8
+
+const (
+	// noUpdates: the input produces no updates.
+	noUpdates updateKind = iota
+	// beforeAndAfter: updates as -U/+U pairs.
+	beforeAndAfter
+	// onlyAfter: +U alone suffices (the consumer upserts by key).
+	onlyAfter
+)
+
+// ChangelogModes infers the changelog mode of every node of an optimized
+// plan rooted at a Sink or Collect, in two passes as Flink does: the kinds
+// of change each node produces, bottom up; then, top down from the root,
+// whether its updates need their -U. An upsert sink whose primary key is
+// exactly an upsert key of its query asks for +U only, and so, through
+// the operators that can serve it (calcs without a condition, aggregates,
+// ranks, joins whose inputs are keyed by their join keys, sources), does
+// every producer of updates up to the next operator that itself needs
+// -U/+U pairs (an aggregate consumes retractions). Where some node cannot
+// serve +U only, the whole query falls back to -U/+U pairs.
+//
+// The modes explain the plan the way Flink's EXPLAIN CHANGELOG_MODE prints
+// it; at run time the operators leave the -U out where
+// updateBeforeDroppers says. The logical plan has no ChangelogNormalize or
+// DropUpdateBefore nodes: the source shows the changelog its consumer
+// receives.
+func ChangelogModes(root planner.Node) map[planner.Node]ChangelogMode {
+	inf := &changelogInference{kinds: map[planner.Node]ChangelogMode{}}
+	inf.modifyKinds(root)
+	modes := map[planner.Node]ChangelogMode{}
+	req := beforeAndAfter
+	if s, ok := root.(*planner.Sink); ok && s.Upsert && upsertKeyIsPrimaryKey(s) {
+		req = onlyAfter
+	}
+	if !inf.updateKinds(root, req, modes) {
+		clear(modes)
+		inf.updateKinds(root, beforeAndAfter, modes)
+	}
+	return modes
+}
+
+// updateBeforeDroppers returns the producers of updates under the sink s
+// that emit them without their -U at run time (exec specs'
+// DropUpdateBefore, Flink's generateUpdateBefore = false): the nodes
+// ChangelogModes marks +U only that reach s through projections alone
+// (Calcs without a condition, Projects, watermark assigners). Those are
+// the aggregates, Top-Ns and deduplications keyed by position alone,
+// non-time OVER aggregates and normalized upsert sources (Scan: its
+// ChangelogNormalize). The walk
+// stops at every other operator, which keeps consuming -U/+U pairs at run
+// time even where Flink's inference lets it take +U alone: Eddy's regular
+// join keeps a multiset of rows, not a row per upsert key, and a union or
+// a correlate may mix or expand rows so that a key's old row is only
+// retracted by its -U.
+func updateBeforeDroppers(s *planner.Sink) map[planner.Node]bool {
+	if !s.Upsert || !upsertKeyIsPrimaryKey(s) {
+		return nil
+	}
+	modes := ChangelogModes(s)
+	drop := map[planner.Node]bool{}
+	var walk func(n planner.Node)
+	walk = func(n planner.Node) {
+		if !modes[n].AfterOnly {
+			return
+		}
+		switch x := n.(type) {
+		case *planner.Calc:
+			if x.Condition == nil {
+				walk(x.Input)
+			}
+		case *planner.Project:
+			walk(x.Input)
+		case *planner.WatermarkAssigner:
+			walk(x.Input)
+		case *planner.Rank:
+			// A rank replaces the row at a position: its +U upserts by
+			// the position (partition keys, and the rank number if
+			// output), not by a key of its input rows, whose old row
+			// only the -U would remove.
+			if len(keysContaining(UpsertKeys(x.Input), x.Partition)) == 0 {
+				drop[n] = true
+			}
+		case *planner.Aggregate, *planner.Over, *planner.Scan:
+			// Their updates keep the key: a group's, an input row's.
+			drop[n] = true
+		}
+	}
+	walk(s.Input)
+	return drop
+}
+
+// upsertKeyIsPrimaryKey: the sink's primary key is exactly an upsert key
+// of its query, so it can apply +U rows alone.
+func upsertKeyIsPrimaryKey(s *planner.Sink) bool {
+	pk := make([]int, len(s.Table.PrimaryKey))
+	for i, k := range s.Table.PrimaryKey {
+		pk[i] = s.Table.Schema.Index(k)
+	}
+	pk = normalizeKeys([][]int{pk})[0]
+	for _, k := range UpsertKeys(s.Input) {
+		if len(k) == len(pk) && containsAll(pk, k) {
+			return true
+		}
+	}
+	return false
+}
+
+type changelogInference struct {
+	kinds map[planner.Node]ChangelogMode
+}
+
+var (
+	insertOnly = ChangelogMode{}
+	allChanges = ChangelogMode{Update: true, Delete: true}
+)
+
+// modifyKinds is the first pass: which kinds of change n emits.
+func (c *changelogInference) modifyKinds(n planner.Node) ChangelogMode {
+	var in []ChangelogMode
+	for _, ch := range n.Children() {
+		in = append(in, c.modifyKinds(ch))
+	}
+	var m ChangelogMode
+	switch x := n.(type) {
+	case *planner.Scan, *planner.FromChangelog:
+		if n.Changelog() != planner.InsertOnly {
+			m = allChanges
+		}
+	case *planner.Aggregate:
+		// Results update; a group disappears only when its input can
+		// shrink.
+		m = ChangelogMode{Update: true, Delete: in[0].Update || in[0].Delete}
+	case *planner.Rank:
+		m = allChanges
+		if isDeduplicate(x) && !x.Order[0].Desc && x.Input.Schema().Columns[x.Order[0].Col].Type.TimeAttr == types.ProctimeAttr {
+			// Keeping the first row of each key by processing time only
+			// inserts (the other deduplications update, as Eddy's
+			// deduplicate operator does).
+			m = insertOnly
+		}
+	case *planner.Sort:
+		m = allChanges
+	case *planner.Limit:
+		if in[0] != insertOnly {
+			m = allChanges
+		}
+	case *planner.Join:
+		switch {
+		case x.Interval:
+		case x.SystemTime >= 0 || x.Lookup:
+			m = in[0]
+		case x.Type == planner.InnerJoin || x.Type == planner.SemiJoin:
+			m = ChangelogMode{Update: in[0].Update || in[1].Update, Delete: in[0].Delete || in[1].Delete}
+		default:
+			m = allChanges
+		}
+	case *planner.Over:
+		m = in[0]
+		if x.NonTimeOrdered() {
+			m = allChanges
+		}
+	case *planner.UnionAll:
+		for _, k := range in {
+			m.Update, m.Delete = m.Update || k.Update, m.Delete || k.Delete
+		}
+	case *planner.Calc, *planner.Project, *planner.Filter, *planner.WatermarkAssigner,
+		*planner.Correlate, *planner.Sink, *planner.Collect:
+		m = in[0]
+	default:
+		// Windows, window joins, Top-N per window, temporal sorts,
+		// MATCH_RECOGNIZE, TO_CHANGELOG, VALUES and snapshot joins emit
+		// inserts only.
+		if n.Changelog() != planner.InsertOnly {
+			m = allChanges
+		}
+	}
+	c.kinds[n] = m
+	return m
+}
+
+// updateKinds is the second pass: n must emit its updates as req asks;
+// it reports whether n can, recording the modes of n and its inputs.
+func (c *changelogInference) updateKinds(n planner.Node, req updateKind, modes map[planner.Node]ChangelogMode) bool {
+	m := c.kinds[n]
+	if !m.Update {
+		req = noUpdates
+	}
+	// child asks input i for -U/+U pairs, or (after) for +U only, where
+	// it updates at all.
+	child := func(i int, after bool) bool {
+		in := n.Children()[i]
+		r := beforeAndAfter
+		if after {
+			r = onlyAfter
+		}
+		return c.updateKinds(in, r, modes)
+	}
+	ok := true
+	switch x := n.(type) {
+	case *planner.Sink, *planner.Collect:
+		ok = child(0, req == onlyAfter)
+	case *planner.Scan, *planner.FromChangelog, *planner.Values:
+		// A source serves +U only by dropping its -U rows (Flink's
+		// DropUpdateBefore, or a ChangelogNormalize fed the upserts).
+	case *planner.Calc:
+		// As Flink (FLINK-9528), a condition on an update stream needs the
+		// -U: the old row may pass where the new one does not.
+		if req == onlyAfter && x.Condition != nil {
+			return false
+		}
+		ok = child(0, req == onlyAfter)
+	case *planner.Filter:
+		if req == onlyAfter {
+			return false
+		}
+		ok = child(0, false)
+	case *planner.Project, *planner.WatermarkAssigner, *planner.Correlate, *planner.UnionAll:
+		for i := range n.Children() {
+			ok = ok && child(i, req == onlyAfter)
+		}
+	case *planner.Aggregate, *planner.Limit, *planner.Sort:
+		// They retract what they emitted for an input row's old version,
+		// so they need the -U; they serve either kind themselves.
+		ok = child(0, false)
+	case *planner.Rank:
+		// Eddy's rank operator retracts the rows that leave the Top-N,
+		// so it consumes -U/+U pairs (Flink's RetractStrategy); it
+		// serves either kind.
+		ok = child(0, false)
+	case *planner.Join:
+		switch {
+		case x.Interval:
+			ok = child(0, false) && child(1, false)
+		case x.SystemTime >= 0:
+			// The probe side follows the consumer; the versioned side is
+			// applied by key.
+			ok = child(0, req == onlyAfter) && child(1, true)
+		case x.Lookup:
+			ok = child(0, false) && child(1, false)
+		default:
+			// A side with an upsert key that contains its join keys can
+			// send +U alone: the join's state for the side is keyed by
+			// it (Flink's inputUniqueKeyContainsJoinKey).
+			nl := x.Left.Schema().Len()
+			lk, rk, _ := splitEquiConditions(x.Condition, nl)
+			keyed := [2]bool{len(keysContaining(UpsertKeys(x.Left), lk)) > 0, len(keysContaining(UpsertKeys(x.Right), rk)) > 0}
+			for i := range 2 {
+				in := c.kinds[n.Children()[i]]
+				if req == onlyAfter && in.Update && !keyed[i] {
+					return false
+				}
+				ok = ok && child(i, req == onlyAfter)
+			}
+		}
+	case *planner.Over:
+		if req == onlyAfter && x.NonTimeOrdered() {
+			return false
+		}
+		ok = child(0, false)
+	default:
+		for i := range n.Children() {
+			ok = ok && child(i, false)
+		}
+	}
+	if !ok {
+		return false
+	}
+	m.AfterOnly = req == onlyAfter
+	if _, sink := n.(*planner.Sink); sink {
+		m = ChangelogMode{None: true}
+	}
+	modes[n] = m
+	return true
+}
+
+// isDeduplicate reports a ROW_NUMBER() = 1 by a time attribute over
+// inserts, which runs as a deduplication (physicalizeRank).
+func isDeduplicate(r *planner.Rank) bool {
+	s := r.Input.Schema()
+	return r.RankType == "ROW_NUMBER" && r.Start == 1 && r.End == 1 && len(r.Order) == 1 &&
+		len(r.Partition) > 0 && isTimeAttr(s, r.Order[0].Col) && r.Input.Changelog() == planner.InsertOnly
+}
