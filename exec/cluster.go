@@ -20,11 +20,19 @@ type EmbeddedCluster struct {
 // each. mem allocates every buffer of every task (nil: the default
 // allocator); tests pass a checked allocator.
 func NewEmbeddedCluster(taskManagers, slotsPerTM int, mem memory.Allocator) *EmbeddedCluster {
+	return NewEmbeddedClusterWithClock(taskManagers, slotsPerTM, mem, nil)
+}
+
+// NewEmbeddedClusterWithClock is NewEmbeddedCluster whose tasks read
+// processing time from clock (nil: the wall clock), so that a test can
+// move processing time, e.g. far ahead between a savepoint and its
+// restore.
+func NewEmbeddedClusterWithClock(taskManagers, slotsPerTM int, mem memory.Allocator, clock Clock) *EmbeddedCluster {
 	c := &EmbeddedCluster{jm: NewJobManager()}
 	shuffle := NewEmbeddedShuffle()
 	for i := 0; i < taskManagers; i++ {
 		tm := NewTaskManager(fmt.Sprintf("tm-%d", i), slotsPerTM, TaskManagerOptions{
-			Mem: mem, Shuffle: shuffle, Results: c.jm, Listener: c.jm,
+			Mem: mem, Shuffle: shuffle, Results: c.jm, Listener: c.jm, Clock: clock,
 		})
 		c.tms = append(c.tms, tm)
 		c.jm.RegisterTaskManager(tm)

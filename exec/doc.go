@@ -38,6 +38,10 @@
 // task's input channels: the task reads whichever channel is ready, tracks
 // a watermark per channel and delivers to each input the minimum over its
 // channels when it advances, and ends input i when all its channels ended.
+// A two-input head that buffers one input until the other's watermark
+// catches up (InputSelectingOperator: the window join) makes the task stop
+// reading the input that runs ahead, so its state stays bounded when two
+// sources progress at different speeds.
 //
 // Between vertices, bounded channels (ChannelCapacity elements) carry
 // batches, watermarks and end-of-input in-band, in order; a full channel

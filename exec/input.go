@@ -208,13 +208,16 @@ type inputGate struct {
 	cases  []reflect.SelectCase // cases[0] is ctx.Done(), cases[1] the ticker
 	caseCh []int                // channel index of cases[2:]
 	tick   <-chan time.Time
+	// held is the input whose channels are not read for now (see hold),
+	// or -1.
+	held int
 }
 
 // tickChannel is the channel index next returns when the ticker fired.
 const tickChannel = -1
 
 func newInputGate(ctx context.Context, chans []<-chan Element, tick <-chan time.Time) *inputGate {
-	g := &inputGate{chans: chans, tick: tick}
+	g := &inputGate{chans: chans, tick: tick, held: -1}
 	g.cases = append(g.cases,
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(tick)})
@@ -232,7 +235,7 @@ func (g *inputGate) active() int { return len(g.caseCh) }
 // ticker fired, or ctx.Err(). A single remaining channel is read without
 // reflection, the common case of a forward edge. A nil ticker never fires.
 func (g *inputGate) next(ctx context.Context) (int, Element, error) {
-	if len(g.caseCh) == 1 {
+	if len(g.caseCh) == 1 && g.held < 0 {
 		select {
 		case e := <-g.chans[g.caseCh[0]]:
 			return g.caseCh[0], e, nil
@@ -250,6 +253,26 @@ func (g *inputGate) next(ctx context.Context) (int, Element, error) {
 		return tickChannel, Element{}, nil
 	}
 	return g.caseCh[chosen-2], v.Interface().(Element), nil
+}
+
+// hold stops reading the channels of input (chanInput maps channels to
+// inputs) until another call holds a different input or none (-1). A
+// held channel's case keeps its place with a zero Chan, which
+// reflect.Select ignores. The caller must leave some other channel
+// readable: a gate whose every channel is held waits for the context or
+// the ticker only.
+func (g *inputGate) hold(input int, chanInput []int) {
+	if input == g.held {
+		return
+	}
+	g.held = input
+	for i, c := range g.caseCh {
+		ch := reflect.ValueOf(g.chans[c])
+		if chanInput[c] == input {
+			ch = reflect.Value{}
+		}
+		g.cases[i+2].Chan = ch
+	}
 }
 
 // remove stops reading channel c after its end.

@@ -319,6 +319,7 @@ func (j *Job) collectMetrics() []OperatorStats {
 			s.Watermark = min(s.Watermark, m.Watermark)
 			s.PendingRecords += m.PendingRecords
 			s.RecordsInErrors += m.RecordsInErrors
+			s.BackPressuredTimeMs += m.BackPressuredTimeMs
 			if len(m.SplitBacklog) > 0 {
 				// Splits are read by one subtask each: the maps are disjoint.
 				if s.SplitBacklog == nil {

@@ -24,6 +24,10 @@ type OperatorMetrics struct {
 	// RecordsInErrors is a source's connector.ErrorCountReporter answer:
 	// malformed records it skipped.
 	RecordsInErrors atomic.Int64
+	// BackPressuredNanos is how long the last operator of a chain waited
+	// for room in a full output channel: the time its subtask was
+	// backpressured by a slower consumer.
+	BackPressuredNanos atomic.Int64
 
 	// backlog is a source's connector.SplitBacklogReporter answer: records
 	// left to read per split, set from the source goroutine.
@@ -76,6 +80,10 @@ type MetricsSnapshot struct {
 	// RecordsInErrors is the malformed records a source skipped (Flink's
 	// numRecordsInErrors); absent for sources that do not report it.
 	RecordsInErrors int64 `json:"numRecordsInErrors,omitempty"`
+	// BackPressuredTimeMs is OperatorMetrics.BackPressuredNanos in
+	// milliseconds, summed over subtasks (Flink reports its rate,
+	// backPressuredTimeMsPerSecond).
+	BackPressuredTimeMs int64 `json:"backPressuredTimeMs,omitempty"`
 }
 
 // Snapshot copies the counters. The fields are read one by one, so a
@@ -89,8 +97,9 @@ func (m *OperatorMetrics) Snapshot() MetricsSnapshot {
 		BatchesOut: m.BatchesOut.Load(),
 		Watermark:  Watermark(m.Watermark.Load()),
 
-		LateRecordsDropped: m.LateRecordsDropped.Load(),
-		RecordsInErrors:    m.RecordsInErrors.Load(),
+		LateRecordsDropped:  m.LateRecordsDropped.Load(),
+		RecordsInErrors:     m.RecordsInErrors.Load(),
+		BackPressuredTimeMs: m.BackPressuredNanos.Load() / 1e6,
 	}
 	m.backlogMu.Lock()
 	defer m.backlogMu.Unlock()

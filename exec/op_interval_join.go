@@ -301,6 +301,46 @@ func (j *intervalJoin) ProcessWatermark(in int, wm Watermark, out Output) error 
 	return out.EmitWatermark(w - Watermark(j.delay))
 }
 
+// HeldInput holds an input whose watermark runs further ahead than the
+// bounds let its rows pass without waiting (Flink's InputSelectable; the
+// task ignores it while the other input cannot advance on its own).
+//
+// A left row at time t is kept until the combined watermark W, the lagging
+// input's, reaches t - LowerBound; a right row until W reaches
+// t + UpperBound. A row arrives at about its own input's watermark, so
+// when the left watermark leads the right one by D the left input keeps
+// the rows of the last D - LowerBound ms (none while D <= LowerBound):
+// holding the left input helps once D > max(LowerBound, 0), and within
+// that lead it would only stall the input for no smaller state. Likewise
+// the right input, whose rows wait D + UpperBound ms, once it leads by
+// more than max(-UpperBound, 0). The two conditions exclude each other.
+// (On a time grid rows expire sooner still, so these thresholds never
+// hold too late.) Without holding, the state grows with how far the
+// faster input runs ahead, for as long as it does (Nexmark q7 joins two
+// scans of the same events: the bids, and the maxima of their windows).
+// Holding makes no sense where nothing waits for a watermark: a
+// processing-time join expires rows by the clock, and an empty interval
+// keeps no rows.
+func (j *intervalJoin) HeldInput() int {
+	s := &j.spec
+	if s.ProcTime || s.LowerBound > s.UpperBound {
+		return -1
+	}
+	switch {
+	case leadsBy(j.wm.in[0], j.wm.in[1], max(s.LowerBound, 0)):
+		return 0
+	case leadsBy(j.wm.in[1], j.wm.in[0], max(-s.UpperBound, 0)):
+		return 1
+	}
+	return -1
+}
+
+// leadsBy says whether watermark a is more than by (>= 0) ms ahead of b,
+// without overflowing at MinWatermark or MaxWatermark.
+func leadsBy(a, b Watermark, by int64) bool {
+	return a > b && uint64(a)-uint64(b) > uint64(by)
+}
+
 // OnProcessingTime expires rows of a processing-time interval join.
 func (j *intervalJoin) OnProcessingTime(out Output) error {
 	if !j.spec.ProcTime {
@@ -309,8 +349,12 @@ func (j *intervalJoin) OnProcessingTime(out Output) error {
 	return j.expire(j.clock.NowMillis()-1, out)
 }
 
+// EndInput expires every row of an event-time join once both inputs have
+// ended (emitting the unmatched rows of an outer join). A processing-time
+// join keeps its rows: Flink expires them by processing-time timers, which
+// a task cancels rather than fires when its input ends (FLINK-14231).
 func (j *intervalJoin) EndInput(in int, out Output) error {
-	if endInput(&j.ended, in) {
+	if endInput(&j.ended, in) && !j.spec.ProcTime {
 		return j.expire(int64(MaxWatermark), out)
 	}
 	return nil

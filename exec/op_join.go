@@ -3,6 +3,7 @@ package exec
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -11,8 +12,9 @@ import (
 )
 
 // The regular streaming join (KindJoin), Flink's StreamingJoinOperator and
-// StreamingSemiAntiJoinOperator. Each input keeps its rows in a joinStore
-// as a multiset (distinct rows with multiplicities); the sides an outer
+// StreamingSemiAntiJoinOperator. Each input keeps its rows in a joinStore,
+// one row per unique key or as a multiset (the state views below); the
+// sides an outer
 // join pads (and the left side of semi and anti joins) also keep, per
 // row, how many rows of the other input it joins, to know when the
 // NULL-padded row (or the semi/anti result) must be emitted or retracted.
@@ -47,6 +49,31 @@ import (
 //	right -U/-D:       each left row going from 1 to 0 matches: semi -D,
 //	                   anti +I.
 //
+// Each input's state is one of Flink's JoinRecordStateViews, chosen by
+// the unique (upsert) key the plan gives the input (JoinSpec.LeftUniqueKey,
+// RightUniqueKey):
+//
+//	JoinKeyContainsUniqueKey  the key lies within the join keys: at most
+//	                          one row per join key.
+//	HasUniqueKey              another key: at most one row per key within
+//	                          each join key, found by the key's hash.
+//	NoUniqueKey               the rows as a multiset (distinct rows with
+//	                          multiplicities), a retraction removing one
+//	                          copy of an equal row.
+//
+// In a keyed view +U replaces the row of its key and -U/-D remove it,
+// whatever its other columns hold, so a keyed input may send +U without
+// its -U (Flink's UPDATE_BEFORE elimination): the join then emits the
+// joined rows of the new version only, which its consumer upserts by key.
+// Such a replacement does not change which rows of the other input the
+// row joins, as the optimizer lets an input drop its -U only into a join
+// without a non-equi condition; the other input's match counts (outer
+// joins, semi and anti joins) therefore stay as they are. A +I for a key
+// that has its row already (a source's NOT ENFORCED primary key that its
+// changelog violates) adds a row instead: that key's rows become a
+// multiset, so the result does not depend on how the inputs interleave
+// (keyedRow).
+//
 // A retraction of a row that is not in state (expired, say) still emits
 // its retractions as above, as Flink does. Rows with a NULL in a key
 // column never match (SQL equality) and are not kept in state. The
@@ -69,8 +96,10 @@ type join struct {
 	semiAnti bool
 	outer    [2]bool // the join pads input i with NULLs
 	keys     [2][]int
-	cl       [2]bool // input i is a changelog
-	ncols    [2]int  // data columns per input, -1 until known
+	view     [2]joinView
+	uk       [2][]int // unique key of input i in a keyed view
+	cl       [2]bool  // input i is a changelog
+	ncols    [2]int   // data columns per input, -1 until known
 	stores   [2]*joinStore
 	cond     *joinCondition
 	out      *joinOutput
@@ -113,6 +142,52 @@ func (e *emitScratch) reset() {
 	e.kinds, e.in, e.other = e.kinds[:0], e.in[:0], e.other[:0]
 }
 
+// joinView is the state view of one input (see the file comment).
+type joinView uint8
+
+const (
+	viewNoUniqueKey joinView = iota
+	viewJoinKeyContainsUniqueKey
+	viewHasUniqueKey
+)
+
+// String is the view's name in Flink's EXPLAIN (leftInputSpec=[...]).
+func (v joinView) String() string {
+	switch v {
+	case viewJoinKeyContainsUniqueKey:
+		return "JoinKeyContainsUniqueKey"
+	case viewHasUniqueKey:
+		return "HasUniqueKey"
+	}
+	return "NoUniqueKey"
+}
+
+// joinViewOf chooses the view of an input with join keys keys and unique
+// key uk (nil: none), as Flink's JoinUtil.analyzeJoinInput.
+func joinViewOf(keys, uk []int) joinView {
+	switch {
+	case len(uk) == 0:
+		return viewNoUniqueKey
+	case containsEvery(keys, uk):
+		return viewJoinKeyContainsUniqueKey
+	}
+	return viewHasUniqueKey
+}
+
+// JoinInputSpec is the name of the state view a regular join keeps for an
+// input with join keys keys and unique key uniqueKey (nil: none), as
+// Flink prints it in its join's leftInputSpec and rightInputSpec.
+func JoinInputSpec(keys, uniqueKey []int) string { return joinViewOf(keys, uniqueKey).String() }
+
+func containsEvery(set, cols []int) bool {
+	for _, c := range cols {
+		if !slices.Contains(set, c) {
+			return false
+		}
+	}
+	return true
+}
+
 func newJoin(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	j := &join{opSpec: spec, ncols: [2]int{-1, -1}, wm: newInputWatermarks()}
 	if err := json.Unmarshal(spec.Spec, &j.spec); err != nil {
@@ -129,6 +204,15 @@ func newJoin(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	j.outer = [2]bool{s.Type == "left" || s.Type == "full", s.Type == "right" || s.Type == "full"}
 	j.keys = [2][]int{s.LeftKeys, s.RightKeys}
 	j.cl = [2]bool{s.LeftChangelog, s.RightChangelog}
+	j.uk = [2][]int{s.LeftUniqueKey, s.RightUniqueKey}
+	for in := range 2 {
+		for _, c := range j.uk[in] {
+			if c < 0 {
+				return nil, errs.New(errs.InvalidPlan, "join spec: input %d has unique key column %d", in, c)
+			}
+		}
+		j.view[in] = joinViewOf(j.keys[in], j.uk[in])
+	}
 	j.ttl = [2]int64{s.StateTTLMillis, s.StateTTLMillis}
 	if s.InputStateTTLMillis != nil {
 		if len(s.InputStateTTLMillis) != 2 {
@@ -179,8 +263,18 @@ func (j *join) setColumns(in, n int) error {
 		return nil
 	}
 	fields := j.opSpec.Schema.Arrow().Fields()
+	if !j.semiAnti && n <= len(fields) {
+		var ncols [2]int
+		ncols[in], ncols[1-in] = n, len(fields)-n
+		if err := j.checkUniqueKeys(ncols); err != nil {
+			return err
+		}
+	}
 	if j.semiAnti {
 		if in == 0 {
+			if err := j.checkUniqueKey(0, n); err != nil {
+				return err
+			}
 			j.ncols[0] = n
 			kinds, err := viewKinds(fields)
 			if err != nil {
@@ -205,10 +299,32 @@ func (j *join) setColumns(in, n int) error {
 	return nil
 }
 
+// checkUniqueKeys checks the inputs' unique keys against their column
+// counts ncols.
+func (j *join) checkUniqueKeys(ncols [2]int) error {
+	for in := range 2 {
+		if err := j.checkUniqueKey(in, ncols[in]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *join) checkUniqueKey(in, ncols int) error {
+	for _, c := range j.uk[in] {
+		if c >= ncols {
+			return errs.New(errs.InvalidPlan, "join spec: input %d has unique key column %d, but %d columns", in, c, ncols)
+		}
+	}
+	return nil
+}
+
 // meta is the per-row metadata input in's store keeps.
 func (j *join) meta(in int) joinMeta {
 	var m joinMeta
-	if j.cl[in] {
+	// rowHash finds the stored row a change applies to: by its unique key
+	// beside the join key, or by all columns in a multiset of changes.
+	if j.view[in] == viewHasUniqueKey || j.view[in] == viewNoUniqueKey && j.cl[in] {
 		m |= metaRowHash
 	}
 	if j.outer[in] || j.semiAnti && in == 0 {
@@ -216,6 +332,9 @@ func (j *join) meta(in int) joinMeta {
 	}
 	if j.ttl[in] > 0 {
 		m |= metaTouched
+	}
+	if j.view[in] != viewNoUniqueKey {
+		m |= metaMulti
 	}
 	return m
 }
@@ -234,6 +353,9 @@ func (j *join) ProcessBatch(in int, b arrow.RecordBatch, out Output) error {
 	}
 	if j.ncols[in] < 0 {
 		if j.semiAnti && in == 1 {
+			if err := j.checkUniqueKey(1, ncols); err != nil {
+				return err
+			}
 			kinds, err := viewKinds(b.Schema().Fields()[:ncols])
 			if err != nil {
 				return err
@@ -250,7 +372,7 @@ func (j *join) ProcessBatch(in int, b arrow.RecordBatch, out Output) error {
 		j.expire(now)
 	}
 	jb := &j.jb
-	if err := jb.load(b, j.ncols[in], j.keys[in], j.cl[in], j.cl[in]); err != nil {
+	if err := jb.loadRowKey(b, j.ncols[in], j.keys[in], j.cl[in], j.rowCols(in)); err != nil {
 		return err
 	}
 	if err := j.findPairs(in, n); err != nil {
@@ -299,26 +421,170 @@ func (j *join) findPairs(in, n int) error {
 	return j.cond.filter(j.ncols[0], stateSide, batchSide, p.keep)
 }
 
-// addToState adds row i to input in's store (incrementing the
-// multiplicity of an equal stored row of a changelog input) with assoc
-// matches; rows with NULL keys are not stored.
-func (j *join) addToState(in, i int, assoc, now int64) {
+// rowCols are the columns rowHash hashes for input in (nil: none).
+func (j *join) rowCols(in int) []int {
+	switch {
+	case j.view[in] == viewHasUniqueKey:
+		return j.uk[in]
+	case j.view[in] == viewNoUniqueKey && j.cl[in]:
+		return j.allCols(in)
+	}
+	return nil
+}
+
+func (j *join) allCols(in int) []int {
+	jb := &j.jb
+	if len(jb.allCols) != j.ncols[in] {
+		jb.allCols = make([]int, j.ncols[in])
+		for c := range jb.allCols {
+			jb.allCols[c] = c
+		}
+	}
+	return jb.allCols
+}
+
+// stored finds the state a change of row i of input in applies to: its
+// key entry (or -1) and the stored row (or -1) — in a keyed view the row
+// of its unique key, in a multiset of changes an equal row. Rows with a
+// NULL key have none: they are never stored.
+func (j *join) stored(in, i int) (e, sl int32) {
+	jb, s := &j.jb, j.stores[in]
+	if jb.nullKey[i] {
+		return -1, -1
+	}
+	e = s.findKey(jb.hashes[i], jb.views, j.keys[in], i)
+	if e < 0 {
+		return -1, -1
+	}
+	switch {
+	case j.view[in] != viewNoUniqueKey:
+		return e, j.keyedRow(in, e, i)
+	case j.cl[in]:
+		return e, s.findRow(e, jb.rowHash[i], jb.views, i, nil)
+	}
+	return e, -1
+}
+
+// keyedRow finds the row of keyed view in (key entry e) a change of row
+// i applies to, or -1 when the change adds a row. Such a view holds one
+// row per unique key while the input honours its key. A source's PRIMARY
+// KEY is NOT ENFORCED, though, and its changelog may insert a key twice
+// (+I Bob, +I John, -D John): replacing the key's row then would make the
+// result depend on how the inputs interleave. So a key that receives a
+// second row degrades to a multiset of its rows (joinStore.multi) until
+// all of them are gone:
+//
+//	+I     adds a row, degrading the key when it holds one already;
+//	+U     replaces the key's row, or adds one to a degraded key (its -U
+//	       removed the old version);
+//	-U/-D  remove the row equal to the retracted one, else the key's
+//	       latest row (an upsert's delete may carry only the key).
+//
+// Inputs that send +U without its -U have their key guaranteed by an
+// operator (aggregate, rank, ChangelogNormalize), so their keys never
+// degrade and +U always replaces.
+func (j *join) keyedRow(in int, e int32, i int) int32 {
+	jb, s := &j.jb, j.stores[in]
+	kind := jb.kinds[i]
+	if kind == connector.Insert {
+		return -1
+	}
+	retract := kind.IsRetraction()
+	latest := int32(-1)
+	if j.view[in] == viewJoinKeyContainsUniqueKey {
+		// The join key holds the unique key: the entry's rows are the
+		// key's rows, the latest at its tail.
+		latest = s.entTail[e]
+		if retract && s.multi[latest] {
+			for sl := latest; sl >= 0; sl = s.prev[sl] {
+				if s.rowEquals(sl, jb.views, i, nil) {
+					return sl
+				}
+			}
+		}
+	} else {
+		// The key's rows, latest first: setRowHash indexes a row in front
+		// of the earlier ones of its hash.
+		for sl := s.rows.find(jb.rowHash[i]); sl >= 0; sl = s.rowNext[sl] {
+			if s.ent[sl] != e || !s.rowEquals(sl, jb.views, i, j.uk[in]) {
+				continue
+			}
+			if latest < 0 {
+				latest = sl
+				if !retract || !s.multi[sl] {
+					break
+				}
+			}
+			if s.rowEquals(sl, jb.views, i, nil) {
+				return sl
+			}
+		}
+	}
+	if !retract && latest >= 0 && s.multi[latest] {
+		return -1
+	}
+	return latest
+}
+
+// degrade marks the rows of the unique key of slot sl, just added to
+// keyed view in, as a multiset when the key holds other rows (keyedRow).
+func (j *join) degrade(in int, sl int32) {
+	s := j.stores[in]
+	e := s.ent[sl]
+	if j.view[in] == viewJoinKeyContainsUniqueKey {
+		if s.entHead[e] == sl && s.entTail[e] == sl {
+			return
+		}
+		for r := s.entHead[e]; r >= 0; r = s.next[r] {
+			s.multi[r] = true
+		}
+		return
+	}
+	// sl heads its rowHash chain; the key's other rows follow it.
+	for r := s.rowNext[sl]; r >= 0; r = s.rowNext[r] {
+		if s.ent[r] != e {
+			continue
+		}
+		same := true
+		for _, c := range j.uk[in] {
+			if !slotsEqual(&s.cols[c], r, &s.cols[c], sl) {
+				same = false
+				break
+			}
+		}
+		if same {
+			s.multi[r], s.multi[sl] = true, true
+		}
+	}
+}
+
+// upserts reports whether storing a row of input in found at slot sl
+// replaces a row of its key: an update arriving without its -U.
+func (j *join) upserts(in int, sl int32) bool {
+	return sl >= 0 && j.view[in] != viewNoUniqueKey
+}
+
+// addToState stores row i of input in, found by stored at (e, sl), with
+// assoc matches: a keyed view replaces the row of its key, a multiset
+// increments the multiplicity of an equal row (keyedRow says when a keyed
+// view adds a row instead). Rows with NULL keys are not stored.
+func (j *join) addToState(in, i int, e, sl int32, assoc, now int64) {
 	jb, s := &j.jb, j.stores[in]
 	if jb.nullKey[i] {
 		return
 	}
-	h := jb.hashes[i]
-	e := s.findKey(h, jb.views, j.keys[in], i)
-	var sl int32 = -1
-	if e >= 0 && j.cl[in] {
-		sl = s.findRow(e, jb.rowHash[i], jb.views, i)
-	}
-	if sl >= 0 {
+	switch {
+	case j.upserts(in, sl):
+		s.replaceRow(sl, jb.views, i)
+	case sl >= 0:
 		s.count[sl]++
-	} else {
-		sl = s.addRow(h, e, jb.views, i, 0)
-		if j.cl[in] {
-			s.rowHash[sl] = jb.rowHash[i]
+	default:
+		sl = s.addRow(jb.hashes[i], e, jb.views, i, 0)
+		if s.meta&metaRowHash != 0 {
+			s.setRowHash(sl, jb.rowHash[i])
+		}
+		if e >= 0 && s.meta&metaMulti != 0 {
+			j.degrade(in, sl)
 		}
 	}
 	if s.meta&metaAssoc != 0 {
@@ -327,19 +593,12 @@ func (j *join) addToState(in, i int, assoc, now int64) {
 	s.touch(sl, now)
 }
 
-// retractFromState removes one copy of row i from input in's store. A
-// retraction of a row not in state (expired, or never seen) changes
+// retractFromState removes the stored row sl (from stored) a retraction
+// applies to: a keyed view's row (keyedRow), or one copy of an equal row.
+// A retraction of a row not in state (expired, or never seen) changes
 // nothing, as in Flink.
-func (j *join) retractFromState(in, i int) {
-	jb, s := &j.jb, j.stores[in]
-	if jb.nullKey[i] {
-		return
-	}
-	e := s.findKey(jb.hashes[i], jb.views, j.keys[in], i)
-	if e < 0 {
-		return
-	}
-	sl := s.findRow(e, jb.rowHash[i], jb.views, i)
+func (j *join) retractFromState(in int, sl int32) {
+	s := j.stores[in]
 	if sl < 0 {
 		return
 	}
@@ -362,19 +621,21 @@ func (j *join) joinRows(in, n int, now int64) {
 			}
 		}
 		row := int32(i)
+		e, sl := j.stored(in, i)
 		if !kind.IsRetraction() {
 			if total == 0 {
 				if inOuter {
 					em.add(connector.Insert, row, -1)
 				}
-				j.addToState(in, i, 0, now)
+				j.addToState(in, i, e, sl, 0, now)
 				continue
 			}
 			out := kind
 			if inOuter || otherOuter {
 				out = connector.Insert
 			}
-			if otherOuter {
+			// An upsert's matches already count the row it replaces.
+			if otherOuter && !j.upserts(in, sl) {
 				for q := p.start[i]; q < p.start[i+1]; q++ {
 					if sl := p.other[q]; p.keep[q] {
 						if other.assoc[sl] == 0 {
@@ -394,10 +655,10 @@ func (j *join) joinRows(in, n int, now int64) {
 					}
 				}
 			}
-			j.addToState(in, i, total, now)
+			j.addToState(in, i, e, sl, total, now)
 			continue
 		}
-		j.retractFromState(in, i)
+		j.retractFromState(in, sl)
 		if total == 0 {
 			if inOuter {
 				em.add(connector.Delete, row, -1)
@@ -438,6 +699,7 @@ func (j *join) semiAntiRows(in, n int, now int64) {
 	anti := j.spec.Type == "anti"
 	for i := range n {
 		kind := jb.kinds[i]
+		e, sl := j.stored(in, i)
 		if in == 0 {
 			var total int64
 			for q := p.start[i]; q < p.start[i+1]; q++ {
@@ -449,16 +711,22 @@ func (j *join) semiAntiRows(in, n int, now int64) {
 				em.add(kind, int32(i), -1)
 			}
 			if kind.IsRetraction() {
-				j.retractFromState(0, i)
+				j.retractFromState(0, sl)
 			} else {
-				j.addToState(0, i, total, now)
+				j.addToState(0, i, e, sl, total, now)
 			}
 			continue
 		}
 		if kind.IsRetraction() {
-			j.retractFromState(1, i)
+			j.retractFromState(1, sl)
 		} else {
-			j.addToState(1, i, 0, now)
+			upsert := j.upserts(1, sl)
+			j.addToState(1, i, e, sl, 0, now)
+			if upsert {
+				// The left rows it matches already count the row it
+				// replaces.
+				continue
+			}
 		}
 		for q := p.start[i]; q < p.start[i+1]; q++ {
 			sl := p.other[q]
@@ -559,7 +827,9 @@ func (j *join) stateRows() [2]int { return liveRows(j.stores) }
 
 func (j *join) Snapshot() ([]byte, error) {
 	var w, hw wbuf
-	hw.byte(1) // format version
+	hw.byte(3) // format version: 3 added keyed views' multi flag
+	hw.byte(byte(j.view[0]))
+	hw.byte(byte(j.view[1]))
 	j.wm.encode(&hw)
 	hw.varint(j.nextSweep)
 	hw.varint(int64(j.ncols[0]))
@@ -574,8 +844,13 @@ func (j *join) Snapshot() ([]byte, error) {
 func (j *join) Restore(state []byte) error {
 	return readSections(state, func(tag int, r *rbuf) error {
 		if tag == 0 {
-			if v := r.byte(); v != 1 {
+			if v := r.byte(); v != 3 {
 				return errs.Internalf("join state has unknown format version %d", v)
+			}
+			for in := range 2 {
+				if v := joinView(r.byte()); r.err == nil && v != j.view[in] {
+					return errs.New(errs.InvalidPlan, "join state keeps input %d as %s, but the plan as %s", in, v, j.view[in])
+				}
 			}
 			j.wm.decode(r, !j.restored)
 			if sweep := r.varint(); !j.restored || sweep < j.nextSweep {

@@ -40,18 +40,25 @@ type joinStore struct {
 
 	// Per slot.
 	hash    []uint64 // join key hash
-	rowHash []uint64 // hash of all columns: finds the stored copy of a retracted row
+	rowHash []uint64 // hash of all columns, or of a keyed input's unique key: finds the stored row a change applies to
 	count   []int64  // multiplicity of the row; 0 marks a free slot
 	assoc   []int64  // rows of the other input it joins (outer sides, semi/anti); temporal join: the left row's kind
 	touched []int64  // processing time of the last write (state TTL)
 	time    []int64  // the row's time attribute (interval, temporal joins)
 	seq     []int64  // arrival number, unique per store
 	flag    []bool   // interval join: joined; temporal join: version is a retraction
+	multi   []bool   // keyed view: the row's unique key holds several rows (metaMulti)
 	prev    []int32
 	next    []int32
+	rowNext []int32 // next slot of equal rowHash (metaRowHash)
 	ent     []int32 // key entry of the slot
 	free    []int32
 	live    int
+
+	// rows finds slots by rowHash (metaRowHash): the first slot of each
+	// hash, the others chained through rowNext, so that the stored row a
+	// change applies to is found without walking its key's rows.
+	rows hashTable
 
 	// Per key entry.
 	keys     hashTable
@@ -69,10 +76,11 @@ type joinStore struct {
 type joinMeta uint8
 
 const (
-	metaRowHash joinMeta = 1 << iota // rowHash: changelog inputs
+	metaRowHash joinMeta = 1 << iota // rowHash: changelog inputs, inputs keyed by a unique key beside the join key
 	metaAssoc                        // assoc
 	metaTouched                      // touched: state TTL
 	metaTime                         // time, seq and flag: time-based joins
+	metaMulti                        // multi: keyed state views (regular join)
 )
 
 func newJoinStore(kinds []vkind, keyCols []int, meta joinMeta) *joinStore {
@@ -112,6 +120,7 @@ func (s *joinStore) allocSlot() int32 {
 	s.count = growTo(s.count, n)
 	if s.meta&metaRowHash != 0 {
 		s.rowHash = growTo(s.rowHash, n)
+		s.rowNext = growTo(s.rowNext, n)
 	}
 	if s.meta&metaAssoc != 0 {
 		s.assoc = growTo(s.assoc, n)
@@ -123,6 +132,9 @@ func (s *joinStore) allocSlot() int32 {
 		s.time = growTo(s.time, n)
 		s.seq = growTo(s.seq, n)
 		s.flag = growTo(s.flag, n)
+	}
+	if s.meta&metaMulti != 0 {
+		s.multi = growTo(s.multi, n)
 	}
 	s.prev = growTo(s.prev, n)
 	s.next = growTo(s.next, n)
@@ -255,6 +267,9 @@ func (s *joinStore) insertRow(h uint64, e int32, v []colView, i int, seq int64, 
 	if s.meta&metaTime != 0 {
 		s.seq[sl], s.flag[sl] = seq, false
 	}
+	if s.meta&metaMulti != 0 {
+		s.multi[sl] = false
+	}
 	s.link(e, sl, after)
 	return sl
 }
@@ -276,6 +291,9 @@ func (s *joinStore) removeSlot(sl int32) {
 	if s.entHead[e] < 0 {
 		s.removeEntry(e)
 	}
+	if s.meta&metaRowHash != 0 {
+		s.unindexRow(sl)
+	}
 	for c := range s.cols {
 		s.cols[c].clearSlot(sl)
 	}
@@ -291,25 +309,70 @@ func (s *joinStore) touch(sl int32, now int64) {
 	}
 }
 
-// findRow returns the slot in entry e holding exactly row i of v (full-row
-// hash rh), or -1.
-func (s *joinStore) findRow(e int32, rh uint64, v []colView, i int) int32 {
-	for sl := s.entHead[e]; sl >= 0; sl = s.next[sl] {
-		if s.rowHash[sl] != rh {
-			continue
+// setRowHash records rh as slot sl's rowHash and indexes the slot by it.
+func (s *joinStore) setRowHash(sl int32, rh uint64) {
+	s.rowHash[sl] = rh
+	s.rowNext[sl] = s.rows.find(rh)
+	s.rows.set(rh, sl)
+}
+
+// unindexRow takes slot sl out of the rowHash index.
+func (s *joinStore) unindexRow(sl int32) {
+	rh := s.rowHash[sl]
+	first := s.rows.find(rh)
+	if first == sl {
+		if n := s.rowNext[sl]; n >= 0 {
+			s.rows.set(rh, n)
+		} else {
+			s.rows.remove(rh)
 		}
-		ok := true
-		for c := range s.cols {
-			if !slotEqualsView(&s.cols[c], sl, &v[c], i) {
-				ok = false
-				break
-			}
+		return
+	}
+	for p := first; p >= 0; p = s.rowNext[p] {
+		if s.rowNext[p] == sl {
+			s.rowNext[p] = s.rowNext[sl]
+			return
 		}
-		if ok {
+	}
+}
+
+// findRow returns the slot in entry e whose columns cols (nil: all) equal
+// those of row i of v, or -1; rh is the hash of those columns, which the
+// store keeps per slot in rowHash and indexes.
+func (s *joinStore) findRow(e int32, rh uint64, v []colView, i int, cols []int) int32 {
+	for sl := s.rows.find(rh); sl >= 0; sl = s.rowNext[sl] {
+		if s.ent[sl] == e && s.rowEquals(sl, v, i, cols) {
 			return sl
 		}
 	}
 	return -1
+}
+
+// rowEquals reports whether the columns cols (nil: all) of slot sl equal
+// those of row i of v.
+func (s *joinStore) rowEquals(sl int32, v []colView, i int, cols []int) bool {
+	if cols == nil {
+		for c := range s.cols {
+			if !slotEqualsView(&s.cols[c], sl, &v[c], i) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range cols {
+		if !slotEqualsView(&s.cols[c], sl, &v[c], i) {
+			return false
+		}
+	}
+	return true
+}
+
+// replaceRow overwrites the columns of slot sl with row i of v, keeping
+// the slot's place in its key's list: an upsert of a keyed input.
+func (s *joinStore) replaceRow(sl int32, v []colView, i int) {
+	for c := range s.cols {
+		s.cols[c].setRow(sl, &v[c], i)
+	}
 }
 
 // slotsByKeyGroup lists the live slots, grouped by key group, each key's rows in
@@ -347,6 +410,9 @@ func (s *joinStore) encodeSlot(w *wbuf, sl int32) {
 		w.varint(s.seq[sl])
 		w.bool(s.flag[sl])
 	}
+	if s.meta&metaMulti != 0 {
+		w.bool(s.multi[sl])
+	}
 	for c := range s.cols {
 		s.cols[c].encode(w, sl)
 	}
@@ -356,8 +422,9 @@ func (s *joinStore) decodeSlot(r *rbuf) int32 {
 	sl := s.allocSlot()
 	s.hash[sl] = r.u64()
 	s.count[sl] = r.varint()
+	var rh uint64
 	if s.meta&metaRowHash != 0 {
-		s.rowHash[sl] = r.u64()
+		rh = r.u64()
 	}
 	if s.meta&metaAssoc != 0 {
 		s.assoc[sl] = r.varint()
@@ -369,6 +436,9 @@ func (s *joinStore) decodeSlot(r *rbuf) int32 {
 		s.time[sl] = r.varint()
 		s.seq[sl] = r.varint()
 		s.flag[sl] = r.bool()
+	}
+	if s.meta&metaMulti != 0 {
+		s.multi[sl] = r.bool()
 	}
 	for c := range s.cols {
 		s.cols[c].decode(r, sl)
@@ -384,6 +454,9 @@ func (s *joinStore) decodeSlot(r *rbuf) int32 {
 		e = s.newEntry(s.hash[sl])
 	}
 	s.link(e, sl, s.entTail[e])
+	if s.meta&metaRowHash != 0 {
+		s.setRowHash(sl, rh)
+	}
 	return sl
 }
 
@@ -664,6 +737,23 @@ type joinBatch struct {
 // kind column, present when changelog is set). rowHashes computes the
 // full-row hashes used to find retracted rows in state.
 func (jb *joinBatch) load(b arrow.RecordBatch, ncols int, keys []int, changelog, rowHashes bool) error {
+	var rowCols []int
+	if rowHashes {
+		if len(jb.allCols) != ncols {
+			jb.allCols = make([]int, ncols)
+			for i := range jb.allCols {
+				jb.allCols[i] = i
+			}
+		}
+		rowCols = jb.allCols
+	}
+	return jb.loadRowKey(b, ncols, keys, changelog, rowCols)
+}
+
+// loadRowKey is load computing rowHash over the columns rowCols (none
+// when nil): the whole row, or the unique key a keyed join input's state
+// finds its stored row by.
+func (jb *joinBatch) loadRowKey(b arrow.RecordBatch, ncols int, keys []int, changelog bool, rowCols []int) error {
 	n := int(b.NumRows())
 	want := ncols
 	if changelog {
@@ -703,15 +793,9 @@ func (jb *joinBatch) load(b arrow.RecordBatch, ncols int, keys []int, changelog,
 	} else {
 		clear(jb.kinds)
 	}
-	if rowHashes {
-		if len(jb.allCols) != ncols {
-			jb.allCols = make([]int, ncols)
-			for i := range jb.allCols {
-				jb.allCols[i] = i
-			}
-		}
+	if rowCols != nil {
 		jb.rowHash = resize(jb.rowHash, n)
-		if err := hashRows(b, jb.allCols, jb.rowHash); err != nil {
+		if err := hashRows(b, rowCols, jb.rowHash); err != nil {
 			return err
 		}
 	}

@@ -482,11 +482,18 @@ func TestJoinJob(t *testing.T) {
 // lands in exactly one subtask, the one the hash exchange sends its key
 // to, and joins there as before.
 func TestJoinRescale(t *testing.T) {
+	// Each state view: NoUniqueKey, JoinKeyContainsUniqueKey, HasUniqueKey.
+	for _, uk := range [][]int{nil, {0}, {0, 1}} {
+		t.Run(JoinInputSpec([]int{0}, uk), func(t *testing.T) { testJoinRescale(t, uk) })
+	}
+}
+
+func testJoinRescale(t *testing.T, uniqueKey []int) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	kv := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.StringType}}}
 	spec := OperatorSpec{Kind: KindJoin, Schema: types.Schema{Columns: append(append([]types.Column{}, kv.Columns...), kv.Columns...)},
-		Spec: mustJSON(t, JoinSpec{Type: "inner", LeftKeys: []int{0}, RightKeys: []int{0}})}
+		Spec: mustJSON(t, JoinSpec{Type: "inner", LeftKeys: []int{0}, RightKeys: []int{0}, LeftUniqueKey: uniqueKey})}
 	const keys = 200
 	batch := func(n int, v string) arrow.RecordBatch {
 		b := array.NewRecordBuilder(mem, kv.Arrow())
@@ -632,13 +639,16 @@ func TestJoinRandomChangelog(t *testing.T) {
 	for _, typ := range []string{"inner", "left", "right", "full", "semi", "anti"} {
 		t.Run(typ, func(t *testing.T) {
 			for seed := range 12 {
-				runRandomJoin(t, typ, uint64(seed))
+				runRandomJoin(t, typ, uint64(seed), false)
+				runRandomJoin(t, typ, uint64(seed), true)
 			}
 		})
 	}
 }
 
-func runRandomJoin(t *testing.T, typ string, seed uint64) {
+// runRandomJoin joins random changelogs; keyed gives each input the
+// unique key k (at most one row per join key: JoinKeyContainsUniqueKey).
+func runRandomJoin(t *testing.T, typ string, seed uint64, keyed bool) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -650,6 +660,11 @@ func runRandomJoin(t *testing.T, typ string, seed uint64) {
 	spec := OperatorSpec{Kind: KindJoin, Schema: both, Changelog: true, Spec: mustJSON(t, JoinSpec{
 		Type: typ, LeftKeys: []int{0}, RightKeys: []int{0}, Condition: marshal(t, cond),
 		LeftChangelog: true, RightChangelog: true})}
+	if keyed {
+		js := JoinSpec{Type: typ, LeftKeys: []int{0}, RightKeys: []int{0}, Condition: marshal(t, cond),
+			LeftChangelog: true, RightChangelog: true, LeftUniqueKey: []int{0}, RightUniqueKey: []int{0}}
+		spec.Spec = mustJSON(t, js)
+	}
 	if typ == "semi" || typ == "anti" {
 		spec.Schema = kv
 	}
@@ -701,6 +716,11 @@ func runRandomJoin(t *testing.T, typ string, seed uint64) {
 				r := row{rng.Int64N(3), rng.Int64N(5)}
 				if rng.IntN(8) == 0 {
 					r.k = -1
+				}
+				// Mostly the key has its row; sometimes a second +I violates
+				// the unique key, which degrades the key to a multiset.
+				if keyed && r.k >= 0 && rng.IntN(2) == 0 && slices.ContainsFunc(*cur, func(o row) bool { return o.k == r.k }) {
+					continue
 				}
 				add(r, connector.Insert)
 				*cur = append(*cur, r)
@@ -760,7 +780,7 @@ func runRandomJoin(t *testing.T, typ string, seed uint64) {
 			delete(out.rows, k)
 		}
 	}
-	require.Equal(t, want, out.rows, "seed %d", seed)
+	require.Equal(t, want, out.rows, "seed %d keyed %v", seed, keyed)
 }
 
 // materializer applies a changelog to a multiset of printed rows and

@@ -23,11 +23,14 @@ import (
 // Left rows are buffered until the watermark (the minimum of both
 // inputs') reaches their time. Then each joins the version of its key
 // that was valid at its time: the right row with the latest time <= the
-// left row's time. A retraction (-U/-D) as that version, or no version,
+// left row's time. A delete (-D) as that version, or no version,
 // means no match: an inner join drops the left row, a left join emits it
 // padded with NULLs. Rows due at one watermark are emitted in arrival
 // order, as Flink does. Right rows with equal key and time replace each
-// other (the last one wins, as in Flink's state keyed by time).
+// other (the last one wins, as in Flink's state keyed by time). Every +I
+// and +U of the right input is a version of its own; -U rows are ignored
+// (an update's new version is its +U), -D rows are versions that delete
+// the key from their time on.
 //
 // Versions are dropped once the watermark passes a newer version of their
 // key (a version <= the watermark hides all older ones), and a retraction
@@ -141,7 +144,12 @@ func (j *temporalJoin) ProcessBatch(in int, b arrow.RecordBatch, _ Output) error
 			j.due.push(expiryItem{at: t, seq: j.seq, slot: sl})
 			continue
 		}
-		if jb.nullKey[i] {
+		// An update's -U is not a version: it carries the old row's time,
+		// and the +U that follows starts the new version at its own time.
+		// Applied as a version it would replace the old one at that time
+		// and erase it for the whole period it was valid (Flink's planner
+		// asks the versioned input for ONLY_UPDATE_AFTER for this reason).
+		if jb.nullKey[i] || jb.kinds[i] == connector.UpdateBefore {
 			continue
 		}
 		e := s.findKey(h, jb.views, j.keys[1], i)
@@ -242,6 +250,25 @@ func (j *temporalJoin) fire(w int64, out Output) error {
 		}
 	}
 	return nil
+}
+
+// HeldInput holds the input whose watermark is ahead of the other's
+// (Flink's InputSelectable; the task ignores it while the other input
+// cannot advance on its own). A probe row waits until the combined
+// watermark, the lagging input's, reaches its time, so while the probe
+// input leads its rows of the lead wait in state; while the versioned
+// input leads, every version newer than the probe's watermark is kept,
+// since a probe row may still need it. Either way state grows with the
+// lead, and no output waits for the leading input: rows are emitted only
+// as the lagging watermark advances.
+func (j *temporalJoin) HeldInput() int {
+	switch {
+	case j.wm.in[0] > j.wm.in[1]:
+		return 0
+	case j.wm.in[1] > j.wm.in[0]:
+		return 1
+	}
+	return -1
 }
 
 func (j *temporalJoin) EndInput(int, Output) error { return nil }

@@ -107,6 +107,12 @@ type windowAgg struct {
 	live     int
 
 	windows map[int64]*sliceWindow // by end
+	// spare holds fired windows, emptied, for windows opened later: their
+	// hash tables keep the size the last windows needed, so a stream of
+	// windows of similar sizes does not grow each new table from scratch
+	// (rehashing every row again). At most maxSpareWindows are kept, so a
+	// burst of fired windows does not pin their memory.
+	spare []*sliceWindow
 
 	keyTable hashTable
 	sessions [][]session // by key slot; nil for slots that are not key slots
@@ -185,7 +191,13 @@ func newWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 			return nil, errs.Internalf("window-aggregate: %s has %d arguments", c.Func, len(c.Args))
 		}
 		t := w.schema.Field(nk + 3 + i).Type
-		acc, err := newWindowAcc(c, t)
+		var acc windowAcc
+		var err error
+		if u, user := agg.User(c.Func); user {
+			acc, err = newUserWindowAcc(c, u, t, w.session)
+		} else {
+			acc, err = newWindowAcc(c, t)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +281,12 @@ func (w *windowAgg) release(s int32) {
 func (w *windowAgg) window(end int64) *sliceWindow {
 	win := w.windows[end]
 	if win == nil {
-		win = &sliceWindow{end: end}
+		if n := len(w.spare); n > 0 {
+			win, w.spare = w.spare[n-1], w.spare[:n-1]
+			win.end = end
+		} else {
+			win = &sliceWindow{end: end}
+		}
 		w.windows[end] = win
 		w.peakWindows = max(w.peakWindows, len(w.windows))
 	}
@@ -619,15 +636,17 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 }
 
 func (w *windowAgg) ProcessWatermark(_ int, wm Watermark, out Output) error {
-	if wm == MaxWatermark {
-		// End of input: everything fires before the final watermark, in
-		// processing time too.
-		w.progress = int64(wm)
-		if err := w.fire(math.MaxInt64, out); err != nil {
+	if w.spec.ProcTime {
+		// Processing-time windows fire by the clock alone: Flink's
+		// processing-time window aggregate ignores watermarks, the final
+		// MAX_WATERMARK included (FLINK-35885).
+		if err := w.fire(w.clock.NowMillis()-1, out); err != nil {
 			return err
 		}
-	} else if w.spec.ProcTime {
-		if err := w.fire(w.clock.NowMillis()-1, out); err != nil {
+	} else if wm == MaxWatermark {
+		// End of input: everything fires before the final watermark.
+		w.progress = int64(wm)
+		if err := w.fire(math.MaxInt64, out); err != nil {
 			return err
 		}
 	} else if int64(wm) > w.progress {
@@ -647,7 +666,15 @@ func (w *windowAgg) OnProcessingTime(out Output) error {
 	return w.fire(w.clock.NowMillis()-1, out)
 }
 
+// EndInput fires the event-time windows left open. Processing-time
+// windows still open stay unfired, as in Flink: a task cancels its pending
+// processing-time timers when its input ends (FLINK-14231), and a
+// processing-time window aggregate ignores watermarks, the final
+// MAX_WATERMARK included (FLINK-35885).
 func (w *windowAgg) EndInput(_ int, out Output) error {
+	if w.spec.ProcTime {
+		return nil
+	}
 	return w.fire(math.MaxInt64, out)
 }
 
@@ -689,8 +716,17 @@ func (w *windowAgg) collectWindows(limit int64) {
 			w.fireEnds = append(w.fireEnds, e)
 		}
 		delete(w.windows, e)
+		if len(w.spare) < maxSpareWindows {
+			win.table.clear()
+			win.slots = win.slots[:0]
+			w.spare = append(w.spare, win)
+		}
 	}
 }
+
+// maxSpareWindows is how many fired windows a window aggregate keeps for
+// reuse: enough for the windows that open while others fire.
+const maxSpareWindows = 2
 
 func (w *windowAgg) collectSessions(limit int64) {
 	if limit < w.nextFire-1 {

@@ -300,6 +300,24 @@ func (j *windowJoin) ProcessWatermark(in int, wm Watermark, out Output) error {
 	return out.EmitWatermark(w)
 }
 
+// HeldInput holds the input whose watermark is ahead of the other's. The
+// join can fire a window only once both watermarks passed it, so the rows
+// the leading input delivers meanwhile wait in state: reading the lagging
+// input first bounds that state to about the windows the two watermarks
+// are apart, where reading both as fast as they come would let the state
+// grow for as long as one input runs faster (Nexmark q8 joins two scans of
+// the same events, one of which outruns the other). Flink leaves this to
+// source watermark alignment; here the task's backpressure does it.
+func (j *windowJoin) HeldInput() int {
+	switch {
+	case j.wm.in[0] > j.wm.in[1]:
+		return 0
+	case j.wm.in[1] > j.wm.in[0]:
+		return 1
+	}
+	return -1
+}
+
 func (j *windowJoin) EndInput(in int, out Output) error {
 	if endInput(&j.ended, in) {
 		return j.fire(int64(MaxWatermark), out)

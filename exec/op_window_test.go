@@ -561,3 +561,43 @@ func TestWindowHashCollisions(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowAggReusesFiredWindows fires 20 tumbling windows of 1000 keys
+// one after another, with a snapshot/restore in the middle: each window's
+// state is freed when it fires, and a window opened later takes a fired
+// one with its hash table (already sized for 1000 keys) instead of
+// growing a new one, keeping at most maxSpareWindows aside.
+func TestWindowAggReusesFiredWindows(t *testing.T) {
+	const keys, size, windows = 1000, 1000, 20
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	op, _ := newTumbleAgg(t, mem, size)
+	gen := newTumbleGen(keys, 1, keys)
+	out := &countingOutput{}
+	var prev *sliceWindow
+	for w := range windows {
+		b, maxTs := gen.nextBatch(keys)
+		require.NoError(t, op.ProcessBatch(0, b, out))
+		b.Release()
+		win := op.windows[int64(w+1)*size]
+		require.NotNil(t, win)
+		if w > 0 && w != windows/2+1 { // a restored operator has no fired window yet
+			require.Same(t, prev, win, "window %d", w)
+		}
+		prev = win
+		if w == windows/2 {
+			state, err := op.Snapshot()
+			require.NoError(t, err)
+			require.NoError(t, op.Close())
+			op, _ = newTumbleAgg(t, mem, size)
+			require.NoError(t, op.Restore(state))
+		}
+		require.NoError(t, op.ProcessWatermark(0, Watermark(maxTs), out))
+		st := op.stats()
+		require.Zero(t, st.OpenWindows)
+		require.Zero(t, st.LiveSlots)
+		require.LessOrEqual(t, len(op.spare), maxSpareWindows)
+	}
+	require.Equal(t, int64(windows*keys), out.rows)
+	require.NoError(t, op.Close())
+	mem.AssertSize(t, 0)
+}

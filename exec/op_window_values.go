@@ -708,6 +708,12 @@ func (t *hashTable) rehash(size int) {
 	}
 }
 
+// clear empties t, keeping its capacity.
+func (t *hashTable) clear() {
+	clear(t.heads)
+	t.n = 0
+}
+
 // remove deletes hash h.
 func (t *hashTable) remove(h uint64) {
 	if t.n == 0 {

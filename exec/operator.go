@@ -99,6 +99,21 @@ type WatermarkStatusOperator interface {
 	ProcessWatermarkStatus(input int, idle bool, out Output) error
 }
 
+// InputSelectingOperator is implemented by two-input operators that buffer
+// the rows of one input until the other input's watermark catches up (the
+// window join), after Flink's InputSelectable. Two inputs fed by separate
+// sources progress at their own speeds; without selection the operator
+// would buffer whatever the faster input runs ahead by, which grows with
+// the length of the run. After each element it delivers to such an
+// operator (as the head of its chain) the task calls HeldInput and stops
+// reading that input's channels (-1: read both) until the next call says
+// otherwise, so backpressure slows the input that runs ahead. The task
+// ignores the request while the other input cannot advance on its own: it
+// has ended, it is idle, or a savepoint barrier stopped a channel.
+type InputSelectingOperator interface {
+	HeldInput() int
+}
+
 // PreSnapshotOperator is implemented by operators that hold rows they have
 // not applied to their state yet (a mini-batch bundle). Before it snapshots
 // a chain, the runtime calls PrepareSnapshotPreBarrier on each of its

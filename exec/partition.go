@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -23,6 +24,9 @@ type resultPartition struct {
 	keys    []int
 	senders []ChannelSender
 	next    int // round-robin cursor of Rebalance
+	// metrics are the sending operator's: the time spent waiting for a
+	// full channel counts as backpressure.
+	metrics *OperatorMetrics
 
 	// scratch of Hash, reused across batches
 	hashes  []uint64
@@ -30,7 +34,12 @@ type resultPartition struct {
 }
 
 func (p *resultPartition) send(i int, b arrow.RecordBatch) error {
-	if err := p.senders[i].Send(p.ctx, Element{Kind: ElementBatch, Batch: b}); err != nil {
+	start := time.Now()
+	err := p.senders[i].Send(p.ctx, Element{Kind: ElementBatch, Batch: b})
+	if p.metrics != nil {
+		p.metrics.BackPressuredNanos.Add(int64(time.Since(start)))
+	}
+	if err != nil {
 		b.Release()
 		return err
 	}

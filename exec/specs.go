@@ -70,6 +70,16 @@ type JoinSpec struct {
 	// a STATE_TTL hint naming either input (Flink's leftStateRetentionTime
 	// and rightStateRetentionTime).
 	InputStateTTLMillis []int64 `json:"inputStateTtlMillis,omitempty"`
+	// LeftUniqueKey and RightUniqueKey, when set, are an upsert key of
+	// that input (column indexes): its state then holds one row per key,
+	// replaced by +I/+U and removed by -U/-D of the key, as Flink's
+	// JoinRecordStateViews. A key within the join keys keeps one row per
+	// join key (JoinKeyContainsUniqueKey), any other one row per key
+	// within each join key (HasUniqueKey); without one the input's rows
+	// are kept as a multiset (NoUniqueKey). Only keyed inputs may send
+	// +U without its -U.
+	LeftUniqueKey  []int `json:"leftUniqueKey,omitempty"`
+	RightUniqueKey []int `json:"rightUniqueKey,omitempty"`
 }
 
 // KindIntervalJoin joins rows whose time attributes are within bounds of

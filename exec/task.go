@@ -66,6 +66,7 @@ type task struct {
 	shuffle ShuffleService
 	results ResultService
 	mem     memory.Allocator
+	clock   Clock // nil: the wall clock
 	metrics []*OperatorMetrics
 
 	ctx    context.Context
@@ -210,7 +211,7 @@ func (t *task) run() (err error) {
 		octx := &OperatorContext{
 			Subtask: d.Subtask, Parallelism: d.Parallelism, Mem: t.mem,
 			Metrics: t.metrics[i], Config: d.Config, JobID: d.JobID, Results: t.results,
-			splits: splits,
+			Clock: t.clock, splits: splits,
 		}
 		e, ok := lookupKind(spec.Kind)
 		if !ok {
@@ -303,7 +304,7 @@ func (t *task) openOutputs() (*taskOutput, error) {
 	d := t.d
 	out := &taskOutput{}
 	for _, od := range d.Outputs {
-		p := &resultPartition{ctx: t.ctx, mem: t.mem, part: od.Partitioning, keys: od.Keys}
+		p := &resultPartition{ctx: t.ctx, mem: t.mem, part: od.Partitioning, keys: od.Keys, metrics: t.metrics[len(t.metrics)-1]}
 		for _, c := range od.Consumers {
 			s, err := t.shuffle.Sender(ChannelID{Job: d.JobID, Edge: od.Edge, Producer: d.Subtask, Consumer: c})
 			if err != nil {
@@ -598,8 +599,12 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 		}
 	}
 	gate := newInputGate(t.ctx, chans, tick)
+	selector, _ := head.(InputSelectingOperator)
 	barriers := 0
 	for gate.active() > 0 {
+		if selector != nil {
+			gate.hold(heldInput(selector, tracker, barriers), chanInput)
+		}
 		c, e, err := gate.next(t.ctx)
 		if err != nil {
 			return false, err
@@ -651,4 +656,25 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 		}
 	}
 	return barriers > 0, nil
+}
+
+// heldInput is the input the task stops reading for an
+// InputSelectingOperator: the one it asks to hold, unless the other input
+// could then stall the task, because it has no open channel left (ended),
+// is idle (it may send nothing for a long time) or a savepoint barrier
+// stopped one of the task's channels (the held input's barrier must still
+// arrive). Holding cannot deadlock while tasks forward watermarks in
+// order: a producer blocked on a held channel has sent every earlier
+// watermark on all its channels, so once the task (or another subtask
+// holding the other input) has read those, the held input is no longer
+// ahead.
+func heldInput(sel InputSelectingOperator, t *inputTracker, barriers int) int {
+	h := sel.HeldInput()
+	if h < 0 || h > 1 || len(t.open) != 2 || barriers > 0 {
+		return -1
+	}
+	if other := 1 - h; t.open[other] == 0 || t.inputIdle[other] {
+		return -1
+	}
+	return h
 }

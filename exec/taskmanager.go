@@ -38,6 +38,10 @@ type TaskManagerOptions struct {
 	Results ResultService
 	// Listener receives task state changes; required.
 	Listener TaskStateListener
+	// Clock is the tasks' processing time (OperatorContext.Clock); nil
+	// means the wall clock. A test sets one to let processing time jump,
+	// as it does between a savepoint and a restore much later.
+	Clock Clock
 }
 
 // TaskManager runs subtasks in a fixed number of slots. A slot is held by
@@ -94,7 +98,7 @@ func (tm *TaskManager) SubmitTask(descriptor []byte) error {
 	}
 	tm.slotJob[d.Slot] = d.JobID
 	t := &task{
-		d: d, shuffle: tm.opts.Shuffle, results: tm.opts.Results, mem: tm.opts.Mem,
+		d: d, shuffle: tm.opts.Shuffle, results: tm.opts.Results, mem: tm.opts.Mem, clock: tm.opts.Clock,
 		metrics: make([]*OperatorMetrics, len(d.Operators)),
 	}
 	for i := range t.metrics {

@@ -89,12 +89,18 @@ func ChangelogModes(root planner.Node) map[planner.Node]ChangelogMode {
 // (Calcs without a condition, Projects, watermark assigners). Those are
 // the aggregates, Top-Ns and deduplications keyed by position alone,
 // non-time OVER aggregates and normalized upsert sources (Scan: its
-// ChangelogNormalize). The walk
-// stops at every other operator, which keeps consuming -U/+U pairs at run
-// time even where Flink's inference lets it take +U alone: Eddy's regular
-// join keeps a multiset of rows, not a row per upsert key, and a union or
-// a correlate may mix or expand rows so that a key's old row is only
-// retracted by its -U.
+// ChangelogNormalize). The walk also passes through regular joins without
+// a non-equi condition: ChangelogModes asks their inputs for +U only
+// where each updating input has an upsert key containing its join keys,
+// so the join keeps it in a keyed state view (StreamJoin's unique keys)
+// that a +U replaces by key, and the new version joins the same rows of
+// the other input as the old one did. With a non-equi condition the old
+// version may have joined rows the new one does not, whose joined rows
+// only the -U retracts, so such a join keeps its inputs' -U (where Flink
+// would drop it). The walk stops at every other operator, which keeps
+// consuming -U/+U pairs at run time even where Flink's inference lets it
+// take +U alone: a union or a correlate may mix or expand rows so that a
+// key's old row is only retracted by its -U.
 func updateBeforeDroppers(s *planner.Sink) map[planner.Node]bool {
 	if !s.Upsert || !upsertKeyIsPrimaryKey(s) {
 		return nil
@@ -126,6 +132,13 @@ func updateBeforeDroppers(s *planner.Sink) map[planner.Node]bool {
 		case *planner.Aggregate, *planner.Over, *planner.Scan:
 			// Their updates keep the key: a group's, an input row's.
 			drop[n] = true
+		case *planner.Join:
+			if !x.Interval && !x.Lookup && x.SystemTime < 0 {
+				if _, _, rest := splitEquiConditions(x.Condition, x.Left.Schema().Len()); rest == nil {
+					walk(x.Left)
+					walk(x.Right)
+				}
+			}
 		}
 	}
 	walk(s.Input)

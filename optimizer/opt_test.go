@@ -25,6 +25,8 @@ import (
 //	opt [expect=R,...] [disable=R,...]
 //	                    the optimized logical plan; expect= fails unless the
 //	                    named rules fired, disable= skips rules
+//	build|opt [types]   also the result's column types, time attributes
+//	                    included (as DESCRIBE prints them)
 //	physical [parallelism=N] [cdc-events-duplicate]
 //	                    the physical plan (cdc-events-duplicate sets
 //	                    table.exec.source.cdc-events-duplicate)
@@ -109,8 +111,9 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	if err != nil {
 		return "error: " + err.Error() + "\n"
 	}
+	withTypes := d.HasArg("types")
 	if d.Cmd == "build" {
-		return planner.Explain(n, false)
+		return planner.Explain(n, false) + columnTypes(n, withTypes)
 	}
 	opts := optimizer.Options{Disabled: map[string]bool{}, Fired: new([]string)}
 	var expect []string
@@ -143,6 +146,9 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 			d.ScanArgs(t, "distinct-agg-split", &cfg.DistinctAggSplitBuckets)
 		case "spec":
 			specKinds = arg.Vals
+		case "batch":
+			cfg.Batch = true
+		case "types":
 		default:
 			t.Fatalf("unknown argument %s", arg.Key)
 		}
@@ -154,7 +160,7 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 		}
 	}
 	if d.Cmd == "opt" {
-		return planner.Explain(opt, false)
+		return planner.Explain(opt, false) + columnTypes(opt, withTypes)
 	}
 	if d.Cmd == "upsert-keys" {
 		// The upsert keys of the optimized query (below its Sink or
@@ -207,6 +213,20 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	}
 	for _, e := range g.Edges {
 		fmt.Fprintf(&b, "edge %d -> %d.%d %s%v\n", e.Source, e.Target, e.TargetInput, e.Partitioning, e.Keys)
+	}
+	return b.String()
+}
+
+// columnTypes lists the columns of n's result with their types when
+// wanted, and is empty otherwise.
+func columnTypes(n planner.Node, wanted bool) string {
+	if !wanted {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("columns:\n")
+	for _, c := range n.Schema().Columns {
+		fmt.Fprintf(&b, "  %s %s\n", c.Name, c.Type)
 	}
 	return b.String()
 }

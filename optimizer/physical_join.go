@@ -23,6 +23,9 @@ type StreamJoin struct {
 	// InputStateTTLMillis, when set, is each input's retention from a
 	// STATE_TTL hint (exec.JoinSpec).
 	InputStateTTLMillis []int64
+	// LeftUniqueKey and RightUniqueKey are the upsert keys each input's
+	// state is keyed by (exec.JoinSpec), nil for none.
+	LeftUniqueKey, RightUniqueKey []int
 }
 
 // StreamIntervalJoin joins rows whose rowtimes are within bounds.
@@ -59,7 +62,13 @@ func (n *StreamJoin) Schema() types.Schema   { return n.Logical.Schema() }
 func (n *StreamJoin) Inputs() []PhysicalNode { return []PhysicalNode{n.Left, n.Right} }
 func (n *StreamJoin) Parallelism() int       { return n.Left.Parallelism() }
 func (n *StreamJoin) Bounded() bool          { return n.Logical.Bounded() }
-func (n *StreamJoin) Describe() string       { return n.Logical.Describe() }
+
+// Describe adds the state view of each input, as Flink's StreamPhysicalJoin
+// prints them.
+func (n *StreamJoin) Describe() string {
+	return fmt.Sprintf("%s, leftInputSpec=[%s], rightInputSpec=[%s])", strings.TrimSuffix(n.Logical.Describe(), ")"),
+		exec.JoinInputSpec(n.LeftKeys, n.LeftUniqueKey), exec.JoinInputSpec(n.RightKeys, n.RightUniqueKey))
+}
 
 func (n *StreamIntervalJoin) Schema() types.Schema   { return n.Logical.Schema() }
 func (n *StreamIntervalJoin) Inputs() []PhysicalNode { return []PhysicalNode{n.Left, n.Right} }
@@ -94,6 +103,7 @@ func (n *StreamJoin) operatorSpec() (exec.OperatorSpec, error) {
 		LeftChangelog:  n.Logical.Left.Changelog() != planner.InsertOnly,
 		RightChangelog: n.Logical.Right.Changelog() != planner.InsertOnly,
 		StateTTLMillis: n.StateTTLMillis, InputStateTTLMillis: n.InputStateTTLMillis,
+		LeftUniqueKey: n.LeftUniqueKey, RightUniqueKey: n.RightUniqueKey,
 	})
 	s.Changelog = n.Logical.Changelog() != planner.InsertOnly
 	return s, err
@@ -180,7 +190,8 @@ func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
 			}, nil
 		}
 	}
-	sj := &StreamJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, Condition: rest, StateTTLMillis: cfg.StateTTLMillis}
+	sj := &StreamJoin{Logical: j, Left: l, Right: r, LeftKeys: lk, RightKeys: rk, Condition: rest, StateTTLMillis: cfg.StateTTLMillis,
+		LeftUniqueKey: joinStateKey(UpsertKeys(j.Left), lk), RightUniqueKey: joinStateKey(UpsertKeys(j.Right), rk)}
 	if j.HasStateTTL[0] || j.HasStateTTL[1] {
 		// An input the hint does not name keeps table.exec.state.ttl.
 		sj.InputStateTTLMillis = []int64{cfg.StateTTLMillis, cfg.StateTTLMillis}
@@ -191,6 +202,30 @@ func physicalizeJoin(j *planner.Join, cfg Config) (PhysicalNode, error) {
 		}
 	}
 	return sj, nil
+}
+
+// joinStateKey picks, among an input's upsert keys (Flink's uniqueKeys
+// of StreamPhysicalJoin: the keys of the input below its hash exchange),
+// the one a regular join keys the input's state by, as Flink's
+// JoinUtil.analyzeJoinInput: a key within the join keys (one row per join
+// key), else the smallest key. Among the smallest, one containing the
+// join keys comes first: only such an input may send +U without its -U
+// (changelog_mode.go), and its replaced row is then found by that key.
+// nil when the input has no upsert key.
+func joinStateKey(keys [][]int, joinKeys []int) []int {
+	var best []int
+	for _, k := range keys {
+		if containsAll(joinKeys, k) {
+			return k
+		}
+		switch {
+		case best == nil, len(k) < len(best):
+			best = k
+		case len(k) == len(best) && containsAll(k, joinKeys) && !containsAll(best, joinKeys):
+			best = k
+		}
+	}
+	return best
 }
 
 func conditionString(e expr.Expr) string {

@@ -54,15 +54,26 @@ type Config struct {
 // finalRows materializes an updating input in batch mode, where sinks,
 // clients and sorts see final results only.
 func finalRows(in PhysicalNode, logical planner.Node, cfg Config) PhysicalNode {
-	if cfg.Batch && logical.Changelog() != planner.InsertOnly {
+	if cfg.Batch && changelogOf(in, logical) {
 		return &StreamMaterialize{Input: in}
 	}
 	return in
 }
 
+// changelogOf reports whether in, which implements logical, emits a
+// changelog (rows led by their row kind column). A materialize emits final
+// rows whatever the logical plan's changelog mode, and an exchange or a
+// limit over final rows passes final rows on: in batch mode a LIMIT over
+// an updating query (psql's tab completion: a UNION ALL over a join)
+// reads materialized rows and must neither expect nor emit row kinds.
 func changelogOf(in PhysicalNode, logical planner.Node) bool {
-	if _, ok := in.(*StreamMaterialize); ok {
+	switch n := in.(type) {
+	case *StreamMaterialize:
 		return false
+	case *StreamExchange:
+		return changelogOf(n.Input, logical)
+	case *StreamLimit:
+		return changelogOf(n.Input, n.Logical.Input)
 	}
 	return logical.Changelog() != planner.InsertOnly
 }

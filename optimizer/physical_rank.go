@@ -179,7 +179,7 @@ func (n *StreamSort) operatorSpec() (exec.OperatorSpec, error) {
 
 func (n *StreamLimit) operatorSpec() (exec.OperatorSpec, error) {
 	s, err := spec(exec.KindLimit, n.Describe(), n.Schema(), exec.LimitSpec{Offset: n.Logical.Offset, Limit: n.Logical.Limit})
-	s.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	s.Changelog = changelogOf(n.Input, n.Logical.Input)
 	return s, err
 }
 

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -23,6 +24,11 @@ type Aggregate struct {
 	// table.exec.state.ttl.
 	StateTTLMillis int64
 	HasStateTTL    bool
+	// TimeAttrKeys are the positions in Keys of the window_time of a window
+	// aggregation (see windowTimeKeys): unlike other keys they keep their
+	// time attribute, as Flink's window_time is a rowtime that can feed
+	// another window (cascading window aggregation).
+	TimeAttrKeys []int
 }
 
 var _ Node = (*Aggregate)(nil)
@@ -31,7 +37,10 @@ func (a *Aggregate) Schema() types.Schema {
 	in := a.Input.Schema()
 	s := types.Schema{}
 	for i, k := range a.Keys {
-		t := in.Columns[k].Type.WithTimeAttr(types.NoTimeAttr)
+		t := in.Columns[k].Type
+		if !slices.Contains(a.TimeAttrKeys, i) {
+			t = t.WithTimeAttr(types.NoTimeAttr)
+		}
 		s.Columns = append(s.Columns, types.Column{Name: a.Names[i], Type: t})
 	}
 	for i, c := range a.Calls {

@@ -221,6 +221,7 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 	node := &Aggregate{
 		Input: &Project{Input: input, Exprs: pre, Names: uniqueNames(preNames)},
 		Keys:  keys, Calls: aggCalls, Names: uniqueNames(outNames),
+		TimeAttrKeys: windowTimeKeys(input, pre, len(keys)),
 	}
 	ac.callText = callTexts
 	ac.out = node.Schema()

@@ -87,9 +87,13 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 	case *sql.FuncCall:
 		return s.bindCall(sc, n)
 	case *sql.Cast:
-		arg, err := s.bindExpr(sc, n.Expr)
-		if err != nil {
-			return nil, err
+		param, isParam := n.Expr.(*sql.Param)
+		var arg expr.Expr
+		var err error
+		if !isParam {
+			if arg, err = s.bindExpr(sc, n.Expr); err != nil {
+				return nil, err
+			}
 		}
 		t, err := s.resolveType(n.Type)
 		if err != nil {
@@ -99,6 +103,14 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 			// Flink reads CAST(x AS VARCHAR) as a cast to STRING; only a
 			// column declared VARCHAR has length 1.
 			t = types.StringType.WithNullable(t.Nullable())
+		}
+		if isParam {
+			// A placeholder of unknown type takes the type it is cast to,
+			// as PostgreSQL infers CAST($1 AS BOOLEAN) and $1::boolean, so
+			// clients send the value in that type.
+			if arg, err = s.bindParam(param, t); err != nil {
+				return nil, err
+			}
 		}
 		c, err := expr.NewCast(arg, t, n.Try)
 		if err != nil {

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/errs"
@@ -165,4 +167,79 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// windowTimeKeys returns the positions of the group keys that are the
+// window_time of a window aggregation, given the expressions an aggregate
+// reads (its nkeys keys first, then its calls' arguments and filters): a
+// GROUP BY over a window TVF (seen through a WHERE that does not read the
+// window columns, which PushFilterBelowWindowTableFunction moves below it)
+// that groups by its window_start and window_end, and which
+// ConvertWindowAggregate plans as a WindowAggregate. Such a window_time is
+// still a time attribute in Flink, and so it is here: the aggregate's rows
+// come out, each window once, when the watermark passes the window's end.
+func windowTimeKeys(input Node, pre []expr.Expr, nkeys int) []int {
+	if f, ok := input.(*Filter); ok {
+		w, ok := f.Input.(*WindowTableFunction)
+		if !ok {
+			return nil
+		}
+		for _, c := range expr.InputColumns(f.Condition) {
+			if c >= w.Input.Schema().Len() {
+				return nil
+			}
+		}
+		input = w
+	}
+	wtf, ok := input.(*WindowTableFunction)
+	if !ok {
+		return nil
+	}
+	width := wtf.Input.Schema().Len()
+	var start, end bool
+	var times, others []int
+	for i, e := range pre {
+		c, ok := e.(*expr.ColumnRef)
+		if i < nkeys && ok && c.Index >= width {
+			switch c.Index - width {
+			case 0:
+				start = true
+			case 1:
+				end = true
+			case 2:
+				times = append(times, i)
+			}
+			continue
+		}
+		// Any other key, aggregate argument or filter must not read the
+		// window columns, which the window aggregate assigns itself.
+		for _, col := range expr.InputColumns(e) {
+			if col >= width {
+				return nil
+			}
+		}
+		if i < nkeys {
+			idx := -1
+			if ok {
+				idx = c.Index
+			}
+			others = append(others, idx)
+		}
+	}
+	if !start || !end {
+		return nil
+	}
+	// A SESSION TVF's sessions span its PARTITION BY columns: only a
+	// grouping by exactly them is a window aggregation.
+	if wtf.Window.Kind == "SESSION" && !wtf.Window.KeyedSession {
+		if len(others) != len(wtf.Window.Partition) {
+			return nil
+		}
+		for _, c := range others {
+			if !slices.Contains(wtf.Window.Partition, c) {
+				return nil
+			}
+		}
+	}
+	return times
 }

@@ -248,11 +248,25 @@ func writtenMetadata(f connector.SinkFactory, info connector.TableInfo) ([]int, 
 	return out, nil
 }
 
+// updateProducer is the node of an updating plan that turns its
+// insert-only inputs into updates (the lowest node whose changelog is not
+// insert-only), which an error about a sink that takes only inserts names,
+// as Flink's does.
+func updateProducer(n Node) Node {
+	for _, c := range n.Children() {
+		if c.Changelog() != InsertOnly {
+			return updateProducer(c)
+		}
+	}
+	return n
+}
+
 // sinkOver checks that t accepts query's changelog and puts the Sink over
 // query, cast to t's physical columns.
 func (b *binder) sinkOver(ins *sql.Insert, t sinkTable, query Node) (*Sink, error) {
 	if query.Changelog() != InsertOnly && !t.props.AcceptsUpdates {
-		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but the query produces updates", t.path, t.table.Connector())
+		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but node %s of the query produces updates",
+			t.path, t.table.Connector(), updateProducer(query).Describe())
 	}
 	sink := &Sink{Path: t.path, Table: t.info, Overwrite: ins.Overwrite, OnConflict: ins.OnConflict,
 		Upsert: len(t.table.PrimaryKey) > 0 && t.props.AcceptsUpdates && !t.props.RequiresUpdateBefore}

@@ -44,6 +44,9 @@ type session struct {
 	portals map[string]*portal
 	// cursors are the SQL cursors opened by DECLARE, by name.
 	cursors map[string]*sqlCursor
+	// openSet is the text of a statement set begun by an earlier Query
+	// whose END has not arrived yet (see stmtset.go).
+	openSet string
 	// skipToSync is set by an error in the extended protocol: messages are
 	// discarded until the next Sync.
 	skipToSync bool

@@ -28,6 +28,14 @@
 //     batch so unbounded queries stream until the client cancels.
 //   - errors carry the SQLSTATE of internal/errs and the 1-based character
 //     position of the offending text.
+//   - progress: a statement that waits for its result longer than
+//     Config.ProgressInterval gets NoticeResponses with the records its
+//     job has read (progress.go).
+//
+// psql sends a script a statement at a time, so a statement set (BEGIN
+// STATEMENT SET; … END; or EXECUTE STATEMENT SET BEGIN … END;) arrives
+// in pieces: the session collects them and runs the set at its END
+// (stmtset.go).
 //
 // Robustness: every message is bounded by Config.MaxMessageSize; malformed
 // or hostile input ends its connection only (a panic in a session is
@@ -64,9 +72,10 @@
 // in-memory multiset of Arrow rows; SELECT … FROM mv reads a snapshot of
 // it and SUBSCRIBE TO mv its contents and then its changes.
 //
-// The HTTP API (http.go) serves health, jobs, metrics and POST
-// /v1/statements, which runs a script and answers JSON
-// (http_statements.go).
+// The HTTP API (http.go) serves health, jobs (with their plan and
+// per-operator metrics), Prometheus metrics (records in and out,
+// watermark and watermark lag per operator) and POST /v1/statements,
+// which runs a script and answers JSON (http_statements.go).
 //
 // The JobManager RPC endpoint (ServeRPC, `--rpc-addr`, default
 // 127.0.0.1:6123 as Flink's jobmanager.rpc.port) is exec's Arrow Flight

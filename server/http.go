@@ -17,7 +17,7 @@ import (
 //	GET    /healthz          200 while the process serves
 //	GET    /readyz           200 once the catalog is restored, 503 while closing
 //	GET    /v1/jobs          the jobs sessions submitted
-//	GET    /v1/jobs/{id}     one job with its per-operator metrics
+//	GET    /v1/jobs/{id}     one job with its plan and per-operator metrics
 //	DELETE /v1/jobs/{id}     cancel a job
 //	POST   /v1/statements    run a SQL script, answer its results as JSON
 //	                         (see postStatements)
@@ -70,7 +70,50 @@ type jobJSON struct {
 	Started time.Time            `json:"started"`
 	User    string               `json:"user"`
 	Error   string               `json:"error,omitempty"`
+	Plan    *planJSON            `json:"plan,omitempty"`
 	Metrics []exec.OperatorStats `json:"metrics,omitempty"`
+}
+
+// planJSON is a job's dataflow, shaped like the plan of Flink's REST API
+// (GET /jobs/:jobid): one node per vertex (a chain of operators run by
+// each of its subtasks) with the vertices it reads and how rows are
+// shipped from them.
+type planJSON struct {
+	Name  string         `json:"name"`
+	Nodes []planNodeJSON `json:"nodes"`
+}
+
+type planNodeJSON struct {
+	ID          int             `json:"id"`
+	Parallelism int             `json:"parallelism"`
+	Description string          `json:"description"`
+	Operators   []string        `json:"operators"`
+	Inputs      []planInputJSON `json:"inputs,omitempty"`
+}
+
+type planInputJSON struct {
+	Num          int    `json:"num"`
+	ID           int    `json:"id"`
+	ShipStrategy string `json:"ship_strategy"`
+	Keys         []int  `json:"keys,omitempty"`
+}
+
+func describePlan(g *exec.JobGraph) *planJSON {
+	p := &planJSON{Name: g.Name, Nodes: make([]planNodeJSON, 0, len(g.Vertices))}
+	for _, v := range g.Vertices {
+		n := planNodeJSON{ID: v.ID, Parallelism: v.Parallelism, Description: v.Name}
+		for _, op := range v.Operators {
+			n.Operators = append(n.Operators, op.Name)
+		}
+		for _, e := range g.Edges {
+			if e.Target == v.ID {
+				n.Inputs = append(n.Inputs, planInputJSON{Num: e.TargetInput, ID: e.Source,
+					ShipStrategy: strings.ToUpper(string(e.Partitioning)), Keys: e.Keys})
+			}
+		}
+		p.Nodes = append(p.Nodes, n)
+	}
+	return p
 }
 
 func describeJob(e *jobEntry, metrics bool) jobJSON {
@@ -81,6 +124,9 @@ func describeJob(e *jobEntry, metrics bool) jobJSON {
 		}
 	}
 	if metrics {
+		if g := e.job.Graph(); g != nil {
+			j.Plan = describePlan(g)
+		}
 		j.Metrics = e.job.Metrics()
 		if j.Metrics == nil {
 			j.Metrics = []exec.OperatorStats{}
@@ -98,9 +144,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // metrics writes the Prometheus text exposition format (version 0.0.4):
-// sessions, jobs by status, and records in and out per operator of the
-// jobs still running.
+// sessions, jobs by status, and per operator of the jobs still running
+// the records in and out, the time the operator was backpressured (waited
+// for room in a full output channel; Prometheus' rate() of it is Flink's
+// backPressuredTimeMsPerSecond, in seconds), the watermark and its lag
+// behind the wall clock (Flink's currentOutputWatermark and watermarkLag;
+// only for operators that have seen a watermark and not yet the end of
+// event time).
 func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
+	now := time.Now()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	var b strings.Builder
 	fmt.Fprintf(&b, "# HELP eddy_sessions Open SQL sessions (pgwire connections).\n# TYPE eddy_sessions gauge\neddy_sessions %d\n", s.Sessions())
@@ -119,8 +171,11 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(&b, "eddy_jobs{status=%q} %d\n", st, byStatus[exec.JobStatus(st)])
 	}
 	b.WriteString("# HELP eddy_operator_records_in_total Records an operator received.\n# TYPE eddy_operator_records_in_total counter\n")
-	var out strings.Builder
+	var out, bp, wm, lag strings.Builder
 	out.WriteString("# HELP eddy_operator_records_out_total Records an operator emitted.\n# TYPE eddy_operator_records_out_total counter\n")
+	bp.WriteString("# HELP eddy_operator_backpressured_seconds_total Time an operator waited for room in its full output channels.\n# TYPE eddy_operator_backpressured_seconds_total counter\n")
+	wm.WriteString("# HELP eddy_operator_watermark_milliseconds The last watermark an operator emitted (event time, ms since the epoch).\n# TYPE eddy_operator_watermark_milliseconds gauge\n")
+	lag.WriteString("# HELP eddy_operator_watermark_lag_seconds How far an operator's watermark is behind the wall clock.\n# TYPE eddy_operator_watermark_lag_seconds gauge\n")
 	for _, e := range jobs {
 		if e.job.Status() != exec.JobRunning {
 			continue
@@ -129,9 +184,17 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 			labels := fmt.Sprintf("job=%q,vertex=\"%d\",index=\"%d\",operator=%q", e.job.ID(), m.Vertex, m.Index, m.Name)
 			fmt.Fprintf(&b, "eddy_operator_records_in_total{%s} %d\n", labels, m.RecordsIn)
 			fmt.Fprintf(&out, "eddy_operator_records_out_total{%s} %d\n", labels, m.RecordsOut)
+			fmt.Fprintf(&bp, "eddy_operator_backpressured_seconds_total{%s} %g\n", labels, float64(m.BackPressuredTimeMs)/1000)
+			if m.Watermark != exec.MinWatermark && m.Watermark != exec.MaxWatermark {
+				fmt.Fprintf(&wm, "eddy_operator_watermark_milliseconds{%s} %d\n", labels, m.Watermark)
+				fmt.Fprintf(&lag, "eddy_operator_watermark_lag_seconds{%s} %g\n", labels, float64(now.UnixMilli()-int64(m.Watermark))/1000)
+			}
 		}
 	}
 	b.WriteString(out.String())
+	b.WriteString(bp.String())
+	b.WriteString(wm.String())
+	b.WriteString(lag.String())
 	_, _ = w.Write([]byte(b.String()))
 }
 

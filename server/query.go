@@ -32,11 +32,18 @@ func (ss *session) simpleQuery(q string) {
 		delete(ss.portals, "")
 	}
 	defer func() { ss.be.Send(&pgproto3.ReadyForQuery{TxStatus: ss.txStatus}) }()
+	if ss.openSet != "" {
+		ss.continueStatementSet(q)
+		return
+	}
 	if ss.sessionCommand(q) {
 		return
 	}
 	script, err := sql.ParseScript(q)
 	if err != nil {
+		if ss.beginStatementSet(q) {
+			return
+		}
 		if tag, status := transactionControl(q); tag != "" {
 			if status != 0 {
 				ss.txStatus = status
@@ -55,6 +62,12 @@ func (ss *session) simpleQuery(q string) {
 		ss.be.Send(&pgproto3.EmptyQueryResponse{})
 		return
 	}
+	ss.runScript(script, q)
+}
+
+// runScript runs the statements of a script parsed from q in order,
+// stopping at the first error.
+func (ss *session) runScript(script *sql.Script, q string) {
 	for i := range script.Stmts {
 		if err := ss.simpleStatement(script, i); err != nil {
 			ss.sendError(err, q)
@@ -71,12 +84,13 @@ func (ss *session) simpleStatement(script *sql.Script, i int) error {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
 	if r.Kind != table.SuccessWithContent {
+		defer r.Close()
 		ss.completed(st, r, 0)
 		return nil
 	}
 	c := newCursor(st, r, nil)
+	defer c.close()
 	ss.be.Send(rowDescription(c.schema(), nil))
 	if _, err := c.send(ctx, ss, 0); err != nil {
 		return err
@@ -275,6 +289,10 @@ type cursor struct {
 	// messages; line is its scratch buffer.
 	copyOut bool
 	line    []byte
+
+	// progress reports the statement's progress while the cursor waits for
+	// its result (nil until the first wait, or when not reported).
+	progress *progress
 }
 
 // emit sends one row: a DataRow, or a line of COPY's text format (values
@@ -363,9 +381,15 @@ func (c *cursor) encodeRow() {
 }
 
 // nextBatch reads the next batch of the result and prepares its encoders;
-// it returns io.EOF at the end.
-func (c *cursor) nextBatch(ctx context.Context) error {
+// it returns io.EOF at the end. While it waits, the statement's progress
+// may be reported to the client.
+func (c *cursor) nextBatch(ctx context.Context, ss *session) error {
+	if c.progress == nil && c.res.Job != nil && ss.srv.cfg.ProgressInterval > 0 {
+		c.progress = startProgress(ss, c.res.Job, ss.srv.cfg.ProgressInterval)
+	}
+	c.progress.wait(true)
 	b, err := c.res.Next(ctx)
+	c.progress.wait(false)
 	if err != nil {
 		return err
 	}
@@ -397,7 +421,7 @@ func (c *cursor) send(ctx context.Context, ss *session, limit int) (bool, error)
 				// batch may be long in coming.
 				return false, nil
 			}
-			err := c.nextBatch(ctx)
+			err := c.nextBatch(ctx, ss)
 			if errors.Is(err, io.EOF) {
 				c.done = true
 				break
@@ -420,6 +444,7 @@ func (c *cursor) send(ctx context.Context, ss *session, limit int) (bool, error)
 		if err := ss.be.Flush(); err != nil {
 			return false, err
 		}
+		c.progress.sent()
 	}
 	return true, nil
 }
@@ -430,7 +455,7 @@ func (c *cursor) sendApplied(ctx context.Context, ss *session, limit int) (bool,
 	if c.applied == nil {
 		rows := newChangelogRows()
 		for {
-			err := c.nextBatch(ctx)
+			err := c.nextBatch(ctx, ss)
 			if errors.Is(err, io.EOF) {
 				break
 			}
@@ -521,6 +546,8 @@ func (m *changelogRows) apply(kind connector.RowKind, vals [][]byte) {
 }
 
 func (c *cursor) close() {
+	c.progress.close()
+	c.progress = nil
 	if c.batch != nil {
 		c.batch.Release()
 		c.batch = nil

@@ -70,6 +70,11 @@ type Config struct {
 	TaskManagers, Slots int
 	// Mem allocates the Arrow buffers of the cluster (nil: Go's allocator).
 	Mem memory.Allocator
+	// ProgressInterval is how long a statement waiting for its result
+	// stays silent before a NOTICE reports how many records its job has
+	// read, and then how often (default DefaultProgressInterval; negative:
+	// never).
+	ProgressInterval time.Duration
 	// SessionConfig holds the initial SET options of every session.
 	SessionConfig map[string]string
 	// Log receives connection-level events (nil: discarded).
@@ -117,6 +122,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Auth == "" {
 		cfg.Auth = AuthSCRAM
+	}
+	if cfg.ProgressInterval == 0 {
+		cfg.ProgressInterval = DefaultProgressInterval
 	}
 	switch cfg.Auth {
 	case AuthSCRAM, AuthMD5, AuthCleartext:

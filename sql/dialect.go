@@ -546,6 +546,12 @@ func (r *rewriter) run() error {
 				return err
 			}
 			i = j
+		case (t.is("JSON_VALUE") || t.is("JSON_QUERY")) && next.isOp("("):
+			j, err := r.jsonFunc(i)
+			if err != nil {
+				return err
+			}
+			i = j
 		case t.is("EXTRACT") && next.isOp("("):
 			j, err := r.extract(i)
 			if err != nil {
@@ -883,6 +889,231 @@ func (r *rewriter) extract(i int) (int, error) {
 	}
 	r.placeExpr(i, end, &Extract{Pos: p.toks[i].pos, Unit: u.upper, Expr: e})
 	return end, nil
+}
+
+// jsonFunc replaces JSON_VALUE(json, path [RETURNING type] [behavior ON
+// EMPTY] [behavior ON ERROR]) and JSON_QUERY(json, path [RETURNING type]
+// [wrapper] [behavior ON EMPTY] [behavior ON ERROR]) at i with the call
+// exec/expr evaluates, the clauses becoming arguments:
+//
+//	JSON_VALUE(json, path, onEmpty, emptyDefault, onError, errorDefault)
+//	JSON_QUERY(json, path, wrapper, onEmpty, onError)
+//
+// A JSON_VALUE behavior is 'NULL', 'ERROR' or 'DEFAULT'; its defaults are
+// cast to the RETURNING type (STRING without it) and so carry that type to
+// the function, which returns it. A JSON_QUERY wrapper is
+// 'WITHOUT', 'CONDITIONAL' or 'UNCONDITIONAL', a behavior 'NULL',
+// 'ERROR', 'EMPTY ARRAY' or 'EMPTY OBJECT'; its RETURNING type is a
+// string type the result is cast to. A call without clauses is left to
+// TiDB as any function call.
+func (r *rewriter) jsonFunc(i int) (int, error) {
+	p := r.p
+	fn := p.toks[i].upper
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	usage := fn + "(json, path [RETURNING type] [... ON EMPTY] [... ON ERROR])"
+	if fn == "JSON_QUERY" {
+		usage = fn + "(json, path [RETURNING type] [WITH|WITHOUT ... WRAPPER] [... ON EMPTY] [... ON ERROR])"
+	}
+	// The path ends where the first clause begins.
+	comma, clauses := -1, end
+	depth := 0
+	for j := i + 2; j < end && clauses == end; j++ {
+		t := p.toks[j]
+		switch {
+		case t.isOp("(") || t.isOp("["):
+			depth++
+		case t.isOp(")") || t.isOp("]"):
+			depth--
+		case depth > 0:
+		case t.isOp(","):
+			if comma >= 0 {
+				return 0, r.errorf(j, "expected %s", usage)
+			}
+			comma = j
+		case comma >= 0 && j > comma+1 && isJSONClauseStart(t):
+			clauses = j
+		}
+	}
+	if clauses == end {
+		return i, nil
+	}
+	if comma < 0 || comma == i+2 || clauses == comma+1 {
+		return 0, r.errorf(i, "expected %s", usage)
+	}
+	args := make([]Expr, 2)
+	for k, rng := range [][2]int{{i + 2, comma}, {comma + 1, clauses}} {
+		if args[k], err = p.parseExpr(rng[0], rng[1]); err != nil {
+			return 0, err
+		}
+	}
+	pos := p.toks[i].pos
+	j := clauses
+	var typ *TypeName
+	if p.toks[j].is("RETURNING") {
+		k := j + 1
+		for depth := 0; k < end; k++ {
+			t := p.toks[k]
+			switch {
+			case t.isOp("("):
+				depth++
+			case t.isOp(")"):
+				depth--
+			}
+			// TIMESTAMP(3) WITH LOCAL TIME ZONE and NOT NULL are part of
+			// the type.
+			typeWord := t.is("RETURNING") || t.is("NULL") && p.toks[k-1].is("NOT") || fn == "JSON_VALUE" && (t.is("WITH") || t.is("WITHOUT"))
+			if depth == 0 && isJSONClauseStart(t) && !typeWord {
+				break
+			}
+		}
+		if k == j+1 {
+			return 0, r.errorf(j, "RETURNING needs a data type")
+		}
+		if typ, err = p.subParser(j+1, k).parseTypeAll(); err != nil {
+			return 0, err
+		}
+		j = k
+	}
+	str := func(s string) Expr { return &Literal{Pos: pos, Kind: StringLit, Text: s} }
+	var call Expr
+	if fn == "JSON_QUERY" {
+		wrapper := "WITHOUT"
+		if j, wrapper, err = r.jsonWrapper(j, end); err != nil {
+			return 0, err
+		}
+		behaviors := map[string]string{"EMPTY": "NULL", "ERROR": "NULL"}
+		if err := r.jsonBehaviors(j, end, fn, behaviors, nil); err != nil {
+			return 0, err
+		}
+		call = &FuncCall{Pos: pos, Name: fn, Args: append(args, str(wrapper), str(behaviors["EMPTY"]), str(behaviors["ERROR"]))}
+		if typ != nil && (typ.Elem != nil || typ.Key != nil || typ.Fields != nil) {
+			return 0, r.errorf(clauses+1, "JSON_QUERY RETURNING %s is not supported: it returns JSON text, a string", typ.Name)
+		}
+		if typ != nil {
+			call = &Cast{Pos: pos, Expr: call, Type: typ}
+		}
+	} else {
+		if typ == nil {
+			typ = &TypeName{Pos: pos, Name: "STRING"}
+		}
+		behaviors := map[string]string{"EMPTY": "NULL", "ERROR": "NULL"}
+		defaults := map[string]Expr{}
+		if err := r.jsonBehaviors(j, end, fn, behaviors, defaults); err != nil {
+			return 0, err
+		}
+		for _, on := range []string{"EMPTY", "ERROR"} {
+			d := defaults[on]
+			if d == nil {
+				d = &Literal{Pos: pos, Kind: NullLit, Text: "NULL"}
+			}
+			args = append(args, str(behaviors[on]), &Cast{Pos: d.Position(), Expr: d, Type: typ})
+		}
+		call = &FuncCall{Pos: pos, Name: fn, Args: args}
+	}
+	r.placeExpr(i, end, call)
+	return end, nil
+}
+
+// isJSONClauseStart reports the words that begin a clause of JSON_VALUE or
+// JSON_QUERY after its path.
+func isJSONClauseStart(t token) bool {
+	switch {
+	case t.is("RETURNING"), t.is("WITH"), t.is("WITHOUT"), t.is("NULL"), t.is("ERROR"), t.is("DEFAULT"), t.is("EMPTY"):
+		return true
+	}
+	return false
+}
+
+// jsonWrapper parses JSON_QUERY's optional WITHOUT [ARRAY] WRAPPER | WITH
+// [CONDITIONAL | UNCONDITIONAL] [ARRAY] WRAPPER at j, returning the token
+// after it and the wrapper: WITHOUT, CONDITIONAL or UNCONDITIONAL (WITH
+// ARRAY WRAPPER is unconditional, as in Flink).
+func (r *rewriter) jsonWrapper(j, end int) (int, string, error) {
+	p := r.p
+	t := p.toks[j]
+	if !t.is("WITH") && !t.is("WITHOUT") {
+		return j, "WITHOUT", nil
+	}
+	wrapper := "WITHOUT"
+	k := j + 1
+	if t.is("WITH") {
+		wrapper = "UNCONDITIONAL"
+		if k < end && (p.toks[k].is("CONDITIONAL") || p.toks[k].is("UNCONDITIONAL")) {
+			wrapper = p.toks[k].upper
+			k++
+		}
+	}
+	if k < end && p.toks[k].is("ARRAY") {
+		k++
+	}
+	if k >= end || !p.toks[k].is("WRAPPER") {
+		return 0, "", r.errorf(j, "expected %s [CONDITIONAL | UNCONDITIONAL] [ARRAY] WRAPPER", t.upper)
+	}
+	return k + 1, wrapper, nil
+}
+
+// jsonBehaviors parses the ON EMPTY and ON ERROR clauses at [j, end) into
+// behaviors (keyed EMPTY and ERROR); defaults receives the DEFAULT
+// expressions of JSON_VALUE and is nil for JSON_QUERY, whose behaviors are
+// NULL, ERROR, EMPTY ARRAY and EMPTY OBJECT.
+func (r *rewriter) jsonBehaviors(j, end int, fn string, behaviors map[string]string, defaults map[string]Expr) error {
+	p := r.p
+	seen := ""
+	for j < end {
+		start := j
+		t := p.toks[j]
+		var behavior string
+		var dflt Expr
+		switch {
+		case t.is("NULL") || t.is("ERROR"):
+			behavior = t.upper
+			j++
+		case defaults == nil && t.is("EMPTY") && (r.tok(j+1).is("ARRAY") || r.tok(j+1).is("OBJECT")):
+			behavior = "EMPTY " + p.toks[j+1].upper
+			j += 2
+		case defaults != nil && t.is("DEFAULT"):
+			behavior = "DEFAULT"
+			// The default expression runs to the ON of its clause.
+			k, depth := j+1, 0
+			for ; k < end; k++ {
+				u := p.toks[k]
+				if u.isOp("(") {
+					depth++
+				} else if u.isOp(")") {
+					depth--
+				} else if depth == 0 && u.is("ON") && (r.tok(k+1).is("EMPTY") || r.tok(k+1).is("ERROR")) {
+					break
+				}
+			}
+			if k == j+1 {
+				return r.errorf(j, "DEFAULT needs a value")
+			}
+			e, err := p.parseExpr(j+1, k)
+			if err != nil {
+				return err
+			}
+			dflt, j = e, k
+		default:
+			return r.errorf(j, "unexpected %s in %s", describe(t), fn)
+		}
+		if j+1 >= end || !p.toks[j].is("ON") || !(p.toks[j+1].is("EMPTY") || p.toks[j+1].is("ERROR")) {
+			return r.errorf(start, "expected ON EMPTY or ON ERROR after %s", behavior)
+		}
+		on := p.toks[j+1].upper
+		if on == seen || (on == "EMPTY" && seen == "ERROR") {
+			return r.errorf(start, "%s takes at most one ON EMPTY clause, then at most one ON ERROR clause", fn)
+		}
+		seen = on
+		behaviors[on] = behavior
+		if dflt != nil {
+			defaults[on] = dflt
+		}
+		j += 2
+	}
+	return nil
 }
 
 // quantified replaces ANY|SOME|ALL (array) after a comparison operator

@@ -2,6 +2,7 @@ package table_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/table"
 )
@@ -158,6 +160,46 @@ var equivalences = []struct {
 			return env.From("orders").Join(b, table.Col("customer").Eq(table.Col("bc")),
 				table.Col("ts").Between(table.Col("bts").Minus(table.Lit(3).Seconds()), table.Col("bts"))).
 				Select(table.Col("id"), table.Col("bid"))
+		}, false},
+	{"right-join", "SELECT id, name FROM orders RIGHT JOIN customers ON customer = cid AND amount > 50",
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").RightOuterJoin(env.From("customers"),
+				table.Col("customer").Eq(table.Col("cid")), table.Col("amount").Gt(50)).
+				Select(table.Col("id"), table.Col("name"))
+		}, false},
+	{"full-join", "SELECT id, name FROM orders FULL JOIN customers ON customer = cid AND amount > 50",
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").FullOuterJoin(env.From("customers"),
+				table.Col("customer").Eq(table.Col("cid")), table.Col("amount").Gt(50)).
+				Select(table.Col("id"), table.Col("name"))
+		}, false},
+	{"cumulate", `SELECT window_start, window_end, COUNT(*) AS n, MIN(amount) AS lo
+		FROM TABLE(CUMULATE(TABLE orders, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '20' SECOND))
+		GROUP BY window_start, window_end`,
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").
+				Window(table.Cumulate(table.Lit(20).Seconds()).Step(table.Lit(5).Seconds()).On(table.Col("ts")).As("w")).
+				GroupBy(table.Col("w")).
+				Select(table.Col("w").Start(), table.Col("w").End(), table.CountStar().As("n"), table.Col("amount").Min().As("lo"))
+		}, false},
+	{"session", `SELECT window_start, window_end, customer, COUNT(*) AS n
+		FROM TABLE(SESSION(TABLE orders PARTITION BY customer, DESCRIPTOR(ts), INTERVAL '8' SECOND))
+		GROUP BY window_start, window_end, customer`,
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").
+				Window(table.Session(table.Lit(8).Seconds()).On(table.Col("ts")).As("w")).
+				GroupBy(table.Col("w"), table.Col("customer")).
+				Select(table.Col("w").Start(), table.Col("w").End(), table.Col("customer"), table.CountStar().As("n"))
+		}, false},
+	{"union", "SELECT customer FROM orders UNION SELECT cid FROM customers",
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").Select(table.Col("customer")).Union(env.From("customers").Select(table.Col("cid")))
+		}, false},
+	{"operators", "SELECT id, amount / 2 AS half, id % 4 AS m, amount - 1 AS less, product IS NULL AS nop FROM orders WHERE amount <= 30 OR NOT (customer = 2)",
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").Where(table.Col("amount").Le(30).Or(table.Not(table.Col("customer").Eq(2)))).
+				Select(table.Col("id"), table.Col("amount").Div(2).As("half"), table.Col("id").Mod(4).As("m"),
+					table.Col("amount").Minus(1).As("less"), table.Col("product").IsNull().As("nop"))
 		}, false},
 	{"union-all", "SELECT customer FROM orders WHERE id < 5 UNION ALL SELECT cid FROM customers",
 		func(env *table.Environment) *table.Table {
@@ -374,3 +416,31 @@ func TestUDFFromSQLParallel(t *testing.T) {
 }
 
 var intType = types.IntType
+
+// TestExecuteInsertCancel runs an unbounded Table API insert job, whose
+// handle reports it RUNNING until Cancel, after which Wait returns
+// exec.ErrJobCanceled and the status is CANCELED.
+func TestExecuteInsertCancel(t *testing.T) {
+	env := checkedEnv(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, ddl := range []*struct{ name, connector string }{{"ticks", "datagen"}, {"sink", "blackhole"}} {
+		if err := env.CreateTable(ddl.name, table.NewTableDescriptor(ddl.connector).Schema(table.Column("v", "BIGINT"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job, err := env.From("ticks").Filter(table.Col("v").IsNotNull()).ExecuteInsert(ctx, "sink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := job.Status(); s != exec.JobRunning {
+		t.Fatalf("status %s before Cancel", s)
+	}
+	job.Cancel()
+	if err := job.Wait(ctx); !errors.Is(err, exec.ErrJobCanceled) {
+		t.Fatalf("Wait after Cancel: %v", err)
+	}
+	if s := job.Status(); s != exec.JobCanceled {
+		t.Fatalf("status %s after Cancel", s)
+	}
+}

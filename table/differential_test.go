@@ -92,7 +92,8 @@ func TestDifferential(t *testing.T) {
 }
 
 // The data: orders with NULLs, duplicates and a time column; customers
-// referenced by some orders and not others.
+// referenced by some orders and not others; orders_p, orders with a
+// processing-time attribute; big_orders, a versioned view of orders.
 const differentialDDL = `
 CREATE TABLE orders (
   id BIGINT, customer INT, product STRING, amount DECIMAL(10, 2), qty INT, price DOUBLE, ts TIMESTAMP(3),
@@ -100,6 +101,12 @@ CREATE TABLE orders (
 ) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
 CREATE TABLE customers (id INT, name STRING, city STRING)
   WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+-- orders with a processing-time attribute, the probe side of lookup joins.
+CREATE TEMPORARY VIEW orders_p AS SELECT *, PROCTIME() AS proc FROM orders;
+-- a versioned view: the last order with qty > 5 per customer by rowtime.
+CREATE TEMPORARY VIEW big_orders AS SELECT customer, product, ts FROM (
+  SELECT customer, product, ts, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY ts DESC) AS rn
+  FROM orders WHERE qty > 5) WHERE rn = 1;
 `
 
 const postgresDDL = `

@@ -326,3 +326,39 @@ func ExampleEnvironment_CreateFunction() {
 	// [+I[2 11.25] +I[6 27]]
 	// [+I[11.25]]
 }
+
+// Rows is the typed iterator: rows scanned into structs with their row
+// kinds as they arrive. Over an unbounded source the query streams until
+// the loop stops, which cancels its job. Set takes the options SQL's SET
+// takes.
+func ExampleRows() {
+	ctx := context.Background()
+	env := must(table.NewEnvironment(table.Settings{Mode: table.Streaming}))
+	if err := env.Set("parallelism.default", "1"); err != nil {
+		panic(err)
+	}
+	err := env.CreateTable("ticks", table.NewTableDescriptor("datagen").
+		Schema(table.Column("v", "INT")).
+		Option("fields.v.min", "7").Option("fields.v.max", "7")) // no number-of-rows: unbounded
+	if err != nil {
+		panic(err)
+	}
+	type tick struct {
+		V      int64 `eddy:"v"`
+		Double int64 `eddy:"double"`
+	}
+	n := 0
+	for row, err := range table.Rows[tick](ctx, env.From("ticks").AddColumns(table.Col("v").Times(2).As("double"))) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(row.Kind, row.Value)
+		if n++; n == 3 {
+			break
+		}
+	}
+	// Output:
+	// +I {7 14}
+	// +I {7 14}
+	// +I {7 14}
+}

@@ -20,7 +20,9 @@ import (
 // AggregateFunction is a Go aggregate function of one argument, Flink's
 // AggregateFunction in Go: CreateFunction(name, AggregateFunction{…})
 // makes it callable from SQL (SELECT name(x) … GROUP BY …) and from the
-// Table API (Aggregate(name, …)), in group aggregations and OVER windows.
+// Table API (Aggregate(name, …)), in group aggregations, OVER windows and
+// window aggregations (TUMBLE, HOP, CUMULATE; SESSION with Merge; not
+// with a time.Time argument).
 //
 // In is the argument's Go type and Out the result's, among int64, int32,
 // float64, string, bool, []byte and time.Time; an int64 argument accepts
@@ -39,6 +41,10 @@ type AggregateFunction[In, Acc, Out any] struct {
 	Retract func(acc *Acc, v In)
 	// GetValue returns the result; false means NULL.
 	GetValue func(acc *Acc) (Out, bool)
+	// Merge folds other into acc, as Flink's merge: session windows need it
+	// to combine two sessions that a late-arriving row bridges; without it
+	// the function cannot aggregate session windows.
+	Merge func(acc *Acc, other *Acc)
 }
 
 func (f AggregateFunction[In, Acc, Out]) userAggregate() (agg.UserAggregate, error) {
@@ -68,6 +74,24 @@ type userAgg[In, Acc, Out any] struct {
 }
 
 func (u *userAgg[In, Acc, Out]) Retracts() bool { return u.f.Retract != nil }
+
+func (u *userAgg[In, Acc, Out]) Merges() bool { return u.f.Merge != nil }
+
+func (u *userAgg[In, Acc, Out]) ParamType() types.DataType { return u.in }
+
+// NewWindowAccumulators makes accumulators reading arguments of the
+// function's own parameter type, which window aggregates supply.
+func (u *userAgg[In, Acc, Out]) NewWindowAccumulators() (agg.UserWindowAccumulators, error) {
+	if u.in.Kind == types.Timestamp {
+		// Window aggregates carry timestamps without their precision.
+		return nil, fmt.Errorf("time.Time arguments are not supported in window aggregates")
+	}
+	accs, err := u.NewAccumulators([]arrow.DataType{u.in.Arrow()})
+	if err != nil {
+		return nil, err
+	}
+	return accs.(*userAccs[In, Acc, Out]), nil
+}
 
 func (u *userAgg[In, Acc, Out]) ResultType(args []types.DataType) (types.DataType, error) {
 	if len(args) != 1 {
@@ -156,6 +180,37 @@ func (a *userAccs[In, Acc, Out]) Update(cols []arrow.Array, slots []int32, retra
 		}
 		a.after[i], a.aOK[i] = a.u.f.GetValue(acc)
 	}
+}
+
+// Accumulate is Update for windows, which never retract nor read
+// results row by row.
+func (a *userAccs[In, Acc, Out]) Accumulate(cols []arrow.Array, slots []int32) {
+	col := cols[0]
+	vals := a.read(col)
+	for i, s := range slots {
+		if s >= 0 && col.IsValid(i) {
+			a.u.f.Accumulate(&a.accs[s], vals.at(i))
+		}
+	}
+}
+
+// Merge folds slot src into dst with the function's Merge, which
+// NewWindowAccumulators' callers check exists (Merges).
+func (a *userAccs[In, Acc, Out]) Merge(dst, src int32) {
+	a.u.f.Merge(&a.accs[dst], &a.accs[src])
+}
+
+// Results builds the current result of each of slots.
+func (a *userAccs[In, Acc, Out]) Results(mem memory.Allocator, dt arrow.DataType, slots []int32) arrow.Array {
+	w := newWriter[Out](mem, dt, len(slots))
+	for j, s := range slots {
+		if v, ok := a.u.f.GetValue(&a.accs[s]); ok {
+			w.put(j, v)
+		} else {
+			w.null(j)
+		}
+	}
+	return w.finish()
 }
 
 func (a *userAccs[In, Acc, Out]) Changed(changed []bool) {
@@ -306,3 +361,5 @@ func registerAggregate(name string, f aggregateFunction) error {
 	}
 	return nil
 }
+
+var _ agg.UserWindowAggregate = (*userAgg[int64, int64, int64])(nil)

@@ -206,6 +206,8 @@ func ExampleAggregateFunction() {
 	err := env.CreateFunction("spread", table.AggregateFunction[float64, span, float64]{
 		CreateAccumulator: func() span { return span{Lo: math.Inf(1), Hi: math.Inf(-1)} },
 		Accumulate:        func(s *span, v float64) { s.Lo, s.Hi = min(s.Lo, v), max(s.Hi, v) },
+		// Merge lets session windows combine two sessions' accumulators.
+		Merge: func(s, o *span) { s.Lo, s.Hi = min(s.Lo, o.Lo), max(s.Hi, o.Hi) },
 		GetValue: func(s *span) (float64, bool) {
 			return s.Hi - s.Lo, s.Hi >= s.Lo
 		},
@@ -225,4 +227,56 @@ func ExampleAggregateFunction() {
 	// Output:
 	// [+I[ann 17.5] +I[bob 36] +I[cid 0]]
 	// [+I[ann 17.5] +I[bob 36] +I[cid 0]]
+}
+
+// TestAggregateFunctionWindows runs a Go aggregate in window aggregates,
+// from SQL and from the Table API, against the same result computed with
+// built-in functions: tumbling windows accumulate only, session windows
+// merge accumulators with Merge when a row bridges two sessions (see also
+// exec's testdata/window/user), and a function without Merge is refused
+// for sessions.
+func TestAggregateFunctionWindows(t *testing.T) {
+	env := apiEnv(t, table.Streaming, 2)
+	merging := geoMean
+	merging.Merge = func(a, o *geoAcc) { a.LogSum += o.LogSum; a.N += o.N }
+	if err := env.CreateFunction("geo_mean_w", merging); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.CreateFunction("geo_mean_nomerge", geoMean); err != nil {
+		t.Fatal(err)
+	}
+	defer env.DropFunction("geo_mean_w")
+	defer env.DropFunction("geo_mean_nomerge")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	type row struct {
+		Geo float64 `eddy:"g"`
+		Ref float64 `eddy:"r"`
+	}
+	ref := table.Call("EXP", table.Call("LN", table.Col("amount")).Avg()).As("r")
+	for name, tb := range map[string]*table.Table{
+		"sql-tumble": env.SQLQuery(`SELECT window_start, geo_mean_w(amount) AS g, EXP(AVG(LN(amount))) AS r
+			FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end`),
+		"api-session": env.From("orders").Window(table.Session(table.Lit(8).Seconds()).On(table.Col("ts")).As("w")).
+			GroupBy(table.Col("w"), table.Col("customer")).
+			Select(table.Col("customer"), table.Aggregate("geo_mean_w", table.Col("amount")).As("g"), ref),
+	} {
+		rows, err := table.Collect[row](ctx, tb)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(rows) < 3 {
+			t.Fatalf("%s: %d windows", name, len(rows))
+		}
+		for _, r := range rows {
+			if math.Abs(r.Geo-r.Ref) > 1e-5*r.Ref {
+				t.Fatalf("%s: geo_mean %v, built-ins %v", name, r.Geo, r.Ref)
+			}
+		}
+	}
+	_, err := table.Collect[row](ctx, env.From("orders").Window(table.Session(table.Lit(2).Seconds()).On(table.Col("ts")).As("w")).
+		GroupBy(table.Col("w")).Select(table.Aggregate("geo_mean_nomerge", table.Col("amount")).As("g")))
+	if err == nil || !strings.Contains(err.Error(), "GEO_MEAN_NOMERGE cannot aggregate session windows: it has no Merge") {
+		t.Fatalf("a function without Merge in a session window: got %v", err)
+	}
 }

@@ -32,6 +32,12 @@ func TestUpsertSinkWithoutUpdateBefore(t *testing.T) {
 			[]string{"a[a, 18]", "b[b, 8]", "c[c, 11]", "d[d, 9]"}},
 		{"top1", "SELECT k, v FROM (SELECT k, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM src) WHERE rn = 1",
 			[]string{"a[a, 8]", "b[b, 5]", "c[c, 7]", "d[d, 9]"}},
+		// The join keeps each aggregate keyed by the join key, so both
+		// send +U alone.
+		{"join", "SELECT x.k, x.s + y.m FROM (SELECT k, SUM(v) AS s FROM src GROUP BY k) x JOIN (SELECT k, MAX(v) AS m FROM src GROUP BY k) y ON x.k = y.k",
+			[]string{"a[a, 26]", "b[b, 13]", "c[c, 18]", "d[d, 18]"}},
+		{"left-join", "SELECT x.k, y.m FROM (SELECT k, SUM(v) AS s FROM src GROUP BY k) x LEFT JOIN (SELECT k, MAX(v) AS m FROM src WHERE v > 5 GROUP BY k) y ON x.k = y.k",
+			[]string{"a[a, 8]", "b[b, null]", "c[c, 7]", "d[d, 9]"}},
 	} {
 		for _, cfg := range []map[string]string{
 			{"parallelism.default": "1"},

@@ -95,6 +95,7 @@ and jobs, and exits.`,
 	f.StringVar(&tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.IntVar(&cfg.MaxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest protocol message in bytes")
 	f.IntVar(&cfg.Slots, "slots", 64, "task slots of the embedded TaskManager")
+	f.DurationVar(&cfg.ProgressInterval, "progress-interval", server.DefaultProgressInterval, "how long a statement waits for its result before a NOTICE reports its progress, and then how often (negative: never)")
 	f.StringArrayVar(&sets, "set", nil, "initial session option key=value for every session (repeatable)")
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions and jobs")
 	return cmd

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"os/exec"
 	"regexp"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eddysql/eddy/server"
@@ -65,4 +69,63 @@ func TestServerRPCAddr(t *testing.T) {
 	rows, err := r.All(qctx)
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
+}
+
+// `eddy server` stops cleanly on SIGTERM: the test binary runs main as
+// the server in a child process, which must exit 0 after logging its
+// shutdown, and a restart on the same data directory has the catalog.
+func TestServerSIGTERM(t *testing.T) {
+	if dir := os.Getenv("EDDY_TEST_SERVER_DATA"); dir != "" {
+		os.Args = []string{"eddy", "server", "--data-dir", dir, "--pg-addr", "127.0.0.1:0", "--http-addr", "", "--rpc-addr", ""}
+		main()
+		return
+	}
+	dir := t.TempDir()
+	start := func() (*exec.Cmd, *syncBuffer, string) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestServerSIGTERM$")
+		cmd.Env = append(os.Environ(), "EDDY_TEST_SERVER_DATA="+dir)
+		var logs syncBuffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		require.NoError(t, cmd.Start())
+		served := regexp.MustCompile(`msg="serving PostgreSQL wire protocol" addr=(\S+)`)
+		var addr string
+		require.Eventually(t, func() bool {
+			m := served.FindStringSubmatch(logs.String())
+			if m != nil {
+				addr = m[1]
+			}
+			return m != nil
+		}, 20*time.Second, 10*time.Millisecond, "%s", logs.String())
+		return cmd, &logs, addr
+	}
+	stop := func(cmd *exec.Cmd, logs *syncBuffer) {
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			require.NoError(t, err, logs.String())
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("the server did not stop on SIGTERM:\n%s", logs.String())
+		}
+		require.Contains(t, logs.String(), `msg="shutting down"`)
+	}
+	ctx := context.Background()
+	cmd, logs, addr := start()
+	conn, err := pgx.Connect(ctx, "postgres://eddy@"+addr+"/eddy?sslmode=disable")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE TABLE kept (id INT) WITH ('connector' = 'datagen', 'number-of-rows' = '2')")
+	require.NoError(t, err)
+	stop(cmd, logs)
+	require.Error(t, conn.Ping(ctx), "the session ends with the server")
+
+	cmd, logs, addr = start()
+	conn, err = pgx.Connect(ctx, "postgres://eddy@"+addr+"/eddy?sslmode=disable")
+	require.NoError(t, err)
+	var n int64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM kept").Scan(&n))
+	require.Equal(t, int64(2), n)
+	conn.Close(ctx)
+	stop(cmd, logs)
 }

@@ -9,24 +9,32 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/spf13/cobra"
 
 	"github.com/eddysql/eddy/server"
 )
 
 func sqlCommand() *cobra.Command {
-	var addr, file, command, user, database string
+	var addr, file, command, user, database, history string
 	cmd := &cobra.Command{
-		Use:   "sql --server HOST:PORT (-f FILE.sql | -c SQL)",
-		Short: "Submit a SQL script to a running Eddy server",
+		Use:   "sql --server HOST:PORT [-f FILE.sql | -c SQL]",
+		Short: "Submit a SQL script to a running Eddy server, or open a SQL shell on it",
 		Long: `Sql sends a script to an Eddy server over the PostgreSQL wire protocol
 (one simple-protocol query, so the statements run in order in one session)
 and prints each statement's outcome: rows as a table, a tag otherwise, and
 the id of every job an INSERT submitted. It exits non-zero on the first
-error. The password, when the server wants one, comes from PGPASSWORD.`,
+error. The password, when the server wants one, comes from PGPASSWORD.
+
+Without -f or -c it is an interactive shell over one session: statements
+end with ';' and run as they are completed, errors are printed and the
+shell goes on, \q (or end of input) leaves. On a terminal the line can be
+edited (arrows, Home/End, Ctrl-A/E/U/W) and the up and down arrows walk
+the history of statements, which --history keeps across runs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var text string
@@ -48,7 +56,7 @@ error. The password, when the server wants one, comes from PGPASSWORD.`,
 			case command != "":
 				text = command
 			default:
-				return errors.New("give a script with -f FILE.sql or a statement with -c (an interactive shell is not there yet)")
+				return runShell(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), addr, user, database, history)
 			}
 			return submitScript(cmd.Context(), cmd.OutOrStdout(), addr, user, database, text)
 		},
@@ -59,30 +67,48 @@ error. The password, when the server wants one, comes from PGPASSWORD.`,
 	f.StringVarP(&command, "command", "c", "", "statements to run")
 	f.StringVarP(&user, "user", "U", server.DefaultUser, "user name")
 	f.StringVarP(&database, "database", "d", server.DefaultDatabase, "database")
+	f.StringVar(&history, "history", defaultHistoryFile(), "file keeping the interactive shell's history (empty: none)")
 	return cmd
 }
 
 // submitScript runs text on the server and prints every statement's
 // outcome as it arrives.
 func submitScript(ctx context.Context, out io.Writer, addr, user, database, text string) error {
+	conn, err := dialServer(ctx, out, addr, user, database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return runText(ctx, out, conn, text)
+}
+
+// dialServer opens a session on the server; its notices (the ids of
+// submitted jobs) are printed to out.
+func dialServer(ctx context.Context, out io.Writer, addr, user, database string) (*pgconn.PgConn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("--server wants host:port: %w", err)
+		return nil, fmt.Errorf("--server wants host:port: %w", err)
 	}
 	u := url.URL{Scheme: "postgres", User: url.User(user), Host: net.JoinHostPort(host, port), Path: "/" + database,
 		RawQuery: "sslmode=prefer&application_name=eddy-sql"}
 	cfg, err := pgconn.ParseConfig(u.String())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
 		fmt.Fprintf(out, "[%s] %s\n", n.Severity, n.Message)
 	}
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
+	// A cancelled statement (Ctrl-C) is cancelled on the server, which
+	// answers with an error; the connection stays usable.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 5 * time.Second}
 	}
-	defer conn.Close(context.Background())
+	return pgconn.ConnectConfig(ctx, cfg)
+}
+
+// runText runs text as one Query and prints each statement's outcome; the
+// error of the failing statement says where in text it is.
+func runText(ctx context.Context, out io.Writer, conn *pgconn.PgConn, text string) error {
 	mrr := conn.Exec(ctx, text)
 	for mrr.NextResult() {
 		rr := mrr.ResultReader()

@@ -41,6 +41,38 @@ type UserAccumulators interface {
 	ReadState(src []byte, slot int32) ([]byte, error)
 }
 
+// UserWindowAggregate is a UserAggregate that window aggregates can run.
+// Windows only accumulate (they never retract), and session windows merge
+// two windows' accumulators when a row bridges them, as Flink calls
+// AggregateFunction.merge; a function without Merge cannot aggregate
+// session windows.
+type UserWindowAggregate interface {
+	UserAggregate
+	// ParamType is the function's declared argument type: window
+	// aggregates hand it arguments of this type's Arrow type.
+	ParamType() types.DataType
+	// Merges reports whether the function can merge accumulators.
+	Merges() bool
+	NewWindowAccumulators() (UserWindowAccumulators, error)
+}
+
+// UserWindowAccumulators are a user aggregate's accumulators in a window
+// aggregate: slot by slot as UserAccumulators (Grow, Reset, AppendState,
+// ReadState), without the before/after results of Update.
+type UserWindowAccumulators interface {
+	Grow(n int)
+	Reset(slot int32)
+	AppendState(dst []byte, slot int32) []byte
+	ReadState(src []byte, slot int32) ([]byte, error)
+	// Accumulate adds row i of cols to slot slots[i], skipping rows whose
+	// slot is negative and NULL arguments.
+	Accumulate(cols []arrow.Array, slots []int32)
+	// Merge folds slot src into dst; the caller resets src afterwards.
+	Merge(dst, src int32)
+	// Results builds the result of each of slots, of Arrow type dt.
+	Results(mem memory.Allocator, dt arrow.DataType, slots []int32) arrow.Array
+}
+
 var (
 	userMu   sync.RWMutex
 	userAggs = map[string]UserAggregate{}

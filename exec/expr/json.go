@@ -3,6 +3,7 @@ package expr
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -24,14 +25,19 @@ import (
 // mode only turns structural errors into empty results; it does not unwrap
 // arrays. A path with a wildcard is indefinite and yields a list of
 // matches, which JSON_VALUE (scalars only) rejects and JSON_QUERY returns as
-// a JSON array. Invalid JSON is an error, which every function here maps to
-// its default ON ERROR behaviour (NULL, or FALSE for JSON_EXISTS); the
-// parser does not give RETURNING / ON EMPTY / ON ERROR clauses yet.
+// a JSON array. Invalid JSON is an error in strict mode and an empty
+// result in lax mode, as in Calcite; the functions map errors to their ON
+// ERROR behaviour (NULL by default, FALSE for JSON_EXISTS).
+//
+// JSON_VALUE and JSON_QUERY take their SQL clauses as arguments (the
+// parser lowers them, see sql's jsonFunc): JSON_VALUE(json, path, onEmpty,
+// emptyDefault, onError, errorDefault), typed by its defaults (the
+// RETURNING type), and JSON_QUERY(json, path, wrapper, onEmpty, onError).
+// As in Flink (Calcite's JsonFunctions), a path without a mode is strict.
 func init() {
-	str := types.StringType
-	register(&funcDef{name: "JSON_VALUE", resolve: resolveJSONQuery(str), compile: compileJSONQuery})
-	register(&funcDef{name: "JSON_QUERY", resolve: resolveJSONQuery(str), compile: compileJSONQuery})
-	register(&funcDef{name: "JSON_EXISTS", resolve: resolveJSONQuery(types.BooleanType), compile: compileJSONQuery})
+	register(&funcDef{name: "JSON_VALUE", resolve: resolveJSONValue, compile: compileJSONValue})
+	register(&funcDef{name: "JSON_QUERY", resolve: resolveJSONQueryFunc, compile: compileJSONQuery})
+	register(&funcDef{name: "JSON_EXISTS", resolve: resolveJSONQuery(types.BooleanType), compile: compileJSONExists})
 	register(&funcDef{name: "IS JSON", resolve: resolveIsJSON, compile: compileIsJSON})
 	register(&funcDef{name: "JSON_STRING", resolve: resolveJSONString, compile: compileJSONCtor})
 	register(&funcDef{name: "JSON_ARRAY", resolve: resolveJSONCtor, compile: compileJSONCtor})
@@ -81,14 +87,14 @@ type jsonPath struct {
 
 // parseJSONPath compiles a path such as 'lax $.a[0].b' or "$['a b'][*]".
 func parseJSONPath(p string) (*jsonPath, error) {
-	path := &jsonPath{}
+	path := &jsonPath{strict: true}
 	s := strings.TrimSpace(p)
 	if mode, rest, ok := strings.Cut(s, " "); ok {
 		switch strings.ToLower(mode) {
 		case "strict":
 			path.strict, s = true, strings.TrimSpace(rest)
 		case "lax":
-			s = strings.TrimSpace(rest)
+			path.strict, s = false, strings.TrimSpace(rest)
 		}
 	}
 	if !strings.HasPrefix(s, "$") {
@@ -448,23 +454,86 @@ func appendCompact(d []byte, v string) []byte {
 	return d
 }
 
-func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
-	fn := call.Func
-	var fixed *jsonMatcher
+// jsonBehaviors are the ON EMPTY and ON ERROR behaviors each function
+// accepts.
+var jsonBehaviors = map[string][]string{
+	"JSON_VALUE": {"NULL", "ERROR", "DEFAULT"},
+	"JSON_QUERY": {"NULL", "ERROR", "EMPTY ARRAY", "EMPTY OBJECT"},
+}
+
+// literalChoice checks that e is a string literal among choices.
+func literalChoice(name, what string, e Expr, choices []string) error {
+	if v, ok := literalString(e); ok && slices.Contains(choices, v) {
+		return nil
+	}
+	return fmt.Errorf("%s: the %s must be one of %s, not %s", name, what, strings.Join(choices, ", "), e)
+}
+
+// resolveJSONValue: JSON_VALUE(json, path) is a STRING;
+// JSON_VALUE(json, path, onEmpty, emptyDefault, onError, errorDefault) has
+// the type of its defaults, the RETURNING type.
+func resolveJSONValue(name string, args []Expr) (Expr, error) {
+	if len(args) != 6 {
+		return resolveJSONQuery(types.StringType)(name, args)
+	}
+	base, err := resolveJSONQuery(types.StringType)(name, args[:2])
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []int{2, 4} {
+		if err := literalChoice(name, "ON EMPTY and ON ERROR behavior", args[k], jsonBehaviors[name]); err != nil {
+			return nil, err
+		}
+	}
+	t := args[3].Type()
+	if !castSupported(types.StringType, t) {
+		return nil, fmt.Errorf("%s cannot return %s: it returns scalar values", name, t)
+	}
+	if !args[5].Type().EqualIgnoringNull(t) {
+		return nil, fmt.Errorf("%s: the ON EMPTY and ON ERROR defaults must both be %s, not %s", name, t, args[5].Type())
+	}
+	out := append(append([]Expr(nil), base.(*Call).Args...), args[2:]...)
+	return &Call{Func: name, Args: out, T: t.WithNullable(true)}, nil
+}
+
+// resolveJSONQueryFunc: JSON_QUERY(json, path[, wrapper, onEmpty,
+// onError]) is a STRING.
+func resolveJSONQueryFunc(name string, args []Expr) (Expr, error) {
+	if len(args) != 5 {
+		return resolveJSONQuery(types.StringType)(name, args)
+	}
+	base, err := resolveJSONQuery(types.StringType)(name, args[:2])
+	if err != nil {
+		return nil, err
+	}
+	if err := literalChoice(name, "wrapper", args[2], []string{"WITHOUT", "CONDITIONAL", "UNCONDITIONAL"}); err != nil {
+		return nil, err
+	}
+	for _, k := range []int{3, 4} {
+		if err := literalChoice(name, "ON EMPTY and ON ERROR behavior", args[k], jsonBehaviors[name]); err != nil {
+			return nil, err
+		}
+	}
+	c := base.(*Call)
+	c.Args = append(append([]Expr(nil), c.Args...), args[2:]...)
+	return c, nil
+}
+
+// pathMatcher returns the matcher for a row's path: the compiled literal
+// path, or the last path the column held. It is nil for an invalid path.
+func pathMatcher(call *Call) (func(p string) *jsonMatcher, error) {
 	if p, ok := literalString(call.Args[1]); ok {
 		path, err := parseJSONPath(p)
 		if err != nil {
 			return nil, err
 		}
-		fixed = &jsonMatcher{path: path}
+		fixed := &jsonMatcher{path: path}
+		return func(string) *jsonMatcher { return fixed }, nil
 	}
 	// A path column usually holds few distinct paths: keep the last one.
 	var lastPath string
 	var last *jsonMatcher
-	matcher := func(p string) *jsonMatcher {
-		if fixed != nil {
-			return fixed
-		}
+	return func(p string) *jsonMatcher {
 		if last == nil || p != lastPath {
 			path, err := parseJSONPath(p)
 			if err != nil {
@@ -473,6 +542,194 @@ func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
 			lastPath, last = p, &jsonMatcher{path: path}
 		}
 		return last
+	}, nil
+}
+
+// jsonStatus is what a path query gives a row before the ON EMPTY and ON
+// ERROR clauses apply.
+type jsonStatus byte
+
+const (
+	jsonNull  jsonStatus = iota // a NULL argument: the result is NULL
+	jsonFound                   // a value
+	jsonEmpty                   // no value: ON EMPTY applies
+	jsonError                   // an error: ON ERROR applies
+)
+
+// jsonQueryRow evaluates a row's path as Calcite's JsonFunctions do for
+// Flink. Invalid JSON and a path that does not fit the document are errors
+// in strict mode and empty in lax mode; so is, for JSON_VALUE, an object or
+// array (it wants a scalar; a wildcard path gives a list of matches),
+// while a missing value, JSON null and a wildcard path without matches
+// are empty in both modes.
+func jsonQueryRow(m *jsonMatcher, doc string) (spans []jsonSpan, st jsonStatus, reason string) {
+	if m == nil {
+		return nil, jsonError, "invalid JSON path"
+	}
+	spans, ok := m.match(doc)
+	switch {
+	case !ok && m.path.strict:
+		return nil, jsonError, "invalid JSON or no value at the path in strict mode"
+	case !ok:
+		return nil, jsonEmpty, ""
+	case len(spans) == 0:
+		// A wildcard path without matches is empty too.
+		return nil, jsonEmpty, ""
+	case m.path.indefinite:
+		return spans, jsonFound, ""
+	case doc[spans[0].start:spans[0].end] == "null":
+		return nil, jsonEmpty, ""
+	}
+	return spans, jsonFound, ""
+}
+
+// jsonBehaviorError is the error of an ERROR ON EMPTY or ERROR ON ERROR
+// behavior.
+func jsonBehaviorError(fn string, st jsonStatus, reason string) error {
+	if st == jsonEmpty {
+		return fmt.Errorf("empty result of %s is not allowed (ERROR ON EMPTY)", fn)
+	}
+	return fmt.Errorf("%s: %s (ERROR ON ERROR)", fn, reason)
+}
+
+// compileJSONValue extracts the scalar at the path as text, converts the
+// batch's texts to the RETURNING type at once (a value that does not
+// convert is an error), then applies the ON EMPTY and ON ERROR behaviors,
+// gathering DEFAULT values from their argument arrays.
+func compileJSONValue(c *compiler, call *Call) (Evaluator, error) {
+	matcher, err := pathMatcher(call)
+	if err != nil {
+		return nil, err
+	}
+	onEmpty, onError := "NULL", "NULL"
+	if len(call.Args) == 6 {
+		onEmpty, _ = literalString(call.Args[2])
+		onError, _ = literalString(call.Args[4])
+	}
+	var conv kernel
+	if !call.T.IsString() {
+		if conv, err = castKernel(c.mem, types.StringType, call.T, true); err != nil {
+			return nil, err
+		}
+	}
+	out := newStrOut(c.mem)
+	var status []jsonStatus
+	var src, rows []int32
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		if args[0].DataType().ID() == arrow.NULL || args[1].DataType().ID() == arrow.NULL {
+			return allNullArray(call.T, n, c.mem)
+		}
+		doc, path := strAt(args[0]), strAt(args[1])
+		status = slices.Grow(status[:0], n)[:n]
+		firstErr, reason := -1, ""
+		out.start(n, n*8)
+		for i := 0; i < n; i++ {
+			if anyNullAt(args[:2], i) {
+				status[i] = jsonNull
+				out.null()
+				continue
+			}
+			m := matcher(path(i))
+			d := doc(i)
+			spans, st, why := jsonQueryRow(m, d)
+			if st == jsonFound {
+				var v string
+				if !m.path.indefinite {
+					v = d[spans[0].start:spans[0].end]
+				}
+				if m.path.indefinite || v[0] == '{' || v[0] == '[' {
+					st, why = jsonEmpty, ""
+					if m.path.strict {
+						st, why = jsonError, "a strict path must give a scalar value, not an object, an array or a list of matches"
+					}
+				} else if v[0] == '"' {
+					out.scratch = appendUnescaped(out.scratch[:0], v)
+					out.append(out.scratch)
+				} else { // numbers and booleans as written
+					out.appendString(v)
+				}
+			}
+			if status[i] = st; st != jsonFound {
+				out.null()
+				if st == jsonError && firstErr < 0 {
+					firstErr, reason = i, why
+				}
+			}
+		}
+		result := out.finish()
+		if conv != nil {
+			texts := result
+			converted, err := conv([]arrow.Array{texts}, n)
+			if err != nil {
+				texts.Release()
+				return nil, err
+			}
+			for i, st := range status {
+				// A value that does not convert is an error.
+				if st == jsonFound && !isValid(converted, i) {
+					status[i] = jsonError
+					if firstErr < 0 || i < firstErr {
+						firstErr, reason = i, fmt.Sprintf("'%s' does not convert to %s", strAt(texts)(i), call.T)
+					}
+				}
+			}
+			texts.Release()
+			result = converted
+		}
+		needDefaults := false
+		for _, st := range status {
+			b := onEmpty
+			switch st {
+			case jsonFound, jsonNull:
+				continue
+			case jsonError:
+				b = onError
+			}
+			switch b {
+			case "ERROR":
+				result.Release()
+				return nil, jsonBehaviorError(call.Func, st, reason)
+			case "DEFAULT":
+				needDefaults = true
+			}
+		}
+		if !needDefaults {
+			return result, nil
+		}
+		// Row i comes from the converted values (0), the ON EMPTY default
+		// (1) or the ON ERROR default (2), or is NULL (-1).
+		src, rows = resize(src, n), resize(rows, n)
+		for i, st := range status {
+			src[i], rows[i] = -1, int32(i)
+			switch {
+			case st == jsonFound:
+				src[i] = 0
+			case st == jsonEmpty && onEmpty == "DEFAULT":
+				src[i] = 1
+			case st == jsonError && onError == "DEFAULT":
+				src[i] = 2
+			}
+		}
+		defer result.Release()
+		return gather(c.mem, call.T.Arrow(), n, src, rows, []arrow.Array{result, args[3], args[5]})
+	})
+}
+
+// compileJSONQuery returns the JSON text at the path: an object or array,
+// the list of a wildcard path's matches as an array, or any value wrapped
+// in an array WITH [UNCONDITIONAL] ARRAY WRAPPER (WITH CONDITIONAL ARRAY
+// WRAPPER wraps all but arrays). A scalar left unwrapped is empty in lax
+// mode and an error in strict mode, as in Calcite's jsonQuery.
+func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
+	matcher, err := pathMatcher(call)
+	if err != nil {
+		return nil, err
+	}
+	wrapper, onEmpty, onError := "WITHOUT", "NULL", "NULL"
+	if len(call.Args) == 5 {
+		wrapper, _ = literalString(call.Args[2])
+		onEmpty, _ = literalString(call.Args[3])
+		onError, _ = literalString(call.Args[4])
 	}
 	out := newStrOut(c.mem)
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
@@ -480,71 +737,99 @@ func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
 			return allNullArray(call.T, n, c.mem)
 		}
 		doc, path := strAt(args[0]), strAt(args[1])
-		if fn == "JSON_EXISTS" {
-			valid, nulls := validity(c.mem, n, args[0], args[1])
-			return boolOut(c.mem, n, valid, nulls, func(bits []byte) {
-				clear(bits)
-				for i := 0; i < n; i++ {
-					if anyNullAt(args, i) {
-						continue
-					}
-					if m := matcher(path(i)); m != nil {
-						spans, ok := m.match(doc(i))
-						bitutil.SetBitTo(bits, i, ok && len(spans) > 0)
-					}
-				}
-			}), nil
-		}
 		out.start(n, n*8)
 		for i := 0; i < n; i++ {
-			m := (*jsonMatcher)(nil)
-			if !anyNullAt(args, i) {
-				m = matcher(path(i))
-			}
-			if m == nil {
+			if anyNullAt(args[:2], i) {
 				out.null()
 				continue
 			}
+			m := matcher(path(i))
 			d := doc(i)
-			spans, ok := m.match(d)
-			if fn == "JSON_VALUE" {
-				ok = ok && len(spans) == 1 && !m.path.indefinite
-			} else {
-				ok = ok && len(spans) > 0
-			}
-			if !ok {
-				out.null()
-				continue
-			}
-			v := d[spans[0].start:spans[0].end]
-			out.scratch = out.scratch[:0]
-			switch {
-			case fn == "JSON_QUERY" && m.path.indefinite:
-				out.scratch = append(out.scratch, '[')
-				for k, sp := range spans {
-					if k > 0 {
-						out.scratch = append(out.scratch, ',')
+			spans, st, why := jsonQueryRow(m, d)
+			if st == jsonFound {
+				b := out.scratch[:0]
+				isList := m.path.indefinite
+				var v string
+				if !isList {
+					v = d[spans[0].start:spans[0].end]
+				}
+				wrap := wrapper == "UNCONDITIONAL" || wrapper == "CONDITIONAL" && !isList && v[0] != '['
+				if wrap {
+					b = append(b, '[')
+				}
+				if isList {
+					b = append(b, '[')
+					for k, sp := range spans {
+						if k > 0 {
+							b = append(b, ',')
+						}
+						b = appendCompact(b, d[sp.start:sp.end])
 					}
-					out.scratch = appendCompact(out.scratch, d[sp.start:sp.end])
+					b = append(b, ']')
+				} else {
+					b = appendCompact(b, v)
 				}
-				out.scratch = append(out.scratch, ']')
-			case fn == "JSON_QUERY":
-				if v[0] != '{' && v[0] != '[' {
-					out.null() // a scalar needs WITH ARRAY WRAPPER
-					continue
+				if wrap {
+					b = append(b, ']')
 				}
-				out.scratch = appendCompact(out.scratch, v)
-			case v[0] == '"':
-				out.scratch = appendUnescaped(out.scratch, v)
-			case v[0] == '{' || v[0] == '[' || v == "null":
-				out.null() // only scalars have a value
-				continue
-			default: // numbers and booleans as written
-				out.scratch = append(out.scratch, v...)
+				out.scratch = b
+				if !wrap && !isList && v[0] != '{' && v[0] != '[' {
+					st, why = jsonEmpty, ""
+					if m.path.strict {
+						st, why = jsonError, "a strict path must give an object or array, not "+v
+					}
+				}
 			}
-			out.append(out.scratch)
+			behavior := ""
+			switch st {
+			case jsonFound:
+				out.append(out.scratch)
+				continue
+			case jsonEmpty:
+				behavior = onEmpty
+			case jsonError:
+				behavior = onError
+			}
+			switch behavior {
+			case "NULL":
+				out.null()
+			case "EMPTY ARRAY":
+				out.appendString("[]")
+			case "EMPTY OBJECT":
+				out.appendString("{}")
+			default:
+				return nil, jsonBehaviorError(call.Func, st, why)
+			}
 		}
 		return out.finish(), nil
+	})
+}
+
+// compileJSONExists: TRUE when the path selects something; invalid JSON
+// and strict-mode mismatches give FALSE (FALSE ON ERROR).
+func compileJSONExists(c *compiler, call *Call) (Evaluator, error) {
+	matcher, err := pathMatcher(call)
+	if err != nil {
+		return nil, err
+	}
+	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+		if args[0].DataType().ID() == arrow.NULL || args[1].DataType().ID() == arrow.NULL {
+			return allNullArray(call.T, n, c.mem)
+		}
+		doc, path := strAt(args[0]), strAt(args[1])
+		valid, nulls := validity(c.mem, n, args[0], args[1])
+		return boolOut(c.mem, n, valid, nulls, func(bits []byte) {
+			clear(bits)
+			for i := 0; i < n; i++ {
+				if anyNullAt(args, i) {
+					continue
+				}
+				if m := matcher(path(i)); m != nil {
+					spans, ok := m.match(doc(i))
+					bitutil.SetBitTo(bits, i, ok && len(spans) > 0)
+				}
+			}
+		}), nil
 	})
 }
 

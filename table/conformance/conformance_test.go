@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +37,23 @@ const (
 	unstablePrefix = "unstable: "
 	// programTimeout bounds one program, both phases; a program that takes
 	// longer fails with "timeout" and its jobs are cancelled.
-	programTimeout = 5 * time.Second
+	programTimeout = 20 * time.Second
+	// timeStep is how far letTimePass moves processing time at a time:
+	// less than the shortest window slide, session gap or interval bound
+	// of the programs, so that results come in the order the wall clock
+	// would bring them.
+	timeStep = 2 * time.Second
+	// maxIdleTime bounds the processing time letTimePass lets pass.
+	maxIdleTime = 2 * time.Minute
+	// drainTimeout bounds how long letTimePass waits for the records in
+	// flight to arrive before it moves processing time anyway.
+	drainTimeout = time.Second
+	// restoreGap is how much later than its savepoint a timed program is
+	// restored: Flink's restore tests run from savepoints generated long
+	// before, so state with a TTL has expired and processing-time interval
+	// joins no longer match the rows from before the restore. It exceeds
+	// every TTL the programs declare.
+	restoreGap = 30 * 24 * time.Hour
 )
 
 // The JSON layout of testdata/flink (its README documents it).
@@ -478,12 +495,17 @@ func rows(in [][]any) ([]values.Row, error) {
 	return out, nil
 }
 
-// session is one Environment with the program's tables.
-func newSession(ctx context.Context, p program, m mode, srcData, sinkData []*values.Data, srcIDs, sinkIDs []string) (*table.Environment, error) {
-	settings := table.Settings{SlotsPerTaskManager: 4, Config: map[string]string{
+// session is one Environment with the program's tables. Its jobs read
+// processing time from clock (nil: the wall clock).
+func newSession(ctx context.Context, p program, m mode, clock *procClock, srcIDs, sinkIDs []string) (*table.Environment, error) {
+	const slots = 4
+	settings := table.Settings{SlotsPerTaskManager: slots, Config: map[string]string{
 		table.Parallelism: "1", "table.local-time-zone": "UTC"}}
 	if m == batchMode {
 		settings.Mode = table.Batch
+	}
+	if clock != nil {
+		settings.Cluster = exec.NewEmbeddedClusterWithClock(1, slots, nil, clock)
 	}
 	env, err := table.NewEnvironment(settings)
 	if err != nil {
@@ -548,7 +570,11 @@ func run(ctx context.Context, p program) (err error) {
 		defer values.Unregister(sinkIDs[i])
 	}
 
-	env, err := newSession(ctx, p, m, srcData, sinkData, srcIDs, sinkIDs)
+	var clock *procClock
+	if m == restoreMode {
+		clock = newProcClock()
+	}
+	env, err := newSession(ctx, p, m, clock, srcIDs, sinkIDs)
 	if env != nil {
 		defer closeJobs(env)
 	}
@@ -587,8 +613,10 @@ func run(ctx context.Context, p program) (err error) {
 		return compareAll(p, m, sinkData)
 	}
 
-	// Phase 1: run until every source waits after its before-restore rows,
-	// then stop every job with a savepoint.
+	// Phase 1: run until every source waits after its before-restore rows
+	// (and, for a timed program, until processing time has brought the
+	// sinks their before-restore records), then stop every job with a
+	// savepoint.
 	jobs := make([]*exec.Job, len(stmts))
 	for i, stmt := range stmts {
 		r, err := env.ExecuteSQL(ctx, stmt)
@@ -599,6 +627,12 @@ func run(ctx context.Context, p program) (err error) {
 	}
 	if err := waitPaused(ctx, jobs); err != nil {
 		return err
+	}
+	timed := timedPlan(jobs)
+	if timed {
+		if err := letTimePass(ctx, clock, jobs, p.Sinks, sinkData, false); err != nil {
+			return err
+		}
 	}
 	savepoints := make([]*exec.Savepoint, len(jobs))
 	for i, j := range jobs {
@@ -620,22 +654,50 @@ func run(ctx context.Context, p program) (err error) {
 	}
 
 	// Phase 2: a fresh session restores the jobs; the sources emit their
-	// after-restore rows and end.
-	env2, err := newSession(ctx, p, m, srcData, sinkData, srcIDs, sinkIDs)
+	// after-restore rows and end. A timed program is restored restoreGap
+	// later in processing time, and its sources stay open while
+	// processing time passes, as in Flink, where end of input would drop
+	// what processing-time timers have not fired yet; its jobs are
+	// cancelled once the sinks have their records.
+	if timed {
+		clock.jump(restoreGap)
+		for _, d := range srcData {
+			d.KeepOpen = true
+		}
+	}
+	env2, err := newSession(ctx, p, m, clock, srcIDs, sinkIDs)
 	if env2 != nil {
 		defer closeJobs(env2)
 	}
 	if err != nil {
 		return err
 	}
+	var restored []*exec.Job
 	for i, stmt := range stmts {
 		if savepoints[i] == nil {
 			continue // the job had finished before the savepoint
 		}
 		env2.RestoreNextJob(savepoints[i])
-		if err := execAndWait(ctx, env2, stmt); err != nil {
+		if !timed {
+			if err := execAndWait(ctx, env2, stmt); err != nil {
+				return fmt.Errorf("after restore: %w", err)
+			}
+			continue
+		}
+		r, err := env2.ExecuteSQL(ctx, stmt)
+		if err != nil {
 			return fmt.Errorf("after restore: %w", err)
 		}
+		restored = append(restored, r.Job)
+	}
+	if timed {
+		if err := waitPaused(ctx, restored); err != nil {
+			return fmt.Errorf("after restore: %w", err)
+		}
+		if err := letTimePass(ctx, clock, restored, p.Sinks, sinkData, true); err != nil {
+			return fmt.Errorf("after restore: %w", err)
+		}
+		closeJobs(env2)
 	}
 	// With the before-restore records equal, the whole run's records equal
 	// exactly when the after-restore ones do.
@@ -702,14 +764,8 @@ func waitPaused(ctx context.Context, jobs []*exec.Job) error {
 		if ready {
 			return nil
 		}
-		for _, j := range jobs {
-			select {
-			case <-j.Done():
-				if err := j.Wait(ctx); err != nil {
-					return err
-				}
-			default:
-			}
+		if err := jobFailure(ctx, jobs); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -717,6 +773,180 @@ func waitPaused(ctx context.Context, jobs []*exec.Job) error {
 		case <-time.After(200 * time.Microsecond):
 		}
 	}
+}
+
+// jobFailure returns the error of a job that ended with one.
+func jobFailure(ctx context.Context, jobs []*exec.Job) error {
+	for _, j := range jobs {
+		select {
+		case <-j.Done():
+			if err := j.Wait(ctx); err != nil {
+				return err
+			}
+		default:
+		}
+	}
+	return nil
+}
+
+// timedPlan reports whether the jobs' results depend on processing time:
+// an operator works in processing time or expires state after a TTL.
+func timedPlan(jobs []*exec.Job) bool {
+	for _, j := range jobs {
+		for _, v := range j.Graph().Vertices {
+			for _, op := range v.Operators {
+				var spec any
+				if json.Unmarshal(op.Spec, &spec) == nil && timedSpec(spec) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// timedSpec looks through an operator spec's JSON for the fields that
+// make it depend on processing time (exec's procTime, stateTtlMillis and
+// inputStateTtlMillis).
+func timedSpec(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			switch k {
+			case "procTime":
+				if b, _ := x.(bool); b {
+					return true
+				}
+			case "stateTtlMillis", "inputStateTtlMillis":
+				if nonZero(x) {
+					return true
+				}
+			}
+			if timedSpec(x) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if timedSpec(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func nonZero(v any) bool {
+	switch v := v.(type) {
+	case float64:
+		return v != 0
+	case []any:
+		for _, x := range v {
+			if nonZero(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// procClock is the processing time of a restore program's jobs: the wall
+// clock moved by an offset the runner controls, as Flink's operator tests
+// drive a manual processing-time service. It starts at a whole minute, so
+// that rows emitted together fall into the same windows on every run.
+type procClock struct{ offset atomic.Int64 }
+
+func newProcClock() *procClock {
+	c := &procClock{}
+	c.jump(0)
+	return c
+}
+
+// NowMillis implements exec.Clock.
+func (c *procClock) NowMillis() int64 { return time.Now().UnixMilli() + c.offset.Load() }
+
+// jump moves the clock ahead by at least d, to the next whole minute.
+func (c *procClock) jump(d time.Duration) {
+	now := c.NowMillis()
+	next := (now+d.Milliseconds())/time.Minute.Milliseconds()*time.Minute.Milliseconds() + time.Minute.Milliseconds()
+	c.offset.Add(next - now)
+}
+
+// letTimePass lets processing time pass while the jobs idle with their
+// sources open, as Flink's restore tests wait in real time for the
+// records processing time brings: once the records in flight have arrived
+// (so that rows emitted together see the same processing time), it moves
+// the clock timeStep at a time, leaving the tasks a processing-time tick
+// to fire their timers after each step, until every sink holds its expected records (before the
+// restore, or all with after; the final rows of a materialized sink) or
+// maxIdleTime has passed, when the comparison tells what is missing.
+func letTimePass(ctx context.Context, clock *procClock, jobs []*exec.Job, sinks []sink, data []*values.Data, after bool) error {
+	for passed := time.Duration(0); passed < maxIdleTime; passed += timeStep {
+		for start := time.Now(); !drained(jobs) && time.Since(start) < drainTimeout; {
+			time.Sleep(time.Millisecond)
+		}
+		complete := true
+		for i, s := range sinks {
+			want := s.ExpectedBefore
+			if after {
+				want = append(append([]string(nil), want...), s.ExpectedAfter...)
+			}
+			recs, key := data[i].Sink()
+			if s.Compare == "materialized" {
+				recs, want = materialize(recs, key), materializeStrings(want)
+			}
+			if len(recs) < len(want) {
+				complete = false
+			}
+		}
+		if complete {
+			return nil
+		}
+		if err := jobFailure(ctx, jobs); err != nil {
+			return err
+		}
+		clock.offset.Add(timeStep.Milliseconds())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("letting processing time pass: %w", ctx.Err())
+		case <-time.After(exec.ProcessingTimeInterval + 20*time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// drained reports whether every record the jobs' vertices sent has been
+// taken in by the next vertex: for each vertex with inputs, its first
+// operator's input equals the output of the last operators upstream. (A
+// vertex feeding several edges counts its output once, so such a job
+// never looks drained; letTimePass then moves on after drainTimeout.)
+func drained(jobs []*exec.Job) bool {
+	for _, j := range jobs {
+		g := j.Graph()
+		last := map[int]int{}
+		for _, v := range g.Vertices {
+			last[v.ID] = len(v.Operators) - 1
+		}
+		in, out := map[int]int64{}, map[int]int64{}
+		for _, s := range j.Metrics() {
+			if s.Index == 0 {
+				in[s.Vertex] = s.RecordsIn
+			}
+			if s.Index == last[s.Vertex] {
+				out[s.Vertex] = s.RecordsOut
+			}
+		}
+		sent := map[int]int64{}
+		for _, e := range g.Edges {
+			sent[e.Target] += out[e.Source]
+		}
+		for v, n := range sent {
+			if in[v] != n {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // closeJobs cancels what a program left running.

@@ -15,6 +15,16 @@
 //     Environment whose sources emit the after-restore rows to the end, and
 //     compares the whole run; other programs run once to the end (in batch
 //     mode when Flink runs them only as batch tests);
+//   - a restore program whose plan depends on processing time (processing-
+//     time windows and joins, state TTL) runs as in Flink's RestoreTestBase:
+//     its jobs read a harness clock that starts at a whole minute and that
+//     the runner moves a step at a time while the sources wait, until the
+//     sinks hold the expected before-restore records; the restore happens
+//     30 days later in processing time (Flink restores from savepoints
+//     generated long before); the restored sources stay open after their
+//     rows, as Flink's end of input would drop unfired processing-time
+//     timers, and the jobs are cancelled once the sinks hold every
+//     expected record;
 //   - sinks are compared as multisets of Flink-rendered records
 //     ("+U[a, 1]"), or by their final rows when the program compares
 //     materialized tables (upsert by primary key, else a bag of rows);

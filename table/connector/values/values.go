@@ -20,6 +20,9 @@
 //     Data.After and ends;
 //   - otherwise emits Data.After and ends.
 //
+// With Data.KeepOpen a restored reader waits after Data.After as well,
+// until its job is cancelled.
+//
 // Other subtasks emit nothing. 'changelog-mode' (Flink's syntax: I, UB,
 // UA, D) decides whether batches carry connector.RowKindColumn: only +I is
 // insert-only, with UB a retract changelog, without it an upsert one
@@ -96,6 +99,11 @@ type Data struct {
 	Before, After []Row
 	// Pause makes readers wait after Before until a savepoint stops them.
 	Pause bool
+	// KeepOpen makes restored readers wait after After too, until their
+	// job is cancelled, as Flink's values source with 'terminating' =
+	// 'false' in its restore tests: without an end of input, results that
+	// come by processing time (which end of input would drop) can arrive.
+	KeepOpen bool
 
 	readers, paused atomic.Int32
 
@@ -117,7 +125,7 @@ func (r Record) String() string {
 }
 
 // Readers is how many readers were created and how many of them wait after
-// Before.
+// Before (or, restored with KeepOpen, after After).
 func (d *Data) Readers() (created, paused int) {
 	return int(d.readers.Load()), int(d.paused.Load())
 }
@@ -356,7 +364,7 @@ type state struct {
 
 func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.pos == len(r.rows) {
-		if r.d.Pause && !r.restored && r.ctx.Subtask == 0 {
+		if r.d.Pause && (!r.restored || r.d.KeepOpen) && r.ctx.Subtask == 0 {
 			if !r.waiting {
 				r.waiting = true
 				r.d.paused.Add(1)
