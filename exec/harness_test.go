@@ -279,6 +279,10 @@ func (h *rowOpHarness) run(t *testing.T, d *datadriven.TestData) string {
 		require.NoError(t, h.op.Restore(h.snap))
 	case "state":
 		return h.state()
+	case "state-bytes":
+		sz, ok := h.op.(StateSizer)
+		require.True(t, ok, "%T reports no state size", h.op)
+		return fmt.Sprintf("bytes=%d\n", sz.StateBytes())
 	case "metrics":
 		return fmt.Sprintf("late=%d\n", h.metrics.LateRecordsDropped.Load())
 	default:

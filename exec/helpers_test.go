@@ -228,6 +228,16 @@ func init() {
 
 // Graph-building helpers.
 
+// windowTVFSchema is the schema a window table function gives over in:
+// its columns followed by window_start, window_end and the rowtime
+// window_time, as TIMESTAMP(3) NOT NULL.
+func windowTVFSchema(in types.Schema) types.Schema {
+	ts3 := types.TimestampType(3).WithNullable(false)
+	return types.Schema{Columns: append(slicesClone(in.Columns),
+		types.Column{Name: "window_start", Type: ts3}, types.Column{Name: "window_end", Type: ts3},
+		types.Column{Name: "window_time", Type: ts3.WithTimeAttr(types.RowtimeAttr)})}
+}
+
 func mustJSON(t testing.TB, v any) json.RawMessage {
 	data, err := json.Marshal(v)
 	require.NoError(t, err)

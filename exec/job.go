@@ -74,17 +74,9 @@ func (j *Job) StopWithSavepoint(ctx context.Context) (*Savepoint, error) {
 	if j.remote != nil {
 		return j.remote.stopWithSavepoint(ctx)
 	}
-	j.mu.Lock()
-	if j.status != JobRunning || j.stopping {
-		st := j.status
-		if j.stopping {
-			st = "STOPPING"
-		}
-		j.mu.Unlock()
-		return nil, fmt.Errorf("exec: cannot stop job %s with a savepoint: it is %s", j.id, st)
+	if err := j.beginStop(); err != nil {
+		return nil, err
 	}
-	j.stopping = true
-	j.mu.Unlock()
 	for _, tm := range j.taskManagers() {
 		tm.TriggerSavepoint(j.id)
 	}
@@ -119,6 +111,22 @@ func (j *Job) StopWithSavepoint(ctx context.Context) (*Savepoint, error) {
 		return x.Subtask < y.Subtask
 	})
 	return sp, nil
+}
+
+// beginStop marks a running job as stopping with a savepoint, so that a
+// second StopWithSavepoint (local or remote) is refused rather than
+// racing the first; a job that has ended cannot take a savepoint.
+func (j *Job) beginStop() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stopping {
+		return fmt.Errorf("exec: cannot stop job %s with a savepoint: it is STOPPING", j.id)
+	}
+	if j.status != JobRunning {
+		return fmt.Errorf("exec: cannot stop job %s with a savepoint: it is %s", j.id, j.status)
+	}
+	j.stopping = true
+	return nil
 }
 
 // ID is the job's unique identifier.
@@ -320,6 +328,7 @@ func (j *Job) collectMetrics() []OperatorStats {
 			s.PendingRecords += m.PendingRecords
 			s.RecordsInErrors += m.RecordsInErrors
 			s.BackPressuredTimeMs += m.BackPressuredTimeMs
+			s.StateBytes += m.StateBytes
 			if len(m.SplitBacklog) > 0 {
 				// Splits are read by one subtask each: the maps are disjoint.
 				if s.SplitBacklog == nil {

@@ -39,10 +39,7 @@ func (o *rowSet) EmitWatermark(Watermark) error { return nil }
 func TestKeyedStateRescale(t *testing.T) {
 	ts := types.TimestampType(3).WithTimeAttr(types.RowtimeAttr)
 	in := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "ts", Type: ts}}}
-	ts3 := types.TimestampType(3).WithNullable(false)
-	tvfOut := types.Schema{Columns: append(slicesClone(in.Columns),
-		types.Column{Name: "window_start", Type: ts3}, types.Column{Name: "window_end", Type: ts3},
-		types.Column{Name: "window_time", Type: ts3.WithTimeAttr(types.RowtimeAttr)})}
+	tvfOut := windowTVFSchema(in)
 	cntType, err := agg.ResultType("COUNT", nil)
 	require.NoError(t, err)
 	count := agg.Call{Func: "COUNT", Filter: -1, Name: "c", Type: cntType}

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // OperatorMetrics counts what flows through one operator instance. The
@@ -28,6 +30,9 @@ type OperatorMetrics struct {
 	// for room in a full output channel: the time its subtask was
 	// backpressured by a slower consumer.
 	BackPressuredNanos atomic.Int64
+	// StateBytes is the operator's StateSizer answer, refreshed by its
+	// task after every input element; 0 for stateless operators.
+	StateBytes atomic.Int64
 
 	// backlog is a source's connector.SplitBacklogReporter answer: records
 	// left to read per split, set from the source goroutine.
@@ -84,6 +89,10 @@ type MetricsSnapshot struct {
 	// milliseconds, summed over subtasks (Flink reports its rate,
 	// backPressuredTimeMsPerSecond).
 	BackPressuredTimeMs int64 `json:"backPressuredTimeMs,omitempty"`
+	// StateBytes is the estimated size of the operator's state in bytes
+	// (OperatorMetrics.StateBytes), summed over subtasks; absent for
+	// stateless operators.
+	StateBytes int64 `json:"stateBytes,omitempty"`
 }
 
 // Snapshot copies the counters. The fields are read one by one, so a
@@ -100,6 +109,7 @@ func (m *OperatorMetrics) Snapshot() MetricsSnapshot {
 		LateRecordsDropped:  m.LateRecordsDropped.Load(),
 		RecordsInErrors:     m.RecordsInErrors.Load(),
 		BackPressuredTimeMs: m.BackPressuredNanos.Load() / 1e6,
+		StateBytes:          m.StateBytes.Load(),
 	}
 	m.backlogMu.Lock()
 	defer m.backlogMu.Unlock()
@@ -132,4 +142,73 @@ type OperatorStats struct {
 	Name     string `json:"name"`
 	Subtasks int    `json:"subtasks"`
 	MetricsSnapshot
+}
+
+// StateSizer is implemented by stateful operators that report the size of
+// their state, Flink's state size metric. StateBytes is called by the task
+// goroutine after every input element, so it must be O(1): an estimate
+// kept from counters the operator maintains anyway (live keys, rows,
+// buffered bytes), never a walk over the state or a serialized snapshot.
+// The estimate counts the fixed-width part of every value and the header
+// of variable-width ones (valueBytes): the order of magnitude and the
+// growth of the state, not an exact memory account.
+type StateSizer interface {
+	StateBytes() int64
+}
+
+// varWidthBytes is what valueBytes counts for a value of variable width
+// (strings, binary, nested types): its slice or string header.
+const varWidthBytes = 16
+
+// valueBytes is the estimated size of one value of each of types, summed.
+func valueBytes(types []arrow.DataType) int64 {
+	var n int64
+	for _, t := range types {
+		if fw, ok := t.(arrow.FixedWidthDataType); ok {
+			n += int64(max(fw.BitWidth()/8, 1)) // a BOOLEAN counts as a byte
+		} else {
+			n += varWidthBytes
+		}
+	}
+	return n
+}
+
+// stateGauges refreshes the StateBytes metric of a chain's stateful
+// operators.
+type stateGauges []stateGauge
+
+type stateGauge struct {
+	op StateSizer
+	m  *OperatorMetrics
+}
+
+func newStateGauges(ops []Operator, metrics []*OperatorMetrics) stateGauges {
+	var g stateGauges
+	for i, op := range ops {
+		if s, ok := op.(StateSizer); ok && i < len(metrics) {
+			g = append(g, stateGauge{op: s, m: metrics[i]})
+		}
+	}
+	return g
+}
+
+func (g stateGauges) refresh() {
+	for _, s := range g {
+		s.m.StateBytes.Store(s.op.StateBytes())
+	}
+}
+
+// joinStoresBytes estimates the rows of a two-input join's stores (nil
+// until an input's first batch): per row its values (slotValuesBytes),
+// key hash, multiplicity and key links, per join key its hash and row
+// list. The optional per-row metadata (joinMeta) is not counted.
+func joinStoresBytes(stores [2]*joinStore) int64 {
+	var n int64
+	for _, s := range stores {
+		if s == nil {
+			continue
+		}
+		n += int64(s.live)*(slotValuesBytes(s.cols)+8+8+4+4+4) + int64(s.liveEnts)*(8+4+4+4+4)
+	}
+	return n
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
 )
 
 // KindCalc filters and projects: per batch it evaluates Condition, keeps
@@ -247,7 +248,12 @@ func (c *calc) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		}
 	}
 	if c.changelog {
+		// A plan whose changelog modes disagree must fail the task, not
+		// panic in NewRecordBatch over a data column taken as row kinds.
 		kind := in.Column(int(in.NumCols()) - 1)
+		if kind.DataType().ID() != arrow.INT8 {
+			return errs.Internalf("calc: the changelog input's last column is %s, not the int8 row kind", kind.DataType())
+		}
 		kind.Retain()
 		c.cols[len(c.projs)] = kind
 	}

@@ -168,4 +168,10 @@ func (d *dedupOp) Restore(state []byte) error {
 	return d.restore(state, d.ctx)
 }
 
+// StateBytes estimates the partitions and the row kept for each, if any
+// (StateSizer).
+func (d *dedupOp) StateBytes() int64 {
+	return d.parts.bytes() + d.store.bytes() + int64(d.parts.count)*4
+}
+
 func (d *dedupOp) Close() error { return nil }

@@ -83,6 +83,7 @@ type groupAgg struct {
 	capSlots    int // slots addressable in keys, states and the slices above
 	fingerprint uint64
 	nLive       int
+	groupBytes  int64 // estimated bytes of one group (StateBytes)
 	lastSweep   int64
 
 	// per-batch scratch
@@ -139,7 +140,22 @@ func newGroupAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	}
 	g.out = spec.ArrowSchema()
 	g.nOut = g.out.NumFields()
+	var vals []arrow.DataType
+	for _, c := range spec.Schema.Columns {
+		vals = append(vals, c.Type.Arrow())
+	}
+	// A group holds its keys, one result-sized accumulator per call, and
+	// its hash, row count, last write time and live flag.
+	g.groupBytes = valueBytes(vals) + 8 + 8 + 8 + 1
 	return g, nil
+}
+
+// StateBytes estimates the live groups and the hash table (StateSizer).
+func (g *groupAgg) StateBytes() int64 {
+	if !g.ready {
+		return int64(len(g.stash))
+	}
+	return int64(g.nLive)*g.groupBytes + int64(len(g.table))*4
 }
 
 func (g *groupAgg) Open(ctx *OperatorContext) error {

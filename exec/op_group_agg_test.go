@@ -516,7 +516,48 @@ func TestGroupAggJob(t *testing.T) {
 		want[id%mod] = result{r.c + 1, r.s + id}
 	}
 	require.Equal(t, want, final)
+	// The state size metric: each subtask reports its groups (7 keys in
+	// all) and hash table, summed over the two subtasks.
+	var state int64
+	for _, m := range j.Metrics() {
+		if m.Kind == KindGroupAggregate {
+			state = m.StateBytes
+		}
+	}
+	require.GreaterOrEqual(t, state, int64(mod)*(3*8+8+8+8+1))
 	checkGoroutines(t, before)
+}
+
+// TestGroupAggStateBytes: the state size estimate follows the live
+// groups, survives a snapshot and restore, and shrinks when groups are
+// retracted away.
+func TestGroupAggStateBytes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	h := &groupAggHarness{mem: mem, clock: &gaClock{}}
+	datadriven.RunTestFromString(t, `
+create keys=(0) changelog
+k BIGINT, v BIGINT
+COUNT(*)
+----
+ok
+`, h.run)
+	defer h.close(t)
+	feed := func(rows ...string) {
+		b := h.batch(t, rows)
+		defer b.Release()
+		require.NoError(t, h.op.ProcessBatch(0, b, gaDiscard{}))
+	}
+	require.Zero(t, h.op.StateBytes())
+	feed("+I[1, 1]", "+I[2, 1]", "+I[3, 1]")
+	three := h.op.StateBytes()
+	require.Equal(t, 3*h.op.groupBytes+int64(len(h.op.table))*4, three)
+	h.snapshotRestore(t, gaDiscard{})
+	require.Positive(t, h.op.StateBytes(), "restored state not loaded yet")
+	feed("+I[1, 2]")
+	require.Equal(t, three, h.op.StateBytes())
+	feed("-D[2, 1]", "-D[3, 1]")
+	require.Equal(t, h.op.groupBytes+int64(len(h.op.table))*4, h.op.StateBytes())
 }
 
 // TestGroupAggRandom feeds random inserts and retractions over many keys

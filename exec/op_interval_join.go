@@ -389,6 +389,12 @@ func (j *intervalJoin) Restore(state []byte) error {
 	})
 }
 
+// StateBytes estimates both inputs' stored rows and their expiry queues
+// (StateSizer).
+func (j *intervalJoin) StateBytes() int64 {
+	return joinStoresBytes(j.stores) + j.heaps[0].bytes() + j.heaps[1].bytes()
+}
+
 func (j *intervalJoin) Close() error { return nil }
 
 // expiryItem is a buffered row of a time-based join, due at time at.
@@ -401,6 +407,10 @@ type expiryItem struct {
 // expiryHeap is a binary min-heap of rows by (at, seq): the order rows
 // expire (or, in the temporal join, become due) in.
 type expiryHeap struct{ items []expiryItem }
+
+// bytes is the size of the queued items (StateSizer): an expiryItem is
+// two int64 and an int32, padded to 24 bytes.
+func (h *expiryHeap) bytes() int64 { return int64(len(h.items)) * 24 }
 
 func (h *expiryHeap) less(a, b int) bool {
 	x, y := &h.items[a], &h.items[b]

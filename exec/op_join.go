@@ -875,4 +875,8 @@ func (j *join) Restore(state []byte) error {
 	})
 }
 
+// StateBytes estimates both inputs' stored rows (StateSizer); the outer
+// joins' match counts and the keyed views' per-row flags are not counted.
+func (j *join) StateBytes() int64 { return joinStoresBytes(j.stores) }
+
 func (j *join) Close() error { return nil }

@@ -25,7 +25,14 @@ import (
 // rows are counted: +I rows inside the range pass, and -U/+U/-D rows pass
 // while the range is not exhausted. That is an approximation (a
 // retraction of a row that was not passed still passes); Flink plans such
-// a LIMIT as a retracting Top-N.
+// a LIMIT as a retracting Top-N. In batch mode the planner materializes
+// such an input first; the limit then reads final rows and, when the
+// operators after it read a changelog (LimitSpec.InsertRowKinds), appends
+// a +I row kind column to what it passes.
+//
+// The input's shape is checked per batch (data columns, plus an int8 row
+// kind column for a changelog), so a planner mismatch is an internal
+// error, not a crash.
 //
 // Snapshot: the number of rows counted, as a uvarint.
 
@@ -72,6 +79,9 @@ func (l *limitOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	}
 	n := b.NumRows()
 	if !l.changelog {
+		if int(b.NumCols()) != l.nData {
+			return errs.Internalf("limit: the input has %d columns, want %d", b.NumCols(), l.nData)
+		}
 		lo := max(l.spec.Offset-l.seen, 0)
 		hi := n
 		if end := l.end(); end >= 0 {
@@ -81,16 +91,22 @@ func (l *limitOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		if lo >= hi {
 			return nil
 		}
-		if lo == 0 && hi == n {
-			return out.Emit(b)
+		part := b
+		if lo > 0 || hi < n {
+			part = b.NewSlice(lo, hi)
+			defer part.Release()
 		}
-		part := b.NewSlice(lo, hi)
-		defer part.Release()
+		if l.spec.InsertRowKinds {
+			return l.emitInserts(part, out)
+		}
 		return out.Emit(part)
 	}
+	if int(b.NumCols()) != l.nData+1 {
+		return errs.Internalf("limit: the changelog input has %d columns, want %d data columns and a row kind", b.NumCols(), l.nData)
+	}
 	kinds, ok := b.Column(l.nData).(*array.Int8)
-	if !ok || int(b.NumCols()) != l.nData+1 {
-		return errs.Internalf("limit: the changelog input has no row kind column")
+	if !ok {
+		return errs.Internalf("limit: the changelog input's last column is %s, not the int8 row kind", b.Column(l.nData).DataType())
 	}
 	l.idx = l.idx[:0]
 	for i, k := range kinds.Int8Values() {
@@ -115,6 +131,25 @@ func (l *limitOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	}
 	defer part.Release()
 	return out.Emit(part)
+}
+
+// emitInserts emits the final rows b as +I changelog rows: b's columns
+// followed by a row kind column of Insert.
+func (l *limitOp) emitInserts(b arrow.RecordBatch, out Output) error {
+	kb := array.NewInt8Builder(l.ctx.Mem)
+	defer kb.Release()
+	n := int(b.NumRows())
+	kb.Reserve(n)
+	for range n {
+		kb.UnsafeAppend(int8(connector.Insert))
+	}
+	kinds := kb.NewInt8Array()
+	defer kinds.Release()
+	fields := append(b.Schema().Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8})
+	cols := append(b.Columns()[:len(b.Columns()):len(b.Columns())], kinds)
+	res := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, b.NumRows())
+	defer res.Release()
+	return out.Emit(res)
 }
 
 func (l *limitOp) ProcessWatermark(_ int, wm Watermark, out Output) error {

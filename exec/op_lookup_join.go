@@ -80,9 +80,7 @@ type lookupJoin struct {
 	goCtx       context.Context
 	cond        expr.Evaluator
 
-	ended   bool // the lookup input ended: probe rows join on arrival
-	heldWM  Watermark
-	pending []arrow.RecordBatch // probe batches waiting for the table
+	tableWait
 
 	table   arrow.RecordBatch   // the indexed table; nil when empty
 	loaded  []arrow.RecordBatch // rows loaded since table was indexed
@@ -96,7 +94,7 @@ type lookupJoin struct {
 }
 
 func newLookupJoin(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
-	j := &lookupJoin{schema: spec.ArrowSchema(), ctx: ctx, heldWM: MinWatermark, changelog: spec.Changelog}
+	j := &lookupJoin{schema: spec.ArrowSchema(), ctx: ctx, tableWait: newTableWait(), changelog: spec.Changelog}
 	if err := json.Unmarshal(spec.Spec, &j.spec); err != nil {
 		return nil, fmt.Errorf("lookup join spec: %w", err)
 	}
@@ -141,9 +139,7 @@ func (j *lookupJoin) ProcessBatch(input int, b arrow.RecordBatch, out Output) er
 		j.indexed = false
 		return nil
 	}
-	if !j.ended {
-		b.Retain()
-		j.pending = append(j.pending, b)
+	if j.holdProbe(b) {
 		return nil
 	}
 	return j.probe(b, out)
@@ -153,23 +149,14 @@ func (j *lookupJoin) ProcessBatch(input int, b arrow.RecordBatch, out Output) er
 // the probe rows they cover while those wait; the lookup side's are
 // consumed (the table's rows carry no time to the output).
 func (j *lookupJoin) ProcessWatermark(input int, wm Watermark, out Output) error {
-	if input == 1 {
-		return nil
-	}
-	if len(j.pending) > 0 || !j.ended {
-		j.heldWM = wm
-		return nil
-	}
-	return out.EmitWatermark(wm)
+	return j.probeWatermark(input, wm, out)
 }
 
 func (j *lookupJoin) EndInput(input int, out Output) error {
-	if input == 0 && !j.ended {
-		// The waiting probe rows still wait for the whole table.
+	if !j.endInput(input) {
 		return nil
 	}
-	j.ended = j.ended || input == 1
-	return j.flush(out)
+	return j.flushWaiting(j.probe, out)
 }
 
 // PrepareSnapshotPreBarrier joins the waiting probe rows before a
@@ -177,15 +164,7 @@ func (j *lookupJoin) EndInput(input int, out Output) error {
 // every row its source read before the cut, and the savepoint then holds
 // no probe rows waiting for a table that a restored source reloads.
 func (j *lookupJoin) PrepareSnapshotPreBarrier(out Output) error {
-	return j.flush(out)
-}
-
-// flush joins the waiting probe batches in arrival order, then emits the
-// probe watermark held back with them.
-func (j *lookupJoin) flush(out Output) error {
-	pending, wm := j.pending, j.heldWM
-	j.pending, j.heldWM = nil, MinWatermark
-	return probeWaiting(pending, wm, j.probe, out)
+	return j.flushWaiting(j.probe, out)
 }
 
 // ensureIndex folds the rows loaded since the last call into the table,

@@ -474,4 +474,11 @@ func (o *overOp) Restore(state []byte) error {
 	})
 }
 
+// StateBytes estimates the partitions and the rows kept for their frames
+// or waiting for the watermark (StateSizer); the accumulators, one per
+// partition and call, are not counted.
+func (o *overOp) StateBytes() int64 {
+	return o.parts.bytes() + o.store.bytes() + int64(o.store.live)*4
+}
+
 func (o *overOp) Close() error { return nil }

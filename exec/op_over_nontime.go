@@ -548,4 +548,10 @@ func (o *nonTimeOverOp) Restore(state []byte) error {
 	return nil
 }
 
+// StateBytes estimates the partitions and their rows (StateSizer); the
+// accumulators are not counted.
+func (o *nonTimeOverOp) StateBytes() int64 {
+	return o.parts.bytes() + o.store.bytes() + int64(o.store.live)*4
+}
+
 func (o *nonTimeOverOp) Close() error { return nil }

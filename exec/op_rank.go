@@ -363,4 +363,10 @@ func (r *rankOp) Restore(state []byte) error {
 	})
 }
 
+// StateBytes estimates the partitions and the rows they rank, with each
+// row's entry in its partition's rank order (StateSizer).
+func (r *rankOp) StateBytes() int64 {
+	return r.parts.bytes() + r.store.bytes() + int64(r.store.live)*4
+}
+
 func (r *rankOp) Close() error { return nil }

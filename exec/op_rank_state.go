@@ -47,6 +47,32 @@ func newRowStore(kinds []vkind) *rowStore {
 	return s
 }
 
+// slotValuesBytes is the estimated size of one slot of cols: a value of
+// its kind and a validity flag per column (StateSizer).
+func slotValuesBytes(cols []slotValues) int64 {
+	var n int64
+	for _, c := range cols {
+		switch c.kind {
+		case vkDec:
+			n += 16 + 1
+		case vkStr:
+			n += varWidthBytes + 1
+		default:
+			n += 8 + 1
+		}
+	}
+	return n
+}
+
+// bytes estimates the live rows: their values, arrival number, time and
+// partition (StateSizer). A nil store holds nothing.
+func (s *rowStore) bytes() int64 {
+	if s == nil {
+		return 0
+	}
+	return int64(s.live) * (slotValuesBytes(s.cols) + 8 + 8 + 4)
+}
+
 func (s *rowStore) alloc() int32 {
 	s.live++
 	if n := len(s.free); n > 0 {
@@ -133,6 +159,12 @@ type partitionTable struct {
 	n       int32
 	count   int
 	table   hashTable
+}
+
+// bytes estimates the live partitions: their keys, hash, chain link,
+// last write time, live flag and hash table entry (StateSizer).
+func (t *partitionTable) bytes() int64 {
+	return int64(t.count) * (slotValuesBytes(t.keys) + 8 + 4 + 8 + 1 + 4)
 }
 
 // newPartitionTable indexes partitions by the input columns keyCols, whose

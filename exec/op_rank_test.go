@@ -41,6 +41,7 @@ import (
 //	snapshot        takes a snapshot
 //	restore         replaces the operator by a fresh one restored from it
 //	state           prints the operator's state size
+//	state-bytes     prints the operator's StateSizer estimate
 //	metrics         prints the late rows dropped
 //
 // Each command prints the emitted changelog, one row per line. Scripts
@@ -220,6 +221,10 @@ func TestRowOperatorsRescale(t *testing.T) {
 	b := rb.NewRecordBatch()
 	rb.Release()
 	require.NoError(t, src.ProcessBatch(0, b, gaDiscard{}))
+	// The state size: 64 partitions of one BIGINT key, each ranking its 2
+	// best rows of two BIGINT columns.
+	srcBytes := src.StateBytes()
+	require.Equal(t, int64(64*(9+25)+128*(18+20+4)), srcBytes)
 	state, err := src.Snapshot()
 	require.NoError(t, err)
 	require.NoError(t, src.Close())
@@ -227,6 +232,7 @@ func TestRowOperatorsRescale(t *testing.T) {
 	require.NoError(t, hashRows(b, []int{0}, hashes))
 	b.Release()
 	owned := [2]int{}
+	var restoredBytes int64
 	for i := 0; i < len(hashes); i += 3 {
 		owned[targetOf(hashes[i], 2)]++
 	}
@@ -235,8 +241,10 @@ func TestRowOperatorsRescale(t *testing.T) {
 		require.NoError(t, op.Restore(state))
 		require.Equal(t, owned[sub], op.parts.count, "subtask %d", sub)
 		require.Equal(t, 2*owned[sub], op.store.live)
+		restoredBytes += op.StateBytes()
 		require.NoError(t, op.Close())
 	}
+	require.Equal(t, srcBytes, restoredBytes, "the subtasks' state sizes add up to the rescaled one's")
 	require.Positive(t, owned[0])
 	require.Positive(t, owned[1])
 }

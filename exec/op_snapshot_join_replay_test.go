@@ -8,9 +8,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
-
-	"github.com/eddysql/eddy/catalog/types"
-	"github.com/eddysql/eddy/exec/expr"
 )
 
 // snapStep is one input of a snapshot join scenario: rows for an input,
@@ -35,19 +32,7 @@ type snapStep struct {
 // two watermarks is not part of it (a waiting batch emits its matches
 // before its NULL-padded rows).
 func TestSnapshotJoinReplay(t *testing.T) {
-	str, big := types.StringType, types.BigIntType
-	out := types.Schema{Columns: append(append([]types.Column(nil), snapProbe.Columns...),
-		types.Column{Name: "bk", Type: str}, types.Column{Name: "bv", Type: big})}
-	eq, err := expr.Resolve("=", []expr.Expr{&expr.ColumnRef{Index: 0, T: str}, &expr.ColumnRef{Index: 2, T: str}})
-	require.NoError(t, err)
-	lt, err := expr.Resolve("<", []expr.Expr{&expr.ColumnRef{Index: 1, T: big}, &expr.ColumnRef{Index: 3, T: big}})
-	require.NoError(t, err)
-	cond, err := expr.Resolve("AND", []expr.Expr{eq, lt})
-	require.NoError(t, err)
-	spec := OperatorSpec{Kind: KindSnapshotJoin, Schema: out, Spec: mustJSON(t, SnapshotJoinSpec{
-		Type: "left", ProbeKeys: []int{0}, BuildKeys: []int{0}, Condition: marshal(t, cond),
-		ProbeWidth: 2, BuildChangelog: true, LoadCompletedMillis: 10,
-	})}
+	spec := leftSnapshotJoinSpec(t)
 	steps := []snapStep{
 		{input: 0, keys: []string{"a", "b", "", "c", "a", "b", "d", "a", "c"}, vals: []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}},
 		{input: 0, wm: 7},

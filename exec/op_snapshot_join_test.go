@@ -64,6 +64,25 @@ func snapBatch(mem memory.Allocator, s types.Schema, keys []string, vals []int64
 	return b.NewRecordBatch()
 }
 
+// leftSnapshotJoinSpec is a left snapshot join of snapProbe (pk, pv) with
+// a changelog build side (bk, bv) on pk = bk AND pv < bv, whose build
+// side is loaded at watermark 10.
+func leftSnapshotJoinSpec(t *testing.T) OperatorSpec {
+	str, big := types.StringType, types.BigIntType
+	out := types.Schema{Columns: append(append([]types.Column(nil), snapProbe.Columns...),
+		types.Column{Name: "bk", Type: str}, types.Column{Name: "bv", Type: big})}
+	eq, err := expr.Resolve("=", []expr.Expr{&expr.ColumnRef{Index: 0, T: str}, &expr.ColumnRef{Index: 2, T: str}})
+	require.NoError(t, err)
+	lt, err := expr.Resolve("<", []expr.Expr{&expr.ColumnRef{Index: 1, T: big}, &expr.ColumnRef{Index: 3, T: big}})
+	require.NoError(t, err)
+	cond, err := expr.Resolve("AND", []expr.Expr{eq, lt})
+	require.NoError(t, err)
+	return OperatorSpec{Kind: KindSnapshotJoin, Schema: out, Spec: mustJSON(t, SnapshotJoinSpec{
+		Type: "left", ProbeKeys: []int{0}, BuildKeys: []int{0}, Condition: marshal(t, cond),
+		ProbeWidth: 2, BuildChangelog: true, LoadCompletedMillis: 10,
+	})}
+}
+
 // TestSnapshotJoin runs a left snapshot join on pk = bk AND pv < bv:
 // probe rows wait for the build's load (watermark 10), a snapshot is
 // taken and restored while they wait, the build changes before and after
@@ -71,19 +90,7 @@ func snapBatch(mem memory.Allocator, s types.Schema, keys []string, vals []int64
 func TestSnapshotJoin(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	out := types.Schema{Columns: append(append([]types.Column(nil), snapProbe.Columns...),
-		types.Column{Name: "bk", Type: types.StringType}, types.Column{Name: "bv", Type: types.BigIntType})}
-	str, big := types.StringType, types.BigIntType
-	eq, err := expr.Resolve("=", []expr.Expr{&expr.ColumnRef{Index: 0, T: str}, &expr.ColumnRef{Index: 2, T: str}})
-	require.NoError(t, err)
-	lt, err := expr.Resolve("<", []expr.Expr{&expr.ColumnRef{Index: 1, T: big}, &expr.ColumnRef{Index: 3, T: big}})
-	require.NoError(t, err)
-	cond, err := expr.Resolve("AND", []expr.Expr{eq, lt})
-	require.NoError(t, err)
-	spec := OperatorSpec{Kind: KindSnapshotJoin, Schema: out, Spec: mustJSON(t, SnapshotJoinSpec{
-		Type: "left", ProbeKeys: []int{0}, BuildKeys: []int{0}, Condition: marshal(t, cond),
-		ProbeWidth: 2, BuildChangelog: true, LoadCompletedMillis: 10,
-	})}
+	spec := leftSnapshotJoinSpec(t)
 	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics()}
 	var o rowsOutput
 	feed := func(op Operator, input int, s types.Schema, keys []string, vals []int64, kinds []int8) {

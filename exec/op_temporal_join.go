@@ -262,13 +262,7 @@ func (j *temporalJoin) fire(w int64, out Output) error {
 // lead, and no output waits for the leading input: rows are emitted only
 // as the lagging watermark advances.
 func (j *temporalJoin) HeldInput() int {
-	switch {
-	case j.wm.in[0] > j.wm.in[1]:
-		return 0
-	case j.wm.in[1] > j.wm.in[0]:
-		return 1
-	}
-	return -1
+	return j.wm.leading()
 }
 
 func (j *temporalJoin) EndInput(int, Output) error { return nil }
@@ -310,6 +304,12 @@ func (j *temporalJoin) Restore(state []byte) error {
 			}
 		}, j.stores[0], j.stores[1])
 	})
+}
+
+// StateBytes estimates the buffered left rows, the right versions and
+// the queues that release and clean them up (StateSizer).
+func (j *temporalJoin) StateBytes() int64 {
+	return joinStoresBytes(j.stores) + j.due.bytes() + j.versions.bytes()
 }
 
 func (j *temporalJoin) Close() error { return nil }

@@ -64,9 +64,7 @@ type vectorSearch struct {
 	goCtx       context.Context
 	query       expr.Evaluator
 
-	ended   bool // the table input ended: query rows search on arrival
-	heldWM  Watermark
-	pending []arrow.RecordBatch // query batches waiting for the table
+	tableWait
 
 	// The table is restored ∪ fresh: restored holds the rows of the
 	// savepoint not reloaded since (see foldLoaded), fresh the rows loaded
@@ -91,7 +89,7 @@ type searchTable struct {
 }
 
 func newVectorSearch(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
-	s := &vectorSearch{schema: spec.ArrowSchema(), ctx: ctx, heldWM: MinWatermark}
+	s := &vectorSearch{schema: spec.ArrowSchema(), ctx: ctx, tableWait: newTableWait()}
 	if err := json.Unmarshal(spec.Spec, &s.spec); err != nil {
 		return nil, fmt.Errorf("vector search spec: %w", err)
 	}
@@ -138,9 +136,7 @@ func (s *vectorSearch) ProcessBatch(input int, b arrow.RecordBatch, out Output) 
 		s.loaded = append(s.loaded, rows)
 		return nil
 	}
-	if !s.ended {
-		b.Retain()
-		s.pending = append(s.pending, b)
+	if s.holdProbe(b) {
 		return nil
 	}
 	return s.search(b, out)
@@ -150,36 +146,21 @@ func (s *vectorSearch) ProcessBatch(input int, b arrow.RecordBatch, out Output) 
 // the query rows they cover while those wait; the table side's are
 // consumed.
 func (s *vectorSearch) ProcessWatermark(input int, wm Watermark, out Output) error {
-	if input == 1 {
-		return nil
-	}
-	if len(s.pending) > 0 || !s.ended {
-		s.heldWM = wm
-		return nil
-	}
-	return out.EmitWatermark(wm)
+	return s.probeWatermark(input, wm, out)
 }
 
 func (s *vectorSearch) EndInput(input int, out Output) error {
-	if input == 0 && !s.ended {
-		// The waiting query rows still wait for the whole table.
+	if !s.endInput(input) {
 		return nil
 	}
-	s.ended = s.ended || input == 1
-	return s.flush(out)
+	return s.flushWaiting(s.search, out)
 }
 
 // PrepareSnapshotPreBarrier searches for the waiting query rows before a
 // savepoint: the barrier has arrived on both inputs, so the table holds
 // every row its source read before the cut.
 func (s *vectorSearch) PrepareSnapshotPreBarrier(out Output) error {
-	return s.flush(out)
-}
-
-func (s *vectorSearch) flush(out Output) error {
-	pending, wm := s.pending, s.heldWM
-	s.pending, s.heldWM = nil, MinWatermark
-	return probeWaiting(pending, wm, s.search, out)
+	return s.flushWaiting(s.search, out)
 }
 
 // foldLoaded adds the rows loaded since the last call to the table and

@@ -1022,6 +1022,14 @@ func (w *windowAgg) restoreEntry(r *rbuf) {
 
 func (w *windowAgg) Close() error { return nil }
 
+// StateBytes estimates the live slots (StateSizer): a slot is one key's
+// accumulators in one window (or a session, or a session key), with its
+// key values, hash, chain link, and entries in its window's slot list and
+// hash table.
+func (w *windowAgg) StateBytes() int64 {
+	return int64(w.live) * (valueBytes(w.keyTypes) + valueBytes(w.callTypes) + 8 + 4 + 4 + 4)
+}
+
 // windowAggStats describes the operator's state for tests and benchmarks.
 type windowAggStats struct {
 	OpenWindows, LiveSlots, ArenaSlots, PeakWindows, PeakSlots int

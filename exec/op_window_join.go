@@ -309,10 +309,17 @@ func (j *windowJoin) ProcessWatermark(in int, wm Watermark, out Output) error {
 // the same events, one of which outruns the other). Flink leaves this to
 // source watermark alignment; here the task's backpressure does it.
 func (j *windowJoin) HeldInput() int {
+	return j.wm.leading()
+}
+
+// leading returns the input whose watermark is ahead of the other's, or
+// -1 while they are equal: the input a join that waits for the combined
+// watermark holds (see windowJoin.HeldInput and temporalJoin.HeldInput).
+func (w *inputWatermarks) leading() int {
 	switch {
-	case j.wm.in[0] > j.wm.in[1]:
+	case w.in[0] > w.in[1]:
 		return 0
-	case j.wm.in[1] > j.wm.in[0]:
+	case w.in[1] > w.in[0]:
 		return 1
 	}
 	return -1
@@ -364,6 +371,12 @@ func (j *windowJoin) Restore(state []byte) error {
 			j.heaps[in].push(expiryItem{at: s.time[sl] - 1, seq: s.seq[sl], slot: sl})
 		}, j.stores[0], j.stores[1])
 	})
+}
+
+// StateBytes estimates both inputs' rows buffered until their windows
+// fire, and the queues that fire them (StateSizer).
+func (j *windowJoin) StateBytes() int64 {
+	return joinStoresBytes(j.stores) + j.heaps[0].bytes() + j.heaps[1].bytes()
 }
 
 func (j *windowJoin) Close() error { return nil }

@@ -85,10 +85,7 @@ func init() {
 func TestWindowJoinHoldsLeadingInput(t *testing.T) {
 	const rows = 20000
 	name, store := newStore(t)
-	ts3 := types.TimestampType(3).WithNullable(false)
-	tvfOut := types.Schema{Columns: append(slicesClone(seqSchema.Columns),
-		types.Column{Name: "window_start", Type: ts3}, types.Column{Name: "window_end", Type: ts3},
-		types.Column{Name: "window_time", Type: ts3.WithTimeAttr(types.RowtimeAttr)})}
+	tvfOut := windowTVFSchema(seqSchema)
 	both := types.Schema{Columns: append(slicesClone(tvfOut.Columns), tvfOut.Columns...)}
 	bigint := types.BigIntType.WithNullable(false)
 	sinkSchema := types.Schema{Columns: []types.Column{{Name: "id", Type: bigint}, {Name: "k", Type: bigint}}}
@@ -238,6 +235,10 @@ func TestWindowJoinStateDrained(t *testing.T) {
 		require.NoError(t, j.ProcessWatermark(0, Watermark(10*w+9), &out))
 		require.Equal(t, [2]int{keys, keys}, j.stateRows())
 		require.Equal(t, 0, j.HeldInput(), "window %d", w)
+		// The state size: per side, keys rows of 3 int columns, and keys
+		// join keys (one per row: each row has its own key).
+		buffered := j.StateBytes()
+		require.GreaterOrEqual(t, buffered, int64(2*keys*(3*9+28+24)))
 		if w == windows/2 {
 			state, err := j.Snapshot()
 			require.NoError(t, err)
@@ -245,10 +246,12 @@ func TestWindowJoinStateDrained(t *testing.T) {
 			j = start()
 			require.NoError(t, j.Restore(state))
 			require.Equal(t, 0, j.HeldInput())
+			require.Equal(t, buffered, j.StateBytes())
 		}
 		require.NoError(t, j.ProcessWatermark(1, Watermark(10*w+9), &out))
 		require.Equal(t, (w+1)*keys, out.rows)
 		require.Equal(t, [2]int{0, 0}, j.stateRows())
+		require.Zero(t, j.StateBytes())
 		require.Equal(t, -1, j.HeldInput())
 	}
 	for _, s := range j.stores {

@@ -223,10 +223,7 @@ func BenchmarkWindowRank(b *testing.B) {
 func TestWindowRankJob(t *testing.T) {
 	const rows = 10000
 	name, store := newStore(t)
-	ts3 := types.TimestampType(3).WithNullable(false)
-	tvfOut := types.Schema{Columns: append(slicesClone(seqSchema.Columns),
-		types.Column{Name: "window_start", Type: ts3}, types.Column{Name: "window_end", Type: ts3},
-		types.Column{Name: "window_time", Type: ts3.WithTimeAttr(types.RowtimeAttr)})}
+	tvfOut := windowTVFSchema(seqSchema)
 	bigint := types.BigIntType.WithNullable(false)
 	sinkSchema := types.Schema{Columns: []types.Column{{Name: "id", Type: bigint}, {Name: "k", Type: bigint}}}
 	sink := sinkOp(t, name, nil)

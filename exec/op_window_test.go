@@ -566,7 +566,8 @@ func TestWindowHashCollisions(t *testing.T) {
 // one after another, with a snapshot/restore in the middle: each window's
 // state is freed when it fires, and a window opened later takes a fired
 // one with its hash table (already sized for 1000 keys) instead of
-// growing a new one, keeping at most maxSpareWindows aside.
+// growing a new one, keeping at most maxSpareWindows aside. The state size
+// metric follows: 1000 slots while a window is open, nothing once fired.
 func TestWindowAggReusesFiredWindows(t *testing.T) {
 	const keys, size, windows = 1000, 1000, 20
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -584,17 +585,21 @@ func TestWindowAggReusesFiredWindows(t *testing.T) {
 			require.Same(t, prev, win, "window %d", w)
 		}
 		prev = win
+		open := op.StateBytes()
+		require.Equal(t, int64(keys)*(valueBytes(op.keyTypes)+valueBytes(op.callTypes)+20), open)
 		if w == windows/2 {
 			state, err := op.Snapshot()
 			require.NoError(t, err)
 			require.NoError(t, op.Close())
 			op, _ = newTumbleAgg(t, mem, size)
 			require.NoError(t, op.Restore(state))
+			require.Equal(t, open, op.StateBytes())
 		}
 		require.NoError(t, op.ProcessWatermark(0, Watermark(maxTs), out))
 		st := op.stats()
 		require.Zero(t, st.OpenWindows)
 		require.Zero(t, st.LiveSlots)
+		require.Zero(t, op.StateBytes())
 		require.LessOrEqual(t, len(op.spare), maxSpareWindows)
 	}
 	require.Equal(t, int64(windows*keys), out.rows)

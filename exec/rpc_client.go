@@ -263,17 +263,9 @@ func (rj *remoteJob) metrics() []OperatorStats {
 // stopWithSavepoint is Job.StopWithSavepoint on the remote JobManager.
 func (rj *remoteJob) stopWithSavepoint(ctx context.Context) (*Savepoint, error) {
 	j := rj.job
-	j.mu.Lock()
-	if j.status != JobRunning || j.stopping {
-		st := j.status
-		if j.stopping {
-			st = "STOPPING"
-		}
-		j.mu.Unlock()
-		return nil, fmt.Errorf("exec: cannot stop job %s with a savepoint: it is %s", j.id, st)
+	if err := j.beginStop(); err != nil {
+		return nil, err
 	}
-	j.stopping = true
-	j.mu.Unlock()
 	var sp Savepoint
 	if err := rj.rm.action(ctx, actionStopWithSavepoint, rpcJobRequest{JobID: j.id}, &sp); err != nil {
 		return nil, err

@@ -5,11 +5,9 @@ import (
 	"io"
 	"net"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 )
@@ -47,34 +45,12 @@ func rpcCluster(t *testing.T, slots int) (*RemoteJobManager, *EmbeddedCluster) {
 func TestRPCCollect(t *testing.T) {
 	const rows = 5000
 	rm, _ := rpcCluster(t, 2)
-	g := &JobGraph{
-		Name:   "collect",
-		Config: map[string]string{BatchSizeKey: "64"},
-		Vertices: []Vertex{
-			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
-				sourceOp(t, map[string]string{"rows": strconv.Itoa(rows)}),
-				calcOp(t, evenCond(t)),
-				{Kind: KindCollect, Name: "Collect", Schema: seqSchema, Spec: mustJSON(t, CollectSpec{ID: "out"})}}},
-		},
-	}
+	g := collectEvenGraph(t, rows)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	j, err := rm.SubmitWithOptions(ctx, g, SubmitOptions{})
 	require.NoError(t, err)
-	res, err := j.Results("out")
-	require.NoError(t, err)
-	got := map[int64]bool{}
-	for {
-		b, err := res.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		for _, v := range b.Column(0).(*array.Int64).Int64Values() {
-			got[v] = true
-		}
-		b.Release()
-	}
+	got := collectSeqs(ctx, t, j)
 	require.NoError(t, j.Wait(ctx))
 	require.Equal(t, JobFinished, j.Status())
 	require.Len(t, got, rows/2)
@@ -105,20 +81,8 @@ func TestRPCEmptyResult(t *testing.T) {
 }
 
 func TestRPCFailure(t *testing.T) {
-	name, _ := newStore(t)
 	rm, _ := rpcCluster(t, 2)
-	g := &JobGraph{
-		Name:   "fail",
-		Config: map[string]string{BatchSizeKey: "100"},
-		Vertices: []Vertex{
-			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
-				sourceOp(t, map[string]string{"unbounded": "true"})}},
-			{ID: 2, Name: "Work", Parallelism: 2, Operators: []OperatorSpec{
-				{Kind: "test-fail", Name: "Fail", Schema: seqSchema, Spec: mustJSON(t, 5)},
-				sinkOp(t, name, nil)}},
-		},
-		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Rebalance}},
-	}
+	g := failingGraph(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	j, err := rm.SubmitWithOptions(ctx, g, SubmitOptions{})
@@ -147,15 +111,7 @@ func TestRPCNotEnoughSlots(t *testing.T) {
 func TestRPCMetricsAndCancel(t *testing.T) {
 	name, store := newStore(t)
 	rm, c := rpcCluster(t, 2)
-	g := &JobGraph{
-		Name: "unbounded",
-		Vertices: []Vertex{
-			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
-				sourceOp(t, map[string]string{"unbounded": "true"})}},
-			{ID: 2, Name: "Sink", Parallelism: 1, Operators: []OperatorSpec{sinkOp(t, name, nil)}},
-		},
-		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{0}}},
-	}
+	g := unboundedGraph(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	j, err := rm.SubmitWithOptions(ctx, g, SubmitOptions{})

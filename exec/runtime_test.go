@@ -145,7 +145,20 @@ func TestCollect(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	c := NewEmbeddedCluster(2, 1, mem)
-	g := &JobGraph{
+	g := collectEvenGraph(t, rows)
+	ctx := context.Background()
+	j, err := c.Submit(ctx, g)
+	require.NoError(t, err)
+	got := collectSeqs(ctx, t, j)
+	require.NoError(t, j.Wait(ctx))
+	require.Len(t, got, rows/2)
+	checkGoroutines(t, before)
+}
+
+// collectEvenGraph is a job of two parallel sources of rows sequence
+// numbers that keeps the even ones and collects them as result "out".
+func collectEvenGraph(t *testing.T, rows int) *JobGraph {
+	return &JobGraph{
 		Name:   "collect",
 		Config: map[string]string{BatchSizeKey: "64"},
 		Vertices: []Vertex{
@@ -155,16 +168,18 @@ func TestCollect(t *testing.T) {
 				{Kind: KindCollect, Name: "Collect", Schema: seqSchema, Spec: mustJSON(t, CollectSpec{ID: "out"})}}},
 		},
 	}
-	ctx := context.Background()
-	j, err := c.Submit(ctx, g)
-	require.NoError(t, err)
+}
+
+// collectSeqs reads j's result "out" to its end and returns the set of
+// sequence numbers it held.
+func collectSeqs(ctx context.Context, t *testing.T, j *Job) map[int64]bool {
 	res, err := j.Results("out")
 	require.NoError(t, err)
 	got := map[int64]bool{}
 	for {
 		b, err := res.Next(ctx)
 		if err == io.EOF {
-			break
+			return got
 		}
 		require.NoError(t, err)
 		for _, v := range b.Column(0).(*array.Int64).Int64Values() {
@@ -172,14 +187,22 @@ func TestCollect(t *testing.T) {
 		}
 		b.Release()
 	}
-	require.NoError(t, j.Wait(ctx))
-	require.Len(t, got, rows/2)
-	checkGoroutines(t, before)
 }
 
 func TestFailureCancelsJob(t *testing.T) {
+	g := failingGraph(t)
+	j, err := runJob(t, g, 2)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `operator test-fail "Fail": boom`)
+	require.Contains(t, err.Error(), "Work (")
+	require.Equal(t, JobFailed, j.Status())
+}
+
+// failingGraph is an unbounded job whose operator "Fail" in vertex "Work"
+// fails with "boom" after 5 batches.
+func failingGraph(t *testing.T) *JobGraph {
 	name, _ := newStore(t)
-	g := &JobGraph{
+	return &JobGraph{
 		Name:   "fail",
 		Config: map[string]string{BatchSizeKey: "100"},
 		Vertices: []Vertex{
@@ -191,19 +214,12 @@ func TestFailureCancelsJob(t *testing.T) {
 		},
 		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Rebalance}},
 	}
-	j, err := runJob(t, g, 2)
-	require.Error(t, err)
-	require.Contains(t, err.Error(), `operator test-fail "Fail": boom`)
-	require.Contains(t, err.Error(), "Work (")
-	require.Equal(t, JobFailed, j.Status())
 }
 
-func TestCancelUnboundedJob(t *testing.T) {
-	before := runtime.NumGoroutine()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	name, store := newStore(t)
-	c := NewEmbeddedCluster(1, 2, mem)
-	g := &JobGraph{
+// unboundedGraph is a job of two parallel unbounded sources of sequence
+// numbers writing to the test sink name until it is cancelled.
+func unboundedGraph(t *testing.T, name string) *JobGraph {
+	return &JobGraph{
 		Name: "unbounded",
 		Vertices: []Vertex{
 			{ID: 1, Name: "Source", Parallelism: 2, Operators: []OperatorSpec{
@@ -212,6 +228,14 @@ func TestCancelUnboundedJob(t *testing.T) {
 		},
 		Edges: []Edge{{Source: 1, Target: 2, Partitioning: Hash, Keys: []int{0}}},
 	}
+}
+
+func TestCancelUnboundedJob(t *testing.T) {
+	before := runtime.NumGoroutine()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	name, store := newStore(t)
+	c := NewEmbeddedCluster(1, 2, mem)
+	g := unboundedGraph(t, name)
 	ctx := context.Background()
 	j, err := c.Submit(ctx, g)
 	require.NoError(t, err)

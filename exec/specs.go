@@ -72,8 +72,9 @@ type JoinSpec struct {
 	InputStateTTLMillis []int64 `json:"inputStateTtlMillis,omitempty"`
 	// LeftUniqueKey and RightUniqueKey, when set, are an upsert key of
 	// that input (column indexes): its state then holds one row per key,
-	// replaced by +I/+U and removed by -U/-D of the key, as Flink's
-	// JoinRecordStateViews. A key within the join keys keeps one row per
+	// replaced by +U and removed by -U/-D of the key, as Flink's
+	// JoinRecordStateViews (a key its input inserts twice, violating a
+	// NOT ENFORCED primary key, keeps its rows as a multiset). A key within the join keys keeps one row per
 	// join key (JoinKeyContainsUniqueKey), any other one row per key
 	// within each join key (HasUniqueKey); without one the input's rows
 	// are kept as a multiset (NoUniqueKey). Only keyed inputs may send
@@ -274,6 +275,11 @@ const KindLimit = "limit"
 type LimitSpec struct {
 	Offset int64 `json:"offset,omitempty"`
 	Limit  int64 `json:"limit"`
+	// InsertRowKinds: the input is final rows (materialized in batch
+	// mode) while the operators after the limit read the changelog its
+	// logical plan declares, so the limit appends a row kind column of +I
+	// to the rows it passes.
+	InsertRowKinds bool `json:"insertRowKinds,omitempty"`
 }
 
 // KindWindowRank is the window Top-N and window deduplication: a Rank

@@ -382,8 +382,10 @@ func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink
 			return false, err
 		}
 	}
+	gauges := newStateGauges(ops, t.metrics)
 	emit := func(b arrow.RecordBatch) error {
 		defer b.Release()
+		defer gauges.refresh()
 		if sb, ok := b.(*splitBatch); ok {
 			// The chain sees the plain batch; its split runs wait in
 			// splits for the watermark assigner while it passes.
@@ -600,8 +602,10 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 	}
 	gate := newInputGate(t.ctx, chans, tick)
 	selector, _ := head.(InputSelectingOperator)
+	gauges := newStateGauges(ops, t.metrics)
 	barriers := 0
 	for gate.active() > 0 {
+		gauges.refresh()
 		if selector != nil {
 			gate.hold(heldInput(selector, tracker, barriers), chanInput)
 		}
@@ -655,6 +659,7 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 			return false, opError(spec, err)
 		}
 	}
+	gauges.refresh()
 	return barriers > 0, nil
 }
 

@@ -54,18 +54,28 @@ type Config struct {
 // finalRows materializes an updating input in batch mode, where sinks,
 // clients and sorts see final results only.
 func finalRows(in PhysicalNode, logical planner.Node, cfg Config) PhysicalNode {
-	if cfg.Batch && changelogOf(in, logical) {
-		return &StreamMaterialize{Input: in}
+	if !cfg.Batch || !changelogOf(in, logical) {
+		return in
 	}
-	return in
+	// A limit over materialized rows passes them on as they are instead
+	// of re-adding +I row kinds for a second materialize to strip.
+	if l, ok := in.(*StreamLimit); ok && !changelogOf(l.Input, l.Logical.Input) {
+		final := *l
+		final.FinalRows = true
+		return &final
+	}
+	return &StreamMaterialize{Input: in}
 }
 
 // changelogOf reports whether in, which implements logical, emits a
-// changelog (rows led by their row kind column). A materialize emits final
-// rows whatever the logical plan's changelog mode, and an exchange or a
-// limit over final rows passes final rows on: in batch mode a LIMIT over
-// an updating query (psql's tab completion: a UNION ALL over a join)
-// reads materialized rows and must neither expect nor emit row kinds.
+// changelog (rows followed by their row kind column). A materialize emits
+// final rows whatever the logical plan's changelog mode, and an exchange
+// passes them on; every other node emits what its logical node declares,
+// so the operators above it, which read their input's logical mode, agree
+// with it. In batch mode a LIMIT over an updating query (psql's tab
+// completion: a UNION ALL over a join) reads materialized rows and
+// re-adds +I row kinds (LimitSpec.InsertRowKinds) unless its consumer
+// wants final rows (StreamLimit.FinalRows).
 func changelogOf(in PhysicalNode, logical planner.Node) bool {
 	switch n := in.(type) {
 	case *StreamMaterialize:
@@ -73,7 +83,9 @@ func changelogOf(in PhysicalNode, logical planner.Node) bool {
 	case *StreamExchange:
 		return changelogOf(n.Input, logical)
 	case *StreamLimit:
-		return changelogOf(n.Input, n.Logical.Input)
+		if n.FinalRows {
+			return false
+		}
 	}
 	return logical.Changelog() != planner.InsertOnly
 }

@@ -49,10 +49,12 @@ func (b *binder) bindUnnest(fn *sql.TableFunctionRef, left Node, ls *scope, left
 	return c, sc, nil
 }
 
-// bindUnnestJoin plans a join whose right side is UNNEST(...): CROSS JOIN,
-// a comma, INNER JOIN ... ON cond (a filter over the correlate) or LEFT
-// JOIN ... ON TRUE.
-func (b *binder) bindUnnestJoin(n *sql.Join) (Node, *scope, error) {
+// bindCorrelateJoin plans a join whose right side is a table function
+// that becomes a Correlate over the left input (UNNEST, generate_series):
+// CROSS JOIN, a comma, INNER JOIN ... ON cond (a filter over the
+// correlate) or LEFT JOIN ... ON TRUE. fnName names the function in
+// errors; bindRight binds it over the left input.
+func (b *binder) bindCorrelateJoin(n *sql.Join, fnName string, bindRight func(fn *sql.TableFunctionRef, left Node, ls *scope, leftJoin bool) (*Correlate, *scope, error)) (Node, *scope, error) {
 	left, ls, err := b.bindFrom(n.Left)
 	if err != nil {
 		return nil, nil, err
@@ -60,11 +62,11 @@ func (b *binder) bindUnnestJoin(n *sql.Join) (Node, *scope, error) {
 	leftJoin := n.Kind == sql.LeftJoin
 	switch {
 	case n.Kind != sql.CrossJoin && n.Kind != sql.InnerJoin && !leftJoin:
-		return nil, nil, b.errAt(errs.NotSupported, n, "%s JOIN UNNEST is not supported; use CROSS JOIN or LEFT JOIN ... ON TRUE", n.Kind)
+		return nil, nil, b.errAt(errs.NotSupported, n, "%s JOIN %s is not supported; use CROSS JOIN or LEFT JOIN ... ON TRUE", n.Kind, fnName)
 	case len(n.Using) > 0:
-		return nil, nil, b.errAt(errs.InvalidPlan, n, "JOIN UNNEST cannot have a USING clause")
+		return nil, nil, b.errAt(errs.InvalidPlan, n, "JOIN %s cannot have a USING clause", fnName)
 	}
-	c, sc, err := b.bindUnnest(n.Right.(*sql.TableFunctionRef), left, ls, leftJoin)
+	c, sc, err := bindRight(n.Right.(*sql.TableFunctionRef), left, ls, leftJoin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,14 +80,13 @@ func (b *binder) bindUnnestJoin(n *sql.Join) (Node, *scope, error) {
 	if cond.Type().Kind != types.Boolean {
 		return nil, nil, b.errAt(errs.DatatypeMismatch, n.On, "join condition must be BOOLEAN, not %s", cond.Type())
 	}
-	folded, err := expr.Fold(cond)
-	if err == nil {
+	if folded, err := expr.Fold(cond); err == nil {
 		if lit, ok := folded.(*expr.Literal); ok && lit.Value == true {
 			return c, sc, nil
 		}
 	}
 	if leftJoin {
-		return nil, nil, b.errAt(errs.NotSupported, n.On, "LEFT JOIN UNNEST needs the condition ON TRUE")
+		return nil, nil, b.errAt(errs.NotSupported, n.On, "LEFT JOIN %s needs the condition ON TRUE", fnName)
 	}
 	return &Filter{Input: c, Condition: cond}, sc, nil
 }

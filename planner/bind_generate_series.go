@@ -93,47 +93,6 @@ func (b *binder) bindGenerateSeries(fn *sql.TableFunctionRef, left Node, ls *sco
 	return c, sc, nil
 }
 
-// bindGenerateSeriesJoin plans a join whose right side is
-// generate_series(...): a comma, CROSS JOIN, INNER JOIN ... ON cond (a
-// filter over the correlate) or LEFT JOIN ... ON TRUE, as a join with
-// UNNEST.
-func (b *binder) bindGenerateSeriesJoin(n *sql.Join) (Node, *scope, error) {
-	left, ls, err := b.bindFrom(n.Left)
-	if err != nil {
-		return nil, nil, err
-	}
-	leftJoin := n.Kind == sql.LeftJoin
-	switch {
-	case n.Kind != sql.CrossJoin && n.Kind != sql.InnerJoin && !leftJoin:
-		return nil, nil, b.errAt(errs.NotSupported, n, "%s JOIN generate_series is not supported; use CROSS JOIN or LEFT JOIN ... ON TRUE", n.Kind)
-	case len(n.Using) > 0:
-		return nil, nil, b.errAt(errs.InvalidPlan, n, "JOIN generate_series cannot have a USING clause")
-	}
-	c, sc, err := b.bindGenerateSeries(n.Right.(*sql.TableFunctionRef), left, ls, leftJoin)
-	if err != nil {
-		return nil, nil, err
-	}
-	if n.On == nil {
-		return c, sc, nil
-	}
-	cond, err := b.bindExpr(sc, n.On)
-	if err != nil {
-		return nil, nil, err
-	}
-	if cond.Type().Kind != types.Boolean {
-		return nil, nil, b.errAt(errs.DatatypeMismatch, n.On, "join condition must be BOOLEAN, not %s", cond.Type())
-	}
-	if folded, err := expr.Fold(cond); err == nil {
-		if lit, ok := folded.(*expr.Literal); ok && lit.Value == true {
-			return c, sc, nil
-		}
-	}
-	if leftJoin {
-		return nil, nil, b.errAt(errs.NotSupported, n.On, "LEFT JOIN generate_series needs the condition ON TRUE")
-	}
-	return &Filter{Input: c, Condition: cond}, sc, nil
-}
-
 // lateralFunctions returns the table functions of a FROM whose arguments
 // are expressions (UNNEST, generate_series), which may name columns of
 // the FROM items before them or of an outer query.
@@ -296,17 +255,11 @@ func (b *binder) lateralValue(q *sql.SubqueryExpr, sel *sql.Select, from Node, o
 	var in Node = &Project{Input: from, Exprs: exprs, Names: uniqueNames(outNames)}
 	if !hasAggregates(value) {
 		// One value per key: the keys and the value, checked single.
-		vals := make([]expr.Expr, 0, len(keys)+1)
-		names := make([]string, 0, len(keys)+1)
-		for _, it := range grouped.Items {
-			e, err := b.bindExpr(ksc, it.Expr)
-			if err != nil {
-				return nil, err
-			}
-			vals = append(vals, e)
-			names = append(names, it.Alias)
+		p, err := b.projectItems(in, ksc, grouped.Items)
+		if err != nil {
+			return nil, err
 		}
-		return b.singleValue(q, &Project{Input: in, Exprs: vals, Names: uniqueNames(names)}, len(keys))
+		return b.singleValue(q, p, len(keys))
 	}
 	counts := false
 	walkSQL(value, func(x sql.Expr) bool {
@@ -324,17 +277,23 @@ func (b *binder) lateralValue(q *sql.SubqueryExpr, sel *sql.Select, from Node, o
 	if err != nil {
 		return nil, err
 	}
-	vals := make([]expr.Expr, 0, len(keys)+1)
-	names := make([]string, 0, len(keys)+1)
-	for _, it := range grouped.Items {
-		e, err := b.bindExpr(asc, it.Expr)
+	return b.projectItems(agg, asc, grouped.Items)
+}
+
+// projectItems binds items in sc as a projection of in, each named by
+// its alias.
+func (b *binder) projectItems(in Node, sc *scope, items []sql.SelectItem) (Node, error) {
+	vals := make([]expr.Expr, 0, len(items))
+	names := make([]string, 0, len(items))
+	for _, it := range items {
+		e, err := b.bindExpr(sc, it.Expr)
 		if err != nil {
 			return nil, err
 		}
 		vals = append(vals, e)
 		names = append(names, it.Alias)
 	}
-	return &Project{Input: agg, Exprs: vals, Names: uniqueNames(names)}, nil
+	return &Project{Input: in, Exprs: vals, Names: uniqueNames(names)}, nil
 }
 
 // bindFromOver binds a FROM laterally over left (in scope ls): its items

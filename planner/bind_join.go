@@ -17,10 +17,10 @@ var joinTypes = map[sql.JoinKind]JoinType{
 // qualifier.
 func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 	if isUnnest(n.Right) {
-		return b.bindUnnestJoin(n)
+		return b.bindCorrelateJoin(n, "UNNEST", b.bindUnnest)
 	}
 	if isGenerateSeries(n.Right) {
-		return b.bindGenerateSeriesJoin(n)
+		return b.bindCorrelateJoin(n, "generate_series", b.bindGenerateSeries)
 	}
 	if isSnapshot(n.Right) {
 		return b.bindSnapshotJoin(n)

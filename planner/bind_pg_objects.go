@@ -114,36 +114,7 @@ func (s source) bindColDescription(n *sql.FuncCall, args []expr.Expr) (expr.Expr
 	if s.cat != nil {
 		comments = s.cat.PGColumnComments()
 	}
-	keys := make([][2]int64, 0, len(comments))
-	for k := range comments {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b [2]int64) int {
-		if a[0] != b[0] {
-			return cmp.Compare(a[0], b[0])
-		}
-		return cmp.Compare(a[1], b[1])
-	})
-	var caseArgs []expr.Expr
-	for _, k := range keys {
-		rel, err := s.call(n, "=", args[0], &expr.Literal{Value: k[0], T: types.BigIntType.WithNullable(false)})
-		if err != nil {
-			return nil, err
-		}
-		col, err := s.call(n, "=", args[1], &expr.Literal{Value: k[1], T: types.BigIntType.WithNullable(false)})
-		if err != nil {
-			return nil, err
-		}
-		cond, err := s.call(n, "AND", rel, col)
-		if err != nil {
-			return nil, err
-		}
-		caseArgs = append(caseArgs, cond, &expr.Literal{Value: comments[k], T: types.StringType.WithNullable(false)})
-	}
-	if len(caseArgs) == 0 {
-		return &expr.Literal{T: types.StringType}, nil
-	}
-	return s.call(n, "CASE", append(caseArgs, &expr.Literal{T: types.StringType})...)
+	return s.bindPairLookup(n, args[0], args[1], comments)
 }
 
 // bindRelationIsPublishable binds pg_relation_is_publishable(oid), which
@@ -209,8 +180,17 @@ func (s source) bindIndexColumnDef(n *sql.FuncCall, args []expr.Expr) (expr.Expr
 			cols[[2]int64{oid, 0}] = def
 		}
 	}
-	keys := make([][2]int64, 0, len(cols))
-	for k := range cols {
+	return s.bindPairLookup(n, args[0], args[1], cols)
+}
+
+// bindPairLookup binds a lookup of the string that values holds for the
+// pair (first, second), such as (relation OID, column number), as a CASE
+// over the pairs in order, NULL for pairs it does not hold: the catalog's
+// entries are few, and a CASE keeps the call an ordinary vectorized
+// expression.
+func (s source) bindPairLookup(n *sql.FuncCall, first, second expr.Expr, values map[[2]int64]string) (expr.Expr, error) {
+	keys := make([][2]int64, 0, len(values))
+	for k := range values {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b [2]int64) int {
@@ -221,11 +201,11 @@ func (s source) bindIndexColumnDef(n *sql.FuncCall, args []expr.Expr) (expr.Expr
 	})
 	var caseArgs []expr.Expr
 	for _, k := range keys {
-		rel, err := s.call(n, "=", args[0], &expr.Literal{Value: k[0], T: types.BigIntType.WithNullable(false)})
+		rel, err := s.call(n, "=", first, &expr.Literal{Value: k[0], T: types.BigIntType.WithNullable(false)})
 		if err != nil {
 			return nil, err
 		}
-		col, err := s.call(n, "=", args[1], &expr.Literal{Value: k[1], T: types.BigIntType.WithNullable(false)})
+		col, err := s.call(n, "=", second, &expr.Literal{Value: k[1], T: types.BigIntType.WithNullable(false)})
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +213,7 @@ func (s source) bindIndexColumnDef(n *sql.FuncCall, args []expr.Expr) (expr.Expr
 		if err != nil {
 			return nil, err
 		}
-		caseArgs = append(caseArgs, cond, &expr.Literal{Value: cols[k], T: types.StringType.WithNullable(false)})
+		caseArgs = append(caseArgs, cond, &expr.Literal{Value: values[k], T: types.StringType.WithNullable(false)})
 	}
 	if len(caseArgs) == 0 {
 		return &expr.Literal{T: types.StringType}, nil

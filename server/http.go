@@ -150,7 +150,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // backPressuredTimeMsPerSecond, in seconds), the watermark and its lag
 // behind the wall clock (Flink's currentOutputWatermark and watermarkLag;
 // only for operators that have seen a watermark and not yet the end of
-// event time).
+// event time), and the estimated size of the operator's state (Flink's
+// state size; 0 for stateless operators).
 func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 	now := time.Now()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -171,9 +172,10 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(&b, "eddy_jobs{status=%q} %d\n", st, byStatus[exec.JobStatus(st)])
 	}
 	b.WriteString("# HELP eddy_operator_records_in_total Records an operator received.\n# TYPE eddy_operator_records_in_total counter\n")
-	var out, bp, wm, lag strings.Builder
+	var out, bp, st, wm, lag strings.Builder
 	out.WriteString("# HELP eddy_operator_records_out_total Records an operator emitted.\n# TYPE eddy_operator_records_out_total counter\n")
 	bp.WriteString("# HELP eddy_operator_backpressured_seconds_total Time an operator waited for room in its full output channels.\n# TYPE eddy_operator_backpressured_seconds_total counter\n")
+	st.WriteString("# HELP eddy_operator_state_bytes Estimated size of an operator's state, summed over its subtasks.\n# TYPE eddy_operator_state_bytes gauge\n")
 	wm.WriteString("# HELP eddy_operator_watermark_milliseconds The last watermark an operator emitted (event time, ms since the epoch).\n# TYPE eddy_operator_watermark_milliseconds gauge\n")
 	lag.WriteString("# HELP eddy_operator_watermark_lag_seconds How far an operator's watermark is behind the wall clock.\n# TYPE eddy_operator_watermark_lag_seconds gauge\n")
 	for _, e := range jobs {
@@ -185,6 +187,7 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintf(&b, "eddy_operator_records_in_total{%s} %d\n", labels, m.RecordsIn)
 			fmt.Fprintf(&out, "eddy_operator_records_out_total{%s} %d\n", labels, m.RecordsOut)
 			fmt.Fprintf(&bp, "eddy_operator_backpressured_seconds_total{%s} %g\n", labels, float64(m.BackPressuredTimeMs)/1000)
+			fmt.Fprintf(&st, "eddy_operator_state_bytes{%s} %d\n", labels, m.StateBytes)
 			if m.Watermark != exec.MinWatermark && m.Watermark != exec.MaxWatermark {
 				fmt.Fprintf(&wm, "eddy_operator_watermark_milliseconds{%s} %d\n", labels, m.Watermark)
 				fmt.Fprintf(&lag, "eddy_operator_watermark_lag_seconds{%s} %g\n", labels, float64(now.UnixMilli()-int64(m.Watermark))/1000)
@@ -193,6 +196,7 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 	}
 	b.WriteString(out.String())
 	b.WriteString(bp.String())
+	b.WriteString(st.String())
 	b.WriteString(wm.String())
 	b.WriteString(lag.String())
 	_, _ = w.Write([]byte(b.String()))

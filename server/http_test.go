@@ -63,11 +63,14 @@ INSERT INTO counts SELECT k, count(*) FROM clicks GROUP BY k`)
 	require.NotEmpty(t, job.Metrics)
 
 	lag := regexp.MustCompile(`(?m)^eddy_operator_watermark_lag_seconds\{job="` + id + `",[^}]*WatermarkAssigner[^}]*\} (\S+)$`)
+	state := regexp.MustCompile(`(?m)^eddy_operator_state_bytes\{job="` + id + `",[^}]*GroupAggregate[^}]*\} [1-9][0-9]*$`)
 	require.Eventually(t, func() bool {
 		_, body = do("GET", "/metrics")
 		return lag.MatchString(body) && strings.Contains(body, "eddy_operator_watermark_milliseconds{job=\""+id+"\"") &&
-			strings.Contains(body, "eddy_operator_backpressured_seconds_total{job=\""+id+"\"")
+			strings.Contains(body, "eddy_operator_backpressured_seconds_total{job=\""+id+"\"") && state.MatchString(body)
 	}, 10*time.Second, 50*time.Millisecond, "%s", body)
+	_, body = do("GET", "/v1/jobs/"+id)
+	require.Contains(t, body, `"stateBytes"`)
 
 	code, _ = do("DELETE", "/v1/jobs/"+id)
 	require.Equal(t, http.StatusAccepted, code)

@@ -29,6 +29,32 @@ import (
 // against; .ci/run installs and starts one.
 const postgresURLEnv = "EDDY_TEST_POSTGRES"
 
+// skipWithoutPostgres skips a differential test when postgresURLEnv
+// names no PostgreSQL to compare with, except in CI, which must provide
+// one.
+func skipWithoutPostgres(t *testing.T) {
+	t.Helper()
+	if os.Getenv(postgresURLEnv) != "" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not set: .ci/run must start PostgreSQL for the differential suite", postgresURLEnv)
+	}
+	t.Skipf("%s is not set; the differential suite needs a PostgreSQL to compare with", postgresURLEnv)
+}
+
+// connectPostgres connects to the PostgreSQL postgresURLEnv names (see
+// skipWithoutPostgres), closed when the test ends.
+func connectPostgres(t *testing.T, ctx context.Context) *pgx.Conn {
+	t.Helper()
+	pg, err := pgx.Connect(ctx, os.Getenv(postgresURLEnv))
+	if err != nil {
+		t.Fatalf("connecting to PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() { pg.Close(context.Background()) })
+	return pg
+}
+
 // TestDifferential runs each query of testdata/differential three ways
 // over the same bounded data: in streaming mode (its changelog materialized
 // into final rows), in batch mode, and on PostgreSQL. All three must give
@@ -38,20 +64,10 @@ const postgresURLEnv = "EDDY_TEST_POSTGRES"
 //
 // Commands: query [parallelism=N] (default 2).
 func TestDifferential(t *testing.T) {
-	url := os.Getenv(postgresURLEnv)
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: .ci/run must start PostgreSQL for the differential suite", postgresURLEnv)
-		}
-		t.Skipf("%s is not set; the differential suite needs a PostgreSQL to compare with", postgresURLEnv)
-	}
+	skipWithoutPostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	pg, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connecting to PostgreSQL: %v", err)
-	}
-	defer pg.Close(ctx)
+	pg := connectPostgres(t, ctx)
 	dir := t.TempDir()
 	ddl := loadDifferentialData(t, ctx, pg, dir)
 
@@ -212,46 +228,33 @@ func runEddy(ctx context.Context, ddl, query string, par int, batch bool) ([]str
 	if batch {
 		mode = "batch"
 	}
-	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
+	return finalRows(ctx, map[string]string{
 		"parallelism.default": strconv.Itoa(par), "execution.runtime-mode": mode,
-	}})
-	if err != nil {
-		return nil, err
-	}
-	if err := env.ExecuteScript(ctx, ddl, func(string, *table.TableResult) error { return nil }); err != nil {
-		return nil, err
-	}
-	r, err := env.ExecuteSQL(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
+	}, ddl, query)
+}
+
+// finalRows runs query after the script ddl in a fresh environment with
+// the configuration cfg and returns its final rows (its changelog
+// applied) in canonical text, sorted.
+func finalRows(ctx context.Context, cfg map[string]string, ddl, query string) ([]string, error) {
 	live := map[string]int{}
-	for {
-		b, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := 0; i < int(b.NumRows()); i++ {
+	_, err := queryBatches(ctx, cfg, ddl, query, func(r *table.TableResult, b arrow.RecordBatch) error {
+		for i := range int(b.NumRows()) {
 			vals := make([]string, r.Schema.Len())
 			for c := range vals {
 				vals[c] = canonArrow(b.Column(c), i, r.Schema.Columns[c].Type)
 			}
 			row := strings.Join(vals, " | ")
-			kind := connector.Insert
-			if r.Changelog {
-				kind = connector.RowKind(b.Column(int(b.NumCols()) - 1).(*array.Int8).Value(i))
-			}
-			if kind.IsRetraction() {
+			if r.Changelog && connector.RowKind(b.Column(int(b.NumCols())-1).(*array.Int8).Value(i)).IsRetraction() {
 				live[row]--
 			} else {
 				live[row]++
 			}
 		}
-		b.Release()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	var rows []string
 	for row, n := range live {
@@ -264,6 +267,38 @@ func runEddy(ctx context.Context, ddl, query string, par int, batch bool) ([]str
 	}
 	sort.Strings(rows)
 	return rows, nil
+}
+
+// queryBatches runs query after the script ddl in a fresh environment
+// with the configuration cfg, calls each with every batch of its result,
+// which it releases after each returns, and returns the result's schema.
+func queryBatches(ctx context.Context, cfg map[string]string, ddl, query string, each func(r *table.TableResult, b arrow.RecordBatch) error) (types.Schema, error) {
+	env, err := table.NewEnvironment(table.Settings{Config: cfg})
+	if err != nil {
+		return types.Schema{}, err
+	}
+	if err := env.ExecuteScript(ctx, ddl, func(string, *table.TableResult) error { return nil }); err != nil {
+		return types.Schema{}, err
+	}
+	r, err := env.ExecuteSQL(ctx, query)
+	if err != nil {
+		return types.Schema{}, err
+	}
+	defer r.Close()
+	for {
+		b, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return r.Schema, nil
+		}
+		if err != nil {
+			return types.Schema{}, err
+		}
+		err = each(r, b)
+		b.Release()
+		if err != nil {
+			return types.Schema{}, err
+		}
+	}
 }
 
 func runPostgres(ctx context.Context, pg *pgx.Conn, query string) ([]string, error) {

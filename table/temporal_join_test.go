@@ -2,9 +2,7 @@ package table_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,11 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow/array"
-
-	"github.com/eddysql/eddy/exec/connector"
-	"github.com/eddysql/eddy/table"
 )
 
 // TestVersionedViewTemporalJoin joins orders with a versioned view of
@@ -113,56 +106,4 @@ JOIN big FOR SYSTEM_TIME AS OF o.ts AS v ON o.customer = v.customer`,
 			}
 		}
 	}
-}
-
-// finalRows runs query after the script ddl in a fresh environment with
-// the configuration cfg and returns its final rows (its changelog
-// applied) in canonical text, sorted.
-func finalRows(ctx context.Context, cfg map[string]string, ddl, query string) ([]string, error) {
-	env, err := table.NewEnvironment(table.Settings{Config: cfg})
-	if err != nil {
-		return nil, err
-	}
-	if err := env.ExecuteScript(ctx, ddl, func(string, *table.TableResult) error { return nil }); err != nil {
-		return nil, err
-	}
-	r, err := env.ExecuteSQL(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	live := map[string]int{}
-	for {
-		b, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range int(b.NumRows()) {
-			vals := make([]string, r.Schema.Len())
-			for c := range vals {
-				vals[c] = canonArrow(b.Column(c), i, r.Schema.Columns[c].Type)
-			}
-			row := strings.Join(vals, " | ")
-			if r.Changelog && connector.RowKind(b.Column(int(b.NumCols())-1).(*array.Int8).Value(i)).IsRetraction() {
-				live[row]--
-			} else {
-				live[row]++
-			}
-		}
-		b.Release()
-	}
-	var rows []string
-	for row, n := range live {
-		if n < 0 {
-			return nil, fmt.Errorf("row retracted more often than added: %s", row)
-		}
-		for ; n > 0; n-- {
-			rows = append(rows, row)
-		}
-	}
-	slices.Sort(rows)
-	return rows, nil
 }

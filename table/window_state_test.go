@@ -2,21 +2,13 @@ package table_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow/array"
-
-	"github.com/eddysql/eddy/exec/connector"
-	"github.com/eddysql/eddy/table"
 )
 
 // TestWindowStatePlans checks the plans that keep Nexmark q5's and q7's
@@ -143,47 +135,9 @@ func writeBids(t *testing.T) string {
 // final rows (its changelog applied), sorted.
 func runRows(t *testing.T, ctx context.Context, cfg map[string]string, ddl, query string) []string {
 	t.Helper()
-	env, err := table.NewEnvironment(table.Settings{Config: cfg})
+	rows, err := finalRows(ctx, cfg, ddl, query)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.ExecuteScript(ctx, ddl, func(string, *table.TableResult) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	r, err := env.ExecuteSQL(ctx, query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	live := map[string]int{}
-	for {
-		b, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range int(b.NumRows()) {
-			vals := make([]string, r.Schema.Len())
-			for c := range vals {
-				vals[c] = canonArrow(b.Column(c), i, r.Schema.Columns[c].Type)
-			}
-			row := strings.Join(vals, " | ")
-			if r.Changelog && connector.RowKind(b.Column(int(b.NumCols())-1).(*array.Int8).Value(i)).IsRetraction() {
-				live[row]--
-			} else {
-				live[row]++
-			}
-		}
-		b.Release()
-	}
-	var rows []string
-	for row, n := range live {
-		for ; n > 0; n-- {
-			rows = append(rows, row)
-		}
-	}
-	sort.Strings(rows)
 	return rows
 }

@@ -37,6 +37,22 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// loggedAddr waits up to timeout for logs to hold the message msg with an
+// addr attribute, the address a listener took, and returns that address.
+func loggedAddr(t *testing.T, logs *syncBuffer, msg string, timeout time.Duration) string {
+	t.Helper()
+	served := regexp.MustCompile(`msg="` + regexp.QuoteMeta(msg) + `" addr=(\S+)`)
+	var addr string
+	require.Eventually(t, func() bool {
+		m := served.FindStringSubmatch(logs.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	}, timeout, 5*time.Millisecond, "%s", logs.String())
+	return addr
+}
+
 // `eddy server --rpc-addr` serves the JobManager to remote Environments.
 func TestServerRPCAddr(t *testing.T) {
 	var logs syncBuffer
@@ -49,15 +65,7 @@ func TestServerRPCAddr(t *testing.T) {
 		require.NoError(t, <-done)
 	}()
 
-	served := regexp.MustCompile(`msg="serving JobManager RPC" addr=(\S+)`)
-	var addr string
-	require.Eventually(t, func() bool {
-		m := served.FindStringSubmatch(logs.String())
-		if m != nil {
-			addr = m[1]
-		}
-		return m != nil
-	}, 10*time.Second, 5*time.Millisecond)
+	addr := loggedAddr(t, &logs, "serving JobManager RPC", 10*time.Second)
 
 	env, err := table.NewEnvironment(table.Settings{Mode: table.Batch, JobManagerAddress: addr})
 	require.NoError(t, err)
@@ -87,15 +95,7 @@ func TestServerSIGTERM(t *testing.T) {
 		var logs syncBuffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		require.NoError(t, cmd.Start())
-		served := regexp.MustCompile(`msg="serving PostgreSQL wire protocol" addr=(\S+)`)
-		var addr string
-		require.Eventually(t, func() bool {
-			m := served.FindStringSubmatch(logs.String())
-			if m != nil {
-				addr = m[1]
-			}
-			return m != nil
-		}, 20*time.Second, 10*time.Millisecond, "%s", logs.String())
+		addr := loggedAddr(t, &logs, "serving PostgreSQL wire protocol", 20*time.Second)
 		return cmd, &logs, addr
 	}
 	stop := func(cmd *exec.Cmd, logs *syncBuffer) {

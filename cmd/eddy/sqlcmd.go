@@ -113,29 +113,16 @@ func runText(ctx context.Context, out io.Writer, conn *pgconn.PgConn, text strin
 	for mrr.NextResult() {
 		rr := mrr.ResultReader()
 		fields := rr.FieldDescriptions()
-		var rows [][]string
-		for rr.NextRow() {
-			vals := rr.Values()
-			row := make([]string, len(vals))
-			for i, v := range vals {
-				if v == nil {
-					row[i] = "NULL"
-				} else {
-					row[i] = string(v)
-				}
-			}
-			rows = append(rows, row)
-		}
-		tag, err := rr.Close()
-		if err != nil {
-			break
-		}
 		if len(fields) > 0 {
 			names := make([]string, len(fields))
 			for i, f := range fields {
 				names[i] = f.Name
 			}
-			printTable(out, names, rows)
+			printRows(out, names, rr, rowsHoldTime, rowsHoldCount)
+		}
+		tag, err := rr.Close()
+		if err != nil {
+			break
 		}
 		fmt.Fprintln(out, tag.String())
 	}
@@ -170,36 +157,128 @@ func lineCol(text string, pos int) (line, col int) {
 	return line, col
 }
 
-// printTable prints rows the way psql's aligned format does.
-func printTable(out io.Writer, names []string, rows [][]string) {
-	widths := make([]int, len(names))
-	for i, n := range names {
-		widths[i] = utf8.RuneCountInString(n)
+// A result's rows are held back, and printed aligned to their widest
+// values as psql does, until the result ends, rowsHoldTime passes or
+// rowsHoldCount rows arrived; after that (an unbounded SELECT) the header
+// and the rows so far are printed and every later row is printed as it
+// arrives, aligned to the widths known then.
+const (
+	rowsHoldTime  = 500 * time.Millisecond
+	rowsHoldCount = 1000
+)
+
+// printRows reads rr's rows to its end, printing them as a psql table.
+// A goroutine reads the rows, so the hold time runs out even while the
+// server sends none; rr is only touched by that goroutine until the rows
+// channel closes.
+func printRows(out io.Writer, names []string, rr *pgconn.ResultReader, hold time.Duration, holdCount int) {
+	rows := make(chan []string, 64)
+	go func() {
+		defer close(rows)
+		for rr.NextRow() {
+			vals := rr.Values()
+			row := make([]string, len(vals))
+			for i, v := range vals {
+				if v == nil {
+					row[i] = "NULL"
+				} else {
+					row[i] = string(v)
+				}
+			}
+			rows <- row
+		}
+	}()
+	t := newTableWriter(out, names)
+	timer := time.NewTimer(hold)
+	defer timer.Stop()
+	var held [][]string
+	streaming := false
+	// startStreaming prints the header, aligned to the held rows, and
+	// the held rows.
+	startStreaming := func() {
+		streaming = true
+		t.widen(held)
+		t.header()
+		for _, r := range held {
+			t.line(r)
+		}
 	}
+	n := 0
+	for {
+		select {
+		case r, ok := <-rows:
+			if !ok {
+				if !streaming {
+					startStreaming()
+				}
+				t.footer(n)
+				return
+			}
+			n++
+			if streaming {
+				t.line(r)
+				continue
+			}
+			held = append(held, r)
+			if len(held) >= holdCount {
+				startStreaming()
+			}
+		case <-timer.C:
+			if !streaming {
+				startStreaming()
+			}
+		}
+	}
+}
+
+// tableWriter prints psql's aligned format: a header, a separator, rows
+// padded to the column widths and a row count.
+type tableWriter struct {
+	out    io.Writer
+	names  []string
+	widths []int
+}
+
+func newTableWriter(out io.Writer, names []string) *tableWriter {
+	t := &tableWriter{out: out, names: names, widths: make([]int, len(names))}
+	for i, n := range names {
+		t.widths[i] = utf8.RuneCountInString(n)
+	}
+	return t
+}
+
+// widen grows the column widths to fit rows.
+func (t *tableWriter) widen(rows [][]string) {
 	for _, r := range rows {
 		for i, v := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(v))
+			t.widths[i] = max(t.widths[i], utf8.RuneCountInString(v))
 		}
 	}
-	line := func(vals []string) {
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = " " + v + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(v)) + " "
-		}
-		fmt.Fprintln(out, strings.TrimRight(strings.Join(parts, "|"), " "))
-	}
-	line(names)
-	seps := make([]string, len(names))
-	for i, w := range widths {
+}
+
+func (t *tableWriter) header() {
+	t.line(t.names)
+	seps := make([]string, len(t.names))
+	for i, w := range t.widths {
 		seps[i] = strings.Repeat("-", w+2)
 	}
-	fmt.Fprintln(out, strings.Join(seps, "+"))
-	for _, r := range rows {
-		line(r)
+	fmt.Fprintln(t.out, strings.Join(seps, "+"))
+}
+
+// line prints one row; a value wider than its column (a row streamed
+// after the header) pushes the rest of the line right.
+func (t *tableWriter) line(vals []string) {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = " " + v + strings.Repeat(" ", max(t.widths[i]-utf8.RuneCountInString(v), 0)) + " "
 	}
-	if len(rows) == 1 {
-		fmt.Fprintln(out, "(1 row)")
+	fmt.Fprintln(t.out, strings.TrimRight(strings.Join(parts, "|"), " "))
+}
+
+func (t *tableWriter) footer(n int) {
+	if n == 1 {
+		fmt.Fprintln(t.out, "(1 row)")
 	} else {
-		fmt.Fprintf(out, "(%d rows)\n", len(rows))
+		fmt.Fprintf(t.out, "(%d rows)\n", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +151,50 @@ func TestLineEditor(t *testing.T) {
 		lines = append(lines, line)
 	}
 	require.Equal(t, []string{"-- SELECT3;", "SELECT 1;", "draft", ""}, lines)
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// An unbounded SELECT's rows are printed as they arrive, not when the
+// statement ends (issue #5): the header and rows show up while the query
+// still runs, and cancelling it (Ctrl-C) ends the command.
+func TestSQLStreamsRows(t *testing.T) {
+	addr := sqlServer(t)
+	var out lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		cmd := sqlCommand()
+		cmd.SetOut(&out)
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		cmd.SetArgs([]string{"--server", addr, "-c", `CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen',
+  'rows-per-second' = '20', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1000000');
+SELECT id FROM src;`})
+		done <- cmd.ExecuteContext(ctx)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "\n 3\n") }, 30*time.Second, 20*time.Millisecond)
+	require.True(t, strings.HasPrefix(out.String(), "CREATE TABLE\n id\n----\n 1\n 2\n"), out.String())
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled SELECT did not end")
+	}
 }

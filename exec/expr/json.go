@@ -469,6 +469,17 @@ func literalChoice(name, what string, e Expr, choices []string) error {
 	return fmt.Errorf("%s: the %s must be one of %s, not %s", name, what, strings.Join(choices, ", "), e)
 }
 
+// checkJSONBehaviors checks that each ON EMPTY and ON ERROR behavior
+// argument is one the function accepts.
+func checkJSONBehaviors(name string, behaviors ...Expr) error {
+	for _, e := range behaviors {
+		if err := literalChoice(name, "ON EMPTY and ON ERROR behavior", e, jsonBehaviors[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // resolveJSONValue: JSON_VALUE(json, path) is a STRING;
 // JSON_VALUE(json, path, onEmpty, emptyDefault, onError, errorDefault) has
 // the type of its defaults, the RETURNING type.
@@ -480,10 +491,8 @@ func resolveJSONValue(name string, args []Expr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range []int{2, 4} {
-		if err := literalChoice(name, "ON EMPTY and ON ERROR behavior", args[k], jsonBehaviors[name]); err != nil {
-			return nil, err
-		}
+	if err := checkJSONBehaviors(name, args[2], args[4]); err != nil {
+		return nil, err
 	}
 	t := args[3].Type()
 	if !castSupported(types.StringType, t) {
@@ -509,10 +518,8 @@ func resolveJSONQueryFunc(name string, args []Expr) (Expr, error) {
 	if err := literalChoice(name, "wrapper", args[2], []string{"WITHOUT", "CONDITIONAL", "UNCONDITIONAL"}); err != nil {
 		return nil, err
 	}
-	for _, k := range []int{3, 4} {
-		if err := literalChoice(name, "ON EMPTY and ON ERROR behavior", args[k], jsonBehaviors[name]); err != nil {
-			return nil, err
-		}
+	if err := checkJSONBehaviors(name, args[3], args[4]); err != nil {
+		return nil, err
 	}
 	c := base.(*Call)
 	c.Args = append(append([]Expr(nil), c.Args...), args[2:]...)
