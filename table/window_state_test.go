@@ -114,8 +114,13 @@ func writeBids(t *testing.T) string {
 			// Behind the watermark, but its 10 s window is still open: it
 			// sets that window's maximum.
 			row(9, 500+i, ms-5000)
-		case i%50 == 40:
-			// Its window fired long ago: late for the aggregates.
+		case i%50 == 40 && i >= 100:
+			// Its window fired long ago: late for the aggregates. Not among
+			// the first rows: at parallelism 2 the watermark then still
+			// waits for the second source subtask, so whether such a row is
+			// late for the window aggregate and for the join (the bounded
+			// plan drops a row late at its interval join; the regular join
+			// never drops rows) would depend on scheduling.
 			row(8, 17, ms-30000)
 		}
 	}
