@@ -1,18 +1,18 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/eddysql/eddy/internal/testutil"
 )
 
 // TestPsqlScenario is the psql column of the client matrix (see also
@@ -76,7 +76,7 @@ func TestPsqlScenario(t *testing.T) {
 	// psql echoes once it has connected, right before it sends the
 	// query; interrupting earlier would stop psql, not the statement.
 	c := cmd("-c", `\echo connected`, "-c", "SELECT k FROM endless")
-	var stream syncBuffer
+	var stream testutil.SyncBuffer
 	c.Stdout, c.Stderr = &stream, &stream
 	require.NoError(t, c.Start())
 	require.Eventually(t, func() bool { return strings.Contains(stream.String(), "connected") }, 10*time.Second, 10*time.Millisecond)
@@ -157,23 +157,4 @@ func TestShowSettingExtended(t *testing.T) {
 	}
 	_, err = conn.Exec(ctx, "SHOW no_such_setting")
 	require.Error(t, err)
-}
-
-// syncBuffer is a bytes.Buffer a child process writes while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"os/exec"
 	"regexp"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,31 +13,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eddysql/eddy/internal/testutil"
 	"github.com/eddysql/eddy/server"
 	"github.com/eddysql/eddy/table"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's log and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // loggedAddr waits up to timeout for logs to hold the message msg with an
 // addr attribute, the address a listener took, and returns that address.
-func loggedAddr(t *testing.T, logs *syncBuffer, msg string, timeout time.Duration) string {
+func loggedAddr(t *testing.T, logs *testutil.SyncBuffer, msg string, timeout time.Duration) string {
 	t.Helper()
 	served := regexp.MustCompile(`msg="` + regexp.QuoteMeta(msg) + `" addr=(\S+)`)
 	var addr string
@@ -55,7 +36,7 @@ func loggedAddr(t *testing.T, logs *syncBuffer, msg string, timeout time.Duratio
 
 // `eddy server --rpc-addr` serves the JobManager to remote Environments.
 func TestServerRPCAddr(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	cfg := server.Config{Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -89,16 +70,16 @@ func TestServerSIGTERM(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	start := func() (*exec.Cmd, *syncBuffer, string) {
+	start := func() (*exec.Cmd, *testutil.SyncBuffer, string) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestServerSIGTERM$")
 		cmd.Env = append(os.Environ(), "EDDY_TEST_SERVER_DATA="+dir)
-		var logs syncBuffer
+		var logs testutil.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		require.NoError(t, cmd.Start())
 		addr := loggedAddr(t, &logs, "serving PostgreSQL wire protocol", 20*time.Second)
 		return cmd, &logs, addr
 	}
-	stop := func(cmd *exec.Cmd, logs *syncBuffer) {
+	stop := func(cmd *exec.Cmd, logs *testutil.SyncBuffer) {
 		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
