@@ -94,16 +94,17 @@ func init() {
 		{Database: PGCatalog, Name: "pg_class"}: {
 			// The relations and, for each primary key, its index (relkind
 			// 'i'). Eddy has no tablespaces, TOAST tables, typed tables,
-			// rules, triggers, row security, checks, partitions or storage
-			// options, so those columns hold PostgreSQL's values for their
-			// absence.
+			// rules, triggers, row security, checks, partitions, storage
+			// options or privileges, so those columns hold PostgreSQL's
+			// values for their absence (relacl, PostgreSQL's aclitem[], is
+			// NULL as for an object with default privileges; \dp reads it).
 			cols: []pgColumn{{"oid", pgBigInt}, {"relname", pgString}, {"relnamespace", pgBigInt},
 				{"relkind", pgString}, {"relowner", pgBigInt}, {"relam", pgBigInt}, {"relnatts", pgInt},
 				{"relhasindex", pgBool}, {"relchecks", pgInt}, {"relhasrules", pgBool}, {"relhastriggers", pgBool},
 				{"relrowsecurity", pgBool}, {"relforcerowsecurity", pgBool}, {"relispartition", pgBool},
 				{"reltablespace", pgBigInt}, {"reloftype", pgBigInt}, {"reltoastrelid", pgBigInt},
 				{"relpersistence", pgString}, {"relreplident", pgString}, {"relpartbound", pgString},
-				{"reloptions", types.ArrayType(pgString)}},
+				{"reloptions", types.ArrayType(pgString)}, {"relacl", types.ArrayType(pgString)}},
 			rows: func(m *Manager) [][]string {
 				var rows [][]string
 				row := func(oid, ns int64, name, kind, am string, natts int, hasIndex bool) {
@@ -133,11 +134,13 @@ func init() {
 			// The columns of tables and views. A computed column is a
 			// generated one (attgenerated 's') whose expression pg_attrdef
 			// holds; string columns have the default collation (100).
+			// attacl is NULL: Eddy has no column privileges (see relacl).
 			cols: []pgColumn{{"attrelid", pgBigInt}, {"attname", pgString}, {"atttypid", pgBigInt},
 				{"attlen", pgInt}, {"attnum", pgInt}, {"atttypmod", pgInt}, {"attnotnull", pgBool},
 				{"atthasdef", pgBool}, {"attisdropped", pgBool}, {"attidentity", pgString},
 				{"attgenerated", pgString}, {"attcollation", pgBigInt}, {"attislocal", pgBool},
-				{"attstorage", pgString}, {"attcompression", pgString}, {"attstattarget", pgInt}},
+				{"attstorage", pgString}, {"attcompression", pgString}, {"attstattarget", pgInt},
+				{"attacl", types.ArrayType(pgString)}},
 			rows: func(m *Manager) [][]string {
 				var rows [][]string
 				for _, r := range m.pgClasses() {
@@ -338,6 +341,15 @@ func init() {
 		},
 		{Database: PGCatalog, Name: "pg_rewrite"}: {
 			cols: []pgColumn{{"oid", pgBigInt}, {"rulename", pgString}, {"ev_class", pgBigInt}, {"ev_type", pgString}, {"is_instead", pgBool}},
+			rows: func(*Manager) [][]string { return nil },
+		},
+		// Eddy's functions, types and connectors are built in, none of them
+		// packaged as a PostgreSQL extension (nor is PL/pgSQL, which
+		// PostgreSQL installs by default, there), so \dx lists none.
+		{Database: PGCatalog, Name: "pg_extension"}: {
+			cols: []pgColumn{{"oid", pgBigInt}, {"extname", pgString}, {"extowner", pgBigInt}, {"extnamespace", pgBigInt},
+				{"extrelocatable", pgBool}, {"extversion", pgString}, {"extconfig", types.ArrayType(pgBigInt)},
+				{"extcondition", types.ArrayType(pgString)}},
 			rows: func(*Manager) [][]string { return nil },
 		},
 		{Database: PGCatalog, Name: "pg_auth_members"}: {
@@ -715,6 +727,40 @@ func (m *Manager) PGTableOIDs() []int64 {
 	}
 	sort.Slice(oids, func(i, j int) bool { return oids[i] < oids[j] })
 	return oids
+}
+
+// PGRelationOID returns the OID of the relation a regclass literal names
+// ('pg_catalog.pg_extension', 'seq'): a qualified name in its schema, an
+// unqualified one in pg_catalog, then in the current database, as
+// PostgreSQL's search path finds it. A double-quoted part is taken as
+// written. ok is false when no relation has that name.
+func (m *Manager) PGRelationOID(name string) (oid int64, ok bool) {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
+			parts[i] = strings.ReplaceAll(p[1:len(p)-1], `""`, `"`)
+		}
+	}
+	_, db := m.Current()
+	var schemas []string
+	switch len(parts) {
+	case 1:
+		schemas = []string{PGCatalog, db}
+	case 2:
+		schemas = parts[:1]
+	default:
+		return 0, false
+	}
+	rel := parts[len(parts)-1]
+	classes := m.pgClasses()
+	for _, s := range schemas {
+		for _, r := range classes {
+			if r.db == s && r.name == rel {
+				return r.oid, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // pgAttributeRow is the pg_attribute row of column c, number num of

@@ -21,6 +21,16 @@ import (
 // are replaced or retracted, when the load is complete — stays in their
 // own files.
 
+// rowBytes is the estimated size of one row of a batch of schema s
+// (valueBytes of its column types), for StateBytes.
+func rowBytes(s *arrow.Schema) int64 {
+	var n int64
+	for _, f := range s.Fields() {
+		n += valueBytes([]arrow.DataType{f.Type})
+	}
+	return n
+}
+
 // parseInnerOrLeft reports whether typ, a build-side join's "inner" or
 // "left", is a left join; op names the operator in the error.
 func parseInnerOrLeft(op, typ string) (left bool, err error) {

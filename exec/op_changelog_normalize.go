@@ -203,6 +203,12 @@ func (n *normalizeOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error
 	return err
 }
 
+// StateBytes estimates the live keys and the row kept for each, with the
+// key's slot index (StateSizer).
+func (n *normalizeOp) StateBytes() int64 {
+	return n.parts.bytes() + n.store.bytes() + int64(n.parts.count)*4
+}
+
 func (n *normalizeOp) ProcessWatermark(_ int, wm Watermark, out Output) error {
 	return out.EmitWatermark(wm)
 }

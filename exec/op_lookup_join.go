@@ -82,10 +82,12 @@ type lookupJoin struct {
 
 	tableWait
 
-	table   arrow.RecordBatch   // the indexed table; nil when empty
-	loaded  []arrow.RecordBatch // rows loaded since table was indexed
-	index   map[uint64][]int32
-	indexed bool
+	table  arrow.RecordBatch   // the indexed table; nil when empty
+	loaded []arrow.RecordBatch // rows loaded since table was indexed
+	// loadedRows counts the rows of loaded, for StateBytes.
+	loadedRows int64
+	index      map[uint64][]int32
+	indexed    bool
 
 	hashes []uint64 // scratch
 	pi, bj []int32
@@ -136,6 +138,7 @@ func (j *lookupJoin) ProcessBatch(input int, b arrow.RecordBatch, out Output) er
 	if input == 1 {
 		rows := array.NewRecordBatch(j.tableSchema, b.Columns()[:j.tableSchema.NumFields()], b.NumRows())
 		j.loaded = append(j.loaded, rows)
+		j.loadedRows += rows.NumRows()
 		j.indexed = false
 		return nil
 	}
@@ -175,7 +178,7 @@ func (j *lookupJoin) ensureIndex() error {
 		return nil
 	}
 	parts := j.loaded
-	j.loaded = nil
+	j.loaded, j.loadedRows = nil, 0
 	if j.table != nil {
 		parts = append([]arrow.RecordBatch{j.table}, parts...)
 		j.table = nil
@@ -436,8 +439,12 @@ func (j *lookupJoin) Restore(data []byte) error {
 	if err != nil {
 		return err
 	}
-	j.ended, j.heldWM, j.pending = st.Ended, st.HeldWM, pending
+	j.ended, j.heldWM = st.Ended, st.HeldWM
+	j.restoreWaiting(pending)
 	j.loaded = append(j.loaded, table...)
+	for _, b := range table {
+		j.loadedRows += b.NumRows()
+	}
 	j.indexed = false
 	if j.mat != nil && len(st.Materialized) > 0 {
 		return j.restoreMaterialized(st.Materialized)
@@ -445,10 +452,26 @@ func (j *lookupJoin) Restore(data []byte) error {
 	return nil
 }
 
+// StateBytes estimates the waiting probe rows, the table's rows (indexed
+// or loaded since) with the index's keys and row lists, and with
+// Materialize the stored lookup rows and their entries (StateSizer).
+func (j *lookupJoin) StateBytes() int64 {
+	var tableRows int64
+	if j.table != nil {
+		tableRows = j.table.NumRows()
+	}
+	n := j.pendingBytes + (tableRows+j.loadedRows)*rowBytes(j.tableSchema) + int64(len(j.index))*(8+24) + tableRows*4
+	if j.mat != nil {
+		n += j.mat.bytes()
+	}
+	return n
+}
+
 func (j *lookupJoin) Close() error {
 	releaseBatches(j.pending)
 	releaseBatches(j.loaded)
 	j.pending, j.loaded = nil, nil
+	j.pendingBytes, j.loadedRows = 0, 0
 	if j.table != nil {
 		j.table.Release()
 		j.table = nil

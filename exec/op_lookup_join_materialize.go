@@ -16,9 +16,11 @@ import (
 // columns, then the lookup columns), each entry a run of rows of one
 // segment; a segment is released once none of its rows is referenced.
 type lookupMaterialized struct {
-	keys    []int         // probe key columns
-	schema  *arrow.Schema // segment rows: key columns, then lookup columns
-	segs    []matSegment
+	keys   []int         // probe key columns
+	schema *arrow.Schema // segment rows: key columns, then lookup columns
+	segs   []matSegment
+	// rows counts the rows of the segments not yet released, for bytes.
+	rows    int64
 	entries map[uint64][]matEntry
 	hashes  []uint64 // scratch
 }
@@ -120,6 +122,7 @@ func (j *lookupJoin) accumulate(b arrow.RecordBatch, out Output) error {
 		}
 		seg = int32(len(m.segs))
 		m.segs = append(m.segs, matSegment{rows: rows, live: len(spi)})
+		m.rows += rows.NumRows()
 	}
 	n := int(b.NumRows())
 	m.hashes = resizeHashes(m.hashes, n)
@@ -233,6 +236,7 @@ func (m *lookupMaterialized) sameKey(e matEntry, b arrow.RecordBatch, i int) boo
 func (m *lookupMaterialized) releaseUnused() {
 	for s := range m.segs {
 		if m.segs[s].rows != nil && m.segs[s].live == 0 {
+			m.rows -= m.segs[s].rows.NumRows()
 			m.segs[s].rows.Release()
 			m.segs[s].rows = nil
 		}
@@ -366,6 +370,7 @@ func (j *lookupJoin) restoreMaterialized(data json.RawMessage) error {
 	b := bs[0]
 	seg := int32(len(m.segs))
 	m.segs = append(m.segs, matSegment{rows: b, live: int(b.NumRows())})
+	m.rows += b.NumRows()
 	keys := make([]int, len(m.keys))
 	for c := range keys {
 		keys[c] = c
@@ -392,5 +397,12 @@ func (j *lookupJoin) closeMaterialized() {
 			j.mat.segs[s].rows.Release()
 		}
 	}
-	j.mat.segs, j.mat.entries = nil, map[uint64][]matEntry{}
+	j.mat.segs, j.mat.entries, j.mat.rows = nil, map[uint64][]matEntry{}, 0
+}
+
+// bytes estimates the rows kept in segments (a released segment's rows
+// no longer count) and, per probe key, its entry with the map's hash and
+// entry list (lookupJoin.StateBytes).
+func (m *lookupMaterialized) bytes() int64 {
+	return m.rows*rowBytes(m.schema) + int64(len(m.entries))*(8+24+12)
 }

@@ -39,11 +39,20 @@ func TestLookupJoinSavepoint(t *testing.T) {
 	require.NoError(t, op.ProcessWatermark(0, 5, &o))
 	feed(op, 1, snapBuild, []string{"a", "b"}, []int64{10, 20})
 	require.Empty(t, o.log.String(), "probe rows wait for the table")
+	// The state size: 2 waiting probe rows and 2 loaded table rows, each
+	// STRING, BIGINT (16+8 bytes).
+	const row = 24
+	require.Equal(t, int64(2*row+2*row), op.(StateSizer).StateBytes())
 	require.NoError(t, op.(PreSnapshotOperator).PrepareSnapshotPreBarrier(&o))
+	// Answered, the probe rows are gone; the table is indexed (2 keys
+	// with their row lists).
+	require.Equal(t, int64(2*row+2*(8+24)+2*4), op.(StateSizer).StateBytes())
 	feed(op, 0, snapProbe, []string{"a"}, []int64{3})
 
 	op = reopen(t, op, spec, ctx)
 	defer op.Close()
+	// Restored, the waiting row and the table rows, not yet indexed.
+	require.Equal(t, int64(row+2*row), op.(StateSizer).StateBytes())
 	feed(op, 1, snapBuild, []string{"a"}, []int64{11})
 	require.NoError(t, op.EndInput(1, &o))
 	feed(op, 0, snapProbe, []string{"b"}, []int64{4})
@@ -82,9 +91,14 @@ func TestLookupJoinMaterialized(t *testing.T) {
 	feed(op, 1, snapBuild, []string{"a"}, []int64{10}, nil)
 	feed(op, 0, snapProbe, []string{"a", "z"}, []int64{1, 2}, []int8{0, 0})
 	require.NoError(t, op.(PreSnapshotOperator).PrepareSnapshotPreBarrier(&o))
+	// The materialized state: the row a joined (pv, bk, bv: 8+16+8
+	// bytes) and its key's entry (44); z joined nothing and is not kept.
+	const matRow = 32 + 44
+	require.Equal(t, int64(matRow), op.(*lookupJoin).mat.bytes())
 
 	op = reopen(t, op, spec, ctx)
 	defer op.Close()
+	require.Equal(t, int64(matRow), op.(*lookupJoin).mat.bytes())
 	feed(op, 1, snapBuild, []string{"a"}, []int64{11}, nil)
 	require.NoError(t, op.EndInput(1, &o))
 	feed(op, 0, snapProbe, []string{"a", "z", "a"}, []int64{1, 2, 3}, []int8{3, 3, 0})
@@ -95,4 +109,8 @@ func TestLookupJoinMaterialized(t *testing.T) {
 		"[a, 1, a, 10, 3]\n"+
 		"[z, 2, null, null, 3]\n"+
 		"[a, 3, a, 11, 0]\n", o.log.String())
+	require.Equal(t, int64(matRow), op.(*lookupJoin).mat.bytes())
+	// Retracting the last joined row frees the materialized state.
+	feed(op, 0, snapProbe, []string{"a"}, []int64{3}, []int8{3})
+	require.Zero(t, op.(*lookupJoin).mat.bytes())
 }

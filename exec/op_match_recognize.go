@@ -163,6 +163,9 @@ func (st *mrPart) idle() bool {
 	return len(st.threads) == 0 && len(st.done) == 0 && len(st.pending) == 0 && len(st.rows) == 0
 }
 
+// matches is the number of partial and completed matches st holds.
+func (st *mrPart) matches() int { return len(st.threads) + len(st.done) }
+
 type matchRecognize struct {
 	spec    MatchRecognizeSpec
 	ctx     *OperatorContext
@@ -188,11 +191,14 @@ type matchRecognize struct {
 	store    *rowStore
 	parts    *partitionTable
 	state    []*mrPart
-	seq      int64
-	wm       int64
-	in       joinBatch
-	ms       []int64
-	items    []mrItem
+	// held counts the partial and completed matches of all partitions
+	// (mrPart.matches), kept up to date for StateBytes.
+	held  int
+	seq   int64
+	wm    int64
+	in    joinBatch
+	ms    []int64
+	items []mrItem
 	// evalSchemas caches gatherBatch's schemas, index v+1.
 	evalSchemas []*arrow.Schema
 	scratch     colView
@@ -454,8 +460,11 @@ func (m *matchRecognize) expire(now int64) error {
 		if !m.parts.live[p] || st == nil || len(st.threads) == 0 {
 			continue
 		}
+		before := st.matches()
 		m.dropTimedOut(st, now)
-		if err := m.emitReady(st); err != nil {
+		err := m.emitReady(st)
+		m.held += st.matches() - before
+		if err != nil {
 			return err
 		}
 		m.trim(st)
@@ -657,7 +666,11 @@ func (m *matchRecognize) feed(items []mrItem) error {
 		}
 	}
 	for r, it := range items {
-		if err := m.step(m.state[it.p], it.slot, r, pre); err != nil {
+		st := m.state[it.p]
+		before := st.matches()
+		err := m.step(st, it.slot, r, pre)
+		m.held += st.matches() - before
+		if err != nil {
 			return err
 		}
 	}
@@ -1154,10 +1167,22 @@ func (m *matchRecognize) Restore(state []byte) error {
 				}
 				m.parts.remove(p)
 				m.state[p] = nil
+				continue
 			}
+			m.held += st.matches()
 		}
 		return r.err
 	})
+}
+
+// StateBytes estimates the live partitions with their bookkeeping (row,
+// pending and match list headers), the buffered rows (matched or waiting
+// for the watermark) each with its list entry, and the partial and
+// completed matches: start, pattern position and the header of their
+// variable list (StateSizer).
+func (m *matchRecognize) StateBytes() int64 {
+	return m.parts.bytes() + int64(m.parts.count)*(8+8+4*24) + m.store.bytes() + int64(m.store.live)*4 +
+		int64(m.held)*(8+8+8+24)
 }
 
 func (m *matchRecognize) Close() error { return nil }

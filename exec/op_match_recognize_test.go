@@ -54,6 +54,8 @@ func TestMatchRecognize(t *testing.T) {
 					waiting += len(op.state[p].done)
 				}
 			}
+			// StateBytes counts the matches without walking the partitions.
+			require.Equal(t, threads+waiting, op.held, "held matches")
 			return fmt.Sprintf("partitions=%d rows=%d threads=%d waiting=%d\n", op.parts.count, op.store.live, threads, waiting)
 		default:
 			return h.run(t, d)

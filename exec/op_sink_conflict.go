@@ -144,6 +144,13 @@ func (m *sinkConflictMaterializer) addPartition(h uint64, views []colView, i int
 	return p
 }
 
+// StateBytes estimates the live sink keys with their held slot and
+// buffered changes (slice header), and the stored rows, held or
+// buffered, each with its pending change entry (StateSizer).
+func (m *sinkConflictMaterializer) StateBytes() int64 {
+	return m.parts.bytes() + m.store.bytes() + int64(m.parts.count)*(4+24) + int64(m.store.live)*8
+}
+
 func (m *sinkConflictMaterializer) ProcessWatermark(_ int, wm Watermark, out Output) error {
 	if err := m.resolve(out); err != nil {
 		return err

@@ -179,6 +179,13 @@ func (m *sinkMaterializer) releaseSlots() {
 	m.release = m.store.releaseAll(m.release)
 }
 
+// StateBytes estimates the live sink keys with their row lists (slice
+// header) and the rows kept for them, each with its slot index in its
+// key's list (StateSizer).
+func (m *sinkMaterializer) StateBytes() int64 {
+	return m.parts.bytes() + m.store.bytes() + int64(m.parts.count)*24 + int64(m.store.live)*4
+}
+
 func (m *sinkMaterializer) ProcessWatermark(_ int, wm Watermark, out Output) error {
 	return out.EmitWatermark(wm)
 }

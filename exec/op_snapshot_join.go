@@ -71,6 +71,10 @@ type snapshotJoin struct {
 	loaded  bool
 	heldWM  Watermark
 	pending []arrow.RecordBatch // probe batches waiting for the load
+	// pendingBytes estimates the rows of pending and segRows counts the
+	// rows of segs, live or dead, for StateBytes.
+	pendingBytes int64
+	segRows      int64
 
 	segs    []buildSegment
 	indexed bool // segs is one compacted segment and index covers it
@@ -119,6 +123,7 @@ func (j *snapshotJoin) ProcessBatch(input int, b arrow.RecordBatch, out Output) 
 	if !j.loaded {
 		b.Retain()
 		j.pending = append(j.pending, b)
+		j.pendingBytes += b.NumRows() * rowBytes(b.Schema())
 		return nil
 	}
 	return j.probe(b, out)
@@ -150,7 +155,7 @@ func (j *snapshotJoin) EndInput(input int, out Output) error {
 func (j *snapshotJoin) completeLoad(out Output) error {
 	j.loaded = true
 	pending := j.pending
-	j.pending = nil
+	j.pending, j.pendingBytes = nil, 0
 	return probeWaiting(pending, j.heldWM, j.probe, out)
 }
 
@@ -166,6 +171,7 @@ func (j *snapshotJoin) addBuild(b arrow.RecordBatch) error {
 		return err
 	}
 	j.segs = append(j.segs, seg)
+	j.segRows += int64(n)
 	j.indexed = false
 	if !j.spec.BuildChangelog {
 		for i := range seg.alive {
@@ -255,7 +261,7 @@ func (j *snapshotJoin) ensureIndex() error {
 		table.Release()
 		return err
 	}
-	j.segs = []buildSegment{seg}
+	j.segs, j.segRows = []buildSegment{seg}, int64(n)
 	j.index, err = indexBuildRows(table, j.spec.BuildKeys)
 	return err
 }
@@ -381,7 +387,7 @@ func (j *snapshotJoin) releaseSegments() {
 	for _, s := range j.segs {
 		s.rows.Release()
 	}
-	j.segs = nil
+	j.segs, j.segRows = nil, 0
 }
 
 // snapshotJoinState is the operator's snapshot: whether the load
@@ -420,6 +426,9 @@ func (j *snapshotJoin) Restore(data []byte) error {
 		return err
 	}
 	j.loaded, j.heldWM, j.pending = st.Loaded, st.HeldWM, pending
+	for _, b := range pending {
+		j.pendingBytes += b.NumRows() * rowBytes(b.Schema())
+	}
 	for _, b := range build {
 		n := int(b.NumRows())
 		seg := buildSegment{rows: b, alive: make([]bool, n), rowHash: make([]uint64, n)}
@@ -430,14 +439,23 @@ func (j *snapshotJoin) Restore(data []byte) error {
 			return err
 		}
 		j.segs = append(j.segs, seg)
+		j.segRows += int64(n)
 	}
 	j.indexed = false
 	return nil
 }
 
+// StateBytes estimates the waiting probe rows and the build rows kept in
+// segments, each with its alive flag, whole-row hash and index entry
+// (dead rows count until the next compaction), with the index's keys and
+// row lists (StateSizer).
+func (j *snapshotJoin) StateBytes() int64 {
+	return j.pendingBytes + j.segRows*(rowBytes(j.buildSchema)+1+8+4) + int64(len(j.index))*(8+24)
+}
+
 func (j *snapshotJoin) Close() error {
 	releaseBatches(j.pending)
-	j.pending = nil
+	j.pending, j.pendingBytes = nil, 0
 	j.releaseSegments()
 	return nil
 }

@@ -103,15 +103,24 @@ func TestSnapshotJoin(t *testing.T) {
 	require.NoError(t, op.ProcessWatermark(0, 7, &o))
 	feed(op, 1, snapBuild, []string{"a", "b", "a"}, []int64{10, 20, 11}, []int8{0, 0, 0})
 	require.Empty(t, o.log.String(), "probe rows wait for the load")
+	// The state size: 3 waiting probe rows (STRING, BIGINT: 16+8 bytes)
+	// and 3 build rows (24, with the alive flag, row hash and index
+	// entry: 37); it survives the restore.
+	const probeRow, buildRow = 24, 24 + 1 + 8 + 4
+	require.Equal(t, int64(3*probeRow+3*buildRow), op.(StateSizer).StateBytes())
 
 	op = reopen(t, op, spec, ctx)
 	defer op.Close()
+	require.Equal(t, int64(3*probeRow+3*buildRow), op.(StateSizer).StateBytes())
 
 	// Before the load completes, a(10) is replaced by a(12).
 	feed(op, 1, snapBuild, []string{"a", "a"}, []int64{10, 12}, []int8{1, 2})
 	require.NoError(t, op.ProcessWatermark(1, 9, &o))
 	require.Empty(t, o.log.String())
 	require.NoError(t, op.ProcessWatermark(1, 10, &o))
+	// The load frees the waiting probe rows and compacts the build rows
+	// (a(10) is gone) into one indexed segment: keys a and b.
+	require.Equal(t, int64(3*buildRow+2*(8+24)), op.(StateSizer).StateBytes())
 	// After it, b(20) goes away: later probe rows no longer see it, the
 	// results already emitted stay.
 	feed(op, 1, snapBuild, []string{"b"}, []int64{20}, []int8{3})

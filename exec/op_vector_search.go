@@ -486,7 +486,8 @@ func (s *vectorSearch) Restore(data []byte) error {
 		return err
 	}
 	defer releaseBatches(table)
-	s.ended, s.heldWM, s.pending = st.Ended, st.HeldWM, pending
+	s.ended, s.heldWM = st.Ended, st.HeldWM
+	s.restoreWaiting(pending)
 	if len(table) > 0 {
 		if s.restored, err = concatBatches(s.ctx.Mem, s.tableSchema, table); err != nil {
 			return err

@@ -542,6 +542,14 @@ func (w *windowRankOp) Restore(state []byte) error {
 	return r.err
 }
 
+// StateBytes estimates the open windows (bounds and partition list), the
+// partitions with their first arrival number and rank order, and the rows
+// they keep, each with its entry in that order (StateSizer).
+func (w *windowRankOp) StateBytes() int64 {
+	return int64(len(w.windows))*(16+24) + w.parts.bytes() + int64(w.parts.count)*(8+4+24) +
+		w.store.bytes() + int64(w.store.live)*4
+}
+
 func (w *windowRankOp) Close() error { return nil }
 
 // windowRankStats describes the operator's state for tests and benchmarks.

@@ -12,6 +12,9 @@ type tableWait struct {
 	ended   bool // the table input ended: probe rows are answered on arrival
 	heldWM  Watermark
 	pending []arrow.RecordBatch // probe batches waiting for the table
+	// pendingBytes estimates the rows of pending (rowBytes), for
+	// StateBytes.
+	pendingBytes int64
 }
 
 func newTableWait() tableWait { return tableWait{heldWM: MinWatermark} }
@@ -24,6 +27,7 @@ func (w *tableWait) holdProbe(b arrow.RecordBatch) bool {
 	}
 	b.Retain()
 	w.pending = append(w.pending, b)
+	w.pendingBytes += b.NumRows() * rowBytes(b.Schema())
 	return true
 }
 
@@ -52,10 +56,19 @@ func (w *tableWait) endInput(input int) bool {
 	return true
 }
 
+// restoreWaiting makes pending, read from a snapshot, the waiting probe
+// batches.
+func (w *tableWait) restoreWaiting(pending []arrow.RecordBatch) {
+	w.pending, w.pendingBytes = pending, 0
+	for _, b := range pending {
+		w.pendingBytes += b.NumRows() * rowBytes(b.Schema())
+	}
+}
+
 // flushWaiting answers the waiting probe batches with probe in arrival
 // order, then emits the probe watermark held back with them.
 func (w *tableWait) flushWaiting(probe func(arrow.RecordBatch, Output) error, out Output) error {
 	pending, wm := w.pending, w.heldWM
-	w.pending, w.heldWM = nil, MinWatermark
+	w.pending, w.heldWM, w.pendingBytes = nil, MinWatermark, 0
 	return probeWaiting(pending, wm, probe, out)
 }

@@ -44,6 +44,14 @@ func (s source) bindPGObjectDef(n *sql.FuncCall, args []expr.Expr) (e expr.Expr,
 		if s.cat != nil {
 			defs = s.cat.PGRelationComments()
 		}
+	case "REGCLASS":
+		lit, isLit := args[0].(*expr.Literal)
+		if len(args) != 1 || !isLit || !lit.Type().IsString() {
+			// An OID prints through the REGCLASS kernel.
+			return nil, false, nil
+		}
+		e, err := s.bindRegclassName(n, lit)
+		return e, true, err
 	case "PG_RELATION_IS_PUBLISHABLE":
 		e, err := s.bindRelationIsPublishable(n, args)
 		return e, true, err
@@ -101,6 +109,27 @@ func (s source) bindPGObjectDef(n *sql.FuncCall, args []expr.Expr) (e expr.Expr,
 	}
 	e, err = s.call(n, "CASE", append(caseArgs, &expr.Literal{T: types.StringType})...)
 	return e, true, err
+}
+
+// bindRegclassName binds 'name'::regclass, which PostgreSQL reads as the
+// OID of the relation so named (psql's \dx compares pg_description.classoid
+// with 'pg_catalog.pg_extension'::pg_catalog.regclass): the OID as a
+// constant, looked up in the catalog as the statement is planned. It is a
+// BIGINT, Eddy's OID type, so it compares with OID columns; a relation
+// that does not exist is an error, as in PostgreSQL.
+func (s source) bindRegclassName(n *sql.FuncCall, lit *expr.Literal) (expr.Expr, error) {
+	if lit.Value == nil {
+		return &expr.Literal{T: types.BigIntType}, nil
+	}
+	name, _ := lit.Value.(string)
+	// CHAR(n) literals may carry padding.
+	name = strings.TrimRight(name, " ")
+	if s.cat != nil {
+		if oid, ok := s.cat.PGRelationOID(name); ok {
+			return &expr.Literal{Value: oid, T: types.BigIntType.WithNullable(false)}, nil
+		}
+	}
+	return nil, s.errAt(errs.UndefinedTable, n, "relation %q does not exist", name)
 }
 
 // bindColDescription binds col_description(oid, column number), a
