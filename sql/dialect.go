@@ -308,6 +308,9 @@ func (r *rewriter) run() error {
 		}
 		next := r.tok(i + 1)
 		adjacent := next.pos == t.end
+		// rewrite, when a case sets it, replaces the construct at i and
+		// returns the index of its last token.
+		var rewrite func(int) (int, error)
 		switch {
 		case t.isOp("!") && next.isOp("~") && adjacent:
 			r.place(t.pos, next.end, "<>")
@@ -319,12 +322,7 @@ func (r *rewriter) run() error {
 			p.markers[regexKey(next.pos)] = marker{kind: markRegex}
 			continue
 		case t.is("OPERATOR") && next.isOp("("):
-			j, err := r.regexOperator(i)
-			if err != nil {
-				return err
-			}
-			i = j
-			continue
+			rewrite = r.regexOperator
 		case t.is("COLLATE"):
 			// PostgreSQL clients name the default collation, the only
 			// one Eddy has (COLLATE pg_catalog.default).
@@ -353,12 +351,7 @@ func (r *rewriter) run() error {
 			// The prefix marks table placeholders (see placeTable).
 			return r.errorf(i, "quoted identifier may not start with a control character")
 		case t.isOp("::"):
-			j, err := r.pgCast(i)
-			if err != nil {
-				return err
-			}
-			i = j
-			continue
+			rewrite = r.pgCast
 		case t.kind == tkOp && mysqlOnlyOps[t.val]:
 			return r.errorf(i, "operator %s is MySQL syntax, not Flink SQL", t.val)
 		case t.kind == tkWord && flinkColumnWords[t.upper] && !next.isOp("(") && !next.isOp(".") &&
@@ -403,124 +396,56 @@ func (r *rewriter) run() error {
 			p.markers[t.pos] = marker{kind: markParam, n: n}
 			r.place(t.pos, t.end, "?")
 		case t.is("LATERAL") && next.is("TABLE") && r.tok(i+2).isOp("(") && r.startsFromItem(prev, fromAt, depth):
-			j, err := r.tableFunc(i, true)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = func(i int) (int, error) { return r.tableFunc(i, true) }
 		case t.is("TABLE") && next.isOp("(") && r.startsFromItem(prev, fromAt, depth):
-			j, err := r.tableFunc(i, false)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = func(i int) (int, error) { return r.tableFunc(i, false) }
 		case t.is("PG_CATALOG") && next.isOp(".") && r.tok(i+2).is("UNNEST") && r.tok(i+3).isOp("(") && r.startsFromItem(prev, fromAt, depth):
 			// PostgreSQL's qualified name of UNNEST (psql's \d+ sends it).
-			j, err := r.unnestFrom(i, i+2)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = func(i int) (int, error) { return r.unnestFrom(i, i+2) }
 		case t.is("UNNEST") && next.isOp("(") && r.startsFromItem(prev, fromAt, depth):
-			j, err := r.unnest(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.unnest
 		case t.is("PG_CATALOG") && next.isOp(".") && r.isBareTableFunc(i+2) && r.startsFromItem(prev, fromAt, depth):
-			j, err := r.bareTableFuncFrom(i, i+2)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = func(i int) (int, error) { return r.bareTableFuncFrom(i, i+2) }
 		case r.isBareTableFunc(i) && r.startsFromItem(prev, fromAt, depth):
-			j, err := r.bareTableFunc(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.bareTableFunc
 		case t.is("MATCH_RECOGNIZE") && next.isOp("("):
-			j, err := r.matchRecognize(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.matchRecognize
 		case t.is("FOR") && next.is("SYSTEM_TIME"):
-			j, err := r.asOf(i, fromAt, depth)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = func(i int) (int, error) { return r.asOf(i, fromAt, depth) }
 		case t.is("FILTER") && next.isOp("(") && r.tok(i+2).is("WHERE") && prev.isOp(")"):
-			j, err := r.filter(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.filter
 		case t.is("VALUES") && (i == r.lo || prev.isOp("(") || isSetOp(prev) ||
 			(prev.is("ALL") || prev.is("DISTINCT")) && isSetOp(r.tok(i-2))):
-			j, err := r.valuesOperand(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.valuesOperand
 		case (t.is("FLOOR") || t.is("CEIL") || t.is("CEILING")) && next.isOp("(") && !prev.isOp("."):
-			j, err := r.floorTo(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.floorTo
 		case t.kind == tkWord && next.isOp("(") && !prev.isOp(".") && !prev.is("TABLE") && r.ownCall(i):
-			j, err := r.call(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.call
 		case t.isOp("(") || t.isOp("["):
 			depth++
 			if t.isOp("(") && next.is("VALUES") && r.startsFromItem(prev, fromAt, depth-1) {
-				j, err := r.valuesTable(i)
-				if err != nil {
-					return err
-				}
-				i = j
+				rewrite = r.valuesTable
 				depth--
 			} else if t.isOp("(") && r.startsFromItem(prev, fromAt, depth-1) && !next.is("SELECT") && !next.is("WITH") {
 				// A parenthesized join: a FROM list continues inside.
 				fromAt[depth] = true
 			} else if t.isOp("[") {
-				j, err := r.index(i)
-				if err != nil {
-					return err
-				}
-				i = j
+				rewrite = r.index
 				depth--
 			}
 		case t.isOp(")") || t.isOp("]"):
 			delete(fromAt, depth)
 			depth--
 			if t.isOp(")") && fromAt[depth] {
-				j, err := r.derivedAliases(i, fromAt, depth)
-				if err != nil {
-					return err
-				}
-				i = j
+				rewrite = func(i int) (int, error) { return r.derivedAliases(i, fromAt, depth) }
 			}
 		case t.is("FROM") || t.is("JOIN"):
 			fromAt[depth] = true
 			if next.isIdent() && r.tok(i+2).isOp(".") && r.tok(i+4).isOp(".") {
-				j, err := r.threePartTable(i + 1)
-				if err != nil {
-					return err
-				}
-				i = j
+				rewrite = func(i int) (int, error) { return r.threePartTable(i + 1) }
 			}
 		case t.isOp(",") && fromAt[depth] && next.isIdent() && r.tok(i+2).isOp(".") && r.tok(i+4).isOp("."):
-			j, err := r.threePartTable(i + 1)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = func(i int) (int, error) { return r.threePartTable(i + 1) }
 		case t.is("WHERE") || t.is("GROUP") || t.is("HAVING") || t.is("ORDER") || t.is("LIMIT") ||
 			t.is("UNION") || t.is("EXCEPT") || t.is("INTERSECT") || t.is("WINDOW") || t.is("ON") || t.is("USING"):
 			fromAt[depth] = false
@@ -528,55 +453,23 @@ func (r *rewriter) run() error {
 				return r.errorf(i, "LIMIT offset, count is MySQL syntax; use LIMIT count OFFSET offset")
 			}
 			if t.is("GROUP") && next.is("BY") {
-				j, err := r.groupBy(i)
-				if err != nil {
-					return err
-				}
-				i = j
+				rewrite = r.groupBy
 			}
 		case t.is("INTERVAL"):
-			j, err := r.interval(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.interval
 		case (t.is("CAST") || t.is("TRY_CAST")) && next.isOp("("):
-			j, err := r.cast(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.cast
 		case (t.is("JSON_VALUE") || t.is("JSON_QUERY")) && next.isOp("("):
-			j, err := r.jsonFunc(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.jsonFunc
 		case t.is("EXTRACT") && next.isOp("("):
-			j, err := r.extract(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.extract
 		case (t.is("ANY") || t.is("SOME") || t.is("ALL")) && next.isOp("(") && isComparisonOp(prev) &&
 			!r.tok(i+2).is("SELECT") && !r.tok(i+2).is("WITH") && !r.tok(i+2).is("VALUES"):
-			j, err := r.quantified(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.quantified
 		case t.is("ARRAY") && next.isOp("(") && (r.tok(i+2).is("SELECT") || r.tok(i+2).is("WITH") || r.tok(i+2).is("VALUES")):
-			j, err := r.arraySubquery(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.arraySubquery
 		case (t.is("ARRAY") || t.is("MAP")) && next.isOp("["):
-			j, err := r.collection(i)
-			if err != nil {
-				return err
-			}
-			i = j
+			rewrite = r.collection
 		case t.is("FULL") && (next.is("JOIN") || next.is("OUTER") && r.tok(i+2).is("JOIN")):
 			r.place(t.pos, t.end, "LEFT")
 			if next.is("OUTER") {
@@ -608,6 +501,13 @@ func (r *rewriter) run() error {
 				return err
 			}
 			i++
+		}
+		if rewrite != nil {
+			j, err := rewrite(i)
+			if err != nil {
+				return err
+			}
+			i = j
 		}
 	}
 	return nil
