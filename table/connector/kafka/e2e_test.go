@@ -17,14 +17,22 @@ import (
 	"github.com/eddysql/eddy/table"
 )
 
+// fakeCluster starts a kfake cluster (the real Kafka protocol, in
+// process) seeded with topics of n partitions, closed when the test ends,
+// and returns its bootstrap address.
+func fakeCluster(t *testing.T, partitions int32, topics ...string) string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return strings.Join(c.ListenAddrs(), ",")
+}
+
 // TestEndToEnd runs INSERT INTO kafka_sink SELECT ... FROM kafka_source
 // WHERE ... over kfake topics at parallelism 1 and 3, with a bounded read,
 // and compares the records in the output topic.
 func TestEndToEnd(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "bids", "out1", "out3"))
-	require.NoError(t, err)
-	defer c.Close()
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, 4, "bids", "out1", "out3")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	require.NoError(t, err)
 	defer cl.Close()
@@ -104,10 +112,7 @@ func consumeTopic(t *testing.T, cl *kgo.Client, topic string, n int) []string {
 // a query, writes the timestamp and headers of records and reads them back,
 // rejects writing a read-only key, and shows them in SHOW CREATE TABLE.
 func TestMetadataEndToEnd(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out", "meta", "out2"))
-	require.NoError(t, err)
-	defer c.Close()
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, 2, "in", "out", "meta", "out2")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	require.NoError(t, err)
 	defer cl.Close()
@@ -218,10 +223,7 @@ func TestMetadataEndToEnd(t *testing.T) {
 // upsert-kafka topic, then reads the topic back through upsert-kafka and
 // through a consumer: the final value of each key is the expected total.
 func TestAggregateToUpsertKafka(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bids", "totals1", "totals2"))
-	require.NoError(t, err)
-	defer c.Close()
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, 3, "bids", "totals1", "totals2")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	require.NoError(t, err)
 	defer cl.Close()
@@ -294,10 +296,7 @@ func finalValues(t *testing.T, addr, topic string, want map[string]string) map[s
 // updates, deletes) through a GROUP BY into upsert-kafka: the final table
 // is the aggregate of the final source rows.
 func TestDebeziumThroughAggregation(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "cdc", "by_region"))
-	require.NoError(t, err)
-	defer c.Close()
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, 1, "cdc", "by_region")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	require.NoError(t, err)
 	defer cl.Close()
@@ -349,10 +348,7 @@ func TestProjectionPushdown(t *testing.T) {
 	for _, f := range formats {
 		topics = append(topics, "p_"+f, "o_"+f)
 	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topics...))
-	require.NoError(t, err)
-	defer c.Close()
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, 2, topics...)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	require.NoError(t, err)
 	defer cl.Close()
@@ -405,10 +401,7 @@ func TestWindowToUpsertKafka(t *testing.T) {
 	for _, f := range formats {
 		topics = append(topics, "w_"+f, "win_"+f)
 	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
-	require.NoError(t, err)
-	defer c.Close()
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, 3, topics...)
 	var values []string
 	want := map[string]string{}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddysql/eddy/exec"
@@ -24,10 +22,7 @@ import (
 // the job's source metrics count the two skipped records as Flink's
 // numRecordsInErrors.
 func TestParseErrorsAndMetadataProjection(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	require.NoError(t, err)
-	defer c.Close()
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, 1, "in")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	require.NoError(t, err)
 	defer cl.Close()

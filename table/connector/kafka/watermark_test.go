@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddysql/eddy/exec"
@@ -86,10 +85,7 @@ type windowTest struct {
 }
 
 func newWindowTest(t *testing.T, partitions int32, parallelism int, opts string) *windowTest {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "clicks"))
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	addr := strings.Join(c.ListenAddrs(), ",")
+	addr := fakeCluster(t, partitions, "clicks")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
