@@ -1266,6 +1266,9 @@ func (p *parser) ensureMarkers() {
 
 // parseQuery parses tokens [lo, hi) as a query.
 func (p *parser) parseQuery(lo, hi int) (*Query, error) {
+	if hi <= lo {
+		return nil, p.errorf(p.toks[min(lo, hi)], "expected a query")
+	}
 	p.ensureMarkers()
 	text, base, err := p.rewrite(lo, hi)
 	if err != nil {
@@ -1290,6 +1293,9 @@ func (p *parser) parseQuery(lo, hi int) (*Query, error) {
 // parseExprList parses tokens [lo, hi) as comma-separated expressions by
 // handing TiDB "SELECT <exprs>" positioned so offsets line up.
 func (p *parser) parseExprList(lo, hi int) ([]Expr, error) {
+	if hi <= lo {
+		return nil, p.errorf(p.toks[min(lo, hi)], "expected an expression")
+	}
 	p.ensureMarkers()
 	text, base, err := p.rewrite(lo, hi)
 	if err != nil {
