@@ -888,10 +888,16 @@ func (r *rewriter) jsonFunc(i int) (int, error) {
 		if err := r.jsonBehaviors(j, end, fn, behaviors, nil); err != nil {
 			return 0, err
 		}
-		call = &FuncCall{Pos: pos, Name: fn, Args: append(args, str(wrapper), str(behaviors["EMPTY"]), str(behaviors["ERROR"]))}
-		if typ != nil && (typ.Elem != nil || typ.Key != nil || typ.Fields != nil) {
-			return 0, r.errorf(clauses+1, "JSON_QUERY RETURNING %s is not supported: it returns JSON text, a string", typ.Name)
+		args = append(args, str(wrapper), str(behaviors["EMPTY"]), str(behaviors["ERROR"]))
+		switch {
+		case typ == nil:
+		case typ.Name == "ARRAY" && typ.Elem != nil && isStringTypeName(typ.Elem.Name):
+			// Flink returns the array's elements as strings.
+			args = append(args, str("ARRAY"))
+		case typ.Elem != nil || typ.Key != nil || typ.Fields != nil:
+			return 0, r.errorf(clauses+1, "JSON_QUERY RETURNING %s is not supported: it returns a string type or ARRAY<STRING>", typ)
 		}
+		call = &FuncCall{Pos: pos, Name: fn, Args: args}
 		if typ != nil {
 			call = &Cast{Pos: pos, Expr: call, Type: typ}
 		}
@@ -915,6 +921,15 @@ func (r *rewriter) jsonFunc(i int) (int, error) {
 	}
 	r.placeExpr(i, end, call)
 	return end, nil
+}
+
+// isStringTypeName reports the character string type names.
+func isStringTypeName(name string) bool {
+	switch strings.ToUpper(name) {
+	case "STRING", "VARCHAR", "CHAR":
+		return true
+	}
+	return false
 }
 
 // isJSONClauseStart reports the words that begin a clause of JSON_VALUE or

@@ -61,16 +61,7 @@ func (s *strOut) finish() arrow.Array {
 	data := memory.NewResizableBuffer(s.mem)
 	data.Resize(len(s.data))
 	copy(data.Bytes(), s.data)
-	var valid *memory.Buffer
-	if len(s.nulls) > 0 {
-		valid = memory.NewResizableBuffer(s.mem)
-		valid.Resize(int(bitutil.BytesForBits(int64(n))))
-		vb := valid.Bytes()
-		bitutil.SetBitsTo(vb, 0, int64(n), true)
-		for _, i := range s.nulls {
-			bitutil.ClearBit(vb, i)
-		}
-	}
+	valid := validityOf(s.mem, n, s.nulls)
 	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{valid, offs, data}, nil, len(s.nulls), 0)
 	for _, b := range []*memory.Buffer{valid, offs, data} {
 		if b != nil {
@@ -80,6 +71,22 @@ func (s *strOut) finish() arrow.Array {
 	defer d.Release()
 	s.start(0, 0)
 	return array.MakeFromData(d)
+}
+
+// validityOf returns the validity bitmap of n rows with the given NULL
+// rows, or nil when there are none.
+func validityOf(mem memory.Allocator, n int, nulls []int) *memory.Buffer {
+	if len(nulls) == 0 {
+		return nil
+	}
+	valid := memory.NewResizableBuffer(mem)
+	valid.Resize(int(bitutil.BytesForBits(int64(n))))
+	vb := valid.Bytes()
+	bitutil.SetBitsTo(vb, 0, int64(n), true)
+	for _, i := range nulls {
+		bitutil.ClearBit(vb, i)
+	}
+	return valid
 }
 
 // truncateRunes cuts s to at most n characters.

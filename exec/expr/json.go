@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
 )
@@ -506,9 +507,10 @@ func resolveJSONValue(name string, args []Expr) (Expr, error) {
 }
 
 // resolveJSONQueryFunc: JSON_QUERY(json, path[, wrapper, onEmpty,
-// onError]) is a STRING.
+// onError[, 'ARRAY']]) is a STRING, or an ARRAY<STRING> with the sixth
+// argument (the parser's RETURNING ARRAY<STRING>).
 func resolveJSONQueryFunc(name string, args []Expr) (Expr, error) {
-	if len(args) != 5 {
+	if len(args) != 5 && len(args) != 6 {
 		return resolveJSONQuery(types.StringType)(name, args)
 	}
 	base, err := resolveJSONQuery(types.StringType)(name, args[:2])
@@ -523,6 +525,17 @@ func resolveJSONQueryFunc(name string, args []Expr) (Expr, error) {
 	}
 	c := base.(*Call)
 	c.Args = append(append([]Expr(nil), c.Args...), args[2:]...)
+	if len(args) == 6 {
+		if err := literalChoice(name, "RETURNING type", args[5], []string{"ARRAY"}); err != nil {
+			return nil, err
+		}
+		for _, b := range args[3:5] {
+			if v, _ := literalString(b); v == "EMPTY OBJECT" {
+				return nil, fmt.Errorf("%s: EMPTY OBJECT is not an ARRAY<STRING>", name)
+			}
+		}
+		c.T = types.ArrayType(types.StringType).WithNullable(true)
+	}
 	return c, nil
 }
 
@@ -726,25 +739,31 @@ func compileJSONValue(c *compiler, call *Call) (Evaluator, error) {
 // the list of a wildcard path's matches as an array, or any value wrapped
 // in an array WITH [UNCONDITIONAL] ARRAY WRAPPER (WITH CONDITIONAL ARRAY
 // WRAPPER wraps all but arrays). A scalar left unwrapped is empty in lax
-// mode and an error in strict mode, as in Calcite's jsonQuery.
+// mode and an error in strict mode, as in Calcite's jsonQuery. RETURNING
+// ARRAY<STRING> (a sixth argument) turns the JSON array into its elements
+// instead.
 func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
 	matcher, err := pathMatcher(call)
 	if err != nil {
 		return nil, err
 	}
 	wrapper, onEmpty, onError := "WITHOUT", "NULL", "NULL"
-	if len(call.Args) == 5 {
+	if len(call.Args) >= 5 {
 		wrapper, _ = literalString(call.Args[2])
 		onEmpty, _ = literalString(call.Args[3])
 		onError, _ = literalString(call.Args[4])
 	}
-	out := newStrOut(c.mem)
+	var out jsonQueryOut = &jsonTextOut{newStrOut(c.mem)}
+	if len(call.Args) == 6 {
+		out = &jsonListOut{elems: newStrOut(c.mem), dt: call.T.Arrow(), mem: c.mem}
+	}
+	var scratch []byte
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		if args[0].DataType().ID() == arrow.NULL || args[1].DataType().ID() == arrow.NULL {
 			return allNullArray(call.T, n, c.mem)
 		}
 		doc, path := strAt(args[0]), strAt(args[1])
-		out.start(n, n*8)
+		out.start(n)
 		for i := 0; i < n; i++ {
 			if anyNullAt(args[:2], i) {
 				out.null()
@@ -754,7 +773,7 @@ func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
 			d := doc(i)
 			spans, st, why := jsonQueryRow(m, d)
 			if st == jsonFound {
-				b := out.scratch[:0]
+				b := scratch[:0]
 				isList := m.path.indefinite
 				var v string
 				if !isList {
@@ -779,7 +798,7 @@ func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
 				if wrap {
 					b = append(b, ']')
 				}
-				out.scratch = b
+				scratch = b
 				if !wrap && !isList && v[0] != '{' && v[0] != '[' {
 					st, why = jsonEmpty, ""
 					if m.path.strict {
@@ -790,8 +809,10 @@ func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
 			behavior := ""
 			switch st {
 			case jsonFound:
-				out.append(out.scratch)
-				continue
+				if why = out.value(scratch); why == "" {
+					continue
+				}
+				behavior = onError
 			case jsonEmpty:
 				behavior = onEmpty
 			case jsonError:
@@ -801,15 +822,97 @@ func compileJSONQuery(c *compiler, call *Call) (Evaluator, error) {
 			case "NULL":
 				out.null()
 			case "EMPTY ARRAY":
-				out.appendString("[]")
+				out.value([]byte("[]"))
 			case "EMPTY OBJECT":
-				out.appendString("{}")
+				out.value([]byte("{}"))
 			default:
 				return nil, jsonBehaviorError(call.Func, st, why)
 			}
 		}
 		return out.finish(), nil
 	})
+}
+
+// jsonQueryOut collects JSON_QUERY's results for a batch, in its
+// RETURNING type.
+type jsonQueryOut interface {
+	start(n int)
+	// value adds a row's compact JSON result, or returns why it cannot
+	// be one of the type's values.
+	value(text []byte) (reason string)
+	null()
+	finish() arrow.Array
+}
+
+// jsonTextOut returns the JSON text (RETURNING STRING).
+type jsonTextOut struct{ *strOut }
+
+func (o *jsonTextOut) start(n int) { o.strOut.start(n, n*8) }
+
+func (o *jsonTextOut) value(text []byte) string {
+	o.strOut.append(text)
+	return ""
+}
+
+// jsonListOut returns a JSON array's elements (RETURNING ARRAY<STRING>):
+// strings unquoted, JSON null as NULL, other values as compact JSON text,
+// as Flink's JSON_QUERY does.
+type jsonListOut struct {
+	elems *strOut
+	offs  []int32 // each row's end in elems, after a leading 0
+	nulls []int
+	text  []byte
+	dt    arrow.DataType
+	mem   memory.Allocator
+}
+
+func (o *jsonListOut) start(n int) {
+	o.elems.start(n, n*8)
+	o.offs = append(o.offs[:0], 0)
+	o.nulls = o.nulls[:0]
+}
+
+func (o *jsonListOut) value(text []byte) string {
+	if text[0] != '[' {
+		return "RETURNING ARRAY<STRING> needs a JSON array, not " + string(text)
+	}
+	s := string(text)
+	eachElement(s, 0, func(v jsonSpan) bool {
+		switch e := s[v.start:v.end]; {
+		case e == "null":
+			o.elems.null()
+		case e[0] == '"':
+			o.text = appendUnescaped(o.text[:0], e)
+			o.elems.append(o.text)
+		default:
+			o.elems.appendString(e)
+		}
+		return true
+	})
+	o.offs = append(o.offs, int32(len(o.elems.offs)-1))
+	return ""
+}
+
+func (o *jsonListOut) null() {
+	o.nulls = append(o.nulls, len(o.offs)-1)
+	o.offs = append(o.offs, o.offs[len(o.offs)-1])
+}
+
+func (o *jsonListOut) finish() arrow.Array {
+	n := len(o.offs) - 1
+	child := o.elems.finish()
+	defer child.Release()
+	offs := memory.NewResizableBuffer(o.mem)
+	offs.Resize(len(o.offs) * arrow.Int32SizeBytes)
+	copy(arrow.Int32Traits.CastFromBytes(offs.Bytes()), o.offs)
+	defer offs.Release()
+	valid := validityOf(o.mem, n, o.nulls)
+	if valid != nil {
+		defer valid.Release()
+	}
+	d := array.NewData(o.dt, n, []*memory.Buffer{valid, offs}, []arrow.ArrayData{child.Data()}, len(o.nulls), 0)
+	defer d.Release()
+	return array.MakeFromData(d)
 }
 
 // compileJSONExists: TRUE when the path selects something; invalid JSON
