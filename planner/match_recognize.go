@@ -194,8 +194,7 @@ func (b *binder) bindMatchRecognize(n *sql.MatchRecognizeRef) (Node, *scope, err
 		if !ok || len(id.Parts) != 1 {
 			return 0, b.errAt(errs.NotSupported, e, "MATCH_RECOGNIZE %s must be a column", what)
 		}
-		i, _, err := b.resolve(sc, id)
-		return i, err
+		return b.resolveColumn(sc, id)
 	}
 	for _, e := range n.PartitionBy {
 		c, err := column(e, "PARTITION BY")
@@ -381,7 +380,7 @@ func (nb *navBinder) nav(e sql.Expr) (exec.MatchNav, bool, error) {
 				return 0, 0, b.errAt(errs.UndefinedObject, a, "unknown pattern variable %s", id.Parts[0])
 			}
 		}
-		col, _, err = b.resolve(nb.sc, &sql.Ident{Pos: id.Pos, Parts: []string{name}})
+		col, err = b.resolveColumn(nb.sc, &sql.Ident{Pos: id.Pos, Parts: []string{name}})
 		return v, col, err
 	}
 	switch n := e.(type) {
@@ -545,7 +544,7 @@ func (nb *navBinder) matchRowtime(n *sql.FuncCall) (sql.Expr, error) {
 		if !ok || len(id.Parts) != 1 {
 			return nil, nb.b.errAt(errs.DatatypeMismatch, n.Args[0], "MATCH_ROWTIME takes a rowtime attribute column")
 		}
-		c, _, err := nb.b.resolve(nb.sc, id)
+		c, err := nb.b.resolveColumn(nb.sc, id)
 		if err != nil {
 			return nil, err
 		}
