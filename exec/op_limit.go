@@ -26,9 +26,8 @@ import (
 // while the range is not exhausted. That is an approximation (a
 // retraction of a row that was not passed still passes); Flink plans such
 // a LIMIT as a retracting Top-N. In batch mode the planner materializes
-// such an input first; the limit then reads final rows and, when the
-// operators after it read a changelog (LimitSpec.InsertRowKinds), appends
-// a +I row kind column to what it passes.
+// such an input first and declares the limit insert-only: it reads and
+// passes final rows.
 //
 // The input's shape is checked per batch (data columns, plus an int8 row
 // kind column for a changelog), so a planner mismatch is an internal
@@ -96,9 +95,6 @@ func (l *limitOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			part = b.NewSlice(lo, hi)
 			defer part.Release()
 		}
-		if l.spec.InsertRowKinds {
-			return l.emitInserts(part, out)
-		}
 		return out.Emit(part)
 	}
 	if int(b.NumCols()) != l.nData+1 {
@@ -131,25 +127,6 @@ func (l *limitOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	}
 	defer part.Release()
 	return out.Emit(part)
-}
-
-// emitInserts emits the final rows b as +I changelog rows: b's columns
-// followed by a row kind column of Insert.
-func (l *limitOp) emitInserts(b arrow.RecordBatch, out Output) error {
-	kb := array.NewInt8Builder(l.ctx.Mem)
-	defer kb.Release()
-	n := int(b.NumRows())
-	kb.Reserve(n)
-	for range n {
-		kb.UnsafeAppend(int8(connector.Insert))
-	}
-	kinds := kb.NewInt8Array()
-	defer kinds.Release()
-	fields := append(b.Schema().Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8})
-	cols := append(b.Columns()[:len(b.Columns()):len(b.Columns())], kinds)
-	res := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, b.NumRows())
-	defer res.Release()
-	return out.Emit(res)
 }
 
 func (l *limitOp) ProcessWatermark(_ int, wm Watermark, out Output) error {

@@ -51,27 +51,6 @@ func int64Batch(mem memory.Allocator, vals ...int64) arrow.RecordBatch {
 	return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{col}, int64(len(vals)))
 }
 
-// TestLimitInsertRowKinds: over materialized rows whose consumers read a
-// changelog (batch mode, LIMIT over an updating query under a Calc), the
-// limit passes its range as +I rows, across a snapshot and restore.
-func TestLimitInsertRowKinds(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	spec := limitSpecFor(t, LimitSpec{Offset: 1, Limit: 3, InsertRowKinds: true}, false)
-	ctx := &OperatorContext{Parallelism: 1, Mem: mem, Metrics: NewOperatorMetrics(), Clock: &manualClock{}}
-	op := openOperator(t, spec, ctx)
-	var out limitRows
-	b := int64Batch(mem, 1, 2)
-	require.NoError(t, op.ProcessBatch(0, b, &out))
-	b.Release()
-	op = reopen(t, op, spec, ctx)
-	b = int64Batch(mem, 3, 4, 5)
-	require.NoError(t, op.ProcessBatch(0, b, &out))
-	b.Release()
-	require.NoError(t, op.Close())
-	require.Equal(t, []string{"+I2", "+I3", "+I4"}, out.rows)
-}
-
 // TestLimitRejectsMismatchedInput: a batch without the row kind column
 // the spec promises, or with an extra one, is an internal error, not a
 // panic.

@@ -28,9 +28,18 @@ import (
 // padded with NULLs. Rows due at one watermark are emitted in arrival
 // order, as Flink does. Right rows with equal key and time replace each
 // other (the last one wins, as in Flink's state keyed by time). Every +I
-// and +U of the right input is a version of its own; -U rows are ignored
-// (an update's new version is its +U), -D rows are versions that delete
-// the key from their time on.
+// and +U of the right input is a version of its own; -D rows are versions
+// that delete the key from their time on. The planner asks the right input
+// for its updates without their -U (Flink's ONLY_UPDATE_AFTER), so the
+// aggregates, deduplications, Top-Ns and upsert-source normalizations
+// feeding it through projections leave them out; the producers that still
+// send -U rows are retract sources read without a normalization (Eddy has
+// no DropUpdateBefore operator), inputs whose updates pass a filter, a
+// union, a correlate or a regular join with a non-equi condition on their
+// way (they need the pairs, changelog_mode.go), and Top-Ns over an input
+// whose upsert key contains their partition keys (one position then holds
+// rows of different input keys). The join skips those -U rows: an
+// update's new version is its +U.
 //
 // Versions are dropped once the watermark passes a newer version of their
 // key (a version <= the watermark hides all older ones), and a retraction
@@ -148,7 +157,8 @@ func (j *temporalJoin) ProcessBatch(in int, b arrow.RecordBatch, _ Output) error
 		// and the +U that follows starts the new version at its own time.
 		// Applied as a version it would replace the old one at that time
 		// and erase it for the whole period it was valid (Flink's planner
-		// asks the versioned input for ONLY_UPDATE_AFTER for this reason).
+		// asks the versioned input for ONLY_UPDATE_AFTER for this reason;
+		// the producers that still send -U are listed above).
 		if jb.nullKey[i] || jb.kinds[i] == connector.UpdateBefore {
 			continue
 		}

@@ -1,6 +1,7 @@
 package optimizer
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -60,7 +61,9 @@ const (
 // ranks, joins whose inputs are keyed by their join keys, sources), does
 // every producer of updates up to the next operator that itself needs
 // -U/+U pairs (an aggregate consumes retractions). Where some node cannot
-// serve +U only, the whole query falls back to -U/+U pairs.
+// serve +U only, the whole query falls back to -U/+U pairs. The versioned
+// input of an event-time temporal join asks for +U only too, whatever the
+// root asks, and falls back to pairs on its own.
 //
 // The modes explain the plan the way Flink's EXPLAIN CHANGELOG_MODE prints
 // it; at run time the operators leave the -U out where
@@ -82,30 +85,52 @@ func ChangelogModes(root planner.Node) map[planner.Node]ChangelogMode {
 	return modes
 }
 
-// updateBeforeDroppers returns the producers of updates under the sink s
-// that emit them without their -U at run time (exec specs'
-// DropUpdateBefore, Flink's generateUpdateBefore = false): the nodes
-// ChangelogModes marks +U only that reach s through projections alone
-// (Calcs without a condition, Projects, watermark assigners). Those are
-// the aggregates, Top-Ns and deduplications keyed by position alone,
-// non-time OVER aggregates and normalized upsert sources (Scan: its
-// ChangelogNormalize). The walk also passes through regular joins without
-// a non-equi condition: ChangelogModes asks their inputs for +U only
-// where each updating input has an upsert key containing its join keys,
-// so the join keeps it in a keyed state view (StreamJoin's unique keys)
-// that a +U replaces by key, and the new version joins the same rows of
-// the other input as the old one did. With a non-equi condition the old
-// version may have joined rows the new one does not, whose joined rows
-// only the -U retracts, so such a join keeps its inputs' -U (where Flink
-// would drop it). The walk stops at every other operator, which keeps
-// consuming -U/+U pairs at run time even where Flink's inference lets it
-// take +U alone: a union or a correlate may mix or expand rows so that a
-// key's old row is only retracted by its -U.
-func updateBeforeDroppers(s *planner.Sink) map[planner.Node]bool {
-	if !s.Upsert || !upsertKeyIsPrimaryKey(s) {
+// updateBeforeDroppers returns the producers of updates under root (a
+// Sink or a Collect) that emit them without their -U at run time (exec
+// specs' DropUpdateBefore, Flink's generateUpdateBefore = false). Two
+// consumers take +U alone: an upsert sink whose primary key is exactly an
+// upsert key of its query, unless sinkTakesAfterOnly is false (a forced
+// upsert materializer, and batch runs' final rows, consume the -U rows);
+// and the versioned input of every event-time temporal join, which
+// applies updates by its key (ChangelogModes). nil when neither is there.
+//
+// The droppers are the nodes ChangelogModes marks +U only that reach such
+// a consumer through projections alone (Calcs without a condition,
+// Projects, watermark assigners). Those are the aggregates, Top-Ns and
+// deduplications keyed by position alone, non-time OVER aggregates and
+// normalized upsert sources (Scan: its ChangelogNormalize). The walk also
+// passes through regular joins without a non-equi condition:
+// ChangelogModes asks their inputs for +U only where each updating input
+// has an upsert key containing its join keys, so the join keeps it in a
+// keyed state view (StreamJoin's unique keys) that a +U replaces by key,
+// and the new version joins the same rows of the other input as the old
+// one did. With a non-equi condition the old version may have joined rows
+// the new one does not, whose joined rows only the -U retracts, so such a
+// join keeps its inputs' -U (where Flink would drop it). The walk stops at
+// every other operator, which keeps consuming -U/+U pairs at run time even
+// where Flink's inference lets it take +U alone: a union or a correlate
+// may mix or expand rows so that a key's old row is only retracted by its
+// -U. A retract source read without a normalization keeps its -U too:
+// Eddy has no DropUpdateBefore operator. The temporal join skips the -U
+// such producers still send to it.
+func updateBeforeDroppers(root planner.Node, sinkTakesAfterOnly bool) map[planner.Node]bool {
+	s, _ := root.(*planner.Sink)
+	sinkPath := sinkTakesAfterOnly && s != nil && s.Upsert && upsertKeyIsPrimaryKey(s)
+	var versioned []planner.Node
+	var findTemporal func(n planner.Node)
+	findTemporal = func(n planner.Node) {
+		if j, ok := n.(*planner.Join); ok && j.SystemTime >= 0 {
+			versioned = append(versioned, j.Right)
+		}
+		for _, c := range n.Children() {
+			findTemporal(c)
+		}
+	}
+	findTemporal(root)
+	if !sinkPath && len(versioned) == 0 {
 		return nil
 	}
-	modes := ChangelogModes(s)
+	modes := ChangelogModes(root)
 	drop := map[planner.Node]bool{}
 	var walk func(n planner.Node)
 	walk = func(n planner.Node) {
@@ -141,7 +166,12 @@ func updateBeforeDroppers(s *planner.Sink) map[planner.Node]bool {
 			}
 		}
 	}
-	walk(s.Input)
+	if sinkPath {
+		walk(s.Input)
+	}
+	for _, v := range versioned {
+		walk(v)
+	}
 	return drop
 }
 
@@ -197,7 +227,8 @@ func (c *changelogInference) modifyKinds(n planner.Node) ChangelogMode {
 	case *planner.Sort:
 		m = allChanges
 	case *planner.Limit:
-		if in[0] != insertOnly {
+		// A batch limit emits the final rows it reads (planner.Limit.Batch).
+		if in[0] != insertOnly && !x.Batch {
 			m = allChanges
 		}
 	case *planner.Join:
@@ -288,9 +319,13 @@ func (c *changelogInference) updateKinds(n planner.Node, req updateKind, modes m
 		case x.Interval:
 			ok = child(0, false) && child(1, false)
 		case x.SystemTime >= 0:
-			// The probe side follows the consumer; the versioned side is
-			// applied by key.
-			ok = child(0, req == onlyAfter) && child(1, true)
+			// The probe side follows the consumer. The versioned side is
+			// applied by key, each +I/+U a version of its own, so its -U
+			// carry nothing the join needs: as Flink's planner, the join
+			// asks it for +U alone (ONLY_UPDATE_AFTER) and falls back to
+			// -U/+U pairs where it cannot serve that (a condition over its
+			// updates, FLINK-9528).
+			ok = child(0, req == onlyAfter) && (c.tryUpdateKinds(x.Right, onlyAfter, modes) || child(1, false))
 		case x.Lookup:
 			ok = child(0, false) && child(1, false)
 		default:
@@ -326,6 +361,18 @@ func (c *changelogInference) updateKinds(n planner.Node, req updateKind, modes m
 		m = ChangelogMode{None: true}
 	}
 	modes[n] = m
+	return true
+}
+
+// tryUpdateKinds is updateKinds that records the modes of n's subtree
+// only when n can serve req, so a caller may fall back to another
+// request without the failed attempt's modes left behind.
+func (c *changelogInference) tryUpdateKinds(n planner.Node, req updateKind, modes map[planner.Node]ChangelogMode) bool {
+	tried := map[planner.Node]ChangelogMode{}
+	if !c.updateKinds(n, req, tried) {
+		return false
+	}
+	maps.Copy(modes, tried)
 	return true
 }
 

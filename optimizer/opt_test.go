@@ -38,6 +38,9 @@ import (
 //	physical [require-on-conflict]
 //	                    set table.exec.sink.require-on-conflict (off by
 //	                    default here)
+//	physical [mini-batch] [agg-phase=AUTO|ONE_PHASE|TWO_PHASE]
+//	                    set table.exec.mini-batch.enabled and
+//	                    table.optimizer.agg-phase-strategy
 //	upsert-keys         the upsert keys of the optimized query
 //	changelog           the optimized logical plan with the changelog mode
 //	                    of every node, as EXPLAIN CHANGELOG_MODE infers it
@@ -100,6 +103,9 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 		return "error: " + err.Error() + "\n"
 	}
 	var n planner.Node
+	// batch binds as execution.runtime-mode = batch does (batch ORDER BY
+	// and LIMIT) as well as physicalizing so.
+	p.Batch = d.HasArg("batch")
 	switch s := stmt.(type) {
 	case *sql.QueryStatement:
 		n, err = p.PlanQuery(d.Input, s.Query)
@@ -144,6 +150,10 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 			sinkOpts["table.exec.sink."+arg.Key] = arg.Vals[0]
 		case "distinct-agg-split":
 			d.ScanArgs(t, "distinct-agg-split", &cfg.DistinctAggSplitBuckets)
+		case "agg-phase":
+			cfg.AggPhaseStrategy = arg.Vals[0]
+		case "mini-batch":
+			cfg.MiniBatch = true
 		case "spec":
 			specKinds = arg.Vals
 		case "batch":

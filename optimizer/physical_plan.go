@@ -44,9 +44,16 @@ type Config struct {
 	// .bucket-num when table.optimizer.distinct-agg.split.enabled is
 	// true, else 0 (see DistinctAggSplitBuckets).
 	DistinctAggSplitBuckets int
+	// AggPhaseStrategy is table.optimizer.agg-phase-strategy (AUTO,
+	// ONE_PHASE or TWO_PHASE; "" is AUTO) and MiniBatch whether
+	// table.exec.mini-batch.enabled is true: group aggregates run in local
+	// and global phases when both allow it (twoPhaseAggregate).
+	AggPhaseStrategy string
+	MiniBatch        bool
 
-	// dropUpdateBefore marks, while the plan under an upsert sink is
-	// physicalized, the producers of updates that leave their -U out
+	// dropUpdateBefore marks, while the plan under a sink or collect is
+	// physicalized, the producers of updates that leave their -U out for
+	// an upsert sink or a temporal join's versioned input
 	// (updateBeforeDroppers).
 	dropUpdateBefore map[planner.Node]bool
 }
@@ -57,13 +64,6 @@ func finalRows(in PhysicalNode, logical planner.Node, cfg Config) PhysicalNode {
 	if !cfg.Batch || !changelogOf(in, logical) {
 		return in
 	}
-	// A limit over materialized rows passes them on as they are instead
-	// of re-adding +I row kinds for a second materialize to strip.
-	if l, ok := in.(*StreamLimit); ok && !changelogOf(l.Input, l.Logical.Input) {
-		final := *l
-		final.FinalRows = true
-		return &final
-	}
 	return &StreamMaterialize{Input: in}
 }
 
@@ -72,20 +72,14 @@ func finalRows(in PhysicalNode, logical planner.Node, cfg Config) PhysicalNode {
 // final rows whatever the logical plan's changelog mode, and an exchange
 // passes them on; every other node emits what its logical node declares,
 // so the operators above it, which read their input's logical mode, agree
-// with it. In batch mode a LIMIT over an updating query (psql's tab
-// completion: a UNION ALL over a join) reads materialized rows and
-// re-adds +I row kinds (LimitSpec.InsertRowKinds) unless its consumer
-// wants final rows (StreamLimit.FinalRows).
+// with it. (A batch LIMIT declares itself insert-only, planner.Limit.Batch,
+// and reads materialized rows: see the Limit case of Physicalize.)
 func changelogOf(in PhysicalNode, logical planner.Node) bool {
 	switch n := in.(type) {
 	case *StreamMaterialize:
 		return false
 	case *StreamExchange:
 		return changelogOf(n.Input, logical)
-	case *StreamLimit:
-		if n.FinalRows {
-			return false
-		}
 	}
 	return logical.Changelog() != planner.InsertOnly
 }
@@ -153,9 +147,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 	case *planner.Sink:
 		// A forced upsert materializer, and batch runs' final rows,
 		// consume the -U rows.
-		if !cfg.Batch && cfg.UpsertMaterialize != SinkModeForce {
-			cfg.dropUpdateBefore = updateBeforeDroppers(l)
-		}
+		cfg.dropUpdateBefore = updateBeforeDroppers(l, !cfg.Batch && cfg.UpsertMaterialize != SinkModeForce)
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
 			return nil, err
@@ -183,6 +175,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		}
 		return sink, nil
 	case *planner.Collect:
+		cfg.dropUpdateBefore = updateBeforeDroppers(l, false)
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
 			return nil, err
@@ -269,7 +262,15 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StreamLimit{Logical: l, Input: exchangeTo(finalRows(in, l.Input, cfg), 1)}, nil
+		// A limit passes its input's rows as they come, so its output is
+		// a changelog exactly when its input is. A batch limit declares
+		// final rows (planner.Limit.Batch): over an updating query (psql's
+		// tab completion runs one over a UNION ALL with a join) it reads
+		// the query's materialized final rows.
+		if l.Changelog() == planner.InsertOnly && changelogOf(in, l.Input) {
+			in = &StreamMaterialize{Input: in}
+		}
+		return &StreamLimit{Logical: l, Input: exchangeTo(in, 1)}, nil
 	case *planner.Aggregate:
 		return physicalizeAggregate(l, cfg)
 	}

@@ -66,14 +66,12 @@ func (n *StreamTemporalSort) operatorSpec() (exec.OperatorSpec, error) {
 	})
 }
 
-// StreamLimit passes the first rows, in one instance.
+// StreamLimit passes the first rows, in one instance. Its input and
+// output are both a changelog or both final rows (Physicalize materializes
+// a batch limit's updating input).
 type StreamLimit struct {
 	Logical *planner.Limit
 	Input   PhysicalNode
-	// FinalRows: the input is final rows and so is the output, whatever
-	// the logical changelog mode, because the consumer (a sink, a collect
-	// or a sort in batch mode; see finalRows) wants final rows.
-	FinalRows bool
 }
 
 // StreamMaterialize turns a changelog into its final rows at end of input:
@@ -182,12 +180,8 @@ func (n *StreamSort) operatorSpec() (exec.OperatorSpec, error) {
 }
 
 func (n *StreamLimit) operatorSpec() (exec.OperatorSpec, error) {
-	// Operators above the limit follow its logical changelog mode; over
-	// materialized rows the limit restores the row kind column they read.
-	in := changelogOf(n.Input, n.Logical.Input)
-	s, err := spec(exec.KindLimit, n.Describe(), n.Schema(), exec.LimitSpec{Offset: n.Logical.Offset, Limit: n.Logical.Limit,
-		InsertRowKinds: !in && !n.FinalRows && n.Logical.Changelog() != planner.InsertOnly})
-	s.Changelog = in
+	s, err := spec(exec.KindLimit, n.Describe(), n.Schema(), exec.LimitSpec{Offset: n.Logical.Offset, Limit: n.Logical.Limit})
+	s.Changelog = changelogOf(n.Input, n.Logical.Input)
 	return s, err
 }
 

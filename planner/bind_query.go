@@ -143,7 +143,7 @@ func (b *binder) sortOrLimit(q *sql.Query, node Node, keys []exec.SortKey) (Node
 	case b.batch && len(keys) > 0:
 		return &Sort{Input: node, Keys: keys, Offset: offset, Limit: limit}, nil
 	case len(keys) == 0:
-		return &Limit{Input: node, Offset: offset, Limit: limit}, nil
+		return &Limit{Input: node, Offset: offset, Limit: limit, Batch: b.batch}, nil
 	case limit < 0 && offset == 0 && isTemporalSort(node, keys):
 		return &TemporalSort{Input: node, Keys: keys}, nil
 	case limit < 0 && b.nonTemporalSort && node.Changelog() == InsertOnly:

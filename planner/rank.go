@@ -110,14 +110,24 @@ type Limit struct {
 	Input  Node
 	Offset int64
 	Limit  int64
+	// Batch: the limit runs in batch mode, over its input's final rows
+	// (the physical plan materializes an updating input first), so, as a
+	// batch Sort, it emits final rows: insert-only whatever its input's
+	// changelog mode.
+	Batch bool
 }
 
 var _ Node = (*Limit)(nil)
 
-func (l *Limit) Schema() types.Schema     { return l.Input.Schema() }
-func (l *Limit) Children() []Node         { return []Node{l.Input} }
-func (l *Limit) Changelog() ChangelogMode { return l.Input.Changelog() }
-func (l *Limit) Bounded() bool            { return true }
+func (l *Limit) Schema() types.Schema { return l.Input.Schema() }
+func (l *Limit) Children() []Node     { return []Node{l.Input} }
+func (l *Limit) Changelog() ChangelogMode {
+	if l.Batch {
+		return InsertOnly
+	}
+	return l.Input.Changelog()
+}
+func (l *Limit) Bounded() bool { return true }
 func (l *Limit) WithChildren(c ...Node) Node {
 	mustChildren("Limit", c, 1)
 	cp := *l
