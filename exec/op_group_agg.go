@@ -109,6 +109,9 @@ type groupAgg struct {
 	cols       []arrow.Array
 
 	miniBatch miniBatch
+	// merge, for the global phase of a two-phase aggregate, describes the
+	// accumulator rows its input carries (op_global_group_agg.go).
+	merge *mergeInput
 }
 
 type rowAction uint8
@@ -121,10 +124,17 @@ const (
 )
 
 func newGroupAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
-	g := &groupAgg{}
-	if err := json.Unmarshal(spec.Spec, &g.spec); err != nil {
+	var gs GroupAggregateSpec
+	if err := json.Unmarshal(spec.Spec, &gs); err != nil {
 		return nil, fmt.Errorf("group-aggregate spec: %w", err)
 	}
+	return buildGroupAgg(gs, spec)
+}
+
+// buildGroupAgg checks spec's output schema against gs; the global phase
+// of a two-phase aggregate (op_global_group_agg.go) builds on it too.
+func buildGroupAgg(gs GroupAggregateSpec, spec OperatorSpec) (*groupAgg, error) {
+	g := &groupAgg{spec: gs}
 	if !spec.Changelog {
 		return nil, fmt.Errorf("group-aggregate: the output must be a changelog")
 	}
@@ -207,7 +217,12 @@ func (g *groupAgg) init(schema *arrow.Schema) error {
 	g.keys = keys
 	g.states = make([]*agg.State, len(g.spec.Calls))
 	for i, c := range g.spec.Calls {
-		if g.states[i], err = agg.NewState(c, input, g.spec.InputChangelog); err != nil {
+		if g.merge != nil {
+			g.states[i], err = g.merge.state(i, c, input)
+		} else {
+			g.states[i], err = agg.NewState(c, input, g.spec.InputChangelog)
+		}
+		if err != nil {
 			return fmt.Errorf("group-aggregate: %w", err)
 		}
 	}
@@ -541,7 +556,7 @@ func (g *groupAgg) growSlots(n int) {
 	g.capSlots = n
 	g.hash, g.rows, g.lastWrite = growLen(g.hash, n), growLen(g.rows, n), growLen(g.lastWrite, n)
 	g.live, g.died = growLen(g.live, n), growLen(g.died, n)
-	if g.miniBatch.size > 0 {
+	if g.miniBatch.size > 0 || g.merge != nil {
 		g.miniBatch.grow(n)
 	}
 	g.keys.Grow(n)

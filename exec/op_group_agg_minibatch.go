@@ -40,9 +40,10 @@ import (
 // Changes are emitted in the order of each key's first row in the bundle.
 //
 // Flink's optimizer also splits a mini-batch aggregate into local and
-// global phases (table.optimizer.agg-phase-strategy); Eddy aggregates in
-// one phase, so with parallelism 1 the bundles and their results are those
-// of the single-phase plan.
+// global phases (table.optimizer.agg-phase-strategy): the global phase
+// (op_global_group_agg.go) folds its bundles of accumulator rows with
+// the same rules, so its changes are those of this operator over bundles
+// holding the same input rows.
 
 // Mini-batch options, by Flink's names.
 const (
@@ -206,6 +207,9 @@ func (g *groupAgg) concatBundle() (arrow.RecordBatch, error) {
 // applyBundle applies every row of b to its group, then emits one change
 // per group touched.
 func (g *groupAgg) applyBundle(b arrow.RecordBatch, now int64, out Output) error {
+	if g.merge != nil {
+		return g.applyMerged(b, now, out)
+	}
 	m := &g.miniBatch
 	n := int(b.NumRows())
 	if err := g.mapRows(b, now); err != nil {

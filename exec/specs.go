@@ -3,6 +3,7 @@ package exec
 import (
 	"encoding/json"
 
+	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/agg"
 )
 
@@ -38,6 +39,48 @@ type GroupAggregateSpec struct {
 	// +U alone and no -U row is built (Flink's generateUpdateBefore =
 	// false, after UPDATE_BEFORE elimination).
 	DropUpdateBefore bool `json:"dropUpdateBefore,omitempty"`
+}
+
+// KindLocalGroupAggregate is the local phase of a two-phase group
+// aggregate (table.optimizer.agg-phase-strategy, Flink's
+// LocalGroupAggregate); its spec is LocalGroupAggregateSpec. Chained
+// before the hash exchange, it folds each mini-batch per group and emits,
+// per group the bundle touched, the key columns, then each call's
+// accumulator fields (agg.Accumulators), then with InputChangelog the
+// change of the group's input row count (Flink's count1). Its output is
+// insert-only and it keeps no state across checkpoints.
+const KindLocalGroupAggregate = "local-group-aggregate"
+
+// LocalGroupAggregateSpec configures a local group aggregate.
+type LocalGroupAggregateSpec struct {
+	Keys  []int      `json:"keys"`
+	Calls []agg.Call `json:"calls"`
+	// ArgTypes are the types of each call's arguments, which decide its
+	// accumulator fields.
+	ArgTypes [][]types.DataType `json:"argTypes"`
+	// InputChangelog: the input carries the row kind column; -U/-D rows
+	// retract from the accumulators and the row count.
+	InputChangelog bool `json:"inputChangelog,omitempty"`
+}
+
+// KindGlobalGroupAggregate is the global phase of a two-phase group
+// aggregate (Flink's GlobalGroupAggregate); its spec is
+// GlobalGroupAggregateSpec. It merges the local phases' accumulators into
+// its keyed state and emits the changelog a one-phase mini-batch group
+// aggregate emits (KindGroupAggregate's output).
+const KindGlobalGroupAggregate = "global-group-aggregate"
+
+// GlobalGroupAggregateSpec configures a global group aggregate. Keys index
+// the local phase's key columns; each call's Args index its accumulator
+// columns, in agg.Accumulators order; InputChangelog is false.
+type GlobalGroupAggregateSpec struct {
+	GroupAggregateSpec
+	// ArgTypes are the types of each call's arguments in the local
+	// phase's input.
+	ArgTypes [][]types.DataType `json:"argTypes"`
+	// RowCount is the column of the local phase's row count, -1 when its
+	// input is insert-only (every accumulator row then counts one).
+	RowCount int `json:"rowCount"`
 }
 
 // KindJoin is the regular streaming join: both inputs are kept in state,
@@ -275,11 +318,6 @@ const KindLimit = "limit"
 type LimitSpec struct {
 	Offset int64 `json:"offset,omitempty"`
 	Limit  int64 `json:"limit"`
-	// InsertRowKinds: the input is final rows (materialized in batch
-	// mode) while the operators after the limit read the changelog its
-	// logical plan declares, so the limit appends a row kind column of +I
-	// to the rows it passes.
-	InsertRowKinds bool `json:"insertRowKinds,omitempty"`
 }
 
 // KindWindowRank is the window Top-N and window deduplication: a Rank

@@ -106,9 +106,10 @@ func DistinctAggSplitBuckets(opts map[string]string) (int, error) {
 	return n, nil
 }
 
-// physicalizeAggregate runs a group aggregate partitioned by its keys, or
+// physicalizeAggregate runs a group aggregate partitioned by its keys,
 // split in two levels (splitDistinctAggregate) when distinct aggregates
-// are to be split.
+// are to be split, or in local and global phases (twoPhaseAggregate)
+// under mini-batch.
 func physicalizeAggregate(l *planner.Aggregate, cfg Config) (PhysicalNode, error) {
 	in, err := Physicalize(l.Input, cfg)
 	if err != nil {
@@ -132,6 +133,13 @@ func physicalizeAggregate(l *planner.Aggregate, cfg Config) (PhysicalNode, error
 		if ex, partial, final, ok := splitDistinctAggregate(l, cfg.DistinctAggSplitBuckets); ok {
 			return group(final, group(partial, &StreamExpand{Logical: ex, Input: in}, false), true), nil
 		}
+	}
+	par := cfg.Parallelism
+	if len(l.Keys) == 0 {
+		par = 1
+	}
+	if two, ok := twoPhaseAggregate(l, in, par, ttl, cfg); ok {
+		return two, nil
 	}
 	return group(l, in, true), nil
 }

@@ -73,6 +73,10 @@ func (a *Aggregate) Describe() string {
 		strings.Join(append(keys, calls...), ", "))
 }
 
+// DescribeCall prints an aggregate call over in with its argument names,
+// as EXPLAIN shows it (the optimizer's two-phase aggregates use it).
+func DescribeCall(c agg.Call, in types.Schema) string { return describeCall(c, in) }
+
 // describeCall prints an aggregate call with its argument names.
 func describeCall(c agg.Call, in types.Schema) string {
 	args := make([]string, len(c.Args))

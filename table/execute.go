@@ -232,6 +232,14 @@ func optimizerConfig(cfg map[string]string) (optimizer.Config, error) {
 	if oc.DistinctAggSplitBuckets, err = optimizer.DistinctAggSplitBuckets(cfg); err != nil {
 		return oc, err
 	}
+	if oc.AggPhaseStrategy, err = optimizer.AggPhaseStrategy(cfg); err != nil {
+		return oc, err
+	}
+	// Invalid mini-batch options fail the operators that read them
+	// (exec.MiniBatchOptions), not queries that do not aggregate.
+	if size, _, err := exec.MiniBatchOptions(cfg); err == nil {
+		oc.MiniBatch = size > 0
+	}
 	if v, ok := cfg[StateTTL]; ok {
 		d, err := connector.ParseDuration(v)
 		if err != nil {

@@ -112,6 +112,14 @@ func (s *State) Reset(slot int32) {
 // Afterwards the results of every row before and after it are available
 // to MarkChanged and Build until the next Update.
 func (s *State) Update(b arrow.RecordBatch, slots []int32, retract []bool) {
+	act := s.prepare(b, slots, retract)
+	s.k.update(s.cols, slots, retract, act)
+	clear(s.cols)
+}
+
+// prepare points s.cols at the call's argument columns of b and returns
+// the rows that take part (nil: all): FILTER and DISTINCT.
+func (s *State) prepare(b arrow.RecordBatch, slots []int32, retract []bool) []bool {
 	n := len(slots)
 	for i, a := range s.call.Args {
 		s.cols[i] = b.Column(a)
@@ -132,8 +140,7 @@ func (s *State) Update(b arrow.RecordBatch, slots []int32, retract []bool) {
 			s.dist.mask(s.cols[0], slots, retract, act)
 		}
 	}
-	s.k.update(s.cols, slots, retract, act)
-	clear(s.cols)
+	return act
 }
 
 // MarkChanged sets changed[i] for the rows whose group result differs

@@ -385,8 +385,10 @@ var configSupport = map[string]func(v string) error{
 	// State lives in operator memory and is snapshotted as bytes; the
 	// backend does not change results.
 	"state.backend.type": nil,
+	// Local/global group aggregation under mini-batch
+	// (optimizer.AggPhaseStrategy); window aggregates stay one phase.
+	"table.optimizer.agg-phase-strategy": nil,
 	// Plan-shape switches: Eddy plans one way; results are the same.
-	"table.optimizer.agg-phase-strategy":                nil,
 	"table.optimizer.incremental-agg-enabled":           nil,
 	"table.optimizer.multi-join.enabled":                nil,
 	"table.optimizer.delta-join.strategy":               nil,
