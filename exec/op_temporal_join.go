@@ -32,14 +32,13 @@ import (
 // that delete the key from their time on. The planner asks the right input
 // for its updates without their -U (Flink's ONLY_UPDATE_AFTER), so the
 // aggregates, deduplications, Top-Ns and upsert-source normalizations
-// feeding it through projections leave them out; the producers that still
-// send -U rows are retract sources read without a normalization (Eddy has
-// no DropUpdateBefore operator), inputs whose updates pass a filter, a
-// union, a correlate or a regular join with a non-equi condition on their
-// way (they need the pairs, changelog_mode.go), and Top-Ns over an input
-// whose upsert key contains their partition keys (one position then holds
-// rows of different input keys). The join skips those -U rows: an
-// update's new version is its +U.
+// feeding it leave them out, and a DropUpdateBefore follows the other
+// producers (retract sources read without a normalization); where the
+// input cannot serve that (a filter over its updates, a join with a
+// non-equi condition, a Top-N replacing rows of different keys at a
+// position: changelog_mode.go) it sends -U/+U pairs, as EXPLAIN
+// CHANGELOG_MODE then shows. The join skips those -U rows: an update's
+// new version is its +U.
 //
 // Versions are dropped once the watermark passes a newer version of their
 // key (a version <= the watermark hides all older ones), and a retraction

@@ -58,7 +58,8 @@ const (
 // whether its updates need their -U. An upsert sink whose primary key is
 // exactly an upsert key of its query asks for +U only, and so, through
 // the operators that can serve it (calcs without a condition, aggregates,
-// ranks, joins whose inputs are keyed by their join keys, sources), does
+// ranks, joins without a non-equi condition whose inputs are keyed by
+// their join keys, unions, correlates, sources), does
 // every producer of updates up to the next operator that itself needs
 // -U/+U pairs (an aggregate consumes retractions). Where some node cannot
 // serve +U only, the whole query falls back to -U/+U pairs. The versioned
@@ -66,10 +67,18 @@ const (
 // root asks, and falls back to pairs on its own.
 //
 // The modes explain the plan the way Flink's EXPLAIN CHANGELOG_MODE prints
-// it; at run time the operators leave the -U out where
-// updateBeforeDroppers says. The logical plan has no ChangelogNormalize or
-// DropUpdateBefore nodes: the source shows the changelog its consumer
-// receives.
+// it, and the run time sends exactly those changes: where a node is marked
+// +U only, either it leaves its -U out itself or a DropUpdateBefore
+// follows it (updateBeforeDroppers). The one exception is an upsert sink
+// whose forced upsert materializer (or a batch run's final rows) consumes
+// the -U rows the modes leave out: the inference does not see those
+// options. The logical plan has no
+// ChangelogNormalize or DropUpdateBefore nodes: a source shows the
+// changelog its consumer receives, as a Flink source does whose
+// DropUpdateBefore sits right after it. Where Eddy's operators retract by
+// -U rows that Flink's would not emit (a Top-N replacing the row at a
+// position, a join whose match may change), the node asks for -U/+U pairs
+// instead of +U alone, so that a +U never leaves a stale row behind.
 func ChangelogModes(root planner.Node) map[planner.Node]ChangelogMode {
 	inf := &changelogInference{kinds: map[planner.Node]ChangelogMode{}}
 	inf.modifyKinds(root)
@@ -85,35 +94,31 @@ func ChangelogModes(root planner.Node) map[planner.Node]ChangelogMode {
 	return modes
 }
 
-// updateBeforeDroppers returns the producers of updates under root (a
-// Sink or a Collect) that emit them without their -U at run time (exec
-// specs' DropUpdateBefore, Flink's generateUpdateBefore = false). Two
-// consumers take +U alone: an upsert sink whose primary key is exactly an
-// upsert key of its query, unless sinkTakesAfterOnly is false (a forced
-// upsert materializer, and batch runs' final rows, consume the -U rows);
-// and the versioned input of every event-time temporal join, which
-// applies updates by its key (ChangelogModes). nil when neither is there.
+// updateBeforeDroppers decides how the run time leaves out the -U rows
+// that ChangelogModes says no consumer under root (a Sink or a Collect)
+// receives. flags are the producers of updates that emit them without
+// their -U themselves (exec specs' DropUpdateBefore, Flink's
+// generateUpdateBefore = false): aggregates, Top-Ns and deduplications,
+// non-time OVER aggregates, and normalized sources and FROM_CHANGELOGs
+// (their ChangelogNormalize). nodes are the other producers, whose output
+// passes a DropUpdateBefore (Physicalize): retract sources read without a
+// normalization, retract FROM_CHANGELOGs, lookup joins, LIMITs.
 //
-// The droppers are the nodes ChangelogModes marks +U only that reach such
-// a consumer through projections alone (Calcs without a condition,
-// Projects, watermark assigners). Those are the aggregates, Top-Ns and
-// deduplications keyed by position alone, non-time OVER aggregates and
-// normalized upsert sources (Scan: its ChangelogNormalize). The walk also
-// passes through regular joins without a non-equi condition:
-// ChangelogModes asks their inputs for +U only where each updating input
-// has an upsert key containing its join keys, so the join keeps it in a
-// keyed state view (StreamJoin's unique keys) that a +U replaces by key,
-// and the new version joins the same rows of the other input as the old
-// one did. With a non-equi condition the old version may have joined rows
-// the new one does not, whose joined rows only the -U retracts, so such a
-// join keeps its inputs' -U (where Flink would drop it). The walk stops at
-// every other operator, which keeps consuming -U/+U pairs at run time even
-// where Flink's inference lets it take +U alone: a union or a correlate
-// may mix or expand rows so that a key's old row is only retracted by its
-// -U. A retract source read without a normalization keeps its -U too:
-// Eddy has no DropUpdateBefore operator. The temporal join skips the -U
-// such producers still send to it.
-func updateBeforeDroppers(root planner.Node, sinkTakesAfterOnly bool) map[planner.Node]bool {
+// Two consumers take +U alone: an upsert sink whose primary key is
+// exactly an upsert key of its query, unless sinkTakesAfterOnly is false
+// (a forced upsert materializer, and batch runs' final rows, consume the
+// -U rows); and the versioned input of every event-time temporal join,
+// which applies updates by its key. Both are nil when neither is there.
+// From them the walk follows the nodes ChangelogModes marks +U only,
+// through those that pass their input's rows on (Calcs, which the
+// inference lets pass +U alone only without a condition, projections,
+// watermark assigners, unions, correlates), regular joins (whose inputs
+// it marks +U only only where the join keeps them in keyed state views
+// and has no non-equi condition) and the probe input of temporal joins
+// (of left ones: an inner one asks an updating probe input for pairs).
+// cdcEventsDuplicate is table.exec.source.cdc-events-duplicate, which
+// decides whether a retract source is normalized (scanNormalized).
+func updateBeforeDroppers(root planner.Node, sinkTakesAfterOnly, cdcEventsDuplicate bool) (flags, nodes map[planner.Node]bool) {
 	s, _ := root.(*planner.Sink)
 	sinkPath := sinkTakesAfterOnly && s != nil && s.Upsert && upsertKeyIsPrimaryKey(s)
 	var versioned []planner.Node
@@ -128,42 +133,65 @@ func updateBeforeDroppers(root planner.Node, sinkTakesAfterOnly bool) map[planne
 	}
 	findTemporal(root)
 	if !sinkPath && len(versioned) == 0 {
-		return nil
+		return nil, nil
 	}
 	modes := ChangelogModes(root)
-	drop := map[planner.Node]bool{}
+	flags, nodes = map[planner.Node]bool{}, map[planner.Node]bool{}
 	var walk func(n planner.Node)
 	walk = func(n planner.Node) {
 		if !modes[n].AfterOnly {
 			return
 		}
 		switch x := n.(type) {
-		case *planner.Calc:
-			if x.Condition == nil {
-				walk(x.Input)
-			}
-		case *planner.Project:
-			walk(x.Input)
 		case *planner.WatermarkAssigner:
 			walk(x.Input)
-		case *planner.Rank:
-			// A rank replaces the row at a position: its +U upserts by
-			// the position (partition keys, and the rank number if
-			// output), not by a key of its input rows, whose old row
-			// only the -U would remove.
-			if len(keysContaining(UpsertKeys(x.Input), x.Partition)) == 0 {
-				drop[n] = true
-			}
-		case *planner.Aggregate, *planner.Over, *planner.Scan:
-			// Their updates keep the key: a group's, an input row's.
-			drop[n] = true
-		case *planner.Join:
-			if !x.Interval && !x.Lookup && x.SystemTime < 0 {
-				if _, _, rest := splitEquiConditions(x.Condition, x.Left.Schema().Len()); rest == nil {
-					walk(x.Left)
-					walk(x.Right)
+			// A DropUpdateBefore below the assigner, behind projections
+			// only, moves above it: an assigner behind a split-aware
+			// source then still reads the source's batches row for row
+			// (its per-split watermarks).
+			for in := x.Input; ; in = in.Children()[0] {
+				if nodes[in] {
+					delete(nodes, in)
+					nodes[n] = true
+					break
+				}
+				if _, ok := in.(*planner.Calc); !ok {
+					if _, ok := in.(*planner.Project); !ok {
+						break
+					}
 				}
 			}
+		case *planner.UnionAll, *planner.Correlate, *planner.Calc, *planner.Project:
+			for _, c := range n.Children() {
+				walk(c)
+			}
+		case *planner.Join:
+			switch {
+			case x.Lookup:
+				// Its input sends the pairs it looks rows up for.
+				nodes[n] = true
+			case x.SystemTime >= 0:
+				walk(x.Left)
+			default:
+				walk(x.Left)
+				walk(x.Right)
+			}
+		case *planner.Aggregate, *planner.Over, *planner.Rank:
+			flags[n] = true
+		case *planner.Scan:
+			if scanNormalized(x, cdcEventsDuplicate) {
+				flags[n] = true
+			} else {
+				nodes[n] = true
+			}
+		case *planner.FromChangelog:
+			if x.Upsert {
+				flags[n] = true
+			} else {
+				nodes[n] = true
+			}
+		default:
+			nodes[n] = true
 		}
 	}
 	if sinkPath {
@@ -172,7 +200,7 @@ func updateBeforeDroppers(root planner.Node, sinkTakesAfterOnly bool) map[planne
 	for _, v := range versioned {
 		walk(v)
 	}
-	return drop
+	return flags, nodes
 }
 
 // upsertKeyIsPrimaryKey: the sink's primary key is exactly an upsert key
@@ -312,7 +340,11 @@ func (c *changelogInference) updateKinds(n planner.Node, req updateKind, modes m
 	case *planner.Rank:
 		// Eddy's rank operator retracts the rows that leave the Top-N,
 		// so it consumes -U/+U pairs (Flink's RetractStrategy); it
-		// serves either kind.
+		// serves either kind, unless its -U/+U pairs may hold rows of
+		// different upsert keys (rankReplacesKeys).
+		if req == onlyAfter && rankReplacesKeys(x) {
+			return false
+		}
 		ok = child(0, false)
 	case *planner.Join:
 		switch {
@@ -325,19 +357,35 @@ func (c *changelogInference) updateKinds(n planner.Node, req updateKind, modes m
 			// asks it for +U alone (ONLY_UPDATE_AFTER) and falls back to
 			// -U/+U pairs where it cannot serve that (a condition over its
 			// updates, FLINK-9528).
+			// An inner join's probe side needs its -U where it updates: a
+			// new version may find no version of the right row at its
+			// time, and then only the -U retracts the old joined row.
+			if req == onlyAfter && x.Type == planner.InnerJoin && c.kinds[x.Left].Update {
+				return false
+			}
 			ok = child(0, req == onlyAfter) && (c.tryUpdateKinds(x.Right, onlyAfter, modes) || child(1, false))
 		case x.Lookup:
+			// The lookup join's input sends pairs; a DropUpdateBefore
+			// after the join serves +U alone, except for an inner join
+			// whose new version may find no row to join, which only the
+			// -U of the old joined row retracts.
+			if req == onlyAfter && x.Type == planner.InnerJoin && c.kinds[x.Left].Update {
+				return false
+			}
 			ok = child(0, false) && child(1, false)
 		default:
 			// A side with an upsert key that contains its join keys can
 			// send +U alone: the join's state for the side is keyed by
 			// it (Flink's inputUniqueKeyContainsJoinKey).
+			// A non-equi condition may make an updating row's new
+			// version join other rows than the old one, whose joined rows
+			// only its -U retracts (where Flink would drop it).
 			nl := x.Left.Schema().Len()
-			lk, rk, _ := splitEquiConditions(x.Condition, nl)
+			lk, rk, rest := splitEquiConditions(x.Condition, nl)
 			keyed := [2]bool{len(keysContaining(UpsertKeys(x.Left), lk)) > 0, len(keysContaining(UpsertKeys(x.Right), rk)) > 0}
 			for i := range 2 {
 				in := c.kinds[n.Children()[i]]
-				if req == onlyAfter && in.Update && !keyed[i] {
+				if req == onlyAfter && in.Update && (!keyed[i] || rest != nil) {
 					return false
 				}
 				ok = ok && child(i, req == onlyAfter)
@@ -382,4 +430,24 @@ func isDeduplicate(r *planner.Rank) bool {
 	s := r.Input.Schema()
 	return r.RankType == "ROW_NUMBER" && r.Start == 1 && r.End == 1 && len(r.Order) == 1 &&
 		len(r.Partition) > 0 && isTimeAttr(s, r.Order[0].Col) && r.Input.Changelog() == planner.InsertOnly
+}
+
+// rankReplacesKeys reports whether a Top-N may emit a -U and a +U of rows
+// with different keys of its input: it replaces the row at a position
+// (with the rank number, an offset, a Top-1 over inserts, a
+// deduplication), and its input has an upsert key strictly containing its
+// partition keys, which then stays a key of its output (rankUpsertKeys).
+// A consumer applying updates by that key needs the -U to remove the
+// replaced row; Flink's Top-N would emit -D for it.
+func rankReplacesKeys(r *planner.Rank) bool {
+	replaces := isDeduplicate(r) || r.OutputRank || r.Start > 1 || (r.End == 1 && r.Input.Changelog() == planner.InsertOnly)
+	if !replaces {
+		return false
+	}
+	for _, k := range keysContaining(UpsertKeys(r.Input), r.Partition) {
+		if len(k) > len(normalizeKeys([][]int{r.Partition})[0]) {
+			return true
+		}
+	}
+	return false
 }

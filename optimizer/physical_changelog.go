@@ -101,7 +101,8 @@ func physicalizeFromChangelog(l *planner.FromChangelog, cfg Config) (PhysicalNod
 		for i := range keys {
 			keys[i] = i
 		}
-		out = &StreamChangelogNormalize{Input: out, Keys: keys, StateTTLMillis: cfg.StateTTLMillis}
+		out = &StreamChangelogNormalize{Input: out, Keys: keys, StateTTLMillis: cfg.StateTTLMillis,
+			DropUpdateBefore: cfg.dropUpdateBefore[l]}
 	}
 	return out, nil
 }

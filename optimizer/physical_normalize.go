@@ -124,10 +124,7 @@ func isIdentity(exprs []expr.Expr, names []string, schema types.Schema) bool {
 // primary key with the same ChangelogNormalize).
 func physicalizeScan(l *planner.Scan, cfg Config) (PhysicalNode, error) {
 	scan := &StreamScan{Logical: l, parallelism: cfg.Parallelism}
-	switch {
-	case l.Mode == planner.Upsert:
-	case l.Mode == planner.Retract && cfg.CDCEventsDuplicate && len(l.Table.PrimaryKey) > 0:
-	default:
+	if !scanNormalized(l, cfg.CDCEventsDuplicate) {
 		return scan, nil
 	}
 	out := l.Schema()
@@ -146,6 +143,13 @@ func physicalizeScan(l *planner.Scan, cfg Config) (PhysicalNode, error) {
 		Input: hashExchange(scan, keys, cfg.Parallelism), Keys: keys, StateTTLMillis: cfg.StateTTLMillis,
 		DropUpdateBefore: cfg.dropUpdateBefore[l],
 	}, nil
+}
+
+// scanNormalized reports whether physicalizeScan normalizes the scan's
+// changelog: an upsert source's, and a retract source's with a primary
+// key when cdcEventsDuplicate (table.exec.source.cdc-events-duplicate).
+func scanNormalized(l *planner.Scan, cdcEventsDuplicate bool) bool {
+	return l.Mode == planner.Upsert || l.Mode == planner.Retract && cdcEventsDuplicate && len(l.Table.PrimaryKey) > 0
 }
 
 // elideNormalizeForKeyedDeletes drops the ChangelogNormalize of an upsert

@@ -53,9 +53,11 @@ type Config struct {
 
 	// dropUpdateBefore marks, while the plan under a sink or collect is
 	// physicalized, the producers of updates that leave their -U out for
-	// an upsert sink or a temporal join's versioned input
-	// (updateBeforeDroppers).
-	dropUpdateBefore map[planner.Node]bool
+	// an upsert sink or a temporal join's versioned input, and
+	// updateBeforeDropped the nodes whose output passes a DropUpdateBefore
+	// for them instead (updateBeforeDroppers).
+	dropUpdateBefore    map[planner.Node]bool
+	updateBeforeDropped map[planner.Node]bool
 }
 
 // finalRows materializes an updating input in batch mode, where sinks,
@@ -100,8 +102,17 @@ func ParallelismFromOptions(opts map[string]string) (int, error) {
 // Physicalize turns an optimized logical plan into a physical plan:
 // operators get a parallelism, and an exchange is inserted wherever the
 // data must move between differently parallel or differently partitioned
-// instances.
+// instances. A node whose -U rows no consumer takes but which emits them
+// is followed by a DropUpdateBefore (updateBeforeDroppers).
 func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
+	p, err := physicalize(n, cfg)
+	if err != nil || !cfg.updateBeforeDropped[n] {
+		return p, err
+	}
+	return &StreamDropUpdateBefore{Input: p}, nil
+}
+
+func physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 	switch l := n.(type) {
 	case *planner.Scan:
 		return physicalizeScan(l, cfg)
@@ -147,7 +158,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 	case *planner.Sink:
 		// A forced upsert materializer, and batch runs' final rows,
 		// consume the -U rows.
-		cfg.dropUpdateBefore = updateBeforeDroppers(l, !cfg.Batch && cfg.UpsertMaterialize != SinkModeForce)
+		cfg.dropUpdateBefore, cfg.updateBeforeDropped = updateBeforeDroppers(l, !cfg.Batch && cfg.UpsertMaterialize != SinkModeForce, cfg.CDCEventsDuplicate)
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
 			return nil, err
@@ -175,7 +186,7 @@ func Physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		}
 		return sink, nil
 	case *planner.Collect:
-		cfg.dropUpdateBefore = updateBeforeDroppers(l, false)
+		cfg.dropUpdateBefore, cfg.updateBeforeDropped = updateBeforeDroppers(l, false, cfg.CDCEventsDuplicate)
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
 			return nil, err

@@ -144,7 +144,10 @@ next:
 func rankUpsertKeys(r *planner.Rank) [][]int {
 	keys := keysContaining(UpsertKeys(r.Input), r.Partition)
 	switch {
-	case r.OutputRank:
+	case r.OutputRank && r.RankType == "ROW_NUMBER":
+		// RANK and DENSE_RANK give tied rows the same number, so only
+		// ROW_NUMBER makes (partition, number) a key, as in Flink's
+		// FlinkRelMdUniqueKeys.getRankUniqueKeys.
 		keys = append(keys, append(slices.Clone(r.Partition), r.Input.Schema().Len()))
 	case r.End == 1 && r.RankType == "ROW_NUMBER":
 		keys = append(keys, slices.Clone(r.Partition))
