@@ -729,6 +729,31 @@ func (m *Manager) PGTableOIDs() []int64 {
 	return oids
 }
 
+// PGRelationVisibility returns, by OID, whether each relation of pg_class
+// (indexes included) is visible, which pg_table_is_visible answers. As on
+// PostgreSQL's search path, which for Eddy is pg_catalog, then the current
+// database (see PGRelationOID): pg_catalog's relations are, the current
+// database's are unless a pg_catalog relation has their name, and the
+// others (information_schema's, other databases') are not.
+func (m *Manager) PGRelationVisibility() map[int64]bool {
+	_, db := m.Current()
+	classes := m.pgClasses()
+	system := map[string]bool{}
+	for _, r := range classes {
+		if r.db == PGCatalog {
+			system[r.name] = true
+		}
+	}
+	out := make(map[int64]bool, len(classes))
+	for _, r := range classes {
+		out[r.oid] = r.db == PGCatalog || r.db == db && !system[r.name]
+		if t, ok := r.obj.(*Table); ok && len(t.PrimaryKey) > 0 {
+			out[r.pkeyOID()] = r.db == db && !system[r.name+"_pkey"]
+		}
+	}
+	return out
+}
+
 // PGRelationOID returns the OID of the relation a regclass literal names
 // ('pg_catalog.pg_extension', 'seq'): a qualified name in its schema, an
 // unqualified one in pg_catalog, then in the current database, as

@@ -20,13 +20,14 @@ import (
 //   - Uncorrelated: input LEFT JOIN (SELECT ARRAY_AGG(x) FROM sub) ON TRUE.
 //   - Correlated, decorrelated over the domain of the outer values it
 //     reads (Neumann and Kemper's "Unnesting Arbitrary Queries"): with
-//     d the distinct outer correlation columns,
+//     d the distinct outer columns it names, in its WHERE, its item or
+//     the subqueries nested there (bind_domain_subquery.go),
 //     input LEFT JOIN (SELECT d.*, ARRAY_AGG(x) FROM (SELECT DISTINCT
 //     o... FROM input) d JOIN sub ON corr WHERE local GROUP BY d.*) ON
 //     input.o... IS NOT DISTINCT FROM d.*. This is exact for any
 //     correlated condition (m.member = r.oid, oid = ANY(pol.polroles),
-//     t.x < o.y) and any duplicate outer rows; the outer input is read
-//     twice.
+//     t.x < o.y), any item (o.a || t.b) and any duplicate outer rows;
+//     the outer input is read twice.
 //
 // An outer row without subquery rows gets the LEFT JOIN's NULL, which
 // $ARRAY_SUBQUERY turns into PostgreSQL's empty array. ARRAY_AGG collects
@@ -44,7 +45,7 @@ func (b *binder) arraySubquery(q *sql.SubqueryExpr, input Node, sc *scope) (Node
 	if fn, sel, ok := lateralUnnestSelect(&unordered); ok && b.unnestRefersOutside(fn) {
 		return b.lateralUnnestArray(q, sel, fn, input, sc)
 	}
-	if sel, ok := correlatedScalarSelect(&unordered); ok && b.refersOutside(sel) {
+	if sel, ok := correlatedScalarSelect(&unordered); ok && (b.refersOutside(sel) || b.itemsReferOutside(sel)) {
 		if hasAggregates(sel.Items[0].Expr) {
 			return nil, nil, 0, b.errAt(errs.NotSupported, q, "a correlated ARRAY(query) of an aggregate is not supported yet")
 		}
@@ -62,83 +63,24 @@ func (b *binder) arraySubquery(q *sql.SubqueryExpr, input Node, sc *scope) (Node
 }
 
 // correlatedArray plans the right side of a correlated ARRAY(query) over
-// the domain of its outer correlation columns (see above): the domain's
-// columns and the array, the IS NOT DISTINCT FROM condition joining them
-// to input, and the number of domain columns.
+// the domain of the outer columns it names (see above and
+// domainSubquery): the domain's columns and the array, the IS NOT
+// DISTINCT FROM condition joining them to input, and the number of
+// domain columns.
 func (b *binder) correlatedArray(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, expr.Expr, int, error) {
 	if len(sel.Items) != 1 || sel.Items[0].Star {
 		return nil, nil, 0, b.errAt(errs.DatatypeMismatch, q, "ARRAY(query) must return one column")
 	}
-	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, true)
+	values, cols, err := b.domainSubquery(q, sel, input, sc)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	width := len(sc.cols)
-	outer := map[int]bool{}
-	for _, e := range corr {
-		for _, col := range expr.InputColumns(e) {
-			if col < width {
-				outer[col] = true
-			}
-		}
-	}
-	if l := andAll(local); l != nil {
-		if sub, err = b.bindWhere(l, sub, subScope); err != nil {
-			return nil, nil, 0, err
-		}
-	}
-	value, err := b.bindExpr(subScope, sel.Items[0].Expr)
-	if err != nil {
-		return nil, nil, 0, b.errAt(errs.NotSupported, q, "a correlated ARRAY(query) may name outer columns only in its WHERE: %v", err)
-	}
-	// The domain: the distinct values of the outer columns corr reads.
-	cols := make([]int, 0, len(outer))
-	for c := range outer {
-		cols = append(cols, c)
-	}
-	sort.Ints(cols)
-	is := input.Schema()
-	pos := make(map[int]int, len(cols))
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		pos[c], names[i] = i, is.Columns[c].Name
-	}
-	names = uniqueNames(names)
-	dom := &Aggregate{Input: input, Keys: cols, Names: names}
-	k := len(cols)
-	// corr over (domain, sub) instead of (input, sub).
-	var cond expr.Expr
-	for _, c := range corr {
-		c = expr.Rewrite(c, func(e expr.Expr) expr.Expr {
-			if r, ok := e.(*expr.ColumnRef); ok {
-				if r.Index < width {
-					return &expr.ColumnRef{Index: pos[r.Index], Name: r.Name, T: r.T}
-				}
-				return &expr.ColumnRef{Index: r.Index - width + k, Name: r.Name, T: r.T}
-			}
-			return e
-		})
-		if cond == nil {
-			cond = c
-		} else if cond, err = b.call(q, "AND", cond, c); err != nil {
-			return nil, nil, 0, err
-		}
-	}
-	j := &Join{Left: dom, Right: sub, Type: InnerJoin, Condition: cond, SystemTime: -1}
-	js := j.Schema()
-	exprs := columnRefsOf(types.Schema{Columns: js.Columns[:k]})
-	exprs = append(exprs, expr.Rewrite(value, func(e expr.Expr) expr.Expr {
-		if r, ok := e.(*expr.ColumnRef); ok {
-			return &expr.ColumnRef{Index: r.Index + k, Name: r.Name, T: r.T}
-		}
-		return e
-	}))
-	right, err := b.arrayAgg(q, &Project{Input: j, Exprs: exprs, Names: uniqueNames(append(append([]string(nil), names...), "$value"))}, k)
+	right, err := b.arrayAgg(q, values, len(cols))
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	on, err := b.domainCondition(q, cols, is, right.Schema(), width)
-	return right, on, k, err
+	on, err := b.domainCondition(q, cols, input.Schema(), right.Schema(), len(sc.cols))
+	return right, on, len(cols), err
 }
 
 // lateralUnnestSelect returns the SELECT of ARRAY(SELECT f(x) FROM

@@ -23,7 +23,7 @@ func (b *binder) correlatedFrom(sel *sql.Select, sc *scope, shadow bool) (sub No
 	width := len(sc.cols)
 	joint = &scope{cols: append(append([]scopeColumn(nil), sc.cols...), subScope.cols...)}
 	if shadow {
-		joint.inner = width
+		joint.inner, joint.outerLevels = width, sc.levels()
 	}
 	if corr, local, err = b.splitCorrelated(sel.Where, joint, width); err != nil {
 		return nil, nil, nil, nil, nil, err

@@ -67,7 +67,7 @@ func (b *binder) markJoin(q *sql.InSubquery, input Node, sc *scope) (Node, *scop
 		return nil, nil, err
 	}
 	out := &scope{cols: append([]scopeColumn(nil), sc.cols...), agg: sc.agg, over: sc.over, scalars: sc.scalars,
-		marks: map[*sql.InSubquery]markColumns{}}
+		marks: map[*sql.InSubquery]markColumns{}, inner: sc.inner, outerLevels: sc.outerLevels}
 	for k, v := range sc.marks {
 		out.marks[k] = v
 	}

@@ -55,6 +55,13 @@ func (s source) bindPGObjectDef(n *sql.FuncCall, args []expr.Expr) (e expr.Expr,
 	case "PG_RELATION_IS_PUBLISHABLE":
 		e, err := s.bindRelationIsPublishable(n, args)
 		return e, true, err
+	case "PG_TABLE_IS_VISIBLE":
+		if s.cat == nil {
+			// Without a catalog, the registry's constant answers.
+			return nil, false, nil
+		}
+		e, err := s.bindTableIsVisible(n, args)
+		return e, true, err
 	case "PG_GET_INDEXDEF":
 		if len(args) != 1 && len(args) != 3 {
 			return nil, true, s.errAt(errs.UndefinedFunction, n, "pg_get_indexdef takes 1 or 3 arguments, not %d", len(args))
@@ -187,6 +194,41 @@ func (s source) bindRelationIsPublishable(n *sql.FuncCall, args []expr.Expr) (ex
 		caseArgs = append(caseArgs, cond, &expr.Literal{Value: true, T: types.BooleanType.WithNullable(false)})
 	}
 	return s.call(n, "CASE", append(caseArgs, &expr.Literal{Value: false, T: types.BooleanType.WithNullable(false)})...)
+}
+
+// bindTableIsVisible binds pg_table_is_visible(oid), which psql's
+// listings (\dp, \d, tab completion) call to keep the relations on the
+// search path: TRUE or FALSE for the relations of pg_class as
+// Manager.PGRelationVisibility answers (information_schema's views are
+// not visible, as in PostgreSQL), NULL for NULL and for other OIDs, as a
+// lookup built from the catalog as bindRelationIsPublishable builds its
+// own.
+func (s source) bindTableIsVisible(n *sql.FuncCall, args []expr.Expr) (expr.Expr, error) {
+	if len(args) != 1 {
+		return nil, s.errAt(errs.UndefinedFunction, n, "pg_table_is_visible takes 1 argument, not %d", len(args))
+	}
+	if !args[0].Type().IsNumeric() && args[0].Type().Kind != types.Null {
+		return nil, s.errAt(errs.DatatypeMismatch, n, "pg_table_is_visible expects an OID, not %s", args[0].Type())
+	}
+	visible := s.cat.PGRelationVisibility()
+	// Sorted, so the plan is the same for the same catalog.
+	oids := make([]int64, 0, len(visible))
+	for oid := range visible {
+		oids = append(oids, oid)
+	}
+	slices.Sort(oids)
+	var caseArgs []expr.Expr
+	for _, oid := range oids {
+		cond, err := s.call(n, "=", args[0], &expr.Literal{Value: oid, T: types.BigIntType.WithNullable(false)})
+		if err != nil {
+			return nil, err
+		}
+		caseArgs = append(caseArgs, cond, &expr.Literal{Value: visible[oid], T: types.BooleanType.WithNullable(false)})
+	}
+	if len(caseArgs) == 0 {
+		return &expr.Literal{T: types.BooleanType}, nil
+	}
+	return s.call(n, "CASE", append(caseArgs, &expr.Literal{T: types.BooleanType})...)
 }
 
 // bindIndexColumnDef binds pg_get_indexdef(oid, column, pretty) for a

@@ -33,6 +33,12 @@ import (
 //   - Correlated with an aggregate value, (SELECT MAX(x) FROM t WHERE
 //     t.k = o.k): the subquery grouped by its correlation columns, one row
 //     per key already (see groupedScalar).
+//   - Correlated in its item too, (SELECT o.a || t.b FROM t WHERE t.k =
+//     o.k), or nesting subqueries there: over the domain of the outer
+//     columns it names, d, as Calcite does (bind_domain_subquery.go),
+//     SELECT d.*, SINGLE_VALUE(value) ... GROUP BY d.*, or for an
+//     aggregate item (SELECT MAX(t.x) + o.y ...) the aggregate grouped by
+//     d.*, joined to input on its columns IS NOT DISTINCT FROM d.*.
 //
 // A subquery without a row gives NULL, as in SQL. A global aggregate or
 // one VALUES row needs no SINGLE_VALUE check (atMostOneRow).
@@ -100,9 +106,9 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 		if right, cond, keys, err = b.lateralScalar(q, sel, input, sc); err != nil {
 			return nil, nil, err
 		}
-	} else if sel, ok := correlatedScalarSelect(q.Query); ok && b.refersOutside(sel) {
+	} else if sel, ok := correlatedScalarSelect(q.Query); ok && (b.refersOutside(sel) || b.itemsReferOutside(sel)) {
 		var err error
-		if right, cond, keys, err = b.correlatedScalar(q, sel, sc); err != nil {
+		if right, cond, keys, err = b.correlatedScalar(q, sel, input, sc); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -123,7 +129,7 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 	j := &Join{Left: input, Right: right, Type: LeftJoin, Condition: cond, SystemTime: -1}
 	js := j.Schema()
 	out := &scope{cols: append([]scopeColumn(nil), sc.cols...), agg: sc.agg, over: sc.over, marks: sc.marks,
-		scalars: map[sql.Expr]int{}}
+		scalars: map[sql.Expr]int{}, inner: sc.inner, outerLevels: sc.outerLevels}
 	for k, v := range sc.scalars {
 		out.scalars[k] = v
 	}
@@ -141,13 +147,22 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 // correlatedScalar plans the right side of a correlated scalar subquery:
 // its grouped single value, the join condition over (outer, keys...,
 // value), and the number of keys.
-func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, sc *scope) (Node, expr.Expr, int, error) {
+func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, expr.Expr, int, error) {
 	if len(sel.Items) != 1 || sel.Items[0].Star {
 		return nil, nil, 0, b.errAt(errs.DatatypeMismatch, q, "a scalar subquery must return one column")
 	}
 	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, true)
 	if err != nil {
 		return nil, nil, 0, err
+	}
+	var value expr.Expr
+	if !hasAggregates(sel.Items[0].Expr) {
+		if value, err = b.bindExpr(subScope, sel.Items[0].Expr); err != nil {
+			// The item names outer columns or nests subqueries.
+			return b.domainScalar(q, sel, input, sc)
+		}
+	} else if b.itemsReferOutside(sel) {
+		return b.domainScalar(q, sel, input, sc)
 	}
 	width := len(sc.cols)
 	inner := map[int]bool{}
@@ -178,10 +193,6 @@ func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, sc *scop
 			return nil, nil, 0, err
 		}
 	} else {
-		value, err := b.bindExpr(subScope, sel.Items[0].Expr)
-		if err != nil {
-			return nil, nil, 0, b.errAt(errs.NotSupported, q, "a correlated scalar subquery may name outer columns only in its WHERE: %v", err)
-		}
 		// Project the keys and the value, then reduce to one value per key.
 		ss := sub.Schema()
 		exprs := make([]expr.Expr, 0, len(keyCols)+1)
@@ -213,6 +224,38 @@ func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, sc *scop
 		}
 	}
 	return right, cond, len(keyCols), nil
+}
+
+// domainScalar plans the right side of a correlated scalar subquery
+// whose item names outer columns or nests subqueries over the domain of
+// the outer columns it names (domainSubquery): the domain's columns and
+// the single value of each, or its aggregate grouped by them
+// (domainAggregate), the IS NOT DISTINCT FROM condition joining them to
+// input, and the number of domain columns.
+func (b *binder) domainScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, expr.Expr, int, error) {
+	var right Node
+	var cols []int
+	if hasAggregates(sel.Items[0].Expr) {
+		j, jsc, dcols, err := b.domainJoin(q, sel, input, sc)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		if right, err = b.domainAggregate(q, sel, j, jsc, len(dcols)); err != nil {
+			return nil, nil, 0, err
+		}
+		cols = dcols
+	} else {
+		values, dcols, err := b.domainSubquery(q, sel, input, sc)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		if right, err = b.singleValue(q, values, len(dcols)); err != nil {
+			return nil, nil, 0, err
+		}
+		cols = dcols
+	}
+	on, err := b.domainCondition(q, cols, input.Schema(), right.Schema(), len(sc.cols))
+	return right, on, len(cols), err
 }
 
 // groupedScalar plans the right side of a correlated scalar subquery
@@ -260,11 +303,12 @@ func andAll(cs []sql.Expr) sql.Expr {
 }
 
 // correlatedScalarSelect returns the SELECT of a scalar subquery that may
-// be decorrelated: one SELECT block with a FROM and a WHERE, no grouping,
-// DISTINCT, ORDER BY or LIMIT (its value may aggregate).
+// be decorrelated: one SELECT block with a FROM, no grouping, DISTINCT,
+// ORDER BY or LIMIT (its value may aggregate). Its WHERE or its item
+// correlate it.
 func correlatedScalarSelect(q *sql.Query) (*sql.Select, bool) {
 	sel, ok := q.Body.(*sql.Select)
-	if !ok || len(q.With) > 0 || q.OrderBy != nil || q.Limit != nil || sel.From == nil || sel.Where == nil ||
+	if !ok || len(q.With) > 0 || q.OrderBy != nil || q.Limit != nil || sel.From == nil ||
 		len(sel.GroupBy) > 0 || sel.GroupingSets != nil || sel.Having != nil || sel.Distinct {
 		return nil, false
 	}

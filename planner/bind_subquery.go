@@ -220,6 +220,9 @@ func existsJoin(input, sub Node, cond expr.Expr, not bool) Node {
 // refersOutside reports whether a subquery's WHERE names columns its own
 // FROM does not have, i.e. whether it is correlated.
 func (b *binder) refersOutside(sel *sql.Select) bool {
+	if sel.Where == nil {
+		return false
+	}
 	_, sc, err := b.bindFrom(sel.From)
 	if err != nil {
 		return false

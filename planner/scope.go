@@ -30,6 +30,12 @@ type scope struct {
 	// start (after the outer query's): a name they have shadows the outer
 	// columns, as SQL resolves names from the innermost query out.
 	inner int
+	// outerLevels, ascending and below inner, are where the columns of
+	// the enclosing queries' levels start among the outer columns, when
+	// the outer query is itself a decorrelated subquery (domainJoin): a
+	// name resolves from the innermost level out through all of them, as
+	// through the three levels of psql's \dp.
+	outerLevels []int
 }
 
 type scopeColumn struct {
@@ -39,6 +45,16 @@ type scopeColumn struct {
 	// hidden columns (computed for window functions) are not expanded by *
 	// and not found by name.
 	hidden bool
+}
+
+// levels returns where the columns of each query level start in sc,
+// ascending, the outermost level's (at 0) left out: its outerLevels and
+// inner, when it has levels.
+func (sc *scope) levels() []int {
+	if sc.inner <= 0 {
+		return nil
+	}
+	return append(append([]int(nil), sc.outerLevels...), sc.inner)
 }
 
 func newScope(qualifier string, s types.Schema) *scope {
@@ -116,7 +132,11 @@ func (s source) findColumn(sc *scope, id *sql.Ident, qual, name string) (int, bo
 		if qual != "" && inner.hasQualifier(qual) {
 			return 0, false, s.errAt(errs.UndefinedColumn, id, "column '%s' not found in any table", strings.Join(id.Parts, "."))
 		}
-		sc = &scope{cols: sc.cols[:sc.inner]}
+		outer := &scope{cols: sc.cols[:sc.inner]}
+		if n := len(sc.outerLevels); n > 0 {
+			outer.inner, outer.outerLevels = sc.outerLevels[n-1], sc.outerLevels[:n-1]
+		}
+		return s.findColumn(outer, id, qual, name)
 	}
 	found := -1
 	for i, c := range sc.cols {

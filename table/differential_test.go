@@ -62,7 +62,9 @@ func connectPostgres(t *testing.T, ctx context.Context) *pgx.Conn {
 // query may hold a line "-- postgres" after which comes the PostgreSQL
 // spelling of the query, for syntax PostgreSQL lacks (window TVFs).
 //
-// Commands: query [parallelism=N] (default 2).
+// Commands: query [parallelism=N] (default 2) [matrix]. With matrix the
+// query also runs in both modes at batch sizes 1 and 7 and parallelism 1
+// and 4, each of which must give PostgreSQL's rows too.
 func TestDifferential(t *testing.T) {
 	skipWithoutPostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -102,9 +104,37 @@ func TestDifferential(t *testing.T) {
 			if diff := diffRows(want, batch); diff != "" {
 				t.Errorf("%s: batch result differs from PostgreSQL:\n%s", d.Pos, diff)
 			}
+			if d.HasArg("matrix") {
+				differentialMatrix(t, ctx, d.Pos, ddl, eddySQL, want)
+			}
 			return strings.Join(streaming, "\n") + "\n"
 		})
 	})
+}
+
+// differentialMatrix runs query in streaming and batch mode at batch
+// sizes 1 and 7 and parallelism 1 and 4 (house style 4: small batches
+// interleave the changes of different inputs, and of different rows of
+// one group within a batch, as the default size over this data does not)
+// and reports each run whose rows are not want.
+func differentialMatrix(t *testing.T, ctx context.Context, pos, ddl, query string, want []string) {
+	for _, size := range []string{"1", "7"} {
+		for _, par := range []string{"1", "4"} {
+			for _, mode := range []string{"streaming", "batch"} {
+				got, err := finalRows(ctx, map[string]string{
+					"parallelism.default": par, "execution.runtime-mode": mode, "table.exec.batch-size": size,
+				}, ddl, query)
+				if err == nil {
+					if diff := diffRows(want, got); diff != "" {
+						err = fmt.Errorf("differs from PostgreSQL:\n%s", diff)
+					}
+				}
+				if err != nil {
+					t.Errorf("%s: %s, batch size %s, parallelism %s: %v", pos, mode, size, par, err)
+				}
+			}
+		}
+	}
 }
 
 // The data: orders with NULLs, duplicates and a time column; customers

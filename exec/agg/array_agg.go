@@ -115,7 +115,11 @@ func (k *arrayAggK[T, O]) update(cols []arrow.Array, slots []int32, retract, act
 			} else {
 				for j := range l.vals {
 					if l.ok[j] == ok && (!ok || o.same(l.vals[j], val)) {
-						l.vals, l.ok = slices.Delete(l.vals, j, j+1), slices.Delete(l.ok, j, j+1)
+						// Into new arrays: the lists k.after holds for
+						// earlier rows of this batch may share these, and
+						// an in-place delete would shift (and clear) the
+						// elements their changes are still to emit.
+						l.vals, l.ok = slices.Concat(l.vals[:j], l.vals[j+1:]), slices.Concat(l.ok[:j], l.ok[j+1:])
 						break
 					}
 				}

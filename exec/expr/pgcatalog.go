@@ -35,8 +35,10 @@ func init() {
 	constant("CURRENT_SCHEMA", "public")
 
 	// The catalog functions psql's describe queries call. Eddy has one
-	// owner for every object and one encoding, and every object of the
-	// catalog is visible, so their answers do not depend on the argument.
+	// owner for every object and one encoding, so their answers do not
+	// depend on the argument. The planner binds pg_table_is_visible from
+	// the catalog (information_schema is not on the search path); this
+	// constant answers where no catalog is at hand.
 	unary := func(name string, value any, t types.DataType) {
 		register(&funcDef{name: name, resolve: func(name string, args []Expr) (Expr, error) {
 			if err := arity(name, args, 1, 1); err != nil {

@@ -1,0 +1,289 @@
+package planner
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/sql"
+)
+
+// A scalar or ARRAY subquery may name outer columns outside its WHERE, as
+// PostgreSQL and Calcite allow: in its select item, (SELECT o.a || t.b
+// FROM t WHERE t.k = o.k), or in the subqueries nested in it, as psql's
+// \dp nests ARRAY(SELECT rolname FROM pg_roles WHERE oid = ANY(polroles))
+// in the item of ARRAY(SELECT polname || ... FROM pg_policy WHERE
+// polrelid = c.oid). Such a subquery is decorrelated as Calcite's
+// RelDecorrelator does, over the domain of the outer values it reads
+// (Neumann and Kemper's "Unnesting Arbitrary Queries"): with d the
+// distinct values of the outer columns it names,
+//
+//	SELECT d.*, value FROM (SELECT DISTINCT o... FROM input) d
+//	  JOIN sub ON corr WHERE local
+//
+// computes the item once per domain row and subquery row, with the outer
+// names bound to d's columns, and the nested subqueries decorrelate in
+// turn over that join (their outer query is d and sub together). The
+// caller reduces the values per domain row (ARRAY_AGG, SINGLE_VALUE; an
+// aggregate item is grouped by d.* instead, domainAggregate) and
+// LEFT JOINs input to them on input.o... IS NOT DISTINCT FROM d.*
+// (domainCondition), so an outer row with NULLs finds its own domain row.
+// The outer columns are found by name (outerColumns): a name that
+// resolves in the outer query but not in the subquery's FROM counts even
+// where a nested FROM has it, which only makes the domain finer; the
+// values stay exact.
+
+// itemsReferOutside reports whether a subquery's select items name
+// columns its FROM does not have (they then bind alone only with an
+// undefined column), i.e. whether it is correlated outside its WHERE.
+func (b *binder) itemsReferOutside(sel *sql.Select) bool {
+	if sel.From == nil {
+		return false
+	}
+	_, err := b.bindSelect(&sql.Select{Pos: sel.Pos, Items: sel.Items, From: sel.From})
+	return err != nil && (errs.Is(err, errs.UndefinedColumn) || errs.Is(err, errs.UndefinedTable))
+}
+
+// domainSubquery plans a correlated subquery's one select item over the
+// domain of the outer columns it names (see above): the plan's columns
+// are the domain's, then the value; cols are the input columns of the
+// domain, in order.
+func (b *binder) domainSubquery(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, []int, error) {
+	item := sel.Items[0].Expr
+	in, jsc, cols, err := b.domainJoin(q, sel, input, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := len(cols)
+	js := in.Schema()
+	if hasScalarSubquery(item) {
+		if in, jsc, err = b.planScalarSubqueries([]sql.Expr{item}, in, jsc); err != nil {
+			return nil, nil, err
+		}
+	}
+	if in, jsc, err = b.planMarkJoins(item, in, jsc); err != nil {
+		return nil, nil, err
+	}
+	value, err := b.bindExpr(jsc, item)
+	if err != nil {
+		return nil, nil, err
+	}
+	exprs := append(columnRefsOf(types.Schema{Columns: js.Columns[:k]}), value)
+	names := append(js.Names()[:k:k], "$value")
+	return &Project{Input: in, Exprs: exprs, Names: uniqueNames(names)}, cols, nil
+}
+
+// domainJoin plans the join of the domain of the outer columns a
+// correlated subquery names with its FROM, filtered by its WHERE (see
+// above): the join, its scope (the domain's columns under the outer names
+// they stand for, then the FROM's, which shadow them), and the input
+// columns of the domain, in order.
+func (b *binder) domainJoin(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, *scope, []int, error) {
+	item := sel.Items[0].Expr
+	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	width := len(sc.cols)
+	var cols []int
+	for _, e := range corr {
+		for _, col := range expr.InputColumns(e) {
+			if col < width {
+				cols = append(cols, col)
+			}
+		}
+	}
+	cols = append(cols, b.outerColumns(item, sc, subScope)...)
+	slices.Sort(cols)
+	cols = slices.Compact(cols)
+	if l := andAll(local); l != nil {
+		if sub, err = b.bindWhere(l, sub, subScope); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	is := input.Schema()
+	pos := make(map[int]int, len(cols))
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		pos[c], names[i] = i, is.Columns[c].Name
+	}
+	names = uniqueNames(names)
+	dom := &Aggregate{Input: input, Keys: cols, Names: names}
+	k := len(cols)
+	// corr over (domain, sub) instead of (input, sub).
+	for i, c := range corr {
+		corr[i] = expr.Rewrite(c, func(e expr.Expr) expr.Expr {
+			if r, ok := e.(*expr.ColumnRef); ok {
+				if r.Index < width {
+					return &expr.ColumnRef{Index: pos[r.Index], Name: r.Name, T: r.T}
+				}
+				return &expr.ColumnRef{Index: r.Index - width + k, Name: r.Name, T: r.T}
+			}
+			return e
+		})
+	}
+	cond, err := b.andExprs(q, corr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	j := &Join{Left: dom, Right: sub, Type: InnerJoin, Condition: cond, SystemTime: -1}
+	js := j.Schema()
+	// The domain's columns keep the levels of the queries they come from
+	// (cols ascend, as sc's levels do), so that names still resolve from
+	// the innermost query out.
+	jsc := &scope{inner: k}
+	for _, l := range sc.levels() {
+		n, _ := slices.BinarySearch(cols, l)
+		if n > 0 && n < k && (len(jsc.outerLevels) == 0 || jsc.outerLevels[len(jsc.outerLevels)-1] < n) {
+			jsc.outerLevels = append(jsc.outerLevels, n)
+		}
+	}
+	for i, c := range cols {
+		jsc.cols = append(jsc.cols, scopeColumn{qualifier: sc.cols[c].qualifier, name: sc.cols[c].name, typ: js.Columns[i].Type})
+	}
+	for i, c := range subScope.cols {
+		c.typ = js.Columns[k+i].Type
+		jsc.cols = append(jsc.cols, c)
+	}
+	return j, jsc, cols, nil
+}
+
+// domainAggregate computes the aggregate item of a correlated scalar
+// subquery, (SELECT MAX(x) + o.y FROM t WHERE t.k = o.k), per row of its
+// domain join j (in scope jsc, the domain's k columns first): SELECT
+// d.*, item FROM j GROUP BY d.*. The domain's columns are grouped under
+// the outer names they stand for, so that the item may name them outside
+// its aggregates too; where such a name would find another column (the
+// subquery's FROM has the same alias), lateralValue groups by copies
+// instead, and the outer columns may be named only inside the aggregates.
+// A domain row without subquery rows has no group, so its value is the
+// LEFT JOIN's NULL: right for every aggregate but COUNT, which is refused
+// (see groupedScalar).
+func (b *binder) domainAggregate(q *sql.SubqueryExpr, sel *sql.Select, j Node, jsc *scope, k int) (Node, error) {
+	counts := false
+	walkSQL(sel.Items[0].Expr, func(x sql.Expr) bool {
+		if f, ok := x.(*sql.FuncCall); ok && strings.EqualFold(f.Name, "COUNT") {
+			counts = true
+		}
+		return !counts
+	})
+	if counts {
+		return nil, b.errAt(errs.NotSupported, q, "correlated scalar subqueries with COUNT are not supported yet")
+	}
+	grouped := &sql.Select{Pos: sel.Pos, Items: make([]sql.SelectItem, 0, k+1)}
+	for i := range k {
+		c := jsc.cols[i]
+		id := &sql.Ident{Pos: sel.Pos, Parts: []string{c.name}}
+		if c.qualifier != "" {
+			id.Parts = []string{c.qualifier, c.name}
+		}
+		if at, fields, err := b.resolve(jsc, id); err != nil || at != i || len(fields) > 0 {
+			keys := make([]int, k)
+			for i := range keys {
+				keys[i] = i
+			}
+			return b.lateralValue(q, sel, j, jsc, keys)
+		}
+		grouped.Items = append(grouped.Items, sql.SelectItem{Pos: sel.Pos, Expr: id, Alias: c.name})
+		grouped.GroupBy = append(grouped.GroupBy, id)
+	}
+	grouped.Items = append(grouped.Items, sql.SelectItem{Pos: sel.Pos, Expr: sel.Items[0].Expr, Alias: "$value"})
+	a, asc, err := b.bindAggregate(grouped, j, jsc)
+	if err != nil {
+		return nil, err
+	}
+	return b.projectItems(a, asc, grouped.Items)
+}
+
+// outerColumns returns the columns of sc that the identifiers in e, or in
+// the queries nested in it, may name: those that resolve in sc but not in
+// own, the subquery's FROM.
+func (b *binder) outerColumns(e sql.Expr, sc, own *scope) []int {
+	var cols []int
+	walkIdents(e, func(id *sql.Ident) {
+		if _, _, err := b.resolve(own, id); err == nil {
+			return
+		}
+		if i, _, err := b.resolve(sc, id); err == nil {
+			cols = append(cols, i)
+		}
+	})
+	return cols
+}
+
+// walkIdents calls fn with every identifier in e, descending into the
+// subqueries nested in it (their select items, FROM, WHERE, grouping and
+// ordering), unlike walkSQL.
+func walkIdents(e sql.Expr, fn func(*sql.Ident)) {
+	walkSQL(e, func(x sql.Expr) bool {
+		switch n := x.(type) {
+		case *sql.Ident:
+			fn(n)
+		case *sql.SubqueryExpr:
+			walkQueryIdents(n.Query, fn)
+		case *sql.Exists:
+			walkQueryIdents(n.Query, fn)
+		case *sql.InSubquery:
+			walkIdents(n.Expr, fn)
+			walkQueryIdents(n.Query, fn)
+		}
+		return true
+	})
+}
+
+func walkQueryIdents(q *sql.Query, fn func(*sql.Ident)) {
+	if q == nil {
+		return
+	}
+	for _, c := range q.With {
+		walkQueryIdents(c.Query, fn)
+	}
+	walkSetIdents(q.Body, fn)
+	for _, o := range q.OrderBy {
+		walkIdents(o.Expr, fn)
+	}
+}
+
+func walkSetIdents(s sql.SetExpr, fn func(*sql.Ident)) {
+	switch n := s.(type) {
+	case *sql.Query:
+		walkQueryIdents(n, fn)
+	case *sql.SetOp:
+		walkSetIdents(n.Left, fn)
+		walkSetIdents(n.Right, fn)
+	case *sql.Values:
+		for _, r := range n.Rows {
+			for _, e := range r {
+				walkIdents(e, fn)
+			}
+		}
+	case *sql.Select:
+		for _, it := range n.Items {
+			walkIdents(it.Expr, fn)
+		}
+		walkTableIdents(n.From, fn)
+		walkIdents(n.Where, fn)
+		for _, g := range n.GroupBy {
+			walkIdents(g, fn)
+		}
+		walkIdents(n.Having, fn)
+	}
+}
+
+func walkTableIdents(t sql.TableExpr, fn func(*sql.Ident)) {
+	switch n := t.(type) {
+	case *sql.Join:
+		walkTableIdents(n.Left, fn)
+		walkTableIdents(n.Right, fn)
+		walkIdents(n.On, fn)
+	case *sql.SubqueryRef:
+		walkQueryIdents(n.Query, fn)
+	case *sql.TableFunctionRef:
+		for _, a := range n.Args {
+			walkIdents(a.Expr, fn)
+			walkQueryIdents(a.Query, fn)
+		}
+	}
+}
