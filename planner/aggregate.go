@@ -67,18 +67,15 @@ func (a *Aggregate) Describe() string {
 	}
 	calls := make([]string, len(a.Calls))
 	for i, c := range a.Calls {
-		calls[i] = describeCall(c, in) + " AS " + a.Names[len(a.Keys)+i]
+		calls[i] = DescribeCall(c, in) + " AS " + a.Names[len(a.Keys)+i]
 	}
 	return fmt.Sprintf("GroupAggregate(groupBy=[%s], select=[%s])", strings.Join(keys, ", "),
 		strings.Join(append(keys, calls...), ", "))
 }
 
 // DescribeCall prints an aggregate call over in with its argument names,
-// as EXPLAIN shows it (the optimizer's two-phase aggregates use it).
-func DescribeCall(c agg.Call, in types.Schema) string { return describeCall(c, in) }
-
-// describeCall prints an aggregate call with its argument names.
-func describeCall(c agg.Call, in types.Schema) string {
+// as EXPLAIN shows it.
+func DescribeCall(c agg.Call, in types.Schema) string {
 	args := make([]string, len(c.Args))
 	for i, a := range c.Args {
 		args[i] = in.Columns[a].Name

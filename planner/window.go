@@ -160,7 +160,7 @@ func (w *WindowAggregate) Describe() string {
 	}
 	calls := make([]string, len(w.Calls))
 	for i, c := range w.Calls {
-		calls[i] = describeCall(c, in) + " AS " + w.Names[len(w.Keys)+i]
+		calls[i] = DescribeCall(c, in) + " AS " + w.Names[len(w.Keys)+i]
 	}
 	sel := append(append(append([]string(nil), keys...), "window_start", "window_end", "window_time"), calls...)
 	if w.Attached != nil {
