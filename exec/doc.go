@@ -26,8 +26,10 @@
 // registry by Kind (RegisterOperator, RegisterSource) and runs the task in
 // a goroutine. Tasks report RUNNING and then FINISHED, FAILED or CANCELED to
 // the JobManager; the first failure fails the job with that task's error
-// (which names the operator) and cancels the job's other tasks. When every
-// task has stopped, the JobManager releases the job's slots and channels.
+// (which names the operator) and cancels the job's other tasks, unless the
+// job's restart strategy restarts it (see Checkpoints and failover). When
+// every task has stopped, the JobManager releases the job's slots and
+// channels.
 //
 // # Inside a task
 //
@@ -85,6 +87,47 @@
 // deploys every subtask with its state, restored after Open and before any
 // input. The parallelism must be unchanged; redistributing keyed state by
 // key group is future work.
+//
+// # Checkpoints and failover
+//
+// With execution.checkpointing.interval set (CheckpointConfigFrom reads
+// Flink's options from JobGraph.Config at submission; an invalid value
+// fails Submit) the JobManager triggers checkpoint n+1 every interval,
+// at most one at a time: TaskManagerGateway.TriggerCheckpoint asks every
+// running source task to snapshot its chain between two batches (a reader
+// waiting for data has its Next interrupted, then pulled again) and send
+// ElementCheckpointBarrier after the last batch before it. Other tasks
+// align the barrier as they align a savepoint's (a channel is not read
+// after its barrier until every channel that has not ended delivered it),
+// let PreSnapshotOperators flush, flush their sinks' writers
+// (connector.SinkFlusher), snapshot, forward the barrier and go on. Each
+// task acknowledges with its snapshot (CheckpointResponder); checkpoint n
+// completes when every subtask acknowledged it or has finished (a
+// finished subtask holds no state and is restored as finished, as in
+// Flink's checkpoints after tasks finished, FLIP-147). The latest
+// completed checkpoint is kept in memory (Job.LatestCheckpoint), written
+// in the savepoint format to execution.checkpointing.dir (alias
+// state.checkpoints.dir) as <dir>/<job id>/chk-<n>/_metadata when set,
+// and the tasks are notified (CheckpointListener). A checkpoint that has
+// not completed after execution.checkpointing.timeout is aborted; a task
+// that sees the barrier of a later checkpoint abandons the alignment of
+// the earlier one.
+//
+// When a task fails, the job's restart strategy (restart-strategy.type:
+// none, fixed-delay, failure-rate, exponential-delay; exponential-delay
+// when checkpointing is on and none is set, as in Flink) decides. A
+// restart cancels every task of the job (RESTARTING), releases its
+// channels and, after the strategy's delay, redeploys the same graph into
+// the job's slots, every subtask restored from the latest completed
+// checkpoint (from the job's initial state when none completed): sources
+// resume from their positions, keyed state from the snapshot. When the
+// strategy gives up, the job FAILS with the task's error. Result streams
+// stay open across restarts, so collect and sink outputs are
+// at-least-once: rows emitted after the checkpoint and before the failure
+// are emitted again (an aggregate retracts the checkpoint's rows, which
+// the client may have seen updated since). Job.CheckpointStats counts
+// restarts and checkpoints. A remote JobManager (JobManagerService) runs
+// the same coordinator, the options travelling in the graph's Config.
 //
 // # Batch ownership
 //

@@ -204,23 +204,39 @@ func (t *inputTracker) end(c int) (input int, wm Watermark, advanced, ended, sta
 // ready first. Channels that ended are no longer read. When the task runs
 // processing-time operators, a ticker wakes it while no input arrives.
 type inputGate struct {
-	chans  []<-chan Element
-	cases  []reflect.SelectCase // cases[0] is ctx.Done(), cases[1] the ticker
-	caseCh []int                // channel index of cases[2:]
+	chans []<-chan Element
+	// cases[0] is ctx.Done(), cases[1] the ticker, cases[2] the wake-up
+	// channel; the channels follow (gateFixedCases).
+	cases  []reflect.SelectCase
+	caseCh []int // channel index of cases[gateFixedCases:]
 	tick   <-chan time.Time
+	wake   <-chan struct{}
 	// held is the input whose channels are not read for now (see hold),
-	// or -1.
-	held int
+	// or -1; chanInput maps channels to inputs for it.
+	held      int
+	chanInput []int
+	// blocked marks the channels that delivered the barrier of the
+	// checkpoint being aligned: they are not read until it is taken.
+	blocked  []bool
+	nblocked int
 }
 
-// tickChannel is the channel index next returns when the ticker fired.
-const tickChannel = -1
+// tickChannel is the channel index next returns when the ticker fired;
+// wakeChannel when the wake-up channel (see setWake) fired.
+const (
+	tickChannel = -1
+	wakeChannel = -2
+)
+
+// gateFixedCases is the number of select cases before the channels'.
+const gateFixedCases = 3
 
 func newInputGate(ctx context.Context, chans []<-chan Element, tick <-chan time.Time) *inputGate {
-	g := &inputGate{chans: chans, tick: tick, held: -1}
+	g := &inputGate{chans: chans, tick: tick, held: -1, blocked: make([]bool, len(chans))}
 	g.cases = append(g.cases,
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(tick)})
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(tick)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(g.wake)})
 	for i, ch := range chans {
 		g.cases = append(g.cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 		g.caseCh = append(g.caseCh, i)
@@ -228,19 +244,28 @@ func newInputGate(ctx context.Context, chans []<-chan Element, tick <-chan time.
 	return g
 }
 
-// active is the number of channels still read.
+// setWake makes next return wakeChannel when wake fires (a task's
+// checkpoint-complete notifications).
+func (g *inputGate) setWake(wake <-chan struct{}) {
+	g.wake = wake
+	g.cases[2].Chan = reflect.ValueOf(wake)
+}
+
+// active is the number of channels still read (blocked ones included).
 func (g *inputGate) active() int { return len(g.caseCh) }
 
 // next returns the next element and its channel, tickChannel when the
 // ticker fired, or ctx.Err(). A single remaining channel is read without
 // reflection, the common case of a forward edge. A nil ticker never fires.
 func (g *inputGate) next(ctx context.Context) (int, Element, error) {
-	if len(g.caseCh) == 1 && g.held < 0 {
+	if len(g.caseCh) == 1 && g.held < 0 && g.nblocked == 0 {
 		select {
 		case e := <-g.chans[g.caseCh[0]]:
 			return g.caseCh[0], e, nil
 		case <-g.tick:
 			return tickChannel, Element{}, nil
+		case <-g.wake:
+			return wakeChannel, Element{}, nil
 		case <-ctx.Done():
 			return 0, Element{}, ctx.Err()
 		}
@@ -251,8 +276,10 @@ func (g *inputGate) next(ctx context.Context) (int, Element, error) {
 		return 0, Element{}, ctx.Err()
 	case 1:
 		return tickChannel, Element{}, nil
+	case 2:
+		return wakeChannel, Element{}, nil
 	}
-	return g.caseCh[chosen-2], v.Interface().(Element), nil
+	return g.caseCh[chosen-gateFixedCases], v.Interface().(Element), nil
 }
 
 // hold stops reading the channels of input (chanInput maps channels to
@@ -265,22 +292,59 @@ func (g *inputGate) hold(input int, chanInput []int) {
 	if input == g.held {
 		return
 	}
-	g.held = input
+	g.held, g.chanInput = input, chanInput
+	g.refresh()
+}
+
+// refresh sets the select case of every channel: none for a channel that
+// is held or blocked.
+func (g *inputGate) refresh() {
 	for i, c := range g.caseCh {
 		ch := reflect.ValueOf(g.chans[c])
-		if chanInput[c] == input {
+		if g.blocked[c] || (g.held >= 0 && g.chanInput[c] == g.held) {
 			ch = reflect.Value{}
 		}
-		g.cases[i+2].Chan = ch
+		g.cases[i+gateFixedCases].Chan = ch
 	}
+}
+
+// block stops reading channel c until unblockAll: it delivered the
+// barrier of the checkpoint being aligned.
+func (g *inputGate) block(c int) {
+	if !g.blocked[c] {
+		g.blocked[c] = true
+		g.nblocked++
+		g.refresh()
+	}
+}
+
+// unblockAll reads the blocked channels again.
+func (g *inputGate) unblockAll() {
+	if g.nblocked == 0 {
+		return
+	}
+	clear(g.blocked)
+	g.nblocked = 0
+	g.refresh()
+}
+
+// aligned reports whether some channel is blocked and every channel still
+// read is: the barrier being aligned arrived on all channels that have
+// not ended.
+func (g *inputGate) aligned() bool {
+	return g.nblocked > 0 && g.nblocked == len(g.caseCh)
 }
 
 // remove stops reading channel c after its end.
 func (g *inputGate) remove(c int) {
 	for i, ch := range g.caseCh {
 		if ch == c {
+			if g.blocked[c] {
+				g.blocked[c] = false
+				g.nblocked--
+			}
 			g.caseCh = append(g.caseCh[:i], g.caseCh[i+1:]...)
-			g.cases = append(g.cases[:i+2], g.cases[i+3:]...)
+			g.cases = append(g.cases[:i+gateFixedCases], g.cases[i+gateFixedCases+1:]...)
 			return
 		}
 	}

@@ -7,18 +7,23 @@ import (
 	"maps"
 	"sort"
 	"sync"
+	"time"
 )
 
 // JobStatus is the lifecycle state of a job.
 type JobStatus string
 
 const (
-	JobRunning   JobStatus = "RUNNING"
-	JobFailing   JobStatus = "FAILING"
-	JobCanceling JobStatus = "CANCELING"
-	JobFinished  JobStatus = "FINISHED"
-	JobFailed    JobStatus = "FAILED"
-	JobCanceled  JobStatus = "CANCELED"
+	JobRunning JobStatus = "RUNNING"
+	// JobRestarting is a job recovering from a task failure: its tasks
+	// are being cancelled, or it waits for the restart strategy's delay
+	// before it is redeployed from its latest checkpoint.
+	JobRestarting JobStatus = "RESTARTING"
+	JobFailing    JobStatus = "FAILING"
+	JobCanceling  JobStatus = "CANCELING"
+	JobFinished   JobStatus = "FINISHED"
+	JobFailed     JobStatus = "FAILED"
+	JobCanceled   JobStatus = "CANCELED"
 )
 
 // Job is the handle of a submitted job.
@@ -31,8 +36,13 @@ type Job struct {
 	// results is fixed at Submit and read without the lock.
 	results map[string]*ResultStream
 	done    chan struct{}
-	// restore holds the savepoint state of each subtask the job restores.
+	// restore holds the savepoint state of each subtask the job restores;
+	// initial is the one it was submitted with (a restart without a
+	// completed checkpoint goes back to it).
 	restore map[subtaskKey]*SubtaskState
+	initial map[subtaskKey]*SubtaskState
+	// subtasks is the number of subtasks of the graph.
+	subtasks int
 
 	mu           sync.Mutex
 	states       map[subtaskKey]TaskState
@@ -44,6 +54,15 @@ type Job struct {
 	// state (or the finished mark) of each subtask as it stops.
 	stopping bool
 	final    map[subtaskKey]*SubtaskState
+
+	// ckpt is the checkpoint coordinator's state; restart decides on
+	// failures (nil: none). attempt counts deployments, restartAbort is
+	// closed by Cancel to end a restart's delay.
+	ckpt         checkpointState
+	restart      RestartStrategy
+	attempt      int
+	restartDelay time.Duration
+	restartAbort chan struct{}
 
 	// remote is set for a job running on a remote JobManager
 	// (RemoteJobManager): the control methods then act through it.
@@ -175,11 +194,15 @@ func (j *Job) Wait(ctx context.Context) error {
 // the job had already ended or failed). It does not wait.
 func (j *Job) Cancel() {
 	j.mu.Lock()
-	if j.status != JobRunning {
+	if j.status != JobRunning && j.status != JobRestarting {
 		j.mu.Unlock()
 		return
 	}
 	j.status = JobCanceling
+	if j.restartAbort != nil {
+		close(j.restartAbort)
+		j.restartAbort = nil
+	}
 	j.mu.Unlock()
 	j.abort(ErrJobCanceled)
 }

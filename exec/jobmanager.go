@@ -22,6 +22,12 @@ type TaskManagerGateway interface {
 	CancelJob(jobID string)
 	// TriggerSavepoint starts a stop-with-savepoint at the job's sources.
 	TriggerSavepoint(jobID string)
+	// TriggerCheckpoint starts checkpoint id at the job's sources; the
+	// tasks acknowledge it to the JobManager (CheckpointResponder).
+	TriggerCheckpoint(jobID string, id int64)
+	// NotifyCheckpointComplete tells the job's tasks that checkpoint id
+	// completed.
+	NotifyCheckpointComplete(jobID string, id int64)
 	JobMetrics(jobID string) []SubtaskMetrics
 	ReleaseJob(jobID string)
 }
@@ -45,10 +51,12 @@ const DefaultSlotRequestTimeout = 5 * time.Minute
 var ErrJobCanceled = errors.New("exec: job canceled")
 
 // JobManager accepts JobGraphs, assigns their subtasks to TaskManager
-// slots, deploys them as serialized descriptors, tracks task states, and
-// fails a job (cancelling its other tasks) as soon as one task fails. It
-// implements TaskStateListener for its TaskManagers and ResultService for
-// their collect operators.
+// slots, deploys them as serialized descriptors, tracks task states,
+// coordinates the checkpoints of jobs that take them, and, as soon as one
+// task fails, restarts the job from its latest checkpoint when its restart
+// strategy allows or else fails it (cancelling its other tasks). It
+// implements TaskStateListener and CheckpointResponder for its
+// TaskManagers and ResultService for their collect operators.
 type JobManager struct {
 	mu   sync.Mutex
 	tms  []TaskManagerGateway
@@ -60,8 +68,9 @@ type JobManager struct {
 }
 
 var (
-	_ TaskStateListener = (*JobManager)(nil)
-	_ ResultService     = (*JobManager)(nil)
+	_ TaskStateListener   = (*JobManager)(nil)
+	_ CheckpointResponder = (*JobManager)(nil)
+	_ ResultService       = (*JobManager)(nil)
 )
 
 // NewJobManager returns a JobManager without TaskManagers.
@@ -107,6 +116,14 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 			return nil, err
 		}
 	}
+	ckpt, err := CheckpointConfigFrom(g.Config)
+	if err != nil {
+		return nil, err
+	}
+	strategy, err := RestartStrategyFrom(g.Config, ckpt.Enabled())
+	if err != nil {
+		return nil, err
+	}
 	width := 0
 	total := 0
 	for _, v := range g.Vertices {
@@ -115,13 +132,17 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 	}
 	j := &Job{
 		id: newJobID(), name: g.Name, jm: jm, graph: g,
-		states:  map[subtaskKey]TaskState{},
-		pending: total,
-		status:  JobRunning,
-		done:    make(chan struct{}),
-		results: map[string]*ResultStream{},
-		restore: restore,
-		final:   map[subtaskKey]*SubtaskState{},
+		states:   map[subtaskKey]TaskState{},
+		pending:  total,
+		status:   JobRunning,
+		done:     make(chan struct{}),
+		results:  map[string]*ResultStream{},
+		restore:  restore,
+		initial:  restore,
+		subtasks: total,
+		final:    map[subtaskKey]*SubtaskState{},
+		ckpt:     checkpointState{cfg: ckpt},
+		restart:  strategy,
 	}
 	for _, v := range g.Vertices {
 		for _, op := range v.Operators {
@@ -133,16 +154,27 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 		}
 	}
 
-	slots, err := jm.reserve(ctx, j, width, opts.SlotRequestTimeout)
-	if err != nil {
+	if _, err := jm.reserve(ctx, j, width, opts.SlotRequestTimeout); err != nil {
 		return nil, err
 	}
+	jm.deploy(j)
+	if ckpt.Enabled() {
+		go jm.coordinate(j)
+	}
+	return j, nil
+}
 
+// deploy sends the descriptor of every subtask of the job's current
+// attempt to its TaskManager. A failure to deploy is a task failure.
+func (jm *JobManager) deploy(j *Job) {
+	j.mu.Lock()
+	attempt := j.attempt
+	j.mu.Unlock()
 	ds := j.descriptors()
 	for i, d := range ds {
 		data, err := EncodeDescriptor(d)
 		if err == nil {
-			err = jm.tm(slots[d.Subtask].tm).SubmitTask(data)
+			err = jm.tm(j.slots[d.Subtask].tm).SubmitTask(data)
 		}
 		if err != nil {
 			jm.UpdateTaskState(TaskStateUpdate{JobID: j.id, Vertex: d.Vertex, Subtask: d.Subtask,
@@ -154,16 +186,16 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 		}
 	}
 	// A task that failed (or a Cancel) during deployment cancelled only the
-	// tasks deployed by then; cancel the rest now that all are deployed.
+	// tasks deployed by then; cancel the rest now that all are deployed,
+	// unless a restart already deployed the next attempt.
 	j.mu.Lock()
-	aborted := j.status != JobRunning
+	aborted := j.status != JobRunning && j.attempt == attempt
 	j.mu.Unlock()
 	if aborted {
 		for _, tm := range j.taskManagers() {
 			tm.CancelJob(j.id)
 		}
 	}
-	return j, nil
 }
 
 func (jm *JobManager) tm(i int) TaskManagerGateway {
@@ -256,9 +288,11 @@ func (jm *JobManager) totalSlots() int {
 	return n
 }
 
-// UpdateTaskState records a task's state change; the first failure fails
-// the job and cancels its other tasks, and the last final state ends the
-// job and releases its resources.
+// UpdateTaskState records a task's state change; the first failure
+// restarts the job if its restart strategy allows (RESTARTING: its tasks
+// are cancelled, then redeployed) or else fails it and cancels its other
+// tasks, and the last final state ends the job and releases its
+// resources.
 func (jm *JobManager) UpdateTaskState(u TaskStateUpdate) {
 	jm.mu.Lock()
 	j := jm.jobs[u.JobID]
@@ -283,26 +317,100 @@ func (jm *JobManager) UpdateTaskState(u TaskStateUpdate) {
 	case u.State == TaskFinished:
 		j.final[key] = &SubtaskState{Vertex: u.Vertex, Subtask: u.Subtask, Finished: true}
 	}
+	finished := u.State == TaskFinished && j.ckpt.pending != nil
 	if u.State == TaskFailed && j.err == nil && j.status == JobRunning {
-		j.err = errors.New(u.Error)
-		j.status = JobFailing
-		err := j.err
-		j.mu.Unlock()
-		// Abort before counting this task as stopped, so the job cannot
-		// finish (and release its result streams) before the abort is done.
-		j.abort(err)
+		restart := false
+		if !j.stopping {
+			restart, j.restartDelay = j.restart.OnFailure(time.Now())
+		}
+		if restart {
+			// A failover: the pending checkpoint cannot complete; the
+			// result streams stay open for the next attempt.
+			j.status = JobRestarting
+			j.ckpt.pending = nil
+			j.mu.Unlock()
+			for _, tm := range j.taskManagers() {
+				tm.CancelJob(j.id)
+			}
+		} else {
+			j.err = errors.New(u.Error)
+			j.status = JobFailing
+			err := j.err
+			j.mu.Unlock()
+			// Abort before counting this task as stopped, so the job cannot
+			// finish (and release its result streams) before the abort is done.
+			j.abort(err)
+		}
 		j.mu.Lock()
 	}
 	j.pending--
 	last := j.pending == 0
-	j.mu.Unlock()
-	if last {
-		jm.finish(j)
+	restarting := j.status == JobRestarting
+	if last && restarting {
+		j.restartAbort = make(chan struct{})
 	}
+	j.mu.Unlock()
+	switch {
+	case last && restarting:
+		go jm.restartJob(j)
+	case last:
+		jm.finish(j)
+	case finished:
+		// A finished subtask counts as having acknowledged the pending
+		// checkpoint.
+		jm.completeCheckpoint(j)
+	}
+}
+
+// restartJob redeploys a job whose tasks have all stopped after a
+// failure, once the restart strategy's delay passed: every subtask starts
+// from its state in the latest completed checkpoint, or as the job was
+// submitted when none completed. A Cancel during the delay ends the job.
+func (jm *JobManager) restartJob(j *Job) {
+	// The old attempt's tasks and channels are gone; the JobManager keeps
+	// the job's slots.
+	for _, tm := range j.taskManagers() {
+		tm.ReleaseJob(j.id)
+	}
+	j.mu.Lock()
+	delay, abort := j.restartDelay, j.restartAbort
+	j.mu.Unlock()
+	if abort != nil {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-abort:
+		}
+		t.Stop()
+	}
+	j.mu.Lock()
+	if j.status != JobRestarting {
+		j.mu.Unlock()
+		jm.finish(j)
+		return
+	}
+	j.restartAbort = nil
+	j.attempt++
+	j.ckpt.stats.Restarts++
+	j.states = map[subtaskKey]TaskState{}
+	j.final = map[subtaskKey]*SubtaskState{}
+	j.pending = j.subtasks
+	j.restore = j.initial
+	if cp := j.ckpt.latest; cp != nil {
+		j.restore = map[subtaskKey]*SubtaskState{}
+		for i := range cp.Subtasks {
+			st := &cp.Subtasks[i]
+			j.restore[subtaskKey{st.Vertex, st.Subtask}] = st
+		}
+	}
+	j.status = JobRunning
+	j.mu.Unlock()
+	jm.deploy(j)
 }
 
 // finish ends a job whose tasks have all stopped.
 func (jm *JobManager) finish(j *Job) {
+	j.closeCheckpoints()
 	metrics := j.collectMetrics()
 	for _, tm := range j.taskManagers() {
 		tm.ReleaseJob(j.id)
@@ -344,7 +452,7 @@ func (jm *JobManager) finish(j *Job) {
 }
 
 // OpenResult implements ResultService for the embedded cluster.
-func (jm *JobManager) OpenResult(jobID, collectID string, _ int) (ResultWriter, error) {
+func (jm *JobManager) OpenResult(jobID, collectID string, subtask int) (ResultWriter, error) {
 	jm.mu.Lock()
 	j := jm.jobs[jobID]
 	jm.mu.Unlock()
@@ -355,7 +463,7 @@ func (jm *JobManager) OpenResult(jobID, collectID string, _ int) (ResultWriter, 
 	if s == nil {
 		return nil, fmt.Errorf("exec: job %s has no collect %q", jobID, collectID)
 	}
-	return resultWriter{s}, nil
+	return resultWriter{s, subtask}, nil
 }
 
 func newJobID() string {

@@ -47,8 +47,12 @@ type ResultStream struct {
 
 	mu      sync.Mutex
 	pending int // writers that have not finished
-	err     error
-	closed  bool
+	// finished marks the subtasks that finished: a subtask redeployed by
+	// a restart after it finished (from a checkpoint taken before) does
+	// not finish twice.
+	finished map[int]bool
+	err      error
+	closed   bool
 }
 
 func newResultStream(id string, writers int) *ResultStream {
@@ -146,7 +150,11 @@ func (s *ResultStream) drain() {
 	}
 }
 
-type resultWriter struct{ s *ResultStream }
+// resultWriter is the writer of one subtask of a stream.
+type resultWriter struct {
+	s       *ResultStream
+	subtask int
+}
 
 func (w resultWriter) Write(b arrow.RecordBatch) error {
 	select {
@@ -178,6 +186,13 @@ func (w resultWriter) Finish() error {
 	s := w.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.finished[w.subtask] {
+		return nil
+	}
+	if s.finished == nil {
+		s.finished = map[int]bool{}
+	}
+	s.finished[w.subtask] = true
 	s.pending--
 	if s.pending == 0 && s.err == nil {
 		s.closed = true

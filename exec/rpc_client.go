@@ -194,6 +194,7 @@ func (rj *remoteJob) watch(ctx context.Context) {
 		j.err = jobErr
 	}
 	j.finalMetrics = res.Metrics
+	j.ckpt.stats = res.Checkpoints
 	j.mu.Unlock()
 	close(j.done)
 }
@@ -218,7 +219,7 @@ func (rj *remoteJob) pump(ctx context.Context, id string, s *ResultStream) {
 		return
 	}
 	defer rd.Release()
-	w := resultWriter{s}
+	w := resultWriter{s: s}
 	for rd.Next() {
 		if err := w.Write(rd.RecordBatch()); err != nil {
 			return // the job failed or was cancelled
@@ -257,6 +258,24 @@ func (rj *remoteJob) metrics() []OperatorStats {
 	if err := rj.rm.action(ctx, actionJobMetrics, rpcJobRequest{JobID: rj.job.id}, &out); err != nil {
 		return nil
 	}
+	return out
+}
+
+// checkpointStats fetches the job's checkpoint and restart counters: the
+// final ones once it ended, zero if the JobManager cannot be reached.
+func (rj *remoteJob) checkpointStats() CheckpointStats {
+	j := rj.job
+	select {
+	case <-j.done:
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.ckpt.stats
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rpcCallTimeout)
+	defer cancel()
+	var out CheckpointStats
+	_ = rj.rm.action(ctx, actionJobCheckpoints, rpcJobRequest{JobID: j.id}, &out)
 	return out
 }
 

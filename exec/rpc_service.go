@@ -48,6 +48,7 @@ const (
 	actionCancelJob         = "eddy.cancel-job"
 	actionJobMetrics        = "eddy.job-metrics"
 	actionStopWithSavepoint = "eddy.stop-with-savepoint"
+	actionJobCheckpoints    = "eddy.job-checkpoints"
 )
 
 // rpcMaxMessageSize bounds one gRPC message: a JobGraph carries the rows
@@ -74,6 +75,8 @@ type rpcJobResult struct {
 	Status  JobStatus       `json:"status"`
 	Error   string          `json:"error,omitempty"`
 	Metrics []OperatorStats `json:"metrics,omitempty"`
+	// Checkpoints are the job's final checkpoint and restart counters.
+	Checkpoints CheckpointStats `json:"checkpoints"`
 }
 
 // rpcTicket names the result stream a DoGet reads.
@@ -226,6 +229,7 @@ func (s *JobManagerService) ListActions(_ *flight.Empty, stream flight.FlightSer
 		{Type: actionCancelJob, Description: "cancel a job"},
 		{Type: actionJobMetrics, Description: "a running job's per-operator metrics"},
 		{Type: actionStopWithSavepoint, Description: "stop a job with a savepoint; returns the savepoint (JSON)"},
+		{Type: actionJobCheckpoints, Description: "a job's checkpoint and restart counters"},
 	} {
 		if err := stream.Send(a); err != nil {
 			return err
@@ -274,7 +278,7 @@ func (s *JobManagerService) DoAction(a *flight.Action, stream flight.FlightServi
 			s.onSubmit(j)
 		}
 		out = rpcSubmitResponse{JobID: j.ID()}
-	case actionWaitJob, actionCancelJob, actionJobMetrics, actionStopWithSavepoint:
+	case actionWaitJob, actionCancelJob, actionJobMetrics, actionStopWithSavepoint, actionJobCheckpoints:
 		var req rpcJobRequest
 		if err := json.Unmarshal(a.Body, &req); err != nil {
 			return grpcstatus.Errorf(codes.InvalidArgument, "exec: malformed %s request: %v", a.Type, err)
@@ -295,6 +299,8 @@ func (s *JobManagerService) DoAction(a *flight.Action, stream flight.FlightServi
 			out = struct{}{}
 		case actionJobMetrics:
 			out = j.Metrics()
+		case actionJobCheckpoints:
+			out = j.CheckpointStats()
 		case actionStopWithSavepoint:
 			sp, err := j.StopWithSavepoint(ctx)
 			if err != nil {
@@ -327,7 +333,7 @@ func (s *JobManagerService) wait(ctx context.Context, j *Job) (rpcJobResult, err
 	case <-ctx.Done():
 		return rpcJobResult{}, grpcstatus.FromContextError(ctx.Err()).Err()
 	}
-	res := rpcJobResult{Status: j.Status(), Metrics: j.Metrics()}
+	res := rpcJobResult{Status: j.Status(), Metrics: j.Metrics(), Checkpoints: j.CheckpointStats()}
 	if err := j.Wait(ctx); err != nil && !errors.Is(err, ErrJobCanceled) {
 		res.Error = err.Error()
 	}

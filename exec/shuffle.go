@@ -38,6 +38,8 @@ type Element struct {
 	Watermark Watermark
 	// Idle is the status of an ElementWatermarkStatus.
 	Idle bool
+	// Checkpoint is the id of an ElementCheckpointBarrier.
+	Checkpoint int64
 }
 
 // ChannelID names the channel carrying edge Edge of job Job from producer

@@ -81,6 +81,8 @@ type task struct {
 	// savepoint is set when the task stopped at a savepoint barrier: the
 	// snapshot of its chain, reported with FINISHED.
 	savepoint *SubtaskState
+	// ckpt receives checkpoint triggers and completions.
+	ckpt *taskCheckpoints
 }
 
 // stopAtSavepoint asks a source task to stop pulling its reader at the next
@@ -272,9 +274,9 @@ func (t *task) run() (err error) {
 	case isSource && d.Restore != nil && d.Restore.Finished:
 		// The source had been exhausted when the savepoint was taken.
 	case isSource:
-		stopped, err = t.pullSource(src, ops, links, splits)
+		stopped, err = t.pullSource(src, ops, links, out, splits)
 	default:
-		stopped, err = t.readInputs(ops, links)
+		stopped, err = t.readInputs(ops, links, out)
 	}
 	if err != nil {
 		return err
@@ -334,27 +336,9 @@ func (t *task) restoreState(i int) []byte {
 // (PreSnapshotOperator), snapshots the chain, forwards the savepoint
 // barrier and records the state for the FINISHED report.
 func (t *task) takeSavepoint(src SourceOperator, ops []Operator, links []*chainLink, out *taskOutput) error {
-	d := t.d
-	for i, op := range ops {
-		if p, ok := op.(PreSnapshotOperator); ok {
-			if err := p.PrepareSnapshotPreBarrier(links[i]); err != nil {
-				return opError(&d.Operators[i], fmt.Errorf("flushing before the savepoint: %w", err))
-			}
-		}
-	}
-	st := &SubtaskState{Vertex: d.Vertex, Subtask: d.Subtask, Operators: make([]OperatorState, len(d.Operators))}
-	for i := range d.Operators {
-		var state []byte
-		var err error
-		if ops[i] != nil {
-			state, err = ops[i].Snapshot()
-		} else {
-			state, err = src.Snapshot()
-		}
-		if err != nil {
-			return opError(&d.Operators[i], fmt.Errorf("snapshot for the savepoint: %w", err))
-		}
-		st.Operators[i] = OperatorState{Kind: d.Operators[i].Kind, State: state}
+	st, err := t.snapshotChain(src, ops, links, "savepoint", false)
+	if err != nil {
+		return err
 	}
 	if err := out.broadcast(Element{Kind: ElementSavepoint}); err != nil {
 		return err
@@ -373,12 +357,17 @@ func (t *task) takeSavepoint(src SourceOperator, ops []Operator, links []*chainL
 // chain act on processing time, the reader runs in its own goroutine
 // (pullSourceAsync) so that they are woken while it blocks; otherwise it
 // is pulled directly, without the hand-over.
-func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink, splits *sourceSplits) (bool, error) {
-	out := links[0]
+//
+// A checkpoint is taken between two batches: its trigger interrupts a Next
+// that waits for data (taskCheckpoints.pullContext), and the reader is
+// pulled again after the snapshot.
+func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink, out *taskOutput, splits *sourceSplits) (bool, error) {
+	defer t.ckpt.release()
+	head := links[0]
 	idle := false
 	if ia, ok := src.(connector.IdleAware); ok && ia.Idle() {
 		idle = true
-		if err := out.EmitWatermarkStatus(true); err != nil {
+		if err := head.EmitWatermarkStatus(true); err != nil {
 			return false, err
 		}
 	}
@@ -395,30 +384,50 @@ func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink
 		}
 		if idle {
 			idle = false
-			if err := out.EmitWatermarkStatus(false); err != nil {
+			if err := head.EmitWatermarkStatus(false); err != nil {
 				return err
 			}
 		}
-		return out.Emit(b)
+		return head.Emit(b)
+	}
+	checkpoint := func() error {
+		if id := t.ckpt.takeRequest(); id != 0 {
+			if err := t.takeCheckpoint(id, src, ops, links, out); err != nil {
+				return err
+			}
+		}
+		return t.notifyComplete(ops)
 	}
 	if timed := timedOperators(ops); len(timed) > 0 {
-		return t.pullSourceAsync(src, ops, links, timed, emit)
+		return t.pullSourceAsync(src, ops, links, timed, emit, checkpoint)
 	}
 	for {
 		if t.stopping.Load() {
 			return true, nil
 		}
-		b, err := src.Next(t.srcCtx)
+		if err := checkpoint(); err != nil {
+			return false, err
+		}
+		b, err := src.Next(t.ckpt.pullContext(t.srcCtx))
 		if err == io.EOF {
 			return false, nil
 		}
 		if err != nil {
-			return t.sourceFailed(out, err)
+			if t.interrupted() {
+				continue
+			}
+			return t.sourceFailed(head, err)
 		}
 		if err := emit(b); err != nil {
 			return false, err
 		}
 	}
+}
+
+// interrupted reports whether a failed Next of the source reader was
+// interrupted by a checkpoint trigger rather than by the task's end.
+func (t *task) interrupted() bool {
+	return t.srcCtx.Err() == nil && t.ckpt.pending()
 }
 
 // sourceFailed interprets an error of the reader: the task's cancellation,
@@ -433,10 +442,12 @@ func (t *task) sourceFailed(out *chainLink, err error) (bool, error) {
 	return false, opError(out.spec, err)
 }
 
-// pulled is one result of a source reader's Next.
+// pulled is one result of a source reader's Next, or the mark of a reader
+// paused for a checkpoint.
 type pulled struct {
-	b   arrow.RecordBatch
-	err error
+	b     arrow.RecordBatch
+	err   error
+	pause bool
 }
 
 // pullSourceAsync runs the reader in its own goroutine, which hands each
@@ -446,13 +457,31 @@ type pulled struct {
 // timed operators are woken every ProcessingTimeInterval. Whatever the
 // outcome (end, stop, failure or panic) the reader goroutine has exited
 // when this returns, so that Snapshot and Close do not race with Next.
+//
+// For a checkpoint the reader goroutine pauses between two Nexts (it hands
+// over a pause mark and waits for t.ckpt.resume), so that the task
+// snapshots the reader while no Next runs.
 func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chainLink, timed []int,
-	emit func(arrow.RecordBatch) error) (stopped bool, err error) {
+	emit func(arrow.RecordBatch) error, checkpoint func() error) (stopped bool, err error) {
 	ch := make(chan pulled)
 	quit := make(chan struct{})
 	go func() {
 		defer close(ch)
 		for !t.stopping.Load() {
+			if t.ckpt.pending() {
+				select {
+				case ch <- pulled{pause: true}:
+				case <-quit:
+					return
+				}
+				select {
+				case <-t.ckpt.resume:
+				case <-t.srcCtx.Done():
+				case <-quit:
+					return
+				}
+				continue
+			}
 			var p pulled
 			func() {
 				defer func() {
@@ -461,8 +490,11 @@ func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chai
 							t.d.name(), r, debug.Stack())}
 					}
 				}()
-				p.b, p.err = src.Next(t.srcCtx)
+				p.b, p.err = src.Next(t.ckpt.pullContext(t.srcCtx))
 			}()
+			if p.err != nil && p.err != io.EOF && t.interrupted() {
+				continue
+			}
 			select {
 			case ch <- p:
 			case <-quit:
@@ -481,6 +513,7 @@ func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chai
 		// still hands over.
 		close(quit)
 		t.stopSource()
+		t.ckpt.release()
 		for p := range ch {
 			if p.b != nil {
 				p.b.Release()
@@ -499,8 +532,22 @@ func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chai
 				return false, err
 			}
 			continue
+		case <-t.ckpt.wake:
+			// A trigger pauses the reader (handled below); a completed
+			// checkpoint is delivered at once.
+			if err := t.notifyComplete(ops); err != nil {
+				return false, err
+			}
+			continue
 		case p, ok := <-ch:
 			switch {
+			case ok && p.pause:
+				err := checkpoint()
+				t.ckpt.resume <- struct{}{}
+				if err != nil {
+					return false, err
+				}
+				continue
 			case !ok:
 				// The reader saw the stop before calling Next again.
 				return true, nil
@@ -517,7 +564,7 @@ func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chai
 			// The reader returns after its current Next; a batch it still
 			// read belongs before the savepoint.
 			for p := range ch {
-				if p.err != nil {
+				if p.err != nil || p.pause {
 					continue
 				}
 				if err := emit(p.b); err != nil {
@@ -559,7 +606,11 @@ func wake(ops []Operator, links []*chainLink, timed []int, d *TaskDeploymentDesc
 // readInputs feeds the head operator from the input channels until every
 // channel ended (false) or every channel that did not end delivered a
 // savepoint barrier (true).
-func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
+//
+// A checkpoint barrier blocks its channel until it arrived on every
+// channel that has not ended; the chain is then snapshotted, the barrier
+// forwarded and the channels read again.
+func (t *task) readInputs(ops []Operator, links []*chainLink, taskOut *taskOutput) (bool, error) {
 	d := t.d
 	head, out := ops[0], links[0]
 	// Processing-time operators (windows, joins, OVER on PROCTIME) are
@@ -601,20 +652,38 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 		}
 	}
 	gate := newInputGate(t.ctx, chans, tick)
+	gate.setWake(t.ckpt.wake)
 	selector, _ := head.(InputSelectingOperator)
 	gauges := newStateGauges(ops, t.metrics)
 	barriers := 0
+	var aligner barrierAligner
 	for gate.active() > 0 {
 		gauges.refresh()
+		if id := aligner.aligned(gate); id != 0 {
+			if err := t.takeCheckpoint(id, nil, ops, links, taskOut); err != nil {
+				return false, err
+			}
+			gate.unblockAll()
+		}
 		if selector != nil {
-			gate.hold(heldInput(selector, tracker, barriers), chanInput)
+			aligning := barriers
+			if aligner.id != 0 {
+				aligning++
+			}
+			gate.hold(heldInput(selector, tracker, aligning), chanInput)
 		}
 		c, e, err := gate.next(t.ctx)
 		if err != nil {
 			return false, err
 		}
-		if c == tickChannel {
+		switch c {
+		case tickChannel:
 			if err := wake(ops, links, timed, d); err != nil {
+				return false, err
+			}
+			continue
+		case wakeChannel:
+			if err := t.notifyComplete(ops); err != nil {
 				return false, err
 			}
 			continue
@@ -654,6 +723,8 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 			// savepoint, so c is not read until the job is restored.
 			gate.remove(c)
 			barriers++
+		case ElementCheckpointBarrier:
+			aligner.barrier(gate, c, e.Checkpoint)
 		}
 		if err != nil {
 			return false, opError(spec, err)
@@ -666,9 +737,9 @@ func (t *task) readInputs(ops []Operator, links []*chainLink) (bool, error) {
 // heldInput is the input the task stops reading for an
 // InputSelectingOperator: the one it asks to hold, unless the other input
 // could then stall the task, because it has no open channel left (ended),
-// is idle (it may send nothing for a long time) or a savepoint barrier
-// stopped one of the task's channels (the held input's barrier must still
-// arrive). Holding cannot deadlock while tasks forward watermarks in
+// is idle (it may send nothing for a long time) or a savepoint or
+// checkpoint barrier stopped one of the task's channels (the held input's
+// barrier must still arrive). Holding cannot deadlock while tasks forward watermarks in
 // order: a producer blocked on a held channel has sent every earlier
 // watermark on all its channels, so once the task (or another subtask
 // holding the other input) has read those, the held input is no longer

@@ -106,6 +106,11 @@ func (tm *TaskManager) SubmitTask(descriptor []byte) error {
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.srcCtx, t.stopSource = context.WithCancel(t.ctx)
+	t.ckpt = newTaskCheckpoints(func(a CheckpointAck) {
+		if r, ok := tm.opts.Listener.(CheckpointResponder); ok {
+			r.AcknowledgeCheckpoint(a)
+		}
+	})
 	tm.tasks[d.JobID] = append(tm.tasks[d.JobID], t)
 	go tm.runTask(t)
 	return nil
@@ -141,6 +146,29 @@ func (tm *TaskManager) TriggerSavepoint(jobID string) {
 		if len(t.d.Inputs) == 0 {
 			t.stopAtSavepoint()
 		}
+	}
+}
+
+// TriggerCheckpoint tells the job's source tasks on this TaskManager to
+// take checkpoint id between two batches and send its barrier downstream.
+// Other tasks react to the barriers.
+func (tm *TaskManager) TriggerCheckpoint(jobID string, id int64) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for _, t := range tm.tasks[jobID] {
+		if len(t.d.Inputs) == 0 {
+			t.ckpt.trigger(id)
+		}
+	}
+}
+
+// NotifyCheckpointComplete tells the job's tasks on this TaskManager that
+// checkpoint id completed (CheckpointListener).
+func (tm *TaskManager) NotifyCheckpointComplete(jobID string, id int64) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for _, t := range tm.tasks[jobID] {
+		t.ckpt.complete(id)
 	}
 }
 

@@ -72,6 +72,9 @@ type jobJSON struct {
 	Error   string               `json:"error,omitempty"`
 	Plan    *planJSON            `json:"plan,omitempty"`
 	Metrics []exec.OperatorStats `json:"metrics,omitempty"`
+	// Checkpoints are the job's restart and checkpoint counters (Flink's
+	// numRestarts and GET /jobs/:jobid/checkpoints counts).
+	Checkpoints *exec.CheckpointStats `json:"checkpoints,omitempty"`
 }
 
 // planJSON is a job's dataflow, shaped like the plan of Flink's REST API
@@ -131,6 +134,8 @@ func describeJob(e *jobEntry, metrics bool) jobJSON {
 		if j.Metrics == nil {
 			j.Metrics = []exec.OperatorStats{}
 		}
+		cs := e.job.CheckpointStats()
+		j.Checkpoints = &cs
 	}
 	return j
 }
@@ -151,7 +156,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // behind the wall clock (Flink's currentOutputWatermark and watermarkLag;
 // only for operators that have seen a watermark and not yet the end of
 // event time), and the estimated size of the operator's state (Flink's
-// state size; 0 for stateless operators).
+// state size; 0 for stateless operators); per job its restarts and
+// completed checkpoints (Flink's numRestarts and
+// numberOfCompletedCheckpoints).
 func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 	now := time.Now()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -171,6 +178,15 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 	for _, st := range statuses {
 		fmt.Fprintf(&b, "eddy_jobs{status=%q} %d\n", st, byStatus[exec.JobStatus(st)])
 	}
+	var ckpts strings.Builder
+	b.WriteString("# HELP eddy_job_restarts_total Times a job was restarted after a failure.\n# TYPE eddy_job_restarts_total counter\n")
+	ckpts.WriteString("# HELP eddy_job_checkpoints_completed_total Checkpoints a job completed.\n# TYPE eddy_job_checkpoints_completed_total counter\n")
+	for _, e := range jobs {
+		cs := e.job.CheckpointStats()
+		fmt.Fprintf(&b, "eddy_job_restarts_total{job=%q} %d\n", e.job.ID(), cs.Restarts)
+		fmt.Fprintf(&ckpts, "eddy_job_checkpoints_completed_total{job=%q} %d\n", e.job.ID(), cs.Completed)
+	}
+	b.WriteString(ckpts.String())
 	b.WriteString("# HELP eddy_operator_records_in_total Records an operator received.\n# TYPE eddy_operator_records_in_total counter\n")
 	var out, bp, st, wm, lag strings.Builder
 	out.WriteString("# HELP eddy_operator_records_out_total Records an operator emitted.\n# TYPE eddy_operator_records_out_total counter\n")

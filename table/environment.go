@@ -184,7 +184,14 @@ func (e *Environment) submit(ctx context.Context, g *exec.JobGraph) (*exec.Job, 
 	e.mu.Lock()
 	sp := e.restore
 	e.restore = nil
+	path := e.config[SavepointPath]
 	e.mu.Unlock()
+	if sp == nil && path != "" {
+		var err error
+		if sp, err = exec.ReadSavepointFile(strings.TrimPrefix(path, "file://")); err != nil {
+			return nil, errs.New(errs.InvalidOption, "%s '%s': %v", SavepointPath, path, strings.TrimPrefix(err.Error(), "exec: "))
+		}
+	}
 	timeout := exec.DefaultSlotRequestTimeout
 	if v, ok := e.Config()[exec.SlotRequestTimeoutKey]; ok {
 		timeout, _ = connector.ParseDuration(v) // checked by Set
@@ -242,6 +249,10 @@ const (
 	PipelineName = "pipeline.name"
 	DMLSync      = "table.dml-sync"
 	StateTTL     = "table.exec.state.ttl"
+	// SavepointPath restores every job the session submits from the
+	// savepoint or checkpoint there (a checkpoint's chk-<n> directory or
+	// its _metadata file), as Flink's SQL client does.
+	SavepointPath = "execution.savepoint.path"
 	// CDCEventsDuplicate says retract sources may repeat events, which
 	// the planner then deduplicates by primary key (ChangelogNormalize).
 	CDCEventsDuplicate = "table.exec.source.cdc-events-duplicate"
@@ -295,6 +306,12 @@ func validateOption(key, value string) error {
 	case optimizer.NonDeterministicUpdateKey:
 		if _, err := optimizer.TryResolveNonDeterministicUpdates(map[string]string{key: value}); err != nil {
 			return err
+		}
+	default:
+		if strings.HasPrefix(key, "execution.checkpointing.") || strings.HasPrefix(key, "restart-strategy.") || strings.HasPrefix(key, "state.checkpoints.") {
+			if err := exec.ValidateJobOption(key, value); err != nil {
+				return errs.New(errs.InvalidOption, "%v", strings.TrimPrefix(err.Error(), "exec: "))
+			}
 		}
 	}
 	return nil

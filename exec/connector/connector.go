@@ -215,6 +215,10 @@ type ReaderContext struct {
 // returns ctx.Err() when ctx is cancelled. Snapshot and Restore capture the
 // reader's position (offsets, rows emitted) between calls of Next. Close is
 // idempotent.
+//
+// A checkpoint cancels the ctx of a Next that waits for data and calls
+// Next again after Snapshot: a Next that returns ctx.Err() must have
+// emitted nothing, keep its position, and leave the reader usable.
 type SourceReader interface {
 	Next(ctx context.Context) (arrow.RecordBatch, error)
 	Snapshot() ([]byte, error)
@@ -333,6 +337,17 @@ type SinkWriter interface {
 	Write(b arrow.RecordBatch) error
 	Finish() error
 	Close() error
+}
+
+// SinkFlusher is implemented by sink writers that buffer what Write hands
+// them (an asynchronous producer, an in-progress file). The runtime calls
+// Flush at every checkpoint barrier, before the checkpoint's snapshot, as
+// Flink calls SinkWriter.flush: everything written before the barrier
+// must then be durable, so that a job restarted from the checkpoint
+// loses nothing (rows after it may be written twice: at-least-once).
+// Writers whose Write is durable when it returns need not implement it.
+type SinkFlusher interface {
+	Flush() error
 }
 
 var (

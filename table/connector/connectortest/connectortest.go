@@ -53,7 +53,11 @@ func CheckFactory(t testing.TB, f connector.Factory) {
 // ReadAll reads one subtask of a bounded scan to the end and returns its
 // batches, allocated from rc.Mem (the caller releases them). It checks the
 // reader contract on the way: every batch is non-empty and has the scan's
-// output schema, io.EOF repeats, Close is idempotent.
+// output schema, io.EOF repeats, Close is idempotent, and every other
+// Next is first called with a cancelled context, as a checkpoint
+// interrupts a waiting Next: it returns context.Canceled having read
+// nothing (or a batch it had ready, or io.EOF), so the rows read are
+// still all rows, once.
 func ReadAll(t testing.TB, f connector.SourceFactory, spec connector.ScanSpec, rc connector.ReaderContext) []arrow.RecordBatch {
 	t.Helper()
 	r, err := f.CreateReader(spec, rc)
@@ -63,8 +67,23 @@ func ReadAll(t testing.TB, f connector.SourceFactory, spec connector.ScanSpec, r
 	want := spec.OutputSchema().Arrow()
 	var out []arrow.RecordBatch
 	ctx := context.Background()
-	for {
-		b, err := r.Next(ctx)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := 0; ; i++ {
+		next := ctx
+		if i%2 == 0 {
+			next = cancelled
+		}
+		b, err := r.Next(next)
+		if next == cancelled && err != nil && !errors.Is(err, io.EOF) {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Next with a cancelled context: %v, want context.Canceled", err)
+			}
+			if b != nil {
+				t.Errorf("Next returned a batch with context.Canceled")
+			}
+			continue
+		}
 		if errors.Is(err, io.EOF) {
 			if b != nil {
 				t.Errorf("Next returned a batch with io.EOF")

@@ -628,6 +628,12 @@ func (w *writer) Finish() error {
 	return nil
 }
 
+// Flush implements connector.SinkFlusher: at a checkpoint barrier it
+// commits the open part files (Flink's rolling on checkpoint), so that a
+// job restarted from the checkpoint keeps every row written before it;
+// the next rows go to new part files.
+func (w *writer) Flush() error { return w.Finish() }
+
 // Close abandons uncommitted part files: without Finish the job failed,
 // and a restarted job writes its own files.
 func (w *writer) Close() error {

@@ -188,6 +188,11 @@ func (w *writer) Finish() error {
 	return w.err()
 }
 
+// Flush implements connector.SinkFlusher: at a checkpoint barrier it
+// waits for every record produced so far to be acknowledged, which makes
+// the sink at-least-once across a restart from the checkpoint.
+func (w *writer) Flush() error { return w.Finish() }
+
 // Close stops the client, abandoning unflushed records; it is idempotent.
 func (w *writer) Close() error {
 	if !w.closed {

@@ -206,14 +206,19 @@ func (r *reader) start(ctx context.Context) error {
 		return err
 	}
 	r.adm, r.cl = adm, adm.cl
-	r.started = true
 	tps, err := adm.listPartitions(ctx)
+	if err == nil {
+		err = r.addPartitions(ctx, r.mine(tps), false)
+	}
 	if err != nil {
+		// A start that failed or was interrupted (a checkpoint cancels
+		// the ctx of a waiting Next) is retried by the next Next with a
+		// new client.
+		r.cl.Close()
+		r.adm, r.cl = nil, nil
 		return err
 	}
-	if err := r.addPartitions(ctx, r.mine(tps), false); err != nil {
-		return err
-	}
+	r.started = true
 	if r.cfg.discovery > 0 && r.cfg.bounded == modeUnbounded {
 		r.nextDisc = time.Now().Add(r.cfg.discovery)
 	}

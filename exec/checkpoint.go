@@ -1,0 +1,274 @@
+package exec
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// CheckpointStats are a job's checkpoint and failover counters (Flink's
+// numberOfCompletedCheckpoints, numberOfFailedCheckpoints and
+// numRestarts).
+type CheckpointStats struct {
+	// Restarts counts the times the job was restarted after a failure.
+	Restarts int64 `json:"restarts"`
+	// Completed and Failed count checkpoints; a failed one timed out or
+	// could not be written.
+	Completed int64 `json:"checkpointsCompleted"`
+	Failed    int64 `json:"checkpointsFailed"`
+	// LatestID is the id of the latest completed checkpoint (0: none) and
+	// LatestPath its file when execution.checkpointing.dir is set.
+	LatestID   int64  `json:"latestCheckpoint,omitempty"`
+	LatestPath string `json:"latestCheckpointPath,omitempty"`
+}
+
+// checkpointState is a job's checkpoint coordinator state (Flink's
+// CheckpointCoordinator), guarded by the job's lock.
+type checkpointState struct {
+	cfg     CheckpointConfig
+	lastID  int64
+	pending *pendingCheckpoint
+	// latest is the latest completed checkpoint, in the savepoint format.
+	latest *Savepoint
+	stats  CheckpointStats
+	// retained are the files of the completed checkpoints kept in the
+	// checkpoint directory, oldest first.
+	retained []string
+	// finalizing counts the checkpoints being written; the job ends only
+	// after them (closed: no more start).
+	finalizing sync.WaitGroup
+	closed     bool
+}
+
+// closeCheckpoints waits for the checkpoints being finalized; none
+// completes afterwards. The job calls it as it ends.
+func (j *Job) closeCheckpoints() {
+	j.mu.Lock()
+	j.ckpt.closed = true
+	j.mu.Unlock()
+	j.ckpt.finalizing.Wait()
+}
+
+// pendingCheckpoint is a checkpoint triggered and not yet acknowledged by
+// every subtask.
+type pendingCheckpoint struct {
+	id       int64
+	deadline time.Time
+	acks     map[subtaskKey]*SubtaskState
+}
+
+// CheckpointStats returns the job's checkpoint and restart counters.
+func (j *Job) CheckpointStats() CheckpointStats {
+	if j.remote != nil {
+		return j.remote.checkpointStats()
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ckpt.stats
+}
+
+// LatestCheckpoint returns the job's latest completed checkpoint, nil if
+// none completed. It is a Savepoint: submitting a job with
+// SubmitOptions.Restore set to it resumes from the checkpoint. For a job
+// running on a remote JobManager it is nil (the checkpoint stays there;
+// with execution.checkpointing.dir set it is in a file).
+func (j *Job) LatestCheckpoint() *Savepoint {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ckpt.latest
+}
+
+// coordinate triggers the job's checkpoints every interval until the job
+// ends, at most one at a time, and aborts one that exceeds its timeout. A
+// checkpoint due while another is in flight is triggered when that one
+// completes or times out (the next tick after it).
+func (jm *JobManager) coordinate(j *Job) {
+	cfg := j.ckpt.cfg
+	timer := time.NewTimer(cfg.Interval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-j.done:
+			return
+		case <-timer.C:
+		}
+		next := cfg.Interval
+		now := time.Now()
+		j.mu.Lock()
+		if p := j.ckpt.pending; p != nil && !now.Before(p.deadline) {
+			j.ckpt.pending = nil
+			j.ckpt.stats.Failed++
+		}
+		var id int64
+		if j.ckpt.pending == nil && j.status == JobRunning && !j.stopping {
+			j.ckpt.lastID++
+			id = j.ckpt.lastID
+			j.ckpt.pending = &pendingCheckpoint{id: id, deadline: now.Add(cfg.Timeout), acks: map[subtaskKey]*SubtaskState{}}
+		}
+		if p := j.ckpt.pending; p != nil {
+			next = min(next, max(p.deadline.Sub(now), time.Millisecond))
+		}
+		j.mu.Unlock()
+		if id != 0 {
+			for _, tm := range j.taskManagers() {
+				tm.TriggerCheckpoint(j.id, id)
+			}
+			// Every subtask may have finished already.
+			jm.completeCheckpoint(j)
+		}
+		timer.Reset(next)
+	}
+}
+
+// AcknowledgeCheckpoint implements CheckpointResponder: it records a
+// subtask's snapshot for the pending checkpoint and completes the
+// checkpoint once every subtask acknowledged it or finished.
+// Acknowledgements of an aborted checkpoint are dropped.
+func (jm *JobManager) AcknowledgeCheckpoint(a CheckpointAck) {
+	jm.mu.Lock()
+	j := jm.jobs[a.JobID]
+	jm.mu.Unlock()
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	p := j.ckpt.pending
+	if p == nil || p.id != a.Checkpoint {
+		j.mu.Unlock()
+		return
+	}
+	p.acks[subtaskKey{a.Vertex, a.Subtask}] = a.State
+	j.mu.Unlock()
+	jm.completeCheckpoint(j)
+}
+
+// completeCheckpoint completes the pending checkpoint if every subtask
+// acknowledged it or has finished (a subtask that finished has processed
+// all its input and holds no state, as with Flink's checkpoints after
+// tasks finished, FLIP-147), and finalizes it: in a goroutine of its own
+// when it is written to a directory, so that the task whose
+// acknowledgement completed it does not wait for the file.
+func (jm *JobManager) completeCheckpoint(j *Job) {
+	j.mu.Lock()
+	p := j.ckpt.pending
+	if p == nil || j.status != JobRunning || j.stopping || j.ckpt.closed {
+		j.mu.Unlock()
+		return
+	}
+	sp := &Savepoint{Version: SavepointVersion, Graph: j.graph}
+	vertices := make([]Vertex, len(j.graph.Vertices))
+	copy(vertices, j.graph.Vertices)
+	sort.Slice(vertices, func(a, b int) bool { return vertices[a].ID < vertices[b].ID })
+	for _, v := range vertices {
+		for i := 0; i < v.Parallelism; i++ {
+			key := subtaskKey{v.ID, i}
+			switch st := p.acks[key]; {
+			case st != nil:
+				sp.Subtasks = append(sp.Subtasks, *st)
+			case j.states[key] == TaskFinished:
+				sp.Subtasks = append(sp.Subtasks, SubtaskState{Vertex: v.ID, Subtask: i, Finished: true})
+			default:
+				j.mu.Unlock()
+				return
+			}
+		}
+	}
+	j.ckpt.pending = nil
+	dir := j.ckpt.cfg.Dir
+	j.ckpt.finalizing.Add(1)
+	j.mu.Unlock()
+	if dir == "" {
+		jm.finalizeCheckpoint(j, p.id, sp, "")
+		return
+	}
+	go jm.finalizeCheckpoint(j, p.id, sp, dir)
+}
+
+// finalizeCheckpoint writes checkpoint id to dir (unless empty), makes it
+// the job's latest unless a later one was finalized first, and notifies
+// the tasks. A checkpoint that cannot be written counts as failed.
+func (jm *JobManager) finalizeCheckpoint(j *Job, id int64, sp *Savepoint, dir string) {
+	defer j.ckpt.finalizing.Done()
+	var path string
+	if dir != "" {
+		var err error
+		if path, err = writeCheckpoint(dir, j.id, id, sp); err != nil {
+			j.mu.Lock()
+			j.ckpt.stats.Failed++
+			j.mu.Unlock()
+			return
+		}
+	}
+	j.mu.Lock()
+	if id <= j.ckpt.stats.LatestID {
+		j.mu.Unlock()
+		if path != "" {
+			_ = os.RemoveAll(filepath.Dir(path))
+		}
+		return
+	}
+	j.ckpt.latest = sp
+	j.ckpt.stats.Completed++
+	j.ckpt.stats.LatestID = id
+	j.ckpt.stats.LatestPath = path
+	var expired []string
+	if path != "" {
+		r := append(j.ckpt.retained, path)
+		if n := len(r) - j.ckpt.cfg.Retained; n > 0 {
+			expired, r = r[:n:n], r[n:]
+		}
+		j.ckpt.retained = r
+	}
+	j.mu.Unlock()
+	for _, p := range expired {
+		_ = os.RemoveAll(filepath.Dir(p))
+	}
+	for _, tm := range j.taskManagers() {
+		tm.NotifyCheckpointComplete(j.id, id)
+	}
+}
+
+// CheckpointMetadataFile is the name of a checkpoint's file in its
+// directory dir/<job id>/chk-<n>/, as Flink names it.
+const CheckpointMetadataFile = "_metadata"
+
+// writeCheckpoint writes sp as dir/<job>/chk-<id>/_metadata in the
+// savepoint format (EncodeSavepoint), through a temporary file renamed
+// into place so that a reader never sees a partial checkpoint.
+func writeCheckpoint(dir, job string, id int64, sp *Savepoint) (string, error) {
+	data, err := EncodeSavepoint(sp)
+	if err != nil {
+		return "", err
+	}
+	chk := filepath.Join(dir, job, fmt.Sprintf("chk-%d", id))
+	if err := os.MkdirAll(chk, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(chk, CheckpointMetadataFile)
+	tmp := path + ".inprogress"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// ReadSavepointFile reads a savepoint or checkpoint written in the
+// savepoint format: path is the file, or a directory holding it as
+// _metadata (a checkpoint's chk-<n> directory, Flink's
+// execution.savepoint.path).
+func ReadSavepointFile(path string) (*Savepoint, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, CheckpointMetadataFile)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("exec: reading savepoint: %w", err)
+	}
+	return DecodeSavepoint(data)
+}
