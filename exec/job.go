@@ -157,8 +157,18 @@ func (j *Job) Graph() *JobGraph { return j.graph }
 // Name is the JobGraph's name.
 func (j *Job) Name() string { return j.name }
 
-// Status is the job's current state.
+// Status is the job's current state. For a job on a remote JobManager it
+// asks the JobManager while the job runs, so a restart shows as RESTARTING.
 func (j *Job) Status() JobStatus {
+	if j.remote != nil {
+		select {
+		case <-j.done:
+		default:
+			if st, ok := j.remote.status(); ok {
+				return st
+			}
+		}
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.status

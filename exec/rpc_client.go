@@ -279,6 +279,18 @@ func (rj *remoteJob) checkpointStats() CheckpointStats {
 	return out
 }
 
+// status asks the JobManager for the running job's status; ok is false if
+// it cannot be reached.
+func (rj *remoteJob) status() (JobStatus, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), rpcCallTimeout)
+	defer cancel()
+	var out JobStatus
+	if err := rj.rm.action(ctx, actionJobStatus, rpcJobRequest{JobID: rj.job.id}, &out); err != nil {
+		return "", false
+	}
+	return out, true
+}
+
 // stopWithSavepoint is Job.StopWithSavepoint on the remote JobManager.
 func (rj *remoteJob) stopWithSavepoint(ctx context.Context) (*Savepoint, error) {
 	j := rj.job

@@ -49,6 +49,7 @@ const (
 	actionJobMetrics        = "eddy.job-metrics"
 	actionStopWithSavepoint = "eddy.stop-with-savepoint"
 	actionJobCheckpoints    = "eddy.job-checkpoints"
+	actionJobStatus         = "eddy.job-status"
 )
 
 // rpcMaxMessageSize bounds one gRPC message: a JobGraph carries the rows
@@ -230,6 +231,7 @@ func (s *JobManagerService) ListActions(_ *flight.Empty, stream flight.FlightSer
 		{Type: actionJobMetrics, Description: "a running job's per-operator metrics"},
 		{Type: actionStopWithSavepoint, Description: "stop a job with a savepoint; returns the savepoint (JSON)"},
 		{Type: actionJobCheckpoints, Description: "a job's checkpoint and restart counters"},
+		{Type: actionJobStatus, Description: "a job's current status (RUNNING, RESTARTING, ...)"},
 	} {
 		if err := stream.Send(a); err != nil {
 			return err
@@ -278,7 +280,7 @@ func (s *JobManagerService) DoAction(a *flight.Action, stream flight.FlightServi
 			s.onSubmit(j)
 		}
 		out = rpcSubmitResponse{JobID: j.ID()}
-	case actionWaitJob, actionCancelJob, actionJobMetrics, actionStopWithSavepoint, actionJobCheckpoints:
+	case actionWaitJob, actionCancelJob, actionJobMetrics, actionStopWithSavepoint, actionJobCheckpoints, actionJobStatus:
 		var req rpcJobRequest
 		if err := json.Unmarshal(a.Body, &req); err != nil {
 			return grpcstatus.Errorf(codes.InvalidArgument, "exec: malformed %s request: %v", a.Type, err)
@@ -301,6 +303,8 @@ func (s *JobManagerService) DoAction(a *flight.Action, stream flight.FlightServi
 			out = j.Metrics()
 		case actionJobCheckpoints:
 			out = j.CheckpointStats()
+		case actionJobStatus:
+			out = j.Status()
 		case actionStopWithSavepoint:
 			sp, err := j.StopWithSavepoint(ctx)
 			if err != nil {

@@ -128,3 +128,23 @@ func TestRPCMetricsAndCancel(t *testing.T) {
 	j2.Cancel()
 	require.ErrorIs(t, j2.Wait(ctx), ErrJobCanceled)
 }
+
+// A remote job's status follows the JobManager's: RESTARTING during a
+// restart's delay, then CANCELED once cancelled there.
+func TestRPCStatusWhileRestarting(t *testing.T) {
+	resetFailover()
+	rm, _ := rpcCluster(t, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := rm.SubmitWithOptions(ctx, failoverGraph(t, 3000, 7, 200, 1, 2500, map[string]string{
+		CheckpointingIntervalKey: "5ms",
+		RestartStrategyKey:       "fixed-delay",
+		FixedDelayDelayKey:       "1h",
+	}), SubmitOptions{})
+	require.NoError(t, err)
+	go func() { _ = collectUpsert(t, j, map[int64]aggResult{}) }()
+	require.Eventually(t, func() bool { return j.Status() == JobRestarting }, 20*time.Second, time.Millisecond)
+	j.Cancel()
+	require.ErrorIs(t, j.Wait(ctx), ErrJobCanceled)
+	require.Equal(t, JobCanceled, j.Status())
+}
