@@ -69,22 +69,21 @@ const (
 // The modes explain the plan the way Flink's EXPLAIN CHANGELOG_MODE prints
 // it, and the run time sends exactly those changes: where a node is marked
 // +U only, either it leaves its -U out itself or a DropUpdateBefore
-// follows it (updateBeforeDroppers). The one exception is an upsert sink
-// whose forced upsert materializer (or a batch run's final rows) consumes
-// the -U rows the modes leave out: the inference does not see those
-// options. The logical plan has no
-// ChangelogNormalize or DropUpdateBefore nodes: a source shows the
+// follows it (updateBeforeDroppers). sinkTakesAfterOnly is false when the
+// root sink's rows pass a forced upsert materializer or a batch run's
+// final rows, which consume -U rows (SinkTakesUpdateAfterOnly). The
+// logical plan has no ChangelogNormalize or DropUpdateBefore nodes: a source shows the
 // changelog its consumer receives, as a Flink source does whose
 // DropUpdateBefore sits right after it. Where Eddy's operators retract by
 // -U rows that Flink's would not emit (a Top-N replacing the row at a
 // position, a join whose match may change), the node asks for -U/+U pairs
 // instead of +U alone, so that a +U never leaves a stale row behind.
-func ChangelogModes(root planner.Node) map[planner.Node]ChangelogMode {
+func ChangelogModes(root planner.Node, sinkTakesAfterOnly bool) map[planner.Node]ChangelogMode {
 	inf := &changelogInference{kinds: map[planner.Node]ChangelogMode{}}
 	inf.modifyKinds(root)
 	modes := map[planner.Node]ChangelogMode{}
 	req := beforeAndAfter
-	if s, ok := root.(*planner.Sink); ok && s.Upsert && upsertKeyIsPrimaryKey(s) {
+	if s, ok := root.(*planner.Sink); ok && sinkTakesAfterOnly && s.Upsert && upsertKeyIsPrimaryKey(s) {
 		req = onlyAfter
 	}
 	if !inf.updateKinds(root, req, modes) {
@@ -92,6 +91,14 @@ func ChangelogModes(root planner.Node) map[planner.Node]ChangelogMode {
 		inf.updateKinds(root, beforeAndAfter, modes)
 	}
 	return modes
+}
+
+// SinkTakesUpdateAfterOnly reports whether an upsert sink keyed by its
+// query's upsert key may get +U rows alone under cfg: not when
+// table.exec.sink.upsert-materialize is FORCE (Flink's materializer
+// consumes -U/+U pairs) nor in a batch run (its final rows need the -U).
+func SinkTakesUpdateAfterOnly(cfg Config) bool {
+	return !cfg.Batch && cfg.UpsertMaterialize != SinkModeForce
 }
 
 // updateBeforeDroppers decides how the run time leaves out the -U rows
@@ -135,7 +142,7 @@ func updateBeforeDroppers(root planner.Node, sinkTakesAfterOnly, cdcEventsDuplic
 	if !sinkPath && len(versioned) == 0 {
 		return nil, nil
 	}
-	modes := ChangelogModes(root)
+	modes := ChangelogModes(root, sinkTakesAfterOnly)
 	flags, nodes = map[planner.Node]bool{}, map[planner.Node]bool{}
 	var walk func(n planner.Node)
 	walk = func(n planner.Node) {

@@ -193,7 +193,7 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	if d.Cmd == "changelog" {
 		// The optimized plan with the changelog modes EXPLAIN
 		// CHANGELOG_MODE prints.
-		modes := optimizer.ChangelogModes(opt)
+		modes := optimizer.ChangelogModes(opt, optimizer.SinkTakesUpdateAfterOnly(cfg))
 		return planner.ExplainWith(opt, func(n planner.Node) string { return modes[n].String() })
 	}
 	cfg.Parallelism, cfg.CollectID, cfg.CDCEventsDuplicate = parallelism, "test", cdcDuplicate

@@ -156,9 +156,7 @@ func physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		}
 		return u, nil
 	case *planner.Sink:
-		// A forced upsert materializer, and batch runs' final rows,
-		// consume the -U rows.
-		cfg.dropUpdateBefore, cfg.updateBeforeDropped = updateBeforeDroppers(l, !cfg.Batch && cfg.UpsertMaterialize != SinkModeForce, cfg.CDCEventsDuplicate)
+		cfg.dropUpdateBefore, cfg.updateBeforeDropped = updateBeforeDroppers(l, SinkTakesUpdateAfterOnly(cfg), cfg.CDCEventsDuplicate)
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
 			return nil, err

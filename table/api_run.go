@@ -85,8 +85,13 @@ func resultLimit(c *optimizer.StreamCollect) int64 {
 }
 
 // explainPlans prints plans like Flink's EXPLAIN: the bound logical plan,
-// the optimized logical plan and the physical plan.
-func explainPlans(logical, optimized []planner.Node, physical []optimizer.PhysicalNode, changelog bool) string {
+// the optimized logical plan (with changelog, its changelog modes under
+// the session's options) and the physical plan.
+func (e *Environment) explainPlans(logical, optimized []planner.Node, physical []optimizer.PhysicalNode, changelog bool) (string, error) {
+	ocfg, err := optimizerConfig(e.Config())
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	b.WriteString("== Abstract Syntax Tree ==\n")
 	for _, n := range logical {
@@ -98,14 +103,14 @@ func explainPlans(logical, optimized []planner.Node, physical []optimizer.Physic
 			b.WriteString(planner.Explain(n, false))
 			continue
 		}
-		modes := optimizer.ChangelogModes(n)
+		modes := optimizer.ChangelogModes(n, optimizer.SinkTakesUpdateAfterOnly(ocfg))
 		b.WriteString(planner.ExplainWith(n, func(n planner.Node) string { return modes[n].String() }))
 	}
 	b.WriteString("\n== Physical Plan ==\n")
 	for _, n := range physical {
 		b.WriteString(optimizer.ExplainPhysical(n))
 	}
-	return b.String()
+	return b.String(), nil
 }
 
 // Explain prints the table's plans as EXPLAIN SELECT does.
@@ -118,7 +123,7 @@ func (t *Table) Explain() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return explainPlans([]planner.Node{logical}, []planner.Node{opt}, []optimizer.PhysicalNode{phys}, false), nil
+	return t.env.explainPlans([]planner.Node{logical}, []planner.Node{opt}, []optimizer.PhysicalNode{phys}, false)
 }
 
 // OptimizedPlan prints the optimized logical plan only (the middle section

@@ -294,7 +294,7 @@ func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
 	default:
 		return "", errs.New(errs.NotSupported, "EXPLAIN of %T is not supported", s.Stmt)
 	}
-	return explainPlans(logical, optimized, physical, changelog), nil
+	return e.explainPlans(logical, optimized, physical, changelog)
 }
 
 func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
