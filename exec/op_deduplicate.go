@@ -108,6 +108,7 @@ func (d *dedupOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		d.sweep(ttl, now)
 	}
 	times := &d.in.views[d.spec.TimeCol]
+	d.parts.touchKeys(d.in.hashes)
 	for i := range int(b.NumRows()) {
 		h := d.in.hashes[i]
 		p := d.parts.find(h, d.in.views, i)
@@ -144,12 +145,17 @@ func (d *dedupOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	}
 	err := d.emit.flush(out, d.store, d.in.views)
 	d.releaseSlots()
+	if d.store != nil {
+		d.store.copyPending(d.in.views, nil)
+	}
 	return err
 }
 
-// keep stores row i as a partition's kept row.
+// keep stores row i as a partition's kept row. Its columns are copied
+// once the batch's rows are processed (putLater): until then only the
+// kept rows' times are read.
 func (d *dedupOp) keep(i int) int32 {
-	sl := d.store.put(d.in.views, i, 0)
+	sl := d.store.putLater(d.in.views, i, 0, nil)
 	d.store.time[sl] = d.in.views[d.spec.TimeCol].ints[i]
 	return sl
 }

@@ -179,6 +179,7 @@ func (j *intervalJoin) ProcessBatch(in int, b arrow.RecordBatch, out Output) err
 	p := &j.pairs
 	p.in, p.other, p.keep = p.in[:0], p.other[:0], p.keep[:0]
 	p.start = resize(p.start, n+1)
+	other.touchKeys(jb.hashes)
 	for i := range n {
 		p.start[i] = int32(len(p.in))
 		if jb.nullKey[i] || other.live == 0 {
@@ -212,6 +213,7 @@ func (j *intervalJoin) ProcessBatch(in int, b arrow.RecordBatch, out Output) err
 	em := &j.emit
 	em.reset()
 	own := j.stores[in]
+	own.touchKeys(jb.hashes)
 	for i := range n {
 		joined := false
 		for q := p.start[i]; q < p.start[i+1]; q++ {
@@ -230,10 +232,13 @@ func (j *intervalJoin) ProcessBatch(in int, b arrow.RecordBatch, out Output) err
 		}
 		h := jb.hashes[i]
 		j.seq++
-		sl := own.addRow(h, own.findKey(h, jb.views, j.keys[in], i), jb.views, i, j.seq)
+		// Only the keys of the rows stored so far are read before the
+		// batch is done.
+		sl := own.addRowKeys(h, own.findKey(h, jb.views, j.keys[in], i), jb.views, i, j.seq)
 		own.time[sl], own.flag[sl] = j.rowT[i], joined
 		j.heaps[in].push(expiryItem{at: exp, seq: j.seq, slot: sl})
 	}
+	own.copyPending(jb.views)
 	batchSide = rowSource{views: jb.views, rows: em.in}
 	stateSide = rowSource{store: other, rows: em.other}
 	if in == 0 {
@@ -253,7 +258,7 @@ func (j *intervalJoin) expire(upTo int64, out Output) error {
 		s, hp, em := j.stores[in], &j.heaps[in], &j.emit
 		em.reset()
 		j.popped = j.popped[:0]
-		for len(hp.items) > 0 && hp.items[0].at <= upTo {
+		for hp.due(upTo) {
 			it := hp.pop()
 			j.popped = append(j.popped, it.slot)
 			if j.outer[in] && !s.flag[it.slot] {
@@ -404,20 +409,44 @@ type expiryItem struct {
 	slot int32
 }
 
-// expiryHeap is a binary min-heap of rows by (at, seq): the order rows
-// expire (or, in the temporal join, become due) in.
-type expiryHeap struct{ items []expiryItem }
+// expiryHeap queues rows by (at, seq): the order rows expire (or, in the
+// temporal join, become due) in. Rows mostly arrive in that order (their
+// times grow with the stream, seq with every row), so a row that sorts
+// after the last one of run is appended to it, a sorted FIFO, in
+// constant time; only the others go to items, a binary min-heap, whose
+// sifts over a large state miss the caches at every level. The earliest
+// row is the first of run or the top of the heap.
+type expiryHeap struct {
+	items []expiryItem // binary min-heap
+	run   []expiryItem // sorted; run[head:] are queued
+	head  int
+}
 
 // bytes is the size of the queued items (StateSizer): an expiryItem is
 // two int64 and an int32, padded to 24 bytes.
-func (h *expiryHeap) bytes() int64 { return int64(len(h.items)) * 24 }
+func (h *expiryHeap) bytes() int64 { return int64(h.len()) * 24 }
 
-func (h *expiryHeap) less(a, b int) bool {
-	x, y := &h.items[a], &h.items[b]
+func (h *expiryHeap) len() int { return len(h.items) + len(h.run) - h.head }
+
+// due reports whether a queued row is due at or before time t.
+func (h *expiryHeap) due(t int64) bool {
+	if h.head < len(h.run) && h.run[h.head].at <= t {
+		return true
+	}
+	return len(h.items) > 0 && h.items[0].at <= t
+}
+
+func itemLess(x, y *expiryItem) bool {
 	return x.at < y.at || x.at == y.at && x.seq < y.seq
 }
 
+func (h *expiryHeap) less(a, b int) bool { return itemLess(&h.items[a], &h.items[b]) }
+
 func (h *expiryHeap) push(it expiryItem) {
+	if n := len(h.run); h.head == n || !itemLess(&it, &h.run[n-1]) {
+		h.run = append(h.run, it)
+		return
+	}
 	h.items = append(h.items, it)
 	for i := len(h.items) - 1; i > 0; {
 		p := (i - 1) / 2
@@ -429,7 +458,21 @@ func (h *expiryHeap) push(it expiryItem) {
 	}
 }
 
+// pop removes and returns the earliest row; the queue must not be empty.
 func (h *expiryHeap) pop() expiryItem {
+	if h.head < len(h.run) && (len(h.items) == 0 || itemLess(&h.run[h.head], &h.items[0])) {
+		it := h.run[h.head]
+		h.head++
+		switch {
+		case h.head == len(h.run):
+			h.run, h.head = h.run[:0], 0
+		case h.head >= 1024 && 2*h.head >= len(h.run):
+			// Reclaim the popped prefix: the copy is paid for by the pops.
+			h.run = h.run[:copy(h.run, h.run[h.head:])]
+			h.head = 0
+		}
+		return it
+	}
 	top := h.items[0]
 	last := len(h.items) - 1
 	h.items[0] = h.items[last]

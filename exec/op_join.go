@@ -379,11 +379,13 @@ func (j *join) ProcessBatch(in int, b arrow.RecordBatch, out Output) error {
 		return err
 	}
 	j.emit.reset()
+	j.stores[in].touchKeys(jb.hashes)
 	if j.semiAnti {
 		j.semiAntiRows(in, n, now)
 	} else {
 		j.joinRows(in, n, now)
 	}
+	j.stores[in].copyPending(jb.views)
 	return j.flush(in, out)
 }
 
@@ -394,6 +396,9 @@ func (j *join) findPairs(in, n int) error {
 	jb, p, other := &j.jb, &j.pairs, j.stores[1-in]
 	p.in, p.other, p.keep = p.in[:0], p.other[:0], p.keep[:0]
 	p.start = resize(p.start, n+1)
+	if other != nil {
+		other.touchKeys(jb.hashes)
+	}
 	for i := range n {
 		p.start[i] = int32(len(p.in))
 		if jb.nullKey[i] || other == nil || other.live == 0 {
@@ -578,6 +583,10 @@ func (j *join) addToState(in, i int, e, sl int32, assoc, now int64) {
 		s.replaceRow(sl, jb.views, i)
 	case sl >= 0:
 		s.count[sl]++
+	case s.meta&(metaRowHash|metaMulti) == 0:
+		// An insert-only input without a unique key: nothing reads the
+		// stored row's other columns before the batch is done.
+		sl = s.addRowKeys(jb.hashes[i], e, jb.views, i, 0)
 	default:
 		sl = s.addRow(jb.hashes[i], e, jb.views, i, 0)
 		if s.meta&metaRowHash != 0 {

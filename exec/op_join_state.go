@@ -54,6 +54,12 @@ type joinStore struct {
 	ent     []int32 // key entry of the slot
 	free    []int32
 	live    int
+	// pendSlots[k] awaits the non-key columns of batch row pendRows[k]
+	// (addRowKeys, copyPending).
+	pendSlots []int32
+	pendRows  []int32
+	// touchSink keeps what touchKeys read.
+	touchSink uint64
 
 	// rows finds slots by rowHash (metaRowHash): the first slot of each
 	// hash, the others chained through rowNext, so that the stored row a
@@ -142,6 +148,11 @@ func (s *joinStore) allocSlot() int32 {
 	s.live++
 	return sl
 }
+
+// touchKeys brings the key table's buckets of a batch's key hashes into
+// the CPU caches before the batch's rows probe it one by one
+// (hashTable.touch).
+func (s *joinStore) touchKeys(hashes []uint64) { s.touchSink ^= s.keys.touch(hashes) }
 
 // findKey returns the key entry holding row i of the batch views v whose
 // key columns are vKeys, or -1.
@@ -253,13 +264,54 @@ func (s *joinStore) addRow(h uint64, e int32, v []colView, i int, seq int64) int
 // insertRow is addRow placing the row after slot after of entry e (-1:
 // first).
 func (s *joinStore) insertRow(h uint64, e int32, v []colView, i int, seq int64, after int32) int32 {
+	sl := s.newSlot(h, e, seq, after)
+	for c := range s.cols {
+		s.cols[c].setRow(sl, &v[c], i)
+	}
+	return sl
+}
+
+// addRowKeys is addRow storing only the key columns of the row now, and
+// the others with the next copyPending. An operator that stores a batch's
+// rows one by one and reads nothing of them but their keys before it is
+// done with the batch stores them so: the columns are then copied by one
+// typed loop each, not by a dispatch per value.
+func (s *joinStore) addRowKeys(h uint64, e int32, v []colView, i int, seq int64) int32 {
+	after := int32(-1)
+	if e >= 0 {
+		after = s.entTail[e]
+	}
+	sl := s.newSlot(h, e, seq, after)
+	for _, c := range s.keyCols {
+		s.cols[c].setRow(sl, &v[c], i)
+	}
+	s.pendSlots = append(s.pendSlots, sl)
+	s.pendRows = append(s.pendRows, int32(i))
+	return sl
+}
+
+// copyPending copies the non-key columns of the rows addRowKeys stored
+// from the batch views v they came from.
+func (s *joinStore) copyPending(v []colView) {
+	if len(s.pendSlots) == 0 {
+		return
+	}
+	for c := range s.cols {
+		if !slices.Contains(s.keyCols, c) {
+			s.cols[c].setRows(s.pendSlots, &v[c], s.pendRows)
+		}
+	}
+	s.pendSlots, s.pendRows = s.pendSlots[:0], s.pendRows[:0]
+}
+
+// newSlot allocates a slot with multiplicity 1 for a row of key hash h,
+// linked into entry e (-1: a new entry) after slot after, its columns
+// still to be set.
+func (s *joinStore) newSlot(h uint64, e int32, seq int64, after int32) int32 {
 	if e < 0 {
 		e = s.newEntry(h)
 	}
 	sl := s.allocSlot()
-	for c := range s.cols {
-		s.cols[c].setRow(sl, &v[c], i)
-	}
 	s.hash[sl], s.count[sl] = h, 1
 	if s.meta&metaAssoc != 0 {
 		s.assoc[sl] = 0
@@ -482,7 +534,7 @@ func slotEqualsView(s *slotValues, sl int32, v *colView, i int) bool {
 	case vkDec:
 		return s.decs[sl] == v.decs[i]
 	}
-	return s.strs[sl] == v.strs[i]
+	return s.str(sl) == v.strs[i]
 }
 
 func slotsEqual(a *slotValues, sa int32, b *slotValues, sb int32) bool {
@@ -503,7 +555,7 @@ func slotsEqual(a *slotValues, sa int32, b *slotValues, sb int32) bool {
 	case vkDec:
 		return a.decs[sa] == b.decs[sb]
 	}
-	return a.strs[sa] == b.strs[sb]
+	return a.str(sa) == b.str(sb)
 }
 
 // rowSource names the rows feeding one side of an output or condition
@@ -520,38 +572,57 @@ func (src rowSource) gather(col int, dst *colView) {
 	if src.store != nil {
 		s := &src.store.cols[col]
 		for i, sl := range src.rows {
-			if sl < 0 || !s.valid[sl] {
-				continue
-			}
-			dst.valid[i] = true
-			switch s.kind {
-			case vkInt:
-				dst.ints[i] = s.ints[sl]
-			case vkFloat:
-				dst.floats[i] = s.floats[sl]
-			case vkDec:
-				dst.decs[i] = s.decs[sl]
-			case vkStr:
-				dst.strs[i] = s.strs[sl]
+			dst.valid[i] = sl >= 0 && s.valid[sl]
+		}
+		switch s.kind {
+		case vkInt:
+			gatherPadded(dst.ints, s.ints, src.rows)
+		case vkFloat:
+			gatherPadded(dst.floats, s.floats, src.rows)
+		case vkDec:
+			gatherPadded(dst.decs, s.decs, src.rows)
+		case vkStr:
+			for i, sl := range src.rows {
+				if dst.valid[i] {
+					dst.strs[i] = s.str(sl)
+				} else {
+					dst.strs[i] = ""
+				}
 			}
 		}
 		return
 	}
 	v := &src.views[col]
 	for i, r := range src.rows {
-		if r < 0 || !v.isValid(int(r)) {
-			continue
+		dst.valid[i] = r >= 0 && v.isValid(int(r))
+	}
+	switch v.kind {
+	case vkInt:
+		gatherPadded(dst.ints, v.ints, src.rows)
+	case vkFloat:
+		gatherPadded(dst.floats, v.floats, src.rows)
+	case vkDec:
+		gatherPadded(dst.decs, v.decs, src.rows)
+	case vkStr:
+		for i, r := range src.rows {
+			if dst.valid[i] {
+				dst.strs[i] = v.strs[r]
+			} else {
+				dst.strs[i] = ""
+			}
 		}
-		dst.valid[i] = true
-		switch v.kind {
-		case vkInt:
-			dst.ints[i] = v.ints[r]
-		case vkFloat:
-			dst.floats[i] = v.floats[r]
-		case vkDec:
-			dst.decs[i] = v.decs[r]
-		case vkStr:
-			dst.strs[i] = v.strs[r]
+	}
+}
+
+// gatherPadded sets dst[i] to vals[rows[i]], or to the zero value where
+// rows[i] is -1 (a NULL-padded row): one typed loop per column.
+func gatherPadded[T any](dst, vals []T, rows []int32) {
+	var zero T
+	for i, r := range rows {
+		if r >= 0 {
+			dst[i] = vals[r]
+		} else {
+			dst[i] = zero
 		}
 	}
 }

@@ -595,7 +595,7 @@ func (m *matchRecognize) gather(c int, slots []int32) {
 		case vkDec:
 			d.decs[j] = s.decs[sl]
 		case vkStr:
-			d.strs[j] = s.strs[sl]
+			d.strs[j] = s.str(sl)
 		}
 	}
 }

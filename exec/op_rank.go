@@ -69,6 +69,9 @@ type rankOp struct {
 	parts *partitionTable
 	rows  [][]int32 // per partition: slots in rank order
 	seq   int64
+	// orderCols are the order key columns: over insert-only input the only
+	// ones of a stored row read before its batch is emitted (putLater).
+	orderCols []int
 
 	in        joinBatch
 	emit      *rowEmitter
@@ -128,6 +131,9 @@ func newRank(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 		}
 	}
 	r.store = newRowStore(kinds)
+	for _, k := range s.OrderKeys {
+		r.orderCols = append(r.orderCols, k.Col)
+	}
 	r.parts = newPartitionTable(s.PartitionKeys, kinds)
 	r.emit = newRowEmitter(ctx.Mem, spec, r.nIn, s.OutputRank)
 	r.emit.dropUpdateBefore = s.DropUpdateBefore
@@ -157,6 +163,7 @@ func (r *rankOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		now = r.clock.NowMillis()
 		r.sweep(now)
 	}
+	r.parts.touchKeys(r.in.hashes)
 	for i := range int(b.NumRows()) {
 		h := r.in.hashes[i]
 		p := r.parts.find(h, r.in.views, i)
@@ -182,8 +189,9 @@ func (r *rankOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			r.accumulate(p, i)
 		}
 	}
-	err := r.emit.flush(out, r.store, nil)
+	err := r.emit.flush(out, r.store, r.in.views)
 	r.release = r.store.releaseAll(r.release)
+	r.store.copyPending(r.in.views, r.orderCols)
 	return err
 }
 
@@ -198,7 +206,14 @@ func (r *rankOp) insert(rows []int32, i int) ([]int32, int) {
 		return -1 // ties sort before the arriving row
 	})
 	r.seq++
-	return slices.Insert(rows, pos, r.store.put(r.in.views, i, r.seq)), pos
+	var sl int32
+	if r.spec.InputChangelog {
+		// A retraction later in the batch compares whole rows.
+		sl = r.store.put(r.in.views, i, r.seq)
+	} else {
+		sl = r.store.putLater(r.in.views, i, r.seq, r.orderCols)
+	}
+	return slices.Insert(rows, pos, sl), pos
 }
 
 // accumulate adds row i to partition p.

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -37,6 +38,12 @@ type rowStore struct {
 	free []int32
 	n    int32
 	live int
+	// pend[sl] is 1 + the batch row whose columns slot sl awaits
+	// (putLater, copyPending), 0 when it awaits none; pendSlots lists the
+	// slots putLater stored, pendRows is scratch.
+	pend      []int32
+	pendSlots []int32
+	pendRows  []int32
 }
 
 func newRowStore(kinds []vkind) *rowStore {
@@ -88,6 +95,7 @@ func (s *rowStore) alloc() int32 {
 	s.seq = growTo(s.seq, int(s.n))
 	s.time = growTo(s.time, int(s.n))
 	s.part = growTo(s.part, int(s.n))
+	s.pend = growTo(s.pend, int(s.n))
 	return sl
 }
 
@@ -101,11 +109,54 @@ func (s *rowStore) put(v []colView, i int, seq int64) int32 {
 	return sl
 }
 
+// putLater is put copying only the columns eager of row i of v now, and
+// the others with the next copyPending, once the batch is emitted: an
+// operator that reads no other column of the rows it stores before then
+// stores them so. The emitter gathers such rows from the batch
+// (rowEmitter.fromBatch), the rows released with the batch are never
+// copied, and the others are copied by one typed loop per column rather
+// than by a dispatch per value.
+func (s *rowStore) putLater(v []colView, i int, seq int64, eager []int) int32 {
+	sl := s.alloc()
+	for _, c := range eager {
+		s.cols[c].setRow(sl, &v[c], i)
+	}
+	s.seq[sl] = seq
+	s.pend[sl] = int32(i) + 1
+	s.pendSlots = append(s.pendSlots, sl)
+	return sl
+}
+
+// copyPending copies the columns but eager (as putLater was given them) of
+// the rows putLater stored, and that are not released since, from the
+// batch views v they came from.
+func (s *rowStore) copyPending(v []colView, eager []int) {
+	if len(s.pendSlots) == 0 {
+		return
+	}
+	live := s.pendSlots[:0]
+	s.pendRows = s.pendRows[:0]
+	for _, sl := range s.pendSlots {
+		if s.pend[sl] != 0 {
+			live = append(live, sl)
+			s.pendRows = append(s.pendRows, s.pend[sl]-1)
+			s.pend[sl] = 0
+		}
+	}
+	for c := range s.cols {
+		if !slices.Contains(eager, c) {
+			s.cols[c].setRows(live, &v[c], s.pendRows)
+		}
+	}
+	s.pendSlots = s.pendSlots[:0]
+}
+
 // release frees slot sl (dropping its strings).
 func (s *rowStore) release(sl int32) {
 	for c := range s.cols {
 		s.cols[c].clearSlot(sl)
 	}
+	s.pend[sl] = 0
 	s.free = append(s.free, sl)
 	s.live--
 }
@@ -140,9 +191,10 @@ func (s *rowStore) decode(r *rbuf) int32 {
 }
 
 // storedView is a view of stored column s, so that stored values and batch
-// rows are compared by one function.
+// rows are compared by one function (compareSortKey; its strings are read
+// with strAt).
 func storedView(s *slotValues) colView {
-	return colView{kind: s.kind, ints: s.ints, floats: s.floats, decs: s.decs, strs: s.strs, valid: s.valid}
+	return colView{kind: s.kind, ints: s.ints, floats: s.floats, decs: s.decs, valid: s.valid, stored: s}
 }
 
 // partitionTable finds the partition of a row by its key columns. Keys are
@@ -159,7 +211,14 @@ type partitionTable struct {
 	n       int32
 	count   int
 	table   hashTable
+	// touchSink keeps what touchKeys read.
+	touchSink uint64
 }
+
+// touchKeys brings the table's buckets of a batch's key hashes into the
+// CPU caches before the batch's rows look up their partitions one by one
+// (hashTable.touch).
+func (t *partitionTable) touchKeys(hashes []uint64) { t.touchSink ^= t.table.touch(hashes) }
 
 // bytes estimates the live partitions: their keys, hash, chain link,
 // last write time, live flag and hash table entry (StateSizer).
@@ -330,7 +389,7 @@ func compareSortKey(k SortKey, a *colView, i int, b *colView, j int) int {
 	case vkDec:
 		c = a.decs[i].Cmp(b.decs[j])
 	case vkStr:
-		c = strings.Compare(a.strs[i], b.strs[j])
+		c = strings.Compare(a.strAt(i), b.strAt(j))
 	}
 	if k.Desc {
 		return -c
@@ -399,6 +458,19 @@ func (e *rowEmitter) reset() {
 	e.kinds, e.slots, e.rows, e.ranks = e.kinds[:0], e.slots[:0], e.rows[:0], e.ranks[:0]
 }
 
+// fromBatch redirects the collected rows whose slot still awaits its
+// columns (putLater) to the row of the current batch they come from.
+func (e *rowEmitter) fromBatch(store *rowStore) {
+	if store == nil || len(store.pendSlots) == 0 {
+		return
+	}
+	for j, sl := range e.slots {
+		if sl >= 0 && store.pend[sl] != 0 {
+			e.slots[j], e.rows[j] = -1, store.pend[sl]-1
+		}
+	}
+}
+
 // gather fills e.scratch with column c of the collected rows.
 func (e *rowEmitter) gather(c int, store *rowStore, views []colView) {
 	var s *slotValues
@@ -416,43 +488,58 @@ func (e *rowEmitter) gather(c int, store *rowStore, views []colView) {
 	d := &e.scratch
 	for j, sl := range e.slots {
 		if sl >= 0 {
-			if !s.valid[sl] {
-				continue
-			}
-			d.valid[j] = true
-			switch k {
-			case vkInt:
-				d.ints[j] = s.ints[sl]
-			case vkFloat:
-				d.floats[j] = s.floats[sl]
-			case vkDec:
-				d.decs[j] = s.decs[sl]
-			case vkStr:
-				d.strs[j] = s.strs[sl]
-			}
-			continue
+			d.valid[j] = s.valid[sl]
+		} else {
+			d.valid[j] = v.isValid(int(e.rows[j]))
 		}
-		i := int(e.rows[j])
-		if !v.isValid(i) {
-			continue
+	}
+	// One loop per kind; the values of NULLs are copied too (never read)
+	// rather than branched around, except strings, which would pin them.
+	var stored slotValues
+	if s != nil {
+		stored = *s
+	}
+	var batch colView
+	if v != nil {
+		batch = *v
+	}
+	switch k {
+	case vkInt:
+		gatherMixed(d.ints, stored.ints, batch.ints, e.slots, e.rows)
+	case vkFloat:
+		gatherMixed(d.floats, stored.floats, batch.floats, e.slots, e.rows)
+	case vkDec:
+		gatherMixed(d.decs, stored.decs, batch.decs, e.slots, e.rows)
+	case vkStr:
+		for j, sl := range e.slots {
+			switch {
+			case !d.valid[j]:
+				d.strs[j] = ""
+			case sl >= 0:
+				d.strs[j] = s.str(sl)
+			default:
+				d.strs[j] = batch.strs[e.rows[j]]
+			}
 		}
-		d.valid[j] = true
-		switch k {
-		case vkInt:
-			d.ints[j] = v.ints[i]
-		case vkFloat:
-			d.floats[j] = v.floats[i]
-		case vkDec:
-			d.decs[j] = v.decs[i]
-		case vkStr:
-			d.strs[j] = v.strs[i]
+	}
+}
+
+// gatherMixed sets dst[j] to stored[slots[j]], or to batch[rows[j]] when
+// slots[j] is -1.
+func gatherMixed[T any](dst, stored, batch []T, slots, rows []int32) {
+	for j, sl := range slots {
+		if sl >= 0 {
+			dst[j] = stored[sl]
+		} else {
+			dst[j] = batch[rows[j]]
 		}
 	}
 }
 
 // flush emits the collected rows (if any) and resets the emitter. extra
 // are the columns after the input columns and the rank (the emitter takes
-// ownership). views may be nil when every row comes from the store.
+// ownership). views, the current batch, may be nil when every row comes
+// from the store and none was stored with putLater.
 func (e *rowEmitter) flush(out Output, store *rowStore, views []colView, extra ...arrow.Array) error {
 	n := len(e.kinds)
 	e.cols = e.cols[:0]
@@ -469,6 +556,7 @@ func (e *rowEmitter) flush(out Output, store *rowStore, views []colView, extra .
 	if n == 0 {
 		return nil
 	}
+	e.fromBatch(store)
 	if !e.changelog {
 		for _, k := range e.kinds {
 			if k != connector.Insert {

@@ -200,7 +200,7 @@ func (j *temporalJoin) ProcessWatermark(in int, wm Watermark, out Output) error 
 func (j *temporalJoin) fire(w int64, out Output) error {
 	left, right := j.stores[0], j.stores[1]
 	j.ready = j.ready[:0]
-	for len(j.due.items) > 0 && j.due.items[0].at <= w {
+	for j.due.due(w) {
 		j.ready = append(j.ready, j.due.pop().slot)
 	}
 	if len(j.ready) > 0 {
@@ -246,7 +246,7 @@ func (j *temporalJoin) fire(w int64, out Output) error {
 			left.removeSlot(sl)
 		}
 	}
-	for len(j.versions.items) > 0 && j.versions.items[0].at <= w {
+	for j.versions.due(w) {
 		it := j.versions.pop()
 		if right.count[it.slot] == 0 || right.seq[it.slot] != it.seq {
 			continue // replaced or already dropped

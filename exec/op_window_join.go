@@ -205,7 +205,7 @@ func (j *windowJoin) fire(upTo int64, out Output) error {
 	left, right := j.stores[0], j.stores[1]
 	for in := range 2 {
 		j.popped[in] = j.popped[in][:0]
-		for hp := &j.heaps[in]; len(hp.items) > 0 && hp.items[0].at <= upTo; {
+		for hp := &j.heaps[in]; hp.due(upTo); {
 			j.popped[in] = append(j.popped[in], hp.pop().slot)
 		}
 	}

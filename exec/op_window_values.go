@@ -3,7 +3,6 @@ package exec
 import (
 	"encoding/binary"
 	"math"
-	"strings"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -66,6 +65,17 @@ type colView struct {
 	// which strs points into (see nested_values.go).
 	nested     []byte
 	nestedEnds []int
+	// stored is set by storedView, whose strings are read from the
+	// store's arena (strAt) rather than from strs.
+	stored *slotValues
+}
+
+// strAt returns the string of row i.
+func (v *colView) strAt(i int) string {
+	if v.stored != nil {
+		return v.stored.str(int32(i))
+	}
+	return v.strs[i]
 }
 
 // decsAt returns the decimal values at the given scale (never smaller than
@@ -267,6 +277,9 @@ func (v *colView) reset(k vkind, n int) {
 // float computations (the STDDEV family over integers) truncate, as a
 // Java cast does.
 func buildArray(mem memory.Allocator, dt arrow.DataType, v *colView, n int) (arrow.Array, error) {
+	if a := buildDirect(mem, dt, v, n); a != nil {
+		return a, nil
+	}
 	bld := array.NewBuilder(mem, dt)
 	defer bld.Release()
 	bld.Reserve(n)
@@ -359,15 +372,22 @@ func appendTyped[T any](b appender[T], n int, ok func(int) bool, val func(int) T
 }
 
 // slotValues stores one value per slot for a key column: typed slices
-// indexed by slot, valid[slot] false for NULL.
+// indexed by slot, valid[slot] false for NULL. Strings are refs into
+// arena (read them with str); a slot not holding a string (free, NULL)
+// holds the empty ref. None of the slices holds a pointer, so the garbage
+// collector never scans a store's values, however large the state grows.
 type slotValues struct {
 	kind   vkind
 	ints   []int64
 	floats []float64
 	decs   []decimal128.Num
-	strs   []string
+	refs   []strRef
 	valid  []bool
+	arena  strArena
 }
+
+// str returns the string of slot sl (a view of the arena's bytes).
+func (s *slotValues) str(sl int32) string { return s.arena.get(s.refs[sl]) }
 
 func (s *slotValues) grow(n int) {
 	s.valid = growTo(s.valid, n)
@@ -379,7 +399,7 @@ func (s *slotValues) grow(n int) {
 	case vkDec:
 		s.decs = growTo(s.decs, n)
 	case vkStr:
-		s.strs = growTo(s.strs, n)
+		s.refs = growTo(s.refs, n)
 	}
 }
 
@@ -395,10 +415,12 @@ func growTo[T any](s []T, n int) []T {
 	return out
 }
 
-// setRow copies row i of v into slot (cloning strings out of the batch).
+// setRow copies row i of v into slot (copying strings out of the batch
+// into the arena).
 func (s *slotValues) setRow(slot int32, v *colView, i int) {
 	if !v.isValid(i) {
 		s.valid[slot] = false
+		s.clearSlot(slot)
 		return
 	}
 	s.valid[slot] = true
@@ -410,7 +432,65 @@ func (s *slotValues) setRow(slot int32, v *colView, i int) {
 	case vkDec:
 		s.decs[slot] = v.decs[i]
 	case vkStr:
-		s.strs[slot] = strings.Clone(v.strs[i])
+		s.setStr(slot, v.strs[i])
+	}
+}
+
+// setRows is setRow for many rows: row rows[k] of v into slot slots[k],
+// one typed loop per kind.
+func (s *slotValues) setRows(slots []int32, v *colView, rows []int32) {
+	if v.valid == nil {
+		for _, sl := range slots {
+			s.valid[sl] = true
+		}
+	} else {
+		for k, sl := range slots {
+			s.valid[sl] = v.valid[rows[k]]
+		}
+	}
+	switch s.kind {
+	case vkInt:
+		for k, sl := range slots {
+			s.ints[sl] = v.ints[rows[k]]
+		}
+	case vkFloat:
+		for k, sl := range slots {
+			s.floats[sl] = v.floats[rows[k]]
+		}
+	case vkDec:
+		for k, sl := range slots {
+			s.decs[sl] = v.decs[rows[k]]
+		}
+	case vkStr:
+		for k, sl := range slots {
+			if s.valid[sl] {
+				s.setStr(sl, v.strs[rows[k]])
+			} else {
+				s.clearSlot(sl)
+			}
+		}
+	}
+}
+
+// setStr stores a copy of x in slot.
+func (s *slotValues) setStr(slot int32, x string) {
+	s.arena.release(s.refs[slot])
+	s.refs[slot] = s.arena.put(x)
+	if s.arena.wasteful() {
+		s.compact()
+	}
+}
+
+// compact copies the strings the slots hold into fresh chunks, leaving
+// the old chunks, and the bytes of replaced and freed strings in them, to
+// the garbage collector (once no batch built from them needs them).
+func (s *slotValues) compact() {
+	old := s.arena
+	s.arena = strArena{}
+	for i, r := range s.refs {
+		if r.n > 0 {
+			s.refs[i] = s.arena.put(old.get(r))
+		}
 	}
 }
 
@@ -424,13 +504,18 @@ func (s *slotValues) copySlot(dst, src int32) {
 	case vkDec:
 		s.decs[dst] = s.decs[src]
 	case vkStr:
-		s.strs[dst] = s.strs[src]
+		// The slots share the bytes; each counts them as live, so that
+		// releasing both balances.
+		s.arena.release(s.refs[dst])
+		s.refs[dst] = s.refs[src]
+		s.arena.live += int64(s.refs[src].n)
 	}
 }
 
 func (s *slotValues) clearSlot(slot int32) {
 	if s.kind == vkStr {
-		s.strs[slot] = ""
+		s.arena.release(s.refs[slot])
+		s.refs[slot] = strRef{}
 	}
 }
 
@@ -451,7 +536,7 @@ func (s *slotValues) equalSlots(a, b int32) bool {
 	case vkDec:
 		return s.decs[a] == s.decs[b]
 	}
-	return s.strs[a] == s.strs[b]
+	return s.str(a) == s.str(b)
 }
 
 // equalRow reports whether slot holds row i's value of v.
@@ -470,7 +555,7 @@ func (s *slotValues) equalRow(slot int32, v *colView, i int) bool {
 	case vkDec:
 		return s.decs[slot] == v.decs[i]
 	}
-	return s.strs[slot] == v.strs[i]
+	return s.str(slot) == v.strs[i]
 }
 
 // verify clears ok[i] for every row i whose slot slots[i] (>= 0) does not
@@ -497,7 +582,7 @@ func (s *slotValues) verify(v *colView, slots []int32, ok []bool) {
 		case vkDec:
 			ok[i] = s.decs[sl] == v.decs[i]
 		case vkStr:
-			ok[i] = s.strs[sl] == v.strs[i]
+			ok[i] = s.str(sl) == v.strs[i]
 		}
 	}
 }
@@ -515,7 +600,7 @@ func (s *slotValues) gather(slots []int32, v *colView) {
 		case vkDec:
 			v.decs[i] = s.decs[sl]
 		case vkStr:
-			v.strs[i] = s.strs[sl]
+			v.strs[i] = s.str(sl)
 		}
 	}
 }
@@ -534,13 +619,14 @@ func (s *slotValues) encode(w *wbuf, slot int32) {
 	case vkDec:
 		w.dec(s.decs[slot])
 	case vkStr:
-		w.str(s.strs[slot])
+		w.str(s.str(slot))
 	}
 }
 
 func (s *slotValues) decode(r *rbuf, slot int32) {
 	s.valid[slot] = r.byte() == 1
 	if !s.valid[slot] {
+		s.clearSlot(slot)
 		return
 	}
 	switch s.kind {
@@ -551,9 +637,85 @@ func (s *slotValues) decode(r *rbuf, slot int32) {
 	case vkDec:
 		s.decs[slot] = r.dec()
 	case vkStr:
-		s.strs[slot] = r.str()
+		// setStr copies the bytes: they are not kept as a view into the
+		// snapshot.
+		b := r.bytes(r.uvarint())
+		s.setStr(slot, unsafe.String(unsafe.SliceData(b), len(b)))
 	}
 }
+
+// strArena holds the bytes of the strings a slotValues keeps: copied into
+// large chunks rather than allocated one by one, and addressed by strRefs
+// rather than by string headers, so that storing a row allocates nothing
+// and the state holds no pointers (allocation, write barriers and
+// garbage-collector scans of the stored strings made up much of the
+// stateful operators' time). A chunk's bytes are never written once
+// taken, so strings handed out (to output batches' views) stay valid
+// whatever the arena does later. Bytes of replaced or freed strings stay
+// in their chunk until the slotValues compacts: when the bytes copied
+// since the last compaction exceed twice the live ones (plus some slack),
+// it copies the live strings into fresh chunks, so memory stays within a
+// constant factor of the state's strings at an amortized constant cost
+// per copied byte.
+type strArena struct {
+	chunks [][]byte // bytes up to each chunk's len are taken
+	// cur+1 is the shared chunk being filled (0: none yet), so that the
+	// zero arena is empty.
+	cur  int
+	used int64 // bytes copied since the last compaction
+	live int64 // bytes of the strings the slots hold
+}
+
+// strRef addresses a string of an arena: n bytes from off in chunk c. The
+// zero ref is the empty string.
+type strRef struct{ c, off, n uint32 }
+
+const (
+	arenaChunk = 64 << 10
+	// Strings at least this long get a chunk of their own, so that a
+	// shared chunk holds many strings and little of it is left unused.
+	arenaLarge = arenaChunk / 8
+	arenaSlack = 4 << 20
+)
+
+// put copies x into the arena. A ref's 32-bit length holds any value of
+// the Arrow STRING and BINARY arrays values come from, whose offsets are
+// 32-bit too.
+func (a *strArena) put(x string) strRef {
+	n := len(x)
+	if n == 0 {
+		return strRef{}
+	}
+	a.used += int64(n)
+	a.live += int64(n)
+	if n >= arenaLarge {
+		a.chunks = append(a.chunks, []byte(x))
+		return strRef{c: uint32(len(a.chunks) - 1), n: uint32(n)}
+	}
+	c := a.cur - 1
+	if c < 0 || cap(a.chunks[c])-len(a.chunks[c]) < n {
+		a.chunks = append(a.chunks, make([]byte, 0, arenaChunk))
+		c = len(a.chunks) - 1
+		a.cur = c + 1
+	}
+	off := len(a.chunks[c])
+	a.chunks[c] = append(a.chunks[c], x...)
+	return strRef{c: uint32(c), off: uint32(off), n: uint32(n)}
+}
+
+// get returns the string r addresses, a view of the arena's bytes.
+func (a *strArena) get(r strRef) string {
+	if r.n == 0 {
+		return ""
+	}
+	return unsafe.String(&a.chunks[r.c][r.off], r.n)
+}
+
+// release records that a slot no longer holds r.
+func (a *strArena) release(r strRef) { a.live -= int64(r.n) }
+
+// wasteful reports whether the chunks hold enough dead bytes to compact.
+func (a *strArena) wasteful() bool { return a.used > 2*a.live+arenaSlack }
 
 // wbuf and rbuf encode operator state. rbuf records the first error (a
 // truncated or corrupt snapshot) and returns zero values after it, so
@@ -657,60 +819,86 @@ func (r *rbuf) str() string { return string(r.bytes(r.uvarint())) }
 
 // hashTable maps 64-bit key hashes to the first slot of the chain of
 // slots with that hash (linear probing, power-of-two capacity, backward
-// shift deletion so no tombstones accumulate).
+// shift deletion so no tombstones accumulate). A bucket holds its hash
+// and head side by side, so a probe of a table much larger than the CPU
+// caches costs one cache miss, not two.
 type hashTable struct {
-	hashes []uint64
-	heads  []int32 // slot+1; 0 marks an empty bucket
-	n      int
+	buckets []hashBucket
+	n       int
+}
+
+type hashBucket struct {
+	hash uint64
+	head int32 // slot+1; 0 marks an empty bucket
 }
 
 func (t *hashTable) find(h uint64) int32 {
 	if t.n == 0 {
 		return -1
 	}
-	mask := uint64(len(t.heads) - 1)
+	mask := uint64(len(t.buckets) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		if t.heads[i] == 0 {
+		b := &t.buckets[i]
+		if b.head == 0 {
 			return -1
 		}
-		if t.hashes[i] == h {
-			return t.heads[i] - 1
+		if b.hash == h {
+			return b.head - 1
 		}
 	}
 }
 
+// touch reads the home bucket of every hash, so that the probes of a
+// batch's rows that follow find them in the CPU caches: these loads do
+// not depend on each other, and the CPU overlaps their cache misses,
+// where the probes, each followed by key comparisons and state updates,
+// would wait for one miss at a time. It returns a value derived from the
+// loads only so that they are not optimized away.
+func (t *hashTable) touch(hashes []uint64) uint64 {
+	if t.n == 0 {
+		return 0
+	}
+	mask := uint64(len(t.buckets) - 1)
+	var x uint64
+	for _, h := range hashes {
+		x ^= t.buckets[h&mask].hash
+	}
+	return x
+}
+
 // set makes slot the head of hash h's chain, adding the hash if new.
 func (t *hashTable) set(h uint64, slot int32) {
-	if 2*(t.n+1) > len(t.heads) {
-		t.rehash(max(16, 2*len(t.heads)))
+	if 2*(t.n+1) > len(t.buckets) {
+		t.rehash(max(16, 2*len(t.buckets)))
 	}
-	mask := uint64(len(t.heads) - 1)
+	mask := uint64(len(t.buckets) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		if t.heads[i] == 0 {
-			t.hashes[i], t.heads[i] = h, slot+1
+		b := &t.buckets[i]
+		if b.head == 0 {
+			b.hash, b.head = h, slot+1
 			t.n++
 			return
 		}
-		if t.hashes[i] == h {
-			t.heads[i] = slot + 1
+		if b.hash == h {
+			b.head = slot + 1
 			return
 		}
 	}
 }
 
 func (t *hashTable) rehash(size int) {
-	oldH, oldS := t.hashes, t.heads
-	t.hashes, t.heads, t.n = make([]uint64, size), make([]int32, size), 0
-	for i, s := range oldS {
-		if s != 0 {
-			t.set(oldH[i], s-1)
+	old := t.buckets
+	t.buckets, t.n = make([]hashBucket, size), 0
+	for _, b := range old {
+		if b.head != 0 {
+			t.set(b.hash, b.head-1)
 		}
 	}
 }
 
 // clear empties t, keeping its capacity.
 func (t *hashTable) clear() {
-	clear(t.heads)
+	clear(t.buckets)
 	t.n = 0
 }
 
@@ -719,24 +907,24 @@ func (t *hashTable) remove(h uint64) {
 	if t.n == 0 {
 		return
 	}
-	mask := uint64(len(t.heads) - 1)
+	mask := uint64(len(t.buckets) - 1)
 	i := h & mask
 	for ; ; i = (i + 1) & mask {
-		if t.heads[i] == 0 {
+		if t.buckets[i].head == 0 {
 			return
 		}
-		if t.hashes[i] == h {
+		if t.buckets[i].hash == h {
 			break
 		}
 	}
-	t.heads[i] = 0
+	t.buckets[i].head = 0
 	t.n--
 	// Shift later members of the probe run back over the hole.
-	for j := (i + 1) & mask; t.heads[j] != 0; j = (j + 1) & mask {
-		home := t.hashes[j] & mask
+	for j := (i + 1) & mask; t.buckets[j].head != 0; j = (j + 1) & mask {
+		home := t.buckets[j].hash & mask
 		if (j-home)&mask >= (j-i)&mask {
-			t.hashes[i], t.heads[i] = t.hashes[j], t.heads[j]
-			t.heads[j] = 0
+			t.buckets[i] = t.buckets[j]
+			t.buckets[j].head = 0
 			i = j
 		}
 	}
