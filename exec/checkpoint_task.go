@@ -41,8 +41,9 @@ type CheckpointResponder interface {
 // elements, some time after every subtask of the job acknowledged the
 // checkpoint; a notification may be skipped when a later checkpoint
 // completed meanwhile (the id tells which), and none comes for a
-// checkpoint taken by a job that failed before it completed. Source
-// readers are not notified.
+// checkpoint taken by a job that failed before it completed. The source
+// operator and the sink operator pass it on to their reader and writer
+// when these implement connector.CheckpointListener.
 type CheckpointListener interface {
 	NotifyCheckpointComplete(checkpointID int64) error
 }
@@ -157,11 +158,17 @@ func (c *taskCheckpoints) toNotify() int64 {
 }
 
 // notifyComplete tells the operators of the chain that implement
-// CheckpointListener about the latest completed checkpoint.
-func (t *task) notifyComplete(ops []Operator) error {
+// CheckpointListener about the latest completed checkpoint (src is the
+// source of a source task, nil otherwise).
+func (t *task) notifyComplete(src SourceOperator, ops []Operator) error {
 	id := t.ckpt.toNotify()
 	if id == 0 {
 		return nil
+	}
+	if l, ok := src.(CheckpointListener); ok {
+		if err := l.NotifyCheckpointComplete(id); err != nil {
+			return opError(&t.d.Operators[0], fmt.Errorf("checkpoint %d complete: %w", id, err))
+		}
 	}
 	for i, op := range ops {
 		if l, ok := op.(CheckpointListener); ok {
@@ -175,11 +182,13 @@ func (t *task) notifyComplete(ops []Operator) error {
 
 // snapshotChain lets the chain's operators flush what they buffer
 // (PreSnapshotOperator), head first, then, for a checkpoint, makes what
-// the chain's sinks wrote durable (connector.SinkFlusher), and snapshots
-// every operator of the chain (src is the source of a source task, nil
-// otherwise). The bytes are copied: a checkpoint outlives the call while
-// the operators go on changing their state.
-func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainLink, what string, checkpoint bool) (*SubtaskState, error) {
+// the chain's sinks wrote durable (connector.SinkFlusher), lets
+// transactional sinks pre-commit (connector.TwoPhaseCommitWriter, at
+// savepoints too), and snapshots every operator of the chain (src is the
+// source of a source task, nil otherwise). checkpoint is the checkpoint's
+// id, 0 for a savepoint. The bytes are copied: a checkpoint outlives the
+// call while the operators go on changing their state.
+func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainLink, what string, checkpoint int64) (*SubtaskState, error) {
 	d := t.d
 	for i, op := range ops {
 		if p, ok := op.(PreSnapshotOperator); ok {
@@ -188,7 +197,7 @@ func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainL
 			}
 		}
 	}
-	if checkpoint {
+	if checkpoint != 0 {
 		for i, op := range ops {
 			// The sink operator hands its writer's flush to the runtime
 			// here rather than through PreSnapshotOperator, which a
@@ -203,14 +212,25 @@ func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainL
 			}
 		}
 	}
+	for i, op := range ops {
+		if s, ok := op.(*sink); ok {
+			if err := s.preCommit(checkpoint); err != nil {
+				return nil, opError(&d.Operators[i], fmt.Errorf("pre-committing the sink for the %s: %w", what, err))
+			}
+		}
+	}
 	st := &SubtaskState{Vertex: d.Vertex, Subtask: d.Subtask, Operators: make([]OperatorState, len(d.Operators))}
 	for i := range d.Operators {
 		var state []byte
 		var err error
+		var op interface{ Snapshot() ([]byte, error) } = src
 		if ops[i] != nil {
-			state, err = ops[i].Snapshot()
+			op = ops[i]
+		}
+		if cs, ok := op.(checkpointSnapshotter); ok && checkpoint != 0 {
+			state, err = cs.snapshotCheckpoint(checkpoint)
 		} else {
-			state, err = src.Snapshot()
+			state, err = op.Snapshot()
 		}
 		if err != nil {
 			return nil, opError(&d.Operators[i], fmt.Errorf("snapshot for the %s: %w", what, err))
@@ -224,7 +244,7 @@ func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainL
 // barrier on every output channel and acknowledges the checkpoint; the
 // task then goes on.
 func (t *task) takeCheckpoint(id int64, src SourceOperator, ops []Operator, links []*chainLink, out *taskOutput) error {
-	st, err := t.snapshotChain(src, ops, links, fmt.Sprintf("checkpoint %d", id), true)
+	st, err := t.snapshotChain(src, ops, links, fmt.Sprintf("checkpoint %d", id), id)
 	if err != nil {
 		return err
 	}

@@ -122,10 +122,13 @@
 // checkpoint (from the job's initial state when none completed): sources
 // resume from their positions, keyed state from the snapshot. When the
 // strategy gives up, the job FAILS with the task's error. Result streams
-// stay open across restarts, so collect and sink outputs are
-// at-least-once: rows emitted after the checkpoint and before the failure
-// are emitted again (an aggregate retracts the checkpoint's rows, which
-// the client may have seen updated since). Job.CheckpointStats counts
+// stay open across restarts. Collect outputs are exactly-once: a collect
+// operator holds its rows until the checkpoint after them completed, keeps
+// the held rows in its checkpoint state, and numbers what it delivers so
+// that its ResultStream drops what an earlier attempt delivered
+// (op_collect.go). Sinks are at-least-once unless their connector
+// commits at checkpoints (connector.TwoPhaseCommitWriter): rows written
+// after the checkpoint and before the failure are written again. Job.CheckpointStats counts
 // restarts and checkpoints. A remote JobManager (JobManagerService) runs
 // the same coordinator, the options travelling in the graph's Config.
 //

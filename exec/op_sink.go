@@ -29,7 +29,12 @@ type sink struct {
 	spec     SinkSpec
 	writer   connector.SinkWriter
 	enforcer *constraintEnforcer
+	// prepared is the state a connector.TwoPhaseCommitWriter returned
+	// from its last pre-commit, taken by the next Snapshot.
+	prepared []byte
 }
+
+var _ CheckpointListener = (*sink)(nil)
 
 func newSink(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	s := &sink{}
@@ -56,8 +61,13 @@ func (s *sink) Open(ctx *OperatorContext) error {
 		}
 		s.enforcer = e
 	}
+	ckpt, err := CheckpointConfigFrom(ctx.Config)
+	if err != nil {
+		return err
+	}
 	w, err := f.CreateWriter(s.spec.SinkSpec, connector.ReaderContext{
 		Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Mem: ctx.Mem, BatchSize: bs,
+		Checkpointing: ckpt.Enabled(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating writer for table %s: %w", s.spec.Table.Name, err)
@@ -85,8 +95,43 @@ func (s *sink) ProcessWatermark(int, Watermark, Output) error { return nil }
 
 func (s *sink) EndInput(int, Output) error { return s.writer.Finish() }
 
-func (s *sink) Snapshot() ([]byte, error) { return nil, nil }
-func (s *sink) Restore([]byte) error      { return nil }
+// preCommit lets a connector.TwoPhaseCommitWriter pre-commit at the
+// barrier of checkpoint id (0: a savepoint); its state becomes the sink's.
+func (s *sink) preCommit(id int64) error {
+	w, ok := s.writer.(connector.TwoPhaseCommitWriter)
+	if !ok {
+		return nil
+	}
+	state, err := w.PreCommit(id)
+	s.prepared = state
+	return err
+}
+
+// NotifyCheckpointComplete passes the notification on to a
+// connector.CheckpointListener writer: a transactional one commits.
+func (s *sink) NotifyCheckpointComplete(id int64) error {
+	if l, ok := s.writer.(connector.CheckpointListener); ok {
+		return l.NotifyCheckpointComplete(id)
+	}
+	return nil
+}
+
+// Snapshot is the state of the writer's last pre-commit, nil for writers
+// that keep no state.
+func (s *sink) Snapshot() ([]byte, error) {
+	state := s.prepared
+	s.prepared = nil
+	return state, nil
+}
+
+// Restore hands a transactional writer the state it pre-committed, so
+// that it commits what the restored checkpoint covers.
+func (s *sink) Restore(state []byte) error {
+	if w, ok := s.writer.(connector.TwoPhaseCommitWriter); ok && len(state) > 0 {
+		return w.Recover(state)
+	}
+	return nil
+}
 
 func (s *sink) Close() error {
 	if s.writer == nil {

@@ -84,6 +84,36 @@ func (s *scanSource) Idle() bool {
 	return ok && ia.Idle()
 }
 
+// checkpointSnapshotter is implemented by source operators and operators
+// whose snapshot for a checkpoint depends on its id; the task calls it instead of
+// Snapshot at a checkpoint's barrier.
+type checkpointSnapshotter interface {
+	snapshotCheckpoint(id int64) ([]byte, error)
+}
+
+var (
+	_ checkpointSnapshotter = (*scanSource)(nil)
+	_ CheckpointListener    = (*scanSource)(nil)
+)
+
+// snapshotCheckpoint snapshots a connector.CheckpointSnapshotter reader
+// with the checkpoint's id, other readers as Snapshot does.
+func (s *scanSource) snapshotCheckpoint(id int64) ([]byte, error) {
+	if cs, ok := s.reader.(connector.CheckpointSnapshotter); ok {
+		return cs.SnapshotCheckpoint(id)
+	}
+	return s.reader.Snapshot()
+}
+
+// NotifyCheckpointComplete passes the notification on to a
+// connector.CheckpointListener reader.
+func (s *scanSource) NotifyCheckpointComplete(id int64) error {
+	if l, ok := s.reader.(connector.CheckpointListener); ok {
+		return l.NotifyCheckpointComplete(id)
+	}
+	return nil
+}
+
 func (s *scanSource) Snapshot() ([]byte, error)  { return s.reader.Snapshot() }
 func (s *scanSource) Restore(state []byte) error { return s.reader.Restore(state) }
 

@@ -25,7 +25,12 @@ type ResultWriter interface {
 	// lags (backpressure) and fails once the job is aborted or the client
 	// closed the stream.
 	Write(b arrow.RecordBatch) error
-	// Finish says the subtask wrote everything.
+	// WriteSeq is Write for a writer that numbers its batches 0, 1, 2, …
+	// across restarts (an exactly-once collect): a batch whose number
+	// the subtask delivered before is dropped.
+	WriteSeq(seq int64, b arrow.RecordBatch) error
+	// Finish says the subtask wrote everything; later writes of the
+	// subtask (an instance redeployed by a restart) are dropped.
 	Finish() error
 }
 
@@ -51,8 +56,10 @@ type ResultStream struct {
 	// a restart after it finished (from a checkpoint taken before) does
 	// not finish twice.
 	finished map[int]bool
-	err      error
-	closed   bool
+	// delivered is, per subtask, the number of batches WriteSeq delivered.
+	delivered map[int]int64
+	err       error
+	closed    bool
 }
 
 func newResultStream(id string, writers int) *ResultStream {
@@ -157,6 +164,12 @@ type resultWriter struct {
 }
 
 func (w resultWriter) Write(b arrow.RecordBatch) error {
+	w.s.mu.Lock()
+	finished := w.s.finished[w.subtask]
+	w.s.mu.Unlock()
+	if finished {
+		return nil
+	}
 	select {
 	case <-w.s.aborted:
 		return w.s.writeErr()
@@ -170,6 +183,26 @@ func (w resultWriter) Write(b arrow.RecordBatch) error {
 		b.Release()
 		return w.s.writeErr()
 	}
+}
+
+func (w resultWriter) WriteSeq(seq int64, b arrow.RecordBatch) error {
+	s := w.s
+	s.mu.Lock()
+	dup := seq < s.delivered[w.subtask]
+	s.mu.Unlock()
+	if dup {
+		return nil
+	}
+	if err := w.Write(b); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.delivered == nil {
+		s.delivered = map[int]int64{}
+	}
+	s.delivered[w.subtask] = seq + 1
+	return nil
 }
 
 // writeErr is what a writer sees after an abort: nothing for a client that

@@ -336,7 +336,7 @@ func (t *task) restoreState(i int) []byte {
 // (PreSnapshotOperator), snapshots the chain, forwards the savepoint
 // barrier and records the state for the FINISHED report.
 func (t *task) takeSavepoint(src SourceOperator, ops []Operator, links []*chainLink, out *taskOutput) error {
-	st, err := t.snapshotChain(src, ops, links, "savepoint", false)
+	st, err := t.snapshotChain(src, ops, links, "savepoint", 0)
 	if err != nil {
 		return err
 	}
@@ -396,7 +396,7 @@ func (t *task) pullSource(src SourceOperator, ops []Operator, links []*chainLink
 				return err
 			}
 		}
-		return t.notifyComplete(ops)
+		return t.notifyComplete(src, ops)
 	}
 	if timed := timedOperators(ops); len(timed) > 0 {
 		return t.pullSourceAsync(src, ops, links, timed, emit, checkpoint)
@@ -535,7 +535,7 @@ func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chai
 		case <-t.ckpt.wake:
 			// A trigger pauses the reader (handled below); a completed
 			// checkpoint is delivered at once.
-			if err := t.notifyComplete(ops); err != nil {
+			if err := t.notifyComplete(src, ops); err != nil {
 				return false, err
 			}
 			continue
@@ -683,7 +683,7 @@ func (t *task) readInputs(ops []Operator, links []*chainLink, taskOut *taskOutpu
 			}
 			continue
 		case wakeChannel:
-			if err := t.notifyComplete(ops); err != nil {
+			if err := t.notifyComplete(nil, ops); err != nil {
 				return false, err
 			}
 			continue

@@ -204,6 +204,10 @@ type ReaderContext struct {
 	Mem         memory.Allocator
 	// BatchSize is the preferred number of rows per batch.
 	BatchSize int
+	// Checkpointing is set when the job takes periodic checkpoints
+	// (execution.checkpointing.interval): a TwoPhaseCommitWriter commits
+	// only on checkpoints (and at the end of bounded input).
+	Checkpointing bool
 }
 
 // SourceReader produces the batches of one parallel subtask of a scan. A
@@ -348,6 +352,64 @@ type SinkWriter interface {
 // Writers whose Write is durable when it returns need not implement it.
 type SinkFlusher interface {
 	Flush() error
+}
+
+// CheckpointListener is an optional interface of SourceReader and
+// SinkWriter for connectors that act in their external system once a
+// checkpoint completed, Flink's CheckpointListener: a Kafka source commits
+// the checkpoint's offsets to its consumer group, a transactional sink
+// commits what it wrote before the checkpoint's barrier.
+//
+// Contract: NotifyCheckpointComplete is called some time after every
+// subtask of the job acknowledged checkpoint checkpointID; a notification
+// may be skipped when a later checkpoint completed meanwhile (the id tells
+// which), and none comes for a checkpoint of an attempt that failed before
+// it completed. A writer is called on its task's goroutine, between two
+// Writes. A reader may be called while its Next runs on another goroutine
+// (never with Snapshot, Restore or Close), so it must synchronize what it
+// shares with Next.
+type CheckpointListener interface {
+	NotifyCheckpointComplete(checkpointID int64) error
+}
+
+// CheckpointSnapshotter is an optional interface of SourceReader whose
+// state is tied to the checkpoint it is taken for (Flink's
+// SourceReader.snapshotState(checkpointId)), such as the offsets a Kafka
+// reader commits when that checkpoint completes: at a checkpoint's barrier
+// the runtime calls SnapshotCheckpoint instead of Snapshot (savepoints
+// still call Snapshot).
+type CheckpointSnapshotter interface {
+	SnapshotCheckpoint(checkpointID int64) ([]byte, error)
+}
+
+// TwoPhaseCommitWriter is an optional interface of SinkWriter for sinks
+// that write exactly-once through transactions committed on checkpoints
+// (Flink's TwoPhaseCommittingSink with a StatefulSinkWriter, such as the
+// Kafka sink's 'exactly-once' delivery). Rows written between two barriers
+// go into one transaction, invisible to readers until it commits.
+//
+// Contract: PreCommit is called at every checkpoint or savepoint barrier
+// (checkpointID 0 for a savepoint), after SinkFlusher.Flush and before the
+// sink's snapshot: it makes the open transaction durable without
+// committing it, starts the next one for the rows after the barrier and
+// returns the writer's state, everything a restored writer needs to commit
+// the transactions pre-committed so far and not committed yet.
+// NotifyCheckpointComplete (CheckpointListener) commits the transactions
+// pre-committed at checkpoints up to its id. Recover is called at most
+// once, after the writer was created and before any Write, with the state
+// of the checkpoint (or savepoint) the job restores from: a completed
+// checkpoint, so the writer commits the state's transactions, and it
+// aborts those a failed attempt left open after it. Finish commits
+// everything: a bounded job's last rows are committed at its end. (Flink
+// commits them on a checkpoint taken after the end of input, FLIP-147;
+// tasks here end with their input, so a subtask that failed after this
+// one ended, before a checkpoint recorded it as finished, makes the
+// restart write this subtask's rows after its latest checkpoint again.)
+type TwoPhaseCommitWriter interface {
+	SinkWriter
+	CheckpointListener
+	PreCommit(checkpointID int64) ([]byte, error)
+	Recover(state []byte) error
 }
 
 var (

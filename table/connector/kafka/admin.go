@@ -210,6 +210,11 @@ func (a *admin) listOffsets(ctx context.Context, tps []topicPartition, ts int64)
 	defer cancel()
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.ReplicaID = -1
+	if c.client.readCommitted {
+		// The end of a partition at read_committed is its last stable
+		// offset: a bounded read does not wait for open transactions.
+		req.IsolationLevel = 1
+	}
 	byTopic := map[string]int{}
 	for _, tp := range tps {
 		i, ok := byTopic[tp.topic]
@@ -299,4 +304,44 @@ func (a *admin) committedOffsets(ctx context.Context, tps []topicPartition) (map
 		}
 	}
 	return out, nil
+}
+
+// commitOffsets commits next offsets to the group as a consumer outside
+// the group protocol (generation -1, no member id), as Kafka's
+// KafkaConsumer does for assigned partitions, which is how Flink's source
+// commits.
+func (a *admin) commitOffsets(offsets map[string]map[int32]int64) error {
+	c, cl := a.cfg, a.cl
+	ctx, cancel := context.WithTimeout(context.Background(), c.client.apiTimeout)
+	defer cancel()
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group = c.client.groupID
+	req.Generation = -1
+	topics := make([]string, 0, len(offsets))
+	for t := range offsets {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	for _, t := range topics {
+		rt := kmsg.NewOffsetCommitRequestTopic()
+		rt.Topic = t
+		for p, o := range offsets[t] {
+			rp := kmsg.NewOffsetCommitRequestTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch = p, o, -1
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := request[*kmsg.OffsetCommitResponse](ctx, cl, req)
+	if err != nil {
+		return a.reachErr("committing offsets of group '"+c.client.groupID+"'", err)
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("kafka: committing the offset of %s-%d to group '%s': %w", t.Topic, p.Partition, c.client.groupID, err)
+			}
+		}
+	}
+	return nil
 }

@@ -34,7 +34,24 @@ type clientConfig struct {
 	producer   []kgo.Opt
 	acksSet    bool
 	idemSet    bool
+	// txnTimeout is transaction.timeout.ms, the time an exactly-once
+	// sink's transaction may stay open: from its first record to the
+	// commit after the next checkpoint (and a restart in between).
+	txnTimeout time.Duration
+	// commitOffsets is Flink's commit.offsets.on.checkpoint: a source
+	// commits its offsets to the group when a checkpoint completes. It
+	// defaults to true when 'properties.group.id' is set, as in Flink's
+	// table source.
+	commitOffsets bool
+	// readCommitted is properties.isolation.level read_committed: a
+	// source reads committed transactions only, and its 'latest-offset'
+	// positions are the last stable offsets, as a Kafka consumer's
+	// seekToEnd at that level.
+	readCommitted bool
 }
+
+// defaultTxnTimeout is the Kafka producer's transaction.timeout.ms.
+const defaultTxnTimeout = 60 * time.Second
 
 // defaultAPITimeout is Kafka's default.api.timeout.ms.
 const defaultAPITimeout = 60 * time.Second
@@ -46,14 +63,15 @@ var supportedProperties = []string{
 	"ssl.truststore.type", "ssl.truststore.location", "ssl.truststore.certificates", "ssl.endpoint.identification.algorithm",
 	"auto.offset.reset", "default.api.timeout.ms", "socket.connection.setup.timeout.ms", "fetch.max.wait.ms",
 	"fetch.max.bytes", "max.partition.fetch.bytes", "isolation.level", "acks", "linger.ms", "batch.size",
-	"compression.type", "enable.idempotence", "retry.backoff.ms",
+	"compression.type", "enable.idempotence", "retry.backoff.ms", "transaction.timeout.ms", "commit.offsets.on.checkpoint",
 }
 
 var jaasRe = regexp.MustCompile(`(username|password)\s*=\s*"((?:[^"\\]|\\.)*)"`)
 
 func parseClientConfig(o connector.Options) (clientConfig, error) {
 	props := o.WithPrefix("properties.")
-	c := clientConfig{groupID: props["group.id"], resetOffset: "none", apiTimeout: defaultAPITimeout}
+	c := clientConfig{groupID: props["group.id"], resetOffset: "none", apiTimeout: defaultAPITimeout,
+		txnTimeout: defaultTxnTimeout, commitOffsets: strings.TrimSpace(props["group.id"]) != ""}
 	for _, b := range strings.Split(props["bootstrap.servers"], ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			c.brokers = append(c.brokers, b)
@@ -187,8 +205,10 @@ func parseClientConfig(o connector.Options) (clientConfig, error) {
 			switch strings.ToLower(v) {
 			case "read_committed":
 				c.consumer = append(c.consumer, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+				c.readCommitted = true
 			case "read_uncommitted":
 				c.consumer = append(c.consumer, kgo.FetchIsolationLevel(kgo.ReadUncommitted()))
+				c.readCommitted = false
 			default:
 				return c, fmt.Errorf("invalid value '%s' for 'properties.isolation.level': expected read_committed or read_uncommitted", v)
 			}
@@ -213,6 +233,22 @@ func parseClientConfig(o connector.Options) (clientConfig, error) {
 				return c, err
 			}
 			c.opts = append(c.opts, kgo.RetryBackoffFn(func(int) time.Duration { return d }), kgo.MetadataMinAge(d))
+		case "transaction.timeout.ms":
+			d, err := ms(k)
+			if err != nil {
+				return c, err
+			}
+			if d < time.Second {
+				return c, fmt.Errorf("invalid value '%s' for 'properties.transaction.timeout.ms': expected at least 1000", v)
+			}
+			c.txnTimeout = d
+		case "commit.offsets.on.checkpoint":
+			switch strings.ToLower(v) {
+			case "true", "false":
+				c.commitOffsets = strings.EqualFold(v, "true")
+			default:
+				return c, fmt.Errorf("invalid value '%s' for 'properties.commit.offsets.on.checkpoint': expected true or false", v)
+			}
 		case "linger.ms":
 			d, err := ms(k)
 			if err != nil {

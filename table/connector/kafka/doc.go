@@ -25,6 +25,22 @@
 // starts are bounded by properties.default.api.timeout.ms, so unreachable
 // brokers fail the read with the last connection error rather than hang.
 //
+// With properties.isolation.level 'read_committed' a source reads only
+// committed transactions, and its 'latest-offset' positions (start or
+// stop) are the partitions' last stable offsets, as a Kafka consumer's at
+// that level. The reader keeps the transaction markers franz-go would drop
+// to move its position past them, so a bounded read of a transactional
+// topic ends at any isolation level.
+//
+// With properties.group.id set, a source commits the offsets of each
+// checkpoint's snapshot to the group when the checkpoint completes
+// (connector.CheckpointSnapshotter and connector.CheckpointListener),
+// Flink's commit.offsets.on.checkpoint (a property here, default true),
+// off the task's goroutine. As in Flink the committed offsets serve
+// monitoring and later 'group-offsets' starts, not the job's recovery,
+// which restores its checkpoint's offsets; a failed commit does not fail
+// the job.
+//
 // # Watermarks
 //
 // The reader is connector.SplitAware: with each batch it reports which
@@ -72,8 +88,49 @@
 // client; sticky without a key), 'fixed' (subtask i writes partition
 // i mod n) or 'round-robin'. sink.delivery-guarantee 'none' asks for leader
 // acks without idempotence, 'at-least-once' (the default) for all in-sync
-// replicas with the idempotent producer. 'exactly-once' needs transactions
-// committed on checkpoints; where it fits is described on the writer.
+// replicas with the idempotent producer, checkpoints waiting for every
+// acknowledgement (connector.SinkFlusher), so rows are written at least
+// once across a restart from a checkpoint.
+//
+// # Exactly-once
+//
+// sink.delivery-guarantee 'exactly-once' (Flink's KafkaSink with
+// DeliveryGuarantee.EXACTLY_ONCE) writes each sink subtask's rows in Kafka
+// transactions and makes the writer a connector.TwoPhaseCommitWriter. It
+// needs sink.transactional-id-prefix, unique among the jobs writing to the
+// cluster, and checkpointing (execution.checkpointing.interval): without
+// it the job fails when its sink opens. Transaction n of subtask s has the
+// transactional id '<prefix>-<s>-<n>' and a producer of its own. At a
+// checkpoint's barrier the writer flushes the open transaction and, if it
+// holds rows, pre-commits it: the transaction stays open and its id,
+// producer id and epoch go into the checkpoint, and transaction n+1 takes
+// the rows after the barrier. When the checkpoint completes the writer
+// commits the transactions it pre-committed up to it. A job restarted from
+// a checkpoint commits that checkpoint's pending transactions with EndTxn
+// requests carrying the stored producer id and epoch (Flink's
+// resumeTransaction), then aborts the transactions the failed attempt left
+// open by initializing their ids from the checkpoint's n up to the first id
+// never used, as Flink's TransactionAborter; a job started without a
+// checkpoint does so from 1. Consumers reading with isolation.level
+// 'read_committed' see every row once; 'read_uncommitted' ones also see
+// aborted rows.
+//
+// A bounded job's sink subtask commits everything when its input ends.
+// Flink's sink instead waits for a checkpoint after the end of input
+// (FLIP-147) and commits on its completion; Eddy's tasks end with their
+// input, so there is a window: if another subtask fails after this one
+// ended and before a checkpoint recorded it as finished, the restart
+// replays this subtask's rows after its latest checkpoint and writes them
+// again. Unbounded jobs and bounded jobs of one sink subtask do not have
+// it.
+//
+// Pre-committed transactions must outlive the time to the next completed
+// checkpoint plus a restart: properties.transaction.timeout.ms (default
+// 60 s, Kafka's; brokers cap it at transaction.max.timeout.ms, 15 min by
+// default) bounds it, after which the coordinator aborts the transaction
+// and its rows are lost, as in Flink. Unlike Flink, a job stopped with a
+// savepoint leaves the transactions of its last barrier pending: the job
+// resumed from the savepoint commits them, within that timeout.
 //
 // # upsert-kafka
 //
@@ -104,8 +161,8 @@
 //	scan.bounded.specific-offsets            both         -                end offsets (exclusive)
 //	scan.topic-partition-discovery.interval  both         5 min            0 disables discovery
 //	sink.partitioner                         both         default          default, fixed, round-robin
-//	sink.delivery-guarantee                  both         at-least-once    none, at-least-once (exactly-once: not yet)
-//	sink.transactional-id-prefix             both         -                for exactly-once (not yet)
+//	sink.delivery-guarantee                  both         at-least-once    none, at-least-once, exactly-once
+//	sink.transactional-id-prefix             both         -                transactional id prefix, required by exactly-once
 //	sink.parallelism                         both         -                the sink writers' parallelism (default: the job's)
 //
 // Format options are 'json.*', 'csv.*', 'raw.charset', 'debezium-json.*', 'avro-confluent.url',
@@ -122,6 +179,8 @@
 // auto.offset.reset, default.api.timeout.ms,
 // socket.connection.setup.timeout.ms, fetch.max.wait.ms, fetch.max.bytes,
 // max.partition.fetch.bytes, isolation.level, acks, linger.ms, batch.size,
-// compression.type, enable.idempotence and retry.backoff.ms (also kgo's
-// metadata refresh floor after errors).
+// compression.type, enable.idempotence, retry.backoff.ms (also kgo's
+// metadata refresh floor after errors), transaction.timeout.ms
+// (exactly-once sinks) and commit.offsets.on.checkpoint (sources with a
+// group.id; Flink's source option of that name).
 package kafka

@@ -83,7 +83,7 @@ func commonOptions(upsert bool) []connector.Option {
 		{Key: GroupID, Type: connector.String,
 			Doc: "Consumer group whose committed offsets 'group-offsets' modes use, by default 'KafkaSource-<table>'. Partitions are assigned by Eddy, not by the group protocol."},
 		{Key: Properties, Type: connector.String,
-			Doc: "Kafka client properties that map to franz-go options: client.id, security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.type (PEM), ssl.truststore.location, ssl.truststore.certificates, ssl.endpoint.identification.algorithm, auto.offset.reset, default.api.timeout.ms, socket.connection.setup.timeout.ms, fetch.max.wait.ms, fetch.max.bytes, max.partition.fetch.bytes, isolation.level, acks, linger.ms, batch.size, compression.type, enable.idempotence, retry.backoff.ms; any other is an error."},
+			Doc: "Kafka client properties that map to franz-go options: client.id, security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.type (PEM), ssl.truststore.location, ssl.truststore.certificates, ssl.endpoint.identification.algorithm, auto.offset.reset, default.api.timeout.ms, socket.connection.setup.timeout.ms, fetch.max.wait.ms, fetch.max.bytes, max.partition.fetch.bytes, isolation.level, acks, linger.ms, batch.size, compression.type, enable.idempotence, retry.backoff.ms, transaction.timeout.ms (exactly-once sinks), commit.offsets.on.checkpoint (sources: commit offsets to the group when a checkpoint completes; default true when group.id is set); any other is an error."},
 		{Key: KeyFieldsPrefix, Type: connector.String,
 			Doc: "Prefix of the key columns' names that the key format's field names do not have; needs value.fields-include = EXCEPT_KEY."},
 		{Key: ValueFieldsInclude, Type: connector.Enum, Enum: []string{"ALL", "EXCEPT_KEY"}, Default: "ALL",
@@ -99,9 +99,9 @@ func commonOptions(upsert bool) []connector.Option {
 		{Key: SinkPartitioner, Type: connector.String, Default: "default",
 			Doc: "How the sink picks partitions: 'default' (Kafka's: murmur2 of the key, sticky batches without a key), 'fixed' (sink subtask i writes to partition i mod the partition count), 'round-robin'."},
 		{Key: SinkDeliveryGuarantee, Type: connector.Enum, Enum: []string{"none", "at-least-once", "exactly-once"}, Default: "at-least-once",
-			Doc: "none: leader acks, no idempotence; at-least-once: all in-sync replicas ack (idempotent producer) and Finish waits for every ack; exactly-once is not supported yet (it needs checkpoint-tied transactions)."},
+			Doc: "none: leader acks, no idempotence; at-least-once: all in-sync replicas ack (idempotent producer) and checkpoints and Finish wait for every ack; exactly-once: each sink subtask writes in Kafka transactions committed when a checkpoint completes (needs checkpointing and sink.transactional-id-prefix); readers see the rows with 'isolation.level' = 'read_committed'."},
 		{Key: SinkTransactionalIDPre, Type: connector.String,
-			Doc: "Prefix of transactional ids for exactly-once delivery (not supported yet)."},
+			Doc: "Prefix of the transactional ids of exactly-once delivery, '<prefix>-<subtask>-<n>'; required then, and unique to the job among the jobs writing to the cluster."},
 		{Key: SinkParallelism, Type: connector.Int,
 			Doc: "Parallelism of the sink; accepted for compatibility, the job's parallelism applies."},
 		{Key: KeyFormat, Type: connector.Enum, Enum: Formats, Required: upsert,
@@ -192,7 +192,9 @@ type config struct {
 	physical    types.Schema
 	partitioner string
 	guarantee   string
-	metadata    []connector.MetadataColumn
+	// txnPrefix is sink.transactional-id-prefix (exactly-once only).
+	txnPrefix string
+	metadata  []connector.MetadataColumn
 }
 
 // factoryOf returns the declaration set for a connector.
@@ -285,11 +287,16 @@ func parseConfig(f connector.Factory, t connector.TableInfo, upsert bool) (*conf
 	default:
 		return nil, fmt.Errorf("invalid value '%s' for option '%s': expected default, fixed or round-robin (custom partitioner classes are Java-only)", c.partitioner, SinkPartitioner)
 	}
-	if c.guarantee == "exactly-once" {
-		return nil, fmt.Errorf("'%s' = 'exactly-once' is not supported yet; use 'at-least-once'", SinkDeliveryGuarantee)
-	}
-	if o.IsSet(SinkTransactionalIDPre) {
-		return nil, fmt.Errorf("'%s' applies only to exactly-once delivery, which is not supported yet", SinkTransactionalIDPre)
+	c.txnPrefix = strings.TrimSpace(o.String(SinkTransactionalIDPre))
+	if c.guarantee == exactlyOnce {
+		if c.txnPrefix == "" {
+			return nil, fmt.Errorf("'%s' is required when '%s' is 'exactly-once'", SinkTransactionalIDPre, SinkDeliveryGuarantee)
+		}
+		if c.client.acksSet || c.client.idemSet {
+			return nil, fmt.Errorf("'%s' = 'exactly-once' uses transactions, which need 'properties.acks' = 'all' and idempotence: leave 'properties.acks' and 'properties.enable.idempotence' unset", SinkDeliveryGuarantee)
+		}
+	} else if o.IsSet(SinkTransactionalIDPre) {
+		return nil, fmt.Errorf("'%s' applies only when '%s' is 'exactly-once'", SinkTransactionalIDPre, SinkDeliveryGuarantee)
 	}
 	if err := c.parseFormats(f, t, o); err != nil {
 		return nil, err

@@ -19,13 +19,9 @@ import (
 // Write when MaxBufferedRecords are in flight, which is the sink's
 // backpressure); the first failed produce fails the next Write or Finish.
 //
-// Exactly-once delivery fits here later: the client gets a
-// kgo.TransactionalID derived from sink.transactional-id-prefix and the
-// subtask, Write produces inside a transaction begun with
-// BeginTransaction, and the checkpoint hook (a TwoPhaseCommitSink
-// capability: pre-commit on the barrier = Flush, commit on the
-// checkpoint's completion = EndTransaction(TryCommit)) replaces the plain
-// Flush of Finish. Nothing else in the writer changes.
+// With sink.delivery-guarantee 'exactly-once' the writer is a
+// connector.TwoPhaseCommitWriter: cl is the producer of the open
+// transaction (txnWriter), replaced at every barrier that pre-commits it.
 type writer struct {
 	cfg     *config
 	topic   string
@@ -39,6 +35,7 @@ type writer struct {
 	keySch  *arrow.Schema
 	valSch  *arrow.Schema
 	meta    metaWriter
+	txn     *txnWriter // nil unless exactly-once
 
 	mu      sync.Mutex
 	prodErr error
@@ -91,6 +88,13 @@ func newWriter(cfg *config, rc connector.ReaderContext) (*writer, error) {
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
 	}
 	opts = append(opts, cfg.client.producer...)
+	if cfg.guarantee == exactlyOnce {
+		if !rc.Checkpointing {
+			return nil, fmt.Errorf("kafka: '%s' = 'exactly-once' commits its transactions on checkpoints: enable checkpointing with 'execution.checkpointing.interval', or use 'at-least-once'", SinkDeliveryGuarantee)
+		}
+		w.txn = &txnWriter{prefix: cfg.txnPrefix, subtask: rc.Subtask, opts: opts, first: 1}
+		return w, nil
+	}
 	if w.cl, err = kgo.NewClient(opts...); err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
@@ -118,6 +122,11 @@ func project(b arrow.RecordBatch, cols []int, s *arrow.Schema) arrow.RecordBatch
 func (w *writer) Write(b arrow.RecordBatch) error {
 	if err := w.err(); err != nil {
 		return err
+	}
+	if w.txn != nil {
+		if err := w.startTxns(); err != nil {
+			return err
+		}
 	}
 	n := int(b.NumRows())
 	var kinds *array.Int8
@@ -175,29 +184,49 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 			r.Value = slab[start:len(slab):len(slab)]
 		}
 		w.cl.Produce(ctx, r, w.promise)
+		if w.txn != nil {
+			w.txn.records++
+		}
 	}
 	return w.err()
 }
 
 // Finish flushes the producer and waits for every record's
-// acknowledgement.
+// acknowledgement; under exactly-once it then commits every transaction.
 func (w *writer) Finish() error {
+	if w.txn != nil {
+		return w.finishTxns()
+	}
+	return w.Flush()
+}
+
+// Flush implements connector.SinkFlusher: at a checkpoint barrier it
+// waits for every record produced so far to be acknowledged, which makes
+// the sink at-least-once across a restart from the checkpoint.
+func (w *writer) Flush() error {
+	if w.cl == nil {
+		return w.err()
+	}
 	if err := w.cl.Flush(context.Background()); err != nil {
 		return fmt.Errorf("kafka: flushing: %w", err)
 	}
 	return w.err()
 }
 
-// Flush implements connector.SinkFlusher: at a checkpoint barrier it
-// waits for every record produced so far to be acknowledged, which makes
-// the sink at-least-once across a restart from the checkpoint.
-func (w *writer) Flush() error { return w.Finish() }
-
-// Close stops the client, abandoning unflushed records; it is idempotent.
+// Close stops the clients, abandoning unflushed records; it is
+// idempotent. Transactions stay as they are: pre-committed ones are
+// committed by the writer restored from their checkpoint, the open one
+// is aborted by it.
 func (w *writer) Close() error {
-	if !w.closed {
-		w.closed = true
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.cl != nil {
 		w.cl.Close()
+	}
+	if w.txn != nil {
+		w.closeTxns()
 	}
 	return nil
 }

@@ -61,6 +61,14 @@ type reader struct {
 	skipped    int64
 	closed     bool
 
+	// toCommit are the offsets of the checkpoints taken and not yet
+	// complete, in checkpoint order, when offsets are committed on
+	// checkpoints (committer is then set). toCommit belongs to the task's
+	// goroutine, which may run NotifyCheckpointComplete while Next runs
+	// on another.
+	toCommit  []checkpointOffsets
+	committer *offsetCommitter
+
 	// runs covers the batch being built with runs of rows per partition;
 	// assigned lists the partitions still read. Both are replaced, never
 	// modified, once handed out (connector.SplitAware).
@@ -74,7 +82,16 @@ var (
 
 	_ connector.SplitBacklogReporter = (*reader)(nil)
 	_ connector.ErrorCountReporter   = (*reader)(nil)
+
+	_ connector.CheckpointSnapshotter = (*reader)(nil)
+	_ connector.CheckpointListener    = (*reader)(nil)
 )
+
+// checkpointOffsets are the next offsets of a checkpoint's snapshot.
+type checkpointOffsets struct {
+	id      int64
+	offsets map[string]map[int32]int64
+}
 
 // colSource locates an output column in the key or value part.
 type colSource struct {
@@ -196,6 +213,11 @@ func (r *reader) start(ctx context.Context) error {
 	// Partitions are assigned explicitly and never through a group, so the
 	// client is a direct consumer that starts with no partitions.
 	opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{}))
+	// Control records (transaction markers) take offsets too: the reader
+	// sees them to move its position past them, as a Kafka consumer's
+	// position does, so a bounded read of a transactional topic reaches
+	// a stop offset that follows a marker.
+	opts = append(opts, kgo.KeepControlRecords())
 	if d := r.cfg.discovery; d > 0 && d < 5*time.Second {
 		// Partitions found by a discovery faster than kgo's metadata
 		// refresh floor (5s) should start being fetched as soon.
@@ -499,12 +521,14 @@ func (r *reader) poll(ctx context.Context) (int, error) {
 				r.finish(st)
 				return
 			}
-			n, err := r.decode(rec)
-			if err != nil {
-				derr = err
-				return
+			if !rec.Attrs.IsControl() {
+				n, err := r.decode(rec)
+				if err != nil {
+					derr = err
+					return
+				}
+				rows += n
 			}
-			rows += n
 			st.next = rec.Offset + 1
 			if st.stop >= 0 && st.next >= st.stop {
 				r.finish(st)
@@ -618,7 +642,43 @@ type state struct {
 
 // Snapshot captures the next offset of every assigned partition. Before the
 // first Next it is the restored state, if any.
-func (r *reader) Snapshot() ([]byte, error) {
+func (r *reader) Snapshot() ([]byte, error) { return json.Marshal(r.offsets()) }
+
+// SnapshotCheckpoint implements connector.CheckpointSnapshotter: the
+// snapshot of checkpoint id, whose offsets are committed to the group when
+// it completes (commit.offsets.on.checkpoint).
+func (r *reader) SnapshotCheckpoint(id int64) ([]byte, error) {
+	s := r.offsets()
+	if r.cfg.client.commitOffsets {
+		r.toCommit = append(r.toCommit, checkpointOffsets{id: id, offsets: s.Offsets})
+	}
+	return json.Marshal(s)
+}
+
+// NotifyCheckpointComplete implements connector.CheckpointListener: it
+// commits the offsets of checkpoint id (or of the latest checkpoint
+// before it that the reader snapshotted) to the consumer group, in the
+// background, as Flink's KafkaSourceReader does (offsetCommitter).
+func (r *reader) NotifyCheckpointComplete(id int64) error {
+	i := len(r.toCommit) - 1
+	for i >= 0 && r.toCommit[i].id > id {
+		i--
+	}
+	if i < 0 {
+		return nil
+	}
+	offsets := r.toCommit[i].offsets
+	r.toCommit = r.toCommit[i+1:]
+	if r.committer == nil {
+		r.committer = &offsetCommitter{cfg: r.cfg}
+	}
+	r.committer.commit(offsets)
+	return nil
+}
+
+// offsets is the state: the next offset of every partition, the restored
+// ones included.
+func (r *reader) offsets() state {
 	s := state{Offsets: map[string]map[int32]int64{}}
 	for t, ps := range r.restored {
 		for p, o := range ps {
@@ -634,7 +694,7 @@ func (r *reader) Snapshot() ([]byte, error) {
 		}
 		s.Offsets[tp.topic][tp.partition] = st.next
 	}
-	return json.Marshal(s)
+	return s
 }
 
 // Restore makes the reader continue from a snapshot: partitions in it
@@ -665,6 +725,9 @@ func (r *reader) Close() error {
 	r.closed = true
 	if r.cl != nil {
 		r.cl.Close()
+	}
+	if r.committer != nil {
+		r.committer.close()
 	}
 	for _, b := range []*array.RecordBuilder{r.keyB, r.valB} {
 		if b != nil {
