@@ -6,6 +6,7 @@ import (
 	_ "github.com/eddysql/eddy/table/connector/blackhole"
 	_ "github.com/eddysql/eddy/table/connector/datagen"
 	_ "github.com/eddysql/eddy/table/connector/filesystem"
+	_ "github.com/eddysql/eddy/table/connector/jdbc"
 	_ "github.com/eddysql/eddy/table/connector/kafka"
 	_ "github.com/eddysql/eddy/table/connector/nexmark"
 	_ "github.com/eddysql/eddy/table/connector/print"

@@ -10,7 +10,7 @@ import (
 )
 
 func TestAllRegistered(t *testing.T) {
-	if got := strings.Join(connector.Identifiers(), " "); got != "blackhole datagen filesystem kafka nexmark print upsert-kafka" {
+	if got := strings.Join(connector.Identifiers(), " "); got != "blackhole datagen filesystem jdbc kafka nexmark print upsert-kafka" {
 		t.Errorf("registered: %s", got)
 	}
 	for _, id := range connector.Identifiers() {
