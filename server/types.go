@@ -410,6 +410,11 @@ func textLiteral(s string, t types.DataType) (*expr.Literal, error) {
 		s = strings.TrimSpace(s)
 		_, frac, _ := strings.Cut(s, ".")
 		scale := len(frac)
+		if scale > types.MaxDecimalPrecision {
+			// arrow's decimal128 cannot hold (and panics on) a scale above
+			// its precision.
+			return nil, errs.New(errs.NumericOutOfRange, "numeric value %q has more than %d fractional digits", s, types.MaxDecimalPrecision)
+		}
 		n, err := decimal128.FromString(s, int32(types.MaxDecimalPrecision), int32(scale))
 		if err == nil {
 			return &expr.Literal{Value: n, T: types.DecimalType(types.MaxDecimalPrecision, scale).WithNullable(false)}, nil
