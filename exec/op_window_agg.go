@@ -92,6 +92,11 @@ type windowAgg struct {
 	clock     Clock
 	batchSize int
 
+	// merging: the input holds a local phase's accumulator rows
+	// (op_global_window_agg.go), which the calls' accumulators merge from
+	// the batch itself; TimeCol is then the rows' $slice_end.
+	merging bool
+
 	keyTypes  []arrow.DataType
 	keyStore  []slotValues
 	callTypes []arrow.DataType
@@ -157,11 +162,20 @@ type session struct {
 }
 
 func newWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
-	w := &windowAgg{schema: spec.Schema.Arrow(), windows: map[int64]*sliceWindow{},
-		progress: int64(MinWatermark), nextFire: math.MaxInt64}
-	if err := json.Unmarshal(spec.Spec, &w.spec); err != nil {
+	var ws WindowAggregateSpec
+	if err := json.Unmarshal(spec.Spec, &ws); err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "window-aggregate spec")
 	}
+	return buildWindowAgg(spec, ws, nil)
+}
+
+// buildWindowAgg builds a window aggregate over ws. newAcc, when not nil,
+// builds call i's accumulator (whose result has Arrow type res) in place
+// of the one-phase accumulators of argument values, and makes the
+// operator a merging one.
+func buildWindowAgg(spec OperatorSpec, ws WindowAggregateSpec, newAcc func(i int, c agg.Call, res arrow.DataType) (windowAcc, error)) (*windowAgg, error) {
+	w := &windowAgg{spec: ws, schema: spec.Schema.Arrow(), windows: map[int64]*sliceWindow{},
+		progress: int64(MinWatermark), nextFire: math.MaxInt64, merging: newAcc != nil}
 	s := &w.spec
 	w.session = s.Window.Kind == WindowSession
 	if err := s.Window.Validate(true); err != nil {
@@ -187,13 +201,14 @@ func newWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	w.listaggs = make([]*listaggAcc, nc)
 	w.seps = make([]string, nc)
 	for i, c := range s.Calls {
-		if len(c.Args) > 2 || (len(c.Args) == 2 && c.Func != "LISTAGG") || (len(c.Args) == 0 && c.Func != "COUNT") {
-			return nil, errs.Internalf("window-aggregate: %s has %d arguments", c.Func, len(c.Args))
-		}
 		t := w.schema.Field(nk + 3 + i).Type
 		var acc windowAcc
 		var err error
-		if u, user := agg.User(c.Func); user {
+		if newAcc != nil {
+			acc, err = newAcc(i, c, t)
+		} else if len(c.Args) > 2 || (len(c.Args) == 2 && c.Func != "LISTAGG") || (len(c.Args) == 0 && c.Func != "COUNT") {
+			return nil, errs.Internalf("window-aggregate: %s has %d arguments", c.Func, len(c.Args))
+		} else if u, user := agg.User(c.Func); user {
 			acc, err = newUserWindowAcc(c, u, t, w.session)
 		} else {
 			acc, err = newWindowAcc(c, t)
@@ -398,6 +413,10 @@ func (w *windowAgg) load(b arrow.RecordBatch) error {
 			return err
 		}
 	}
+	if w.merging {
+		// The accumulators merge their columns from the batch itself.
+		return nil
+	}
 	for i, c := range w.spec.Calls {
 		if len(c.Args) > 0 {
 			if err := w.argViews[i].load(b.Column(c.Args[0])); err != nil {
@@ -498,6 +517,9 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 	if w.spec.Attached {
 		copy(ends, w.ms)
 		k = 1
+	} else if w.merging {
+		// A local phase's $slice_end: the first end of the slice's windows.
+		copy(ends, w.ms)
 	} else {
 		ws.firstEnds(w.ms, ends)
 	}
@@ -518,7 +540,7 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 	}
 	stride := ws.stride()
 	slots := w.rowSlots
-	if k > 1 {
+	if k > 1 && !w.merging {
 		w.expSlots = resize(w.expSlots, n*k)
 	}
 	for j := range k {
@@ -542,6 +564,14 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 			win := winOf(i)
 			win.slots = append(win.slots, s)
 		})
+		if w.merging {
+			// Merged accumulators do not depend on the order of their
+			// rows: merge the batch into its j-th windows directly.
+			for _, acc := range w.accs {
+				acc.update(slots, nil, seq)
+			}
+			continue
+		}
 		if k == 1 {
 			w.accumulateRange(slots, w.argViews, w.filters, 0, n, seq)
 			return late
@@ -549,6 +579,9 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 		for i, s := range slots {
 			w.expSlots[i*k+j] = s
 		}
+	}
+	if w.merging {
+		return late
 	}
 	// HOP and CUMULATE: fold the (row, window) pairs in row order, so that
 	// order-sensitive aggregates (LISTAGG) see each window's rows in

@@ -58,6 +58,9 @@ type windowHarness struct {
 	mem         *memory.CheckedAllocator
 	batch       int
 	restoreEach bool
+	// twoPhase runs window aggregates that can be split as local and
+	// global phases (TestWindowOperatorsTwoPhase).
+	twoPhase bool
 
 	spec    OperatorSpec
 	in      types.Schema
@@ -266,6 +269,11 @@ func (h *windowHarness) init(t *testing.T, d *datadriven.TestData) {
 }
 
 func (h *windowHarness) newOp(t *testing.T) Operator {
+	if h.twoPhase {
+		if op := newTwoPhaseWindowOp(t, h.in, h.spec, h.octx, &h.out); op != nil {
+			return op
+		}
+	}
 	var f OperatorFactory
 	switch h.spec.Kind {
 	case KindWindowAggregate:

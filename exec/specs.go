@@ -83,6 +83,47 @@ type GlobalGroupAggregateSpec struct {
 	RowCount int `json:"rowCount"`
 }
 
+// KindLocalWindowAggregate is the local phase of a two-phase window
+// aggregate (table.optimizer.agg-phase-strategy, Flink's
+// LocalWindowAggregate); its spec is LocalWindowAggregateSpec. Chained
+// before the hash exchange, it folds its input per key and slice (the
+// rows sharing all their windows; a window for TUMBLE and for attached
+// windows) and emits the key columns, each call's accumulator fields
+// (agg.Accumulators) and the slice's end ($slice_end, TIMESTAMP(3)). Its
+// output is insert-only and it keeps no state across checkpoints.
+const KindLocalWindowAggregate = "local-window-aggregate"
+
+// LocalWindowAggregateSpec configures a local window aggregate: Window,
+// TimeCol, Keys, Calls and Attached as in WindowAggregateSpec (event time
+// only, no SESSION).
+type LocalWindowAggregateSpec struct {
+	Window   WindowSpec `json:"window"`
+	TimeCol  int        `json:"timeCol"`
+	Keys     []int      `json:"keys,omitempty"`
+	Calls    []agg.Call `json:"calls"`
+	Attached bool       `json:"attached,omitempty"`
+	// ArgTypes are the types of each call's arguments, which decide its
+	// accumulator fields.
+	ArgTypes [][]types.DataType `json:"argTypes"`
+}
+
+// KindGlobalWindowAggregate is the global phase of a two-phase window
+// aggregate (Flink's GlobalWindowAggregate); its spec is
+// GlobalWindowAggregateSpec. It merges the local phases' accumulators into
+// its keyed window state and fires windows as KindWindowAggregate does,
+// with the same output.
+const KindGlobalWindowAggregate = "global-window-aggregate"
+
+// GlobalWindowAggregateSpec configures a global window aggregate. Keys
+// index the local phase's key columns, TimeCol its $slice_end column and
+// each call's Args its accumulator columns, in agg.Accumulators order.
+type GlobalWindowAggregateSpec struct {
+	WindowAggregateSpec
+	// ArgTypes are the types of each call's arguments in the local
+	// phase's input.
+	ArgTypes [][]types.DataType `json:"argTypes"`
+}
+
 // KindJoin is the regular streaming join: both inputs are kept in state,
 // keyed by their equi-join keys, and every arriving row (or retraction) is
 // matched against the other side's state. Its spec is JoinSpec. Output:

@@ -15,7 +15,8 @@ import (
 // AggPhaseStrategyKey is Flink's table.optimizer.agg-phase-strategy:
 // AUTO (the default) and TWO_PHASE split a streaming group aggregate into
 // local and global phases when mini-batch is on and every call can merge
-// accumulators; ONE_PHASE never does.
+// accumulators, and an event-time window aggregate whenever its calls
+// merge (twoPhaseWindowAggregate); ONE_PHASE never does.
 const AggPhaseStrategyKey = "table.optimizer.agg-phase-strategy"
 
 // Values of table.optimizer.agg-phase-strategy.

@@ -219,6 +219,9 @@ func physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		if len(l.Keys) == 0 {
 			par = 1
 		}
+		if two, ok := twoPhaseWindowAggregate(l, in, par, cfg); ok {
+			return two, nil
+		}
 		return &StreamWindowAggregate{Logical: l, Input: hashExchange(in, l.Keys, par)}, nil
 	case *planner.ToChangelog:
 		return physicalizeToChangelog(l, cfg)
