@@ -135,16 +135,34 @@ func (t *Table) Connector() string { return t.Options["connector"] }
 // Schema returns the view's columns.
 func (v *View) Schema() types.Schema { return v.Columns }
 
-// Catalog stores databases, tables and views. The in-memory catalog is the
-// default; a persistent one (for `eddy server --data-dir`) implements the
-// same interface. Methods return *errs.Error values with codes from the
-// error catalog.
+// Database describes a database: Flink's CatalogDatabase, its COMMENT and
+// its WITH properties.
+type Database struct {
+	Comment    string
+	Properties map[string]string
+}
+
+// Catalog stores databases, tables and views, as Flink's Catalog. The
+// in-memory catalog is the default; a persistent one (for `eddy server
+// --data-dir`) implements the same interface. Methods return *errs.Error
+// values with codes from the error catalog.
 type Catalog interface {
 	Name() string
 	DefaultDatabase() string
 	ListDatabases() []string
 	DatabaseExists(db string) bool
-	CreateDatabase(db string, ignoreIfExists bool) error
+	// GetDatabase returns the description of db, or an UndefinedDatabase
+	// error.
+	GetDatabase(db string) (*Database, error)
+	// CreateDatabase creates database name. With ignoreIfExists, an
+	// existing database is kept and no error is returned.
+	CreateDatabase(name string, db *Database, ignoreIfExists bool) error
+	// AlterDatabase replaces the description of database name.
+	AlterDatabase(name string, db *Database, ignoreIfNotExists bool) error
+	// DropDatabase removes database name. Unless cascade, a database that
+	// still holds tables or views is not dropped (a DependentObjects
+	// error); with cascade they are dropped with it.
+	DropDatabase(name string, ignoreIfNotExists, cascade bool) error
 	// ListObjects lists the names of the tables and views of db, sorted.
 	ListObjects(db string) ([]string, error)
 	// GetObject returns the table or view at path, or an UndefinedTable
@@ -153,6 +171,14 @@ type Catalog interface {
 	// CreateObject stores obj at path. With ignoreIfExists, an existing
 	// object is kept and no error is returned.
 	CreateObject(path Path, obj Object, ignoreIfExists bool) error
+	// AlterObject replaces the object at path with obj, which must be of
+	// the same kind (a table by a table, a view by a view): ALTER TABLE
+	// and ALTER VIEW build the new definition, the catalog stores it.
+	AlterObject(path Path, obj Object, ignoreIfNotExists bool) error
+	// RenameObject gives the object at path the name newName in the same
+	// database; an object already named newName is a DuplicateTable
+	// error.
+	RenameObject(path Path, newName string, ignoreIfNotExists bool) error
 	// DropObject removes the object at path; with ignoreIfNotExists a
 	// missing object is not an error.
 	DropObject(path Path, ignoreIfNotExists bool) error

@@ -6,4 +6,11 @@
 // implements the same Catalog interface. Expressions (computed columns,
 // watermarks, view queries) are stored as SQL text, re-parsed and bound by
 // the planner at each use, as Flink does.
+//
+// Catalog statements change objects by replacing them: the planner builds
+// the new definition of ALTER TABLE|VIEW and the catalog stores it
+// (AlterObject, RenameObject); databases carry Flink's comment and
+// properties (CREATE|ALTER|DROP DATABASE); the Manager registers the
+// generic_in_memory catalogs of CREATE CATALOG with what the statement
+// said, for SHOW CREATE CATALOG (manager_ddl.go).
 package catalog

@@ -24,6 +24,9 @@ type Manager struct {
 	current   string
 	currentDB string
 	temporary map[Path]Object
+	// descriptors holds what CREATE CATALOG said of the catalogs it
+	// created.
+	descriptors map[string]CatalogDescriptor
 }
 
 // NewManager returns a manager with the in-memory default catalog.
@@ -203,30 +206,5 @@ func (m *Manager) Drop(p Path, temporaryOnly, ignoreIfNotExists bool) error {
 // satisfy keep, temporary ones included, sorted.
 func (m *Manager) List(keep func(Object) bool) ([]string, error) {
 	cat, db := m.Current()
-	c, err := m.Catalog(cat)
-	if err != nil {
-		return nil, err
-	}
-	names, err := c.ListObjects(db)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range names {
-		obj, err := c.GetObject(Path{cat, db, n})
-		if err == nil && keep(obj) {
-			out = append(out, n)
-			seen[n] = true
-		}
-	}
-	m.mu.RLock()
-	for p, obj := range m.temporary {
-		if p.Catalog == cat && p.Database == db && !seen[p.Name] && keep(obj) {
-			out = append(out, p.Name)
-		}
-	}
-	m.mu.RUnlock()
-	sort.Strings(out)
-	return out, nil
+	return m.ListIn(cat, db, keep)
 }

@@ -15,11 +15,14 @@ import (
 )
 
 // KindCorrelate unnests a collection per row (Flink's Correlate over
-// UNNEST): for every input row it evaluates Collection, an ARRAY, MULTISET
-// or MAP, and emits the row once per element, followed by the element's
-// columns: a ROW element's fields, a MAP entry's key and value, or the
-// element itself. With Left, a row whose collection is empty or NULL is
-// emitted once with NULL element columns. Output: the input's columns, the
+// UNNEST or a user-defined table function): for every input row it
+// evaluates Collection, an ARRAY, MULTISET or MAP, and emits the row once
+// per element, followed by the element's columns: a ROW element's fields,
+// a MAP entry's key and value, or the element itself. A table function's
+// call evaluates to the ARRAY<ROW> of each row's rows (see
+// expr.RegisterTableFunction), computed for the whole batch at once.
+// With Left, a row whose collection is empty or NULL is emitted once with
+// NULL element columns. Output: the input's columns, the
 // element columns, with Ordinality the element's position (from 1, an
 // INT), and on a changelog the input's row kind column. The operator is
 // stateless: watermarks pass through.
@@ -120,8 +123,15 @@ func (c *correlate) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			e.Release()
 		}
 	}()
+	// The child indexes increase strictly (list offsets never decrease),
+	// so from 0 to n-1 they are the identity: the common case of a table
+	// function's rows or of collections without NULL or empty ones, whose
+	// element columns are then sliced instead of copied.
+	identity := !padded && c.child[0] == 0 && int(c.child[n-1]) == n-1
 	for _, e := range elems {
-		if c.cols[k], err = c.take(e, childIdx); err != nil {
+		if identity {
+			c.cols[k] = array.NewSlice(e, 0, int64(n))
+		} else if c.cols[k], err = c.take(e, childIdx); err != nil {
 			return err
 		}
 		k++

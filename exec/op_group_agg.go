@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"math/bits"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -354,6 +353,9 @@ func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (i
 	slots := g.accSlots[:end]
 	for _, st := range g.states {
 		st.Update(seg, slots, g.retract[:end])
+		if err := st.Err(); err != nil {
+			return 0, err
+		}
 	}
 	if err := g.emit(seg, end, out); err != nil {
 		return 0, err
@@ -649,17 +651,13 @@ func (g *groupAgg) EndInput(_ int, out Output) error {
 	return nil
 }
 
-// emitEmptyInputRow emits the result of a global aggregate over no rows:
-// COUNT is 0, every other aggregate NULL.
+// emitEmptyInputRow emits the result of a global aggregate over no rows
+// (agg.AppendEmptyResult: COUNT is 0, most others NULL).
 func (g *groupAgg) emitEmptyInputRow(out Output) error {
 	defer g.releaseCols()
 	for i, c := range g.spec.Calls {
 		b := array.NewBuilder(g.mem, g.out.Field(i).Type)
-		if ib, ok := b.(*array.Int64Builder); ok && strings.EqualFold(c.Func, "COUNT") {
-			ib.Append(0)
-		} else {
-			b.AppendNull()
-		}
+		agg.AppendEmptyResult(b, c.Func)
 		g.cols[i] = b.NewArray()
 		b.Release()
 	}

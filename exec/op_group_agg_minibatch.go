@@ -238,6 +238,9 @@ func (g *groupAgg) applyBundle(b arrow.RecordBatch, now int64, out Output) error
 	m.touched = touched
 	for _, st := range g.states {
 		st.Update(b, g.accSlots, g.retract)
+		if err := st.Err(); err != nil {
+			return err
+		}
 	}
 	err := g.emitBundle(b, out)
 

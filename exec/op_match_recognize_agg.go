@@ -142,6 +142,9 @@ func (m *matchRecognize) evalAgg(a *mrAgg, rows []int32) (arrow.Array, error) {
 	// flags is all false: no row retracts, and every group's result is
 	// the one after its last row.
 	a.state.Update(b, a.groups, a.flags)
+	if err := a.state.Err(); err != nil {
+		return nil, err
+	}
 	return a.state.Build(m.ctx.Mem, a.last, a.flags[:ng]), nil
 }
 

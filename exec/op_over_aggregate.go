@@ -337,6 +337,10 @@ func (o *overOp) aggregateAndEmit(out Output) error {
 	results := make([]arrow.Array, len(o.states))
 	for j, st := range o.states {
 		st.Update(ops, o.opPart, o.opRetract)
+		if err := st.Err(); err != nil {
+			releaseArrays(results[:j])
+			return err
+		}
 		results[j] = st.Build(o.ctx.Mem, o.emitOp, o.before)
 	}
 	return o.emit.flush(out, o.store, nil, results...)

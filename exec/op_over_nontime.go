@@ -482,6 +482,10 @@ func (o *nonTimeOverOp) aggregateAndEmit(out Output) error {
 	for j, st := range o.states {
 		st.Grow(int(o.scratchNext))
 		st.Update(ops, o.opAcc, o.opRetract)
+		if err := st.Err(); err != nil {
+			releaseArrays(results[:j])
+			return err
+		}
 		results[j] = st.Build(o.ctx.Mem, o.emitOp, o.emitBefore)
 	}
 	return o.emit.flush(out, o.store, nil, results...)
@@ -543,6 +547,9 @@ func (o *nonTimeOverOp) Restore(state []byte) error {
 	defer ops.Release()
 	for _, st := range o.states {
 		st.Update(ops, o.opAcc, o.opRetract)
+		if err := st.Err(); err != nil {
+			return err
+		}
 	}
 	o.opSlot, o.opAcc, o.opRetract = o.opSlot[:0], o.opAcc[:0], o.opRetract[:0]
 	return nil

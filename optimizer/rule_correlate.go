@@ -40,8 +40,10 @@ var PushProjectBelowCorrelate = Rule{Name: "PushProjectBelowCorrelate", Apply: f
 	if err != nil {
 		return n, false
 	}
-	pruned := &planner.Correlate{Input: &planner.Project{Input: c.Input, Exprs: exprs, Names: names},
-		Arg: acc.rewrite(c.Arg), Left: c.Left, Ordinality: c.Ordinality, Elems: c.Elems}
+	pruned := new(planner.Correlate)
+	*pruned = *c
+	pruned.Input = &planner.Project{Input: c.Input, Exprs: exprs, Names: names}
+	pruned.Arg = acc.rewrite(c.Arg)
 	// Columns above: kept input columns move to their new index, the
 	// element columns follow the kept ones.
 	out := pruned.Schema()

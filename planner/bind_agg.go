@@ -27,6 +27,8 @@ type aggContext struct {
 	// their types: they read as NULL in this set's query.
 	absent      []string
 	absentTypes []types.DataType
+	// groupID is GROUP_ID() of the grouping set bound (0 outside sets).
+	groupID int64
 }
 
 // lookup binds e if it is grouped or an aggregate call; ok is false when
@@ -144,7 +146,7 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 	if err != nil {
 		return nil, nil, err
 	}
-	ac := &aggContext{input: sc, windowKeys: map[string]int{}}
+	ac := &aggContext{input: sc, windowKeys: map[string]int{}, groupID: b.groupID}
 	for _, g := range b.absentGroups {
 		e, err := b.bindExpr(sc, g)
 		if err != nil {
@@ -186,6 +188,9 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 		call := agg.Call{Func: f.Name, Distinct: f.Distinct, Filter: -1, Name: fmt.Sprintf("EXPR$%d", len(keys)+i)}
 		if f.Star && f.Name != "COUNT" {
 			return nil, nil, b.errAt(errs.GroupingError, f, "only COUNT accepts *")
+		}
+		if f.Distinct && len(f.Args) != 1 {
+			return nil, nil, b.errAt(errs.NotSupported, f, "DISTINCT %s takes one argument", f.Name)
 		}
 		var argTypes []types.DataType
 		for _, a := range f.Args {

@@ -27,7 +27,8 @@ import (
 //     input.o... IS NOT DISTINCT FROM d.*. This is exact for any
 //     correlated condition (m.member = r.oid, oid = ANY(pol.polroles),
 //     t.x < o.y), any item (o.a || t.b) and any duplicate outer rows;
-//     the outer input is read twice.
+//     the outer input is read twice. A body with GROUP BY, HAVING,
+//     DISTINCT or LIMIT runs per domain row too (domainArray).
 //
 // An outer row without subquery rows gets the LEFT JOIN's NULL, which
 // $ARRAY_SUBQUERY turns into PostgreSQL's empty array. ARRAY_AGG collects
@@ -46,13 +47,14 @@ func (b *binder) arraySubquery(q *sql.SubqueryExpr, input Node, sc *scope) (Node
 		return b.lateralUnnestArray(q, sel, fn, input, sc)
 	}
 	if sel, ok := correlatedScalarSelect(&unordered); ok && (b.refersOutside(sel) || b.itemsReferOutside(sel)) {
-		if hasAggregates(sel.Items[0].Expr) {
-			return nil, nil, 0, b.errAt(errs.NotSupported, q, "a correlated ARRAY(query) of an aggregate is not supported yet")
-		}
 		return b.correlatedArray(q, sel, input, sc)
 	}
 	sub, err := b.bindQuery(&unordered)
 	if err != nil {
+		if sel, ok := correlatedBodySelect(&unordered); ok && namesOutside(err) {
+			// Correlated with GROUP BY, HAVING, DISTINCT or LIMIT.
+			return b.domainArray(q, sel, input, sc)
+		}
 		return nil, nil, 0, err
 	}
 	if sub.Schema().Len() != 1 {
@@ -130,7 +132,7 @@ func (b *binder) lateralUnnestArray(q *sql.SubqueryExpr, sel *sql.Select, fn *sq
 		names[i] = is.Columns[c].Name
 	}
 	names = uniqueNames(names)
-	dom := &Aggregate{Input: input, Keys: cols, Names: names}
+	dom := &Aggregate{Input: domainInput(input, cols), Keys: cols, Names: names}
 	ds := &scope{}
 	for i, c := range cols {
 		ds.cols = append(ds.cols, scopeColumn{qualifier: sc.cols[c].qualifier, name: sc.cols[c].name, typ: dom.Schema().Columns[i].Type})

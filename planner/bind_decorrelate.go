@@ -50,7 +50,15 @@ func (b *binder) splitCorrelated(where sql.Expr, joint *scope, width int) (corr 
 	if where == nil {
 		return nil, nil, nil
 	}
+	own := &scope{cols: joint.cols[width:]}
 	for _, c := range splitAnd(where) {
+		// A conjunct nesting subqueries cannot bind here; one that names
+		// no outer column filters the FROM alone, its subqueries
+		// decorrelating over the FROM (bindWhere).
+		if (hasScalarSubquery(c) || hasInSubquery(c)) && !b.readsOuter(c, joint, own, width) {
+			local = append(local, c)
+			continue
+		}
 		e, err := b.bindExpr(joint, c)
 		if err != nil {
 			return nil, nil, err

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/expr"
@@ -82,7 +81,15 @@ func (b *binder) domainSubquery(q *sql.SubqueryExpr, sel *sql.Select, input Node
 // columns of the domain, in order.
 func (b *binder) domainJoin(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, *scope, []int, error) {
 	item := sel.Items[0].Expr
-	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, true)
+	// The WHERE conjuncts nesting subqueries that name outer columns
+	// filter the join below, their subqueries decorrelating over it.
+	nested, rest, err := b.splitNestedCorrelated(sel, sc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	flat := *sel
+	flat.Where = andAll(rest)
+	sub, subScope, _, corr, local, err := b.correlatedFrom(&flat, sc, true)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -96,6 +103,16 @@ func (b *binder) domainJoin(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc
 		}
 	}
 	cols = append(cols, b.outerColumns(item, sc, subScope)...)
+	for _, c := range nested {
+		cols = append(cols, b.outerColumns(c, sc, subScope)...)
+	}
+	// A body grouping or filtering its groups by outer values
+	// (domainBody) needs them per domain row too.
+	for _, e := range append(slices.Clone(sel.GroupBy), sel.Having) {
+		if e != nil {
+			cols = append(cols, b.outerColumns(e, sc, subScope)...)
+		}
+	}
 	slices.Sort(cols)
 	cols = slices.Compact(cols)
 	if l := andAll(local); l != nil {
@@ -110,7 +127,7 @@ func (b *binder) domainJoin(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc
 		pos[c], names[i] = i, is.Columns[c].Name
 	}
 	names = uniqueNames(names)
-	dom := &Aggregate{Input: input, Keys: cols, Names: names}
+	dom := &Aggregate{Input: domainInput(input, cols), Keys: cols, Names: names}
 	k := len(cols)
 	// corr over (domain, sub) instead of (input, sub).
 	for i, c := range corr {
@@ -147,30 +164,87 @@ func (b *binder) domainJoin(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc
 		c.typ = js.Columns[k+i].Type
 		jsc.cols = append(jsc.cols, c)
 	}
+	if n := andAll(nested); n != nil {
+		filtered, err := b.bindWhere(n, j, jsc)
+		return filtered, jsc, cols, err
+	}
 	return j, jsc, cols, nil
+}
+
+// domainInput returns the node below input whose rows have the same
+// values as input's in the columns cols, ascending, so that the domain of
+// those columns may be computed there: the left side of the LEFT JOINs
+// earlier subqueries of the same query added (a LEFT JOIN keeps each of
+// its left rows), through the projections keeping their input's columns
+// in front. Computed over input itself, each subquery's domain would
+// repeat the plans of all the subqueries before it.
+func domainInput(input Node, cols []int) Node {
+	if len(cols) == 0 {
+		return input
+	}
+	last := cols[len(cols)-1]
+	for {
+		switch n := input.(type) {
+		case *Join:
+			if n.Type != LeftJoin || n.Left.Schema().Len() <= last {
+				return input
+			}
+			input = n.Left
+		case *Project:
+			for i := 0; i <= last; i++ {
+				if i >= len(n.Exprs) {
+					return input
+				}
+				if r, ok := n.Exprs[i].(*expr.ColumnRef); !ok || r.Index != i {
+					return input
+				}
+			}
+			input = n.Input
+		default:
+			return input
+		}
+	}
+}
+
+// splitNestedCorrelated splits the WHERE of a correlated subquery into
+// the conjuncts nesting subqueries that name outer columns of sc, which
+// do not bind over the subquery's FROM and the outer columns alone, and
+// the rest.
+func (b *binder) splitNestedCorrelated(sel *sql.Select, sc *scope) (nested, rest []sql.Expr, err error) {
+	if sel.Where == nil {
+		return nil, nil, nil
+	}
+	_, own, err := b.bindFrom(sel.From)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range splitAnd(sel.Where) {
+		if (hasScalarSubquery(c) || hasInSubquery(c)) && len(b.outerColumns(c, sc, own)) > 0 {
+			nested = append(nested, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return nested, rest, nil
 }
 
 // domainAggregate computes the aggregate item of a correlated scalar
 // subquery, (SELECT MAX(x) + o.y FROM t WHERE t.k = o.k), per row of its
-// domain join j (in scope jsc, the domain's k columns first): SELECT
-// d.*, item FROM j GROUP BY d.*. The domain's columns are grouped under
-// the outer names they stand for, so that the item may name them outside
-// its aggregates too; where such a name would find another column (the
-// subquery's FROM has the same alias), lateralValue groups by copies
-// instead, and the outer columns may be named only inside the aggregates.
-// A domain row without subquery rows has no group, so its value is the
-// LEFT JOIN's NULL: right for every aggregate but COUNT, which is refused
-// (see groupedScalar).
-func (b *binder) domainAggregate(q *sql.SubqueryExpr, sel *sql.Select, j Node, jsc *scope, k int) (Node, error) {
-	counts := false
-	walkSQL(sel.Items[0].Expr, func(x sql.Expr) bool {
-		if f, ok := x.(*sql.FuncCall); ok && strings.EqualFold(f.Name, "COUNT") {
-			counts = true
-		}
-		return !counts
-	})
-	if counts {
-		return nil, b.errAt(errs.NotSupported, q, "correlated scalar subqueries with COUNT are not supported yet")
+// domain join j (in scope jsc, the domain's columns first, which are the
+// columns cols of the outer input, of schema is): SELECT d.*, item FROM j
+// GROUP BY d.*. The domain's columns are grouped under the outer names
+// they stand for, so that the item may name them outside its aggregates
+// too; where such a name would find another column (the subquery's FROM
+// has the same alias), lateralValue groups by copies instead, and the
+// outer columns may be named only inside the aggregates. A domain row
+// without subquery rows has no group: it also returns the item's value
+// over no rows, where that is not NULL (see aggregatedValue), reading the
+// outer row's own columns for the domain's.
+func (b *binder) domainAggregate(q *sql.SubqueryExpr, sel *sql.Select, j Node, jsc *scope, cols []int, is types.Schema) (Node, expr.Expr, error) {
+	k := len(cols)
+	outerKey := func(i int) expr.Expr {
+		c := cols[i]
+		return &expr.ColumnRef{Index: c, Name: is.Columns[c].Name, T: is.Columns[c].Type}
 	}
 	grouped := &sql.Select{Pos: sel.Pos, Items: make([]sql.SelectItem, 0, k+1)}
 	for i := range k {
@@ -192,9 +266,9 @@ func (b *binder) domainAggregate(q *sql.SubqueryExpr, sel *sql.Select, j Node, j
 	grouped.Items = append(grouped.Items, sql.SelectItem{Pos: sel.Pos, Expr: sel.Items[0].Expr, Alias: "$value"})
 	a, asc, err := b.bindAggregate(grouped, j, jsc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.projectItems(a, asc, grouped.Items)
+	return b.aggregatedValue(a, asc, grouped.Items, k, outerKey)
 }
 
 // outerColumns returns the columns of sc that the identifiers in e, or in

@@ -1,7 +1,6 @@
 package planner
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -130,30 +129,36 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		}
 		return s.call(n, "NOT", in)
 	case *sql.Between:
-		if n.Symmetric {
-			return nil, s.errAt(errs.NotSupported, n, "BETWEEN SYMMETRIC is not supported yet")
-		}
 		args, err := s.bindOperands(sc, n.Expr, n.Low, n.High)
 		if err != nil {
 			return nil, err
 		}
-		ge, err := s.call(n, ">=", args[0], args[1])
-		if err != nil {
-			return nil, err
+		// x BETWEEN lo AND hi is x >= lo AND x <= hi; SYMMETRIC also
+		// accepts the bounds swapped, (x >= hi AND x <= lo), as Calcite
+		// expands it.
+		within := func(lo, hi expr.Expr) (expr.Expr, error) {
+			ge, err := s.call(n, ">=", args[0], lo)
+			if err != nil {
+				return nil, err
+			}
+			le, err := s.call(n, "<=", args[0], hi)
+			if err != nil {
+				return nil, err
+			}
+			return s.call(n, "AND", ge, le)
 		}
-		le, err := s.call(n, "<=", args[0], args[2])
-		if err != nil {
-			return nil, err
+		between, err := within(args[1], args[2])
+		if err == nil && n.Symmetric {
+			var swapped expr.Expr
+			if swapped, err = within(args[2], args[1]); err == nil {
+				between, err = s.call(n, "OR", between, swapped)
+			}
 		}
-		between, err := s.call(n, "AND", ge, le)
 		if err != nil || !n.Not {
 			return between, err
 		}
 		return s.call(n, "NOT", between)
 	case *sql.Like:
-		if n.SimilarTo {
-			return nil, s.errAt(errs.NotSupported, n, "SIMILAR TO is not supported yet")
-		}
 		parts := []sql.Expr{n.Expr, n.Pattern}
 		if n.Escape != nil {
 			parts = append(parts, n.Escape)
@@ -161,6 +166,13 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		args, err := s.bindExprs(sc, parts)
 		if err != nil {
 			return nil, err
+		}
+		if n.SimilarTo {
+			similar, err := s.call(n, "SIMILAR TO", args...)
+			if err != nil || !n.Not {
+				return similar, err
+			}
+			return s.call(n, "NOT", similar)
 		}
 		if n.Not {
 			return s.call(n, "NOT LIKE", args...)
@@ -200,6 +212,11 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 	case *sql.InSubquery:
 		if m, ok := sc.marks[n]; ok {
 			return s.markPredicate(n, sc, m)
+		}
+		if i, ok := sc.scalars[n]; ok {
+			// A correlated IN's value, computed (correlatedMark).
+			c := sc.cols[i]
+			return &expr.ColumnRef{Index: i, Name: c.name, T: c.typ}, nil
 		}
 	case *sql.Exists:
 		if i, ok := sc.scalars[n]; ok {
@@ -352,11 +369,7 @@ func (s source) bindExprs(sc *scope, es []sql.Expr) ([]expr.Expr, error) {
 func (s source) call(n sql.Node, name string, args ...expr.Expr) (expr.Expr, error) {
 	e, err := expr.Resolve(name, args)
 	if err != nil {
-		code := errs.DatatypeMismatch
-		if errors.Is(err, expr.ErrUnknownFunction) {
-			code = errs.UndefinedFunction
-		}
-		return nil, s.errAt(code, n, "%v", err)
+		return nil, s.errAt(resolveErrorCode(err), n, "%v", err)
 	}
 	return e, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/expr"
@@ -99,7 +98,7 @@ func (b *binder) bindGenerateSeries(fn *sql.TableFunctionRef, left Node, ls *sco
 func lateralFunctions(t sql.TableExpr) []*sql.TableFunctionRef {
 	switch n := t.(type) {
 	case *sql.TableFunctionRef:
-		if isUnnest(n) || isGenerateSeries(n) {
+		if isUnnest(n) || isGenerateSeries(n) || isTableFunctionCall(n) {
 			return []*sql.TableFunctionRef{n}
 		}
 	case *sql.Join:
@@ -134,9 +133,8 @@ func (b *binder) lateralScalarSelect(q *sql.Query) (*sql.Select, bool) {
 // the value is computed per domain row and correlation key (its aggregate
 // grouped by them, or its single value), and the join condition matches
 // each outer row to its domain row (IS NOT DISTINCT FROM) and correlation
-// keys. It returns the right side, the condition and the number of keys
-// before the value column.
-func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, expr.Expr, int, error) {
+// keys.
+func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (correlatedValue, error) {
 	width := len(sc.cols)
 	var cols []int
 	for _, fn := range lateralFunctions(sel.From) {
@@ -158,21 +156,21 @@ func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node,
 	cols = slices.Compact(cols)
 	if len(cols) == 0 {
 		_, _, err := b.bindFrom(sel.From)
-		return nil, nil, 0, err
+		return correlatedValue{}, err
 	}
 	is := input.Schema()
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = is.Columns[c].Name
 	}
-	dom := &Aggregate{Input: input, Keys: cols, Names: uniqueNames(names)}
+	dom := &Aggregate{Input: domainInput(input, cols), Keys: cols, Names: uniqueNames(names)}
 	ds := &scope{}
 	for i, c := range cols {
 		ds.cols = append(ds.cols, scopeColumn{qualifier: sc.cols[c].qualifier, name: sc.cols[c].name, typ: dom.Schema().Columns[i].Type})
 	}
 	from, fsc, err := b.bindFromOver(sel.From, dom, &scope{cols: ds.cols, inner: len(cols)})
 	if err != nil {
-		return nil, nil, 0, err
+		return correlatedValue{}, err
 	}
 	k := len(cols)
 	// Outer references resolve to the domain's columns where it has them
@@ -184,12 +182,12 @@ func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node,
 	}
 	corr, local, err := b.splitCorrelated(sel.Where, joint, width)
 	if err != nil {
-		return nil, nil, 0, err
+		return correlatedValue{}, err
 	}
 	own := &scope{cols: fsc.cols, inner: k}
 	if l := andAll(local); l != nil {
 		if from, err = b.bindWhere(l, from, own); err != nil {
-			return nil, nil, 0, err
+			return correlatedValue{}, err
 		}
 	}
 	// The keys: the domain's columns, then the subquery's columns the
@@ -206,14 +204,14 @@ func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node,
 		}
 	}
 	slices.Sort(keys[k:])
-	right, err := b.lateralValue(q, sel, from, own, keys)
+	right, empty, err := b.lateralValue(q, sel, from, own, keys)
 	if err != nil {
-		return nil, nil, 0, err
+		return correlatedValue{}, err
 	}
 	rs := right.Schema()
 	on, err := b.domainCondition(q, cols, is, rs, width)
 	if err != nil {
-		return nil, nil, 0, err
+		return correlatedValue{}, err
 	}
 	for _, c := range corr {
 		c = expr.Rewrite(c, func(e expr.Expr) expr.Expr {
@@ -224,10 +222,10 @@ func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node,
 			return e
 		})
 		if on, err = b.call(q, "AND", on, c); err != nil {
-			return nil, nil, 0, err
+			return correlatedValue{}, err
 		}
 	}
-	return right, on, len(keys), nil
+	return correlatedValue{node: right, cond: on, keys: len(keys), empty: empty}, nil
 }
 
 // lateralValue computes a lateral scalar subquery's value over its bound
@@ -235,7 +233,7 @@ func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node,
 // keys... when the value aggregates, else the keys and the single value of
 // each. The keys are exposed to the grouping under names of their own,
 // which no query can write.
-func (b *binder) lateralValue(q *sql.SubqueryExpr, sel *sql.Select, from Node, own *scope, keys []int) (Node, error) {
+func (b *binder) lateralValue(q *sql.SubqueryExpr, sel *sql.Select, from Node, own *scope, keys []int) (Node, expr.Expr, error) {
 	value := sel.Items[0].Expr
 	fs := from.Schema()
 	exprs := columnRefsOf(fs)
@@ -257,27 +255,17 @@ func (b *binder) lateralValue(q *sql.SubqueryExpr, sel *sql.Select, from Node, o
 		// One value per key: the keys and the value, checked single.
 		p, err := b.projectItems(in, ksc, grouped.Items)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return b.singleValue(q, p, len(keys))
-	}
-	counts := false
-	walkSQL(value, func(x sql.Expr) bool {
-		if f, ok := x.(*sql.FuncCall); ok && strings.EqualFold(f.Name, "COUNT") {
-			counts = true
-		}
-		return !counts
-	})
-	if counts {
-		// Over an outer row without rows COUNT must give 0, not the LEFT
-		// JOIN's NULL (see groupedScalar).
-		return nil, b.errAt(errs.NotSupported, q, "correlated scalar subqueries with COUNT are not supported yet")
+		v, err := b.singleValue(q, p, len(keys))
+		return v, nil, err
 	}
 	agg, asc, err := b.bindAggregate(grouped, in, ksc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.projectItems(agg, asc, grouped.Items)
+	// The keys' names cannot be written, so the value reads no key.
+	return b.aggregatedValue(agg, asc, grouped.Items, len(keys), nil)
 }
 
 // projectItems binds items in sc as a projection of in, each named by
@@ -335,6 +323,10 @@ func (b *binder) bindFromItemOver(t sql.TableExpr, left Node, ls *scope) (Node, 
 	case *sql.TableFunctionRef:
 		if isGenerateSeries(n) {
 			return b.bindGenerateSeries(n, left, ls, false)
+		}
+		// UNNEST parses as a lateral call too; it is planned below.
+		if isTableFunctionCall(n) && !isUnnest(n) {
+			return b.bindTableFunction(n, left, ls, false)
 		}
 		if isUnnest(n) {
 			// As in PostgreSQL (and lateralUnnestArray), x alone names

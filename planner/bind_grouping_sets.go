@@ -13,7 +13,7 @@ import (
 // expands the input once instead; this reads it once per set.)
 func (b *binder) bindGroupingSets(s *sql.Select) (Node, error) {
 	var out Node
-	for _, set := range s.GroupingSets {
+	for k, set := range s.GroupingSets {
 		one := *s
 		one.GroupBy = set
 		one.GroupingSets = nil
@@ -24,8 +24,14 @@ func (b *binder) bindGroupingSets(s *sql.Select) (Node, error) {
 				b.absentGroups = append(b.absentGroups, g)
 			}
 		}
+		b.groupingSet, b.groupID = true, 0
+		for _, prev := range s.GroupingSets[:k] {
+			if sameSet(prev, set) {
+				b.groupID++
+			}
+		}
 		n, err := b.bindSelect(&one)
-		b.absentGroups = nil
+		b.absentGroups, b.groupingSet, b.groupID = nil, false, 0
 		if err != nil {
 			return nil, err
 		}
@@ -52,11 +58,28 @@ func containsExpr(list []sql.Expr, e sql.Expr) bool {
 	return false
 }
 
+// sameSet reports whether two grouping sets hold the same expressions.
+func sameSet(a, b []sql.Expr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !containsExpr(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
 // absentGroup binds an expression of a grouping set's query that is
 // grouped in another set only: NULL of the expression's type. GROUPING(e)
-// is 1 when e is absent from the set, else 0.
+// (and its synonym GROUPING_ID) is 1 when e is absent from the set, else
+// 0; GROUP_ID() tells the copies of a repeated grouping set apart.
 func (s source) absentGroup(ac *aggContext, e sql.Expr) (expr.Expr, bool, error) {
-	if f, ok := e.(*sql.FuncCall); ok && f.Name == "GROUPING" {
+	if f, ok := e.(*sql.FuncCall); ok && f.Name == "GROUP_ID" && len(f.Args) == 0 && !f.Star {
+		return &expr.Literal{Value: ac.groupID, T: types.BigIntType.WithNullable(false)}, true, nil
+	}
+	if f, ok := e.(*sql.FuncCall); ok && (f.Name == "GROUPING" || f.Name == "GROUPING_ID") {
 		bit := int64(0)
 		for _, a := range f.Args {
 			bit <<= 1

@@ -56,6 +56,11 @@ func (b *binder) planMarkJoins(e sql.Expr, input Node, sc *scope) (Node, *scope,
 func (b *binder) markJoin(q *sql.InSubquery, input Node, sc *scope) (Node, *scope, error) {
 	sub, err := b.bindQuery(q.Query)
 	if err != nil {
+		if namesOutside(err) {
+			if out, osc, ok, err := b.correlatedMark(q, input, sc); ok {
+				return out, osc, err
+			}
+		}
 		return nil, nil, err
 	}
 	ss := sub.Schema()

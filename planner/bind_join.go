@@ -28,6 +28,9 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 	if isVectorSearch(n.Right) {
 		return b.bindVectorSearchJoin(n)
 	}
+	if isTableFunctionCall(n.Right) {
+		return b.bindCorrelateJoin(n, "LATERAL TABLE", b.bindTableFunction)
+	}
 	left, ls, err := b.bindFrom(n.Left)
 	if err != nil {
 		return nil, nil, err
@@ -36,7 +39,20 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sc := &scope{cols: append(append([]scopeColumn(nil), ls.cols...), rs.cols...)}
+	// The subqueries in a LEFT JOIN's ON may name the left side's
+	// columns: they are joined to the left input first (decorrelating
+	// them over it), and their columns dropped after the join.
+	leftWidth, hidden := len(ls.cols), 0
+	if n.On != nil && n.Kind == sql.LeftJoin && (hasScalarSubquery(n.On) || hasInSubquery(n.On)) {
+		if left, ls, err = b.planScalarSubqueries([]sql.Expr{n.On}, left, ls); err != nil {
+			return nil, nil, err
+		}
+		if left, ls, err = b.planMarkJoins(n.On, left, ls); err != nil {
+			return nil, nil, err
+		}
+		hidden = len(ls.cols) - leftWidth
+	}
+	sc := &scope{cols: append(append([]scopeColumn(nil), ls.cols...), rs.cols...), scalars: ls.scalars, marks: ls.marks}
 	j := &Join{Left: left, Right: right, Type: joinTypes[n.Kind], SystemTime: -1}
 	if ref, ok := n.Right.(*sql.TableRef); ok && ref.SystemTime != nil {
 		if err := b.temporal(j, ref, ls); err != nil {
@@ -51,9 +67,23 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 			j.StateTTLMillis[i], j.HasStateTTL[i] = inputTTL(in, b.stateTTL)
 		}
 	}
+	// Subqueries in an inner join's ON filter the join as in a WHERE,
+	// which decorrelates them (bindWhere); the other conjuncts join.
+	on, filter := n.On, sql.Expr(nil)
+	if n.On != nil && n.Kind == sql.InnerJoin && (hasScalarSubquery(n.On) || hasInSubquery(n.On)) {
+		var joins, subs []sql.Expr
+		for _, c := range splitAnd(n.On) {
+			if hasScalarSubquery(c) || hasInSubquery(c) {
+				subs = append(subs, c)
+			} else {
+				joins = append(joins, c)
+			}
+		}
+		on, filter = andAll(joins), andAll(subs)
+	}
 	switch {
-	case n.On != nil:
-		cond, err := b.bindExpr(sc, n.On)
+	case on != nil:
+		cond, err := b.bindExpr(sc, on)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -61,6 +91,7 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 			return nil, nil, b.errAt(errs.DatatypeMismatch, n.On, "join condition must be BOOLEAN, not %s", cond.Type())
 		}
 		j.Condition = cond
+	case filter != nil:
 	case len(n.Using) > 0:
 		for _, name := range n.Using {
 			li, ri := columnIn(ls, name), columnIn(rs, name)
@@ -87,6 +118,22 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 	out := j.Schema()
 	for i := range sc.cols {
 		sc.cols[i].typ = out.Columns[i].Type
+	}
+	if filter != nil {
+		filtered, err := b.bindWhere(filter, j, sc)
+		return filtered, sc, err
+	}
+	if hidden > 0 {
+		keep := append(append([]scopeColumn(nil), sc.cols[:leftWidth]...), sc.cols[leftWidth+hidden:]...)
+		var exprs []expr.Expr
+		var names []string
+		for i, c := range out.Columns {
+			if i < leftWidth || i >= leftWidth+hidden {
+				exprs = append(exprs, &expr.ColumnRef{Index: i, Name: c.Name, T: c.Type})
+				names = append(names, c.Name)
+			}
+		}
+		return &Project{Input: j, Exprs: exprs, Names: names}, &scope{cols: keep}, nil
 	}
 	return j, sc, nil
 }

@@ -275,7 +275,7 @@ func (b *binder) bindValues(v *sql.Values) (Node, error) {
 			}
 			lit, ok := folded.(*expr.Literal)
 			if !ok {
-				return nil, b.errAt(errs.NotSupported, e, "VALUES accepts only constant expressions")
+				return b.bindComputedValues(v)
 			}
 			lits[i] = lit
 			if ri == 0 {
@@ -343,7 +343,8 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 	if s.Where != nil && hasAggregates(s.Where) {
 		return nil, b.errAt(errs.GroupingError, s.Where, "aggregate functions are not allowed in WHERE")
 	}
-	grouped := len(s.GroupBy) > 0 || s.Having != nil || hasAggregates(itemExprs(s.Items)...)
+	// A grouping set's query aggregates even when its set is empty.
+	grouped := len(s.GroupBy) > 0 || s.Having != nil || hasAggregates(itemExprs(s.Items)...) || b.groupingSet
 	if grouped {
 		if input, sc, err = b.bindAggregate(s, input, sc); err != nil {
 			return nil, err
@@ -500,8 +501,11 @@ func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
 		if isGenerateSeries(n) {
 			return b.bindGenerateSeries(n, &Values{Rows: [][]*expr.Literal{{}}}, &scope{}, false)
 		}
+		if isTableFunctionCall(n) {
+			return b.bindTableFunctionAlone(n)
+		}
 		if n.Lateral {
-			return nil, nil, b.errAt(errs.NotSupported, n, "LATERAL TABLE is not supported yet")
+			return nil, nil, b.errAt(errs.NotSupported, n, "LATERAL TABLE(%s(...)) must follow a table it joins", n.Name)
 		}
 		var node Node
 		var err error

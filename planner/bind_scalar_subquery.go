@@ -1,9 +1,6 @@
 package planner
 
 import (
-	"sort"
-	"strings"
-
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/expr"
@@ -74,6 +71,9 @@ func (b *binder) planScalarSubqueries(es []sql.Expr, input Node, sc *scope) (Nod
 			return true
 		})
 	}
+	if len(subs) > 0 {
+		sc = qualifyGroupColumns(sc)
+	}
 	for _, q := range subs {
 		var err error
 		if ex, ok := q.(*sql.Exists); ok {
@@ -95,27 +95,46 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 		right Node
 		cond  expr.Expr
 		keys  int
+		empty expr.Expr
 	)
-	if q.Array {
+	sel, aggArray := b.correlatedAggregateArray(q)
+	if aggArray {
+		// One row per outer row, as a scalar subquery: its array has the
+		// one value.
+		cv, err := b.correlatedScalar(q, sel, input, sc)
+		if err != nil {
+			return nil, nil, err
+		}
+		right, cond, keys, empty = cv.node, cv.cond, cv.keys, cv.empty
+	} else if q.Array {
 		var err error
 		if right, cond, keys, err = b.arraySubquery(q, input, sc); err != nil {
 			return nil, nil, err
 		}
 	} else if sel, ok := b.lateralScalarSelect(q.Query); ok {
-		var err error
-		if right, cond, keys, err = b.lateralScalar(q, sel, input, sc); err != nil {
-			return nil, nil, err
-		}
-	} else if sel, ok := correlatedScalarSelect(q.Query); ok && (b.refersOutside(sel) || b.itemsReferOutside(sel)) {
-		var err error
-		if right, cond, keys, err = b.correlatedScalar(q, sel, input, sc); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		sub, err := b.bindQuery(q.Query)
+		cv, err := b.lateralScalar(q, sel, input, sc)
 		if err != nil {
 			return nil, nil, err
 		}
+		right, cond, keys, empty = cv.node, cv.cond, cv.keys, cv.empty
+	} else if sel, ok := correlatedScalarSelect(q.Query); ok && (b.refersOutside(sel) || b.itemsReferOutside(sel)) {
+		cv, err := b.correlatedScalar(q, sel, input, sc)
+		if err != nil {
+			return nil, nil, err
+		}
+		right, cond, keys, empty = cv.node, cv.cond, cv.keys, cv.empty
+	} else if sub, err := b.bindQuery(q.Query); err != nil {
+		sel, ok := correlatedBodySelect(q.Query)
+		if !ok || !namesOutside(err) {
+			return nil, nil, err
+		}
+		// Correlated with GROUP BY, HAVING, DISTINCT, ORDER BY or LIMIT.
+		cv, err := b.domainBody(q, sel, input, sc)
+		if err != nil {
+			return nil, nil, err
+		}
+		right, cond, keys, empty = cv.node, cv.cond, cv.keys, cv.empty
+	} else {
 		if sub.Schema().Len() != 1 {
 			return nil, nil, b.errAt(errs.DatatypeMismatch, q, "a scalar subquery must return one column, not %d", sub.Schema().Len())
 		}
@@ -126,7 +145,26 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 			}
 		}
 	}
-	j := &Join{Left: input, Right: right, Type: LeftJoin, Condition: cond, SystemTime: -1}
+	var j Node = &Join{Left: input, Right: right, Type: LeftJoin, Condition: cond, SystemTime: -1}
+	valueCol := width + keys
+	if empty != nil || aggArray {
+		js := j.Schema()
+		var v expr.Expr = &expr.ColumnRef{Index: valueCol, Name: js.Columns[valueCol].Name, T: js.Columns[valueCol].Type}
+		var err error
+		if empty != nil {
+			// Outer rows without subquery rows take the value over no rows.
+			if v, err = b.emptyGroupValue(q, j, width, keys, empty); err != nil {
+				return nil, nil, err
+			}
+		}
+		if aggArray {
+			if v, err = b.call(q, "ARRAY", v); err != nil {
+				return nil, nil, err
+			}
+		}
+		valueCol = js.Len()
+		j = &Project{Input: j, Exprs: append(columnRefsOf(js), v), Names: uniqueNames(append(js.Names(), "$value"))}
+	}
 	js := j.Schema()
 	out := &scope{cols: append([]scopeColumn(nil), sc.cols...), agg: sc.agg, over: sc.over, marks: sc.marks,
 		scalars: map[sql.Expr]int{}, inner: sc.inner, outerLevels: sc.outerLevels}
@@ -140,154 +178,181 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 	for i := range out.cols {
 		out.cols[i].typ = js.Columns[i].Type
 	}
-	out.scalars[q] = width + keys
+	out.scalars[q] = valueCol
 	return j, out, nil
 }
 
-// correlatedScalar plans the right side of a correlated scalar subquery:
-// its grouped single value, the join condition over (outer, keys...,
-// value), and the number of keys.
-func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, expr.Expr, int, error) {
+// correlatedScalar plans the right side of a correlated scalar subquery.
+// When each correlated conjunct is an equality between an expression of
+// the subquery's FROM and one of outer columns (correlationKeys), the
+// subquery is keyed by those inner expressions: its single value per key,
+// or its aggregate grouped by them (groupedScalar), joined on the
+// equalities. Otherwise, or when its item or a subquery nested in its
+// WHERE names outer columns, it goes over the domain of the outer values
+// (domainScalar).
+func (b *binder) correlatedScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (correlatedValue, error) {
 	if len(sel.Items) != 1 || sel.Items[0].Star {
-		return nil, nil, 0, b.errAt(errs.DatatypeMismatch, q, "a scalar subquery must return one column")
+		return correlatedValue{}, b.errAt(errs.DatatypeMismatch, q, "a scalar subquery must return one column")
 	}
-	sub, subScope, _, corr, local, err := b.correlatedFrom(sel, sc, true)
+	item := sel.Items[0].Expr
+	if nested, _, err := b.splitNestedCorrelated(sel, sc); err != nil {
+		return correlatedValue{}, err
+	} else if len(nested) > 0 {
+		return b.domainScalar(q, sel, input, sc)
+	}
+	sub, subScope, joint, _, local, err := b.correlatedFrom(sel, sc, true)
 	if err != nil {
-		return nil, nil, 0, err
+		return correlatedValue{}, err
 	}
+	aggregates := hasAggregates(item)
 	var value expr.Expr
-	if !hasAggregates(sel.Items[0].Expr) {
-		if value, err = b.bindExpr(subScope, sel.Items[0].Expr); err != nil {
-			// The item names outer columns or nests subqueries.
+	if aggregates {
+		if b.itemsReferOutside(sel) {
 			return b.domainScalar(q, sel, input, sc)
 		}
-	} else if b.itemsReferOutside(sel) {
+	} else if value, err = b.bindExpr(subScope, item); err != nil {
+		// The item names outer columns or nests subqueries.
 		return b.domainScalar(q, sel, input, sc)
 	}
 	width := len(sc.cols)
-	inner := map[int]bool{}
-	for _, e := range corr {
-		for _, col := range expr.InputColumns(e) {
-			if col >= width {
-				inner[col-width] = true
-			}
-		}
+	keys, outerOnly, ok := b.correlationKeys(sel.Where, joint, subScope, width)
+	if !ok {
+		return b.domainScalar(q, sel, input, sc)
 	}
-	if l := andAll(local); l != nil && !hasAggregates(sel.Items[0].Expr) {
+	if l := andAll(local); l != nil {
 		if sub, err = b.bindWhere(l, sub, subScope); err != nil {
-			return nil, nil, 0, err
+			return correlatedValue{}, err
 		}
 	}
-	keyCols := make([]int, 0, len(inner))
-	for c := range inner {
-		keyCols = append(keyCols, c)
-	}
-	sort.Ints(keyCols)
-	pos := map[int]int{}
-	for i, c := range keyCols {
-		pos[width+c] = width + i
-	}
-	var right Node
-	if hasAggregates(sel.Items[0].Expr) {
-		if right, err = b.groupedScalar(q, sel, subScope, keyCols, local); err != nil {
-			return nil, nil, 0, err
+	out := correlatedValue{keys: len(keys)}
+	if aggregates {
+		if out.node, out.empty, err = b.groupedScalar(sel, sub, subScope, keys); err != nil {
+			return correlatedValue{}, err
 		}
 	} else {
 		// Project the keys and the value, then reduce to one value per key.
-		ss := sub.Schema()
-		exprs := make([]expr.Expr, 0, len(keyCols)+1)
-		names := make([]string, 0, len(keyCols)+1)
-		for _, c := range keyCols {
-			exprs = append(exprs, &expr.ColumnRef{Index: c, Name: ss.Columns[c].Name, T: ss.Columns[c].Type})
-			names = append(names, ss.Columns[c].Name)
+		exprs := make([]expr.Expr, 0, len(keys)+1)
+		names := make([]string, 0, len(keys)+1)
+		for _, k := range keys {
+			exprs = append(exprs, k.bound)
+			names = append(names, k.name)
 		}
-		exprs = append(exprs, value)
-		names = append(names, "$value")
-		if right, err = b.singleValue(q, &Project{Input: sub, Exprs: exprs, Names: uniqueNames(names)}, len(keyCols)); err != nil {
-			return nil, nil, 0, err
+		if out.node, err = b.singleValue(q, &Project{Input: sub, Exprs: append(exprs, value), Names: uniqueNames(append(names, "$value"))}, len(keys)); err != nil {
+			return correlatedValue{}, err
 		}
 	}
-	rs := right.Schema()
-	var cond expr.Expr
-	for _, c := range corr {
-		c = expr.Rewrite(c, func(e expr.Expr) expr.Expr {
-			if r, ok := e.(*expr.ColumnRef); ok && r.Index >= width {
-				i := pos[r.Index]
-				return &expr.ColumnRef{Index: i, Name: r.Name, T: rs.Columns[i-width].Type}
-			}
-			return e
-		})
-		if cond == nil {
-			cond = c
-		} else if cond, err = b.call(q, "AND", cond, c); err != nil {
-			return nil, nil, 0, err
+	out.cond, err = b.keyCondition(q, keys, outerOnly, out.node.Schema(), width)
+	return out, err
+}
+
+// keyCondition joins an outer input of width columns to a plan of schema
+// rs keyed by the correlation keys, its first columns: each key's
+// equality, in the conjunct's order, and the conjuncts of outer columns
+// alone.
+func (b *binder) keyCondition(q sql.Node, keys []correlationKey, outerOnly []expr.Expr, rs types.Schema, width int) (expr.Expr, error) {
+	conds := make([]expr.Expr, 0, len(keys)+len(outerOnly))
+	for i, k := range keys {
+		l, r := k.outer, expr.Expr(&expr.ColumnRef{Index: width + i, Name: rs.Columns[i].Name, T: rs.Columns[i].Type})
+		if k.innerLeft {
+			l, r = r, l
 		}
+		eq, err := b.call(q, "=", l, r)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, eq)
 	}
-	return right, cond, len(keyCols), nil
+	return b.andExprs(q, append(conds, outerOnly...))
 }
 
 // domainScalar plans the right side of a correlated scalar subquery
-// whose item names outer columns or nests subqueries over the domain of
-// the outer columns it names (domainSubquery): the domain's columns and
-// the single value of each, or its aggregate grouped by them
-// (domainAggregate), the IS NOT DISTINCT FROM condition joining them to
-// input, and the number of domain columns.
-func (b *binder) domainScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, expr.Expr, int, error) {
-	var right Node
+// whose item names outer columns or nests subqueries, or whose
+// correlation is not keyed by equalities, over the domain of the outer
+// columns it names (domainSubquery): the domain's columns and the single
+// value of each, or its aggregate grouped by them (domainAggregate), and
+// the IS NOT DISTINCT FROM condition joining them to input.
+func (b *binder) domainScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (correlatedValue, error) {
+	var out correlatedValue
 	var cols []int
 	if hasAggregates(sel.Items[0].Expr) {
 		j, jsc, dcols, err := b.domainJoin(q, sel, input, sc)
 		if err != nil {
-			return nil, nil, 0, err
+			return correlatedValue{}, err
 		}
-		if right, err = b.domainAggregate(q, sel, j, jsc, len(dcols)); err != nil {
-			return nil, nil, 0, err
+		if out.node, out.empty, err = b.domainAggregate(q, sel, j, jsc, dcols, input.Schema()); err != nil {
+			return correlatedValue{}, err
 		}
 		cols = dcols
 	} else {
 		values, dcols, err := b.domainSubquery(q, sel, input, sc)
 		if err != nil {
-			return nil, nil, 0, err
+			return correlatedValue{}, err
 		}
-		if right, err = b.singleValue(q, values, len(dcols)); err != nil {
-			return nil, nil, 0, err
+		if out.node, err = b.singleValue(q, values, len(dcols)); err != nil {
+			return correlatedValue{}, err
 		}
 		cols = dcols
 	}
-	on, err := b.domainCondition(q, cols, input.Schema(), right.Schema(), len(sc.cols))
-	return right, on, len(cols), err
+	var err error
+	out.cond, err = b.domainCondition(q, cols, input.Schema(), out.node.Schema(), len(sc.cols))
+	out.keys = len(cols)
+	return out, err
 }
 
 // groupedScalar plans the right side of a correlated scalar subquery
-// whose value aggregates, (SELECT MAX(x) FROM t WHERE t.k = o.k): the
-// subquery grouped by its correlation columns, SELECT k..., MAX(x) FROM t
-// WHERE local GROUP BY k..., one row per key by construction. COUNT is
-// refused: over an outer row without matches it must give 0, not the
-// LEFT JOIN's NULL (Calcite's "count bug"), which this plan does not fix
-// up yet.
-func (b *binder) groupedScalar(q *sql.SubqueryExpr, sel *sql.Select, subScope *scope, keyCols []int, local []sql.Expr) (Node, error) {
-	counts := false
-	walkSQL(sel.Items[0].Expr, func(x sql.Expr) bool {
-		if f, ok := x.(*sql.FuncCall); ok && strings.EqualFold(f.Name, "COUNT") {
-			counts = true
-		}
-		return !counts
-	})
-	if counts {
-		return nil, b.errAt(errs.NotSupported, q, "correlated scalar subqueries with COUNT are not supported yet")
-	}
-	grouped := &sql.Select{Pos: sel.Pos, From: sel.From, Where: andAll(local)}
-	for _, c := range keyCols {
-		col := subScope.cols[c]
-		id := &sql.Ident{Pos: sel.Pos, Parts: []string{col.name}}
-		if col.qualifier != "" {
-			id.Parts = []string{col.qualifier, col.name}
-		}
-		grouped.Items = append(grouped.Items, sql.SelectItem{Pos: sel.Pos, Expr: id})
-		grouped.GroupBy = append(grouped.GroupBy, id)
+// whose value aggregates, (SELECT MAX(x) FROM t WHERE t.k = o.k), over
+// its FROM filtered by its local conjuncts (sub, in scope own): the
+// aggregate grouped by its correlation keys, SELECT k..., MAX(x) FROM t
+// WHERE local GROUP BY k..., one row per key by construction, and the
+// value of an outer row without rows (see aggregatedValue).
+func (b *binder) groupedScalar(sel *sql.Select, sub Node, own *scope, keys []correlationKey) (Node, expr.Expr, error) {
+	grouped := &sql.Select{Pos: sel.Pos, From: sel.From}
+	for _, k := range keys {
+		grouped.Items = append(grouped.Items, sql.SelectItem{Pos: sel.Pos, Expr: k.inner, Alias: k.name})
+		grouped.GroupBy = append(grouped.GroupBy, k.inner)
 	}
 	grouped.Items = append(grouped.Items, sql.SelectItem{Pos: sel.Pos, Expr: sel.Items[0].Expr, Alias: "$value"})
-	return b.bindSelect(grouped)
+	a, asc, err := b.bindAggregate(grouped, sub, own)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.aggregatedValue(a, asc, grouped.Items, len(keys), nil)
+}
+
+// correlatedAggregateArray returns the SELECT of ARRAY(SELECT agg ...
+// WHERE corr): a correlated ARRAY(query) whose item aggregates without
+// grouping has one element per outer row, the aggregate over the outer
+// row's rows ({0} for a COUNT over none, {NULL} for a MAX), as in
+// PostgreSQL.
+func (b *binder) correlatedAggregateArray(q *sql.SubqueryExpr) (*sql.Select, bool) {
+	if !q.Array {
+		return nil, false
+	}
+	unordered := *q.Query
+	unordered.OrderBy = nil
+	sel, ok := correlatedScalarSelect(&unordered)
+	if !ok || len(sel.Items) != 1 || sel.Items[0].Star || !hasAggregates(sel.Items[0].Expr) {
+		return nil, false
+	}
+	return sel, b.refersOutside(sel) || b.itemsReferOutside(sel)
+}
+
+// qualifyGroupColumns returns sc, the scope above an aggregate, with its
+// grouping columns under their FROM items' qualifiers, so that the
+// subqueries of the SELECT items and HAVING may name them as o.customer
+// as well as customer; sc when it is no such scope.
+func qualifyGroupColumns(sc *scope) *scope {
+	if sc.agg == nil {
+		return sc
+	}
+	out := *sc
+	out.cols = append([]scopeColumn(nil), sc.cols...)
+	for i, g := range sc.agg.groupCol {
+		if g >= 0 && i < len(out.cols) && out.cols[i].qualifier == "" {
+			out.cols[i].qualifier = sc.agg.input.cols[g].qualifier
+		}
+	}
+	return &out
 }
 
 // andAll joins conjuncts with AND; nil for none.

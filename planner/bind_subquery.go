@@ -77,6 +77,17 @@ func (b *binder) bindWhere(where sql.Expr, input Node, sc *scope) (Node, error) 
 // three-valued logic: a NULL on either side counts as a possible match,
 // so the row is dropped, as PostgreSQL and Flink do (see notInFilter).
 func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *scope) (Node, error) {
+	if sel, ok := correlatedScalarSelect(n.Query); ok && len(sel.Items) == 1 && !sel.Items[0].Star && hasAggregates(sel.Items[0].Expr) &&
+		(b.refersOutside(sel) || b.itemsReferOutside(sel)) {
+		// An aggregate without grouping has one row per outer row: x IN
+		// (SELECT COUNT(*) ...) is x = (SELECT COUNT(*) ...), a scalar
+		// subquery, which is 0 where no row matches.
+		var c sql.Expr = &sql.Binary{Pos: n.Pos, Op: sql.Eq, Left: n.Expr, Right: &sql.SubqueryExpr{Pos: n.Pos, Query: n.Query}}
+		if not {
+			c = &sql.Unary{Pos: n.Pos, Op: sql.Not, Expr: c}
+		}
+		return b.filterWithScalarJoins(c, input, sc)
+	}
 	outer := len(sc.cols)
 	input, sc, err := b.planMarkJoins(n.Expr, input, sc)
 	if err != nil {
@@ -87,7 +98,19 @@ func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *sco
 	}
 	sub, err := b.bindQuery(n.Query)
 	if err != nil {
-		return nil, err
+		if !namesOutside(err) {
+			return nil, err
+		}
+		var in Node
+		if ex, ok := b.inAsExists(n, not); ok {
+			in, err = b.bindExists(ex, not, input, sc)
+		} else if limited, ok, lerr := b.limitedIn(n, not, input, sc); ok {
+			in, err = limited, lerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		return keepColumns(in, outer), nil
 	}
 	ss := sub.Schema()
 	if ss.Len() != 1 {
@@ -180,13 +203,24 @@ func (b *binder) notInFilter(n *sql.InSubquery, input, sub Node, eq expr.Expr, x
 // subquery's FROM filtered by its other conjuncts.
 func (b *binder) bindExists(n *sql.Exists, not bool, input Node, sc *scope) (Node, error) {
 	sel, ok := n.Query.Body.(*sql.Select)
+	if ok && len(sel.GroupBy) == 0 && sel.GroupingSets == nil && sel.Having == nil && hasAggregates(itemExprs(sel.Items)...) && b.refersOutside(sel) {
+		// An aggregate without grouping has one row, whatever its WHERE
+		// keeps: EXISTS holds for every outer row, NOT EXISTS for none.
+		if !not {
+			return input, nil
+		}
+		return &Filter{Input: input, Condition: &expr.Literal{Value: false, T: types.BooleanType.WithNullable(false)}}, nil
+	}
 	if !ok || len(n.Query.With) > 0 || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || hasAggregates(itemExprs(sel.Items)...) {
 		// Without correlation the subquery is planned whole.
-		if ok && sel.Where != nil && b.refersOutside(sel) {
-			return nil, b.errAt(errs.NotSupported, n, "correlated EXISTS subqueries with GROUP BY, HAVING or aggregates are not supported yet")
-		}
 		sub, err := b.bindQuery(n.Query)
 		if err != nil {
+			if ok && len(n.Query.With) == 0 && sel.From != nil && sel.GroupingSets == nil && namesOutside(err) {
+				// Correlated, its groups decorrelate as a scalar
+				// subquery's.
+				test := &sql.IsNull{Pos: n.Pos, Not: !not, Expr: existsQuery(n, sel)}
+				return b.filterWithScalarJoins(test, input, sc)
+			}
 			return nil, err
 		}
 		return existsJoin(input, sub, nil, not), nil

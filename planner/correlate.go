@@ -9,7 +9,8 @@ import (
 )
 
 // Correlate joins every input row with the rows a table function produces
-// from that row, as Flink's Correlate. Its table function is UNNEST: the
+// from that row, as Flink's Correlate. Its table function is UNNEST (or a
+// user-defined one, see TableFunction below): the
 // collection Arg (an ARRAY, MULTISET or MAP computed from the input row)
 // becomes one row per element. The output is the input columns followed
 // by the element columns:
@@ -25,12 +26,18 @@ import (
 // UnnestColumns). An inner correlate drops input rows whose collection is
 // empty or NULL; a left one (LEFT JOIN UNNEST(...) ON TRUE) keeps them
 // once, with NULL element columns.
+//
+// With TableFunction, Arg is the call of a user-defined table function
+// (LATERAL TABLE(f(args)), Flink's table function scan), whose value is
+// the ARRAY<ROW> of the rows f produces for the input row
+// (expr.RegisterTableFunction), unnested the same way.
 type Correlate struct {
-	Input      Node
-	Arg        expr.Expr
-	Left       bool
-	Ordinality bool
-	Elems      []types.Column
+	Input         Node
+	Arg           expr.Expr
+	Left          bool
+	Ordinality    bool
+	TableFunction bool
+	Elems         []types.Column
 }
 
 var _ Node = (*Correlate)(nil)
@@ -91,6 +98,10 @@ func (c *Correlate) Describe() string {
 	if c.Ordinality {
 		ord = " WITH ORDINALITY"
 	}
-	return fmt.Sprintf("Correlate(invocation=[UNNEST(%s)%s], select=[%s], joinType=[%s])",
-		c.Arg, ord, strings.Join(c.Schema().Names(), ", "), join)
+	invocation := fmt.Sprintf("UNNEST(%s)%s", c.Arg, ord)
+	if c.TableFunction {
+		invocation = c.Arg.String()
+	}
+	return fmt.Sprintf("Correlate(invocation=[%s], select=[%s], joinType=[%s])",
+		invocation, strings.Join(c.Schema().Names(), ", "), join)
 }

@@ -17,109 +17,209 @@ import (
 // CreateTable validates CREATE TABLE and builds the catalog table: types
 // resolved, computed columns and the watermark typed, primary key columns
 // made NOT NULL, and connector options checked against the connector's
-// declared options.
+// declared options. With a LIKE clause the table starts from the source
+// table's definition, merged as the clause's options say.
 func (p *Planner) CreateTable(src string, ct *sql.CreateTable) (catalog.Path, *catalog.Table, error) {
 	b := p.binder(src)
 	path, err := b.qualify(ct.Name)
 	if err != nil {
 		return path, nil, err
 	}
-	t := &catalog.Table{Options: map[string]string{}, Comment: ct.Comment}
+	base, like := &catalog.Table{Options: map[string]string{}}, likeStrategies(nil)
+	if ct.Like != nil {
+		if base, like, err = b.likeBase(ct.Like); err != nil {
+			return path, nil, err
+		}
+	}
+	t, err := b.defineTable(path, ct, base, like, false)
+	return path, t, err
+}
+
+// defineTable builds the table ct declares over base, the definition that
+// LIKE (merged by like's strategies) or AS SELECT (fromQuery: base holds
+// the query's columns) contributes; base is the empty table otherwise.
+func (b *binder) defineTable(path catalog.Path, ct *sql.CreateTable, base *catalog.Table, like likeStrategies, fromQuery bool) (*catalog.Table, error) {
+	t := base
+	t.Comment = ct.Comment
 	seen := map[string]bool{}
+	var leading []catalog.Column
 	for _, c := range ct.Columns {
 		if seen[c.Name] {
-			return path, nil, b.errAt(errs.DuplicateColumn, c, "column '%s' is defined twice", c.Name)
+			return nil, b.errAt(errs.DuplicateColumn, c, "column '%s' is defined twice", c.Name)
 		}
 		seen[c.Name] = true
-		switch c.Kind {
-		case sql.PhysicalColumn:
-			dt, err := b.resolveType(c.Type)
-			if err != nil {
-				return path, nil, err
+		col, err := b.columnDef(c)
+		if err != nil {
+			return nil, err
+		}
+		i := columnIndex(t.Columns, c.Name)
+		switch {
+		case i < 0 && fromQuery:
+			// FLIP-463: columns the query does not produce come first.
+			leading = append(leading, col)
+		case i < 0:
+			t.Columns = append(t.Columns, col)
+		case fromQuery:
+			if col.Kind != catalog.Physical {
+				return nil, b.errAt(errs.DuplicateColumn, c, "column '%s' is produced by the query; only its type can be redefined", c.Name)
 			}
-			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Physical, Type: dt, Comment: c.Comment})
-		case sql.ComputedColumn:
-			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Computed, Expr: c.Expr.String(), Comment: c.Comment})
-		case sql.MetadataColumn:
-			dt, err := b.resolveType(c.Type)
-			if err != nil {
-				return path, nil, err
-			}
-			key := c.MetadataKey
-			if key == "" {
-				key = c.Name
-			}
-			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Kind: catalog.Metadata, Type: dt, Comment: c.Comment,
-				MetadataKey: key, Virtual: c.Virtual})
+			t.Columns[i] = col
 		default:
-			return path, nil, b.errAt(errs.NotSupported, c, "unknown column kind")
+			if err := like.mergeColumn(b, c, t.Columns[i], col); err != nil {
+				return nil, err
+			}
+			t.Columns[i] = col
 		}
 	}
-	for _, k := range ct.PrimaryKey {
-		i := columnIndex(t.Columns, k)
-		if i < 0 {
-			return path, nil, b.errAt(errs.UndefinedColumn, ct, "primary key column '%s' is not a column of the table", k)
+	t.Columns = append(leading, t.Columns...)
+	if ct.PrimaryKey != nil {
+		if t.PrimaryKey != nil && like[likeConstraints] == likeIncluding {
+			return nil, b.errAt(errs.InvalidPlan, posNode(ct.PrimaryKeyPos), "the base table already has a primary key; you might want to specify EXCLUDING CONSTRAINTS")
 		}
-		if t.Columns[i].Kind != catalog.Physical {
-			return path, nil, b.errAt(errs.InvalidPlan, ct, "primary key column '%s' must be a physical column", k)
+		for _, k := range ct.PrimaryKey {
+			i := columnIndex(t.Columns, k)
+			if i < 0 {
+				return nil, b.errAt(errs.UndefinedColumn, ct, "primary key column '%s' is not a column of the table", k)
+			}
+			if t.Columns[i].Kind != catalog.Physical {
+				return nil, b.errAt(errs.InvalidPlan, ct, "primary key column '%s' must be a physical column", k)
+			}
+			t.Columns[i].Type = t.Columns[i].Type.WithNullable(false)
 		}
-		t.Columns[i].Type = t.Columns[i].Type.WithNullable(false)
+		t.PrimaryKey = ct.PrimaryKey
 	}
-	t.PrimaryKey = ct.PrimaryKey
-	for _, k := range ct.PartitionedBy {
-		if i := columnIndex(t.Columns, k); i < 0 || t.Columns[i].Kind != catalog.Physical {
-			return path, nil, b.errAt(errs.UndefinedColumn, ct, "partition column '%s' is not a physical column of the table", k)
+	if ct.PartitionedBy != nil {
+		if t.PartitionKeys != nil && like[likePartitions] == likeIncluding {
+			return nil, b.errAt(errs.InvalidPlan, ct, "the base table has already defined partitions; you might want to specify EXCLUDING PARTITIONS")
 		}
-	}
-	t.PartitionKeys = ct.PartitionedBy
-	if d := ct.Distribution; d != nil {
-		for _, k := range d.Keys {
+		for _, k := range ct.PartitionedBy {
 			if i := columnIndex(t.Columns, k); i < 0 || t.Columns[i].Kind != catalog.Physical {
-				return path, nil, b.errAt(errs.UndefinedColumn, d, "distribution key '%s' is not a physical column of the table", k)
+				return nil, b.errAt(errs.UndefinedColumn, ct, "partition column '%s' is not a physical column of the table", k)
 			}
 		}
-		t.Distribution = &catalog.Distribution{Kind: d.Kind, Keys: d.Keys, Buckets: d.Buckets}
+		t.PartitionKeys = ct.PartitionedBy
+	}
+	if d := ct.Distribution; d != nil {
+		if t.Distribution != nil && like[likeDistribution] == likeIncluding {
+			return nil, b.errAt(errs.InvalidPlan, d, "the base table has already defined a distribution; you might want to specify EXCLUDING DISTRIBUTION")
+		}
+		if err := b.setDistribution(t, d); err != nil {
+			return nil, err
+		}
 	}
 	// Computed columns see the physical columns only, as in Flink.
 	phys := newScope("", t.PhysicalSchema())
-	for i, c := range ct.Columns {
+	for _, c := range ct.Columns {
 		if c.Kind != sql.ComputedColumn {
 			continue
 		}
 		e, err := b.bindExpr(phys, c.Expr)
 		if err != nil {
-			return path, nil, err
+			return nil, err
 		}
 		dt := e.Type()
 		if isProctimeCall(e) {
 			dt = dt.WithTimeAttr(types.ProctimeAttr)
 		}
-		t.Columns[columnIndex(t.Columns, ct.Columns[i].Name)].Type = dt
+		t.Columns[columnIndex(t.Columns, c.Name)].Type = dt
 	}
-	if ct.Watermark != nil {
-		if err := b.bindWatermark(t, ct.Watermark); err != nil {
-			return path, nil, err
+	if w := ct.Watermark; w != nil {
+		if t.Watermark != nil && like[likeWatermarks] != likeOverwriting {
+			if t.Watermark.Column == w.Column {
+				return nil, b.errAt(errs.InvalidPlan, w, "there already exists a watermark for column '%s' in the base table; you might want to specify EXCLUDING WATERMARKS or OVERWRITING WATERMARKS", w.Column)
+			}
+			return nil, b.errAt(errs.NotSupported, w, "the base table has a watermark for column '%s'; multiple watermark definitions are not supported", t.Watermark.Column)
 		}
+		clearRowtime(t)
+		if err := b.bindWatermark(t, w); err != nil {
+			return nil, err
+		}
+	} else if err := b.rebindWatermark(path, t); err != nil {
+		// The watermark inherited through LIKE may read columns the new
+		// table excludes or redefines.
+		return nil, b.positioned(err, ct.Name)
 	}
+	given := map[string]bool{}
 	for _, o := range ct.Options {
-		if _, dup := t.Options[o.Key]; dup {
-			return path, nil, b.errAt(errs.InvalidOption, nil, "option '%s' is given twice", o.Key)
+		if given[o.Key] {
+			return nil, b.errAt(errs.InvalidOption, nil, "option '%s' is given twice", o.Key)
+		}
+		given[o.Key] = true
+		if v, inherited := t.Options[o.Key]; inherited && like[likeOptions] == likeIncluding {
+			return nil, b.errAt(errs.InvalidOption, posNode(o.Pos), "there already exists an option ['%s' -> '%s'] in the base table; you might want to specify EXCLUDING OPTIONS or OVERWRITING OPTIONS", o.Key, v)
 		}
 		t.Options[o.Key] = o.Value
 	}
+	if err := b.validateTable(path, t, ct.Name); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// columnDef resolves one column definition of CREATE or ALTER TABLE; a
+// computed column's type is filled in when it is bound.
+func (b *binder) columnDef(c sql.ColumnDef) (catalog.Column, error) {
+	switch c.Kind {
+	case sql.PhysicalColumn:
+		dt, err := b.resolveType(c.Type)
+		return catalog.Column{Name: c.Name, Kind: catalog.Physical, Type: dt, Comment: c.Comment}, err
+	case sql.ComputedColumn:
+		return catalog.Column{Name: c.Name, Kind: catalog.Computed, Expr: c.Expr.String(), Comment: c.Comment}, nil
+	case sql.MetadataColumn:
+		dt, err := b.resolveType(c.Type)
+		key := c.MetadataKey
+		if key == "" {
+			key = c.Name
+		}
+		return catalog.Column{Name: c.Name, Kind: catalog.Metadata, Type: dt, Comment: c.Comment, MetadataKey: key, Virtual: c.Virtual}, err
+	}
+	return catalog.Column{}, b.errAt(errs.NotSupported, c, "unknown column kind")
+}
+
+// validateTable checks the engine's own table options and the options of
+// the table's connector; errors point at the table's name.
+func (b *binder) validateTable(path catalog.Path, t *catalog.Table, at sql.Node) error {
 	for k, v := range t.Options {
 		if !strings.HasPrefix(k, engineOptionPrefix) {
 			continue
 		}
 		if err := checkWatermarkOption(k, v); err != nil {
-			return path, nil, b.errAt(errs.InvalidOption, ct.Name, "%v", err)
+			return b.errAt(errs.InvalidOption, at, "%v", err)
 		}
 	}
 	if err := validateConnector(path, t); err != nil {
-		return path, nil, b.errAt(errs.InvalidOption, ct.Name, "%s", err.(*errs.Error).Msg)
+		return b.errAt(errs.InvalidOption, at, "%s", err.(*errs.Error).Msg)
 	}
-	return path, t, nil
+	return nil
 }
+
+// setDistribution gives t the distribution d, whose keys must be physical
+// columns of t.
+func (b *binder) setDistribution(t *catalog.Table, d *sql.Distribution) error {
+	for _, k := range d.Keys {
+		if i := columnIndex(t.Columns, k); i < 0 || t.Columns[i].Kind != catalog.Physical {
+			return b.errAt(errs.UndefinedColumn, d, "distribution key '%s' is not a physical column of the table", k)
+		}
+	}
+	t.Distribution = &catalog.Distribution{Kind: d.Kind, Keys: d.Keys, Buckets: d.Buckets}
+	return nil
+}
+
+// clearRowtime takes the rowtime mark off the columns of a table whose
+// watermark is dropped or replaced.
+func clearRowtime(t *catalog.Table) {
+	for i, c := range t.Columns {
+		if c.Type.TimeAttr == types.RowtimeAttr {
+			t.Columns[i].Type = c.Type.WithTimeAttr(types.NoTimeAttr)
+		}
+	}
+	t.Watermark = nil
+}
+
+// posNode is a bare position, for errors about clauses without a node.
+type posNode sql.Pos
+
+func (p posNode) Position() sql.Pos { return sql.Pos(p) }
 
 func (b *binder) bindWatermark(t *catalog.Table, w *sql.WatermarkDef) error {
 	i := columnIndex(t.Columns, w.Column)

@@ -57,6 +57,11 @@ type binder struct {
 	// absentGroups are, while a grouping set's query is bound, the
 	// grouping expressions of the other sets.
 	absentGroups []sql.Expr
+	// groupingSet is set while a grouping set's query is bound: it
+	// aggregates even when its set is empty. groupID is GROUP_ID() there,
+	// the number of identical sets before it.
+	groupingSet bool
+	groupID     int64
 	// stateTTL is, while a query block's FROM is bound, its STATE_TTL
 	// hints by input name (bindJoin reads them).
 	stateTTL map[string]int64
@@ -83,6 +88,11 @@ func (p *Planner) PlanInsert(src string, ins *sql.Insert) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.planInsert(ins, t)
+}
+
+// planInsert binds the query of ins and tops it by a Sink writing t.
+func (b *binder) planInsert(ins *sql.Insert, t sinkTable) (*Sink, error) {
 	if ins.Overwrite && !t.props.SupportsOverwrite {
 		return nil, b.errAt(errs.NotSupported, ins, "INSERT OVERWRITE requires a sink that supports overwriting; connector '%s' of table %s does not", t.table.Connector(), t.path)
 	}
@@ -192,6 +202,11 @@ func (b *binder) sinkTarget(ins *sql.Insert) (sinkTable, error) {
 	if !ok {
 		return sinkTable{}, b.errAt(errs.WrongObjectType, ins.Table, "%s is a view; INSERT needs a table", path)
 	}
+	return b.sinkTableOf(ins, path, tbl)
+}
+
+// sinkTableOf validates table tbl at path as the sink of ins.
+func (b *binder) sinkTableOf(ins *sql.Insert, path catalog.Path, tbl *catalog.Table) (sinkTable, error) {
 	tbl = withOptionsHint(ins.TableHints, tbl)
 	info := tableInfo(path, tbl)
 	f, ok := connector.Sink(tbl.Connector())

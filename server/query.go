@@ -117,6 +117,10 @@ func (ss *session) run(ctx context.Context, src string, st sql.Statement, text s
 	if r, ok, err := ss.jobStatement(st); ok {
 		return r, err
 	}
+	if err := ss.checkAlterable(st); err != nil {
+		return nil, err
+	}
+	target := ss.target(st)
 	var r *table.TableResult
 	var err error
 	switch s := st.(type) {
@@ -136,9 +140,15 @@ func (ss *session) run(ctx context.Context, src string, st sql.Statement, text s
 	if err != nil {
 		return nil, err
 	}
-	if ss.srv.store != nil && !ss.replaying && persistent(st) {
+	if ss.srv.store != nil && !ss.replaying {
 		cat, db := ss.env.Catalog().Current()
-		if err := ss.srv.store.record(cat, db, text); err != nil {
+		recs, err := ss.records(st, text, target)
+		for _, rec := range recs {
+			if err == nil {
+				err = ss.srv.store.record(cat, db, rec)
+			}
+		}
+		if err != nil {
 			r.Close()
 			return nil, errs.Wrap(errs.InternalError, err, "the statement ran but could not be recorded in the data directory: %v", err)
 		}
@@ -171,23 +181,6 @@ func (ss *session) executeFlink(ctx context.Context, src string, st sql.Statemen
 	return r, nil
 }
 
-// persistent reports whether st changes the shared catalog.
-func persistent(st sql.Statement) bool {
-	switch s := st.(type) {
-	case *sql.CreateTable:
-		return !s.Temporary
-	case *sql.CreateView:
-		return !s.Temporary
-	case *sql.DropTable:
-		return !s.Temporary
-	case *sql.DropView:
-		return !s.Temporary
-	case *sql.CreateMaterializedView, *sql.DropMaterializedView:
-		return true
-	}
-	return false
-}
-
 // commandTag is the CommandComplete tag PostgreSQL sends for st.
 func commandTag(st sql.Statement, rows int) string {
 	switch s := st.(type) {
@@ -200,7 +193,23 @@ func commandTag(st sql.Statement, rows int) string {
 		// tag has no way to say so, so it reports none.
 		return "INSERT 0 0"
 	case *sql.CreateTable:
+		if s.Query != nil {
+			// PostgreSQL's tag for CREATE TABLE AS.
+			return "SELECT 0"
+		}
 		return "CREATE TABLE"
+	case *sql.AlterTable:
+		return "ALTER TABLE"
+	case *sql.AlterView:
+		return "ALTER VIEW"
+	case *sql.CreateDatabase:
+		return "CREATE DATABASE"
+	case *sql.DropDatabase:
+		return "DROP DATABASE"
+	case *sql.AlterDatabase:
+		return "ALTER DATABASE"
+	case *sql.Truncate:
+		return "TRUNCATE TABLE"
 	case *sql.CreateView:
 		return "CREATE VIEW"
 	case *sql.DropTable:

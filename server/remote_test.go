@@ -288,6 +288,11 @@ func TestRemoteErrors(t *testing.T) {
 		defer env.DropFunction("remote_total")
 		_, err = env.ExecuteSQL(ctx, "SELECT remote_total(x), remote_plus_one(x) FROM (VALUES (CAST(1 AS BIGINT))) AS v(x) GROUP BY x")
 		require.ErrorContains(t, err, "functions REMOTE_PLUS_ONE, REMOTE_TOTAL are Go functions registered with CreateFunction")
+		// And table functions.
+		require.NoError(t, env.CreateFunction("remote_words", strings.Fields))
+		defer env.DropFunction("remote_words")
+		_, err = env.ExecuteSQL(ctx, "SELECT f0 FROM (VALUES ('a b')) AS v(s), LATERAL TABLE(remote_words(s))")
+		require.ErrorContains(t, err, "function REMOTE_WORDS is a Go function registered with CreateFunction in this process")
 		// The same query without it runs.
 		r, err := env.ExecuteSQL(ctx, "SELECT x + 1 FROM (VALUES (1)) AS v(x)")
 		require.NoError(t, err)

@@ -80,6 +80,19 @@ type CreateTable struct {
 	// Distribution is the DISTRIBUTED BY / DISTRIBUTED INTO clause (nil if
 	// none).
 	Distribution *Distribution
+	// Like is the LIKE clause after WITH (nil if none).
+	Like *TableLike
+	// Query is the AS query of CREATE TABLE AS SELECT (CTAS) and REPLACE
+	// TABLE AS SELECT (RTAS), nil otherwise; QueryText is its text.
+	Query     *Query
+	QueryText string
+	// Replace is REPLACE TABLE ... AS (the table must exist); OrReplace is
+	// CREATE OR REPLACE TABLE ... AS (created or replaced).
+	Replace, OrReplace bool
+	// ColumnOrder is the column list of names without types of CREATE |
+	// REPLACE TABLE t (c, b, a) ... AS SELECT, which orders the query's
+	// columns in the new table (Flink 2.0, FLINK-35709); nil otherwise.
+	ColumnOrder []ColumnName
 }
 
 // Distribution is Flink's table distribution: DISTRIBUTED BY [HASH |
@@ -236,26 +249,49 @@ const (
 	ShowColumns
 	ShowModules
 	ShowJobs
+	ShowProcedures
+	ShowCreateCatalog
 )
 
 var showKindNames = [...]string{"TABLES", "VIEWS", "FUNCTIONS", "CATALOGS", "DATABASES",
-	"CURRENT CATALOG", "CURRENT DATABASE", "CREATE TABLE", "CREATE VIEW", "COLUMNS", "MODULES", "JOBS"}
+	"CURRENT CATALOG", "CURRENT DATABASE", "CREATE TABLE", "CREATE VIEW", "COLUMNS", "MODULES", "JOBS",
+	"PROCEDURES", "CREATE CATALOG"}
 
 func (k ShowKind) String() string { return showKindNames[k] }
 
-// Show is SHOW <what>. Name is set for SHOW CREATE TABLE|VIEW x and SHOW
-// COLUMNS FROM x.
+// Show is SHOW <what>. Name is set for SHOW CREATE TABLE|VIEW|CATALOG x
+// and SHOW COLUMNS FROM x, and for the FROM|IN database (or catalog, of
+// SHOW DATABASES) of SHOW TABLES, VIEWS, FUNCTIONS, PROCEDURES and
+// DATABASES.
 type Show struct {
 	Pos  Pos
 	What ShowKind
 	Name ObjectName
+	// Like is the [NOT] LIKE|ILIKE pattern filtering the names (nil if
+	// none).
+	Like *ShowLike
+	// Full is SHOW FULL MODULES; User is SHOW USER FUNCTIONS.
+	Full, User bool
 }
 
-// Describe is DESCRIBE|DESC [EXTENDED] name.
+// ShowLike is the [NOT] LIKE|ILIKE 'pattern' of a SHOW statement: SQL LIKE
+// with % and _, ILIKE ignoring case.
+type ShowLike struct {
+	Pos     Pos
+	Pattern string
+	Not     bool
+	ILike   bool
+}
+
+// Describe is DESCRIBE|DESC [EXTENDED] name or DESCRIBE CATALOG [EXTENDED]
+// name.
 type Describe struct {
 	Pos      Pos
 	Name     ObjectName
 	Extended bool
+	// Catalog is DESCRIBE CATALOG [EXTENDED] name (Flink 1.20): Name is a
+	// catalog.
+	Catalog bool
 }
 
 // Use is USE db or USE CATALOG c.
@@ -270,7 +306,8 @@ type Use struct {
 type Explain struct {
 	Pos     Pos
 	Details []string
-	// Stmt is a *QueryStatement, *Insert or *StatementSet. In a script,
+	// Stmt is a *QueryStatement, *Insert, *StatementSet or a *CreateTable
+	// with a Query (CREATE|REPLACE TABLE ... AS SELECT). In a script,
 	// EXPLAIN [details] [EXECUTE] STATEMENT SET BEGIN ...; END; explains a
 	// whole statement set.
 	Stmt Statement

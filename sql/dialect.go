@@ -299,12 +299,19 @@ func (r *rewriter) run() error {
 	// fromDepth[d] is true while the FROM clause of the query block at
 	// paren depth d expects table references after a comma.
 	fromAt := map[int]bool{}
+	// joinCond[d] is true after the ON or USING of a join in the FROM
+	// clause at depth d, where a comma starts the FROM list's next item
+	// (FROM a JOIN b ON c, LATERAL TABLE(f(b.x))).
+	joinCond := map[int]bool{}
 	depth := 0
 	for i := r.lo; i < r.hi; i++ {
 		t := r.tok(i)
 		prev := token{}
 		if i > r.lo {
 			prev = r.tok(i - 1)
+		}
+		if t.isOp(",") && joinCond[depth] {
+			fromAt[depth], joinCond[depth] = true, false
 		}
 		next := r.tok(i + 1)
 		adjacent := next.pos == t.end
@@ -419,8 +426,13 @@ func (r *rewriter) run() error {
 			rewrite = r.valuesOperand
 		case (t.is("FLOOR") || t.is("CEIL") || t.is("CEILING")) && next.isOp("(") && !prev.isOp("."):
 			rewrite = r.floorTo
+		case (t.is("JSON_OBJECTAGG") || t.is("JSON_ARRAYAGG")) && next.isOp("(") && !prev.isOp("."):
+			// Before the generic call: an OVER after it is refused there.
+			rewrite = r.jsonAgg
 		case t.kind == tkWord && next.isOp("(") && !prev.isOp(".") && !prev.is("TABLE") && r.ownCall(i):
 			rewrite = r.call
+		case t.isOp("(") && r.overlapsAt(i):
+			rewrite = r.overlaps
 		case t.isOp("(") || t.isOp("["):
 			depth++
 			if t.isOp("(") && next.is("VALUES") && r.startsFromItem(prev, fromAt, depth-1) {
@@ -435,6 +447,7 @@ func (r *rewriter) run() error {
 			}
 		case t.isOp(")") || t.isOp("]"):
 			delete(fromAt, depth)
+			delete(joinCond, depth)
 			depth--
 			if t.isOp(")") && fromAt[depth] {
 				rewrite = func(i int) (int, error) { return r.derivedAliases(i, fromAt, depth) }
@@ -448,6 +461,7 @@ func (r *rewriter) run() error {
 			rewrite = func(i int) (int, error) { return r.threePartTable(i + 1) }
 		case t.is("WHERE") || t.is("GROUP") || t.is("HAVING") || t.is("ORDER") || t.is("LIMIT") ||
 			t.is("UNION") || t.is("EXCEPT") || t.is("INTERSECT") || t.is("WINDOW") || t.is("ON") || t.is("USING"):
+			joinCond[depth] = (t.is("ON") || t.is("USING")) && (fromAt[depth] || joinCond[depth])
 			fromAt[depth] = false
 			if t.is("LIMIT") && i+2 < r.hi && r.tok(i+2).isOp(",") {
 				return r.errorf(i, "LIMIT offset, count is MySQL syntax; use LIMIT count OFFSET offset")
@@ -461,6 +475,12 @@ func (r *rewriter) run() error {
 			rewrite = r.cast
 		case (t.is("JSON_VALUE") || t.is("JSON_QUERY")) && next.isOp("("):
 			rewrite = r.jsonFunc
+		case (t.is("JSON_OBJECT") || t.is("JSON_ARRAY")) && next.isOp("(") && !prev.isOp("."):
+			rewrite = r.jsonCtor
+		case t.is("SPLIT") && next.isOp("(") && !prev.isOp("."):
+			// SPLIT is a keyword of TiDB's grammar (SPLIT TABLE), so its
+			// calls are ours to parse.
+			rewrite = r.call
 		case t.is("EXTRACT") && next.isOp("("):
 			rewrite = r.extract
 		case (t.is("ANY") || t.is("SOME") || t.is("ALL")) && next.isOp("(") && isComparisonOp(prev) &&
@@ -921,6 +941,296 @@ func (r *rewriter) jsonFunc(i int) (int, error) {
 	}
 	r.placeExpr(i, end, call)
 	return end, nil
+}
+
+// jsonCtor replaces JSON_OBJECT([KEY] k VALUE v, ... [NULL | ABSENT ON
+// NULL]) and JSON_ARRAY(v, ... [NULL | ABSENT ON NULL]) at i with the
+// calls exec/expr evaluates: JSON_OBJECT(k1, v1, ...) with NULL ON NULL
+// (the default) or $JSON_OBJECT_ABSENT_ON_NULL(k1, v1, ...), and
+// JSON_ARRAY(v1, ...) with ABSENT ON NULL (the default) or
+// $JSON_ARRAY_NULL_ON_NULL(v1, ...). A call with neither KEY, VALUE nor an
+// ON NULL clause is left to TiDB as any function call.
+func (r *rewriter) jsonCtor(i int) (int, error) {
+	p := r.p
+	fn := p.toks[i].upper
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	// The top-level commas split the arguments.
+	var bounds [][2]int
+	lo, depth, clause := i+2, 0, false
+	for j := i + 2; j <= end; j++ {
+		t := p.toks[j]
+		switch {
+		case j == end || depth == 0 && t.isOp(","):
+			bounds = append(bounds, [2]int{lo, j})
+			lo = j + 1
+		case t.isOp("(") || t.isOp("["):
+			depth++
+		case t.isOp(")") || t.isOp("]"):
+			depth--
+		case depth == 0 && (t.is("KEY") || t.is("VALUE")):
+			clause = true
+		}
+	}
+	// The ON NULL clause ends the last argument.
+	last := &bounds[len(bounds)-1]
+	onNull, hi := r.jsonOnNull(last[0], last[1])
+	if onNull != "" {
+		last[1], clause = hi, true
+	}
+	if !clause {
+		return i, nil
+	}
+	if last[0] == last[1] {
+		if len(bounds) > 1 {
+			return 0, r.errorf(last[1], "expected an expression before %s ON NULL", onNull)
+		}
+		bounds = bounds[:0]
+	}
+	var args []Expr
+	for _, b := range bounds {
+		if b[0] == b[1] {
+			return 0, r.errorf(b[1], "expected an expression")
+		}
+		if fn == "JSON_ARRAY" {
+			e, err := p.parseExpr(b[0], b[1])
+			if err != nil {
+				return 0, err
+			}
+			args = append(args, e)
+			continue
+		}
+		k, val, err := r.jsonKeyValue(fn, b[0], b[1])
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, k, val)
+	}
+	name := fn
+	switch {
+	case fn == "JSON_OBJECT" && onNull == "ABSENT":
+		name = jsonObjectAbsentOnNull
+	case fn == "JSON_ARRAY" && onNull == "NULL":
+		name = jsonArrayNullOnNull
+	}
+	r.placeExpr(i, end, &FuncCall{Pos: p.toks[i].pos, Name: name, Args: args})
+	return end, nil
+}
+
+// The calls of JSON_OBJECT with ABSENT ON NULL and JSON_ARRAY with NULL ON
+// NULL (exec/expr's names for them).
+const (
+	jsonObjectAbsentOnNull = "$JSON_OBJECT_ABSENT_ON_NULL"
+	jsonArrayNullOnNull    = "$JSON_ARRAY_NULL_ON_NULL"
+)
+
+// formatJSONCall prints the calls jsonCtor and jsonAgg write in Flink's
+// syntax, which parses back to them, and reports whether e was one.
+func formatJSONCall(b *strings.Builder, e *FuncCall) bool {
+	var fn, onNull string
+	object, agg := false, false
+	switch e.Name {
+	case jsonObjectAbsentOnNull:
+		fn, onNull, object = "JSON_OBJECT", "ABSENT", true
+	case jsonArrayNullOnNull:
+		fn, onNull = "JSON_ARRAY", "NULL"
+	default:
+		base, behavior, ok := strings.Cut(e.Name, "AGG_")
+		if !ok || base != "JSON_OBJECT" && base != "JSON_ARRAY" || behavior != "NULL_ON_NULL" && behavior != "ABSENT_ON_NULL" {
+			return false
+		}
+		fn, onNull, object, agg = base+"AGG", strings.TrimSuffix(behavior, "_ON_NULL"), base == "JSON_OBJECT", true
+	}
+	args := e.Args
+	if agg {
+		// jsonAgg wrapped the value in JSON_STRING; the syntax has it bare.
+		n := len(args)
+		if n == 0 {
+			return false
+		}
+		v, ok := args[n-1].(*FuncCall)
+		if !ok || v.Name != "JSON_STRING" || len(v.Args) != 1 {
+			return false
+		}
+		args = append(append([]Expr{}, args[:n-1]...), v.Args[0])
+	}
+	if object && len(args)%2 != 0 {
+		return false
+	}
+	b.WriteString(fn + "(")
+	if object {
+		for i := 0; i < len(args); i += 2 {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("KEY ")
+			formatExpr(b, args[i])
+			b.WriteString(" VALUE ")
+			formatExpr(b, args[i+1])
+		}
+	} else {
+		formatList(b, args)
+	}
+	if len(args) > 0 {
+		b.WriteByte(' ')
+	}
+	b.WriteString(onNull + " ON NULL)")
+	if e.Filter != nil {
+		b.WriteString(" FILTER (WHERE ")
+		formatExpr(b, e.Filter)
+		b.WriteByte(')')
+	}
+	return true
+}
+
+// jsonOnNull finds a trailing NULL ON NULL or ABSENT ON NULL in tokens
+// [lo, hi): its behavior (NULL or ABSENT, "" without one) and where it
+// starts.
+func (r *rewriter) jsonOnNull(lo, hi int) (string, int) {
+	p := r.p
+	if k := hi - 3; k >= lo && (p.toks[k].is("NULL") || p.toks[k].is("ABSENT")) &&
+		p.toks[k+1].is("ON") && p.toks[k+2].is("NULL") {
+		return p.toks[k].upper, k
+	}
+	return "", hi
+}
+
+// jsonKeyValue parses [KEY] key VALUE value in tokens [lo, hi), an entry
+// of JSON_OBJECT or JSON_OBJECTAGG.
+func (r *rewriter) jsonKeyValue(fn string, lo, hi int) (Expr, Expr, error) {
+	p := r.p
+	start := lo
+	if p.toks[lo].is("KEY") {
+		lo++
+	}
+	v, depth := -1, 0
+	for j := lo; j < hi && v < 0; j++ {
+		switch t := p.toks[j]; {
+		case t.isOp("(") || t.isOp("["):
+			depth++
+		case t.isOp(")") || t.isOp("]"):
+			depth--
+		case depth == 0 && t.is("VALUE"):
+			v = j
+		}
+	}
+	if v <= lo || v+1 >= hi {
+		return nil, nil, r.errorf(start, "expected [KEY] key VALUE value in %s", fn)
+	}
+	k, err := p.parseExpr(lo, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	val, err := p.parseExpr(v+1, hi)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, val, nil
+}
+
+// jsonAgg replaces JSON_OBJECTAGG([KEY] k VALUE v [NULL | ABSENT ON NULL])
+// and JSON_ARRAYAGG(v [NULL | ABSENT ON NULL]) at i with the aggregates
+// exec/agg implements, named for their ON NULL behavior as in Flink
+// (JSON_OBJECTAGG_NULL_ON_NULL by default, JSON_ARRAYAGG_ABSENT_ON_NULL by
+// default), the value wrapped in JSON_STRING as Flink's
+// WrapJsonAggFunctionArgumentsRule does, so that the aggregate splices
+// JSON texts.
+func (r *rewriter) jsonAgg(i int) (int, error) {
+	p := r.p
+	fn := p.toks[i].upper
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	if r.tok(end + 1).is("OVER") {
+		return 0, r.errorf(i, "%s is not supported in OVER windows", fn)
+	}
+	onNull, hi := r.jsonOnNull(i+2, end)
+	for j, depth := i+2, 0; j < hi; j++ {
+		switch t := p.toks[j]; {
+		case t.isOp("(") || t.isOp("["):
+			depth++
+		case t.isOp(")") || t.isOp("]"):
+			depth--
+		case depth == 0 && t.is("ORDER") && r.tok(j+1).is("BY"):
+			return 0, r.errorf(j, "ORDER BY in %s is not supported", fn)
+		case depth == 0 && t.isOp(","):
+			return 0, r.errorf(j, "%s takes one entry", fn)
+		}
+	}
+	pos := p.toks[i].pos
+	var args []Expr
+	var v Expr
+	if fn == "JSON_OBJECTAGG" {
+		var k Expr
+		if k, v, err = r.jsonKeyValue(fn, i+2, hi); err != nil {
+			return 0, err
+		}
+		args = append(args, k)
+		if onNull == "" {
+			onNull = "NULL"
+		}
+	} else {
+		if hi == i+2 {
+			return 0, r.errorf(i, "%s needs a value", fn)
+		}
+		if v, err = p.parseExpr(i+2, hi); err != nil {
+			return 0, err
+		}
+		if onNull == "" {
+			onNull = "ABSENT"
+		}
+	}
+	args = append(args, &FuncCall{Pos: v.Position(), Name: "JSON_STRING", Args: []Expr{v}})
+	r.placeExpr(i, end, &FuncCall{Pos: pos, Name: fn + "_" + onNull + "_ON_NULL", Args: args})
+	return end, nil
+}
+
+// overlapsAt reports whether the parenthesized list at i is the first
+// period of (start, end) OVERLAPS (start, end).
+func (r *rewriter) overlapsAt(i int) bool {
+	end := r.p.matchClose(i, r.hi)
+	return end >= 0 && r.tok(end+1).is("OVERLAPS") && r.tok(end+2).isOp("(")
+}
+
+// overlaps replaces (s1, e1) OVERLAPS (s2, e2) at i with the call
+// OVERLAPS(s1, e1, s2, e2), which exec/expr expands as Calcite does.
+func (r *rewriter) overlaps(i int) (int, error) {
+	p := r.p
+	end1 := p.matchClose(i, r.hi)
+	end2, err := r.closeOf(end1 + 2)
+	if err != nil {
+		return 0, err
+	}
+	var args []Expr
+	for _, b := range [][2]int{{i, end1}, {end1 + 2, end2}} {
+		period, err := p.parseExprList(b[0]+1, b[1])
+		if err != nil {
+			return 0, err
+		}
+		if len(period) != 2 {
+			return 0, r.errorf(b[0], "a period of OVERLAPS is (start, end), got %d values", len(period))
+		}
+		args = append(args, period...)
+	}
+	r.placeExpr(i, end2, &FuncCall{Pos: p.toks[i].pos, Name: "OVERLAPS", Args: args})
+	return end2, nil
+}
+
+// formatOverlaps prints the call overlaps writes in the SQL syntax, which
+// parses back to it, and reports whether e was one.
+func formatOverlaps(b *strings.Builder, e *FuncCall) bool {
+	if e.Name != "OVERLAPS" || len(e.Args) != 4 || e.Distinct || e.Star || e.Filter != nil || e.Over != nil {
+		return false
+	}
+	b.WriteString("((")
+	formatList(b, e.Args[:2])
+	b.WriteString(") OVERLAPS (")
+	formatList(b, e.Args[2:])
+	b.WriteString("))")
+	return true
 }
 
 // isStringTypeName reports the character string type names.
@@ -1599,13 +1909,18 @@ var notCallNames = map[string]bool{
 // TiDB's grammar rejects it: SESSION(...) and CARDINALITY(...) (TiDB
 // keywords),
 // FIRST_VALUE/LAST_VALUE as plain aggregates (TiDB allows them only with
-// OVER), and any other function before OVER (user aggregates, LISTAGG).
+// OVER), any other function before OVER (user aggregates, LISTAGG), and
+// DISTINCT calls of aggregates TiDB does not know (LISTAGG, ARRAY_AGG,
+// COLLECT, user aggregates).
 func (r *rewriter) ownCall(i int) bool {
 	t := r.tok(i)
 	if notCallNames[t.upper] {
 		return false
 	}
 	if t.is("SESSION") || t.is("CARDINALITY") || matchRecognizeFuncs[t.upper] {
+		return true
+	}
+	if r.tok(i+2).is("DISTINCT") && !tidbWindowFuncs[t.upper] {
 		return true
 	}
 	end := r.p.matchClose(i+1, r.hi)

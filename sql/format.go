@@ -80,6 +80,9 @@ func formatExpr(b *strings.Builder, e Expr) {
 		formatExpr(b, e.Right)
 		b.WriteByte(')')
 	case *FuncCall:
+		if formatJSONCall(b, e) || formatOverlaps(b, e) {
+			return
+		}
 		b.WriteString(e.Name + "(")
 		if e.Distinct {
 			b.WriteString("DISTINCT ")

@@ -123,7 +123,9 @@ func (r *rewriter) groupBy(i int) (int, error) {
 		}
 		sets[si] = set
 	}
-	if len(sets) != 1 || len(sets[0]) != len(g.groupBy) {
+	// One set of every expression is a plain GROUP BY; the empty set alone,
+	// GROUP BY GROUPING SETS (()), stays a set: it aggregates to one row.
+	if len(sets) != 1 || len(sets[0]) != len(g.groupBy) || len(g.groupBy) == 0 {
 		g.sets = sets
 	}
 	g.pos = p.toks[lo].pos

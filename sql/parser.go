@@ -320,8 +320,14 @@ func (p *parser) parseStatement() (Statement, error) {
 		s, err = p.parseStopJob()
 	case t.is("SUBSCRIBE"):
 		s, err = p.parseSubscribe()
+	case t.is("ALTER"):
+		s, err = p.parseAlter()
+	case t.is("REPLACE") && p.peekAt(1).is("TABLE"):
+		s, err = p.parseReplaceTable()
+	case t.is("TRUNCATE"):
+		s, err = p.parseTruncate()
 	default:
-		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN)")
+		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, ALTER, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN)")
 	}
 	if err != nil {
 		return nil, err
@@ -338,6 +344,10 @@ func (p *parser) parseCreate() (Statement, error) {
 		p.i += 2
 		return p.parseCreateMaterializedView(start.pos)
 	}
+	if p.peek().is("OR") && p.peekAt(1).is("REPLACE") && p.peekAt(2).is("TABLE") {
+		p.i += 3
+		return p.parseReplaceRest(start.pos, true)
+	}
 	temporary := p.accept("TEMPORARY")
 	t := p.peek()
 	switch {
@@ -347,8 +357,14 @@ func (p *parser) parseCreate() (Statement, error) {
 	case t.is("VIEW"):
 		p.next()
 		return p.parseCreateView(start.pos, temporary)
+	case t.is("DATABASE") && !temporary:
+		p.next()
+		return p.parseCreateDatabase(start.pos)
+	case t.is("CATALOG") && !temporary:
+		p.next()
+		return p.parseCreateCatalog(start.pos)
 	}
-	return nil, p.errorf(t, "expected TABLE, VIEW or MATERIALIZED VIEW after CREATE")
+	return nil, p.errorf(t, "expected TABLE, VIEW, DATABASE, CATALOG or MATERIALIZED VIEW after CREATE")
 }
 
 func (p *parser) parseCreateMaterializedView(pos Pos) (Statement, error) {
@@ -398,22 +414,24 @@ func (p *parser) parseCreateTable(pos Pos, temporary bool) (Statement, error) {
 	if ct.Name, err = p.parseObjectName(); err != nil {
 		return nil, err
 	}
-	if p.peek().is("AS") || p.peek().is("LIKE") {
-		return nil, p.errorf(p.peek(), "CREATE TABLE %s is not supported", p.peek().upper)
-	}
-	if err := p.expectOp("("); err != nil {
-		return nil, err
-	}
-	for {
-		if err := p.parseTableElement(ct); err != nil {
+	// The column list may be left out when LIKE or AS SELECT supplies
+	// the columns.
+	if p.peek().isOp("(") && p.peekAt(1).isIdent() && (p.peekAt(2).isOp(",") || p.peekAt(2).isOp(")")) {
+		if ct.ColumnOrder, err = p.parseColumnOrder(); err != nil {
 			return nil, err
 		}
-		if !p.acceptOp(",") {
-			break
+	} else if p.acceptOp("(") {
+		for {
+			if err := p.parseTableElement(ct); err != nil {
+				return nil, err
+			}
+			if !p.acceptOp(",") {
+				break
+			}
 		}
-	}
-	if err := p.expectOp(")"); err != nil {
-		return nil, err
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
 	}
 	if p.accept("COMMENT") {
 		if ct.Comment, err = p.parseString("the table comment"); err != nil {
@@ -437,6 +455,24 @@ func (p *parser) parseCreateTable(pos Pos, temporary bool) (Statement, error) {
 		if ct.Options, err = p.parseOptions(); err != nil {
 			return nil, err
 		}
+	}
+	if t := p.peek(); t.is("LIKE") {
+		p.next()
+		if ct.Like, err = p.parseTableLike(t.pos); err != nil {
+			return nil, err
+		}
+	}
+	if p.accept("AS") {
+		if ct.Temporary {
+			return nil, p.errorf(p.toks[p.i-1], "CREATE TEMPORARY TABLE AS SELECT is not supported: Flink creates CTAS tables in the catalog")
+		}
+		return p.parseTableQuery(ct)
+	}
+	if ct.ColumnOrder != nil {
+		return nil, newError(p.src, ct.ColumnOrder[0].Pos, "a column list without types is only allowed with AS SELECT, whose columns it orders")
+	}
+	if ct.Columns == nil && ct.Like == nil && ct.Watermark == nil && ct.PrimaryKey == nil {
+		return nil, p.errorf(p.peek(), "expected a column list, LIKE or AS SELECT")
 	}
 	return ct, nil
 }
@@ -636,8 +672,11 @@ func (p *parser) parseDrop() (Statement, error) {
 	}
 	temporary := !materialized && p.accept("TEMPORARY")
 	t := p.peek()
+	if !temporary && !materialized && (t.is("DATABASE") || t.is("CATALOG")) {
+		return p.parseDropDatabaseOrCatalog(start.pos)
+	}
 	if !t.is("TABLE") && !t.is("VIEW") {
-		return nil, p.errorf(t, "expected TABLE, VIEW or MATERIALIZED VIEW after DROP")
+		return nil, p.errorf(t, "expected TABLE, VIEW, DATABASE, CATALOG or MATERIALIZED VIEW after DROP")
 	}
 	p.next()
 	ifExists := false
@@ -819,7 +858,7 @@ func (p *parser) parseReset() (Statement, error) {
 
 var showWords = map[string]ShowKind{
 	"TABLES": ShowTables, "VIEWS": ShowViews, "FUNCTIONS": ShowFunctions, "CATALOGS": ShowCatalogs,
-	"DATABASES": ShowDatabases, "MODULES": ShowModules, "JOBS": ShowJobs,
+	"DATABASES": ShowDatabases, "MODULES": ShowModules, "JOBS": ShowJobs, "PROCEDURES": ShowProcedures,
 }
 
 func (p *parser) parseShow() (Statement, error) {
@@ -830,9 +869,18 @@ func (p *parser) parseShow() (Statement, error) {
 	switch {
 	case t.kind == tkWord && showWords[t.upper] != 0 || t.is("TABLES"):
 		s.What = showWords[t.upper]
+		return s, p.parseShowFiltered(s)
 	case t.is("USER") && p.peek().is("FUNCTIONS"):
 		p.next()
-		s.What = ShowFunctions
+		s.What, s.User = ShowFunctions, true
+		return s, p.parseShowFiltered(s)
+	case t.is("FULL") && p.peek().is("MODULES"):
+		p.next()
+		s.What, s.Full = ShowModules, true
+	case t.is("CREATE") && p.peek().is("CATALOG"):
+		p.next()
+		s.What = ShowCreateCatalog
+		s.Name, err = p.parseCatalogName()
 	case t.is("CURRENT") && p.peek().is("CATALOG"):
 		p.next()
 		s.What = ShowCurrentCatalog
@@ -850,11 +898,29 @@ func (p *parser) parseShow() (Statement, error) {
 			return nil, p.errorf(p.peek(), "expected FROM or IN")
 		}
 		s.What = ShowColumns
-		s.Name, err = p.parseObjectName()
+		if s.Name, err = p.parseObjectName(); err != nil {
+			return nil, err
+		}
+		err = p.parseShowLike(s)
 	default:
-		return nil, p.errorf(t, "expected TABLES, VIEWS, FUNCTIONS, CATALOGS, DATABASES, MODULES, JOBS, CURRENT CATALOG|DATABASE, CREATE TABLE|VIEW or COLUMNS after SHOW")
+		return nil, p.errorf(t, "expected TABLES, VIEWS, FUNCTIONS, PROCEDURES, CATALOGS, DATABASES, [FULL] MODULES, JOBS, CURRENT CATALOG|DATABASE, CREATE TABLE|VIEW|CATALOG or COLUMNS after SHOW")
 	}
 	return s, err
+}
+
+// parseShowFiltered parses the FROM|IN and [NOT] LIKE|ILIKE clauses of the
+// SHOW statements that list names.
+func (p *parser) parseShowFiltered(s *Show) error {
+	switch s.What {
+	case ShowModules, ShowJobs:
+		return nil
+	case ShowCatalogs:
+		return p.parseShowLike(s)
+	}
+	if err := p.parseShowFrom(s); err != nil {
+		return err
+	}
+	return p.parseShowLike(s)
 }
 
 func (p *parser) parseDescribe() (Statement, error) {
@@ -863,6 +929,15 @@ func (p *parser) parseDescribe() (Statement, error) {
 		p.next()
 		id := p.next()
 		return &DescribeJob{Pos: start.pos, ID: id.val}, nil
+	}
+	if p.peek().is("CATALOG") && p.peekAt(1).isIdent() {
+		// DESCRIBE CATALOG c; DESCRIBE catalog alone describes a table
+		// named catalog.
+		p.next()
+		d := &Describe{Pos: start.pos, Catalog: true, Extended: p.accept("EXTENDED")}
+		var err error
+		d.Name, err = p.parseCatalogName()
+		return d, err
 	}
 	d := &Describe{Pos: start.pos, Extended: p.accept("EXTENDED")}
 	var err error
@@ -974,12 +1049,14 @@ func (p *parser) parseExplain() (Statement, error) {
 		e.Stmt = &QueryStatement{Query: q}
 	case t.is("INSERT"):
 		e.Stmt, err = p.parseInsert()
+	case t.is("CREATE") && (p.peekAt(1).is("TABLE") || p.peekAt(1).is("OR")), t.is("REPLACE") && p.peekAt(1).is("TABLE"):
+		e.Stmt, err = p.parseExplainTableAs()
 	case t.is("STATEMENT") || t.is("EXECUTE") && p.peekAt(1).is("STATEMENT"):
 		return nil, p.errorf(t, "EXPLAIN STATEMENT SET must be written BEGIN ...; END; in a script")
 	case t.kind == tkWord && strings.Contains(t.val, "_"):
 		return nil, p.errorf(t, "unknown EXPLAIN detail %s (expected CHANGELOG_MODE, ESTIMATED_COST, JSON_EXECUTION_PLAN or PLAN_ADVICE)", t.val)
 	default:
-		return nil, p.errorf(t, "EXPLAIN expects a query or INSERT")
+		return nil, p.errorf(t, "EXPLAIN expects a query, INSERT or CREATE TABLE ... AS SELECT")
 	}
 	return e, err
 }

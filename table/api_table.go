@@ -438,6 +438,24 @@ func (t *Table) LeftOuterTemporalJoin(versioned *Table, asOf Expression, on ...a
 	return t.joinOn("LeftOuterTemporalJoin", planner.LeftJoin, versioned, &asOf, on)
 }
 
+// JoinLateral joins every row of t with the rows the table function call
+// produces for it (Flink's joinLateral; SQL's FROM t, LATERAL TABLE(...)):
+// call is Call(name, args...) over t's columns, optionally named with
+// As(col, ...); without names the columns are the function's. Rows
+// without rows are dropped; conditions (over both sides' columns) filter
+// the joined rows.
+func (t *Table) JoinLateral(call Expression, on ...any) *Table {
+	return t.joinLateral("JoinLateral", false, call, on)
+}
+
+// LeftOuterJoinLateral is JoinLateral keeping the rows of t for which the
+// function produces no rows, once, with NULL function columns (Flink's
+// leftOuterJoinLateral; SQL's LEFT JOIN LATERAL TABLE(...) ON TRUE). As
+// in Flink, its only condition may be TRUE: Lit(true).
+func (t *Table) LeftOuterJoinLateral(call Expression, on ...any) *Table {
+	return t.joinLateral("LeftOuterJoinLateral", true, call, on)
+}
+
 func (t *Table) setOp(op string, other *Table, fn func(l, r planner.Node) (planner.Node, error)) *Table {
 	if other.env != t.env {
 		return &Table{env: t.env, err: errs.New(errs.InvalidPlan, "%s: the tables belong to different environments", op)}

@@ -6,13 +6,14 @@
 //
 // The Go Table API builds the same logical plans from Go code: a *Table
 // (from From, SQLQuery, FromSlice or FromValues) chains operations
-// (Select, Filter, GroupBy, Window, OverWindow, Join, UnionAll, OrderBy,
-// ...) whose Expressions resolve through the function registry exactly as
+// (Select, Filter, GroupBy, Window, OverWindow, Join, JoinLateral,
+// UnionAll, OrderBy, ...) whose Expressions resolve through the function registry exactly as
 // the SQL binder's do, so SQL and Go tables mix freely (a Table registered
 // with CreateTemporaryView is a view SQL can read). Tables run through the
 // same optimize → physicalize → submit path as SQL queries (api_run.go);
 // Collect scans their rows into structs. CreateFunction registers Go
-// functions for both.
+// functions for both: scalar, aggregate and table functions (udf.go,
+// udaf.go, udtf.go).
 //
 // # Remote cluster
 //

@@ -19,6 +19,9 @@ import (
 func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statement) (*TableResult, error) {
 	switch s := stmt.(type) {
 	case *sql.CreateTable:
+		if s.Query != nil {
+			return e.createTableAs(ctx, src, s)
+		}
 		path, t, err := e.planner.CreateTable(src, s)
 		if err != nil {
 			return nil, err
@@ -58,12 +61,15 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		return okResult(), nil
 	case *sql.Use:
 		if s.Catalog {
-			return okResult(), e.catalog.UseCatalog(strings.Join(s.Name.Parts, "."))
+			return okResult(), positioned(src, s.Name, e.catalog.UseCatalog(strings.Join(s.Name.Parts, ".")))
 		}
-		return okResult(), e.catalog.UseDatabase(s.Name.Parts)
+		return okResult(), positioned(src, s.Name, e.catalog.UseDatabase(s.Name.Parts))
 	case *sql.Show:
 		return e.show(src, s)
 	case *sql.Describe:
+		if s.Catalog {
+			return e.describeCatalog(src, s)
+		}
 		return e.describe(src, s.Name)
 	case *sql.StopJob:
 		j, err := e.job(src, s, s.ID)
@@ -87,6 +93,9 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		}
 		r := stringRows(e.mem, []string{"operator", "kind", "parallelism", "records in", "records out", "late records dropped"}, rows)
 		return r, nil
+	case *sql.AlterTable, *sql.AlterView, *sql.CreateDatabase, *sql.DropDatabase, *sql.AlterDatabase,
+		*sql.CreateCatalog, *sql.DropCatalog, *sql.Truncate:
+		return e.executeDDL(src, stmt)
 	case *sql.Explain:
 		text, err := e.explain(src, s)
 		if err != nil {
@@ -142,6 +151,11 @@ func positioned(src string, n sql.Node, err error) error {
 
 // plan binds and optimizes the sinks of INSERT statements into one job graph.
 func (e *Environment) planInserts(src string, inserts []*sql.Insert) (*exec.JobGraph, []planner.Node, []planner.Node, []optimizer.PhysicalNode, error) {
+	return e.planInsertsWith(src, inserts, e.planner.PlanInsert)
+}
+
+// planInsertsWith is planInserts binding each INSERT with bind.
+func (e *Environment) planInsertsWith(src string, inserts []*sql.Insert, bind func(string, *sql.Insert) (*planner.Sink, error)) (*exec.JobGraph, []planner.Node, []planner.Node, []optimizer.PhysicalNode, error) {
 	cfg := e.Config()
 	ocfg, err := optimizerConfig(cfg)
 	if err != nil {
@@ -153,7 +167,7 @@ func (e *Environment) planInserts(src string, inserts []*sql.Insert) (*exec.JobG
 	for _, ins := range inserts {
 		e.planner.Batch = ocfg.Batch
 		e.planner.NonTemporalSort = strings.EqualFold(cfg[planner.NonTemporalSortKey], "true")
-		sink, err := e.planner.PlanInsert(src, ins)
+		sink, err := bind(src, ins)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
@@ -180,6 +194,12 @@ func (e *Environment) runInserts(ctx context.Context, src string, inserts []*sql
 	if err != nil {
 		return nil, err
 	}
+	return e.runInsertJob(ctx, g)
+}
+
+// runInsertJob submits the job of INSERT statements, waiting for it when
+// table.dml-sync is set.
+func (e *Environment) runInsertJob(ctx context.Context, g *exec.JobGraph) (*TableResult, error) {
 	job, err := e.submit(ctx, g)
 	if err != nil {
 		return nil, err
@@ -291,6 +311,11 @@ func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
 		if _, logical, optimized, physical, err = e.planInserts(src, st.Inserts); err != nil {
 			return "", err
 		}
+	case *sql.CreateTable:
+		var err error
+		if logical, optimized, physical, err = e.planCreateTableAs(src, st); err != nil {
+			return "", err
+		}
 	default:
 		return "", errs.New(errs.NotSupported, "EXPLAIN of %T is not supported", s.Stmt)
 	}
@@ -299,17 +324,34 @@ func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
 
 func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
 	list := func(col string, names []string) *TableResult {
-		rows := make([][]*string, len(names))
-		for i, n := range names {
-			rows[i] = strs(n)
+		var rows [][]*string
+		for _, n := range names {
+			if s.Like == nil || s.Like.Match(n) {
+				rows = append(rows, strs(n))
+			}
 		}
 		return stringRows(e.mem, []string{col}, rows)
 	}
 	cat, db := e.catalog.Current()
+	// FROM|IN names the database (the catalog, for SHOW DATABASES) to list.
+	if len(s.Name.Parts) > 0 && s.What != sql.ShowColumns && s.What != sql.ShowCreateTable && s.What != sql.ShowCreateView && s.What != sql.ShowCreateCatalog {
+		if s.What == sql.ShowDatabases {
+			cat = s.Name.Parts[0]
+		} else {
+			c, d, err := e.databaseOf(s.Name)
+			if err == nil && !c.DatabaseExists(d) {
+				err = errs.New(errs.UndefinedDatabase, "database %s does not exist in catalog %s", quoteName(d), quoteName(c.Name()))
+			}
+			if err != nil {
+				return nil, positioned(src, s.Name, err)
+			}
+			cat, db = c.Name(), d
+		}
+	}
 	switch s.What {
 	case sql.ShowTables, sql.ShowViews:
 		wantView := s.What == sql.ShowViews
-		names, err := e.catalog.List(func(o catalog.Object) bool {
+		names, err := e.catalog.ListIn(cat, db, func(o catalog.Object) bool {
 			_, isView := o.(*catalog.View)
 			return isView == wantView
 		})
@@ -322,13 +364,41 @@ func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
 		}
 		return list(col, names), nil
 	case sql.ShowFunctions:
-		return list("function name", expr.Names()), nil
+		names := expr.Names()
+		if s.User {
+			// SHOW USER FUNCTIONS leaves the built-in (core module)
+			// functions out.
+			var user []string
+			for _, n := range names {
+				if expr.IsUserFunction(n) {
+					user = append(user, n)
+				}
+			}
+			names = user
+		}
+		return list("function name", names), nil
+	case sql.ShowProcedures:
+		// No catalog of Eddy's has stored procedures.
+		return list("procedure name", nil), nil
+	case sql.ShowModules:
+		// Eddy's built-in functions are Flink's 'core' module, the only
+		// module loaded and used.
+		if s.Full {
+			return stringRows(e.mem, []string{"module name", "used"}, [][]*string{strs("core", "TRUE")}), nil
+		}
+		return list("module name", []string{"core"}), nil
 	case sql.ShowCatalogs:
 		return list("catalog name", e.catalog.Catalogs()), nil
+	case sql.ShowCreateCatalog:
+		d, err := e.catalogDescriptor(src, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		return list("result", []string{showCreateCatalog(s.Name.Parts[0], d)}), nil
 	case sql.ShowDatabases:
 		c, err := e.catalog.Catalog(cat)
 		if err != nil {
-			return nil, err
+			return nil, positioned(src, s.Name, err)
 		}
 		return list("database name", c.ListDatabases()), nil
 	case sql.ShowCurrentCatalog:
@@ -336,7 +406,7 @@ func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
 	case sql.ShowCurrentDatabase:
 		return list("current database name", []string{db}), nil
 	case sql.ShowColumns:
-		return e.describe(src, s.Name)
+		return e.describeMatching(src, s.Name, s.Like)
 	case sql.ShowCreateTable, sql.ShowCreateView:
 		path, err := e.catalog.Qualify(s.Name.Parts)
 		if err != nil {
@@ -359,6 +429,12 @@ func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
 
 // describe lists a table's or view's columns the way Flink's DESCRIBE does.
 func (e *Environment) describe(src string, name sql.ObjectName) (*TableResult, error) {
+	return e.describeMatching(src, name, nil)
+}
+
+// describeMatching is describe of the columns whose names match like (all
+// when nil), for SHOW COLUMNS ... LIKE.
+func (e *Environment) describeMatching(src string, name sql.ObjectName, like *sql.ShowLike) (*TableResult, error) {
 	path, err := e.catalog.Qualify(name.Parts)
 	if err != nil {
 		return nil, err
@@ -370,6 +446,9 @@ func (e *Environment) describe(src string, name sql.ObjectName) (*TableResult, e
 	var rows [][]*string
 	t, _ := obj.(*catalog.Table)
 	for _, c := range obj.Schema().Columns {
+		if like != nil && !like.Match(c.Name) {
+			continue
+		}
 		null := "TRUE"
 		if !c.Type.Nullable() {
 			null = "FALSE"
@@ -414,17 +493,21 @@ func showCreate(path catalog.Path, obj catalog.Object) string {
 		fmt.Fprintf(&b, "CREATE TABLE %s (\n", path)
 		var lines []string
 		for _, c := range o.Columns {
+			var line string
 			if c.Kind == catalog.Computed {
-				lines = append(lines, fmt.Sprintf("  `%s` AS %s", c.Name, c.Expr))
+				line = fmt.Sprintf("  `%s` AS %s", c.Name, c.Expr)
 			} else if c.Kind == catalog.Metadata {
-				line := fmt.Sprintf("  `%s` %s METADATA FROM '%s'", c.Name, c.Type.WithTimeAttr(0), c.MetadataKey)
+				line = fmt.Sprintf("  `%s` %s METADATA FROM '%s'", c.Name, c.Type.WithTimeAttr(0), c.MetadataKey)
 				if c.Virtual {
 					line += " VIRTUAL"
 				}
-				lines = append(lines, line)
 			} else {
-				lines = append(lines, fmt.Sprintf("  `%s` %s", c.Name, c.Type.WithTimeAttr(0)))
+				line = fmt.Sprintf("  `%s` %s", c.Name, c.Type.WithTimeAttr(0))
 			}
+			if c.Comment != "" {
+				line += fmt.Sprintf(" COMMENT '%s'", strings.ReplaceAll(c.Comment, "'", "''"))
+			}
+			lines = append(lines, line)
 		}
 		if o.Watermark != nil {
 			lines = append(lines, fmt.Sprintf("  WATERMARK FOR `%s` AS %s", o.Watermark.Column, o.Watermark.Expr))
@@ -433,7 +516,26 @@ func showCreate(path catalog.Path, obj catalog.Object) string {
 			lines = append(lines, fmt.Sprintf("  PRIMARY KEY (`%s`) NOT ENFORCED", strings.Join(o.PrimaryKey, "`, `")))
 		}
 		b.WriteString(strings.Join(lines, ",\n"))
-		b.WriteString("\n) WITH (\n")
+		// Flink's ShowCreateUtil prints each clause after the column
+		// list on a line of its own.
+		b.WriteString("\n)\n")
+		if o.Comment != "" {
+			fmt.Fprintf(&b, "COMMENT '%s'\n", strings.ReplaceAll(o.Comment, "'", "''"))
+		}
+		if d := o.Distribution; d != nil {
+			b.WriteString("DISTRIBUTED")
+			if len(d.Keys) > 0 {
+				fmt.Fprintf(&b, " BY %s(`%s`)", d.Kind, strings.Join(d.Keys, "`, `"))
+			}
+			if d.Buckets > 0 {
+				fmt.Fprintf(&b, " INTO %d BUCKETS", d.Buckets)
+			}
+			b.WriteString("\n")
+		}
+		if len(o.PartitionKeys) > 0 {
+			fmt.Fprintf(&b, "PARTITIONED BY (`%s`)\n", strings.Join(o.PartitionKeys, "`, `"))
+		}
+		b.WriteString("WITH (\n")
 		var opts []string
 		for _, k := range sortedKeys(o.Options) {
 			opts = append(opts, fmt.Sprintf("  '%s' = '%s'", k, strings.ReplaceAll(o.Options[k], "'", "''")))

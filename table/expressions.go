@@ -53,6 +53,9 @@ type exprNode struct {
 	to       types.DataType
 	rows     int64 // kBound ROWS n
 	err      string
+	// more are a kAlias's further names, for the columns of a table
+	// function call (JoinLateral).
+	more []string
 }
 
 func mk(n exprNode) Expression { return Expression{n: &n} }
@@ -147,9 +150,10 @@ func (e Expression) call(fn string, others ...any) Expression {
 	return mk(exprNode{kind: kCall, name: fn, args: append([]Expression{e}, toExprs(others)...)})
 }
 
-// As names the expression's output column.
-func (e Expression) As(name string) Expression {
-	return mk(exprNode{kind: kAlias, name: name, args: []Expression{e}})
+// As names the expression's output column. A table function call of
+// JoinLateral takes one name per column of its rows: As("word", "length").
+func (e Expression) As(name string, more ...string) Expression {
+	return mk(exprNode{kind: kAlias, name: name, more: more, args: []Expression{e}})
 }
 
 // Arithmetic.
@@ -324,6 +328,9 @@ func (e Expression) String() string {
 	case kOver:
 		return args[0] + " OVER " + n.name
 	case kAlias:
+		if len(n.more) > 0 {
+			return args[0] + " AS (" + strings.Join(append([]string{n.name}, n.more...), ", ") + ")"
+		}
 		return args[0] + " AS " + n.name
 	case kWinProp:
 		return args[0] + "." + strings.TrimPrefix(n.name, "window_")
@@ -469,6 +476,9 @@ func (sc *scope) resolve(e Expression) (expr.Expr, error) {
 	case kLit:
 		return &expr.Literal{Value: n.lit.Value, T: n.lit.T}, nil
 	case kAlias:
+		if len(n.more) > 0 {
+			return nil, exprError(errs.InvalidPlan, e, "only the table function call of JoinLateral takes several names")
+		}
 		return sc.resolve(n.args[0])
 	case kCall:
 		args, err := sc.resolveAll(n.args)
@@ -534,13 +544,21 @@ func (sc *scope) resolveAll(es []Expression) ([]expr.Expr, error) {
 func call(at Expression, name string, args ...expr.Expr) (expr.Expr, error) {
 	r, err := expr.Resolve(name, args)
 	if err != nil {
-		code := errs.DatatypeMismatch
-		if errors.Is(err, expr.ErrUnknownFunction) {
-			code = errs.UndefinedFunction
-		}
-		return nil, exprError(code, at, "%v", err)
+		return nil, exprError(resolveErrorCode(err), at, "%v", err)
 	}
 	return r, nil
+}
+
+// resolveErrorCode is the error catalog's code for an error of resolving
+// a function call.
+func resolveErrorCode(err error) errs.Code {
+	switch {
+	case errors.Is(err, expr.ErrUnknownFunction):
+		return errs.UndefinedFunction
+	case errors.Is(err, expr.ErrTableFunctionCall), errors.Is(err, expr.ErrNotTableFunction):
+		return errs.WrongObjectType
+	}
+	return errs.DatatypeMismatch
 }
 
 // aggScope resolves expressions above an Aggregate, like the binder's

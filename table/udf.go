@@ -32,8 +32,16 @@ type VectorizedFunction struct {
 
 // CreateFunction registers a function callable from SQL and from the
 // Table API: an aggregate function when fn is an AggregateFunction (see
-// there), otherwise a scalar function (Call(name, ...)). A scalar fn is
-// either a VectorizedFunction or a plain Go func whose parameters and result are among int64, int32,
+// there); a table function (LATERAL TABLE, JoinLateral) when fn is a
+// TableFunction or a Go func returning a slice of rows, optionally with an
+// error: func(string) []string gives one column f0, func(string, int64)
+// ([]Word, error) one column per exported field of the struct Word (of
+// the types below), named by its `eddy:"name"` tag or else the field's
+// name; rows with a NULL argument yield no rows, and funcs of one
+// argument returning a slice of a scalar type run through a typed loop,
+// others through reflection per row. Otherwise fn is a scalar function
+// (Call(name, ...)): either a VectorizedFunction or a plain Go func whose
+// parameters and result are among int64, int32,
 // float64, string, bool, []byte and time.Time (BIGINT, INT, DOUBLE,
 // STRING, BOOLEAN, BYTES, TIMESTAMP(3)), optionally returning an error
 // too: func(int64, string) string, func(float64) (float64, error). Such a
@@ -53,6 +61,9 @@ type VectorizedFunction struct {
 func (e *Environment) CreateFunction(name string, fn any) error {
 	if af, ok := fn.(aggregateFunction); ok {
 		return registerAggregate(name, af)
+	}
+	if isTableFunc(fn) {
+		return registerTableFunction(name, fn)
 	}
 	uf, err := userFunction(name, fn)
 	if err != nil {

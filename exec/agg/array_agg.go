@@ -25,27 +25,28 @@ func arrayAggType(args []types.DataType) (types.DataType, error) {
 	return types.ArrayType(args[0].WithNullable(true).WithTimeAttr(types.NoTimeAttr)), nil
 }
 
-// newArrayAgg picks the typed ARRAY_AGG kernel of an element type.
-func newArrayAgg(dt arrow.DataType) (kernel, error) {
+// newArrayAgg picks the typed ARRAY_AGG kernel of an element type, or
+// with collect COLLECT's (collect.go).
+func newArrayAgg(dt arrow.DataType, collect bool) (kernel, error) {
 	switch physicalOf(dt) {
 	case physInt8:
-		return &arrayAggK[int8, intOps[int8]]{}, nil
+		return &arrayAggK[int8, intOps[int8]]{collect: collect}, nil
 	case physInt16:
-		return &arrayAggK[int16, intOps[int16]]{}, nil
+		return &arrayAggK[int16, intOps[int16]]{collect: collect}, nil
 	case physInt32:
-		return &arrayAggK[int32, intOps[int32]]{}, nil
+		return &arrayAggK[int32, intOps[int32]]{collect: collect}, nil
 	case physInt64:
-		return &arrayAggK[int64, intOps[int64]]{}, nil
+		return &arrayAggK[int64, intOps[int64]]{collect: collect}, nil
 	case physFloat32:
-		return &arrayAggK[float32, floatOps[float32]]{}, nil
+		return &arrayAggK[float32, floatOps[float32]]{collect: collect}, nil
 	case physFloat64:
-		return &arrayAggK[float64, floatOps[float64]]{}, nil
+		return &arrayAggK[float64, floatOps[float64]]{collect: collect}, nil
 	case physDecimal:
-		return &arrayAggK[decimal128.Num, decOps]{}, nil
+		return &arrayAggK[decimal128.Num, decOps]{collect: collect}, nil
 	case physBool:
-		return &arrayAggK[bool, boolOps]{}, nil
+		return &arrayAggK[bool, boolOps]{collect: collect}, nil
 	case physString:
-		return &arrayAggK[string, strOps]{}, nil
+		return &arrayAggK[string, strOps]{collect: collect}, nil
 	}
 	return nil, unsupported("ARRAY_AGG", dt)
 }
@@ -76,7 +77,10 @@ func sameList[T comparable, O ops[T]](a, b aggList[T]) bool {
 // arrayAggK keeps each group's list; a retraction removes the first
 // occurrence of its value (as Flink's ArrayAggFunction.retract does). A
 // group whose list empties has no value (NULL), as a group without rows.
+// With collect (COLLECT) NULL values are ignored and an empty list is an
+// empty multiset, not NULL.
 type arrayAggK[T comparable, O ops[T]] struct {
+	collect       bool
 	lists         []aggList[T]
 	vw            viewer[T]
 	before, after []aggList[T]
@@ -103,8 +107,8 @@ func (k *arrayAggK[T, O]) update(cols []arrow.Array, slots []int32, retract, act
 			continue
 		}
 		l := k.lists[s]
-		k.before[i], k.bOK[i] = l.clone(), len(l.vals) > 0
-		if active(act, i) {
+		k.before[i], k.bOK[i] = l.clone(), len(l.vals) > 0 || k.collect
+		if active(act, i) && (v.ok(i) || !k.collect) {
 			var val T
 			ok := v.ok(i)
 			if ok {
@@ -126,7 +130,7 @@ func (k *arrayAggK[T, O]) update(cols []arrow.Array, slots []int32, retract, act
 			}
 			k.lists[s] = l
 		}
-		k.after[i], k.aOK[i] = l, len(l.vals) > 0
+		k.after[i], k.aOK[i] = l, len(l.vals) > 0 || k.collect
 	}
 }
 

@@ -78,10 +78,15 @@ func resultPhysical(fn string, args []arrow.DataType) physical {
 	switch fn {
 	case "COUNT":
 		return physInt64
-	case "LISTAGG", "STRING_AGG":
+	case "LISTAGG", "STRING_AGG", jsonArrayAggNull, jsonArrayAggAbsent, jsonObjectAggNull, jsonObjectAggAbsent:
 		return physString
-	case "ARRAY_AGG":
+	case "ARRAY_AGG", "COLLECT":
 		return physInvalid
+	case "PERCENTILE":
+		if args[1].ID() == arrow.LIST {
+			return physInvalid
+		}
+		return physFloat64
 	}
 	return physicalOf(args[0])
 }
@@ -115,6 +120,22 @@ func (s *State) Update(b arrow.RecordBatch, slots []int32, retract []bool) {
 	act := s.prepare(b, slots, retract)
 	s.k.update(s.cols, slots, retract, act)
 	clear(s.cols)
+}
+
+// failingKernel is a kernel that can refuse a row (JSON_OBJECTAGG a key
+// its group already has): it keeps its state without the row and reports
+// the first such error.
+type failingKernel interface {
+	takeErr() error
+}
+
+// Err returns, and forgets, the first row the last Updates refused. Flink
+// fails the job on such a row, so operators check Err after Update.
+func (s *State) Err() error {
+	if f, ok := s.k.(failingKernel); ok {
+		return f.takeErr()
+	}
+	return nil
 }
 
 // prepare points s.cols at the call's argument columns of b and returns
@@ -317,8 +338,19 @@ func newKernel(fn string, args []arrow.DataType, res types.DataType, retract boo
 		}
 		return &listaggK{retract: retract}, nil
 	}
-	if fn == "ARRAY_AGG" {
-		return newArrayAgg(dt)
+	if fn == "ARRAY_AGG" || fn == "COLLECT" {
+		return newArrayAgg(dt, fn == "COLLECT")
+	}
+	if fn == "PERCENTILE" {
+		return newPercentile(args)
+	}
+	if isJSONAgg(fn) {
+		for _, a := range args {
+			if a.ID() != arrow.STRING {
+				return nil, unsupported(fn, a)
+			}
+		}
+		return newJSONAgg(fn), nil
 	}
 	if fn == "LAG" && physicalOf(dt) == physInvalid {
 		return &lagAnyK{dt: dt, offset: 1}, nil

@@ -92,9 +92,15 @@ func resolveArith(name string, args []Expr) (Expr, error) {
 			return nil, err
 		}
 		return &Call{Func: name, Args: out, T: strict(t, args)}, nil
-	case op == "+" && a.IsInterval() && (b.IsTimestamp() || b.Kind == types.Date):
+	case op == "+" && a.IsInterval() && (b.IsTimestamp() || b.Kind == types.Date || b.Kind == types.Time && a.Kind != types.IntervalYearMonth):
 		// Normalize to temporal + interval.
 		return resolveArith(name, []Expr{args[1], args[0]})
+	case (op == "+" || op == "-") && a.Kind == types.Time && (b.Kind == types.IntervalDayTime || b.Kind == types.Null):
+		out := []Expr{args[0], args[1]}
+		if args[1].Type().Kind == types.Null {
+			out[1] = &Literal{T: types.IntervalDayTimeType()}
+		}
+		return &Call{Func: name, Args: out, T: strict(a, args)}, nil
 	case (op == "+" || op == "-") && (a.IsTimestamp() || a.Kind == types.Date) && b.IsInterval():
 		out := []Expr{args[0], args[1]}
 		if args[1].Type().Kind == types.Null {
@@ -354,6 +360,22 @@ func temporalArith(mem memory.Allocator, op string, at, it types.DataType) kerne
 	if op == "-" {
 		sign = -1
 	}
+	if at.Kind == types.Time {
+		// TIME ± a day-time interval wraps around midnight, as in Flink.
+		if dt.ID() == arrow.TIME32 {
+			return func(args []arrow.Array, n int) (arrow.Array, error) {
+				return zip2(mem, dt, args[0], args[1], func(t arrow.Time32, ms int64) (arrow.Time32, bool, error) {
+					return arrow.Time32(floorMod(int64(t)+sign*ms, msPerDay)), true, nil
+				})
+			}
+		}
+		per := unitsPerSecond(types.TimeUnitFor(at.Precision)) / 1000
+		return func(args []arrow.Array, n int) (arrow.Array, error) {
+			return zip2(mem, dt, args[0], args[1], func(t arrow.Time64, ms int64) (arrow.Time64, bool, error) {
+				return arrow.Time64(floorMod(int64(t)+sign*ms*per, msPerDay*per)), true, nil
+			})
+		}
+	}
 	if at.Kind == types.Date {
 		if it.Kind == types.IntervalYearMonth {
 			return func(args []arrow.Array, n int) (arrow.Array, error) {
@@ -414,6 +436,9 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// floorMod is a - floorDiv(a, b)*b: in [0, b) for a positive b.
+func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
 
 // addMonths adds months, clamping the day of month like Java's plusMonths.
 func addMonths(t time.Time, months int) time.Time {

@@ -43,7 +43,7 @@ func castSupported(from, to types.DataType) bool {
 		return t.Kind <= types.IntervalYearMonth
 	}
 	return scalarKind(from) && scalarKind(to) || isComposite(from) && to.IsString() || sameNestedLayout(from, to) ||
-		from.Kind == types.Variant && variantCastTarget(to) || arrayCastSupported(from, to)
+		from.Kind == types.Variant && variantCastTarget(to) || arrayCastSupported(from, to) || rowCastSupported(from, to)
 }
 
 // parse outcomes of string conversions.
@@ -88,6 +88,8 @@ func castKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel
 		return relabelKernel(to), nil
 	case from.Kind == types.Array && to.Kind == types.Array:
 		return arrayCastKernel(mem, from, to, try)
+	case from.Kind == types.Row && to.Kind == types.Row:
+		return rowCastKernel(mem, from, to, try)
 	case from.IsString():
 		return fromStringKernel(mem, from, to, try)
 	case to.Kind == types.Boolean && from.IsNumeric():

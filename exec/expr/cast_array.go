@@ -10,6 +10,60 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 )
 
+// rowCastSupported reports a ROW to ROW conversion between as many
+// fields, each of which converts, as Flink's RowToRowCastRule casts field
+// by field (the result has the target's field names).
+func rowCastSupported(from, to types.DataType) bool {
+	if from.Kind != types.Row || to.Kind != types.Row || len(from.Fields) != len(to.Fields) {
+		return false
+	}
+	for i := range from.Fields {
+		if !castSupported(from.Fields[i].Type, to.Fields[i].Type) {
+			return false
+		}
+	}
+	return true
+}
+
+// rowCastKernel converts each field's whole child array and keeps the
+// rows' validity and offset.
+func rowCastKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel, error) {
+	fields := make([]kernel, len(from.Fields))
+	for i := range from.Fields {
+		k, err := castKernel(mem, from.Fields[i].Type, to.Fields[i].Type, try)
+		if err != nil {
+			return nil, err
+		}
+		fields[i] = k
+	}
+	dt := to.Arrow()
+	return func(args []arrow.Array, _ int) (arrow.Array, error) {
+		d := args[0].Data()
+		children := make([]arrow.ArrayData, len(fields))
+		defer func() {
+			for _, c := range children {
+				if c != nil {
+					c.Release()
+				}
+			}
+		}()
+		for i, k := range fields {
+			child := array.MakeFromData(d.Children()[i])
+			conv, err := k([]arrow.Array{child}, child.Len())
+			child.Release()
+			if err != nil {
+				return nil, err
+			}
+			children[i] = conv.Data()
+			children[i].Retain()
+			conv.Release()
+		}
+		out := array.NewData(dt, d.Len(), d.Buffers(), children, d.NullN(), d.Offset())
+		defer out.Release()
+		return array.MakeFromData(out), nil
+	}, nil
+}
+
 // arrayCastSupported reports an ARRAY to ARRAY conversion whose elements
 // convert, as Flink's ArrayToArrayCastRule casts element by element
 // (PostgreSQL's ARRAY[1, 2]::int2[] is CAST(... AS ARRAY<SMALLINT>)).

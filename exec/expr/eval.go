@@ -260,6 +260,11 @@ func Fold(e Expr) (Expr, error) {
 	if len(InputColumns(e)) > 0 || !IsDeterministic(e) || isComposite(e.Type()) {
 		return e, nil
 	}
+	// A JSON_ARRAY or JSON_OBJECT inside another one is inserted as JSON,
+	// not as a string: folded to a string literal it would lose that.
+	if c, ok := e.(*Call); ok && isJSONCtor(c.Func) {
+		return e, nil
+	}
 	mem := memory.NewGoAllocator()
 	ev, err := Compile(e, mem)
 	if err != nil {

@@ -43,6 +43,11 @@ func init() {
 	register(&funcDef{name: "JSON_STRING", resolve: resolveJSONString, compile: compileJSONCtor})
 	register(&funcDef{name: "JSON_ARRAY", resolve: resolveJSONCtor, compile: compileJSONCtor})
 	register(&funcDef{name: "JSON_OBJECT", resolve: resolveJSONCtor, compile: compileJSONCtor})
+	// The constructors with their other ON NULL behavior, which the SQL
+	// front end writes for JSON_ARRAY(... NULL ON NULL) and
+	// JSON_OBJECT(... ABSENT ON NULL).
+	register(&funcDef{name: jsonArrayNullOnNull, resolve: resolveJSONCtor, compile: compileJSONCtor})
+	register(&funcDef{name: jsonObjectAbsentOnNull, resolve: resolveJSONCtor, compile: compileJSONCtor})
 }
 
 // resolveJSONQuery: F(json STRING, path STRING). JSON_VALUE and
@@ -1008,11 +1013,28 @@ func resolveJSONString(name string, args []Expr) (Expr, error) {
 	return &Call{Func: name, Args: args, T: strict(types.StringType, args)}, nil
 }
 
+// Names of JSON_ARRAY with NULL ON NULL and JSON_OBJECT with ABSENT ON
+// NULL, the behaviors that are not the default.
+const (
+	jsonArrayNullOnNull    = "$JSON_ARRAY_NULL_ON_NULL"
+	jsonObjectAbsentOnNull = "$JSON_OBJECT_ABSENT_ON_NULL"
+)
+
+// isJSONCtor reports the names of the JSON_ARRAY and JSON_OBJECT calls.
+func isJSONCtor(name string) bool {
+	switch name {
+	case "JSON_ARRAY", "JSON_OBJECT", jsonArrayNullOnNull, jsonObjectAbsentOnNull:
+		return true
+	}
+	return false
+}
+
 // resolveJSONCtor: JSON_ARRAY(v, ...) (ABSENT ON NULL: NULL values are
 // left out) and JSON_OBJECT(k1, v1, ...) (NULL ON NULL; keys are non-NULL
-// strings). Both return a NOT NULL STRING.
+// strings), and their variants with the other ON NULL behavior. All return
+// a NOT NULL STRING.
 func resolveJSONCtor(name string, args []Expr) (Expr, error) {
-	if name == "JSON_OBJECT" {
+	if name == "JSON_OBJECT" || name == jsonObjectAbsentOnNull {
 		if len(args)%2 != 0 {
 			return nil, fmt.Errorf("function JSON_OBJECT expects key-value pairs, got %d arguments", len(args))
 		}
@@ -1032,7 +1054,7 @@ func compileJSONCtor(c *compiler, call *Call) (Evaluator, error) {
 	fn := call.Func
 	raw := make([]bool, len(call.Args))
 	for i, a := range call.Args {
-		if ac, ok := a.(*Call); ok && (ac.Func == "JSON_ARRAY" || ac.Func == "JSON_OBJECT") {
+		if ac, ok := a.(*Call); ok && isJSONCtor(ac.Func) {
 			raw[i] = true
 		}
 	}
@@ -1061,11 +1083,11 @@ func compileJSONCtor(c *compiler, call *Call) (Evaluator, error) {
 					continue
 				}
 				d = ws[0](d, i)
-			case "JSON_ARRAY":
+			case "JSON_ARRAY", jsonArrayNullOnNull:
 				d = append(d, '[')
 				first := true
 				for k, a := range args {
-					if !isValid(a, i) {
+					if !isValid(a, i) && fn == "JSON_ARRAY" {
 						continue
 					}
 					if !first {
@@ -1077,10 +1099,15 @@ func compileJSONCtor(c *compiler, call *Call) (Evaluator, error) {
 				d = append(d, ']')
 			default: // JSON_OBJECT
 				d = append(d, '{')
+				first := true
 				for k := 0; k < len(args); k += 2 {
-					if k > 0 {
+					if fn == jsonObjectAbsentOnNull && !isValid(args[k+1], i) {
+						continue
+					}
+					if !first {
 						d = append(d, ',')
 					}
+					first = false
 					d = append(ws[k](d, i), ':')
 					d = ws[k+1](d, i)
 				}

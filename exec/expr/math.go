@@ -45,6 +45,7 @@ func init() {
 	register(&funcDef{name: "ROUND", resolve: resolveRound, compile: compileRound})
 	register(&funcDef{name: "TRUNCATE", resolve: resolveRound, compile: compileRound})
 	register(&funcDef{name: "RAND", nondeterministic: true, resolve: resolveRand, compile: compileRand})
+	register(&funcDef{name: "RAND_INTEGER", nondeterministic: true, mayFail: true, resolve: resolveRandInteger, compile: compileRandInteger})
 }
 
 func doubleFn1(f func(float64) float64) func(*compiler, *Call) (Evaluator, error) {
@@ -397,5 +398,52 @@ func compileRand(c *compiler, call *Call) (Evaluator, error) {
 			out[i] = src.Float64()
 		}
 		return makeArray(arrow.PrimitiveTypes.Float64, n, nil, buf, 0), nil
+	})
+}
+
+// resolveRandInteger: RAND_INTEGER([seed,] bound) draws an INT from [0,
+// bound); as for RAND, a seed must be an integer literal. The result is
+// NULL when bound is.
+func resolveRandInteger(name string, args []Expr) (Expr, error) {
+	if err := arity(name, args, 1, 2); err != nil {
+		return nil, err
+	}
+	if len(args) == 2 {
+		if _, ok := literalInt(args[0]); !ok {
+			return nil, fmt.Errorf("RAND_INTEGER seed must be an integer literal")
+		}
+	}
+	bound := args[len(args)-1]
+	if t := bound.Type(); !t.IsInteger() && t.Kind != types.Null {
+		return nil, typeError(name, args)
+	}
+	b, err := implicitCast(bound, types.IntType)
+	if err != nil {
+		return nil, err
+	}
+	out := append(append([]Expr{}, args[:len(args)-1]...), b)
+	return &Call{Func: name, Args: out, T: types.IntType.WithNullable(bound.Type().Nullable())}, nil
+}
+
+// compileRandInteger draws from one source per evaluator, seeded like
+// RAND's; a bound that is not positive is an error, as in Java's
+// Random.nextInt.
+func compileRandInteger(c *compiler, call *Call) (Evaluator, error) {
+	var src *rand.Rand
+	if len(call.Args) == 2 {
+		seed, _ := literalInt(call.Args[0])
+		src = rand.New(rand.NewSource(seed))
+	} else {
+		src = rand.New(rand.NewSource(rand.Int63()))
+	}
+	bound := call.Args[len(call.Args)-1]
+	return newCallEval(c, &Call{Func: call.Func, Args: []Expr{bound}, T: call.T}, func(args []arrow.Array, n int) (arrow.Array, error) {
+		b := intAt(args[0])
+		return map1idx(c.mem, arrow.PrimitiveTypes.Int32, args[0], func(i int) (int32, bool, error) {
+			if b(i) <= 0 {
+				return 0, false, fmt.Errorf("RAND_INTEGER: bound must be positive, got %d", b(i))
+			}
+			return int32(src.Int63n(b(i))), true, nil
+		})
 	})
 }

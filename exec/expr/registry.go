@@ -32,6 +32,9 @@ type funcDef struct {
 	// typed expression (usually a *Call, possibly a rewrite).
 	resolve func(name string, args []Expr) (Expr, error)
 	compile func(c *compiler, call *Call) (Evaluator, error)
+	// table marks a user-defined table function (udtf.go), whose calls
+	// resolve only through ResolveTableFunction.
+	table bool
 }
 
 var registry = map[string]*funcDef{}
@@ -90,6 +93,9 @@ func Resolve(name string, args []Expr) (Expr, error) {
 	d := lookup(name)
 	if d == nil || d.resolve == nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownFunction, name)
+	}
+	if d.table {
+		return nil, fmt.Errorf("%s is %w; call it in FROM as LATERAL TABLE(%s(...))", d.name, ErrTableFunctionCall, d.name)
 	}
 	return d.resolve(d.name, args) // aliases resolve under the canonical name
 }

@@ -22,7 +22,8 @@ func init() {
 	register(sameStr("LOWER"))
 	register(sameStr("INITCAP"))
 	register(sameStr("REVERSE"))
-	register(&funcDef{name: "TRIM", resolve: resolveSameString(1, 2), compile: compileStrMap})
+	// BTRIM(s[, chars]) is Flink 2.0's name for TRIM(BOTH chars FROM s).
+	register(&funcDef{name: "TRIM", resolve: resolveSameString(1, 2), compile: compileStrMap}, "BTRIM")
 	register(&funcDef{name: "LTRIM", resolve: resolveSameString(1, 2), compile: compileStrMap})
 	register(&funcDef{name: "RTRIM", resolve: resolveSameString(1, 2), compile: compileStrMap})
 	register(&funcDef{name: "SUBSTRING", resolve: resolveSubstring, compile: compileStrMap}, "SUBSTR")

@@ -392,6 +392,9 @@ func compileConvertTZ(c *compiler, call *Call) (Evaluator, error) {
 // resolveToTimestampLTZ: TO_TIMESTAMP_LTZ(epoch, precision) with a literal
 // precision 0 (seconds) or 3 (milliseconds) gives TIMESTAMP_LTZ(3).
 func resolveToTimestampLTZ(name string, args []Expr) (Expr, error) {
+	if len(args) > 0 && args[0].Type().IsString() {
+		return resolveToTimestampLTZString(name, args)
+	}
 	if err := arity(name, args, 1, 2); err != nil {
 		return nil, err
 	}
@@ -424,6 +427,9 @@ func resolveToTimestampLTZ(name string, args []Expr) (Expr, error) {
 }
 
 func compileToTimestampLTZ(c *compiler, call *Call) (Evaluator, error) {
+	if call.Args[0].Type().IsString() {
+		return compileToTimestampLTZString(c, call)
+	}
 	p, _ := literalInt(call.Args[1])
 	scale := int64(1)
 	if p == 0 {

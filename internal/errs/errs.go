@@ -45,6 +45,8 @@ var (
 	UndefinedParam    = Code{"undefined_parameter", Bind, "42P02"}
 	DuplicateTable    = Code{"duplicate_table", Bind, "42P07"}
 	DuplicateColumn   = Code{"duplicate_column", Bind, "42701"}
+	DuplicateDatabase = Code{"duplicate_database", Bind, "42P04"}
+	DuplicateObject   = Code{"duplicate_object", Bind, "42710"}
 	DatatypeMismatch  = Code{"datatype_mismatch", Bind, "42804"}
 	GroupingError     = Code{"grouping_error", Bind, "42803"}
 	InvalidOption     = Code{"invalid_parameter_value", Bind, "22023"}
@@ -68,6 +70,10 @@ var (
 	// UniqueViolation: rows of different upsert keys remain for one
 	// primary key of a sink written with ON CONFLICT DO ERROR.
 	UniqueViolation = Code{"unique_violation", Execution, "23505"}
+	// DependentObjects: a DROP would leave dangling references (a
+	// database that still holds objects, a column that a computed column
+	// or the watermark reads).
+	DependentObjects = Code{"dependent_objects_still_exist", Bind, "2BP01"}
 )
 
 // Error is an error with a code and, for errors about SQL text, the
