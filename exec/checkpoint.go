@@ -1,12 +1,15 @@
 package exec
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // CheckpointStats are a job's checkpoint and failover counters (Flink's
@@ -37,6 +40,9 @@ type checkpointState struct {
 	// retained are the files of the completed checkpoints kept in the
 	// checkpoint directory, oldest first.
 	retained []string
+	// committed marks the finished subtasks of the current attempt whose
+	// final state (Job.final) a completed checkpoint committed.
+	committed map[subtaskKey]bool
 	// finalizing counts the checkpoints being written; the job ends only
 	// after them (closed: no more start).
 	finalizing sync.WaitGroup
@@ -55,7 +61,9 @@ func (j *Job) closeCheckpoints() {
 // pendingCheckpoint is a checkpoint triggered and not yet acknowledged by
 // every subtask.
 type pendingCheckpoint struct {
-	id       int64
+	id int64
+	// attempt is the job's attempt whose tasks take the checkpoint.
+	attempt  int
 	deadline time.Time
 	acks     map[subtaskKey]*SubtaskState
 }
@@ -106,7 +114,7 @@ func (jm *JobManager) coordinate(j *Job) {
 		if j.ckpt.pending == nil && j.status == JobRunning && !j.stopping {
 			j.ckpt.lastID++
 			id = j.ckpt.lastID
-			j.ckpt.pending = &pendingCheckpoint{id: id, deadline: now.Add(cfg.Timeout), acks: map[subtaskKey]*SubtaskState{}}
+			j.ckpt.pending = &pendingCheckpoint{id: id, attempt: j.attempt, deadline: now.Add(cfg.Timeout), acks: map[subtaskKey]*SubtaskState{}}
 		}
 		if p := j.ckpt.pending; p != nil {
 			next = min(next, max(p.deadline.Sub(now), time.Millisecond))
@@ -147,10 +155,12 @@ func (jm *JobManager) AcknowledgeCheckpoint(a CheckpointAck) {
 
 // completeCheckpoint completes the pending checkpoint if every subtask
 // acknowledged it or has finished (a subtask that finished has processed
-// all its input and holds no state, as with Flink's checkpoints after
-// tasks finished, FLIP-147), and finalizes it: in a goroutine of its own
-// when it is written to a directory, so that the task whose
-// acknowledgement completed it does not wait for the file.
+// all its input and holds no state but its final state, the transactions
+// its sinks pre-committed at the end of input, as with Flink's checkpoints
+// after tasks finished, FLIP-147), and finalizes it: in a goroutine of its
+// own when it is written to a directory or commits final states, so that
+// the task whose acknowledgement completed it does not wait for the file
+// or the commits.
 func (jm *JobManager) completeCheckpoint(j *Job) {
 	j.mu.Lock()
 	p := j.ckpt.pending
@@ -159,6 +169,7 @@ func (jm *JobManager) completeCheckpoint(j *Job) {
 		return
 	}
 	sp := &Savepoint{Version: SavepointVersion, Graph: j.graph}
+	commits := false
 	vertices := make([]Vertex, len(j.graph.Vertices))
 	copy(vertices, j.graph.Vertices)
 	sort.Slice(vertices, func(a, b int) bool { return vertices[a].ID < vertices[b].ID })
@@ -169,7 +180,13 @@ func (jm *JobManager) completeCheckpoint(j *Job) {
 			case st != nil:
 				sp.Subtasks = append(sp.Subtasks, *st)
 			case j.states[key] == TaskFinished:
-				sp.Subtasks = append(sp.Subtasks, SubtaskState{Vertex: v.ID, Subtask: i, Finished: true})
+				// UpdateTaskState records the final state with the state.
+				st := j.final[key]
+				if st == nil {
+					st = &SubtaskState{Vertex: v.ID, Subtask: i, Finished: true}
+				}
+				sp.Subtasks = append(sp.Subtasks, *st)
+				commits = commits || (len(st.Operators) > 0 && !j.ckpt.committed[key])
 			default:
 				j.mu.Unlock()
 				return
@@ -180,17 +197,21 @@ func (jm *JobManager) completeCheckpoint(j *Job) {
 	dir := j.ckpt.cfg.Dir
 	j.ckpt.finalizing.Add(1)
 	j.mu.Unlock()
-	if dir == "" {
-		jm.finalizeCheckpoint(j, p.id, sp, "")
+	if dir == "" && !commits {
+		jm.finalizeCheckpoint(j, p.id, p.attempt, sp, "")
 		return
 	}
-	go jm.finalizeCheckpoint(j, p.id, sp, dir)
+	go jm.finalizeCheckpoint(j, p.id, p.attempt, sp, dir)
 }
 
 // finalizeCheckpoint writes checkpoint id to dir (unless empty), makes it
-// the job's latest unless a later one was finalized first, and notifies
-// the tasks. A checkpoint that cannot be written counts as failed.
-func (jm *JobManager) finalizeCheckpoint(j *Job, id int64, sp *Savepoint, dir string) {
+// the job's latest unless a later one was finalized first or the job
+// restarted meanwhile (the next attempt restores an earlier checkpoint, so
+// this one no longer describes it), commits the final states of the
+// subtasks it records as finished, and notifies the tasks. A checkpoint
+// that cannot be written counts as failed. A final state whose commit
+// fails stays uncommitted: the job's end commits it again.
+func (jm *JobManager) finalizeCheckpoint(j *Job, id int64, attempt int, sp *Savepoint, dir string) {
 	defer j.ckpt.finalizing.Done()
 	var path string
 	if dir != "" {
@@ -203,7 +224,7 @@ func (jm *JobManager) finalizeCheckpoint(j *Job, id int64, sp *Savepoint, dir st
 		}
 	}
 	j.mu.Lock()
-	if id <= j.ckpt.stats.LatestID {
+	if id <= j.ckpt.stats.LatestID || attempt != j.attempt {
 		j.mu.Unlock()
 		if path != "" {
 			_ = os.RemoveAll(filepath.Dir(path))
@@ -222,13 +243,105 @@ func (jm *JobManager) finalizeCheckpoint(j *Job, id int64, sp *Savepoint, dir st
 		}
 		j.ckpt.retained = r
 	}
+	finals := map[subtaskKey]*SubtaskState{}
+	for i := range sp.Subtasks {
+		st := &sp.Subtasks[i]
+		if key := (subtaskKey{st.Vertex, st.Subtask}); st.Finished && len(st.Operators) > 0 && !j.ckpt.committed[key] {
+			finals[key] = st
+		}
+	}
 	j.mu.Unlock()
 	for _, p := range expired {
 		_ = os.RemoveAll(filepath.Dir(p))
 	}
+	for key, st := range finals {
+		if commitFinalState(j.graph, st) != nil {
+			continue
+		}
+		j.mu.Lock()
+		if attempt == j.attempt {
+			j.ckpt.committed[key] = true
+		}
+		j.mu.Unlock()
+	}
 	for _, tm := range j.taskManagers() {
 		tm.NotifyCheckpointComplete(j.id, id)
 	}
+}
+
+// uncommittedFinalStates are the final states of the finished subtasks of
+// the current attempt that no completed checkpoint committed. j.mu is
+// held.
+func (j *Job) uncommittedFinalStates() map[subtaskKey]*SubtaskState {
+	out := map[subtaskKey]*SubtaskState{}
+	for key, st := range j.final {
+		if st.Finished && len(st.Operators) > 0 && !j.ckpt.committed[key] {
+			out[key] = st
+		}
+	}
+	return out
+}
+
+// commitFinalStates commits the final states of the finished subtasks
+// among states (commitFinalState), in vertex and subtask order.
+func commitFinalStates(g *JobGraph, states map[subtaskKey]*SubtaskState) error {
+	keys := make([]subtaskKey, 0, len(states))
+	for key, st := range states {
+		if st.Finished && len(st.Operators) > 0 {
+			keys = append(keys, key)
+		}
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		if keys[a].vertex != keys[b].vertex {
+			return keys[a].vertex < keys[b].vertex
+		}
+		return keys[a].subtask < keys[b].subtask
+	})
+	for _, key := range keys {
+		if err := commitFinalState(g, states[key]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitFinalState commits what the sinks of a finished subtask
+// pre-committed at the end of their input (its final state), through their
+// factories' connector.FinishedCommitter. It runs once the subtask is
+// recorded as finished for good: in a completed checkpoint, in the
+// checkpoint a job is restored from, or at the end of the job.
+func commitFinalState(g *JobGraph, st *SubtaskState) error {
+	var v *Vertex
+	for i := range g.Vertices {
+		if g.Vertices[i].ID == st.Vertex {
+			v = &g.Vertices[i]
+		}
+	}
+	if v == nil || len(st.Operators) != len(v.Operators) {
+		return fmt.Errorf("exec: internal error: final state of subtask %d of vertex %d does not match the job graph", st.Subtask, st.Vertex)
+	}
+	for i, os := range st.Operators {
+		if len(os.State) == 0 {
+			continue
+		}
+		if os.Kind != KindSink || v.Operators[i].Kind != KindSink {
+			return fmt.Errorf("exec: internal error: final state for operator %d (%s) of vertex %d %q, which is not a sink", i, os.Kind, v.ID, v.Name)
+		}
+		var spec SinkSpec
+		if err := json.Unmarshal(v.Operators[i].Spec, &spec); err != nil {
+			return fmt.Errorf("sink spec: %w", err)
+		}
+		id := spec.Table.Options["connector"]
+		f, _ := connector.Sink(id)
+		c, ok := f.(connector.FinishedCommitter)
+		if !ok {
+			return fmt.Errorf("exec: sink connector %q of table %s cannot commit the transactions of finished subtasks (connector.FinishedCommitter)", id, spec.Table.Name)
+		}
+		if err := c.CommitFinished(spec.SinkSpec, os.State); err != nil {
+			return fmt.Errorf("committing the final transactions of subtask %d of %q into table %s: %w", st.Subtask, v.Name, spec.Table.Name, err)
+		}
+	}
+	return nil
 }
 
 // CheckpointMetadataFile is the name of a checkpoint's file in its

@@ -103,8 +103,8 @@
 // (connector.SinkFlusher), snapshot, forward the barrier and go on. Each
 // task acknowledges with its snapshot (CheckpointResponder); checkpoint n
 // completes when every subtask acknowledged it or has finished (a
-// finished subtask holds no state and is restored as finished, as in
-// Flink's checkpoints after tasks finished, FLIP-147). The latest
+// finished subtask holds no state but its final state and is restored as
+// finished, as in Flink's checkpoints after tasks finished, FLIP-147). The latest
 // completed checkpoint is kept in memory (Job.LatestCheckpoint), written
 // in the savepoint format to execution.checkpointing.dir (alias
 // state.checkpoints.dir) as <dir>/<job id>/chk-<n>/_metadata when set,
@@ -128,7 +128,26 @@
 // that its ResultStream drops what an earlier attempt delivered
 // (op_collect.go). Sinks are at-least-once unless their connector
 // commits at checkpoints (connector.TwoPhaseCommitWriter): rows written
-// after the checkpoint and before the failure are written again. Job.CheckpointStats counts
+// after the checkpoint and before the failure are written again.
+//
+// A transactional sink commits a subtask's last rows only once the
+// subtask is finished for good (FLIP-147): at the end of its input the
+// writer pre-commits its last transaction (PreCommit(connector.EndOfInput))
+// and the sink's state then is the subtask's final state, which the
+// FINISHED report (TaskStateUpdate.Final) carries to the JobManager. A
+// checkpoint that completes after the subtask finished records it as
+// finished with that state (SubtaskState.Finished with its sinks' states),
+// and its completion commits the state through the sink factory's
+// connector.FinishedCommitter; a job restored from such a checkpoint (or
+// savepoint) keeps the subtask finished (its sinks do not act) and commits
+// the state again, which the committer must allow; when the whole job
+// finishes (or stops with a savepoint) every final state not committed yet
+// is committed before it reports FINISHED, and a commit that fails fails
+// the job. If another subtask fails before a checkpoint recorded this one
+// as finished, the restart runs this one again from its latest checkpoint
+// and its final transactions are aborted with the rest of the failed
+// attempt's, so no row is committed twice. A checkpoint that completes
+// after the job restarted no longer becomes the latest one. Job.CheckpointStats counts
 // restarts and checkpoints. A remote JobManager (JobManagerService) runs
 // the same coordinator, the options travelling in the graph's Config.
 //

@@ -115,6 +115,11 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 		if restore, err = restoreStates(opts.Restore, g); err != nil {
 			return nil, err
 		}
+		// The savepoint (or checkpoint) completed: the subtasks it records
+		// as finished stay finished, so their final transactions commit.
+		if err := commitFinalStates(g, restore); err != nil {
+			return nil, err
+		}
 	}
 	ckpt, err := CheckpointConfigFrom(g.Config)
 	if err != nil {
@@ -141,7 +146,7 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 		initial:  restore,
 		subtasks: total,
 		final:    map[subtaskKey]*SubtaskState{},
-		ckpt:     checkpointState{cfg: ckpt},
+		ckpt:     checkpointState{cfg: ckpt, committed: map[subtaskKey]bool{}},
 		restart:  strategy,
 	}
 	for _, v := range g.Vertices {
@@ -314,6 +319,8 @@ func (jm *JobManager) UpdateTaskState(u TaskStateUpdate) {
 	switch {
 	case u.Savepoint != nil:
 		j.final[key] = u.Savepoint
+	case u.State == TaskFinished && u.Final != nil:
+		j.final[key] = u.Final
 	case u.State == TaskFinished:
 		j.final[key] = &SubtaskState{Vertex: u.Vertex, Subtask: u.Subtask, Finished: true}
 	}
@@ -394,6 +401,7 @@ func (jm *JobManager) restartJob(j *Job) {
 	j.ckpt.stats.Restarts++
 	j.states = map[subtaskKey]TaskState{}
 	j.final = map[subtaskKey]*SubtaskState{}
+	j.ckpt.committed = map[subtaskKey]bool{}
 	j.pending = j.subtasks
 	j.restore = j.initial
 	if cp := j.ckpt.latest; cp != nil {
@@ -403,14 +411,59 @@ func (jm *JobManager) restartJob(j *Job) {
 			j.restore[subtaskKey{st.Vertex, st.Subtask}] = st
 		}
 	}
-	j.status = JobRunning
+	restore := j.restore
 	j.mu.Unlock()
-	jm.deploy(j)
+	// The subtasks the restored checkpoint records as finished stay
+	// finished: their final transactions commit (again, when the
+	// checkpoint's completion committed them already) before anything runs.
+	err := commitFinalStates(j.graph, restore)
+	j.mu.Lock()
+	switch {
+	case j.status != JobRestarting:
+		// Cancelled meanwhile.
+	case err != nil:
+		j.err = err
+		j.status = JobFailing
+	default:
+		j.status = JobRunning
+	}
+	status := j.status
+	j.mu.Unlock()
+	switch status {
+	case JobRunning:
+		jm.deploy(j)
+		return
+	case JobFailing:
+		// The result streams end with the error before the job does.
+		j.abort(err)
+	}
+	jm.finish(j)
 }
 
-// finish ends a job whose tasks have all stopped.
+// finish ends a job whose tasks have all stopped. A job that ends neither
+// failed nor cancelled first commits the final transactions of its
+// finished subtasks that no completed checkpoint committed (FLIP-147: the
+// whole job finished); a commit that fails fails the job.
 func (jm *JobManager) finish(j *Job) {
 	j.closeCheckpoints()
+	j.mu.Lock()
+	var finals map[subtaskKey]*SubtaskState
+	if j.status == JobRunning {
+		finals = j.uncommittedFinalStates()
+	}
+	j.mu.Unlock()
+	if err := commitFinalStates(j.graph, finals); err != nil {
+		j.mu.Lock()
+		failed := j.status == JobRunning
+		if failed {
+			j.err = err
+			j.status = JobFailing
+		}
+		j.mu.Unlock()
+		if failed {
+			j.abort(err)
+		}
+	}
 	metrics := j.collectMetrics()
 	for _, tm := range j.taskManagers() {
 		tm.ReleaseJob(j.id)

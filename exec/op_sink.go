@@ -13,7 +13,12 @@ import (
 // ({"table": {...}, "enforcer": {...}}); it creates the connector's
 // SinkWriter for its subtask, enforces the table's constraints on every
 // batch (as Flink's ConstraintEnforcer chained before the sink), writes it,
-// and calls Finish when the input ends. It emits nothing.
+// and calls Finish when the input ends. It emits nothing. A
+// connector.TwoPhaseCommitWriter then pre-commits its last transaction
+// (PreCommit(EndOfInput)): that state is the sink's final state, which the
+// subtask's FINISHED report carries to the JobManager, which commits it
+// through the factory's connector.FinishedCommitter once the subtask is
+// recorded as finished (FLIP-147).
 const KindSink = "sink"
 
 func init() { RegisterOperator(KindSink, newSink) }
@@ -32,6 +37,13 @@ type sink struct {
 	// prepared is the state a connector.TwoPhaseCommitWriter returned
 	// from its last pre-commit, taken by the next Snapshot.
 	prepared []byte
+	// final is what a connector.TwoPhaseCommitWriter pre-committed at the
+	// end of input, nil for other writers.
+	final []byte
+	// finishedOnRestore is set when the subtask was restored as finished:
+	// its input ends at once and the writer must not act, since the
+	// JobManager commits the final state the subtask finished with.
+	finishedOnRestore bool
 }
 
 var _ CheckpointListener = (*sink)(nil)
@@ -73,6 +85,11 @@ func (s *sink) Open(ctx *OperatorContext) error {
 		return fmt.Errorf("creating writer for table %s: %w", s.spec.Table.Name, err)
 	}
 	s.writer = w
+	if _, ok := w.(connector.TwoPhaseCommitWriter); ok {
+		if _, ok := f.(connector.FinishedCommitter); !ok {
+			return fmt.Errorf("sink connector %q of table %s writes transactions (connector.TwoPhaseCommitWriter) but cannot commit those of finished subtasks (connector.FinishedCommitter)", id, s.spec.Table.Name)
+		}
+	}
 	return nil
 }
 
@@ -93,7 +110,31 @@ func (s *sink) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
 
 func (s *sink) ProcessWatermark(int, Watermark, Output) error { return nil }
 
-func (s *sink) EndInput(int, Output) error { return s.writer.Finish() }
+// EndInput finishes the writer; a transactional one then pre-commits its
+// last transaction instead of committing it, and its state becomes the
+// sink's final state.
+func (s *sink) EndInput(int, Output) error {
+	if s.finishedOnRestore {
+		return nil
+	}
+	if err := s.writer.Finish(); err != nil {
+		return err
+	}
+	w, ok := s.writer.(connector.TwoPhaseCommitWriter)
+	if !ok {
+		return nil
+	}
+	state, err := w.PreCommit(connector.EndOfInput)
+	if err != nil {
+		return fmt.Errorf("pre-committing at the end of input: %w", err)
+	}
+	s.final = state
+	return nil
+}
+
+// finalState is the state of the transactions the writer pre-committed at
+// the end of input and did not commit, nil if none.
+func (s *sink) finalState() []byte { return s.final }
 
 // preCommit lets a connector.TwoPhaseCommitWriter pre-commit at the
 // barrier of checkpoint id (0: a savepoint); its state becomes the sink's.

@@ -37,8 +37,11 @@ const SavepointVersion = 1
 // operator i of the vertex's chain (i = 0 is the source of a source
 // vertex); a missing or null state means the operator was stateless. A
 // subtask marked finished had ended all its input (a bounded source that
-// was exhausted) before the savepoint was taken: it carries no state, and
-// on restore a finished source emits nothing.
+// was exhausted) before the savepoint was taken: it carries no state but
+// its final state, the transactions its sinks pre-committed at the end of
+// input (operators then holds the sinks' states, the others' empty), which
+// the JobManager commits on restore. A finished subtask is restored as
+// finished: a finished source emits nothing, and its sinks do not act.
 //
 // State is matched by (vertex id, subtask index, chain position), so a job
 // restores only into a graph with the same vertex ids, parallelism and
@@ -54,7 +57,8 @@ type Savepoint struct {
 type SubtaskState struct {
 	Vertex  int `json:"vertex"`
 	Subtask int `json:"subtask"`
-	// Finished is set when the subtask had finished before the savepoint.
+	// Finished is set when the subtask had finished before the savepoint;
+	// Operators then hold its final state (see Savepoint), if any.
 	Finished  bool            `json:"finished,omitempty"`
 	Operators []OperatorState `json:"operators,omitempty"`
 }

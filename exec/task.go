@@ -81,6 +81,10 @@ type task struct {
 	// savepoint is set when the task stopped at a savepoint barrier: the
 	// snapshot of its chain, reported with FINISHED.
 	savepoint *SubtaskState
+	// final is set when the task ended its input and a sink of its chain
+	// left transactions to commit: its final state, reported with
+	// FINISHED.
+	final *SubtaskState
 	// ckpt receives checkpoint triggers and completions.
 	ckpt *taskCheckpoints
 }
@@ -256,6 +260,18 @@ func (t *task) run() (err error) {
 		}
 	}
 
+	if d.Restore != nil && d.Restore.Finished {
+		// The subtask ended its input before the checkpoint it restores
+		// (Flink deploys it with a FinishedOperatorChain): its input ends
+		// again at once, and its sinks must not act a second time, since
+		// the JobManager commits what they finished with.
+		for _, op := range ops {
+			if s, ok := op.(*sink); ok {
+				s.finishedOnRestore = true
+			}
+		}
+	}
+
 	out, err := t.openOutputs()
 	if err != nil {
 		return err
@@ -289,7 +305,30 @@ func (t *task) run() (err error) {
 			return err
 		}
 	}
+	t.final = finalState(d, ops)
 	return nil
+}
+
+// finalState is the state a task that ended its input finishes with: per
+// operator of the chain, the final state of a sink whose transactional
+// writer pre-committed its last transactions (connector.EndOfInput); nil
+// when no operator has one.
+func finalState(d *TaskDeploymentDescriptor, ops []Operator) *SubtaskState {
+	var st *SubtaskState
+	for i, op := range ops {
+		s, ok := op.(*sink)
+		if !ok || s.finalState() == nil {
+			continue
+		}
+		if st == nil {
+			st = &SubtaskState{Vertex: d.Vertex, Subtask: d.Subtask, Finished: true, Operators: make([]OperatorState, len(d.Operators))}
+			for k := range d.Operators {
+				st.Operators[k].Kind = d.Operators[k].Kind
+			}
+		}
+		st.Operators[i].State = s.finalState()
+	}
+	return st
 }
 
 // deliverTaskStatus hands a change of input in's idleness to the head
@@ -323,10 +362,12 @@ func (t *task) openOutputs() (*taskOutput, error) {
 }
 
 // restoreState is the savepoint state of operator i of the chain, nil if
-// the task does not restore or the operator had none.
+// the task does not restore or the operator had none. A subtask restored
+// as finished restores nothing: its operators' states are the final states
+// of its sinks, which the JobManager commits.
 func (t *task) restoreState(i int) []byte {
 	r := t.d.Restore
-	if r == nil || i >= len(r.Operators) {
+	if r == nil || r.Finished || i >= len(r.Operators) {
 		return nil
 	}
 	return r.Operators[i].State

@@ -19,6 +19,11 @@ type TaskStateUpdate struct {
 	// Savepoint is set on the FINISHED update of a subtask that stopped at
 	// a savepoint barrier: the Snapshot of every operator of its chain.
 	Savepoint *SubtaskState `json:"savepoint,omitempty"`
+	// Final is set on the FINISHED update of a subtask that ended its
+	// input with transactions its sinks pre-committed and did not commit:
+	// its final state (SubtaskState.Finished set), which the JobManager
+	// commits once the subtask is recorded as finished.
+	Final *SubtaskState `json:"final,omitempty"`
 }
 
 // TaskStateListener receives task state changes (the JobManager). It is
@@ -131,7 +136,7 @@ func (tm *TaskManager) runTask(t *task) {
 		u.State, u.Error = TaskFailed, fmt.Sprintf("task %s failed: %v", t.d.name(), err)
 	default:
 		u.State = TaskFinished
-		u.Savepoint = t.savepoint
+		u.Savepoint, u.Final = t.savepoint, t.final
 	}
 	l.UpdateTaskState(u)
 }

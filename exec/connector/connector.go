@@ -12,6 +12,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 
@@ -206,7 +207,8 @@ type ReaderContext struct {
 	BatchSize int
 	// Checkpointing is set when the job takes periodic checkpoints
 	// (execution.checkpointing.interval): a TwoPhaseCommitWriter commits
-	// only on checkpoints (and at the end of bounded input).
+	// only on checkpoints (its last transaction once its subtask is
+	// recorded as finished).
 	Checkpointing bool
 }
 
@@ -334,7 +336,8 @@ type SinkSpec struct {
 // SinkWriter consumes the batches of one parallel subtask of a sink.
 //
 // Contract: Write borrows b for the call. Finish is called once at the end
-// of bounded input and must make everything written durable/visible.
+// of bounded input and must make everything written durable/visible
+// (a TwoPhaseCommitWriter's durable only: see there).
 // Close releases resources, is idempotent, and is called after Finish or
 // on failure (then without Finish).
 type SinkWriter interface {
@@ -386,7 +389,8 @@ type CheckpointSnapshotter interface {
 // that write exactly-once through transactions committed on checkpoints
 // (Flink's TwoPhaseCommittingSink with a StatefulSinkWriter, such as the
 // Kafka sink's 'exactly-once' delivery). Rows written between two barriers
-// go into one transaction, invisible to readers until it commits.
+// go into one transaction, invisible to readers until it commits. Its
+// factory must implement FinishedCommitter.
 //
 // Contract: PreCommit is called at every checkpoint or savepoint barrier
 // (checkpointID 0 for a savepoint), after SinkFlusher.Flush and before the
@@ -399,17 +403,44 @@ type CheckpointSnapshotter interface {
 // once, after the writer was created and before any Write, with the state
 // of the checkpoint (or savepoint) the job restores from: a completed
 // checkpoint, so the writer commits the state's transactions, and it
-// aborts those a failed attempt left open after it. Finish commits
-// everything: a bounded job's last rows are committed at its end. (Flink
-// commits them on a checkpoint taken after the end of input, FLIP-147;
-// tasks here end with their input, so a subtask that failed after this
-// one ended, before a checkpoint recorded it as finished, makes the
-// restart write this subtask's rows after its latest checkpoint again.)
+// aborts those a failed attempt left open after it.
+//
+// At the end of bounded input the runtime calls Finish, which makes every
+// row durable and commits nothing, then PreCommit(EndOfInput), which
+// pre-commits the last transaction, opens no other and returns the state
+// of every transaction still pending: the subtask's final state. The
+// writer commits none of them itself (it is closed after the call). As in
+// Flink (FLIP-147) they are committed only once the subtask is recorded
+// as finished for good: the JobManager hands the final state to the
+// factory's FinishedCommitter when a checkpoint that records the subtask
+// as finished with that state completes, when a job is restored from such
+// a checkpoint, or when the whole job finished. Until then a failure of
+// another subtask restores this one from its latest checkpoint, and its
+// final transactions are aborted with the others of the failed attempt.
 type TwoPhaseCommitWriter interface {
 	SinkWriter
 	CheckpointListener
 	PreCommit(checkpointID int64) ([]byte, error)
 	Recover(state []byte) error
+}
+
+// EndOfInput is the checkpoint id of TwoPhaseCommitWriter.PreCommit at the
+// end of bounded input (Flink's end-of-input committables carry
+// Long.MAX_VALUE): later than every checkpoint, so no
+// NotifyCheckpointComplete commits what it pre-commits.
+const EndOfInput int64 = math.MaxInt64
+
+// FinishedCommitter is implemented by the factory of a sink whose writers
+// are TwoPhaseCommitWriters: it commits the transactions of a finished
+// subtask's final state (what PreCommit(EndOfInput) returned) without the
+// writer, which is gone, as Flink's Committer commits end-of-input
+// committables. The JobManager calls it from its own goroutines, possibly
+// more than once for the same state (again when a job is restored from a
+// checkpoint that recorded the subtask as finished) and concurrently for
+// different subtasks: committing a transaction that was already committed
+// must succeed.
+type FinishedCommitter interface {
+	CommitFinished(spec SinkSpec, state []byte) error
 }
 
 var (

@@ -115,14 +115,18 @@
 // 'read_committed' see every row once; 'read_uncommitted' ones also see
 // aborted rows.
 //
-// A bounded job's sink subtask commits everything when its input ends.
-// Flink's sink instead waits for a checkpoint after the end of input
-// (FLIP-147) and commits on its completion; Eddy's tasks end with their
-// input, so there is a window: if another subtask fails after this one
-// ended and before a checkpoint recorded it as finished, the restart
-// replays this subtask's rows after its latest checkpoint and writes them
-// again. Unbounded jobs and bounded jobs of one sink subtask do not have
-// it.
+// In a bounded job, a sink subtask whose input ends flushes and
+// pre-commits its last transaction (connector.EndOfInput) and commits
+// nothing: the pending transactions are the subtask's final state, which
+// the JobManager commits through Factory.CommitFinished (EndTxn with the
+// stored producer id and epoch, as for a restored checkpoint) once a
+// checkpoint that records the subtask as finished completes, or when the
+// whole job finished, as Flink commits end-of-input transactions only
+// after a checkpoint following the end of input (FLIP-147). If another
+// subtask fails before then, the restart runs this subtask again from its
+// latest checkpoint and aborts its final transactions with the others the
+// failed attempt left open, so read_committed consumers see every row
+// once at any parallelism.
 //
 // Pre-committed transactions must outlive the time to the next completed
 // checkpoint plus a restart: properties.transaction.timeout.ms (default

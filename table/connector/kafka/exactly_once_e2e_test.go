@@ -17,7 +17,9 @@ import (
 	"github.com/eddysql/eddy/table"
 )
 
-const eosRows, eosFailAt = 1000, 500
+// eosSmall is the number of rows of partition 0 of the bounded case's
+// input, whose subtask finishes long before the other's.
+const eosRows, eosFailAt, eosSmall = 1000, 500, 200
 
 // TestExactlyOnceFailover runs a Kafka-to-Kafka job writing exactly-once
 // with checkpoints every 20 ms; a Go function fails once mid-stream, and
@@ -28,12 +30,16 @@ const eosRows, eosFailAt = 1000, 500
 // consumer sees. The source commits its offsets to its group on
 // checkpoints.
 //
-// The unbounded job (parallelism 2) commits on checkpoints only and is
-// cancelled once every row is visible. The bounded one commits its last
-// rows at the end of its input; it runs at parallelism 1 because a sink
-// subtask that commits at its end before a checkpoint recorded it as
-// finished would write its rows again if another subtask failed then
-// (see the package documentation).
+// The unbounded job commits on checkpoints only and is cancelled once
+// every row is visible. In the bounded one, partition 0 holds only the
+// first eosSmall rows: its subtask ends its input early and pre-commits
+// its last transaction, and the other subtask fails after that, before a
+// checkpoint recorded the first as finished (the function blocks the
+// failing subtask's chain meanwhile, so no checkpoint completes). The
+// restart runs the finished subtask again from the latest checkpoint; the
+// transaction it pre-committed at its end is aborted, not committed, and
+// the last transactions of both subtasks commit when the job finishes
+// (FLIP-147).
 func TestExactlyOnceFailover(t *testing.T) {
 	t.Run("unbounded", func(t *testing.T) { testExactlyOnceFailover(t, false) })
 	t.Run("bounded", func(t *testing.T) { testExactlyOnceFailover(t, true) })
@@ -46,20 +52,38 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 	defer cl.Close()
 	var recs []*kgo.Record
 	var want []string
+	ends := []int64{eosRows / 2, eosRows / 2}
+	partition := func(i int) int32 { return int32(i % 2) }
+	if bounded {
+		ends = []int64{eosSmall, eosRows - eosSmall}
+		partition = func(i int) int32 {
+			if i < eosSmall {
+				return 0
+			}
+			return 1
+		}
+	}
 	for i := range eosRows {
-		recs = append(recs, &kgo.Record{Topic: "eos_in", Partition: int32(i % 2), Value: fmt.Appendf(nil, `{"id": %d}`, i)})
+		recs = append(recs, &kgo.Record{Topic: "eos_in", Partition: partition(i), Value: fmt.Appendf(nil, `{"id": %d}`, i)})
 		want = append(want, fmt.Sprintf(`{"id":%d,"doubled":%d}`, i, 2*i))
 	}
 	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
 	sort.Strings(want)
 
-	par, bound := "2", ""
+	bound := ""
 	if bounded {
-		par, bound = "1", "'scan.bounded.mode' = 'latest-offset',"
+		bound = "'scan.bounded.mode' = 'latest-offset',"
 	}
 	var failed atomic.Bool
+	// smallDone is when the last row of the bounded case's partition 0
+	// passed the function (Unix nanoseconds, 0: not yet).
+	var smallDone atomic.Int64
+	// jobRef is the job once submitted; finishedBefore records whether
+	// its latest checkpoint at the failure recorded a finished subtask.
+	var jobRef atomic.Pointer[exec.Job]
+	var finishedBefore atomic.Bool
 	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
-		"parallelism.default":         par,
+		"parallelism.default":         "2",
 		"table.exec.batch-size":       "10",
 		exec.CheckpointingIntervalKey: "20 ms",
 		exec.RestartStrategyKey:       "fixed-delay",
@@ -69,16 +93,46 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 	// eos_fail_once paces the rows so that checkpoints fall mid-stream,
 	// and fails once, at the first tenth row from eosFailAt on seen after
 	// the source committed offsets to its group: a checkpoint completed
-	// then, so the restart restores one.
+	// then, so the restart restores one. In the bounded case it first
+	// waits for partition 0's subtask to end its input, blocking its own
+	// subtask's chain so that no checkpoint completes meanwhile.
 	require.NoError(t, env.CreateFunction("eos_fail_once", func(id int64) (int64, error) {
+		if bounded && id == eosSmall-1 {
+			smallDone.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		if id%10 != 0 {
 			return id, nil
 		}
-		time.Sleep(time.Millisecond)
+		if bounded && id < eosSmall {
+			// Partition 0's subtask ends after the other one reached
+			// eosFailAt and checkpoints completed.
+			time.Sleep(10 * time.Millisecond)
+		} else {
+			time.Sleep(time.Millisecond)
+		}
 		if id < eosFailAt || failed.Load() {
 			return id, nil
 		}
-		if n, err := groupOffsets(cl, "eos-job"); err == nil && n > 0 && failed.CompareAndSwap(false, true) {
+		n, err := groupOffsets(cl, "eos-job", ends)
+		if err != nil || n == 0 {
+			return id, nil
+		}
+		if bounded {
+			// The other subtask reads its end of input and finishes
+			// within this wait, during which this subtask's chain takes
+			// no checkpoint: none completes.
+			for done := smallDone.Load(); done == 0 || time.Since(time.Unix(0, done)) < 100*time.Millisecond; done = smallDone.Load() {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		if failed.CompareAndSwap(false, true) {
+			if j := jobRef.Load(); j != nil {
+				if cp := j.LatestCheckpoint(); cp != nil {
+					for _, st := range cp.Subtasks {
+						finishedBefore.Store(finishedBefore.Load() || st.Finished)
+					}
+				}
+			}
 			return 0, fmt.Errorf("injected failure at row %d", id)
 		}
 		return id, nil
@@ -100,6 +154,7 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 		require.NoError(t, err, stmt)
 		if r.Job != nil {
 			job = r.Job
+			jobRef.Store(job)
 		}
 		r.Close()
 	}
@@ -107,6 +162,7 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 	var committed []string
 	if bounded {
 		require.NoError(t, job.Wait(ctx))
+		require.False(t, finishedBefore.Load(), "no checkpoint recorded the finished subtask before the failure")
 		committed = consumeValues(t, addr, "eos_out", kgo.ReadCommitted())
 	} else {
 		// The rows after the latest checkpoint become visible with the
@@ -132,16 +188,17 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 
 	// The source committed the offsets of its completed checkpoints to
 	// its group, at most the end of each partition.
-	total, err := groupOffsets(cl, "eos-job")
+	total, err := groupOffsets(cl, "eos-job", ends)
 	require.NoError(t, err)
 	require.Positive(t, total, "offsets committed on checkpoints")
 	require.LessOrEqual(t, total, int64(eosRows))
 }
 
 // groupOffsets is the sum of the offsets of eos_in's partitions that a
-// group committed (fetched with an OffsetFetch request, as kadm does). It
-// runs in the job's function too, so it returns its errors.
-func groupOffsets(cl *kgo.Client, group string) (int64, error) {
+// group committed (fetched with an OffsetFetch request, as kadm does),
+// each at most the partition's end in ends. It runs in the job's function
+// too, so it returns its errors.
+func groupOffsets(cl *kgo.Client, group string, ends []int64) (int64, error) {
 	req := kmsg.NewPtrOffsetFetchRequest()
 	req.Group = group
 	rt := kmsg.NewOffsetFetchRequestTopic()
@@ -160,7 +217,7 @@ func groupOffsets(cl *kgo.Client, group string) (int64, error) {
 			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
 				return 0, err
 			}
-			if p.Offset > eosRows/2 {
+			if p.Partition < 0 || int(p.Partition) >= len(ends) || p.Offset > ends[p.Partition] {
 				return 0, fmt.Errorf("offset %d of eos_in-%d past the partition's end", p.Offset, p.Partition)
 			}
 			total += max(p.Offset, 0)

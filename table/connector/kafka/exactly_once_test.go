@@ -112,22 +112,45 @@ func TestExactlyOnceWriter(t *testing.T) {
 	require.NoError(t, w.Close())
 	require.Equal(t, auctions(0, 10), readValues(t, addr, "out", true))
 
-	// The restart restores checkpoint 2 and replays rows 20..29.
+	// The restart restores checkpoint 2 and replays rows 20..29; at the
+	// end of input they are pre-committed, and committed only through
+	// the factory once the subtask is recorded as finished.
 	w = eosWriter(t, tbl)
 	require.NoError(t, w.Recover(state2))
 	write(w, 20, 30)
-	require.NoError(t, w.Finish())
-	require.NoError(t, w.Close())
+	final := finishWriter(t, w)
+	require.Equal(t, auctions(0, 20), readValues(t, addr, "out", true), "the last transaction waits for the subtask to be recorded as finished")
+	commitFinished(t, tbl, final)
 	require.Equal(t, auctions(0, 30), readValues(t, addr, "out", true))
+	// Committing a final state again (a restore from the checkpoint that
+	// recorded the subtask as finished) is harmless.
+	commitFinished(t, tbl, final)
 	// read_uncommitted also sees the crashed attempt's aborted rows.
 	require.Equal(t, append(auctions(0, 30), auctions(20, 30)...), readSortedDup(t, addr))
 
 	// Recovering a state whose transactions were committed is harmless.
 	w = eosWriter(t, tbl)
 	require.NoError(t, w.Recover(state2))
-	require.NoError(t, w.Finish())
-	require.NoError(t, w.Close())
+	commitFinished(t, tbl, finishWriter(t, w))
 	require.Equal(t, auctions(0, 30), readValues(t, addr, "out", true))
+}
+
+// finishWriter ends a writer's input as the sink operator does: Finish,
+// then PreCommit(connector.EndOfInput), whose state it returns, then Close.
+func finishWriter(t *testing.T, w connector.TwoPhaseCommitWriter) []byte {
+	t.Helper()
+	require.NoError(t, w.Finish())
+	final, err := w.PreCommit(connector.EndOfInput)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return final
+}
+
+// commitFinished commits a final state as the JobManager does.
+func commitFinished(t *testing.T, tbl connector.TableInfo, final []byte) {
+	t.Helper()
+	f, _ := connector.Sink("kafka")
+	require.NoError(t, f.(connector.FinishedCommitter).CommitFinished(connector.SinkSpec{Table: tbl}, final))
 }
 
 // readSortedDup is readValues read_uncommitted, with the aborted rows'
@@ -167,8 +190,7 @@ func TestExactlyOnceLingeringAbort(t *testing.T) {
 	w = eosWriter(t, tbl)
 	c := auctionBatch(t, mem, 5, 10)
 	require.NoError(t, w.Write(c))
-	require.NoError(t, w.Finish())
-	require.NoError(t, w.Close())
+	commitFinished(t, tbl, finishWriter(t, w))
 	b.Release()
 	c.Release()
 	require.Equal(t, auctions(5, 10), readValues(t, addr, "out", true))
@@ -303,4 +325,29 @@ func TestReadCommittedBounded(t *testing.T) {
 	require.Equal(t, []string{"0,0,c", "1,1,c", "2,2,c"}, committed)
 	uncommitted := readAll(t, table(addr, bids, append(opts, "properties.isolation.level", "read_uncommitted")...), 0, 1, 100)
 	require.Equal(t, []string{"0,0,c", "1,1,c", "2,2,c", "3,3,c", "4,4,c", "5,5,c", "6,6,c"}, uncommitted)
+}
+
+// TestAtLeastOncePreCommit: the writer of an at-least-once sink is also
+// driven through PreCommit at the barriers of a checkpointing job (the
+// writer type implements connector.TwoPhaseCommitWriter for every
+// guarantee); it only flushes and keeps no state.
+func TestAtLeastOncePreCommit(t *testing.T) {
+	_, addr := cluster(t, 1, "out")
+	mem := memoryChecked(t)
+	tbl := table(addr, bids, "topic", "out", "format", "json")
+	f, _ := connector.Sink("kafka")
+	w, err := f.CreateWriter(connector.SinkSpec{Table: tbl}, connector.ReaderContext{Parallelism: 1, Mem: memory.DefaultAllocator, Checkpointing: true})
+	require.NoError(t, err)
+	b := auctionBatch(t, mem, 0, 5)
+	defer b.Release()
+	require.NoError(t, w.Write(b))
+	state, err := w.(connector.TwoPhaseCommitWriter).PreCommit(1)
+	require.NoError(t, err)
+	require.Nil(t, state)
+	require.Equal(t, auctions(0, 5), readValues(t, addr, "out", true), "flushed at the barrier")
+	require.NoError(t, w.Finish())
+	state, err = w.(connector.TwoPhaseCommitWriter).PreCommit(connector.EndOfInput)
+	require.NoError(t, err)
+	require.Nil(t, state, "nothing for the JobManager to commit")
+	require.NoError(t, w.Close())
 }

@@ -192,7 +192,9 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 }
 
 // Finish flushes the producer and waits for every record's
-// acknowledgement; under exactly-once it then commits every transaction.
+// acknowledgement; under exactly-once it commits nothing: the transactions
+// are pre-committed next (PreCommit(connector.EndOfInput)) and committed
+// once the subtask is recorded as finished (Factory.CommitFinished).
 func (w *writer) Finish() error {
 	if w.txn != nil {
 		return w.finishTxns()

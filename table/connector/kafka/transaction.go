@@ -17,7 +17,10 @@ import (
 // exactlyOnce is the sink.delivery-guarantee of transactional writes.
 const exactlyOnce = "exactly-once"
 
-var _ connector.TwoPhaseCommitWriter = (*writer)(nil)
+var (
+	_ connector.TwoPhaseCommitWriter = (*writer)(nil)
+	_ connector.FinishedCommitter    = Factory{}
+)
 
 // txnWriter is the transactional side of an exactly-once writer, Flink's
 // KafkaWriter and KafkaCommitter in one. Each transaction gets its own
@@ -164,7 +167,13 @@ func (a *admin) retryTxn(do func(ctx context.Context) (int16, error)) error {
 // checkpoint id it waits for every record of the open transaction to be
 // acknowledged, keeps the transaction open as pending and opens the next
 // one. An empty transaction is not rotated: it goes on after the barrier.
+// At connector.EndOfInput no next transaction opens: the state returned is
+// the subtask's final state, which the factory's CommitFinished commits.
+// A writer that is not exactly-once only flushes and has no state.
 func (w *writer) PreCommit(checkpoint int64) ([]byte, error) {
+	if w.txn == nil {
+		return nil, w.Flush()
+	}
 	if err := w.startTxns(); err != nil {
 		return nil, err
 	}
@@ -179,6 +188,9 @@ func (w *writer) PreCommit(checkpoint int64) ([]byte, error) {
 		w.txn.pending = append(w.txn.pending, pendingTxn{Checkpoint: checkpoint, TransactionalID: w.txnID(w.txn.seq),
 			ProducerID: pid, Epoch: epoch, cl: w.cl})
 		w.cl = nil
+		if checkpoint == connector.EndOfInput {
+			return json.Marshal(txnState{Next: w.txn.seq + 1, Pending: w.txn.pending})
+		}
 		if err := w.beginTxn(w.txn.seq + 1); err != nil {
 			return nil, err
 		}
@@ -247,49 +259,72 @@ func (w *writer) Recover(b []byte) error {
 	if w.txn == nil {
 		return nil
 	}
-	var s txnState
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("kafka: bad sink state: %w", err)
+	s, err := decodeTxnState(b)
+	if err != nil {
+		return err
 	}
-	if s.Next < 1 {
-		return fmt.Errorf("kafka: bad sink state: transaction number %d", s.Next)
-	}
-	if len(s.Pending) > 0 {
-		adm, err := newClient(w.cfg)
-		if err != nil {
-			return err
-		}
-		defer adm.cl.Close()
-		for _, p := range s.Pending {
-			if err := commitRecovered(adm, p); err != nil {
-				return err
-			}
-		}
+	if err := commitState(w.cfg, s); err != nil {
+		return err
 	}
 	w.txn.first = s.Next
 	return nil
 }
 
-// finishTxns commits everything at the end of bounded input: the pending
-// transactions in order, then the open one.
+func decodeTxnState(b []byte) (txnState, error) {
+	var s txnState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("kafka: bad sink state: %w", err)
+	}
+	if s.Next < 1 {
+		return s, fmt.Errorf("kafka: bad sink state: transaction number %d", s.Next)
+	}
+	return s, nil
+}
+
+// commitState commits the pending transactions of a state in order.
+func commitState(cfg *config, s txnState) error {
+	if len(s.Pending) == 0 {
+		return nil
+	}
+	adm, err := newClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer adm.cl.Close()
+	for _, p := range s.Pending {
+		if err := commitRecovered(adm, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CommitFinished implements connector.FinishedCommitter: it commits the
+// transactions of a sink subtask's final state, what its writer
+// pre-committed and did not commit by the end of its input, as Recover
+// commits a restored state's (a transaction committed already is left as
+// it is).
+func (f Factory) CommitFinished(spec connector.SinkSpec, state []byte) error {
+	c, err := f.config(spec.Table)
+	if err != nil {
+		return err
+	}
+	s, err := decodeTxnState(state)
+	if err != nil {
+		return err
+	}
+	return commitState(c, s)
+}
+
+// finishTxns makes every row of the open transaction durable at the end of
+// bounded input, committing nothing: PreCommit(connector.EndOfInput)
+// follows. A writer given no row still aborts what a failed attempt left
+// open.
 func (w *writer) finishTxns() error {
 	if err := w.startTxns(); err != nil {
 		return err
 	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	for len(w.txn.pending) > 0 {
-		p := w.txn.pending[0]
-		if err := w.commit(p); err != nil {
-			return err
-		}
-		w.txn.pending = w.txn.pending[1:]
-	}
-	if err := w.cl.EndTransaction(context.Background(), kgo.TryCommit); err != nil {
-		return fmt.Errorf("kafka: committing transaction '%s': %w", w.txnID(w.txn.seq), err)
-	}
-	return nil
+	return w.Flush()
 }
 
 // closeTxns closes the producers of pending transactions without ending
