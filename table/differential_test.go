@@ -67,7 +67,9 @@ func connectPostgres(t *testing.T, ctx context.Context) *pgx.Conn {
 // and 4, each of which must give PostgreSQL's rows too.
 func TestDifferential(t *testing.T) {
 	skipWithoutPostgres(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Generous: go test ./... runs the packages side by side, and under
+	// -race the matrix queries of the subquery files take minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	pg := connectPostgres(t, ctx)
 	dir := t.TempDir()
