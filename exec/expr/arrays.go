@@ -149,21 +149,32 @@ func resolveArrayCommon(lo, hi int) func(string, []Expr) (Expr, error) {
 	}
 }
 
+// arrayAndElement checks the (array, element) arguments of name and
+// returns the array's type and the common type of its elements and the
+// element.
+func arrayAndElement(name string, args []Expr) (types.DataType, types.DataType, error) {
+	if err := arity(name, args, 2, 2); err != nil {
+		return types.DataType{}, types.DataType{}, err
+	}
+	at := args[0].Type()
+	if at.Kind != types.Array {
+		return types.DataType{}, types.DataType{}, typeError(name, args)
+	}
+	et, ok := types.CommonType(*at.Elem, args[1].Type())
+	if !ok {
+		return types.DataType{}, types.DataType{}, typeError(name, args)
+	}
+	return at, et, nil
+}
+
 // resolveArrayAppend: ARRAY_APPEND(array, element) and ARRAY_PREPEND(array,
 // element) widen the element type to take the new element (appending NULL
 // to an ARRAY<STRING NOT NULL> gives an ARRAY<STRING>); the result is NULL
 // only when the array is.
 func resolveArrayAppend(name string, args []Expr) (Expr, error) {
-	if err := arity(name, args, 2, 2); err != nil {
+	at, et, err := arrayAndElement(name, args)
+	if err != nil {
 		return nil, err
-	}
-	at := args[0].Type()
-	if at.Kind != types.Array {
-		return nil, typeError(name, args)
-	}
-	et, ok := types.CommonType(*at.Elem, args[1].Type())
-	if !ok {
-		return nil, typeError(name, args)
 	}
 	et = et.WithNullable(at.Elem.Nullable() || args[1].Type().Nullable())
 	arr, err := coerceTo(args[0], types.ArrayType(et).WithNullable(at.Nullable()))
@@ -182,16 +193,9 @@ func resolveArrayAppend(name string, args []Expr) (Expr, error) {
 // argument is; ARRAY_REMOVE(haystack, needle) drops every element equal to
 // needle, NULL elements for a NULL needle, and is NULL only when haystack is.
 func resolveArrayNeedle(name string, args []Expr) (Expr, error) {
-	if err := arity(name, args, 2, 2); err != nil {
+	at, et, err := arrayAndElement(name, args)
+	if err != nil {
 		return nil, err
-	}
-	at := args[0].Type()
-	if at.Kind != types.Array {
-		return nil, typeError(name, args)
-	}
-	et, ok := types.CommonType(*at.Elem, args[1].Type())
-	if !ok {
-		return nil, typeError(name, args)
 	}
 	arr, err := coerceTo(args[0], types.ArrayType(et.WithNullable(at.Elem.Nullable())).WithNullable(at.Nullable()))
 	if err != nil {
