@@ -142,6 +142,15 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 			return nil, nil, err
 		}
 	}
+	// The aggregates of this query inside its subqueries
+	// (bind_outer_aggregate.go), computed here too.
+	outerCalls := map[string]bool{}
+	for _, f := range b.outerAggregates(append(itemExprs(s.Items), s.Having), sc) {
+		outerCalls[sql.FormatExpr(f)] = true
+		if err := b.collectAggregates(f, &calls, &callTexts); err != nil {
+			return nil, nil, err
+		}
+	}
 	input, sc, groupBy, err := b.bindGroupWindow(s, input, sc)
 	if err != nil {
 		return nil, nil, err
@@ -232,6 +241,11 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 	ac.out = node.Schema()
 	out := newScope("", ac.out)
 	out.agg = ac
+	for i, f := range calls {
+		if outerCalls[callTexts[i]] {
+			out.cols[len(keys)+i].name = outerAggregateName(f)
+		}
+	}
 	return node, out, nil
 }
 

@@ -3,6 +3,7 @@ package planner
 import (
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -234,6 +235,23 @@ func ordersItem(e sql.Expr, it sql.SelectItem) bool {
 		return true
 	}
 	return sql.FormatExpr(e) == sql.FormatExpr(it.Expr)
+}
+
+// orderedItem is the index of the item of items that the ORDER BY key e
+// names, by position, alias or expression, or -1.
+func orderedItem(e sql.Expr, items []sql.SelectItem) int {
+	if l, ok := e.(*sql.Literal); ok && l.Kind == sql.IntLit {
+		if n, err := strconv.Atoi(l.Text); err == nil && n >= 1 && n <= len(items) {
+			return n - 1
+		}
+		return -1
+	}
+	for i, it := range items {
+		if ordersItem(e, it) {
+			return i
+		}
+	}
+	return -1
 }
 
 // bindArraySubquery is the value of ARRAY(query) whose aggregate scalarJoin

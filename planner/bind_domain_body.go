@@ -126,7 +126,9 @@ type bodyRows struct {
 }
 
 // domainRows plans the rows of a correlated subquery's body sel (of
-// query) per correlation (see above), keyed as bodyKeys says.
+// query) per correlation (see above), keyed as bodyKeys says. A subquery
+// expression has one item; a LATERAL subquery's several items
+// (bindLateralJoin) follow the keys in order, all of them values.
 func (b *binder) domainRows(q *sql.SubqueryExpr, query *sql.Query, sel *sql.Select, input Node, sc *scope) (bodyRows, error) {
 	limit, err := b.rowCount(query.Limit, "LIMIT", -1)
 	if err != nil {
@@ -136,23 +138,29 @@ func (b *binder) domainRows(q *sql.SubqueryExpr, query *sql.Query, sel *sql.Sele
 	if err != nil {
 		return bodyRows{}, err
 	}
-	item := sel.Items[0]
-	grouped := len(sel.GroupBy) > 0 || sel.Having != nil || hasAggregates(item.Expr)
+	values := len(sel.Items)
+	grouped := len(sel.GroupBy) > 0 || sel.Having != nil || hasAggregates(itemExprs(sel.Items)...)
+	if grouped && len(sel.GroupBy) == 0 && values > 1 {
+		// The value over no rows (domainBodyGroups) is the one item's.
+		return bodyRows{}, b.errAt(errs.NotSupported, q, "a correlated subquery of several items aggregating without GROUP BY but with %s is not supported yet", bodyClauses(query))
+	}
 	j, jsc, keyItems, on, outerKey, err := b.bodyKeys(q, query, sel, input, sc)
 	if err != nil {
 		return bodyRows{}, err
 	}
 	k := len(keyItems)
-	items := make([]sql.SelectItem, 0, k+1+len(query.OrderBy))
+	items := make([]sql.SelectItem, 0, k+values+len(query.OrderBy))
 	items = append(items, keyItems...)
-	items = append(items, sql.SelectItem{Pos: sel.Pos, Expr: item.Expr, Alias: "$value"})
-	// The ORDER BY keys: the item (by position, alias or expression) or
-	// further expressions computed beside it.
+	for _, it := range sel.Items {
+		items = append(items, sql.SelectItem{Pos: it.Pos, Expr: it.Expr, Alias: "$value"})
+	}
+	// The ORDER BY keys: an item (by position, alias or expression) or
+	// further expressions computed beside them.
 	var keys []exec.SortKey
 	if limit >= 0 || offset > 0 {
 		for _, o := range query.OrderBy {
-			col := k
-			if !ordersItem(o.Expr, item) {
+			col := k + orderedItem(o.Expr, sel.Items)
+			if col < k {
 				if sel.Distinct {
 					return bodyRows{}, b.errAt(errs.InvalidPlan, o.Expr, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
 				}
@@ -192,9 +200,9 @@ func (b *binder) domainRows(q *sql.SubqueryExpr, query *sql.Query, sel *sql.Sele
 		}
 	}
 	if sel.Distinct {
-		// ORDER BY reads only the item here, so the domain's columns and
-		// the item are all the columns.
-		distinctKeys := make([]int, k+1)
+		// ORDER BY reads only the items here, so the domain's columns and
+		// the items are all the columns.
+		distinctKeys := make([]int, k+values)
 		for i := range distinctKeys {
 			distinctKeys[i] = i
 		}
@@ -205,9 +213,11 @@ func (b *binder) domainRows(q *sql.SubqueryExpr, query *sql.Query, sel *sql.Sele
 		node = &Filter{Input: node, Condition: &expr.Literal{Value: false, T: types.BooleanType.WithNullable(false)}}
 	case limit > 0 || offset > 0:
 		if len(keys) == 0 {
-			// Any rows will do; ordering by the value keeps the choice
+			// Any rows will do; ordering by the values keeps the choice
 			// the same in every run.
-			keys = []exec.SortKey{{Col: k, NullsFirst: true}}
+			for i := range values {
+				keys = append(keys, exec.SortKey{Col: k + i, NullsFirst: true})
+			}
 		}
 		partition := make([]int, k)
 		for i := range partition {
@@ -220,7 +230,7 @@ func (b *binder) domainRows(q *sql.SubqueryExpr, query *sql.Query, sel *sql.Sele
 		node = &Rank{Input: node, Partition: partition, Order: keys, RankType: "ROW_NUMBER", Start: offset + 1, End: end}
 	}
 	ns := node.Schema()
-	node = &Project{Input: node, Exprs: columnRefsOf(types.Schema{Columns: ns.Columns[:k+1]}), Names: ns.Names()[:k+1]}
+	node = &Project{Input: node, Exprs: columnRefsOf(types.Schema{Columns: ns.Columns[:k+values]}), Names: ns.Names()[:k+values]}
 	return bodyRows{node: node, keys: k, on: on, empty: empty}, nil
 }
 
@@ -291,7 +301,7 @@ func (b *binder) equalityKeys(query *sql.Query, sel *sql.Select, sc *scope) (Nod
 	if err != nil {
 		return nil, nil, nil, nil, false
 	}
-	clauses := append(append([]sql.Expr{sel.Items[0].Expr, sel.Having}, sel.GroupBy...), orderExprs(query)...)
+	clauses := append(append(append(itemExprs(sel.Items), sel.Having), sel.GroupBy...), orderExprs(query)...)
 	for _, e := range clauses {
 		if e != nil && len(b.outerColumns(e, sc, own)) > 0 {
 			return nil, nil, nil, nil, false
@@ -484,7 +494,7 @@ func (b *binder) inMembership(n *sql.InSubquery, test func(eq sql.Expr) sql.Expr
 	if !ok || n.Query.Limit != nil || n.Query.Offset != nil {
 		return nil, false
 	}
-	_, own, err := b.bindFrom(sel.From)
+	own, err := b.fromNames(sel.From)
 	if err != nil {
 		return nil, false
 	}

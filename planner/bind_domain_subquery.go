@@ -80,7 +80,6 @@ func (b *binder) domainSubquery(q *sql.SubqueryExpr, sel *sql.Select, input Node
 // they stand for, then the FROM's, which shadow them), and the input
 // columns of the domain, in order.
 func (b *binder) domainJoin(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc *scope) (Node, *scope, []int, error) {
-	item := sel.Items[0].Expr
 	// The WHERE conjuncts nesting subqueries that name outer columns
 	// filter the join below, their subqueries decorrelating over it.
 	nested, rest, err := b.splitNestedCorrelated(sel, sc)
@@ -102,7 +101,10 @@ func (b *binder) domainJoin(q *sql.SubqueryExpr, sel *sql.Select, input Node, sc
 			}
 		}
 	}
-	cols = append(cols, b.outerColumns(item, sc, subScope)...)
+	// A LATERAL subquery has several items (lateralRows).
+	for _, item := range itemExprs(sel.Items) {
+		cols = append(cols, b.outerColumns(item, sc, subScope)...)
+	}
 	for _, c := range nested {
 		cols = append(cols, b.outerColumns(c, sc, subScope)...)
 	}
@@ -273,15 +275,25 @@ func (b *binder) domainAggregate(q *sql.SubqueryExpr, sel *sql.Select, j Node, j
 
 // outerColumns returns the columns of sc that the identifiers in e, or in
 // the queries nested in it, may name: those that resolve in sc but not in
-// own, the subquery's FROM.
+// own, the subquery's FROM, and those of sc holding the aggregates of an
+// enclosing grouped query that e calls.
 func (b *binder) outerColumns(e sql.Expr, sc, own *scope) []int {
 	var cols []int
-	walkIdents(e, func(id *sql.Ident) {
-		if _, _, err := b.resolve(own, id); err == nil {
-			return
-		}
-		if i, _, err := b.resolve(sc, id); err == nil {
-			cols = append(cols, i)
+	walkDeep(e, func(x sql.Expr) {
+		switch n := x.(type) {
+		case *sql.Ident:
+			if _, _, err := b.resolve(own, n); err == nil {
+				return
+			}
+			if i, _, err := b.resolve(sc, n); err == nil {
+				cols = append(cols, i)
+			}
+		case *sql.FuncCall:
+			// An aggregate of an enclosing grouped query
+			// (bind_outer_aggregate.go).
+			if r, ok := outerAggregate(sc, n); ok {
+				cols = append(cols, r.Index)
+			}
 		}
 	})
 	return cols
@@ -291,73 +303,82 @@ func (b *binder) outerColumns(e sql.Expr, sc, own *scope) []int {
 // subqueries nested in it (their select items, FROM, WHERE, grouping and
 // ordering), unlike walkSQL.
 func walkIdents(e sql.Expr, fn func(*sql.Ident)) {
+	walkDeep(e, func(x sql.Expr) {
+		if id, ok := x.(*sql.Ident); ok {
+			fn(id)
+		}
+	})
+}
+
+// walkDeep calls fn with e and every expression in it, descending into
+// the subqueries nested in it as walkIdents does.
+func walkDeep(e sql.Expr, fn func(sql.Expr)) {
 	walkSQL(e, func(x sql.Expr) bool {
+		fn(x)
 		switch n := x.(type) {
-		case *sql.Ident:
-			fn(n)
 		case *sql.SubqueryExpr:
-			walkQueryIdents(n.Query, fn)
+			walkQueryDeep(n.Query, fn)
 		case *sql.Exists:
-			walkQueryIdents(n.Query, fn)
+			walkQueryDeep(n.Query, fn)
 		case *sql.InSubquery:
-			walkIdents(n.Expr, fn)
-			walkQueryIdents(n.Query, fn)
+			walkDeep(n.Expr, fn)
+			walkQueryDeep(n.Query, fn)
 		}
 		return true
 	})
 }
 
-func walkQueryIdents(q *sql.Query, fn func(*sql.Ident)) {
+func walkQueryDeep(q *sql.Query, fn func(sql.Expr)) {
 	if q == nil {
 		return
 	}
 	for _, c := range q.With {
-		walkQueryIdents(c.Query, fn)
+		walkQueryDeep(c.Query, fn)
 	}
-	walkSetIdents(q.Body, fn)
+	walkSetDeep(q.Body, fn)
 	for _, o := range q.OrderBy {
-		walkIdents(o.Expr, fn)
+		walkDeep(o.Expr, fn)
 	}
 }
 
-func walkSetIdents(s sql.SetExpr, fn func(*sql.Ident)) {
+func walkSetDeep(s sql.SetExpr, fn func(sql.Expr)) {
 	switch n := s.(type) {
 	case *sql.Query:
-		walkQueryIdents(n, fn)
+		walkQueryDeep(n, fn)
 	case *sql.SetOp:
-		walkSetIdents(n.Left, fn)
-		walkSetIdents(n.Right, fn)
+		walkSetDeep(n.Left, fn)
+		walkSetDeep(n.Right, fn)
 	case *sql.Values:
 		for _, r := range n.Rows {
 			for _, e := range r {
-				walkIdents(e, fn)
+				walkDeep(e, fn)
 			}
 		}
 	case *sql.Select:
 		for _, it := range n.Items {
-			walkIdents(it.Expr, fn)
+			walkDeep(it.Expr, fn)
 		}
-		walkTableIdents(n.From, fn)
-		walkIdents(n.Where, fn)
+		walkTableDeep(n.From, fn)
+		walkDeep(n.Where, fn)
 		for _, g := range n.GroupBy {
-			walkIdents(g, fn)
+			walkDeep(g, fn)
 		}
-		walkIdents(n.Having, fn)
+		walkDeep(n.Having, fn)
 	}
 }
 
-func walkTableIdents(t sql.TableExpr, fn func(*sql.Ident)) {
+func walkTableDeep(t sql.TableExpr, fn func(sql.Expr)) {
 	switch n := t.(type) {
 	case *sql.Join:
-		walkTableIdents(n.Left, fn)
-		walkTableIdents(n.Right, fn)
-		walkIdents(n.On, fn)
+		walkTableDeep(n.Left, fn)
+		walkTableDeep(n.Right, fn)
+		walkDeep(n.On, fn)
 	case *sql.SubqueryRef:
-		walkQueryIdents(n.Query, fn)
+		walkQueryDeep(n.Query, fn)
 	case *sql.TableFunctionRef:
 		for _, a := range n.Args {
-			walkIdents(a.Expr, fn)
-			walkQueryIdents(a.Query, fn)
+			walkDeep(a.Expr, fn)
+			walkQueryDeep(a.Query, fn)
 		}
 	}
 }

@@ -187,18 +187,28 @@ func (b *binder) correlationEquality(inner, outer sql.Expr, joint, own *scope, w
 // readsOuter reports whether the conjunct c of a subquery's WHERE names a
 // column of the outer query (the first width columns of joint), also
 // inside the subqueries nested in it: a name its own FROM (own) does not
-// have that resolves in joint to an outer column.
+// have that resolves in joint to an outer column, or an aggregate of the
+// outer query.
 func (b *binder) readsOuter(c sql.Expr, joint, own *scope, width int) bool {
 	found := false
-	walkIdents(c, func(id *sql.Ident) {
-		if found {
-			return
-		}
-		if _, _, err := b.resolve(own, id); err == nil {
-			return
-		}
-		if i, _, err := b.resolve(joint, id); err == nil && i < width {
-			found = true
+	walkDeep(c, func(x sql.Expr) {
+		switch n := x.(type) {
+		case *sql.Ident:
+			if found {
+				return
+			}
+			if _, _, err := b.resolve(own, n); err == nil {
+				return
+			}
+			if i, _, err := b.resolve(joint, n); err == nil && i < width {
+				found = true
+			}
+		case *sql.FuncCall:
+			// An aggregate of an enclosing grouped query
+			// (bind_outer_aggregate.go).
+			if r, ok := outerAggregate(joint, n); ok && r.Index < width {
+				found = true
+			}
 		}
 	})
 	return found

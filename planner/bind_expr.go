@@ -379,6 +379,17 @@ func (s source) bindCall(sc *scope, n *sql.FuncCall) (expr.Expr, error) {
 		return nil, s.errAt(errs.GroupingError, n, "window function %s is only allowed in the SELECT list", n.Name)
 	}
 	if agg.IsAggregate(n.Name) {
+		if e, ok := outerAggregate(sc, n); ok {
+			return e, nil
+		}
+		// A call naming columns this scope does not have may belong to an
+		// enclosing grouped query (bind_outer_aggregate.go): say so as
+		// for any outer column, which decorrelates the subquery.
+		for _, a := range n.Args {
+			if _, err := s.bindExpr(sc, a); namesOutside(err) {
+				return nil, err
+			}
+		}
 		return nil, s.errAt(errs.GroupingError, n, "aggregate function %s is not allowed here", n.Name)
 	}
 	if n.Distinct || n.Star || n.Filter != nil {

@@ -107,6 +107,21 @@ func lateralFunctions(t sql.TableExpr) []*sql.TableFunctionRef {
 	return nil
 }
 
+// correlatedDerived returns the derived tables of a subquery's FROM
+// that name columns of an outer query (they do not bind alone), which
+// are LATERAL subqueries over the outer query's rows.
+func (b *binder) correlatedDerived(t sql.TableExpr) []*sql.SubqueryRef {
+	switch n := t.(type) {
+	case *sql.SubqueryRef:
+		if _, err := b.bindQuery(n.Query); namesOutside(err) {
+			return []*sql.SubqueryRef{n}
+		}
+	case *sql.Join:
+		return append(b.correlatedDerived(n.Left), b.correlatedDerived(n.Right)...)
+	}
+	return nil
+}
+
 // lateralScalarSelect returns the SELECT of a scalar subquery whose FROM
 // calls a table function over the outer query's columns, (SELECT
 // string_agg(attname, ', ') FROM generate_series(0, array_upper(pr.prattrs,
@@ -117,7 +132,7 @@ func (b *binder) lateralScalarSelect(q *sql.Query) (*sql.Select, bool) {
 	sel, ok := q.Body.(*sql.Select)
 	if !ok || len(q.With) > 0 || q.OrderBy != nil || q.Limit != nil || sel.From == nil || len(sel.Items) != 1 ||
 		sel.Items[0].Star || len(sel.GroupBy) > 0 || sel.GroupingSets != nil || sel.Having != nil || sel.Distinct ||
-		len(lateralFunctions(sel.From)) == 0 {
+		len(lateralFunctions(sel.From)) == 0 && len(b.correlatedDerived(sel.From)) == 0 {
 		return nil, false
 	}
 	_, _, err := b.bindFrom(sel.From)
@@ -151,6 +166,17 @@ func (b *binder) lateralScalar(q *sql.SubqueryExpr, sel *sql.Select, input Node,
 				return true
 			})
 		}
+	}
+	// A derived table naming outer columns (correlatedDerived) is bound
+	// as a LATERAL subquery over the domain.
+	for _, ref := range b.correlatedDerived(sel.From) {
+		walkQueryDeep(ref.Query, func(x sql.Expr) {
+			if id, ok := x.(*sql.Ident); ok {
+				if i, _, err := b.resolve(sc, id); err == nil {
+					cols = append(cols, i)
+				}
+			}
+		})
 	}
 	sort.Ints(cols)
 	cols = slices.Compact(cols)
@@ -340,6 +366,12 @@ func (b *binder) bindFromItemOver(t sql.TableExpr, left Node, ls *scope) (Node, 
 				}
 			}
 			return b.bindUnnest(&unnest, left, ls, false)
+		}
+	case *sql.SubqueryRef:
+		if _, err := b.bindQuery(n.Query); namesOutside(err) {
+			lateral := *n
+			lateral.Lateral = true
+			return b.bindLateralJoin(&sql.Join{Pos: n.Pos, Kind: sql.CrossJoin, Right: &lateral}, &lateral, left, ls)
 		}
 	}
 	right, rs, err := b.bindFrom(t)

@@ -35,6 +35,9 @@ func (b *binder) bindJoin(n *sql.Join) (Node, *scope, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if ref, ok := b.lateralSubquery(n); ok {
+		return b.bindLateralJoin(n, ref, left, ls)
+	}
 	right, rs, err := b.bindFrom(n.Right)
 	if err != nil {
 		return nil, nil, err

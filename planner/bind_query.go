@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
@@ -142,6 +143,20 @@ func (b *binder) sortOrLimit(q *sql.Query, node Node, keys []exec.SortKey) (Node
 	switch {
 	case b.batch && len(keys) > 0:
 		return &Sort{Input: node, Keys: keys, Offset: offset, Limit: limit}, nil
+	case len(keys) == 0 && !b.batch && node.Changelog() != InsertOnly && (limit >= 0 || offset > 0):
+		// Over an updating query a streaming LIMIT is Flink's
+		// StreamExecLimit: a ROW_NUMBER Top-N of one partition and no
+		// order keys (rows rank in arrival order), whose retractions
+		// promote the next rows, where passing the first rows would keep
+		// a retracted one.
+		end := int64(math.MaxInt64)
+		if limit >= 0 {
+			end = offset + limit
+		}
+		if limit == 0 {
+			return &Filter{Input: node, Condition: &expr.Literal{Value: false, T: types.BooleanType.WithNullable(false)}}, nil
+		}
+		return &Rank{Input: node, RankType: "ROW_NUMBER", Start: offset + 1, End: end}, nil
 	case len(keys) == 0:
 		return &Limit{Input: node, Offset: offset, Limit: limit, Batch: b.batch}, nil
 	case limit < 0 && offset == 0 && isTemporalSort(node, keys):
@@ -343,8 +358,11 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 	if s.Where != nil && hasAggregates(s.Where) {
 		return nil, b.errAt(errs.GroupingError, s.Where, "aggregate functions are not allowed in WHERE")
 	}
-	// A grouping set's query aggregates even when its set is empty.
-	grouped := len(s.GroupBy) > 0 || s.Having != nil || hasAggregates(itemExprs(s.Items)...) || b.groupingSet
+	// A grouping set's query aggregates even when its set is empty, and
+	// so does one whose subqueries call its aggregates
+	// (bind_outer_aggregate.go).
+	grouped := len(s.GroupBy) > 0 || s.Having != nil || hasAggregates(itemExprs(s.Items)...) || b.groupingSet ||
+		s.From != nil && hasScalarSubquery(itemExprs(s.Items)...) && len(b.outerAggregates(itemExprs(s.Items), sc)) > 0
 	if grouped {
 		if input, sc, err = b.bindAggregate(s, input, sc); err != nil {
 			return nil, err

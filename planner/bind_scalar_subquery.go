@@ -107,6 +107,9 @@ func (b *binder) scalarJoin(q *sql.SubqueryExpr, input Node, sc *scope) (Node, *
 		}
 		right, cond, keys, empty = cv.node, cv.cond, cv.keys, cv.empty
 	} else if q.Array {
+		if sel, ok := q.Query.Body.(*sql.Select); ok && sel.From != nil && len(b.correlatedDerived(sel.From)) > 0 {
+			return nil, nil, b.errAt(errs.NotSupported, q, "ARRAY(query) whose FROM has a derived table naming outer columns is not supported yet")
+		}
 		var err error
 		if right, cond, keys, err = b.arraySubquery(q, input, sc); err != nil {
 			return nil, nil, err

@@ -107,6 +107,9 @@ func (b *binder) bindInSubquery(n *sql.InSubquery, not bool, input Node, sc *sco
 		} else if limited, ok, lerr := b.limitedIn(n, not, input, sc); ok {
 			in, err = limited, lerr
 		}
+		if err == nil && in == nil {
+			return nil, b.errAt(errs.NotSupported, n, "this correlated IN subquery is not supported yet")
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -203,6 +206,18 @@ func (b *binder) notInFilter(n *sql.InSubquery, input, sub Node, eq expr.Expr, x
 // subquery's FROM filtered by its other conjuncts.
 func (b *binder) bindExists(n *sql.Exists, not bool, input Node, sc *scope) (Node, error) {
 	sel, ok := n.Query.Body.(*sql.Select)
+	if ok && len(n.Query.With) == 0 && sel.From != nil && sel.GroupingSets == nil && len(sel.GroupBy) == 0 && sel.Having == nil &&
+		n.Query.Limit == nil && n.Query.Offset == nil && !hasAggregates(itemExprs(sel.Items)...) && len(b.correlatedDerived(sel.From)) > 0 {
+		// A derived table naming outer columns binds laterally over their
+		// domain as in a scalar subquery (lateralScalar): EXISTS is
+		// (SELECT MAX(1) ...) IS NOT NULL.
+		one := *sel
+		one.Distinct = false
+		one.Items = []sql.SelectItem{{Pos: n.Pos, Expr: &sql.FuncCall{Pos: n.Pos, Name: "MAX",
+			Args: []sql.Expr{&sql.Literal{Pos: n.Pos, Kind: sql.IntLit, Text: "1"}}}}}
+		q := &sql.SubqueryExpr{Pos: n.Pos, Query: &sql.Query{Pos: n.Query.Pos, Body: &one}}
+		return b.filterWithScalarJoins(&sql.IsNull{Pos: n.Pos, Not: !not, Expr: q}, input, sc)
+	}
 	if ok && len(sel.GroupBy) == 0 && sel.GroupingSets == nil && sel.Having == nil && hasAggregates(itemExprs(sel.Items)...) && b.refersOutside(sel) {
 		// An aggregate without grouping has one row, whatever its WHERE
 		// keeps: EXISTS holds for every outer row, NOT EXISTS for none.

@@ -626,12 +626,15 @@ type TableFuncArg struct {
 	Expr Expr
 }
 
-// SubqueryRef is (query) [AS] alias [(col, ...)].
+// SubqueryRef is [LATERAL] (query) [AS] alias [(col, ...)].
 type SubqueryRef struct {
 	Pos           Pos
 	Query         *Query
 	Alias         string
 	ColumnAliases []string
+	// Lateral marks LATERAL (query), whose query may name the columns of
+	// the FROM items before it (SQL:2003, Calcite, PostgreSQL).
+	Lateral bool
 }
 
 // JoinKind is the kind of join.

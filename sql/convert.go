@@ -429,15 +429,15 @@ func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {
 		}
 		return j, nil
 	case *ast.TableSource:
-		if n.Lateral {
-			return nil, c.errAt(c.findWord("LATERAL"), "LATERAL is not supported yet")
-		}
 		var cols []string
 		for _, col := range n.ColumnNames {
 			cols = append(cols, col.O)
 		}
 		switch src := n.Source.(type) {
 		case *ast.TableName:
+			if n.Lateral {
+				return nil, c.errAt(c.findWord("LATERAL"), "LATERAL needs a subquery or TABLE(function(...))")
+			}
 			ref, err := c.tableName(src)
 			if err != nil {
 				return nil, err
@@ -474,7 +474,10 @@ func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &SubqueryRef{Pos: open, Query: q, Alias: n.AsName.O, ColumnAliases: cols}, nil
+			return &SubqueryRef{Pos: open, Query: q, Alias: n.AsName.O, ColumnAliases: cols, Lateral: n.Lateral}, nil
+		}
+		if n.Lateral {
+			return nil, c.errAt(c.findWord("LATERAL"), "LATERAL needs a subquery or TABLE(function(...))")
 		}
 		return c.tableExpr(n.Source)
 	}

@@ -519,6 +519,9 @@ func formatTable(b *strings.Builder, t TableExpr) {
 	case *MatchRecognizeRef:
 		formatMatchRecognize(b, t)
 	case *SubqueryRef:
+		if t.Lateral {
+			b.WriteString("LATERAL ")
+		}
 		b.WriteByte('(')
 		formatQuery(b, t.Query)
 		b.WriteByte(')')

@@ -15,7 +15,9 @@ import (
 // mid-stream and end with the results of a run without failure: keyed by
 // an expression of the inner rows (an aggregate with the COUNT marker, a
 // grouped body), and over the domain of the outer values (a
-// non-equality correlation, HAVING without GROUP BY).
+// non-equality correlation, HAVING without GROUP BY); LATERAL subqueries
+// (an aggregate per outer row, a Top-N of groups per outer row); an
+// aggregate of the outer grouped query inside its subquery.
 func TestCheckpointFailoverCorrelatedSubquery(t *testing.T) {
 	for name, query := range map[string]string{
 		"keyed": `SELECT d.k,
@@ -27,6 +29,16 @@ func TestCheckpointFailoverCorrelatedSubquery(t *testing.T) {
 			(SELECT SUM(x.id) FROM (SELECT ckpt_fail_once(id) AS id FROM src) x
 			 WHERE x.id % 7 <= d.k AND x.id % 7 >= d.k HAVING COUNT(*) > 0) AS s
 			FROM (SELECT DISTINCT id % 7 AS k FROM src) d`,
+		"lateral_aggregate": `SELECT d.k, s.c, s.s FROM (SELECT DISTINCT id % 7 AS k FROM src) d,
+			LATERAL (SELECT COUNT(*) AS c, SUM(x.id) AS s FROM (SELECT ckpt_fail_once(id) AS id FROM src) x
+			WHERE x.id % 7 = d.k) s`,
+		"lateral_top_n": `SELECT d.k, s.c, s.s FROM (SELECT DISTINCT id % 7 AS k FROM src) d
+			CROSS JOIN LATERAL (SELECT x.id % 7 AS g, COUNT(*) AS c, SUM(x.id) AS s
+			FROM (SELECT ckpt_fail_once(id) AS id FROM src) x WHERE x.id % 7 = d.k
+			GROUP BY x.id % 7 ORDER BY c DESC LIMIT 1) s`,
+		"outer_aggregate": `SELECT x.k, COUNT(*) AS c,
+			(SELECT SUM(y.id) FROM src y WHERE y.id % 7 = x.k AND y.id >= MIN(x.id)) AS s
+			FROM (SELECT id % 7 AS k, id FROM (SELECT ckpt_fail_once(id) AS id FROM src)) x GROUP BY x.k`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
