@@ -168,7 +168,7 @@ func (jm *JobManager) completeCheckpoint(j *Job) {
 		j.mu.Unlock()
 		return
 	}
-	sp := &Savepoint{Version: SavepointVersion, Graph: j.graph}
+	sp := &Savepoint{Version: SavepointVersion, MaxParallelism: KeyGroups, Graph: j.graph}
 	commits := false
 	vertices := make([]Vertex, len(j.graph.Vertices))
 	copy(vertices, j.graph.Vertices)
@@ -321,25 +321,37 @@ func commitFinalState(g *JobGraph, st *SubtaskState) error {
 		return fmt.Errorf("exec: internal error: final state of subtask %d of vertex %d does not match the job graph", st.Subtask, st.Vertex)
 	}
 	for i, os := range st.Operators {
-		if len(os.State) == 0 {
-			continue
+		// A rescaled vertex's first subtask carries the final states of
+		// all its old subtasks (Rescaled).
+		for _, state := range append([][]byte{os.State}, os.Rescaled...) {
+			if err := commitSinkFinal(v, st, i, os.Kind, state); err != nil {
+				return err
+			}
 		}
-		if os.Kind != KindSink || v.Operators[i].Kind != KindSink {
-			return fmt.Errorf("exec: internal error: final state for operator %d (%s) of vertex %d %q, which is not a sink", i, os.Kind, v.ID, v.Name)
-		}
-		var spec SinkSpec
-		if err := json.Unmarshal(v.Operators[i].Spec, &spec); err != nil {
-			return fmt.Errorf("sink spec: %w", err)
-		}
-		id := spec.Table.Options["connector"]
-		f, _ := connector.Sink(id)
-		c, ok := f.(connector.FinishedCommitter)
-		if !ok {
-			return fmt.Errorf("exec: sink connector %q of table %s cannot commit the transactions of finished subtasks (connector.FinishedCommitter)", id, spec.Table.Name)
-		}
-		if err := c.CommitFinished(spec.SinkSpec, os.State); err != nil {
-			return fmt.Errorf("committing the final transactions of subtask %d of %q into table %s: %w", st.Subtask, v.Name, spec.Table.Name, err)
-		}
+	}
+	return nil
+}
+
+// commitSinkFinal commits one final state of operator i of v, a sink.
+func commitSinkFinal(v *Vertex, st *SubtaskState, i int, kind string, state []byte) error {
+	if len(state) == 0 {
+		return nil
+	}
+	if kind != KindSink || v.Operators[i].Kind != KindSink {
+		return fmt.Errorf("exec: internal error: final state for operator %d (%s) of vertex %d %q, which is not a sink", i, kind, v.ID, v.Name)
+	}
+	var spec SinkSpec
+	if err := json.Unmarshal(v.Operators[i].Spec, &spec); err != nil {
+		return fmt.Errorf("sink spec: %w", err)
+	}
+	id := spec.Table.Options["connector"]
+	f, _ := connector.Sink(id)
+	c, ok := f.(connector.FinishedCommitter)
+	if !ok {
+		return fmt.Errorf("exec: sink connector %q of table %s cannot commit the transactions of finished subtasks (connector.FinishedCommitter)", id, spec.Table.Name)
+	}
+	if err := c.CommitFinished(spec.SinkSpec, state); err != nil {
+		return fmt.Errorf("committing the final transactions of subtask %d of %q into table %s: %w", st.Subtask, v.Name, spec.Table.Name, err)
 	}
 	return nil
 }

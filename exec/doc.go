@@ -85,8 +85,15 @@
 // per (vertex, subtask, chain position) the operator's bytes, plus the
 // JobGraph. JobManager.SubmitWithOptions with SubmitOptions.Restore
 // deploys every subtask with its state, restored after Open and before any
-// input. The parallelism must be unchanged; redistributing keyed state by
-// key group is future work.
+// input. A vertex may be restored at another parallelism (Flink's
+// rescaling from a savepoint or retained checkpoint): keyed state moves by
+// key group, each new subtask restoring the snapshots of the old subtasks
+// whose key groups intersect its own, one Restore call each, and keeping
+// the keys it owns. pipeline.max-parallelism (MaxParallelismKey, 128 key
+// groups) is recorded in the savepoint and must not change. State that is
+// not keyed (a source's position, a two-phase-commit sink's transactions,
+// a sort) makes a rescaled restore fail at submission with an error naming
+// the operator and vertex; see Savepoint.
 //
 // # Checkpoints and failover
 //

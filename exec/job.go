@@ -113,7 +113,7 @@ func (j *Job) StopWithSavepoint(ctx context.Context) (*Savepoint, error) {
 	case JobCanceled:
 		return nil, ErrJobCanceled
 	}
-	sp := &Savepoint{Version: SavepointVersion, Graph: j.graph}
+	sp := &Savepoint{Version: SavepointVersion, MaxParallelism: KeyGroups, Graph: j.graph}
 	saved := false
 	for _, st := range j.final {
 		sp.Subtasks = append(sp.Subtasks, *st)

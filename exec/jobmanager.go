@@ -100,14 +100,26 @@ func (jm *JobManager) Submit(ctx context.Context, g *JobGraph) (*Job, error) {
 
 // SubmitWithOptions is Submit with options; opts.Restore starts the job
 // from a savepoint taken by Job.StopWithSavepoint of a job with the same
-// graph shape (see Savepoint for how state is matched). An incompatible
-// savepoint fails Submit with ErrSavepointIncompatible.
+// graph shape, at the same or another parallelism (see Savepoint for how
+// state is matched and rescaled). An incompatible savepoint fails Submit
+// with ErrSavepointIncompatible.
 func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts SubmitOptions) (*Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err
+	}
+	maxPar, err := MaxParallelismFrom(g.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range g.Vertices {
+		// As in Flink: a Hash exchange to more subtasks than key groups
+		// would leave some without keys.
+		if v.Parallelism > maxPar {
+			return nil, fmt.Errorf("exec: vertex %d %q runs with parallelism %d, above %s %d", v.ID, v.Name, v.Parallelism, MaxParallelismKey, maxPar)
+		}
 	}
 	var restore map[subtaskKey]*SubtaskState
 	if opts.Restore != nil {

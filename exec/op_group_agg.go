@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/bits"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -67,8 +66,10 @@ type groupAgg struct {
 	sawRows bool
 	subtask int
 	stash   []byte // restored state, loaded with the first batch
-	keys    *agg.Keys
-	states  []*agg.State
+	// octx tells a rescaled restore which key groups this subtask owns.
+	octx   *OperatorContext
+	keys   *agg.Keys
+	states []*agg.State
 
 	// hash table: table holds slot+1 (0 = empty), len a power of two
 	table []int32
@@ -170,6 +171,7 @@ func (g *groupAgg) StateBytes() int64 {
 func (g *groupAgg) Open(ctx *OperatorContext) error {
 	g.mem = ctx.Mem
 	g.subtask = ctx.Subtask
+	g.octx = ctx
 	g.clock = ctx.Clock
 	if g.clock == nil {
 		g.clock = SystemClock{}
@@ -758,6 +760,8 @@ var errGroupAggState = errors.New("group-aggregate: corrupt state")
 
 // Restore keeps the state until the first batch tells the input types
 // the accumulators are built for; Snapshot before then returns it as is.
+// A rescaled subtask is restored from several snapshots, one call each:
+// it keeps the key groups it owns of each, merged into one stash.
 func (g *groupAgg) Restore(state []byte) error {
 	if len(state) == 0 {
 		return nil
@@ -765,7 +769,11 @@ func (g *groupAgg) Restore(state []byte) error {
 	if len(state) < len(snapshotMagic) || string(state[:len(snapshotMagic)]) != snapshotMagic {
 		return fmt.Errorf("group-aggregate: state is not a version 1 snapshot")
 	}
-	g.stash = slices.Clone(state)
+	merged, err := mergeGroupAggSnapshots(g.stash, state, g.octx)
+	if err != nil {
+		return err
+	}
+	g.stash = merged
 	g.sawRows = true
 	return nil
 }

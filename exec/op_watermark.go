@@ -60,6 +60,8 @@ type watermarkAssigner struct {
 	ev      expr.Evaluator
 	unit    arrow.TimeUnit
 	current Watermark
+	// restored: a snapshot was restored (a rescale restores several).
+	restored bool
 
 	clock        Clock
 	idleTimeout  int64 // ms; 0: never idle
@@ -253,8 +255,20 @@ func (w *watermarkAssigner) EndInput(int, Output) error { return nil }
 // regress event time.
 func (w *watermarkAssigner) Snapshot() ([]byte, error) { return json.Marshal(w.current) }
 
+// Restore sets the watermark of a snapshot. A source restored at another
+// parallelism restores the snapshots of all its old subtasks: the
+// watermark is then their minimum, which none of them had passed, so no
+// row that was on time becomes late.
 func (w *watermarkAssigner) Restore(state []byte) error {
-	return json.Unmarshal(state, &w.current)
+	var wm Watermark
+	if err := json.Unmarshal(state, &wm); err != nil {
+		return err
+	}
+	if w.restored {
+		wm = min(wm, w.current)
+	}
+	w.current, w.restored = wm, true
+	return nil
 }
 
 func (w *watermarkAssigner) Close() error { return nil }

@@ -127,6 +127,11 @@ type windowAgg struct {
 	// windows were fired for.
 	progress int64
 	seq      int64 // arrival number of the next row
+	// octx tells a rescaled restore which key groups this subtask owns;
+	// restored is set once a snapshot was restored (a rescale restores
+	// several).
+	octx     *OperatorContext
+	restored bool
 
 	// per-batch scratch
 	ms, ends  []int64
@@ -236,7 +241,7 @@ func buildWindowAgg(spec OperatorSpec, ws WindowAggregateSpec, newAcc func(i int
 }
 
 func (w *windowAgg) Open(ctx *OperatorContext) error {
-	w.mem, w.metrics, w.clock = ctx.Mem, ctx.Metrics, ctx.Clock
+	w.mem, w.metrics, w.clock, w.octx = ctx.Mem, ctx.Metrics, ctx.Clock, ctx
 	if w.clock == nil {
 		w.clock = SystemClock{}
 	}
@@ -974,8 +979,13 @@ func (w *windowAgg) Restore(state []byte) error {
 	if v := r.byte(); v != windowStateVersion && r.err == nil {
 		return errs.Internalf("window state version %d, want %d", v, windowStateVersion)
 	}
-	w.progress = r.varint()
-	w.seq = r.varint()
+	// Several snapshots (a rescale) restore their smallest progress, which
+	// none of them had passed, and their largest arrival counter.
+	progress, seq := r.varint(), r.varint()
+	if w.restored {
+		progress = min(progress, w.progress)
+	}
+	w.progress, w.seq, w.restored = progress, max(seq, w.seq), true
 	if n := r.uvarint(); n != uint64(len(w.seps)) && r.err == nil {
 		return errs.Internalf("window state has %d calls, the spec %d", n, len(w.seps))
 	}
@@ -990,8 +1000,11 @@ func (w *windowAgg) Restore(state []byte) error {
 		if r.err != nil {
 			break
 		}
-		r.uvarint() // the group: entries carry their key hash
-		r.uvarint() // byte length, for readers that skip groups
+		kg, length := r.uvarint(), r.uvarint()
+		if !ownsKeyGroup(w.octx, int(kg)) {
+			r.bytes(length) // another subtask of a rescaled job owns it
+			continue
+		}
 		count := r.uvarint()
 		for range count {
 			if r.err != nil {

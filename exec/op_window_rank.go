@@ -104,6 +104,8 @@ type windowRankOp struct {
 	progress int64 // the watermark
 	seq      int64 // arrival number of the last row kept
 	restored bool
+	// octx tells a rescaled restore which key groups this subtask owns.
+	octx *OperatorContext
 
 	// per batch
 	in     joinBatch
@@ -183,7 +185,7 @@ func newWindowRank(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 }
 
 func (w *windowRankOp) Open(ctx *OperatorContext) error {
-	w.metrics = ctx.Metrics
+	w.metrics, w.octx = ctx.Metrics, ctx
 	w.emit.mem = ctx.Mem
 	n, err := BatchSize(ctx.Config)
 	if err != nil {
@@ -511,8 +513,11 @@ func (w *windowRankOp) Restore(state []byte) error {
 	w.progress, w.seq, w.restored = progress, max(seq, w.seq), true
 	nk := len(w.spec.PartitionKeys)
 	for range r.uvarint() {
-		r.uvarint() // the group: partitions carry their hash
-		r.uvarint() // byte length, for readers that skip groups
+		kg, length := r.uvarint(), r.uvarint()
+		if !ownsKeyGroup(w.octx, int(kg)) {
+			r.bytes(length) // another subtask of a rescaled job owns it
+			continue
+		}
 		for range r.uvarint() {
 			if r.err != nil {
 				return r.err

@@ -54,7 +54,11 @@ type Operator interface {
 	EndInput(input int, out Output) error
 	// Snapshot returns the operator's state as bytes, or nil if stateless.
 	Snapshot() ([]byte, error)
-	// Restore loads state produced by Snapshot.
+	// Restore loads state produced by Snapshot. When the job is restored
+	// at another parallelism, the operator of a keyed kind
+	// (rescalableKinds) is restored from the snapshots of several old
+	// subtasks, one call each: it keeps the keys its subtask owns
+	// (ownsHash) and merges the operator-wide values; see Savepoint.
 	Restore(state []byte) error
 	Close() error
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // ElementSavepoint is the savepoint barrier (Flink's stop-with-savepoint
@@ -26,6 +28,7 @@ const SavepointVersion = 1
 // Format (JSON, version 1):
 //
 //	{"version": 1,
+//	 "maxParallelism": 128,
 //	 "graph": JobGraph,
 //	 "subtasks": [
 //	   {"vertex": 2, "subtask": 0,
@@ -43,14 +46,35 @@ const SavepointVersion = 1
 // the JobManager commits on restore. A finished subtask is restored as
 // finished: a finished source emits nothing, and its sinks do not act.
 //
-// State is matched by (vertex id, subtask index, chain position), so a job
-// restores only into a graph with the same vertex ids, parallelism and
-// operator kinds per vertex. Redistributing keyed state when the
-// parallelism changes (rescaling by key group) is not supported yet.
+// State is matched by vertex id and chain position, so a job restores only
+// into a graph with the same vertex ids and operator kinds per vertex.
+// maxParallelism is the job's pipeline.max-parallelism (the number of key
+// groups); a job restores only with the same.
+//
+// A vertex restored with the parallelism it had gets each subtask's state
+// by subtask index. A vertex restored with another parallelism is rescaled
+// as in Flink: keyed state moves by key group. Subtask i of n owns the key
+// groups a Hash exchange sends it (keyGroupRange), so it is restored from
+// every old subtask whose key-group range intersects its own: the runtime
+// calls its operators' Restore once per such old snapshot, in old subtask
+// order, and each operator keeps the keys it owns (OperatorState.Rescaled
+// carries the list in the deployment descriptor). Only operators of the
+// kinds in rescalableKinds can do that. A source whose connector keeps
+// its position per split (connector.SupportsRescaling: Kafka's offsets
+// per partition) and the watermark assigner chained after it restore the
+// snapshots of every old subtask instead: each reader resumes the splits
+// it is assigned now, as Flink reassigns splits, and the watermark is the
+// old subtasks' minimum (rescalePolicy). Any other operator holding state
+// (another source's position, a two-phase-commit sink's transactions, a
+// sort or limit) makes Submit fail with ErrSavepointIncompatible naming
+// the operator, the vertex and both parallelisms. A rescaled vertex whose
+// subtasks had all finished stays finished (its sinks' final states are
+// committed); one where only some had is refused.
 type Savepoint struct {
-	Version  int            `json:"version"`
-	Graph    *JobGraph      `json:"graph"`
-	Subtasks []SubtaskState `json:"subtasks"`
+	Version        int            `json:"version"`
+	MaxParallelism int            `json:"maxParallelism,omitempty"`
+	Graph          *JobGraph      `json:"graph"`
+	Subtasks       []SubtaskState `json:"subtasks"`
 }
 
 // SubtaskState is the savepoint state of one subtask.
@@ -67,6 +91,12 @@ type SubtaskState struct {
 type OperatorState struct {
 	Kind  string `json:"kind"`
 	State []byte `json:"state,omitempty"`
+	// Rescaled is set instead of State only in the deployment descriptor
+	// of a subtask whose vertex is restored at another parallelism: the
+	// operator's states in the old subtasks it restores from (those whose
+	// key groups intersect the subtask's, or all of them; see Savepoint),
+	// each handed to one Restore call. Savepoints never hold it.
+	Rescaled [][]byte `json:"rescaled,omitempty"`
 }
 
 // EncodeSavepoint serializes a savepoint.
@@ -100,26 +130,96 @@ type SubmitOptions struct {
 // savepoint's state cannot be mapped onto the submitted graph.
 var ErrSavepointIncompatible = errors.New("exec: savepoint does not match the job graph")
 
+// rescalableKinds are the keyed operator kinds, whose state can be
+// restored at a different parallelism: their snapshots are organized by
+// key group, and their Restore accepts the snapshots of several old
+// subtasks, one call each, before any input, keeping only the keys its
+// subtask owns (ownsHash, ownsKeyGroup) and merging the operator-wide
+// values (watermarks, sequence counters) as each kind documents. A new
+// subtask gets the snapshots of the old subtasks whose key-group ranges
+// intersect its own.
+var rescalableKinds = map[string]bool{
+	KindGroupAggregate:         true,
+	KindGlobalGroupAggregate:   true,
+	KindJoin:                   true,
+	KindIntervalJoin:           true,
+	KindTemporalJoin:           true,
+	KindWindowJoin:             true,
+	KindRank:                   true,
+	KindDeduplicate:            true,
+	KindChangelogNormalize:     true,
+	KindOverAggregate:          true,
+	KindNonTimeOverAggregate:   true,
+	KindMatchRecognize:         true,
+	KindSinkUpsertMaterializer: true,
+	KindWindowTableFunction:    true,
+	KindWindowAggregate:        true,
+	KindGlobalWindowAggregate:  true,
+	KindWindowRank:             true,
+}
+
+// rescalePolicy says how the state of operator spec is redistributed when
+// its vertex is restored at another parallelism: keyed (by key group,
+// rescalableKinds), to every new subtask (all: the position of a source
+// whose connector implements connector.SupportsRescaling, whose readers
+// keep the splits they are assigned, and the watermark assigner chained
+// after such a source, which keeps the minimum), or not at all (the
+// error says why). Other stateful kinds (two-phase-commit sinks'
+// transactions, the non-keyed sort, limit, materialize and collect, the
+// lookup tables of lookup, snapshot and vector-search joins) refuse a
+// rescaled restore when they hold state.
+func rescalePolicy(spec *OperatorSpec) (keyed, all bool, why string) {
+	switch {
+	case rescalableKinds[spec.Kind]:
+		return true, false, ""
+	case spec.Kind == KindWatermarkAssigner:
+		return false, true, ""
+	case spec.Kind == KindSource:
+		var scan connector.ScanSpec
+		if err := json.Unmarshal(spec.Spec, &scan); err != nil {
+			return false, false, fmt.Sprintf("its spec is invalid: %v", err)
+		}
+		id := scan.Table.Options["connector"]
+		f, _ := connector.Source(id)
+		if r, ok := f.(connector.SupportsRescaling); ok && r.SupportsRescaling() {
+			return false, true, ""
+		}
+		return false, false, fmt.Sprintf("its %s reader's position is not kept per split", id)
+	case spec.Kind == KindSink:
+		return false, false, "its pending transactions belong to its subtask"
+	}
+	return false, false, "its state is not partitioned by key group"
+}
+
 // restoreStates checks that sp fits g and returns the state of every
-// subtask it names.
+// subtask of g it restores. A vertex that runs with the parallelism it had
+// in the savepoint gets its subtasks' states as they are; a rescaled one
+// (Flink's rescaling from a savepoint) gets, for each new subtask, the
+// states of the old subtasks whose key-group ranges intersect its own in
+// OperatorState.Rescaled, provided every operator holding state is of a
+// rescalable kind.
 func restoreStates(sp *Savepoint, g *JobGraph) (map[subtaskKey]*SubtaskState, error) {
 	if sp.Version != SavepointVersion {
 		return nil, fmt.Errorf("%w: savepoint version %d, this runtime reads version %d", ErrSavepointIncompatible, sp.Version, SavepointVersion)
+	}
+	maxPar, err := MaxParallelismFrom(g.Config)
+	if err != nil {
+		return nil, err
+	}
+	if spMax := sp.maxParallelism(); spMax != maxPar {
+		return nil, fmt.Errorf("%w: the savepoint was taken with %s %d, the job runs with %d (it fixes the key groups of keyed state)",
+			ErrSavepointIncompatible, MaxParallelismKey, spMax, maxPar)
 	}
 	vertices := map[int]*Vertex{}
 	for i := range g.Vertices {
 		vertices[g.Vertices[i].ID] = &g.Vertices[i]
 	}
-	out := map[subtaskKey]*SubtaskState{}
+	byVertex := map[int][]*SubtaskState{}
 	for i := range sp.Subtasks {
 		st := &sp.Subtasks[i]
 		v := vertices[st.Vertex]
 		if v == nil {
 			return nil, fmt.Errorf("%w: the savepoint has state for vertex %d, which the job does not have", ErrSavepointIncompatible, st.Vertex)
-		}
-		if st.Subtask < 0 || st.Subtask >= v.Parallelism {
-			return nil, fmt.Errorf("%w: the savepoint has state for subtask %d of vertex %d %q, which runs with parallelism %d (changing the parallelism of a restored job is not supported yet)",
-				ErrSavepointIncompatible, st.Subtask, v.ID, v.Name, v.Parallelism)
 		}
 		if len(st.Operators) > 0 {
 			if len(st.Operators) != len(v.Operators) {
@@ -131,19 +231,149 @@ func restoreStates(sp *Savepoint, g *JobGraph) (map[subtaskKey]*SubtaskState, er
 				}
 			}
 		}
-		out[subtaskKey{st.Vertex, st.Subtask}] = st
+		byVertex[st.Vertex] = append(byVertex[st.Vertex], st)
 	}
-	// Subtasks of a vertex must all be in the savepoint or none of them: a
-	// partial set means a different parallelism.
-	count := map[int]int{}
-	for k := range out {
-		count[k.vertex]++
-	}
-	for id, n := range count {
-		if v := vertices[id]; n != v.Parallelism {
-			return nil, fmt.Errorf("%w: the savepoint has %d subtasks of vertex %d %q, which runs with parallelism %d (changing the parallelism of a restored job is not supported yet)",
-				ErrSavepointIncompatible, n, id, v.Name, v.Parallelism)
+	out := map[subtaskKey]*SubtaskState{}
+	for id, states := range byVertex {
+		v := vertices[id]
+		old := sp.parallelism(id, len(states))
+		seen := make([]bool, old)
+		for _, st := range states {
+			if st.Subtask < 0 || st.Subtask >= old || seen[st.Subtask] {
+				return nil, fmt.Errorf("%w: the savepoint has a stray state for subtask %d of vertex %d %q, which ran with parallelism %d",
+					ErrSavepointIncompatible, st.Subtask, id, v.Name, old)
+			}
+			seen[st.Subtask] = true
+		}
+		// Subtasks of a vertex are all in the savepoint or none of them.
+		if len(states) != old {
+			return nil, fmt.Errorf("%w: the savepoint has %d of the %d subtasks of vertex %d %q",
+				ErrSavepointIncompatible, len(states), old, id, v.Name)
+		}
+		if old == v.Parallelism {
+			for _, st := range states {
+				out[subtaskKey{id, st.Subtask}] = st
+			}
+			continue
+		}
+		if err := rescale(v, old, states, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// rescale maps the states of the old subtasks of v (old of them, in any
+// order) onto its v.Parallelism new subtasks.
+func rescale(v *Vertex, old int, states []*SubtaskState, out map[subtaskKey]*SubtaskState) error {
+	byIndex := make([]*SubtaskState, old)
+	finished := 0
+	for _, st := range states {
+		byIndex[st.Subtask] = st
+		if st.Finished {
+			finished++
+		}
+	}
+	if finished == old {
+		// Nothing runs again: new subtask 0 carries every final state,
+		// which the JobManager commits, the others none.
+		for i := range v.Parallelism {
+			st := &SubtaskState{Vertex: v.ID, Subtask: i, Finished: true}
+			if i == 0 {
+				st.Operators = rescaledOperators(v, byIndex, nil, nil)
+			}
+			out[subtaskKey{v.ID, i}] = st
+		}
+		return nil
+	}
+	if finished > 0 {
+		return fmt.Errorf("%w: vertex %d %q cannot restore at parallelism %d from a savepoint taken at %d: %d of its subtasks had finished",
+			ErrSavepointIncompatible, v.ID, v.Name, v.Parallelism, old, finished)
+	}
+	all := make([]bool, len(v.Operators))
+	for k := range v.Operators {
+		spec := &v.Operators[k]
+		keyed, toAll, why := rescalePolicy(spec)
+		all[k] = toAll
+		if keyed || toAll {
+			continue
+		}
+		for _, st := range byIndex {
+			if len(st.Operators) > 0 && len(st.Operators[k].State) > 0 {
+				return fmt.Errorf("%w: operator %s of vertex %d %q cannot restore at parallelism %d from a savepoint taken at %d: %s",
+					ErrSavepointIncompatible, operatorName(spec), v.ID, v.Name, v.Parallelism, old, why)
+			}
+		}
+	}
+	for i := range v.Parallelism {
+		var from []*SubtaskState
+		for _, o := range rescaledSources(i, v.Parallelism, old) {
+			from = append(from, byIndex[o])
+		}
+		ops := rescaledOperators(v, from, byIndex, all)
+		out[subtaskKey{v.ID, i}] = &SubtaskState{Vertex: v.ID, Subtask: i, Operators: ops}
+	}
+	return nil
+}
+
+// rescaledOperators gathers, per operator k of v's chain, the non-empty
+// states of the old subtasks it restores from into
+// OperatorState.Rescaled: those of every old subtask when all[k] is set,
+// else those of from. It is nil when none has state.
+func rescaledOperators(v *Vertex, from, every []*SubtaskState, all []bool) []OperatorState {
+	ops := make([]OperatorState, len(v.Operators))
+	held := false
+	for k := range ops {
+		ops[k].Kind = v.Operators[k].Kind
+		src := from
+		if k < len(all) && all[k] {
+			src = every
+		}
+		for _, st := range src {
+			if len(st.Operators) > 0 && len(st.Operators[k].State) > 0 {
+				ops[k].Rescaled = append(ops[k].Rescaled, st.Operators[k].State)
+				held = true
+			}
+		}
+	}
+	if !held {
+		return nil
+	}
+	return ops
+}
+
+// operatorName names an operator in errors: its kind and, if it has one,
+// its name.
+func operatorName(spec *OperatorSpec) string {
+	if spec.Name == "" {
+		return spec.Kind
+	}
+	return fmt.Sprintf("%s %q", spec.Kind, spec.Name)
+}
+
+// maxParallelism is the pipeline.max-parallelism the savepoint was taken
+// with: recorded since rescaling was added, else that of its graph.
+func (sp *Savepoint) maxParallelism() int {
+	if sp.MaxParallelism > 0 {
+		return sp.MaxParallelism
+	}
+	if sp.Graph != nil {
+		if n, err := MaxParallelismFrom(sp.Graph.Config); err == nil {
+			return n
+		}
+	}
+	return KeyGroups
+}
+
+// parallelism is the parallelism vertex id ran with when the savepoint was
+// taken: that of the savepoint's graph, else the number of its subtasks.
+func (sp *Savepoint) parallelism(id, subtasks int) int {
+	if sp.Graph != nil {
+		for _, v := range sp.Graph.Vertices {
+			if v.ID == id {
+				return v.Parallelism
+			}
+		}
+	}
+	return subtasks
 }

@@ -235,7 +235,7 @@ func (t *task) run() (err error) {
 			if err := src.Open(octx); err != nil {
 				return opError(spec, err)
 			}
-			if state := t.restoreState(i); state != nil {
+			for _, state := range t.restoreState(i) {
 				if err := src.Restore(state); err != nil {
 					return opError(spec, fmt.Errorf("restoring from the savepoint: %w", err))
 				}
@@ -253,7 +253,7 @@ func (t *task) run() (err error) {
 		if err := op.Open(octx); err != nil {
 			return opError(spec, err)
 		}
-		if state := t.restoreState(i); state != nil {
+		for _, state := range t.restoreState(i) {
 			if err := op.Restore(state); err != nil {
 				return opError(spec, fmt.Errorf("restoring from the savepoint: %w", err))
 			}
@@ -361,16 +361,21 @@ func (t *task) openOutputs() (*taskOutput, error) {
 	return out, nil
 }
 
-// restoreState is the savepoint state of operator i of the chain, nil if
-// the task does not restore or the operator had none. A subtask restored
-// as finished restores nothing: its operators' states are the final states
-// of its sinks, which the JobManager commits.
-func (t *task) restoreState(i int) []byte {
+// restoreState is the savepoint state of operator i of the chain, one
+// Restore call each: none if the task does not restore or the operator had
+// no state, the states of several old subtasks when the vertex is
+// rescaled (see Savepoint). A subtask restored as finished restores
+// nothing: its operators' states are the final states of its sinks, which
+// the JobManager commits.
+func (t *task) restoreState(i int) [][]byte {
 	r := t.d.Restore
 	if r == nil || r.Finished || i >= len(r.Operators) {
 		return nil
 	}
-	return r.Operators[i].State
+	if os := r.Operators[i]; len(os.State) > 0 {
+		return [][]byte{os.State}
+	}
+	return r.Operators[i].Rescaled
 }
 
 // takeSavepoint lets the chain's operators flush what they buffer

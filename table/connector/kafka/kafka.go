@@ -26,6 +26,12 @@ func init() {
 	connector.Register(Factory{Upsert: true})
 }
 
+// SupportsRescaling implements connector.SupportsRescaling: a reader
+// keeps an offset per partition and reads the partitions its subtask is
+// assigned (as Flink's KafkaSourceEnumerator assigns splits), so a source
+// restored at another parallelism resumes every partition once.
+func (Factory) SupportsRescaling() bool { return true }
+
 // Identifier is 'kafka' or 'upsert-kafka'.
 func (f Factory) Identifier() string {
 	if f.Upsert {

@@ -677,11 +677,15 @@ func (r *reader) NotifyCheckpointComplete(id int64) error {
 }
 
 // offsets is the state: the next offset of every partition, the restored
-// ones included.
+// ones this subtask is assigned included (after a rescale it was restored
+// from other subtasks' offsets too, which their new readers hold).
 func (r *reader) offsets() state {
 	s := state{Offsets: map[string]map[int32]int64{}}
 	for t, ps := range r.restored {
 		for p, o := range ps {
+			if assignedSubtask(topicPartition{t, p}, max(r.rc.Parallelism, 1)) != r.rc.Subtask {
+				continue
+			}
 			if s.Offsets[t] == nil {
 				s.Offsets[t] = map[int32]int64{}
 			}
@@ -699,13 +703,26 @@ func (r *reader) offsets() state {
 
 // Restore makes the reader continue from a snapshot: partitions in it
 // resume at their saved offsets, others start by the startup mode. A
-// reader that already started reconnects on the next Next.
+// reader that already started reconnects on the next Next. A reader of a
+// source restored at another parallelism is restored from the snapshots
+// of all the old readers (connector.SupportsRescaling): it merges their
+// offsets and resumes the partitions it is assigned.
 func (r *reader) Restore(b []byte) error {
 	var s state
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("kafka: bad snapshot: %w", err)
 	}
-	r.restored = s.Offsets
+	if r.started || r.restored == nil {
+		r.restored = map[string]map[int32]int64{}
+	}
+	for t, ps := range s.Offsets {
+		if r.restored[t] == nil {
+			r.restored[t] = map[int32]int64{}
+		}
+		for p, o := range ps {
+			r.restored[t][p] = o
+		}
+	}
 	if r.cl != nil {
 		r.cl.Close()
 		r.cl = nil
