@@ -186,7 +186,11 @@ func (g *groupAgg) Open(ctx *OperatorContext) error {
 
 // init builds the key storage and accumulators from the first batch's
 // column types (the spec carries the output types only).
-func (g *groupAgg) init(schema *arrow.Schema) error {
+func (g *groupAgg) init(schema *arrow.Schema) error { return g.initFrom(schema, nil) }
+
+// initFrom is init with the first batch, from which DISTINCT calls over
+// equal argument columns learn to share their state (agg.ShareDistinct).
+func (g *groupAgg) initFrom(schema *arrow.Schema, first arrow.RecordBatch) error {
 	n := schema.NumFields()
 	if g.spec.InputChangelog {
 		if n == 0 || schema.Field(n-1).Name != connector.RowKindColumn {
@@ -227,6 +231,11 @@ func (g *groupAgg) init(schema *arrow.Schema) error {
 			return fmt.Errorf("group-aggregate: %w", err)
 		}
 	}
+	if g.merge == nil {
+		if err := agg.ShareDistinct(g.states, first); err != nil {
+			return fmt.Errorf("group-aggregate: %w", err)
+		}
+	}
 	g.keyCols = make([]arrow.Array, len(g.spec.Keys))
 	g.ready = true
 	g.fingerprint = schemaFingerprint(input)
@@ -241,7 +250,7 @@ func (g *groupAgg) init(schema *arrow.Schema) error {
 func (g *groupAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	g.sawRows = g.sawRows || b.NumRows() > 0
 	if !g.ready {
-		if err := g.init(b.Schema()); err != nil {
+		if err := g.initFrom(b.Schema(), b); err != nil {
 			return err
 		}
 	}
@@ -353,11 +362,8 @@ func (g *groupAgg) processSegment(b arrow.RecordBatch, now int64, out Output) (i
 		defer seg.Release()
 	}
 	slots := g.accSlots[:end]
-	for _, st := range g.states {
-		st.Update(seg, slots, g.retract[:end])
-		if err := st.Err(); err != nil {
-			return 0, err
-		}
+	if err := agg.UpdateAll(g.states, seg, slots, g.retract[:end]); err != nil {
+		return 0, err
 	}
 	if err := g.emit(seg, end, out); err != nil {
 		return 0, err

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/eddysql/eddy/exec/agg"
 	"github.com/eddysql/eddy/exec/connector"
 )
 
@@ -236,11 +237,8 @@ func (g *groupAgg) applyBundle(b arrow.RecordBatch, now int64, out Output) error
 		m.last[s] = int32(i) + 1
 	}
 	m.touched = touched
-	for _, st := range g.states {
-		st.Update(b, g.accSlots, g.retract)
-		if err := st.Err(); err != nil {
-			return err
-		}
+	if err := agg.UpdateAll(g.states, b, g.accSlots, g.retract); err != nil {
+		return err
 	}
 	err := g.emitBundle(b, out)
 

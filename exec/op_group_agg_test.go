@@ -743,3 +743,80 @@ func (c *countingAgg) collect(t *testing.T, j *Job) {
 		b.Release()
 	}
 }
+
+// TestGroupAggDistinctSharedRandom checks DISTINCT calls that share one
+// distinct state (agg.ShareDistinct: their argument columns are equal in
+// the first batch) against a direct count, over random inserts and
+// retractions with snapshots and restores, in batches where the columns
+// are equal and in batches where they are not.
+func TestGroupAggDistinctSharedRandom(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	h := &groupAggHarness{mem: mem, clock: &gaClock{}}
+	defer h.close(t)
+	in := types.Schema{Columns: []types.Column{{Name: "k", Type: types.BigIntType}, {Name: "a", Type: types.BigIntType},
+		{Name: "b", Type: types.BigIntType}, {Name: "f", Type: types.BooleanType}}}
+	count := types.BigIntType.WithNullable(false)
+	calls := []agg.Call{
+		{Func: "COUNT", Args: []int{1}, Distinct: true, Filter: 3, Type: count},
+		{Func: "COUNT", Args: []int{2}, Distinct: true, Filter: -1, Type: count},
+	}
+	out := types.Schema{Columns: []types.Column{in.Columns[0],
+		{Name: "ca", Type: calls[0].Type}, {Name: "cb", Type: calls[1].Type}}}
+	h.cl, h.input = true, BatchSchema(in, true)
+	h.spec = OperatorSpec{Kind: KindGroupAggregate, Schema: out, Changelog: true,
+		Spec: mustJSON(t, GroupAggregateSpec{Keys: []int{0}, Calls: calls, InputChangelog: true})}
+	h.newOp(t)
+
+	type row struct {
+		a, b int64
+		f    bool
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	live := map[int64][]row{}
+	var res collectOutput
+	for round := range 80 {
+		// Every third batch gives b values of its own.
+		apart := round%3 == 2
+		var rows []string
+		for range rng.IntN(200) + 1 {
+			k := rng.Int64N(20)
+			if g := live[k]; len(g) > 0 && rng.IntN(3) == 0 {
+				j := rng.IntN(len(g))
+				r := g[j]
+				rows = append(rows, fmt.Sprintf("-D[%d, %d, %d, %t]", k, r.a, r.b, r.f))
+				live[k] = append(g[:j], g[j+1:]...)
+				continue
+			}
+			r := row{a: rng.Int64N(30), f: rng.IntN(2) == 0}
+			r.b = r.a
+			if apart {
+				r.b = rng.Int64N(30)
+			}
+			live[k] = append(live[k], r)
+			rows = append(rows, fmt.Sprintf("+I[%d, %d, %d, %t]", k, r.a, r.b, r.f))
+		}
+		b := h.batch(t, rows)
+		require.NoError(t, h.op.ProcessBatch(0, b, &res))
+		b.Release()
+		if round%10 == 5 {
+			h.snapshotRestore(t, &res)
+		}
+	}
+	require.NoError(t, h.op.EndInput(0, &res))
+	want := map[int64][2]int64{}
+	for k, g := range live {
+		if len(g) == 0 {
+			continue
+		}
+		as, bs := map[int64]bool{}, map[int64]bool{}
+		for _, r := range g {
+			if r.f {
+				as[r.a] = true
+			}
+			bs[r.b] = true
+		}
+		want[k] = [2]int64{int64(len(as)), int64(len(bs))}
+	}
+	require.Equal(t, want, res.final)
+}

@@ -25,9 +25,19 @@ type State struct {
 	call Call
 	out  arrow.DataType
 	k    kernel
-	dist distinct
 	act  []bool
 	cols []arrow.Array
+
+	// With DISTINCT: the distinct state and its argument type, the call's
+	// consumer index in it and the states of all its consumers
+	// (ShareDistinct), peers[distC] being this one; acts and distCols are
+	// scratch for the consumers' masks and argument columns.
+	dist     distinct
+	distType arrow.DataType
+	distC    int
+	peers    []*State
+	acts     [][]bool
+	distCols []arrow.Array
 }
 
 // NewState builds the accumulators of call over an input whose columns
@@ -64,9 +74,10 @@ func NewState(call Call, input []arrow.DataType, retract bool) (*State, error) {
 		if len(args) != 1 {
 			return nil, fmt.Errorf("aggregate %s: DISTINCT takes one argument", call)
 		}
-		if s.dist, err = newDistinct(args[0]); err != nil {
+		if s.dist, err = newDistinct(args[0], 1); err != nil {
 			return nil, err
 		}
+		s.distType, s.peers = args[0], []*State{s}
 	}
 	return s, nil
 }
@@ -106,7 +117,7 @@ func (s *State) Grow(n int) {
 func (s *State) Reset(slot int32) {
 	s.k.reset(slot)
 	if s.dist != nil {
-		s.dist.reset(slot)
+		s.dist.reset(s.distC, slot)
 	}
 }
 
@@ -141,27 +152,47 @@ func (s *State) Err() error {
 // prepare points s.cols at the call's argument columns of b and returns
 // the rows that take part (nil: all): FILTER and DISTINCT.
 func (s *State) prepare(b arrow.RecordBatch, slots []int32, retract []bool) []bool {
-	n := len(slots)
+	act := s.filter(b, len(slots))
+	if s.dist != nil {
+		acts, cols := s.consumerActs()
+		acts[s.distC], cols[s.distC] = act, s.cols[0]
+		s.dist.mask(cols, slots, retract, acts)
+		clear(cols)
+	}
+	return act
+}
+
+// filter points s.cols at the call's argument columns of b and returns
+// the rows its FILTER lets through (nil: all; never nil with DISTINCT).
+func (s *State) filter(b arrow.RecordBatch, n int) []bool {
 	for i, a := range s.call.Args {
 		s.cols[i] = b.Column(a)
 	}
-	var act []bool
-	if s.call.Filter >= 0 || s.dist != nil {
-		if cap(s.act) < n {
-			s.act = make([]bool, n)
-		}
-		act = s.act[:n]
-		for i := range act {
-			act[i] = true
-		}
-		if s.call.Filter >= 0 {
-			filterMask(b.Column(s.call.Filter), act)
-		}
-		if s.dist != nil {
-			s.dist.mask(s.cols[0], slots, retract, act)
-		}
+	if s.call.Filter < 0 && s.dist == nil {
+		return nil
+	}
+	if cap(s.act) < n {
+		s.act = make([]bool, n)
+	}
+	act := s.act[:n]
+	for i := range act {
+		act[i] = true
+	}
+	if s.call.Filter >= 0 {
+		filterMask(b.Column(s.call.Filter), act)
 	}
 	return act
+}
+
+// consumerActs returns the scratch of one mask and argument column per
+// consumer of s.dist, all nil (a nil mask leaves its consumer out).
+func (s *State) consumerActs() ([][]bool, []arrow.Array) {
+	if len(s.acts) != len(s.peers) {
+		s.acts, s.distCols = make([][]bool, len(s.peers)), make([]arrow.Array, len(s.peers))
+	}
+	clear(s.acts)
+	clear(s.distCols)
+	return s.acts, s.distCols
 }
 
 // MarkChanged sets changed[i] for the rows whose group result differs
@@ -180,7 +211,7 @@ func (s *State) Build(mem memory.Allocator, rows []int32, before []bool) arrow.A
 func (s *State) AppendState(dst []byte, slot int32) []byte {
 	dst = s.k.appendState(dst, slot)
 	if s.dist != nil {
-		dst = s.dist.appendState(dst, slot)
+		dst = s.dist.appendState(dst, s.distC, slot)
 	}
 	return dst
 }
@@ -192,7 +223,7 @@ func (s *State) ReadState(src []byte, slot int32) ([]byte, error) {
 		return nil, err
 	}
 	if s.dist != nil {
-		return s.dist.readState(src, slot)
+		return s.dist.readState(src, s.distC, slot)
 	}
 	return src, nil
 }
@@ -204,121 +235,6 @@ func filterMask(col arrow.Array, act []bool) {
 	for i := range act {
 		act[i] = act[i] && v.ok(i) && vals[i]
 	}
-}
-
-// distinct keeps, per group, how often each argument value is present,
-// and lets a row through only when its value enters (count 0 -> 1) or
-// leaves (1 -> 0) the group. NULLs pass: the kernels ignore them anyway.
-type distinct interface {
-	grow(n int)
-	reset(s int32)
-	mask(col arrow.Array, slots []int32, retract, act []bool)
-	appendState(dst []byte, s int32) []byte
-	readState(src []byte, s int32) ([]byte, error)
-}
-
-type distinctT[T comparable, O ops[T]] struct {
-	seen []map[T]int64
-	vw   viewer[T]
-}
-
-func (d *distinctT[T, O]) grow(n int)    { d.seen = growTo(d.seen, n) }
-func (d *distinctT[T, O]) reset(s int32) { d.seen[s] = nil }
-
-func (d *distinctT[T, O]) mask(col arrow.Array, slots []int32, retract, act []bool) {
-	var o O
-	vals := d.vw.view(col)
-	v := validityOf(col)
-	for i, s := range slots {
-		if s < 0 || !act[i] || !v.ok(i) {
-			continue
-		}
-		m := d.seen[s]
-		if m == nil {
-			m = map[T]int64{}
-			d.seen[s] = m
-		}
-		x := vals[i]
-		c := m[x]
-		if retract[i] {
-			switch c {
-			case 0:
-				act[i] = false
-			case 1:
-				delete(m, x)
-			default:
-				m[x] = c - 1
-				act[i] = false
-			}
-			continue
-		}
-		if c == 0 {
-			m[o.own(x)] = 1
-		} else {
-			m[x] = c + 1
-			act[i] = false
-		}
-	}
-}
-
-func (d *distinctT[T, O]) appendState(dst []byte, s int32) []byte {
-	var o O
-	m := d.seen[s]
-	dst = putInt(dst, int64(len(m)))
-	for x, c := range m {
-		dst = putInt(o.put(dst, x), c)
-	}
-	return dst
-}
-
-func (d *distinctT[T, O]) readState(src []byte, s int32) ([]byte, error) {
-	var o O
-	n, src, err := getInt(src)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		d.seen[s] = nil
-		return src, nil
-	}
-	m := make(map[T]int64, n)
-	for range n {
-		var x T
-		var c int64
-		if x, src, err = o.get(src); err != nil {
-			return nil, err
-		}
-		if c, src, err = getInt(src); err != nil {
-			return nil, err
-		}
-		m[x] = c
-	}
-	d.seen[s] = m
-	return src, nil
-}
-
-func newDistinct(dt arrow.DataType) (distinct, error) {
-	switch physicalOf(dt) {
-	case physInt8:
-		return &distinctT[int8, intOps[int8]]{}, nil
-	case physInt16:
-		return &distinctT[int16, intOps[int16]]{}, nil
-	case physInt32:
-		return &distinctT[int32, intOps[int32]]{}, nil
-	case physInt64:
-		return &distinctT[int64, intOps[int64]]{}, nil
-	case physFloat32:
-		return &distinctT[float32, floatOps[float32]]{}, nil
-	case physFloat64:
-		return &distinctT[float64, floatOps[float64]]{}, nil
-	case physDecimal:
-		return &distinctT[decimal128.Num, decOps]{}, nil
-	case physBool:
-		return &distinctT[bool, boolOps]{}, nil
-	case physString:
-		return &distinctT[string, strOps]{}, nil
-	}
-	return nil, unsupported("DISTINCT", dt)
 }
 
 // newKernel picks the accumulators of fn for its argument's physical type.

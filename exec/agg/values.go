@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strings"
 	"unsafe"
@@ -32,7 +33,16 @@ type ops[T comparable] interface {
 	own(v T) T
 	put(dst []byte, v T) []byte
 	get(src []byte) (T, []byte, error)
+	// hash mixes v for hash tables: values equal under == hash alike.
+	hash(v T) uint64
 }
+
+// fibonacci spreads integer keys over a table's high bits (Fibonacci
+// hashing: tables index by the top bits of the product).
+const fibonacci = 0x9E3779B97F4A7C15
+
+// strSeed seeds the hashes of strings; state never stores them.
+var strSeed = maphash.MakeSeed()
 
 type number interface {
 	~int8 | ~int16 | ~int32 | ~int64 | ~float32 | ~float64
@@ -48,6 +58,7 @@ func (intOps[T]) less(a, b T) bool           { return a < b }
 func (intOps[T]) same(a, b T) bool           { return a == b }
 func (intOps[T]) own(v T) T                  { return v }
 func (intOps[T]) put(dst []byte, v T) []byte { return binary.AppendVarint(dst, int64(v)) }
+func (intOps[T]) hash(v T) uint64            { return uint64(int64(v)) * fibonacci }
 func (intOps[T]) get(src []byte) (T, []byte, error) {
 	v, n := binary.Varint(src)
 	if n <= 0 {
@@ -67,6 +78,14 @@ func (floatOps[T]) less(a, b T) bool {
 }
 func (floatOps[T]) same(a, b T) bool { return a == b || (a != a && b != b) }
 func (floatOps[T]) own(v T) T        { return v }
+
+// hash gives -0 and +0, equal under ==, one hash.
+func (floatOps[T]) hash(v T) uint64 {
+	if v == 0 {
+		return 0
+	}
+	return math.Float64bits(float64(v)) * fibonacci
+}
 func (floatOps[T]) put(dst []byte, v T) []byte {
 	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(v)))
 }
@@ -83,6 +102,9 @@ func (decOps) less(a, b decimal128.Num) bool { return a.Less(b) }
 func (decOps) same(a, b decimal128.Num) bool { return a == b }
 func (decOps) own(v decimal128.Num) decimal128.Num {
 	return v
+}
+func (decOps) hash(v decimal128.Num) uint64 {
+	return (v.LowBits() ^ uint64(v.HighBits())*fibonacci) * fibonacci
 }
 func (decOps) put(dst []byte, v decimal128.Num) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, v.LowBits())
@@ -102,6 +124,12 @@ type boolOps struct{}
 func (boolOps) less(a, b bool) bool { return !a && b }
 func (boolOps) same(a, b bool) bool { return a == b }
 func (boolOps) own(v bool) bool     { return v }
+func (boolOps) hash(v bool) uint64 {
+	if v {
+		return fibonacci
+	}
+	return 0
+}
 func (boolOps) put(dst []byte, v bool) []byte {
 	if v {
 		return append(dst, 1)
@@ -120,6 +148,7 @@ type strOps struct{}
 func (strOps) less(a, b string) bool { return a < b }
 func (strOps) same(a, b string) bool { return a == b }
 func (strOps) own(v string) string   { return strings.Clone(v) }
+func (strOps) hash(v string) uint64  { return maphash.String(strSeed, v) }
 func (strOps) put(dst []byte, v string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(v)))
 	return append(dst, v...)

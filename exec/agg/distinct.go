@@ -1,0 +1,426 @@
+package agg
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+)
+
+// distinct keeps, per group, how often each argument value is present for
+// each of its consumers (the DISTINCT calls over one argument column), and
+// lets a consumer's row through only when its value enters (count 0 -> 1)
+// or leaves (1 -> 0) that consumer's set. NULLs pass: the kernels ignore
+// them anyway.
+//
+// Calls over the same argument share one distinct (ShareDistinct), as
+// Flink's DistinctInfo shares one MapView whose value counts per FILTER:
+// q16's eight COUNT(DISTINCT ...) FILTER (...) over two columns then cost
+// two hash lookups per row instead of eight. Consumers whose columns hold
+// other values in a batch (ShareDistinct only saw the first) still get
+// their own lookups, so sharing never changes results.
+type distinct interface {
+	grow(n int)
+	// reset empties consumer c's set of slot s.
+	reset(c int, s int32)
+	// mask applies the rows to every consumer c with acts[c] != nil, whose
+	// argument column is cols[c]: acts[c][i] says whether row i takes part
+	// for c (its FILTER) and is cleared where the row's value does not
+	// enter or leave c's set.
+	mask(cols []arrow.Array, slots []int32, retract []bool, acts [][]bool)
+	// appendState and readState use one format per consumer, that of a
+	// distinct of its own: the number of values, then each value and its
+	// count.
+	appendState(dst []byte, c int, s int32) []byte
+	readState(src []byte, c int, s int32) ([]byte, error)
+}
+
+// counts is a value's count per consumer, kept inline in the group's table
+// so that a row reads and writes every consumer's count with one lookup.
+type counts interface {
+	~[1]int64 | ~[2]int64 | ~[4]int64 | ~[8]int64
+}
+
+// maxShared is the most consumers one distinct serves (the largest counts).
+const maxShared = 8
+
+type distinctSet[T comparable, O ops[T], V counts] struct {
+	k      int // consumers, at most len(V)
+	groups []countTable[T, V]
+	live   []int // slot*k + consumer: values with a nonzero count
+	vw     viewer[T]
+	done   []bool   // scratch: consumers masked in this batch
+	sub    [][]bool // scratch: the masks of one class of equal columns
+}
+
+// countTable is one group's values and their counts: open addressing with
+// linear probing over entries that hold a value next to its counts, so a
+// row reads and updates them with one probe (usually one cache miss)
+// where a Go map takes a lookup and an assignment. An entry is occupied
+// iff one of its counts is nonzero: a value whose counts all reach zero
+// is removed.
+type countTable[T comparable, V counts] struct {
+	e     []countEntry[T, V]
+	n     int
+	shift uint8 // 64 - log2(len(e)): hashes index by their top bits
+}
+
+type countEntry[T comparable, V counts] struct {
+	key T
+	cnt V
+}
+
+// find returns x's entry or the empty one where it would go; the table
+// must have an empty entry (reserve).
+func (t *countTable[T, V]) find(x T, h uint64) (int, bool) {
+	var zero V
+	mask := len(t.e) - 1
+	for p := int(h >> t.shift); ; p = (p + 1) & mask {
+		e := &t.e[p]
+		if e.cnt == zero {
+			return p, false
+		}
+		if e.key == x {
+			return p, true
+		}
+	}
+}
+
+// reserve makes room for one more value, keeping the load at most 3/4.
+func (t *countTable[T, V]) reserve(hash func(T) uint64) {
+	if 4*(t.n+1) <= 3*len(t.e) {
+		return
+	}
+	old := t.e
+	size := max(8, 2*len(old))
+	t.e = make([]countEntry[T, V], size)
+	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
+	var zero V
+	for _, e := range old {
+		if e.cnt != zero {
+			p, _ := t.find(e.key, hash(e.key))
+			t.e[p] = e
+		}
+	}
+}
+
+// remove empties entry p; backward-shift deletion keeps linear probing
+// correct without tombstones.
+func (t *countTable[T, V]) remove(p int, hash func(T) uint64) {
+	var zero V
+	mask := len(t.e) - 1
+	for q := (p + 1) & mask; t.e[q].cnt != zero; q = (q + 1) & mask {
+		// The entry at q moves to p when p lies cyclically in [home, q).
+		if home := int(hash(t.e[q].key) >> t.shift); (q-home)&mask >= (q-p)&mask {
+			t.e[p] = t.e[q]
+			p = q
+		}
+	}
+	t.e[p] = countEntry[T, V]{}
+	t.n--
+}
+
+func (d *distinctSet[T, O, V]) grow(n int) {
+	d.groups = growTo(d.groups, n)
+	d.live = growTo(d.live, n*d.k)
+}
+
+func (d *distinctSet[T, O, V]) reset(c int, s int32) {
+	t := &d.groups[s]
+	live := d.live[int(s)*d.k : int(s+1)*d.k]
+	live[c] = 0
+	others := 0
+	for _, n := range live {
+		others += n
+	}
+	if others == 0 {
+		*t = countTable[T, V]{}
+		return
+	}
+	var o O
+	var zero V
+	for p := 0; p < len(t.e); {
+		e := &t.e[p]
+		if e.cnt[c] == 0 {
+			p++
+			continue
+		}
+		e.cnt[c] = 0
+		if e.cnt == zero {
+			// remove may shift a later entry into p: look at p again.
+			t.remove(p, o.hash)
+			continue
+		}
+		p++
+	}
+}
+
+func (d *distinctSet[T, O, V]) mask(cols []arrow.Array, slots []int32, retract []bool, acts [][]bool) {
+	if len(d.done) != d.k {
+		d.done, d.sub = make([]bool, d.k), make([][]bool, d.k)
+	}
+	clear(d.done)
+	for c, a := range acts {
+		if a == nil || d.done[c] {
+			continue
+		}
+		clear(d.sub)
+		for c2 := c; c2 < d.k; c2++ {
+			if acts[c2] != nil && !d.done[c2] && sameValues(cols[c], cols[c2]) {
+				d.sub[c2], d.done[c2] = acts[c2], true
+			}
+		}
+		d.maskColumn(cols[c], slots, retract, d.sub)
+	}
+}
+
+// sameValues reports whether two argument columns hold the same values:
+// the same array, or (the planner projects each call's argument as a
+// column of its own) equal ones.
+func sameValues(a, b arrow.Array) bool {
+	return a == b || a.Data() == b.Data() || array.Equal(a, b)
+}
+
+// maskColumn is mask for consumers that all read col.
+func (d *distinctSet[T, O, V]) maskColumn(col arrow.Array, slots []int32, retract []bool, acts [][]bool) {
+	var o O
+	var zero V
+	vals := d.vw.view(col)
+	v := validityOf(col)
+	for i, s := range slots {
+		if s < 0 || !v.ok(i) || !anyActive(acts, i) {
+			continue
+		}
+		t := &d.groups[s]
+		live := d.live[int(s)*d.k : int(s+1)*d.k]
+		x := vals[i]
+		h := o.hash(x)
+		if retract[i] {
+			p, ok := 0, false
+			if t.n > 0 {
+				p, ok = t.find(x, h)
+			}
+			if !ok {
+				for _, a := range acts {
+					if a != nil {
+						a[i] = false
+					}
+				}
+				continue
+			}
+			e := &t.e[p]
+			for c, a := range acts {
+				if a == nil || !a[i] {
+					continue
+				}
+				switch e.cnt[c] {
+				case 0:
+					a[i] = false
+				case 1:
+					e.cnt[c] = 0
+					live[c]--
+				default:
+					e.cnt[c]--
+					a[i] = false
+				}
+			}
+			if e.cnt == zero {
+				t.remove(p, o.hash)
+			}
+			continue
+		}
+		t.reserve(o.hash)
+		p, ok := t.find(x, h)
+		e := &t.e[p]
+		if !ok {
+			e.key = o.own(x)
+			t.n++
+		}
+		for c, a := range acts {
+			if a == nil || !a[i] {
+				continue
+			}
+			if e.cnt[c] == 0 {
+				live[c]++
+			} else {
+				a[i] = false
+			}
+			e.cnt[c]++
+		}
+	}
+}
+
+func anyActive(acts [][]bool, i int) bool {
+	for _, a := range acts {
+		if a != nil && a[i] {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *distinctSet[T, O, V]) appendState(dst []byte, c int, s int32) []byte {
+	var o O
+	dst = putInt(dst, int64(d.live[int(s)*d.k+c]))
+	for _, e := range d.groups[s].e {
+		if n := e.cnt[c]; n != 0 {
+			dst = putInt(o.put(dst, e.key), n)
+		}
+	}
+	return dst
+}
+
+func (d *distinctSet[T, O, V]) readState(src []byte, c int, s int32) ([]byte, error) {
+	var o O
+	n, src, err := getInt(src)
+	if err != nil {
+		return nil, err
+	}
+	t := &d.groups[s]
+	for range n {
+		var x T
+		var v int64
+		if x, src, err = o.get(src); err != nil {
+			return nil, err
+		}
+		if v, src, err = getInt(src); err != nil {
+			return nil, err
+		}
+		if v <= 0 {
+			return nil, fmt.Errorf("aggregate state: DISTINCT value with count %d", v)
+		}
+		t.reserve(o.hash)
+		p, ok := t.find(x, o.hash(x))
+		e := &t.e[p]
+		if !ok {
+			e.key = x
+			t.n++
+		}
+		if e.cnt[c] == 0 {
+			d.live[int(s)*d.k+c]++
+		}
+		e.cnt[c] = v
+	}
+	return src, nil
+}
+
+// newDistinct makes a distinct over values of type dt for consumers
+// calls (at most maxShared).
+func newDistinct(dt arrow.DataType, consumers int) (distinct, error) {
+	switch physicalOf(dt) {
+	case physInt8:
+		return distinctOf[int8, intOps[int8]](consumers), nil
+	case physInt16:
+		return distinctOf[int16, intOps[int16]](consumers), nil
+	case physInt32:
+		return distinctOf[int32, intOps[int32]](consumers), nil
+	case physInt64:
+		return distinctOf[int64, intOps[int64]](consumers), nil
+	case physFloat32:
+		return distinctOf[float32, floatOps[float32]](consumers), nil
+	case physFloat64:
+		return distinctOf[float64, floatOps[float64]](consumers), nil
+	case physDecimal:
+		return distinctOf[decimal128.Num, decOps](consumers), nil
+	case physBool:
+		return distinctOf[bool, boolOps](consumers), nil
+	case physString:
+		return distinctOf[string, strOps](consumers), nil
+	}
+	return nil, unsupported("DISTINCT", dt)
+}
+
+// distinctOf picks the smallest counts that hold k consumers.
+func distinctOf[T comparable, O ops[T]](k int) distinct {
+	switch {
+	case k == 1:
+		return &distinctSet[T, O, [1]int64]{k: k}
+	case k == 2:
+		return &distinctSet[T, O, [2]int64]{k: k}
+	case k <= 4:
+		return &distinctSet[T, O, [4]int64]{k: k}
+	}
+	return &distinctSet[T, O, [8]int64]{k: k}
+}
+
+// ShareDistinct makes the DISTINCT calls among states (new states of one
+// operator, before any Grow) whose argument columns hold the same values
+// in first, the operator's first batch, share one distinct state: the
+// planner gives each call an argument column of its own even where the
+// expressions are equal. Their snapshot format does not change. UpdateAll
+// then applies a batch to all of them with one lookup per row and
+// distinct argument.
+func ShareDistinct(states []*State, first arrow.RecordBatch) error {
+	var classes [][]*State
+	for _, s := range states {
+		if s.dist == nil {
+			continue
+		}
+		j := slices.IndexFunc(classes, func(c []*State) bool {
+			return sameArgument(c[0], s, first)
+		})
+		if j < 0 {
+			classes = append(classes, []*State{s})
+		} else {
+			classes[j] = append(classes[j], s)
+		}
+	}
+	for _, all := range classes {
+		for len(all) > 1 {
+			peers := all[:min(len(all), maxShared)]
+			all = all[len(peers):]
+			d, err := newDistinct(peers[0].distType, len(peers))
+			if err != nil {
+				return err
+			}
+			for c, s := range peers {
+				s.dist, s.distC, s.peers = d, c, peers
+			}
+		}
+	}
+	return nil
+}
+
+// sameArgument reports whether DISTINCT calls a and b take the same
+// argument column, or columns of one type equal in a non-empty first.
+func sameArgument(a, b *State, first arrow.RecordBatch) bool {
+	x, y := a.call.Args[0], b.call.Args[0]
+	if x == y {
+		return true
+	}
+	if !arrow.TypeEqual(a.distType, b.distType) || first == nil || first.NumRows() == 0 {
+		return false
+	}
+	return sameValues(first.Column(x), first.Column(y))
+}
+
+// UpdateAll calls Update on every state of states, with the rows of each
+// shared distinct state (ShareDistinct) masked once for all its calls,
+// and returns the first error one of them reports (Err).
+func UpdateAll(states []*State, b arrow.RecordBatch, slots []int32, retract []bool) error {
+	for _, s := range states {
+		s.act = s.filter(b, len(slots))
+	}
+	for _, s := range states {
+		if s.dist == nil || s.peers[0] != s {
+			continue
+		}
+		acts, cols := s.consumerActs()
+		for c, p := range s.peers {
+			acts[c], cols[c] = p.act, p.cols[0]
+		}
+		s.dist.mask(cols, slots, retract, acts)
+		clear(cols)
+	}
+	for _, s := range states {
+		s.k.update(s.cols, slots, retract, s.act)
+		clear(s.cols)
+		if err := s.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
