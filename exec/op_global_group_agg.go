@@ -143,17 +143,5 @@ func (g *groupAgg) applyMerged(b arrow.RecordBatch, now int64, out Output) error
 	for _, st := range g.states {
 		st.Merge(b, g.accSlots)
 	}
-	err := g.emitBundle(b, out)
-
-	for _, s := range touched {
-		g.lastWrite[s] = now
-		m.first[s], m.last[s] = 0, 0
-	}
-	for _, s := range g.slots {
-		if g.live[s] && g.rows[s] == 0 {
-			g.drop(s)
-		}
-	}
-	clear(g.keyCols)
-	return err
+	return g.emitAndReset(b, touched, now, out)
 }

@@ -240,8 +240,15 @@ func (g *groupAgg) applyBundle(b arrow.RecordBatch, now int64, out Output) error
 	if err := agg.UpdateAll(g.states, b, g.accSlots, g.retract); err != nil {
 		return err
 	}
-	err := g.emitBundle(b, out)
+	return g.emitAndReset(b, touched, now, out)
+}
 
+// emitAndReset emits the bundle's changes (emitBundle), then resets the
+// bundle's per-group marks of the touched groups, stamps their last write
+// and drops the groups left without rows.
+func (g *groupAgg) emitAndReset(b arrow.RecordBatch, touched []int32, now int64, out Output) error {
+	m := &g.miniBatch
+	err := g.emitBundle(b, out)
 	for _, s := range touched {
 		g.lastWrite[s] = now
 		m.first[s], m.last[s] = 0, 0

@@ -263,6 +263,19 @@ func literalInt(e Expr) (int64, bool) {
 	return v, ok && l.T.IsInteger()
 }
 
+// coerceParams coerces each argument of name to its parameter's type.
+func coerceParams(name string, args []Expr, params []types.DataType) ([]Expr, error) {
+	out := make([]Expr, len(args))
+	for i, a := range args {
+		c, err := coerceParam(name, args, a, params[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
 // fixedSig is a resolver for functions with fixed parameter kinds: each
 // argument is implicitly cast to params[i] (a NULL literal is accepted
 // anywhere) and the result is ret, nullable iff an argument is (or always
@@ -272,13 +285,9 @@ func fixedSig(ret types.DataType, alwaysNull bool, params ...types.DataType) fun
 		if err := arity(name, args, len(params), len(params)); err != nil {
 			return nil, err
 		}
-		out := make([]Expr, len(args))
-		for i, a := range args {
-			c, err := coerceParam(name, args, a, params[i])
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
+		out, err := coerceParams(name, args, params)
+		if err != nil {
+			return nil, err
 		}
 		t := strict(ret, args)
 		if alwaysNull {

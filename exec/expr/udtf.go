@@ -88,13 +88,9 @@ func RegisterTableFunction(f TableFunction) error {
 			if err := arity(name, args, len(params), len(params)); err != nil {
 				return nil, err
 			}
-			out := make([]Expr, len(args))
-			for i, a := range args {
-				c, err := coerceParam(name, args, a, params[i])
-				if err != nil {
-					return nil, err
-				}
-				out[i] = c
+			out, err := coerceParams(name, args, params)
+			if err != nil {
+				return nil, err
 			}
 			return &Call{Func: name, Args: out, T: rowsType}, nil
 		},
