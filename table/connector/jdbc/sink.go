@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -371,8 +372,13 @@ func transient(err error) bool {
 }
 
 func (w *writer) write() error {
+	// After a failed CopyFrom, pgconn's goroutine may still be reading the
+	// buffer it was given: the writer then lets go of that buffer.
 	if !w.upsert {
 		_, err := w.conn.CopyFrom(w.ctx, io.MultiReader(bytes.NewReader(copyHeader), bytes.NewReader(w.buf), bytes.NewReader(copyTrailer)), w.copyTarget)
+		if err != nil {
+			w.buf = slices.Clone(w.buf)
+		}
 		return err
 	}
 	w.upBuf, w.delBuf = append(w.upBuf[:0], copyHeader...), append(w.delBuf[:0], copyHeader...)
@@ -410,6 +416,7 @@ func (w *writer) write() error {
 			q += "; COMMIT"
 		}
 		if _, err := w.conn.CopyFrom(w.ctx, bytes.NewReader(data), q); err != nil {
+			w.upBuf, w.delBuf = nil, nil
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "42P10" {
 				return errs.New(errs.InvalidOption, "jdbc: the sink upserts by the PRIMARY KEY (%s) of '%s', but %s has no primary key or unique constraint on those columns in PostgreSQL",
