@@ -165,27 +165,30 @@ func concatBatches(mem memory.Allocator, schema *arrow.Schema, bs []arrow.Record
 	return array.NewRecordBatch(schema, cols, n), nil
 }
 
+// writeIPC encodes batches of one schema as an Arrow IPC stream, the
+// format operators keep batches in their snapshots.
 func writeIPC(mem memory.Allocator, schema *arrow.Schema, bs []arrow.RecordBatch) ([]byte, error) {
 	var buf bytes.Buffer
 	w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	for _, b := range bs {
 		if err := w.Write(b); err != nil {
-			return nil, fmt.Errorf("snapshot join snapshot: %w", err)
+			return nil, fmt.Errorf("encoding batches: %w", err)
 		}
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("snapshot join snapshot: %w", err)
+		return nil, fmt.Errorf("encoding batches: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
+// readIPC decodes what writeIPC wrote (nothing for empty data).
 func readIPC(mem memory.Allocator, data []byte) ([]arrow.RecordBatch, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
 	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(mem))
 	if err != nil {
-		return nil, fmt.Errorf("snapshot join restore: %w", err)
+		return nil, fmt.Errorf("decoding batches: %w", err)
 	}
 	defer r.Release()
 	var out []arrow.RecordBatch
@@ -196,7 +199,7 @@ func readIPC(mem memory.Allocator, data []byte) ([]arrow.RecordBatch, error) {
 	}
 	if err := r.Err(); err != nil {
 		releaseBatches(out)
-		return nil, fmt.Errorf("snapshot join restore: %w", err)
+		return nil, fmt.Errorf("decoding batches: %w", err)
 	}
 	return out, nil
 }

@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/eddysql/eddy/internal/errs"
 )
@@ -173,36 +171,19 @@ func (s *sortOp) Snapshot() ([]byte, error) {
 	if len(s.batches) == 0 {
 		return nil, nil
 	}
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(s.schema), ipc.WithAllocator(s.ctx.Mem))
-	for _, b := range s.batches {
-		if err := w.Write(b); err != nil {
-			return nil, fmt.Errorf("sort snapshot: %w", err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	data, err := writeIPC(s.ctx.Mem, s.schema, s.batches)
+	if err != nil {
 		return nil, fmt.Errorf("sort snapshot: %w", err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 func (s *sortOp) Restore(state []byte) error {
-	if len(state) == 0 {
-		return nil
-	}
-	r, err := ipc.NewReader(bytes.NewReader(state), ipc.WithAllocator(s.ctx.Mem))
+	bs, err := readIPC(s.ctx.Mem, state)
 	if err != nil {
 		return fmt.Errorf("sort restore: %w", err)
 	}
-	defer r.Release()
-	for r.Next() {
-		b := r.RecordBatch()
-		b.Retain()
-		s.batches = append(s.batches, b)
-	}
-	if err := r.Err(); err != nil {
-		return fmt.Errorf("sort restore: %w", err)
-	}
+	s.batches = append(s.batches, bs...)
 	return nil
 }
 
