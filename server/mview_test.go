@@ -64,10 +64,10 @@ CREATE MATERIALIZED VIEW live AS SELECT k, count(*) AS n FROM endless GROUP BY k
 	require.Eventually(t, func() bool {
 		first = queryInts(t, conn, "SELECT sum(n) FROM live")[0][0]
 		return first > 0
-	}, 10*time.Second, 20*time.Millisecond)
+	}, 30*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool {
 		return queryInts(t, conn, "SELECT sum(n) FROM live")[0][0] > first
-	}, 10*time.Second, 20*time.Millisecond)
+	}, 30*time.Second, 20*time.Millisecond)
 	require.Len(t, queryInts(t, conn, "SELECT k, n FROM live"), 3)
 
 	var kind string
