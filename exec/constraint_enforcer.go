@@ -350,21 +350,10 @@ func (e *constraintEnforcer) check(c *fieldCheck, arr arrow.Array, l *level) (ar
 	switch a := arr.(type) {
 	case *array.Struct:
 		return e.checkStruct(c, a, l)
-	case *array.Map:
-		offs := a.Offsets()
-		child := e.elements(a, offs, l, func(p string, _ int) string { return p })
-		keys := &level{rows: child.rows, path: func(i int) string { return child.path(i) + "[key]" }}
-		values := &level{rows: child.rows, path: func(i int) string { return child.path(i) + "[value]" }}
-		for k, ch := range c.children {
-			arr, lv := a.Keys(), keys
-			if c.fields[k] == 1 {
-				arr, lv = a.Items(), values
-			}
-			if _, err := e.check(ch, arr, lv); err != nil {
-				return nil, err
-			}
-		}
 	case *array.List:
+		if c.t.Kind == types.Map {
+			return nil, e.checkMap(c, a, l)
+		}
 		child := e.elements(a, a.Offsets(), l, func(p string, idx int) string { return fmt.Sprintf("%s[%d]", p, idx) })
 		if _, err := e.check(c.children[0], a.ListValues(), child); err != nil {
 			return nil, err
@@ -373,6 +362,24 @@ func (e *constraintEnforcer) check(c *fieldCheck, arr arrow.Array, l *level) (ar
 		return nil, errs.New(errs.InternalError, "constraint enforcer: column '%s' of type %s is an Arrow %s", l.path(0), c.t, arr.DataType())
 	}
 	return nil, nil
+}
+
+// checkMap checks the keys and values of the MAP column a.
+func (e *constraintEnforcer) checkMap(c *fieldCheck, a *array.List, l *level) error {
+	_, keys, values := types.MapEntries(a)
+	child := e.elements(a, a.Offsets(), l, func(p string, _ int) string { return p })
+	keyLevel := &level{rows: child.rows, path: func(i int) string { return child.path(i) + "[key]" }}
+	valueLevel := &level{rows: child.rows, path: func(i int) string { return child.path(i) + "[value]" }}
+	for k, ch := range c.children {
+		arr, lv := keys, keyLevel
+		if c.fields[k] == 1 {
+			arr, lv = values, valueLevel
+		}
+		if _, err := e.check(ch, arr, lv); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // elements describes the child slots of a list or map: each element

@@ -120,7 +120,7 @@ func TestConstraintEnforcer(t *testing.T) {
 		code: errs.StringDataLengthMismatch,
 	}, {
 		name: "map values", schema: maps, spec: ConstraintEnforcerSpec{Nested: NestedAll},
-		arrow: arrow.NewSchema([]arrow.Field{{Name: "m", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int64), Nullable: true}}, nil),
+		arrow: arrow.NewSchema([]arrow.Field{{Name: "m", Type: types.MapType(types.StringType, types.BigIntType).Arrow(), Nullable: true}}, nil),
 		in:    `[{"m": null}, {"m": [{"key": "ab", "value": 1}, {"key": "a", "value": null}]}]`,
 		want:  "Column 'm[value]' is NOT NULL, however, a null value is being written into it.",
 		code:  errs.NotNullViolation,

@@ -9,8 +9,8 @@ import (
 	"github.com/eddysql/eddy/internal/errs"
 )
 
-// Nested values (ROW, ARRAY, MAP, MULTISET: Arrow struct, list, map and
-// fixed-size list arrays) are kept in operator state as their canonical
+// Nested values (ROW, ARRAY, MAP, MULTISET: Arrow struct, list and
+// fixed-size list arrays; a MAP is a list of key/value structs) are kept in operator state as their canonical
 // binary encoding, held in a vkStr column: equal values have equal
 // encodings, so the stores' string comparison, hashing, snapshot and gather
 // paths serve them unchanged, and only decoding a batch (colView.load) and
@@ -18,7 +18,7 @@ import (
 // as a validity byte followed, when valid, by
 //
 //   - struct: its fields in order;
-//   - list, map, fixed-size list: the element count (uvarint) and the
+//   - list, fixed-size list: the element count (uvarint) and the
 //     elements (a map's elements are its key/value structs);
 //   - leaf: as slotValues.encode writes its kind (integers as varints,
 //     floats as their bits, decimals as two words, strings with their
@@ -31,7 +31,7 @@ import (
 // isNested reports whether values of dt are kept encoded.
 func isNested(dt arrow.DataType) bool {
 	switch dt.ID() {
-	case arrow.STRUCT, arrow.LIST, arrow.LARGE_LIST, arrow.MAP, arrow.FIXED_SIZE_LIST:
+	case arrow.STRUCT, arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST:
 		return true
 	}
 	return false

@@ -194,15 +194,10 @@ func (c *correlate) expand(list array.ListLike) bool {
 }
 
 // elementArrays returns the arrays the element columns are taken from,
-// each retained for the caller: a map's keys and items, a ROW element's
-// fields (with the element's own NULLs pushed into them), or the element
-// values.
+// each retained for the caller: a ROW element's fields (with the element's
+// own NULLs pushed into them; a MAP's entries are ROW<key, value>s that
+// are never NULL), or the element values.
 func elementArrays(list array.ListLike) []arrow.Array {
-	if m, ok := list.(*array.Map); ok {
-		m.Keys().Retain()
-		m.Items().Retain()
-		return []arrow.Array{m.Keys(), m.Items()}
-	}
 	values := list.ListValues()
 	st, ok := values.(*array.Struct)
 	if !ok {

@@ -29,7 +29,7 @@ func unnestBatch(mem memory.Allocator) arrow.RecordBatch {
 	ids := b.Field(0).(*array.Int64Builder)
 	arr := b.Field(1).(*array.ListBuilder)
 	st := arr.ValueBuilder().(*array.StructBuilder)
-	m := b.Field(2).(*array.MapBuilder)
+	m, entries, keys, items := types.MapBuilders(b.Field(2))
 	kinds := b.Field(3).(*array.Int8Builder)
 	elem := func(a int64, s string) {
 		st.Append(true)
@@ -37,8 +37,9 @@ func unnestBatch(mem memory.Allocator) arrow.RecordBatch {
 		st.FieldBuilder(1).(*array.StringBuilder).Append(s)
 	}
 	entry := func(k string, v int32) {
-		m.KeyBuilder().(*array.StringBuilder).Append(k)
-		m.ItemBuilder().(*array.Int32Builder).Append(v)
+		entries.Append(true)
+		keys.(*array.StringBuilder).Append(k)
+		items.(*array.Int32Builder).Append(v)
 	}
 	// Row 0.
 	ids.Append(0)

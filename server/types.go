@@ -220,6 +220,11 @@ func newEncoder(a arrow.Array, t types.DataType, format int16) encoder {
 	if l, ok := a.(*array.List); ok && !bin && t.Kind == types.Array && t.Elem != nil {
 		return pgArrayEncoder(l, *t.Elem)
 	}
+	if t.Kind == types.Map || t.Kind == types.Row || t.Kind == types.Multiset {
+		if f, err := expr.NestedFormatter(t, a); err == nil {
+			return f
+		}
+	}
 	// Nested types travel as text; binary is never requested for them
 	// since they are described as text.
 	return func(dst []byte, i int) []byte { return append(dst, table.FormatValue(a, i, t)...) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/internal/javafmt"
 )
 
@@ -22,10 +23,16 @@ import (
 const NullText = "<NULL>"
 
 // FormatValue renders row i of a column of type t as the SQL client shows
-// it: SQL literal forms for temporal values, TRUE/FALSE, NullText for NULL.
+// it: SQL literal forms for temporal values, TRUE/FALSE, NullText for NULL,
+// nested values as CAST to STRING writes them ([1, 2], {a=1}, (1, x)).
 func FormatValue(a arrow.Array, i int, t types.DataType) string {
 	if a.IsNull(i) {
 		return NullText
+	}
+	if isNested(t) {
+		if f, err := expr.NestedFormatter(t, a); err == nil {
+			return string(f(nil, i))
+		}
 	}
 	switch c := a.(type) {
 	case *array.Boolean:
@@ -56,6 +63,14 @@ func FormatValue(a arrow.Array, i int, t types.DataType) string {
 		return formatTime(c.Value(i).ToTime(unit), "15:04:05", t.Precision)
 	}
 	return a.ValueStr(i)
+}
+
+func isNested(t types.DataType) bool {
+	switch t.Kind {
+	case types.Array, types.Multiset, types.Map, types.Row:
+		return true
+	}
+	return false
 }
 
 func formatTime(tm time.Time, layout string, precision int) string {

@@ -162,6 +162,8 @@ func CanCast(from, to DataType) bool {
 		return from.IsTimestamp() || from.Kind == Date || from.IsInteger()
 	case to.Kind == Array && from.Kind == Array:
 		return CanCast(*from.Elem, *to.Elem)
+	case to.Kind == Map && from.Kind == Map:
+		return CanCast(*from.Key, *to.Key) && CanCast(*from.Value, *to.Value)
 	case to.Kind == Row && from.Kind == Row && len(to.Fields) == len(from.Fields):
 		for i := range to.Fields {
 			if !CanCast(from.Fields[i].Type, to.Fields[i].Type) {

@@ -327,9 +327,7 @@ func (t DataType) Arrow() arrow.DataType {
 	case Array, Multiset:
 		return arrow.ListOfField(arrow.Field{Name: "item", Type: t.Elem.Arrow(), Nullable: t.Elem.Nullable()})
 	case Map:
-		return arrow.MapOfFields(
-			arrow.Field{Name: "key", Type: t.Key.Arrow()},
-			arrow.Field{Name: "value", Type: t.Value.Arrow(), Nullable: t.Value.Nullable()})
+		return arrow.ListOfField(arrow.Field{Name: "entries", Type: MapEntryType(*t.Key, *t.Value)})
 	case Variant:
 		// A VARIANT travels as its canonical JSON text: no insignificant
 		// whitespace, object keys sorted and unique, numbers as written.

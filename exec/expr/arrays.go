@@ -85,8 +85,6 @@ func retype(d arrow.ArrayData, dt arrow.DataType) arrow.ArrayData {
 	}
 	var kids []arrow.ArrayData
 	switch t := dt.(type) {
-	case *arrow.MapType:
-		kids = []arrow.ArrayData{retype(d.Children()[0], t.Elem())}
 	case *arrow.ListType:
 		kids = []arrow.ArrayData{retype(d.Children()[0], t.Elem())}
 	case *arrow.StructType:

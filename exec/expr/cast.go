@@ -31,6 +31,9 @@ func castMayFail(from, to types.DataType) bool {
 	if from.Kind == types.Array && to.Kind == types.Array {
 		return castMayFail(*from.Elem, *to.Elem)
 	}
+	if from.Kind == types.Map && to.Kind == types.Map {
+		return castMayFail(*from.Key, *to.Key) || castMayFail(*from.Value, *to.Value)
+	}
 	return from.IsString() && !to.IsString() && !to.IsBinary() || from.Kind == types.Variant
 }
 
@@ -43,7 +46,7 @@ func castSupported(from, to types.DataType) bool {
 		return t.Kind <= types.IntervalYearMonth
 	}
 	return scalarKind(from) && scalarKind(to) || isComposite(from) && to.IsString() || sameNestedLayout(from, to) ||
-		from.Kind == types.Variant && variantCastTarget(to) || arrayCastSupported(from, to) || rowCastSupported(from, to)
+		from.Kind == types.Variant && variantCastTarget(to) || arrayCastSupported(from, to) || rowCastSupported(from, to) || mapCastSupported(from, to)
 }
 
 // parse outcomes of string conversions.
@@ -90,6 +93,8 @@ func castKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel
 		return arrayCastKernel(mem, from, to, try)
 	case from.Kind == types.Row && to.Kind == types.Row:
 		return rowCastKernel(mem, from, to, try)
+	case from.Kind == types.Map && to.Kind == types.Map:
+		return mapCastKernel(mem, from, to, try)
 	case from.IsString():
 		return fromStringKernel(mem, from, to, try)
 	case to.Kind == types.Boolean && from.IsNumeric():

@@ -79,7 +79,31 @@ func arrayCastKernel(mem memory.Allocator, from, to types.DataType, try bool) (k
 	if err != nil {
 		return nil, err
 	}
-	dt := to.Arrow()
+	return listCastKernel(elem, to.Arrow()), nil
+}
+
+// mapCastSupported reports a MAP to MAP conversion whose keys and values
+// convert, as Flink's MapToMapAndMultisetToMultisetCastRule casts them.
+func mapCastSupported(from, to types.DataType) bool {
+	return from.Kind == types.Map && to.Kind == types.Map && castSupported(*from.Key, *to.Key) && castSupported(*from.Value, *to.Value)
+}
+
+// mapCastKernel converts the entries of every map at once: a MAP column
+// is a list of ROW<key, value> entries, converted as rows.
+func mapCastKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel, error) {
+	entry := func(t types.DataType) types.DataType {
+		return types.RowType(types.Field{Name: "key", Type: *t.Key}, types.Field{Name: "value", Type: *t.Value}).WithNullable(false)
+	}
+	entries, err := rowCastKernel(mem, entry(from), entry(to), try)
+	if err != nil {
+		return nil, err
+	}
+	return listCastKernel(entries, to.Arrow()), nil
+}
+
+// listCastKernel converts the values of list columns with elem and keeps
+// the lists' validity and offsets, giving lists of type dt.
+func listCastKernel(elem kernel, dt arrow.DataType) kernel {
 	return func(args []arrow.Array, _ int) (arrow.Array, error) {
 		l, ok := args[0].(*array.List)
 		if !ok {
@@ -95,5 +119,5 @@ func arrayCastKernel(mem memory.Allocator, from, to types.DataType, try bool) (k
 		out := array.NewData(dt, d.Len(), d.Buffers(), []arrow.ArrayData{conv.Data()}, d.NullN(), d.Offset())
 		defer out.Release()
 		return array.MakeFromData(out), nil
-	}, nil
+	}
 }

@@ -189,6 +189,13 @@ func formatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, error
 	return nil, fmt.Errorf("cannot cast %s to STRING", t.WithNullable(true))
 }
 
+// NestedFormatter returns a function appending the text of row i of a, an
+// ARRAY, MULTISET, MAP or ROW column of type t, as CAST(... AS STRING)
+// writes it: the form Flink's SQL client shows nested values in.
+func NestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, error) {
+	return nestedFormatter(t, a)
+}
+
 // nestedFormatter prints nested values as Flink's CAST(... AS STRING)
 // does: ARRAY as [1, 2], MAP as {k1=v1, k2=v2}, ROW as (1, a), NULL
 // elements as NULL. The children's formatters are built once per batch.
@@ -206,12 +213,16 @@ func nestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte,
 		}, nil
 	}
 	switch v := a.(type) {
-	case *array.Map:
-		kf, err := elem(*t.Key, v.Keys())
+	case *array.List:
+		if t.Kind != types.Map {
+			return listFormatter(elem, t, v)
+		}
+		_, keys, values := types.MapEntries(v)
+		kf, err := elem(*t.Key, keys)
 		if err != nil {
 			return nil, err
 		}
-		vf, err := elem(*t.Value, v.Items())
+		vf, err := elem(*t.Value, values)
 		if err != nil {
 			return nil, err
 		}
@@ -226,22 +237,6 @@ func nestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte,
 				d = vf(d, j)
 			}
 			return append(d, '}')
-		}, nil
-	case *array.List:
-		ef, err := elem(*t.Elem, v.ListValues())
-		if err != nil {
-			return nil, err
-		}
-		return func(d []byte, i int) []byte {
-			start, end := v.ValueOffsets(i)
-			d = append(d, '[')
-			for j := int(start); j < int(end); j++ {
-				if j > int(start) {
-					d = append(d, ", "...)
-				}
-				d = ef(d, j)
-			}
-			return append(d, ']')
 		}, nil
 	case *array.Struct:
 		fs := make([]func([]byte, int) []byte, v.NumField())
@@ -264,6 +259,25 @@ func nestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte,
 		}, nil
 	}
 	return nil, fmt.Errorf("cannot cast %s to STRING", t.WithNullable(true))
+}
+
+// listFormatter prints an ARRAY or MULTISET as [e1, e2].
+func listFormatter(elem func(types.DataType, arrow.Array) (func([]byte, int) []byte, error), t types.DataType, v *array.List) (func([]byte, int) []byte, error) {
+	ef, err := elem(*t.Elem, v.ListValues())
+	if err != nil {
+		return nil, err
+	}
+	return func(d []byte, i int) []byte {
+		start, end := v.ValueOffsets(i)
+		d = append(d, '[')
+		for j := int(start); j < int(end); j++ {
+			if j > int(start) {
+				d = append(d, ", "...)
+			}
+			d = ef(d, j)
+		}
+		return append(d, ']')
+	}, nil
 }
 
 // formatDayTime prints a DAY TO SECOND interval as Flink does: +d hh:mm:ss.fff.

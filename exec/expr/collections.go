@@ -100,7 +100,7 @@ func resolveMapCtor(name string, args []Expr) (Expr, error) {
 	for i := range keys {
 		out = append(out, keys[i], vals[i])
 	}
-	return &Call{Func: name, Args: out, T: types.MapType(kt.WithNullable(false), vt).WithNullable(false)}, nil
+	return &Call{Func: name, Args: out, T: types.MapType(kt, vt).WithNullable(false)}, nil
 }
 
 func dedupeLiteralKeys(keys, vals []Expr) ([]Expr, []Expr) {
@@ -215,7 +215,7 @@ func compileArrayCtor(c *compiler, call *Call) (Evaluator, error) {
 }
 
 func compileMapCtor(c *compiler, call *Call) (Evaluator, error) {
-	mt := call.T.Arrow().(*arrow.MapType)
+	mt := call.T.Arrow().(*arrow.ListType)
 	var idx []int32
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		k := len(args) / 2
@@ -297,8 +297,8 @@ func compileItem(c *compiler, call *Call) (Evaluator, error) {
 		coll := args[0].(array.ListLike)
 		idx = resize(idx, n)
 		if isMap {
-			m := args[0].(*array.Map)
-			eq, err := equalAt(m.Keys(), args[1])
+			m, keys, values := types.MapEntries(args[0])
+			eq, err := equalAt(keys, args[1])
 			if err != nil {
 				return nil, err
 			}
@@ -309,13 +309,13 @@ func compileItem(c *compiler, call *Call) (Evaluator, error) {
 				}
 				start, end := coll.ValueOffsets(i)
 				for j := start; j < end; j++ {
-					if eq(int(j), i) {
+					if isValid(keys, int(j)) && eq(int(j), i) {
 						idx[i] = int32(j)
 						break
 					}
 				}
 			}
-			return takeIdx(c, m.Items(), idx)
+			return takeIdx(c, values, idx)
 		}
 		pos := int64Getter(args[1])
 		for i := 0; i < n; i++ {

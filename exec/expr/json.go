@@ -1145,6 +1145,14 @@ func jsonWriter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, erro
 	case *array.Boolean:
 		w = func(d []byte, i int) []byte { return strconv.AppendBool(d, v.Value(i)) }
 	case *array.List:
+		if t.Kind == types.Map {
+			mw, err := jsonMapWriter(t, v)
+			if err != nil {
+				return nil, err
+			}
+			w = mw
+			break
+		}
 		ew, err := jsonWriter(*t.Elem, v.ListValues())
 		if err != nil {
 			return nil, err
@@ -1159,29 +1167,6 @@ func jsonWriter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, erro
 				d = ew(d, j)
 			}
 			return append(d, ']')
-		}
-	case *array.Map:
-		kf, err := formatter(*t.Key, v.Keys())
-		if err != nil {
-			return nil, err
-		}
-		vw, err := jsonWriter(*t.Value, v.Items())
-		if err != nil {
-			return nil, err
-		}
-		var key []byte
-		w = func(d []byte, i int) []byte {
-			start, end := v.ValueOffsets(i)
-			d = append(d, '{')
-			for j := int(start); j < int(end); j++ {
-				if j > int(start) {
-					d = append(d, ',')
-				}
-				key = kf(key[:0], j)
-				d = append(appendJSONString(d, string(key)), ':')
-				d = vw(d, j)
-			}
-			return append(d, '}')
 		}
 	case *array.Struct:
 		fs := make([]func([]byte, int) []byte, v.NumField())
@@ -1223,6 +1208,39 @@ func jsonWriter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, erro
 			return append(d, "null"...)
 		}
 		return w(d, i)
+	}, nil
+}
+
+// jsonMapWriter writes a MAP as an object whose member names are the keys
+// as CAST to STRING; a NULL key is the name "null", Flink JSON's default
+// map-null-key.literal.
+func jsonMapWriter(t types.DataType, v *array.List) (func([]byte, int) []byte, error) {
+	_, keys, values := types.MapEntries(v)
+	kf, err := formatter(*t.Key, keys)
+	if err != nil {
+		return nil, err
+	}
+	vw, err := jsonWriter(*t.Value, values)
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	return func(d []byte, i int) []byte {
+		start, end := v.ValueOffsets(i)
+		d = append(d, '{')
+		for j := int(start); j < int(end); j++ {
+			if j > int(start) {
+				d = append(d, ',')
+			}
+			if keys.IsNull(j) {
+				key = append(key[:0], "null"...)
+			} else {
+				key = kf(key[:0], j)
+			}
+			d = append(appendJSONString(d, string(key)), ':')
+			d = vw(d, j)
+		}
+		return append(d, '}')
 	}, nil
 }
 

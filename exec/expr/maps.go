@@ -11,7 +11,7 @@ import (
 )
 
 // Flink's map functions. MAP_KEYS, MAP_VALUES and MAP_ENTRIES reuse the
-// map's own buffers: an Arrow map is a list of key-value structs, so its
+// map's own buffers: a MAP column is a list of key-value structs, so its
 // keys, values or entries under the map's offsets are the result, without
 // a copy. MAP_FROM_ARRAYS and MAP_UNION choose entries per row and gather
 // them with one take per column, as the array functions do.
@@ -48,13 +48,13 @@ func resolveMapParts(name string, args []Expr) (Expr, error) {
 func compileMapParts(c *compiler, call *Call) (Evaluator, error) {
 	dt := call.T.Arrow().(*arrow.ListType)
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
-		m := args[0].(*array.Map)
+		m, keys, values := types.MapEntries(args[0])
 		var child arrow.ArrayData
 		switch call.Func {
 		case "MAP_KEYS":
-			child = m.Keys().Data()
+			child = keys.Data()
 		case "MAP_VALUES":
-			child = m.Items().Data()
+			child = values.Data()
 		default:
 			child = m.ListValues().Data()
 		}
@@ -69,7 +69,8 @@ func compileMapParts(c *compiler, call *Call) (Evaluator, error) {
 
 // resolveMapFromArrays: MAP_FROM_ARRAYS(keys, values) pairs the arrays'
 // elements in order, as Flink's ArrayBasedMapData does (a repeated key is
-// not merged); NULL if either array is, an error if their lengths differ.
+// not merged, a NULL key is kept); NULL if either array is, an error if
+// their lengths differ.
 func resolveMapFromArrays(name string, args []Expr) (Expr, error) {
 	if err := arity(name, args, 2, 2); err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func resolveMapFromArrays(name string, args []Expr) (Expr, error) {
 	if kt.Kind != types.Array || vt.Kind != types.Array || isComposite(*kt.Elem) {
 		return nil, typeError(name, args)
 	}
-	mt := types.MapType(kt.Elem.WithNullable(false), *vt.Elem).WithNullable(kt.Nullable() || vt.Nullable())
+	mt := types.MapType(*kt.Elem, *vt.Elem).WithNullable(kt.Nullable() || vt.Nullable())
 	return &Call{Func: name, Args: args, T: mt}, nil
 }
 
@@ -105,9 +106,14 @@ func (o *mapOut) add(k, v int32) {
 	o.vals = append(o.vals, v)
 }
 
-// addNew appends the entry unless the row already has its key.
-func (o *mapOut) addNew(keyOf func([]byte, int) []byte, k, v int32) {
-	o.key = keyOf(o.key[:0], int(k))
+// addNew appends the entry unless the row already has its key (a NULL
+// key included).
+func (o *mapOut) addNew(keys arrow.Array, keyOf func([]byte, int) []byte, k, v int32) {
+	if isValid(keys, int(k)) {
+		o.key = keyOf(append(o.key[:0], 1), int(k))
+	} else {
+		o.key = append(o.key[:0], 0)
+	}
 	if _, dup := o.pos[string(o.key)]; dup {
 		return
 	}
@@ -119,7 +125,7 @@ func (o *mapOut) end()  { o.keys.end(); clear(o.pos) }
 func (o *mapOut) null() { o.keys.null(); o.vals = o.vals[:len(o.keys.idx)]; clear(o.pos) }
 
 // finish gathers the chosen keys and values into a map array of type mt.
-func (o *mapOut) finish(c *compiler, mt *arrow.MapType, keys, vals arrow.Array) (arrow.Array, error) {
+func (o *mapOut) finish(c *compiler, mt *arrow.ListType, keys, vals arrow.Array) (arrow.Array, error) {
 	n := len(o.keys.offs) - 1
 	kc, err := takeIdx(c, keys, o.keys.idx)
 	if err != nil {
@@ -150,7 +156,7 @@ func (o *mapOut) finish(c *compiler, mt *arrow.MapType, keys, vals arrow.Array) 
 }
 
 func compileMapFromArrays(c *compiler, call *Call) (Evaluator, error) {
-	mt := call.T.Arrow().(*arrow.MapType)
+	mt := call.T.Arrow().(*arrow.ListType)
 	var out mapOut
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		kl, vl := args[0].(*array.List), args[1].(*array.List)
@@ -167,9 +173,6 @@ func compileMapFromArrays(c *compiler, call *Call) (Evaluator, error) {
 				return nil, fmt.Errorf("MAP_FROM_ARRAYS: the keys array has %d elements and the values array %d; their lengths must be equal", ke-ks, ve-vs)
 			}
 			for j := int64(0); j < ke-ks; j++ {
-				if !isValid(keys, int(ks+j)) {
-					return nil, fmt.Errorf("MAP_FROM_ARRAYS: a map key cannot be NULL")
-				}
 				out.add(int32(ks+j), int32(vs+j))
 			}
 			out.end()
@@ -207,13 +210,13 @@ func resolveMapUnion(name string, args []Expr) (Expr, error) {
 }
 
 func compileMapUnion(c *compiler, call *Call) (Evaluator, error) {
-	mt := call.T.Arrow().(*arrow.MapType)
+	mt := call.T.Arrow().(*arrow.ListType)
 	et := mt.Elem().(*arrow.StructType)
 	var out mapOut
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		ks, vs := make([]arrow.Array, len(args)), make([]arrow.Array, len(args))
 		for k, a := range args {
-			ks[k], vs[k] = a.(*array.Map).Keys(), a.(*array.Map).Items()
+			_, ks[k], vs[k] = types.MapEntries(a)
 		}
 		keys, base, err := elementSource(c, et.Field(0).Type, nil, ks...)
 		if err != nil {
@@ -236,9 +239,9 @@ func compileMapUnion(c *compiler, call *Call) (Evaluator, error) {
 				continue
 			}
 			for k := len(args) - 1; k >= 0; k-- {
-				s, e := args[k].(*array.Map).ValueOffsets(i)
+				s, e := args[k].(*array.List).ValueOffsets(i)
 				for j := base[k] + int32(s); j < base[k]+int32(e); j++ {
-					out.addNew(keyOf, j, j)
+					out.addNew(keys, keyOf, j, j)
 				}
 			}
 			out.end()

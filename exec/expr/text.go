@@ -276,13 +276,13 @@ func compileStrToMap(c *compiler, call *Call) (Evaluator, error) {
 			}
 		}
 	}
-	mt := call.T.Arrow().(*arrow.MapType)
+	mt := call.T.Arrow()
 	var keys, vals []string
 	var hasVal []bool
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
-		bld := array.NewMapBuilderWithType(c.mem, mt)
+		bld, eb, kbld, vbld := types.MapBuilders(array.NewBuilder(c.mem, mt))
 		defer bld.Release()
-		kb, vb := bld.KeyBuilder().(*array.StringBuilder), bld.ItemBuilder().(*array.StringBuilder)
+		kb, vb := kbld.(*array.StringBuilder), vbld.(*array.StringBuilder)
 		bld.Reserve(n)
 		s := strAt(args[0])
 		for i := 0; i < n; i++ {
@@ -321,6 +321,7 @@ func compileStrToMap(c *compiler, call *Call) (Evaluator, error) {
 			}
 			bld.Append(true)
 			for j, k := range keys {
+				eb.Append(true)
 				kb.Append(k)
 				if hasVal[j] {
 					vb.Append(vals[j])

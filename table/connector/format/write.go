@@ -124,16 +124,15 @@ func Bind(arr arrow.Array, t types.DataType, s Style) (ValueFunc, error) {
 		if s.Timestamp != Java {
 			break
 		}
-		a := arr.(*array.Map)
-		key, err := Bind(a.Keys(), *t.Key, s)
+		a, keys, items := types.MapEntries(arr)
+		key, err := Bind(keys, *t.Key, s)
 		if err != nil {
 			return nil, err
 		}
-		val, err := Bind(a.Items(), *t.Value, s)
+		val, err := Bind(items, *t.Value, s)
 		if err != nil {
 			return nil, err
 		}
-		keys, items := a.Keys(), a.Items()
 		return func(dst []byte, i int) []byte {
 			start, end := a.ValueOffsets(i)
 			dst = append(dst, '{')

@@ -200,6 +200,9 @@ func TestMetadataEndToEnd(t *testing.T) {
 	got = consumeTopic(t, cl, "out2", 4)
 	sort.Strings(got)
 	require.Equal(t, []string{"2,3602,kaf", "3,3603,", "4,3604,kaf", "5,3605,kaf"}, got)
+	// A MAP may hold a NULL key; a Kafka header key may not.
+	err = run(`INSERT INTO msink SELECT 9, MAP[CAST(NULL AS STRING), CAST('v' AS BYTES)], CAST(NULL AS TIMESTAMP_LTZ(3))`)
+	require.ErrorContains(t, err, "a NULL key in the 'headers' metadata column: Kafka header keys cannot be NULL")
 	// Only headers and timestamp are written; other keys are read-only.
 	require.NoError(t, run(fmt.Sprintf(`CREATE TABLE offs (id BIGINT, off BIGINT METADATA FROM 'offset') WITH (
 	  'connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '%s', 'format' = 'json')`, addr)))

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -121,19 +122,21 @@ func (m *metaCol) append(rec *kgo.Record, n int) {
 			}
 		case *array.TimestampBuilder:
 			b.Append(arrow.Timestamp(rec.Timestamp.UnixNano() / m.unit))
-		case *array.MapBuilder:
-			b.Append(true)
-			kb := b.KeyBuilder().(*array.StringBuilder)
+		case *array.ListBuilder: // the headers MAP
+			list, eb, keys, values := types.MapBuilders(b)
+			list.Append(true)
+			kb := keys.(*array.StringBuilder)
 			for i, h := range rec.Headers {
 				if lastOf(rec.Headers, i) != i { // a repeated key keeps its last value
 					continue
 				}
+				eb.Append(true)
 				kb.Append(h.Key)
 				if h.Value == nil { // a header without a value
-					b.ItemBuilder().AppendNull()
+					values.AppendNull()
 					continue
 				}
-				switch ib := b.ItemBuilder().(type) {
+				switch ib := values.(type) {
 				case *array.BinaryBuilder:
 					ib.Append(h.Value)
 				case *array.StringBuilder:
@@ -173,7 +176,7 @@ type metaWriter struct {
 	tsCol, hdrCol int
 	ts            *array.Timestamp
 	tsUnit        int64 // nanoseconds per unit of ts
-	hdrs          *array.Map
+	hdrs          *array.List
 	keys          *array.String
 	items         arrow.Array
 }
@@ -211,33 +214,34 @@ func (m *metaWriter) bind(b arrow.RecordBatch) error {
 		m.ts, m.tsUnit = ts, format.UnitNanos(ts.DataType().(*arrow.TimestampType).Unit)
 	}
 	if m.hdrCol >= 0 {
-		h, ok := b.Column(m.hdrCol).(*array.Map)
+		h, hkeys, items := types.MapEntries(b.Column(m.hdrCol))
+		keys, ok := hkeys.(*array.String)
 		if !ok {
-			return fmt.Errorf("kafka: the 'headers' metadata column is %s, not a MAP", b.Column(m.hdrCol).DataType())
+			return fmt.Errorf("kafka: the keys of the 'headers' metadata column are %s, not STRING", hkeys.DataType())
 		}
-		keys, ok := h.Keys().(*array.String)
-		if !ok {
-			return fmt.Errorf("kafka: the keys of the 'headers' metadata column are %s, not STRING", h.Keys().DataType())
-		}
-		m.hdrs, m.keys, m.items = h, keys, h.Items()
+		m.hdrs, m.keys, m.items = h, keys, items
 	}
 	return nil
 }
 
 // set writes row i's metadata into r. Header values are copied into slab,
-// which it returns grown: the producer keeps them past the batch.
-func (m *metaWriter) set(r *kgo.Record, i int, slab []byte) []byte {
+// which it returns grown: the producer keeps them past the batch. A NULL
+// header key is an error, as in Kafka's Java client.
+func (m *metaWriter) set(r *kgo.Record, i int, slab []byte) ([]byte, error) {
 	if m.ts != nil && m.ts.IsValid(i) {
 		// A NULL timestamp leaves the record's zero, which the producer
 		// replaces by the current time, as Kafka's Java client does.
 		r.Timestamp = time.Unix(0, int64(m.ts.Value(i))*m.tsUnit)
 	}
 	if m.hdrs == nil || !m.hdrs.IsValid(i) {
-		return slab
+		return slab, nil
 	}
 	start, end := m.hdrs.ValueOffsets(i)
 	r.Headers = make([]kgo.RecordHeader, 0, end-start)
 	for j := int(start); j < int(end); j++ {
+		if m.keys.IsNull(j) {
+			return slab, errors.New("kafka: a NULL key in the 'headers' metadata column: Kafka header keys cannot be NULL")
+		}
 		h := kgo.RecordHeader{Key: strings.Clone(m.keys.Value(j))}
 		if m.items.IsValid(j) {
 			p := len(slab)
@@ -251,5 +255,5 @@ func (m *metaWriter) set(r *kgo.Record, i int, slab []byte) []byte {
 		}
 		r.Headers = append(r.Headers, h)
 	}
-	return slab
+	return slab, nil
 }

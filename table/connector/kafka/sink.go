@@ -168,7 +168,9 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 		}
 		r := &recs[i]
 		r.Topic = w.topic
-		slab = w.meta.set(r, i, slab)
+		if slab, err = w.meta.set(r, i, slab); err != nil {
+			return err
+		}
 		if w.keyEnc != nil && (w.keyRaw == nil || !w.keyRaw.IsNull(i)) {
 			start := len(slab)
 			if slab, err = w.keyEnc.AppendRow(slab, i); err != nil {

@@ -209,6 +209,9 @@ func AppendValue(b array.Builder, t types.DataType, v any) error {
 		}
 		bb.Append(x)
 	case *array.ListBuilder:
+		if t.Kind == types.Map {
+			return appendMap(b, t, v)
+		}
 		items, ok := v.([]any)
 		if !ok {
 			return fmt.Errorf("%v is not an array", v)
@@ -228,33 +231,6 @@ func AppendValue(b array.Builder, t types.DataType, v any) error {
 		bb.Append(true)
 		for i, f := range t.Fields {
 			if err := AppendValue(bb.FieldBuilder(i), f.Type, fields[i]); err != nil {
-				return err
-			}
-		}
-	case *array.MapBuilder:
-		m, _ := v.(map[string]any)
-		entries, ok := m["$map"].([]any)
-		if !ok {
-			return fmt.Errorf("%v is not {\"$map\": [...]}", v)
-		}
-		bb.Append(true)
-		for _, e := range entries {
-			kv, ok := e.([]any)
-			if !ok || len(kv) != 2 {
-				return fmt.Errorf("map entry %v is not [key, value]", e)
-			}
-			// Arrow maps hold no NULL key, and no NULL value when the
-			// value type is NOT NULL.
-			if kv[0] == nil {
-				return fmt.Errorf("map entry %v: a MAP key cannot be NULL", e)
-			}
-			if kv[1] == nil && !t.Value.Nullable() {
-				return fmt.Errorf("map entry %v: the MAP value type %s is NOT NULL", e, *t.Value)
-			}
-			if err := AppendValue(bb.KeyBuilder(), *t.Key, kv[0]); err != nil {
-				return err
-			}
-			if err := AppendValue(bb.ItemBuilder(), *t.Value, kv[1]); err != nil {
 				return err
 			}
 		}
@@ -318,6 +294,10 @@ func Format(sb *strings.Builder, t types.DataType, a arrow.Array, i int) {
 			sb.WriteByte('Z')
 		}
 	case *array.List:
+		if t.Kind == types.Map {
+			formatMap(sb, t, c, i)
+			return
+		}
 		start, end := c.ValueOffsets(i)
 		sb.WriteByte('[')
 		for k := start; k < end; k++ {
@@ -327,20 +307,6 @@ func Format(sb *strings.Builder, t types.DataType, a arrow.Array, i int) {
 			Format(sb, *t.Elem, c.ListValues(), int(k))
 		}
 		sb.WriteByte(']')
-	case *array.Map:
-		start, end := c.ValueOffsets(i)
-		var entries []string
-		for k := start; k < end; k++ {
-			var e strings.Builder
-			Format(&e, *t.Key, c.Keys(), int(k))
-			e.WriteByte('=')
-			Format(&e, *t.Value, c.Items(), int(k))
-			entries = append(entries, e.String())
-		}
-		// Java's HashMap order is not reproducible; sorted entries make
-		// maps of several entries comparable.
-		sort.Strings(entries)
-		sb.WriteString("{" + strings.Join(entries, ", ") + "}")
 	case *array.Struct:
 		sb.WriteString("+I[")
 		for k, f := range t.Fields {
@@ -377,4 +343,50 @@ func writeClock(sb *strings.Builder, d time.Duration, seconds bool) {
 	default:
 		fmt.Fprintf(sb, ".%09d", ns)
 	}
+}
+
+// appendMap appends {"$map": [[k, v], ...]} to the builder of a MAP
+// column. NULL keys and values are appended as given, whatever the MAP's
+// declared nullability: as with Flink's values source, the source does not
+// enforce NOT NULL, the sink's constraint enforcer does.
+func appendMap(b array.Builder, t types.DataType, v any) error {
+	m, _ := v.(map[string]any)
+	entries, ok := m["$map"].([]any)
+	if !ok {
+		return fmt.Errorf("%v is not {\"$map\": [...]}", v)
+	}
+	list, eb, kb, vb := types.MapBuilders(b)
+	list.Append(true)
+	for _, e := range entries {
+		kv, ok := e.([]any)
+		if !ok || len(kv) != 2 {
+			return fmt.Errorf("map entry %v is not [key, value]", e)
+		}
+		eb.Append(true)
+		if err := AppendValue(kb, *t.Key, kv[0]); err != nil {
+			return err
+		}
+		if err := AppendValue(vb, *t.Value, kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// formatMap writes MAP value i as Java's Map.toString, {k=v, k2=v2}.
+func formatMap(sb *strings.Builder, t types.DataType, c *array.List, i int) {
+	_, keys, values := types.MapEntries(c)
+	start, end := c.ValueOffsets(i)
+	var entries []string
+	for k := start; k < end; k++ {
+		var e strings.Builder
+		Format(&e, *t.Key, keys, int(k))
+		e.WriteByte('=')
+		Format(&e, *t.Value, values, int(k))
+		entries = append(entries, e.String())
+	}
+	// Java's HashMap order is not reproducible; sorted entries make
+	// maps of several entries comparable.
+	sort.Strings(entries)
+	sb.WriteString("{" + strings.Join(entries, ", ") + "}")
 }
