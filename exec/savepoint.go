@@ -61,12 +61,15 @@ const SavepointVersion = 1
 // carries the list in the deployment descriptor). Only operators of the
 // kinds in rescalableKinds can do that. A source whose connector keeps
 // its position per split (connector.SupportsRescaling: Kafka's offsets
-// per partition) and the watermark assigner chained after it restore the
-// snapshots of every old subtask instead: each reader resumes the splits
-// it is assigned now, as Flink reassigns splits, and the watermark is the
-// old subtasks' minimum (rescalePolicy). Any other operator holding state
-// (another source's position, a two-phase-commit sink's transactions, a
-// sort or limit) makes Submit fail with ErrSavepointIncompatible naming
+// per partition, the row positions datagen readers still owe, the files
+// filesystem readers have left) and the watermark assigner chained after
+// it restore the snapshots of every old subtask instead: each reader
+// resumes the splits it is assigned now, as Flink reassigns splits, and
+// the watermark is the old subtasks' minimum (rescalePolicy); a
+// connector.RescaledStateChecker may refuse snapshots it cannot
+// redistribute. Any other operator holding state (another source's
+// position, a two-phase-commit sink's transactions, a sort or limit)
+// makes Submit fail with ErrSavepointIncompatible naming
 // the operator, the vertex and both parallelisms. A rescaled vertex whose
 // subtasks had all finished stays finished (its sinks' final states are
 // committed); one where only some had is refused.
@@ -295,7 +298,10 @@ func rescale(v *Vertex, old int, states []*SubtaskState, out map[subtaskKey]*Sub
 		spec := &v.Operators[k]
 		keyed, toAll, why := rescalePolicy(spec)
 		all[k] = toAll
-		if keyed || toAll {
+		if toAll && spec.Kind == KindSource {
+			why = checkRescaledSource(spec, byIndex, k)
+		}
+		if why == "" && (keyed || toAll) {
 			continue
 		}
 		for _, st := range byIndex {
@@ -314,6 +320,29 @@ func rescale(v *Vertex, old int, states []*SubtaskState, out map[subtaskKey]*Sub
 		out[subtaskKey{v.ID, i}] = &SubtaskState{Vertex: v.ID, Subtask: i, Operators: ops}
 	}
 	return nil
+}
+
+// checkRescaledSource asks the factory of source spec, operator k of its
+// chain, whether it can redistribute the old subtasks' snapshots
+// (connector.RescaledStateChecker); the reason it cannot, or "".
+func checkRescaledSource(spec *OperatorSpec, old []*SubtaskState, k int) string {
+	var scan connector.ScanSpec
+	if err := json.Unmarshal(spec.Spec, &scan); err != nil {
+		return fmt.Sprintf("its spec is invalid: %v", err)
+	}
+	f, _ := connector.Source(scan.Table.Options["connector"])
+	c, ok := f.(connector.RescaledStateChecker)
+	if !ok {
+		return ""
+	}
+	for _, st := range old {
+		if len(st.Operators) > 0 && len(st.Operators[k].State) > 0 {
+			if err := c.CheckRescaledState(st.Operators[k].State); err != nil {
+				return err.Error()
+			}
+		}
+	}
+	return ""
 }
 
 // rescaledOperators gathers, per operator k of v's chain, the non-empty

@@ -13,7 +13,7 @@ import (
 	"github.com/eddysql/eddy/table"
 )
 
-// TestRescaleRefusedSQL: a datagen source keeps one position per subtask,
+// TestRescaleRefusedSQL: a nexmark source keeps one position per subtask,
 // not per split, so a savepoint of its job does not restore at another
 // parallelism.default; the error names the operator, the vertex and both
 // parallelisms. The same parallelism restores; another
@@ -25,13 +25,13 @@ func TestRescaleRefusedSQL(t *testing.T) {
 	require.NoError(t, err)
 	for _, stmt := range []string{
 		"SET 'parallelism.default' = '2'",
-		`CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence',
-			'fields.id.start' = '0', 'fields.id.end' = '1000000', 'rows-per-second' = '1000')`,
+		`CREATE TABLE src (auction BIGINT) WITH ('connector' = 'nexmark', 'table' = 'bid',
+			'first-event.rate' = '1000', 'rate.limited' = 'true')`,
 	} {
 		_, err := env.ExecuteSQL(ctx, stmt)
 		require.NoError(t, err, stmt)
 	}
-	const query = "SELECT id % 7 AS k, COUNT(*) AS c FROM src GROUP BY id % 7"
+	const query = "SELECT auction % 7 AS k, COUNT(*) AS c FROM src GROUP BY auction % 7"
 	r, err := env.ExecuteSQL(ctx, query)
 	require.NoError(t, err)
 	sp, err := r.Job.StopWithSavepoint(ctx)
@@ -48,7 +48,7 @@ func TestRescaleRefusedSQL(t *testing.T) {
 	}
 	_, err = env.ExecuteSQL(ctx, query)
 	require.ErrorIs(t, err, exec.ErrSavepointIncompatible)
-	require.ErrorContains(t, err, "cannot restore at parallelism 4 from a savepoint taken at 2: its datagen reader's position is not kept per split")
+	require.ErrorContains(t, err, "cannot restore at parallelism 4 from a savepoint taken at 2: its nexmark reader's position is not kept per split")
 
 	// pipeline.max-parallelism fixes the key groups: 128 only.
 	for _, stmt := range []string{"SET 'parallelism.default' = '2'", "SET 'pipeline.max-parallelism' = '64'"} {

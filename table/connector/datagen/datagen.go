@@ -2,7 +2,6 @@ package datagen
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +68,8 @@ type Factory struct{}
 var (
 	_ connector.SourceFactory              = Factory{}
 	_ connector.SupportsProjectionPushdown = Factory{}
+	_ connector.SupportsRescaling          = Factory{}
+	_ connector.RescaledStateChecker       = Factory{}
 )
 
 func init() { connector.Register(Factory{}) }
@@ -315,21 +316,41 @@ func parseRandom(o connector.Options, f *fieldSpec, key func(string) string) err
 	return nil
 }
 
-// reader generates the rows of one subtask. Its position is the number of
-// rows it has emitted; row j of subtask i has sequence value
-// start + i + j*parallelism, as Flink's SequenceGenerator hands out values.
+// reader generates the rows of one subtask. Every row of the source has a
+// position: 0..N-1 for a bounded source of N rows, 0, 1, 2, ... for an
+// unbounded one; a sequence column holds start + position. Subtask i of p
+// starts owing the positions i, i+p, i+2p, ..., as Flink's
+// SequenceGenerator hands out values. A reader emits the positions of its
+// spans in order, then, when the source is unbounded, those of its tail:
+// tailBase + sub + k*par for k = tailPos, tailPos+1, ... A reader restored
+// at another parallelism owes the positions the old readers still owed
+// (rescale.go).
 type reader struct {
 	gens      []generator
+	cols      []int // the table column of each generator, which keys its random stream
 	rb        *array.RecordBuilder
 	batchSize int
-	total     int64 // rows this subtask emits, -1 when unbounded
-	pos       int64
 	rate      int64
+	seed      uint64
+	sub, par  int64
+	rows      int64 // N, -1 when unbounded
+	spans     []span
+	tailBase  int64
+	tailPos   int64
+	// pending holds the snapshots Restore was given until the next Next
+	// or Snapshot applies them (resolve): a reader restored at another
+	// parallelism needs those of all the old readers. err is the failure
+	// to apply them, which every later call returns.
+	pending []*snapshot
+	err     error
 	// pacing: rows emitted since paceStart, on the wall clock.
 	paceStart time.Time
 	paced     int64
 	closed    bool
 }
+
+// span is the positions first, first+step, ..., count of them (count > 0).
+type span struct{ first, step, count int64 }
 
 func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, now time.Time) (*reader, error) {
 	p := int64(max(rc.Parallelism, 1))
@@ -341,24 +362,24 @@ func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, no
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	r := &reader{batchSize: rc.BatchSize, total: -1, rate: max(share(c.rate, p, sub), 1)}
+	r := &reader{batchSize: rc.BatchSize, rows: c.rows, rate: max(share(c.rate, p, sub), 1), sub: sub, par: p, seed: c.seed}
 	if r.batchSize <= 0 {
 		r.batchSize = DefaultBatchSize
 	}
-	if c.rows >= 0 {
-		r.total = share(c.rows, p, sub)
-	}
 	for _, f := range c.fields {
 		if f.sequence {
-			n := share(f.end-f.start+1, p, sub)
-			if r.total < 0 || n < r.total {
-				r.total = n
+			if n := f.end - f.start + 1; r.rows < 0 || n < r.rows {
+				r.rows = n
 			}
 		}
 	}
-	seed := c.seed
+	if r.rows >= 0 {
+		if n := share(r.rows, p, sub); n > 0 {
+			r.spans = []span{{first: sub, step: p, count: n}}
+		}
+	}
 	if !c.seeded {
-		seed = rand.Uint64()
+		r.seed = rand.Uint64()
 	}
 	out := spec.OutputSchema()
 	r.rb = array.NewRecordBuilder(mem, out.Arrow())
@@ -368,17 +389,27 @@ func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, no
 		if proj != nil {
 			col = proj[i]
 		}
+		r.cols = append(r.cols, col)
 		f := c.fields[col]
 		if f.sequence {
-			r.gens = append(r.gens, newSequence(f, sub, p))
+			r.gens = append(r.gens, newSequence(f))
 			continue
 		}
-		// Each column has its own stream, keyed by its position in the
-		// table, so projection does not change the values of a column.
-		src := rand.NewPCG(seed, mix(uint64(sub)<<32|uint64(col)))
-		r.gens = append(r.gens, newRandom(f, src, now))
+		r.gens = append(r.gens, newRandom(f, rand.NewPCG(streamSeed(r.seed, sub, col)), now))
 	}
 	return r, nil
+}
+
+// streamSeed seeds the random stream of table column col in the reader
+// whose first position is pos: each column has its own stream, keyed by
+// its position in the table, so that projection does not change the
+// values of a column. Subtask i of a job that was not rescaled starts at
+// position i; a reader restored at another parallelism starts at the
+// first position it owes, which no reader has emitted, so no stream is
+// drawn from twice.
+func streamSeed(seed uint64, pos int64, col int) (uint64, uint64) {
+	hi, lo := uint64(pos)>>32, uint64(pos)&math.MaxUint32
+	return seed ^ hi*0x9e3779b97f4a7c15, mix(lo<<32 | uint64(col))
 }
 
 // share is subtask sub's part of n split over p subtasks, the first n%p
@@ -403,24 +434,38 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.closed {
 		return nil, errors.New("datagen: Next after Close")
 	}
+	if err := r.resolve(); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := int64(r.batchSize)
-	if r.total >= 0 {
-		if r.pos >= r.total {
-			return nil, io.EOF
-		}
-		n = min(n, r.total-r.pos)
+	n := min(int64(r.batchSize), r.rate)
+	var pos, step int64
+	switch {
+	case len(r.spans) > 0:
+		n = min(n, r.spans[0].count)
+		pos, step = r.spans[0].first, r.spans[0].step
+	case r.rows < 0:
+		pos, step = r.tailBase+r.sub+r.tailPos*r.par, r.par
+	default:
+		return nil, io.EOF
 	}
-	n = min(n, r.rate)
 	if err := r.pace(ctx, n); err != nil {
 		return nil, err
 	}
 	for i, g := range r.gens {
-		g.fill(r.rb.Field(i), r.pos, int(n))
+		g.fill(r.rb.Field(i), pos, step, int(n))
 	}
-	r.pos += n
+	if len(r.spans) > 0 {
+		s := &r.spans[0]
+		s.first += n * s.step
+		if s.count -= n; s.count == 0 {
+			r.spans = r.spans[1:]
+		}
+	} else {
+		r.tailPos += n
+	}
 	return r.rb.NewRecordBatch(), nil
 }
 
@@ -442,51 +487,6 @@ func (r *reader) pace(ctx context.Context, n int64) error {
 		}
 	}
 	r.paced += n
-	return nil
-}
-
-const snapshotVersion = 1
-
-// Snapshot encodes the position and the state of every random stream.
-func (r *reader) Snapshot() ([]byte, error) {
-	b := []byte{snapshotVersion}
-	b = binary.AppendUvarint(b, uint64(r.pos))
-	for _, g := range r.gens {
-		st, err := g.state()
-		if err != nil {
-			return nil, err
-		}
-		b = binary.AppendUvarint(b, uint64(len(st)))
-		b = append(b, st...)
-	}
-	return b, nil
-}
-
-// Restore continues from a Snapshot taken by a reader of the same scan.
-func (r *reader) Restore(state []byte) error {
-	if len(state) == 0 || state[0] != snapshotVersion {
-		return errors.New("datagen: unknown snapshot version")
-	}
-	b := state[1:]
-	pos, k := binary.Uvarint(b)
-	if k <= 0 {
-		return errors.New("datagen: corrupt snapshot")
-	}
-	b = b[k:]
-	for _, g := range r.gens {
-		l, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < l {
-			return errors.New("datagen: corrupt snapshot")
-		}
-		if err := g.restore(b[k : k+int(l)]); err != nil {
-			return fmt.Errorf("datagen: %w", err)
-		}
-		b = b[k+int(l):]
-	}
-	if len(b) != 0 {
-		return errors.New("datagen: snapshot does not match the scan's columns")
-	}
-	r.pos = int64(pos)
 	return nil
 }
 

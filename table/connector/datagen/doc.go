@@ -28,8 +28,19 @@
 // the reader was created, as Flink draws them relative to now.
 //
 // Readers fill Arrow builders a batch at a time (ReaderContext.BatchSize
-// rows), reusing them between batches. Their snapshot is the number of rows
-// emitted plus the state of each random stream, so a restored reader
+// rows), reusing them between batches. Every row has a position (a
+// sequence value is start + position), and a reader's snapshot is the
+// positions it still owes, as arithmetic progressions, plus the state of
+// each random stream, so a reader restored at the same parallelism
 // continues with exactly the rows the original would have produced next.
-// The wall clock is read only to pace emission and to anchor timestamps.
+// The source rescales (connector.SupportsRescaling), as Flink's datagen
+// source redistributes the values its sequence generator still had to
+// emit: restored at another parallelism, the positions all the old readers
+// still owed are split among the new ones, so every sequence value and
+// every row of number-of-rows is emitted exactly once over the job, and an
+// unbounded source's positions continue. The random streams of a rescaled
+// reader restart from seeds keyed by its first position (Flink, too,
+// promises the counts and sequence values after a rescale, not the same
+// random values). The wall clock is read only to pace emission and to
+// anchor timestamps.
 package datagen

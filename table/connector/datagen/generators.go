@@ -12,26 +12,25 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
-// generator appends the values of one column for rows [row, row+n) of its
-// subtask. It switches on the builder once per batch; the loops inside are
-// typed.
+// generator appends the values of one column for the n rows at positions
+// pos, pos+step, ..., pos+(n-1)*step of the source (see reader). It
+// switches on the builder once per batch; the loops inside are typed.
 type generator interface {
-	fill(b array.Builder, row int64, n int)
+	fill(b array.Builder, pos, step int64, n int)
 	state() ([]byte, error)
 	restore([]byte) error
 }
 
-// sequence yields first + row*step: first is start+subtask, step the
-// parallelism. Its value is a function of the row, so it has no state of
-// its own.
+// sequence yields start + pos for the row at position pos. Its value is a
+// function of the position, so it has no state of its own.
 type sequence struct {
-	first, step int64
-	scale       int // DECIMAL scale
-	buf         []byte
+	start int64
+	scale int // DECIMAL scale
+	buf   []byte
 }
 
-func newSequence(f fieldSpec, sub, p int64) *sequence {
-	return &sequence{first: f.start + sub, step: p, scale: f.t.Scale}
+func newSequence(f fieldSpec) *sequence {
+	return &sequence{start: f.start, scale: f.t.Scale}
 }
 
 func (s *sequence) state() ([]byte, error) { return nil, nil }
@@ -43,41 +42,41 @@ func (s *sequence) restore(b []byte) error {
 	return nil
 }
 
-func (s *sequence) fill(b array.Builder, row int64, n int) {
-	v := s.first + row*s.step
+func (s *sequence) fill(b array.Builder, pos, step int64, n int) {
+	v := s.start + pos
 	b.Reserve(n)
 	switch bb := b.(type) {
 	case *array.Int8Builder:
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			bb.UnsafeAppend(int8(v))
 		}
 	case *array.Int16Builder:
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			bb.UnsafeAppend(int16(v))
 		}
 	case *array.Int32Builder:
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			bb.UnsafeAppend(int32(v))
 		}
 	case *array.Int64Builder:
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			bb.UnsafeAppend(v)
 		}
 	case *array.Float32Builder:
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			bb.UnsafeAppend(float32(v))
 		}
 	case *array.Float64Builder:
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			bb.UnsafeAppend(float64(v))
 		}
 	case *array.Decimal128Builder:
 		mult := decimal128.GetScaleMultiplier(s.scale)
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			bb.UnsafeAppend(decimal128.FromI64(v).Mul(mult))
 		}
 	case *array.StringBuilder:
-		for k := 0; k < n; k, v = k+1, v+s.step {
+		for k := 0; k < n; k, v = k+1, v+step {
 			s.buf = strconv.AppendInt(s.buf[:0], v, 10)
 			bb.BinaryBuilder.Append(s.buf)
 		}
@@ -160,7 +159,7 @@ func (g *random) fillBuf(hex bool) []byte {
 	return g.buf
 }
 
-func (g *random) fill(b array.Builder, _ int64, n int) {
+func (g *random) fill(b array.Builder, _, _ int64, n int) {
 	b.Reserve(n)
 	switch bb := b.(type) {
 	case *array.BooleanBuilder:

@@ -12,10 +12,14 @@
 // The source lists the regular files below path in name order, skipping
 // names that start with '.' or '_' (in-progress and metadata files, as
 // Flink does), and subtask i of p reads files i, i+p, i+2p, ... It decodes
-// only the projected columns. Its snapshot is the current file and the rows
-// emitted from it. A malformed record fails the scan with "file:line"
-// unless the format's ignore-parse-errors option is set, in which case it is
-// skipped and counted.
+// only the projected columns. Its snapshot is its splits, as in Flink's
+// FileSource: the files it has left, relative to path, with the rows it
+// read of the current one, so a restored reader reads those files and no
+// others, and the source rescales (connector.SupportsRescaling): at
+// another parallelism the splits all the old readers had left are dealt
+// out to the new ones in turn. A malformed record fails the scan with
+// "file:line" unless the format's ignore-parse-errors option is set, in
+// which case it is skipped and counted.
 //
 // Each sink subtask writes part-<uuid>-<subtask>-<n>.<format> files. A part
 // file is written under the hidden name .part-...inprogress and renamed

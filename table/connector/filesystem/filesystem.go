@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +60,8 @@ var (
 	_ connector.SourceFactory              = Factory{}
 	_ connector.SinkFactory                = Factory{}
 	_ connector.SupportsProjectionPushdown = Factory{}
+	_ connector.SupportsRescaling          = Factory{}
+	_ connector.RescaledStateChecker       = Factory{}
 )
 
 func init() { connector.Register(Factory{}) }
@@ -183,9 +184,11 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 		mem = memory.DefaultAllocator
 	}
 	r := &reader{cfg: c, spec: spec, batchSize: rc.BatchSize, mem: mem, out: spec.OutputSchema().Arrow()}
+	r.sub, r.par = rc.Subtask, p
 	for i := rc.Subtask; i < len(all); i += p {
 		r.files = append(r.files, all[i])
 	}
+	r.skip = make([]int64, len(r.files))
 	if r.batchSize <= 0 {
 		r.batchSize = DefaultBatchSize
 	}
@@ -218,11 +221,14 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 }
 
 // reader reads its files one after the other; its position is the index of
-// the current file and the rows emitted from it.
+// the current file and the rows emitted from it. skip[i] is the number of
+// rows of files[i] read before the snapshot it was restored from.
 type reader struct {
 	cfg       config
 	spec      connector.ScanSpec
+	sub, par  int
 	files     []string
+	skip      []int64
 	batchSize int
 	mem       memory.Allocator
 	out       *arrow.Schema
@@ -239,8 +245,14 @@ type reader struct {
 	file    int // index of the current file in files
 	f       *os.File
 	dec     decoder
-	rows    int64 // rows emitted from the current file
+	rows    int64 // rows read from the current file
 	skipped int64 // malformed records skipped in finished files
+	// pending holds the snapshots Restore was given until the next Next
+	// or Snapshot applies them (resolve): a reader restored at another
+	// parallelism needs those of all the old readers. err is the failure
+	// to apply them, which every later call returns.
+	pending []*snapshot
+	err     error
 	closed  bool
 }
 
@@ -279,6 +291,20 @@ func (r *reader) open() error {
 		return err
 	}
 	r.f, r.dec, r.rows = f, d, 0
+	// A restored file skips the rows emitted before the snapshot; decoding
+	// is deterministic, so the same rows are skipped.
+	for left := r.skip[r.file]; left > 0; {
+		n, err := r.dec.Decode(int(min(left, int64(r.batchSize))))
+		r.discard()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("filesystem: restoring: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("filesystem: restoring: %s has fewer than the %d rows read before the snapshot", name, r.skip[r.file])
+		}
+		left -= int64(n)
+		r.rows += int64(n)
+	}
 	return nil
 }
 
@@ -293,6 +319,9 @@ func (r *reader) closeFile() {
 func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if r.closed {
 		return nil, errors.New("filesystem: Next after Close")
+	}
+	if err := r.resolve(); err != nil {
+		return nil, err
 	}
 	for r.file < len(r.files) {
 		if err := ctx.Err(); err != nil {
@@ -363,43 +392,6 @@ func (r *reader) withPartitions(n int) (arrow.RecordBatch, error) {
 func (r *reader) discard() {
 	b := r.rb.NewRecordBatch()
 	b.Release()
-}
-
-// Snapshot encodes (file index, rows emitted from it).
-func (r *reader) Snapshot() ([]byte, error) {
-	b := binary.AppendUvarint(nil, uint64(r.file))
-	return binary.AppendUvarint(b, uint64(r.rows)), nil
-}
-
-// Restore reopens the file of the snapshot and skips the rows already
-// emitted from it; decoding is deterministic, so the same rows are skipped.
-func (r *reader) Restore(state []byte) error {
-	file, k := binary.Uvarint(state)
-	if k <= 0 {
-		return errors.New("filesystem: corrupt snapshot")
-	}
-	rows, k2 := binary.Uvarint(state[k:])
-	if k2 <= 0 || file > uint64(len(r.files)) {
-		return errors.New("filesystem: corrupt snapshot")
-	}
-	r.closeFile()
-	r.file, r.skipped = int(file), 0
-	if r.file == len(r.files) || rows == 0 {
-		return nil
-	}
-	if err := r.open(); err != nil {
-		return err
-	}
-	for left := int64(rows); left > 0; {
-		n, err := r.dec.Decode(int(min(left, int64(r.batchSize))))
-		r.discard()
-		if err != nil {
-			return fmt.Errorf("filesystem: restoring: %w", err)
-		}
-		left -= int64(n)
-	}
-	r.rows = int64(rows)
-	return nil
 }
 
 func (r *reader) Close() error {

@@ -1,0 +1,278 @@
+package table_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/table"
+	"github.com/eddysql/eddy/table/connector/values"
+)
+
+// TestRescaleDatagenSQL stops a job reading a rate-limited datagen table
+// at parallelism 2 with a savepoint once some rows went through, and
+// restores it from 'execution.savepoint.path' at parallelism 1 and 3
+// (the rate raised by ALTER TABLE, which does not move positions): the
+// datagen readers hand the rows they still owed to the new ones (as
+// Flink's datagen source redistributes its sequence's remaining values)
+// and the keyed COUNT and SUM move by key group, so the final totals are
+// exact: every sequence value, and every row of number-of-rows, counted
+// once.
+func TestRescaleDatagenSQL(t *testing.T) {
+	for _, tc := range []struct {
+		name, with string
+		// want is the final count and sum per key k of 0..9.
+		want func(k int) string
+	}{
+		{"sequence", `'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '1999'`,
+			// id = 10j + k for j < 200
+			func(k int) string { return fmt.Sprintf("[%d, 200, %d]", k, 10*199*200/2+200*k) }},
+		{"number-of-rows", `'number-of-rows' = '2000', 'fields.id.min' = '0', 'fields.id.max' = '0'`,
+			// every id is 0: key 0 holds all rows.
+			func(k int) string {
+				if k == 0 {
+					return "[0, 2000, 0]"
+				}
+				return ""
+			}},
+	} {
+		for _, par := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/2-to-%d", tc.name, par), func(t *testing.T) {
+				testRescaleDatagen(t, tc.with, par, tc.want)
+			})
+		}
+	}
+}
+
+func testRescaleDatagen(t *testing.T, with string, par int, want func(int) string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := &values.Data{}
+	snk := values.Register(out)
+	defer values.Unregister(snk)
+	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{"parallelism.default": "2", "table.dml-sync": "false"}})
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		"CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '400', " + with + ")",
+		"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
+	} {
+		_, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	const insert = "INSERT INTO snk SELECT id % 10, COUNT(*), SUM(id) FROM src GROUP BY id % 10"
+	r, err := env.ExecuteSQL(ctx, insert)
+	require.NoError(t, err)
+	// 200 rows per second and subtask: the first rows pass at once, the
+	// last would come after 5 s.
+	require.Eventually(t, func() bool { recs, _ := out.Sink(); return len(recs) > 0 }, 30*time.Second, 5*time.Millisecond)
+	sp, err := r.Job.StopWithSavepoint(ctx)
+	require.NoError(t, err)
+	r.Close()
+	before := lastPerKey(out)
+	recs, _ := out.Sink()
+	n := len(recs)
+	require.NotEmpty(t, before)
+	data, err := exec.EncodeSavepoint(sp)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), exec.CheckpointMetadataFile)
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+
+	for _, stmt := range []string{
+		"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
+		"SET '" + table.SavepointPath + "' = '" + path + "'",
+		"ALTER TABLE src SET ('rows-per-second' = '1000000')",
+	} {
+		_, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	r, err = env.ExecuteSQL(ctx, insert)
+	require.NoError(t, err)
+	require.NoError(t, r.Job.Wait(ctx))
+	r.Close()
+	// The restored job's aggregate went on from the counts of the first:
+	// its first row per key counts more.
+	recs, _ = out.Sink()
+	seen := map[string]bool{}
+	for _, rec := range recs[n:] {
+		k := rec.Fields[0]
+		if b, ok := before[k]; ok && !seen[k] && !rec.Kind.IsRetraction() {
+			seen[k] = true
+			require.Greater(t, count(rec.Fields[1]), count(strings.Split(b, ", ")[1]), "key %s: %v after %s", k, rec, b)
+		}
+	}
+	got := lastPerKey(out)
+	for k := range 10 {
+		require.Equal(t, want(k), got[strconv.Itoa(k)], "key %d; before the savepoint %v", k, before)
+	}
+}
+
+// lastPerKey is the last row the upsert sink received per key (its first
+// field).
+func lastPerKey(d *values.Data) map[string]string {
+	recs, _ := d.Sink()
+	m := map[string]string{}
+	for _, r := range recs {
+		if r.Kind.IsRetraction() {
+			delete(m, r.Fields[0])
+		} else {
+			m[r.Fields[0]] = "[" + r.Fields[0] + ", " + r.Fields[1] + ", " + r.Fields[2] + "]"
+		}
+	}
+	return m
+}
+
+func count(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// TestRescaleUnboundedDatagenSQL: an unbounded datagen table with a
+// watermark, stopped with a savepoint at parallelism 2, restores at 3 and
+// goes on counting from the restored counts.
+func TestRescaleUnboundedDatagenSQL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := &values.Data{}
+	snk := values.Register(out)
+	defer values.Unregister(snk)
+	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{"parallelism.default": "2", "table.dml-sync": "false"}})
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		`CREATE TABLE src (id BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen',
+			'rows-per-second' = '400', 'fields.id.min' = '0', 'fields.id.max' = '0', 'fields.ts.max-past' = '1 s')`,
+		"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
+	} {
+		_, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	const insert = "INSERT INTO snk SELECT id, COUNT(*), SUM(id) FROM src GROUP BY id"
+	r, err := env.ExecuteSQL(ctx, insert)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { recs, _ := out.Sink(); return len(recs) > 0 }, 30*time.Second, 5*time.Millisecond)
+	sp, err := r.Job.StopWithSavepoint(ctx)
+	require.NoError(t, err)
+	r.Close()
+	before := count(strings.Split(lastPerKey(out)["0"], ", ")[1])
+	require.Positive(t, before)
+
+	_, err = env.ExecuteSQL(ctx, "SET 'parallelism.default' = '3'")
+	require.NoError(t, err)
+	env.RestoreNextJob(sp)
+	r, err = env.ExecuteSQL(ctx, insert)
+	require.NoError(t, err)
+	defer r.Close()
+	require.Eventually(t, func() bool {
+		return count(strings.Split(lastPerKey(out)["0"], ", ")[1]) >= before+400
+	}, 30*time.Second, 10*time.Millisecond)
+	r.Job.Cancel()
+}
+
+// TestRescaleFilesystemSQL stops a job reading four files at parallelism
+// 2 with a savepoint while its readers are inside their first files (a
+// UDF holds them after their first batch), and restores it at parallelism
+// 1 and 3: the files and rows the old readers had left go to the new ones
+// (as Flink's FileSource reassigns its splits), so the keyed COUNT and SUM
+// count every row once.
+func TestRescaleFilesystemSQL(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	for f := range 4 {
+		var b strings.Builder
+		for range 500 {
+			n++
+			fmt.Fprintln(&b, n)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%d.csv", f)), []byte(b.String()), 0o644))
+	}
+	for _, par := range []int{1, 3} {
+		t.Run(fmt.Sprintf("2-to-%d", par), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out := &values.Data{}
+			snk := values.Register(out)
+			defer values.Unregister(snk)
+			env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
+				"parallelism.default": "2", "table.dml-sync": "false", exec.BatchSizeKey: "10"}})
+			require.NoError(t, err)
+			// fs_gate(n) is n, once the gate opens.
+			gate, called := make(chan struct{}), make(chan struct{}, 2)
+			name := fmt.Sprintf("fs_gate_%d", par)
+			require.NoError(t, env.CreateFunction(name, func(n int64) int64 {
+				select {
+				case <-gate:
+				default:
+					select {
+					case called <- struct{}{}:
+					default:
+					}
+					<-gate
+				}
+				return n
+			}))
+			for _, stmt := range []string{
+				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '" + dir + "', 'format' = 'csv')",
+				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
+			} {
+				_, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+			}
+			insert := "INSERT INTO snk SELECT n % 10, COUNT(*), SUM(" + name + "(n)) FROM src GROUP BY n % 10"
+			r, err := env.ExecuteSQL(ctx, insert)
+			require.NoError(t, err)
+			<-called
+			stopped := make(chan error, 1)
+			var sp *exec.Savepoint
+			go func() {
+				var err error
+				sp, err = r.Job.StopWithSavepoint(ctx)
+				stopped <- err
+			}()
+			// Let the stop reach the sources before they go on.
+			time.Sleep(50 * time.Millisecond)
+			close(gate)
+			require.NoError(t, <-stopped)
+			r.Close()
+			// The readers stopped inside their files.
+			var before int64
+			for _, row := range lastPerKey(out) {
+				before += count(strings.Split(row, ", ")[1])
+			}
+			require.Less(t, before, int64(2000))
+			for _, st := range sp.Subtasks {
+				require.False(t, st.Finished, "subtask %d of vertex %d finished", st.Subtask, st.Vertex)
+			}
+			data, err := exec.EncodeSavepoint(sp)
+			require.NoError(t, err)
+			path := filepath.Join(t.TempDir(), exec.CheckpointMetadataFile)
+			require.NoError(t, os.WriteFile(path, data, 0o644))
+			for _, stmt := range []string{
+				"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
+				"SET '" + table.SavepointPath + "' = '" + path + "'",
+			} {
+				_, err := env.ExecuteSQL(ctx, stmt)
+				require.NoError(t, err, stmt)
+			}
+			r, err = env.ExecuteSQL(ctx, insert)
+			require.NoError(t, err)
+			require.NoError(t, r.Job.Wait(ctx))
+			r.Close()
+			got := lastPerKey(out)
+			for k := range 10 {
+				// n = 10j + k for j < 200 (k > 0), 10j for 0 < j <= 200 (k = 0)
+				s := 10*199*200/2 + 200*k
+				if k == 0 {
+					s = 10 * 200 * 201 / 2
+				}
+				require.Equal(t, fmt.Sprintf("[%d, 200, %d]", k, s), got[strconv.Itoa(k)], "key %d", k)
+			}
+		})
+	}
+}
