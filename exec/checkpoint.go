@@ -92,7 +92,12 @@ func (j *Job) LatestCheckpoint() *Savepoint {
 // coordinate triggers the job's checkpoints every interval until the job
 // ends, at most one at a time, and aborts one that exceeds its timeout. A
 // checkpoint due while another is in flight is triggered when that one
-// completes or times out (the next tick after it).
+// completes or times out (the next tick after it). As Flink's
+// CheckpointCoordinator (NOT_ALL_REQUIRED_TASKS_RUNNING), it triggers
+// only once every subtask of the current attempt has started: a restart
+// sets the job RUNNING before it deploys the tasks, and a trigger sent
+// meanwhile would miss the sources not deployed yet, leaving the
+// checkpoint pending, and every later one waiting, until its timeout.
 func (jm *JobManager) coordinate(j *Job) {
 	cfg := j.ckpt.cfg
 	timer := time.NewTimer(cfg.Interval)
@@ -111,7 +116,7 @@ func (jm *JobManager) coordinate(j *Job) {
 			j.ckpt.stats.Failed++
 		}
 		var id int64
-		if j.ckpt.pending == nil && j.status == JobRunning && !j.stopping {
+		if j.ckpt.pending == nil && j.status == JobRunning && !j.stopping && len(j.states) == j.subtasks {
 			j.ckpt.lastID++
 			id = j.ckpt.lastID
 			j.ckpt.pending = &pendingCheckpoint{id: id, attempt: j.attempt, deadline: now.Add(cfg.Timeout), acks: map[subtaskKey]*SubtaskState{}}

@@ -175,6 +175,16 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 			if committed = consumeValues(t, addr, "eos_out", kgo.ReadCommitted()); len(committed) >= eosRows {
 				break
 			}
+			select {
+			case <-job.Done():
+				require.NoError(t, job.Wait(ctx), "the job ended before every row was committed")
+			default:
+			}
+		}
+		if len(committed) < eosRows {
+			uncommitted := consumeValues(t, addr, "eos_out", kgo.ReadUncommitted())
+			t.Logf("after %v: %d rows committed, %d records written; checkpoints %+v; job %s",
+				time.Since(start).Round(time.Millisecond), len(committed), len(uncommitted), job.CheckpointStats(), job.Status())
 		}
 		require.Len(t, committed, eosRows, "read_committed sees every row within the test's time")
 		job.Cancel()
