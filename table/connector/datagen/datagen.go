@@ -57,7 +57,7 @@ var options = []connector.Option{
 	{Key: FieldMaxPast, Type: connector.Duration, Default: "0",
 		Doc: "Random TIMESTAMP, TIMESTAMP_LTZ and DATE values lie at most this far before the current time."},
 	{Key: FieldLength, Type: connector.Int, Default: "100",
-		Doc: "Length of random strings and byte strings (at most the column's declared length)."},
+		Doc: "Length of random strings and byte strings (at most the column's declared length); number of elements of ARRAY, MAP and MULTISET columns, default 3."},
 	{Key: FieldNullRate, Type: connector.Double, Default: "0",
 		Doc: "Fraction of NULLs among the random values of the column, from 0 to 1."},
 }
@@ -109,7 +109,16 @@ type fieldSpec struct {
 	maxPast    time.Duration
 	length     int
 	nullRate   float64
+	// elems are the specs of a random nested column's parts, named as
+	// Flink's RandomGeneratorVisitor names them: the element of an ARRAY
+	// or MULTISET ("<f>.element"), the key and value of a MAP ("<f>.key",
+	// "<f>.value"), the fields of a ROW ("<f>.<field>").
+	elems []fieldSpec
 }
+
+// collectionLength is the default number of elements of a random ARRAY,
+// MAP or MULTISET (Flink's RANDOM_COLLECTION_LENGTH_DEFAULT).
+const collectionLength = 3
 
 type config struct {
 	rate   int64
@@ -233,8 +242,9 @@ func parseRandom(o connector.Options, f *fieldSpec, key func(string) string) err
 	if f.maxPast < 0 {
 		return fmt.Errorf("option '%s' must not be negative", key(FieldMaxPast))
 	}
-	if o.IsSet(key(FieldLength)) && !(t.IsString() || t.IsBinary()) {
-		return fmt.Errorf("option '%s' applies to string and binary columns, but column '%s' is %s", key(FieldLength), f.name, t)
+	collection := t.Kind == types.Array || t.Kind == types.Map || t.Kind == types.Multiset
+	if o.IsSet(key(FieldLength)) && !(t.IsString() || t.IsBinary() || collection) {
+		return fmt.Errorf("option '%s' applies to string, binary and collection columns, but column '%s' is %s", key(FieldLength), f.name, t)
 	}
 	switch t.Kind {
 	case types.Boolean, types.Date, types.Time, types.Timestamp, types.TimestampLTZ:
@@ -310,10 +320,54 @@ func parseRandom(o connector.Options, f *fieldSpec, key func(string) string) err
 			}
 			f.length = t.Length
 		}
+	case types.Array, types.Multiset, types.Map:
+		if !o.IsSet(key(FieldLength)) {
+			f.length = collectionLength
+		}
+		if f.length < 0 {
+			return fmt.Errorf("option '%s' must not be negative", key(FieldLength))
+		}
+		parts := []struct {
+			name string
+			t    *types.DataType
+		}{{"element", t.Elem}}
+		if t.Kind == types.Map {
+			parts = []struct {
+				name string
+				t    *types.DataType
+			}{{"key", t.Key}, {"value", t.Value}}
+		}
+		for _, p := range parts {
+			e, err := parseNested(o, f.name+"."+p.name, *p.t)
+			if err != nil {
+				return err
+			}
+			f.elems = append(f.elems, e)
+		}
+	case types.Row:
+		for _, fl := range t.Fields {
+			e, err := parseNested(o, f.name+"."+fl.Name, fl.Type)
+			if err != nil {
+				return err
+			}
+			f.elems = append(f.elems, e)
+		}
 	default:
 		return fmt.Errorf("column '%s' of type %s is not supported by datagen", f.name, t)
 	}
 	return nil
+}
+
+// parseNested parses the spec of a part of a nested column (see
+// fieldSpec.elems). Its options have Flink's nested keys
+// ("fields.<f>.element.length"); the table cannot set them, since option
+// validation admits only the keys of top-level columns, so every part is
+// generated with the defaults of its type, as in Flink when those keys
+// are left out.
+func parseNested(o connector.Options, name string, t types.DataType) (fieldSpec, error) {
+	key := func(pattern string) string { return connector.ColumnKey(name, pattern) }
+	f := fieldSpec{name: name, t: t, maxPast: o.Duration(key(FieldMaxPast)), length: o.Int(key(FieldLength)), nullRate: o.Double(key(FieldNullRate))}
+	return f, parseRandom(o, &f, key)
 }
 
 // reader generates the rows of one subtask. Every row of the source has a
@@ -327,8 +381,9 @@ func parseRandom(o connector.Options, f *fieldSpec, key func(string) string) err
 // (rescale.go).
 type reader struct {
 	gens      []generator
-	cols      []int // the table column of each generator, which keys its random stream
-	rb        *array.RecordBuilder
+	cols      []int // the table column of each generator, which keys its random streams
+	schema    *arrow.Schema
+	out       []arrow.Array // scratch: the columns of the batch being built
 	batchSize int
 	rate      int64
 	seed      uint64
@@ -382,7 +437,7 @@ func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, no
 		r.seed = rand.Uint64()
 	}
 	out := spec.OutputSchema()
-	r.rb = array.NewRecordBuilder(mem, out.Arrow())
+	r.schema = out.Arrow()
 	proj := spec.Projection
 	for i := range out.Columns {
 		col := i
@@ -392,10 +447,12 @@ func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, no
 		r.cols = append(r.cols, col)
 		f := c.fields[col]
 		if f.sequence {
-			r.gens = append(r.gens, newSequence(f))
+			r.gens = append(r.gens, newSequence(f, mem))
 			continue
 		}
-		r.gens = append(r.gens, newRandom(f, rand.NewPCG(streamSeed(r.seed, sub, col)), now))
+		g := newRandomGen(f, mem, now)
+		reseed(g, r.seed, sub, col)
+		r.gens = append(r.gens, g)
 	}
 	return r, nil
 }
@@ -403,10 +460,11 @@ func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, no
 // streamSeed seeds the random stream of table column col in the reader
 // whose first position is pos: each column has its own stream, keyed by
 // its position in the table, so that projection does not change the
-// values of a column. Subtask i of a job that was not rescaled starts at
-// position i; a reader restored at another parallelism starts at the
-// first position it owes, which no reader has emitted, so no stream is
-// drawn from twice.
+// values of a column; the parts of a nested column have streams of their
+// own, derived from it (reseed). Subtask i of a job that was not rescaled
+// starts at position i; a reader restored at another parallelism starts
+// at the first position it owes, which no reader has emitted, so no
+// stream is drawn from twice.
 func streamSeed(seed uint64, pos int64, col int) (uint64, uint64) {
 	hi, lo := uint64(pos)>>32, uint64(pos)&math.MaxUint32
 	return seed ^ hi*0x9e3779b97f4a7c15, mix(lo<<32 | uint64(col))
@@ -454,9 +512,17 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if err := r.pace(ctx, n); err != nil {
 		return nil, err
 	}
-	for i, g := range r.gens {
-		g.fill(r.rb.Field(i), pos, step, int(n))
+	r.out = r.out[:0]
+	for _, g := range r.gens {
+		a, err := g.column(pos, step, int(n))
+		if err != nil {
+			r.releaseOut()
+			return nil, fmt.Errorf("datagen: %w", err)
+		}
+		r.out = append(r.out, a)
 	}
+	rec := array.NewRecordBatch(r.schema, r.out, n)
+	r.releaseOut()
 	if len(r.spans) > 0 {
 		s := &r.spans[0]
 		s.first += n * s.step
@@ -466,7 +532,16 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	} else {
 		r.tailPos += n
 	}
-	return r.rb.NewRecordBatch(), nil
+	return rec, nil
+}
+
+// releaseOut drops the reader's references to the columns of the last
+// batch, which the batch holds on its own.
+func (r *reader) releaseOut() {
+	for _, a := range r.out {
+		a.Release()
+	}
+	r.out = r.out[:0]
 }
 
 // pace sleeps until emitting n more rows keeps the rate: the rows emitted
@@ -493,7 +568,9 @@ func (r *reader) pace(ctx context.Context, n int64) error {
 func (r *reader) Close() error {
 	if !r.closed {
 		r.closed = true
-		r.rb.Release()
+		for _, g := range r.gens {
+			g.release()
+		}
 	}
 	return nil
 }

@@ -417,7 +417,7 @@ func TestOptionErrors(t *testing.T) {
 		{[]string{"fields.s.min", "5"}, "applies to numeric columns"},
 		{[]string{"fields.i.max-past", "1 h"}, "applies to timestamp and date columns"},
 		{[]string{"fields.ts.max-past", "1 lightyear"}, "invalid value '1 lightyear' for option 'fields.ts.max-past'"},
-		{[]string{"fields.i.length", "3"}, "applies to string and binary columns"},
+		{[]string{"fields.i.length", "3"}, "applies to string, binary and collection columns"},
 		{[]string{"fields.s.length", "x"}, "invalid value 'x' for option 'fields.s.length'"},
 		{[]string{"fields.c.length", "5"}, "cannot differ from the length of fixed-length column"},
 		{[]string{"fields.i.null-rate", "2"}, "must be between 0 and 1"},
@@ -436,8 +436,11 @@ func TestOptionErrors(t *testing.T) {
 			t.Errorf("%v: error %v, want %q", tc.opts, err, tc.want)
 		}
 	}
-	if _, err := (Factory{}).ValidateSource(tbl(cols[4:5])); err == nil || !strings.Contains(err.Error(), "not supported by datagen") {
-		t.Errorf("ARRAY column: %v", err)
+	for _, ty := range []types.DataType{types.VariantType, types.ArrayType(types.IntervalDayTimeType()),
+		types.MapType(types.IntType, types.VariantType), types.RowType(types.Field{Name: "v", Type: types.VariantType})} {
+		if _, err := (Factory{}).ValidateSource(tbl([]types.Column{col("v", ty)})); err == nil || !strings.Contains(err.Error(), "not supported by datagen") {
+			t.Errorf("%s column: %v", ty, err)
+		}
 	}
 	// valid spellings
 	for _, opts := range [][]string{

@@ -2,6 +2,7 @@ package datagen
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -10,15 +11,73 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// generator appends the values of one column for the n rows at positions
-// pos, pos+step, ..., pos+(n-1)*step of the source (see reader). It
-// switches on the builder once per batch; the loops inside are typed.
+// generator produces the values of one column, or of one part of a nested
+// column (nested.go).
 type generator interface {
-	fill(b array.Builder, pos, step int64, n int)
-	state() ([]byte, error)
-	restore([]byte) error
+	// column returns the values of the n rows at positions pos, pos+step,
+	// ..., pos+(n-1)*step of the source (see reader); the caller owns the
+	// array. Scalar generators fill a builder they reuse, switching on it
+	// once per batch with typed loops inside; nested ones assemble their
+	// array from their parts' arrays.
+	column(pos, step int64, n int) (arrow.Array, error)
+	// streams lists the generator's random streams: its own, then its
+	// parts' in order; none for a sequence. Their states are the
+	// generator's snapshot, and a reader restored at another parallelism
+	// reseeds them (reseed).
+	streams() []*rand.PCG
+	release()
+}
+
+// pcgStateSize is the length of a PCG's MarshalBinary encoding.
+const pcgStateSize = 20
+
+// state is the snapshot of g: the states of its streams, one after the
+// other. A scalar random column's is the state of its one stream.
+func state(g generator) ([]byte, error) {
+	var b []byte
+	for _, s := range g.streams() {
+		var err error
+		if b, err = s.AppendBinary(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// restore sets g's streams to a state taken from a generator of the same
+// column.
+func restore(g generator, b []byte) error {
+	ss := g.streams()
+	if len(b) != len(ss)*pcgStateSize {
+		if len(ss) == 0 {
+			return errors.New("snapshot has random state for a sequence column")
+		}
+		return fmt.Errorf("snapshot has %d bytes of random state for a column with %d random streams", len(b), len(ss))
+	}
+	for i, s := range ss {
+		if err := s.UnmarshalBinary(b[i*pcgStateSize : (i+1)*pcgStateSize]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reseed seeds the streams of table column col's generator in the reader
+// whose first position is pos (streamSeed). The first stream, a scalar
+// column's only one, takes the column's seed itself; the streams of a
+// nested column's parts are decorrelated by their index.
+func reseed(g generator, seed uint64, pos int64, col int) {
+	hi, lo := streamSeed(seed, pos, col)
+	for k, s := range g.streams() {
+		if k == 0 {
+			s.Seed(hi, lo)
+			continue
+		}
+		s.Seed(hi, mix(lo^uint64(k)*0xd1b54a32d192ed03))
+	}
 }
 
 // sequence yields start + pos for the row at position pos. Its value is a
@@ -26,20 +85,20 @@ type generator interface {
 type sequence struct {
 	start int64
 	scale int // DECIMAL scale
+	b     array.Builder
 	buf   []byte
 }
 
-func newSequence(f fieldSpec) *sequence {
-	return &sequence{start: f.start, scale: f.t.Scale}
+func newSequence(f fieldSpec, mem memory.Allocator) *sequence {
+	return &sequence{start: f.start, scale: f.t.Scale, b: array.NewBuilder(mem, f.t.Arrow())}
 }
 
-func (s *sequence) state() ([]byte, error) { return nil, nil }
+func (s *sequence) streams() []*rand.PCG { return nil }
+func (s *sequence) release()             { s.b.Release() }
 
-func (s *sequence) restore(b []byte) error {
-	if len(b) != 0 {
-		return errors.New("snapshot has random state for a sequence column")
-	}
-	return nil
+func (s *sequence) column(pos, step int64, n int) (arrow.Array, error) {
+	s.fill(s.b, pos, step, n)
+	return s.b.NewArray(), nil
 }
 
 func (s *sequence) fill(b array.Builder, pos, step int64, n int) {
@@ -83,10 +142,10 @@ func (s *sequence) fill(b array.Builder, pos, step int64, n int) {
 	}
 }
 
-// random draws values from its own PCG stream, whose state is the
-// generator's snapshot.
+// random draws the values of a scalar type from its own PCG stream.
 type random struct {
 	f   fieldSpec
+	b   array.Builder
 	src *rand.PCG
 	rng *rand.Rand
 	// nowNanos anchors timestamps and dates: Flink draws them in the past of
@@ -95,12 +154,20 @@ type random struct {
 	buf      []byte
 }
 
-func newRandom(f fieldSpec, src *rand.PCG, now time.Time) *random {
-	return &random{f: f, src: src, rng: rand.New(src), nowNanos: now.UnixNano()}
+// newRandom returns the generator of a scalar type. Its stream is seeded
+// by reseed, or by its nested column's generator.
+func newRandom(f fieldSpec, mem memory.Allocator, now time.Time) *random {
+	src := rand.NewPCG(0, 0)
+	return &random{f: f, b: array.NewBuilder(mem, f.t.Arrow()), src: src, rng: rand.New(src), nowNanos: now.UnixNano()}
 }
 
-func (g *random) state() ([]byte, error) { return g.src.MarshalBinary() }
-func (g *random) restore(b []byte) error { return g.src.UnmarshalBinary(b) }
+func (g *random) streams() []*rand.PCG { return []*rand.PCG{g.src} }
+func (g *random) release()             { g.b.Release() }
+
+func (g *random) column(_, _ int64, n int) (arrow.Array, error) {
+	g.fill(g.b, n)
+	return g.b.NewArray(), nil
+}
 
 func (g *random) null() bool {
 	return g.f.nullRate > 0 && g.rng.Float64() < g.f.nullRate
@@ -159,7 +226,7 @@ func (g *random) fillBuf(hex bool) []byte {
 	return g.buf
 }
 
-func (g *random) fill(b array.Builder, _, _ int64, n int) {
+func (g *random) fill(b array.Builder, n int) {
 	b.Reserve(n)
 	switch bb := b.(type) {
 	case *array.BooleanBuilder:

@@ -70,7 +70,7 @@ func (r *reader) Snapshot() ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(s.count))
 	}
 	for _, g := range r.gens {
-		st, err := g.state()
+		st, err := state(g)
 		if err != nil {
 			return nil, err
 		}
@@ -190,7 +190,7 @@ func (r *reader) restoreOwn(s *snapshot) error {
 		return fmt.Errorf("datagen: subtask %d restored from the snapshot of subtask %d", r.sub, s.sub)
 	}
 	for i, g := range r.gens {
-		if err := g.restore(s.gens[i]); err != nil {
+		if err := restore(g, s.gens[i]); err != nil {
 			return fmt.Errorf("datagen: %w", err)
 		}
 	}
@@ -273,9 +273,7 @@ func (r *reader) rescale(snaps []*snapshot) error {
 		first = r.spans[0].first
 	}
 	for i, g := range r.gens {
-		if rg, ok := g.(*random); ok {
-			rg.src.Seed(streamSeed(r.seed, first, r.cols[i]))
-		}
+		reseed(g, r.seed, first, r.cols[i])
 	}
 	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
@@ -19,16 +21,18 @@ import (
 
 // positions is a test generator that appends the position of each row, so
 // that the rows of an unbounded random source can be told apart.
-type positions struct{}
+type positions struct{ mem memory.Allocator }
 
-func (positions) fill(b array.Builder, pos, step int64, n int) {
-	bb := b.(*array.Int64Builder)
+func (p positions) column(pos, step int64, n int) (arrow.Array, error) {
+	bb := array.NewInt64Builder(p.mem)
+	defer bb.Release()
 	for k := range int64(n) {
 		bb.Append(pos + k*step)
 	}
+	return bb.NewArray(), nil
 }
-func (positions) state() ([]byte, error) { return nil, nil }
-func (positions) restore([]byte) error   { return nil }
+func (positions) streams() []*rand.PCG { return nil }
+func (positions) release()             {}
 
 // rescaler drives the readers of one scan through savepoints at changing
 // parallelism, as the runtime does: each new reader is restored from the
@@ -48,7 +52,8 @@ func (s *rescaler) open(sub, par int, snaps [][]byte) *reader {
 	require.NoError(s.t, err)
 	rd := r.(*reader)
 	if s.track {
-		rd.gens[s.col] = positions{}
+		rd.gens[s.col].release()
+		rd.gens[s.col] = positions{s.mem}
 	}
 	for _, b := range snaps {
 		require.NoError(s.t, rd.Restore(b))
