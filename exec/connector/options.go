@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/internal/errs"
 )
 
@@ -101,9 +102,9 @@ func Parse(f Factory, t TableInfo) (Options, error) {
 				"unsupported option '%s' for connector '%s'; supported options: %s",
 				k, o.connector, strings.Join(o.supportedKeys(), ", "))
 		}
-		if col != "" && t.Schema.Index(col) < 0 {
+		if col != "" && !columnPath(t.Schema, col) {
 			return Options{}, errs.New(errs.InvalidOption,
-				"option '%s' of connector '%s' refers to column '%s', which table '%s' does not have; columns: %s",
+				"option '%s' of connector '%s' refers to column '%s', which table '%s' does not have (nor a part of one: <column>.element, .key, .value or .<row field>); columns: %s",
 				k, o.connector, col, t.Name, strings.Join(t.Schema.Names(), ", "))
 		}
 		if err := checkValue(d, k, v); err != nil {
@@ -119,6 +120,46 @@ func Parse(f Factory, t TableInfo) (Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// columnPath reports whether col, what a '#' stands for, is a column of s
+// or a part of one named as Flink's datagen names them, to any depth:
+// "<column>.element" of an ARRAY or MULTISET, "<column>.key" and
+// "<column>.value" of a MAP, "<column>.<field>" of a ROW.
+func columnPath(s types.Schema, col string) bool {
+	if s.Index(col) >= 0 {
+		return true
+	}
+	name, rest, ok := strings.Cut(col, ".")
+	i := s.Index(name)
+	if !ok || i < 0 {
+		return false
+	}
+	t := s.Columns[i].Type
+	for _, part := range strings.Split(rest, ".") {
+		switch {
+		case (t.Kind == types.Array || t.Kind == types.Multiset) && part == "element":
+			t = *t.Elem
+		case t.Kind == types.Map && part == "key":
+			t = *t.Key
+		case t.Kind == types.Map && part == "value":
+			t = *t.Value
+		case t.Kind == types.Row:
+			found := false
+			for _, f := range t.Fields {
+				if f.Name == part {
+					t, found = f.Type, true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // match finds the declaration of a concrete key, and the column name a '#'

@@ -70,7 +70,7 @@ func TestValidateErrors(t *testing.T) {
 		{[]string{"fields.id.kind", "sequence"}, ""},
 		{[]string{"fields.a.b.kind", "sequence"}, ""},
 		{[]string{"fields.id.kind", "other"}, "invalid value 'other' for option 'fields.id.kind'"},
-		{[]string{"fields.nope.kind", "random"}, "option 'fields.nope.kind' of connector 'fake' refers to column 'nope', which table 't' does not have; columns: id, a.b"},
+		{[]string{"fields.nope.kind", "random"}, "option 'fields.nope.kind' of connector 'fake' refers to column 'nope', which table 't' does not have (nor a part of one: <column>.element, .key, .value or .<row field>); columns: id, a.b"},
 		{[]string{"fields.id.len", "x"}, "invalid value 'x' for option 'fields.id.len'"},
 		{[]string{"fields..kind", "random"}, "unsupported option 'fields..kind'"},
 	} {
