@@ -15,6 +15,7 @@ import (
 
 	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/table"
+	"github.com/eddysql/eddy/table/connector/kafka/kafkatest"
 )
 
 // eosSmall is the number of rows of partition 0 of the bounded case's
@@ -167,12 +168,12 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 	if bounded {
 		require.NoError(t, job.Wait(ctx))
 		require.False(t, finishedBefore.Load(), "no checkpoint recorded the finished subtask before the failure")
-		committed = consumeValues(t, addr, "eos_out", kgo.ReadCommitted())
+		committed = kafkatest.ReadValues(t, addr, "eos_out", kgo.ReadCommitted())
 	} else {
 		// The rows after the latest checkpoint become visible with the
 		// next one.
 		for ctx.Err() == nil {
-			if committed = consumeValues(t, addr, "eos_out", kgo.ReadCommitted()); len(committed) >= eosRows {
+			if committed = kafkatest.ReadValues(t, addr, "eos_out", kgo.ReadCommitted()); len(committed) >= eosRows {
 				break
 			}
 			select {
@@ -182,7 +183,7 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 			}
 		}
 		if len(committed) < eosRows {
-			uncommitted := consumeValues(t, addr, "eos_out", kgo.ReadUncommitted())
+			uncommitted := kafkatest.ReadValues(t, addr, "eos_out", kgo.ReadUncommitted())
 			t.Logf("after %v: %d rows committed, %d records written; checkpoints %+v; job %s",
 				time.Since(start).Round(time.Millisecond), len(committed), len(uncommitted), job.CheckpointStats(), job.Status())
 		}
@@ -196,7 +197,7 @@ func testExactlyOnceFailover(t *testing.T, bounded bool) {
 	require.Positive(t, stats.Completed)
 
 	require.Equal(t, want, committed, "read_committed sees every row once")
-	uncommitted := consumeValues(t, addr, "eos_out", kgo.ReadUncommitted())
+	uncommitted := kafkatest.ReadValues(t, addr, "eos_out", kgo.ReadUncommitted())
 	require.GreaterOrEqual(t, len(uncommitted), eosRows)
 	t.Logf("%d checkpoints, every row committed after %v, read_uncommitted sees %d records (%d of aborted transactions)",
 		stats.Completed, time.Since(start).Round(time.Millisecond), len(uncommitted), len(uncommitted)-eosRows)
@@ -239,33 +240,4 @@ func groupOffsets(cl *kgo.Client, group string, ends []int64) (int64, error) {
 		}
 	}
 	return total, nil
-}
-
-// consumeValues reads the values of every record of a topic visible at an
-// isolation level, sorted; it stops once no record came for a while.
-func consumeValues(t *testing.T, addr, topic string, level kgo.IsolationLevel) []string {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(level),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
-	require.NoError(t, err)
-	defer cl.Close()
-	var out []string
-	deadline := time.Now().Add(20 * time.Second)
-	for idle := 0; idle < 4 && time.Now().Before(deadline); {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, string(r.Value))
-			n++
-		})
-		if n == 0 {
-			idle++
-		} else {
-			idle = 0
-		}
-	}
-	sort.Strings(out)
-	return out
 }

@@ -14,42 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/kafka/kafkatest"
 )
-
-// readValues reads every record of a topic visible at an isolation level
-// (read_committed or read_uncommitted) and returns their values sorted. It
-// stops once no record came for a while: an open transaction holds back
-// what read_committed sees, so there is no end offset to wait for.
-func readValues(t testing.TB, addr, topic string, committed bool) []string {
-	t.Helper()
-	level := kgo.ReadUncommitted()
-	if committed {
-		level = kgo.ReadCommitted()
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(level),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
-	require.NoError(t, err)
-	defer cl.Close()
-	var out []string
-	deadline := time.Now().Add(10 * time.Second)
-	for idle := 0; idle < 4 && time.Now().Before(deadline); {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, string(r.Value))
-			n++
-		})
-		if n == 0 {
-			idle++
-		} else {
-			idle = 0
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // auctions renders the values of the JSON rows of auctions from..to-1.
 func auctions(from, to int) []string {
@@ -100,9 +66,9 @@ func TestExactlyOnceWriter(t *testing.T) {
 	_, err := w.PreCommit(1)
 	require.NoError(t, err)
 	write(w, 10, 20)
-	require.Empty(t, readValues(t, addr, "out", true), "nothing committed before checkpoint 1 completes")
+	require.Empty(t, kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()), "nothing committed before checkpoint 1 completes")
 	require.NoError(t, w.NotifyCheckpointComplete(1))
-	require.Equal(t, auctions(0, 10), readValues(t, addr, "out", true))
+	require.Equal(t, auctions(0, 10), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()))
 	state2, err := w.PreCommit(2)
 	require.NoError(t, err)
 	write(w, 20, 30)
@@ -110,7 +76,7 @@ func TestExactlyOnceWriter(t *testing.T) {
 	// The job fails before checkpoint 2's notification: rows 10..19 are
 	// pre-committed, rows 20..29 in the open transaction.
 	require.NoError(t, w.Close())
-	require.Equal(t, auctions(0, 10), readValues(t, addr, "out", true))
+	require.Equal(t, auctions(0, 10), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()))
 
 	// The restart restores checkpoint 2 and replays rows 20..29; at the
 	// end of input they are pre-committed, and committed only through
@@ -119,9 +85,9 @@ func TestExactlyOnceWriter(t *testing.T) {
 	require.NoError(t, w.Recover(state2))
 	write(w, 20, 30)
 	final := finishWriter(t, w)
-	require.Equal(t, auctions(0, 20), readValues(t, addr, "out", true), "the last transaction waits for the subtask to be recorded as finished")
+	require.Equal(t, auctions(0, 20), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()), "the last transaction waits for the subtask to be recorded as finished")
 	commitFinished(t, tbl, final)
-	require.Equal(t, auctions(0, 30), readValues(t, addr, "out", true))
+	require.Equal(t, auctions(0, 30), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()))
 	// Committing a final state again (a restore from the checkpoint that
 	// recorded the subtask as finished) is harmless.
 	commitFinished(t, tbl, final)
@@ -132,7 +98,7 @@ func TestExactlyOnceWriter(t *testing.T) {
 	w = eosWriter(t, tbl)
 	require.NoError(t, w.Recover(state2))
 	commitFinished(t, tbl, finishWriter(t, w))
-	require.Equal(t, auctions(0, 30), readValues(t, addr, "out", true))
+	require.Equal(t, auctions(0, 30), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()))
 }
 
 // finishWriter ends a writer's input as the sink operator does: Finish,
@@ -153,10 +119,10 @@ func commitFinished(t *testing.T, tbl connector.TableInfo, final []byte) {
 	require.NoError(t, f.(connector.FinishedCommitter).CommitFinished(connector.SinkSpec{Table: tbl}, final))
 }
 
-// readSortedDup is readValues read_uncommitted, with the aborted rows'
+// readSortedDup is kafkatest.ReadValues read_uncommitted, with the aborted rows'
 // duplicates listed after the first 30 rows so it compares as a list.
 func readSortedDup(t *testing.T, addr string) []string {
-	all := readValues(t, addr, "out", false)
+	all := kafkatest.ReadValues(t, addr, "out", kgo.ReadUncommitted())
 	seen := map[string]bool{}
 	var first, dup []string
 	for _, v := range all {
@@ -193,7 +159,7 @@ func TestExactlyOnceLingeringAbort(t *testing.T) {
 	commitFinished(t, tbl, finishWriter(t, w))
 	b.Release()
 	c.Release()
-	require.Equal(t, auctions(5, 10), readValues(t, addr, "out", true))
+	require.Equal(t, auctions(5, 10), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()))
 }
 
 // TestExactlyOnceOptions: exactly-once needs a transactional id prefix
@@ -344,7 +310,7 @@ func TestAtLeastOncePreCommit(t *testing.T) {
 	state, err := w.(connector.TwoPhaseCommitWriter).PreCommit(1)
 	require.NoError(t, err)
 	require.Nil(t, state)
-	require.Equal(t, auctions(0, 5), readValues(t, addr, "out", true), "flushed at the barrier")
+	require.Equal(t, auctions(0, 5), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()), "flushed at the barrier")
 	require.NoError(t, w.Finish())
 	state, err = w.(connector.TwoPhaseCommitWriter).PreCommit(connector.EndOfInput)
 	require.NoError(t, err)
