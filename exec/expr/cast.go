@@ -34,6 +34,14 @@ func castMayFail(from, to types.DataType) bool {
 	if from.Kind == types.Map && to.Kind == types.Map {
 		return castMayFail(*from.Key, *to.Key) || castMayFail(*from.Value, *to.Value)
 	}
+	if from.Kind == types.Row && to.Kind == types.Row && len(from.Fields) == len(to.Fields) {
+		for i := range from.Fields {
+			if castMayFail(from.Fields[i].Type, to.Fields[i].Type) {
+				return true
+			}
+		}
+		return false
+	}
 	return from.IsString() && !to.IsString() && !to.IsBinary() || from.Kind == types.Variant
 }
 

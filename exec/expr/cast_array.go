@@ -28,6 +28,9 @@ func rowCastSupported(from, to types.DataType) bool {
 // rowCastKernel converts each field's whole child array and keeps the
 // rows' validity and offset.
 func rowCastKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel, error) {
+	if try {
+		return tryConstructed(mem, from, to, rowCastKernel)
+	}
 	fields := make([]kernel, len(from.Fields))
 	for i := range from.Fields {
 		k, err := castKernel(mem, from.Fields[i].Type, to.Fields[i].Type, try)
@@ -75,6 +78,9 @@ func arrayCastSupported(from, to types.DataType) bool {
 // element conversion over the lists' values array, and keeps the lists'
 // validity and offsets.
 func arrayCastKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel, error) {
+	if try {
+		return tryConstructed(mem, from, to, arrayCastKernel)
+	}
 	elem, err := castKernel(mem, *from.Elem, *to.Elem, try)
 	if err != nil {
 		return nil, err
@@ -91,6 +97,9 @@ func mapCastSupported(from, to types.DataType) bool {
 // mapCastKernel converts the entries of every map at once: a MAP column
 // is a list of ROW<key, value> entries, converted as rows.
 func mapCastKernel(mem memory.Allocator, from, to types.DataType, try bool) (kernel, error) {
+	if try {
+		return tryConstructed(mem, from, to, mapCastKernel)
+	}
 	entry := func(t types.DataType) types.DataType {
 		return types.RowType(types.Field{Name: "key", Type: *t.Key}, types.Field{Name: "value", Type: *t.Value}).WithNullable(false)
 	}
@@ -120,4 +129,42 @@ func listCastKernel(elem kernel, dt arrow.DataType) kernel {
 		defer out.Release()
 		return array.MakeFromData(out), nil
 	}
+}
+
+// tryConstructed is TRY_CAST to a constructed type (ARRAY, MAP, ROW): a
+// value one of whose parts fails to convert is NULL as a whole, as in
+// Flink (FLINK-31300), not a value with a NULL part. The strict conversion
+// runs over the batch; only a batch in which it fails is converted again
+// row by row, to find the rows that fail.
+func tryConstructed(mem memory.Allocator, from, to types.DataType,
+	cast func(memory.Allocator, types.DataType, types.DataType, bool) (kernel, error)) (kernel, error) {
+	strict, err := cast(mem, from, to, false)
+	if err != nil || !castMayFail(from, to) {
+		return strict, err
+	}
+	dt := to.Arrow()
+	return func(args []arrow.Array, n int) (arrow.Array, error) {
+		if out, err := strict(args, n); err == nil {
+			return out, nil
+		}
+		src, rows := make([]int32, n), make([]int32, n)
+		var converted []arrow.Array
+		defer func() {
+			for _, a := range converted {
+				a.Release()
+			}
+		}()
+		for i := 0; i < n; i++ {
+			row := array.NewSlice(args[0], int64(i), int64(i+1))
+			out, err := strict([]arrow.Array{row}, 1)
+			row.Release()
+			if err != nil {
+				src[i] = -1
+				continue
+			}
+			src[i] = int32(len(converted))
+			converted = append(converted, out)
+		}
+		return gather(mem, dt, n, src, rows, converted)
+	}, nil
 }
