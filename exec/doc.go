@@ -92,7 +92,7 @@
 // the keys it owns. pipeline.max-parallelism (MaxParallelismKey, 128 key
 // groups) is recorded in the savepoint and must not change. State that is
 // not keyed (a source's position, a two-phase-commit sink's transactions,
-// a sort) makes a rescaled restore fail at submission with an error naming
+// a sort, a batch over-aggregate) makes a rescaled restore fail at submission with an error naming
 // the operator and vertex; see Savepoint.
 //
 // # Checkpoints and failover

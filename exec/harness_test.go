@@ -232,7 +232,7 @@ func (h *rowOpHarness) snapshotRestore(t *testing.T) {
 func (h *rowOpHarness) run(t *testing.T, d *datadriven.TestData) string {
 	h.log.Reset()
 	switch d.Cmd {
-	case "rank", "dedup", "over", "sort", "limit", "temporal-sort":
+	case "rank", "dedup", "over", "sort", "limit", "temporal-sort", "batch-over":
 		h.close(t)
 		h.create(t, d)
 		return h.start()

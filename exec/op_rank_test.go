@@ -28,6 +28,8 @@ import (
 //	sort keys=(1:desc) [offset=<n>] limit=<n>
 //	limit [offset=<n>] limit=<n> [changelog]
 //	temporal-sort keys=(2,1:desc) [proctime]
+//	batch-over [partition=(0)] order=(1:desc)   (window functions, one
+//	                call per line: LEAD($1, $2), NTILE($3), RANK())
 //
 // Then:
 //
@@ -156,9 +158,18 @@ func (h *rowOpHarness) create(t *testing.T, d *datadriven.TestData) {
 		spec = LimitSpec{Offset: int64Arg("offset", 0), Limit: int64Arg("limit", -1)}
 	case "temporal-sort":
 		spec = TemporalSortSpec{Keys: parseSortKeys(t, d, "keys"), ProcTime: d.HasArg("proctime")}
+	case "batch-over":
+		s := BatchOverAggregateSpec{PartitionKeys: ints("partition"), OrderKeys: parseSortKeys(t, d, "order")}
+		out.Columns = slicesClone(out.Columns)
+		for _, line := range lines[1:] {
+			c := boParseCall(t, strings.TrimSpace(line), gaColumnTypes(in))
+			s.Calls = append(s.Calls, c)
+			out.Columns = append(out.Columns, types.Column{Name: c.Name, Type: c.Type})
+		}
+		spec = s
 	}
 	kind := map[string]string{"rank": KindRank, "dedup": KindDeduplicate, "over": KindOverAggregate, "sort": KindSort,
-		"limit": KindLimit, "temporal-sort": KindTemporalSort}[d.Cmd]
+		"limit": KindLimit, "temporal-sort": KindTemporalSort, "batch-over": KindBatchOverAggregate}[d.Cmd]
 	if _, ok := spec.(NonTimeOverAggregateSpec); ok {
 		kind = KindNonTimeOverAggregate
 	}

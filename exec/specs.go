@@ -338,6 +338,22 @@ type NonTimeOverAggregateSpec struct {
 	DropUpdateBefore bool `json:"dropUpdateBefore,omitempty"`
 }
 
+// KindBatchOverAggregate computes window functions over whole
+// partitions of a bounded, insert-only input (batch mode, Flink's
+// BatchExecOverAggregate): LEAD, LAG, NTILE, PERCENT_RANK, CUME_DIST,
+// ROW_NUMBER, RANK and DENSE_RANK. At end of input it sorts its rows by
+// the partition keys, then the order keys, and emits them in that order
+// with one column per call. Its spec is BatchOverAggregateSpec.
+const KindBatchOverAggregate = "batch-over-aggregate"
+
+// BatchOverAggregateSpec configures a batch over-aggregate: its calls
+// share one partitioning and ordering (frames do not apply to them).
+type BatchOverAggregateSpec struct {
+	PartitionKeys []int      `json:"partitionKeys,omitempty"`
+	OrderKeys     []SortKey  `json:"orderKeys"`
+	Calls         []agg.Call `json:"calls"`
+}
+
 // KindSort sorts its whole bounded input at end of input and emits the
 // rows Offset.. up to Limit of them (-1: no limit): ORDER BY in batch
 // mode. Its spec is SortSpec. It runs with parallelism 1.

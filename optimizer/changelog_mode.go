@@ -278,7 +278,11 @@ func (c *changelogInference) modifyKinds(n planner.Node) ChangelogMode {
 		}
 	case *planner.Over:
 		m = in[0]
-		if x.NonTimeOrdered() {
+		switch {
+		case x.Batch:
+			// A batch Over emits the final rows of its whole input.
+			m = insertOnly
+		case x.NonTimeOrdered():
 			m = allChanges
 		}
 	case *planner.UnionAll:

@@ -213,6 +213,9 @@ func physicalizeRank(r *planner.Rank, in PhysicalNode, cfg Config) (PhysicalNode
 // over one window, ordered by an ascending time attribute over an
 // insert-only input, or else by any columns (non-time OVER).
 func physicalizeOver(o *planner.Over, in PhysicalNode, cfg Config) (PhysicalNode, error) {
+	if o.Batch {
+		return physicalizeBatchOver(o, in, cfg)
+	}
 	first := o.Calls[0]
 	for _, c := range o.Calls {
 		if c.IsRanking() {

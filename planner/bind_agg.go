@@ -53,7 +53,7 @@ func (s source) aggLookup(ac *aggContext, e sql.Expr) (expr.Expr, bool, error) {
 		}
 		return nil, true, s.errAt(errs.GroupingError, f, "%s needs the query to GROUP BY the matching group window", f.Name)
 	}
-	if f, isCall := e.(*sql.FuncCall); isCall && agg.IsAggregate(f.Name) && f.Over == nil {
+	if f, isCall := e.(*sql.FuncCall); isCall && agg.IsAggregate(f.Name) && !windowed(f) {
 		for i, c := range ac.callText {
 			if c == text {
 				return ref(len(ac.groupText) + i)
@@ -84,12 +84,12 @@ func (s source) collectAggregates(e sql.Expr, calls *[]*sql.FuncCall, texts *[]s
 	var err error
 	walkSQL(e, func(n sql.Expr) bool {
 		f, ok := n.(*sql.FuncCall)
-		if !ok || !agg.IsAggregate(f.Name) || f.Over != nil || err != nil {
+		if !ok || !agg.IsAggregate(f.Name) || windowed(f) || err != nil {
 			return err == nil
 		}
 		for _, a := range f.Args {
 			walkSQL(a, func(inner sql.Expr) bool {
-				if g, ok := inner.(*sql.FuncCall); ok && agg.IsAggregate(g.Name) && g.Over == nil && err == nil {
+				if g, ok := inner.(*sql.FuncCall); ok && agg.IsAggregate(g.Name) && !windowed(g) && err == nil {
 					err = s.errAt(errs.GroupingError, g, "aggregate function calls cannot be nested")
 				}
 				return err == nil
@@ -114,7 +114,7 @@ func hasAggregates(es ...sql.Expr) bool {
 	found := false
 	for _, e := range es {
 		walkSQL(e, func(n sql.Expr) bool {
-			if f, ok := n.(*sql.FuncCall); ok && agg.IsAggregate(f.Name) && f.Over == nil {
+			if f, ok := n.(*sql.FuncCall); ok && agg.IsAggregate(f.Name) && !windowed(f) {
 				found = true
 			}
 			return !found
@@ -299,3 +299,8 @@ func walkSQL(e sql.Expr, fn func(sql.Expr) bool) {
 		}
 	}
 }
+
+// windowed reports whether a call has an OVER clause, inline or naming a
+// window of the WINDOW clause: then it is a window function, not a group
+// aggregate.
+func windowed(f *sql.FuncCall) bool { return f.Over != nil || f.OverName != "" }

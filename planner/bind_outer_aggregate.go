@@ -53,7 +53,7 @@ func (b *binder) outerAggregates(es []sql.Expr, sc *scope) []*sql.FuncCall {
 				}
 			}
 			walkQueryDeep(q, func(y sql.Expr) {
-				if f, ok := y.(*sql.FuncCall); ok && agg.IsAggregate(f.Name) && f.Over == nil && b.namesOnly(f, sc, own) {
+				if f, ok := y.(*sql.FuncCall); ok && agg.IsAggregate(f.Name) && !windowed(f) && b.namesOnly(f, sc, own) {
 					out = append(out, f)
 				}
 			})

@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec"
@@ -88,8 +90,8 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 			if err != nil {
 				return nil, nil, err
 			}
-			if j == 2 && agg.IsOverFunction(f.Name) && !e.Type().EqualIgnoringNull(argTypes[0]) {
-				// LAG's default takes the type of its value.
+			if j == 2 && (agg.IsOverFunction(f.Name) || f.Name == "LEAD") && !e.Type().EqualIgnoringNull(argTypes[0]) {
+				// LAG's and LEAD's default takes the type of its value.
 				if e, err = expr.NewCast(e, argTypes[0].WithNullable(e.Type().Nullable()), false); err != nil {
 					return nil, nil, b.errAt(errs.DatatypeMismatch, a, "the default of %s: %v", f.Name, err)
 				}
@@ -125,8 +127,15 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 			}
 			call.Type = types.BigIntType.WithNullable(false)
 		case agg.IsOverFunction(f.Name):
-			if err := b.checkLag(f, call, append(append([]types.Column(nil), in.Columns...), exprColumns(extra)...)); err != nil {
+			if err := b.checkLag(f); err != nil {
 				return nil, nil, err
+			}
+			// Batch mode computes LAG over sorted partitions, in any order
+			// (see below).
+			if !b.batch {
+				if err := b.checkLagOrder(f, call, append(append([]types.Column(nil), in.Columns...), exprColumns(extra)...)); err != nil {
+					return nil, nil, err
+				}
 			}
 			t, err := agg.ResultType(f.Name, argTypes)
 			if err != nil {
@@ -148,16 +157,35 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 			if err := b.bindFrame(f, w, &call); err != nil {
 				return nil, nil, err
 			}
-		case f.Name == "LEAD":
-			// LEAD reads rows after the current one, which an OVER window
-			// ending at the current row has not seen: Flink's streaming
-			// planner rejects it with this message (and Eddy's batch mode
-			// runs the same operator).
-			return nil, nil, b.errAt(errs.NotSupported, f, "LEAD Function is not supported in stream mode.")
+		case agg.IsPartitionFunction(f.Name):
+			t, err := b.bindPartitionFunction(f, w, call, argTypes)
+			if err != nil {
+				return nil, nil, err
+			}
+			call.Type = t
 		default:
 			return nil, nil, b.errAt(errs.UndefinedFunction, f, "%s is not a window or aggregate function", f.Name)
 		}
 		overCalls = append(overCalls, call)
+	}
+	// In batch mode the window functions run over whole sorted partitions,
+	// as Flink's batch OVER does: in a batch Over of their own, above the
+	// Over of the OVER aggregates when there are some.
+	var aggCalls, sortedCalls []OverCall
+	var aggAt, sortedAt []int // their positions in calls
+	for i, c := range overCalls {
+		if b.batch && agg.IsSortedFunction(c.Func) {
+			sortedCalls, sortedAt = append(sortedCalls, c), append(sortedAt, i)
+		} else {
+			aggCalls, aggAt = append(aggCalls, c), append(aggAt, i)
+		}
+	}
+	// One sort serves every window function: they share PARTITION BY and
+	// ORDER BY.
+	for j, c := range sortedCalls {
+		if !sameKeys(c, sortedCalls[0]) {
+			return nil, nil, b.errAt(errs.NotSupported, calls[sortedAt[j]], "window functions with different PARTITION BY or ORDER BY in one SELECT are not supported yet")
+		}
 	}
 	node := input
 	if len(extra) > 0 {
@@ -168,16 +196,31 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 		}
 		node = &Project{Input: input, Exprs: exprs, Names: names}
 	}
-	over := &Over{Input: node, Calls: overCalls}
-	out := over.Schema()
+	// Each Over appends its calls' columns and keeps its input's, so the
+	// batch Over reads the same columns above the aggregates' Over.
+	base := node.Schema().Len()
+	cols := make([]int, len(overCalls)) // the output column of each call
+	if len(aggCalls) > 0 {
+		node = &Over{Input: node, Calls: aggCalls}
+		for j, i := range aggAt {
+			cols[i] = base + j
+		}
+	}
+	if len(sortedCalls) > 0 {
+		node = &Over{Input: node, Calls: sortedCalls, Batch: true}
+		for j, i := range sortedAt {
+			cols[i] = base + len(aggCalls) + j
+		}
+	}
+	out := node.Schema()
 	osc := &scope{cols: append([]scopeColumn(nil), sc.cols...), over: map[string]int{}}
 	for i := len(sc.cols); i < out.Len(); i++ {
 		osc.cols = append(osc.cols, scopeColumn{name: out.Columns[i].Name, typ: out.Columns[i].Type, hidden: true})
 	}
 	for i, t := range texts {
-		osc.over[t] = out.Len() - len(overCalls) + i
+		osc.over[t] = cols[i]
 	}
-	return over, osc, nil
+	return node, osc, nil
 }
 
 // bindFrame reads an OVER aggregate's frame: Flink supports frames ending
@@ -224,10 +267,9 @@ func (b *binder) bindFrame(f *sql.FuncCall, w *sql.WindowSpec, call *OverCall) e
 	return nil
 }
 
-// checkLag checks LAG(value [, offset [, default]]): the offset is a constant, and the
-// window is ordered by a time attribute, whose operator accumulates each
-// partition's rows in order (the rows before a row are then final).
-func (b *binder) checkLag(f *sql.FuncCall, call OverCall, cols []types.Column) error {
+// checkLag checks LAG(value [, offset [, default]]): the offset is a
+// constant.
+func (b *binder) checkLag(f *sql.FuncCall) error {
 	if f.Distinct || f.Filter != nil {
 		return b.errAt(errs.DatatypeMismatch, f, "%s takes neither DISTINCT nor FILTER", f.Name)
 	}
@@ -236,6 +278,13 @@ func (b *binder) checkLag(f *sql.FuncCall, call OverCall, cols []types.Column) e
 			return b.errAt(errs.DatatypeMismatch, f.Args[1], "the offset of %s must be an integer literal", f.Name)
 		}
 	}
+	return nil
+}
+
+// checkLagOrder checks that a streaming LAG's window is ordered by a time
+// attribute, whose operator accumulates each partition's rows in order
+// (the rows before a row are then final).
+func (b *binder) checkLagOrder(f *sql.FuncCall, call OverCall, cols []types.Column) error {
 	if len(call.Order) != 1 || cols[call.Order[0].Col].Type.TimeAttr == types.NoTimeAttr || call.Order[0].Desc {
 		return b.errAt(errs.NotSupported, f, "%s is supported only in OVER windows ordered by a time attribute ascending", f.Name)
 	}
@@ -249,4 +298,56 @@ func exprColumns(es []expr.Expr) []types.Column {
 		out[i] = types.Column{Type: e.Type()}
 	}
 	return out
+}
+
+// bindPartitionFunction checks a call of LEAD(value [, offset [,
+// default]]), NTILE(n), PERCENT_RANK() or CUME_DIST() and returns its
+// type. They need the rows after the current one, or the size of its
+// whole partition, which an unbounded stream never completes: as in
+// Flink, they run only in batch mode. As in Calcite, they need an ORDER
+// BY and take no frame; LEAD's offset and NTILE's bucket count are
+// literals.
+func (b *binder) bindPartitionFunction(f *sql.FuncCall, w *sql.WindowSpec, call OverCall, argTypes []types.DataType) (types.DataType, error) {
+	if !b.batch {
+		needs := "the whole partition of the current row"
+		if f.Name == "LEAD" {
+			needs = "the rows after the current one"
+		}
+		return types.DataType{}, b.errAt(errs.NotSupported, f,
+			"%s is supported only in batch mode (SET 'execution.runtime-mode' = 'batch'), as in Flink: it needs %s, which a stream never completes", f.Name, needs)
+	}
+	if f.Distinct || f.Filter != nil {
+		return types.DataType{}, b.errAt(errs.DatatypeMismatch, f, "%s takes neither DISTINCT nor FILTER", f.Name)
+	}
+	if len(call.Order) == 0 {
+		return types.DataType{}, b.errAt(errs.InvalidPlan, f, "%s needs an ORDER BY in its OVER clause", f.Name)
+	}
+	if w.Frame != nil {
+		return types.DataType{}, b.errAt(errs.InvalidPlan, f, "%s takes no window frame (ROWS or RANGE)", f.Name)
+	}
+	switch {
+	case f.Name == "LEAD" && len(f.Args) > 1:
+		if _, ok := f.Args[1].(*sql.Literal); !ok {
+			return types.DataType{}, b.errAt(errs.DatatypeMismatch, f.Args[1], "the offset of LEAD must be an integer literal")
+		}
+	case f.Name == "NTILE" && len(f.Args) == 1:
+		lit, ok := f.Args[0].(*sql.Literal)
+		if !ok {
+			return types.DataType{}, b.errAt(errs.DatatypeMismatch, f.Args[0], "the argument of NTILE must be a positive integer literal")
+		}
+		if n, err := strconv.ParseInt(lit.Text, 10, 64); err != nil || n <= 0 {
+			return types.DataType{}, b.errAt(errs.DatatypeMismatch, f.Args[0], "the argument of NTILE must be a positive integer literal")
+		}
+	}
+	t, err := agg.PartitionFunctionType(f.Name, argTypes)
+	if err != nil {
+		return types.DataType{}, b.errAt(errs.DatatypeMismatch, f, "%v", err)
+	}
+	return t, nil
+}
+
+// sameKeys reports whether two calls have the same PARTITION BY and ORDER
+// BY.
+func sameKeys(a, b OverCall) bool {
+	return slices.Equal(a.Partition, b.Partition) && slices.Equal(a.Order, b.Order)
 }

@@ -11,7 +11,9 @@ import (
 
 // OverCall is one window function call of an Over node.
 type OverCall struct {
-	// Func is the function: an aggregate, or ROW_NUMBER, RANK, DENSE_RANK.
+	// Func is the function: an aggregate, LAG, ROW_NUMBER, RANK,
+	// DENSE_RANK, or (batch mode only) LEAD, NTILE, PERCENT_RANK,
+	// CUME_DIST.
 	Func      string
 	Args      []int
 	Partition []int
@@ -37,10 +39,17 @@ func (c OverCall) AggCall() agg.Call {
 
 // Over appends one column per window function call to its input's
 // columns. Ranking calls become Rank nodes when a filter bounds them
-// (Top-N); aggregate calls run as OVER aggregations.
+// (Top-N); aggregate calls run as OVER aggregations; in batch mode the
+// window functions run in an Over of their own (Batch).
 type Over struct {
 	Input Node
 	Calls []OverCall
+	// Batch: the calls are computed over whole sorted partitions of a
+	// bounded input (batch mode, Flink's BatchExecOverAggregate), which
+	// emits final rows: window functions that read rows after the
+	// current one (LEAD) or a partition's size (NTILE, PERCENT_RANK,
+	// CUME_DIST), with LAG and the ranking functions.
+	Batch bool
 }
 
 var _ Node = (*Over)(nil)
@@ -61,6 +70,9 @@ func (o *Over) Children() []Node { return []Node{o.Input} }
 // that arrives (or is retracted) out of order: a retract stream, as
 // Flink's non-time OVER aggregation emits.
 func (o *Over) Changelog() ChangelogMode {
+	if o.Batch {
+		return InsertOnly
+	}
 	if o.NonTimeOrdered() {
 		return Retract
 	}
@@ -94,6 +106,12 @@ func (o *Over) Describe() string {
 	in := o.Input.Schema()
 	calls := make([]string, len(o.Calls))
 	for i, c := range o.Calls {
+		if o.Batch {
+			// Frames do not apply to the window functions of a batch Over.
+			calls[i] = fmt.Sprintf("%s(%s) OVER (partitionBy=[%s], orderBy=[%s]) AS %s",
+				c.Func, columnNames(in, c.Args), columnNames(in, c.Partition), sortKeys(in, c.Order), c.Name)
+			continue
+		}
 		calls[i] = describeOverCall(c, in)
 	}
 	return "OverAggregate(" + strings.Join(calls, ", ") + ")"

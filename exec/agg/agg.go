@@ -1,7 +1,8 @@
 // Package agg holds Eddy's aggregate functions: their signatures (which
 // argument types each accepts and what it returns, following Flink) and
 // their vectorized accumulators with retraction, used by the group and
-// window aggregate operators.
+// window aggregate operators, and the window functions computed over
+// whole sorted partitions in batch mode (EvalSorted).
 package agg
 
 import (
