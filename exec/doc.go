@@ -90,10 +90,14 @@
 // key group, each new subtask restoring the snapshots of the old subtasks
 // whose key groups intersect its own, one Restore call each, and keeping
 // the keys it owns. pipeline.max-parallelism (MaxParallelismKey, 128 key
-// groups) is recorded in the savepoint and must not change. State that is
-// not keyed (a source's position, a two-phase-commit sink's transactions,
-// a sort, a batch over-aggregate) makes a rescaled restore fail at submission with an error naming
-// the operator and vertex; see Savepoint.
+// groups) is recorded in the savepoint and must not change. The readers
+// of a source that keeps its position per split
+// (connector.SupportsRescaling: Kafka, datagen, filesystem) each restore
+// every old reader's snapshot and keep the splits they own now. Other
+// state that is not keyed (other sources' positions, a two-phase-commit
+// sink's transactions, a sort, a batch over-aggregate) makes a rescaled
+// restore fail at submission with an error naming the operator and
+// vertex; see Savepoint.
 //
 // # Checkpoints and failover
 //
