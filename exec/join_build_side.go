@@ -158,7 +158,7 @@ func concatBatches(mem memory.Allocator, schema *arrow.Schema, bs []arrow.Record
 		}
 		col, err := array.Concatenate(parts, mem)
 		if err != nil {
-			return nil, fmt.Errorf("snapshot join: %w", err)
+			return nil, fmt.Errorf("concatenating batches: %w", err)
 		}
 		cols[c] = col
 	}

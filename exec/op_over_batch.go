@@ -44,7 +44,7 @@ type batchOverOp struct {
 	ctx       *OperatorContext
 	in, out   *arrow.Schema
 	batchSize int
-	batches   []arrow.RecordBatch
+	held      heldBatches
 }
 
 func newBatchOver(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
@@ -58,6 +58,7 @@ func newBatchOver(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 		return nil, errs.New(errs.InvalidPlan, "batch over-aggregate: the output must be the insert-only input columns, then one per call")
 	}
 	o.in = arrow.NewSchema(o.out.Fields()[:nIn], nil)
+	o.held = heldBatches{what: "batch over-aggregate", schema: o.in}
 	keys := append(keyCols(s.PartitionKeys), s.OrderKeys...)
 	for _, k := range keys {
 		if k.Col < 0 || k.Col >= nIn {
@@ -100,12 +101,7 @@ func (o *batchOverOp) Open(ctx *OperatorContext) error {
 }
 
 func (o *batchOverOp) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
-	if int(b.NumCols()) != o.in.NumFields() {
-		return errs.Internalf("batch over-aggregate input has %d columns, want %d", b.NumCols(), o.in.NumFields())
-	}
-	b.Retain()
-	o.batches = append(o.batches, b)
-	return nil
+	return o.held.hold(b)
 }
 
 func (o *batchOverOp) ProcessWatermark(int, Watermark, Output) error {
@@ -115,19 +111,13 @@ func (o *batchOverOp) ProcessWatermark(int, Watermark, Output) error {
 }
 
 func (o *batchOverOp) EndInput(_ int, out Output) error {
-	defer o.releaseBatches()
-	if len(o.batches) == 0 {
-		return nil
-	}
-	all, err := concatBatches(o.ctx.Mem, o.in, o.batches)
-	if err != nil {
-		return fmt.Errorf("batch over-aggregate: %w", err)
+	defer o.held.release()
+	all, err := o.held.concat(o.ctx.Mem)
+	if err != nil || all == nil {
+		return err
 	}
 	defer all.Release()
 	n := int(all.NumRows())
-	if n == 0 {
-		return nil
-	}
 	p, err := o.sortPartitions(all)
 	if err != nil {
 		return err
@@ -292,34 +282,11 @@ func (o *batchOverOp) emit(ctx context.Context, all arrow.RecordBatch, rows []in
 	return out.Emit(rec)
 }
 
-func (o *batchOverOp) releaseBatches() {
-	for _, b := range o.batches {
-		b.Release()
-	}
-	o.batches = nil
-}
+func (o *batchOverOp) Snapshot() ([]byte, error) { return o.held.snapshot(o.ctx.Mem) }
 
-func (o *batchOverOp) Snapshot() ([]byte, error) {
-	if len(o.batches) == 0 {
-		return nil, nil
-	}
-	data, err := writeIPC(o.ctx.Mem, o.in, o.batches)
-	if err != nil {
-		return nil, fmt.Errorf("batch over-aggregate snapshot: %w", err)
-	}
-	return data, nil
-}
-
-func (o *batchOverOp) Restore(state []byte) error {
-	bs, err := readIPC(o.ctx.Mem, state)
-	if err != nil {
-		return fmt.Errorf("batch over-aggregate restore: %w", err)
-	}
-	o.batches = append(o.batches, bs...)
-	return nil
-}
+func (o *batchOverOp) Restore(state []byte) error { return o.held.restore(o.ctx.Mem, state) }
 
 func (o *batchOverOp) Close() error {
-	o.releaseBatches()
+	o.held.release()
 	return nil
 }

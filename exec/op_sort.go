@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddysql/eddy/internal/errs"
 )
@@ -30,11 +29,12 @@ type sortOp struct {
 	ctx       *OperatorContext
 	schema    *arrow.Schema
 	batchSize int
-	batches   []arrow.RecordBatch
+	held      heldBatches
 }
 
 func newSort(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 	s := &sortOp{ctx: ctx, schema: spec.ArrowSchema()}
+	s.held = heldBatches{what: "sort", schema: s.schema}
 	if err := json.Unmarshal(spec.Spec, &s.spec); err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "sort spec")
 	}
@@ -65,12 +65,7 @@ func (s *sortOp) Open(ctx *OperatorContext) error {
 }
 
 func (s *sortOp) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
-	if int(b.NumCols()) != s.schema.NumFields() {
-		return errs.Internalf("sort input has %d columns, want %d", b.NumCols(), s.schema.NumFields())
-	}
-	b.Retain()
-	s.batches = append(s.batches, b)
-	return nil
+	return s.held.hold(b)
 }
 
 func (s *sortOp) ProcessWatermark(int, Watermark, Output) error {
@@ -81,8 +76,8 @@ func (s *sortOp) ProcessWatermark(int, Watermark, Output) error {
 }
 
 func (s *sortOp) EndInput(_ int, out Output) error {
-	defer s.releaseBatches()
-	all, err := s.concat()
+	defer s.held.release()
+	all, err := s.held.concat(s.ctx.Mem)
 	if err != nil || all == nil {
 		return err
 	}
@@ -125,69 +120,11 @@ func (s *sortOp) EndInput(_ int, out Output) error {
 	return nil // the runtime sends MaxWatermark after EndInput
 }
 
-// concat builds one batch of every retained row (nil when there are none).
-func (s *sortOp) concat() (arrow.RecordBatch, error) {
-	var rows int64
-	for _, b := range s.batches {
-		rows += b.NumRows()
-	}
-	if rows == 0 {
-		return nil, nil
-	}
-	if len(s.batches) == 1 {
-		s.batches[0].Retain()
-		return s.batches[0], nil
-	}
-	cols := make([]arrow.Array, s.schema.NumFields())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	parts := make([]arrow.Array, len(s.batches))
-	for c := range cols {
-		for i, b := range s.batches {
-			parts[i] = b.Column(c)
-		}
-		a, err := array.Concatenate(parts, s.ctx.Mem)
-		if err != nil {
-			return nil, fmt.Errorf("sort: %w", err)
-		}
-		cols[c] = a
-	}
-	return array.NewRecordBatch(s.schema, cols, rows), nil
-}
+func (s *sortOp) Snapshot() ([]byte, error) { return s.held.snapshot(s.ctx.Mem) }
 
-func (s *sortOp) releaseBatches() {
-	for _, b := range s.batches {
-		b.Release()
-	}
-	s.batches = nil
-}
-
-func (s *sortOp) Snapshot() ([]byte, error) {
-	if len(s.batches) == 0 {
-		return nil, nil
-	}
-	data, err := writeIPC(s.ctx.Mem, s.schema, s.batches)
-	if err != nil {
-		return nil, fmt.Errorf("sort snapshot: %w", err)
-	}
-	return data, nil
-}
-
-func (s *sortOp) Restore(state []byte) error {
-	bs, err := readIPC(s.ctx.Mem, state)
-	if err != nil {
-		return fmt.Errorf("sort restore: %w", err)
-	}
-	s.batches = append(s.batches, bs...)
-	return nil
-}
+func (s *sortOp) Restore(state []byte) error { return s.held.restore(s.ctx.Mem, state) }
 
 func (s *sortOp) Close() error {
-	s.releaseBatches()
+	s.held.release()
 	return nil
 }
