@@ -90,53 +90,43 @@ func TestDifferential(t *testing.T) {
 			if strings.TrimSpace(pgSQL) == "" {
 				pgSQL = eddySQL
 			}
+			modes := []string{"streaming", "batch"}
 			if d.HasArg("batch") {
-				return differentialBatch(t, ctx, d, ddl, eddySQL, pgSQL, par, pg)
+				modes = modes[1:]
 			}
-			streaming, err := runEddy(ctx, ddl, eddySQL, par, false)
-			if err != nil {
-				return "error: " + err.Error() + "\n"
-			}
-			batch, err := runEddy(ctx, ddl, eddySQL, par, true)
-			if err != nil {
-				return "batch error: " + err.Error() + "\n"
-			}
-			want, err := runPostgres(ctx, pg, pgSQL)
-			if err != nil {
-				t.Fatalf("%s: PostgreSQL: %v", d.Pos, err)
-			}
-			if diff := diffRows(want, streaming); diff != "" {
-				t.Errorf("%s: streaming result differs from PostgreSQL:\n%s", d.Pos, diff)
-			}
-			if diff := diffRows(want, batch); diff != "" {
-				t.Errorf("%s: batch result differs from PostgreSQL:\n%s", d.Pos, diff)
-			}
-			if d.HasArg("matrix") {
-				differentialMatrix(t, ctx, d.Pos, ddl, eddySQL, want, "streaming", "batch")
-			}
-			return strings.Join(streaming, "\n") + "\n"
+			return differentialQuery(t, ctx, d, ddl, eddySQL, pgSQL, par, pg, modes)
 		})
 	})
 }
 
-// differentialBatch runs a query of TestDifferential in batch mode only
-// and compares it with PostgreSQL's answer.
-func differentialBatch(t *testing.T, ctx context.Context, d *datadriven.TestData, ddl, eddySQL, pgSQL string, par int, pg *pgx.Conn) string {
-	batch, err := runEddy(ctx, ddl, eddySQL, par, true)
-	if err != nil {
-		return "batch error: " + err.Error() + "\n"
+// differentialQuery runs a query of TestDifferential in each of modes
+// ("streaming", "batch") and compares every result with PostgreSQL's
+// answer; it returns the first mode's rows or error.
+func differentialQuery(t *testing.T, ctx context.Context, d *datadriven.TestData, ddl, eddySQL, pgSQL string, par int, pg *pgx.Conn, modes []string) string {
+	results := make([][]string, len(modes))
+	for i, mode := range modes {
+		rows, err := runEddy(ctx, ddl, eddySQL, par, mode == "batch")
+		if err != nil {
+			if mode == "batch" {
+				return "batch error: " + err.Error() + "\n"
+			}
+			return "error: " + err.Error() + "\n"
+		}
+		results[i] = rows
 	}
 	want, err := runPostgres(ctx, pg, pgSQL)
 	if err != nil {
 		t.Fatalf("%s: PostgreSQL: %v", d.Pos, err)
 	}
-	if diff := diffRows(want, batch); diff != "" {
-		t.Errorf("%s: batch result differs from PostgreSQL:\n%s", d.Pos, diff)
+	for i, mode := range modes {
+		if diff := diffRows(want, results[i]); diff != "" {
+			t.Errorf("%s: %s result differs from PostgreSQL:\n%s", d.Pos, mode, diff)
+		}
 	}
 	if d.HasArg("matrix") {
-		differentialMatrix(t, ctx, d.Pos, ddl, eddySQL, want, "batch")
+		differentialMatrix(t, ctx, d.Pos, ddl, eddySQL, want, modes...)
 	}
-	return strings.Join(batch, "\n") + "\n"
+	return strings.Join(results[0], "\n") + "\n"
 }
 
 // differentialMatrix runs query in the modes (streaming, batch) at batch
