@@ -164,7 +164,9 @@ func (ss *session) executeFlink(ctx context.Context, src string, st sql.Statemen
 		return nil, err
 	}
 	switch st.(type) {
-	case *sql.Insert, *sql.StatementSet:
+	case *sql.Insert, *sql.StatementSet, *sql.ExecutePlan, *sql.CompilePlan:
+		// A job of a compiled plan restarts by running its statement
+		// again too: the plan file is then there, and is run as it is.
 		if r.Job == nil {
 			break
 		}
@@ -188,10 +190,15 @@ func commandTag(st sql.Statement, rows int) string {
 		return fmt.Sprintf("SELECT %d", rows)
 	case *sql.Subscribe:
 		return fmt.Sprintf("SUBSCRIBE %d", rows)
-	case *sql.Insert, *sql.StatementSet:
+	case *sql.Insert, *sql.StatementSet, *sql.ExecutePlan:
 		// The rows are written by the job that keeps running; PostgreSQL's
 		// tag has no way to say so, so it reports none.
 		return "INSERT 0 0"
+	case *sql.CompilePlan:
+		if s.Execute {
+			return "INSERT 0 0"
+		}
+		return "COMPILE PLAN"
 	case *sql.CreateTable:
 		if s.Query != nil {
 			// PostgreSQL's tag for CREATE TABLE AS.

@@ -22,15 +22,18 @@ const stmtSetTag = "STATEMENT SET"
 
 // opensStatementSet reports whether text parses once the END of a
 // statement set is appended to it and ends in that set (or in an EXPLAIN
-// of it): text begins a set whose END is still to come.
+// or a COMPILE PLAN of it): text begins a set whose END is still to come.
 func opensStatementSet(text string) bool {
 	script, err := sql.ParseScript(text + "\n;END;")
 	if err != nil || len(script.Stmts) == 0 {
 		return false
 	}
 	last := script.Stmts[len(script.Stmts)-1].Stmt
-	if e, ok := last.(*sql.Explain); ok {
-		last = e.Stmt
+	switch s := last.(type) {
+	case *sql.Explain:
+		last = s.Stmt
+	case *sql.CompilePlan:
+		last = s.Stmt
 	}
 	_, ok := last.(*sql.StatementSet)
 	return ok

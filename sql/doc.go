@@ -5,8 +5,9 @@
 // (lexer.go), so every position is a byte offset into the whole file and
 // errors report the file's line and column. DDL, session and job statements
 // (CREATE TABLE/VIEW/MATERIALIZED VIEW, DROP, SET, RESET, SHOW, DESCRIBE,
-// USE, EXPLAIN, STOP JOB, DESCRIBE JOB, SUBSCRIBE, statement sets and
-// EXPLAIN of a statement set) are parsed by a small recursive-descent
+// USE, EXPLAIN, STOP JOB, DESCRIBE JOB, SUBSCRIBE, statement sets,
+// EXPLAIN of a statement set, COMPILE [AND EXECUTE] PLAN and EXECUTE PLAN
+// (compile_plan.go)) are parsed by a small recursive-descent
 // parser (parser.go, types.go).
 //
 // Queries and scalar expressions are parsed by TiDB's MySQL grammar after a

@@ -39,8 +39,10 @@ func ParseScript(src string) (script *Script, err error) {
 	script = &Script{Source: src}
 	var set *StatementSet
 	var setStart Pos
-	// explain is set while the statement set being collected is explained.
+	// explain is set while the statement set being collected is explained,
+	// compile while it is compiled.
 	var explain *Explain
+	var compile *CompilePlan
 	start := 0
 	for i, t := range toks {
 		if !t.isOp(";") && t.kind != tkEOF {
@@ -61,8 +63,11 @@ func ParseScript(src string) (script *Script, err error) {
 			if explain != nil {
 				explain.Stmt, span.Stmt = set, explain
 			}
+			if compile != nil {
+				compile.Stmt, span.Stmt = set, compile
+			}
 			script.Stmts = append(script.Stmts, span)
-			set, explain = nil, nil
+			set, explain, compile = nil, nil, nil
 			continue
 		case set != nil:
 			ins, err := p.parseSetMember()
@@ -92,6 +97,23 @@ func ParseScript(src string) (script *Script, err error) {
 			p.accept("EXECUTE")
 			if at := p.peek(); at.is("STATEMENT") && p.peekAt(1).is("SET") && p.peekAt(2).is("BEGIN") {
 				set, setStart, explain = &StatementSet{Pos: at.pos}, span.Start, e
+				p.i += 3
+				ins, err := p.parseSetMember()
+				if err != nil {
+					return nil, err
+				}
+				set.Inserts = append(set.Inserts, ins)
+				continue
+			}
+			p.i = 0
+		case p.peek().is("COMPILE"):
+			// COMPILE [AND EXECUTE] PLAN 'path' ... FOR STATEMENT SET BEGIN ...; END;
+			c, err := p.parseCompilePlanHead()
+			if err != nil {
+				return nil, err
+			}
+			if at := p.peek(); p.atCompiledStatementSet() {
+				set, setStart, compile = &StatementSet{Pos: at.pos}, span.Start, c
 				p.i += 3
 				ins, err := p.parseSetMember()
 				if err != nil {
@@ -300,6 +322,10 @@ func (p *parser) parseStatement() (Statement, error) {
 	case t.is("EXECUTE") && p.peekAt(1).is("INSERT"):
 		p.next()
 		s, err = p.parseInsert()
+	case t.is("EXECUTE") && p.peekAt(1).is("PLAN"):
+		s, err = p.parseExecutePlan()
+	case t.is("COMPILE"):
+		s, err = p.parseCompilePlan()
 	case t.is("CREATE"):
 		s, err = p.parseCreate()
 	case t.is("DROP"):

@@ -273,7 +273,7 @@ func validateOption(key, value string) error {
 		default:
 			return errs.New(errs.InvalidOption, "%s must be 'streaming' or 'batch', not '%s'", key, value)
 		}
-	case DMLSync, CDCEventsDuplicate:
+	case DMLSync, CDCEventsDuplicate, PlanForceRecompile:
 		switch strings.ToLower(value) {
 		case "true", "false":
 		default:

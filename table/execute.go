@@ -41,6 +41,10 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		return e.runInserts(ctx, src, []*sql.Insert{s})
 	case *sql.StatementSet:
 		return e.runInserts(ctx, src, s.Inserts)
+	case *sql.CompilePlan:
+		return e.compilePlan(ctx, src, s)
+	case *sql.ExecutePlan:
+		return e.executePlanFile(ctx, src, s.Path, s.PathPos)
 	case *sql.QueryStatement:
 		return e.runQuery(ctx, src, s.Query)
 	case *sql.Set:

@@ -27,7 +27,9 @@ var (
 // runs the script once for every combination of the listed parallelisms and
 // batch sizes; every run must print the same output (with the rows of each
 // result table sorted when `sorted` is given, since parallel subtasks
-// interleave), and the output of the first run is the expectation.
+// interleave), and the output of the first run is the expectation. Every
+// run has its own temporary directory: $TMPDIR in the script names it, and
+// it is printed back as $TMPDIR.
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "../../testdata/scripts", func(t *testing.T, path string) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
@@ -72,11 +74,12 @@ func runForTest(t *testing.T, script string, config map[string]string, sorted bo
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
 	var out bytes.Buffer
-	if err := runScript(ctx, &out, env, script); err != nil {
+	if err := runScript(ctx, &out, env, strings.ReplaceAll(script, "$TMPDIR", dir)); err != nil {
 		fmt.Fprintf(&out, "[ERROR] %v\n", err)
 	}
-	text := jobIDs.ReplaceAllString(out.String(), "<job>")
+	text := jobIDs.ReplaceAllString(strings.ReplaceAll(out.String(), dir, "$TMPDIR"), "<job>")
 	if sorted {
 		text = sortTableRows(text)
 	}
