@@ -277,9 +277,11 @@ func updateProducer(n Node) Node {
 }
 
 // sinkOver checks that t accepts query's changelog and puts the Sink over
-// query, cast to t's physical columns.
+// query, cast to t's physical columns. In batch mode every sink takes an
+// updating query: it is written the query's final rows (the optimizer's
+// finalRows), as Flink's batch aggregates emit only final results.
 func (b *binder) sinkOver(ins *sql.Insert, t sinkTable, query Node) (*Sink, error) {
-	if query.Changelog() != InsertOnly && !t.props.AcceptsUpdates {
+	if query.Changelog() != InsertOnly && !t.props.AcceptsUpdates && !b.batch {
 		return nil, b.errAt(errs.InvalidPlan, ins, "table sink %s (connector '%s') only accepts inserts, but node %s of the query produces updates",
 			t.path, t.table.Connector(), updateProducer(query).Describe())
 	}
