@@ -180,12 +180,18 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 			aggCalls, aggAt = append(aggCalls, c), append(aggAt, i)
 		}
 	}
-	// One sort serves every window function: they share PARTITION BY and
-	// ORDER BY.
+	// One sort serves the window functions that share PARTITION BY and
+	// ORDER BY: each such group runs in a batch Over of its own, stacked.
+	var groups [][]int // indices into sortedCalls
 	for j, c := range sortedCalls {
-		if !sameKeys(c, sortedCalls[0]) {
-			return nil, nil, b.errAt(errs.NotSupported, calls[sortedAt[j]], "window functions with different PARTITION BY or ORDER BY in one SELECT are not supported yet")
+		g := 0
+		for g < len(groups) && !sameKeys(c, sortedCalls[groups[g][0]]) {
+			g++
 		}
+		if g == len(groups) {
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], j)
 	}
 	node := input
 	if len(extra) > 0 {
@@ -196,8 +202,9 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 		}
 		node = &Project{Input: input, Exprs: exprs, Names: names}
 	}
-	// Each Over appends its calls' columns and keeps its input's, so the
-	// batch Over reads the same columns above the aggregates' Over.
+	// Each Over appends its calls' columns and keeps its input's, so a
+	// batch Over reads the same columns above the aggregates' Over and
+	// the batch Overs below it.
 	base := node.Schema().Len()
 	cols := make([]int, len(overCalls)) // the output column of each call
 	if len(aggCalls) > 0 {
@@ -206,11 +213,15 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 			cols[i] = base + j
 		}
 	}
-	if len(sortedCalls) > 0 {
-		node = &Over{Input: node, Calls: sortedCalls, Batch: true}
-		for j, i := range sortedAt {
-			cols[i] = base + len(aggCalls) + j
+	next := base + len(aggCalls)
+	for _, g := range groups {
+		group := make([]OverCall, len(g))
+		for k, j := range g {
+			group[k] = sortedCalls[j]
+			cols[sortedAt[j]] = next
+			next++
 		}
+		node = &Over{Input: node, Calls: group, Batch: true}
 	}
 	out := node.Schema()
 	osc := &scope{cols: append([]scopeColumn(nil), sc.cols...), over: map[string]int{}}
