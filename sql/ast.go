@@ -804,6 +804,11 @@ type Binary struct {
 //	CEILING(x TO unit)                 CEIL(x, 'UNIT')
 //	TIMESTAMPADD(unit, n, t), TIMESTAMPDIFF(unit, a, b)
 //	                                   the unit becomes a leading 'UNIT' string
+//	OVERLAY(s PLACING r FROM a [FOR b])
+//	                                   OVERLAY(s, r, a [, b])
+//	s IS [NOT] JSON [kind]             "IS JSON"(s [, 'KIND']), NOT applied for IS NOT
+//	JSON_EXISTS(j, p b ON ERROR)       JSON_EXISTS(j, p, 'B')
+//	REGEXP(s, r)                       REGEXP(s, r) (the MySQL operator is refused)
 //
 // Legacy group windows (TUMBLE(ts, INTERVAL ...), HOP, SESSION and their
 // _START/_END/_ROWTIME/_PROCTIME helpers) are plain calls.
@@ -873,7 +878,9 @@ type Cast struct {
 }
 
 // Case is CASE [operand] WHEN ... THEN ... [ELSE ...] END; Operand is nil
-// for a searched CASE.
+// for a searched CASE. A simple CASE with a list of values in a WHEN (CASE
+// x WHEN 1, 2 THEN ...) is the searched CASE WHEN x = 1 OR x = 2 THEN ...,
+// as Calcite expands it.
 type Case struct {
 	Pos     Pos
 	Operand Expr

@@ -646,6 +646,11 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n.Op == opcode.NullEQ {
+			if e := c.isJSONCall(pos, l, c.payload(n.R)); e != nil {
+				return e, nil
+			}
+		}
 		r, err := c.expr(n.R)
 		if err != nil {
 			return nil, err

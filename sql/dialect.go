@@ -369,6 +369,22 @@ func (r *rewriter) run() error {
 			} else {
 				r.placeExpr(i, i, &Ident{Pos: t.pos, Parts: []string{t.val}})
 			}
+		case t.is("REGEXP") && next.isOp("(") && !prev.isOp(".") && !endsOperand(prev):
+			// Flink's function REGEXP(s, regex); the infix operator of
+			// MySQL, which Flink does not have, is refused next.
+			rewrite = r.call
+		case t.is("REGEXP"):
+			return r.errorf(i, "the REGEXP operator is MySQL syntax, not Flink SQL; use the function REGEXP(string, regex)")
+		case t.is("OVERLAY") && next.isOp("(") && !prev.isOp("."):
+			rewrite = r.overlay
+		case t.is("IS") && (next.is("JSON") || next.is("NOT") && r.tok(i+2).is("JSON")):
+			rewrite = r.isJSON
+		case t.is("JSON_EXISTS") && next.isOp("(") && !prev.isOp("."):
+			rewrite = r.jsonExists
+		case t.is("CASE") && !prev.isOp("."):
+			rewrite = r.caseList
+		case t.is("JSON") && next.isOp("(") && !prev.isOp("."):
+			return r.errorf(i, "JSON(...) can only be a value of JSON_OBJECT or JSON_ARRAY")
 		case t.kind == tkWord && mysqlOnlyWords[t.upper]:
 			return r.errorf(i, "%s is MySQL syntax, not Flink SQL", t.upper)
 		case (t.is("USE") || t.is("FORCE") || t.is("IGNORE")) && (next.is("INDEX") || next.is("KEY")):
@@ -957,20 +973,25 @@ func (r *rewriter) jsonCtor(i int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// The top-level commas split the arguments.
+	// The top-level commas split the arguments (not those of a WHEN's
+	// list of values inside CASE ... END).
 	var bounds [][2]int
-	lo, depth, clause := i+2, 0, false
+	lo, depth, cases, clause := i+2, 0, 0, false
 	for j := i + 2; j <= end; j++ {
 		t := p.toks[j]
 		switch {
-		case j == end || depth == 0 && t.isOp(","):
+		case j == end || depth == 0 && cases == 0 && t.isOp(","):
 			bounds = append(bounds, [2]int{lo, j})
 			lo = j + 1
 		case t.isOp("(") || t.isOp("["):
 			depth++
 		case t.isOp(")") || t.isOp("]"):
 			depth--
-		case depth == 0 && (t.is("KEY") || t.is("VALUE")):
+		case t.is("CASE"):
+			cases++
+		case t.is("END") && cases > 0:
+			cases--
+		case depth == 0 && (t.is("KEY") || t.is("VALUE") || t.is("JSON") && p.toks[j+1].isOp("(")):
 			clause = true
 		}
 	}
@@ -995,7 +1016,7 @@ func (r *rewriter) jsonCtor(i int) (int, error) {
 			return 0, r.errorf(b[1], "expected an expression")
 		}
 		if fn == "JSON_ARRAY" {
-			e, err := p.parseExpr(b[0], b[1])
+			e, err := r.jsonCtorValue(b[0], b[1])
 			if err != nil {
 				return 0, err
 			}
@@ -1123,7 +1144,11 @@ func (r *rewriter) jsonKeyValue(fn string, lo, hi int) (Expr, Expr, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	val, err := p.parseExpr(v+1, hi)
+	parseValue := p.parseExpr
+	if fn == "JSON_OBJECT" {
+		parseValue = r.jsonCtorValue
+	}
+	val, err := parseValue(v+1, hi)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1148,12 +1173,17 @@ func (r *rewriter) jsonAgg(i int) (int, error) {
 		return 0, r.errorf(i, "%s is not supported in OVER windows", fn)
 	}
 	onNull, hi := r.jsonOnNull(i+2, end)
-	for j, depth := i+2, 0; j < hi; j++ {
+	for j, depth, cases := i+2, 0, 0; j < hi; j++ {
 		switch t := p.toks[j]; {
 		case t.isOp("(") || t.isOp("["):
 			depth++
 		case t.isOp(")") || t.isOp("]"):
 			depth--
+		case t.is("CASE"):
+			cases++
+		case t.is("END") && cases > 0:
+			cases--
+		case cases > 0:
 		case depth == 0 && t.is("ORDER") && r.tok(j+1).is("BY"):
 			return 0, r.errorf(j, "ORDER BY in %s is not supported", fn)
 		case depth == 0 && t.isOp(","):
@@ -1564,16 +1594,23 @@ func (p *parser) parseQueryRest() (*Query, error) {
 func (p *parser) parseExprUntil(stopAtComment bool) (Expr, error) {
 	lo := p.i
 	depth := 0
+	// cases counts open CASE ... END: a WHEN's list of values has commas.
+	cases := 0
 	hi := lo
 	for ; p.toks[hi].kind != tkEOF; hi++ {
 		t := p.toks[hi]
-		if depth == 0 && (t.isOp(",") || t.isOp(")") || stopAtComment && t.is("COMMENT")) {
+		if depth == 0 && (t.isOp(")") || cases == 0 && (t.isOp(",") || stopAtComment && t.is("COMMENT"))) {
 			break
 		}
-		if t.isOp("(") || t.isOp("[") {
+		switch {
+		case t.isOp("(") || t.isOp("["):
 			depth++
-		} else if t.isOp(")") || t.isOp("]") {
+		case t.isOp(")") || t.isOp("]"):
 			depth--
+		case t.is("CASE"):
+			cases++
+		case t.is("END") && cases > 0:
+			cases--
 		}
 	}
 	if hi == lo {

@@ -14,13 +14,15 @@
 // position-preserving rewrite (dialect.go): each Flink-only construct TiDB
 // cannot parse (INTERVAL literals, CAST to Flink types, ARRAY[...], MAP[...],
 // element access, EXTRACT, FLOOR|CEIL(x TO unit), three-part table names,
+// OVERLAY(... PLACING ...), JSON_EXISTS(... ON ERROR), REGEXP(...), CASE x
+// WHEN v1, v2 ... (funcsyntax.go),
 // (VALUES ...) in FROM, VALUES as a set operand or subquery, TABLE(fn(...))
 // window TVFs and LATERAL TABLE (tablefunc.go), GROUP BY with GROUPING
 // SETS/ROLLUP/CUBE (grouping.go), calls TiDB reserves such as SESSION(...)
 // or cannot window such as LISTAGG(...) OVER) is parsed by us, replaced by
 // a placeholder of exactly the same byte length, and kept in a side table
 // keyed by source position. Constructs TiDB spells differently or lacks as
-// clauses (FULL JOIN, IS DISTINCT FROM, SIMILAR TO, BETWEEN SYMMETRIC,
+// clauses (FULL JOIN, IS DISTINCT FROM, IS [NOT] JSON, SIMILAR TO, BETWEEN SYMMETRIC,
 // NULLS FIRST, $n parameters, FILTER (WHERE ...), FOR SYSTEM_TIME AS OF,
 // derived-table column aliases) are rewritten in place or blanked and
 // remembered by position markers; a blanked clause the converter does not

@@ -80,7 +80,7 @@ func formatExpr(b *strings.Builder, e Expr) {
 		formatExpr(b, e.Right)
 		b.WriteByte(')')
 	case *FuncCall:
-		if formatJSONCall(b, e) || formatOverlaps(b, e) {
+		if formatJSONCall(b, e) || formatOverlaps(b, e) || formatSpecialCall(b, e) {
 			return
 		}
 		b.WriteString(e.Name + "(")

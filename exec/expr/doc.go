@@ -21,7 +21,8 @@
 //     "MAP", ROW(...) "ROW", arr[i] and map[key] "ITEM", FLOOR|CEIL(t TO
 //     unit) is FLOOR|CEIL(t, 'UNIT'), TIMESTAMPADD/DIFF take a leading
 //     'UNIT' string, x IS [NOT] DISTINCT FROM y is "IS [NOT] DISTINCT
-//     FROM" and s IS JSON [kind] is "IS JSON"(s[, 'KIND']).
+//     FROM", s IS JSON [kind] is "IS JSON"(s[, 'KIND']) and
+//     JSON_EXISTS(j, p b ON ERROR) is JSON_EXISTS(j, p, 'B').
 //   - The optimizer folds constants with Fold and leaves non-deterministic
 //     calls (RAND, NOW, CURRENT_TIMESTAMP, PROCTIME) alone; see
 //     IsDeterministic.

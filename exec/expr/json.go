@@ -38,9 +38,10 @@ import (
 func init() {
 	register(&funcDef{name: "JSON_VALUE", resolve: resolveJSONValue, compile: compileJSONValue})
 	register(&funcDef{name: "JSON_QUERY", resolve: resolveJSONQueryFunc, compile: compileJSONQuery})
-	register(&funcDef{name: "JSON_EXISTS", resolve: resolveJSONQuery(types.BooleanType), compile: compileJSONExists})
+	register(&funcDef{name: "JSON_EXISTS", mayFail: true, resolve: resolveJSONExists, compile: compileJSONExists})
 	register(&funcDef{name: "IS JSON", resolve: resolveIsJSON, compile: compileIsJSON})
 	register(&funcDef{name: "JSON_STRING", resolve: resolveJSONString, compile: compileJSONCtor})
+	register(&funcDef{name: "JSON", mayFail: true, resolve: fixedSig(types.StringType, true, types.StringType), compile: compileJSONText})
 	register(&funcDef{name: "JSON_ARRAY", resolve: resolveJSONCtor, compile: compileJSONCtor})
 	register(&funcDef{name: "JSON_OBJECT", resolve: resolveJSONCtor, compile: compileJSONCtor})
 	// The constructors with their other ON NULL behavior, which the SQL
@@ -920,32 +921,99 @@ func (o *jsonListOut) finish() arrow.Array {
 	return array.MakeFromData(d)
 }
 
-// compileJSONExists: TRUE when the path selects something; invalid JSON
-// and strict-mode mismatches give FALSE (FALSE ON ERROR).
+// resolveJSONExists: JSON_EXISTS(json, path[, onError]), onError 'TRUE',
+// 'FALSE' (the default), 'UNKNOWN' or 'ERROR', the parser's lowering of
+// JSON_EXISTS(json, path [{TRUE | FALSE | UNKNOWN | ERROR} ON ERROR]).
+// UNKNOWN ON ERROR makes the result nullable.
+func resolveJSONExists(name string, args []Expr) (Expr, error) {
+	if err := arity(name, args, 2, 3); err != nil {
+		return nil, err
+	}
+	e, err := resolveJSONQuery(types.BooleanType)(name, args[:2])
+	if err != nil {
+		return nil, err
+	}
+	if len(args) == 2 {
+		return e, nil
+	}
+	if err := literalChoice(name, "ON ERROR behavior", args[2], []string{"TRUE", "FALSE", "UNKNOWN", "ERROR"}); err != nil {
+		return nil, err
+	}
+	call := e.(*Call)
+	call.Args = append(call.Args, args[2])
+	if b, _ := literalString(args[2]); b == "UNKNOWN" {
+		call.T = call.T.WithNullable(true)
+	}
+	return call, nil
+}
+
+// compileJSONExists: TRUE when the path selects a value. A document that
+// is not JSON, an invalid path from a column and a strict path that does
+// not fit the document are errors, which the ON ERROR behavior maps (as
+// Calcite's JsonFunctions.jsonExists): FALSE by default, TRUE, NULL
+// (UNKNOWN) or a failed query (ERROR).
 func compileJSONExists(c *compiler, call *Call) (Evaluator, error) {
 	matcher, err := pathMatcher(call)
 	if err != nil {
 		return nil, err
 	}
-	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
+	onError := "FALSE"
+	if len(call.Args) == 3 {
+		onError, _ = literalString(call.Args[2])
+	}
+	base := &Call{Func: call.Func, Args: call.Args[:2], T: call.T}
+	return newCallEval(c, base, func(args []arrow.Array, n int) (arrow.Array, error) {
 		if args[0].DataType().ID() == arrow.NULL || args[1].DataType().ID() == arrow.NULL {
 			return allNullArray(call.T, n, c.mem)
 		}
 		doc, path := strAt(args[0]), strAt(args[1])
-		valid, nulls := validity(c.mem, n, args[0], args[1])
-		return boolOut(c.mem, n, valid, nulls, func(bits []byte) {
+		valid := outValidity(c.mem, n, args...)
+		vb := valid.Bytes()
+		var failed error
+		out := boolOut(c.mem, n, valid, array.UnknownNullCount, func(bits []byte) {
 			clear(bits)
-			for i := 0; i < n; i++ {
-				if anyNullAt(args, i) {
+			for i := 0; i < n && failed == nil; i++ {
+				if !bitutil.BitIsSet(vb, i) {
 					continue
 				}
+				found, ok := false, false
 				if m := matcher(path(i)); m != nil {
-					spans, ok := m.match(doc(i))
-					bitutil.SetBitTo(bits, i, ok && len(spans) > 0)
+					var spans []jsonSpan
+					spans, ok = m.match(doc(i))
+					found = ok && len(spans) > 0
+				}
+				if ok {
+					bitutil.SetBitTo(bits, i, found)
+					continue
+				}
+				switch onError {
+				case "TRUE":
+					bitutil.SetBit(bits, i)
+				case "UNKNOWN":
+					bitutil.ClearBit(vb, i)
+				case "ERROR":
+					failed = fmt.Errorf("JSON_EXISTS: %s", jsonExistsError(doc(i), path(i)))
 				}
 			}
-		}), nil
+		})
+		if failed != nil {
+			out.Release()
+			return nil, failed
+		}
+		return out, nil
 	})
+}
+
+// jsonExistsError says why JSON_EXISTS failed on a row, for ERROR ON ERROR.
+func jsonExistsError(doc, path string) string {
+	if _, err := parseJSONPath(path); err != nil {
+		return err.Error()
+	}
+	start := skipWS(doc, 0)
+	if end, ok := skipJSON(doc, start); !ok || skipWS(doc, end) != len(doc) {
+		return fmt.Sprintf("invalid JSON document '%s'", doc)
+	}
+	return fmt.Sprintf("no results for strict path '%s'", path)
 }
 
 // resolveIsJSON: 'IS JSON'(s[, kind]) with kind 'VALUE' (default),
@@ -955,7 +1023,7 @@ func resolveIsJSON(name string, args []Expr) (Expr, error) {
 		return nil, err
 	}
 	if t := args[0].Type(); !t.IsString() && t.Kind != types.Null {
-		return nil, typeError(name, args)
+		return nil, typeError(name, args[:1]) // the kind is syntax, not an operand
 	}
 	if len(args) == 2 {
 		k, ok := literalString(args[1])
@@ -1047,21 +1115,76 @@ func resolveJSONCtor(name string, args []Expr) (Expr, error) {
 	return &Call{Func: name, Args: args, T: types.StringType.WithNullable(false)}, nil
 }
 
+// compileJSONText: JSON(s) stands only as a value of JSON_OBJECT or
+// JSON_ARRAY, which read its argument themselves (compileJSONCtor); the
+// SQL front end refuses it elsewhere, and so does this, also keeping
+// constant folding from turning it into a plain string.
+func compileJSONText(*compiler, *Call) (Evaluator, error) {
+	return nil, fmt.Errorf("JSON(...) can only be a value of JSON_OBJECT or JSON_ARRAY")
+}
+
 // compileJSONCtor implements JSON_STRING, JSON_ARRAY and JSON_OBJECT. The
 // result of a nested JSON_ARRAY/JSON_OBJECT call is inserted as JSON, not
-// as a string, as in Flink.
+// as a string, as in Flink, and so is the text of a JSON(s) value, checked
+// and without insignificant whitespace; an empty or NULL text is a NULL
+// value.
 func compileJSONCtor(c *compiler, call *Call) (Evaluator, error) {
 	fn := call.Func
 	raw := make([]bool, len(call.Args))
+	text := make([]bool, len(call.Args))
+	evalArgs := slices.Clone(call.Args)
+	hasText := false
 	for i, a := range call.Args {
-		if ac, ok := a.(*Call); ok && isJSONCtor(ac.Func) {
+		ac, ok := a.(*Call)
+		switch {
+		case ok && isJSONCtor(ac.Func):
 			raw[i] = true
+		case ok && ac.Func == "JSON" && len(ac.Args) == 1:
+			// The constructor evaluates the text itself.
+			evalArgs[i], text[i], hasText = ac.Args[0], true, true
 		}
+	}
+	if hasText {
+		call = &Call{Func: call.Func, Args: evalArgs, T: call.T}
 	}
 	out := newStrOut(c.mem)
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
 		ws := make([]func([]byte, int) []byte, len(args))
+		// isNull reports a NULL value: a NULL row, or an empty JSON text.
+		isNull := func(k, i int) bool { return !isValid(args[k], i) }
+		var texts []func(int) string
 		for k, a := range args {
+			if text[k] {
+				if texts == nil {
+					texts = make([]func(int) string, len(args))
+				}
+				texts[k] = strAt(a)
+			}
+		}
+		if texts != nil {
+			isNull = func(k, i int) bool { return !isValid(args[k], i) || text[k] && texts[k](i) == "" }
+			for i := 0; i < n; i++ {
+				for k := range args {
+					if text[k] && !isNull(k, i) {
+						v := texts[k](i)
+						if end, ok := skipJSON(v, skipWS(v, 0)); !ok || skipWS(v, end) != len(v) {
+							return nil, fmt.Errorf("JSON: invalid JSON text '%s'", v)
+						}
+					}
+				}
+			}
+		}
+		for k, a := range args {
+			if text[k] {
+				s := texts[k]
+				ws[k] = func(d []byte, i int) []byte {
+					if isNull(k, i) {
+						return append(d, "null"...)
+					}
+					return appendCompact(d, s(i))
+				}
+				continue
+			}
 			if raw[k] {
 				s := strAt(a)
 				ws[k] = func(d []byte, i int) []byte { return append(d, s(i)...) }
@@ -1086,8 +1209,8 @@ func compileJSONCtor(c *compiler, call *Call) (Evaluator, error) {
 			case "JSON_ARRAY", jsonArrayNullOnNull:
 				d = append(d, '[')
 				first := true
-				for k, a := range args {
-					if !isValid(a, i) && fn == "JSON_ARRAY" {
+				for k := range args {
+					if fn == "JSON_ARRAY" && isNull(k, i) {
 						continue
 					}
 					if !first {
@@ -1101,7 +1224,7 @@ func compileJSONCtor(c *compiler, call *Call) (Evaluator, error) {
 				d = append(d, '{')
 				first := true
 				for k := 0; k < len(args); k += 2 {
-					if fn == jsonObjectAbsentOnNull && !isValid(args[k+1], i) {
+					if fn == jsonObjectAbsentOnNull && isNull(k+1, i) {
 						continue
 					}
 					if !first {

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,10 @@ import (
 var wallClock = time.Now
 
 // extractUnits maps EXTRACT units and the field functions to a getter.
+// The units are Flink's (its ExtractCallGen): the sub-second ones count
+// within the second (Calcite and PostgreSQL add the seconds), and DECADE,
+// CENTURY, MILLENNIUM, ISOYEAR and ISODOW, which only EXTRACT has, are
+// Calcite's DateTimeUtils.julianExtract.
 var extractUnits = map[string]func(t time.Time) int64{
 	"YEAR":        func(t time.Time) int64 { return int64(t.Year()) },
 	"QUARTER":     func(t time.Time) int64 { return int64(t.Month()+2) / 3 },
@@ -32,9 +37,25 @@ var extractUnits = map[string]func(t time.Time) int64{
 	"HOUR":        func(t time.Time) int64 { return int64(t.Hour()) },
 	"MINUTE":      func(t time.Time) int64 { return int64(t.Minute()) },
 	"SECOND":      func(t time.Time) int64 { return int64(t.Second()) },
-	"MILLISECOND": func(t time.Time) int64 { return int64(t.Second()*1000 + t.Nanosecond()/1e6) },
-	"MICROSECOND": func(t time.Time) int64 { return int64(t.Second()*1e6 + t.Nanosecond()/1e3) },
+	"MILLISECOND": func(t time.Time) int64 { return int64(t.Nanosecond() / 1e6) },
+	"MICROSECOND": func(t time.Time) int64 { return int64(t.Nanosecond() / 1e3) },
+	"NANOSECOND":  func(t time.Time) int64 { return int64(t.Nanosecond()) },
 	"EPOCH":       func(t time.Time) int64 { return t.Unix() },
+	"DECADE":      func(t time.Time) int64 { return int64(t.Year()) / 10 },
+	"CENTURY":     func(t time.Time) int64 { return yearsPer(int64(t.Year()), 100) },
+	"MILLENNIUM":  func(t time.Time) int64 { return yearsPer(int64(t.Year()), 1000) },
+	"ISOYEAR":     func(t time.Time) int64 { y, _ := t.ISOWeek(); return int64(y) },
+	"ISODOW":      func(t time.Time) int64 { return (int64(t.Weekday())+6)%7 + 1 }, // Monday = 1
+}
+
+// yearsPer numbers the period of n years a year falls in, from 1 for
+// years 1..n (and -1 for the n years before year 1), as CENTURY and
+// MILLENNIUM count.
+func yearsPer(year, n int64) int64 {
+	if year > 0 {
+		return (year + n - 1) / n
+	}
+	return (year - n + 1) / n
 }
 
 func init() {
@@ -84,10 +105,34 @@ func resolveField(name string, args []Expr) (Expr, error) {
 		return nil, err
 	}
 	x := args[unitArgs].Type()
+	unit := name
+	if name == "EXTRACT" {
+		u, _ := literalString(args[0])
+		unit = strings.ToUpper(u)
+		if x.IsInterval() {
+			if err := checkExtractInterval(unit, x); err != nil {
+				return nil, err
+			}
+			return &Call{Func: name, Args: args, T: strict(types.BigIntType, args[1:])}, nil
+		}
+	}
 	if !x.IsTemporal() && x.Kind != types.Null {
 		return nil, typeError(name, args[unitArgs:])
 	}
+	// As in Flink's ExtractCallGen: a TIME has no date fields, and only
+	// timestamps carry the digits below the millisecond.
+	subMilli := unit == "MICROSECOND" || unit == "NANOSECOND"
+	if x.Kind == types.Time && (dateUnits[unit] || subMilli) || x.Kind == types.Date && subMilli {
+		return nil, fmt.Errorf("%s: unit %s can not be applied to %s", name, unit, x.WithNullable(true).WithTimeAttr(types.NoTimeAttr))
+	}
 	return &Call{Func: name, Args: args, T: strict(types.BigIntType, args[unitArgs:])}, nil
+}
+
+// dateUnits are the EXTRACT units (and field functions) of a date.
+var dateUnits = map[string]bool{
+	"YEAR": true, "QUARTER": true, "MONTH": true, "WEEK": true, "DAY": true, "DAYOFMONTH": true,
+	"DOY": true, "DAYOFYEAR": true, "DOW": true, "DAYOFWEEK": true, "DECADE": true, "CENTURY": true,
+	"MILLENNIUM": true, "ISOYEAR": true, "ISODOW": true,
 }
 
 // temporalTime returns a reader of row i of a DATE, TIME or TIMESTAMP
@@ -116,6 +161,9 @@ func compileField(c *compiler, call *Call) (Evaluator, error) {
 	ev, err := c.compile(x)
 	if err != nil {
 		return nil, err
+	}
+	if xt.IsInterval() {
+		return &callEval{args: []Evaluator{ev}, k: extractInterval(c, unit, xt), vals: make([]arrow.Array, 1)}, nil
 	}
 	k := func(args []arrow.Array, n int) (arrow.Array, error) {
 		if xt.Kind == types.Null {
@@ -204,17 +252,19 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 }
 
 // resolveUnixTimestamp: UNIX_TIMESTAMP() is the current time in epoch
-// seconds; UNIX_TIMESTAMP(s[, fmt]) parses s.
+// seconds; UNIX_TIMESTAMP(s[, fmt]) parses s, NULL only for NULL
+// arguments.
 func resolveUnixTimestamp(name string, args []Expr) (Expr, error) {
 	if len(args) == 0 {
 		return &Call{Func: name, T: types.BigIntType.WithNullable(false)}, nil
 	}
-	return optionalSig(types.BigIntType, true, []types.DataType{types.StringType}, types.StringType)(name, args)
+	return optionalSig(types.BigIntType, false, []types.DataType{types.StringType}, types.StringType)(name, args)
 }
 
 // compileParse implements TO_TIMESTAMP, TO_DATE and UNIX_TIMESTAMP of a
-// string with an optional Java pattern; unparsable input gives NULL, as in
-// Flink.
+// string with an optional Java pattern. Unparsable input gives NULL, as in
+// Flink, except that UNIX_TIMESTAMP returns Long.MIN_VALUE for it, as
+// Flink documents (SqlDateTimeUtils.unixTimestamp).
 func compileParse(c *compiler, call *Call) (Evaluator, error) {
 	fn := call.Func
 	def := "yyyy-MM-dd HH:mm:ss"
@@ -252,8 +302,13 @@ func compileParse(c *compiler, call *Call) (Evaluator, error) {
 			})
 		case "UNIX_TIMESTAMP":
 			return map1idx(c.mem, dt, args[0], func(i int) (int64, bool, error) {
-				t, ok := parse(i)
-				return t.Unix(), ok && !anyNullAt(args, i), nil
+				if anyNullAt(args, i) {
+					return 0, false, nil
+				}
+				if t, ok := parse(i); ok {
+					return t.Unix(), true, nil
+				}
+				return math.MinInt64, true, nil
 			})
 		}
 		return map1idx(c.mem, dt, args[0], func(i int) (int64, bool, error) {

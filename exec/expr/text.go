@@ -172,16 +172,14 @@ func parseURLPart(u, part, key string, hasKey bool) (string, bool) {
 	return "", false
 }
 
-// compileRegexp: REGEXP(s, p) is TRUE when a substring of s matches p; an
-// invalid pattern (from a column) gives NULL, an invalid literal pattern
-// fails compilation.
+// compileRegexp: REGEXP(s, p) is TRUE when a substring of s matches p.
+// An empty or invalid pattern matches nothing (FALSE), as in Flink's
+// SqlFunctionUtils.regExp, which logs the failure and returns false.
 func compileRegexp(c *compiler, call *Call) (Evaluator, error) {
 	var fixed *matcher
-	if p, ok := literalString(call.Args[1]); ok {
-		var err error
-		if fixed, err = compileMatcher(p); err != nil {
-			return nil, fmt.Errorf("REGEXP: %v", err)
-		}
+	lit, isLit := literalString(call.Args[1])
+	if isLit && lit != "" {
+		fixed, _ = compileMatcher(lit)
 	}
 	cache := &regexCache{}
 	return newCallEval(c, call, func(args []arrow.Array, n int) (arrow.Array, error) {
@@ -193,18 +191,20 @@ func compileRegexp(c *compiler, call *Call) (Evaluator, error) {
 		vb := valid.Bytes()
 		return boolOut(c.mem, n, valid, array.UnknownNullCount, func(bits []byte) {
 			clear(bits)
+			if isLit && fixed == nil {
+				return
+			}
 			for i := 0; i < n; i++ {
 				if !bitutil.BitIsSet(vb, i) {
 					continue
 				}
 				re := fixed
 				if re == nil {
-					if re = cache.get(p(i)); re == nil {
-						bitutil.ClearBit(vb, i)
-						continue
+					if pi := p(i); pi != "" {
+						re = cache.get(pi)
 					}
 				}
-				bitutil.SetBitTo(bits, i, re.matches(s(i)))
+				bitutil.SetBitTo(bits, i, re != nil && re.matches(s(i)))
 			}
 		}), nil
 	})
