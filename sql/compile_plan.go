@@ -66,12 +66,6 @@ func (p *parser) parseCompilePlanHead() (*CompilePlan, error) {
 	return c, nil
 }
 
-// atCompiledStatementSet reports whether the parser is at STATEMENT SET
-// BEGIN after a COMPILE PLAN head.
-func (p *parser) atCompiledStatementSet() bool {
-	return p.peek().is("STATEMENT") && p.peekAt(1).is("SET") && p.peekAt(2).is("BEGIN")
-}
-
 // parseCompilePlan parses COMPILE [AND EXECUTE] PLAN ... FOR INSERT ...; a
 // statement set after FOR is collected by ParseScript.
 func (p *parser) parseCompilePlan() (Statement, error) {

@@ -80,13 +80,11 @@ func ParseScript(src string) (script *Script, err error) {
 			set, setStart = &StatementSet{Pos: span.Start}, span.Start
 			continue
 		case p.peek().is("EXECUTE") && p.peekAt(1).is("STATEMENT") && p.peekAt(2).is("SET") && p.peekAt(3).is("BEGIN"):
-			set, setStart = &StatementSet{Pos: span.Start}, span.Start
-			p.i = 4
-			ins, err := p.parseSetMember()
-			if err != nil {
+			p.i = 1
+			if set, err = p.openStatementSet(span.Start); err != nil {
 				return nil, err
 			}
-			set.Inserts = append(set.Inserts, ins)
+			setStart = span.Start
 			continue
 		case p.peek().is("EXPLAIN"):
 			// EXPLAIN [details] [EXECUTE] STATEMENT SET BEGIN ...; END;
@@ -95,14 +93,11 @@ func ParseScript(src string) (script *Script, err error) {
 				return nil, err
 			}
 			p.accept("EXECUTE")
-			if at := p.peek(); at.is("STATEMENT") && p.peekAt(1).is("SET") && p.peekAt(2).is("BEGIN") {
-				set, setStart, explain = &StatementSet{Pos: at.pos}, span.Start, e
-				p.i += 3
-				ins, err := p.parseSetMember()
-				if err != nil {
+			if p.atStatementSetBegin() {
+				if set, err = p.openStatementSet(p.peek().pos); err != nil {
 					return nil, err
 				}
-				set.Inserts = append(set.Inserts, ins)
+				setStart, explain = span.Start, e
 				continue
 			}
 			p.i = 0
@@ -112,14 +107,11 @@ func ParseScript(src string) (script *Script, err error) {
 			if err != nil {
 				return nil, err
 			}
-			if at := p.peek(); p.atCompiledStatementSet() {
-				set, setStart, compile = &StatementSet{Pos: at.pos}, span.Start, c
-				p.i += 3
-				ins, err := p.parseSetMember()
-				if err != nil {
+			if p.atStatementSetBegin() {
+				if set, err = p.openStatementSet(p.peek().pos); err != nil {
 					return nil, err
 				}
-				set.Inserts = append(set.Inserts, ins)
+				setStart, compile = span.Start, c
 				continue
 			}
 			p.i = 0
@@ -149,6 +141,22 @@ func ParseStatement(src string) (Statement, error) {
 		return s.Stmts[0].Stmt, nil
 	}
 	return nil, newError(src, s.Stmts[1].Start, "expected one statement, found more")
+}
+
+// atStatementSetBegin reports whether STATEMENT SET BEGIN comes next.
+func (p *parser) atStatementSetBegin() bool {
+	return p.peek().is("STATEMENT") && p.peekAt(1).is("SET") && p.peekAt(2).is("BEGIN")
+}
+
+// openStatementSet starts the statement set at pos whose STATEMENT SET
+// BEGIN comes next, and reads its first member.
+func (p *parser) openStatementSet(pos Pos) (*StatementSet, error) {
+	p.i += 3
+	ins, err := p.parseSetMember()
+	if err != nil {
+		return nil, err
+	}
+	return &StatementSet{Pos: pos, Inserts: []*Insert{ins}}, nil
 }
 
 func (p *parser) parseSetMember() (*Insert, error) {
