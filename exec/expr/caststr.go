@@ -198,7 +198,9 @@ func NestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte,
 
 // nestedFormatter prints nested values as Flink's CAST(... AS STRING)
 // does: ARRAY as [1, 2], MAP as {k1=v1, k2=v2}, ROW as (1, a), NULL
-// elements as NULL. The children's formatters are built once per batch.
+// elements as NULL; a MULTISET, which Flink does not cast, as its SQL
+// client shows one (the Map of element to count), {a=2, b=1}. The
+// children's formatters are built once per batch.
 func nestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte, error) {
 	elem := func(t types.DataType, child arrow.Array) (func([]byte, int) []byte, error) {
 		f, err := formatter(t, child)
@@ -214,7 +216,10 @@ func nestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte,
 	}
 	switch v := a.(type) {
 	case *array.List:
-		if t.Kind != types.Map {
+		switch t.Kind {
+		case types.Multiset:
+			return multisetFormatter(elem, t, v)
+		case types.Array:
 			return listFormatter(elem, t, v)
 		}
 		_, keys, values := types.MapEntries(v)
@@ -259,6 +264,51 @@ func nestedFormatter(t types.DataType, a arrow.Array) (func([]byte, int) []byte,
 		}, nil
 	}
 	return nil, fmt.Errorf("cannot cast %s to STRING", t.WithNullable(true))
+}
+
+// multisetFormatter prints a MULTISET as {element=count, ...}, elements
+// in the order they first occur.
+func multisetFormatter(elem func(types.DataType, arrow.Array) (func([]byte, int) []byte, error), t types.DataType, v *array.List) (func([]byte, int) []byte, error) {
+	values := v.ListValues()
+	ef, err := elem(*t.Elem, values)
+	if err != nil {
+		return nil, err
+	}
+	keyOf, err := keyWriter(values)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	var first []int // each distinct element's first index, in order
+	var key []byte
+	return func(d []byte, i int) []byte {
+		start, end := v.ValueOffsets(i)
+		clear(counts)
+		first = first[:0]
+		for j := int(start); j < int(end); j++ {
+			key = key[:0]
+			if values.IsValid(j) {
+				key = keyOf(append(key, 1), j)
+			}
+			if counts[string(key)] == 0 {
+				first = append(first, j)
+			}
+			counts[string(key)]++
+		}
+		d = append(d, '{')
+		for n, j := range first {
+			if n > 0 {
+				d = append(d, ", "...)
+			}
+			key = key[:0]
+			if values.IsValid(j) {
+				key = keyOf(append(key, 1), j)
+			}
+			d = append(ef(d, j), '=')
+			d = strconv.AppendInt(d, int64(counts[string(key)]), 10)
+		}
+		return append(d, '}')
+	}, nil
 }
 
 // listFormatter prints an ARRAY or MULTISET as [e1, e2].
