@@ -92,8 +92,13 @@
 // the keys it owns. pipeline.max-parallelism (MaxParallelismKey, 128 key
 // groups) is recorded in the savepoint and must not change. The readers
 // of a source that keeps its position per split
-// (connector.SupportsRescaling: Kafka, datagen, filesystem) each restore
-// every old reader's snapshot and keep the splits they own now. Other
+// (connector.SupportsRescaling: Kafka, datagen, filesystem, nexmark) each
+// restore every old reader's snapshot and keep the splits they own now;
+// where some old readers had finished, their splits are done and the new
+// readers get a snapshot that owes nothing in their place
+// (connector.FinishedReaderSnapshotter: datagen, filesystem, nexmark; a
+// Kafka source, or a finished subtask with final sink transactions, is
+// refused). Other
 // state that is not keyed (other sources' positions, a two-phase-commit
 // sink's transactions, a sort, a batch over-aggregate) makes a rescaled
 // restore fail at submission with an error naming the operator and

@@ -62,7 +62,8 @@ const SavepointVersion = 1
 // kinds in rescalableKinds can do that. A source whose connector keeps
 // its position per split (connector.SupportsRescaling: Kafka's offsets
 // per partition, the row positions datagen readers still owe, the files
-// filesystem readers have left) and the watermark assigner chained after
+// filesystem readers have left, the event numbers nexmark readers still
+// owe) and the watermark assigner chained after
 // it restore the snapshots of every old subtask instead: each reader
 // resumes the splits it is assigned now, as Flink reassigns splits, and
 // the watermark is the old subtasks' minimum (rescalePolicy); a
@@ -72,7 +73,11 @@ const SavepointVersion = 1
 // makes Submit fail with ErrSavepointIncompatible naming
 // the operator, the vertex and both parallelisms. A rescaled vertex whose
 // subtasks had all finished stays finished (its sinks' final states are
-// committed); one where only some had is refused.
+// committed). One where only some had rescales when it is a source vertex
+// whose connector implements connector.FinishedReaderSnapshotter and whose
+// finished subtasks hold no final sink transactions: a finished reader's
+// splits are done, as in Flink, and the new readers get, in its place, a
+// snapshot that owes nothing (finishedReaders); otherwise it is refused.
 type Savepoint struct {
 	Version        int            `json:"version"`
 	MaxParallelism int            `json:"maxParallelism,omitempty"`
@@ -290,8 +295,10 @@ func rescale(v *Vertex, old int, states []*SubtaskState, out map[subtaskKey]*Sub
 		return nil
 	}
 	if finished > 0 {
-		return fmt.Errorf("%w: vertex %d %q cannot restore at parallelism %d from a savepoint taken at %d: %d of its subtasks had finished",
-			ErrSavepointIncompatible, v.ID, v.Name, v.Parallelism, old, finished)
+		if why := finishedReaders(v, byIndex, old); why != "" {
+			return fmt.Errorf("%w: vertex %d %q cannot restore at parallelism %d from a savepoint taken at %d: %d of its subtasks had finished and %s",
+				ErrSavepointIncompatible, v.ID, v.Name, v.Parallelism, old, finished, why)
+		}
 	}
 	all := make([]bool, len(v.Operators))
 	for k := range v.Operators {
@@ -320,6 +327,66 @@ func rescale(v *Vertex, old int, states []*SubtaskState, out map[subtaskKey]*Sub
 		out[subtaskKey{v.ID, i}] = &SubtaskState{Vertex: v.ID, Subtask: i, Operators: ops}
 	}
 	return nil
+}
+
+// finishedReaders lets a source vertex whose old subtasks had partly
+// finished rescale, as Flink does: a finished reader's splits are done
+// and are not reassigned. It replaces the state of each finished old
+// subtask in old (by subtask index, old of them) with its reader's
+// snapshot that owes nothing (connector.FinishedReaderSnapshotter), which
+// every new reader restores with the running readers' snapshots, so that
+// none reads the finished reader's splits again (the finished subtask
+// left no snapshot, and a Kafka reader without one would read its
+// partitions from the startup mode). It returns why it cannot, or "": the
+// vertex is not a source vertex (a finished keyed subtask's key groups
+// are not done), its source cannot tell its readers, or a finished
+// subtask holds final sink transactions, which are committed only by a
+// subtask restored as finished.
+func finishedReaders(v *Vertex, old []*SubtaskState, n int) string {
+	spec := &v.Operators[0]
+	if spec.Kind != KindSource {
+		return "only a source's finished readers owe nothing"
+	}
+	for _, st := range old {
+		if !st.Finished {
+			continue
+		}
+		for k, os := range st.Operators {
+			if len(os.State) > 0 {
+				return fmt.Sprintf("subtask %d finished with the final transactions of %s, which only a subtask restored as finished commits", st.Subtask, operatorName(&v.Operators[k]))
+			}
+		}
+	}
+	var scan connector.ScanSpec
+	if err := json.Unmarshal(spec.Spec, &scan); err != nil {
+		return fmt.Sprintf("its spec is invalid: %v", err)
+	}
+	id := scan.Table.Options["connector"]
+	f, _ := connector.Source(id)
+	if r, ok := f.(connector.SupportsRescaling); !ok || !r.SupportsRescaling() {
+		// As rescalePolicy says for a vertex whose subtasks all run.
+		return fmt.Sprintf("its %s reader's position is not kept per split", id)
+	}
+	fr, ok := f.(connector.FinishedReaderSnapshotter)
+	if !ok {
+		return fmt.Sprintf("its %s source cannot tell the readers it restores that a finished reader's splits are done (connector.FinishedReaderSnapshotter)", id)
+	}
+	for i, st := range old {
+		if !st.Finished {
+			continue
+		}
+		state, err := fr.FinishedReaderSnapshot(scan, st.Subtask, n)
+		if err != nil {
+			return fmt.Sprintf("its %s source has no snapshot for finished subtask %d: %v", id, st.Subtask, err)
+		}
+		ops := make([]OperatorState, len(v.Operators))
+		for k := range ops {
+			ops[k].Kind = v.Operators[k].Kind
+		}
+		ops[0].State = state
+		old[i] = &SubtaskState{Vertex: st.Vertex, Subtask: st.Subtask, Operators: ops}
+	}
+	return ""
 }
 
 // checkRescaledSource asks the factory of source spec, operator k of its

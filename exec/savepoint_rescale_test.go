@@ -228,7 +228,8 @@ func TestRescaledSources(t *testing.T) {
 // TestRescaleFinishedVertex: a source vertex whose subtasks had all
 // finished before the savepoint stays finished at another parallelism
 // (the keyed aggregate it fed is rescaled too), while a vertex of which
-// only some subtasks had finished cannot be rescaled.
+// only some subtasks had finished cannot be rescaled when its source does
+// not rescale (TestRescalePartlyFinishedSource has sources that do).
 func TestRescaleFinishedVertex(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -283,7 +284,7 @@ func TestRescaleFinishedVertex(t *testing.T) {
 	}
 	_, err = c.JobManager().SubmitWithOptions(ctx, graph(3, 1), SubmitOptions{Restore: &partial})
 	require.ErrorIs(t, err, ErrSavepointIncompatible)
-	require.ErrorContains(t, err, `vertex 3 "Source" cannot restore at parallelism 1 from a savepoint taken at 2: 1 of its subtasks had finished`)
+	require.ErrorContains(t, err, `vertex 3 "Source" cannot restore at parallelism 1 from a savepoint taken at 2: 1 of its subtasks had finished and its test-pos reader's position is not kept per split`)
 }
 
 // waitSourcesPaused waits until the test-pos sources of a keyedGraph job

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // SupportsRescaling implements connector.SupportsRescaling. A reader's
@@ -23,6 +25,26 @@ func (Factory) CheckRescaledState(state []byte) error {
 		return errors.New("its datagen snapshot predates rescalable datagen sources (version 1) and restores only at the parallelism it was taken with")
 	}
 	return nil
+}
+
+var _ connector.FinishedReaderSnapshotter = Factory{}
+
+// FinishedReaderSnapshot implements connector.FinishedReaderSnapshotter:
+// a reader of a bounded source that finished owes no position, which its
+// snapshot says with no spans (and the state of its random streams, which
+// a rescaled restore reseeds).
+func (Factory) FinishedReaderSnapshot(spec connector.ScanSpec, subtask, parallelism int) ([]byte, error) {
+	rd, err := Factory{}.CreateReader(spec, connector.ReaderContext{Subtask: subtask, Parallelism: parallelism})
+	if err != nil {
+		return nil, err
+	}
+	r := rd.(*reader)
+	defer r.Close()
+	if r.rows < 0 {
+		return nil, errors.New("datagen: a reader of an unbounded source cannot have finished")
+	}
+	r.spans = nil
+	return r.Snapshot()
 }
 
 // Snapshot versions. Version 1 held the rows the reader had emitted and

@@ -237,3 +237,25 @@ func TestRescaleRestoreErrors(t *testing.T) {
 		require.True(t, strings.HasPrefix(err.Error(), "datagen: "), err.Error())
 	}
 }
+
+// TestRescaleFinishedReader: a reader that finished leaves no snapshot;
+// the one FinishedReaderSnapshot stands in for it owes nothing, so the
+// rescaled readers emit the rest of the others' values only.
+func TestRescaleFinishedReader(t *testing.T) {
+	cols := []types.Column{col("id", types.BigIntType)}
+	spec := connector.ScanSpec{Table: tbl(cols, "fields.id.kind", "sequence", "fields.id.start", "0", "fields.id.end", "999")}
+	for _, par := range []int{1, 3} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		s := &rescaler{t: t, spec: spec, mem: mem}
+		s.step(2, func(sub int) int { return 3*sub - 1 })
+		done, err := Factory{}.FinishedReaderSnapshot(spec, 0, 2)
+		require.NoError(t, err)
+		s.snaps[0] = done
+		s.step(par, func(int) int { return -1 })
+		slices.Sort(s.got)
+		require.Equal(t, upTo(1000), s.got, "2 to %d", par)
+		mem.AssertSize(t, 0)
+	}
+	_, err := Factory{}.FinishedReaderSnapshot(connector.ScanSpec{Table: tbl(cols)}, 0, 2)
+	require.ErrorContains(t, err, "unbounded")
+}

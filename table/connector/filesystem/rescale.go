@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // SupportsRescaling implements connector.SupportsRescaling. A reader's
@@ -24,6 +26,15 @@ func (Factory) CheckRescaledState(state []byte) error {
 		return errors.New("its filesystem snapshot predates rescalable filesystem sources (version 1) and restores only at the parallelism it was taken with")
 	}
 	return nil
+}
+
+var _ connector.FinishedReaderSnapshotter = Factory{}
+
+// FinishedReaderSnapshot implements connector.FinishedReaderSnapshotter:
+// a reader that finished read all its files, so its snapshot has no
+// splits left.
+func (Factory) FinishedReaderSnapshot(_ connector.ScanSpec, subtask, parallelism int) ([]byte, error) {
+	return json.Marshal(snapshot{Version: snapshotV2, Subtask: subtask, Parallelism: parallelism, Splits: []split{}})
 }
 
 // snapshot is a decoded Snapshot. Version 2 is JSON: the reader's subtask

@@ -87,7 +87,15 @@
 // i, i+p, i+2p, ..., so the union of the subtasks is exactly the
 // single-generator stream, and all subtasks advance through event time
 // together (each one's timestamps are non-decreasing). The reader's
-// snapshot is its next event number.
+// snapshot is the event numbers it still owes: its tail (the next of
+// i, i+p, ...) and, after a rescale, spans of numbers before it. The
+// source rescales (connector.SupportsRescaling, rescale.go): restored at
+// another parallelism, the new readers share what all the old readers
+// owed, so every event number is emitted once over the whole job, bounded
+// or not; events the old readers lagged behind on come first, then the
+// tails interleave again. A finished reader owes nothing
+// (connector.FinishedReaderSnapshotter). Version 1 snapshots (the next
+// event number) restore only at the parallelism they were taken with.
 //
 // # Deviations from nexmark-flink, on purpose
 //

@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"slices"
@@ -380,16 +379,28 @@ func typeError(tableName, name string, t types.DataType, want string) error {
 // reader generates the events of one subtask: event numbers subtask,
 // subtask+p, subtask+2p, ... of the one stream, so the subtasks together
 // produce exactly the single generator's stream, on one event-time
-// timeline. Its position is the next event number.
+// timeline. After a rescaled restore (see rescale.go) it first emits the
+// spans of event numbers the old readers still owed, then its tail. The
+// hot loop walks one arithmetic progression, next, next+step, ... below
+// end; advance moves on to the next span, then to the tail.
 type reader struct {
-	g      *Generator
-	cols   []column
-	schema *arrow.Schema
-	mem    memory.Allocator
-	size   int
-	step   int64
-	next   int64
-	end    int64 // one past the last event number; -1 unbounded
+	g        *Generator
+	cols     []column
+	schema   *arrow.Schema
+	mem      memory.Allocator
+	size     int
+	sub, par int64
+	step     int64
+	next     int64
+	end      int64 // one past the last event number; -1 unbounded
+	// spans are the event numbers owed after the current progression and
+	// before the tail, which starts at tail (step par) when onTail is not
+	// set yet; the tail of a bounded source ends at the events' count.
+	spans   []span
+	tail    int64
+	onTail  bool
+	pending []*snapshot // restored, applied by the next Next or Snapshot
+	err     error       // of applying pending
 	// wants reports which kinds produce rows; needs which kinds' data a
 	// column reads.
 	wants, needs [3]bool
@@ -411,7 +422,8 @@ func newReader(g *Generator, cols []column, out types.Schema, rc connector.Reade
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	r := &reader{g: g, cols: cols, schema: out.Arrow(), mem: mem, size: rc.BatchSize, step: p, next: int64(rc.Subtask), end: -1}
+	r := &reader{g: g, cols: cols, schema: out.Arrow(), mem: mem, size: rc.BatchSize, sub: int64(rc.Subtask), par: p,
+		step: p, next: int64(rc.Subtask), end: -1, onTail: true}
 	if r.size <= 0 {
 		r.size = DefaultBatchSize
 	}
@@ -455,7 +467,10 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if r.end >= 0 && r.next >= r.end {
+	if err := r.resolve(); err != nil {
+		return nil, err
+	}
+	if r.end >= 0 && r.next >= r.end && !r.advance() {
 		return nil, io.EOF
 	}
 	if r.wants == [3]bool{} {
@@ -519,7 +534,7 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 func (r *reader) generate() {
 	e := &r.b
 	e.kinds, e.persons, e.auctions, e.bids = e.kinds[:0], e.persons[:0], e.auctions[:0], e.bids[:0]
-	for len(e.kinds) < r.size && (r.end < 0 || r.next < r.end) {
+	for len(e.kinds) < r.size && (r.end < 0 || r.next < r.end || r.advance()) {
 		n := r.next
 		r.next += r.step
 		k := r.g.Kind(n)
@@ -580,30 +595,6 @@ func (r *reader) pace(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-	return nil
-}
-
-const snapshotVersion = 1
-
-// Snapshot encodes the next event number.
-func (r *reader) Snapshot() ([]byte, error) {
-	return binary.AppendVarint([]byte{snapshotVersion}, r.next), nil
-}
-
-// Restore continues from a Snapshot of the same subtask of the same scan.
-func (r *reader) Restore(state []byte) error {
-	if len(state) == 0 || state[0] != snapshotVersion {
-		return errs.New(errs.ConnectorFailure, "nexmark: unknown snapshot version")
-	}
-	next, k := binary.Varint(state[1:])
-	if k <= 0 || k != len(state)-1 || next < 0 {
-		return errs.New(errs.ConnectorFailure, "nexmark: corrupt snapshot")
-	}
-	if next%r.step != r.next%r.step {
-		return errs.New(errs.ConnectorFailure, "nexmark: snapshot of event %d does not belong to this subtask", next)
-	}
-	r.next = next
-	r.paceStart = time.Time{}
 	return nil
 }
 
