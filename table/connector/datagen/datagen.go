@@ -16,6 +16,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/internal/positions"
 )
 
 // Identifier is the value of the 'connector' option.
@@ -389,7 +390,7 @@ type reader struct {
 	seed      uint64
 	sub, par  int64
 	rows      int64 // N, -1 when unbounded
-	spans     []span
+	spans     []positions.Span
 	tailBase  int64
 	tailPos   int64
 	// pending holds the snapshots Restore was given until the next Next
@@ -404,9 +405,6 @@ type reader struct {
 	closed    bool
 }
 
-// span is the positions first, first+step, ..., count of them (count > 0).
-type span struct{ first, step, count int64 }
-
 func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, now time.Time) (*reader, error) {
 	p := int64(max(rc.Parallelism, 1))
 	sub := int64(rc.Subtask)
@@ -417,7 +415,7 @@ func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, no
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	r := &reader{batchSize: rc.BatchSize, rows: c.rows, rate: max(share(c.rate, p, sub), 1), sub: sub, par: p, seed: c.seed}
+	r := &reader{batchSize: rc.BatchSize, rows: c.rows, rate: max(positions.Share(c.rate, p, sub), 1), sub: sub, par: p, seed: c.seed}
 	if r.batchSize <= 0 {
 		r.batchSize = DefaultBatchSize
 	}
@@ -429,8 +427,8 @@ func newReader(c config, spec connector.ScanSpec, rc connector.ReaderContext, no
 		}
 	}
 	if r.rows >= 0 {
-		if n := share(r.rows, p, sub); n > 0 {
-			r.spans = []span{{first: sub, step: p, count: n}}
+		if n := positions.Share(r.rows, p, sub); n > 0 {
+			r.spans = []positions.Span{{First: sub, Step: p, Count: n}}
 		}
 	}
 	if !c.seeded {
@@ -470,16 +468,6 @@ func streamSeed(seed uint64, pos int64, col int) (uint64, uint64) {
 	return seed ^ hi*0x9e3779b97f4a7c15, mix(lo<<32 | uint64(col))
 }
 
-// share is subtask sub's part of n split over p subtasks, the first n%p
-// subtasks taking one more.
-func share(n, p, sub int64) int64 {
-	s := n / p
-	if n%p > sub {
-		s++
-	}
-	return s
-}
-
 // mix is SplitMix64's finalizer, to decorrelate the PCG streams.
 func mix(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15
@@ -502,8 +490,8 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	var pos, step int64
 	switch {
 	case len(r.spans) > 0:
-		n = min(n, r.spans[0].count)
-		pos, step = r.spans[0].first, r.spans[0].step
+		n = min(n, r.spans[0].Count)
+		pos, step = r.spans[0].First, r.spans[0].Step
 	case r.rows < 0:
 		pos, step = r.tailBase+r.sub+r.tailPos*r.par, r.par
 	default:
@@ -525,8 +513,8 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	r.releaseOut()
 	if len(r.spans) > 0 {
 		s := &r.spans[0]
-		s.first += n * s.step
-		if s.count -= n; s.count == 0 {
+		s.First += n * s.Step
+		if s.Count -= n; s.Count == 0 {
 			r.spans = r.spans[1:]
 		}
 	} else {

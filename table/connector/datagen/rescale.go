@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/internal/positions"
 )
 
 // SupportsRescaling implements connector.SupportsRescaling. A reader's
@@ -62,7 +63,7 @@ type snapshot struct {
 	sub, par  int64 // version 2
 	emitted   int64 // version 1: rows emitted
 	unbounded bool
-	spans     []span
+	spans     []positions.Span
 	tailBase  int64
 	tailPos   int64
 	gens      [][]byte
@@ -85,12 +86,7 @@ func (r *reader) Snapshot() ([]byte, error) {
 	} else {
 		b = append(b, 0)
 	}
-	b = binary.AppendUvarint(b, uint64(len(r.spans)))
-	for _, s := range r.spans {
-		b = binary.AppendUvarint(b, uint64(s.first))
-		b = binary.AppendUvarint(b, uint64(s.step))
-		b = binary.AppendUvarint(b, uint64(s.count))
-	}
+	b = positions.AppendSpans(b, r.spans)
 	for _, g := range r.gens {
 		st, err := state(g)
 		if err != nil {
@@ -150,22 +146,18 @@ func (r *reader) decode(state []byte) (*snapshot, error) {
 			s.tailPos, o2 = next()
 			ok = o1 && o2
 		}
-		n, o3 := next()
-		if !ok || !o3 || n > int64(len(b)) {
+		if !ok {
 			return nil, corrupt
 		}
-		for range n {
-			first, o1 := next()
-			step, o2 := next()
-			count, o3 := next()
-			if !o1 || !o2 || !o3 || step == 0 || count == 0 {
-				return nil, corrupt
-			}
+		var err error
+		if s.spans, b, err = positions.ReadSpans(b); err != nil {
+			return nil, corrupt
+		}
+		for _, sp := range s.spans {
 			// Positions lie below the rows of a bounded source.
-			if !s.unbounded && (first >= r.rows || count-1 > (r.rows-1-first)/step) {
+			if !s.unbounded && sp.Last() >= r.rows {
 				return nil, corrupt
 			}
-			s.spans = append(s.spans, span{first, step, count})
 		}
 	}
 	if !ok {
@@ -226,12 +218,12 @@ func (r *reader) restoreOwn(s *snapshot) error {
 		r.tailPos = s.emitted
 		return nil
 	}
-	left := share(r.rows, r.par, r.sub) - s.emitted
+	left := positions.Share(r.rows, r.par, r.sub) - s.emitted
 	if left < 0 {
 		return errors.New("datagen: corrupt snapshot")
 	}
 	if left > 0 {
-		r.spans = []span{{first: r.sub + s.emitted*r.par, step: r.par, count: left}}
+		r.spans = []positions.Span{{First: r.sub + s.emitted*r.par, Step: r.par, Count: left}}
 	}
 	return nil
 }
@@ -273,51 +265,21 @@ func (r *reader) rescale(snaps []*snapshot) error {
 	for _, s := range old {
 		m = max(m, s.tailPos)
 	}
-	var owed []span
-	var total int64
+	var owed []positions.Span
 	for i, s := range old {
 		owed = append(owed, s.spans...)
 		if s.unbounded && s.tailPos < m {
-			owed = append(owed, span{first: s.tailBase + int64(i) + s.tailPos*p, step: p, count: m - s.tailPos})
+			owed = append(owed, positions.Span{First: s.tailBase + int64(i) + s.tailPos*p, Step: p, Count: m - s.tailPos})
 		}
 	}
-	for _, s := range owed {
-		total += s.count
-	}
-	var lo int64
-	for i := range r.sub {
-		lo += share(total, r.par, i)
-	}
-	r.spans = cut(owed, lo, lo+share(total, r.par, r.sub))
+	r.spans = positions.Deal(owed, r.sub, r.par)
 	r.tailBase, r.tailPos = old[0].tailBase+m*p, 0
 	first := r.tailBase + r.sub
 	if len(r.spans) > 0 {
-		first = r.spans[0].first
+		first = r.spans[0].First
 	}
 	for i, g := range r.gens {
 		reseed(g, r.seed, first, r.cols[i])
 	}
 	return nil
-}
-
-// cut returns the positions lo..hi-1 (counted from 0) of spans laid end to
-// end, joining pieces that continue one another.
-func cut(spans []span, lo, hi int64) []span {
-	var out []span
-	var off int64
-	for _, s := range spans {
-		a, b := max(lo, off), min(hi, off+s.count)
-		skip := a - off
-		off += s.count
-		if a >= b {
-			continue
-		}
-		p := span{first: s.first + skip*s.step, step: s.step, count: b - a}
-		if n := len(out); n > 0 && out[n-1].step == p.step && out[n-1].first+out[n-1].count*p.step == p.first {
-			out[n-1].count += p.count
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }

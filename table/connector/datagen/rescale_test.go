@@ -19,11 +19,11 @@ import (
 	"github.com/eddysql/eddy/exec/connector"
 )
 
-// positions is a test generator that appends the position of each row, so
+// positionGen is a test generator that appends the position of each row, so
 // that the rows of an unbounded random source can be told apart.
-type positions struct{ mem memory.Allocator }
+type positionGen struct{ mem memory.Allocator }
 
-func (p positions) column(pos, step int64, n int) (arrow.Array, error) {
+func (p positionGen) column(pos, step int64, n int) (arrow.Array, error) {
 	bb := array.NewInt64Builder(p.mem)
 	defer bb.Release()
 	for k := range int64(n) {
@@ -31,8 +31,8 @@ func (p positions) column(pos, step int64, n int) (arrow.Array, error) {
 	}
 	return bb.NewArray(), nil
 }
-func (positions) streams() []*rand.PCG { return nil }
-func (positions) release()             {}
+func (positionGen) streams() []*rand.PCG { return nil }
+func (positionGen) release()             {}
 
 // rescaler drives the readers of one scan through savepoints at changing
 // parallelism, as the runtime does: each new reader is restored from the
@@ -42,7 +42,7 @@ type rescaler struct {
 	spec  connector.ScanSpec
 	mem   memory.Allocator
 	col   int  // the column whose values are collected
-	track bool // replace column col's generator by positions
+	track bool // replace column col's generator by positionGen
 	got   []int64
 	snaps [][]byte
 }
@@ -53,7 +53,7 @@ func (s *rescaler) open(sub, par int, snaps [][]byte) *reader {
 	rd := r.(*reader)
 	if s.track {
 		rd.gens[s.col].release()
-		rd.gens[s.col] = positions{s.mem}
+		rd.gens[s.col] = positionGen{s.mem}
 	}
 	for _, b := range snaps {
 		require.NoError(s.t, rd.Restore(b))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/table/connector/internal/positions"
 )
 
 var (
@@ -67,15 +68,12 @@ const (
 	snapshotV2 = 2
 )
 
-// span is count event numbers first, first+step, ...
-type span struct{ first, step, count int64 }
-
 // snapshot is a decoded Snapshot.
 type snapshot struct {
 	version  int
 	sub, par int64 // version 2
 	bounded  bool
-	spans    []span
+	spans    []positions.Span
 	tail     int64 // version 1: the next event number
 }
 
@@ -88,12 +86,7 @@ func (s *snapshot) encode() []byte {
 	} else {
 		b = append(b, 0)
 	}
-	b = binary.AppendUvarint(b, uint64(len(s.spans)))
-	for _, p := range s.spans {
-		b = binary.AppendUvarint(b, uint64(p.first))
-		b = binary.AppendUvarint(b, uint64(p.step))
-		b = binary.AppendUvarint(b, uint64(p.count))
-	}
+	b = positions.AppendSpans(b, s.spans)
 	return binary.AppendUvarint(b, uint64(s.tail))
 }
 
@@ -108,7 +101,7 @@ func (r *reader) Snapshot() ([]byte, error) {
 		s.tail = r.next
 	} else {
 		if n := (r.end - r.next + r.step - 1) / r.step; n > 0 {
-			s.spans = append(s.spans, span{r.next, r.step, n})
+			s.spans = append(s.spans, positions.Span{First: r.next, Step: r.step, Count: n})
 		}
 		s.spans = append(s.spans, r.spans...)
 	}
@@ -169,20 +162,15 @@ func (r *reader) decode(state []byte) (*snapshot, error) {
 	}
 	s.bounded = b[0] == 1
 	b = b[1:]
-	n := next()
-	if !ok || n > int64(len(b)) {
+	var err error
+	if s.spans, b, err = positions.ReadSpans(b); err != nil {
 		return nil, corrupt
 	}
-	for range n {
-		p := span{next(), next(), next()}
-		if !ok || p.step == 0 || p.count == 0 || p.count > 1<<62/p.step {
-			return nil, corrupt
-		}
+	for _, p := range s.spans {
 		// A bounded source's events lie below its count.
-		if s.bounded && bounded && p.first+(p.count-1)*p.step >= r.g.cfg.EventsNum {
+		if s.bounded && bounded && p.Last() >= r.g.cfg.EventsNum {
 			return nil, corrupt
 		}
-		s.spans = append(s.spans, p)
 	}
 	s.tail = next()
 	if !ok || len(b) != 0 {
@@ -214,7 +202,7 @@ func (r *reader) resolve() error {
 }
 
 // start makes the reader owe spans, then its tail from event number tail.
-func (r *reader) start(spans []span, tail int64) {
+func (r *reader) start(spans []positions.Span, tail int64) {
 	r.spans, r.tail, r.onTail = spans, tail, false
 	r.next, r.end = 0, 0
 	r.advance()
@@ -227,7 +215,7 @@ func (r *reader) advance() bool {
 	case len(r.spans) > 0:
 		p := r.spans[0]
 		r.spans = r.spans[1:]
-		r.next, r.step, r.end = p.first, p.step, p.first+p.count*p.step
+		r.next, r.step, r.end = p.First, p.Step, p.First+p.Count*p.Step
 	case !r.onTail:
 		r.next, r.step, r.end, r.onTail = r.tail, r.par, -1, true
 		if r.g.cfg.Bounded() {
@@ -286,7 +274,7 @@ func (r *reader) rescale(snaps []*snapshot) error {
 		residues[s.tail%p] = true
 	}
 	base := max(top-p+1, 0)
-	var owed []span
+	var owed []positions.Span
 	for _, s := range old {
 		owed = append(owed, s.spans...)
 		stop := base
@@ -294,50 +282,10 @@ func (r *reader) rescale(snaps []*snapshot) error {
 			stop = min(stop, end)
 		}
 		if s.tail < stop {
-			owed = append(owed, span{s.tail, p, (stop - s.tail + p - 1) / p})
+			owed = append(owed, positions.Span{First: s.tail, Step: p, Count: (stop - s.tail + p - 1) / p})
 		}
 	}
-	slices.SortStableFunc(owed, func(a, b span) int { return cmp.Compare(a.first, b.first) })
-	var total int64
-	for _, s := range owed {
-		total += s.count
-	}
-	var lo int64
-	for i := range r.sub {
-		lo += share(total, r.par, i)
-	}
-	r.start(cut(owed, lo, lo+share(total, r.par, r.sub)), base+r.sub)
+	slices.SortStableFunc(owed, func(a, b positions.Span) int { return cmp.Compare(a.First, b.First) })
+	r.start(positions.Deal(owed, r.sub, r.par), base+r.sub)
 	return nil
-}
-
-// share is the size of piece i of n pieces of total, the first ones one
-// longer when n does not divide total.
-func share(total, n, i int64) int64 {
-	s := total / n
-	if i < total%n {
-		s++
-	}
-	return s
-}
-
-// cut returns the event numbers lo..hi-1 (counted from 0) of spans laid
-// end to end, joining pieces that continue one another.
-func cut(spans []span, lo, hi int64) []span {
-	var out []span
-	var off int64
-	for _, s := range spans {
-		a, b := max(lo, off), min(hi, off+s.count)
-		skip := a - off
-		off += s.count
-		if a >= b {
-			continue
-		}
-		p := span{first: s.first + skip*s.step, step: s.step, count: b - a}
-		if n := len(out); n > 0 && out[n-1].step == p.step && out[n-1].first+out[n-1].count*p.step == p.first {
-			out[n-1].count += p.count
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }

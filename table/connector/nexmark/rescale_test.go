@@ -145,8 +145,8 @@ func TestRescaleUnbounded(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, r.Close())
 		for _, sp := range snap.spans {
-			for k := range sp.count {
-				s.got = append(s.got, sp.first+k*sp.step)
+			for k := range sp.Count {
+				s.got = append(s.got, sp.First+k*sp.Step)
 			}
 		}
 		for n := snap.tail; n < limit; n += snap.par {

@@ -18,6 +18,7 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/table/connector/internal/positions"
 )
 
 // DefaultBatchSize is used when the ReaderContext does not set one.
@@ -396,7 +397,7 @@ type reader struct {
 	// spans are the event numbers owed after the current progression and
 	// before the tail, which starts at tail (step par) when onTail is not
 	// set yet; the tail of a bounded source ends at the events' count.
-	spans   []span
+	spans   []positions.Span
 	tail    int64
 	onTail  bool
 	pending []*snapshot // restored, applied by the next Next or Snapshot
