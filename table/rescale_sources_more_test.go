@@ -75,10 +75,7 @@ func TestRescaleNexmarkSQL(t *testing.T) {
 			sp, err := r.Job.StopWithSavepoint(ctx)
 			require.NoError(t, err)
 			r.Close()
-			var before int64
-			for _, row := range lastPerKey(out) {
-				before += count(strings.Split(row, ", ")[1])
-			}
+			before := countedRows(out)
 			require.Less(t, before, int64(3000))
 			for _, stmt := range []string{
 				"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
@@ -148,31 +145,12 @@ func TestRescaleFilesystemFinishedReaderSQL(t *testing.T) {
 			r, err := env.ExecuteSQL(ctx, insert)
 			require.NoError(t, err)
 			// Reader 0's 20 rows went through: two per key.
-			require.Eventually(t, func() bool {
-				var c int64
-				for _, row := range lastPerKey(out) {
-					c += count(strings.Split(row, ", ")[1])
-				}
-				return c == 20
-			}, 30*time.Second, 5*time.Millisecond)
+			require.Eventually(t, func() bool { return countedRows(out) == 20 }, 30*time.Second, 5*time.Millisecond)
 			// Let reader 0 report its end.
 			time.Sleep(100 * time.Millisecond)
-			stopped := make(chan error, 1)
-			var sp *exec.Savepoint
-			go func() {
-				var err error
-				sp, err = r.Job.StopWithSavepoint(ctx)
-				stopped <- err
-			}()
-			// Let the stop reach the sources before reader 1 goes on.
-			time.Sleep(50 * time.Millisecond)
-			close(gate)
-			require.NoError(t, <-stopped)
+			sp := stopWhileGated(t, ctx, r.Job, gate)
 			r.Close()
-			var before int64
-			for _, row := range lastPerKey(out) {
-				before += count(strings.Split(row, ", ")[1])
-			}
+			before := countedRows(out)
 			require.Less(t, before, int64(2000))
 			var finished []int
 			for _, st := range sp.Subtasks {

@@ -134,6 +134,34 @@ func count(s string) int64 {
 	return n
 }
 
+// countedRows is the sum of the counts (the second field) of the sink's
+// rows, the rows the job had counted.
+func countedRows(d *values.Data) int64 {
+	var n int64
+	for _, row := range lastPerKey(d) {
+		n += count(strings.Split(row, ", ")[1])
+	}
+	return n
+}
+
+// stopWhileGated stops job with a savepoint while its sources wait on
+// gate, and opens the gate once the stop had time to reach them, so that
+// the savepoint falls at the rows the sources had read by then.
+func stopWhileGated(t *testing.T, ctx context.Context, job *exec.Job, gate chan struct{}) *exec.Savepoint {
+	t.Helper()
+	stopped := make(chan error, 1)
+	var sp *exec.Savepoint
+	go func() {
+		var err error
+		sp, err = job.StopWithSavepoint(ctx)
+		stopped <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(gate)
+	require.NoError(t, <-stopped)
+	return sp
+}
+
 // TestRescaleUnboundedDatagenSQL: an unbounded datagen table with a
 // watermark, stopped with a savepoint at parallelism 2, restores at 3 and
 // goes on counting from the restored counts.
@@ -228,23 +256,10 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 			r, err := env.ExecuteSQL(ctx, insert)
 			require.NoError(t, err)
 			<-called
-			stopped := make(chan error, 1)
-			var sp *exec.Savepoint
-			go func() {
-				var err error
-				sp, err = r.Job.StopWithSavepoint(ctx)
-				stopped <- err
-			}()
-			// Let the stop reach the sources before they go on.
-			time.Sleep(50 * time.Millisecond)
-			close(gate)
-			require.NoError(t, <-stopped)
+			sp := stopWhileGated(t, ctx, r.Job, gate)
 			r.Close()
 			// The readers stopped inside their files.
-			var before int64
-			for _, row := range lastPerKey(out) {
-				before += count(strings.Split(row, ", ")[1])
-			}
+			before := countedRows(out)
 			require.Less(t, before, int64(2000))
 			for _, st := range sp.Subtasks {
 				require.False(t, st.Finished, "subtask %d of vertex %d finished", st.Subtask, st.Vertex)
