@@ -17,15 +17,6 @@ import (
 	"github.com/eddysql/eddy/table/connector/values"
 )
 
-// saveSavepoint writes sp where 'execution.savepoint.path' can name it.
-func saveSavepoint(t *testing.T, sp *exec.Savepoint) string {
-	data, err := exec.EncodeSavepoint(sp)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), exec.CheckpointMetadataFile)
-	require.NoError(t, os.WriteFile(path, data, 0o644))
-	return path
-}
-
 // TestRescaleNexmarkSQL stops a job reading 3000 rate-limited nexmark
 // events at parallelism 2 with a savepoint, and restores it from
 // 'execution.savepoint.path' at parallelism 1 and 3: the readers hand the
@@ -77,19 +68,8 @@ func TestRescaleNexmarkSQL(t *testing.T) {
 			r.Close()
 			before := countedRows(out)
 			require.Less(t, before, int64(3000))
-			for _, stmt := range []string{
-				"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
-				"SET '" + table.SavepointPath + "' = '" + saveSavepoint(t, sp) + "'",
-				// Pacing does not change the events.
-				"ALTER TABLE events SET ('rate.limited' = 'false')",
-			} {
-				_, err := env.ExecuteSQL(ctx, stmt)
-				require.NoError(t, err, stmt)
-			}
-			r, err = env.ExecuteSQL(ctx, insert)
-			require.NoError(t, err)
-			require.NoError(t, r.Job.Wait(ctx))
-			r.Close()
+			// Pacing does not change the events.
+			rerunRestored(t, ctx, env, insert, par, sp, "ALTER TABLE events SET ('rate.limited' = 'false')")
 			require.Equal(t, want, lastPerKey(out), "%d events before the savepoint", before)
 		})
 	}
@@ -159,26 +139,8 @@ func TestRescaleFilesystemFinishedReaderSQL(t *testing.T) {
 				}
 			}
 			require.Equal(t, []int{0}, finished, "the finished subtasks")
-			for _, stmt := range []string{
-				"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
-				"SET '" + table.SavepointPath + "' = '" + saveSavepoint(t, sp) + "'",
-			} {
-				_, err := env.ExecuteSQL(ctx, stmt)
-				require.NoError(t, err, stmt)
-			}
-			r, err = env.ExecuteSQL(ctx, insert)
-			require.NoError(t, err)
-			require.NoError(t, r.Job.Wait(ctx))
-			r.Close()
-			got := lastPerKey(out)
-			for k := range 10 {
-				// n = 10j + k for j < 200 (k > 0), 10j for 0 < j <= 200 (k = 0)
-				s := 10*199*200/2 + 200*k
-				if k == 0 {
-					s = 10 * 200 * 201 / 2
-				}
-				require.Equal(t, fmt.Sprintf("[%d, 200, %d]", k, s), got[strconv.Itoa(k)], "key %d", k)
-			}
+			rerunRestored(t, ctx, env, insert, par, sp)
+			requireFileTotals(t, out)
 		})
 	}
 }

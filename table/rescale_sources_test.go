@@ -80,23 +80,7 @@ func testRescaleDatagen(t *testing.T, with string, par int, want func(int) strin
 	recs, _ := out.Sink()
 	n := len(recs)
 	require.NotEmpty(t, before)
-	data, err := exec.EncodeSavepoint(sp)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), exec.CheckpointMetadataFile)
-	require.NoError(t, os.WriteFile(path, data, 0o644))
-
-	for _, stmt := range []string{
-		"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
-		"SET '" + table.SavepointPath + "' = '" + path + "'",
-		"ALTER TABLE src SET ('rows-per-second' = '1000000')",
-	} {
-		_, err := env.ExecuteSQL(ctx, stmt)
-		require.NoError(t, err, stmt)
-	}
-	r, err = env.ExecuteSQL(ctx, insert)
-	require.NoError(t, err)
-	require.NoError(t, r.Job.Wait(ctx))
-	r.Close()
+	rerunRestored(t, ctx, env, insert, par, sp, "ALTER TABLE src SET ('rows-per-second' = '1000000')")
 	// The restored job's aggregate went on from the counts of the first:
 	// its first row per key counts more.
 	recs, _ = out.Sink()
@@ -132,6 +116,48 @@ func lastPerKey(d *values.Data) map[string]string {
 func count(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
+}
+
+// saveSavepoint writes sp where 'execution.savepoint.path' can name it.
+func saveSavepoint(t *testing.T, sp *exec.Savepoint) string {
+	data, err := exec.EncodeSavepoint(sp)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), exec.CheckpointMetadataFile)
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	return path
+}
+
+// rerunRestored runs insert to its end at parallelism par, restored from
+// sp, after the statements extra.
+func rerunRestored(t *testing.T, ctx context.Context, env *table.Environment, insert string, par int, sp *exec.Savepoint, extra ...string) {
+	t.Helper()
+	stmts := append([]string{
+		"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
+		"SET '" + table.SavepointPath + "' = '" + saveSavepoint(t, sp) + "'",
+	}, extra...)
+	for _, stmt := range stmts {
+		_, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	r, err := env.ExecuteSQL(ctx, insert)
+	require.NoError(t, err)
+	require.NoError(t, r.Job.Wait(ctx))
+	r.Close()
+}
+
+// requireFileTotals checks the sink's count and sum per n % 10 of the
+// values n = 1..2000 the file tests read.
+func requireFileTotals(t *testing.T, out *values.Data) {
+	t.Helper()
+	got := lastPerKey(out)
+	for k := range 10 {
+		// n = 10j + k for j < 200 (k > 0), 10j for 0 < j <= 200 (k = 0)
+		s := 10*199*200/2 + 200*k
+		if k == 0 {
+			s = 10 * 200 * 201 / 2
+		}
+		require.Equal(t, fmt.Sprintf("[%d, 200, %d]", k, s), got[strconv.Itoa(k)], "key %d", k)
+	}
 }
 
 // countedRows is the sum of the counts (the second field) of the sink's
@@ -264,30 +290,8 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 			for _, st := range sp.Subtasks {
 				require.False(t, st.Finished, "subtask %d of vertex %d finished", st.Subtask, st.Vertex)
 			}
-			data, err := exec.EncodeSavepoint(sp)
-			require.NoError(t, err)
-			path := filepath.Join(t.TempDir(), exec.CheckpointMetadataFile)
-			require.NoError(t, os.WriteFile(path, data, 0o644))
-			for _, stmt := range []string{
-				"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
-				"SET '" + table.SavepointPath + "' = '" + path + "'",
-			} {
-				_, err := env.ExecuteSQL(ctx, stmt)
-				require.NoError(t, err, stmt)
-			}
-			r, err = env.ExecuteSQL(ctx, insert)
-			require.NoError(t, err)
-			require.NoError(t, r.Job.Wait(ctx))
-			r.Close()
-			got := lastPerKey(out)
-			for k := range 10 {
-				// n = 10j + k for j < 200 (k > 0), 10j for 0 < j <= 200 (k = 0)
-				s := 10*199*200/2 + 200*k
-				if k == 0 {
-					s = 10 * 200 * 201 / 2
-				}
-				require.Equal(t, fmt.Sprintf("[%d, 200, %d]", k, s), got[strconv.Itoa(k)], "key %d", k)
-			}
+			rerunRestored(t, ctx, env, insert, par, sp)
+			requireFileTotals(t, out)
 		})
 	}
 }
