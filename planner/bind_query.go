@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/eddysql/eddy/catalog"
 	"github.com/eddysql/eddy/catalog/types"
@@ -431,7 +432,11 @@ func (b *binder) bindSelect(s *sql.Select) (Node, error) {
 				n++
 			}
 			if n == 0 && item.StarQualifier != nil {
-				return nil, b.errAt(errs.UndefinedTable, s, "table '%s' not found in FROM clause", item.StarQualifier[0])
+				fields, fieldNames, err := b.rowFields(sc, item)
+				if err != nil {
+					return nil, err
+				}
+				exprs, names = append(exprs, fields...), append(names, fieldNames...)
 			}
 			continue
 		}
@@ -748,4 +753,30 @@ func columnRefsOf(s types.Schema) []expr.Expr {
 func hasWindowed(items []sql.SelectItem) bool {
 	calls, _ := windowedCalls(items)
 	return len(calls) > 0
+}
+
+// rowFields expands qual.* whose qualifier names no table of the FROM
+// clause but a ROW column (r.* or t.r.*): into the column's fields, as
+// the SQL standard's all-fields reference and Calcite do.
+func (b *binder) rowFields(sc *scope, item sql.SelectItem) ([]expr.Expr, []string, error) {
+	id := &sql.Ident{Pos: item.Pos, Parts: item.StarQualifier}
+	e, err := b.bindExpr(sc, id)
+	if err != nil {
+		return nil, nil, b.errAt(errs.UndefinedTable, id, "table '%s' not found in FROM clause", item.StarQualifier[0])
+	}
+	t := e.Type()
+	if t.Kind != types.Row {
+		return nil, nil, b.errAt(errs.DatatypeMismatch, id, "'%s.*' expands a table or a ROW column, but '%s' is %s",
+			strings.Join(item.StarQualifier, "."), strings.Join(item.StarQualifier, "."), t)
+	}
+	var exprs []expr.Expr
+	var names []string
+	for _, f := range t.Fields {
+		fe, err := b.fieldAccess(id, e, []string{f.Name})
+		if err != nil {
+			return nil, nil, err
+		}
+		exprs, names = append(exprs, fe), append(names, f.Name)
+	}
+	return exprs, names, nil
 }
