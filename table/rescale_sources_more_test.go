@@ -34,12 +34,8 @@ func TestRescaleNexmarkSQL(t *testing.T) {
 		env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
 			"parallelism.default": strconv.Itoa(par), "table.dml-sync": "false", exec.BatchSizeKey: "10"}})
 		require.NoError(t, err)
-		for _, stmt := range []string{ddl,
-			"CREATE TABLE snk (k INT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
-		} {
-			_, err := env.ExecuteSQL(ctx, stmt)
-			require.NoError(t, err, stmt)
-		}
+		execAll(t, ctx, env, ddl,
+			"CREATE TABLE snk (k INT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')")
 		return env, out
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -99,12 +95,7 @@ func TestRescaleFilesystemFinishedReaderSQL(t *testing.T) {
 		t.Run(fmt.Sprintf("2-to-%d", par), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			out := &values.Data{}
-			snk := values.Register(out)
-			defer values.Unregister(snk)
-			env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
-				"parallelism.default": "2", "table.dml-sync": "false", exec.BatchSizeKey: "10"}})
-			require.NoError(t, err)
+			env, out, snk := rescaleSession(t, true)
 			// fs_hold(n) is n; for reader 1's rows, once the gate opens.
 			gate := make(chan struct{})
 			name := fmt.Sprintf("fs_hold_%d", par)
@@ -114,13 +105,10 @@ func TestRescaleFilesystemFinishedReaderSQL(t *testing.T) {
 				}
 				return n
 			}))
-			for _, stmt := range []string{
-				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '" + dir + "', 'format' = 'csv')",
-				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
-			} {
-				_, err := env.ExecuteSQL(ctx, stmt)
-				require.NoError(t, err, stmt)
-			}
+			execAll(t, ctx, env,
+				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+dir+"', 'format' = 'csv')",
+				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
+			)
 			insert := "INSERT INTO snk SELECT n % 10, COUNT(*), SUM(" + name + "(n)) FROM src GROUP BY n % 10"
 			r, err := env.ExecuteSQL(ctx, insert)
 			require.NoError(t, err)
@@ -152,21 +140,13 @@ func TestRescaleFilesystemFinishedReaderSQL(t *testing.T) {
 func TestRescaleUnboundedNexmarkSQL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out := &values.Data{}
-	snk := values.Register(out)
-	defer values.Unregister(snk)
-	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
-		"parallelism.default": "2", "table.dml-sync": "false", exec.BatchSizeKey: "10"}})
-	require.NoError(t, err)
-	for _, stmt := range []string{
+	env, out, snk := rescaleSession(t, true)
+	execAll(t, ctx, env,
 		`CREATE TABLE events (event_type INT, bid ROW<dateTime TIMESTAMP(3)>,
 			dateTime AS bid.dateTime, WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND)
 			WITH ('connector' = 'nexmark', 'first-event.rate' = '2000', 'rate.limited' = 'true')`,
-		"CREATE TABLE snk (k INT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
-	} {
-		_, err := env.ExecuteSQL(ctx, stmt)
-		require.NoError(t, err, stmt)
-	}
+		"CREATE TABLE snk (k INT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
+	)
 	const insert = "INSERT INTO snk SELECT 0, COUNT(*), CAST(SUM(event_type) AS BIGINT) FROM events"
 	total := func() int64 {
 		row, ok := lastPerKey(out)["0"]

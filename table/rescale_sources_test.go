@@ -55,18 +55,11 @@ func TestRescaleDatagenSQL(t *testing.T) {
 func testRescaleDatagen(t *testing.T, with string, par int, want func(int) string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out := &values.Data{}
-	snk := values.Register(out)
-	defer values.Unregister(snk)
-	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{"parallelism.default": "2", "table.dml-sync": "false"}})
-	require.NoError(t, err)
-	for _, stmt := range []string{
-		"CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '400', " + with + ")",
-		"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
-	} {
-		_, err := env.ExecuteSQL(ctx, stmt)
-		require.NoError(t, err, stmt)
-	}
+	env, out, snk := rescaleSession(t, false)
+	execAll(t, ctx, env,
+		"CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '400', "+with+")",
+		"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
+	)
 	const insert = "INSERT INTO snk SELECT id % 10, COUNT(*), SUM(id) FROM src GROUP BY id % 10"
 	r, err := env.ExecuteSQL(ctx, insert)
 	require.NoError(t, err)
@@ -127,18 +120,40 @@ func saveSavepoint(t *testing.T, sp *exec.Savepoint) string {
 	return path
 }
 
-// rerunRestored runs insert to its end at parallelism par, restored from
-// sp, after the statements extra.
-func rerunRestored(t *testing.T, ctx context.Context, env *table.Environment, insert string, par int, sp *exec.Savepoint, extra ...string) {
+// rescaleSession is a session at parallelism 2 submitting its INSERTs
+// without waiting (with batches of 10 rows when smallBatches is set), and a
+// values sink registered as snk, its received rows out.
+func rescaleSession(t *testing.T, smallBatches bool) (env *table.Environment, out *values.Data, snk string) {
 	t.Helper()
-	stmts := append([]string{
-		"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
-		"SET '" + table.SavepointPath + "' = '" + saveSavepoint(t, sp) + "'",
-	}, extra...)
+	out = &values.Data{}
+	snk = values.Register(out)
+	t.Cleanup(func() { values.Unregister(snk) })
+	cfg := map[string]string{"parallelism.default": "2", "table.dml-sync": "false"}
+	if smallBatches {
+		cfg[exec.BatchSizeKey] = "10"
+	}
+	env, err := table.NewEnvironment(table.Settings{Config: cfg})
+	require.NoError(t, err)
+	return env, out, snk
+}
+
+// execAll runs the statements in env, each to success.
+func execAll(t *testing.T, ctx context.Context, env *table.Environment, stmts ...string) {
+	t.Helper()
 	for _, stmt := range stmts {
 		_, err := env.ExecuteSQL(ctx, stmt)
 		require.NoError(t, err, stmt)
 	}
+}
+
+// rerunRestored runs insert to its end at parallelism par, restored from
+// sp, after the statements extra.
+func rerunRestored(t *testing.T, ctx context.Context, env *table.Environment, insert string, par int, sp *exec.Savepoint, extra ...string) {
+	t.Helper()
+	execAll(t, ctx, env, append([]string{
+		"SET 'parallelism.default' = '" + strconv.Itoa(par) + "'",
+		"SET '" + table.SavepointPath + "' = '" + saveSavepoint(t, sp) + "'",
+	}, extra...)...)
 	r, err := env.ExecuteSQL(ctx, insert)
 	require.NoError(t, err)
 	require.NoError(t, r.Job.Wait(ctx))
@@ -194,19 +209,12 @@ func stopWhileGated(t *testing.T, ctx context.Context, job *exec.Job, gate chan 
 func TestRescaleUnboundedDatagenSQL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out := &values.Data{}
-	snk := values.Register(out)
-	defer values.Unregister(snk)
-	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{"parallelism.default": "2", "table.dml-sync": "false"}})
-	require.NoError(t, err)
-	for _, stmt := range []string{
+	env, out, snk := rescaleSession(t, false)
+	execAll(t, ctx, env,
 		`CREATE TABLE src (id BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen',
 			'rows-per-second' = '400', 'fields.id.min' = '0', 'fields.id.max' = '0', 'fields.ts.max-past' = '1 s')`,
-		"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
-	} {
-		_, err := env.ExecuteSQL(ctx, stmt)
-		require.NoError(t, err, stmt)
-	}
+		"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
+	)
 	const insert = "INSERT INTO snk SELECT id, COUNT(*), SUM(id) FROM src GROUP BY id"
 	r, err := env.ExecuteSQL(ctx, insert)
 	require.NoError(t, err)
@@ -250,12 +258,7 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 		t.Run(fmt.Sprintf("2-to-%d", par), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			out := &values.Data{}
-			snk := values.Register(out)
-			defer values.Unregister(snk)
-			env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
-				"parallelism.default": "2", "table.dml-sync": "false", exec.BatchSizeKey: "10"}})
-			require.NoError(t, err)
+			env, out, snk := rescaleSession(t, true)
 			// fs_gate(n) is n, once the gate opens.
 			gate, called := make(chan struct{}), make(chan struct{}, 2)
 			name := fmt.Sprintf("fs_gate_%d", par)
@@ -271,13 +274,10 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 				}
 				return n
 			}))
-			for _, stmt := range []string{
-				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '" + dir + "', 'format' = 'csv')",
-				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
-			} {
-				_, err := env.ExecuteSQL(ctx, stmt)
-				require.NoError(t, err, stmt)
-			}
+			execAll(t, ctx, env,
+				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+dir+"', 'format' = 'csv')",
+				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
+			)
 			insert := "INSERT INTO snk SELECT n % 10, COUNT(*), SUM(" + name + "(n)) FROM src GROUP BY n % 10"
 			r, err := env.ExecuteSQL(ctx, insert)
 			require.NoError(t, err)
