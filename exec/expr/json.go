@@ -75,8 +75,9 @@ type jsonStepKind byte
 const (
 	stepKey jsonStepKind = iota
 	stepIndex
-	stepAllElements // [*]
-	stepAllMembers  // .*
+	// stepWildcard is .* and [*], which Jayway JsonPath treats alike: the
+	// members of an object, the elements of an array, nothing of a scalar.
+	stepWildcard
 )
 
 type jsonStep struct {
@@ -114,7 +115,7 @@ func parseJSONPath(p string) (*jsonPath, error) {
 			i++
 			switch {
 			case i < len(s) && s[i] == '*':
-				path.steps = append(path.steps, jsonStep{kind: stepAllMembers})
+				path.steps = append(path.steps, jsonStep{kind: stepWildcard})
 				path.indefinite = true
 				i++
 			case i < len(s) && s[i] == '[':
@@ -153,7 +154,7 @@ func parseJSONPath(p string) (*jsonPath, error) {
 			inner := strings.TrimSpace(s[i+1 : i+k])
 			i += k + 1
 			if inner == "*" {
-				path.steps = append(path.steps, jsonStep{kind: stepAllElements})
+				path.steps = append(path.steps, jsonStep{kind: stepWildcard})
 				path.indefinite = true
 				continue
 			}
@@ -180,7 +181,10 @@ type jsonMatcher struct {
 }
 
 // match returns the spans of doc that path selects, or ok=false when doc
-// is not valid JSON or a strict-mode path does not fit its structure.
+// is not valid JSON or a strict-mode path does not fit its structure. As
+// in Jayway JsonPath, only the steps before the first wildcard have to
+// fit: after it, a value without the key or index is skipped, in either
+// mode.
 func (m *jsonMatcher) match(doc string) (spans []jsonSpan, ok bool) {
 	start := skipWS(doc, 0)
 	end, ok := skipJSON(doc, start)
@@ -188,43 +192,57 @@ func (m *jsonMatcher) match(doc string) (spans []jsonSpan, ok bool) {
 		return nil, false
 	}
 	m.cur = append(m.cur[:0], jsonSpan{start, end})
+	afterWildcard := false
 	for _, st := range m.path.steps {
 		m.nxt = m.nxt[:0]
 		for _, sp := range m.cur {
 			found := false
 			switch st.kind {
-			case stepKey, stepAllMembers:
+			case stepKey:
 				if doc[sp.start] != '{' {
 					break
 				}
 				eachMember(doc, sp.start, func(key jsonSpan, val jsonSpan) bool {
-					if st.kind == stepAllMembers || jsonStringEquals(doc[key.start:key.end], st.key) {
+					if jsonStringEquals(doc[key.start:key.end], st.key) {
 						m.nxt = append(m.nxt, val)
 						found = true
-						return st.kind == stepAllMembers
+						return false
 					}
 					return true
 				})
-				found = found || st.kind == stepAllMembers
-			case stepIndex, stepAllElements:
+			case stepIndex:
 				if doc[sp.start] != '[' {
 					break
 				}
 				k := 0
 				eachElement(doc, sp.start, func(val jsonSpan) bool {
-					if st.kind == stepAllElements || k == st.index {
+					if k == st.index {
 						m.nxt = append(m.nxt, val)
 						found = true
 					}
 					k++
-					return st.kind == stepAllElements || k <= st.index
+					return k <= st.index
 				})
-				found = found || st.kind == stepAllElements
+			case stepWildcard:
+				found = true
+				switch doc[sp.start] {
+				case '{':
+					eachMember(doc, sp.start, func(_ jsonSpan, val jsonSpan) bool {
+						m.nxt = append(m.nxt, val)
+						return true
+					})
+				case '[':
+					eachElement(doc, sp.start, func(val jsonSpan) bool {
+						m.nxt = append(m.nxt, val)
+						return true
+					})
+				}
 			}
-			if !found && m.path.strict {
+			if !found && m.path.strict && !afterWildcard {
 				return nil, false
 			}
 		}
+		afterWildcard = afterWildcard || st.kind == stepWildcard
 		m.cur, m.nxt = m.nxt, m.cur
 	}
 	return m.cur, true
@@ -582,12 +600,15 @@ const (
 	jsonError                   // an error: ON ERROR applies
 )
 
-// jsonQueryRow evaluates a row's path as Calcite's JsonFunctions do for
-// Flink. Invalid JSON and a path that does not fit the document are errors
-// in strict mode and empty in lax mode; so is, for JSON_VALUE, an object or
-// array (it wants a scalar; a wildcard path gives a list of matches),
-// while a missing value, JSON null and a wildcard path without matches
-// are empty in both modes.
+// jsonQueryRow evaluates a row's path as Flink's SqlJsonUtils does (after
+// Calcite's JsonFunctions, over Jayway JsonPath). Invalid JSON and a path
+// that does not fit the document are errors in strict mode and empty in
+// lax mode; so is, for JSON_VALUE, an object or array (it wants a scalar;
+// a wildcard path gives a list of matches). A definite path whose value is
+// JSON null reads as Java null, which strict mode refuses ("requires a non
+// empty returned value") and lax mode takes as empty. A wildcard path
+// always reads as a list, possibly empty, so it is found even without
+// matches: JSON_EXISTS is TRUE and JSON_QUERY gives [].
 func jsonQueryRow(m *jsonMatcher, doc string) (spans []jsonSpan, st jsonStatus, reason string) {
 	if m == nil {
 		return nil, jsonError, "invalid JSON path"
@@ -598,11 +619,12 @@ func jsonQueryRow(m *jsonMatcher, doc string) (spans []jsonSpan, st jsonStatus, 
 		return nil, jsonError, "invalid JSON or no value at the path in strict mode"
 	case !ok:
 		return nil, jsonEmpty, ""
-	case len(spans) == 0:
-		// A wildcard path without matches is empty too.
-		return nil, jsonEmpty, ""
 	case m.path.indefinite:
 		return spans, jsonFound, ""
+	case len(spans) == 0:
+		return nil, jsonEmpty, ""
+	case doc[spans[0].start:spans[0].end] == "null" && m.path.strict:
+		return nil, jsonError, "strict jsonpath mode requires a non empty returned value, but is null"
 	case doc[spans[0].start:spans[0].end] == "null":
 		return nil, jsonEmpty, ""
 	}
@@ -947,11 +969,11 @@ func resolveJSONExists(name string, args []Expr) (Expr, error) {
 	return call, nil
 }
 
-// compileJSONExists: TRUE when the path selects a value. A document that
-// is not JSON, an invalid path from a column and a strict path that does
-// not fit the document are errors, which the ON ERROR behavior maps (as
-// Calcite's JsonFunctions.jsonExists): FALSE by default, TRUE, NULL
-// (UNKNOWN) or a failed query (ERROR).
+// compileJSONExists: TRUE when the path selects a value (jsonQueryRow).
+// A document that is not JSON, an invalid path from a column and a strict
+// path that does not fit the document are errors, which the ON ERROR
+// behavior maps as Flink's SqlJsonUtils.jsonExists does: FALSE by default,
+// TRUE, NULL (UNKNOWN) or a failed query (ERROR).
 func compileJSONExists(c *compiler, call *Call) (Evaluator, error) {
 	matcher, err := pathMatcher(call)
 	if err != nil {
@@ -976,14 +998,9 @@ func compileJSONExists(c *compiler, call *Call) (Evaluator, error) {
 				if !bitutil.BitIsSet(vb, i) {
 					continue
 				}
-				found, ok := false, false
-				if m := matcher(path(i)); m != nil {
-					var spans []jsonSpan
-					spans, ok = m.match(doc(i))
-					found = ok && len(spans) > 0
-				}
-				if ok {
-					bitutil.SetBitTo(bits, i, found)
+				_, st, why := jsonQueryRow(matcher(path(i)), doc(i))
+				if st != jsonError {
+					bitutil.SetBitTo(bits, i, st == jsonFound)
 					continue
 				}
 				switch onError {
@@ -992,7 +1009,7 @@ func compileJSONExists(c *compiler, call *Call) (Evaluator, error) {
 				case "UNKNOWN":
 					bitutil.ClearBit(vb, i)
 				case "ERROR":
-					failed = fmt.Errorf("JSON_EXISTS: %s", jsonExistsError(doc(i), path(i)))
+					failed = fmt.Errorf("JSON_EXISTS: %s", jsonExistsError(doc(i), path(i), why))
 				}
 			}
 		})
@@ -1004,8 +1021,9 @@ func compileJSONExists(c *compiler, call *Call) (Evaluator, error) {
 	})
 }
 
-// jsonExistsError says why JSON_EXISTS failed on a row, for ERROR ON ERROR.
-func jsonExistsError(doc, path string) string {
+// jsonExistsError says why JSON_EXISTS failed on a row, for ERROR ON ERROR:
+// more precisely than jsonQueryRow's reason where it can.
+func jsonExistsError(doc, path, reason string) string {
 	if _, err := parseJSONPath(path); err != nil {
 		return err.Error()
 	}
@@ -1013,7 +1031,10 @@ func jsonExistsError(doc, path string) string {
 	if end, ok := skipJSON(doc, start); !ok || skipWS(doc, end) != len(doc) {
 		return fmt.Sprintf("invalid JSON document '%s'", doc)
 	}
-	return fmt.Sprintf("no results for strict path '%s'", path)
+	if strings.HasPrefix(reason, "invalid JSON or no value") {
+		return fmt.Sprintf("no results for strict path '%s'", path)
+	}
+	return reason
 }
 
 // resolveIsJSON: 'IS JSON'(s[, kind]) with kind 'VALUE' (default),
