@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -207,10 +208,10 @@ func (g *mapGen) column(_, _ int64, n int) (arrow.Array, error) {
 	// their key.
 	g.idx, g.vidx, g.sizes = g.idx[:0], g.vidx[:0], g.sizes[:0]
 	dups := false
-	eq := equalFunc(keys)
+	parts := newDistinctParts(keys)
 	for j := range n - nulls {
 		size := 0
-		distinct(eq, j*l, l, func(first, last int) {
+		parts.each(j*l, l, func(first, last int) {
 			g.idx = append(g.idx, int32(first))
 			g.vidx = append(g.vidx, int32(last))
 			size++
@@ -256,10 +257,10 @@ func (g *multisetGen) column(_, _ int64, n int) (arrow.Array, error) {
 	}
 	elems, counts := ec[0], ec[1].(*array.Int32).Int32Values()
 	g.idx, g.sizes = g.idx[:0], g.sizes[:0]
-	eq := equalFunc(elems)
+	parts := newDistinctParts(elems)
 	for j := range n - nulls {
 		start := len(g.idx)
-		distinct(eq, j*l, l, func(first, last int) {
+		parts.each(j*l, l, func(first, last int) {
 			for range counts[last] {
 				g.idx = append(g.idx, int32(first))
 			}
@@ -305,28 +306,116 @@ func (g *rowGen) column(_, _ int64, n int) (arrow.Array, error) {
 	return out, nil
 }
 
-// distinct calls emit(first, last) for every distinct value among the
-// values base..base+n-1 that eq compares, in the order of their first
-// occurrence, with the index of their last. The parts of a row are few
-// (three by default), so comparing each with those before it is cheaper
-// than hashing them.
-func distinct(eq func(i, j int) bool, base, n int, emit func(first, last int)) {
+// pairwiseMax is the longest row whose parts distinct compares pairwise:
+// the parts of a row are few (three by default), and comparing each with
+// those before it is cheaper than hashing them; longer rows look their
+// parts up by key.
+const pairwiseMax = 16
+
+// distinctParts finds the distinct values among a row's parts.
+type distinctParts struct {
+	a  arrow.Array
+	eq func(i, j int) bool
+	// key is a non-NULL value's bytes; nil for nested values, which
+	// compare by eq alone.
+	key func(i int) string
+	// reused between rows: the place in order of each key's first
+	// occurrence, the first occurrences in order, and their last ones
+	at           map[string]int
+	order, lasts []int
+}
+
+func newDistinctParts(a arrow.Array) *distinctParts {
+	return &distinctParts{a: a, eq: equalFunc(a), key: keyFunc(a), at: map[string]int{}}
+}
+
+// each calls emit(first, last) for every distinct value among the values
+// base..base+n-1, in the order of their first occurrence, with the index
+// of their last. NULLs are one value, as Java's HashMap keys are.
+func (d *distinctParts) each(base, n int, emit func(first, last int)) {
+	if n <= pairwiseMax || d.key == nil {
+		d.pairwise(base, n, emit)
+		return
+	}
+	clear(d.at)
+	d.order, d.lasts = d.order[:0], d.lasts[:0]
+	nullAt := -1
+	for v := base; v < base+n; v++ {
+		at, seen := nullAt, nullAt >= 0
+		null := d.a.IsNull(v)
+		if !null {
+			at, seen = d.at[d.key(v)]
+		}
+		if seen {
+			d.lasts[at] = v
+			continue
+		}
+		if null {
+			nullAt = len(d.order)
+		} else {
+			d.at[d.key(v)] = len(d.order)
+		}
+		d.order, d.lasts = append(d.order, v), append(d.lasts, v)
+	}
+	for i, first := range d.order {
+		emit(first, d.lasts[i])
+	}
+}
+
+// pairwise compares each value with those before it.
+func (d *distinctParts) pairwise(base, n int, emit func(first, last int)) {
 	for a := base; a < base+n; a++ {
 		seen := false
 		for b := base; b < a && !seen; b++ {
-			seen = eq(b, a)
+			seen = d.eq(b, a)
 		}
 		if seen {
 			continue
 		}
 		last := a
 		for c := a + 1; c < base+n; c++ {
-			if eq(a, c) {
+			if d.eq(a, c) {
 				last = c
 			}
 		}
 		emit(a, last)
 	}
+}
+
+// keyFunc returns the bytes of a's non-NULL values, equal exactly when
+// equalFunc says the values are; nil for the nested types.
+func keyFunc(a arrow.Array) func(i int) string {
+	switch a := a.(type) {
+	case *array.Boolean:
+		return func(i int) string {
+			if a.Value(i) {
+				return "t"
+			}
+			return "f"
+		}
+	case *array.String:
+		return a.Value
+	case *array.Binary:
+		return func(i int) string { return bytesKey(a.Value(i)) }
+	}
+	if fw, ok := a.DataType().(arrow.FixedWidthDataType); ok && fw.BitWidth()%8 == 0 {
+		w, off := fw.BitWidth()/8, a.Data().Offset()
+		var b []byte
+		if buf := a.Data().Buffers()[1]; buf != nil {
+			b = buf.Bytes()
+		}
+		return func(i int) string { return bytesKey(b[(off+i)*w : (off+i+1)*w]) }
+	}
+	return nil
+}
+
+// bytesKey views b as a string without copying it: the keys live only
+// while their row's parts are looked up, and the array outlives that.
+func bytesKey(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // equalFunc compares two values of a, NULLs equal to each other as Java's

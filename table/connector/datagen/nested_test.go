@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -161,14 +163,44 @@ func TestNestedUniqueKeys(t *testing.T) {
 	}
 }
 
-// TestDistinct: a repeated key keeps its first place and its last value.
+// TestDistinct: a repeated key keeps its first place and its last value,
+// and a NULL is one value, whether a row's parts are compared pairwise or
+// looked up by key (rows longer than pairwiseMax).
 func TestDistinct(t *testing.T) {
-	vals := []int{7, 1, 2, 1, 3, 2, 9}
-	var got [][2]int
-	distinct(func(i, j int) bool { return vals[i] == vals[j] }, 1, 5, func(first, last int) {
-		got = append(got, [2]int{first, last})
-	})
-	require.Equal(t, [][2]int{{1, 3}, {2, 5}, {4, 4}}, got)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	each := func(d *distinctParts, base, n int) [][2]int {
+		var got [][2]int
+		d.each(base, n, func(first, last int) { got = append(got, [2]int{first, last}) })
+		return got
+	}
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	b.AppendValues([]int64{7, 1, 2, 1, 3, 2, 9}, nil)
+	small := b.NewInt64Array()
+	defer small.Release()
+	require.Equal(t, [][2]int{{1, 3}, {2, 5}, {4, 4}}, each(newDistinctParts(small), 1, 5))
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{pairwiseMax + 1, 200} {
+		sb := array.NewStringBuilder(mem)
+		for range n {
+			if rng.IntN(10) == 0 {
+				sb.AppendNull()
+			} else {
+				sb.Append(strconv.Itoa(rng.IntN(n / 3)))
+			}
+		}
+		strs := sb.NewStringArray()
+		sb.Release()
+		d := newDistinctParts(strs)
+		byKey := each(d, 0, n)
+		var pairwise [][2]int
+		d.pairwise(0, n, func(first, last int) { pairwise = append(pairwise, [2]int{first, last}) })
+		require.Equal(t, pairwise, byKey, "%d parts", n)
+		require.Less(t, len(byKey), n)
+		strs.Release()
+	}
 }
 
 // TestNestedNullRate: 'null-rate' makes whole collections and rows NULL;
