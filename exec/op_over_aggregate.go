@@ -53,9 +53,18 @@ import (
 // longer be in a frame are dropped when the next row of their partition
 // fires. Unbounded frames keep no rows at all. The output is insert-only.
 //
+// DISTINCT calls (Flink's DistinctInfo over a MapView) keep, per
+// partition, each argument value of the frame with its number of rows in
+// agg.State: a row enters its call's accumulator only when its value's
+// count goes from 0 to 1, and a row leaving the frame is retracted only
+// when the count returns to 0. The calls over one argument column share
+// the counts (agg.ShareDistinct), which are looked up a batch of
+// operations at a time (agg.UpdateAll).
+//
 // Snapshot: sections (appendSection): tag 0 holds the watermark and the
 // arrival counter; tag kg+1 the partitions of key group kg, each with
-// its key, accumulators, frame rows and waiting rows.
+// its key, accumulators (with a DISTINCT call's value counts, so they
+// move with their key group on rescale), frame rows and waiting rows.
 
 func init() { RegisterOperator(KindOverAggregate, newOverAggregate) }
 
@@ -334,13 +343,11 @@ func (o *overOp) aggregateAndEmit(out Output) error {
 	defer ops.Release()
 	o.before = resize(o.before, len(o.emitOp))
 	clear(o.before)
+	if err := agg.UpdateAll(o.states, ops, o.opPart, o.opRetract); err != nil {
+		return err
+	}
 	results := make([]arrow.Array, len(o.states))
 	for j, st := range o.states {
-		st.Update(ops, o.opPart, o.opRetract)
-		if err := st.Err(); err != nil {
-			releaseArrays(results[:j])
-			return err
-		}
 		results[j] = st.Build(o.ctx.Mem, o.emitOp, o.before)
 	}
 	return o.emit.flush(out, o.store, nil, results...)
@@ -373,6 +380,13 @@ func newOverStates(what string, calls []agg.Call, inTypes []arrow.DataType, retr
 		if u {
 			argCols = append(argCols, c)
 		}
+	}
+	// DISTINCT calls over one argument column (COUNT(DISTINCT b) and
+	// SUM(DISTINCT b) OVER w) keep one value -> count map per partition,
+	// as Flink's DistinctInfo shares one MapView, and agg.UpdateAll
+	// probes it once per row for all of them.
+	if err := agg.ShareDistinct(states, nil); err != nil {
+		return nil, nil, errs.Wrap(errs.NotSupported, err, "over-aggregate")
 	}
 	return states, argCols, nil
 }

@@ -58,7 +58,9 @@ import (
 //
 // Snapshot: sections (appendSection): tag 0 holds the arrival counter;
 // tag kg+1 the partitions of key group kg, each with its key and rows in
-// order. Restore replays the rows into the partitions' accumulators.
+// order. Restore replays the rows into the partitions' accumulators,
+// which rebuilds a DISTINCT call's value counts (see the over-aggregate
+// operator) with them.
 
 func init() { RegisterOperator(KindNonTimeOverAggregate, newNonTimeOver) }
 
@@ -478,14 +480,14 @@ func (o *nonTimeOverOp) aggregateAndEmit(out Output) error {
 		return err
 	}
 	defer ops.Release()
+	for _, st := range o.states {
+		st.Grow(int(o.scratchNext))
+	}
+	if err := agg.UpdateAll(o.states, ops, o.opAcc, o.opRetract); err != nil {
+		return err
+	}
 	results := make([]arrow.Array, len(o.states))
 	for j, st := range o.states {
-		st.Grow(int(o.scratchNext))
-		st.Update(ops, o.opAcc, o.opRetract)
-		if err := st.Err(); err != nil {
-			releaseArrays(results[:j])
-			return err
-		}
 		results[j] = st.Build(o.ctx.Mem, o.emitOp, o.emitBefore)
 	}
 	return o.emit.flush(out, o.store, nil, results...)
@@ -545,11 +547,8 @@ func (o *nonTimeOverOp) Restore(state []byte) error {
 		return err
 	}
 	defer ops.Release()
-	for _, st := range o.states {
-		st.Update(ops, o.opAcc, o.opRetract)
-		if err := st.Err(); err != nil {
-			return err
-		}
+	if err := agg.UpdateAll(o.states, ops, o.opAcc, o.opRetract); err != nil {
+		return err
 	}
 	o.opSlot, o.opAcc, o.opRetract = o.opSlot[:0], o.opAcc[:0], o.opRetract[:0]
 	return nil

@@ -146,9 +146,17 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 				return nil, nil, err
 			}
 		case agg.IsAggregate(f.Name):
-			if f.Distinct || f.Filter != nil {
-				return nil, nil, b.errAt(errs.NotSupported, f, "DISTINCT and FILTER in OVER aggregates are not supported yet")
+			if f.Filter != nil {
+				// Flink's Calcite validates OVER(FILTER(agg), window) and
+				// finds no aggregate under the OVER. The SQL parser
+				// already refuses it; this keeps any other AST honest.
+				return nil, nil, b.errAt(errs.InvalidPlan, f,
+					"FILTER is not allowed in an OVER aggregate: OVER must be applied to aggregate function, as in Flink; move the condition into the argument (%s(CASE WHEN ... THEN ... END) OVER ...)", f.Name)
 			}
+			if f.Distinct && len(f.Args) != 1 {
+				return nil, nil, b.errAt(errs.NotSupported, f, "DISTINCT %s takes one argument", f.Name)
+			}
+			call.Distinct = f.Distinct
 			t, err := agg.ResultType(f.Name, argTypes)
 			if err != nil {
 				return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%v", err)

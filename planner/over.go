@@ -14,8 +14,14 @@ type OverCall struct {
 	// Func is the function: an aggregate, LAG, ROW_NUMBER, RANK,
 	// DENSE_RANK, or (batch mode only) LEAD, NTILE, PERCENT_RANK,
 	// CUME_DIST.
-	Func      string
-	Args      []int
+	Func string
+	Args []int
+	// Distinct aggregates each distinct argument value of the frame once
+	// (COUNT(DISTINCT b) OVER w): the operator keeps, per partition, each
+	// value's count in the frame, as Flink's DistinctInfo does with a
+	// MapView, so a value leaving the frame is retracted only when its
+	// last row leaves.
+	Distinct  bool
 	Partition []int
 	Order     []exec.SortKey
 	// Rows selects a ROWS frame over a RANGE frame; Preceding counts rows
@@ -34,7 +40,7 @@ func (c OverCall) IsRanking() bool {
 
 // AggCall is the call as an aggregate over its frame.
 func (c OverCall) AggCall() agg.Call {
-	return agg.Call{Func: c.Func, Args: c.Args, Filter: -1, Type: c.Type, Name: c.Name}
+	return agg.Call{Func: c.Func, Args: c.Args, Distinct: c.Distinct, Filter: -1, Type: c.Type, Name: c.Name}
 }
 
 // Over appends one column per window function call to its input's
@@ -130,8 +136,12 @@ func describeOverCall(c OverCall, in types.Schema) string {
 	if c.Preceding >= 0 {
 		bound = fmt.Sprint(c.Preceding)
 	}
-	return fmt.Sprintf("%s(%s) OVER (partitionBy=[%s], orderBy=[%s], %s BETWEEN %s PRECEDING AND CURRENT ROW) AS %s",
-		c.Func, strings.Join(args, ", "), columnNames(in, c.Partition), sortKeys(in, c.Order), frame, bound, c.Name)
+	distinct := ""
+	if c.Distinct {
+		distinct = "DISTINCT "
+	}
+	return fmt.Sprintf("%s(%s%s) OVER (partitionBy=[%s], orderBy=[%s], %s BETWEEN %s PRECEDING AND CURRENT ROW) AS %s",
+		c.Func, distinct, strings.Join(args, ", "), columnNames(in, c.Partition), sortKeys(in, c.Order), frame, bound, c.Name)
 }
 
 func columnNames(s types.Schema, cols []int) string {

@@ -739,7 +739,7 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 			}
 		}
 		if f.Filter != nil {
-			return nil, c.errAt(pos, "FILTER (WHERE ...) cannot be combined with OVER")
+			return nil, c.errAt(pos, "FILTER (WHERE ...) cannot be combined with OVER: OVER must be applied to aggregate function, as in Flink")
 		}
 		var err error
 		if n.Spec.OnlyAlias {

@@ -1948,7 +1948,8 @@ var notCallNames = map[string]bool{
 // FIRST_VALUE/LAST_VALUE as plain aggregates (TiDB allows them only with
 // OVER), any other function before OVER (user aggregates, LISTAGG), and
 // DISTINCT calls of aggregates TiDB does not know (LISTAGG, ARRAY_AGG,
-// COLLECT, user aggregates).
+// COLLECT, user aggregates) or before OVER (TiDB windows no DISTINCT
+// call, Flink does: COUNT(DISTINCT b) OVER w).
 func (r *rewriter) ownCall(i int) bool {
 	t := r.tok(i)
 	if notCallNames[t.upper] {
@@ -1965,6 +1966,9 @@ func (r *rewriter) ownCall(i int) bool {
 		return false
 	}
 	over := r.tok(end + 1).is("OVER")
+	if over && r.tok(i+2).is("DISTINCT") {
+		return true
+	}
 	if t.is("FIRST_VALUE") || t.is("LAST_VALUE") {
 		return !over
 	}

@@ -221,6 +221,13 @@ var equivalences = []struct {
 				OverWindow(table.Over().PartitionBy(table.Col("customer")).OrderBy(table.Col("ts")).Preceding(table.RowInterval(2)).As("w")).
 				Select(table.Col("id"), table.Col("amount").Sum().Over("w").As("s"))
 		}, false},
+	{"over-distinct", `SELECT id, COUNT(DISTINCT amount) OVER w AS c, SUM(DISTINCT amount) OVER w AS s FROM orders
+		WINDOW w AS (PARTITION BY customer ORDER BY ts RANGE BETWEEN INTERVAL '5' SECOND PRECEDING AND CURRENT ROW)`,
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").
+				OverWindow(table.Over().PartitionBy(table.Col("customer")).OrderBy(table.Col("ts")).Preceding(table.Lit(5).Seconds()).As("w")).
+				Select(table.Col("id"), table.Col("amount").CountDistinct().Over("w").As("c"), table.Col("amount").SumDistinct().Over("w").As("s"))
+		}, false},
 	{"order-fetch", "SELECT id, amount FROM orders ORDER BY amount DESC, id LIMIT 5 OFFSET 2",
 		func(env *table.Environment) *table.Table {
 			return env.From("orders").Select(table.Col("id"), table.Col("amount")).

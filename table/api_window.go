@@ -282,10 +282,10 @@ func (ot *OverWindowedTable) Select(items ...any) *Table {
 			if f.n.kind != kAgg {
 				return nil, exprError(errs.InvalidPlan, c, "Over applies to an aggregate such as Col(\"x\").Sum()")
 			}
-			if f.n.distinct {
-				return nil, exprError(errs.NotSupported, c, "DISTINCT in over aggregates is not supported yet")
+			if f.n.distinct && len(f.n.args) != 1 {
+				return nil, exprError(errs.NotSupported, c, "DISTINCT %s takes one argument", f.n.name)
 			}
-			oc := planner.OverCall{Func: f.n.name, Preceding: -1, Name: fmt.Sprintf("w0$o%d", i)}
+			oc := planner.OverCall{Func: f.n.name, Distinct: f.n.distinct, Preceding: -1, Name: fmt.Sprintf("w0$o%d", i)}
 			var argTypes []types.DataType
 			for _, a := range f.n.args {
 				e, err := sc.resolve(a)
