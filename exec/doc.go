@@ -96,9 +96,9 @@
 // restore every old reader's snapshot and keep the splits they own now;
 // where some old readers had finished, their splits are done and the new
 // readers get a snapshot that owes nothing in their place
-// (connector.FinishedReaderSnapshotter: datagen, filesystem, nexmark; a
-// Kafka source, or a finished subtask with final sink transactions, is
-// refused). Other
+// (connector.FinishedReaderSnapshotter: Kafka, datagen, filesystem,
+// nexmark; a finished subtask with final sink transactions is refused).
+// Other
 // state that is not keyed (other sources' positions, a two-phase-commit
 // sink's transactions, a sort, a batch over-aggregate) makes a rescaled
 // restore fail at submission with an error naming the operator and

@@ -35,8 +35,8 @@ type RescaledStateChecker interface {
 // while only some of its old subtasks had finished, the runtime hands the
 // new readers, in the place of each finished old reader's snapshot, the
 // one FinishedReaderSnapshot returns for it: a snapshot that owes
-// nothing. A source without it (Kafka, whose finished reader's partitions
-// would be read again from the startup mode) refuses such a restore.
+// nothing. A source without it refuses such a restore: its new readers
+// would read a finished reader's splits again from the start.
 type FinishedReaderSnapshotter interface {
 	// FinishedReaderSnapshot is the snapshot of reader subtask of
 	// parallelism readers of spec that has finished all its splits.

@@ -12,7 +12,12 @@
 // never through group rebalancing, and the reader's snapshot is the next
 // offset of each of its partitions. Start offsets come from
 // scan.startup.mode; a read ends where scan.bounded.mode says, the stop
-// offsets resolved when the reader starts. Unbounded reads look for new
+// offsets resolved when a partition is first read and kept in the
+// snapshot, as a Flink split keeps its stopping offset, so that a restored
+// bounded read ends where it would have without the restore. A reader
+// that had finished before a rescale is named in the new readers'
+// snapshots (FinishedReaderSnapshot), and they take its partitions as
+// read. Unbounded reads look for new
 // partitions (and topics of a pattern) every
 // scan.topic-partition-discovery.interval and read them from the start.
 //

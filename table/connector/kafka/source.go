@@ -30,6 +30,9 @@ type partState struct {
 	hw   int64  // the partition's high watermark at the last fetch; -1 before
 	stop int64  // bounded reads: offset to stop before; -1 when unbounded
 	done bool
+	// readElsewhere marks a partition that a reader which finished
+	// before a rescale had read to its end: done, with no offsets known.
+	readElsewhere bool
 }
 
 // reader reads the partitions assigned to one subtask. It consumes them
@@ -47,8 +50,8 @@ type reader struct {
 	started  bool
 	startErr error // a failed start in Idle, returned by Next
 	parts    map[topicPartition]*partState
-	open     int // partitions not done
-	restored map[string]map[int32]int64
+	open     int    // partitions not done
+	restored *state // merged snapshots to resume from, nil when none
 	nextDisc time.Time
 
 	keyB, valB *array.RecordBuilder
@@ -265,13 +268,23 @@ func (r *reader) addPartitions(ctx context.Context, tps []topicPartition, discov
 	if len(tps) == 0 {
 		return nil
 	}
-	start := map[topicPartition]int64{}
-	var rest []topicPartition
+	start, stop := map[topicPartition]int64{}, map[topicPartition]int64{}
+	var rest, unstopped []topicPartition
+	consume := map[string]map[int32]kgo.Offset{}
 	for _, tp := range tps {
-		if o, ok := r.restored[tp.topic][tp.partition]; ok {
+		if r.restored.readElsewhere(tp) {
+			r.parts[tp] = &partState{tp: tp, id: tp.String(), stop: -1, hw: -1, done: true, readElsewhere: true}
+			continue
+		}
+		if o, ok := r.restored.offset(tp, false); ok {
 			start[tp] = o
 		} else {
 			rest = append(rest, tp)
+		}
+		if o, ok := r.restored.offset(tp, true); ok && r.cfg.bounded != modeUnbounded {
+			stop[tp] = o
+		} else {
+			unstopped = append(unstopped, tp)
 		}
 	}
 	mode := r.cfg.startup
@@ -285,14 +298,23 @@ func (r *reader) addPartitions(ctx context.Context, tps []topicPartition, discov
 	for tp, o := range got {
 		start[tp] = o
 	}
-	stop := map[topicPartition]int64{}
 	if r.cfg.bounded != modeUnbounded {
-		if stop, err = r.resolve(ctx, tps, r.cfg.bounded, r.cfg.boundTS, r.cfg.boundOffs, false); err != nil {
+		// A restored partition keeps the stop offset its first read
+		// resolved, as a Flink split keeps its stopping offset, so that
+		// a bounded 'latest-offset' read restored after a failure or a
+		// rescale ends where it would have ended without one.
+		got, err := r.resolve(ctx, unstopped, r.cfg.bounded, r.cfg.boundTS, r.cfg.boundOffs, false)
+		if err != nil {
 			return err
 		}
+		for tp, o := range got {
+			stop[tp] = o
+		}
 	}
-	consume := map[string]map[int32]kgo.Offset{}
 	for _, tp := range tps {
+		if r.parts[tp] != nil {
+			continue
+		}
 		st := &partState{tp: tp, id: tp.String(), next: start[tp], stop: -1, hw: -1}
 		if s, ok := stop[tp]; ok {
 			st.stop = s
@@ -635,9 +657,99 @@ func (r *reader) flush(rows int) arrow.RecordBatch {
 // records skipped under ignore-parse-errors.
 func (r *reader) RecordsInErrors() int64 { return r.skipped }
 
-// state is the snapshot: the next offset of every assigned partition.
+// state is the snapshot: the next offset of every assigned partition, the
+// stop offset of each of a bounded read, and the partitions read to their
+// end elsewhere.
 type state struct {
 	Offsets map[string]map[int32]int64 `json:"offsets"`
+	Stops   map[string]map[int32]int64 `json:"stops,omitempty"`
+	// Done lists partitions a reader that finished before a rescale had
+	// read to their end; their offsets are not known.
+	Done map[string][]int32 `json:"done,omitempty"`
+	// Finished names the readers that had finished before a rescale
+	// (FinishedReaderSnapshot): every partition such a reader was
+	// assigned is done. A reader turns them into Done entries once it
+	// knows its partitions.
+	Finished []finishedReader `json:"finished,omitempty"`
+}
+
+// finishedReader is subtask Subtask of a source read at Parallelism.
+type finishedReader struct {
+	Subtask     int `json:"subtask"`
+	Parallelism int `json:"parallelism"`
+}
+
+// readElsewhere tells whether a finished reader had read tp to its end.
+func (s *state) readElsewhere(tp topicPartition) bool {
+	if s == nil {
+		return false
+	}
+	if slices.Contains(s.Done[tp.topic], tp.partition) {
+		return true
+	}
+	if _, ok := s.offset(tp, false); ok {
+		return false
+	}
+	for _, f := range s.Finished {
+		if assignedSubtask(tp, f.Parallelism) == f.Subtask {
+			return true
+		}
+	}
+	return false
+}
+
+// offset is tp's restored next offset, or its stop offset; false when
+// there is none (or no restored state).
+func (s *state) offset(tp topicPartition, stop bool) (int64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	m := s.Offsets
+	if stop {
+		m = s.Stops
+	}
+	o, ok := m[tp.topic][tp.partition]
+	return o, ok
+}
+
+// merge adds snapshot o to s.
+func (s *state) merge(o state) {
+	for t, ps := range o.Offsets {
+		for p, v := range ps {
+			setOffset(&s.Offsets, t, p, v)
+		}
+	}
+	for t, ps := range o.Stops {
+		for p, v := range ps {
+			setOffset(&s.Stops, t, p, v)
+		}
+	}
+	for t, ps := range o.Done {
+		if s.Done == nil {
+			s.Done = map[string][]int32{}
+		}
+		s.Done[t] = append(s.Done[t], ps...)
+	}
+	s.Finished = append(s.Finished, o.Finished...)
+}
+
+func setOffset(m *map[string]map[int32]int64, topic string, partition int32, o int64) {
+	if *m == nil {
+		*m = map[string]map[int32]int64{}
+	}
+	if (*m)[topic] == nil {
+		(*m)[topic] = map[int32]int64{}
+	}
+	(*m)[topic][partition] = o
+}
+
+// FinishedReaderSnapshot implements connector.FinishedReaderSnapshotter:
+// the snapshot of a reader that had finished before a rescale names it,
+// and the new readers take the partitions it was assigned as done (its
+// bounded read had reached their stop offsets), as Flink does not
+// reassign finished splits.
+func (Factory) FinishedReaderSnapshot(_ connector.ScanSpec, subtask, parallelism int) ([]byte, error) {
+	return json.Marshal(state{Offsets: map[string]map[int32]int64{}, Finished: []finishedReader{{subtask, parallelism}}})
 }
 
 // Snapshot captures the next offset of every assigned partition. Before the
@@ -676,53 +788,81 @@ func (r *reader) NotifyCheckpointComplete(id int64) error {
 	return nil
 }
 
-// offsets is the state: the next offset of every partition, the restored
-// ones this subtask is assigned included (after a rescale it was restored
-// from other subtasks' offsets too, which their new readers hold).
+// offsets is the state: the next and stop offsets of every partition, the
+// restored ones this subtask is assigned included (after a rescale it was
+// restored from other subtasks' offsets too, which their new readers
+// hold). A reader that has not listed its partitions yet passes the
+// finished readers it was restored with on as they are.
 func (r *reader) offsets() state {
 	s := state{Offsets: map[string]map[int32]int64{}}
-	for t, ps := range r.restored {
-		for p, o := range ps {
-			if assignedSubtask(topicPartition{t, p}, max(r.rc.Parallelism, 1)) != r.rc.Subtask {
-				continue
+	mine := func(t string, p int32) bool {
+		return assignedSubtask(topicPartition{t, p}, max(r.rc.Parallelism, 1)) == r.rc.Subtask
+	}
+	if rs := r.restored; rs != nil {
+		for t, ps := range rs.Offsets {
+			for p, o := range ps {
+				if mine(t, p) {
+					setOffset(&s.Offsets, t, p, o)
+				}
 			}
-			if s.Offsets[t] == nil {
-				s.Offsets[t] = map[int32]int64{}
+		}
+		for t, ps := range rs.Stops {
+			for p, o := range ps {
+				if mine(t, p) {
+					setOffset(&s.Stops, t, p, o)
+				}
 			}
-			s.Offsets[t][p] = o
+		}
+		for t, ps := range rs.Done {
+			for _, p := range ps {
+				if mine(t, p) {
+					s.addDone(t, p)
+				}
+			}
+		}
+		if !r.started {
+			s.Finished = rs.Finished
 		}
 	}
 	for tp, st := range r.parts {
-		if s.Offsets[tp.topic] == nil {
-			s.Offsets[tp.topic] = map[int32]int64{}
+		if st.readElsewhere {
+			s.addDone(tp.topic, tp.partition)
+			continue
 		}
-		s.Offsets[tp.topic][tp.partition] = st.next
+		setOffset(&s.Offsets, tp.topic, tp.partition, st.next)
+		if st.stop >= 0 {
+			setOffset(&s.Stops, tp.topic, tp.partition, st.stop)
+		}
 	}
 	return s
 }
 
+func (s *state) addDone(topic string, partition int32) {
+	if s.Done == nil {
+		s.Done = map[string][]int32{}
+	}
+	if !slices.Contains(s.Done[topic], partition) {
+		s.Done[topic] = append(s.Done[topic], partition)
+	}
+}
+
 // Restore makes the reader continue from a snapshot: partitions in it
-// resume at their saved offsets, others start by the startup mode. A
-// reader that already started reconnects on the next Next. A reader of a
-// source restored at another parallelism is restored from the snapshots
-// of all the old readers (connector.SupportsRescaling): it merges their
-// offsets and resumes the partitions it is assigned.
+// resume at their saved offsets (and stop at their saved stop offsets),
+// others start by the startup mode. A reader that already started
+// reconnects on the next Next. A reader of a source restored at another
+// parallelism is restored from the snapshots of all the old readers
+// (connector.SupportsRescaling), a finished one's included
+// (FinishedReaderSnapshot): it merges them and resumes the partitions it
+// is assigned.
 func (r *reader) Restore(b []byte) error {
 	var s state
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("kafka: bad snapshot: %w", err)
 	}
 	if r.started || r.restored == nil {
-		r.restored = map[string]map[int32]int64{}
+		r.restored = &state{Offsets: map[string]map[int32]int64{}}
 	}
-	for t, ps := range s.Offsets {
-		if r.restored[t] == nil {
-			r.restored[t] = map[int32]int64{}
-		}
-		for p, o := range ps {
-			r.restored[t][p] = o
-		}
-	}
+	r.restored.merge(s)
 	if r.cl != nil {
 		r.cl.Close()
 		r.cl = nil

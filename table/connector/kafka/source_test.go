@@ -224,7 +224,7 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 	sort.Slice(got, func(i, j int) bool { return len(got[i]) < len(got[j]) || len(got[i]) == len(got[j]) && got[i] < got[j] })
 	require.Equal(t, want, got)
-	require.JSONEq(t, `{"offsets":{"bids":{"0":10,"1":10,"2":10}}}`, string(snap))
+	require.JSONEq(t, `{"offsets":{"bids":{"0":10,"1":10,"2":10}},"stops":{"bids":{"0":10,"1":10,"2":10}}}`, string(snap))
 }
 
 func TestUnreachableBrokers(t *testing.T) {
