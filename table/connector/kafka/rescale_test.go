@@ -22,27 +22,13 @@ import (
 // rescale): every record is read exactly once, and each new reader's
 // snapshot holds only the partitions it is assigned.
 func TestRescaledRestore(t *testing.T) {
-	_, addr := cluster(t, 5, "bids")
-	var recs []rec
-	var want []string
-	for i := range 50 {
-		recs = append(recs, rec{partition: int32(i % 5), val: fmt.Sprintf(`{"auction": %d}`, i)})
-		want = append(want, fmt.Sprint(i))
-	}
-	produce(t, addr, "bids", recs...)
-	tbl := table(addr, schema(col("auction", types.BigIntType)), "topic", "bids", "format", "json",
-		"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset")
+	tbl, want := bidsTopic(t, 5, 50)
 	f, _ := connector.Source("kafka")
 	require.True(t, f.(connector.SupportsRescaling).SupportsRescaling())
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	open := func(sub, par int, snaps [][]byte) connector.SourceReader {
-		r, err := f.CreateReader(connector.ScanSpec{Table: tbl}, connector.ReaderContext{Subtask: sub, Parallelism: par, Mem: mem, BatchSize: 3})
-		require.NoError(t, err)
-		for _, s := range snaps {
-			require.NoError(t, r.Restore(s))
-		}
-		return r
+		return openRestored(t, connector.ScanSpec{Table: tbl}, mem, sub, par, snaps)
 	}
 	for _, newPar := range []int{1, 3} {
 		t.Run(fmt.Sprintf("2-to-%d", newPar), func(t *testing.T) {
@@ -91,6 +77,33 @@ func TestRescaledRestore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bidsTopic produces n bids round-robin over the partitions of a new
+// topic and returns a bounded table over it and the rows it holds.
+func bidsTopic(t *testing.T, partitions int32, n int) (connector.TableInfo, []string) {
+	_, addr := cluster(t, partitions, "bids")
+	var recs []rec
+	var want []string
+	for i := range n {
+		recs = append(recs, rec{partition: int32(i) % partitions, val: fmt.Sprintf(`{"auction": %d}`, i)})
+		want = append(want, fmt.Sprint(i))
+	}
+	produce(t, addr, "bids", recs...)
+	return table(addr, schema(col("auction", types.BigIntType)), "topic", "bids", "format", "json",
+		"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset"), want
+}
+
+// openRestored opens reader sub of par, in batches of 3 rows, restored
+// from snaps.
+func openRestored(t *testing.T, spec connector.ScanSpec, mem memory.Allocator, sub, par int, snaps [][]byte) connector.SourceReader {
+	f, _ := connector.Source("kafka")
+	r, err := f.CreateReader(spec, connector.ReaderContext{Subtask: sub, Parallelism: par, Mem: mem, BatchSize: 3})
+	require.NoError(t, err)
+	for _, s := range snaps {
+		require.NoError(t, r.Restore(s))
+	}
+	return r
 }
 
 // drain reads r to its end and returns the rows.
@@ -162,16 +175,7 @@ func TestBoundedStopKeptOnRestore(t *testing.T) {
 // before they start and after they end, readers read again what they read
 // and nothing.
 func TestFinishedReaderRescale(t *testing.T) {
-	_, addr := cluster(t, 4, "bids")
-	var recs []rec
-	var want []string
-	for i := range 40 {
-		recs = append(recs, rec{partition: int32(i % 4), val: fmt.Sprintf(`{"auction": %d}`, i)})
-		want = append(want, fmt.Sprint(i))
-	}
-	produce(t, addr, "bids", recs...)
-	tbl := table(addr, schema(col("auction", types.BigIntType)), "topic", "bids", "format", "json",
-		"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset")
+	tbl, want := bidsTopic(t, 4, 40)
 	spec := connector.ScanSpec{Table: tbl}
 	f, _ := connector.Source("kafka")
 	fr, ok := f.(connector.FinishedReaderSnapshotter)
@@ -179,12 +183,7 @@ func TestFinishedReaderRescale(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	open := func(sub, par int, snaps [][]byte) connector.SourceReader {
-		r, err := f.CreateReader(spec, connector.ReaderContext{Subtask: sub, Parallelism: par, Mem: mem, BatchSize: 3})
-		require.NoError(t, err)
-		for _, s := range snaps {
-			require.NoError(t, r.Restore(s))
-		}
-		return r
+		return openRestored(t, spec, mem, sub, par, snaps)
 	}
 	for _, newPar := range []int{1, 3} {
 		t.Run(fmt.Sprintf("2-to-%d", newPar), func(t *testing.T) {
