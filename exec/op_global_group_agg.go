@@ -20,9 +20,13 @@ import (
 //
 // It is the group aggregate (op_group_agg.go) with its hash table, keyed
 // state, snapshots, state TTL and mini-batch bundles, except that a
-// bundle's rows merge accumulators (agg.State.Merge) instead of
+// bundle's rows merge accumulators (agg.State.MergeGroup) instead of
 // accumulating values, and a row changes its group's row count by its
-// count column (by one without it). A bundle then emits as a one-phase
+// count column (by one without it). A DISTINCT call keeps the one-phase
+// aggregate's distinct state (value -> count): the local phases' distinct
+// views change the counts, and only values whose count leaves or returns
+// to 0 reach the call's accumulator, so the keyed state (and its snapshot
+// format) is the one-phase aggregate's. A bundle then emits as a one-phase
 // mini-batch aggregate does (op_group_agg_minibatch.go): per group it
 // touched, +I for a new group, -D for a group whose row count falls to 0,
 // -U/+U for a changed result. As there, a row leaving an absent group
@@ -68,7 +72,7 @@ func newGlobalGroupAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) 
 // accumulator columns in input have the types the local phase emits.
 func (m *mergeInput) state(i int, c agg.Call, input []arrow.DataType) (*agg.State, error) {
 	argTypes := m.spec.ArgTypes[i]
-	fields, ok := agg.Accumulators(c, argTypes, m.spec.RowCount >= 0)
+	fields, ok := agg.GroupAccumulators(c, argTypes, m.spec.RowCount >= 0)
 	if !ok {
 		return nil, fmt.Errorf("aggregate %s cannot merge accumulators", c)
 	}
@@ -141,7 +145,9 @@ func (g *groupAgg) applyMerged(b arrow.RecordBatch, now int64, out Output) error
 	}
 	m.touched = touched
 	for _, st := range g.states {
-		st.Merge(b, g.accSlots)
+		if err := st.MergeGroup(g.mem, b, g.accSlots); err != nil {
+			return fmt.Errorf("global-group-aggregate: %w", err)
+		}
 	}
 	return g.emitAndReset(b, touched, now, out)
 }

@@ -112,6 +112,9 @@ type groupAgg struct {
 	// merge, for the global phase of a two-phase aggregate, describes the
 	// accumulator rows its input carries (op_global_group_agg.go).
 	merge *mergeInput
+	// local: the table of a local phase (op_local_group_agg.go), whose
+	// DISTINCT calls keep distinct views (agg.NewLocalState).
+	local bool
 }
 
 type rowAction uint8
@@ -189,7 +192,8 @@ func (g *groupAgg) Open(ctx *OperatorContext) error {
 func (g *groupAgg) init(schema *arrow.Schema) error { return g.initFrom(schema, nil) }
 
 // initFrom is init with the first batch, from which DISTINCT calls over
-// equal argument columns learn to share their state (agg.ShareDistinct).
+// equal argument columns learn to share their state, or a local phase's
+// their views (agg.ShareDistinct).
 func (g *groupAgg) initFrom(schema *arrow.Schema, first arrow.RecordBatch) error {
 	n := schema.NumFields()
 	if g.spec.InputChangelog {
@@ -224,6 +228,8 @@ func (g *groupAgg) initFrom(schema *arrow.Schema, first arrow.RecordBatch) error
 	for i, c := range g.spec.Calls {
 		if g.merge != nil {
 			g.states[i], err = g.merge.state(i, c, input)
+		} else if g.local {
+			g.states[i], err = agg.NewLocalState(c, input, g.spec.InputChangelog)
 		} else {
 			g.states[i], err = agg.NewState(c, input, g.spec.InputChangelog)
 		}

@@ -41,7 +41,7 @@ func testLocalGlobalGroupAgg(t *testing.T, mem memory.Allocator, changelog bool)
 	in := types.Schema{Columns: []types.Column{
 		{Name: "k", Type: types.BigIntType}, {Name: "v", Type: types.BigIntType},
 		{Name: "d", Type: types.DecimalType(10, 2)}, {Name: "f", Type: types.DoubleType},
-		{Name: "b", Type: types.BooleanType},
+		{Name: "b", Type: types.BooleanType}, {Name: "s", Type: types.StringType},
 	}}
 	inTypes := make([]types.DataType, in.Len())
 	for i, c := range in.Columns {
@@ -62,6 +62,15 @@ func testLocalGlobalGroupAgg(t *testing.T, mem memory.Allocator, changelog bool)
 		call("VAR_POP", []int{3}, -1), call("STDDEV_SAMP", []int{1}, -1),
 	}
 	calls = append(calls, call("MIN", []int{1}, -1), call("MAX", []int{3}, -1), call("MAX", []int{2}, 4))
+	// DISTINCT calls ship distinct views: over few values (f, s), many
+	// (v, d), with and without FILTER.
+	distinct := func(fn string, arg, filter int) agg.Call {
+		c := call(fn, []int{arg}, filter)
+		c.Distinct = true
+		return c
+	}
+	calls = append(calls, distinct("COUNT", 3, -1), distinct("SUM", 3, 4), distinct("COUNT", 5, -1),
+		distinct("MAX", 5, 4), distinct("AVG", 1, -1), distinct("COUNT", 2, 4), distinct("MIN", 3, -1))
 	keys := []int{0}
 	out := types.Schema{Columns: []types.Column{in.Columns[0]}}
 	for _, c := range calls {
@@ -78,9 +87,9 @@ func testLocalGlobalGroupAgg(t *testing.T, mem memory.Allocator, changelog bool)
 		for _, a := range c.Args {
 			argTypes = append(argTypes, inTypes[a])
 		}
-		fields, ok := agg.Accumulators(c, argTypes, changelog)
+		fields, ok := agg.GroupAccumulators(c, argTypes, changelog)
 		require.True(t, ok, "%s", c)
-		gc := agg.Call{Func: c.Func, Filter: -1, Type: c.Type, Name: c.Name}
+		gc := agg.Call{Func: c.Func, Distinct: c.Distinct, Filter: -1, Type: c.Type, Name: c.Name}
 		for _, f := range fields {
 			gc.Args = append(gc.Args, accOut.Len())
 			accOut.Columns = append(accOut.Columns, types.Column{Name: f.Name, Type: f.Type})
@@ -179,8 +188,9 @@ func testLocalGlobalGroupAgg(t *testing.T, mem memory.Allocator, changelog bool)
 			bld.Field(2).(*array.Decimal128Builder).Append(decimal128.FromI64(r.v * 7))
 			bld.Field(3).(*array.Float64Builder).Append(r.f)
 			bld.Field(4).(*array.BooleanBuilder).Append(r.b)
+			bld.Field(5).(*array.StringBuilder).Append(fmt.Sprint(r.v % 13))
 			if changelog {
-				bld.Field(5).(*array.Int8Builder).Append(int8(kinds[j]))
+				bld.Field(6).(*array.Int8Builder).Append(int8(kinds[j]))
 			}
 		}
 		b := bld.NewRecordBatch()

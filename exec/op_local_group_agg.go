@@ -31,9 +31,14 @@ import (
 //     end of the input and before a checkpoint barrier
 //     (PrepareSnapshotPreBarrier). Without mini-batch every batch is a
 //     bundle.
+//   - A DISTINCT call accumulates no result: per group it keeps its
+//     distinct view, the values of its argument (its FILTER passed) with
+//     the change of their counts (agg.NewLocalState), which the global
+//     phase merges into its distinct state.
 //   - A flush emits one insert-only batch: a row per group the bundle
 //     touched with its keys, each call's accumulator fields
-//     (agg.State.Drain, agg.Accumulators order) and, over a changelog,
+//     (agg.State.Drain, agg.GroupAccumulators order: a DISTINCT call's
+//     view as a list of values and a list of counts) and, over a changelog,
 //     the change of its row count (Flink's count1), then forgets every
 //     group. Accumulators are changes: a group whose rows cancel out
 //     still emits its (zero) row, which the global phase ignores or
@@ -85,7 +90,7 @@ func newLocalGroupAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	l.out = spec.ArrowSchema()
 	col := len(l.spec.Keys)
 	for i, c := range l.spec.Calls {
-		fields, ok := agg.Accumulators(c, l.spec.ArgTypes[i], l.spec.InputChangelog)
+		fields, ok := agg.GroupAccumulators(c, l.spec.ArgTypes[i], l.spec.InputChangelog)
 		if !ok {
 			return nil, fmt.Errorf("local-group-aggregate: aggregate %s cannot be split into local and global phases", c)
 		}
@@ -115,6 +120,7 @@ func newLocalGroupAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	}
 	l.tbl.spec = GroupAggregateSpec{Keys: l.spec.Keys, Calls: l.spec.Calls, InputChangelog: l.spec.InputChangelog}
 	l.tbl.out = l.out
+	l.tbl.local = true
 	return l, nil
 }
 
@@ -133,11 +139,12 @@ func (l *localGroupAgg) Open(ctx *OperatorContext) error {
 	return err
 }
 
-// init builds the bundle's keys and accumulators from the first batch and
-// checks that the arguments have the types the accumulators were planned
-// for.
-func (l *localGroupAgg) init(schema *arrow.Schema) error {
-	if err := l.tbl.init(schema); err != nil {
+// init builds the bundle's keys and accumulators from the first batch
+// (DISTINCT calls over equal arguments then share one view) and checks
+// that the arguments have the types the accumulators were planned for.
+func (l *localGroupAgg) init(first arrow.RecordBatch) error {
+	schema := first.Schema()
+	if err := l.tbl.initFrom(schema, first); err != nil {
 		return fmt.Errorf("local-%w", err)
 	}
 	for i, c := range l.spec.Calls {
@@ -156,7 +163,7 @@ func (l *localGroupAgg) init(schema *arrow.Schema) error {
 func (l *localGroupAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 	g := &l.tbl
 	if !g.ready {
-		if err := l.init(b.Schema()); err != nil {
+		if err := l.init(b); err != nil {
 			return err
 		}
 	}

@@ -108,8 +108,8 @@ func DistinctAggSplitBuckets(opts map[string]string) (int, error) {
 
 // physicalizeAggregate runs a group aggregate partitioned by its keys,
 // split in two levels (splitDistinctAggregate) when distinct aggregates
-// are to be split, or in local and global phases (twoPhaseAggregate)
-// under mini-batch.
+// are to be split; under mini-batch the aggregate, or each level, runs in
+// local and global phases when it can (twoPhaseAggregate).
 func physicalizeAggregate(l *planner.Aggregate, cfg Config) (PhysicalNode, error) {
 	in, err := Physicalize(l.Input, cfg)
 	if err != nil {
@@ -129,19 +129,24 @@ func physicalizeAggregate(l *planner.Aggregate, cfg Config) (PhysicalNode, error
 		return &StreamGroupAggregate{Logical: a, Input: hashExchange(in, a.Keys, par), StateTTLMillis: ttl, Batch: cfg.Batch,
 			DropUpdateBefore: top && cfg.dropUpdateBefore[l]}
 	}
+	// level plans one aggregate, in local and global phases when it can.
+	level := func(a *planner.Aggregate, in PhysicalNode, top bool) PhysicalNode {
+		par := cfg.Parallelism
+		if len(a.Keys) == 0 {
+			par = 1
+		}
+		if two, ok := twoPhaseAggregate(a, in, par, ttl, cfg, top && cfg.dropUpdateBefore[l]); ok {
+			return two
+		}
+		return group(a, in, top)
+	}
 	if !cfg.Batch && cfg.DistinctAggSplitBuckets > 0 {
 		if ex, partial, final, ok := splitDistinctAggregate(l, cfg.DistinctAggSplitBuckets); ok {
-			return group(final, group(partial, &StreamExpand{Logical: ex, Input: in}, false), true), nil
+			// As in Flink, each level of the split may run in two phases.
+			return level(final, level(partial, &StreamExpand{Logical: ex, Input: in}, false), true), nil
 		}
 	}
-	par := cfg.Parallelism
-	if len(l.Keys) == 0 {
-		par = 1
-	}
-	if two, ok := twoPhaseAggregate(l, in, par, ttl, cfg); ok {
-		return two, nil
-	}
-	return group(l, in, true), nil
+	return level(l, in, true), nil
 }
 
 // mergeFuncs maps the aggregate functions a split aggregate computes per

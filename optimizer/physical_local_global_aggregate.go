@@ -47,7 +47,8 @@ type StreamLocalGroupAggregate struct {
 	Logical *planner.Aggregate
 	Input   PhysicalNode
 	// ArgTypes are each call's argument types; Accs its accumulator
-	// fields, named with their output column (sum$0, count$1, ...).
+	// fields, named with their output column (sum$0, count$1, ...), a
+	// DISTINCT call's with its view (distinct$0, distinctcount$0).
 	ArgTypes [][]types.DataType
 	Accs     [][]agg.AccField
 	// RowCount: the input is a changelog and the last column is the
@@ -77,9 +78,12 @@ var (
 // twoPhaseAggregate splits l into local and global phases, Flink's
 // TwoStageOptimizedAggregateRule: in streaming mode, with mini-batch on,
 // a strategy other than ONE_PHASE, and accumulators that merge for every
-// call (agg.Accumulators: COUNT, SUM, AVG, MIN, MAX and the variance
-// family without DISTINCT). It reports false when l stays one aggregate.
-func twoPhaseAggregate(l *planner.Aggregate, in PhysicalNode, par int, ttl int64, cfg Config) (PhysicalNode, bool) {
+// call (agg.GroupAccumulators: COUNT, SUM, AVG, MIN, MAX and the variance
+// family, with or without FILTER; a DISTINCT call ships its distinct
+// view, the values of its bundle with the change of their counts, as
+// Flink's distinct$0). The global phase leaves its -U out when
+// dropUpdateBefore. It reports false when l stays one aggregate.
+func twoPhaseAggregate(l *planner.Aggregate, in PhysicalNode, par int, ttl int64, cfg Config, dropUpdateBefore bool) (PhysicalNode, bool) {
 	if cfg.Batch || !cfg.MiniBatch || cfg.AggPhaseStrategy == AggPhaseOnePhase {
 		return nil, false
 	}
@@ -88,18 +92,28 @@ func twoPhaseAggregate(l *planner.Aggregate, in PhysicalNode, par int, ttl int64
 	local := &StreamLocalGroupAggregate{Logical: l, Input: in, RowCount: retract}
 	out := l.Schema()
 	local.schema.Columns = append(local.schema.Columns, out.Columns[:len(l.Keys)]...)
+	views := 0
 	for _, c := range l.Calls {
 		args := make([]types.DataType, len(c.Args))
 		for j, a := range c.Args {
 			args[j] = inSchema.Columns[a].Type
 		}
-		fields, ok := agg.Accumulators(c, args, retract)
+		fields, ok := agg.GroupAccumulators(c, args, retract)
 		if !ok {
 			return nil, false
 		}
 		for j := range fields {
-			fields[j].Name += "$" + strconv.Itoa(local.schema.Len()-len(l.Keys))
+			// Accumulators are numbered by column, distinct views by view
+			// (Flink's sum$1 and distinct$0).
+			n := local.schema.Len() - len(l.Keys)
+			if c.Distinct {
+				n = views
+			}
+			fields[j].Name += "$" + strconv.Itoa(n)
 			local.schema.Columns = append(local.schema.Columns, types.Column{Name: fields[j].Name, Type: fields[j].Type})
+		}
+		if c.Distinct {
+			views++
 		}
 		local.ArgTypes = append(local.ArgTypes, args)
 		local.Accs = append(local.Accs, fields)
@@ -113,7 +127,7 @@ func twoPhaseAggregate(l *planner.Aggregate, in PhysicalNode, par int, ttl int64
 		keys[i] = i
 	}
 	return &StreamGlobalGroupAggregate{Logical: l, Local: local, Input: hashExchange(local, keys, par),
-		StateTTLMillis: ttl, DropUpdateBefore: cfg.dropUpdateBefore[l]}, true
+		StateTTLMillis: ttl, DropUpdateBefore: dropUpdateBefore}, true
 }
 
 func (n *StreamLocalGroupAggregate) Schema() types.Schema   { return n.schema }
@@ -122,7 +136,10 @@ func (n *StreamLocalGroupAggregate) Parallelism() int       { return n.Input.Par
 func (n *StreamLocalGroupAggregate) Bounded() bool          { return n.Input.Bounded() }
 
 // Describe prints the plan node as Flink does, e.g.
-// LocalGroupAggregate(groupBy=[k], select=[k, AVG(v) AS (sum$0, count$1), COUNT(*) AS count1$2]).
+// LocalGroupAggregate(groupBy=[k], select=[k, AVG(v) AS (sum$0, count$1), COUNT(*) AS count1$2]),
+// or for a DISTINCT call COUNT(DISTINCT v) AS distinct$0 (Flink prints
+// the view apart, DISTINCT(v) AS distinct$0, as it shares it among the
+// calls over v).
 func (n *StreamLocalGroupAggregate) Describe() string {
 	in := n.Logical.Input.Schema()
 	keys := strings.Split(keyNames(in, n.Logical.Keys), ", ")
@@ -139,8 +156,13 @@ func (n *StreamLocalGroupAggregate) Describe() string {
 	return fmt.Sprintf("LocalGroupAggregate(groupBy=[%s], select=[%s])", strings.Join(keys, ", "), strings.Join(sel, ", "))
 }
 
-// accNames prints a call's accumulator fields: sum$0, or (sum$0, count$1).
+// accNames prints a call's accumulator fields: sum$0, or (sum$0, count$1);
+// a distinct view by its name alone (distinct$0), as Flink prints its
+// MapView.
 func accNames(fs []agg.AccField) string {
+	if len(fs) > 0 && strings.HasPrefix(fs[0].Name, "distinct$") {
+		return fs[0].Name
+	}
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = f.Name
@@ -166,7 +188,7 @@ func (n *StreamGlobalGroupAggregate) Parallelism() int       { return n.Input.Pa
 func (n *StreamGlobalGroupAggregate) Bounded() bool          { return n.Input.Bounded() }
 
 // Describe prints the plan node as Flink does, e.g.
-// GlobalGroupAggregate(groupBy=[k], select=[k, AVG((sum$0, count$1)) AS a]).
+// GlobalGroupAggregate(groupBy=[k], select=[k, AVG((sum$0, count$1)) AS a, COUNT(distinct$0) AS c]).
 func (n *StreamGlobalGroupAggregate) Describe() string {
 	l := n.Logical
 	out := l.Schema()
@@ -190,7 +212,7 @@ func (n *StreamGlobalGroupAggregate) operatorSpec() (exec.OperatorSpec, error) {
 	}
 	col := nk
 	for i, c := range l.Calls {
-		gc := agg.Call{Func: c.Func, Filter: -1, Type: c.Type, Name: c.Name}
+		gc := agg.Call{Func: c.Func, Distinct: c.Distinct, Filter: -1, Type: c.Type, Name: c.Name}
 		for range n.Local.Accs[i] {
 			gc.Args = append(gc.Args, col)
 			col++

@@ -16,6 +16,25 @@ import (
 // phase the hot key's rows all go to one aggregate instance; the local
 // phase folds them per mini-batch before the exchange.
 func BenchmarkTwoPhaseAggregate(b *testing.B) {
+	benchAggPhases(b, `INSERT INTO out SELECT k, COUNT(*), SUM(v), MAX(v) FROM (
+		SELECT CASE WHEN MOD(id, 10) < 9 THEN 0 ELSE MOD(id * 7919, 1000) + 1 END AS k,
+			MOD(id, 1000) AS v FROM gen) GROUP BY k`)
+}
+
+// BenchmarkTwoPhaseDistinctAggregate is BenchmarkTwoPhaseAggregate with
+// COUNT(DISTINCT v) (1000 values) next to COUNT(*) and SUM(DISTINCT):
+// in two phases the local phase ships each group's distinct values of a
+// mini-batch once, and the global phase merges them into its distinct
+// state.
+func BenchmarkTwoPhaseDistinctAggregate(b *testing.B) {
+	benchAggPhases(b, `INSERT INTO out SELECT k, COUNT(*), COUNT(DISTINCT v), SUM(DISTINCT v) FROM (
+		SELECT CASE WHEN MOD(id, 10) < 9 THEN 0 ELSE MOD(id * 7919, 1000) + 1 END AS k,
+			MOD(id, 1000) AS v FROM gen) GROUP BY k`)
+}
+
+// benchAggPhases runs insert, which reads gen's 2,000,000 rows into
+// out(k, c, s, m), in one phase and in two.
+func benchAggPhases(b *testing.B, insert string) {
 	const rows = 2_000_000
 	for _, strategy := range []string{"ONE_PHASE", "TWO_PHASE"} {
 		b.Run(strategy, func(b *testing.B) {
@@ -40,9 +59,6 @@ func BenchmarkTwoPhaseAggregate(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			insert := `INSERT INTO out SELECT k, COUNT(*), SUM(v), MAX(v) FROM (
-				SELECT CASE WHEN MOD(id, 10) < 9 THEN 0 ELSE MOD(id * 7919, 1000) + 1 END AS k,
-					MOD(id, 1000) AS v FROM gen) GROUP BY k`
 			cpu0, start := cpuTime(), time.Now()
 			b.ResetTimer()
 			for range b.N {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"testing"
@@ -20,20 +21,25 @@ import (
 // share one key) with mini-batch on, in one phase and in local and global
 // phases (table.optimizer.agg-phase-strategy), at parallelism 1 and 4,
 // and checks that the final rows are the same and that TWO_PHASE planned
-// the local and global aggregates. The nested query's outer aggregate
-// reads the inner one's retract changelog (MIN and MAX then ship their
-// multisets of values).
+// the local and global aggregates. The nested queries' outer aggregates
+// read the inner one's retract changelog (MIN and MAX then ship their
+// multisets of values, DISTINCT calls retract values from their views).
 func TestTwoPhaseAggregate(t *testing.T) {
 	queries := []string{
 		"SELECT k, COUNT(*), SUM(v), AVG(v), MIN(v), MAX(w), COUNT(w) FILTER (WHERE v > 500), VAR_POP(v) FROM src GROUP BY k",
 		"SELECT c, COUNT(*), SUM(s), AVG(s), MIN(s), MAX(k) FROM (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM src GROUP BY k) GROUP BY c",
 		"SELECT COUNT(*), SUM(v), MAX(v) FROM src",
+		// DISTINCT calls ship distinct views, with and without FILTER;
+		// over the inner aggregate's changelog their values are retracted.
+		"SELECT k, COUNT(DISTINCT v), SUM(DISTINCT w), COUNT(DISTINCT w) FILTER (WHERE v > 500), AVG(DISTINCT v), COUNT(*) FROM src GROUP BY k",
+		"SELECT c, COUNT(DISTINCT s), SUM(DISTINCT k), MAX(DISTINCT s) FILTER (WHERE k > 3), COUNT(*) FROM (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM src GROUP BY k) GROUP BY c",
+		"SELECT COUNT(DISTINCT v), SUM(DISTINCT w) FILTER (WHERE k = 0) FROM src",
 	}
 	for _, par := range []string{"1", "4"} {
 		for qi, q := range queries {
 			t.Run(fmt.Sprintf("parallelism=%s/query=%d", par, qi), func(t *testing.T) {
-				one := runAggPhases(t, par, "ONE_PHASE", q)
-				two := runAggPhases(t, par, "TWO_PHASE", q)
+				one := runAggPhases(t, par, "ONE_PHASE", q, nil)
+				two := runAggPhases(t, par, "TWO_PHASE", q, nil)
 				require.NotEmpty(t, one)
 				require.Equal(t, one, two)
 			})
@@ -41,17 +47,37 @@ func TestTwoPhaseAggregate(t *testing.T) {
 	}
 }
 
-// runAggPhases runs q with the given parallelism and agg-phase strategy
-// and returns its final rows, sorted.
-func runAggPhases(t *testing.T, par, strategy, q string) []string {
+// TestTwoPhaseSplitDistinctAggregate is TestTwoPhaseAggregate with the
+// distinct split on (table.optimizer.distinct-agg.split.enabled): the
+// split plan is used, and with TWO_PHASE each of its levels runs in local
+// and global phases, as in Flink.
+func TestTwoPhaseSplitDistinctAggregate(t *testing.T) {
+	split := map[string]string{"table.optimizer.distinct-agg.split.enabled": "true",
+		"table.optimizer.distinct-agg.split.bucket-num": "8"}
+	q := "SELECT k, COUNT(DISTINCT v), SUM(DISTINCT w) FILTER (WHERE v > 500), COUNT(*), MAX(v) FROM src GROUP BY k"
+	for _, par := range []string{"1", "4"} {
+		t.Run("parallelism="+par, func(t *testing.T) {
+			one := runAggPhases(t, par, "ONE_PHASE", q, split)
+			two := runAggPhases(t, par, "TWO_PHASE", q, split)
+			require.NotEmpty(t, one)
+			require.Equal(t, one, two)
+		})
+	}
+}
+
+// runAggPhases runs q with the given parallelism, agg-phase strategy and
+// extra options and returns its final rows, sorted.
+func runAggPhases(t *testing.T, par, strategy, q string, extra map[string]string) []string {
 	ctx := context.Background()
-	env, err := table.NewEnvironment(table.Settings{Config: map[string]string{
+	config := map[string]string{
 		"parallelism.default":                 par,
 		"table.exec.mini-batch.enabled":       "true",
 		"table.exec.mini-batch.size":          "50",
 		"table.exec.mini-batch.allow-latency": "1 s",
 		"table.optimizer.agg-phase-strategy":  strategy,
-	}})
+	}
+	maps.Copy(config, extra)
+	env, err := table.NewEnvironment(table.Settings{Config: config})
 	require.NoError(t, err)
 	_, err = env.ExecuteSQL(ctx, `CREATE TABLE gen (id BIGINT) WITH ('connector' = 'datagen',
 		'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '5000')`)

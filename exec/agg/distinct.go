@@ -36,6 +36,8 @@ type distinct interface {
 	// count.
 	appendState(dst []byte, c int, s int32) []byte
 	readState(src []byte, c int, s int32) ([]byte, error)
+	// merge applies a global aggregate's distinct views (distinct_merge.go).
+	merge(c int, col arrow.Array, slots []int32, deltas []int64, act, retract []bool)
 }
 
 // counts is a value's count per consumer, kept inline in the group's table
@@ -350,13 +352,44 @@ func distinctOf[T comparable, O ops[T]](k int) distinct {
 // operator, before any Grow) whose argument columns hold the same values
 // in first, the operator's first batch, share one distinct state: the
 // planner gives each call an argument column of its own even where the
-// expressions are equal. Their snapshot format does not change. UpdateAll
+// expressions are equal. Their snapshot format does not change; a local
+// aggregate's views (NewLocalState) share alike. UpdateAll
 // then applies a batch to all of them with one lookup per row and
 // distinct argument.
 func ShareDistinct(states []*State, first arrow.RecordBatch) error {
+	err := shareArguments(states, first, func(s *State) bool { return s.dist != nil }, func(peers []*State) error {
+		d, err := newDistinct(peers[0].distType, len(peers))
+		if err != nil {
+			return err
+		}
+		for c, s := range peers {
+			s.dist, s.distC, s.peers = d, c, peers
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// A local aggregate's views, whatever their FILTERs.
+	return shareArguments(states, first, func(s *State) bool { return s.view != nil }, func(peers []*State) error {
+		v, err := newDistinctView(peers[0].distType, len(peers))
+		if err != nil {
+			return err
+		}
+		for c, s := range peers {
+			s.view, s.distC, s.peers = v, c, peers
+		}
+		return nil
+	})
+}
+
+// shareArguments groups the states member accepts into classes of equal
+// arguments (sameArgument) and calls link with each class, in runs of at
+// most maxShared.
+func shareArguments(states []*State, first arrow.RecordBatch, member func(*State) bool, link func(peers []*State) error) error {
 	var classes [][]*State
 	for _, s := range states {
-		if s.dist == nil {
+		if !member(s) {
 			continue
 		}
 		j := slices.IndexFunc(classes, func(c []*State) bool {
@@ -372,12 +405,8 @@ func ShareDistinct(states []*State, first arrow.RecordBatch) error {
 		for len(all) > 1 {
 			peers := all[:min(len(all), maxShared)]
 			all = all[len(peers):]
-			d, err := newDistinct(peers[0].distType, len(peers))
-			if err != nil {
+			if err := link(peers); err != nil {
 				return err
-			}
-			for c, s := range peers {
-				s.dist, s.distC, s.peers = d, c, peers
 			}
 		}
 	}

@@ -31,8 +31,8 @@ import (
 // insert-only input ship their extreme; under retraction they ship the
 // change of their multiset of values (Flink's MapView): each value with
 // the change of its count, negative for a value the bundle retracted
-// more often than it added. DISTINCT calls and user-defined aggregates
-// stay one-phase.
+// more often than it added. DISTINCT calls ship their distinct views
+// (distinct_merge.go); user-defined aggregates stay one-phase.
 
 // AccField is one accumulator field of a call as the local aggregate
 // emits it: the field's name prefix (Flink's sum$0, count$1) and type.
@@ -135,8 +135,11 @@ type mergeKernel interface {
 // the global's input.
 func NewMergeState(call Call, args []arrow.DataType, retract bool) (*State, error) {
 	fn := strings.ToUpper(call.Func)
-	if call.Distinct || call.Filter >= 0 {
-		return nil, fmt.Errorf("aggregate %s: a global aggregate merges accumulators without DISTINCT or FILTER", call)
+	if call.Filter >= 0 {
+		return nil, fmt.Errorf("aggregate %s: a global aggregate merges accumulators without FILTER", call)
+	}
+	if call.Distinct {
+		return newDistinctMergeState(call, args, retract)
 	}
 	k, err := newKernel(fn, args, call.Type, retract)
 	if err != nil {
@@ -154,6 +157,9 @@ func NewMergeState(call Call, args []arrow.DataType, retract bool) (*State, erro
 // Mergeable reports whether the state can drain its accumulators for a
 // global aggregate (Drain).
 func (s *State) Mergeable() bool {
+	if s.view != nil {
+		return true
+	}
 	_, ok := s.k.(mergeKernel)
 	return ok && s.dist == nil
 }
@@ -162,6 +168,10 @@ func (s *State) Mergeable() bool {
 // order) of the groups slots and empties them: a local aggregate's output
 // for one bundle.
 func (s *State) Drain(mem memory.Allocator, dts []arrow.DataType, slots []int32, dst []arrow.Array) error {
+	if s.view != nil {
+		s.view.drain(s.distC, mem, dts, slots, dst)
+		return nil
+	}
 	mk, ok := s.k.(mergeKernel)
 	if !ok || s.dist != nil {
 		return fmt.Errorf("aggregate %s cannot be split into local and global phases", s.call)
@@ -174,6 +184,10 @@ func (s *State) Drain(mem memory.Allocator, dts []arrow.DataType, slots []int32,
 // per-row results (a local aggregate emits accumulators, not results).
 // The state must be Mergeable.
 func (s *State) Accumulate(b arrow.RecordBatch, slots []int32, retract []bool) {
+	if s.view != nil {
+		s.accumulateView(b, slots, retract)
+		return
+	}
 	act := s.prepare(b, slots, retract)
 	s.k.(mergeKernel).accumulate(s.cols, slots, retract, act)
 	clear(s.cols)

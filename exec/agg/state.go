@@ -38,6 +38,13 @@ type State struct {
 	peers    []*State
 	acts     [][]bool
 	distCols []arrow.Array
+
+	// view is a local aggregate's distinct view of a DISTINCT call, which
+	// then has no kernel (NewLocalState), shared with its peers as dist
+	// is, distC being its consumer index; dm is the scratch of a global
+	// aggregate's DISTINCT call merging such views (MergeGroup).
+	view distinctView
+	dm   *distinctMerge
 }
 
 // NewState builds the accumulators of call over an input whose columns
@@ -107,6 +114,10 @@ func (s *State) Type() arrow.DataType { return s.out }
 
 // Grow makes slots [0, n) addressable; new slots are empty.
 func (s *State) Grow(n int) {
+	if s.view != nil {
+		s.view.grow(n)
+		return
+	}
 	s.k.grow(n)
 	if s.dist != nil {
 		s.dist.grow(n)
@@ -115,6 +126,10 @@ func (s *State) Grow(n int) {
 
 // Reset empties slot, for a group that was dropped or is reused.
 func (s *State) Reset(slot int32) {
+	if s.view != nil {
+		s.view.reset(s.distC, slot)
+		return
+	}
 	s.k.reset(slot)
 	if s.dist != nil {
 		s.dist.reset(s.distC, slot)
@@ -203,6 +218,9 @@ func (s *State) MarkChanged(changed []bool) { s.k.changed(changed) }
 // is the result before (before[j]) or after input row rows[j] of the last
 // Update.
 func (s *State) Build(mem memory.Allocator, rows []int32, before []bool) arrow.Array {
+	if s.dm != nil {
+		return s.buildMerged(mem, rows, before)
+	}
 	return s.k.build(mem, s.out, rows, before)
 }
 
