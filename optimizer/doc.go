@@ -3,5 +3,7 @@
 // parallelism and the exchanges (forward, hash, rebalance, broadcast,
 // global) between parallel instances. ToJobGraph chains operators connected
 // by forward exchanges into vertices and serializes the result as an
-// exec.JobGraph, which is all the runtime ever sees of a plan.
+// exec.JobGraph, which is all the runtime ever sees of a plan. AdvisePlan
+// reads a streaming physical plan for EXPLAIN PLAN_ADVICE as Flink's plan
+// analyzers do (plan_advice.go, plan_advice_ndu.go).
 package optimizer

@@ -47,6 +47,8 @@ import (
 //	physical [distinct-agg-split=N]
 //	                    split distinct aggregates over N buckets
 //	                    (table.optimizer.distinct-agg.split.*)
+//	advice [mini-batch] [agg-phase=...]
+//	                    the physical plan with EXPLAIN PLAN_ADVICE's advice
 //	jobgraph [parallelism=N] [spec=(kind,...)]
 //	                    the vertices and edges of the job graph, with the
 //	                    JSON specs of the operators of the given kinds
@@ -58,7 +60,7 @@ func TestOpt(t *testing.T) {
 			switch d.Cmd {
 			case "exec-ddl":
 				return execDDL(p, d.Input)
-			case "build", "opt", "changelog", "upsert-keys", "physical", "jobgraph":
+			case "build", "opt", "changelog", "upsert-keys", "physical", "jobgraph", "advice":
 				return plan(t, p, d)
 			}
 			t.Fatalf("unknown command %s", d.Cmd)
@@ -206,6 +208,17 @@ func plan(t *testing.T, p *planner.Planner, d *datadriven.TestData) string {
 	}
 	if d.Cmd == "physical" {
 		return optimizer.ExplainPhysical(phys)
+	}
+	if d.Cmd == "advice" {
+		// EXPLAIN PLAN_ADVICE's plan and advice; mini-batch stands for
+		// all three mini-batch options set.
+		session := map[string]string{}
+		if cfg.MiniBatch {
+			session = map[string]string{"table.exec.mini-batch.enabled": "true",
+				"table.exec.mini-batch.allow-latency": "1s", "table.exec.mini-batch.size": "100"}
+		}
+		a := optimizer.AdvisePlan(cfg, session, phys)
+		return a.Explain(phys) + "\n" + a.String()
 	}
 	g, err := optimizer.ToJobGraph("test", nil, phys)
 	if err != nil {

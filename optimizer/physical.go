@@ -29,18 +29,39 @@ type operatorNode interface {
 
 // ExplainPhysical prints a physical plan tree like Flink's EXPLAIN.
 func ExplainPhysical(n PhysicalNode) string {
+	return explainPhysicalWith(n, nil)
+}
+
+// explainPhysicalWith prints the plan as ExplainPhysical does, with the
+// attribute attr returns for a node (if any) before the node's own, as
+// Flink prints EXPLAIN PLAN_ADVICE's advice=[1].
+func explainPhysicalWith(n PhysicalNode, attr func(PhysicalNode) string) string {
 	var b strings.Builder
-	explainPhysical(&b, n, 0)
+	explainPhysical(&b, n, 0, attr)
 	return b.String()
 }
 
-func explainPhysical(b *strings.Builder, n PhysicalNode, depth int) {
+func explainPhysical(b *strings.Builder, n PhysicalNode, depth int, attr func(PhysicalNode) string) {
 	b.WriteString(strings.Repeat("  ", depth))
 	if depth > 0 {
 		b.WriteString("+- ")
 	}
-	fmt.Fprintf(b, "%s, parallelism=[%d]\n", n.Describe(), n.Parallelism())
+	d := n.Describe()
+	if attr != nil {
+		if a := attr(n); a != "" {
+			if i := strings.IndexByte(d, '('); i >= 0 {
+				sep := ", "
+				if i+1 < len(d) && d[i+1] == ')' {
+					sep = ""
+				}
+				d = d[:i+1] + a + sep + d[i+1:]
+			} else {
+				d += "(" + a + ")"
+			}
+		}
+	}
+	fmt.Fprintf(b, "%s, parallelism=[%d]\n", d, n.Parallelism())
 	for _, c := range n.Inputs() {
-		explainPhysical(b, c, depth+1)
+		explainPhysical(b, c, depth+1, attr)
 	}
 }

@@ -306,6 +306,8 @@ type Use struct {
 type Explain struct {
 	Pos     Pos
 	Details []string
+	// DetailPos is the position of each of Details.
+	DetailPos []Pos
 	// Stmt is a *QueryStatement, *Insert, *StatementSet or a *CreateTable
 	// with a Query (CREATE|REPLACE TABLE ... AS SELECT). In a script,
 	// EXPLAIN [details] [EXECUTE] STATEMENT SET BEGIN ...; END; explains a

@@ -1061,6 +1061,7 @@ func (p *parser) parseExplainHead() (*Explain, error) {
 	} else {
 		for t := p.peek(); t.kind == tkWord && explainDetails[t.upper]; t = p.peek() {
 			e.Details = append(e.Details, t.upper)
+			e.DetailPos = append(e.DetailPos, t.pos)
 			p.next()
 			if !p.acceptOp(",") {
 				break

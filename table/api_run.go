@@ -11,6 +11,7 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/optimizer"
 	"github.com/eddysql/eddy/planner"
 )
@@ -44,12 +45,7 @@ func (e *Environment) nextQueryID() string {
 // submitQuery runs the physical plan of a query (rooted at its collect,
 // whose stream is id) and returns its streaming result.
 func (e *Environment) submitQuery(ctx context.Context, phys optimizer.PhysicalNode, id string) (*TableResult, error) {
-	cfg := e.Config()
-	name := cfg[PipelineName]
-	if name == "" {
-		name = "collect"
-	}
-	g, err := optimizer.ToJobGraph(name, cfg, phys)
+	g, err := e.queryJobGraph(phys)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +66,17 @@ func (e *Environment) submitQuery(ctx context.Context, phys optimizer.PhysicalNo
 		Changelog: collect.Changelog, limit: resultLimit(collect)}, nil
 }
 
+// queryJobGraph is the job graph of a query's physical plan (rooted at its
+// collect), named by pipeline.name.
+func (e *Environment) queryJobGraph(phys optimizer.PhysicalNode) (*exec.JobGraph, error) {
+	cfg := e.Config()
+	name := cfg[PipelineName]
+	if name == "" {
+		name = "collect"
+	}
+	return optimizer.ToJobGraph(name, cfg, phys)
+}
+
 // resultLimit is the number of rows after which a query's result is
 // complete: its LIMIT, when the query ends in one. An unbounded input
 // never ends on its own, so the result stops there and cancels the job.
@@ -84,11 +91,26 @@ func resultLimit(c *optimizer.StreamCollect) int64 {
 	return -1
 }
 
+// explainDetails are the EXPLAIN details that add to the plans.
+type explainDetails struct {
+	// changelog (CHANGELOG_MODE) prints each optimized node's changelog
+	// mode.
+	changelog bool
+	// advice (PLAN_ADVICE) prints the physical plan with Flink's plan
+	// advice (optimizer.AdvisePlan).
+	advice bool
+	// json (JSON_EXECUTION_PLAN) appends graph, the job graph the
+	// statement would run, as Flink's JSON execution plan.
+	json  bool
+	graph *exec.JobGraph
+}
+
 // explainPlans prints plans like Flink's EXPLAIN: the bound logical plan,
-// the optimized logical plan (with changelog, its changelog modes under
-// the session's options) and the physical plan.
-func (e *Environment) explainPlans(logical, optimized []planner.Node, physical []optimizer.PhysicalNode, changelog bool) (string, error) {
-	ocfg, err := optimizerConfig(e.Config())
+// the optimized logical plan, the physical plan (with advice for
+// PLAN_ADVICE) and, for JSON_EXECUTION_PLAN, the job graph as JSON.
+func (e *Environment) explainPlans(logical, optimized []planner.Node, physical []optimizer.PhysicalNode, d explainDetails) (string, error) {
+	cfg := e.Config()
+	ocfg, err := optimizerConfig(cfg)
 	if err != nil {
 		return "", err
 	}
@@ -99,16 +121,35 @@ func (e *Environment) explainPlans(logical, optimized []planner.Node, physical [
 	}
 	b.WriteString("\n== Optimized Logical Plan ==\n")
 	for _, n := range optimized {
-		if !changelog {
+		if !d.changelog {
 			b.WriteString(planner.Explain(n, false))
 			continue
 		}
 		modes := optimizer.ChangelogModes(n, optimizer.SinkTakesUpdateAfterOnly(ocfg))
 		b.WriteString(planner.ExplainWith(n, func(n planner.Node) string { return modes[n].String() }))
 	}
-	b.WriteString("\n== Physical Plan ==\n")
-	for _, n := range physical {
-		b.WriteString(optimizer.ExplainPhysical(n))
+	if d.advice {
+		advice := optimizer.AdvisePlan(ocfg, cfg, physical...)
+		b.WriteString("\n== Physical Plan With Advice ==\n")
+		for _, n := range physical {
+			b.WriteString(advice.Explain(n))
+		}
+		b.WriteString("\n" + advice.String())
+	} else {
+		b.WriteString("\n== Physical Plan ==\n")
+		for _, n := range physical {
+			b.WriteString(optimizer.ExplainPhysical(n))
+		}
+	}
+	if d.json {
+		if d.graph == nil {
+			return "", errs.Internalf("EXPLAIN JSON_EXECUTION_PLAN without a job graph")
+		}
+		plan, err := d.graph.ExecutionPlanJSON()
+		if err != nil {
+			return "", errs.Wrap(errs.InternalError, err, "printing the execution plan")
+		}
+		b.WriteString("\n== Physical Execution Plan ==\n" + plan + "\n")
 	}
 	return b.String(), nil
 }
@@ -123,7 +164,7 @@ func (t *Table) Explain() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return t.env.explainPlans([]planner.Node{logical}, []planner.Node{opt}, []optimizer.PhysicalNode{phys}, false)
+	return t.env.explainPlans([]planner.Node{logical}, []planner.Node{opt}, []optimizer.PhysicalNode{phys}, explainDetails{})
 }
 
 // OptimizedPlan prints the optimized logical plan only (the middle section

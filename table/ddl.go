@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eddysql/eddy/catalog"
+	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/optimizer"
@@ -74,17 +75,16 @@ func (e *Environment) createTableAs(ctx context.Context, src string, s *sql.Crea
 // planCreateTableAs plans the INSERT of CREATE|REPLACE TABLE ... AS
 // SELECT into the table the statement defines, which it does not create:
 // EXPLAIN shows that plan, as Flink's EXPLAIN CREATE TABLE AS SELECT.
-func (e *Environment) planCreateTableAs(src string, s *sql.CreateTable) ([]planner.Node, []planner.Node, []optimizer.PhysicalNode, error) {
+func (e *Environment) planCreateTableAs(src string, s *sql.CreateTable) (*exec.JobGraph, []planner.Node, []planner.Node, []optimizer.PhysicalNode, error) {
 	e.syncPlannerMode()
 	path, t, ins, err := e.planner.CreateTableAs(src, s)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	bind := func(src string, ins *sql.Insert) (*planner.Sink, error) {
 		return e.planner.PlanInsertInto(src, ins, path, t)
 	}
-	_, logical, optimized, physical, err := e.planInsertsWith(src, []*sql.Insert{ins}, bind)
-	return logical, optimized, physical, err
+	return e.planInsertsWith(src, []*sql.Insert{ins}, bind)
 }
 
 // executeDDL runs the ALTER, DATABASE, CATALOG and TRUNCATE statements.

@@ -3,6 +3,7 @@ package table
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/eddysql/eddy/catalog"
@@ -146,11 +147,7 @@ func (e *Environment) job(src string, n sql.Node, id string) (*exec.Job, error) 
 
 // positioned gives an unpositioned catalog error the position of n.
 func positioned(src string, n sql.Node, err error) error {
-	if pe, ok := err.(*errs.Error); ok && pe.Line == 0 {
-		pe.Offset = int(n.Position())
-		pe.Line, pe.Col = sql.LineCol(src, n.Position())
-	}
-	return err
+	return positionedAt(src, n.Position(), err)
 }
 
 // plan binds and optimizes the sinks of INSERT statements into one job graph.
@@ -284,20 +281,35 @@ func (e *Environment) runQuery(ctx context.Context, src string, q *sql.Query) (*
 }
 
 // explain prints the plans of a query or INSERT like Flink's EXPLAIN: the
-// bound logical plan, the optimized logical plan and the physical plan.
+// bound logical plan, the optimized logical plan and the physical plan,
+// with the details the statement asks for (explainDetails).
 func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
-	changelog := false
-	for _, d := range s.Details {
-		switch d {
+	var d explainDetails
+	for i, detail := range s.Details {
+		switch detail {
 		case "CHANGELOG_MODE":
-			changelog = true
-		case "ESTIMATED_COST", "JSON_EXECUTION_PLAN", "PLAN_ADVICE":
+			d.changelog = true
+		case "PLAN_ADVICE":
+			d.advice = true
+		case "JSON_EXECUTION_PLAN":
+			d.json = true
+		case "ESTIMATED_COST":
+			// Flink prints the cost of every node from its cost model;
+			// there is nothing true to print here.
+			return "", positionedAt(src, detailPos(s, i), errs.New(errs.NotSupported,
+				"EXPLAIN ESTIMATED_COST is not supported: Eddy's optimizer is rule-based and keeps no cost estimates"))
 		default:
-			return "", errs.New(errs.NotSupported, "EXPLAIN detail %s is not supported", d)
+			return "", errs.New(errs.NotSupported, "EXPLAIN detail %s is not supported", detail)
 		}
+	}
+	if d.advice && strings.EqualFold(e.Config()[RuntimeMode], "batch") {
+		i := slices.Index(s.Details, "PLAN_ADVICE")
+		return "", positionedAt(src, detailPos(s, i), errs.New(errs.NotSupported, "EXPLAIN PLAN_ADVICE is not supported under batch mode"))
 	}
 	var logical, optimized []planner.Node
 	var physical []optimizer.PhysicalNode
+	var graph *exec.JobGraph
+	var err error
 	switch st := s.Stmt.(type) {
 	case *sql.QueryStatement:
 		l, o, p, err := e.planQuery(src, st.Query, "explain")
@@ -305,25 +317,45 @@ func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
 			return "", err
 		}
 		logical, optimized, physical = []planner.Node{l}, []planner.Node{o}, []optimizer.PhysicalNode{p}
+		if d.json {
+			if graph, err = e.queryJobGraph(p); err != nil {
+				return "", err
+			}
+		}
 	case *sql.Insert:
-		var err error
-		if _, logical, optimized, physical, err = e.planInserts(src, []*sql.Insert{st}); err != nil {
-			return "", err
-		}
+		graph, logical, optimized, physical, err = e.planInserts(src, []*sql.Insert{st})
 	case *sql.StatementSet:
-		var err error
-		if _, logical, optimized, physical, err = e.planInserts(src, st.Inserts); err != nil {
-			return "", err
-		}
+		graph, logical, optimized, physical, err = e.planInserts(src, st.Inserts)
 	case *sql.CreateTable:
-		var err error
-		if logical, optimized, physical, err = e.planCreateTableAs(src, st); err != nil {
-			return "", err
-		}
+		graph, logical, optimized, physical, err = e.planCreateTableAs(src, st)
 	default:
 		return "", errs.New(errs.NotSupported, "EXPLAIN of %T is not supported", s.Stmt)
 	}
-	return e.explainPlans(logical, optimized, physical, changelog)
+	if err != nil {
+		return "", err
+	}
+	if d.json {
+		d.graph = graph
+	}
+	return e.explainPlans(logical, optimized, physical, d)
+}
+
+// detailPos is the position of detail i of an EXPLAIN, or the
+// statement's for an Explain built without positions.
+func detailPos(s *sql.Explain, i int) sql.Pos {
+	if i < len(s.DetailPos) {
+		return s.DetailPos[i]
+	}
+	return s.Pos
+}
+
+// positionedAt gives an unpositioned error the position pos of src.
+func positionedAt(src string, pos sql.Pos, err error) error {
+	if pe, ok := err.(*errs.Error); ok && pe.Line == 0 {
+		pe.Offset = int(pos)
+		pe.Line, pe.Col = sql.LineCol(src, pos)
+	}
+	return err
 }
 
 func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
