@@ -312,25 +312,46 @@ func (d *distinctSet[T, O, V]) readState(src []byte, c int, s int32) ([]byte, er
 // newDistinct makes a distinct over values of type dt for consumers
 // calls (at most maxShared).
 func newDistinct(dt arrow.DataType, consumers int) (distinct, error) {
+	t, err := distinctTypeOf(dt)
+	if err != nil {
+		return nil, err
+	}
+	return t.distinct(consumers), nil
+}
+
+// distinctType makes the distinct state and the local aggregate's
+// distinct view of one physical value type.
+type distinctType interface {
+	distinct(k int) distinct
+	view(k int) distinctView
+}
+
+type typedDistinct[T comparable, O ops[T]] struct{}
+
+func (typedDistinct[T, O]) distinct(k int) distinct { return distinctOf[T, O](k) }
+func (typedDistinct[T, O]) view(k int) distinctView { return viewOf[T, O](k) }
+
+// distinctTypeOf picks the value type of DISTINCT over dt.
+func distinctTypeOf(dt arrow.DataType) (distinctType, error) {
 	switch physicalOf(dt) {
 	case physInt8:
-		return distinctOf[int8, intOps[int8]](consumers), nil
+		return typedDistinct[int8, intOps[int8]]{}, nil
 	case physInt16:
-		return distinctOf[int16, intOps[int16]](consumers), nil
+		return typedDistinct[int16, intOps[int16]]{}, nil
 	case physInt32:
-		return distinctOf[int32, intOps[int32]](consumers), nil
+		return typedDistinct[int32, intOps[int32]]{}, nil
 	case physInt64:
-		return distinctOf[int64, intOps[int64]](consumers), nil
+		return typedDistinct[int64, intOps[int64]]{}, nil
 	case physFloat32:
-		return distinctOf[float32, floatOps[float32]](consumers), nil
+		return typedDistinct[float32, floatOps[float32]]{}, nil
 	case physFloat64:
-		return distinctOf[float64, floatOps[float64]](consumers), nil
+		return typedDistinct[float64, floatOps[float64]]{}, nil
 	case physDecimal:
-		return distinctOf[decimal128.Num, decOps](consumers), nil
+		return typedDistinct[decimal128.Num, decOps]{}, nil
 	case physBool:
-		return distinctOf[bool, boolOps](consumers), nil
+		return typedDistinct[bool, boolOps]{}, nil
 	case physString:
-		return distinctOf[string, strOps](consumers), nil
+		return typedDistinct[string, strOps]{}, nil
 	}
 	return nil, unsupported("DISTINCT", dt)
 }

@@ -3,12 +3,10 @@ package agg
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/catalog/types"
@@ -96,22 +94,11 @@ func (s *State) accumulateView(b arrow.RecordBatch, slots []int32, retract []boo
 }
 
 // newDistinctMergeState is NewMergeState for a DISTINCT call: the
-// one-phase kernel and distinct state over the argument type args[0],
+// one-phase kernel k and distinct state over the argument type args[0],
 // fed from distinct views by MergeGroup.
-func newDistinctMergeState(call Call, args []arrow.DataType, retract bool) (*State, error) {
-	fn := strings.ToUpper(call.Func)
+func newDistinctMergeState(call Call, k kernel, args []arrow.DataType) (*State, error) {
 	if len(args) != 1 {
 		return nil, fmt.Errorf("aggregate %s: DISTINCT takes one argument", call)
-	}
-	k, err := newKernel(fn, args, call.Type, retract)
-	if err != nil {
-		return nil, err
-	}
-	if fn != "COUNT" && physicalOf(call.Type.Arrow()) != resultPhysical(fn, args) {
-		return nil, fmt.Errorf("aggregate %s: result type %s does not fit its argument", call, call.Type)
-	}
-	if _, ok := k.(mergeKernel); !ok {
-		return nil, fmt.Errorf("aggregate %s cannot merge accumulators", call)
 	}
 	d, err := newDistinct(args[0], 1)
 	if err != nil {
@@ -311,27 +298,11 @@ type viewSet[T comparable, O ops[T], V counts] struct {
 // newDistinctView makes the view of k consumers (at most maxShared) over
 // values of type dt.
 func newDistinctView(dt arrow.DataType, k int) (distinctView, error) {
-	switch physicalOf(dt) {
-	case physInt8:
-		return viewOf[int8, intOps[int8]](k), nil
-	case physInt16:
-		return viewOf[int16, intOps[int16]](k), nil
-	case physInt32:
-		return viewOf[int32, intOps[int32]](k), nil
-	case physInt64:
-		return viewOf[int64, intOps[int64]](k), nil
-	case physFloat32:
-		return viewOf[float32, floatOps[float32]](k), nil
-	case physFloat64:
-		return viewOf[float64, floatOps[float64]](k), nil
-	case physDecimal:
-		return viewOf[decimal128.Num, decOps](k), nil
-	case physBool:
-		return viewOf[bool, boolOps](k), nil
-	case physString:
-		return viewOf[string, strOps](k), nil
+	t, err := distinctTypeOf(dt)
+	if err != nil {
+		return nil, err
 	}
-	return nil, unsupported("DISTINCT", dt)
+	return t.view(k), nil
 }
 
 // viewOf picks the smallest counts that hold k consumers.

@@ -138,9 +138,19 @@ func NewMergeState(call Call, args []arrow.DataType, retract bool) (*State, erro
 	if call.Filter >= 0 {
 		return nil, fmt.Errorf("aggregate %s: a global aggregate merges accumulators without FILTER", call)
 	}
-	if call.Distinct {
-		return newDistinctMergeState(call, args, retract)
+	k, err := newMergeKernel(call, fn, args, retract)
+	if err != nil {
+		return nil, err
 	}
+	if call.Distinct {
+		return newDistinctMergeState(call, k, args)
+	}
+	return &State{call: call, out: call.Type.Arrow(), k: k, cols: make([]arrow.Array, len(call.Args))}, nil
+}
+
+// newMergeKernel is the kernel of call (function fn) over args, which a
+// global aggregate merges accumulators into.
+func newMergeKernel(call Call, fn string, args []arrow.DataType, retract bool) (kernel, error) {
 	k, err := newKernel(fn, args, call.Type, retract)
 	if err != nil {
 		return nil, err
@@ -151,7 +161,7 @@ func NewMergeState(call Call, args []arrow.DataType, retract bool) (*State, erro
 	if _, ok := k.(mergeKernel); !ok {
 		return nil, fmt.Errorf("aggregate %s cannot merge accumulators", call)
 	}
-	return &State{call: call, out: call.Type.Arrow(), k: k, cols: make([]arrow.Array, len(call.Args))}, nil
+	return k, nil
 }
 
 // Mergeable reports whether the state can drain its accumulators for a
