@@ -280,7 +280,8 @@ func TestTableAPIMatchesSQL(t *testing.T) {
 	}
 }
 
-// rowsOf runs t and returns its final rows, printed and sorted.
+// rowsOf runs tb and returns its final rows, their values separated by
+// spaces, sorted.
 func rowsOf(t *testing.T, ctx context.Context, tb *table.Table) []string {
 	t.Helper()
 	res, err := tb.Execute(ctx)
@@ -293,7 +294,11 @@ func rowsOf(t *testing.T, ctx context.Context, tb *table.Table) []string {
 	}
 	var out []string
 	for _, r := range table.Materialize(rows) {
-		out = append(out, fmt.Sprint(r.Values...))
+		vals := make([]string, len(r.Values))
+		for i, v := range r.Values {
+			vals[i] = fmt.Sprint(v)
+		}
+		out = append(out, strings.Join(vals, " "))
 	}
 	sort.Strings(out)
 	return out

@@ -119,35 +119,11 @@ func TestOverDistinctAggregates(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := overDistinctRows(t, ctx, env.SQLQuery(query))
+				got := rowsOf(t, ctx, env.SQLQuery(query))
 				if strings.Join(got, "\n") != strings.Join(want, "\n") {
 					t.Fatalf("results differ\ngot:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 				}
 			})
 		}
 	}
-}
-
-// overDistinctRows runs tb and returns its final rows, their values
-// separated by spaces, sorted.
-func overDistinctRows(t *testing.T, ctx context.Context, tb *table.Table) []string {
-	t.Helper()
-	res, err := tb.Execute(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := res.All(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range table.Materialize(rows) {
-		vals := make([]string, len(r.Values))
-		for i, v := range r.Values {
-			vals[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(vals, " "))
-	}
-	sort.Strings(out)
-	return out
 }

@@ -167,7 +167,7 @@ func TestUdtfLateralSQLAndTableAPI(t *testing.T) {
 				}
 				sort.Strings(tc.want)
 				for _, tb := range []*table.Table{fromSQL, fromAPI} {
-					if rows := udtfRows(t, ctx, tb); strings.Join(rows, "|") != strings.Join(tc.want, "|") {
+					if rows := rowsOf(t, ctx, tb); strings.Join(rows, "|") != strings.Join(tc.want, "|") {
 						t.Fatalf("got\n%s\nwant\n%s", strings.Join(rows, "\n"), strings.Join(tc.want, "\n"))
 					}
 				}
@@ -187,7 +187,7 @@ func TestUdtfConstantArgs(t *testing.T) {
 		"SELECT word, length FROM LATERAL TABLE(split_words('a bb ccc')) AS t",
 		"SELECT w, n FROM TABLE(split_words('a bb ccc')) AS t(w, n)",
 	} {
-		rows := udtfRows(t, ctx, env.SQLQuery(q))
+		rows := rowsOf(t, ctx, env.SQLQuery(q))
 		if got, want := strings.Join(rows, "|"), "a 1|bb 2|ccc 3"; got != want {
 			t.Errorf("%s: got %s, want %s", q, got, want)
 		}
@@ -200,7 +200,7 @@ func TestUdtfConstantArgs(t *testing.T) {
 		"SELECT * FROM TABLE(two_rows())":                                  "1|2",
 		"SELECT id, f0 FROM texts, LATERAL TABLE(two_rows()) WHERE id < 3": "1 1|1 2|2 1|2 2",
 	} {
-		if got := strings.Join(udtfRows(t, ctx, env.SQLQuery(q)), "|"); got != want {
+		if got := strings.Join(rowsOf(t, ctx, env.SQLQuery(q)), "|"); got != want {
 			t.Errorf("%s: got %s, want %s", q, got, want)
 		}
 	}
@@ -224,7 +224,7 @@ func TestUdtfLateralForms(t *testing.T) {
 		{"SELECT id, (SELECT COUNT(*) FROM LATERAL TABLE(split_words(line)) WHERE length = 2) FROM texts",
 			"1 3|2 0|3 0|4 0|5 2"},
 	} {
-		if got := strings.Join(udtfRows(t, ctx, env.SQLQuery(tc.sql)), "|"); got != tc.want {
+		if got := strings.Join(rowsOf(t, ctx, env.SQLQuery(tc.sql)), "|"); got != tc.want {
 			t.Errorf("%s:\ngot  %s\nwant %s", tc.sql, got, tc.want)
 		}
 	}
@@ -249,7 +249,7 @@ func TestUdtfLateralChangelog(t *testing.T) {
 	q := `SELECT k, word, COUNT(*) AS c FROM
 		(SELECT k, LAST_VALUE(line) AS line FROM edits GROUP BY k) AS latest,
 		LATERAL TABLE(split_words(line)) GROUP BY k, word`
-	rows := udtfRows(t, ctx, env.SQLQuery(q))
+	rows := rowsOf(t, ctx, env.SQLQuery(q))
 	if got, want := strings.Join(rows, "|"), "1 d 1|1 e 1|1 f 1|2 g 1|2 h 1|3 i 1"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
@@ -308,30 +308,6 @@ func TestUdtfErrors(t *testing.T) {
 	}
 }
 
-// udtfRows runs tb and returns its final rows, values separated by
-// spaces, sorted.
-func udtfRows(t *testing.T, ctx context.Context, tb *table.Table) []string {
-	t.Helper()
-	res, err := tb.Execute(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := res.All(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range table.Materialize(rows) {
-		vals := make([]string, len(r.Values))
-		for i, v := range r.Values {
-			vals[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(vals, " "))
-	}
-	sort.Strings(out)
-	return out
-}
-
 // allKinds has a field of every Go type a table function's rows may have.
 type allKinds struct {
 	I  int64     `eddy:"i"`
@@ -368,11 +344,11 @@ func TestUdtfGoTypes(t *testing.T) {
 	must(env.CreateFunction("hours", func(t time.Time) []time.Time {
 		return []time.Time{t, t.Add(time.Hour)}
 	}))
-	got := udtfRows(t, ctx, env.SQLQuery("SELECT i, j, f, s, b, CAST(bs AS STRING), CAST(t AS STRING) FROM TABLE(kinds(2))"))
+	got := rowsOf(t, ctx, env.SQLQuery("SELECT i, j, f, s, b, CAST(bs AS STRING), CAST(t AS STRING) FROM TABLE(kinds(2))"))
 	if want := "0 0 0 s0 false a 2026-01-02 03:04:05.006|1 2 0.5 s1 true b 2026-01-02 04:04:05.006"; strings.Join(got, "|") != want {
 		t.Fatalf("got %s, want %s", strings.Join(got, "|"), want)
 	}
-	got = udtfRows(t, ctx, env.SQLQuery("SELECT CAST(f0 AS STRING) FROM TABLE(hours(TIMESTAMP '2026-01-02 03:04:05.006'))"))
+	got = rowsOf(t, ctx, env.SQLQuery("SELECT CAST(f0 AS STRING) FROM TABLE(hours(TIMESTAMP '2026-01-02 03:04:05.006'))"))
 	if want := "2026-01-02 03:04:05.006|2026-01-02 04:04:05.006"; strings.Join(got, "|") != want {
 		t.Fatalf("got %s, want %s", strings.Join(got, "|"), want)
 	}
