@@ -83,15 +83,7 @@ func TestOverAggregateDistinctRandom(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(len(name)) + frame.preceding))
 			h := &rowOpHarness{mem: mem, metrics: NewOperatorMetrics()}
 			defer h.close(t)
-			in := gaParseSchema(t, "k STRING, v BIGINT, s STRING, ts TIMESTAMP(3)")
-			inTypes := gaColumnTypes(in)
-			out := types.Schema{Columns: slicesClone(in.Columns)}
-			var calls []agg.Call
-			for _, c := range overDistinctCalls {
-				call := gaParseCall(t, c, inTypes)
-				calls = append(calls, call)
-				out.Columns = append(out.Columns, types.Column{Name: call.Name, Type: call.Type})
-			}
+			in, out, calls := overDistinctSchema(t)
 			spec := OverAggregateSpec{PartitionKeys: []int{0}, TimeCol: 3, Rows: frame.rows, Preceding: frame.preceding, Calls: calls}
 			h.input = BatchSchema(in, false)
 			h.spec = OperatorSpec{Kind: KindOverAggregate, Name: "over", Schema: out, Spec: mustJSON(t, spec)}
@@ -171,15 +163,7 @@ func TestOverAggregateDistinctRandom(t *testing.T) {
 func TestOverAggregateDistinctRescale(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	in := gaParseSchema(t, "k STRING, v BIGINT, s STRING, ts TIMESTAMP(3)")
-	inTypes := gaColumnTypes(in)
-	out := types.Schema{Columns: slicesClone(in.Columns)}
-	var calls []agg.Call
-	for _, c := range overDistinctCalls {
-		call := gaParseCall(t, c, inTypes)
-		calls = append(calls, call)
-		out.Columns = append(out.Columns, types.Column{Name: call.Name, Type: call.Type})
-	}
+	in, out, calls := overDistinctSchema(t)
 	spec := OperatorSpec{Kind: KindOverAggregate, Name: "over", Schema: out, Spec: mustJSON(t, OverAggregateSpec{
 		PartitionKeys: []int{0}, TimeCol: 3, Preceding: 10, Calls: calls})}
 	feed := func(h *rowOpHarness, from, to int64) {
@@ -256,4 +240,20 @@ func overDistinctKeyHash(t *testing.T, key string) uint64 {
 	hashes := []uint64{hashSeed}
 	require.NoError(t, hashColumn(a, hashes))
 	return hashes[0]
+}
+
+// overDistinctSchema is the input of the DISTINCT over tests (k STRING,
+// v BIGINT, s STRING, ts TIMESTAMP(3)), their output (the input followed
+// by the result columns of overDistinctCalls) and those calls.
+func overDistinctSchema(t *testing.T) (in, out types.Schema, calls []agg.Call) {
+	t.Helper()
+	in = gaParseSchema(t, "k STRING, v BIGINT, s STRING, ts TIMESTAMP(3)")
+	inTypes := gaColumnTypes(in)
+	out = types.Schema{Columns: slicesClone(in.Columns)}
+	for _, c := range overDistinctCalls {
+		call := gaParseCall(t, c, inTypes)
+		calls = append(calls, call)
+		out.Columns = append(out.Columns, types.Column{Name: call.Name, Type: call.Type})
+	}
+	return in, out, calls
 }
