@@ -143,6 +143,12 @@ func (d *distinctSet[T, O, V]) reset(c int, s int32) {
 		return
 	}
 	var o O
+	t.clearConsumer(c, o.hash)
+}
+
+// clearConsumer zeroes consumer c's count of every value, removing the
+// values no consumer counts any more.
+func (t *countTable[T, V]) clearConsumer(c int, hash func(T) uint64) {
 	var zero V
 	for p := 0; p < len(t.e); {
 		e := &t.e[p]
@@ -153,7 +159,7 @@ func (d *distinctSet[T, O, V]) reset(c int, s int32) {
 		e.cnt[c] = 0
 		if e.cnt == zero {
 			// remove may shift a later entry into p: look at p again.
-			t.remove(p, o.hash)
+			t.remove(p, hash)
 			continue
 		}
 		p++

@@ -322,22 +322,7 @@ func (d *viewSet[T, O, V]) grow(n int) { d.groups = growTo(d.groups, n) }
 
 func (d *viewSet[T, O, V]) reset(c int, s int32) {
 	var o O
-	var zero V
-	t := &d.groups[s]
-	for p := 0; p < len(t.e); {
-		e := &t.e[p]
-		if e.cnt[c] == 0 {
-			p++
-			continue
-		}
-		e.cnt[c] = 0
-		if e.cnt == zero {
-			// remove may shift a later entry into p: look at p again.
-			t.remove(p, o.hash)
-			continue
-		}
-		p++
-	}
+	d.groups[s].clearConsumer(c, o.hash)
 }
 
 func (d *viewSet[T, O, V]) accumulate(cols []arrow.Array, slots []int32, retract []bool, acts [][]bool) {
