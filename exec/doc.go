@@ -143,7 +143,8 @@
 // the held rows in its checkpoint state, and numbers what it delivers so
 // that its ResultStream drops what an earlier attempt delivered
 // (op_collect.go). Sinks are at-least-once unless their connector
-// commits at checkpoints (connector.TwoPhaseCommitWriter): rows written
+// commits at checkpoints (connector.TwoPhaseCommitWriter: Kafka's
+// transactions, the filesystem sink's part files): rows written
 // after the checkpoint and before the failure are written again.
 //
 // A transactional sink commits a subtask's last rows only once the

@@ -44,9 +44,16 @@ type sink struct {
 	// its input ends at once and the writer must not act, since the
 	// JobManager commits the final state the subtask finished with.
 	finishedOnRestore bool
+	// clock is the task's processing time, for a
+	// connector.ProcessingTimeWriter; ended is set once the input ended.
+	clock Clock
+	ended bool
 }
 
-var _ CheckpointListener = (*sink)(nil)
+var (
+	_ CheckpointListener     = (*sink)(nil)
+	_ ProcessingTimeOperator = (*sink)(nil)
+)
 
 func newSink(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 	s := &sink{}
@@ -77,9 +84,13 @@ func (s *sink) Open(ctx *OperatorContext) error {
 	if err != nil {
 		return err
 	}
+	s.clock = ctx.Clock
+	if s.clock == nil {
+		s.clock = SystemClock{}
+	}
 	w, err := f.CreateWriter(s.spec.SinkSpec, connector.ReaderContext{
 		Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Mem: ctx.Mem, BatchSize: bs,
-		Checkpointing: ckpt.Enabled(),
+		Checkpointing: ckpt.Enabled(), NowMillis: s.clock.NowMillis,
 	})
 	if err != nil {
 		return fmt.Errorf("creating writer for table %s: %w", s.spec.Table.Name, err)
@@ -114,6 +125,7 @@ func (s *sink) ProcessWatermark(int, Watermark, Output) error { return nil }
 // last transaction instead of committing it, and its state becomes the
 // sink's final state.
 func (s *sink) EndInput(int, Output) error {
+	s.ended = true
 	if s.finishedOnRestore {
 		return nil
 	}
@@ -130,6 +142,23 @@ func (s *sink) EndInput(int, Output) error {
 	}
 	s.final = state
 	return nil
+}
+
+// OnProcessingTime wakes a connector.ProcessingTimeWriter (the
+// filesystem sink's time-based rolling) until the input ends.
+func (s *sink) OnProcessingTime(Output) error {
+	w, ok := s.writer.(connector.ProcessingTimeWriter)
+	if !ok || s.ended {
+		return nil
+	}
+	return w.OnProcessingTime(s.clock.NowMillis())
+}
+
+// usesProcessingTime tells the task to wake the sink only for a writer
+// that acts on processing time.
+func (s *sink) usesProcessingTime() bool {
+	_, ok := s.writer.(connector.ProcessingTimeWriter)
+	return ok
 }
 
 // finalState is the state of the transactions the writer pre-committed at

@@ -210,6 +210,9 @@ type ReaderContext struct {
 	// only on checkpoints (its last transaction once its subtask is
 	// recorded as finished).
 	Checkpointing bool
+	// NowMillis reads processing time in milliseconds from the task's
+	// clock (a manual clock in tests); nil means the wall clock.
+	NowMillis func() int64
 }
 
 // SourceReader produces the batches of one parallel subtask of a scan. A
@@ -373,6 +376,19 @@ type SinkFlusher interface {
 // shares with Next.
 type CheckpointListener interface {
 	NotifyCheckpointComplete(checkpointID int64) error
+}
+
+// ProcessingTimeWriter is an optional interface of SinkWriter for writers
+// that act on processing time without input, as a Flink sink writer's
+// processing-time timers: the filesystem sink rolls part files open too
+// long or inactive too long (its rolling policy's check interval).
+//
+// Contract: the sink operator calls OnProcessingTime on its task's
+// goroutine between two Writes, at least every 100 ms while no input
+// arrives, with the current processing time in milliseconds (the clock of
+// ReaderContext.NowMillis); never after Finish or Close.
+type ProcessingTimeWriter interface {
+	OnProcessingTime(nowMillis int64) error
 }
 
 // CheckpointSnapshotter is an optional interface of SourceReader whose

@@ -1,13 +1,17 @@
 // Package filesystem is Flink's 'filesystem' connector: a bounded source
 // that reads the files under a path and a sink that writes part files into
-// a directory, both in the csv or json format (package format/csv and
-// format/json, whose options it accepts: csv.* with format 'csv', json.*
-// with format 'json').
+// a directory, both in the csv, json or parquet format (packages
+// format/csv, format/json and format/parquet, whose options it accepts:
+// csv.* with format 'csv', json.* with format 'json', parquet.* with
+// format 'parquet').
 //
-//	path                          required: a file or a directory
-//	format                        required: csv | json
-//	sink.rolling-policy.file-size MemorySize, default 128mb
-//	partition.default-name        default __DEFAULT_PARTITION__
+//	path                                    required: a file or a directory
+//	format                                  required: csv | json | parquet
+//	sink.rolling-policy.file-size           MemorySize, default 128mb
+//	sink.rolling-policy.rollover-interval   Duration, default 30 min
+//	sink.rolling-policy.inactivity-interval Duration, default 30 min
+//	sink.rolling-policy.check-interval      Duration, default 1 min
+//	partition.default-name                  default __DEFAULT_PARTITION__
 //
 // The source lists the regular files below path in name order, skipping
 // names that start with '.' or '_' (in-progress and metadata files, as
@@ -21,11 +25,42 @@
 // "file:line" unless the format's ignore-parse-errors option is set, in
 // which case it is skipped and counted.
 //
-// Each sink subtask writes part-<uuid>-<subtask>-<n>.<format> files. A part
-// file is written under the hidden name .part-...inprogress and renamed
-// when it reaches the rolling size or when the input ends (Finish), so a
-// reader of the directory never sees a partial file; Close without Finish
-// deletes it. The sink is append-only.
+// Each sink subtask writes part-<uuid>-<subtask>-<n>.<format> files, with
+// the part file lifecycle of Flink's FileSink (commit.go). A part file is
+// in progress while written, under the hidden name .part-...inprogress.
+// It rolls (is closed, synced and becomes pending, still hidden) when it
+// reaches sink.rolling-policy.file-size, when it has been open for the
+// rollover interval or not written to for the inactivity interval (both
+// checked every check interval, on processing-time wake-ups of the sink),
+// at a checkpoint or savepoint barrier, and at the end of the input. A
+// pending file is committed (finished) by its rename to the final name,
+// after which readers see it:
+//
+//   - Without checkpointing, at once: files become visible as they roll
+//     and at the end of the input, as in a batch job. A failure that
+//     restarts the job from scratch writes every row again.
+//   - With execution.checkpointing.interval, the sink is exactly-once, a
+//     connector.TwoPhaseCommitWriter: a pending file is committed once a
+//     checkpoint whose barrier came after its roll completed, and a
+//     finished subtask's last files once the JobManager recorded it as
+//     finished (connector.FinishedCommitter). The sink's state in a
+//     checkpoint is its uuid and the files pending then; a writer restored
+//     from it commits them (a file committed already is fine), deletes
+//     the hidden files its subtask's failed attempts wrote after the
+//     checkpoint (those of its own uuid and subtask only, so that other
+//     jobs writing the directory are left alone) and goes on with that
+//     uuid. Rows written after the checkpoint were in files that never
+//     became visible, and are written once again. The files of a savepoint
+//     are committed by a job restored from it.
+//
+// Unlike Flink, which keeps a row format's in-progress file open across
+// checkpoints and truncates it on recovery, Eddy rolls every part file at
+// each barrier (Flink's OnCheckpointRollingPolicy), so each checkpoint
+// interval makes at least one file per subtask and partition written to.
+// Close without Finish deletes the files in progress; a failed attempt
+// that had not completed any checkpoint leaves its pending files hidden,
+// as Flink does. A sink with checkpoint state restores only at the
+// parallelism it had. The sink is append-only.
 //
 // # Partitions
 //
@@ -35,17 +70,29 @@
 // directory of its partition values, and the source reads the values back
 // from the directories of the files it lists. A sink subtask keeps a part
 // file open per partition it writes to, at most 32: opening another
-// commits the one written to least recently. Values are written as text, escaped
+// rolls the one written to least recently. Every partition's files follow
+// the lifecycle above. Values are written as text, escaped
 // as Flink's PartitionPathUtils escapes them (':' becomes %3A), and a NULL
 // or blank value as partition.default-name. Partition columns may be
 // CHAR, VARCHAR, integers, BOOLEAN or DATE.
 //
 // Flink's partition commit (sink.partition-commit.*), time extraction
-// (partition.time-extractor.*), time-based rolling
-// (sink.rolling-policy.rollover-interval, check-interval,
-// inactivity-interval) and sink.shuffle-by-partition.enable options are
-// accepted so that Flink DDL runs unchanged, and ignored: there is no
-// metastore and no success file, and part files become visible when they
-// reach the rolling size or the input ends, the same moments for every
-// partition.
+// (partition.time-extractor.*) and sink.shuffle-by-partition.enable
+// options are accepted so that Flink DDL runs unchanged, and ignored:
+// there is no metastore and no success file, and a partition's files
+// become visible as they are committed.
+//
+// # Parquet
+//
+// Parquet is a bulk format (encode.go): a part file's rows are buffered
+// in a row group, written out when the row group reaches
+// parquet.block.size, and the file gets its footer when it rolls. A file
+// is thus complete only once rolled, which part files are at every
+// checkpoint barrier, as under Flink's OnCheckpointRollingPolicy (the
+// policy of its bulk formats), and by size, counting the row groups
+// written. The source reads only the projected columns of each file, a
+// batch at a time, matching columns by name (a column the file lacks
+// reads as NULL; see format/parquet for the type mapping), and a
+// restored reader seeks to its row instead of decoding the rows before
+// it.
 package filesystem

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -22,6 +23,7 @@ import (
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format/csv"
 	"github.com/eddysql/eddy/table/connector/format/json"
+	"github.com/eddysql/eddy/table/connector/format/parquet"
 )
 
 // Identifier is the value of the 'connector' option.
@@ -32,6 +34,11 @@ const (
 	Path            = "path"
 	Format          = "format"
 	RollingFileSize = "sink.rolling-policy.file-size"
+	// RolloverInterval, InactivityInterval and CheckInterval are Flink's
+	// time-based rolling of the sink's part files.
+	RolloverInterval   = "sink.rolling-policy.rollover-interval"
+	InactivityInterval = "sink.rolling-policy.inactivity-interval"
+	CheckInterval      = "sink.rolling-policy.check-interval"
 )
 
 // DefaultBatchSize is used when the ReaderContext does not set one.
@@ -41,15 +48,22 @@ var options = func() []connector.Option {
 	o := []connector.Option{
 		{Key: Path, Type: connector.String, Required: true,
 			Doc: "A file or a directory. A source reads every regular file under a directory, in name order, skipping names that start with '.' or '_'; a sink writes part files into the directory."},
-		{Key: Format, Type: connector.Enum, Enum: []string{"csv", "json"}, Required: true,
-			Doc: "Format of the files: csv or json (newline-delimited objects)."},
+		{Key: Format, Type: connector.Enum, Enum: []string{"csv", "json", "parquet"}, Required: true,
+			Doc: "Format of the files: csv, json (newline-delimited objects) or parquet."},
 		{Key: RollingFileSize, Type: connector.MemorySize, Default: "128mb",
 			Doc: "A sink starts a new part file once the current one reaches this size."},
+		{Key: RolloverInterval, Type: connector.Duration, Default: "30 min",
+			Doc: "A sink rolls a part file open for longer than this (checked every sink.rolling-policy.check-interval)."},
+		{Key: InactivityInterval, Type: connector.Duration, Default: "30 min",
+			Doc: "A sink rolls a part file not written to for this long (checked every sink.rolling-policy.check-interval)."},
+		{Key: CheckInterval, Type: connector.Duration, Default: "1 min",
+			Doc: "How often a sink checks its part files against the rollover and inactivity intervals."},
 		{Key: PartitionDefaultName, Type: connector.String, Default: "__DEFAULT_PARTITION__",
 			Doc: "The directory value of a partition column that is NULL or blank."},
 	}
 	o = append(o, ignoredOptions...)
 	o = append(o, csv.Options...)
+	o = append(o, parquet.Options...)
 	return append(o, json.Options...)
 }()
 
@@ -76,8 +90,11 @@ type config struct {
 	format   string
 	csv      csv.Config
 	json     json.Config
+	parquet  parquet.Config
 	rollSize int64
-	parts    partitioning
+	// rollover, inactivity and check are the time-based rolling policy.
+	rollover, inactivity, check time.Duration
+	parts                       partitioning
 }
 
 func parseConfig(t connector.TableInfo) (config, error) {
@@ -85,10 +102,11 @@ func parseConfig(t connector.TableInfo) (config, error) {
 	if err != nil {
 		return config{}, err
 	}
-	c := config{path: o.String(Path), format: o.Enum(Format), rollSize: o.MemorySize(RollingFileSize)}
+	c := config{path: o.String(Path), format: o.Enum(Format), rollSize: o.MemorySize(RollingFileSize),
+		rollover: o.Duration(RolloverInterval), inactivity: o.Duration(InactivityInterval), check: o.Duration(CheckInterval)}
 	// Options of the other format are a mistake worth reporting.
 	for k := range t.Options {
-		if p, _, ok := strings.Cut(k, "."); ok && (p == "csv" || p == "json") && p != c.format {
+		if p, _, ok := strings.Cut(k, "."); ok && (p == "csv" || p == "json" || p == "parquet") && p != c.format {
 			return c, fmt.Errorf("option '%s' does not apply to format '%s'", k, c.format)
 		}
 	}
@@ -103,12 +121,22 @@ func parseConfig(t connector.TableInfo) (config, error) {
 			return c, err
 		}
 		err = json.CheckSchema(t.Schema)
+	case "parquet":
+		if c.parquet, err = parquet.ParseConfig(o); err != nil {
+			return c, err
+		}
+		err = parquet.CheckSchema(t.Schema)
 	}
 	if err != nil {
 		return c, fmt.Errorf("format '%s': %w", c.format, err)
 	}
 	if c.rollSize <= 0 {
 		return c, fmt.Errorf("option '%s' must be positive", RollingFileSize)
+	}
+	for _, k := range []string{RolloverInterval, InactivityInterval, CheckInterval} {
+		if o.Duration(k) <= 0 {
+			return c, fmt.Errorf("option '%s' must be positive", k)
+		}
 	}
 	c.parts, err = newPartitioning(t, o.String(PartitionDefaultName))
 	return c, err
@@ -245,8 +273,9 @@ type reader struct {
 	file    int // index of the current file in files
 	f       *os.File
 	dec     decoder
-	rows    int64 // rows read from the current file
-	skipped int64 // malformed records skipped in finished files
+	pq      *parquet.Reader // reads the current file instead of dec in format parquet
+	rows    int64           // rows read from the current file
+	skipped int64           // malformed records skipped in finished files
 	// pending holds the snapshots Restore was given until the next Next
 	// or Snapshot applies them (resolve): a reader restored at another
 	// parallelism needs those of all the old readers. err is the failure
@@ -279,6 +308,9 @@ func (r *reader) open() error {
 		}
 		r.partValues = r.cfg.parts.values(r.spec.Table.Schema, rel)
 	}
+	if r.cfg.format == "parquet" {
+		return r.openParquet(f, name)
+	}
 	var d decoder
 	switch r.cfg.format {
 	case "csv":
@@ -310,9 +342,14 @@ func (r *reader) open() error {
 
 func (r *reader) closeFile() {
 	if r.f != nil {
-		r.skipped += r.dec.Skipped()
+		if r.dec != nil {
+			r.skipped += r.dec.Skipped()
+		}
+		if r.pq != nil {
+			r.pq.Close()
+		}
 		r.f.Close()
-		r.f, r.dec = nil, nil
+		r.f, r.dec, r.pq = nil, nil, nil
 	}
 }
 
@@ -327,10 +364,26 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if r.dec == nil {
+		if r.f == nil {
 			if err := r.open(); err != nil {
 				return nil, err
 			}
+		}
+		if r.pq != nil {
+			b, err := r.pq.Next()
+			if errors.Is(err, io.EOF) {
+				r.closeFile()
+				r.file++
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			r.rows += b.NumRows()
+			if !r.cfg.parts.partitioned() {
+				return b, nil
+			}
+			return r.withPartitions(b)
 		}
 		n, err := r.dec.Decode(r.batchSize)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -342,7 +395,7 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			if !r.cfg.parts.partitioned() {
 				return r.rb.NewRecordBatch(), nil
 			}
-			return r.withPartitions(n)
+			return r.withPartitions(r.rb.NewRecordBatch())
 		}
 		r.closeFile()
 		r.file++
@@ -350,11 +403,11 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	return nil, io.EOF
 }
 
-// withPartitions completes the n decoded rows of a partitioned table with
-// the current file's partition values.
-func (r *reader) withPartitions(n int) (arrow.RecordBatch, error) {
-	data := r.rb.NewRecordBatch()
+// withPartitions completes the decoded rows of a partitioned table, data
+// (which it releases), with the current file's partition values.
+func (r *reader) withPartitions(data arrow.RecordBatch) (arrow.RecordBatch, error) {
 	defer data.Release()
+	n := int(data.NumRows())
 	cols := make([]arrow.Array, len(r.outputs))
 	defer func() {
 		for _, c := range cols {
@@ -403,17 +456,13 @@ func (r *reader) Close() error {
 	return nil
 }
 
-// encoder is what csv and json encoders have in common.
-type encoder interface {
-	Encode(w io.Writer, b arrow.RecordBatch) (int, error)
-}
-
 // CreateWriter creates the writer of one subtask. Part files are named
-// part-<uuid>-<subtask>-<n>.<format>; while written they are hidden as
-// .part-<uuid>-<subtask>-<n>.<format>.inprogress and renamed when they
-// roll or the input ends, so readers never see a partial file. A
-// partitioned table's files go into the key=value directories of their
-// rows' partition values, without the partition columns.
+// part-<uuid>-<subtask>-<n>.<format>; while in progress or pending they
+// are hidden as .part-<uuid>-<subtask>-<n>.<format>.inprogress, and they
+// are renamed when committed (commit.go), so readers never see a partial
+// or uncommitted file. A partitioned table's files go into the key=value
+// directories of their rows' partition values, without the partition
+// columns.
 func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext) (connector.SinkWriter, error) {
 	c, err := parseConfig(spec.Table)
 	if err != nil {
@@ -422,7 +471,12 @@ func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext)
 	if err := os.MkdirAll(c.path, 0o755); err != nil {
 		return nil, fmt.Errorf("filesystem: %w", err)
 	}
-	w := &writer{cfg: c, subtask: rc.Subtask, uuid: newUUID(), schema: spec.Table.Schema, files: map[string]*partFile{}}
+	w := &writer{cfg: c, subtask: rc.Subtask, uuid: newUUID(), schema: spec.Table.Schema, files: map[string]*partFile{},
+		checkpointing: rc.Checkpointing, now: rc.NowMillis}
+	if w.now == nil {
+		w.now = func() int64 { return time.Now().UnixMilli() }
+	}
+	w.lastCheck = w.now()
 	fileSchema := spec.Table.Schema
 	if c.parts.partitioned() {
 		fileSchema = c.parts.dataSchema
@@ -430,9 +484,11 @@ func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext)
 	}
 	switch c.format {
 	case "csv":
-		w.enc = csv.NewEncoder(c.csv, fileSchema)
+		w.newEncoder = lineEncoders(csv.NewEncoder(c.csv, fileSchema))
+	case "parquet":
+		w.newEncoder = parquetEncoders(c.parquet, fileSchema)
 	default:
-		w.enc = json.NewEncoder(c.json, fileSchema)
+		w.newEncoder = lineEncoders(json.NewEncoder(c.json, fileSchema))
 	}
 	return w, nil
 }
@@ -453,16 +509,30 @@ type writer struct {
 	// dataSchema is the Arrow schema of a partitioned table's files: the
 	// columns other than the partition columns.
 	dataSchema *arrow.Schema
-	enc        encoder
+	// newEncoder starts the encoding of a part file written to the writer
+	// it is given.
+	newEncoder func(io.Writer) (fileEncoder, error)
 	// files are the open part files by partition directory ("" for an
 	// unpartitioned table); nextPart numbers the part files of the writer.
 	files    map[string]*partFile
 	nextPart int
 	// writes counts Write calls, to find the part file unused the longest.
 	writes int64
-	// spare holds the buffers of committed part files for reuse.
-	spare  []*bufio.Writer
-	closed bool
+	// spare holds the buffers of closed part files for reuse.
+	spare []*bufio.Writer
+	// checkpointing is set when the job takes checkpoints: a rolled part
+	// file is then pending, committed once a checkpoint after it
+	// completed; without, it is committed at once.
+	checkpointing bool
+	// pending are the rolled part files not committed yet, in roll order.
+	pending []pendingFile
+	// now reads processing time (ms); lastCheck is when the time-based
+	// rolling policy was last checked.
+	now       func() int64
+	lastCheck int64
+	// finished is set by Finish: the writer takes no more rows.
+	finished bool
+	closed   bool
 }
 
 // maxOpenPartitions bounds the part files a writer keeps open: opening
@@ -471,18 +541,27 @@ type writer struct {
 // accumulate open files (Flink rolls inactive part files on a timer).
 const maxOpenPartitions = 32
 
-// partFile is the part file being written in one directory.
+// partFile is the part file being written (in progress) in one
+// directory. rel is its final name relative to the table's path.
 type partFile struct {
-	tmp, final string
-	f          *os.File
-	bw         *bufio.Writer
-	size       int64
-	lastWrite  int64
+	rel, tmp  string
+	f         *os.File
+	bw        *bufio.Writer
+	size      int64
+	lastWrite int64
+	// opened and written are the processing times (ms) it was created
+	// and last written at, for the time-based rolling policy.
+	opened, written int64
+	// enc encodes the batches written to the file into bw.
+	enc fileEncoder
 }
 
 func (w *writer) Write(b arrow.RecordBatch) error {
 	if w.closed {
 		return errors.New("filesystem: Write after Close")
+	}
+	if w.finished {
+		return errors.New("filesystem: Write after Finish")
 	}
 	if b.NumRows() == 0 {
 		return nil
@@ -530,19 +609,19 @@ func (w *writer) writeTo(dir string, b arrow.RecordBatch) error {
 			return err
 		}
 	}
-	p.lastWrite = w.writes
-	n, err := w.enc.Encode(p.bw, b)
+	p.lastWrite, p.written = w.writes, w.now()
+	n, err := p.enc.Write(b)
 	p.size += int64(n)
 	if err != nil {
 		return fmt.Errorf("filesystem: %w", err)
 	}
 	if p.size >= w.cfg.rollSize {
-		return w.commit(dir)
+		return w.roll(dir)
 	}
 	return nil
 }
 
-// open starts a part file in directory dir, committing the least recently
+// open starts a part file in directory dir, rolling the least recently
 // written one if maxOpenPartitions are open.
 func (w *writer) open(dir string) (*partFile, error) {
 	if len(w.files) >= maxOpenPartitions {
@@ -552,7 +631,7 @@ func (w *writer) open(dir string) (*partFile, error) {
 				oldest = d
 			}
 		}
-		if err := w.commit(oldest); err != nil {
+		if err := w.roll(oldest); err != nil {
 			return nil, err
 		}
 	}
@@ -562,7 +641,8 @@ func (w *writer) open(dir string) (*partFile, error) {
 	}
 	name := fmt.Sprintf("part-%s-%d-%d.%s", w.uuid, w.subtask, w.nextPart, w.cfg.format)
 	w.nextPart++
-	p := &partFile{tmp: filepath.Join(full, "."+name+".inprogress"), final: filepath.Join(full, name)}
+	p := &partFile{rel: filepath.Join(dir, name), tmp: filepath.Join(full, hiddenName(name))}
+	p.opened = w.now()
 	f, err := os.OpenFile(p.tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("filesystem: %w", err)
@@ -579,19 +659,25 @@ func (w *writer) open(dir string) (*partFile, error) {
 		}
 		p.bw = bufio.NewWriterSize(f, size)
 	}
+	if p.enc, err = w.newEncoder(p.bw); err != nil {
+		f.Close()
+		os.Remove(p.tmp)
+		w.spare = append(w.spare, p.bw)
+		return nil, fmt.Errorf("filesystem: %w", err)
+	}
 	w.files[dir] = p
 	return p, nil
 }
 
-// commit makes the part file of directory dir visible under its final
-// name.
-func (w *writer) commit(dir string) error {
-	p := w.files[dir]
-	if p == nil {
-		return nil
+// closeFile makes the part file p durable and closes it: what it holds
+// is then complete, ready to be committed.
+func (w *writer) closeFile(p *partFile) error {
+	// A bulk format completes its file (Parquet's footer) here.
+	n, err := p.enc.Close()
+	p.size += int64(n)
+	if err == nil {
+		err = p.bw.Flush()
 	}
-	delete(w.files, dir)
-	err := p.bw.Flush()
 	if err == nil {
 		err = p.f.Sync()
 	}
@@ -599,35 +685,30 @@ func (w *writer) commit(dir string) error {
 		err = cerr
 	}
 	w.spare = append(w.spare, p.bw)
-	if err == nil {
-		err = os.Rename(p.tmp, p.final)
-	}
 	if err != nil {
 		return fmt.Errorf("filesystem: %w", err)
 	}
 	return nil
 }
 
+// Finish makes every row durable: the open part files roll, committed at
+// once without checkpointing, else pending for PreCommit(EndOfInput) and
+// the factory's CommitFinished.
 func (w *writer) Finish() error {
 	if w.closed {
 		return errors.New("filesystem: Finish after Close")
 	}
-	for dir := range w.files {
-		if err := w.commit(dir); err != nil {
-			return err
-		}
+	if err := w.rollAll(); err != nil {
+		return err
 	}
+	w.finished = true
 	return nil
 }
 
-// Flush implements connector.SinkFlusher: at a checkpoint barrier it
-// commits the open part files (Flink's rolling on checkpoint), so that a
-// job restarted from the checkpoint keeps every row written before it;
-// the next rows go to new part files.
-func (w *writer) Flush() error { return w.Finish() }
-
-// Close abandons uncommitted part files: without Finish the job failed,
-// and a restarted job writes its own files.
+// Close abandons the part files in progress: without Finish or a
+// pre-commit the job failed, and a restarted job writes its rows again.
+// Pending files stay: they belong to a checkpoint, whose restored writer
+// commits them (or deletes them with the failed attempt's other files).
 func (w *writer) Close() error {
 	if w.closed {
 		return nil

@@ -97,6 +97,9 @@ func TestRoundTrip(t *testing.T) {
 		{"format", "csv", "csv.field-delimiter", `\t`, "csv.allow-comments", "true"},
 		{"format", "json"},
 		{"format", "json", "json.timestamp-format.standard", "ISO-8601"},
+		{"format", "parquet"},
+		{"format", "parquet", "parquet.write.int64.timestamp", "true", "parquet.timestamp.time.unit", "nanos", "parquet.compression", "zstd"},
+		{"format", "parquet", "parquet.compression", "SNAPPY", "parquet.enable.dictionary", "false", "parquet.page.size", "64b"},
 	} {
 		t.Run(strings.Join(fc, " "), func(t *testing.T) {
 			dir := t.TempDir()

@@ -14,9 +14,8 @@ import (
 )
 
 // Partitioning options: partition.default-name is applied; the others are
-// Flink's partition-commit, time-extraction and time-based rolling
-// options, accepted so that Flink DDL runs unchanged, and ignored (see
-// doc.go).
+// Flink's partition-commit and time-extraction options, accepted so that
+// Flink DDL runs unchanged, and ignored (see doc.go).
 const (
 	PartitionDefaultName = "partition.default-name"
 )
@@ -24,7 +23,7 @@ const (
 // ignoredOptions are Flink filesystem options Eddy accepts and ignores.
 var ignoredOptions = []connector.Option{
 	{Key: "sink.partition-commit.trigger", Type: connector.Enum, Enum: []string{"process-time", "partition-time"}, Default: "process-time",
-		Doc: "Accepted for compatibility and ignored: partitions are not committed to a metastore, and part files become visible when they roll or the input ends."},
+		Doc: "Accepted for compatibility and ignored: partitions are not committed to a metastore; part files become visible when they are committed (see the connector's doc)."},
 	{Key: "sink.partition-commit.delay", Type: connector.Duration, Default: "0 s", Doc: "Accepted for compatibility and ignored."},
 	{Key: "sink.partition-commit.watermark-time-zone", Type: connector.String, Default: "UTC", Doc: "Accepted for compatibility and ignored."},
 	{Key: "sink.partition-commit.policy.kind", Type: connector.String, Doc: "Accepted for compatibility and ignored: no success files or metastore entries are written."},
@@ -34,10 +33,6 @@ var ignoredOptions = []connector.Option{
 	{Key: "partition.time-extractor.class", Type: connector.String, Doc: "Accepted for compatibility and ignored."},
 	{Key: "partition.time-extractor.timestamp-pattern", Type: connector.String, Doc: "Accepted for compatibility and ignored."},
 	{Key: "partition.time-extractor.timestamp-formatter", Type: connector.String, Doc: "Accepted for compatibility and ignored."},
-	{Key: "sink.rolling-policy.rollover-interval", Type: connector.Duration, Default: "30 min",
-		Doc: "Accepted for compatibility and ignored: part files roll by size and at the end of the input."},
-	{Key: "sink.rolling-policy.check-interval", Type: connector.Duration, Default: "1 min", Doc: "Accepted for compatibility and ignored."},
-	{Key: "sink.rolling-policy.inactivity-interval", Type: connector.Duration, Default: "30 min", Doc: "Accepted for compatibility and ignored."},
 	{Key: "sink.shuffle-by-partition.enable", Type: connector.Bool, Default: "false", Doc: "Accepted for compatibility and ignored."},
 }
 

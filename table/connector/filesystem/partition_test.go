@@ -22,7 +22,7 @@ var partSchema = types.Schema{Columns: []types.Column{
 // partition columns, and reads them back with the partition values from
 // the directories.
 func TestPartitionedSink(t *testing.T) {
-	for _, format := range []string{"csv", "json"} {
+	for _, format := range []string{"csv", "json", "parquet"} {
 		t.Run(format, func(t *testing.T) {
 			dir := t.TempDir()
 			// q10's options: the partition-commit and rolling ones are

@@ -83,7 +83,7 @@ func (r *reader) Snapshot() ([]byte, error) {
 			return nil, fmt.Errorf("filesystem: %w", err)
 		}
 		sp := split{Path: filepath.ToSlash(rel), Rows: r.skip[i]}
-		if i == r.file && r.dec != nil {
+		if i == r.file && r.f != nil {
 			sp.Rows = r.rows
 		}
 		s.Splits = append(s.Splits, sp)

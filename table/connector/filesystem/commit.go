@@ -1,0 +1,286 @@
+package filesystem
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/eddysql/eddy/exec/connector"
+)
+
+// The part file lifecycle of Flink's FileSink: a part file is in progress
+// while written; when it rolls (size, time, a checkpoint barrier, the end
+// of the input) it is closed, durable and complete, and pending; it is
+// finished (committed) when renamed from its hidden name to its final one.
+// Without checkpointing a rolled file is committed at once. With it, the
+// writer is a connector.TwoPhaseCommitWriter: a pending file is committed
+// once a checkpoint whose barrier came after its roll completed
+// (NotifyCheckpointComplete), by a writer restored from such a checkpoint
+// (Recover), or, for the files of a finished subtask, by the factory
+// (CommitFinished). A failover thus replays exactly the rows of files
+// never committed, whose hidden leftovers Recover deletes.
+
+var (
+	_ connector.TwoPhaseCommitWriter = (*writer)(nil)
+	_ connector.ProcessingTimeWriter = (*writer)(nil)
+	_ connector.FinishedCommitter    = Factory{}
+)
+
+// notPreCommitted marks a pending file rolled since the last barrier.
+const notPreCommitted = -1
+
+// pendingFile is a part file closed and not committed yet.
+type pendingFile struct {
+	// Checkpoint is the checkpoint whose barrier pre-committed the file:
+	// 0 for a savepoint (committed when a job is restored from it),
+	// connector.EndOfInput for the final files of a finished subtask.
+	Checkpoint int64 `json:"checkpoint"`
+	// Path is the file's final name relative to the table's path.
+	Path string `json:"path"`
+}
+
+// sinkState is a writer's state in a checkpoint (JSON).
+type sinkState struct {
+	// UUID and Subtask name the writer's part files,
+	// part-<uuid>-<subtask>-<n>.<format>: a restored writer goes on with
+	// them, so that the hidden files of every attempt since the
+	// checkpoint are its own to delete, and no other writer's.
+	UUID    string `json:"uuid"`
+	Subtask int    `json:"subtask"`
+	// Next numbers the writer's next part file.
+	Next int `json:"next"`
+	// Pending are the part files pre-committed and not known to be
+	// committed.
+	Pending []pendingFile `json:"pending,omitempty"`
+}
+
+// hiddenName is the name of part file name while in progress or pending.
+func hiddenName(name string) string { return "." + name + ".inprogress" }
+
+// roll closes the part file of directory dir: it becomes pending, or,
+// without checkpointing, is committed at once.
+func (w *writer) roll(dir string) error {
+	p := w.files[dir]
+	if p == nil {
+		return nil
+	}
+	delete(w.files, dir)
+	if err := w.closeFile(p); err != nil {
+		return err
+	}
+	if !w.checkpointing {
+		return commitFile(w.cfg.path, p.rel)
+	}
+	w.pending = append(w.pending, pendingFile{Checkpoint: notPreCommitted, Path: p.rel})
+	return nil
+}
+
+// rollAll rolls every open part file.
+func (w *writer) rollAll() error {
+	for dir := range w.files {
+		if err := w.roll(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitFile renames the pending part file rel (relative to root) to its
+// final name. It is idempotent, as Flink's commitAfterRecovery: a file
+// already renamed was committed before a failure; one that is neither
+// pending nor committed is an error (its rows would be lost).
+func commitFile(root, rel string) error {
+	final := filepath.Join(root, rel)
+	tmp := filepath.Join(filepath.Dir(final), hiddenName(filepath.Base(final)))
+	err := os.Rename(tmp, final)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("filesystem: committing part file: %w", err)
+	}
+	if _, err := os.Stat(final); err == nil {
+		return nil
+	}
+	return fmt.Errorf("filesystem: committing part file %s: neither it nor its pending file %s exists", final, tmp)
+}
+
+// OnProcessingTime implements connector.ProcessingTimeWriter: every
+// sink.rolling-policy.check-interval it rolls the part files open for the
+// rollover interval or not written to for the inactivity interval, as
+// Flink's DefaultRollingPolicy.shouldRollOnProcessingTime.
+func (w *writer) OnProcessingTime(now int64) error {
+	if w.closed || w.finished || now-w.lastCheck < w.cfg.check.Milliseconds() {
+		return nil
+	}
+	w.lastCheck = now
+	for dir, p := range w.files {
+		if now-p.opened >= w.cfg.rollover.Milliseconds() || now-p.written >= w.cfg.inactivity.Milliseconds() {
+			if err := w.roll(dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// PreCommit implements connector.TwoPhaseCommitWriter. At the barrier of
+// checkpoint id (0: a savepoint) it rolls the open part files, as Flink's
+// rolling on checkpoint, so that every row before the barrier is in a
+// pending file, and returns the state: the pending files with the
+// checkpoint that pre-committed them. Without checkpointing the rolled
+// files are committed already and there is no state. At
+// connector.EndOfInput (after Finish) the state is the subtask's final
+// files, nil when there are none.
+func (w *writer) PreCommit(id int64) ([]byte, error) {
+	if w.closed {
+		return nil, errors.New("filesystem: PreCommit after Close")
+	}
+	if err := w.rollAll(); err != nil {
+		return nil, err
+	}
+	if !w.checkpointing {
+		return nil, nil
+	}
+	for i := range w.pending {
+		if w.pending[i].Checkpoint == notPreCommitted {
+			w.pending[i].Checkpoint = id
+		}
+	}
+	if id == connector.EndOfInput && len(w.pending) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(sinkState{UUID: w.uuid, Subtask: w.subtask, Next: w.nextPart, Pending: w.pending})
+}
+
+// NotifyCheckpointComplete implements connector.CheckpointListener: it
+// commits the part files pre-committed at checkpoints up to id. Those of
+// a savepoint wait for a job restored from it, those of the end of input
+// for CommitFinished.
+func (w *writer) NotifyCheckpointComplete(id int64) error {
+	keep := w.pending[:0]
+	for _, p := range w.pending {
+		if p.Checkpoint <= 0 || p.Checkpoint > id {
+			keep = append(keep, p)
+			continue
+		}
+		if err := commitFile(w.cfg.path, p.Path); err != nil {
+			return err
+		}
+	}
+	w.pending = keep
+	return nil
+}
+
+// Recover implements connector.TwoPhaseCommitWriter: it commits the
+// pending files of the restored state, deletes the hidden part files its
+// subtask's failed attempts left after the checkpoint (in progress or
+// pending, of its uuid and subtask only), and goes on with the state's
+// uuid, numbering new part files after every file of it in the directory
+// (a job restored from an older checkpoint must not overwrite the files
+// committed after it).
+func (w *writer) Recover(state []byte) error {
+	s, err := decodeSinkState(state)
+	if err != nil {
+		return err
+	}
+	if err := commitState(w.cfg.path, s); err != nil {
+		return err
+	}
+	next, err := removeLeftovers(w.cfg.path, s.UUID, s.Subtask)
+	if err != nil {
+		return err
+	}
+	w.uuid, w.subtask, w.nextPart = s.UUID, s.Subtask, max(s.Next, next)
+	return nil
+}
+
+func decodeSinkState(b []byte) (sinkState, error) {
+	var s sinkState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("filesystem: bad sink state: %w", err)
+	}
+	if s.UUID == "" || s.Next < 0 {
+		return s, fmt.Errorf("filesystem: bad sink state: part file uuid %q, next part %d", s.UUID, s.Next)
+	}
+	for _, p := range s.Pending {
+		if !filepath.IsLocal(p.Path) {
+			return s, fmt.Errorf("filesystem: bad sink state: part file %q outside the table's path", p.Path)
+		}
+	}
+	return s, nil
+}
+
+// commitState commits the pending files of a state.
+func commitState(root string, s sinkState) error {
+	for _, p := range s.Pending {
+		if err := commitFile(root, p.Path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeLeftovers deletes the hidden part files of uuid and subtask below
+// root and returns the number after the highest of its committed files'
+// numbers (0 if none).
+func removeLeftovers(root, uuid string, subtask int) (int, error) {
+	prefix := fmt.Sprintf("part-%s-%d-", uuid, subtask)
+	next := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		name, hidden := d.Name(), false
+		if h, ok := strings.CutPrefix(name, "."); ok {
+			if name, ok = strings.CutSuffix(h, ".inprogress"); !ok {
+				return nil
+			}
+			hidden = true
+		}
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok {
+			return nil
+		}
+		num, _, _ := strings.Cut(rest, ".")
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			return nil
+		}
+		if hidden {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("filesystem: removing a failed attempt's part file: %w", err)
+			}
+			return nil
+		}
+		next = max(next, n+1)
+		return nil
+	})
+	return next, err
+}
+
+// CommitFinished implements connector.FinishedCommitter: it commits the
+// part files of a finished sink subtask's final state, as Recover commits
+// a restored state's (a file committed already is left as it is).
+func (Factory) CommitFinished(spec connector.SinkSpec, state []byte) error {
+	c, err := parseConfig(spec.Table)
+	if err != nil {
+		return err
+	}
+	s, err := decodeSinkState(state)
+	if err != nil {
+		return err
+	}
+	return commitState(c.path, s)
+}
