@@ -34,6 +34,9 @@ type Style struct {
 	// JavaBytes prints BINARY/BYTES as Java's Arrays.toString of a byte[]
 	// ("[1, -2]"); otherwise they are base64, as Jackson writes byte[].
 	JavaBytes bool
+	// PlainDecimal spells DECIMAL values without an exponent
+	// (BigDecimal.toPlainString: Flink's *.encode.decimal-as-plain-number).
+	PlainDecimal bool
 }
 
 // ValueFunc appends the text of the non-null value at row i of the array it
@@ -70,6 +73,9 @@ func Bind(arr arrow.Array, t types.DataType, s Style) (ValueFunc, error) {
 	case types.Decimal:
 		a := arr.(*array.Decimal128)
 		scale := int32(t.Scale)
+		if s.PlainDecimal {
+			return func(dst []byte, i int) []byte { return appendDecimal(dst, a.Value(i), scale, true) }, nil
+		}
 		return func(dst []byte, i int) []byte { return AppendBigDecimal(dst, a.Value(i), scale) }, nil
 	case types.Char, types.Varchar:
 		a := arr.(*array.String)
@@ -293,6 +299,12 @@ func AppendJavaDouble(dst []byte, f float64, bits int) []byte {
 // BigDecimal.toString does: plain unless the adjusted exponent is below -6
 // ("1E-8", "0E-8").
 func AppendBigDecimal(dst []byte, n decimal128.Num, scale int32) []byte {
+	return appendDecimal(dst, n, scale, false)
+}
+
+// appendDecimal is AppendBigDecimal, or BigDecimal.toPlainString when
+// plain.
+func appendDecimal(dst []byte, n decimal128.Num, scale int32, plain bool) []byte {
 	if n.Sign() < 0 {
 		dst = append(dst, '-')
 		n = n.Negate()
@@ -312,7 +324,7 @@ func AppendBigDecimal(dst []byte, n decimal128.Num, scale int32) []byte {
 		return dst
 	}
 	adjusted := int(-scale) + len(digits) - 1
-	if adjusted < -6 {
+	if adjusted < -6 && !plain {
 		dst = append(dst, digits[0])
 		if len(digits) > 1 {
 			dst = append(dst, '.')

@@ -58,9 +58,15 @@
 // again. A subtask assigned no partition is idle from the start
 // (connector.IdleAware), so it holds back nothing.
 //
-// The 'debezium-json' value format makes a source a changelog
-// (connector.RetractChangelog): c and r events are +I rows, u a -U and a +U,
-// d a -D, carried in the trailing connector.RowKindColumn.
+// The changelog value formats make a source a changelog
+// (connector.RetractChangelog), the kinds carried in the trailing
+// connector.RowKindColumn: with 'debezium-json' c and r events are +I rows,
+// u a -U and a +U, d a -D; 'canal-json', 'maxwell-json' and 'ogg-json'
+// (package cdcjson) turn inserts, updates and deletes into the same kinds,
+// a canal event of several rows into several. A sink writes them all
+// (connector.SinkProperties.RequiresUpdateBefore; debezium-json without
+// schema-include): +I and +U rows as insert events, -U and -D rows as
+// delete events, as Flink does.
 //
 // # Metadata columns
 //
@@ -72,7 +78,10 @@
 // the producer stamp the current time) and 'headers' (a NULL value is a
 // header without one) columns (connector.SupportsWritingMetadata); the
 // other keys are read-only, and INSERT into a table that persists one is an
-// error.
+// error. The metadata of a changelog value (the originating database and
+// table, primary key names, timestamps) is read under 'value.' keys, as
+// Flink's: 'value.table' STRING of canal-json, 'value.source.table' of
+// debezium-json.
 //
 // # Projection
 //
@@ -157,7 +166,7 @@
 //	properties.bootstrap.servers             both         required         brokers, host:port,...
 //	properties.group.id                      both         KafkaSource-<t>  group whose committed offsets group-offsets use
 //	properties.*                             both         -                see below; others are errors
-//	format / value.format                    both         required         json, csv, raw, avro, avro-confluent (kafka sources: debezium-json)
+//	format / value.format                    both         required         json, csv, raw, avro, avro-confluent (kafka: debezium-json, canal-json, maxwell-json, ogg-json)
 //	key.format                               both         -                format of the key (required for upsert-kafka)
 //	key.fields                               kafka        -                ';'-separated key columns (upsert-kafka: the primary key)
 //	key.fields-prefix                        both         -                prefix of key columns absent from the key format's names
@@ -174,7 +183,8 @@
 //	sink.transactional-id-prefix             both         -                transactional id prefix, required by exactly-once
 //	sink.parallelism                         both         -                the sink writers' parallelism (default: the job's)
 //
-// Format options are 'json.*', 'csv.*', 'raw.charset', 'debezium-json.*', 'avro-confluent.url',
+// Format options are 'json.*', 'csv.*', 'raw.charset', 'debezium-json.*', 'canal-json.*',
+// 'maxwell-json.*', 'ogg-json.*', 'avro-confluent.url',
 // 'avro-confluent.subject' and 'avro-confluent.basic-auth.user-info'; with
 // key.format and value.format they take 'key.' and 'value.' prefixes
 // ('value.json.ignore-parse-errors'), with 'format' none.

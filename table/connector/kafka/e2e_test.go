@@ -295,51 +295,6 @@ func finalValues(t *testing.T, addr, topic string, want map[string]string) map[s
 	return final
 }
 
-// TestDebeziumThroughAggregation drives a Debezium changelog (inserts,
-// updates, deletes) through a GROUP BY into upsert-kafka: the final table
-// is the aggregate of the final source rows.
-func TestDebeziumThroughAggregation(t *testing.T) {
-	addr := fakeCluster(t, 1, "cdc", "by_region")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	require.NoError(t, err)
-	defer cl.Close()
-	var recs []*kgo.Record
-	for _, e := range []string{
-		`{"before": null, "after": {"id": 1, "region": "eu", "amount": 10}, "op": "c"}`,
-		`{"before": null, "after": {"id": 2, "region": "eu", "amount": 20}, "op": "r"}`,
-		`{"before": null, "after": {"id": 3, "region": "us", "amount": 5}, "op": "c"}`,
-		`{"before": {"id": 1, "region": "eu", "amount": 10}, "after": {"id": 1, "region": "us", "amount": 11}, "op": "u"}`,
-		`{"before": {"id": 2, "region": "eu", "amount": 20}, "after": null, "op": "d"}`,
-		`{"before": null, "after": {"id": 4, "region": "ap", "amount": 7}, "op": "c"}`,
-		`{"before": {"id": 4, "region": "ap", "amount": 7}, "after": null, "op": "d"}`,
-	} {
-		recs = append(recs, &kgo.Record{Topic: "cdc", Value: []byte(e)})
-	}
-	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, stmt := range []string{
-		fmt.Sprintf(`CREATE TABLE orders (id BIGINT, region STRING, amount BIGINT) WITH ('connector' = 'kafka', 'topic' = 'cdc',
-		  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
-		  'format' = 'debezium-json')`, addr),
-		fmt.Sprintf(`CREATE TABLE by_region (region STRING, n BIGINT, total BIGINT, PRIMARY KEY (region) NOT ENFORCED) WITH (
-		  'connector' = 'upsert-kafka', 'topic' = 'by_region', 'properties.bootstrap.servers' = '%s',
-		  'key.format' = 'json', 'value.format' = 'json')`, addr),
-		`INSERT INTO by_region SELECT region, COUNT(*), SUM(amount) FROM orders GROUP BY region`,
-	} {
-		r, err := env.ExecuteSQL(ctx, stmt)
-		require.NoError(t, err, stmt)
-		r.Close()
-	}
-	// eu: only id 2 remained, then was deleted → tombstone; ap: inserted and deleted.
-	want := map[string]string{`{"region":"us"}`: `{"region":"us","n":2,"total":16}`}
-	require.Equal(t, want, finalValues(t, addr, "by_region", want))
-}
-
 // TestProjectionPushdown reads some columns of tables whose values are
 // JSON, CSV and Avro: the optimizer pushes the projection into the kafka
 // scan (EXPLAIN shows it), the decoders build only those columns, and the

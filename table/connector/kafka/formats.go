@@ -7,6 +7,7 @@ import (
 
 	"github.com/eddysql/eddy/table/connector/format"
 	"github.com/eddysql/eddy/table/connector/format/avro"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 	"github.com/eddysql/eddy/table/connector/format/csv"
 	"github.com/eddysql/eddy/table/connector/format/json"
 	"github.com/eddysql/eddy/table/connector/format/raw"
@@ -76,6 +77,16 @@ func newEncoder(cfg *config, p *part, suffix string) (format.RecordEncoder, erro
 			subject = cfg.topics[0] + "-" + suffix
 		}
 		return avro.NewConfluentEncoder(reg, subject, p.schema)
+	}
+	if f := cdcjson.Lookup(p.format); f != nil {
+		c, err := f.ParseConfig(p.opts)
+		if err == nil {
+			err = f.CheckEncoding(c)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return f.NewEncoder(c, p.schema), nil
 	}
 	return nil, fmt.Errorf("kafka: unknown format '%s'", p.format)
 }

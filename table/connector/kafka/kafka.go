@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 )
 
 // Factory is the 'kafka' (Upsert false) or 'upsert-kafka' (Upsert true)
@@ -64,14 +65,15 @@ func (f Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties
 	switch {
 	case f.Upsert:
 		p.Changelog = connector.UpsertChangelog
-	case c.value.format == Debezium:
+	case isChangelog(c.value.format):
 		p.Changelog = connector.RetractChangelog
 	}
 	return p, nil
 }
 
 // ValidateSink checks the options; a sink writes to one topic, and only
-// upsert-kafka accepts updates.
+// upsert-kafka and the changelog value formats accept updates, the latter
+// as retractions: -U and -D rows are written as delete events.
 func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, error) {
 	c, err := f.config(t)
 	if err != nil {
@@ -80,8 +82,15 @@ func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, 
 	if len(c.topics) != 1 {
 		return connector.SinkProperties{}, fmt.Errorf("a '%s' sink writes to exactly one topic; set '%s' to one topic", f.Identifier(), Topic)
 	}
-	if c.value.format == Debezium {
-		return connector.SinkProperties{}, fmt.Errorf("the '%s' format can only be read; writing it is not supported yet", Debezium)
+	if cf := cdcjson.Lookup(c.value.format); cf != nil {
+		cc, err := cf.ParseConfig(c.value.opts)
+		if err == nil {
+			err = cf.CheckEncoding(cc)
+		}
+		if err != nil {
+			return connector.SinkProperties{}, fmt.Errorf("value format '%s': %w", cf.Name, err)
+		}
+		return connector.SinkProperties{AcceptsUpdates: true, RequiresUpdateBefore: true}, nil
 	}
 	return connector.SinkProperties{AcceptsUpdates: f.Upsert}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 )
 
 // metadataKeys are the record metadata a source reads, Flink's keys, with
@@ -31,7 +32,40 @@ var metadataKeys = map[string]string{
 // ReadableMetadata lists the metadata keys (connector.SupportsReadingMetadata).
 func (Factory) ReadableMetadata() map[string]string { return metadataKeys }
 
-var _ connector.SupportsReadingMetadata = Factory{}
+// valueMetadata is the prefix of the keys of the value format's metadata,
+// as in Flink: 'value.table' is the 'table' of a canal-json value.
+const valueMetadata = "value."
+
+// ReadableMetadataOf lists the record metadata keys and those of t's value
+// format, prefixed by 'value.' (connector.SupportsTableMetadata).
+func (f Factory) ReadableMetadataOf(t connector.TableInfo) (map[string]string, error) {
+	cf := valueFormatOf(t)
+	if cf == nil {
+		return metadataKeys, nil
+	}
+	keys := make(map[string]string, len(metadataKeys))
+	for k, v := range metadataKeys {
+		keys[k] = v
+	}
+	for k, v := range cf.Metadata() {
+		keys[valueMetadata+k] = v
+	}
+	return keys, nil
+}
+
+// valueFormatOf is the changelog JSON format of t's values, nil when its
+// value format has no metadata.
+func valueFormatOf(t connector.TableInfo) *cdcjson.Format {
+	if v, ok := t.Options[ValueFormat]; ok {
+		return cdcjson.Lookup(v)
+	}
+	return cdcjson.Lookup(t.Options[Format])
+}
+
+var (
+	_ connector.SupportsReadingMetadata = Factory{}
+	_ connector.SupportsTableMetadata   = Factory{}
+)
 
 // writableMetadata are the metadata keys a sink writes, in the order of
 // their columns after the physical ones; Flink's Kafka sinks write the
@@ -44,10 +78,21 @@ func (Factory) WritableMetadataOf(connector.TableInfo) ([]string, error) {
 	return writableMetadata, nil
 }
 
-// checkMetadata checks the declared type of each metadata column.
-func checkMetadata(cols []connector.MetadataColumn) error {
+// checkMetadata checks the declared type of each metadata column; keys
+// of the value format's metadata are checked by the format.
+func checkMetadata(cols []connector.MetadataColumn, valueFormat string) error {
 	for _, m := range cols {
 		t := m.Type
+		if key, ok := strings.CutPrefix(m.Key, valueMetadata); ok {
+			f := cdcjson.Lookup(valueFormat)
+			if f == nil {
+				return fmt.Errorf("metadata column '%s': the value format '%s' has no metadata key '%s'", m.Name, valueFormat, key)
+			}
+			if err := f.CheckMetadata(key, t); err != nil {
+				return fmt.Errorf("metadata column '%s': %w", m.Name, err)
+			}
+			continue
+		}
 		var ok bool
 		switch m.Key {
 		case "topic", "timestamp-type":
@@ -75,12 +120,14 @@ type metaCol struct {
 	key  string
 	b    array.Builder
 	unit int64 // milliseconds per unit of a timestamp builder, as a divisor of nanoseconds
+	// ofValue marks the value format's metadata, which its decoder fills.
+	ofValue bool
 }
 
 func newMetaCols(mem memory.Allocator, cols []connector.MetadataColumn) []metaCol {
 	out := make([]metaCol, len(cols))
 	for i, m := range cols {
-		out[i] = metaCol{key: m.Key, b: array.NewBuilder(mem, m.Type.Arrow())}
+		out[i] = metaCol{key: m.Key, b: array.NewBuilder(mem, m.Type.Arrow()), ofValue: strings.HasPrefix(m.Key, valueMetadata)}
 		if ts, ok := m.Type.Arrow().(*arrow.TimestampType); ok {
 			out[i].unit = format.UnitNanos(ts.Unit)
 		}
@@ -88,9 +135,12 @@ func newMetaCols(mem memory.Allocator, cols []connector.MetadataColumn) []metaCo
 	return out
 }
 
-// append appends rec's metadata to every column, n times (a Debezium
-// update makes two rows of one record).
+// append appends rec's metadata n times (a changelog event makes several
+// rows of one record); the value format's metadata is left to its decoder.
 func (m *metaCol) append(rec *kgo.Record, n int) {
+	if m.ofValue {
+		return
+	}
 	for range n {
 		switch b := m.b.(type) {
 		case *array.StringBuilder:

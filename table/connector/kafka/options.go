@@ -11,8 +11,8 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format/avro"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 	"github.com/eddysql/eddy/table/connector/format/csv"
-	"github.com/eddysql/eddy/table/connector/format/debezium"
 	"github.com/eddysql/eddy/table/connector/format/json"
 	"github.com/eddysql/eddy/table/connector/format/raw"
 )
@@ -58,7 +58,7 @@ var formatOptions = func() []connector.Option {
 	o = append(o, json.Options...)
 	o = append(o, csv.Options...)
 	o = append(o, raw.Options...)
-	o = append(o, debezium.Options...)
+	o = append(o, cdcjson.AllOptions()...)
 	return append(o, avro.ConfluentOptions...)
 }()
 
@@ -130,16 +130,18 @@ func commonOptions(upsert bool) []connector.Option {
 	return append(o, withPrefix("value.", formatOptions)...)
 }
 
-// Debezium is the changelog format, a value format of 'kafka' sources only.
-const Debezium = "debezium-json"
-
-// valueFormats are the value formats of a connector.
+// valueFormats are the value formats of a connector: 'kafka' also takes
+// the changelog formats (debezium-json, canal-json, maxwell-json,
+// ogg-json), whose messages carry whole rows and their change.
 func valueFormats(upsert bool) []string {
 	if upsert {
 		return Formats
 	}
-	return append(append([]string(nil), Formats...), Debezium)
+	return append(append([]string(nil), Formats...), cdcjson.Names()...)
 }
+
+// isChangelog reports whether a value format reads changelog events.
+func isChangelog(format string) bool { return cdcjson.Lookup(format) != nil }
 
 // Startup and bounded modes.
 const (
@@ -301,7 +303,7 @@ func parseConfig(f connector.Factory, t connector.TableInfo, upsert bool) (*conf
 	if err := c.parseFormats(f, t, o); err != nil {
 		return nil, err
 	}
-	if err := checkMetadata(t.Metadata); err != nil {
+	if err := checkMetadata(t.Metadata, c.value.format); err != nil {
 		return nil, err
 	}
 	c.metadata = t.Metadata
@@ -366,8 +368,8 @@ func (c *config) parseFormats(f connector.Factory, t connector.TableInfo, o conn
 			return fmt.Errorf("'%s' needs '%s'", KeyFields, KeyFormat)
 		}
 	}
-	if keyFmt != "" && valFmt == Debezium {
-		return fmt.Errorf("the '%s' value format carries whole rows; it cannot be combined with '%s'", Debezium, KeyFormat)
+	if keyFmt != "" && isChangelog(valFmt) {
+		return fmt.Errorf("the '%s' value format carries whole rows; it cannot be combined with '%s'", valFmt, KeyFormat)
 	}
 	if keyFmt != "" && len(keyNames) == 0 {
 		return fmt.Errorf("'%s' needs the key columns in '%s'", KeyFormat, KeyFields)
@@ -481,10 +483,13 @@ func checkPart(what string, p *part) error {
 		}
 	case "raw":
 		err = raw.CheckSchema(p.schema)
-	case Debezium:
-		err = debezium.CheckSchema(p.schema)
 	case "avro":
 		err = avro.CheckSchema(p.schema)
+	case cdcjson.Debezium.Name, cdcjson.Canal.Name, cdcjson.Maxwell.Name, cdcjson.Ogg.Name:
+		_, err = cdcjson.Lookup(p.format).ParseConfig(p.opts)
+		if err == nil {
+			err = cdcjson.CheckSchema(p.schema)
+		}
 	case "avro-confluent":
 		if p.opts.String(avro.URL) == "" {
 			err = fmt.Errorf("option '%s' is required", avro.URL)
@@ -506,8 +511,9 @@ func (p *part) ignoreParseErrors() bool {
 		return p.opts.Bool(json.IgnoreParseErrors)
 	case "csv":
 		return p.opts.Bool(csv.IgnoreParseErrors)
-	case Debezium:
-		return p.opts.Bool(debezium.IgnoreParseErrors)
+	}
+	if f := cdcjson.Lookup(p.format); f != nil {
+		return p.opts.Bool(f.Key(cdcjson.IgnoreParseErrors))
 	}
 	return false
 }

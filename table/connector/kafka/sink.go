@@ -11,6 +11,7 @@ import (
 
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 	"github.com/eddysql/eddy/table/connector/format/raw"
 )
 
@@ -30,6 +31,7 @@ type writer struct {
 	valEnc  format.RecordEncoder
 	keyRaw  *raw.Encoder // set when the key format is raw, to tell NULL from empty
 	valRaw  *raw.Encoder
+	changes *cdcjson.Encoder // set for a changelog value format, which writes every row kind
 	keyCols []int
 	valCols []int
 	keySch  *arrow.Schema
@@ -66,6 +68,7 @@ func newWriter(cfg *config, rc connector.ReaderContext) (*writer, error) {
 		return nil, err
 	}
 	w.valRaw, _ = w.valEnc.(*raw.Encoder)
+	w.changes, _ = w.valEnc.(*cdcjson.Encoder)
 
 	opts := append([]kgo.Opt{}, cfg.client.opts...)
 	opts = append(opts, kgo.DefaultProduceTopic(w.topic))
@@ -118,7 +121,8 @@ func project(b arrow.RecordBatch, cols []int, s *arrow.Schema) arrow.RecordBatch
 
 // Write encodes b's rows and hands them to the producer. For upsert-kafka,
 // +I/+U rows are keyed records, -D rows tombstones (a key and no value), and
-// -U rows are dropped: the +U that follows replaces the key's value.
+// -U rows are dropped: the +U that follows replaces the key's value. A
+// changelog value format writes each row as an event of its kind.
 func (w *writer) Write(b arrow.RecordBatch) error {
 	if err := w.err(); err != nil {
 		return err
@@ -135,6 +139,9 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 	}
 	val := project(b, w.valCols, w.valSch)
 	defer val.Release()
+	if w.changes != nil {
+		w.changes.BindKinds(kinds)
+	}
 	if err := w.valEnc.Bind(val); err != nil {
 		return err
 	}
@@ -160,10 +167,10 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 		if kinds != nil {
 			kind = connector.RowKind(kinds.Value(i))
 		}
-		if kind != connector.Insert && !w.cfg.upsert {
-			return fmt.Errorf("kafka: the 'kafka' sink only accepts inserts; use 'upsert-kafka' for updates and deletes")
+		if kind != connector.Insert && !w.cfg.upsert && w.changes == nil {
+			return fmt.Errorf("kafka: the 'kafka' sink only accepts inserts; use 'upsert-kafka' or a changelog format such as 'canal-json' for updates and deletes")
 		}
-		if kind == connector.UpdateBefore {
+		if kind == connector.UpdateBefore && w.changes == nil {
 			continue
 		}
 		r := &recs[i]
@@ -178,7 +185,7 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 			}
 			r.Key = slab[start:len(slab):len(slab)]
 		}
-		if kind != connector.Delete && (w.valRaw == nil || !w.valRaw.IsNull(i)) {
+		if (kind != connector.Delete || w.changes != nil) && (w.valRaw == nil || !w.valRaw.IsNull(i)) {
 			start := len(slab)
 			if slab, err = w.valEnc.AppendRow(slab, i); err != nil {
 				return fmt.Errorf("kafka: encoding a value: %w", err)

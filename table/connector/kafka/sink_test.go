@@ -153,6 +153,19 @@ func upsertTable(addr, topic string, opts ...string) connector.TableInfo {
 	return tbl
 }
 
+// accountChanges is a changelog of accounts: two inserts, an update of
+// id 1 (-U, +U) and a delete of id 2.
+func accountChanges(t testing.TB, mem memory.Allocator) arrow.RecordBatch {
+	withKind := arrow.NewSchema(append(accounts.Arrow().Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8}), nil)
+	return batch(t, mem, withKind, `[
+		{"id": 1, "name": "a", "balance": 10, "$rowkind": 0},
+		{"id": 2, "name": "b", "balance": 20, "$rowkind": 0},
+		{"id": 1, "name": "a", "balance": 10, "$rowkind": 1},
+		{"id": 1, "name": "a", "balance": 15, "$rowkind": 2},
+		{"id": 2, "name": "b", "balance": 20, "$rowkind": 3}
+	]`)
+}
+
 // TestUpsertRoundTrip writes a changelog to upsert-kafka and reads it back:
 // +I/+U become keyed records, -D tombstones, -U nothing; the source turns
 // tombstones into -D rows.
@@ -160,14 +173,7 @@ func TestUpsertRoundTrip(t *testing.T) {
 	_, addr := cluster(t, 2, "accounts")
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	withKind := arrow.NewSchema(append(accounts.Arrow().Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8}), nil)
-	b := batch(t, mem, withKind, `[
-		{"id": 1, "name": "a", "balance": 10, "$rowkind": 0},
-		{"id": 2, "name": "b", "balance": 20, "$rowkind": 0},
-		{"id": 1, "name": "a", "balance": 10, "$rowkind": 1},
-		{"id": 1, "name": "a", "balance": 15, "$rowkind": 2},
-		{"id": 2, "name": "b", "balance": 20, "$rowkind": 3}
-	]`)
+	b := accountChanges(t, mem)
 	defer b.Release()
 	tbl := upsertTable(addr, "accounts", "scan.bounded.mode", "latest-offset")
 	f, _ := connector.Sink("upsert-kafka")

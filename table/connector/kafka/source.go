@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,7 +17,7 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
-	"github.com/eddysql/eddy/table/connector/format/debezium"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 )
 
 // DefaultBatchSize is used when the ReaderContext does not set one.
@@ -56,8 +57,8 @@ type reader struct {
 
 	keyB, valB *array.RecordBuilder
 	keyDec     format.RecordDecoder
-	valDec     format.RecordDecoder // nil for debezium-json
-	dbz        *debezium.Decoder
+	valDec     format.RecordDecoder // nil for the changelog formats
+	changes    *cdcjson.Decoder     // set for the changelog formats
 	kindB      *array.Int8Builder
 	srcCol     []colSource // where each output column comes from
 	meta       []metaCol
@@ -106,7 +107,7 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 	if rc.BatchSize <= 0 {
 		rc.BatchSize = DefaultBatchSize
 	}
-	r := &reader{cfg: cfg, rc: rc, kind: cfg.upsert || cfg.value.format == Debezium, parts: map[topicPartition]*partState{}}
+	r := &reader{cfg: cfg, rc: rc, kind: cfg.upsert || isChangelog(cfg.value.format), parts: map[topicPartition]*partState{}}
 	keyProj, valProj := r.project(spec.Projection)
 	var phys types.Schema
 	for _, i := range r.physCols(spec.Projection) {
@@ -125,8 +126,8 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 	var err error
 	valSchema := cfg.value.projected(valProj)
 	r.valB = array.NewRecordBuilder(rc.Mem, valSchema.Arrow())
-	if cfg.value.format == Debezium {
-		r.dbz, err = debezium.NewDecoder(debezium.ParseConfig(cfg.value.opts), valSchema, r.valB)
+	if cf := cdcjson.Lookup(cfg.value.format); cf != nil {
+		r.changes, err = newChangelogDecoder(cf, cfg.value.opts, valSchema, r.valB, r.meta)
 	} else {
 		r.valDec, err = newDecoder(cfg.value, valProj, r.valB)
 	}
@@ -142,6 +143,22 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 		}
 	}
 	return r, nil
+}
+
+// newChangelogDecoder creates the decoder of a changelog value part, which
+// fills the 'value.*' metadata columns of meta.
+func newChangelogDecoder(f *cdcjson.Format, opts connector.Options, s types.Schema, b *array.RecordBuilder, meta []metaCol) (*cdcjson.Decoder, error) {
+	cfg, err := f.ParseConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	var mb []cdcjson.MetadataBuilder
+	for _, m := range meta {
+		if m.ofValue {
+			mb = append(mb, cdcjson.MetadataBuilder{Key: strings.TrimPrefix(m.key, valueMetadata), Builder: m.b})
+		}
+	}
+	return f.NewDecoder(cfg, s, b, mb)
 }
 
 // physCols lists the physical columns a reader produces: the scan's
@@ -499,9 +516,10 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 // fetched was skipped.
 func (r *reader) poll(ctx context.Context) (int, error) {
 	limit := r.rc.BatchSize
-	if r.dbz != nil {
+	if r.changes != nil {
 		// An update event makes two rows; a batch size of 1 gets batches
-		// of two for updates, which do not split.
+		// of two for updates, which do not split (nor do canal events of
+		// several rows).
 		limit = max(limit/2, 1)
 	}
 	fetches := r.cl.PollRecords(ctx, limit)
@@ -571,7 +589,8 @@ func (r *reader) finish(st *partState) {
 
 // decode appends one record's rows and returns how many: none for a
 // skipped malformed record or a value-less record of an insert-only table,
-// two for a Debezium update.
+// two for a changelog update, several for a canal event of several rows
+// (of which those before a malformed one stay, as in Flink).
 func (r *reader) decode(rec *kgo.Record) (int, error) {
 	kind := connector.Insert
 	if rec.Value == nil && r.cfg.value.format != "raw" {
@@ -581,15 +600,15 @@ func (r *reader) decode(rec *kgo.Record) (int, error) {
 		}
 		kind = connector.Delete
 	}
-	if r.dbz != nil {
-		n, err := r.dbz.Decode(rec.Value, r.kindB)
-		if err != nil {
-			return r.parseError(rec, "value", r.cfg.value, err)
-		}
+	if r.changes != nil {
+		n, err := r.changes.Decode(rec.Value, r.kindB)
 		for i := range r.meta {
 			r.meta[i].append(rec, n)
 		}
-		return n, nil
+		if err != nil {
+			_, err = r.parseError(rec, "value", r.cfg.value, err)
+		}
+		return n, err
 	}
 	if r.keyDec != nil {
 		if err := r.keyDec.Stage(rec.Key); err != nil {

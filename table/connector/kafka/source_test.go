@@ -342,7 +342,7 @@ func TestDebezium(t *testing.T) {
 	require.Equal(t, []string{"1,a,10,0"}, readAll(t, tbl, 0, 1, 0))
 
 	_, err = Factory{}.ValidateSink(tbl)
-	require.ErrorContains(t, err, "the 'debezium-json' format can only be read")
+	require.ErrorContains(t, err, "value format 'debezium-json': 'debezium-json.schema-include' applies to reading only")
 	tbl.Options["key.format"], tbl.Options["key.fields"] = "json", "id"
 	_, err = Factory{}.ValidateSource(tbl)
 	require.ErrorContains(t, err, "cannot be combined with 'key.format'")

@@ -44,6 +44,9 @@ type Config struct {
 	FailOnMissingField bool
 	IgnoreParseErrors  bool
 	Timestamp          format.TimestampStyle
+	// PlainDecimal writes DECIMAL values without an exponent (the
+	// changelog formats' encode.decimal-as-plain-number).
+	PlainDecimal bool
 }
 
 // ParseConfig reads the json options.
@@ -237,7 +240,7 @@ func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
 func (e *Encoder) Bind(b arrow.RecordBatch) error {
 	e.cols = b.Columns()
 	for c := range e.fns {
-		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: e.cfg.Timestamp})
+		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: e.cfg.Timestamp, PlainDecimal: e.cfg.PlainDecimal})
 		if err != nil {
 			return fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
 		}

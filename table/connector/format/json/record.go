@@ -24,6 +24,11 @@ type RecordDecoder struct {
 	cols  []*format.Column
 	seen  []bool
 	str   string
+	// data is the object being staged, hint the column after the last
+	// one matched, field is stageField as a value, made once.
+	data  []byte
+	hint  int
+	field func(name []byte, p int) (int, error)
 }
 
 var _ format.RecordDecoder = (*RecordDecoder)(nil)
@@ -40,6 +45,7 @@ func NewRecordDecoder(cfg Config, s types.Schema, b *array.RecordBuilder) (*Reco
 		d.cols = append(d.cols, col)
 		d.names = append(d.names, []byte(c.Name))
 	}
+	d.field = d.stageField
 	return d, nil
 }
 
@@ -57,63 +63,25 @@ func (d *RecordDecoder) Commit() {
 	}
 }
 
-// Stage parses one JSON object.
-func (d *RecordDecoder) Stage(data []byte) error {
+// Stage parses one JSON object; a column without a field is NULL.
+func (d *RecordDecoder) Stage(data []byte) error { return d.stage(data, false) }
+
+// StageOverlay parses one JSON object over the staged row: columns the
+// object has no field for keep their staged values. Changelog formats
+// whose update events carry only the changed fields' old values (canal's
+// and maxwell's "old") rebuild the row before the update this way.
+func (d *RecordDecoder) StageOverlay(data []byte) error { return d.stage(data, true) }
+
+func (d *RecordDecoder) stage(data []byte, overlay bool) error {
 	clear(d.seen)
-	p := skipWS(data, 0)
-	if p >= len(data) || data[p] != '{' {
-		return errors.New("malformed JSON object: expected '{'")
-	}
-	p = skipWS(data, p+1)
-	hint := 0
-	if p < len(data) && data[p] == '}' {
-		p++
-	} else {
-		for {
-			if p >= len(data) || data[p] != '"' {
-				return errors.New("malformed JSON object: expected a field name")
-			}
-			key, end, err := d.readString(data, p)
-			if err != nil {
-				return err
-			}
-			p = skipWS(data, end)
-			if p >= len(data) || data[p] != ':' {
-				return errors.New("malformed JSON object: expected ':'")
-			}
-			p = skipWS(data, p+1)
-			if p >= len(data) {
-				return errors.New("malformed JSON object: unexpected end")
-			}
-			k := d.lookup(key, hint)
-			if k < 0 {
-				if p, err = skipValue(data, p); err != nil {
-					return err
-				}
-			} else {
-				hint = k + 1
-				d.seen[k] = true
-				if p, err = d.stageValue(k, data, p); err != nil {
-					return err
-				}
-			}
-			p = skipWS(data, p)
-			if p < len(data) && data[p] == ',' {
-				p = skipWS(data, p+1)
-				continue
-			}
-			if p < len(data) && data[p] == '}' {
-				p++
-				break
-			}
-			return errors.New("malformed JSON object: expected ',' or '}'")
-		}
-	}
-	if skipWS(data, p) != len(data) {
-		return errors.New("malformed JSON object: data after the object")
+	d.data, d.hint = data, 0
+	err := walkObject(data, &d.str, d.field)
+	d.data = nil
+	if err != nil {
+		return err
 	}
 	for k, ok := range d.seen {
-		if !ok {
+		if !ok && !overlay {
 			if d.cfg.FailOnMissingField {
 				return fmt.Errorf("missing field '%s'", d.names[k])
 			}
@@ -121,6 +89,18 @@ func (d *RecordDecoder) Stage(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// stageField stages the value at d.data[p] of the field name, or skips
+// it when no column has the name (walkObject's value).
+func (d *RecordDecoder) stageField(name []byte, p int) (int, error) {
+	k := d.lookup(name, d.hint)
+	if k < 0 {
+		return skipValue(d.data, p)
+	}
+	d.hint = k + 1
+	d.seen[k] = true
+	return d.stageValue(k, d.data, p)
 }
 
 func (d *RecordDecoder) lookup(key []byte, hint int) int {
@@ -171,6 +151,12 @@ func (d *RecordDecoder) stageValue(k int, data []byte, p int) (int, error) {
 // unescaped contents, valid until the next call, and the position after
 // the closing quote. Strings without escapes are returned in place.
 func (d *RecordDecoder) readString(data []byte, p int) ([]byte, int, error) {
+	return readString(data, p, &d.str)
+}
+
+// readString is RecordDecoder.readString with the scratch string of the
+// unescaped contents passed in.
+func readString(data []byte, p int, str *string) ([]byte, int, error) {
 	escaped := false
 	for i := p + 1; i < len(data); i++ {
 		switch data[i] {
@@ -181,10 +167,10 @@ func (d *RecordDecoder) readString(data []byte, p int) ([]byte, int, error) {
 			if !escaped {
 				return data[p+1 : i], i + 1, nil
 			}
-			if err := stdjson.Unmarshal(data[p:i+1], &d.str); err != nil {
+			if err := stdjson.Unmarshal(data[p:i+1], str); err != nil {
 				return nil, 0, fmt.Errorf("malformed JSON string: %w", err)
 			}
-			return []byte(d.str), i + 1, nil
+			return []byte(*str), i + 1, nil
 		}
 	}
 	return nil, 0, errors.New("malformed JSON object: unterminated string")
