@@ -100,7 +100,9 @@
 // nexmark; a finished subtask with final sink transactions is refused).
 // Other
 // state that is not keyed (other sources' positions, a two-phase-commit
-// sink's transactions, a sort, a batch over-aggregate) makes a rescaled
+// sink's transactions unless its connector recovers other subtasks'
+// (connector.SupportsRescaledRecovery: the filesystem sink), a sort, a
+// batch over-aggregate) makes a rescaled
 // restore fail at submission with an error naming the operator and
 // vertex; see Savepoint.
 //

@@ -68,9 +68,11 @@ const SavepointVersion = 1
 // resumes the splits it is assigned now, as Flink reassigns splits, and
 // the watermark is the old subtasks' minimum (rescalePolicy); a
 // connector.RescaledStateChecker may refuse snapshots it cannot
-// redistribute. Any other operator holding state (another source's
-// position, a two-phase-commit sink's transactions, a sort or limit)
-// makes Submit fail with ErrSavepointIncompatible naming
+// redistribute. A two-phase-commit sink whose connector implements
+// connector.SupportsRescaledRecovery gets the state of old subtask j in
+// new subtask j mod n (dealSinkStates). Any other operator holding state
+// (another source's position, another two-phase-commit sink's
+// transactions, a sort or limit) makes Submit fail with ErrSavepointIncompatible naming
 // the operator, the vertex and both parallelisms. A rescaled vertex whose
 // subtasks had all finished stays finished (its sinks' final states are
 // committed). One where only some had rescales when it is a source vertex
@@ -172,7 +174,8 @@ var rescalableKinds = map[string]bool{
 // whose connector implements connector.SupportsRescaling, whose readers
 // keep the splits they are assigned, and the watermark assigner chained
 // after such a source, which keeps the minimum), or not at all (the
-// error says why). Other stateful kinds (two-phase-commit sinks'
+// error says why; rescale deals the states of sinks that recover other
+// subtasks' states itself). Other stateful kinds (two-phase-commit sinks'
 // transactions, the non-keyed sort, limit, materialize and collect, the
 // lookup tables of lookup, snapshot and vector-search joins) refuse a
 // rescaled restore when they hold state.
@@ -194,7 +197,7 @@ func rescalePolicy(spec *OperatorSpec) (keyed, all bool, why string) {
 		}
 		return false, false, fmt.Sprintf("its %s reader's position is not kept per split", id)
 	case spec.Kind == KindSink:
-		return false, false, "its pending transactions belong to its subtask"
+		return false, false, "its pending transactions belong to its subtask (connector.SupportsRescaledRecovery)"
 	}
 	return false, false, "its state is not partitioned by key group"
 }
@@ -301,12 +304,17 @@ func rescale(v *Vertex, old int, states []*SubtaskState, out map[subtaskKey]*Sub
 		}
 	}
 	all := make([]bool, len(v.Operators))
+	spread := make([]bool, len(v.Operators))
 	for k := range v.Operators {
 		spec := &v.Operators[k]
 		keyed, toAll, why := rescalePolicy(spec)
 		all[k] = toAll
 		if toAll && spec.Kind == KindSource {
 			why = checkRescaledSource(spec, byIndex, k)
+		}
+		if spec.Kind == KindSink && sinkRecoversRescaled(spec) {
+			spread[k] = true
+			continue
 		}
 		if why == "" && (keyed || toAll) {
 			continue
@@ -324,9 +332,52 @@ func rescale(v *Vertex, old int, states []*SubtaskState, out map[subtaskKey]*Sub
 			from = append(from, byIndex[o])
 		}
 		ops := rescaledOperators(v, from, byIndex, all)
+		ops = dealSinkStates(v, ops, byIndex, spread, i)
 		out[subtaskKey{v.ID, i}] = &SubtaskState{Vertex: v.ID, Subtask: i, Operators: ops}
 	}
 	return nil
+}
+
+// sinkRecoversRescaled tells whether the sink spec's connector recovers
+// other subtasks' states (connector.SupportsRescaledRecovery).
+func sinkRecoversRescaled(spec *OperatorSpec) bool {
+	var sink connector.SinkSpec
+	if err := json.Unmarshal(spec.Spec, &sink); err != nil {
+		return false
+	}
+	f, _ := connector.Sink(sink.Table.Options["connector"])
+	r, ok := f.(connector.SupportsRescaledRecovery)
+	return ok && r.SupportsRescaledRecovery()
+}
+
+// dealSinkStates gives new subtask i of v the states that the sinks
+// marked in spread held in the old subtasks j with j mod n = i, in place
+// of what rescaledOperators dealt them, creating ops if it is nil.
+func dealSinkStates(v *Vertex, ops []OperatorState, old []*SubtaskState, spread []bool, i int) []OperatorState {
+	for k, s := range spread {
+		if !s {
+			continue
+		}
+		var states [][]byte
+		for j := i; j < len(old); j += v.Parallelism {
+			if st := old[j]; len(st.Operators) > 0 && len(st.Operators[k].State) > 0 {
+				states = append(states, st.Operators[k].State)
+			}
+		}
+		if ops != nil {
+			ops[k].Rescaled = states
+			continue
+		}
+		if len(states) == 0 {
+			continue
+		}
+		ops = make([]OperatorState, len(v.Operators))
+		for m := range ops {
+			ops[m].Kind = v.Operators[m].Kind
+		}
+		ops[k].Rescaled = states
+	}
+	return ops
 }
 
 // finishedReaders lets a source vertex whose old subtasks had partly

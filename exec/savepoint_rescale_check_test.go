@@ -145,3 +145,53 @@ func TestRescalePartlyFinishedSource(t *testing.T) {
 	_, err = restoreStates(sp, calcOnly(2))
 	require.ErrorContains(t, err, "1 of its subtasks had finished and only a source's finished readers owe nothing")
 }
+
+// recoveringFactory is test-2pc whose writers recover other subtasks'
+// states (connector.SupportsRescaledRecovery).
+type recoveringFactory struct{ twoPCFactory }
+
+func (recoveringFactory) Identifier() string             { return "test-2pc-recovering" }
+func (recoveringFactory) SupportsRescaledRecovery() bool { return true }
+
+func init() { connector.Register(recoveringFactory{}) }
+
+// TestRescaleRecoveringSink: a sink whose connector implements
+// connector.SupportsRescaledRecovery restores at another parallelism, new
+// subtask i getting the states of old subtasks j with j mod n = i, chained
+// after a rescalable source whose snapshots go to every new subtask; a
+// two-phase-commit sink without it is refused.
+func TestRescaleRecoveringSink(t *testing.T) {
+	graph := func(sinkID string, par int) *JobGraph {
+		src := sourceOp(t, map[string]string{})
+		src.Spec = mustJSON(t, connector.ScanSpec{Table: connector.TableInfo{Name: "s", Schema: seqSchema, Options: map[string]string{"connector": "test-checked"}}})
+		snk := OperatorSpec{Kind: KindSink, Name: "Sink", Spec: mustJSON(t, SinkSpec{SinkSpec: connector.SinkSpec{
+			Table: connector.TableInfo{Name: "t", Schema: seqSchema, Options: map[string]string{"connector": sinkID}}}})}
+		return &JobGraph{Name: "sink", Vertices: []Vertex{{ID: 1, Name: "Source", Parallelism: par, Operators: []OperatorSpec{src, snk}}}}
+	}
+	savepoint := func(g *JobGraph) *Savepoint {
+		sp := &Savepoint{Version: SavepointVersion, Graph: g}
+		for i := range 3 {
+			sp.Subtasks = append(sp.Subtasks, SubtaskState{Vertex: 1, Subtask: i, Operators: []OperatorState{
+				{Kind: KindSource, State: []byte("new")}, {Kind: KindSink, State: fmt.Appendf(nil, "txn %d", i)}}})
+		}
+		return sp
+	}
+	for par, want := range map[int][][]string{
+		1: {{"txn 0", "txn 1", "txn 2"}},
+		2: {{"txn 0", "txn 2"}, {"txn 1"}},
+		4: {{"txn 0"}, {"txn 1"}, {"txn 2"}, nil},
+	} {
+		states, err := restoreStates(savepoint(graph("test-2pc-recovering", 3)), graph("test-2pc-recovering", par))
+		require.NoError(t, err)
+		for i, w := range want {
+			var got []string
+			for _, s := range states[subtaskKey{1, i}].Operators[1].Rescaled {
+				got = append(got, string(s))
+			}
+			require.Equal(t, w, got, "subtask %d of %d", i, par)
+			require.Len(t, states[subtaskKey{1, i}].Operators[0].Rescaled, 3)
+		}
+	}
+	_, err := restoreStates(savepoint(graph("test-2pc", 3)), graph("test-2pc", 2))
+	require.ErrorContains(t, err, "its pending transactions belong to its subtask (connector.SupportsRescaledRecovery)")
+}

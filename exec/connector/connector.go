@@ -446,6 +446,19 @@ type TwoPhaseCommitWriter interface {
 // NotifyCheckpointComplete commits what it pre-commits.
 const EndOfInput int64 = math.MaxInt64
 
+// SupportsRescaledRecovery is an optional interface of the factory of a
+// sink whose TwoPhaseCommitWriters can recover other subtasks' states, as
+// Flink redistributes a sink's committables when a job is rescaled: when
+// a job restores the sink at another parallelism, the state of old
+// subtask j goes to new subtask j mod n, whose writer's Recover is called
+// once for each state dealt to it. The writer commits every state's
+// transactions and cleans up after each old subtask; it may go on under
+// the identity of the old subtask of its own index. A sink without it
+// refuses such a restore when its subtasks hold state.
+type SupportsRescaledRecovery interface {
+	SupportsRescaledRecovery() bool
+}
+
 // FinishedCommitter is implemented by the factory of a sink whose writers
 // are TwoPhaseCommitWriters: it commits the transactions of a finished
 // subtask's final state (what PreCommit(EndOfInput) returned) without the

@@ -29,6 +29,8 @@ var (
 	_ connector.TwoPhaseCommitWriter = (*writer)(nil)
 	_ connector.ProcessingTimeWriter = (*writer)(nil)
 	_ connector.FinishedCommitter    = Factory{}
+
+	_ connector.SupportsRescaledRecovery = Factory{}
 )
 
 // notPreCommitted marks a pending file rolled since the last barrier.
@@ -183,7 +185,10 @@ func (w *writer) NotifyCheckpointComplete(id int64) error {
 // pending, of its uuid and subtask only), and goes on with the state's
 // uuid, numbering new part files after every file of it in the directory
 // (a job restored from an older checkpoint must not overwrite the files
-// committed after it).
+// committed after it). Restored at another parallelism
+// (connector.SupportsRescaledRecovery), a writer recovers each old
+// subtask's state dealt to it so, and goes on with the identity of the
+// one of its own index, if any, else with its own.
 func (w *writer) Recover(state []byte) error {
 	s, err := decodeSinkState(state)
 	if err != nil {
@@ -196,9 +201,16 @@ func (w *writer) Recover(state []byte) error {
 	if err != nil {
 		return err
 	}
-	w.uuid, w.subtask, w.nextPart = s.UUID, s.Subtask, max(s.Next, next)
+	if s.Subtask == w.subtask {
+		w.uuid, w.nextPart = s.UUID, max(s.Next, next)
+	}
 	return nil
 }
+
+// SupportsRescaledRecovery implements connector.SupportsRescaledRecovery:
+// a state's pending files are committed by whichever writer recovers it,
+// and its leftovers are named by its own uuid and subtask.
+func (Factory) SupportsRescaledRecovery() bool { return true }
 
 func decodeSinkState(b []byte) (sinkState, error) {
 	var s sinkState

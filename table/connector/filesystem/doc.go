@@ -59,8 +59,10 @@
 // interval makes at least one file per subtask and partition written to.
 // Close without Finish deletes the files in progress; a failed attempt
 // that had not completed any checkpoint leaves its pending files hidden,
-// as Flink does. A sink with checkpoint state restores only at the
-// parallelism it had. The sink is append-only.
+// as Flink does. Restored at another parallelism, each new writer
+// commits the pending files of the old subtasks' states dealt to it
+// (connector.SupportsRescaledRecovery) and deletes their leftovers. The
+// sink is append-only.
 //
 // # Partitions
 //
