@@ -123,19 +123,7 @@ func TestParquetRescale(t *testing.T) {
 	mem.AssertSize(t, 0)
 	slices.Sort(want)
 	spec := connector.ScanSpec{Table: tbl, Projection: []int{2, 0}}
-	for _, pars := range [][]int{{2, 1}, {2, 3}, {1, 4, 2}} {
-		t.Run(fmt.Sprint(pars), func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			r := &fileRescaler{t: t, spec: spec, mem: mem}
-			for _, p := range pars[:len(pars)-1] {
-				r.step(p, func(sub int) int { return sub + 1 })
-			}
-			r.step(pars[len(pars)-1], func(int) int { return -1 })
-			slices.Sort(r.got)
-			require.Equal(t, want, r.got)
-		})
-	}
+	requireRescaledReads(t, spec, want, [][]int{{2, 1}, {2, 3}, {1, 4, 2}}, func(sub int) int { return sub + 1 })
 }
 
 // TestParquetRolling: a part file rolls once its row groups reach the

@@ -94,13 +94,21 @@ func TestRescaleFiles(t *testing.T) {
 	tbl := table(dir, s, "format", "csv")
 	tbl.PartitionKeys = []string{"p"}
 	spec := connector.ScanSpec{Table: tbl, Projection: []int{1, 0}}
-	for _, pars := range [][]int{{2, 1}, {2, 3}, {3, 2}, {1, 4}, {2, 3, 2, 2}} {
+	requireRescaledReads(t, spec, want, [][]int{{2, 1}, {2, 3}, {3, 2}, {1, 4}, {2, 3, 2, 2}}, func(sub int) int { return sub + 2 })
+}
+
+// requireRescaledReads runs the readers of spec through each chain of
+// parallelisms (fileRescaler), reader i of every step but the last
+// reading batches(i) batches and the last step reading to the end, and
+// requires that they read want, sorted, in all.
+func requireRescaledReads(t *testing.T, spec connector.ScanSpec, want []string, chains [][]int, batches func(sub int) int) {
+	for _, pars := range chains {
 		t.Run(fmt.Sprint(pars), func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			r := &fileRescaler{t: t, spec: spec, mem: mem}
 			for _, p := range pars[:len(pars)-1] {
-				r.step(p, func(sub int) int { return sub + 2 })
+				r.step(p, batches)
 			}
 			r.step(pars[len(pars)-1], func(int) int { return -1 })
 			slices.Sort(r.got)
