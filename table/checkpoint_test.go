@@ -55,6 +55,20 @@ func ckptEnv(t *testing.T, always bool, opts map[string]string) *table.Environme
 	return env
 }
 
+// failoverOptions are the options of a job that checkpoints every 10 ms
+// and restarts 10 ms after a failure, and the key/value pairs kv.
+func failoverOptions(kv ...string) map[string]string {
+	opts := map[string]string{
+		exec.CheckpointingIntervalKey: "10 ms",
+		exec.RestartStrategyKey:       "fixed-delay",
+		exec.FixedDelayDelayKey:       "10 ms",
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		opts[kv[i]] = kv[i+1]
+	}
+	return opts
+}
+
 const ckptQuery = "SELECT id % 7 AS k, COUNT(*) AS c, SUM(id) AS s FROM (SELECT ckpt_fail_once(id) AS id FROM src) GROUP BY id % 7"
 
 type ckptAgg struct{ c, s int64 }
@@ -127,11 +141,7 @@ func ckptWant() map[int64]ckptAgg {
 func TestCheckpointFailoverQuery(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	env := ckptEnv(t, false, map[string]string{
-		exec.CheckpointingIntervalKey: "10 ms",
-		exec.RestartStrategyKey:       "fixed-delay",
-		exec.FixedDelayDelayKey:       "10 ms",
-	})
+	env := ckptEnv(t, false, failoverOptions())
 	r, err := env.ExecuteSQL(ctx, ckptQuery)
 	require.NoError(t, err)
 	got, err := materialize(ctx, r)
@@ -240,11 +250,7 @@ func TestCheckpointOptionsSet(t *testing.T) {
 func TestCheckpointFailoverAppendExactlyOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	env := ckptEnv(t, false, map[string]string{
-		exec.CheckpointingIntervalKey: "10 ms",
-		exec.RestartStrategyKey:       "fixed-delay",
-		exec.FixedDelayDelayKey:       "10 ms",
-	})
+	env := ckptEnv(t, false, failoverOptions())
 	r, err := env.ExecuteSQL(ctx, "SELECT ckpt_fail_once(id) AS id FROM src")
 	require.NoError(t, err)
 	seen := make([]int, ckptRows)

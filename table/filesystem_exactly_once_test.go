@@ -30,12 +30,7 @@ func TestCheckpointFailoverFilesystemSink(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				dir := t.TempDir()
-				env := ckptEnv(t, false, map[string]string{
-					exec.CheckpointingIntervalKey: "10 ms",
-					exec.RestartStrategyKey:       "fixed-delay",
-					exec.FixedDelayDelayKey:       "10 ms",
-					table.DMLSync:                 "true",
-				})
+				env := ckptEnv(t, false, failoverOptions(table.DMLSync, "true"))
 				ddl := fmt.Sprintf(`CREATE TABLE out (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv',
 					'sink.rolling-policy.file-size' = '100b')`, dir)
 				insert := "INSERT INTO out SELECT ckpt_fail_once(id) FROM src"

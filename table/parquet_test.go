@@ -16,7 +16,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
-	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/table"
 )
 
@@ -163,12 +162,7 @@ func TestParquetSQLCheckpointFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	env := ckptEnv(t, false, map[string]string{
-		exec.CheckpointingIntervalKey: "10 ms",
-		exec.RestartStrategyKey:       "fixed-delay",
-		exec.FixedDelayDelayKey:       "10 ms",
-		table.DMLSync:                 "true",
-	})
+	env := ckptEnv(t, false, failoverOptions(table.DMLSync, "true"))
 	ddl := fmt.Sprintf(`CREATE TABLE sink (id BIGINT, p INT) PARTITIONED BY (p) WITH ('connector' = 'filesystem',
 		'path' = '%s', 'format' = 'parquet')`, dir)
 	_, err := env.ExecuteSQL(ctx, ddl)

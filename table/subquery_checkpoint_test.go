@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/eddysql/eddy/exec"
 )
 
 // TestCheckpointFailoverCorrelatedSubquery: correlated scalar subqueries
@@ -43,11 +41,7 @@ func TestCheckpointFailoverCorrelatedSubquery(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			env := ckptEnv(t, false, map[string]string{
-				exec.CheckpointingIntervalKey: "10 ms",
-				exec.RestartStrategyKey:       "fixed-delay",
-				exec.FixedDelayDelayKey:       "10 ms",
-			})
+			env := ckptEnv(t, false, failoverOptions())
 			r, err := env.ExecuteSQL(ctx, query)
 			require.NoError(t, err)
 			got, err := materialize(ctx, r)
