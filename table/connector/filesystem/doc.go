@@ -6,7 +6,8 @@
 // format 'parquet').
 //
 //	path                                    required: a file or a directory
-//	format                                  required: csv | json | parquet
+//	format                                  required: csv | json | parquet, or for the source
+//	                                        debezium-json | canal-json | maxwell-json | ogg-json
 //	sink.rolling-policy.file-size           MemorySize, default 128mb
 //	sink.rolling-policy.rollover-interval   Duration, default 30 min
 //	sink.rolling-policy.inactivity-interval Duration, default 30 min
@@ -24,6 +25,22 @@
 // out to the new ones in turn. A malformed record fails the scan with
 // "file:line" unless the format's ignore-parse-errors option is set, in
 // which case it is skipped and counted.
+//
+// # Changelog formats
+//
+// The source also reads files of change events, one a line, in Flink's
+// changelog JSON formats (changelog.go): format debezium-json,
+// canal-json, maxwell-json or ogg-json, with that format's options
+// (package format/cdcjson declares them, for kafka and here alike). Such
+// a table is an updating source (connector.RetractChangelog), its
+// batches ending in the connector.RowKindColumn: inserts are +I rows,
+// updates a -U/+U pair, deletes -D. An event makes any number of rows
+// (canal's one per row image, none for one the include filters skip), so
+// the position a snapshot records in the current file counts lines, not
+// rows, and a restored reader skips the lines without decoding them; an
+// event is never split across batches. No metadata columns are offered,
+// of the formats or of the files (Flink's file.path, file.name, ...): the
+// source has none in any format. The sink does not write these formats.
 //
 // Each sink subtask writes part-<uuid>-<subtask>-<n>.<format> files, with
 // the part file lifecycle of Flink's FileSink (commit.go). A part file is

@@ -21,6 +21,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 	"github.com/eddysql/eddy/table/connector/format/csv"
 	"github.com/eddysql/eddy/table/connector/format/json"
 	"github.com/eddysql/eddy/table/connector/format/parquet"
@@ -48,8 +49,8 @@ var options = func() []connector.Option {
 	o := []connector.Option{
 		{Key: Path, Type: connector.String, Required: true,
 			Doc: "A file or a directory. A source reads every regular file under a directory, in name order, skipping names that start with '.' or '_'; a sink writes part files into the directory."},
-		{Key: Format, Type: connector.Enum, Enum: []string{"csv", "json", "parquet"}, Required: true,
-			Doc: "Format of the files: csv, json (newline-delimited objects) or parquet."},
+		{Key: Format, Type: connector.Enum, Enum: append([]string{"csv", "json", "parquet"}, cdcjson.Names()...), Required: true,
+			Doc: "Format of the files: csv, json (newline-delimited objects), parquet, or (read only) a changelog format, one change event a line: debezium-json, canal-json, maxwell-json or ogg-json."},
 		{Key: RollingFileSize, Type: connector.MemorySize, Default: "128mb",
 			Doc: "A sink starts a new part file once the current one reaches this size."},
 		{Key: RolloverInterval, Type: connector.Duration, Default: "30 min",
@@ -64,6 +65,7 @@ var options = func() []connector.Option {
 	o = append(o, ignoredOptions...)
 	o = append(o, csv.Options...)
 	o = append(o, parquet.Options...)
+	o = append(o, cdcjson.AllOptions()...)
 	return append(o, json.Options...)
 }()
 
@@ -86,12 +88,16 @@ func (Factory) SupportsProjectionPushdown() bool { return true }
 
 // config is the parsed options.
 type config struct {
-	path     string
-	format   string
-	csv      csv.Config
-	json     json.Config
-	parquet  parquet.Config
-	rollSize int64
+	path    string
+	format  string
+	csv     csv.Config
+	json    json.Config
+	parquet parquet.Config
+	// changes is the changelog format the source reads, nil for the
+	// others; changesCfg its options.
+	changes    *cdcjson.Format
+	changesCfg cdcjson.Config
+	rollSize   int64
 	// rollover, inactivity and check are the time-based rolling policy.
 	rollover, inactivity, check time.Duration
 	parts                       partitioning
@@ -106,7 +112,7 @@ func parseConfig(t connector.TableInfo) (config, error) {
 		rollover: o.Duration(RolloverInterval), inactivity: o.Duration(InactivityInterval), check: o.Duration(CheckInterval)}
 	// Options of the other format are a mistake worth reporting.
 	for k := range t.Options {
-		if p, _, ok := strings.Cut(k, "."); ok && (p == "csv" || p == "json" || p == "parquet") && p != c.format {
+		if p, _, ok := strings.Cut(k, "."); ok && (p == "csv" || p == "json" || p == "parquet" || cdcjson.Lookup(p) != nil) && p != c.format {
 			return c, fmt.Errorf("option '%s' does not apply to format '%s'", k, c.format)
 		}
 	}
@@ -126,6 +132,12 @@ func parseConfig(t connector.TableInfo) (config, error) {
 			return c, err
 		}
 		err = parquet.CheckSchema(t.Schema)
+	default:
+		c.changes = cdcjson.Lookup(c.format)
+		if c.changesCfg, err = c.changes.ParseConfig(o); err != nil {
+			return c, err
+		}
+		err = cdcjson.CheckSchema(t.Schema)
 	}
 	if err != nil {
 		return c, fmt.Errorf("format '%s': %w", c.format, err)
@@ -142,16 +154,34 @@ func parseConfig(t connector.TableInfo) (config, error) {
 	return c, err
 }
 
-// ValidateSource checks the options; a file source is always bounded.
+// ValidateSource checks the options; a file source is always bounded. In
+// a changelog format it is a retract changelog, as a kafka source of that
+// format: the events' inserts, updates (-U/+U pairs) and deletes.
 func (Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties, error) {
-	_, err := parseConfig(t)
-	return connector.ScanProperties{Bounded: true}, err
+	c, err := parseConfig(t)
+	p := connector.ScanProperties{Bounded: true}
+	if c.changes != nil {
+		p.Changelog = connector.RetractChangelog
+	}
+	return p, err
 }
 
 // ValidateSink checks the options; the sink is append-only.
 func (Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, error) {
-	_, err := parseConfig(t)
+	c, err := parseConfig(t)
+	if err == nil {
+		err = c.checkSink()
+	}
 	return connector.SinkProperties{}, err
+}
+
+// checkSink reports a format the sink cannot write: the changelog formats
+// are read only.
+func (c config) checkSink() error {
+	if c.changes != nil {
+		return fmt.Errorf("format '%s' is supported by the filesystem source only, not by its sink", c.format)
+	}
+	return nil
 }
 
 // ListFiles lists the files a source reads under path, in name order:
@@ -212,6 +242,12 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 		mem = memory.DefaultAllocator
 	}
 	r := &reader{cfg: c, spec: spec, batchSize: rc.BatchSize, mem: mem, out: spec.OutputSchema().Arrow()}
+	data := r.out
+	if c.changes != nil {
+		// The decoded columns, then the kinds of the rows.
+		r.kinds = array.NewInt8Builder(mem)
+		r.out = arrow.NewSchema(append(data.Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8}), nil)
+	}
 	r.sub, r.par = rc.Subtask, p
 	for i := rc.Subtask; i < len(all); i += p {
 		r.files = append(r.files, all[i])
@@ -222,7 +258,7 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 	}
 	if !c.parts.partitioned() {
 		r.fileSchema, r.fileProj = spec.Table.Schema, spec.Projection
-		r.rb = array.NewRecordBuilder(mem, r.out)
+		r.rb = array.NewRecordBuilder(mem, data)
 		return r, nil
 	}
 	// The files hold the data columns; the partition columns come from
@@ -234,6 +270,9 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 		}
 	}
 	var decoded types.Schema
+	// Not nil, which would mean every column, when only partition
+	// columns are read.
+	r.fileProj = make([]int, 0, len(proj))
 	for _, tc := range proj {
 		if i := slices.Index(c.parts.data, tc); i >= 0 {
 			r.outputs = append(r.outputs, len(r.fileProj))
@@ -249,8 +288,9 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 }
 
 // reader reads its files one after the other; its position is the index of
-// the current file and the rows emitted from it. skip[i] is the number of
-// rows of files[i] read before the snapshot it was restored from.
+// the current file and the rows emitted from it (in a changelog format,
+// the lines read of it). skip[i] is that position in files[i] at the
+// snapshot it was restored from.
 type reader struct {
 	cfg       config
 	spec      connector.ScanSpec
@@ -267,15 +307,19 @@ type reader struct {
 	fileSchema types.Schema
 	fileProj   []int
 	rb         *array.RecordBuilder
+	// kinds holds the row kinds of a changelog format's rows, the last
+	// column of out.
+	kinds      *array.Int8Builder
 	outputs    []int
 	partValues map[int]*string
 
 	file    int // index of the current file in files
 	f       *os.File
 	dec     decoder
-	pq      *parquet.Reader // reads the current file instead of dec in format parquet
-	rows    int64           // rows read from the current file
-	skipped int64           // malformed records skipped in finished files
+	changes *changelogDecoder // dec, in a changelog format
+	pq      *parquet.Reader   // reads the current file instead of dec in format parquet
+	rows    int64             // rows read from the current file; lines in a changelog format
+	skipped int64             // malformed records skipped in finished files
 	// pending holds the snapshots Restore was given until the next Next
 	// or Snapshot applies them (resolve): a reader restored at another
 	// parallelism needs those of all the old readers. err is the failure
@@ -310,6 +354,9 @@ func (r *reader) open() error {
 	}
 	if r.cfg.format == "parquet" {
 		return r.openParquet(f, name)
+	}
+	if r.cfg.changes != nil {
+		return r.openChangelog(f, name)
 	}
 	var d decoder
 	switch r.cfg.format {
@@ -349,7 +396,7 @@ func (r *reader) closeFile() {
 			r.pq.Close()
 		}
 		r.f.Close()
-		r.f, r.dec, r.pq = nil, nil, nil
+		r.f, r.dec, r.changes, r.pq = nil, nil, nil, nil
 	}
 }
 
@@ -391,11 +438,12 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			return nil, err
 		}
 		if n > 0 {
-			r.rows += int64(n)
-			if !r.cfg.parts.partitioned() {
-				return r.rb.NewRecordBatch(), nil
+			if r.changes != nil {
+				r.rows = r.changes.lines
+			} else {
+				r.rows += int64(n)
 			}
-			return r.withPartitions(r.rb.NewRecordBatch())
+			return r.batch(n)
 		}
 		r.closeFile()
 		r.file++
@@ -403,12 +451,29 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	return nil, io.EOF
 }
 
+// batch takes the n decoded rows out of the builders.
+func (r *reader) batch(n int) (arrow.RecordBatch, error) {
+	b := r.rb.NewRecordBatch()
+	if b.NumCols() == 0 {
+		// Only partition columns are read: no column counts the rows.
+		b.Release()
+		b = array.NewRecordBatch(r.rb.Schema(), nil, int64(n))
+	}
+	if r.cfg.parts.partitioned() {
+		return r.withPartitions(b)
+	}
+	if r.kinds != nil {
+		return withKinds(r.out, b, r.kinds), nil
+	}
+	return b, nil
+}
+
 // withPartitions completes the decoded rows of a partitioned table, data
 // (which it releases), with the current file's partition values.
 func (r *reader) withPartitions(data arrow.RecordBatch) (arrow.RecordBatch, error) {
 	defer data.Release()
 	n := int(data.NumRows())
-	cols := make([]arrow.Array, len(r.outputs))
+	cols := make([]arrow.Array, r.out.NumFields())
 	defer func() {
 		for _, c := range cols {
 			if c != nil {
@@ -416,6 +481,10 @@ func (r *reader) withPartitions(data arrow.RecordBatch) (arrow.RecordBatch, erro
 			}
 		}
 	}()
+	if r.kinds != nil {
+		// Taken first, so that an error below leaves no kinds behind.
+		cols[len(cols)-1] = r.kinds.NewArray()
+	}
 	for i, o := range r.outputs {
 		if o >= 0 {
 			cols[i] = data.Column(o)
@@ -445,6 +514,9 @@ func (r *reader) withPartitions(data arrow.RecordBatch) (arrow.RecordBatch, erro
 func (r *reader) discard() {
 	b := r.rb.NewRecordBatch()
 	b.Release()
+	if r.kinds != nil {
+		r.kinds.NewArray().Release()
+	}
 }
 
 func (r *reader) Close() error {
@@ -452,6 +524,9 @@ func (r *reader) Close() error {
 		r.closed = true
 		r.closeFile()
 		r.rb.Release()
+		if r.kinds != nil {
+			r.kinds.Release()
+		}
 	}
 	return nil
 }
@@ -465,6 +540,9 @@ func (r *reader) Close() error {
 // columns.
 func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext) (connector.SinkWriter, error) {
 	c, err := parseConfig(spec.Table)
+	if err == nil {
+		err = c.checkSink()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -333,7 +333,7 @@ func TestOptionErrors(t *testing.T) {
 		{[]string{"format", "csv", "path", ""}, ""},
 		{[]string{"format", "xml"}, "invalid value 'xml' for option 'format': expected one of csv, json"},
 		{[]string{}, "missing required option 'format' for connector 'filesystem'"},
-		{[]string{"format", "csv", "foo", "1"}, "unsupported option 'foo' for connector 'filesystem'; supported options: connector, csv.allow-comments"},
+		{[]string{"format", "csv", "foo", "1"}, "unsupported option 'foo' for connector 'filesystem'; supported options: canal-json.database.include, canal-json.encode.decimal-as-plain-number"},
 		{[]string{"format", "csv", "json.ignore-parse-errors", "true"}, "option 'json.ignore-parse-errors' does not apply to format 'csv'"},
 		{[]string{"format", "csv", "csv.field-delimiter", ";;"}, "option 'csv.field-delimiter' must be a single character, got ';;'"},
 		{[]string{"format", "csv", "csv.quote-character", ""}, "option 'csv.quote-character' must be a single character"},

@@ -52,7 +52,8 @@ type snapshot struct {
 	rows int64
 }
 
-// split is a file still to read, or to finish.
+// split is a file still to read, or to finish. Rows counts the lines
+// read in a changelog format, whose events make any number of rows.
 type split struct {
 	Path string `json:"path"`
 	Rows int64  `json:"rows,omitempty"`
