@@ -38,9 +38,25 @@
 // (canal's one per row image, none for one the include filters skip), so
 // the position a snapshot records in the current file counts lines, not
 // rows, and a restored reader skips the lines without decoding them; an
-// event is never split across batches. No metadata columns are offered,
-// of the formats or of the files (Flink's file.path, file.name, ...): the
-// source has none in any format. The sink does not write these formats.
+// event is never split across batches. The formats' own metadata (a
+// debezium event's source table, ...) are not offered. The sink does not
+// write these formats.
+//
+// # Metadata columns
+//
+// In every format the source offers Flink's metadata of the file a row
+// was read from (metadata.go), read only (declared VIRTUAL; the sink
+// writes none):
+//
+//	file.path               STRING NOT NULL: the file's full path
+//	file.name               STRING NOT NULL: its last path element
+//	file.size               BIGINT NOT NULL: its size in bytes
+//	file.modification-time  TIMESTAMP_LTZ(3) NOT NULL: its modification time
+//
+// They follow the projected (and partition) columns, in the table's
+// order. Each is one value per file, stat'ed when the file is opened
+// (again when a restored reader reopens it), which each batch repeats as
+// a whole column.
 //
 // Each sink subtask writes part-<uuid>-<subtask>-<n>.<format> files, with
 // the part file lifecycle of Flink's FileSink (commit.go). A part file is

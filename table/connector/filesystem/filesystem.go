@@ -110,6 +110,9 @@ func parseConfig(t connector.TableInfo) (config, error) {
 	}
 	c := config{path: o.String(Path), format: o.Enum(Format), rollSize: o.MemorySize(RollingFileSize),
 		rollover: o.Duration(RolloverInterval), inactivity: o.Duration(InactivityInterval), check: o.Duration(CheckInterval)}
+	if err := checkMetadata(t.Metadata); err != nil {
+		return c, err
+	}
 	// Options of the other format are a mistake worth reporting.
 	for k := range t.Options {
 		if p, _, ok := strings.Cut(k, "."); ok && (p == "csv" || p == "json" || p == "parquet" || cdcjson.Lookup(p) != nil) && p != c.format {
@@ -242,11 +245,12 @@ func (Factory) CreateReader(spec connector.ScanSpec, rc connector.ReaderContext)
 		mem = memory.DefaultAllocator
 	}
 	r := &reader{cfg: c, spec: spec, batchSize: rc.BatchSize, mem: mem, out: spec.OutputSchema().Arrow()}
-	data := r.out
+	// The metadata columns end the output; the decoders fill the others.
+	data := arrow.NewSchema(r.out.Fields()[:r.out.NumFields()-len(spec.Table.Metadata)], nil)
 	if c.changes != nil {
 		// The decoded columns, then the kinds of the rows.
 		r.kinds = array.NewInt8Builder(mem)
-		r.out = arrow.NewSchema(append(data.Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8}), nil)
+		r.out = arrow.NewSchema(append(r.out.Fields(), arrow.Field{Name: connector.RowKindColumn, Type: arrow.PrimitiveTypes.Int8}), nil)
 	}
 	r.sub, r.par = rc.Subtask, p
 	for i := rc.Subtask; i < len(all); i += p {
@@ -312,6 +316,9 @@ type reader struct {
 	kinds      *array.Int8Builder
 	outputs    []int
 	partValues map[int]*string
+	// metaValues are the values of the table's metadata columns for the
+	// current file, repeated in each of its batches.
+	metaValues []scalar.Scalar
 
 	file    int // index of the current file in files
 	f       *os.File
@@ -343,6 +350,12 @@ func (r *reader) open() error {
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("filesystem: %w", err)
+	}
+	if md := r.spec.Table.Metadata; len(md) > 0 {
+		if r.metaValues, err = fileMetadata(md, f, name); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if r.cfg.parts.partitioned() {
 		rel, err := filepath.Rel(r.cfg.path, name)
@@ -427,10 +440,10 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 				return nil, err
 			}
 			r.rows += b.NumRows()
-			if !r.cfg.parts.partitioned() {
+			if !r.cfg.parts.partitioned() && len(r.metaValues) == 0 {
 				return b, nil
 			}
-			return r.withPartitions(b)
+			return r.complete(b)
 		}
 		n, err := r.dec.Decode(r.batchSize)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -455,12 +468,13 @@ func (r *reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 func (r *reader) batch(n int) (arrow.RecordBatch, error) {
 	b := r.rb.NewRecordBatch()
 	if b.NumCols() == 0 {
-		// Only partition columns are read: no column counts the rows.
+		// Only partition or metadata columns are read: no column counts
+		// the rows.
 		b.Release()
 		b = array.NewRecordBatch(r.rb.Schema(), nil, int64(n))
 	}
-	if r.cfg.parts.partitioned() {
-		return r.withPartitions(b)
+	if r.cfg.parts.partitioned() || len(r.metaValues) > 0 {
+		return r.complete(b)
 	}
 	if r.kinds != nil {
 		return withKinds(r.out, b, r.kinds), nil
@@ -468,9 +482,9 @@ func (r *reader) batch(n int) (arrow.RecordBatch, error) {
 	return b, nil
 }
 
-// withPartitions completes the decoded rows of a partitioned table, data
-// (which it releases), with the current file's partition values.
-func (r *reader) withPartitions(data arrow.RecordBatch) (arrow.RecordBatch, error) {
+// complete completes the decoded rows, data (which it releases), with the
+// current file's partition values, its metadata and the rows' kinds.
+func (r *reader) complete(data arrow.RecordBatch) (arrow.RecordBatch, error) {
 	defer data.Release()
 	n := int(data.NumRows())
 	cols := make([]arrow.Array, r.out.NumFields())
@@ -484,6 +498,12 @@ func (r *reader) withPartitions(data arrow.RecordBatch) (arrow.RecordBatch, erro
 	if r.kinds != nil {
 		// Taken first, so that an error below leaves no kinds behind.
 		cols[len(cols)-1] = r.kinds.NewArray()
+	}
+	if !r.cfg.parts.partitioned() {
+		for i, c := range data.Columns() {
+			cols[i] = c
+			c.Retain()
+		}
 	}
 	for i, o := range r.outputs {
 		if o >= 0 {
@@ -506,6 +526,18 @@ func (r *reader) withPartitions(data arrow.RecordBatch) (arrow.RecordBatch, erro
 			return nil, fmt.Errorf("filesystem: partition column '%s': %w", r.spec.Table.Schema.Columns[c].Name, err)
 		}
 		cols[i] = a
+	}
+	// The metadata columns follow the table's (or the projection's).
+	first := r.out.NumFields() - len(r.metaValues)
+	if r.kinds != nil {
+		first--
+	}
+	for i, v := range r.metaValues {
+		a, err := scalar.MakeArrayFromScalar(v, n, r.mem)
+		if err != nil {
+			return nil, fmt.Errorf("filesystem: metadata column '%s': %w", r.spec.Table.Metadata[i].Name, err)
+		}
+		cols[first+i] = a
 	}
 	return array.NewRecordBatch(r.out, cols, int64(n)), nil
 }
