@@ -112,20 +112,8 @@ func TestRescaleFilesystemChangelogSQL(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			env, out, snk := rescaleSession(t, true)
-			gate, called := make(chan struct{}), make(chan struct{}, 2)
 			name := fmt.Sprintf("fs_cdc_gate_%d", par)
-			require.NoError(t, env.CreateFunction(name, func(n int64) int64 {
-				select {
-				case <-gate:
-				default:
-					select {
-					case called <- struct{}{}:
-					default:
-					}
-					<-gate
-				}
-				return n
-			}))
+			gate, called := gateFunction(t, env, name)
 			execAll(t, ctx, env,
 				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+dir+"', 'format' = 'canal-json')",
 				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",

@@ -185,6 +185,26 @@ func countedRows(d *values.Data) int64 {
 	return n
 }
 
+// gateFunction registers name(n BIGINT), which returns n once gate is
+// closed and, until then, blocks, telling called that a row waits.
+func gateFunction(t *testing.T, env *table.Environment, name string) (gate, called chan struct{}) {
+	t.Helper()
+	gate, called = make(chan struct{}), make(chan struct{}, 2)
+	require.NoError(t, env.CreateFunction(name, func(n int64) int64 {
+		select {
+		case <-gate:
+		default:
+			select {
+			case called <- struct{}{}:
+			default:
+			}
+			<-gate
+		}
+		return n
+	}))
+	return gate, called
+}
+
 // stopWhileGated stops job with a savepoint while its sources wait on
 // gate, and opens the gate once the stop had time to reach them, so that
 // the savepoint falls at the rows the sources had read by then.
@@ -259,21 +279,8 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			env, out, snk := rescaleSession(t, true)
-			// fs_gate(n) is n, once the gate opens.
-			gate, called := make(chan struct{}), make(chan struct{}, 2)
 			name := fmt.Sprintf("fs_gate_%d", par)
-			require.NoError(t, env.CreateFunction(name, func(n int64) int64 {
-				select {
-				case <-gate:
-				default:
-					select {
-					case called <- struct{}{}:
-					default:
-					}
-					<-gate
-				}
-				return n
-			}))
+			gate, called := gateFunction(t, env, name)
 			execAll(t, ctx, env,
 				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+dir+"', 'format' = 'csv')",
 				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
