@@ -107,30 +107,7 @@ func TestRescaleFilesystemChangelogSQL(t *testing.T) {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%d.json", f)), []byte(b.String()), 0o644))
 	}
-	for _, par := range []int{1, 3} {
-		t.Run(fmt.Sprintf("2-to-%d", par), func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			env, out, snk := rescaleSession(t, true)
-			name := fmt.Sprintf("fs_cdc_gate_%d", par)
-			gate, called := gateFunction(t, env, name)
-			execAll(t, ctx, env,
-				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+dir+"', 'format' = 'canal-json')",
-				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
-			)
-			insert := "INSERT INTO snk SELECT n % 10, COUNT(*), SUM(" + name + "(n)) FROM src GROUP BY n % 10"
-			r, err := env.ExecuteSQL(ctx, insert)
-			require.NoError(t, err)
-			<-called
-			sp := stopWhileGated(t, ctx, r.Job, gate)
-			r.Close()
-			for _, st := range sp.Subtasks {
-				require.False(t, st.Finished, "subtask %d of vertex %d finished", st.Subtask, st.Vertex)
-			}
-			rerunRestored(t, ctx, env, insert, par, sp)
-			requireFileTotals(t, out)
-		})
-	}
+	rescaleFileSQL(t, dir, "canal-json")
 }
 
 // TestFilesystemPartitionColumnsOnlySQL reads only the partition column

@@ -274,6 +274,14 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%d.csv", f)), []byte(b.String()), 0o644))
 	}
+	rescaleFileSQL(t, dir, "csv")
+}
+
+// rescaleFileSQL runs a job counting and summing the values n of the
+// files in dir (in format) by n % 10 at parallelism 2, stops it with a
+// savepoint while its readers are inside their files, and restores it at
+// 1 and at 3: the totals are those of n = 1..2000 (requireFileTotals).
+func rescaleFileSQL(t *testing.T, dir, format string) {
 	for _, par := range []int{1, 3} {
 		t.Run(fmt.Sprintf("2-to-%d", par), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -282,7 +290,7 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 			name := fmt.Sprintf("fs_gate_%d", par)
 			gate, called := gateFunction(t, env, name)
 			execAll(t, ctx, env,
-				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+dir+"', 'format' = 'csv')",
+				"CREATE TABLE src (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+dir+"', 'format' = '"+format+"')",
 				"CREATE TABLE snk (k BIGINT PRIMARY KEY NOT ENFORCED, c BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')",
 			)
 			insert := "INSERT INTO snk SELECT n % 10, COUNT(*), SUM(" + name + "(n)) FROM src GROUP BY n % 10"
@@ -292,8 +300,7 @@ func TestRescaleFilesystemSQL(t *testing.T) {
 			sp := stopWhileGated(t, ctx, r.Job, gate)
 			r.Close()
 			// The readers stopped inside their files.
-			before := countedRows(out)
-			require.Less(t, before, int64(2000))
+			require.Less(t, countedRows(out), int64(2000))
 			for _, st := range sp.Subtasks {
 				require.False(t, st.Finished, "subtask %d of vertex %d finished", st.Subtask, st.Vertex)
 			}
