@@ -101,7 +101,8 @@
 // Other
 // state that is not keyed (other sources' positions, a two-phase-commit
 // sink's transactions unless its connector recovers other subtasks'
-// (connector.SupportsRescaledRecovery: the filesystem sink), a sort, a
+// (connector.SupportsRescaledRecovery: the filesystem and Kafka sinks), a
+// sort, a
 // batch over-aggregate) makes a rescaled
 // restore fail at submission with an error naming the operator and
 // vertex; see Savepoint.

@@ -125,7 +125,12 @@
 // resumeTransaction), then aborts the transactions the failed attempt left
 // open by initializing their ids from the checkpoint's n up to the first id
 // never used, as Flink's TransactionAborter; a job started without a
-// checkpoint does so from 1. Consumers reading with isolation.level
+// checkpoint does so from 1. A job restored at another parallelism deals
+// the old subtasks' states to the new ones (connector.SupportsRescaledRecovery:
+// old s to new s mod n, each state naming its subtask): a writer commits
+// every state's transactions and aborts, from its n, the lingering ones of
+// the old subtasks that are not its own, as Flink's KafkaSink does for the
+// subtasks a scale-in removes. Consumers reading with isolation.level
 // 'read_committed' see every row once; 'read_uncommitted' ones also see
 // aborted rows.
 //

@@ -37,10 +37,16 @@ func auctionBatch(t testing.TB, mem memory.Allocator, from, to int) arrow.Record
 
 func eosWriter(t *testing.T, tbl connector.TableInfo) connector.TwoPhaseCommitWriter {
 	t.Helper()
+	return eosWriterAt(t, tbl, 0, 1)
+}
+
+// eosWriterAt is eosWriter for subtask sub of par.
+func eosWriterAt(t *testing.T, tbl connector.TableInfo, sub, par int) connector.TwoPhaseCommitWriter {
+	t.Helper()
 	f, _ := connector.Sink("kafka")
 	_, err := f.ValidateSink(tbl)
 	require.NoError(t, err)
-	w, err := f.CreateWriter(connector.SinkSpec{Table: tbl}, connector.ReaderContext{Parallelism: 1, Mem: memory.DefaultAllocator, Checkpointing: true})
+	w, err := f.CreateWriter(connector.SinkSpec{Table: tbl}, connector.ReaderContext{Subtask: sub, Parallelism: par, Mem: memory.DefaultAllocator, Checkpointing: true})
 	require.NoError(t, err)
 	return w.(connector.TwoPhaseCommitWriter)
 }
@@ -160,6 +166,46 @@ func TestExactlyOnceLingeringAbort(t *testing.T) {
 	b.Release()
 	c.Release()
 	require.Equal(t, auctions(5, 10), kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()))
+}
+
+// TestExactlyOnceRescaledRecovery: two writers pre-commit a transaction
+// at a checkpoint and crash with another one open; restored at
+// parallelism 1 (connector.SupportsRescaledRecovery), the one new writer
+// recovers both states: it commits both pre-committed transactions and
+// aborts both open ones, the removed subtask's included, so that
+// read_committed readers see every row once and are not held back.
+func TestExactlyOnceRescaledRecovery(t *testing.T) {
+	_, addr := cluster(t, 1, "out")
+	mem := memoryChecked(t)
+	tbl := table(addr, bids, "topic", "out", "format", "json", "sink.delivery-guarantee", "exactly-once",
+		"sink.transactional-id-prefix", "rescale")
+	f, _ := connector.Sink("kafka")
+	require.True(t, f.(connector.SupportsRescaledRecovery).SupportsRescaledRecovery())
+	write := func(w connector.SinkWriter, from, to int) {
+		b := auctionBatch(t, mem, from, to)
+		defer b.Release()
+		require.NoError(t, w.Write(b))
+	}
+	var states [][]byte
+	for sub := range 2 {
+		w := eosWriterAt(t, tbl, sub, 2)
+		write(w, 10*sub, 10*sub+5)
+		st, err := w.PreCommit(1)
+		require.NoError(t, err)
+		states = append(states, st)
+		write(w, 100+10*sub, 100+10*sub+5)
+		require.NoError(t, w.(connector.SinkFlusher).Flush())
+		require.NoError(t, w.Close())
+	}
+	w := eosWriterAt(t, tbl, 0, 1)
+	for _, st := range states {
+		require.NoError(t, w.Recover(st))
+	}
+	write(w, 200, 205)
+	commitFinished(t, tbl, finishWriter(t, w))
+	want := append(append(auctions(0, 5), auctions(10, 15)...), auctions(200, 205)...)
+	sort.Strings(want)
+	require.Equal(t, want, kafkatest.ReadValues(t, addr, "out", kgo.ReadCommitted()))
 }
 
 // TestExactlyOnceOptions: exactly-once needs a transactional id prefix

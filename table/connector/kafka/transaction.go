@@ -18,8 +18,9 @@ import (
 const exactlyOnce = "exactly-once"
 
 var (
-	_ connector.TwoPhaseCommitWriter = (*writer)(nil)
-	_ connector.FinishedCommitter    = Factory{}
+	_ connector.TwoPhaseCommitWriter     = (*writer)(nil)
+	_ connector.FinishedCommitter        = Factory{}
+	_ connector.SupportsRescaledRecovery = Factory{}
 )
 
 // txnWriter is the transactional side of an exactly-once writer, Flink's
@@ -47,6 +48,10 @@ type txnWriter struct {
 
 // txnState is the writer's state in a checkpoint.
 type txnState struct {
+	// Subtask is the writer's subtask, whose transactional ids the state
+	// numbers; nil in states written before rescaling, which are the
+	// restoring writer's own.
+	Subtask *int `json:"subtask,omitempty"`
 	// Next numbers the transaction opened at the barrier. A failed attempt
 	// may have written into it and into later ones: a writer restored
 	// from the state aborts them, from Next to the first id never used.
@@ -69,8 +74,11 @@ type pendingTxn struct {
 	cl *kgo.Client
 }
 
-func (w *writer) txnID(seq int64) string {
-	return fmt.Sprintf("%s-%d-%d", w.txn.prefix, w.txn.subtask, seq)
+func (w *writer) txnID(seq int64) string { return w.txnIDOf(w.txn.subtask, seq) }
+
+// txnIDOf is the transactional id of transaction seq of subtask.
+func (w *writer) txnIDOf(subtask int, seq int64) string {
+	return fmt.Sprintf("%s-%d-%d", w.txn.prefix, subtask, seq)
 }
 
 // beginTxn opens transaction seq on a producer of its own.
@@ -95,26 +103,26 @@ func (w *writer) startTxns() error {
 	if w.cl != nil {
 		return nil
 	}
-	if err := w.abortLingering(w.txn.first); err != nil {
+	if err := w.abortLingering(w.txn.subtask, w.txn.first); err != nil {
 		return err
 	}
 	return w.beginTxn(w.txn.first)
 }
 
-// abortLingering fences the transactional ids of the subtask from seq on,
+// abortLingering fences the transactional ids of subtask from seq on,
 // as Flink's TransactionAborter: an InitProducerID request for an id
 // aborts the transaction open on it and bumps its epoch. It stops at the
 // first id never used before (epoch 0), so every transaction a failed
 // attempt opened after the restored checkpoint is aborted rather than left
 // to hold back read_committed consumers until transaction.timeout.ms.
-func (w *writer) abortLingering(seq int64) error {
+func (w *writer) abortLingering(subtask int, seq int64) error {
 	adm, err := newClient(w.cfg)
 	if err != nil {
 		return err
 	}
 	defer adm.cl.Close()
 	for ; ; seq++ {
-		id := w.txnID(seq)
+		id := w.txnIDOf(subtask, seq)
 		req := kmsg.NewPtrInitProducerIDRequest()
 		req.TransactionalID = &id
 		req.TransactionTimeoutMillis = int32(w.cfg.client.txnTimeout.Milliseconds())
@@ -189,13 +197,13 @@ func (w *writer) PreCommit(checkpoint int64) ([]byte, error) {
 			ProducerID: pid, Epoch: epoch, cl: w.cl})
 		w.cl = nil
 		if checkpoint == connector.EndOfInput {
-			return json.Marshal(txnState{Next: w.txn.seq + 1, Pending: w.txn.pending})
+			return json.Marshal(txnState{Subtask: &w.txn.subtask, Next: w.txn.seq + 1, Pending: w.txn.pending})
 		}
 		if err := w.beginTxn(w.txn.seq + 1); err != nil {
 			return nil, err
 		}
 	}
-	return json.Marshal(txnState{Next: w.txn.seq, Pending: w.txn.pending})
+	return json.Marshal(txnState{Subtask: &w.txn.subtask, Next: w.txn.seq, Pending: w.txn.pending})
 }
 
 // NotifyCheckpointComplete implements connector.CheckpointListener: it
@@ -255,6 +263,12 @@ func commitRecovered(adm *admin, p pendingTxn) error {
 // Recover implements connector.TwoPhaseCommitWriter: it commits the
 // transactions of the restored checkpoint and makes the first transaction
 // start at its Next, aborting those of a failed attempt from there.
+// Restored at another parallelism (connector.SupportsRescaledRecovery), a
+// writer also gets the states of old subtasks whose index is not its own
+// (those past the new parallelism): it commits their transactions and
+// aborts, at once, what failed attempts left open on their ids from their
+// Next, as Flink's KafkaSink aborts the lingering transactions of the
+// subtasks a scale-in removed.
 func (w *writer) Recover(b []byte) error {
 	if w.txn == nil {
 		return nil
@@ -266,9 +280,17 @@ func (w *writer) Recover(b []byte) error {
 	if err := commitState(w.cfg, s); err != nil {
 		return err
 	}
+	if s.Subtask != nil && *s.Subtask != w.txn.subtask {
+		return w.abortLingering(*s.Subtask, s.Next)
+	}
 	w.txn.first = s.Next
 	return nil
 }
+
+// SupportsRescaledRecovery implements connector.SupportsRescaledRecovery:
+// a state names the subtask whose transactional ids it numbers, so any
+// writer can commit its transactions and abort its lingering ones.
+func (Factory) SupportsRescaledRecovery() bool { return true }
 
 func decodeTxnState(b []byte) (txnState, error) {
 	var s txnState
