@@ -98,14 +98,12 @@
 // readers get a snapshot that owes nothing in their place
 // (connector.FinishedReaderSnapshotter: Kafka, datagen, filesystem,
 // nexmark; a finished subtask with final sink transactions is refused).
-// Other
-// state that is not keyed (other sources' positions, a two-phase-commit
-// sink's transactions unless its connector recovers other subtasks'
-// (connector.SupportsRescaledRecovery: the filesystem and Kafka sinks), a
-// sort, a
-// batch over-aggregate) makes a rescaled
-// restore fail at submission with an error naming the operator and
-// vertex; see Savepoint.
+// Other state that is not keyed (other sources' positions, a
+// two-phase-commit sink's transactions unless its connector recovers
+// other subtasks' (connector.SupportsRescaledRecovery: the filesystem and
+// Kafka sinks), a sort, a batch over-aggregate) makes a rescaled restore
+// fail at submission with an error naming the operator and vertex; see
+// Savepoint.
 //
 // # Checkpoints and failover
 //
