@@ -152,8 +152,10 @@ const rpcJobRetention = 5 * time.Minute
 func NewJobManagerService(jm *JobManager, onSubmit func(*Job)) *JobManagerService {
 	s := &JobManagerService{jm: jm, onSubmit: onSubmit, jobs: map[string]*Job{}, attached: map[*rpcConn][]*Job{},
 		stopped: make(chan struct{})}
+	// Stop waits for the handlers, so that a DoGet writing a result batch
+	// when its stream is cancelled has released it once Stop returns.
 	s.srv = grpc.NewServer(grpc.MaxRecvMsgSize(rpcMaxMessageSize), grpc.MaxSendMsgSize(rpcMaxMessageSize),
-		grpc.StatsHandler(connTracker{s}))
+		grpc.StatsHandler(connTracker{s}), grpc.WaitForHandlers(true))
 	flight.RegisterFlightServiceServer(s.srv, s)
 	return s
 }
@@ -168,9 +170,9 @@ func (s *JobManagerService) Serve(l net.Listener) error {
 }
 
 // Stop closes the listeners and every connection at once; running
-// requests fail on the client with an unavailable error. Closing the
-// connections cancels the jobs attached to them (those with collect
-// results); the others keep running.
+// requests fail on the client with an unavailable error, and Stop returns
+// once their handlers did. Closing the connections cancels the jobs
+// attached to them (those with collect results); the others keep running.
 func (s *JobManagerService) Stop() {
 	s.stopOnce.Do(func() {
 		s.srv.Stop()
