@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/table/connector/format"
 	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 )
 
@@ -119,20 +120,9 @@ func (d *changelogDecoder) skipLines(n int64) (bool, error) {
 // readLine returns the next line, nil at the end of the file; the slice
 // is valid until the next call.
 func (d *changelogDecoder) readLine() ([]byte, error) {
-	line, err := d.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		d.long = append(d.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			line, err = d.r.ReadSlice('\n')
-			d.long = append(d.long, line...)
-		}
-		line = d.long
-	}
-	if err != nil && err != io.EOF {
+	line, err := format.ReadLine(d.r, &d.long)
+	if line == nil || err != nil {
 		return nil, err
-	}
-	if len(line) == 0 {
-		return nil, nil
 	}
 	d.lines++
 	if t := bytes.TrimSpace(line); len(t) > 0 {

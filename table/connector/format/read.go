@@ -1,10 +1,12 @@
 package format
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -327,4 +329,26 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// ReadLine returns the next line of r with its terminator, nil at the end
+// of the input. The slice is valid until the next call: a line longer
+// than r's buffer is gathered in *long, which is reused.
+func ReadLine(r *bufio.Reader, long *[]byte) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		*long = append((*long)[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = r.ReadSlice('\n')
+			*long = append(*long, line...)
+		}
+		line = *long
+	}
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(line) == 0 {
+		return nil, nil
+	}
+	return line, nil
 }

@@ -113,6 +113,7 @@ type Decoder struct {
 	r     *bufio.Reader
 	name  string
 	line  int // lines consumed so far
+	long  []byte
 	nCols int // fields per record in the file
 	// cols[f] decodes field f, nil for fields not projected.
 	cols    []*format.Column
@@ -360,20 +361,9 @@ func (d *Decoder) readRecord() (bool, error) {
 // readLine returns the next line without its terminator, nil at EOF. The
 // slice is valid until the next call.
 func (d *Decoder) readLine() ([]byte, error) {
-	line, err := d.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		long := append([]byte(nil), line...)
-		for err == bufio.ErrBufferFull {
-			line, err = d.r.ReadSlice('\n')
-			long = append(long, line...)
-		}
-		line = long
-	}
-	if err != nil && err != io.EOF {
+	line, err := format.ReadLine(d.r, &d.long)
+	if line == nil || err != nil {
 		return nil, err
-	}
-	if len(line) == 0 && err == io.EOF {
-		return nil, nil
 	}
 	d.line++
 	line = bytes.TrimSuffix(line, []byte{'\n'})

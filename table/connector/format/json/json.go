@@ -182,23 +182,11 @@ func (d *Decoder) stage(line []byte) error {
 }
 
 func (d *Decoder) readLine() ([]byte, error) {
-	line, err := d.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		d.long = append(d.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			line, err = d.r.ReadSlice('\n')
-			d.long = append(d.long, line...)
-		}
-		line = d.long
+	line, err := format.ReadLine(d.r, &d.long)
+	if line != nil {
+		d.line++
 	}
-	if err != nil && err != io.EOF {
-		return nil, err
-	}
-	if len(line) == 0 && err == io.EOF {
-		return nil, nil
-	}
-	d.line++
-	return line, nil
+	return line, err
 }
 
 // Encoder writes batches as JSON lines.
