@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/scalar"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/internal/javafmt"
 )
 
 // wallClock is the one place expressions read the wall clock: PROCTIME()
@@ -204,13 +205,13 @@ func resolveDateFormat(name string, args []Expr) (Expr, error) {
 // fmt]) with Java SimpleDateFormat patterns, compiled once when literal.
 func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 	def := "yyyy-MM-dd HH:mm:ss"
-	var fixed []fmtToken
+	var fixed []javafmt.Token
 	if len(call.Args) == 2 {
 		if p, ok := literalString(call.Args[1]); ok {
-			fixed = parseJavaFormat(p)
+			fixed = javafmt.Parse(p)
 		}
 	} else {
-		fixed = parseJavaFormat(def)
+		fixed = javafmt.Parse(def)
 	}
 	xt := call.Args[0].Type()
 	out := newStrOut(c.mem)
@@ -230,7 +231,7 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 			pat = strAt(args[1])
 		}
 		var last string
-		var toks []fmtToken
+		var toks []javafmt.Token
 		out.start(n, n*20)
 		for i := 0; i < n; i++ {
 			if anyNullAt(args, i) {
@@ -240,7 +241,7 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 			tk := fixed
 			if tk == nil {
 				if p := pat(i); p != last || toks == nil {
-					last, toks = p, parseJavaFormat(p)
+					last, toks = p, javafmt.Parse(p)
 				}
 				tk = toks
 			}
@@ -289,7 +290,7 @@ func compileParse(c *compiler, call *Call) (Evaluator, error) {
 		var lastPat, layout string
 		parse := func(i int) (time.Time, bool) {
 			if p := pat(i); p != lastPat || layout == "" {
-				lastPat, layout = p, javaToGoLayout(p)
+				lastPat, layout = p, javafmt.GoLayout(p)
 			}
 			t, err := time.Parse(layout, strings.TrimSpace(s(i)))
 			return t, err == nil
@@ -340,46 +341,6 @@ func compileNow(c *compiler, call *Call) (Evaluator, error) {
 	})
 }
 
-// fmtToken is one element of a parsed SimpleDateFormat pattern: a run of
-// one pattern letter, or literal text.
-type fmtToken struct {
-	letter byte
-	count  int
-	text   string
-}
-
-func parseJavaFormat(p string) []fmtToken {
-	var toks []fmtToken
-	for i := 0; i < len(p); {
-		ch := p[i]
-		switch {
-		case ch == '\'':
-			j := strings.IndexByte(p[i+1:], '\'')
-			if j < 0 {
-				toks = append(toks, fmtToken{text: p[i+1:]})
-				return toks
-			}
-			if j == 0 {
-				toks = append(toks, fmtToken{text: "'"})
-			} else {
-				toks = append(toks, fmtToken{text: p[i+1 : i+1+j]})
-			}
-			i += j + 2
-		case (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'):
-			j := i
-			for j < len(p) && p[j] == ch {
-				j++
-			}
-			toks = append(toks, fmtToken{letter: ch, count: j - i})
-			i = j
-		default:
-			toks = append(toks, fmtToken{text: p[i : i+1]})
-			i++
-		}
-	}
-	return toks
-}
-
 func appendPadded(d []byte, v int64, width int) []byte {
 	s := strconv.FormatInt(v, 10)
 	for k := len(s); k < width; k++ {
@@ -389,45 +350,45 @@ func appendPadded(d []byte, v int64, width int) []byte {
 }
 
 // appendJavaFormat formats t with the common SimpleDateFormat letters.
-func appendJavaFormat(d []byte, t time.Time, toks []fmtToken) []byte {
+func appendJavaFormat(d []byte, t time.Time, toks []javafmt.Token) []byte {
 	for _, tk := range toks {
-		switch tk.letter {
+		switch tk.Letter {
 		case 0:
-			d = append(d, tk.text...)
+			d = append(d, tk.Text...)
 		case 'y':
-			if tk.count == 2 {
+			if tk.Count == 2 {
 				d = appendPadded(d, int64(t.Year()%100), 2)
 			} else {
-				d = appendPadded(d, int64(t.Year()), tk.count)
+				d = appendPadded(d, int64(t.Year()), tk.Count)
 			}
 		case 'M':
 			switch {
-			case tk.count >= 4:
+			case tk.Count >= 4:
 				d = append(d, t.Month().String()...)
-			case tk.count == 3:
+			case tk.Count == 3:
 				d = append(d, t.Month().String()[:3]...)
 			default:
-				d = appendPadded(d, int64(t.Month()), tk.count)
+				d = appendPadded(d, int64(t.Month()), tk.Count)
 			}
 		case 'd':
-			d = appendPadded(d, int64(t.Day()), tk.count)
+			d = appendPadded(d, int64(t.Day()), tk.Count)
 		case 'D':
-			d = appendPadded(d, int64(t.YearDay()), tk.count)
+			d = appendPadded(d, int64(t.YearDay()), tk.Count)
 		case 'H':
-			d = appendPadded(d, int64(t.Hour()), tk.count)
+			d = appendPadded(d, int64(t.Hour()), tk.Count)
 		case 'h':
 			h := t.Hour() % 12
 			if h == 0 {
 				h = 12
 			}
-			d = appendPadded(d, int64(h), tk.count)
+			d = appendPadded(d, int64(h), tk.Count)
 		case 'm':
-			d = appendPadded(d, int64(t.Minute()), tk.count)
+			d = appendPadded(d, int64(t.Minute()), tk.Count)
 		case 's':
-			d = appendPadded(d, int64(t.Second()), tk.count)
+			d = appendPadded(d, int64(t.Second()), tk.Count)
 		case 'S':
 			// SimpleDateFormat prints milliseconds as a number, padded.
-			d = appendPadded(d, int64(t.Nanosecond()/1e6), tk.count)
+			d = appendPadded(d, int64(t.Nanosecond()/1e6), tk.Count)
 		case 'a':
 			if t.Hour() < 12 {
 				d = append(d, "AM"...)
@@ -435,66 +396,14 @@ func appendJavaFormat(d []byte, t time.Time, toks []fmtToken) []byte {
 				d = append(d, "PM"...)
 			}
 		case 'E':
-			if tk.count >= 4 {
+			if tk.Count >= 4 {
 				d = append(d, t.Weekday().String()...)
 			} else {
 				d = append(d, t.Weekday().String()[:3]...)
 			}
 		default:
-			d = append(d, strings.Repeat(string(tk.letter), tk.count)...)
+			d = append(d, strings.Repeat(string(tk.Letter), tk.Count)...)
 		}
 	}
 	return d
-}
-
-// javaToGoLayout translates a SimpleDateFormat pattern to a Go layout for
-// parsing.
-func javaToGoLayout(p string) string {
-	var b strings.Builder
-	for _, tk := range parseJavaFormat(p) {
-		switch tk.letter {
-		case 0:
-			b.WriteString(tk.text)
-		case 'y':
-			if tk.count == 2 {
-				b.WriteString("06")
-			} else {
-				b.WriteString("2006")
-			}
-		case 'M':
-			switch {
-			case tk.count >= 4:
-				b.WriteString("January")
-			case tk.count == 3:
-				b.WriteString("Jan")
-			case tk.count == 2:
-				b.WriteString("01")
-			default:
-				b.WriteString("1")
-			}
-		case 'd':
-			if tk.count == 2 {
-				b.WriteString("02")
-			} else {
-				b.WriteString("2")
-			}
-		case 'H':
-			b.WriteString("15")
-		case 'h':
-			b.WriteString("03")
-		case 'm':
-			b.WriteString("04")
-		case 's':
-			b.WriteString("05")
-		case 'S':
-			b.WriteString(strings.Repeat("0", tk.count))
-		case 'a':
-			b.WriteString("PM")
-		case 'E':
-			b.WriteString("Mon")
-		default:
-			b.WriteString(strings.Repeat(string(tk.letter), tk.count))
-		}
-	}
-	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/internal/javafmt"
 )
 
 // TO_TIMESTAMP_LTZ(string[, format[, timezone]]), Flink 2.0's string
@@ -63,7 +64,7 @@ func compileToTimestampLTZString(c *compiler, call *Call) (Evaluator, error) {
 				return 0, false, nil
 			}
 			if p := pat(i); p != lastPat || layout == "" {
-				lastPat, layout = p, javaToGoLayout(p)
+				lastPat, layout = p, javafmt.GoLayout(p)
 			}
 			loc := zone(i)
 			if loc == nil {
