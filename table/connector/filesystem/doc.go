@@ -6,8 +6,8 @@
 // format 'parquet').
 //
 //	path                                    required: a file or a directory
-//	format                                  required: csv | json | parquet, or for the source
-//	                                        debezium-json | canal-json | maxwell-json | ogg-json
+//	format                                  required: csv | json | parquet | debezium-json |
+//	                                        canal-json | maxwell-json | ogg-json
 //	sink.rolling-policy.file-size           MemorySize, default 128mb
 //	sink.rolling-policy.rollover-interval   Duration, default 30 min
 //	sink.rolling-policy.inactivity-interval Duration, default 30 min
@@ -39,8 +39,18 @@
 // the position a snapshot records in the current file counts lines, not
 // rows, and a restored reader skips the lines without decoding them; an
 // event is never split across batches. The formats' own metadata (a
-// debezium event's source table, ...) are not offered. The sink does not
-// write these formats.
+// debezium event's source table, ...) are not offered.
+//
+// The sink writes these formats too, with the encoders of package cdcjson
+// that the kafka sink uses: it accepts the format's changelog mode, as
+// Flink's FileSystemTableSink, so an updating query (a GROUP BY) can be
+// inserted into it. Each row becomes one event a line, +I and +U rows
+// inserts, -U and -D rows deletes (an update is a -U/+U pair:
+// connector.SinkProperties.RequiresUpdateBefore), so the source reading
+// the files back in the same format materializes the same table. They
+// are row formats like json: part files, rolling, the commit on
+// checkpoints, partitioning and rescaling are the same. In csv, json and
+// parquet the sink stays append-only.
 //
 // # Metadata columns
 //
@@ -94,8 +104,7 @@
 // that had not completed any checkpoint leaves its pending files hidden,
 // as Flink does. Restored at another parallelism, each new writer
 // commits the pending files of the old subtasks' states dealt to it
-// (connector.SupportsRescaledRecovery) and deletes their leftovers. The
-// sink is append-only.
+// (connector.SupportsRescaledRecovery) and deletes their leftovers.
 //
 // # Partitions
 //

@@ -1,11 +1,16 @@
 package filesystem
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format"
+	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 	"github.com/eddysql/eddy/table/connector/format/parquet"
 )
 
@@ -50,4 +55,38 @@ func parquetEncoders(c parquet.Config, s types.Schema) func(io.Writer) (fileEnco
 		}
 		return pw, nil
 	}
+}
+
+// changelogLines writes the rows of a part file as change events of a
+// changelog format (package cdcjson, as kafka's sink writes them), one a
+// line: +I and +U rows as inserts, -U and -D rows as deletes, so a reader
+// of the files in the same format gets back the retractions it needs.
+// Each Encode binds its batch anew and nothing but the line buffer
+// outlives it, so one serves all of a writer's part files, as a row
+// format's encoder does.
+type changelogLines struct {
+	enc *cdcjson.Encoder
+	// cols is the number of columns the files hold: a batch with one
+	// more, the trailing connector.RowKindColumn, is an updating stream's.
+	cols int
+	buf  []byte
+}
+
+// Encode writes b's rows as events of their kinds; a batch without the
+// kind column (an insert-only input) is all inserts.
+func (c *changelogLines) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
+	var kinds *array.Int8
+	if n := int(b.NumCols()); n > c.cols && b.Schema().Field(n-1).Name == connector.RowKindColumn {
+		var ok bool
+		if kinds, ok = b.Column(n - 1).(*array.Int8); !ok {
+			return 0, fmt.Errorf("the row kind column is %s, not int8", b.Column(n-1).DataType())
+		}
+	}
+	c.enc.BindKinds(kinds)
+	return format.EncodeLines(w, c.enc, b, &c.buf)
+}
+
+// changelogEncoders writes change events of format f with columns s.
+func changelogEncoders(f *cdcjson.Format, cfg cdcjson.Config, s types.Schema) func(io.Writer) (fileEncoder, error) {
+	return lineEncoders(&changelogLines{enc: f.NewEncoder(cfg, s), cols: s.Len()})
 }

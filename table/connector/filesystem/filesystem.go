@@ -50,7 +50,7 @@ var options = func() []connector.Option {
 		{Key: Path, Type: connector.String, Required: true,
 			Doc: "A file or a directory. A source reads every regular file under a directory, in name order, skipping names that start with '.' or '_'; a sink writes part files into the directory."},
 		{Key: Format, Type: connector.Enum, Enum: append([]string{"csv", "json", "parquet"}, cdcjson.Names()...), Required: true,
-			Doc: "Format of the files: csv, json (newline-delimited objects), parquet, or (read only) a changelog format, one change event a line: debezium-json, canal-json, maxwell-json or ogg-json."},
+			Doc: "Format of the files: csv, json (newline-delimited objects), parquet, or a changelog format, one change event a line: debezium-json, canal-json, maxwell-json or ogg-json (a sink in a changelog format accepts updates and deletes)."},
 		{Key: RollingFileSize, Type: connector.MemorySize, Default: "128mb",
 			Doc: "A sink starts a new part file once the current one reaches this size."},
 		{Key: RolloverInterval, Type: connector.Duration, Default: "30 min",
@@ -169,20 +169,29 @@ func (Factory) ValidateSource(t connector.TableInfo) (connector.ScanProperties, 
 	return p, err
 }
 
-// ValidateSink checks the options; the sink is append-only.
+// ValidateSink checks the options. The sink accepts its format's
+// changelog mode, as Flink's FileSystemTableSink: csv, json and parquet
+// are append-only; a changelog format takes every row kind, each update
+// as a -U/+U pair (written as a delete and an insert event), as the kafka
+// sink of that format.
 func (Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, error) {
 	c, err := parseConfig(t)
 	if err == nil {
 		err = c.checkSink()
 	}
-	return connector.SinkProperties{}, err
+	if err != nil || c.changes == nil {
+		return connector.SinkProperties{}, err
+	}
+	return connector.SinkProperties{AcceptsUpdates: true, RequiresUpdateBefore: true}, nil
 }
 
-// checkSink reports a format the sink cannot write: the changelog formats
-// are read only.
+// checkSink reports options of a changelog format that apply to reading
+// only.
 func (c config) checkSink() error {
 	if c.changes != nil {
-		return fmt.Errorf("format '%s' is supported by the filesystem source only, not by its sink", c.format)
+		if err := c.changes.CheckEncoding(c.changesCfg); err != nil {
+			return fmt.Errorf("format '%s': %w", c.format, err)
+		}
 	}
 	return nil
 }
@@ -597,8 +606,10 @@ func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext)
 		w.newEncoder = lineEncoders(csv.NewEncoder(c.csv, fileSchema))
 	case "parquet":
 		w.newEncoder = parquetEncoders(c.parquet, fileSchema)
-	default:
+	case "json":
 		w.newEncoder = lineEncoders(json.NewEncoder(c.json, fileSchema))
+	default:
+		w.newEncoder = changelogEncoders(c.changes, c.changesCfg, fileSchema)
 	}
 	return w, nil
 }
@@ -619,6 +630,9 @@ type writer struct {
 	// dataSchema is the Arrow schema of a partitioned table's files: the
 	// columns other than the partition columns.
 	dataSchema *arrow.Schema
+	// dataKinds is dataSchema followed by the row kind column, for the
+	// batches of an updating stream.
+	dataKinds *arrow.Schema
 	// newEncoder starts the encoding of a part file written to the writer
 	// it is given.
 	newEncoder func(io.Writer) (fileEncoder, error)
@@ -680,11 +694,21 @@ func (w *writer) Write(b arrow.RecordBatch) error {
 	if !w.cfg.parts.partitioned() {
 		return w.writeTo("", b)
 	}
-	cols := make([]arrow.Array, len(w.cfg.parts.data))
+	cols := make([]arrow.Array, len(w.cfg.parts.data), len(w.cfg.parts.data)+1)
 	for i, c := range w.cfg.parts.data {
 		cols[i] = b.Column(c)
 	}
-	data := array.NewRecordBatch(w.dataSchema, cols, b.NumRows())
+	ds := w.dataSchema
+	if n := int(b.NumCols()); n > w.schema.Len() && b.Schema().Field(n-1).Name == connector.RowKindColumn {
+		// An updating stream's rows keep their kinds, which a changelog
+		// format's encoder writes.
+		cols = append(cols, b.Column(n-1))
+		if w.dataKinds == nil {
+			w.dataKinds = arrow.NewSchema(append(w.dataSchema.Fields(), b.Schema().Field(n-1)), nil)
+		}
+		ds = w.dataKinds
+	}
+	data := array.NewRecordBatch(ds, cols, b.NumRows())
 	defer data.Release()
 	keys := make([]arrow.Array, len(w.cfg.parts.keys))
 	for i, k := range w.cfg.parts.keys {
