@@ -202,7 +202,7 @@ func (jm *JobManager) completeCheckpoint(j *Job) {
 	dir := j.ckpt.cfg.Dir
 	j.ckpt.finalizing.Add(1)
 	j.mu.Unlock()
-	if dir == "" && !commits {
+	if dir == "" && !commits && !j.jobCommits {
 		jm.finalizeCheckpoint(j, p.id, p.attempt, sp, "")
 		return
 	}
@@ -269,9 +269,87 @@ func (jm *JobManager) finalizeCheckpoint(j *Job, id int64, attempt int, sp *Save
 		}
 		j.mu.Unlock()
 	}
+	// The sinks' commits for the whole sink come before the tasks learn of
+	// the checkpoint; if one fails they do not learn, and the next
+	// checkpoint's commit retries.
+	if j.jobCommits && commitJobs(j.graph, id, subtaskStates(sp.Subtasks)) != nil {
+		return
+	}
 	for _, tm := range j.taskManagers() {
 		tm.NotifyCheckpointComplete(j.id, id)
 	}
+}
+
+// subtaskStates points at each of states.
+func subtaskStates(states []SubtaskState) []*SubtaskState {
+	out := make([]*SubtaskState, len(states))
+	for i := range states {
+		out[i] = &states[i]
+	}
+	return out
+}
+
+// hasJobCommitter reports whether a sink of g commits for the whole sink.
+func hasJobCommitter(g *JobGraph) bool {
+	found := false
+	_ = forEachJobCommitter(g, func(*Vertex, int, SinkSpec, connector.JobCommitter) error {
+		found = true
+		return nil
+	})
+	return found
+}
+
+// forEachJobCommitter calls f for operator i of vertex v, each sink of g
+// whose connector is a connector.JobCommitter.
+func forEachJobCommitter(g *JobGraph, f func(v *Vertex, i int, spec SinkSpec, c connector.JobCommitter) error) error {
+	for vi := range g.Vertices {
+		v := &g.Vertices[vi]
+		for i, op := range v.Operators {
+			if op.Kind != KindSink {
+				continue
+			}
+			var spec SinkSpec
+			if err := json.Unmarshal(op.Spec, &spec); err != nil {
+				return fmt.Errorf("sink spec: %w", err)
+			}
+			sf, _ := connector.Sink(spec.Table.Options["connector"])
+			if c, ok := sf.(connector.JobCommitter); ok {
+				if err := f(v, i, spec, c); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// commitJobs hands each connector.JobCommitter sink of g its states among
+// subtasks (those of its vertex; a rescaled restore's old states too) for
+// checkpoint (see connector.JobCommitter).
+func commitJobs(g *JobGraph, checkpoint int64, subtasks []*SubtaskState) error {
+	return forEachJobCommitter(g, func(v *Vertex, i int, spec SinkSpec, c connector.JobCommitter) error {
+		var states [][]byte
+		for _, st := range subtasks {
+			if st.Vertex != v.ID || i >= len(st.Operators) {
+				continue
+			}
+			states = append(states, st.Operators[i].State)
+			states = append(states, st.Operators[i].Rescaled...)
+		}
+		if err := c.CommitJob(spec.SinkSpec, checkpoint, states); err != nil {
+			return fmt.Errorf("committing into table %s: %w", spec.Table.Name, err)
+		}
+		return nil
+	})
+}
+
+// statesOf lists the subtask states of a map.
+func statesOf(restore map[subtaskKey]*SubtaskState) []*SubtaskState {
+	out := make([]*SubtaskState, 0, len(restore))
+	for _, st := range restore {
+		out = append(out, st)
+	}
+	return out
 }
 
 // uncommittedFinalStates are the final states of the finished subtasks of

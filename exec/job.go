@@ -43,6 +43,9 @@ type Job struct {
 	initial map[subtaskKey]*SubtaskState
 	// subtasks is the number of subtasks of the graph.
 	subtasks int
+	// jobCommits is set when a sink of the graph commits for the whole
+	// sink (connector.JobCommitter).
+	jobCommits bool
 
 	mu           sync.Mutex
 	states       map[subtaskKey]TaskState

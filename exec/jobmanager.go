@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/eddysql/eddy/exec/connector"
 )
 
 // TaskManagerGateway is how the JobManager talks to a TaskManager: the
@@ -132,6 +134,9 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 		if err := commitFinalStates(g, restore); err != nil {
 			return nil, err
 		}
+		if err := commitJobs(g, connector.RestoredStates, statesOf(restore)); err != nil {
+			return nil, err
+		}
 	}
 	ckpt, err := CheckpointConfigFrom(g.Config)
 	if err != nil {
@@ -149,17 +154,18 @@ func (jm *JobManager) SubmitWithOptions(ctx context.Context, g *JobGraph, opts S
 	}
 	j := &Job{
 		id: newJobID(), name: g.Name, jm: jm, graph: g,
-		states:   map[subtaskKey]TaskState{},
-		pending:  total,
-		status:   JobRunning,
-		done:     make(chan struct{}),
-		results:  map[string]*ResultStream{},
-		restore:  restore,
-		initial:  restore,
-		subtasks: total,
-		final:    map[subtaskKey]*SubtaskState{},
-		ckpt:     checkpointState{cfg: ckpt, committed: map[subtaskKey]bool{}},
-		restart:  strategy,
+		states:     map[subtaskKey]TaskState{},
+		pending:    total,
+		status:     JobRunning,
+		done:       make(chan struct{}),
+		results:    map[string]*ResultStream{},
+		restore:    restore,
+		initial:    restore,
+		subtasks:   total,
+		jobCommits: hasJobCommitter(g),
+		final:      map[subtaskKey]*SubtaskState{},
+		ckpt:       checkpointState{cfg: ckpt, committed: map[subtaskKey]bool{}},
+		restart:    strategy,
 	}
 	for _, v := range g.Vertices {
 		for _, op := range v.Operators {
@@ -429,6 +435,9 @@ func (jm *JobManager) restartJob(j *Job) {
 	// finished: their final transactions commit (again, when the
 	// checkpoint's completion committed them already) before anything runs.
 	err := commitFinalStates(j.graph, restore)
+	if err == nil && j.jobCommits {
+		err = commitJobs(j.graph, connector.RestoredStates, statesOf(restore))
+	}
 	j.mu.Lock()
 	switch {
 	case j.status != JobRestarting:
@@ -460,11 +469,21 @@ func (jm *JobManager) finish(j *Job) {
 	j.closeCheckpoints()
 	j.mu.Lock()
 	var finals map[subtaskKey]*SubtaskState
+	// ended: every subtask finished its input; the sinks that commit for
+	// the whole sink then do so with all the final states.
+	var ended []*SubtaskState
 	if j.status == JobRunning {
 		finals = j.uncommittedFinalStates()
+		if j.jobCommits && !j.stopping {
+			ended = statesOf(j.final)
+		}
 	}
 	j.mu.Unlock()
-	if err := commitFinalStates(j.graph, finals); err != nil {
+	err := commitFinalStates(j.graph, finals)
+	if err == nil && ended != nil {
+		err = commitJobs(j.graph, connector.EndOfInput, ended)
+	}
+	if err != nil {
 		j.mu.Lock()
 		failed := j.status == JobRunning
 		if failed {

@@ -119,7 +119,14 @@ func (s *sink) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
 	return s.writer.Write(checked)
 }
 
-func (s *sink) ProcessWatermark(int, Watermark, Output) error { return nil }
+// ProcessWatermark passes the watermark on to a connector.WatermarkWriter
+// (the filesystem sink's partition-time commit trigger).
+func (s *sink) ProcessWatermark(_ int, wm Watermark, _ Output) error {
+	if w, ok := s.writer.(connector.WatermarkWriter); ok && !s.ended {
+		return w.OnWatermark(int64(wm))
+	}
+	return nil
+}
 
 // EndInput finishes the writer; a transactional one then pre-commits its
 // last transaction instead of committing it, and its state becomes the

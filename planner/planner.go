@@ -96,6 +96,9 @@ func (b *binder) planInsert(ins *sql.Insert, t sinkTable) (*Sink, error) {
 	if ins.Overwrite && !t.props.SupportsOverwrite {
 		return nil, b.errAt(errs.NotSupported, ins, "INSERT OVERWRITE requires a sink that supports overwriting; connector '%s' of table %s does not", t.table.Connector(), t.path)
 	}
+	if ins.Overwrite && t.props.OverwriteInBatchOnly && !b.batch {
+		return nil, b.errAt(errs.NotSupported, ins, "Streaming mode not support overwrite: INSERT OVERWRITE into table %s (connector '%s') runs in batch mode only", t.path, t.table.Connector())
+	}
 	if ins.OnConflict != "" {
 		if err := b.checkOnConflict(ins, t); err != nil {
 			return nil, err
@@ -287,6 +290,12 @@ func (b *binder) sinkOver(ins *sql.Insert, t sinkTable, query Node) (*Sink, erro
 	}
 	sink := &Sink{Path: t.path, Table: t.info, Overwrite: ins.Overwrite, OnConflict: ins.OnConflict,
 		Upsert: len(t.table.PrimaryKey) > 0 && t.props.AcceptsUpdates && !t.props.RequiresUpdateBefore}
+	if ins.Overwrite {
+		var err error
+		if sink.StaticPartition, err = b.staticPartitionStrings(ins, t); err != nil {
+			return nil, err
+		}
+	}
 	if v, ok := t.info.Options[sinkParallelism]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -368,6 +377,24 @@ func (b *binder) staticPartition(ins *sql.Insert, sink types.Schema, partitionKe
 			}
 		}
 		out[si] = v
+	}
+	return out, nil
+}
+
+// staticPartitionStrings renders the values of INSERT ... PARTITION (k =
+// v) as the sink's spec carries them; a NULL value is the empty string.
+func (b *binder) staticPartitionStrings(ins *sql.Insert, t sinkTable) (map[string]string, error) {
+	static, err := b.staticPartition(ins, t.info.Schema, t.table.PartitionKeys)
+	if err != nil || len(static) == 0 {
+		return nil, err
+	}
+	out := map[string]string{}
+	for i, v := range static {
+		s, _, err := expr.ConstantString(v)
+		if err != nil {
+			return nil, b.errAt(errs.DatatypeMismatch, ins, "the value of partition column '%s': %v", t.info.Schema.Columns[i].Name, err)
+		}
+		out[t.info.Schema.Columns[i].Name] = s
 	}
 	return out, nil
 }

@@ -15,8 +15,10 @@ type Sink struct {
 	Input Node
 	Path  catalog.Path
 	Table connector.TableInfo
-	// Overwrite is INSERT OVERWRITE.
-	Overwrite bool
+	// Overwrite is INSERT OVERWRITE; StaticPartition its PARTITION (k =
+	// v) values (connector.SinkSpec.StaticPartition).
+	Overwrite       bool
+	StaticPartition map[string]string
 	// Upsert marks an upsert sink: it has a primary key and applies
 	// updates by it, without -U rows.
 	Upsert bool
@@ -85,5 +87,5 @@ func (c *Collect) Describe() string { return "Collect(fields=[" + fieldList(c.Sc
 
 // Spec is the serializable description of the sink for the runtime.
 func (s *Sink) Spec() connector.SinkSpec {
-	return connector.SinkSpec{Table: s.Table, Overwrite: s.Overwrite}
+	return connector.SinkSpec{Table: s.Table, Overwrite: s.Overwrite, StaticPartition: s.StaticPartition}
 }

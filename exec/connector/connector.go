@@ -317,6 +317,9 @@ type SinkProperties struct {
 	// SupportsOverwrite is true for sinks that accept INSERT OVERWRITE
 	// (Flink's SupportsOverwrite); they receive SinkSpec.Overwrite.
 	SupportsOverwrite bool
+	// OverwriteInBatchOnly refuses INSERT OVERWRITE in streaming mode, as
+	// Flink's filesystem sink does.
+	OverwriteInBatchOnly bool
 	// RequiresUpdateBefore is true for sinks that need each update as a
 	// -U/+U pair (retract mode) rather than an upsert by key: Flink's
 	// ON CONFLICT clause applies only to upsert sinks.
@@ -334,6 +337,10 @@ type SinkSpec struct {
 	// Overwrite is set for INSERT OVERWRITE: the job's rows replace what
 	// the table held.
 	Overwrite bool `json:"overwrite,omitempty"`
+	// StaticPartition holds the values of INSERT ... PARTITION (k = v) by
+	// partition column, as strings: an overwrite replaces that partition
+	// even when the query gives no rows.
+	StaticPartition map[string]string `json:"staticPartition,omitempty"`
 }
 
 // SinkWriter consumes the batches of one parallel subtask of a sink.
@@ -390,6 +397,42 @@ type CheckpointListener interface {
 type ProcessingTimeWriter interface {
 	OnProcessingTime(nowMillis int64) error
 }
+
+// WatermarkWriter is an optional interface of SinkWriter for writers that
+// act on event time, as the filesystem sink's partition-time commit
+// trigger: the sink operator calls OnWatermark with each watermark its
+// input advances to (milliseconds), on its task's goroutine between two
+// Writes, never after Finish or Close.
+type WatermarkWriter interface {
+	OnWatermark(ms int64) error
+}
+
+// JobCommitter is implemented by the factory of a sink that commits, for
+// the sink as a whole, what its subtasks' transactions made complete:
+// Flink runs such a step in a committer of parallelism 1 after the
+// writers (the filesystem sink's PartitionCommitter, which commits
+// partitions, and its batch FileSystemCommitter, which overwrites).
+//
+// Contract: the JobManager calls CommitJob with the sink's states of all
+// its subtasks (what they snapshotted, or finished with): when checkpoint
+// id completes, with that id, before the tasks learn of it; with
+// RestoredStates for the states of the checkpoint or savepoint a job is
+// restored from, before it runs; and with EndOfInput for the final states
+// when every subtask finished and the job ends (not when it stops with a
+// savepoint). A nil state is a subtask's without one. CommitJob must be
+// idempotent, since the same states may come again, and may run
+// concurrently with writers committing their own transactions. An error
+// at a checkpoint keeps the tasks from learning that it completed, and the
+// next checkpoint tries again; at a restore or at the end it fails the
+// job.
+type JobCommitter interface {
+	CommitJob(spec SinkSpec, checkpoint int64, states [][]byte) error
+}
+
+// RestoredStates is the checkpoint of a JobCommitter's CommitJob call for
+// the states a job is restored from: everything they hold is committed,
+// as a writer's Recover commits it.
+const RestoredStates int64 = math.MinInt64
 
 // CheckpointSnapshotter is an optional interface of SourceReader whose
 // state is tied to the checkpoint it is taken for (Flink's

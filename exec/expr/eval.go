@@ -284,6 +284,30 @@ func Fold(e Expr) (Expr, error) {
 	return &Literal{Value: v, T: e.Type()}, nil
 }
 
+// ConstantString evaluates a constant expression and returns its value as
+// Arrow prints it (how the filesystem connector names a partition
+// directory), or null.
+func ConstantString(e Expr) (s string, null bool, err error) {
+	if len(InputColumns(e)) > 0 {
+		return "", false, fmt.Errorf("%s is not a constant", e)
+	}
+	ev, err := Compile(e, memory.NewGoAllocator())
+	if err != nil {
+		return "", false, err
+	}
+	b := array.NewRecordBatch(arrow.NewSchema(nil, nil), nil, 1)
+	defer b.Release()
+	arr, err := ev.Eval(b)
+	if err != nil {
+		return "", false, err
+	}
+	defer arr.Release()
+	if arr.IsNull(0) {
+		return "", true, nil
+	}
+	return arr.ValueStr(0), false, nil
+}
+
 // FilterBatch keeps the rows of b where pred is TRUE; NULL counts as FALSE.
 // When every row qualifies b itself is returned, retained. The caller
 // releases the result.

@@ -29,6 +29,8 @@ var (
 	_ connector.TwoPhaseCommitWriter = (*writer)(nil)
 	_ connector.ProcessingTimeWriter = (*writer)(nil)
 	_ connector.FinishedCommitter    = Factory{}
+	_ connector.JobCommitter         = Factory{}
+	_ connector.WatermarkWriter      = (*writer)(nil)
 
 	_ connector.SupportsRescaledRecovery = Factory{}
 )
@@ -59,6 +61,11 @@ type sinkState struct {
 	// Pending are the part files pre-committed and not known to be
 	// committed.
 	Pending []pendingFile `json:"pending,omitempty"`
+	// Partitions are the partitions written to and not known to be
+	// committed, when the sink commits partitions, and Watermark the
+	// writer's watermark at the pre-commit (partition_commit.go).
+	Partitions []partitionState `json:"partitions,omitempty"`
+	Watermark  int64            `json:"watermark"`
 }
 
 // hiddenName is the name of part file name while in progress or pending.
@@ -75,7 +82,7 @@ func (w *writer) roll(dir string) error {
 	if err := w.closeFile(p); err != nil {
 		return err
 	}
-	if !w.checkpointing {
+	if !w.checkpointing && !w.overwrite {
 		return commitFile(w.cfg.path, p.rel)
 	}
 	w.pending = append(w.pending, pendingFile{Checkpoint: notPreCommitted, Path: p.rel})
@@ -146,7 +153,7 @@ func (w *writer) PreCommit(id int64) ([]byte, error) {
 	if err := w.rollAll(); err != nil {
 		return nil, err
 	}
-	if !w.checkpointing {
+	if !w.checkpointing && !w.overwrite && !w.cfg.commits() {
 		return nil, nil
 	}
 	for i := range w.pending {
@@ -154,10 +161,15 @@ func (w *writer) PreCommit(id int64) ([]byte, error) {
 			w.pending[i].Checkpoint = id
 		}
 	}
-	if id == connector.EndOfInput && len(w.pending) == 0 {
+	var parts []partitionState
+	if w.cfg.commits() {
+		parts = w.partitionsAt(id)
+	}
+	if id == connector.EndOfInput && len(w.pending) == 0 && len(parts) == 0 {
 		return nil, nil
 	}
-	return json.Marshal(sinkState{UUID: w.uuid, Subtask: w.subtask, Next: w.nextPart, Pending: w.pending})
+	return json.Marshal(sinkState{UUID: w.uuid, Subtask: w.subtask, Next: w.nextPart, Pending: w.pending,
+		Partitions: parts, Watermark: w.watermark})
 }
 
 // NotifyCheckpointComplete implements connector.CheckpointListener: it
@@ -176,6 +188,9 @@ func (w *writer) NotifyCheckpointComplete(id int64) error {
 		}
 	}
 	w.pending = keep
+	if w.cfg.commits() {
+		return w.forgetCommitted(id)
+	}
 	return nil
 }
 
@@ -197,6 +212,7 @@ func (w *writer) Recover(state []byte) error {
 	if err := commitState(w.cfg.path, s); err != nil {
 		return err
 	}
+	w.adoptPartitions(s)
 	next, err := removeLeftovers(w.cfg.path, s.UUID, s.Subtask)
 	if err != nil {
 		return err
@@ -286,6 +302,11 @@ func removeLeftovers(root, uuid string, subtask int) (int, error) {
 // part files of a finished sink subtask's final state, as Recover commits
 // a restored state's (a file committed already is left as it is).
 func (Factory) CommitFinished(spec connector.SinkSpec, state []byte) error {
+	if spec.Overwrite {
+		// CommitJob commits them when the job ends, after clearing what
+		// they replace.
+		return nil
+	}
 	c, err := parseConfig(spec.Table)
 	if err != nil {
 		return err

@@ -120,11 +120,32 @@
 // or blank value as partition.default-name. Partition columns may be
 // CHAR, VARCHAR, integers, BOOLEAN or DATE.
 //
-// Flink's partition commit (sink.partition-commit.*), time extraction
-// (partition.time-extractor.*) and sink.shuffle-by-partition.enable
-// options are accepted so that Flink DDL runs unchanged, and ignored:
-// there is no metastore and no success file, and a partition's files
-// become visible as they are committed.
+// Partitions commit as in Flink (partition_commit.go): with
+// sink.partition-commit.policy.kind = 'success-file', a partition gets an
+// empty _SUCCESS file (sink.partition-commit.success-file.name) once its
+// trigger fires and its files of that checkpoint are committed:
+// 'process-time' once the processing time passes the time it was first
+// written plus sink.partition-commit.delay, 'partition-time' once the
+// least watermark of the sink's subtasks passes the time extracted from
+// its values (partition.time-extractor.timestamp-pattern and
+// -formatter, in sink.partition-commit.watermark-time-zone) plus the
+// delay; and every partition written commits when the job ends (in batch
+// mode, at its end). The JobManager commits them for the whole sink
+// (connector.JobCommitter) from the subtasks' states of each completed
+// checkpoint: each lists the partitions its writer wrote to and has not
+// seen committed, and its watermark. The 'metastore' policy is Hive's and
+// an error here, as in Flink; 'custom' policies and time extractors need
+// Java classes, and are errors too. sink.shuffle-by-partition.enable is
+// accepted and ignored.
+//
+// # INSERT OVERWRITE
+//
+// In batch mode, as in Flink (streaming refuses it), an overwrite's part
+// files stay hidden until the job ends; then CommitJob removes what they
+// replace, the whole table when it is not partitioned, else each
+// partition the job wrote to and the static partition of INSERT ...
+// PARTITION when it names every partition column (emptied even when the
+// query gives no rows), and commits them.
 //
 // # Parquet
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,6 +64,7 @@ var options = func() []connector.Option {
 			Doc: "The directory value of a partition column that is NULL or blank."},
 	}
 	o = append(o, ignoredOptions...)
+	o = append(o, commitOptions...)
 	o = append(o, csv.Options...)
 	o = append(o, parquet.Options...)
 	o = append(o, cdcjson.AllOptions()...)
@@ -101,6 +103,9 @@ type config struct {
 	// rollover, inactivity and check are the time-based rolling policy.
 	rollover, inactivity, check time.Duration
 	parts                       partitioning
+	// schema is the table's; commit its partition-commit options.
+	schema types.Schema
+	commit commitConfig
 }
 
 func parseConfig(t connector.TableInfo) (config, error) {
@@ -153,7 +158,11 @@ func parseConfig(t connector.TableInfo) (config, error) {
 			return c, fmt.Errorf("option '%s' must be positive", k)
 		}
 	}
-	c.parts, err = newPartitioning(t, o.String(PartitionDefaultName))
+	c.schema = t.Schema
+	if c.parts, err = newPartitioning(t, o.String(PartitionDefaultName)); err != nil {
+		return c, err
+	}
+	c.commit, err = parseCommitConfig(o, c.parts)
 	return c, err
 }
 
@@ -179,10 +188,16 @@ func (Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, er
 	if err == nil {
 		err = c.checkSink()
 	}
-	if err != nil || c.changes == nil {
+	if err != nil {
 		return connector.SinkProperties{}, err
 	}
-	return connector.SinkProperties{AcceptsUpdates: true, RequiresUpdateBefore: true}, nil
+	// INSERT OVERWRITE replaces the table, or the partitions it writes,
+	// when a batch job ends (CommitJob); Flink refuses it in streaming.
+	p := connector.SinkProperties{SupportsOverwrite: true, OverwriteInBatchOnly: true}
+	if c.changes != nil {
+		p.AcceptsUpdates, p.RequiresUpdateBefore = true, true
+	}
+	return p, nil
 }
 
 // checkSink reports options of a changelog format that apply to reading
@@ -591,7 +606,8 @@ func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext)
 		return nil, fmt.Errorf("filesystem: %w", err)
 	}
 	w := &writer{cfg: c, subtask: rc.Subtask, uuid: newUUID(), schema: spec.Table.Schema, files: map[string]*partFile{},
-		checkpointing: rc.Checkpointing, now: rc.NowMillis}
+		checkpointing: rc.Checkpointing, overwrite: spec.Overwrite, now: rc.NowMillis,
+		partitions: map[string]*trackedPartition{}, watermark: math.MinInt64}
 	if w.now == nil {
 		w.now = func() int64 { return time.Now().UnixMilli() }
 	}
@@ -648,8 +664,16 @@ type writer struct {
 	// file is then pending, committed once a checkpoint after it
 	// completed; without, it is committed at once.
 	checkpointing bool
+	// overwrite is set for INSERT OVERWRITE: the part files stay pending
+	// until the job ends, when the factory's CommitJob replaces what the
+	// table held with them.
+	overwrite bool
 	// pending are the rolled part files not committed yet, in roll order.
 	pending []pendingFile
+	// partitions are those written to and not seen committed, when the
+	// sink commits partitions; watermark is the writer's (ms).
+	partitions map[string]*trackedPartition
+	watermark  int64
 	// now reads processing time (ms); lastCheck is when the time-based
 	// rolling policy was last checked.
 	now       func() int64
@@ -744,6 +768,9 @@ func (w *writer) writeTo(dir string, b arrow.RecordBatch) error {
 		}
 	}
 	p.lastWrite, p.written = w.writes, w.now()
+	if w.cfg.commits() {
+		w.notePartition(dir)
+	}
 	n, err := p.enc.Write(b)
 	p.size += int64(n)
 	if err != nil {

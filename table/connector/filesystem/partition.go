@@ -13,26 +13,15 @@ import (
 	"github.com/eddysql/eddy/exec/connector"
 )
 
-// Partitioning options: partition.default-name is applied; the others are
-// Flink's partition-commit and time-extraction options, accepted so that
-// Flink DDL runs unchanged, and ignored (see doc.go).
+// Partitioning options: partition.default-name names the directories of
+// NULL and blank values; the partition-commit options are in
+// partition_commit.go.
 const (
 	PartitionDefaultName = "partition.default-name"
 )
 
 // ignoredOptions are Flink filesystem options Eddy accepts and ignores.
 var ignoredOptions = []connector.Option{
-	{Key: "sink.partition-commit.trigger", Type: connector.Enum, Enum: []string{"process-time", "partition-time"}, Default: "process-time",
-		Doc: "Accepted for compatibility and ignored: partitions are not committed to a metastore; part files become visible when they are committed (see the connector's doc)."},
-	{Key: "sink.partition-commit.delay", Type: connector.Duration, Default: "0 s", Doc: "Accepted for compatibility and ignored."},
-	{Key: "sink.partition-commit.watermark-time-zone", Type: connector.String, Default: "UTC", Doc: "Accepted for compatibility and ignored."},
-	{Key: "sink.partition-commit.policy.kind", Type: connector.String, Doc: "Accepted for compatibility and ignored: no success files or metastore entries are written."},
-	{Key: "sink.partition-commit.policy.class", Type: connector.String, Doc: "Accepted for compatibility and ignored."},
-	{Key: "sink.partition-commit.success-file.name", Type: connector.String, Default: "_SUCCESS", Doc: "Accepted for compatibility and ignored."},
-	{Key: "partition.time-extractor.kind", Type: connector.Enum, Enum: []string{"default", "custom"}, Default: "default", Doc: "Accepted for compatibility and ignored."},
-	{Key: "partition.time-extractor.class", Type: connector.String, Doc: "Accepted for compatibility and ignored."},
-	{Key: "partition.time-extractor.timestamp-pattern", Type: connector.String, Doc: "Accepted for compatibility and ignored."},
-	{Key: "partition.time-extractor.timestamp-formatter", Type: connector.String, Doc: "Accepted for compatibility and ignored."},
 	{Key: "sink.shuffle-by-partition.enable", Type: connector.Bool, Default: "false", Doc: "Accepted for compatibility and ignored."},
 }
 
@@ -113,6 +102,25 @@ func (p partitioning) dir(b arrow.RecordBatch, schema types.Schema, i int) strin
 		parts[n] = escapePathName(schema.Columns[k].Name) + "=" + escapePathName(v)
 	}
 	return filepath.Join(parts...)
+}
+
+// staticDir is the directory of the partition static gives a value for
+// every partition column of (a string of INSERT ... PARTITION, as
+// connector.SinkSpec.StaticPartition), named as dir names a row's.
+func (p partitioning) staticDir(schema types.Schema, static map[string]string) (string, bool) {
+	parts := make([]string, len(p.keys))
+	for n, k := range p.keys {
+		name := schema.Columns[k].Name
+		v, ok := static[name]
+		if !ok {
+			return "", false
+		}
+		if strings.TrimSpace(v) == "" {
+			v = p.defaultName
+		}
+		parts[n] = escapePathName(name) + "=" + escapePathName(v)
+	}
+	return filepath.Join(parts...), len(parts) > 0
 }
 
 // values parses the partition values of a file from the key=value
