@@ -179,7 +179,22 @@ type Catalog interface {
 	// database; an object already named newName is a DuplicateTable
 	// error.
 	RenameObject(path Path, newName string, ignoreIfNotExists bool) error
-	// DropObject removes the object at path; with ignoreIfNotExists a
-	// missing object is not an error.
+	// DropObject removes the object at path (a table with its
+	// partitions); with ignoreIfNotExists a missing object is not an
+	// error.
 	DropObject(path Path, ignoreIfNotExists bool) error
+	// CreatePartition adds part to the partitioned table at path; its
+	// spec must give every partition column a value. An existing
+	// partition is a DuplicateObject error unless ignoreIfExists. A
+	// view or a table without partition columns is a WrongObjectType
+	// error. Partitions are metadata only (see partition.go).
+	CreatePartition(path Path, part Partition, ignoreIfExists bool) error
+	// DropPartition removes the partition spec names from the
+	// partitioned table at path; a missing one is an UndefinedObject
+	// error unless ignoreIfNotExists.
+	DropPartition(path Path, spec PartitionSpec, ignoreIfNotExists bool) error
+	// ListPartitions lists the partitions of the partitioned table at
+	// path in the order they were added; with a non-empty spec, those
+	// with all of its values.
+	ListPartitions(path Path, spec PartitionSpec) ([]Partition, error)
 }

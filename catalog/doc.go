@@ -12,5 +12,9 @@
 // (AlterObject, RenameObject); databases carry Flink's comment and
 // properties (CREATE|ALTER|DROP DATABASE); the Manager registers the
 // generic_in_memory catalogs of CREATE CATALOG with what the statement
-// said, for SHOW CREATE CATALOG (manager_ddl.go).
+// said, for SHOW CREATE CATALOG and ALTER CATALOG (manager_ddl.go). A
+// catalog also keeps the partitions of its partitioned tables, as Flink's
+// GenericInMemoryCatalog: metadata that ALTER TABLE ... ADD|DROP
+// PARTITION changes and SHOW PARTITIONS lists, which no connector reads
+// or writes (partition.go).
 package catalog

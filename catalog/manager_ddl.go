@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"maps"
 	"sort"
 	"strings"
 
@@ -8,7 +9,7 @@ import (
 )
 
 // This file holds the Manager's side of ALTER TABLE|VIEW, RENAME and of
-// CREATE|DROP CATALOG.
+// CREATE|ALTER|DROP CATALOG.
 
 // CatalogTypeInMemory is the 'type' of CREATE CATALOG that Eddy creates:
 // Flink's GenericInMemoryCatalog.
@@ -76,6 +77,36 @@ func (m *Manager) CatalogDescriptor(name string) (CatalogDescriptor, bool) {
 	defer m.mu.RUnlock()
 	d, ok := m.descriptors[name]
 	return d, ok
+}
+
+// AlterCatalog applies ALTER CATALOG name SET|RESET|COMMENT, which
+// change computes from the catalog's descriptor, as Flink's
+// CatalogManager.alterCatalog: only catalogs created by CREATE CATALOG
+// have one. The new options are validated as CREATE CATALOG's. Flink
+// builds a new catalog from them, which for an in-memory catalog drops
+// its contents; Eddy keeps them and applies the one option the catalog
+// has, 'default-database' (created if missing, as a new catalog's).
+func (m *Manager) AlterCatalog(name string, change func(CatalogDescriptor) CatalogDescriptor) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.catalogs[name]
+	if !ok {
+		return errs.New(errs.UndefinedDatabase, "catalog %s does not exist", quoteIdent(name))
+	}
+	old, ok := m.descriptors[name]
+	if !ok {
+		return errs.New(errs.NotSupported, "catalog %s was not created by CREATE CATALOG; ALTER CATALOG alters only those", quoteIdent(name))
+	}
+	desc := change(CatalogDescriptor{Options: maps.Clone(old.Options), Comment: old.Comment})
+	validated, err := NewCatalog(name, desc.Options)
+	if err != nil {
+		return err
+	}
+	if mem, ok := c.(*Memory); ok {
+		mem.setDefaultDatabase(validated.DefaultDatabase())
+	}
+	m.descriptors[name] = desc
+	return nil
 }
 
 // DropCatalog unregisters catalog name and the temporary objects in it.

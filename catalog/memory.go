@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +17,9 @@ type Memory struct {
 	dbs       map[string]map[string]Object
 	// descs describes the databases of dbs.
 	descs map[string]*Database
+	// parts holds the partitions of partitioned tables by
+	// partitionKey, in the order they were added (partition.go).
+	parts map[Path][]Partition
 }
 
 var _ Catalog = (*Memory)(nil)
@@ -30,8 +34,25 @@ func NewMemory(name, defaultDatabase string) *Memory {
 	}
 }
 
-func (m *Memory) Name() string            { return m.name }
-func (m *Memory) DefaultDatabase() string { return m.defaultDB }
+func (m *Memory) Name() string { return m.name }
+
+func (m *Memory) DefaultDatabase() string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.defaultDB
+}
+
+// setDefaultDatabase makes db the default database (ALTER CATALOG SET
+// 'default-database'), creating it empty if it does not exist.
+func (m *Memory) setDefaultDatabase(db string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.dbs[db]; !ok {
+		m.dbs[db] = map[string]Object{}
+		m.descs[db] = &Database{}
+	}
+	m.defaultDB = db
+}
 
 func (m *Memory) ListDatabases() []string {
 	m.mu.RLock()
@@ -103,6 +124,11 @@ func (m *Memory) DropDatabase(name string, ignoreIfNotExists, cascade bool) erro
 	}
 	delete(m.dbs, name)
 	delete(m.descs, name)
+	for k := range m.parts {
+		if k.Database == name {
+			delete(m.parts, k)
+		}
+	}
 	return nil
 }
 
@@ -188,6 +214,13 @@ func (m *Memory) AlterObject(p Path, obj Object, ignoreIfNotExists bool) error {
 		return err
 	}
 	objs[p.Name] = obj
+	// Partitions name values of the partition columns: a table
+	// partitioned otherwise now has none of them.
+	o, _ := old.(*Table)
+	n, _ := obj.(*Table)
+	if o != nil && n != nil && !slices.Equal(o.PartitionKeys, n.PartitionKeys) {
+		delete(m.parts, partitionKey(p))
+	}
 	return nil
 }
 
@@ -204,6 +237,10 @@ func (m *Memory) RenameObject(p Path, newName string, ignoreIfNotExists bool) er
 	}
 	delete(objs, p.Name)
 	objs[newName] = obj
+	if parts, ok := m.parts[partitionKey(p)]; ok {
+		delete(m.parts, partitionKey(p))
+		m.parts[partitionKey(to)] = parts
+	}
 	return nil
 }
 
@@ -242,6 +279,7 @@ func (m *Memory) DropObject(p Path, ignoreIfNotExists bool) error {
 		return err
 	}
 	delete(objs, p.Name)
+	delete(m.parts, partitionKey(p))
 	return nil
 }
 

@@ -1,5 +1,7 @@
 package sql
 
+import "strings"
+
 // This file parses ALTER TABLE, ALTER VIEW and ALTER DATABASE with Flink's
 // grammar (its SqlAlterTable* nodes):
 //
@@ -7,11 +9,15 @@ package sql
 //	  { ADD { elem | (elem, ...) | distribution }
 //	  | MODIFY { elem | (elem, ...) | distribution }
 //	  | DROP { col | (col, ...) | PRIMARY KEY | CONSTRAINT name | WATERMARK | DISTRIBUTION }
-//	  | RENAME old TO new | RENAME TO t2 | SET (k = v, ...) | RESET (k, ...) }
+//	  | RENAME old TO new | RENAME TO t2 | SET (k = v, ...) | RESET (k, ...)
+//	  | ADD [IF NOT EXISTS] PARTITION spec [WITH (k = v, ...)] [PARTITION ...]
+//	  | DROP [IF EXISTS] PARTITION spec [, PARTITION spec ...] }
 //
 // where elem is a column definition [FIRST | AFTER col], a PRIMARY KEY or
 // a WATERMARK, as in CREATE TABLE, and distribution is DISTRIBUTION BY
-// [HASH | RANGE] (k, ...) [INTO n BUCKETS] or DISTRIBUTION INTO n BUCKETS.
+// [HASH | RANGE] (k, ...) [INTO n BUCKETS] or DISTRIBUTION INTO n BUCKETS,
+// and spec is (key = literal, ...). It also parses Flink's ALTER CATALOG
+// name SET (k = v, ...) | RESET (k, ...) | COMMENT 'text'.
 
 func (p *parser) parseAlter() (Statement, error) {
 	start := p.next()
@@ -32,8 +38,33 @@ func (p *parser) parseAlter() (Statement, error) {
 		}
 		s.Options, err = p.parseOptions()
 		return s, err
+	case t.is("CATALOG"):
+		return p.parseAlterCatalog(start.pos)
 	}
-	return nil, p.errorf(t, "expected TABLE, VIEW or DATABASE after ALTER")
+	return nil, p.errorf(t, "expected TABLE, VIEW, DATABASE or CATALOG after ALTER")
+}
+
+func (p *parser) parseAlterCatalog(pos Pos) (Statement, error) {
+	s := &AlterCatalog{Pos: pos}
+	var err error
+	if s.Name, err = p.parseCatalogName(); err != nil {
+		return nil, err
+	}
+	switch t := p.next(); {
+	case t.is("SET"):
+		s.Options, err = p.parseOptions()
+		if err == nil && len(s.Options) == 0 {
+			err = p.errorf(t, "ALTER CATALOG SET needs at least one option")
+		}
+	case t.is("RESET"):
+		s.Reset, err = p.parseOptionKeys()
+	case t.is("COMMENT"):
+		s.IsComment = true
+		s.Comment, err = p.parseString("the catalog comment")
+	default:
+		return nil, p.errorf(t, "expected SET, RESET or COMMENT after ALTER CATALOG name")
+	}
+	return s, err
 }
 
 func (p *parser) parseAlterTable(pos Pos) (Statement, error) {
@@ -92,8 +123,10 @@ func (p *parser) parseAlterSchema(verb token) (AlterTableAction, error) {
 		var err error
 		a.Distribution, err = p.parseDistribution()
 		return a, err
-	case t.is("PARTITION"), t.is("IF"):
-		return nil, p.errorf(t, "ALTER TABLE %s of partitions is not supported", verb.upper)
+	case (t.is("PARTITION") || t.is("IF")) && verb.is("ADD"):
+		return p.parseAddPartitions(verb)
+	case t.is("PARTITION"):
+		return nil, p.errorf(t, "ALTER TABLE MODIFY of partitions is not supported")
 	}
 	if !p.acceptOp("(") {
 		return a, p.parseAlterElement(a)
@@ -190,7 +223,7 @@ func (p *parser) parseAlterDrop(verb token) (AlterTableAction, error) {
 		a.Distribution = true
 		return a, nil
 	case t.is("PARTITION"), t.is("IF"):
-		return nil, p.errorf(t, "ALTER TABLE DROP of partitions is not supported")
+		return p.parseDropPartitions(verb)
 	case t.isOp("("):
 		p.next()
 		for {
@@ -252,4 +285,107 @@ func (p *parser) parseAlterView(pos Pos) (Statement, error) {
 	}
 	s.QueryText = p.src[start:p.toks[len(p.toks)-2].end]
 	return s, nil
+}
+
+// parseAddPartitions parses ADD [IF NOT EXISTS] PARTITION spec [WITH
+// (...)], repeated without separators as in Flink's grammar.
+func (p *parser) parseAddPartitions(verb token) (AlterTableAction, error) {
+	a := &AlterTableAddPartitions{Pos: verb.pos}
+	var err error
+	if a.IfNotExists, err = p.parseIfNotExists(); err != nil {
+		return nil, err
+	}
+	for {
+		if err := p.expectWords("PARTITION"); err != nil {
+			return nil, err
+		}
+		var ap AddedPartition
+		if ap.Spec, err = p.parsePartitionSpec(); err != nil {
+			return nil, err
+		}
+		if p.accept("WITH") {
+			if ap.Options, err = p.parseOptions(); err != nil {
+				return nil, err
+			}
+		}
+		a.Partitions = append(a.Partitions, ap)
+		if !p.peek().is("PARTITION") {
+			return a, nil
+		}
+	}
+}
+
+// parseDropPartitions parses DROP [IF EXISTS] PARTITION spec [, PARTITION
+// spec ...].
+func (p *parser) parseDropPartitions(verb token) (AlterTableAction, error) {
+	a := &AlterTableDropPartitions{Pos: verb.pos}
+	var err error
+	if a.IfExists, err = p.parseIfExists(); err != nil {
+		return nil, err
+	}
+	for {
+		if err := p.expectWords("PARTITION"); err != nil {
+			return nil, err
+		}
+		spec, err := p.parsePartitionSpec()
+		if err != nil {
+			return nil, err
+		}
+		a.Partitions = append(a.Partitions, spec)
+		if !p.acceptOp(",") {
+			return a, nil
+		}
+	}
+}
+
+// parsePartitionSpec parses (key = literal, ...), the partition spec of
+// ALTER TABLE ADD|DROP PARTITION and SHOW PARTITIONS.
+func (p *parser) parsePartitionSpec() (PartitionSpec, error) {
+	spec := PartitionSpec{Pos: p.peek().pos}
+	if err := p.expectOp("("); err != nil {
+		return spec, err
+	}
+	for {
+		k, err := p.parseIdent("a partition column")
+		if err != nil {
+			return spec, err
+		}
+		if err := p.expectOp("="); err != nil {
+			return spec, err
+		}
+		v, err := p.parsePartitionValue()
+		if err != nil {
+			return spec, err
+		}
+		spec.Values = append(spec.Values, PartitionValue{Pos: k.pos, Key: k.val, Value: v})
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	return spec, p.expectOp(")")
+}
+
+// parsePartitionValue parses the literal of a partition spec into the
+// string Flink keeps: a string's value, a number's text (with its sign),
+// true or false, a DATE, TIME or TIMESTAMP literal's string. NULL and
+// expressions are not literals Flink's partition specs accept.
+func (p *parser) parsePartitionValue() (string, error) {
+	t := p.next()
+	switch {
+	case t.kind == tkString:
+		return t.val, nil
+	case t.kind == tkNumber:
+		return t.val, nil
+	case (t.isOp("-") || t.isOp("+")) && p.peek().kind == tkNumber:
+		n := p.next()
+		if t.isOp("-") {
+			return "-" + n.val, nil
+		}
+		return n.val, nil
+	case t.is("TRUE"), t.is("FALSE"):
+		return strings.ToLower(t.upper), nil
+	case (t.is("DATE") || t.is("TIME") || t.is("TIMESTAMP")) && p.peek().kind == tkString:
+		return p.next().val, nil
+	}
+	return "", p.errorf(t, "expected a literal as the partition value")
 }

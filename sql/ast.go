@@ -251,16 +251,17 @@ const (
 	ShowJobs
 	ShowProcedures
 	ShowCreateCatalog
+	ShowPartitions
 )
 
 var showKindNames = [...]string{"TABLES", "VIEWS", "FUNCTIONS", "CATALOGS", "DATABASES",
 	"CURRENT CATALOG", "CURRENT DATABASE", "CREATE TABLE", "CREATE VIEW", "COLUMNS", "MODULES", "JOBS",
-	"PROCEDURES", "CREATE CATALOG"}
+	"PROCEDURES", "CREATE CATALOG", "PARTITIONS"}
 
 func (k ShowKind) String() string { return showKindNames[k] }
 
-// Show is SHOW <what>. Name is set for SHOW CREATE TABLE|VIEW|CATALOG x
-// and SHOW COLUMNS FROM x, and for the FROM|IN database (or catalog, of
+// Show is SHOW <what>. Name is set for SHOW CREATE TABLE|VIEW|CATALOG x,
+// SHOW COLUMNS FROM x and SHOW PARTITIONS x, and for the FROM|IN database (or catalog, of
 // SHOW DATABASES) of SHOW TABLES, VIEWS, FUNCTIONS, PROCEDURES and
 // DATABASES.
 type Show struct {
@@ -272,6 +273,10 @@ type Show struct {
 	Like *ShowLike
 	// Full is SHOW FULL MODULES; User is SHOW USER FUNCTIONS.
 	Full, User bool
+	// Partition is the PARTITION (k = v, ...) of SHOW PARTITIONS t
+	// PARTITION (...), which lists the partitions it matches (nil if
+	// none).
+	Partition *PartitionSpec
 }
 
 // ShowLike is the [NOT] LIKE|ILIKE 'pattern' of a SHOW statement: SQL LIKE

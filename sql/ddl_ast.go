@@ -2,7 +2,8 @@ package sql
 
 // This file holds the syntax trees of Flink's catalog statements beyond
 // CREATE/DROP TABLE and VIEW: CREATE TABLE ... LIKE and AS SELECT, ALTER
-// TABLE|VIEW|DATABASE, CREATE|DROP DATABASE and CATALOG, TRUNCATE TABLE.
+// TABLE|VIEW|DATABASE|CATALOG, CREATE|DROP DATABASE and CATALOG, TRUNCATE
+// TABLE.
 
 // TableLike is the LIKE clause of CREATE TABLE: LIKE source [(option
 // ...)]. Options keep the order written; Flink applies them in that order
@@ -44,7 +45,8 @@ type AlterTable struct {
 
 // AlterTableAction is what an ALTER TABLE does: *AlterTableSchema (ADD
 // or MODIFY), *AlterTableDrop, *AlterTableRenameColumn,
-// *AlterTableRename, *AlterTableSet or *AlterTableReset.
+// *AlterTableRename, *AlterTableSet, *AlterTableReset,
+// *AlterTableAddPartitions or *AlterTableDropPartitions.
 type AlterTableAction interface {
 	Node
 	alterTableAction()
@@ -112,6 +114,55 @@ type AlterTableReset struct {
 	Keys []Option
 }
 
+// AlterTableAddPartitions is ADD [IF NOT EXISTS] PARTITION (k = v, ...)
+// [WITH ('key' = 'value', ...)] [PARTITION ...]: Flink's SqlAddPartitions,
+// partitions added to the catalog's metadata of a partitioned table.
+type AlterTableAddPartitions struct {
+	Pos         Pos
+	IfNotExists bool
+	Partitions  []AddedPartition
+}
+
+// AddedPartition is one PARTITION (...) [WITH (...)] of ADD PARTITION.
+type AddedPartition struct {
+	Spec PartitionSpec
+	// Options are the partition's properties (WITH), nil if none.
+	Options []Option
+}
+
+// AlterTableDropPartitions is DROP [IF EXISTS] PARTITION (k = v, ...) [,
+// PARTITION (...) ...]: Flink's SqlDropPartitions.
+type AlterTableDropPartitions struct {
+	Pos        Pos
+	IfExists   bool
+	Partitions []PartitionSpec
+}
+
+// PartitionSpec is the (k = v, ...) naming a partition, in the order
+// written, as Flink's partition spec (a LinkedHashMap).
+type PartitionSpec struct {
+	Pos    Pos
+	Values []PartitionValue
+}
+
+// PartitionValue is one k = v of a PartitionSpec. Value is the literal as
+// a string, as Flink's SqlParseUtils.getPartitionKVs makes it: a string
+// literal's (or DATE|TIME|TIMESTAMP literal's) unquoted value, a number's
+// text, true or false.
+type PartitionValue struct {
+	Pos   Pos
+	Key   string
+	Value string
+}
+
+func (a *AlterTableAddPartitions) Position() Pos  { return a.Pos }
+func (a *AlterTableDropPartitions) Position() Pos { return a.Pos }
+func (s PartitionSpec) Position() Pos             { return s.Pos }
+func (v PartitionValue) Position() Pos            { return v.Pos }
+
+func (*AlterTableAddPartitions) alterTableAction()  {}
+func (*AlterTableDropPartitions) alterTableAction() {}
+
 func (a *AlterTableSchema) Position() Pos       { return a.Pos }
 func (a *AlterTableDrop) Position() Pos         { return a.Pos }
 func (a *AlterTableRenameColumn) Position() Pos { return a.Pos }
@@ -172,6 +223,18 @@ type CreateCatalog struct {
 	Options     []Option
 }
 
+// AlterCatalog is Flink's ALTER CATALOG name SET ('k' = 'v', ...) |
+// RESET ('k', ...) | COMMENT 'text': exactly one of Options (SET), Reset
+// and Comment (with IsComment) is given.
+type AlterCatalog struct {
+	Pos       Pos
+	Name      ObjectName
+	Options   []Option
+	Reset     []Option
+	IsComment bool
+	Comment   string
+}
+
 // DropCatalog is DROP CATALOG [IF EXISTS] name.
 type DropCatalog struct {
 	Pos      Pos
@@ -192,6 +255,7 @@ func (s *DropDatabase) Position() Pos   { return s.Pos }
 func (s *AlterDatabase) Position() Pos  { return s.Pos }
 func (s *CreateCatalog) Position() Pos  { return s.Pos }
 func (s *DropCatalog) Position() Pos    { return s.Pos }
+func (s *AlterCatalog) Position() Pos   { return s.Pos }
 func (s *Truncate) Position() Pos       { return s.Pos }
 
 func (*AlterTable) statementNode()     {}
@@ -201,4 +265,5 @@ func (*DropDatabase) statementNode()   {}
 func (*AlterDatabase) statementNode()  {}
 func (*CreateCatalog) statementNode()  {}
 func (*DropCatalog) statementNode()    {}
+func (*AlterCatalog) statementNode()   {}
 func (*Truncate) statementNode()       {}

@@ -927,6 +927,16 @@ func (p *parser) parseShow() (Statement, error) {
 			s.What = ShowCreateView
 		}
 		s.Name, err = p.parseObjectName()
+	case t.is("PARTITIONS"):
+		s.What = ShowPartitions
+		if s.Name, err = p.parseObjectName(); err != nil {
+			return nil, err
+		}
+		if p.accept("PARTITION") {
+			var spec PartitionSpec
+			spec, err = p.parsePartitionSpec()
+			s.Partition = &spec
+		}
 	case t.is("COLUMNS"):
 		if !p.accept("FROM") && !p.accept("IN") {
 			return nil, p.errorf(p.peek(), "expected FROM or IN")
@@ -937,7 +947,7 @@ func (p *parser) parseShow() (Statement, error) {
 		}
 		err = p.parseShowLike(s)
 	default:
-		return nil, p.errorf(t, "expected TABLES, VIEWS, FUNCTIONS, PROCEDURES, CATALOGS, DATABASES, [FULL] MODULES, JOBS, CURRENT CATALOG|DATABASE, CREATE TABLE|VIEW|CATALOG or COLUMNS after SHOW")
+		return nil, p.errorf(t, "expected TABLES, VIEWS, FUNCTIONS, PROCEDURES, CATALOGS, DATABASES, [FULL] MODULES, JOBS, CURRENT CATALOG|DATABASE, CREATE TABLE|VIEW|CATALOG, COLUMNS or PARTITIONS after SHOW")
 	}
 	return s, err
 }

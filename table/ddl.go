@@ -16,7 +16,8 @@ import (
 
 // This file executes Flink's catalog statements beyond CREATE/DROP TABLE
 // and VIEW: CREATE|REPLACE TABLE AS SELECT, ALTER TABLE|VIEW|DATABASE,
-// CREATE|DROP DATABASE and CATALOG, TRUNCATE TABLE.
+// CREATE|DROP DATABASE and CATALOG, TRUNCATE TABLE (ALTER TABLE's
+// partitions and ALTER CATALOG: partitions.go).
 
 // createTableAs runs CREATE TABLE ... AS SELECT and [CREATE OR] REPLACE
 // TABLE ... AS SELECT as Flink does: the table is created from the
@@ -116,6 +117,8 @@ func (e *Environment) executeDDL(src string, stmt sql.Statement) (*TableResult, 
 		err = positioned(src, s.Name, err)
 	case *sql.DropCatalog:
 		err = positioned(src, s.Name, e.catalog.DropCatalog(s.Name.Parts[0], s.IfExists))
+	case *sql.AlterCatalog:
+		err = e.alterCatalog(src, s)
 	case *sql.Truncate:
 		err = e.truncate(src, s)
 	default:
@@ -167,8 +170,13 @@ func (e *Environment) alterTable(src string, s *sql.AlterTable) error {
 	if !ok {
 		return positioned(src, s.Name, errs.New(errs.WrongObjectType, "ALTER TABLE cannot alter %s, which is a view; use ALTER VIEW", path))
 	}
-	if r, ok := s.Action.(*sql.AlterTableRename); ok {
-		return e.rename(src, path, r.NewName)
+	switch a := s.Action.(type) {
+	case *sql.AlterTableRename:
+		return e.rename(src, path, a.NewName)
+	case *sql.AlterTableAddPartitions:
+		return e.addPartitions(src, path, a)
+	case *sql.AlterTableDropPartitions:
+		return e.dropPartitions(src, path, a)
 	}
 	nt, err := e.planner.AlterTable(src, s, path, t)
 	if err != nil {

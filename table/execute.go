@@ -99,7 +99,7 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		r := stringRows(e.mem, []string{"operator", "kind", "parallelism", "records in", "records out", "late records dropped"}, rows)
 		return r, nil
 	case *sql.AlterTable, *sql.AlterView, *sql.CreateDatabase, *sql.DropDatabase, *sql.AlterDatabase,
-		*sql.CreateCatalog, *sql.DropCatalog, *sql.Truncate:
+		*sql.CreateCatalog, *sql.DropCatalog, *sql.Truncate, *sql.AlterCatalog:
 		return e.executeDDL(src, stmt)
 	case *sql.Explain:
 		text, err := e.explain(src, s)
@@ -370,6 +370,9 @@ func (e *Environment) show(src string, s *sql.Show) (*TableResult, error) {
 	}
 	cat, db := e.catalog.Current()
 	// FROM|IN names the database (the catalog, for SHOW DATABASES) to list.
+	if s.What == sql.ShowPartitions {
+		return e.showPartitions(src, s)
+	}
 	if len(s.Name.Parts) > 0 && s.What != sql.ShowColumns && s.What != sql.ShowCreateTable && s.What != sql.ShowCreateView && s.What != sql.ShowCreateCatalog {
 		if s.What == sql.ShowDatabases {
 			cat = s.Name.Parts[0]
