@@ -120,6 +120,10 @@ func (ss *session) parse(m *pgproto3.Parse) error {
 		if err := ss.env.DescribeInsert(m.Query, s.Inserts, lits); err != nil {
 			return err
 		}
+	case *sql.Delete, *sql.Update:
+		if err := ss.env.DescribeModification(m.Query, s, lits); err != nil {
+			return err
+		}
 	case *sql.Show, *sql.Describe, *sql.Explain, *sql.Subscribe:
 		p.rows = true
 	case *sql.Set:
@@ -260,7 +264,7 @@ func (ss *session) start(p *portal) error {
 		return err
 	}
 	p.res = r
-	if r.Kind == table.SuccessWithContent {
+	if r.Kind == table.SuccessWithContent && !isModification(p.stmt.stmt) {
 		p.cur = newCursor(p.stmt.stmt, r, p.formats)
 	}
 	return nil

@@ -84,7 +84,7 @@ func (ss *session) simpleStatement(script *sql.Script, i int) error {
 	if err != nil {
 		return err
 	}
-	if r.Kind != table.SuccessWithContent {
+	if r.Kind != table.SuccessWithContent || isModification(st) {
 		defer r.Close()
 		ss.completed(st, r, 0)
 		return nil
@@ -106,7 +106,21 @@ func (ss *session) completed(st sql.Statement, r *table.TableResult, rows int) {
 		ss.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
 			Message: fmt.Sprintf("submitted job %s (%s)", r.Job.ID(), r.Job.Name())})
 	}
+	if isModification(st) {
+		rows = int(r.RowsAffected)
+	}
 	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(commandTag(st, rows))})
+}
+
+// isModification reports DELETE and UPDATE, whose result PostgreSQL
+// clients expect as the count of their command tag, not as rows (Flink's
+// result has one row with the count).
+func isModification(st sql.Statement) bool {
+	switch st.(type) {
+	case *sql.Delete, *sql.Update:
+		return true
+	}
+	return false
 }
 
 // run executes one statement of the session and does what the server
@@ -217,6 +231,10 @@ func commandTag(st sql.Statement, rows int) string {
 		return "ALTER DATABASE"
 	case *sql.Truncate:
 		return "TRUNCATE TABLE"
+	case *sql.Delete:
+		return fmt.Sprintf("DELETE %d", rows)
+	case *sql.Update:
+		return fmt.Sprintf("UPDATE %d", rows)
 	case *sql.CreateView:
 		return "CREATE VIEW"
 	case *sql.DropTable:

@@ -468,6 +468,9 @@ func (r *rewriter) run() error {
 			if t.isOp(")") && fromAt[depth] {
 				rewrite = func(i int) (int, error) { return r.derivedAliases(i, fromAt, depth) }
 			}
+		case t.is("UPDATE") && i == r.lo && next.isIdent() && r.tok(i+2).isOp(".") && r.tok(i+4).isOp("."):
+			// UPDATE's table: TiDB's two-part TableName cannot hold cat.db.tbl.
+			rewrite = func(i int) (int, error) { return r.threePartTable(i + 1) }
 		case t.is("FROM") || t.is("JOIN"):
 			fromAt[depth] = true
 			if next.isIdent() && r.tok(i+2).isOp(".") && r.tok(i+4).isOp(".") {

@@ -360,6 +360,8 @@ func (p *parser) parseStatement() (Statement, error) {
 		s, err = p.parseReplaceTable()
 	case t.is("TRUNCATE"):
 		s, err = p.parseTruncate()
+	case t.is("DELETE") || t.is("UPDATE"):
+		s, err = p.parseDML()
 	default:
 		return nil, p.errorf(t, "expected a statement (SELECT, INSERT, CREATE, ALTER, DROP, SET, RESET, SHOW, DESCRIBE, USE, EXPLAIN)")
 	}

@@ -48,6 +48,8 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		return e.executePlanFile(ctx, src, s.Path, s.PathPos)
 	case *sql.QueryStatement:
 		return e.runQuery(ctx, src, s.Query)
+	case *sql.Delete, *sql.Update:
+		return e.runModification(ctx, src, stmt)
 	case *sql.Set:
 		if s.Key == "" {
 			cfg := e.Config()

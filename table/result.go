@@ -38,6 +38,9 @@ type TableResult struct {
 	// Plain marks rows of preformatted text (EXPLAIN) that clients print
 	// as they are rather than as a table.
 	Plain bool
+	// RowsAffected is how many rows a DELETE or UPDATE changed, which its
+	// one row also shows (RowsAffectedColumn).
+	RowsAffected int64
 
 	static []arrow.RecordBatch
 	stream *exec.ResultStream

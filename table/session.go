@@ -5,6 +5,7 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/expr"
+	"github.com/eddysql/eddy/internal/errs"
 	"github.com/eddysql/eddy/sql"
 )
 
@@ -32,6 +33,23 @@ func (e *Environment) DescribeQuery(src string, q *sql.Query, params []*expr.Lit
 		return types.Schema{}, err
 	}
 	return phys.Schema(), nil
+}
+
+// DescribeModification binds a DELETE or UPDATE without running it,
+// inferring the types of its placeholders as DescribeQuery does.
+func (e *Environment) DescribeModification(src string, stmt sql.Statement, params []*expr.Literal) error {
+	e.planner.Params = params
+	defer func() { e.planner.Params = nil }()
+	var err error
+	switch s := stmt.(type) {
+	case *sql.Delete:
+		_, err = e.planner.PlanDelete(src, s)
+	case *sql.Update:
+		_, err = e.planner.PlanUpdate(src, s)
+	default:
+		err = errs.New(errs.InternalError, "internal error: %T is not DELETE or UPDATE", stmt)
+	}
+	return err
 }
 
 // DescribeInsert binds INSERT statements without running them, inferring

@@ -109,4 +109,16 @@
 // rather than queried per key, so Flink's lookup caches have nothing to
 // configure and are refused with that reason; lookup.max-retries bounds the
 // scan's resumptions.
+//
+// # DELETE and UPDATE
+//
+// In batch mode DELETE FROM and UPDATE run as one PostgreSQL statement,
+// without a job (connector.SupportsDeletePushDown, Flink's, and
+// connector.SupportsUpdatePushDown, Eddy's): DELETE FROM table WHERE ...
+// or UPDATE table SET col = $1, ... WHERE ..., the WHERE clause built from
+// the comparisons a scan would push down, the SET values sent as
+// parameters in binary form. The statement reports the rows PostgreSQL
+// affected. A WHERE clause with anything else (a string comparison, OR, a
+// function) or a SET value that is not constant is refused before
+// PostgreSQL is contacted.
 package jdbc

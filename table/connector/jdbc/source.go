@@ -82,19 +82,9 @@ func newReader(c *config, spec connector.ScanSpec, rc connector.ReaderContext) (
 	} else if rc.Subtask == 0 {
 		r.parts = []int{0}
 	}
-	for _, f := range spec.Filters {
-		// The literal is typed by the declared column, not by PostgreSQL's
-		// (a smallint column read as INT compares with 100000); integer
-		// types compare across widths without losing index use.
-		cast := "bigint"
-		col := spec.Table.Schema.Columns[f.Column]
-		if col.Type.Kind == types.Boolean {
-			cast = "boolean"
-		}
-		where = append(where, fmt.Sprintf("%s %s $%d::%s", quoteIdent(col.Name), f.Op, param, cast))
-		r.filters = append(r.filters, []byte(f.Value))
-		param++
-	}
+	conds, values := pushedFilters(spec.Table, spec.Filters, param)
+	where = append(where, conds...)
+	r.filters = values
 	r.sql = "SELECT " + quoteColumns(names) + " FROM " + c.target
 	if len(where) > 0 {
 		r.sql += " WHERE " + strings.Join(where, " AND ")
@@ -104,6 +94,28 @@ func newReader(c *config, spec connector.ScanSpec, rc connector.ReaderContext) (
 	r.decoders = make([]decoder, len(out.Columns))
 	r.formats = make([]int16, len(out.Columns))
 	return r, nil
+}
+
+// pushedFilters renders filters that ApplyFilters accepted as SQL
+// conditions on their columns whose literals are the text parameters
+// $first, $first+1, ...; it returns the conditions and the parameters.
+// Scans, DELETE and UPDATE select their rows with them.
+func pushedFilters(t connector.TableInfo, filters []connector.Predicate, first int) ([]string, [][]byte) {
+	conds := make([]string, 0, len(filters))
+	values := make([][]byte, 0, len(filters))
+	for i, f := range filters {
+		// The literal is typed by the declared column, not by PostgreSQL's
+		// (a smallint column read as INT compares with 100000); integer
+		// types compare across widths without losing index use.
+		cast := "bigint"
+		col := t.Schema.Columns[f.Column]
+		if col.Type.Kind == types.Boolean {
+			cast = "boolean"
+		}
+		conds = append(conds, fmt.Sprintf("%s %s $%d::%s", quoteIdent(col.Name), f.Op, first+i, cast))
+		values = append(values, []byte(f.Value))
+	}
+	return conds, values
 }
 
 // Next returns the next batch of the subtask's partitions.
