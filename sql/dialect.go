@@ -1634,25 +1634,35 @@ func (p *parser) parseQuery(lo, hi int) (*Query, error) {
 	if hi <= lo {
 		return nil, p.errorf(p.toks[min(lo, hi)], "expected a query")
 	}
-	p.ensureMarkers()
-	text, base, err := p.rewrite(lo, hi)
+	stmt, c, err := p.parseTiDB(lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	stmt, err := p.runTiDB(text, base)
-	if err != nil {
-		return nil, err
-	}
-	c := &conv{p: p, cursor: base, base: base}
 	switch s := stmt.(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
-		q, err := c.query(s.(ast.ResultSetNode), base)
+		q, err := c.query(s.(ast.ResultSetNode), c.base)
 		if err != nil {
 			return nil, err
 		}
 		return q, nil
 	}
-	return nil, newError(p.src, base, "expected a query")
+	return nil, newError(p.src, c.base, "expected a query")
+}
+
+// parseTiDB rewrites tokens [lo, hi) into TiDB's dialect and parses them
+// with TiDB's parser: its statement, and a converter of it whose offsets
+// point into the script.
+func (p *parser) parseTiDB(lo, hi int) (ast.StmtNode, *conv, error) {
+	p.ensureMarkers()
+	text, base, err := p.rewrite(lo, hi)
+	if err != nil {
+		return nil, nil, err
+	}
+	stmt, err := p.runTiDB(text, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	return stmt, &conv{p: p, cursor: base, base: base}, nil
 }
 
 // parseExprList parses tokens [lo, hi) as comma-separated expressions by

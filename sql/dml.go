@@ -53,17 +53,11 @@ func (p *parser) parseDML() (Statement, error) {
 	if err := p.refuseMySQLDML(lo, hi); err != nil {
 		return nil, err
 	}
-	p.ensureMarkers()
-	text, base, err := p.rewrite(lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	stmt, err := p.runTiDB(text, base)
+	stmt, c, err := p.parseTiDB(lo, hi)
 	if err != nil {
 		return nil, err
 	}
 	p.i = hi
-	c := &conv{p: p, cursor: base, base: base}
 	start := p.toks[lo]
 	switch s := stmt.(type) {
 	case *ast.DeleteStmt:
