@@ -284,6 +284,8 @@ func walkSQL(e sql.Expr, fn func(sql.Expr) bool) {
 		kids = []sql.Expr{n.Expr}
 	case *sql.Index:
 		kids = []sql.Expr{n.Expr, n.Index}
+	case *sql.FieldAccess:
+		kids = []sql.Expr{n.Expr}
 	case *sql.ArrayCtor:
 		kids = n.Elems
 	case *sql.Quantified:

@@ -237,6 +237,12 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 			return nil, err
 		}
 		return s.call(n, "ITEM", args...)
+	case *sql.FieldAccess:
+		e, err := s.bindExpr(sc, n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		return s.fieldAccess(n, e, n.Fields)
 	case *sql.ArrayCtor:
 		args, err := s.bindExprs(sc, n.Elems)
 		if err != nil {

@@ -467,7 +467,7 @@ func (b *binder) conformToSink(ins *sql.Insert, query Node, sink types.Schema, p
 			// Nullability is checked at run time, as Flink's NOT NULL enforcer
 			// does; lengths and precisions of the same type family are
 			// adjusted by the cast, as Flink's sink type coercion does.
-			if !types.CanImplicitCast(qc.Type.WithNullable(true), col.Type.WithNullable(true)) && !sameFamily(qc.Type, col.Type) {
+			if !sinkCoercible(qc.Type, col.Type) {
 				return nil, b.errAt(errs.DatatypeMismatch, ins, "column types of query result and sink do not match: cannot write %s into sink column '%s' of type %s", qc.Type, col.Name, col.Type)
 			}
 			c, err := expr.NewCast(e, col.Type, false)
@@ -544,7 +544,8 @@ func connectorOptions(opts map[string]string) map[string]string {
 
 // sameFamily reports types that differ only in length, precision or scale
 // (VARCHAR(10) and STRING, DECIMAL(38, 2) and DECIMAL(10, 2), TIMESTAMP(6)
-// and TIMESTAMP(3)), which INSERT converts between.
+// and TIMESTAMP(3)), or constructed types whose elements INSERT converts
+// so (ROW fields by position), which INSERT converts between.
 func sameFamily(a, b types.DataType) bool {
 	switch {
 	case a.IsString() && b.IsString(), a.IsBinary() && b.IsBinary():
@@ -557,6 +558,28 @@ func sameFamily(a, b types.DataType) bool {
 		// Flink casts TIMESTAMP and TIMESTAMP_LTZ into each other
 		// implicitly (LogicalTypeCasts), in the session time zone.
 		return true
+	case a.Kind == types.Row && b.Kind == types.Row:
+		// ROW fields match by position, whatever their names, as in
+		// Flink's LogicalTypeCasts (ROW(x, y) into a ROW<a, b> column).
+		if len(a.Fields) != len(b.Fields) {
+			return false
+		}
+		for i := range a.Fields {
+			if !sinkCoercible(a.Fields[i].Type, b.Fields[i].Type) {
+				return false
+			}
+		}
+		return true
+	case a.Kind == b.Kind && (a.Kind == types.Array || a.Kind == types.Multiset):
+		return sinkCoercible(*a.Elem, *b.Elem)
+	case a.Kind == types.Map && b.Kind == types.Map:
+		return sinkCoercible(*a.Key, *b.Key) && sinkCoercible(*a.Value, *b.Value)
 	}
 	return false
+}
+
+// sinkCoercible reports whether a value of type a is written into a sink
+// column of type b, cast if need be.
+func sinkCoercible(a, b types.DataType) bool {
+	return types.CanImplicitCast(a.WithNullable(true), b.WithNullable(true)) || sameFamily(a, b)
 }

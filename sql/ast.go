@@ -955,6 +955,15 @@ type Index struct {
 	Index Expr
 }
 
+// FieldAccess is expr.field[.field]: the fields of a ROW value that is not
+// a column path (a column path's fields are parts of its Ident), such as
+// items[1].qty.
+type FieldAccess struct {
+	Pos    Pos
+	Expr   Expr
+	Fields []string
+}
+
 // SubqueryExpr is a scalar subquery (query), or with Array PostgreSQL's
 // ARRAY(query): the array of the one-column query's values, empty when it
 // has no row.
@@ -1028,6 +1037,7 @@ func (e *IsNull) Position() Pos       { return e.Pos }
 func (e *IsBool) Position() Pos       { return e.Pos }
 func (e *Extract) Position() Pos      { return e.Pos }
 func (e *Index) Position() Pos        { return e.Pos }
+func (e *FieldAccess) Position() Pos  { return e.Pos }
 func (e *SubqueryExpr) Position() Pos { return e.Pos }
 func (e *Exists) Position() Pos       { return e.Pos }
 func (e *InSubquery) Position() Pos   { return e.Pos }
@@ -1053,6 +1063,7 @@ func (*IsNull) exprNode()       {}
 func (*IsBool) exprNode()       {}
 func (*Extract) exprNode()      {}
 func (*Index) exprNode()        {}
+func (*FieldAccess) exprNode()  {}
 func (*SubqueryExpr) exprNode() {}
 func (*Exists) exprNode()       {}
 func (*InSubquery) exprNode()   {}
@@ -1077,6 +1088,7 @@ func (e *IsNull) String() string       { return FormatExpr(e) }
 func (e *IsBool) String() string       { return FormatExpr(e) }
 func (e *Extract) String() string      { return FormatExpr(e) }
 func (e *Index) String() string        { return FormatExpr(e) }
+func (e *FieldAccess) String() string  { return FormatExpr(e) }
 func (e *SubqueryExpr) String() string { return FormatExpr(e) }
 func (e *Exists) String() string       { return FormatExpr(e) }
 func (e *InSubquery) String() string   { return FormatExpr(e) }

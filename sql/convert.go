@@ -603,14 +603,20 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 	switch n := n.(type) {
 	case *ast.ColumnNameExpr:
 		if m, ok := c.p.markers[pos]; ok && m.kind == markPlace {
-			if n.Name.Table.O != "" {
-				return nil, c.errAt(pos, "field access on this expression is not supported")
+			e := c.p.places[m.n]
+			if isHidden(e) {
+				return nil, c.errAt(pos, "unexpected %s here", describe(c.tokenAfter(pos, 0)))
 			}
-			if e := c.p.places[m.n]; !isHidden(e) {
-				c.skip(m)
-				return e, nil
+			c.skip(m)
+			// The placed expression leads a dotted name: the rest are
+			// fields of its value (items[1].qty).
+			switch {
+			case n.Name.Schema.O != "":
+				return &FieldAccess{Pos: pos, Expr: e, Fields: []string{n.Name.Table.O, n.Name.Name.O}}, nil
+			case n.Name.Table.O != "":
+				return &FieldAccess{Pos: pos, Expr: e, Fields: []string{n.Name.Name.O}}, nil
 			}
-			return nil, c.errAt(pos, "unexpected %s here", describe(c.tokenAfter(pos, 0)))
+			return e, nil
 		}
 		var parts []string
 		for _, s := range []string{n.Name.Schema.O, n.Name.Table.O, n.Name.Name.O} {

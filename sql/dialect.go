@@ -509,6 +509,9 @@ func (r *rewriter) run() error {
 			rewrite = r.arraySubquery
 		case (t.is("ARRAY") || t.is("MAP")) && next.isOp("["):
 			rewrite = r.collection
+		case t.is("ROW") && next.isOp("(") && !prev.isOp("."):
+			// TiDB's row constructor needs two fields; Flink's takes one.
+			rewrite = r.rowCtor
 		case t.is("FULL") && (next.is("JOIN") || next.is("OUTER") && r.tok(i+2).is("JOIN")):
 			r.place(t.pos, t.end, "LEFT")
 			if next.is("OUTER") {
@@ -1449,6 +1452,24 @@ func (r *rewriter) collection(i int) (int, error) {
 		m.Values = append(m.Values, elems[k+1])
 	}
 	r.placeExpr(i, end, m)
+	return end, nil
+}
+
+// rowCtor replaces ROW(e, ...) at i.
+func (r *rewriter) rowCtor(i int) (int, error) {
+	p := r.p
+	end, err := r.closeOf(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	if end == i+2 {
+		return 0, r.errorf(i, "ROW() needs at least one field")
+	}
+	fields, err := p.parseExprList(i+2, end)
+	if err != nil {
+		return 0, err
+	}
+	r.placeExpr(i, end, &RowCtor{Pos: p.toks[i].pos, Fields: fields})
 	return end, nil
 }
 

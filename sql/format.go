@@ -177,6 +177,11 @@ func formatExpr(b *strings.Builder, e Expr) {
 		b.WriteByte('[')
 		formatExpr(b, e.Index)
 		b.WriteByte(']')
+	case *FieldAccess:
+		formatExpr(b, e.Expr)
+		for _, f := range e.Fields {
+			b.WriteString("." + quoteIdent(f))
+		}
 	case *SubqueryExpr:
 		if e.Array {
 			b.WriteString("ARRAY")

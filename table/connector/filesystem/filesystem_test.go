@@ -364,8 +364,12 @@ func TestOptionErrors(t *testing.T) {
 		t.Errorf("no path: %v", err)
 	}
 	arr := types.Schema{Columns: []types.Column{col("a", types.ArrayType(types.IntType))}}
-	if _, err := (Factory{}).ValidateSource(table("/tmp/x", arr, "format", "json")); err == nil || !strings.Contains(err.Error(), "column 'a': type ARRAY<INT> is not supported") {
-		t.Errorf("array column: %v", err)
+	if _, err := (Factory{}).ValidateSource(table("/tmp/x", arr, "format", "csv")); err == nil || !strings.Contains(err.Error(), "column 'a': type ARRAY<INT> is not supported") {
+		t.Errorf("array column in csv: %v", err)
+	}
+	intKeys := types.Schema{Columns: []types.Column{col("m", types.MapType(types.IntType, types.IntType))}}
+	if _, err := (Factory{}).ValidateSource(table("/tmp/x", intKeys, "format", "json")); err == nil || !strings.Contains(err.Error(), "JSON format doesn't support non-string as key type of map") {
+		t.Errorf("MAP<INT, INT> in json: %v", err)
 	}
 	for _, opts := range [][]string{{"format", "CSV"}, {"format", "json", "json.timestamp-format.standard", "iso-8601"}, {"format", "csv", "sink.rolling-policy.file-size", "1 kb"}} {
 		if _, err := (Factory{}).ValidateSource(table("/tmp/x", s, opts...)); err != nil {

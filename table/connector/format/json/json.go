@@ -4,7 +4,8 @@
 // accepted for numeric columns, as in Flink); temporal values are strings in
 // the SQL or ISO-8601 spelling chosen by json.timestamp-format.standard;
 // bytes are base64 strings; NaN and infinities are strings, as Jackson
-// writes them.
+// writes them. ROW, ARRAY, MAP and MULTISET values are JSON objects and
+// arrays (nested.go).
 package json
 
 import (
@@ -27,6 +28,11 @@ const (
 	FailOnMissingField = "json.fail-on-missing-field"
 	IgnoreParseErrors  = "json.ignore-parse-errors"
 	TimestampStandard  = "json.timestamp-format.standard"
+	PlainDecimal       = "json.encode.decimal-as-plain-number"
+	IgnoreNullFields   = "json.encode.ignore-null-fields"
+	MapNullKeyMode     = "json.map-null-key.mode"
+	MapNullKeyLiteral  = "json.map-null-key.literal"
+	JSONParser         = "decode.json-parser.enabled"
 )
 
 // Options are the json format's option declarations.
@@ -37,6 +43,16 @@ var Options = []connector.Option{
 		Doc: "Skip (and count) malformed records instead of failing."},
 	{Key: TimestampStandard, Type: connector.Enum, Enum: []string{"SQL", "ISO-8601"}, Default: "SQL",
 		Doc: "Spelling of TIMESTAMP values: SQL '2020-12-30 12:13:14.123' or ISO-8601 '2020-12-30T12:13:14.123'."},
+	{Key: PlainDecimal, Type: connector.Bool, Default: "false",
+		Doc: "Write DECIMAL values without an exponent (0.000000027, not 2.7E-8)."},
+	{Key: IgnoreNullFields, Type: connector.Bool, Default: "false",
+		Doc: "Leave NULL fields out of the objects written, in nested rows too."},
+	{Key: MapNullKeyMode, Type: connector.Enum, Enum: []string{"FAIL", "DROP", "LITERAL"}, Default: "FAIL",
+		Doc: "What to do with a NULL MAP key when writing; accepted for Flink DDL: a MAP here cannot hold a NULL key."},
+	{Key: MapNullKeyLiteral, Type: connector.String, Default: "null",
+		Doc: "The key written for a NULL MAP key under the LITERAL mode; see json.map-null-key.mode."},
+	{Key: JSONParser, Type: connector.Bool, Default: "true",
+		Doc: "Flink's choice between two Java JSON decoders; accepted for Flink DDL: there is one decoder here."},
 }
 
 // Config is the parsed json options.
@@ -44,14 +60,17 @@ type Config struct {
 	FailOnMissingField bool
 	IgnoreParseErrors  bool
 	Timestamp          format.TimestampStyle
-	// PlainDecimal writes DECIMAL values without an exponent (the
-	// changelog formats' encode.decimal-as-plain-number).
-	PlainDecimal bool
+	// PlainDecimal writes DECIMAL values without an exponent
+	// (encode.decimal-as-plain-number); IgnoreNullFields leaves NULL
+	// fields out of the objects written.
+	PlainDecimal     bool
+	IgnoreNullFields bool
 }
 
 // ParseConfig reads the json options.
 func ParseConfig(o connector.Options) (Config, error) {
-	c := Config{FailOnMissingField: o.Bool(FailOnMissingField), IgnoreParseErrors: o.Bool(IgnoreParseErrors)}
+	c := Config{FailOnMissingField: o.Bool(FailOnMissingField), IgnoreParseErrors: o.Bool(IgnoreParseErrors),
+		PlainDecimal: o.Bool(PlainDecimal), IgnoreNullFields: o.Bool(IgnoreNullFields)}
 	if o.Enum(TimestampStandard) == "ISO-8601" {
 		c.Timestamp = format.ISO8601
 	}
@@ -64,7 +83,7 @@ func ParseConfig(o connector.Options) (Config, error) {
 // CheckSchema reports the first column whose type the format cannot carry.
 func CheckSchema(s types.Schema) error {
 	for _, c := range s.Columns {
-		if err := format.CheckType(c.Type); err != nil {
+		if err := checkType(c.Type); err != nil {
 			return fmt.Errorf("column '%s': %w", c.Name, err)
 		}
 	}
@@ -78,9 +97,9 @@ type Decoder struct {
 	name    string
 	line    int
 	names   []string
-	cols    []*format.Column
+	cols    []*column
 	fields  map[string]stdjson.RawMessage
-	str     string
+	scan    Scanner
 	long    []byte
 	skipped int64
 }
@@ -97,7 +116,7 @@ func NewDecoder(cfg Config, r io.Reader, name string, fileSchema types.Schema, p
 	}
 	d := &Decoder{cfg: cfg, r: bufio.NewReaderSize(r, 64<<10), name: name, fields: map[string]stdjson.RawMessage{}}
 	for out, f := range proj {
-		c, err := format.NewColumn(fileSchema.Columns[f].Type, b.Field(out))
+		c, err := newColumn(cfg, fileSchema.Columns[f].Type, b.Field(out), &d.scan)
 		if err != nil {
 			return nil, fmt.Errorf("column '%s': %w", fileSchema.Columns[f].Name, err)
 		}
@@ -151,31 +170,15 @@ func (d *Decoder) stage(line []byte) error {
 	}
 	for k, c := range d.cols {
 		raw, ok := d.fields[d.names[k]]
-		switch {
-		case !ok:
+		if !ok {
 			if d.cfg.FailOnMissingField {
 				return fmt.Errorf("missing field '%s'", d.names[k])
 			}
 			c.SetNull()
-		case bytes.Equal(raw, []byte("null")):
-			c.SetNull()
-		case raw[0] == '"':
-			v := raw[1 : len(raw)-1]
-			if bytes.IndexByte(v, '\\') >= 0 {
-				if err := stdjson.Unmarshal(raw, &d.str); err != nil {
-					return fmt.Errorf("field '%s': %w", d.names[k], err)
-				}
-				v = []byte(d.str)
-			}
-			if err := c.Parse(v); err != nil {
-				return fmt.Errorf("field '%s': %w", d.names[k], err)
-			}
-		case raw[0] == '{' || raw[0] == '[':
-			return fmt.Errorf("field '%s': cannot read a nested JSON value as %s", d.names[k], c.Type())
-		default:
-			if err := c.Parse(raw); err != nil {
-				return fmt.Errorf("field '%s': %w", d.names[k], err)
-			}
+			continue
+		}
+		if err := c.Stage(raw); err != nil {
+			return fmt.Errorf("field '%s': %w", d.names[k], err)
 		}
 	}
 	return nil
@@ -193,28 +196,19 @@ func (d *Decoder) readLine() ([]byte, error) {
 type Encoder struct {
 	cfg    Config
 	schema types.Schema
-	keys   [][]byte // `"name":` per column, with the separating comma
-	quote  []bool   // values that are JSON strings
-	fns    []format.ValueFunc
-	cols   []arrow.Array // of the bound batch
+	keys   [][]byte   // `"name":` per column
+	fns    []appender // of the bound batch's columns
+	cols   []arrow.Array
 	buf    []byte
-	val    []byte
 }
 
 var _ format.RecordEncoder = (*Encoder)(nil)
 
 // NewEncoder writes batches of schema s.
 func NewEncoder(cfg Config, s types.Schema) *Encoder {
-	e := &Encoder{cfg: cfg, schema: s, fns: make([]format.ValueFunc, s.Len())}
-	for i, c := range s.Columns {
-		var k []byte
-		if i > 0 {
-			k = append(k, ',')
-		}
-		k = types.AppendJSONString(k, c.Name)
-		e.keys = append(e.keys, append(k, ':'))
-		q := c.Type.IsString() || c.Type.IsBinary() || c.Type.IsTemporal()
-		e.quote = append(e.quote, q)
+	e := &Encoder{cfg: cfg, schema: s, fns: make([]appender, s.Len())}
+	for _, c := range s.Columns {
+		e.keys = append(e.keys, append(types.AppendJSONString(nil, c.Name), ':'))
 	}
 	return e
 }
@@ -227,8 +221,9 @@ func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
 // Bind prepares the encoder for the rows of b (see format.RecordEncoder).
 func (e *Encoder) Bind(b arrow.RecordBatch) error {
 	e.cols = b.Columns()
+	style := format.Style{Timestamp: e.cfg.Timestamp, PlainDecimal: e.cfg.PlainDecimal}
 	for c := range e.fns {
-		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: e.cfg.Timestamp, PlainDecimal: e.cfg.PlainDecimal})
+		fn, err := newAppender(e.cols[c], e.schema.Columns[c].Type, style, e.cfg.IgnoreNullFields)
 		if err != nil {
 			return fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
 		}
@@ -238,22 +233,22 @@ func (e *Encoder) Bind(b arrow.RecordBatch) error {
 }
 
 // AppendRow appends row i of the bound batch as one JSON object, without a
-// line terminator; it never fails.
+// line terminator; it never fails. Under json.encode.ignore-null-fields a
+// NULL field is left out, in nested rows too, as Flink does.
 func (e *Encoder) AppendRow(dst []byte, i int) ([]byte, error) {
 	dst = append(dst, '{')
+	first := true
 	for c, fn := range e.fns {
-		dst = append(dst, e.keys[c]...)
-		if e.cols[c].IsNull(i) {
-			dst = append(dst, "null"...)
+		null := e.cols[c].IsNull(i)
+		if null && e.cfg.IgnoreNullFields {
 			continue
 		}
-		e.val = fn(e.val[:0], i)
-		// Jackson writes non-finite numbers as strings.
-		if e.quote[c] || e.val[0] == 'N' || e.val[0] == 'I' || (len(e.val) > 1 && e.val[1] == 'I') {
-			dst = types.AppendJSONString(dst, e.val)
-		} else {
-			dst = append(dst, e.val...)
+		if !first {
+			dst = append(dst, ',')
 		}
+		first = false
+		dst = append(dst, e.keys[c]...)
+		dst = appendOrNull(dst, null, fn, i)
 	}
 	return append(dst, '}'), nil
 }

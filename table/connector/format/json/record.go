@@ -21,9 +21,10 @@ import (
 type RecordDecoder struct {
 	cfg   Config
 	names [][]byte
-	cols  []*format.Column
+	cols  []*column
 	seen  []bool
 	str   string
+	scan  Scanner
 	// data is the object being staged, hint the column after the last
 	// one matched, field is stageField as a value, made once.
 	data  []byte
@@ -38,7 +39,7 @@ var _ format.RecordDecoder = (*RecordDecoder)(nil)
 func NewRecordDecoder(cfg Config, s types.Schema, b *array.RecordBuilder) (*RecordDecoder, error) {
 	d := &RecordDecoder{cfg: cfg, seen: make([]bool, s.Len())}
 	for i, c := range s.Columns {
-		col, err := format.NewColumn(c.Type, b.Field(i))
+		col, err := newColumn(cfg, c.Type, b.Field(i), &d.scan)
 		if err != nil {
 			return nil, fmt.Errorf("column '%s': %w", c.Name, err)
 		}
@@ -125,23 +126,25 @@ func (d *RecordDecoder) stageValue(k int, data []byte, p int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := c.Parse(v); err != nil {
+		if err := c.StageText(v); err != nil {
 			return 0, fmt.Errorf("field '%s': %w", d.names[k], err)
 		}
 		return end, nil
 	case '{', '[':
-		return 0, fmt.Errorf("field '%s': cannot read a nested JSON value as %s", d.names[k], c.Type())
+		end, err := skipValue(data, p)
+		if err != nil {
+			return 0, err
+		}
+		if err := c.Stage(data[p:end]); err != nil {
+			return 0, fmt.Errorf("field '%s': %w", d.names[k], err)
+		}
+		return end, nil
 	}
 	end := p
 	for end < len(data) && !isDelim(data[end]) {
 		end++
 	}
-	lit := data[p:end]
-	if string(lit) == "null" {
-		c.SetNull()
-		return end, nil
-	}
-	if err := c.Parse(lit); err != nil {
+	if err := c.Stage(data[p:end]); err != nil {
 		return 0, fmt.Errorf("field '%s': %w", d.names[k], err)
 	}
 	return end, nil
