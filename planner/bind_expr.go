@@ -80,6 +80,9 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 				return nil, err
 			}
 		}
+		if isComparison(n.Op) && isRow(args[0]) && isRow(args[1]) {
+			return s.rowCompare(n, n.Op, args[0], args[1])
+		}
 		return s.call(n, binaryFuncs[n.Op], args[0], args[1])
 	case *sql.Param:
 		return s.bindParam(n, types.NullType)
@@ -122,6 +125,9 @@ func (s source) bindExpr(sc *scope, e sql.Expr) (expr.Expr, error) {
 		args, err := s.bindOperands(sc, append([]sql.Expr{n.Expr}, n.List...)...)
 		if err != nil {
 			return nil, err
+		}
+		if isRow(args[0]) {
+			return s.rowIn(n, args)
 		}
 		in, err := s.call(n, "IN", args...)
 		if err != nil || !n.Not {
