@@ -3,7 +3,8 @@
 // into Arrow builders, and an encoder that writes batches as CSV text.
 //
 // Records are lines; a quoted field may span lines. A doubled quote
-// character inside a quoted field is a literal quote. NULL is written as an
+// character inside a quoted field is a literal quote; with
+// csv.escape-character, so is any character after the escape character. NULL is written as an
 // empty unquoted field (or csv.null-literal when set); an empty string is
 // written as two quote characters so that both survive a round trip. On
 // reading, an empty unquoted field is NULL for every type, a quoted empty
@@ -33,6 +34,9 @@ const (
 	AllowComments         = "csv.allow-comments"
 	IgnoreParseErrors     = "csv.ignore-parse-errors"
 	NullLiteral           = "csv.null-literal"
+	EscapeCharacter       = "csv.escape-character"
+	ArrayElementDelimiter = "csv.array-element-delimiter"
+	ScientificDecimal     = "csv.write-bigdecimal-in-scientific-notation"
 )
 
 // Options are the csv format's option declarations, for connectors to
@@ -50,6 +54,12 @@ var Options = []connector.Option{
 		Doc: "Skip (and count) malformed records instead of failing."},
 	{Key: NullLiteral, Type: connector.String,
 		Doc: "Text that stands for NULL (read and written); by default NULL is an empty field."},
+	{Key: EscapeCharacter, Type: connector.String,
+		Doc: "Escape character: the character after it is literal, in quoted and unquoted fields; written before quote and escape characters inside quoted fields. None by default."},
+	{Key: ArrayElementDelimiter, Type: connector.String, Default: ";",
+		Doc: "Flink's separator of ARRAY elements and ROW fields in a field; accepted for Flink DDL: csv columns here are scalars."},
+	{Key: ScientificDecimal, Type: connector.Bool, Default: "true",
+		Doc: "Write DECIMAL values as Java's BigDecimal.toString (2.7E-8); false writes them without an exponent (0.000000027)."},
 }
 
 // Config is the parsed csv options.
@@ -59,6 +69,8 @@ type Config struct {
 	AllowComments     bool
 	IgnoreParseErrors bool
 	NullLiteral       []byte // nil when not set
+	Escape            byte   // 0 when not set
+	PlainDecimal      bool
 }
 
 // ParseConfig reads and checks the csv options.
@@ -84,6 +96,15 @@ func ParseConfig(o connector.Options) (Config, error) {
 	if v, ok := o.Lookup(NullLiteral); ok {
 		c.NullLiteral = []byte(v)
 	}
+	if v, ok := o.Lookup(EscapeCharacter); ok {
+		if c.Escape, err = oneChar(EscapeCharacter, v); err != nil {
+			return c, err
+		}
+		if c.Escape == c.Delimiter || c.Escape == c.Quote {
+			return c, fmt.Errorf("option '%s' must differ from the field delimiter and the quote character", EscapeCharacter)
+		}
+	}
+	c.PlainDecimal = !o.Bool(ScientificDecimal)
 	return c, nil
 }
 
@@ -302,6 +323,9 @@ func (d *Decoder) readRecord() (bool, error) {
 	if line == nil {
 		return false, nil
 	}
+	if d.cfg.Escape != 0 {
+		return d.readEscaped(line)
+	}
 	q, delim := d.cfg.Quote, d.cfg.Delimiter
 	pos := 0
 	for {
@@ -358,6 +382,67 @@ func (d *Decoder) readRecord() (bool, error) {
 	}
 }
 
+// readEscaped is readRecord for a format with an escape character: the
+// character after one is literal, in quoted and unquoted fields alike.
+// It scans byte by byte, where readRecord searches for the delimiter.
+func (d *Decoder) readEscaped(line []byte) (bool, error) {
+	q, delim, esc := d.cfg.Quote, d.cfg.Delimiter, d.cfg.Escape
+	pos := 0
+fields:
+	for {
+		start := len(d.record)
+		quoted := q != 0 && pos < len(line) && line[pos] == q
+		if quoted {
+			pos++
+		}
+		for {
+			if pos >= len(line) {
+				if !quoted {
+					d.fields = append(d.fields, field{start: start, end: len(d.record)})
+					return true, nil
+				}
+				// The quoted field continues on the next line.
+				d.record = append(d.record, '\n')
+				var err error
+				if line, err = d.readLine(); err != nil {
+					return false, err
+				}
+				if line == nil {
+					return false, parseError("unterminated quoted field")
+				}
+				pos = 0
+				continue
+			}
+			switch c := line[pos]; {
+			case c == esc && pos+1 < len(line):
+				d.record = append(d.record, line[pos+1])
+				pos += 2
+			case quoted && c == q && pos+1 < len(line) && line[pos+1] == q:
+				d.record = append(d.record, q)
+				pos += 2
+			case quoted && c == q:
+				d.fields = append(d.fields, field{start: start, end: len(d.record), quoted: true})
+				pos++
+				if pos == len(line) {
+					return true, nil
+				}
+				if line[pos] != delim {
+					return false, parseError(fmt.Sprintf("unexpected character %q after quoted field", line[pos]))
+				}
+				pos++
+				continue fields
+			case !quoted && c == delim:
+				d.fields = append(d.fields, field{start: start, end: len(d.record)})
+				pos++
+				continue fields
+			default:
+				d.record = append(d.record, c)
+				pos++
+			}
+		}
+	}
+}
+
 // readLine returns the next line without its terminator, nil at EOF. The
 // slice is valid until the next call.
 func (d *Decoder) readLine() ([]byte, error) {
@@ -396,7 +481,7 @@ func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
 func (e *Encoder) Bind(b arrow.RecordBatch) error {
 	e.cols = b.Columns()
 	for c := range e.fns {
-		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: format.SQL})
+		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: format.SQL, PlainDecimal: e.cfg.PlainDecimal})
 		if err != nil {
 			return fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
 		}
@@ -430,20 +515,26 @@ func (e *Encoder) appendField(dst, v []byte) []byte {
 	if q == 0 {
 		return append(dst, v...)
 	}
+	esc := e.cfg.Escape
 	need := len(v) == 0 || (e.cfg.NullLiteral != nil && bytes.Equal(v, e.cfg.NullLiteral)) ||
 		(v[0] == '#' && e.cfg.AllowComments)
 	for _, c := range v {
 		if need {
 			break
 		}
-		need = c == e.cfg.Delimiter || c == q || c == '\n' || c == '\r'
+		need = c == e.cfg.Delimiter || c == q || c == '\n' || c == '\r' || (esc != 0 && c == esc)
 	}
 	if !need {
 		return append(dst, v...)
 	}
+	// Inside quotes a quote character is escaped, or doubled without an
+	// escape character; so is an escape character.
 	dst = append(dst, q)
 	for _, c := range v {
-		if c == q {
+		switch {
+		case esc != 0 && (c == q || c == esc):
+			dst = append(dst, esc)
+		case c == q:
 			dst = append(dst, q)
 		}
 		dst = append(dst, c)
