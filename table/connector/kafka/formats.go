@@ -34,7 +34,7 @@ func newDecoder(p *part, proj []int, b *array.RecordBuilder) (format.RecordDecod
 		return csv.NewRecordDecoder(c, p.schema, proj, b)
 	case "raw":
 		// A raw part is one column: projected or not, it is built.
-		return raw.NewDecoder(p.schema, b)
+		return raw.NewDecoder(raw.ParseConfig(p.opts), p.schema, b)
 	case "avro":
 		return avro.NewDecoder(p.schema, proj, nil, b)
 	case "avro-confluent":
@@ -64,7 +64,7 @@ func newEncoder(cfg *config, p *part, suffix string) (format.RecordEncoder, erro
 		}
 		return csv.NewEncoder(c, p.schema), nil
 	case "raw":
-		return &raw.Encoder{}, nil
+		return raw.NewEncoder(raw.ParseConfig(p.opts)), nil
 	case "avro":
 		return avro.NewEncoder(p.schema, nil)
 	case "avro-confluent":

@@ -1,0 +1,63 @@
+package kafka_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddysql/eddy/table"
+)
+
+// TestRawNumericKeys reads BIGINT keys written as Kafka's LongSerializer
+// writes them (8 bytes, big-endian) through 'key.format' = 'raw', and
+// writes INT keys little-endian with 'key.raw.endianness'.
+func TestRawNumericKeys(t *testing.T) {
+	addr := fakeCluster(t, 1, "events", "out")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	for i := range 10 {
+		key := binary.BigEndian.AppendUint64(nil, uint64(1_000_000_000_000+i%3))
+		recs = append(recs, &kgo.Record{Topic: "events", Key: key, Value: fmt.Appendf(nil, `{"v": %d}`, i)})
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, stmt := range []string{
+		fmt.Sprintf(`CREATE TABLE events (k BIGINT, v INT) WITH ('connector' = 'kafka', 'topic' = 'events',
+		  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+		  'key.format' = 'raw', 'key.fields' = 'k', 'value.format' = 'json', 'value.fields-include' = 'EXCEPT_KEY')`, addr),
+		fmt.Sprintf(`CREATE TABLE out (k INT, v INT) WITH ('connector' = 'kafka', 'topic' = 'out',
+		  'properties.bootstrap.servers' = '%s', 'key.format' = 'raw', 'key.raw.endianness' = 'little-endian',
+		  'key.fields' = 'k', 'value.format' = 'json')`, addr),
+		`INSERT INTO out SELECT CAST(k - 1000000000000 AS INT), v FROM events WHERE v >= 7`,
+	} {
+		r, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+		r.Close()
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cons.Close()
+	got := map[string]string{}
+	for len(got) < 3 {
+		fs := cons.PollFetches(ctx)
+		require.NoError(t, ctx.Err())
+		fs.EachRecord(func(r *kgo.Record) { got[fmt.Sprintf("%x", r.Key)] = string(r.Value) })
+	}
+	require.Equal(t, map[string]string{
+		"01000000": `{"k":1,"v":7}`, "02000000": `{"k":2,"v":8}`, "00000000": `{"k":0,"v":9}`,
+	}, got)
+}
