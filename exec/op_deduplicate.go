@@ -108,8 +108,8 @@ func (d *dedupOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		d.sweep(ttl, now)
 	}
 	times := &d.in.views[d.spec.TimeCol]
-	d.parts.touchKeys(d.in.hashes)
 	for i := range int(b.NumRows()) {
+		d.parts.touchAhead(d.in.hashes, i)
 		h := d.in.hashes[i]
 		p := d.parts.find(h, d.in.views, i)
 		if p >= 0 && d.parts.expired(p, ttl, now) {

@@ -179,8 +179,8 @@ func (j *intervalJoin) ProcessBatch(in int, b arrow.RecordBatch, out Output) err
 	p := &j.pairs
 	p.in, p.other, p.keep = p.in[:0], p.other[:0], p.keep[:0]
 	p.start = resize(p.start, n+1)
-	other.touchKeys(jb.hashes)
 	for i := range n {
+		other.touchAhead(jb.hashes, i)
 		p.start[i] = int32(len(p.in))
 		if jb.nullKey[i] || other.live == 0 {
 			continue
@@ -213,8 +213,8 @@ func (j *intervalJoin) ProcessBatch(in int, b arrow.RecordBatch, out Output) err
 	em := &j.emit
 	em.reset()
 	own := j.stores[in]
-	own.touchKeys(jb.hashes)
 	for i := range n {
+		own.touchAhead(jb.hashes, i)
 		joined := false
 		for q := p.start[i]; q < p.start[i+1]; q++ {
 			if p.keep[q] {
@@ -279,9 +279,7 @@ func (j *intervalJoin) expire(upTo int64, out Output) error {
 			}
 		}
 		// Free the slots only now: the batch above read them.
-		for _, sl := range j.popped {
-			s.removeSlot(sl)
-		}
+		s.removeSlots(j.popped)
 	}
 	return nil
 }

@@ -379,7 +379,6 @@ func (j *join) ProcessBatch(in int, b arrow.RecordBatch, out Output) error {
 		return err
 	}
 	j.emit.reset()
-	j.stores[in].touchKeys(jb.hashes)
 	if j.semiAnti {
 		j.semiAntiRows(in, n, now)
 	} else {
@@ -396,11 +395,11 @@ func (j *join) findPairs(in, n int) error {
 	jb, p, other := &j.jb, &j.pairs, j.stores[1-in]
 	p.in, p.other, p.keep = p.in[:0], p.other[:0], p.keep[:0]
 	p.start = resize(p.start, n+1)
-	if other != nil {
-		other.touchKeys(jb.hashes)
-	}
 	for i := range n {
 		p.start[i] = int32(len(p.in))
+		if other != nil {
+			other.touchAhead(jb.hashes, i)
+		}
 		if jb.nullKey[i] || other == nil || other.live == 0 {
 			continue
 		}
@@ -622,6 +621,7 @@ func (j *join) joinRows(in, n int, now int64) {
 	jb, p, other, em := &j.jb, &j.pairs, j.stores[1-in], &j.emit
 	inOuter, otherOuter := j.outer[in], j.outer[1-in]
 	for i := range n {
+		j.stores[in].touchAhead(jb.hashes, i)
 		kind := jb.kinds[i]
 		var total int64
 		for q := p.start[i]; q < p.start[i+1]; q++ {
@@ -707,6 +707,7 @@ func (j *join) semiAntiRows(in, n int, now int64) {
 	jb, p, other, em := &j.jb, &j.pairs, j.stores[1-in], &j.emit
 	anti := j.spec.Type == "anti"
 	for i := range n {
+		j.stores[in].touchAhead(jb.hashes, i)
 		kind := jb.kinds[i]
 		e, sl := j.stored(in, i)
 		if in == 0 {
@@ -806,12 +807,12 @@ func (j *join) expire(now int64) {
 		if s == nil {
 			continue
 		}
-		for sl := range s.count {
+		for sl := range s.slots {
 			if s.count[sl] == 0 {
 				continue
 			}
 			if s.touched[sl]+ttl <= now {
-				s.removeSlot(int32(sl))
+				s.removeSlot(sl)
 			} else {
 				oldest = min(oldest, s.touched[sl]+ttl)
 			}

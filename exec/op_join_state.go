@@ -54,12 +54,17 @@ type joinStore struct {
 	ent     []int32 // key entry of the slot
 	free    []int32
 	live    int
+	// slots is the number of slots handed out; the per-slot slices are
+	// grown ahead of it (growSlots).
+	slots int32
 	// pendSlots[k] awaits the non-key columns of batch row pendRows[k]
 	// (addRowKeys, copyPending).
 	pendSlots []int32
 	pendRows  []int32
 	// touchSink keeps what touchKeys read.
 	touchSink uint64
+	// scratchHashes holds the key hashes of the slots removeSlots drops.
+	scratchHashes []uint64
 
 	// rows finds slots by rowHash (metaRowHash): the first slot of each
 	// hash, the others chained through rowNext, so that the stored row a
@@ -117,8 +122,18 @@ func (s *joinStore) allocSlot() int32 {
 		s.live++
 		return sl
 	}
-	sl := int32(len(s.count))
-	n := int(sl) + 1
+	sl := s.slots
+	if int(sl) == len(s.count) {
+		s.growSlots(slotCapacity(len(s.count), int(sl)+1))
+	}
+	s.slots++
+	s.live++
+	return sl
+}
+
+// growSlots grows the per-slot slices to n slots. The slots past s.slots
+// are zero: multiplicity 0, free.
+func (s *joinStore) growSlots(n int) {
 	for i := range s.cols {
 		s.cols[i].grow(n)
 	}
@@ -145,14 +160,26 @@ func (s *joinStore) allocSlot() int32 {
 	s.prev = growTo(s.prev, n)
 	s.next = growTo(s.next, n)
 	s.ent = growTo(s.ent, n)
-	s.live++
-	return sl
 }
 
 // touchKeys brings the key table's buckets of a batch's key hashes into
 // the CPU caches before the batch's rows probe it one by one
 // (hashTable.touch).
 func (s *joinStore) touchKeys(hashes []uint64) { s.touchSink ^= s.keys.touch(hashes) }
+
+// touchRun is the number of rows whose key buckets touchAhead brings into
+// the caches at once: enough for the CPU to overlap their misses, few
+// enough that they are all still cached when the rows come to them (a
+// batch of 8192 rows touches more cache lines than the L2 cache holds).
+const touchRun = 256
+
+// touchAhead is touchKeys for a loop over a batch's rows: at every
+// touchRun-th row i it touches the buckets of rows i to i+touchRun-1.
+func (s *joinStore) touchAhead(hashes []uint64, i int) {
+	if i%touchRun == 0 {
+		s.touchKeys(hashes[i:min(len(hashes), i+touchRun)])
+	}
+}
 
 // findKey returns the key entry holding row i of the batch views v whose
 // key columns are vKeys, or -1.
@@ -324,6 +351,27 @@ func (s *joinStore) newSlot(h uint64, e int32, seq int64, after int32) int32 {
 	}
 	s.link(e, sl, after)
 	return sl
+}
+
+// removeSlots is removeSlot for many slots, the rows a time-based join
+// expires. For each run of touchRun slots it first reads their key
+// hashes and the key table's buckets of those, so that the CPU overlaps
+// these cache misses (expired rows were stored long ago) where the
+// removals, one after another, would wait for each in turn: the same as
+// touchAhead before a batch's probes.
+func (s *joinStore) removeSlots(slots []int32) {
+	for len(slots) > 0 {
+		run := slots[:min(len(slots), touchRun)]
+		slots = slots[len(run):]
+		s.scratchHashes = s.scratchHashes[:0]
+		for _, sl := range run {
+			s.scratchHashes = append(s.scratchHashes, s.hash[sl])
+		}
+		s.touchKeys(s.scratchHashes)
+		for _, sl := range run {
+			s.removeSlot(sl)
+		}
+	}
 }
 
 // removeSlot drops slot sl, and its key entry when it was the last row.

@@ -163,8 +163,8 @@ func (r *rankOp) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		now = r.clock.NowMillis()
 		r.sweep(now)
 	}
-	r.parts.touchKeys(r.in.hashes)
 	for i := range int(b.NumRows()) {
+		r.parts.touchAhead(r.in.hashes, i)
 		h := r.in.hashes[i]
 		p := r.parts.find(h, r.in.views, i)
 		if p >= 0 && r.parts.expired(p, ttl, now) {

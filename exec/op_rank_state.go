@@ -36,6 +36,8 @@ type rowStore struct {
 	time []int64
 	part []int32
 	free []int32
+	// n is the number of slots handed out; the per-slot slices are grown
+	// ahead of it (slotCapacity).
 	n    int32
 	live int
 	// pend[sl] is 1 + the batch row whose columns slot sl awaits
@@ -89,13 +91,16 @@ func (s *rowStore) alloc() int32 {
 	}
 	sl := s.n
 	s.n++
-	for i := range s.cols {
-		s.cols[i].grow(int(s.n))
+	if int(s.n) > len(s.seq) {
+		n := slotCapacity(len(s.seq), int(s.n))
+		for i := range s.cols {
+			s.cols[i].grow(n)
+		}
+		s.seq = growTo(s.seq, n)
+		s.time = growTo(s.time, n)
+		s.part = growTo(s.part, n)
+		s.pend = growTo(s.pend, n)
 	}
-	s.seq = growTo(s.seq, int(s.n))
-	s.time = growTo(s.time, int(s.n))
-	s.part = growTo(s.part, int(s.n))
-	s.pend = growTo(s.pend, int(s.n))
 	return sl
 }
 
@@ -220,6 +225,14 @@ type partitionTable struct {
 // (hashTable.touch).
 func (t *partitionTable) touchKeys(hashes []uint64) { t.touchSink ^= t.table.touch(hashes) }
 
+// touchAhead is touchKeys for a loop over a batch's rows, touchRun rows
+// at a time (as joinStore.touchAhead).
+func (t *partitionTable) touchAhead(hashes []uint64, i int) {
+	if i%touchRun == 0 {
+		t.touchKeys(hashes[i:min(len(hashes), i+touchRun)])
+	}
+}
+
 // bytes estimates the live partitions: their keys, hash, chain link,
 // last write time, live flag and hash table entry (StateSizer).
 func (t *partitionTable) bytes() int64 {
@@ -263,13 +276,16 @@ func (t *partitionTable) alloc() int32 {
 	}
 	p := t.n
 	t.n++
-	for j := range t.keys {
-		t.keys[j].grow(int(t.n))
+	if int(t.n) > len(t.hash) {
+		n := slotCapacity(len(t.hash), int(t.n))
+		for j := range t.keys {
+			t.keys[j].grow(n)
+		}
+		t.hash = growTo(t.hash, n)
+		t.next = growTo(t.next, n)
+		t.touched = growTo(t.touched, n)
+		t.live = growTo(t.live, n)
 	}
-	t.hash = growTo(t.hash, int(t.n))
-	t.next = growTo(t.next, int(t.n))
-	t.touched = growTo(t.touched, int(t.n))
-	t.live = growTo(t.live, int(t.n))
 	t.live[p] = true
 	return p
 }

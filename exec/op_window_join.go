@@ -282,9 +282,7 @@ func (j *windowJoin) fire(upTo int64, out Output) error {
 	}
 	// Free the slots only now: the batches above read them.
 	for in, s := range j.stores {
-		for _, sl := range j.popped[in] {
-			s.removeSlot(sl)
-		}
+		s.removeSlots(j.popped[in])
 	}
 	return nil
 }

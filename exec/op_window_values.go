@@ -415,6 +415,12 @@ func growTo[T any](s []T, n int) []T {
 	return out
 }
 
+// slotCapacity is the number of slots a store whose per-slot slices hold
+// have slots grows them to when it needs n: at least double, so that a
+// store hands out slots with no per-slot growth check on each of its
+// slices and grows them all at once, an amortized constant cost per slot.
+func slotCapacity(have, n int) int { return max(n, 2*have, 64) }
+
 // setRow copies row i of v into slot (copying strings out of the batch
 // into the arena).
 func (s *slotValues) setRow(slot int32, v *colView, i int) {

@@ -120,7 +120,14 @@ func (k *sumK[T, S, O]) update(cols []arrow.Array, slots []int32, retract, act [
 		if s < 0 {
 			continue
 		}
-		r.before[i], r.bOK[i] = k.value(s)
+		if i > 0 && slots[i-1] == s {
+			// The slot's value is the one the previous row left: AVG
+			// divides once per row, not twice, over runs of rows of one
+			// slot (an OVER window's frames replayed into one slot).
+			r.before[i], r.bOK[i] = r.after[i-1], r.aOK[i-1]
+		} else {
+			r.before[i], r.bOK[i] = k.value(s)
+		}
 		if active(act, i) && v.ok(i) {
 			if retract[i] {
 				k.sum[s] -= S(vals[i])
