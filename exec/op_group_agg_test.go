@@ -335,7 +335,11 @@ func gaParseCall(t *testing.T, s string, input []types.DataType) agg.Call {
 		require.NoError(t, err)
 		c.Filter = i
 	}
-	typ, err := agg.ResultType(c.Func, argTypes)
+	resultType := agg.ResultType
+	if c.Distinct {
+		resultType = agg.DistinctResultType
+	}
+	typ, err := resultType(c.Func, argTypes)
 	require.NoError(t, err, "call %q", s)
 	c.Type = typ
 	return c

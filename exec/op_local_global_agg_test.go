@@ -71,6 +71,15 @@ func testLocalGlobalGroupAgg(t *testing.T, mem memory.Allocator, changelog bool)
 	}
 	calls = append(calls, distinct("COUNT", 3, -1), distinct("SUM", 3, 4), distinct("COUNT", 5, -1),
 		distinct("MAX", 5, 4), distinct("AVG", 1, -1), distinct("COUNT", 2, 4), distinct("MIN", 3, -1))
+	// COUNT(DISTINCT ...) over several arguments ships the tuples'
+	// encodings: of a DOUBLE and a STRING (few tuples), and of a BIGINT, a
+	// DECIMAL and a BOOLEAN with FILTER.
+	tuples := func(args []int, filter int) agg.Call {
+		c := call("COUNT", nil, filter)
+		c.Args, c.Distinct, c.Name = args, true, fmt.Sprintf("count_tuples%d", len(calls))
+		return c
+	}
+	calls = append(calls, tuples([]int{3, 5}, -1), tuples([]int{1, 2, 4}, 4))
 	keys := []int{0}
 	out := types.Schema{Columns: []types.Column{in.Columns[0]}}
 	for _, c := range calls {

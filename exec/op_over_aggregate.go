@@ -59,7 +59,8 @@ import (
 // count goes from 0 to 1, and a row leaving the frame is retracted only
 // when the count returns to 0. The calls over one argument column share
 // the counts (agg.ShareDistinct), which are looked up a batch of
-// operations at a time (agg.UpdateAll).
+// operations at a time (agg.UpdateAll). COUNT(DISTINCT a, b) counts its
+// tuples the same way, each encoded as one value (agg.TupleKeys).
 //
 // Snapshot: sections (appendSection): tag 0 holds the watermark and the
 // arrival counter; tag kg+1 the partitions of key group kg, each with

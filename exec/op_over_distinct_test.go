@@ -35,13 +35,14 @@ func (r overDistinctRow) vText() string {
 
 // overDistinctCalls are the calls the random tests run over (k STRING,
 // v BIGINT, s STRING, ts TIMESTAMP(3)): DISTINCT calls sharing v's value
-// counts, one over s, and a plain SUM next to them.
-var overDistinctCalls = []string{"COUNT(DISTINCT $1)", "SUM(DISTINCT $1)", "MAX(DISTINCT $1)", "COUNT(DISTINCT $2)", "SUM($1)"}
+// counts, one over s, a plain SUM next to them, and a COUNT of distinct
+// (v, s) tuples (those without a NULL).
+var overDistinctCalls = []string{"COUNT(DISTINCT $1)", "SUM(DISTINCT $1)", "MAX(DISTINCT $1)", "COUNT(DISTINCT $2)", "SUM($1)", "COUNT(DISTINCT $1, $2)"}
 
 // overDistinctResults computes overDistinctCalls over a frame, row at a
 // time, as the printed cells.
 func overDistinctResults(frame []overDistinctRow) string {
-	vs, ss := map[int64]bool{}, map[string]bool{}
+	vs, ss, pairs := map[int64]bool{}, map[string]bool{}, map[string]bool{}
 	var sum, dsum, mx int64
 	var any bool
 	for _, r := range frame {
@@ -49,6 +50,7 @@ func overDistinctResults(frame []overDistinctRow) string {
 		if !r.vOK {
 			continue
 		}
+		pairs[fmt.Sprint(r.v, "|", r.s)] = true
 		sum += r.v
 		any = true
 		if !vs[r.v] {
@@ -60,9 +62,9 @@ func overDistinctResults(frame []overDistinctRow) string {
 		mx = max(mx, v)
 	}
 	if !any {
-		return fmt.Sprintf("0, null, null, %d, null", len(ss))
+		return fmt.Sprintf("0, null, null, %d, null, 0", len(ss))
 	}
-	return fmt.Sprintf("%d, %d, %d, %d, %d", len(vs), dsum, mx, len(ss), sum)
+	return fmt.Sprintf("%d, %d, %d, %d, %d, %d", len(vs), dsum, mx, len(ss), sum, len(pairs))
 }
 
 // TestOverAggregateDistinctRandom runs DISTINCT OVER aggregates ordered

@@ -37,7 +37,9 @@ func TestNonTimeOverRandom(t *testing.T) {
 				in := gaParseSchema(t, "k STRING, v BIGINT, id BIGINT")
 				inTypes := gaColumnTypes(in)
 				calls := []agg.Call{gaParseCall(t, "SUM($1)", inTypes), gaParseCall(t, "MAX($2)", inTypes), gaParseCall(t, "COUNT($0)", inTypes),
-					gaParseCall(t, "COUNT(DISTINCT $1)", inTypes), gaParseCall(t, "SUM(DISTINCT $1)", inTypes)}
+					gaParseCall(t, "COUNT(DISTINCT $1)", inTypes), gaParseCall(t, "SUM(DISTINCT $1)", inTypes),
+					// (k, v) tuples: as many as v's values, k being the partition.
+					gaParseCall(t, "COUNT(DISTINCT $0, $1)", inTypes)}
 				out := types.Schema{Columns: slicesClone(in.Columns)}
 				for _, c := range calls {
 					out.Columns = append(out.Columns, types.Column{Name: c.Name, Type: c.Type})
@@ -124,7 +126,7 @@ func TestNonTimeOverRandom(t *testing.T) {
 									dsum += f.v
 								}
 							}
-							want[fmt.Sprintf("[%s, %d, %d, %d, %d, %d, %d, %d]", r.k, r.v, r.id, sum, mx, n, len(seen), dsum)]++
+							want[fmt.Sprintf("[%s, %d, %d, %d, %d, %d, %d, %d, %d]", r.k, r.v, r.id, sum, mx, n, len(seen), dsum, len(seen))]++
 						}
 					}
 					require.Equal(t, want, emitted)

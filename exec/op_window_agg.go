@@ -144,6 +144,11 @@ type windowAgg struct {
 	keyViews  []colView
 	argViews  []colView // by call
 	filters   []colView // by call
+	// tuples encode the arguments of a COUNT(DISTINCT a, b, ...) call
+	// (by call, made at its first batch) into the one key column its
+	// distinct set keeps; tupleCols is their scratch.
+	tuples    []*agg.TupleKeys
+	tupleCols []arrow.Array
 	// HOP and CUMULATE: the batch expanded to one row per (row, window)
 	expSlots            []int32
 	expArgs, expFilters []colView
@@ -211,7 +216,7 @@ func buildWindowAgg(spec OperatorSpec, ws WindowAggregateSpec, newAcc func(i int
 		var err error
 		if newAcc != nil {
 			acc, err = newAcc(i, c, t)
-		} else if len(c.Args) > 2 || (len(c.Args) == 2 && c.Func != "LISTAGG") || (len(c.Args) == 0 && c.Func != "COUNT") {
+		} else if !windowCallArity(c) {
 			return nil, errs.Internalf("window-aggregate: %s has %d arguments", c.Func, len(c.Args))
 		} else if u, user := agg.User(c.Func); user {
 			acc, err = newUserWindowAcc(c, u, t, w.session)
@@ -234,6 +239,7 @@ func buildWindowAgg(spec OperatorSpec, ws WindowAggregateSpec, newAcc func(i int
 	}
 	w.keyViews = make([]colView, nk)
 	w.argViews = make([]colView, nc)
+	w.tuples = make([]*agg.TupleKeys, nc)
 	w.filters = make([]colView, nc)
 	w.expArgs = make([]colView, nc)
 	w.expFilters = make([]colView, nc)
@@ -423,7 +429,11 @@ func (w *windowAgg) load(b arrow.RecordBatch) error {
 		return nil
 	}
 	for i, c := range w.spec.Calls {
-		if len(c.Args) > 0 {
+		if len(c.Args) > 1 && c.Distinct {
+			if err := w.loadTuples(i, c, b); err != nil {
+				return err
+			}
+		} else if len(c.Args) > 0 {
 			if err := w.argViews[i].load(b.Column(c.Args[0])); err != nil {
 				return err
 			}
@@ -486,6 +496,47 @@ func (w *windowAgg) accumulateRange(slots []int32, args, filters []colView, from
 		v := args[c].sub(from, to)
 		acc.update(cs, &v, seq+int64(from))
 	}
+}
+
+// windowCallArity reports whether the window accumulators take call's
+// number of arguments: one, none for COUNT(*), LISTAGG's separator, and
+// any number for COUNT(DISTINCT a, b, ...) (loadTuples).
+func windowCallArity(c agg.Call) bool {
+	switch {
+	case c.Func == "COUNT" && c.Distinct:
+		return len(c.Args) > 0
+	case len(c.Args) == 0:
+		return c.Func == "COUNT"
+	case len(c.Args) == 2:
+		return c.Func == "LISTAGG"
+	}
+	return len(c.Args) == 1
+}
+
+// loadTuples loads the argument view of call i, a COUNT(DISTINCT a, b,
+// ...), with b's tuples encoded as one key column, NULL where an argument
+// is NULL (agg.TupleKeys), which its distinct set keys as it keys a
+// VARBINARY argument.
+func (w *windowAgg) loadTuples(i int, c agg.Call, b arrow.RecordBatch) error {
+	w.tupleCols = w.tupleCols[:0]
+	for _, a := range c.Args {
+		w.tupleCols = append(w.tupleCols, b.Column(a))
+	}
+	if w.tuples[i] == nil {
+		dts := make([]arrow.DataType, len(w.tupleCols))
+		for j, col := range w.tupleCols {
+			dts[j] = col.DataType()
+		}
+		t, err := agg.NewTupleKeys(dts)
+		if err != nil {
+			return errs.Wrap(errs.NotSupported, err, "window aggregate")
+		}
+		w.tuples[i] = t
+	}
+	key := w.tuples[i].Encode(w.tupleCols)
+	defer key.Release()
+	clear(w.tupleCols)
+	return w.argViews[i].load(key)
 }
 
 func (w *windowAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {

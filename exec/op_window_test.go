@@ -253,7 +253,11 @@ func (h *windowHarness) init(t *testing.T, d *datadriven.TestData) {
 			if m[4] != "" {
 				c.Filter = h.colIndex(t, m[4])
 			}
-			rt, err := agg.ResultType(c.Func, argTypes)
+			resultType := agg.ResultType
+			if c.Distinct {
+				resultType = agg.DistinctResultType
+			}
+			rt, err := resultType(c.Func, argTypes)
 			require.NoError(t, err)
 			c.Type = rt
 			calls = append(calls, c)

@@ -107,6 +107,13 @@ func TestRescaleFromSavepoint(t *testing.T) {
 		{Name: "window_time", Type: ts3.WithTimeAttr(types.RowtimeAttr)},
 		{Name: "c", Type: calls[0].Type}, {Name: "s", Type: calls[1].Type}}}
 	joined := types.Schema{Columns: append(append([]types.Column{}, seqSchema.Columns...), seqSchema.Columns...)}
+	// DISTINCT state: a tuple's (k, ts) and a value's (ts) counts.
+	distinctCalls := []agg.Call{
+		{Func: "COUNT", Args: []int{1, 2}, Distinct: true, Filter: -1, Type: types.BigIntType.WithNullable(false)},
+		{Func: "COUNT", Args: []int{2}, Distinct: true, Filter: -1, Type: types.BigIntType.WithNullable(false)},
+	}
+	distinctOut := types.Schema{Columns: []types.Column{seqSchema.Columns[1],
+		{Name: "t", Type: distinctCalls[0].Type}, {Name: "d", Type: distinctCalls[1].Type}}}
 	cases := []struct {
 		name      string
 		op        OperatorSpec
@@ -114,6 +121,8 @@ func TestRescaleFromSavepoint(t *testing.T) {
 	}{
 		{"group-aggregate", OperatorSpec{Kind: KindGroupAggregate, Schema: aggOut, Changelog: true,
 			Spec: mustJSON(t, GroupAggregateSpec{Keys: []int{1}, Calls: calls})}, false},
+		{"group-aggregate-distinct", OperatorSpec{Kind: KindGroupAggregate, Schema: distinctOut, Changelog: true,
+			Spec: mustJSON(t, GroupAggregateSpec{Keys: []int{1}, Calls: distinctCalls})}, false},
 		{"top-n", OperatorSpec{Kind: KindRank, Schema: seqSchema, Changelog: true,
 			Spec: mustJSON(t, RankSpec{PartitionKeys: []int{1}, OrderKeys: []SortKey{{Col: 0, Desc: true}}, RankType: "row_number", Start: 1, End: 2})}, false},
 		{"deduplicate", OperatorSpec{Kind: KindDeduplicate, Schema: seqSchema, Changelog: true,

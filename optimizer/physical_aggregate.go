@@ -161,9 +161,9 @@ var mergeFuncs = map[string]string{
 // distinct values of a hot group over buckets so that no single instance
 // keeps them all:
 //
-//   - an Expand emits each row once per distinct argument (with that
-//     argument's bucket, MOD(HASH_CODE(arg), buckets), and NULL for the
-//     other buckets) and once more for the non-distinct calls (all
+//   - an Expand emits each row once per distinct argument list (with
+//     its arguments' buckets, MOD(HASH_CODE(arg), buckets), and NULL for
+//     the other buckets) and once more for the non-distinct calls (all
 //     buckets NULL), with a flag per call marking the projection that
 //     feeds it (AND its own FILTER);
 //   - a partial aggregate groups by the keys and buckets and computes
@@ -174,7 +174,8 @@ var mergeFuncs = map[string]string{
 //
 // As in Flink, the final aggregate sees a row's projections one after
 // another, so its changelog shows the intermediate results. It applies
-// to single-argument distinct calls of the functions mergeFuncs knows;
+// to distinct calls of the functions mergeFuncs knows (COUNT(DISTINCT a,
+// b) too: its projection sets the buckets of a and of b);
 // other aggregates stay whole, and so do aggregates over a window table
 // function (session windows, which Eddy aggregates as a group aggregate),
 // which Flink plans as window aggregates, whose distinct calls it does not
@@ -186,12 +187,16 @@ func splitDistinctAggregate(l *planner.Aggregate, buckets int) (*planner.Expand,
 	in := l.Input.Schema()
 	n := in.Len()
 	// group[i] is the projection that feeds call i: one per distinct
-	// argument, then one for every non-distinct call.
+	// argument list (a COUNT(DISTINCT a, b) has two), then one for every
+	// non-distinct call. Each argument column has one bucket column
+	// (Flink's hash fields); a projection sets the buckets of its
+	// arguments, so the rows of one tuple share their buckets.
 	group := make([]int, len(l.Calls))
-	var distinctArgs []int
+	var distinctArgs [][]int
+	var bucketCols []int
 	hasPlain, hasDistinct := false, false
 	for _, c := range l.Calls {
-		if _, ok := mergeFuncs[c.Func]; !ok || (c.Distinct && len(c.Args) != 1) {
+		if _, ok := mergeFuncs[c.Func]; !ok || (c.Distinct && len(c.Args) == 0) {
 			return nil, nil, nil, false
 		}
 		hasDistinct = hasDistinct || c.Distinct
@@ -204,14 +209,19 @@ func splitDistinctAggregate(l *planner.Aggregate, buckets int) (*planner.Expand,
 			hasPlain = true
 			continue
 		}
-		g := slices.Index(distinctArgs, c.Args[0])
+		g := slices.IndexFunc(distinctArgs, func(args []int) bool { return slices.Equal(args, c.Args) })
 		if g < 0 {
 			g = len(distinctArgs)
-			distinctArgs = append(distinctArgs, c.Args[0])
+			distinctArgs = append(distinctArgs, c.Args)
+			for _, a := range c.Args {
+				if !slices.Contains(bucketCols, a) {
+					bucketCols = append(bucketCols, a)
+				}
+			}
 		}
 		group[i] = g
 	}
-	nd := len(distinctArgs)
+	nd, nb := len(distinctArgs), len(bucketCols)
 	nProj := nd
 	if hasPlain {
 		for i, c := range l.Calls {
@@ -223,9 +233,9 @@ func splitDistinctAggregate(l *planner.Aggregate, buckets int) (*planner.Expand,
 	}
 	ex := &planner.Expand{Input: l.Input}
 	ex.Names = append(ex.Names, in.Names()...)
-	for g, arg := range distinctArgs {
-		ex.Buckets = append(ex.Buckets, planner.Bucket{Col: arg, Num: buckets})
-		ex.Names = append(ex.Names, "$b_"+strconv.Itoa(g))
+	for j, col := range bucketCols {
+		ex.Buckets = append(ex.Buckets, planner.Bucket{Col: col, Num: buckets})
+		ex.Names = append(ex.Names, "$b_"+strconv.Itoa(j))
 	}
 	for i := range l.Calls {
 		ex.Names = append(ex.Names, "$g_"+strconv.Itoa(i))
@@ -233,9 +243,9 @@ func splitDistinctAggregate(l *planner.Aggregate, buckets int) (*planner.Expand,
 	flag := func(v bool) expr.Expr { return expr.NewLiteral(v, types.BooleanType.WithNullable(false)) }
 	for k := 0; k < nProj; k++ {
 		p := columnRefs(in, nil)
-		for g := range distinctArgs {
-			if g == k {
-				p = append(p, &expr.ColumnRef{Index: n + g, Name: ex.Names[n+g], T: planner.BucketType})
+		for j, col := range bucketCols {
+			if k < nd && slices.Contains(distinctArgs[k], col) {
+				p = append(p, &expr.ColumnRef{Index: n + j, Name: ex.Names[n+j], T: planner.BucketType})
 			} else {
 				p = append(p, expr.NewLiteral(nil, planner.BucketType))
 			}
@@ -259,14 +269,14 @@ func splitDistinctAggregate(l *planner.Aggregate, buckets int) (*planner.Expand,
 		partial.Names = append(partial.Names, l.Names[i])
 		final.Keys = append(final.Keys, i)
 	}
-	for g := range distinctArgs {
-		partial.Keys = append(partial.Keys, n+g)
-		partial.Names = append(partial.Names, ex.Names[n+g])
+	for j := range bucketCols {
+		partial.Keys = append(partial.Keys, n+j)
+		partial.Names = append(partial.Names, ex.Names[n+j])
 	}
 	nk := len(partial.Keys)
 	for i, c := range l.Calls {
 		pc := c
-		pc.Filter = n + nd + i
+		pc.Filter = n + nb + i
 		pc.Name = "$p_" + strconv.Itoa(i)
 		partial.Calls = append(partial.Calls, pc)
 		partial.Names = append(partial.Names, pc.Name)

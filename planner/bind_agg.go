@@ -198,7 +198,9 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 		if f.Star && f.Name != "COUNT" {
 			return nil, nil, b.errAt(errs.GroupingError, f, "only COUNT accepts *")
 		}
-		if f.Distinct && len(f.Args) != 1 {
+		// COUNT(DISTINCT e1, e2, ...) counts distinct tuples, as in Flink;
+		// every other aggregate takes one DISTINCT argument.
+		if f.Distinct && (len(f.Args) == 0 || (len(f.Args) > 1 && f.Name != "COUNT")) {
 			return nil, nil, b.errAt(errs.NotSupported, f, "DISTINCT %s takes one argument", f.Name)
 		}
 		var argTypes []types.DataType
@@ -224,7 +226,11 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 			pre = append(pre, cond)
 			preNames = append(preNames, fmt.Sprintf("$f%d", len(pre)-1))
 		}
-		t, err := agg.ResultType(f.Name, argTypes)
+		resultType := agg.ResultType
+		if f.Distinct {
+			resultType = agg.DistinctResultType
+		}
+		t, err := resultType(f.Name, argTypes)
 		if err != nil {
 			return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%v", err)
 		}

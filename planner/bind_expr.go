@@ -409,6 +409,12 @@ func (s source) bindCall(sc *scope, n *sql.FuncCall) (expr.Expr, error) {
 	}
 	args, err := s.bindExprs(sc, n.Args)
 	if err != nil {
+		// Flink validates the calls of a grouped query before it checks
+		// that their columns are grouped: an unknown function is reported
+		// as such, not as its argument's column not being grouped.
+		if errs.Is(err, errs.GroupingError) && !expr.Lookup(n.Name) && !isPGObjectDef(n.Name) {
+			return nil, s.errAt(errs.UndefinedFunction, n, "%v: %s", expr.ErrUnknownFunction, n.Name)
+		}
 		return nil, err
 	}
 	if n.Name == "TRIM" && len(args) == 3 {

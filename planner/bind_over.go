@@ -153,11 +153,17 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 				return nil, nil, b.errAt(errs.InvalidPlan, f,
 					"FILTER is not allowed in an OVER aggregate: OVER must be applied to aggregate function, as in Flink; move the condition into the argument (%s(CASE WHEN ... THEN ... END) OVER ...)", f.Name)
 			}
-			if f.Distinct && len(f.Args) != 1 {
+			// COUNT(DISTINCT e1, e2, ...) counts distinct tuples, as in
+			// group aggregates.
+			if f.Distinct && (len(f.Args) == 0 || (len(f.Args) > 1 && f.Name != "COUNT")) {
 				return nil, nil, b.errAt(errs.NotSupported, f, "DISTINCT %s takes one argument", f.Name)
 			}
 			call.Distinct = f.Distinct
-			t, err := agg.ResultType(f.Name, argTypes)
+			resultType := agg.ResultType
+			if f.Distinct {
+				resultType = agg.DistinctResultType
+			}
+			t, err := resultType(f.Name, argTypes)
 			if err != nil {
 				return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%v", err)
 			}

@@ -19,6 +19,17 @@ import (
 // call into a lookup table built from the catalog as the statement is
 // planned: CASE oid WHEN o1 THEN def1 ... END, NULL for an OID naming no
 // object, as in PostgreSQL. ok is false for other functions.
+// isPGObjectDef reports whether bindPGObjectDef binds calls of name,
+// which the function registry does not know.
+func isPGObjectDef(name string) bool {
+	switch strings.TrimPrefix(strings.ToUpper(name), "PG_CATALOG.") {
+	case "COL_DESCRIPTION", "OBJ_DESCRIPTION", "REGCLASS", "PG_RELATION_IS_PUBLISHABLE", "PG_TABLE_IS_VISIBLE",
+		"PG_GET_INDEXDEF", "PG_GET_CONSTRAINTDEF", "PG_GET_VIEWDEF":
+		return true
+	}
+	return false
+}
+
 func (s source) bindPGObjectDef(n *sql.FuncCall, args []expr.Expr) (e expr.Expr, ok bool, err error) {
 	name := strings.TrimPrefix(strings.ToUpper(n.Name), "PG_CATALOG.")
 	var defs map[int64]string

@@ -441,16 +441,26 @@ func shareArguments(states []*State, first arrow.RecordBatch, member func(*State
 }
 
 // sameArgument reports whether DISTINCT calls a and b take the same
-// argument column, or columns of one type equal in a non-empty first.
+// argument columns, or columns of the same types equal in a non-empty
+// first (a call over several arguments, distinct_tuple.go, shares only
+// with a call over as many).
 func sameArgument(a, b *State, first arrow.RecordBatch) bool {
-	x, y := a.call.Args[0], b.call.Args[0]
-	if x == y {
-		return true
-	}
-	if !arrow.TypeEqual(a.distType, b.distType) || first == nil || first.NumRows() == 0 {
+	if len(a.call.Args) != len(b.call.Args) {
 		return false
 	}
-	return sameValues(first.Column(x), first.Column(y))
+	if slices.Equal(a.call.Args, b.call.Args) {
+		return true
+	}
+	if first == nil || first.NumRows() == 0 {
+		return false
+	}
+	for j, x := range a.call.Args {
+		cx, cy := first.Column(x), first.Column(b.call.Args[j])
+		if !arrow.TypeEqual(cx.DataType(), cy.DataType()) || !sameValues(cx, cy) {
+			return false
+		}
+	}
+	return true
 }
 
 // UpdateAll calls Update on every state of states, with the rows of each

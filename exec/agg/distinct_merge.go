@@ -36,16 +36,28 @@ func GroupAccumulators(call Call, args []types.DataType, retract bool) ([]AccFie
 	if !call.Distinct {
 		return Accumulators(call, args, retract)
 	}
-	if len(args) != 1 || physicalOf(args[0].Arrow()) == physInvalid {
+	elem := tupleKeySQLType
+	switch len(args) {
+	case 0:
 		return nil, false
+	case 1:
+		elem = args[0]
+		if physicalOf(elem.Arrow()) == physInvalid {
+			return nil, false
+		}
+	default:
+		if _, err := DistinctResultType(call.Func, args); err != nil {
+			return nil, false
+		}
 	}
 	plain := call
 	plain.Distinct = false
 	if _, ok := Accumulators(plain, args, retract); !ok {
 		return nil, false
 	}
+	// A call over several arguments ships its tuples' encodings.
 	return []AccField{
-		{"distinct", types.ArrayType(args[0].WithNullable(false))},
+		{"distinct", types.ArrayType(elem.WithNullable(false))},
 		{"distinctcount", types.ArrayType(types.BigIntType.WithNullable(false))},
 	}, true
 }
@@ -59,18 +71,26 @@ func NewLocalState(call Call, input []arrow.DataType, retract bool) (*State, err
 	if !call.Distinct {
 		return NewState(call, input, retract)
 	}
-	if len(call.Args) != 1 || call.Args[0] < 0 || call.Args[0] >= len(input) {
-		return nil, fmt.Errorf("aggregate %s: DISTINCT takes one argument column", call)
+	args := make([]arrow.DataType, len(call.Args))
+	for i, a := range call.Args {
+		if a < 0 || a >= len(input) {
+			return nil, fmt.Errorf("aggregate %s: argument column %d out of range", call, a)
+		}
+		args[i] = input[a]
 	}
 	if call.Filter >= len(input) || (call.Filter >= 0 && input[call.Filter].ID() != arrow.BOOL) {
 		return nil, fmt.Errorf("aggregate %s: filter column %d is not a BOOLEAN input column", call, call.Filter)
 	}
-	dt := input[call.Args[0]]
+	tuple, err := newTuple(call, args)
+	if err != nil {
+		return nil, err
+	}
+	dt := distinctArgType(args)
 	v, err := newDistinctView(dt, 1)
 	if err != nil {
 		return nil, err
 	}
-	s := &State{call: call, out: call.Type.Arrow(), view: v, distType: dt, cols: make([]arrow.Array, 1)}
+	s := &State{call: call, out: call.Type.Arrow(), view: v, distType: dt, cols: make([]arrow.Array, len(args)), tuple: tuple}
 	s.peers = []*State{s}
 	return s, nil
 }
@@ -94,18 +114,21 @@ func (s *State) accumulateView(b arrow.RecordBatch, slots []int32, retract []boo
 }
 
 // newDistinctMergeState is NewMergeState for a DISTINCT call: the
-// one-phase kernel k and distinct state over the argument type args[0],
-// fed from distinct views by MergeGroup.
+// one-phase kernel k and distinct state over the argument type args[0]
+// (over the encoded tuples for several arguments), fed from distinct
+// views by MergeGroup.
 func newDistinctMergeState(call Call, k kernel, args []arrow.DataType) (*State, error) {
-	if len(args) != 1 {
-		return nil, fmt.Errorf("aggregate %s: DISTINCT takes one argument", call)
+	if _, err := newTuple(call, args); err != nil {
+		return nil, err
 	}
-	d, err := newDistinct(args[0], 1)
+	// The views ship tuples already encoded: no encoder here.
+	dt := distinctArgType(args)
+	d, err := newDistinct(dt, 1)
 	if err != nil {
 		return nil, err
 	}
 	s := &State{call: call, out: call.Type.Arrow(), k: k, cols: make([]arrow.Array, len(call.Args)),
-		dist: d, distType: args[0], dm: &distinctMerge{}}
+		dist: d, distType: dt, dm: &distinctMerge{}}
 	s.peers = []*State{s}
 	return s, nil
 }

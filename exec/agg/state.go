@@ -45,6 +45,11 @@ type State struct {
 	// aggregate's DISTINCT call merging such views (MergeGroup).
 	view distinctView
 	dm   *distinctMerge
+
+	// tuple encodes the arguments of a DISTINCT call over several into
+	// the one key column its distinct state keeps (filter puts it in
+	// cols[0]); nil otherwise.
+	tuple *TupleKeys
 }
 
 // NewState builds the accumulators of call over an input whose columns
@@ -78,15 +83,34 @@ func NewState(call Call, input []arrow.DataType, retract bool) (*State, error) {
 		return nil, fmt.Errorf("aggregate %s: result type %s does not fit its argument", call, call.Type)
 	}
 	if call.Distinct {
-		if len(args) != 1 {
-			return nil, fmt.Errorf("aggregate %s: DISTINCT takes one argument", call)
-		}
-		if s.dist, err = newDistinct(args[0], 1); err != nil {
+		if s.tuple, err = newTuple(call, args); err != nil {
 			return nil, err
 		}
-		s.distType, s.peers = args[0], []*State{s}
+		dt := distinctArgType(args)
+		if s.dist, err = newDistinct(dt, 1); err != nil {
+			return nil, err
+		}
+		s.distType, s.peers = dt, []*State{s}
 	}
 	return s, nil
+}
+
+// newTuple is the encoder of a DISTINCT call's tuples when it has several
+// arguments (distinct_tuple.go), nil for one argument.
+func newTuple(call Call, args []arrow.DataType) (*TupleKeys, error) {
+	switch {
+	case len(args) == 0:
+		return nil, fmt.Errorf("aggregate %s: DISTINCT needs an argument", call)
+	case len(args) == 1:
+		return nil, nil
+	case !strings.EqualFold(call.Func, "COUNT"):
+		return nil, fmt.Errorf("aggregate %s: DISTINCT takes one argument", call)
+	}
+	t, err := NewTupleKeys(args)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate %s: %w", call, err)
+	}
+	return t, nil
 }
 
 // resultPhysical is the class of values a kernel produces: COUNT counts,
@@ -182,6 +206,13 @@ func (s *State) prepare(b arrow.RecordBatch, slots []int32, retract []bool) []bo
 func (s *State) filter(b arrow.RecordBatch, n int) []bool {
 	for i, a := range s.call.Args {
 		s.cols[i] = b.Column(a)
+	}
+	if s.tuple != nil {
+		// The kernel (COUNT) and the distinct state read the tuples; a
+		// tuple with a NULL is NULL, so COUNT skips it.
+		key := s.tuple.Encode(s.cols)
+		clear(s.cols)
+		s.cols[0] = key
 	}
 	if s.call.Filter < 0 && s.dist == nil {
 		return nil
