@@ -83,14 +83,24 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// newConsumer reads topic from its start. A fetch waits at most 100 ms
+// for data: with kgo's default of 5 s, partitions whose start offsets
+// load after the first fetch went out wait for that fetch, and a loaded
+// machine can take longer than a test's patience.
+func newConsumer(t *testing.T, addr, topic string) *kgo.Client {
+	t.Helper()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(cons.Close)
+	return cons
+}
+
 // consumeTopic reads n records of a topic and renders their values,
 // checking each key is the value's first field.
 func consumeTopic(t *testing.T, cl *kgo.Client, topic string, n int) []string {
 	t.Helper()
-	cons, err := kgo.NewClient(kgo.SeedBrokers(cl.OptValue(kgo.SeedBrokers).([]string)...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	require.NoError(t, err)
-	defer cons.Close()
+	cons := newConsumer(t, strings.Join(cl.OptValue(kgo.SeedBrokers).([]string), ","), topic)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []string
@@ -169,9 +179,7 @@ func TestMetadataEndToEnd(t *testing.T) {
 	) WITH ('connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '%s',
 	  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json')`, addr)))
 	require.NoError(t, run(`INSERT INTO msink SELECT id, hdrs, ts + INTERVAL '1' HOUR FROM src2 WHERE id > 1`))
-	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("meta"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	require.NoError(t, err)
-	defer cons.Close()
+	cons := newConsumer(t, addr, "meta")
 	var written []string
 	for len(written) < 4 && ctx.Err() == nil {
 		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
@@ -277,9 +285,7 @@ func TestAggregateToUpsertKafka(t *testing.T) {
 // its key.
 func finalValues(t *testing.T, addr, topic string, want map[string]string) map[string]string {
 	t.Helper()
-	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	require.NoError(t, err)
-	defer cons.Close()
+	cons := newConsumer(t, addr, topic)
 	final := map[string]string{}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -408,10 +414,7 @@ func TestWindowToUpsertKafka(t *testing.T) {
 				require.NoError(t, err, stmt)
 				r.Close()
 			}
-			cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("win_"+f),
-				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-			require.NoError(t, err)
-			defer cons.Close()
+			cons := newConsumer(t, addr, "win_"+f)
 			got := map[string]string{}
 			for !reflect.DeepEqual(got, want) && ctx.Err() == nil {
 				pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)

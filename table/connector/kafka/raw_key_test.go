@@ -48,9 +48,7 @@ func TestRawNumericKeys(t *testing.T) {
 		require.NoError(t, err, stmt)
 		r.Close()
 	}
-	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	require.NoError(t, err)
-	defer cons.Close()
+	cons := newConsumer(t, addr, "out")
 	got := map[string]string{}
 	for len(got) < 3 {
 		fs := cons.PollFetches(ctx)
