@@ -313,8 +313,9 @@ type Explain struct {
 	Details []string
 	// DetailPos is the position of each of Details.
 	DetailPos []Pos
-	// Stmt is a *QueryStatement, *Insert, *StatementSet or a *CreateTable
-	// with a Query (CREATE|REPLACE TABLE ... AS SELECT). In a script,
+	// Stmt is a *QueryStatement, *Insert, *StatementSet, a *CreateTable
+	// with a Query (CREATE|REPLACE TABLE ... AS SELECT), a *Delete or an
+	// *Update. In a script,
 	// EXPLAIN [details] [EXECUTE] STATEMENT SET BEGIN ...; END; explains a
 	// whole statement set.
 	Stmt Statement

@@ -572,6 +572,25 @@ var binaryOps = map[opcode.Op]BinaryOp{
 	opcode.LogicAnd: And, opcode.LogicOr: Or,
 }
 
+// operandMarker finds the marker of kind k (keyed by operandKey) that the
+// rewrite left for the binary operator whose right operand is r. TiDB's tree
+// drops parentheses, so r's position is its leftmost leaf's, after any '('
+// opening the operand: the key is tried there and at each '(' before it.
+func (c *conv) operandMarker(r Expr, k markerKind) (marker, bool) {
+	pos := r.Position()
+	i := c.p.tokIndex(pos)
+	for {
+		if m, ok := c.p.markers[operandKey(pos)]; ok && m.kind == k {
+			return m, true
+		}
+		if i <= 0 || !c.p.toks[i-1].isOp("(") {
+			return marker{}, false
+		}
+		i--
+		pos = c.p.toks[i].pos
+	}
+}
+
 func (c *conv) exprs(ns []ast.ExprNode) ([]Expr, error) {
 	out := make([]Expr, 0, len(ns))
 	for _, n := range ns {
@@ -663,12 +682,12 @@ func (c *conv) expr(n ast.ExprNode) (Expr, error) {
 		}
 		if n.Op == opcode.NullEQ {
 			op := IsNotDistinctFrom
-			if m := c.p.markers[r.Position()]; m.kind == markDistinct && m.n == 1 {
+			if m, ok := c.operandMarker(r, markDistinct); ok && m.n == 1 {
 				op = IsDistinctFrom
 			}
 			return &Binary{Pos: pos, Op: op, Left: l, Right: r}, nil
 		}
-		if m, ok := c.p.markers[regexKey(r.Position())]; ok && m.kind == markRegex {
+		if m, ok := c.operandMarker(r, markRegex); ok {
 			// PostgreSQL's a ~ b is Flink's REGEXP(a, b).
 			var e Expr = &FuncCall{Pos: pos, Name: "REGEXP", Args: []Expr{l, r}}
 			if m.n == 1 {

@@ -25,8 +25,10 @@ const (
 	markParam markerKind = iota + 1
 	// markFullJoin: FULL JOIN rewritten to LEFT JOIN, keyed by JOIN.
 	markFullJoin
-	// markDistinct: IS [NOT] DISTINCT FROM rewritten to <=>, keyed by the
-	// right operand; n is 1 for IS DISTINCT FROM.
+	// markDistinct: IS [NOT] DISTINCT FROM rewritten to <=>, keyed by
+	// operandKey of the right operand (which may carry a marker of its
+	// own: a ROW(...), ARRAY[...] or CAST placeholder); n is 1 for IS
+	// DISTINCT FROM.
 	markDistinct
 	// markSymmetric: BETWEEN SYMMETRIC with SYMMETRIC blanked, keyed by the
 	// low bound.
@@ -51,7 +53,7 @@ const (
 	markColAliases
 	// markRegex: PostgreSQL's regular expression match a ~ b (or
 	// OPERATOR(pg_catalog.~)) rewritten to =, and a !~ b to <>, keyed by
-	// regexKey of the right operand (which may carry a marker of its own,
+	// operandKey of the right operand (which may carry a marker of its own,
 	// a $n placeholder); n is 1 for the negated form.
 	markRegex
 	// markEscape: PostgreSQL's escape string E'...' with the E blanked,
@@ -220,6 +222,9 @@ type rewriter struct {
 	lo, hi int
 	base   Pos
 	buf    []byte
+	// operatorFrom holds the positions of the FROM keywords of IS [NOT]
+	// DISTINCT FROM, which precede an expression, not a FROM item.
+	operatorFrom map[Pos]bool
 }
 
 func (p *parser) rewrite(lo, hi int) (string, Pos, error) {
@@ -321,12 +326,12 @@ func (r *rewriter) run() error {
 		switch {
 		case t.isOp("!") && next.isOp("~") && adjacent:
 			r.place(t.pos, next.end, "<>")
-			p.markers[regexKey(r.tok(i+2).pos)] = marker{kind: markRegex, n: 1}
+			p.markers[operandKey(r.tok(i+2).pos)] = marker{kind: markRegex, n: 1}
 			i++
 			continue
 		case t.isOp("~"):
 			r.place(t.pos, t.end, "=")
-			p.markers[regexKey(next.pos)] = marker{kind: markRegex}
+			p.markers[operandKey(next.pos)] = marker{kind: markRegex}
 			continue
 		case t.is("OPERATOR") && next.isOp("("):
 			rewrite = r.regexOperator
@@ -467,6 +472,8 @@ func (r *rewriter) run() error {
 			depth--
 			if t.isOp(")") && fromAt[depth] {
 				rewrite = func(i int) (int, error) { return r.derivedAliases(i, fromAt, depth) }
+			} else if t.isOp(")") && next.isOp(".") && isFieldName(r.tok(i+2)) {
+				rewrite = r.parenFields
 			}
 		case t.is("UPDATE") && i == r.lo && next.isIdent() && r.tok(i+2).isOp(".") && r.tok(i+4).isOp("."):
 			// UPDATE's table: TiDB's two-part TableName cannot hold cat.db.tbl.
@@ -527,7 +534,11 @@ func (r *rewriter) run() error {
 				return r.errorf(j, "expected FROM after DISTINCT")
 			}
 			r.place(t.pos, r.tok(j+1).end, "<=>")
-			p.markers[r.tok(j+2).pos] = marker{kind: markDistinct, n: n}
+			if r.operatorFrom == nil {
+				r.operatorFrom = map[Pos]bool{}
+			}
+			r.operatorFrom[r.tok(j+1).pos] = true
+			p.markers[operandKey(r.tok(j+2).pos)] = marker{kind: markDistinct, n: n}
 			i = j + 1
 		case t.is("SIMILAR") && next.is("TO"):
 			r.place(t.pos, next.end, "REGEXP")
@@ -649,13 +660,16 @@ func (r *rewriter) regexOperator(i int) (int, error) {
 		return 0, r.errorf(i, "only OPERATOR(pg_catalog.~) and OPERATOR(pg_catalog.!~) are supported")
 	}
 	r.place(r.tok(i).pos, r.tok(end).end, op)
-	p.markers[regexKey(r.tok(end+1).pos)] = marker{kind: markRegex, n: n}
+	p.markers[operandKey(r.tok(end+1).pos)] = marker{kind: markRegex, n: n}
 	return end, nil
 }
 
-// regexKey is the markers key of a markRegex marker for the right operand
-// at pos: negative, so it never collides with the operand's own marker.
-func regexKey(pos Pos) Pos { return -pos - 1 }
+// operandKey is the markers key of a marker describing the binary operator
+// whose right operand starts at pos (markRegex, markDistinct): negative, so
+// it never collides with the operand's own marker. Two such operators never
+// share a right operand's start, since the later one's operand begins after
+// it.
+func operandKey(pos Pos) Pos { return -pos - 1 }
 
 func (r *rewriter) closeOf(i int) (int, error) {
 	j := r.p.matchClose(i, r.hi)
@@ -1498,6 +1512,40 @@ func (r *rewriter) index(i int) (int, error) {
 	return end, nil
 }
 
+// parenFields replaces (expr).field[.field...], whose parenthesized
+// expression closes at i, with a FieldAccess placeholder: Calcite accepts
+// field access after any parenthesized expression, TiDB's grammar after a
+// name only. A call's or a subquery's closing parenthesis is left alone.
+func (r *rewriter) parenFields(i int) (int, error) {
+	p := r.p
+	open := p.matchOpen(i, r.lo)
+	if open < 0 || r.baseStart(i) != open {
+		return i, nil
+	}
+	if n := r.tok(open + 1); n.is("SELECT") || n.is("WITH") || n.is("VALUES") {
+		return i, nil
+	}
+	base, err := p.parseExpr(open, i+1)
+	if err != nil {
+		return 0, err
+	}
+	var fields []string
+	j := i
+	for r.tok(j+1).isOp(".") && isFieldName(r.tok(j+2)) {
+		fields = append(fields, r.tok(j+2).val)
+		j += 2
+	}
+	r.placeExpr(open, j, &FieldAccess{Pos: p.toks[open].pos, Expr: base, Fields: fields})
+	return j, nil
+}
+
+// isFieldName reports whether t can name a field after "(expr).": a quoted
+// name or a word that is not a clause keyword (SELECT (r). FROM t stays a
+// syntax error rather than reading FROM as a field).
+func isFieldName(t token) bool {
+	return t.kind == tkQuoted || t.kind == tkWord && !notCallNames[t.upper] && !afterFromItem[t.upper]
+}
+
 // beforeParenExpr lists the keywords a parenthesized expression may
 // follow, which are no function's name: SELECT (ARRAY[1, 2])[1] subscripts
 // the parenthesized array, not a call of SELECT.
@@ -1518,7 +1566,8 @@ func (r *rewriter) baseStart(j int) int {
 	switch {
 	case t.isOp(")"):
 		m := p.matchOpen(j, r.lo)
-		if m > r.lo && p.toks[m-1].isIdent() && !(p.toks[m-1].kind == tkWord && beforeParenExpr[p.toks[m-1].upper]) {
+		if m > r.lo && p.toks[m-1].isIdent() && !(p.toks[m-1].kind == tkWord && beforeParenExpr[p.toks[m-1].upper]) &&
+			!r.operatorFrom[p.toks[m-1].pos] {
 			return m - 1
 		}
 		return m
@@ -1534,6 +1583,10 @@ func (r *rewriter) baseStart(j int) int {
 	case t.isIdent():
 		for j-2 >= r.lo && p.toks[j-1].isOp(".") && p.toks[j-2].isIdent() {
 			j -= 2
+		}
+		if j-2 >= r.lo && p.toks[j-1].isOp(".") && p.toks[j-2].isOp(")") {
+			// (expr).field: the fields of a parenthesized expression.
+			return r.baseStart(j - 2)
 		}
 		return j
 	}

@@ -1098,12 +1098,14 @@ func (p *parser) parseExplain() (Statement, error) {
 		e.Stmt, err = p.parseInsert()
 	case t.is("CREATE") && (p.peekAt(1).is("TABLE") || p.peekAt(1).is("OR")), t.is("REPLACE") && p.peekAt(1).is("TABLE"):
 		e.Stmt, err = p.parseExplainTableAs()
+	case t.is("DELETE") || t.is("UPDATE"):
+		e.Stmt, err = p.parseDML()
 	case t.is("STATEMENT") || t.is("EXECUTE") && p.peekAt(1).is("STATEMENT"):
 		return nil, p.errorf(t, "EXPLAIN STATEMENT SET must be written BEGIN ...; END; in a script")
 	case t.kind == tkWord && strings.Contains(t.val, "_"):
 		return nil, p.errorf(t, "unknown EXPLAIN detail %s (expected CHANGELOG_MODE, ESTIMATED_COST, JSON_EXECUTION_PLAN or PLAN_ADVICE)", t.val)
 	default:
-		return nil, p.errorf(t, "EXPLAIN expects a query, INSERT or CREATE TABLE ... AS SELECT")
+		return nil, p.errorf(t, "EXPLAIN expects a query, INSERT, CREATE TABLE ... AS SELECT, DELETE or UPDATE")
 	}
 	return e, err
 }

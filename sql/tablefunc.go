@@ -18,9 +18,10 @@ var afterFromItem = map[string]bool{
 }
 
 // startsFromItem reports whether token t (at paren depth depth) is
-// followed by a FROM item: FROM, JOIN, or a comma or '(' in a FROM list.
+// followed by a FROM item: FROM (but not the FROM of IS [NOT] DISTINCT
+// FROM, followed by an expression), JOIN, or a comma or '(' in a FROM list.
 func (r *rewriter) startsFromItem(t token, fromAt map[int]bool, depth int) bool {
-	return t.is("FROM") || t.is("JOIN") || (t.isOp(",") || t.isOp("(")) && fromAt[depth]
+	return t.is("FROM") && !r.operatorFrom[t.pos] || t.is("JOIN") || (t.isOp(",") || t.isOp("(")) && fromAt[depth]
 }
 
 // aliasColumns looks at token j, just after a FROM item, for

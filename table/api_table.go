@@ -326,6 +326,9 @@ func aggregate(sc *scope, input planner.Node, keys, items []Expression) (planner
 	var aggCalls []agg.Call
 	for i, f := range calls {
 		c := agg.Call{Func: f.n.name, Distinct: f.n.distinct, Filter: -1, Name: fmt.Sprintf("EXPR$%d", len(keyCols)+i)}
+		if f.n.distinct && (len(f.n.args) == 0 || len(f.n.args) > 1 && f.n.name != "COUNT") {
+			return nil, nil, exprError(errs.NotSupported, f, "DISTINCT %s takes one argument", f.n.name)
+		}
 		var argTypes []types.DataType
 		for _, a := range f.n.args {
 			e, err := sc.resolve(a)
@@ -337,7 +340,12 @@ func aggregate(sc *scope, input planner.Node, keys, items []Expression) (planner
 			pre = append(pre, e)
 			preNames = append(preNames, fmt.Sprintf("$f%d", len(pre)-1))
 		}
-		t, err := agg.ResultType(f.n.name, argTypes)
+		// COUNT(DISTINCT a, b, ...) counts distinct tuples, as in SQL.
+		resultType := agg.ResultType
+		if f.n.distinct {
+			resultType = agg.DistinctResultType
+		}
+		t, err := resultType(f.n.name, argTypes)
 		if err != nil {
 			return nil, nil, exprError(errs.DatatypeMismatch, f, "%v", err)
 		}

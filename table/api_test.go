@@ -228,6 +228,28 @@ var equivalences = []struct {
 				OverWindow(table.Over().PartitionBy(table.Col("customer")).OrderBy(table.Col("ts")).Preceding(table.Lit(5).Seconds()).As("w")).
 				Select(table.Col("id"), table.Col("amount").CountDistinct().Over("w").As("c"), table.Col("amount").SumDistinct().Over("w").As("s"))
 		}, false},
+	{"over-distinct-tuple", `SELECT id, COUNT(DISTINCT customer, product) OVER w AS c FROM orders
+		WINDOW w AS (ORDER BY ts RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW)`,
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").
+				OverWindow(table.Over().OrderBy(table.Col("ts")).Preceding(table.Lit(10).Seconds()).As("w")).
+				Select(table.Col("id"), table.CountDistinct(table.Col("customer"), table.Col("product")).Over("w").As("c"))
+		}, false},
+	{"group-by-distinct-tuple", "SELECT customer, COUNT(DISTINCT product, amount) AS c, COUNT(DISTINCT product) AS p FROM orders GROUP BY customer",
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").GroupBy(table.Col("customer")).
+				Select(table.Col("customer"), table.Aggregate("COUNT", table.Col("product"), table.Col("amount")).Distinct().As("c"),
+					table.Col("product").Count().Distinct().As("p"))
+		}, false},
+	{"tumble-distinct-tuple", `SELECT window_start, COUNT(DISTINCT customer, product) AS c
+		FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '20' SECOND))
+		GROUP BY window_start, window_end`,
+		func(env *table.Environment) *table.Table {
+			return env.From("orders").
+				Window(table.Tumble(table.Lit(20).Seconds()).On(table.Col("ts")).As("w")).
+				GroupBy(table.Col("w")).
+				Select(table.Col("w").Start(), table.CountDistinct(table.Col("customer"), table.Col("product")).As("c"))
+		}, false},
 	{"order-fetch", "SELECT id, amount FROM orders ORDER BY amount DESC, id LIMIT 5 OFFSET 2",
 		func(env *table.Environment) *table.Table {
 			return env.From("orders").Select(table.Col("id"), table.Col("amount")).
@@ -328,6 +350,10 @@ func TestTableAPIErrors(t *testing.T) {
 		{env.From("orders").Window(table.Tumble(table.Lit(1).Minutes()).On(table.Col("id")).As("w")).GroupBy(table.Col("w")).Select(table.CountStar()),
 			errs.DatatypeMismatch, `Window.GroupBy.Select: the window requires a time attribute, but 'id' is BIGINT (near "id")`},
 		{env.SQLQuery("SELECT nope FROM orders"), errs.UndefinedColumn, ""},
+		{env.From("orders").Select(table.Aggregate("SUM", table.Col("id"), table.Col("amount")).Distinct()), errs.NotSupported,
+			`GroupBy.Select: DISTINCT SUM takes one argument (near "SUM(DISTINCT id, amount)")`},
+		{env.From("orders").Select(table.Col("id").Plus(1).Distinct()), errs.InvalidPlan,
+			`Select: Distinct applies to an aggregate call, as in Col("a").Sum().Distinct() (near "(id + 1).distinct()")`},
 		{env.From("orders").TemporalJoin(env.From("rates"), table.Col("id"), table.Col("customer").Eq(table.Col("rcid"))),
 			errs.DatatypeMismatch, `TemporalJoin: FOR SYSTEM_TIME AS OF needs a time attribute of the left table, not id (near "id")`},
 		{env.From("orders").TemporalJoin(env.From("customers"), table.Col("ts"), table.Col("customer").Eq(table.Col("cid"))),

@@ -282,7 +282,7 @@ func (ot *OverWindowedTable) Select(items ...any) *Table {
 			if f.n.kind != kAgg {
 				return nil, exprError(errs.InvalidPlan, c, "Over applies to an aggregate such as Col(\"x\").Sum()")
 			}
-			if f.n.distinct && len(f.n.args) != 1 {
+			if f.n.distinct && (len(f.n.args) == 0 || len(f.n.args) > 1 && f.n.name != "COUNT") {
 				return nil, exprError(errs.NotSupported, c, "DISTINCT %s takes one argument", f.n.name)
 			}
 			oc := planner.OverCall{Func: f.n.name, Distinct: f.n.distinct, Preceding: -1, Name: fmt.Sprintf("w0$o%d", i)}
@@ -317,7 +317,12 @@ func (ot *OverWindowedTable) Select(items ...any) *Table {
 				return nil, err
 			}
 			oc.Order = []exec.SortKey{{Col: column(oe), NullsFirst: true}}
-			t, err := agg.ResultType(f.n.name, argTypes)
+			// COUNT(DISTINCT a, b, ...) counts distinct tuples, as in SQL.
+			resultType := agg.ResultType
+			if f.n.distinct {
+				resultType = agg.DistinctResultType
+			}
+			t, err := resultType(f.n.name, argTypes)
 			if err != nil {
 				return nil, exprError(errs.DatatypeMismatch, f, "%v", err)
 			}

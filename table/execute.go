@@ -286,6 +286,14 @@ func (e *Environment) runQuery(ctx context.Context, src string, q *sql.Query) (*
 // bound logical plan, the optimized logical plan and the physical plan,
 // with the details the statement asks for (explainDetails).
 func (e *Environment) explain(src string, s *sql.Explain) (string, error) {
+	switch s.Stmt.(type) {
+	case *sql.Delete, *sql.Update:
+		if len(s.Details) > 0 {
+			return "", positionedAt(src, detailPos(s, 0), errs.New(errs.NotSupported,
+				"EXPLAIN %s of DELETE or UPDATE is not supported: the statement runs in its connector, without a job", s.Details[0]))
+		}
+		return e.explainModification(src, s.Stmt)
+	}
 	var d explainDetails
 	for i, detail := range s.Details {
 		switch detail {

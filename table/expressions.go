@@ -224,6 +224,26 @@ func (e Expression) SumDistinct() Expression   { return e.agg("SUM", true) }
 // CountStar is COUNT(*).
 func CountStar() Expression { return Col("*").Count() }
 
+// CountDistinct is COUNT(DISTINCT a, b, ...): the number of distinct
+// tuples of its arguments whose fields are all non-NULL, as SQL's COUNT
+// over several DISTINCT arguments counts them.
+func CountDistinct(args ...any) Expression {
+	return mk(exprNode{kind: kAgg, name: "COUNT", args: toExprs(args), distinct: true})
+}
+
+// Distinct makes an aggregate call a DISTINCT one, as Flink's
+// $("a").sum().distinct(): Aggregate("COUNT", Col("a"), Col("b")).Distinct()
+// is COUNT(DISTINCT a, b).
+func (e Expression) Distinct() Expression {
+	if e.n == nil || e.n.kind != kAgg {
+		return mk(exprNode{kind: kErr, name: e.String() + ".distinct()",
+			err: "Distinct applies to an aggregate call, as in Col(\"a\").Sum().Distinct()"})
+	}
+	n := *e.n
+	n.distinct = true
+	return mk(n)
+}
+
 // Aggregate calls any aggregate function by name (agg.IsAggregate).
 func Aggregate(name string, args ...any) Expression {
 	return mk(exprNode{kind: kAgg, name: strings.ToUpper(name), args: toExprs(args)})

@@ -3,6 +3,7 @@ package table
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -22,14 +23,34 @@ import (
 // Flink's TableResult of a DELETE pushed into its connector names it.
 const RowsAffectedColumn = "rows affected"
 
-// runModification runs DELETE or UPDATE. Flink allows both in batch mode
-// only; it runs a DELETE whose WHERE the table's sink accepts
-// (SupportsDeletePushDown) in the client and every other one as a job
-// into a sink implementing SupportsRowLevelDelete or SupportsRowLevelUpdate.
-// Eddy has the push-down path only, for UPDATE too
-// (connector.SupportsUpdatePushDown); a statement its connector cannot
-// run fails with Flink's message for a sink without row-level support.
-func (e *Environment) runModification(ctx context.Context, src string, stmt sql.Statement) (*TableResult, error) {
+// pushedModification is a DELETE or UPDATE its connector has accepted to
+// run itself: what runModification executes and EXPLAIN prints.
+type pushedModification struct {
+	m       *planner.RowLevelModification
+	filters []connector.Predicate
+	// deleter runs a DELETE, updater an UPDATE: the table's connector.
+	deleter connector.SupportsDeletePushDown
+	updater connector.SupportsUpdatePushDown
+	// values is UPDATE's one-row batch of SET values (nil for DELETE);
+	// the caller releases it.
+	values arrow.RecordBatch
+}
+
+// release frees the SET values batch.
+func (p *pushedModification) release() {
+	if p.values != nil {
+		p.values.Release()
+	}
+}
+
+// planModification binds DELETE or UPDATE and offers it to its connector.
+// Flink allows both in batch mode only; it runs a DELETE whose WHERE the
+// table's sink accepts (SupportsDeletePushDown) in the client and every
+// other one as a job into a sink implementing SupportsRowLevelDelete or
+// SupportsRowLevelUpdate. Eddy has the push-down path only, for UPDATE too
+// (connector.SupportsUpdatePushDown); a statement its connector cannot run
+// fails with Flink's message for a sink without row-level support.
+func (e *Environment) planModification(src string, stmt sql.Statement) (*pushedModification, error) {
 	var m *planner.RowLevelModification
 	var err error
 	switch s := stmt.(type) {
@@ -37,6 +58,8 @@ func (e *Environment) runModification(ctx context.Context, src string, stmt sql.
 		m, err = e.planner.PlanDelete(src, s)
 	case *sql.Update:
 		m, err = e.planner.PlanUpdate(src, s)
+	default:
+		return nil, errs.Internalf("row-level modification of %T", stmt)
 	}
 	if err != nil {
 		return nil, err
@@ -46,7 +69,6 @@ func (e *Environment) runModification(ctx context.Context, src string, stmt sql.
 	}
 	filters, pushable := optimizer.ModificationPredicates(m.Condition)
 	f, _ := connector.Lookup(m.Connector)
-	var n int64
 	if m.Kind == "DELETE" {
 		d, ok := f.(connector.SupportsDeletePushDown)
 		switch {
@@ -55,24 +77,39 @@ func (e *Environment) runModification(ctx context.Context, src string, stmt sql.
 		case !pushable || !d.ApplyDeleteFilters(m.Info, filters):
 			return nil, positioned(src, stmt, unsupportedModification(m, "cannot delete the rows of this WHERE clause itself (SupportsDeletePushDown takes comparisons of a column with a literal that it accepts)"))
 		}
-		n, err = d.ExecuteDeletion(ctx, m.Info, filters)
+		return &pushedModification{m: m, filters: filters, deleter: d}, nil
+	}
+	u, ok := f.(connector.SupportsUpdatePushDown)
+	if !ok {
+		return nil, positioned(src, stmt, unsupportedModification(m, "does not implement Eddy's SupportsUpdatePushDown either"))
+	}
+	values, constant, err := e.updateValues(m)
+	if err != nil {
+		return nil, positioned(src, stmt, err)
+	}
+	if !constant || !pushable || !u.ApplyUpdate(m.Info, m.Columns, filters) {
+		if values != nil {
+			values.Release()
+		}
+		return nil, positioned(src, stmt, unsupportedModification(m, "cannot run this UPDATE itself (SupportsUpdatePushDown takes constant SET values and comparisons of a column with a literal that it accepts)"))
+	}
+	return &pushedModification{m: m, filters: filters, updater: u, values: values}, nil
+}
+
+// runModification runs DELETE or UPDATE through its connector, without a
+// job (see planModification).
+func (e *Environment) runModification(ctx context.Context, src string, stmt sql.Statement) (*TableResult, error) {
+	pm, err := e.planModification(src, stmt)
+	if err != nil {
+		return nil, err
+	}
+	defer pm.release()
+	m := pm.m
+	var n int64
+	if pm.deleter != nil {
+		n, err = pm.deleter.ExecuteDeletion(ctx, m.Info, pm.filters)
 	} else {
-		u, ok := f.(connector.SupportsUpdatePushDown)
-		if !ok {
-			return nil, positioned(src, stmt, unsupportedModification(m, "does not implement Eddy's SupportsUpdatePushDown either"))
-		}
-		values, constant, verr := e.updateValues(m)
-		if verr != nil {
-			return nil, positioned(src, stmt, verr)
-		}
-		if !constant || !pushable || !u.ApplyUpdate(m.Info, m.Columns, filters) {
-			if values != nil {
-				values.Release()
-			}
-			return nil, positioned(src, stmt, unsupportedModification(m, "cannot run this UPDATE itself (SupportsUpdatePushDown takes constant SET values and comparisons of a column with a literal that it accepts)"))
-		}
-		n, err = u.ExecuteUpdate(ctx, m.Info, connector.UpdatePushDown{Columns: m.Columns, Values: values, Filters: filters})
-		values.Release()
+		n, err = pm.updater.ExecuteUpdate(ctx, m.Info, connector.UpdatePushDown{Columns: m.Columns, Values: pm.values, Filters: pm.filters})
 	}
 	if err != nil {
 		var ee *errs.Error
@@ -82,6 +119,79 @@ func (e *Environment) runModification(ctx context.Context, src string, stmt sql.
 		return nil, errs.Wrap(errs.ConnectorFailure, err, "%s of table %s: %v", m.Kind, m.Path, err)
 	}
 	return rowsAffected(e, n), nil
+}
+
+// explainModification prints the plan of a DELETE or UPDATE in EXPLAIN's
+// sections. Flink's abstract syntax tree of a DELETE is a LogicalTableModify
+// over the filtered scan of its table; what runs is the statement pushed
+// into the connector, Flink's DeleteFromFilter (Eddy's UpdateFromFilter for
+// UPDATE), in the client and without a job, so the optimized and physical
+// plans are that one node with the predicates and SET values the connector
+// accepted. The checks are the ones running the statement makes, so EXPLAIN
+// fails where running it would.
+func (e *Environment) explainModification(src string, stmt sql.Statement) (string, error) {
+	pm, err := e.planModification(src, stmt)
+	if err != nil {
+		return "", err
+	}
+	defer pm.release()
+	m := pm.m
+	schema := m.Info.Schema
+	table := fmt.Sprintf("%s.%s.%s", m.Path.Catalog, m.Path.Database, m.Path.Name)
+	var set []string
+	for i, c := range m.Columns {
+		set = append(set, schema.Columns[c].Name+" = "+m.Values[i].String())
+	}
+	var b strings.Builder
+	b.WriteString("== Abstract Syntax Tree ==\n")
+	fmt.Fprintf(&b, "TableModify(table=[%s], operation=[%s]", table, m.Kind)
+	if len(set) > 0 {
+		fmt.Fprintf(&b, ", set=[%s]", strings.Join(set, ", "))
+	}
+	b.WriteString(")\n")
+	indent := "  "
+	if m.Condition != nil {
+		fmt.Fprintf(&b, "%s+- Filter(condition=[%s])\n", indent, m.Condition.String())
+		indent += "  "
+	}
+	names := make([]string, len(schema.Columns))
+	for i, c := range schema.Columns {
+		names[i] = c.Name
+	}
+	fmt.Fprintf(&b, "%s+- TableSourceScan(table=[[%s, %s, %s]], fields=[%s])\n", indent, m.Path.Catalog, m.Path.Database, m.Path.Name, strings.Join(names, ", "))
+	node := "DeleteFromFilter"
+	if m.Kind == "UPDATE" {
+		node = "UpdateFromFilter"
+	}
+	preds := make([]string, len(pm.filters))
+	for i, f := range pm.filters {
+		preds[i] = f.String(schema)
+	}
+	pushed := fmt.Sprintf("%s(table=[%s]", node, table)
+	if pm.values != nil {
+		// What the connector is handed: the SET values evaluated.
+		vals := make([]string, len(m.Columns))
+		for i, c := range m.Columns {
+			vals[i] = schema.Columns[c].Name + " = " + setValueString(pm.values.Column(i))
+		}
+		pushed += fmt.Sprintf(", set=[%s]", strings.Join(vals, ", "))
+	}
+	pushed += fmt.Sprintf(", filters=[%s])", strings.Join(preds, ", "))
+	b.WriteString("\n== Optimized Logical Plan ==\n" + pushed + "\n")
+	fmt.Fprintf(&b, "\n== Physical Plan ==\n%s, connector=[%s], job=[none]\n", pushed, m.Connector)
+	return b.String(), nil
+}
+
+// setValueString prints the one value of an evaluated SET column as a SQL
+// literal: NULL, a quoted string, or the value as Arrow prints it.
+func setValueString(a arrow.Array) string {
+	switch {
+	case a.IsNull(0):
+		return "NULL"
+	case a.DataType().ID() == arrow.STRING || a.DataType().ID() == arrow.LARGE_STRING:
+		return "'" + strings.ReplaceAll(a.ValueStr(0), "'", "''") + "'"
+	}
+	return a.ValueStr(0)
 }
 
 // unsupportedModification is Flink's error for a DELETE or UPDATE of a
