@@ -219,22 +219,28 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 		if xt.Kind == types.Null {
 			return allNullArray(types.StringType, n, c.mem)
 		}
-		var at func(int) time.Time
+		var at func(int) (sec, nano int64)
 		if call.Func == "FROM_UNIXTIME" {
 			get := int64Getter(args[0])
-			at = func(i int) time.Time { return time.Unix(get(i), 0).UTC() }
+			at = func(i int) (int64, int64) { return get(i), 0 }
 		} else {
-			at = temporalTime(xt, args[0])
+			at = epochAt(xt, args[0])
 		}
 		pat := func(int) string { return def }
 		if len(args) == 2 {
 			pat = strAt(args[1])
 		}
+		nulls := false
+		for _, a := range args {
+			nulls = nulls || a.NullN() > 0
+		}
 		var last string
 		var toks []javafmt.Token
+		split := javaSplitter{date: printsDate(fixed)}
+		scratch := out.scratch
 		out.start(n, n*20)
 		for i := 0; i < n; i++ {
-			if anyNullAt(args, i) {
+			if nulls && anyNullAt(args, i) {
 				out.null()
 				continue
 			}
@@ -242,14 +248,46 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 			if tk == nil {
 				if p := pat(i); p != last || toks == nil {
 					last, toks = p, javafmt.Parse(p)
+					split.date = printsDate(toks)
 				}
 				tk = toks
 			}
-			out.scratch = appendJavaFormat(out.scratch[:0], at(i), tk)
-			out.append(out.scratch)
+			sec, nano := at(i)
+			scratch = appendJavaFormat(scratch[:0], split.split(sec, nano), tk)
+			out.append(scratch)
 		}
+		out.scratch = scratch
 		return out.finish(), nil
 	})
+}
+
+// epochAt reads the values of a, of the DATE, TIME or TIMESTAMP type t, as
+// seconds since the epoch and a nanosecond of second in [0, 1e9), as
+// temporalTime's times are, without making a time.Time per value.
+func epochAt(t types.DataType, a arrow.Array) func(int) (sec, nano int64) {
+	if t.Kind == types.Date {
+		v := valuesOf[int32](a)
+		return func(i int) (int64, int64) { return int64(v[i]) * secPerDay, 0 }
+	}
+	ups := unitsPerSecond(types.TimeUnitFor(t.Precision))
+	if a.DataType().(arrow.FixedWidthDataType).BitWidth() == 64 {
+		// TIMESTAMP, TIMESTAMP_LTZ and TIME(p > 3) values, read directly.
+		v := valuesOf[int64](a)
+		return func(i int) (int64, int64) { return splitUnits(v[i], ups) }
+	}
+	get := int64Getter(a)
+	return func(i int) (int64, int64) { return splitUnits(get(i), ups) }
+}
+
+// splitUnits splits v, in units of which ups make a second, into seconds
+// and a nanosecond of second in [0, 1e9).
+func splitUnits(v, ups int64) (sec, nano int64) {
+	sec, rem := v/ups, v%ups
+	if rem < 0 {
+		sec--
+		rem += ups
+	}
+	return sec, rem * (1e9 / ups)
 }
 
 // resolveUnixTimestamp: UNIX_TIMESTAMP() is the current time in epoch
@@ -342,64 +380,132 @@ func compileNow(c *compiler, call *Call) (Evaluator, error) {
 }
 
 func appendPadded(d []byte, v int64, width int) []byte {
-	s := strconv.FormatInt(v, 10)
+	// Fields of up to four digits are most of what patterns print, and
+	// two-digit ones most of those.
+	if width == 2 && v >= 0 && v < 100 {
+		return append(d, byte('0'+v/10), byte('0'+v%10))
+	}
+	if v >= 0 && v < 10000 {
+		n := 1
+		for p := int64(10); p <= v; p *= 10 {
+			n++
+		}
+		for k := n; k < width; k++ {
+			d = append(d, '0')
+		}
+		var b [4]byte
+		for k := n - 1; k >= 0; k-- {
+			b[k] = byte('0' + v%10)
+			v /= 10
+		}
+		return append(d, b[:n]...)
+	}
+	var buf [20]byte
+	s := strconv.AppendInt(buf[:0], v, 10)
 	for k := len(s); k < width; k++ {
 		d = append(d, '0')
 	}
 	return append(d, s...)
 }
 
-// appendJavaFormat formats t with the common SimpleDateFormat letters.
-func appendJavaFormat(d []byte, t time.Time, toks []javafmt.Token) []byte {
+// javaTime is a time split into the fields a pattern prints, computed once
+// per value (time.Time's Year, Month and Day each convert the whole date
+// again). The session time zone is UTC.
+type javaTime struct {
+	sec, nano            int64 // since the epoch; nano in [0, 1e9)
+	year, month, day     int
+	hour, minute, second int
+}
+
+// time is j as a time.Time, for the rarer fields javaTime does not hold.
+func (j *javaTime) asTime() time.Time { return time.Unix(j.sec, j.nano).UTC() }
+
+// javaSplitter makes javaTimes, remembering the calendar date of the last
+// day it converted: the values of a batch mostly fall on one day.
+type javaSplitter struct {
+	date             bool // whether the pattern prints a field of the date
+	valid            bool
+	days             int64
+	year, month, day int
+}
+
+// printsDate reports whether toks print the year, month or day, which
+// take the calendar date.
+func printsDate(toks []javafmt.Token) bool {
+	for _, tk := range toks {
+		if tk.Letter == 'y' || tk.Letter == 'M' || tk.Letter == 'd' {
+			return true
+		}
+	}
+	return false
+}
+
+// split splits sec and nano, with the calendar date when s.date is set.
+func (s *javaSplitter) split(sec, nano int64) javaTime {
+	j := javaTime{sec: sec, nano: nano}
+	days, sod := floorDiv(sec, secPerDay), floorMod(sec, secPerDay)
+	j.hour, j.minute, j.second = int(sod/3600), int(sod/60%60), int(sod%60)
+	if s.date {
+		if !s.valid || days != s.days {
+			y, m, d := time.Unix(days*secPerDay, 0).UTC().Date()
+			s.valid, s.days, s.year, s.month, s.day = true, days, y, int(m), d
+		}
+		j.year, j.month, j.day = s.year, s.month, s.day
+	}
+	return j
+}
+
+// appendJavaFormat formats j with the common SimpleDateFormat letters.
+func appendJavaFormat(d []byte, j javaTime, toks []javafmt.Token) []byte {
 	for _, tk := range toks {
 		switch tk.Letter {
 		case 0:
 			d = append(d, tk.Text...)
 		case 'y':
 			if tk.Count == 2 {
-				d = appendPadded(d, int64(t.Year()%100), 2)
+				d = appendPadded(d, int64(j.year%100), 2)
 			} else {
-				d = appendPadded(d, int64(t.Year()), tk.Count)
+				d = appendPadded(d, int64(j.year), tk.Count)
 			}
 		case 'M':
 			switch {
 			case tk.Count >= 4:
-				d = append(d, t.Month().String()...)
+				d = append(d, time.Month(j.month).String()...)
 			case tk.Count == 3:
-				d = append(d, t.Month().String()[:3]...)
+				d = append(d, time.Month(j.month).String()[:3]...)
 			default:
-				d = appendPadded(d, int64(t.Month()), tk.Count)
+				d = appendPadded(d, int64(j.month), tk.Count)
 			}
 		case 'd':
-			d = appendPadded(d, int64(t.Day()), tk.Count)
+			d = appendPadded(d, int64(j.day), tk.Count)
 		case 'D':
-			d = appendPadded(d, int64(t.YearDay()), tk.Count)
+			d = appendPadded(d, int64(j.asTime().YearDay()), tk.Count)
 		case 'H':
-			d = appendPadded(d, int64(t.Hour()), tk.Count)
+			d = appendPadded(d, int64(j.hour), tk.Count)
 		case 'h':
-			h := t.Hour() % 12
+			h := j.hour % 12
 			if h == 0 {
 				h = 12
 			}
 			d = appendPadded(d, int64(h), tk.Count)
 		case 'm':
-			d = appendPadded(d, int64(t.Minute()), tk.Count)
+			d = appendPadded(d, int64(j.minute), tk.Count)
 		case 's':
-			d = appendPadded(d, int64(t.Second()), tk.Count)
+			d = appendPadded(d, int64(j.second), tk.Count)
 		case 'S':
 			// SimpleDateFormat prints milliseconds as a number, padded.
-			d = appendPadded(d, int64(t.Nanosecond()/1e6), tk.Count)
+			d = appendPadded(d, j.nano/1e6, tk.Count)
 		case 'a':
-			if t.Hour() < 12 {
+			if j.hour < 12 {
 				d = append(d, "AM"...)
 			} else {
 				d = append(d, "PM"...)
 			}
 		case 'E':
 			if tk.Count >= 4 {
-				d = append(d, t.Weekday().String()...)
+				d = append(d, j.asTime().Weekday().String()...)
 			} else {
-				d = append(d, t.Weekday().String()[:3]...)
+				d = append(d, j.asTime().Weekday().String()[:3]...)
 			}
 		default:
 			d = append(d, strings.Repeat(string(tk.Letter), tk.Count)...)

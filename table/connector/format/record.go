@@ -32,23 +32,34 @@ type RecordEncoder interface {
 
 // EncodeLines writes the rows of b, encoded by enc, to w, one line each
 // (the line-delimited file formats), and returns the number of bytes
-// written. buf is the caller's line buffer, reused across calls.
+// written. buf is the caller's line buffer, reused across calls: lines
+// collect in it and reach w in writes of about linesChunk bytes, so that a
+// batch costs a few writes rather than one per row.
 func EncodeLines(w io.Writer, enc RecordEncoder, b arrow.RecordBatch, buf *[]byte) (int, error) {
 	if err := enc.Bind(b); err != nil {
 		return 0, err
 	}
 	total := 0
+	lines := (*buf)[:0]
+	defer func() { *buf = lines }()
 	for i := 0; i < int(b.NumRows()); i++ {
-		line, err := enc.AppendRow((*buf)[:0], i)
-		if err != nil {
+		var err error
+		if lines, err = enc.AppendRow(lines, i); err != nil {
 			return total, err
 		}
-		*buf = append(line, '\n')
-		n, err := w.Write(*buf)
-		total += n
-		if err != nil {
-			return total, err
+		lines = append(lines, '\n')
+		if len(lines) >= linesChunk || i == int(b.NumRows())-1 {
+			n, err := w.Write(lines)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			lines = lines[:0]
 		}
 	}
 	return total, nil
 }
+
+// linesChunk is the size of EncodeLines' writes: large enough that a
+// write's cost is small per row, small enough to stay in cache.
+const linesChunk = 64 << 10

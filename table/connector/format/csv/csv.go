@@ -456,20 +456,42 @@ func (d *Decoder) readLine() ([]byte, error) {
 }
 
 // Encoder writes batches as CSV records.
+//
+// Bind renders the bound batch column by column, each with one typed loop
+// (format.AppendColumn), and quotes a column's values in a second pass
+// only when its text contains a character that needs it; AppendRow then
+// only copies each field's bytes.
 type Encoder struct {
-	cfg    Config
-	schema types.Schema
-	fns    []format.ValueFunc
-	cols   []arrow.Array // of the bound batch
-	buf    []byte
-	val    []byte
+	cfg     Config
+	schema  types.Schema
+	style   format.Style
+	special []byte // the bytes that make a field need quoting
+	cols    []encodedColumn
+	buf     []byte
+	raw     []byte
+	rawEnds []int
+}
+
+// encodedColumn is the text of one column of the bound batch.
+type encodedColumn struct {
+	arr  arrow.Array // for its validity; nil when it has no NULLs
+	text []byte
+	ends []int // ends[i+1] is where row i's field ends in text; ends[0] is 0
 }
 
 var _ format.RecordEncoder = (*Encoder)(nil)
 
 // NewEncoder writes batches of schema s.
 func NewEncoder(cfg Config, s types.Schema) *Encoder {
-	return &Encoder{cfg: cfg, schema: s, fns: make([]format.ValueFunc, s.Len())}
+	e := &Encoder{cfg: cfg, schema: s, cols: make([]encodedColumn, s.Len()),
+		style: format.Style{Timestamp: format.SQL, PlainDecimal: cfg.PlainDecimal}}
+	if cfg.Quote != 0 {
+		e.special = []byte{cfg.Delimiter, cfg.Quote, '\n', '\r'}
+		if cfg.Escape != 0 {
+			e.special = append(e.special, cfg.Escape)
+		}
+	}
+	return e
 }
 
 // Encode writes b's rows to w and returns the number of bytes written.
@@ -477,32 +499,78 @@ func (e *Encoder) Encode(w io.Writer, b arrow.RecordBatch) (int, error) {
 	return format.EncodeLines(w, e, b, &e.buf)
 }
 
-// Bind prepares the encoder for the rows of b (see format.RecordEncoder).
+// Bind renders the rows of b (see format.RecordEncoder).
 func (e *Encoder) Bind(b arrow.RecordBatch) error {
-	e.cols = b.Columns()
-	for c := range e.fns {
-		fn, err := format.Bind(e.cols[c], e.schema.Columns[c].Type, format.Style{Timestamp: format.SQL, PlainDecimal: e.cfg.PlainDecimal})
+	for c := range e.cols {
+		arr := b.Column(c)
+		col := &e.cols[c]
+		var err error
+		e.raw, e.rawEnds, err = format.AppendColumn(e.raw[:0], append(e.rawEnds[:0], 0), arr, e.schema.Columns[c].Type, e.style)
 		if err != nil {
 			return fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
 		}
-		e.fns[c] = fn
+		col.arr = nil
+		if arr.NullN() > 0 {
+			col.arr = arr
+		}
+		if e.plain(e.raw, e.rawEnds, col.arr) {
+			// Nothing to quote: the rendered text is the column's.
+			e.raw, col.text = col.text, e.raw
+			e.rawEnds, col.ends = col.ends, e.rawEnds
+			continue
+		}
+		col.text, col.ends = col.text[:0], append(col.ends[:0], 0)
+		for i := 1; i < len(e.rawEnds); i++ {
+			if col.arr == nil || col.arr.IsValid(i-1) {
+				col.text = e.appendField(col.text, e.raw[e.rawEnds[i-1]:e.rawEnds[i]])
+			}
+			col.ends = append(col.ends, len(col.text))
+		}
 	}
 	return nil
+}
+
+// plain reports whether no field of a rendered column needs quoting, with
+// one scan of the column's text rather than one per field.
+func (e *Encoder) plain(text []byte, ends []int, nulls arrow.Array) bool {
+	if e.cfg.Quote == 0 {
+		return true
+	}
+	// A search per special byte (bytes.IndexByte is vectorized) beats one
+	// pass that tests every byte against all of them.
+	for _, c := range e.special {
+		if bytes.IndexByte(text, c) >= 0 {
+			return false
+		}
+	}
+	// An empty string, the null literal and (with comments allowed) a
+	// leading '#' are quoted too.
+	for i := 1; i < len(ends); i++ {
+		if nulls != nil && nulls.IsNull(i-1) {
+			continue
+		}
+		v := text[ends[i-1]:ends[i]]
+		if len(v) == 0 || (e.cfg.NullLiteral != nil && bytes.Equal(v, e.cfg.NullLiteral)) ||
+			(e.cfg.AllowComments && v[0] == '#') {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendRow appends row i of the bound batch as one CSV record, without a
 // line terminator; it never fails.
 func (e *Encoder) AppendRow(dst []byte, i int) ([]byte, error) {
-	for c, fn := range e.fns {
+	for c := range e.cols {
 		if c > 0 {
 			dst = append(dst, e.cfg.Delimiter)
 		}
-		if e.cols[c].IsNull(i) {
+		col := &e.cols[c]
+		if col.arr != nil && col.arr.IsNull(i) {
 			dst = append(dst, e.cfg.NullLiteral...)
 			continue
 		}
-		e.val = fn(e.val[:0], i)
-		dst = e.appendField(dst, e.val)
+		dst = append(dst, col.text[col.ends[i]:col.ends[i+1]]...)
 	}
 	return dst, nil
 }
