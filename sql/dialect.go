@@ -1512,20 +1512,32 @@ func (r *rewriter) index(i int) (int, error) {
 	return end, nil
 }
 
-// parenFields replaces (expr).field[.field...], whose parenthesized
-// expression closes at i, with a FieldAccess placeholder: Calcite accepts
-// field access after any parenthesized expression, TiDB's grammar after a
-// name only. A call's or a subquery's closing parenthesis is left alone.
+// parenFields replaces (expr).field[.field...] and f(args).field[.field...],
+// whose parenthesized expression or call closes at i, with a FieldAccess
+// placeholder: Calcite accepts field access after any parenthesized
+// expression or call, TiDB's grammar after a name only. A subquery's
+// closing parenthesis is left alone.
 func (r *rewriter) parenFields(i int) (int, error) {
 	p := r.p
 	open := p.matchOpen(i, r.lo)
-	if open < 0 || r.baseStart(i) != open {
+	if open < 0 {
 		return i, nil
 	}
-	if n := r.tok(open + 1); n.is("SELECT") || n.is("WITH") || n.is("VALUES") {
+	start := r.baseStart(i)
+	switch {
+	case start == open:
+		if n := r.tok(open + 1); n.is("SELECT") || n.is("WITH") || n.is("VALUES") {
+			return i, nil
+		}
+	case start == open-1 && p.toks[start].kind == tkWord && !notCallNames[p.toks[start].upper]:
+		// A call; a qualified name (db.f(x).y) belongs to it.
+		for start-2 >= r.lo && p.toks[start-1].isOp(".") && p.toks[start-2].isIdent() {
+			start -= 2
+		}
+	default:
 		return i, nil
 	}
-	base, err := p.parseExpr(open, i+1)
+	base, err := p.parseExpr(start, i+1)
 	if err != nil {
 		return 0, err
 	}
@@ -1535,7 +1547,7 @@ func (r *rewriter) parenFields(i int) (int, error) {
 		fields = append(fields, r.tok(j+2).val)
 		j += 2
 	}
-	r.placeExpr(open, j, &FieldAccess{Pos: p.toks[open].pos, Expr: base, Fields: fields})
+	r.placeExpr(start, j, &FieldAccess{Pos: p.toks[start].pos, Expr: base, Fields: fields})
 	return j, nil
 }
 

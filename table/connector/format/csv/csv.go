@@ -9,6 +9,9 @@
 // written as two quote characters so that both survive a round trip. On
 // reading, an empty unquoted field is NULL for every type, a quoted empty
 // field is the empty string.
+//
+// ARRAY and ROW columns of scalars hold their elements or fields in one
+// CSV field, separated by csv.array-element-delimiter (see nested.go).
 package csv
 
 import (
@@ -57,7 +60,7 @@ var Options = []connector.Option{
 	{Key: EscapeCharacter, Type: connector.String,
 		Doc: "Escape character: the character after it is literal, in quoted and unquoted fields; written before quote and escape characters inside quoted fields. None by default."},
 	{Key: ArrayElementDelimiter, Type: connector.String, Default: ";",
-		Doc: "Flink's separator of ARRAY elements and ROW fields in a field; accepted for Flink DDL: csv columns here are scalars."},
+		Doc: "Separator of the elements of an ARRAY column and of the fields of a ROW column within their CSV field."},
 	{Key: ScientificDecimal, Type: connector.Bool, Default: "true",
 		Doc: "Write DECIMAL values as Java's BigDecimal.toString (2.7E-8); false writes them without an exponent (0.000000027)."},
 }
@@ -71,6 +74,17 @@ type Config struct {
 	NullLiteral       []byte // nil when not set
 	Escape            byte   // 0 when not set
 	PlainDecimal      bool
+	// ElementDelimiter separates ARRAY elements and ROW fields; nil means
+	// Flink's default, ';'.
+	ElementDelimiter []byte
+}
+
+// withDefaults fills in the defaults of a Config built without ParseConfig.
+func (c Config) withDefaults() Config {
+	if len(c.ElementDelimiter) == 0 {
+		c.ElementDelimiter = []byte{';'}
+	}
+	return c
 }
 
 // ParseConfig reads and checks the csv options.
@@ -105,6 +119,9 @@ func ParseConfig(o connector.Options) (Config, error) {
 		}
 	}
 	c.PlainDecimal = !o.Bool(ScientificDecimal)
+	if c.ElementDelimiter = []byte(o.String(ArrayElementDelimiter)); len(c.ElementDelimiter) == 0 {
+		return c, fmt.Errorf("option '%s' must not be empty", ArrayElementDelimiter)
+	}
 	return c, nil
 }
 
@@ -118,10 +135,11 @@ func oneChar(key, v string) (byte, error) {
 	return 0, fmt.Errorf("option '%s' must be a single character, got '%s'", key, v)
 }
 
-// CheckSchema reports the first column whose type the format cannot carry.
+// CheckSchema reports the first column whose type the format cannot carry:
+// scalars, and ARRAY and ROW of scalars.
 func CheckSchema(s types.Schema) error {
 	for _, c := range s.Columns {
-		if err := format.CheckType(c.Type); err != nil {
+		if err := checkType(c.Name, c.Type); err != nil {
 			return fmt.Errorf("column '%s': %w", c.Name, err)
 		}
 	}
@@ -137,12 +155,14 @@ type Decoder struct {
 	long  []byte
 	nCols int // fields per record in the file
 	// cols[f] decodes field f, nil for fields not projected.
-	cols    []*format.Column
-	isStr   []bool
-	record  []byte
-	fields  []field
-	skipped int64
-	src     *bytes.Reader // the input of a record decoder
+	cols  []fieldDecoder
+	isStr []bool
+	// isNested[f] is set for ARRAY and ROW fields.
+	isNested []bool
+	record   []byte
+	fields   []field
+	skipped  int64
+	src      *bytes.Reader // the input of a record decoder
 }
 
 type field struct {
@@ -154,8 +174,10 @@ type field struct {
 // the builder b, whose fields are fileSchema's columns listed in proj (all
 // of them when proj is nil). name is used in error messages.
 func NewDecoder(cfg Config, r io.Reader, name string, fileSchema types.Schema, proj []int, b *array.RecordBuilder) (*Decoder, error) {
+	cfg = cfg.withDefaults()
 	d := &Decoder{cfg: cfg, r: bufio.NewReaderSize(r, 64<<10), name: name, nCols: fileSchema.Len(),
-		cols: make([]*format.Column, fileSchema.Len()), isStr: make([]bool, fileSchema.Len())}
+		cols: make([]fieldDecoder, fileSchema.Len()), isStr: make([]bool, fileSchema.Len()),
+		isNested: make([]bool, fileSchema.Len())}
 	if proj == nil {
 		proj = make([]int, fileSchema.Len())
 		for i := range proj {
@@ -164,12 +186,16 @@ func NewDecoder(cfg Config, r io.Reader, name string, fileSchema types.Schema, p
 	}
 	for out, f := range proj {
 		t := fileSchema.Columns[f].Type
-		c, err := format.NewColumn(t, b.Field(out))
+		if err := checkType(fileSchema.Columns[f].Name, t); err != nil {
+			return nil, fmt.Errorf("column '%s': %w", fileSchema.Columns[f].Name, err)
+		}
+		c, err := newFieldDecoder(cfg, t, b.Field(out))
 		if err != nil {
 			return nil, fmt.Errorf("column '%s': %w", fileSchema.Columns[f].Name, err)
 		}
 		d.cols[f] = c
 		d.isStr[f] = t.IsString() || t.IsBinary()
+		d.isNested[f] = t.Kind == types.Array || t.Kind == types.Row
 	}
 	return d, nil
 }
@@ -290,9 +316,12 @@ func (d *Decoder) stage() error {
 		fd := d.fields[f]
 		v := d.record[fd.start:fd.end]
 		switch {
-		case d.cfg.NullLiteral != nil && bytes.Equal(v, d.cfg.NullLiteral):
+		case d.cfg.NullLiteral != nil && bytes.Equal(v, d.cfg.NullLiteral) && !(fd.quoted && d.isNested[f]):
+			// A quoted null literal in an ARRAY or ROW field is its one
+			// NULL element (the encoder quotes it so).
 			c.SetNull()
-		case len(v) == 0 && !d.isStr[f]:
+		case len(v) == 0 && !d.isStr[f] && !(fd.quoted && d.isNested[f]):
+			// A quoted empty ARRAY field is the empty ARRAY.
 			c.SetNull()
 		case len(v) == 0 && !fd.quoted && d.cfg.NullLiteral == nil:
 			// Without a null literal, an empty unquoted field is NULL for
@@ -467,6 +496,7 @@ type Encoder struct {
 	style   format.Style
 	special []byte // the bytes that make a field need quoting
 	cols    []encodedColumn
+	nested  []*renderedValues // scratch of ARRAY and ROW columns
 	buf     []byte
 	raw     []byte
 	rawEnds []int
@@ -483,6 +513,7 @@ var _ format.RecordEncoder = (*Encoder)(nil)
 
 // NewEncoder writes batches of schema s.
 func NewEncoder(cfg Config, s types.Schema) *Encoder {
+	cfg = cfg.withDefaults()
 	e := &Encoder{cfg: cfg, schema: s, cols: make([]encodedColumn, s.Len()),
 		style: format.Style{Timestamp: format.SQL, PlainDecimal: cfg.PlainDecimal}}
 	if cfg.Quote != 0 {
@@ -505,7 +536,11 @@ func (e *Encoder) Bind(b arrow.RecordBatch) error {
 		arr := b.Column(c)
 		col := &e.cols[c]
 		var err error
-		e.raw, e.rawEnds, err = format.AppendColumn(e.raw[:0], append(e.rawEnds[:0], 0), arr, e.schema.Columns[c].Type, e.style)
+		if t := e.schema.Columns[c].Type; t.Kind == types.Array || t.Kind == types.Row {
+			e.raw, e.rawEnds, err = e.appendNested(e.raw[:0], append(e.rawEnds[:0], 0), arr, t)
+		} else {
+			e.raw, e.rawEnds, err = format.AppendColumn(e.raw[:0], append(e.rawEnds[:0], 0), arr, t, e.style)
+		}
 		if err != nil {
 			return fmt.Errorf("column '%s': %w", e.schema.Columns[c].Name, err)
 		}
