@@ -29,25 +29,6 @@ func BenchmarkDateFormat(b *testing.B) {
 		{"minute", "HH:mm"},
 		{"full", "yyyy-MM-dd HH:mm:ss.SSS"},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			e, err := parseExpr("(DATE_FORMAT $0 '"+c.pattern+"')", schema)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ev, err := Compile(e, mem)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				res, err := ev.Eval(batch)
-				if err != nil {
-					b.Fatal(err)
-				}
-				res.Release()
-			}
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		})
+		b.Run(c.name, func(b *testing.B) { benchEval(b, "(DATE_FORMAT $0 '"+c.pattern+"')", schema, batch, mem) })
 	}
 }
