@@ -66,7 +66,10 @@
 // a canal event of several rows into several. A sink writes them all
 // (connector.SinkProperties.RequiresUpdateBefore; debezium-json without
 // schema-include): +I and +U rows as insert events, -U and -D rows as
-// delete events, as Flink does.
+// delete events, as Flink does. 'debezium-avro-confluent' is Debezium's
+// envelope in Avro with the Confluent framing (avro.DebeziumDecoder): its
+// writer schemas are fetched from the registry by id, and a sink registers
+// Flink's envelope schema under the subject ('<topic>-value' by default).
 //
 // # Metadata columns
 //
@@ -171,7 +174,7 @@
 //	properties.bootstrap.servers             both         required         brokers, host:port,...
 //	properties.group.id                      both         KafkaSource-<t>  group whose committed offsets group-offsets use
 //	properties.*                             both         -                see below; others are errors
-//	format / value.format                    both         required         json, csv, raw, avro, avro-confluent (kafka: debezium-json, canal-json, maxwell-json, ogg-json)
+//	format / value.format                    both         required         json, csv, raw, avro, avro-confluent (kafka: debezium-json, canal-json, maxwell-json, ogg-json, debezium-avro-confluent)
 //	key.format                               both         -                format of the key (required for upsert-kafka)
 //	key.fields                               kafka        -                ';'-separated key columns (upsert-kafka: the primary key)
 //	key.fields-prefix                        both         -                prefix of key columns absent from the key format's names
@@ -190,7 +193,8 @@
 //
 // Format options are 'json.*', 'csv.*', 'raw.charset', 'debezium-json.*', 'canal-json.*',
 // 'maxwell-json.*', 'ogg-json.*', 'avro-confluent.url',
-// 'avro-confluent.subject' and 'avro-confluent.basic-auth.user-info'; with
+// 'avro-confluent.subject' and 'avro-confluent.basic-auth.user-info', and
+// the same three under 'debezium-avro-confluent.' with its '.schema'; with
 // key.format and value.format they take 'key.' and 'value.' prefixes
 // ('value.json.ignore-parse-errors'), with 'format' none.
 //

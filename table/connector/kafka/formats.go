@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
 	"github.com/eddysql/eddy/table/connector/format/avro"
 	"github.com/eddysql/eddy/table/connector/format/cdcjson"
@@ -78,6 +79,17 @@ func newEncoder(cfg *config, p *part, suffix string) (format.RecordEncoder, erro
 		}
 		return avro.NewConfluentEncoder(reg, subject, p.schema)
 	}
+	if p.format == avro.Debezium {
+		reg, err := debeziumRegistry(p.opts)
+		if err != nil {
+			return nil, err
+		}
+		subject := p.opts.String(avro.DebeziumSubject)
+		if subject == "" {
+			subject = cfg.topics[0] + "-" + suffix
+		}
+		return avro.NewDebeziumEncoder(reg, subject, p.schema, p.opts.String(avro.DebeziumSchema))
+	}
 	if f := cdcjson.Lookup(p.format); f != nil {
 		c, err := f.ParseConfig(p.opts)
 		if err == nil {
@@ -89,4 +101,37 @@ func newEncoder(cfg *config, p *part, suffix string) (format.RecordEncoder, erro
 		return f.NewEncoder(c, p.schema), nil
 	}
 	return nil, fmt.Errorf("kafka: unknown format '%s'", p.format)
+}
+
+// changelogDecoder decodes the events of a changelog value format
+// (cdcjson.Decoder, avro.DebeziumDecoder) into rows, appending their kinds
+// to kinds, and returns how many rows it appended.
+type changelogDecoder interface {
+	Decode(data []byte, kinds *array.Int8Builder) (int, error)
+}
+
+// changelogEncoder encodes rows as the events of a changelog value
+// format, each of its kind (cdcjson.Encoder, avro.DebeziumEncoder).
+type changelogEncoder interface {
+	format.RecordEncoder
+	// BindKinds sets the kinds of the rows of the batch bound next; nil
+	// makes every row an insert.
+	BindKinds(kinds *array.Int8)
+}
+
+// debeziumRegistry is the schema registry client of a
+// debezium-avro-confluent part.
+func debeziumRegistry(o connector.Options) (*avro.Registry, error) {
+	return avro.NewRegistry(o.String(avro.DebeziumURL), o.String(avro.DebeziumBasicAuthInfo))
+}
+
+// newDebeziumDecoder creates the decoder of a debezium-avro-confluent value
+// part into b, whose fields are the part's columns at positions proj (all
+// of them when proj is nil).
+func newDebeziumDecoder(p *part, proj []int, b *array.RecordBuilder) (changelogDecoder, error) {
+	reg, err := debeziumRegistry(p.opts)
+	if err != nil {
+		return nil, err
+	}
+	return avro.NewDebeziumDecoder(reg, p.schema, proj, b, p.opts.String(avro.DebeziumSchema))
 }

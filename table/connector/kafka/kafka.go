@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/table/connector/format/avro"
 	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 )
 
@@ -90,6 +91,9 @@ func (f Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, 
 		if err != nil {
 			return connector.SinkProperties{}, fmt.Errorf("value format '%s': %w", cf.Name, err)
 		}
+		return connector.SinkProperties{AcceptsUpdates: true, RequiresUpdateBefore: true}, nil
+	}
+	if c.value.format == avro.Debezium {
 		return connector.SinkProperties{AcceptsUpdates: true, RequiresUpdateBefore: true}, nil
 	}
 	return connector.SinkProperties{AcceptsUpdates: f.Upsert}, nil

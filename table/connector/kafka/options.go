@@ -59,6 +59,7 @@ var formatOptions = func() []connector.Option {
 	o = append(o, csv.Options...)
 	o = append(o, raw.Options...)
 	o = append(o, cdcjson.AllOptions()...)
+	o = append(o, avro.DebeziumOptions...)
 	return append(o, avro.ConfluentOptions...)
 }()
 
@@ -132,16 +133,17 @@ func commonOptions(upsert bool) []connector.Option {
 
 // valueFormats are the value formats of a connector: 'kafka' also takes
 // the changelog formats (debezium-json, canal-json, maxwell-json,
-// ogg-json), whose messages carry whole rows and their change.
+// ogg-json, debezium-avro-confluent), whose messages carry whole rows and
+// their change.
 func valueFormats(upsert bool) []string {
 	if upsert {
 		return Formats
 	}
-	return append(append([]string(nil), Formats...), cdcjson.Names()...)
+	return append(append(append([]string(nil), Formats...), cdcjson.Names()...), avro.Debezium)
 }
 
 // isChangelog reports whether a value format reads changelog events.
-func isChangelog(format string) bool { return cdcjson.Lookup(format) != nil }
+func isChangelog(format string) bool { return cdcjson.Lookup(format) != nil || format == avro.Debezium }
 
 // Startup and bounded modes.
 const (
@@ -496,6 +498,12 @@ func checkPart(what string, p *part) error {
 		} else if _, err = avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo)); err == nil {
 			// The registry client connects lazily: this checks its options.
 			err = avro.CheckSchema(p.schema)
+		}
+	case avro.Debezium:
+		if p.opts.String(avro.DebeziumURL) == "" {
+			err = fmt.Errorf("option '%s' is required", avro.DebeziumURL)
+		} else if _, err = debeziumRegistry(p.opts); err == nil {
+			err = avro.CheckDebeziumSchema(p.schema, p.opts.String(avro.DebeziumSchema))
 		}
 	}
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
-	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 	"github.com/eddysql/eddy/table/connector/format/raw"
 )
 
@@ -31,7 +30,7 @@ type writer struct {
 	valEnc  format.RecordEncoder
 	keyRaw  *raw.Encoder // set when the key format is raw, to tell NULL from empty
 	valRaw  *raw.Encoder
-	changes *cdcjson.Encoder // set for a changelog value format, which writes every row kind
+	changes changelogEncoder // set for a changelog value format, which writes every row kind
 	keyCols []int
 	valCols []int
 	keySch  *arrow.Schema
@@ -68,7 +67,7 @@ func newWriter(cfg *config, rc connector.ReaderContext) (*writer, error) {
 		return nil, err
 	}
 	w.valRaw, _ = w.valEnc.(*raw.Encoder)
-	w.changes, _ = w.valEnc.(*cdcjson.Encoder)
+	w.changes, _ = w.valEnc.(changelogEncoder)
 
 	opts := append([]kgo.Opt{}, cfg.client.opts...)
 	opts = append(opts, kgo.DefaultProduceTopic(w.topic))

@@ -17,6 +17,7 @@ import (
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
+	"github.com/eddysql/eddy/table/connector/format/avro"
 	"github.com/eddysql/eddy/table/connector/format/cdcjson"
 )
 
@@ -58,7 +59,7 @@ type reader struct {
 	keyB, valB *array.RecordBuilder
 	keyDec     format.RecordDecoder
 	valDec     format.RecordDecoder // nil for the changelog formats
-	changes    *cdcjson.Decoder     // set for the changelog formats
+	changes    changelogDecoder     // set for the changelog formats
 	kindB      *array.Int8Builder
 	srcCol     []colSource // where each output column comes from
 	meta       []metaCol
@@ -128,6 +129,8 @@ func newReader(cfg *config, spec connector.ScanSpec, rc connector.ReaderContext)
 	r.valB = array.NewRecordBuilder(rc.Mem, valSchema.Arrow())
 	if cf := cdcjson.Lookup(cfg.value.format); cf != nil {
 		r.changes, err = newChangelogDecoder(cf, cfg.value.opts, valSchema, r.valB, r.meta)
+	} else if cfg.value.format == avro.Debezium {
+		r.changes, err = newDebeziumDecoder(cfg.value, valProj, r.valB)
 	} else {
 		r.valDec, err = newDecoder(cfg.value, valProj, r.valB)
 	}

@@ -3,7 +3,8 @@
 // Flink's AvroSchemaConverter derives it, and the Confluent wire format (a
 // zero magic byte, a 4-byte big-endian schema id, then the Avro record) with
 // the schema registered on write and looked up by id on read through
-// github.com/twmb/franz-go/pkg/sr.
+// github.com/twmb/franz-go/pkg/sr; and 'debezium-avro-confluent', Debezium
+// change events in Avro in that wire format (debezium.go).
 //
 // Records are encoded and decoded with github.com/twmb/avro through
 // map[string]any, one record at a time; a hand-written column-wise codec is
@@ -35,30 +36,49 @@ const RecordName = "org.apache.flink.avro.generated.record"
 // TIMESTAMP_LTZ the local-timestamp variants (Flink's legacy mapping, its
 // default); DECIMAL is bytes with the decimal logical type.
 func SchemaFor(s types.Schema) (string, error) {
-	type field struct {
-		Name    string          `json:"name"`
-		Type    any             `json:"type"`
-		Default json.RawMessage `json:"default,omitempty"`
+	r, err := recordSchema(s, RecordName)
+	if err != nil {
+		return "", err
 	}
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+// field is a field of a record schema, marshalled as Avro's JSON.
+type field struct {
+	Name    string          `json:"name"`
+	Type    any             `json:"type"`
+	Default json.RawMessage `json:"default,omitempty"`
+}
+
+// record is a record schema, marshalled as Avro's JSON.
+type record struct {
+	Type   string  `json:"type"`
+	Name   string  `json:"name"`
+	Fields []field `json:"fields"`
+}
+
+// recordSchema is the record schema named name with s's columns.
+func recordSchema(s types.Schema, name string) (record, error) {
 	fields := make([]field, 0, s.Len())
 	for _, c := range s.Columns {
 		t, err := avroType(c.Type)
 		if err != nil {
-			return "", fmt.Errorf("column '%s': %w", c.Name, err)
+			return record{}, fmt.Errorf("column '%s': %w", c.Name, err)
 		}
 		f := field{Name: c.Name, Type: t}
 		if c.Type.Nullable() {
-			f.Type = []any{"null", t}
-			f.Default = json.RawMessage("null")
+			f = nullable(c.Name, t)
 		}
 		fields = append(fields, f)
 	}
-	b, err := json.Marshal(struct {
-		Type   string  `json:"type"`
-		Name   string  `json:"name"`
-		Fields []field `json:"fields"`
-	}{"record", RecordName, fields})
-	return string(b), err
+	return record{"record", name, fields}, nil
+}
+
+// nullable is a field of the union of null and t, defaulting to null, as
+// Flink's AvroSchemaConverter writes a nullable type.
+func nullable(name string, t any) field {
+	return field{Name: name, Type: []any{"null", t}, Default: json.RawMessage("null")}
 }
 
 func avroType(t types.DataType) (any, error) {
@@ -129,20 +149,29 @@ func NewDecoder(s types.Schema, proj []int, writer *avro.Schema, b *array.Record
 			return nil, err
 		}
 	}
+	d := newRowDecoder(s, proj, b)
+	d.schema = writer
+	return d, nil
+}
+
+// newRowDecoder is a Decoder without a writer schema: it stages records
+// decoded elsewhere (the row images of a Debezium envelope) with
+// stageFields.
+func newRowDecoder(s types.Schema, proj []int, b *array.RecordBuilder) *Decoder {
 	if proj == nil {
 		proj = make([]int, s.Len())
 		for i := range proj {
 			proj[i] = i
 		}
 	}
-	d := &Decoder{schema: writer, m: map[string]any{}, vals: make([]any, len(proj))}
+	d := &Decoder{m: map[string]any{}, vals: make([]any, len(proj))}
 	for out, f := range proj {
 		c := s.Columns[f]
 		d.names = append(d.names, c.Name)
 		d.ts = append(d.ts, c.Type)
 		d.bs = append(d.bs, b.Field(out))
 	}
-	return d, nil
+	return d
 }
 
 // Stage decodes one record.
@@ -155,8 +184,14 @@ func (d *Decoder) Stage(data []byte) error {
 	if len(rest) != 0 {
 		return fmt.Errorf("malformed Avro record: %d bytes after the record", len(rest))
 	}
+	return d.stageFields(d.m)
+}
+
+// stageFields stages the columns from a decoded record's fields, taken by
+// name; a field the record lacks is NULL.
+func (d *Decoder) stageFields(m map[string]any) error {
 	for k, name := range d.names {
-		v, err := convert(d.m[name], d.ts[k])
+		v, err := convert(m[name], d.ts[k])
 		if err != nil {
 			return fmt.Errorf("field '%s': %w", name, err)
 		}
@@ -291,12 +326,20 @@ func NewEncoder(s types.Schema, prefix []byte) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Encoder{schema: sch, prefix: prefix, m: make(map[string]any, s.Len())}
+	e := newRowEncoder(s)
+	e.schema, e.prefix = sch, prefix
+	return e, nil
+}
+
+// newRowEncoder is an Encoder without a schema: it converts rows to the
+// records that another schema nests (a Debezium envelope's row images).
+func newRowEncoder(s types.Schema) *Encoder {
+	e := &Encoder{m: make(map[string]any, s.Len())}
 	for _, c := range s.Columns {
 		e.names = append(e.names, c.Name)
 		e.ts = append(e.ts, c.Type)
 	}
-	return e, nil
+	return e
 }
 
 // Bind binds a batch.
@@ -307,11 +350,17 @@ func (e *Encoder) Bind(b arrow.RecordBatch) error {
 
 // AppendRow appends row i as a record.
 func (e *Encoder) AppendRow(dst []byte, i int) ([]byte, error) {
+	dst = append(dst, e.prefix...)
+	return e.schema.AppendEncode(dst, e.fields(i))
+}
+
+// fields is row i of the bound batch as a record's fields; the map is
+// reused by the next call.
+func (e *Encoder) fields(i int) map[string]any {
 	for k, name := range e.names {
 		e.m[name] = value(e.cols[k], e.ts[k], i)
 	}
-	dst = append(dst, e.prefix...)
-	return e.schema.AppendEncode(dst, e.m)
+	return e.m
 }
 
 // value is row i of a as the Go value the avro encoder takes.

@@ -88,21 +88,15 @@ func NewConfluentDecoder(reg *Registry, s types.Schema, proj []int, b *array.Rec
 
 // Stage decodes one framed record.
 func (d *ConfluentDecoder) Stage(data []byte) error {
-	if len(data) < 5 || data[0] != 0 {
-		return fmt.Errorf("not a Confluent Avro record: expected magic byte 0 and a schema id")
+	id, payload, err := unframe(data)
+	if err != nil {
+		return err
 	}
-	id := binary.BigEndian.Uint32(data[1:5])
 	dec, ok := d.byID[id]
 	if !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
-		defer cancel()
-		s, err := d.reg.cl.SchemaByID(ctx, int(id))
+		w, err := d.reg.schemaByID(id)
 		if err != nil {
-			return fmt.Errorf("schema id %d: %w", id, err)
-		}
-		w, err := avro.Parse(s.Schema)
-		if err != nil {
-			return fmt.Errorf("schema id %d: %w", id, err)
+			return err
 		}
 		if dec, err = NewDecoder(d.schema, d.proj, w, d.b); err != nil {
 			return err
@@ -110,7 +104,31 @@ func (d *ConfluentDecoder) Stage(data []byte) error {
 		d.byID[id] = dec
 	}
 	d.cur = dec
-	return dec.Stage(data[5:])
+	return dec.Stage(payload)
+}
+
+// unframe splits a Confluent-framed record into its schema id and Avro
+// payload.
+func unframe(data []byte) (uint32, []byte, error) {
+	if len(data) < 5 || data[0] != 0 {
+		return 0, nil, fmt.Errorf("not a Confluent Avro record: expected magic byte 0 and a schema id")
+	}
+	return binary.BigEndian.Uint32(data[1:5]), data[5:], nil
+}
+
+// schemaByID fetches and parses the writer schema registered as id.
+func (r *Registry) schemaByID(id uint32) (*avro.Schema, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+	defer cancel()
+	s, err := r.cl.SchemaByID(ctx, int(id))
+	if err != nil {
+		return nil, fmt.Errorf("schema id %d: %w", id, err)
+	}
+	w, err := avro.Parse(s.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("schema id %d: %w", id, err)
+	}
+	return w, nil
 }
 
 // StageNull stages NULL for every column.
@@ -126,13 +144,23 @@ func NewConfluentEncoder(reg *Registry, subject string, s types.Schema) (*Encode
 	if err != nil {
 		return nil, err
 	}
+	prefix, err := reg.register(subject, text)
+	if err != nil {
+		return nil, err
+	}
+	return NewEncoder(s, prefix)
+}
+
+// register registers the schema text under subject and returns the
+// Confluent header of records written with it.
+func (r *Registry) register(subject, text string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
 	defer cancel()
-	ss, err := reg.cl.CreateSchema(ctx, subject, sr.Schema{Schema: text, Type: sr.TypeAvro})
+	ss, err := r.cl.CreateSchema(ctx, subject, sr.Schema{Schema: text, Type: sr.TypeAvro})
 	if err != nil {
 		return nil, fmt.Errorf("registering the schema under subject '%s': %w", subject, err)
 	}
 	prefix := make([]byte, 5)
 	binary.BigEndian.PutUint32(prefix[1:], uint32(ss.ID))
-	return NewEncoder(s, prefix)
+	return prefix, nil
 }
