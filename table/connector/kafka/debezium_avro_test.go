@@ -87,7 +87,8 @@ func TestDebeziumAvroRead(t *testing.T) {
 	}
 	require.Equal(t, []string{"10,a,0", "20,b,0", "10,a,1", "15,a,2", "20,b,3"},
 		readSpec(t, connector.ScanSpec{Table: tbl, Projection: []int{2, 1}}, 0, 1, 0))
-	require.Equal(t, changelogRows, readWithRestores(t, tbl))
+	got, _ := readWithRestores(t, tbl, 1)
+	require.Equal(t, changelogRows, got)
 
 	id, _, err := reg.RegisterSchema("bad-value", sr.Schema{Schema: v1, Type: sr.TypeAvro})
 	require.NoError(t, err)
@@ -108,9 +109,10 @@ func TestDebeziumAvroRead(t *testing.T) {
 	}
 }
 
-// readWithRestores reads tbl in batches of one event, snapshotting after
-// every batch and restoring a new reader from the snapshot.
-func readWithRestores(t *testing.T, tbl connector.TableInfo) []string {
+// readWithRestores reads tbl in batches of batchSize records, snapshotting
+// after every batch and restoring a new reader from the snapshot, and
+// returns the rows and the last snapshot.
+func readWithRestores(t *testing.T, tbl connector.TableInfo, batchSize int) ([]string, []byte) {
 	t.Helper()
 	f, _ := connector.Source("kafka")
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -118,7 +120,7 @@ func readWithRestores(t *testing.T, tbl connector.TableInfo) []string {
 	var got []string
 	var snap []byte
 	for range 100 {
-		r, err := f.CreateReader(connector.ScanSpec{Table: tbl}, connector.ReaderContext{Parallelism: 1, Mem: mem, BatchSize: 1})
+		r, err := f.CreateReader(connector.ScanSpec{Table: tbl}, connector.ReaderContext{Parallelism: 1, Mem: mem, BatchSize: batchSize})
 		require.NoError(t, err)
 		if snap != nil {
 			require.NoError(t, r.Restore(snap))
@@ -126,7 +128,7 @@ func readWithRestores(t *testing.T, tbl connector.TableInfo) []string {
 		b, err := r.Next(context.Background())
 		if errors.Is(err, io.EOF) {
 			require.NoError(t, r.Close())
-			return got
+			return got, snap
 		}
 		require.NoError(t, err)
 		got = append(got, rows(b)...)
@@ -136,7 +138,7 @@ func readWithRestores(t *testing.T, tbl connector.TableInfo) []string {
 		require.NoError(t, r.Close())
 	}
 	t.Fatal("the read did not end")
-	return nil
+	return nil, nil
 }
 
 // TestDebeziumAvroRoundTrip writes a changelog as Flink does (+I and +U

@@ -199,29 +199,7 @@ func TestSnapshotRestore(t *testing.T) {
 	produce(t, addr, "bids", recs...)
 	tbl := table(addr, schema(col("auction", types.BigIntType)), "topic", "bids", "format", "json",
 		"scan.startup.mode", "earliest-offset", "scan.bounded.mode", "latest-offset")
-	f, _ := connector.Source("kafka")
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	var got []string
-	var snap []byte
-	for range 100 {
-		r, err := f.CreateReader(connector.ScanSpec{Table: tbl}, connector.ReaderContext{Parallelism: 1, Mem: mem, BatchSize: 4})
-		require.NoError(t, err)
-		if snap != nil {
-			require.NoError(t, r.Restore(snap))
-		}
-		b, err := r.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			require.NoError(t, r.Close())
-			break
-		}
-		require.NoError(t, err)
-		got = append(got, rows(b)...)
-		b.Release()
-		snap, err = r.Snapshot()
-		require.NoError(t, err)
-		require.NoError(t, r.Close())
-	}
+	got, snap := readWithRestores(t, tbl, 4)
 	sort.Slice(got, func(i, j int) bool { return len(got[i]) < len(got[j]) || len(got[i]) == len(got[j]) && got[i] < got[j] })
 	require.Equal(t, want, got)
 	require.JSONEq(t, `{"offsets":{"bids":{"0":10,"1":10,"2":10}},"stops":{"bids":{"0":10,"1":10,"2":10}}}`, string(snap))
