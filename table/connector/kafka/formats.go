@@ -5,7 +5,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/table/connector/format"
 	"github.com/eddysql/eddy/table/connector/format/avro"
 	"github.com/eddysql/eddy/table/connector/format/cdcjson"
@@ -39,7 +38,7 @@ func newDecoder(p *part, proj []int, b *array.RecordBuilder) (format.RecordDecod
 	case "avro":
 		return avro.NewDecoder(p.schema, proj, nil, b)
 	case "avro-confluent":
-		reg, err := avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo))
+		reg, err := registry(p)
 		if err != nil {
 			return nil, err
 		}
@@ -69,26 +68,18 @@ func newEncoder(cfg *config, p *part, suffix string) (format.RecordEncoder, erro
 	case "avro":
 		return avro.NewEncoder(p.schema, nil)
 	case "avro-confluent":
-		reg, err := avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo))
+		reg, err := registry(p)
 		if err != nil {
 			return nil, err
 		}
-		subject := p.opts.String(avro.Subject)
-		if subject == "" {
-			subject = cfg.topics[0] + "-" + suffix
-		}
-		return avro.NewConfluentEncoder(reg, subject, p.schema)
+		return avro.NewConfluentEncoder(reg, subject(cfg, p, suffix), p.schema)
 	}
 	if p.format == avro.Debezium {
-		reg, err := debeziumRegistry(p.opts)
+		reg, err := registry(p)
 		if err != nil {
 			return nil, err
 		}
-		subject := p.opts.String(avro.DebeziumSubject)
-		if subject == "" {
-			subject = cfg.topics[0] + "-" + suffix
-		}
-		return avro.NewDebeziumEncoder(reg, subject, p.schema, p.opts.String(avro.DebeziumSchema))
+		return avro.NewDebeziumEncoder(reg, subject(cfg, p, suffix), p.schema, p.opts.String(avro.DebeziumSchema))
 	}
 	if f := cdcjson.Lookup(p.format); f != nil {
 		c, err := f.ParseConfig(p.opts)
@@ -119,17 +110,31 @@ type changelogEncoder interface {
 	BindKinds(kinds *array.Int8)
 }
 
-// debeziumRegistry is the schema registry client of a
-// debezium-avro-confluent part.
-func debeziumRegistry(o connector.Options) (*avro.Registry, error) {
-	return avro.NewRegistry(o.String(avro.DebeziumURL), o.String(avro.DebeziumBasicAuthInfo))
+// registry is the schema registry client of a part in a format that
+// registers its schemas (avro-confluent, debezium-avro-confluent), whose
+// options differ only in the format's name.
+func registry(p *part) (*avro.Registry, error) {
+	url := p.format + avro.RegistryURL
+	if p.opts.String(url) == "" {
+		return nil, fmt.Errorf("option '%s' is required", url)
+	}
+	return avro.NewRegistry(p.opts.String(url), p.opts.String(p.format+avro.RegistryBasicAuthInfo))
+}
+
+// subject is the registry subject a part's writer registers its schema
+// under: its format's subject option, by default '<topic>-<suffix>'.
+func subject(cfg *config, p *part, suffix string) string {
+	if s := p.opts.String(p.format + avro.RegistrySubject); s != "" {
+		return s
+	}
+	return cfg.topics[0] + "-" + suffix
 }
 
 // newDebeziumDecoder creates the decoder of a debezium-avro-confluent value
 // part into b, whose fields are the part's columns at positions proj (all
 // of them when proj is nil).
 func newDebeziumDecoder(p *part, proj []int, b *array.RecordBuilder) (changelogDecoder, error) {
-	reg, err := debeziumRegistry(p.opts)
+	reg, err := registry(p)
 	if err != nil {
 		return nil, err
 	}

@@ -492,17 +492,13 @@ func checkPart(what string, p *part) error {
 		if err == nil {
 			err = cdcjson.CheckSchema(p.schema)
 		}
-	case "avro-confluent":
-		if p.opts.String(avro.URL) == "" {
-			err = fmt.Errorf("option '%s' is required", avro.URL)
-		} else if _, err = avro.NewRegistry(p.opts.String(avro.URL), p.opts.String(avro.BasicAuthInfo)); err == nil {
-			// The registry client connects lazily: this checks its options.
+	case avro.Confluent:
+		// The registry client connects lazily: this checks its options.
+		if _, err = registry(p); err == nil {
 			err = avro.CheckSchema(p.schema)
 		}
 	case avro.Debezium:
-		if p.opts.String(avro.DebeziumURL) == "" {
-			err = fmt.Errorf("option '%s' is required", avro.DebeziumURL)
-		} else if _, err = debeziumRegistry(p.opts); err == nil {
+		if _, err = registry(p); err == nil {
 			err = avro.CheckDebeziumSchema(p.schema, p.opts.String(avro.DebeziumSchema))
 		}
 	}

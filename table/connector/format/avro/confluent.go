@@ -16,24 +16,42 @@ import (
 	"github.com/eddysql/eddy/table/connector/format"
 )
 
+// Confluent is the name of the 'avro-confluent' format.
+const Confluent = "avro-confluent"
+
 // Option keys of avro-confluent.
 const (
-	URL           = "avro-confluent.url"
-	Subject       = "avro-confluent.subject"
-	BasicAuthInfo = "avro-confluent.basic-auth.user-info"
+	URL           = Confluent + RegistryURL
+	Subject       = Confluent + RegistrySubject
+	BasicAuthInfo = Confluent + RegistryBasicAuthInfo
 )
+
+// The suffixes, after a format's name, of the schema registry options of
+// the formats that register their schemas (avro-confluent,
+// debezium-avro-confluent), as Flink names them.
+const (
+	RegistryURL           = ".url"
+	RegistrySubject       = ".subject"
+	RegistryBasicAuthInfo = ".basic-auth.user-info"
+)
+
+// registryOptions declares the schema registry options of format;
+// subjectDoc says what its subject names.
+func registryOptions(format, subjectDoc string) []connector.Option {
+	return []connector.Option{
+		{Key: format + RegistryURL, Type: connector.String,
+			Doc: "URL of the Confluent Schema Registry (required by " + format + ")."},
+		{Key: format + RegistrySubject, Type: connector.String, Doc: subjectDoc},
+		{Key: format + RegistryBasicAuthInfo, Type: connector.String,
+			Doc: "'user:password' for HTTP basic authentication to the registry."},
+	}
+}
 
 // ConfluentOptions are avro-confluent's option declarations. A connector
 // with both a key and a value format declares them with "key." and
 // "value." prefixes too.
-var ConfluentOptions = []connector.Option{
-	{Key: URL, Type: connector.String,
-		Doc: "URL of the Confluent Schema Registry (required by avro-confluent)."},
-	{Key: Subject, Type: connector.String,
-		Doc: "Subject to register the schema under when writing; by default '<topic>-value' or '<topic>-key'."},
-	{Key: BasicAuthInfo, Type: connector.String,
-		Doc: "'user:password' for HTTP basic authentication to the registry."},
-}
+var ConfluentOptions = registryOptions(Confluent,
+	"Subject to register the schema under when writing; by default '<topic>-value' or '<topic>-key'.")
 
 // registryTimeout bounds each call to the schema registry.
 const registryTimeout = 30 * time.Second

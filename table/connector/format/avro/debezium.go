@@ -18,26 +18,17 @@ import (
 // records are.
 const Debezium = "debezium-avro-confluent"
 
-// Option keys of debezium-avro-confluent.
-const (
-	DebeziumURL           = Debezium + ".url"
-	DebeziumSubject       = Debezium + ".subject"
-	DebeziumBasicAuthInfo = Debezium + ".basic-auth.user-info"
-	DebeziumSchema        = Debezium + ".schema"
-)
+// DebeziumSchema is the option of debezium-avro-confluent's explicit
+// envelope schema.
+const DebeziumSchema = Debezium + ".schema"
 
 // DebeziumOptions are debezium-avro-confluent's option declarations: the
-// registry options avro-confluent honours, under the format's prefix.
-var DebeziumOptions = []connector.Option{
-	{Key: DebeziumURL, Type: connector.String,
-		Doc: "URL of the Confluent Schema Registry (required by debezium-avro-confluent)."},
-	{Key: DebeziumSubject, Type: connector.String,
-		Doc: "Subject to register the envelope schema under when writing; by default '<topic>-value'."},
-	{Key: DebeziumBasicAuthInfo, Type: connector.String,
-		Doc: "'user:password' for HTTP basic authentication to the registry."},
-	{Key: DebeziumSchema, Type: connector.String,
-		Doc: "Avro schema of the envelope, instead of the one derived from the columns: registered and written by a sink, the reader schema of a source. Its shape must be the derived one's (a nullable record of before, after and op); names, namespaces and docs may differ."},
-}
+// registry options avro-confluent honours, under the format's prefix, and
+// the explicit schema.
+var DebeziumOptions = append(registryOptions(Debezium,
+	"Subject to register the envelope schema under when writing; by default '<topic>-value'."), connector.Option{
+	Key: DebeziumSchema, Type: connector.String,
+	Doc: "Avro schema of the envelope, instead of the one derived from the columns: registered and written by a sink, the reader schema of a source. Its shape must be the derived one's (a nullable record of before, after and op); names, namespaces and docs may differ."})
 
 // DebeziumSchemaFor derives the writer schema of the envelope of rows
 // with s's columns as Flink's DebeziumAvroSerializationSchema does: the
