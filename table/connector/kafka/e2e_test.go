@@ -83,6 +83,27 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// runStatements runs stmts, each to its end (table.dml-sync), in a fresh
+// environment with the configuration cfg and a leak-checked allocator.
+func runStatements(t *testing.T, cfg map[string]string, stmts ...string) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	conf := map[string]string{"table.dml-sync": "true"}
+	for k, v := range cfg {
+		conf[k] = v
+	}
+	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: conf})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, stmt := range stmts {
+		r, err := env.ExecuteSQL(ctx, stmt)
+		require.NoError(t, err, stmt)
+		r.Close()
+	}
+}
+
 // newConsumer reads topic from its start. A fetch waits at most 100 ms
 // for data: with kgo's default of 5 s, partitions whose start offsets
 // load after the first fetch went out wait for that fetch, and a loaded

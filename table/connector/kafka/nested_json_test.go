@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"sort"
 	"testing"
-	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/eddysql/eddy/table"
 )
 
 // TestNestedJSONEndToEnd reads JSON messages with nested objects and
@@ -31,13 +27,7 @@ func TestNestedJSONEndToEnd(t *testing.T) {
 	}
 	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
 
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"parallelism.default": "2", "table.dml-sync": "true"}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, stmt := range []string{
+	runStatements(t, map[string]string{"parallelism.default": "2"},
 		fmt.Sprintf(`CREATE TABLE orders (
 		  id BIGINT, customer ROW<name STRING, address ROW<city STRING>>,
 		  items ARRAY<ROW<sku STRING, qty INT>>, attrs MAP<STRING, STRING>
@@ -46,12 +36,7 @@ func TestNestedJSONEndToEnd(t *testing.T) {
 		fmt.Sprintf(`CREATE TABLE out (id BIGINT, who ROW<name STRING, city STRING>, qty ARRAY<INT>) WITH (
 		  'connector' = 'kafka', 'topic' = 'out', 'properties.bootstrap.servers' = '%s', 'format' = 'json')`, addr),
 		`INSERT INTO out SELECT id, ROW(customer.name, customer.address.city), ARRAY[items[1].qty, items[2].qty]
-		   FROM orders WHERE attrs['prio'] = 'p1'`,
-	} {
-		r, err := env.ExecuteSQL(ctx, stmt)
-		require.NoError(t, err, stmt)
-		r.Close()
-	}
+		   FROM orders WHERE attrs['prio'] = 'p1'`)
 	var want []string
 	for i := 1; i < 20; i += 2 {
 		want = append(want, fmt.Sprintf(`{"id":%d,"who":{"name":"c%d","city":"city1"},"qty":[%d,1]}`, i, i%3, i))

@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/eddysql/eddy/table"
 )
 
 // TestRawNumericKeys reads BIGINT keys written as Kafka's LongSerializer
@@ -29,25 +26,16 @@ func TestRawNumericKeys(t *testing.T) {
 	}
 	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
 
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	env, err := table.NewEnvironment(table.Settings{Mem: mem, Config: map[string]string{"table.dml-sync": "true"}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, stmt := range []string{
+	runStatements(t, nil,
 		fmt.Sprintf(`CREATE TABLE events (k BIGINT, v INT) WITH ('connector' = 'kafka', 'topic' = 'events',
 		  'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
 		  'key.format' = 'raw', 'key.fields' = 'k', 'value.format' = 'json', 'value.fields-include' = 'EXCEPT_KEY')`, addr),
 		fmt.Sprintf(`CREATE TABLE out (k INT, v INT) WITH ('connector' = 'kafka', 'topic' = 'out',
 		  'properties.bootstrap.servers' = '%s', 'key.format' = 'raw', 'key.raw.endianness' = 'little-endian',
 		  'key.fields' = 'k', 'value.format' = 'json')`, addr),
-		`INSERT INTO out SELECT CAST(k - 1000000000000 AS INT), v FROM events WHERE v >= 7`,
-	} {
-		r, err := env.ExecuteSQL(ctx, stmt)
-		require.NoError(t, err, stmt)
-		r.Close()
-	}
+		`INSERT INTO out SELECT CAST(k - 1000000000000 AS INT), v FROM events WHERE v >= 7`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	cons := newConsumer(t, addr, "out")
 	got := map[string]string{}
 	for len(got) < 3 {
