@@ -354,7 +354,7 @@ func (e *constraintEnforcer) check(c *fieldCheck, arr arrow.Array, l *level) (ar
 		if c.t.Kind == types.Map {
 			return nil, e.checkMap(c, a, l)
 		}
-		child := e.elements(a, a.Offsets(), l, func(p string, idx int) string { return fmt.Sprintf("%s[%d]", p, idx) })
+		child := e.elements(a, a.Offsets()[a.Data().Offset():], l, func(p string, idx int) string { return fmt.Sprintf("%s[%d]", p, idx) })
 		if _, err := e.check(c.children[0], a.ListValues(), child); err != nil {
 			return nil, err
 		}
@@ -367,7 +367,7 @@ func (e *constraintEnforcer) check(c *fieldCheck, arr arrow.Array, l *level) (ar
 // checkMap checks the keys and values of the MAP column a.
 func (e *constraintEnforcer) checkMap(c *fieldCheck, a *array.List, l *level) error {
 	_, keys, values := types.MapEntries(a)
-	child := e.elements(a, a.Offsets(), l, func(p string, _ int) string { return p })
+	child := e.elements(a, a.Offsets()[a.Data().Offset():], l, func(p string, _ int) string { return p })
 	keyLevel := &level{rows: child.rows, path: func(i int) string { return child.path(i) + "[key]" }}
 	valueLevel := &level{rows: child.rows, path: func(i int) string { return child.path(i) + "[value]" }}
 	for k, ch := range c.children {

@@ -50,8 +50,10 @@ func TestConstraintEnforcer(t *testing.T) {
 		arrow *arrow.Schema
 		spec  ConstraintEnforcerSpec
 		in    string
-		want  string
-		code  errs.Code
+		// from slices the input batch from that row on.
+		from int64
+		want string
+		code errs.Code
 	}{{
 		name: "top-level NOT NULL error names the column", schema: strs,
 		in:   `[{"a": 1}, {"a": null}]`,
@@ -133,6 +135,13 @@ func TestConstraintEnforcer(t *testing.T) {
 		name: "rows in arrays are not checked under ROWS", schema: arrayOfRows, spec: ConstraintEnforcerSpec{Nested: NestedRows, TypeLength: EnforceError},
 		in:   `[{"a": [{"c": "ab"}, {"c": "abc"}]}]`,
 		want: `[{"a":[{"c":"ab"},{"c":"abc"}]}]`,
+	}, {
+		// A sliced list's offsets start at its offset into the buffer.
+		name: "rows in a sliced array column", schema: arrayOfRows, spec: ConstraintEnforcerSpec{Nested: NestedAll, TypeLength: EnforceError},
+		in:   `[{"a": [{"c": "abc"}, {"c": "xyz"}]}, {"a": [{"c": "ab"}]}, {"a": [{"c": "cd"}, {"c": "abcd"}]}]`,
+		from: 1,
+		want: "Column 'a[1].c' is CHAR(2), however, a string of length 4 is being written into it.",
+		code: errs.StringDataLengthMismatch,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -143,6 +152,11 @@ func TestConstraintEnforcer(t *testing.T) {
 			}
 			in, _, err := array.RecordFromJSON(mem, as, strings.NewReader(tc.in))
 			require.NoError(t, err)
+			if tc.from > 0 {
+				sliced := in.NewSlice(tc.from, in.NumRows())
+				in.Release()
+				in = sliced
+			}
 			defer in.Release()
 			e, err := newConstraintEnforcer(tc.spec, tc.schema, mem)
 			require.NoError(t, err)

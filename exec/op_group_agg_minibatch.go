@@ -15,9 +15,11 @@ import (
 // Mini-batch group aggregation, Flink's MiniBatchGroupAggFunction behind a
 // count bundle trigger. With 'table.exec.mini-batch.enabled' the group
 // aggregate buffers its input batches (the bundle) and applies them
-// together when the bundle holds 'table.exec.mini-batch.size' rows, when
-// its first row has waited 'table.exec.mini-batch.allow-latency' of
-// processing time, at the end of the input and before a snapshot
+// together when the bundle holds 'table.exec.mini-batch.size' rows (a
+// batch that overfills it is cut at that row, as Flink's count trigger
+// fires on it), when its first row has waited
+// 'table.exec.mini-batch.allow-latency' of processing time, at the end of
+// the input and before a snapshot
 // (PrepareSnapshotPreBarrier). A watermark arriving while rows are
 // buffered waits for the bundle and follows its results, so the results
 // of the rows before a watermark still precede it; Flink instead sends
@@ -38,7 +40,9 @@ import (
 // concatenated batch with the same vectorized hashing and accumulator
 // updates as a single input batch; the per-row results the accumulators
 // record give each group's result before its first row and after its last.
-// Changes are emitted in the order of each key's first row in the bundle.
+// Changes are emitted in the order Flink's bundle operators iterate their
+// java.util.HashMap (bundle_order.go), which downstream bundles can
+// observe.
 //
 // Flink's optimizer also splits a mini-batch aggregate into local and
 // global phases (table.optimizer.agg-phase-strategy): the global phase
@@ -95,8 +99,15 @@ type miniBatch struct {
 	// before the bundle
 	first, last []int32
 	existed     []bool
-	touched     []int32 // slots with first > 0, in first-row order
+	touched     []int32 // slots with first > 0, in first-row order, then in emission order
 	pairEq      []bool
+
+	// emission order of a bundle's groups (bundleOrder), and its scratch
+	order   bundleOrder
+	keys    []arrow.Array
+	rowOf   []int32
+	perm    []int32
+	reorder []int32
 }
 
 func (m *miniBatch) grow(n int) {
@@ -122,6 +133,16 @@ func (m *miniBatch) release() {
 // bufferBatch adds b to the bundle and applies the bundle once it is full.
 func (g *groupAgg) bufferBatch(b arrow.RecordBatch, out Output) error {
 	m := &g.miniBatch
+	if m.rows+int(b.NumRows()) <= m.size {
+		return g.addToBundle(b, out)
+	}
+	return forEachBundlePart(b, m.size, &m.rows, func(part arrow.RecordBatch) error { return g.addToBundle(part, out) })
+}
+
+// addToBundle buffers b, which does not overfill the bundle, and applies
+// the bundle once it is full.
+func (g *groupAgg) addToBundle(b arrow.RecordBatch, out Output) error {
+	m := &g.miniBatch
 	if m.rows == 0 {
 		m.since = g.clock.NowMillis()
 	}
@@ -130,6 +151,26 @@ func (g *groupAgg) bufferBatch(b arrow.RecordBatch, out Output) error {
 	m.rows += int(b.NumRows())
 	if m.rows >= m.size {
 		return g.flushBundle(out)
+	}
+	return nil
+}
+
+// forEachBundlePart hands add the parts of b that fill a bundle of size
+// rows holding *rows rows already: Flink's count trigger fires on the row
+// that fills the bundle, so a batch that overfills it is cut there and
+// the rest starts the next bundle. add must count a part into *rows (and
+// reset it when it flushes).
+func forEachBundlePart(b arrow.RecordBatch, size int, rows *int, add func(arrow.RecordBatch) error) error {
+	n := int(b.NumRows())
+	for off := 0; off < n; {
+		k := min(n-off, size-*rows)
+		part := b.NewSlice(int64(off), int64(off+k))
+		err := add(part)
+		part.Release()
+		if err != nil {
+			return err
+		}
+		off += k
 	}
 	return nil
 }
@@ -266,6 +307,9 @@ func (g *groupAgg) emitAndReset(b arrow.RecordBatch, touched []int32, now int64,
 // result before a group's first row and after its last.
 func (g *groupAgg) emitBundle(b arrow.RecordBatch, out Output) error {
 	m := &g.miniBatch
+	if m.size > 0 {
+		g.orderTouched(b)
+	}
 	rows, before, kinds := g.emitRows[:0], g.emitBefore[:0], g.emitKinds[:0]
 	updates := false
 	for _, s := range m.touched {
@@ -290,6 +334,31 @@ func (g *groupAgg) emitBundle(b arrow.RecordBatch, out Output) error {
 	}
 	g.emitRows, g.emitBefore, g.emitKinds = rows, before, kinds
 	return g.emitResults(b, rows, before, kinds, out)
+}
+
+// orderTouched puts the bundle's groups in Flink's emission order
+// (bundleOrder); their keys are at their first rows in b.
+func (g *groupAgg) orderTouched(b arrow.RecordBatch) {
+	m := &g.miniBatch
+	m.keys = m.keys[:0]
+	for _, k := range g.spec.Keys {
+		m.keys = append(m.keys, b.Column(k))
+	}
+	m.rowOf = growLen(m.rowOf, len(m.touched))[:len(m.touched)]
+	for i, s := range m.touched {
+		m.rowOf[i] = m.first[s] - 1
+	}
+	perm, ok := m.order.order(m.keys, m.rowOf, len(m.touched), m.perm)
+	m.perm = perm
+	clear(m.keys)
+	if !ok || isIdentity(perm) {
+		return
+	}
+	reordered := m.reorder[:0]
+	for _, p := range perm {
+		reordered = append(reordered, m.touched[p])
+	}
+	m.touched, m.reorder = reordered, m.touched
 }
 
 // withoutUpdateBefore removes the -U rows from the rows to emit, in

@@ -1,11 +1,13 @@
 package exec
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/exec/agg"
@@ -26,7 +28,7 @@ import (
 //     creates are copied out of it (one Take per key column), so no input
 //     batch is retained.
 //   - The bundle is flushed when it holds 'table.exec.mini-batch.size'
-//     rows, when its first row has waited 'table.exec.mini-batch.allow-
+//     rows (a batch that overfills it is cut there), when its first row has waited 'table.exec.mini-batch.allow-
 //     latency' (OnProcessingTime), before a watermark is forwarded, at the
 //     end of the input and before a checkpoint barrier
 //     (PrepareSnapshotPreBarrier). Without mini-batch every batch is a
@@ -36,7 +38,7 @@ import (
 //     the change of their counts (agg.NewLocalState), which the global
 //     phase merges into its distinct state.
 //   - A flush emits one insert-only batch: a row per group the bundle
-//     touched with its keys, each call's accumulator fields
+//     touched, in Flink's bundle order (bundle_order.go), with its keys, each call's accumulator fields
 //     (agg.State.Drain, agg.GroupAccumulators order: a DISTINCT call's
 //     view as a list of values and a list of counts) and, over a changelog,
 //     the change of its row count (Flink's count1), then forgets every
@@ -72,8 +74,13 @@ type localGroupAgg struct {
 	// column c at those groups' first rows, in slot order.
 	keys  [][]arrow.Array
 	first []int32
-	slots []int32
-	cols  []arrow.Array
+	slots []int32 // the groups of a flush, in emission order
+	// hashOrder emits a flush's groups in Flink's bundle order
+	// (bundleOrder), as its mini-batch local aggregate does; otherwise in
+	// insertion order.
+	hashOrder bool
+	order     bundleOrder
+	cols      []arrow.Array
 }
 
 func newLocalGroupAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
@@ -136,6 +143,7 @@ func (l *localGroupAgg) Open(ctx *OperatorContext) error {
 	l.keys = make([][]arrow.Array, len(l.spec.Keys))
 	var err error
 	l.size, l.latency, err = MiniBatchOptions(ctx.Config)
+	l.hashOrder = l.size > 0
 	return err
 }
 
@@ -171,6 +179,17 @@ func (l *localGroupAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) err
 	if n == 0 {
 		return nil
 	}
+	if l.size == 0 || l.rows+n <= l.size {
+		return l.accumulate(b, out)
+	}
+	return forEachBundlePart(b, l.size, &l.rows, func(part arrow.RecordBatch) error { return l.accumulate(part, out) })
+}
+
+// accumulate applies b, which does not overfill the bundle, and flushes
+// the bundle once it is full.
+func (l *localGroupAgg) accumulate(b arrow.RecordBatch, out Output) error {
+	g := &l.tbl
+	n := int(b.NumRows())
 	if l.rows == 0 {
 		l.since = l.clock.NowMillis()
 	}
@@ -239,10 +258,6 @@ func (l *localGroupAgg) flush(out Output) error {
 	if n == 0 {
 		return nil
 	}
-	l.slots = growLen(l.slots, n)[:n]
-	for s := range l.slots {
-		l.slots[s] = int32(s)
-	}
 	for c, parts := range l.keys {
 		if len(parts) == 1 {
 			parts[0].Retain()
@@ -255,6 +270,9 @@ func (l *localGroupAgg) flush(out Output) error {
 		}
 		l.cols[c] = col
 	}
+	if err := l.orderGroups(n); err != nil {
+		return err
+	}
 	for i, st := range g.states {
 		off := l.accOff[i]
 		if err := st.Drain(l.mem, l.acc[i], l.slots, l.cols[off:off+len(l.acc[i])]); err != nil {
@@ -263,13 +281,58 @@ func (l *localGroupAgg) flush(out Output) error {
 	}
 	if l.spec.InputChangelog {
 		cb := array.NewInt64Builder(l.mem)
-		cb.AppendValues(g.rows[:n], nil)
+		cb.Reserve(n)
+		for _, s := range l.slots {
+			cb.UnsafeAppend(g.rows[s])
+		}
 		l.cols[len(l.cols)-1] = cb.NewArray()
 		cb.Release()
 	}
 	res := array.NewRecordBatch(l.out, l.cols, int64(n))
 	defer res.Release()
 	return out.Emit(res)
+}
+
+// orderGroups sets l.slots to the bundle's n groups in Flink's emission
+// order (bundleOrder) and the key columns to match.
+func (l *localGroupAgg) orderGroups(n int) error {
+	keys := l.cols[:len(l.spec.Keys)]
+	ok := false
+	if l.hashOrder {
+		l.slots, ok = l.order.order(keys, nil, n, l.slots)
+	}
+	if !ok {
+		l.slots = growLen(l.slots, n)[:n]
+		for s := range l.slots {
+			l.slots[s] = int32(s)
+		}
+		return nil
+	}
+	if isIdentity(l.slots) {
+		return nil
+	}
+	idx := array.NewInt32Data(array.NewData(arrow.PrimitiveTypes.Int32, n,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(l.slots))}, nil, 0, 0))
+	defer idx.Release()
+	ctx := compute.WithAllocator(context.Background(), l.mem)
+	for c, col := range keys {
+		taken, err := compute.TakeArray(ctx, col, idx)
+		if err != nil {
+			return fmt.Errorf("local-group-aggregate: %w", err)
+		}
+		col.Release()
+		keys[c] = taken
+	}
+	return nil
+}
+
+func isIdentity(perm []int32) bool {
+	for i, p := range perm {
+		if p != int32(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // reset empties the bundle: the table forgets every group (their

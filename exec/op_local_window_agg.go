@@ -138,8 +138,10 @@ func (l *localWindowAgg) init(s *arrow.Schema) error {
 		return err
 	}
 	// The window operator decides its flushes (watermarks, barriers and
-	// the buffer bound), not the mini-batch options.
+	// the buffer bound), not the mini-batch options. Flink's window buffer
+	// (a BytesHashMap) emits in insertion order.
 	inner.size = localWindowBufferRows
+	inner.hashOrder = false
 	l.inner = inner
 	l.inSchema = s
 	l.augSchema = arrow.NewSchema(append(s.Fields(), arrow.Field{Name: "$slice_end", Type: l.out.Field(l.out.NumFields() - 1).Type}), nil)

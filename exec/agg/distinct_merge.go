@@ -168,7 +168,8 @@ func (s *State) MergeGroup(mem memory.Allocator, b arrow.RecordBatch, slots []in
 	if !ok1 || !ok2 {
 		return fmt.Errorf("aggregate %s: the distinct view is not two list columns", s.call)
 	}
-	offs, coffs := valList.Offsets(), cntList.Offsets()
+	// Offsets are the unsliced buffers: a sliced list starts at its offset.
+	offs, coffs := valList.Offsets()[valList.Data().Offset():], cntList.Offsets()[cntList.Data().Offset():]
 	cnts := fixedView[int64](cntList.ListValues())
 	m := s.dm
 	n := len(slots)

@@ -514,7 +514,8 @@ func (k *multisetK[T, O]) merge(cols []arrow.Array, slots []int32) {
 	valList, cntList := cols[0].(*array.List), cols[1].(*array.List)
 	vals := k.vw.view(valList.ListValues())
 	cnts := fixedView[int64](cntList.ListValues())
-	offs, coffs := valList.Offsets(), cntList.Offsets()
+	// Offsets are the unsliced buffers: a sliced list starts at its offset.
+	offs, coffs := valList.Offsets()[valList.Data().Offset():], cntList.Offsets()[cntList.Data().Offset():]
 	for i, s := range slots {
 		if s < 0 {
 			continue
