@@ -88,10 +88,14 @@ func (s *sink) Open(ctx *OperatorContext) error {
 	if s.clock == nil {
 		s.clock = SystemClock{}
 	}
-	w, err := f.CreateWriter(s.spec.SinkSpec, connector.ReaderContext{
+	rc := connector.ReaderContext{
 		Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Mem: ctx.Mem, BatchSize: bs,
 		Checkpointing: ckpt.Enabled(), NowMillis: s.clock.NowMillis,
-	})
+	}
+	if ctx.JobID != "" {
+		rc.SinkID = fmt.Sprintf("%s/%d", ctx.JobID, ctx.Vertex)
+	}
+	w, err := f.CreateWriter(s.spec.SinkSpec, rc)
 	if err != nil {
 		return fmt.Errorf("creating writer for table %s: %w", s.spec.Table.Name, err)
 	}

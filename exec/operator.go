@@ -65,9 +65,11 @@ type Operator interface {
 
 // OperatorContext is what an operator instance learns about where it runs.
 type OperatorContext struct {
-	// Subtask is this instance's index in [0, Parallelism).
+	// Subtask is this instance's index in [0, Parallelism) of job graph
+	// vertex Vertex.
 	Subtask     int
 	Parallelism int
+	Vertex      int
 	// Mem allocates every buffer the operator creates; tests pass a checked
 	// allocator to find leaks.
 	Mem memory.Allocator

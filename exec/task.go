@@ -215,7 +215,7 @@ func (t *task) run() (err error) {
 	for i := range d.Operators {
 		spec := &d.Operators[i]
 		octx := &OperatorContext{
-			Subtask: d.Subtask, Parallelism: d.Parallelism, Mem: t.mem,
+			Subtask: d.Subtask, Parallelism: d.Parallelism, Vertex: d.Vertex, Mem: t.mem,
 			Metrics: t.metrics[i], Config: d.Config, JobID: d.JobID, Results: t.results,
 			Clock: t.clock, splits: splits,
 		}

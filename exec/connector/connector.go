@@ -213,6 +213,12 @@ type ReaderContext struct {
 	// NowMillis reads processing time in milliseconds from the task's
 	// clock (a manual clock in tests); nil means the wall clock.
 	NowMillis func() int64
+	// SinkID names a sink writer's sink: the same in every attempt of a
+	// job (a restart), different for each sink of a job and for every
+	// job, a restored one included. A writer may derive the names of what
+	// it writes from it, so that a restart that restores no checkpoint
+	// can find what its failed attempts left. Empty outside a job.
+	SinkID string
 }
 
 // SourceReader produces the batches of one parallel subtask of a scan. A

@@ -23,7 +23,9 @@ import (
 // (NotifyCheckpointComplete), by a writer restored from such a checkpoint
 // (Recover), or, for the files of a finished subtask, by the factory
 // (CommitFinished). A failover thus replays exactly the rows of files
-// never committed, whose hidden leftovers Recover deletes.
+// never committed, whose hidden leftovers Recover deletes, or, after a
+// restart that restored no checkpoint, the writer before its first part
+// file (cleanLeftovers).
 
 var (
 	_ connector.TwoPhaseCommitWriter = (*writer)(nil)
@@ -220,6 +222,24 @@ func (w *writer) Recover(state []byte) error {
 	if s.Subtask == w.subtask {
 		w.uuid, w.nextPart = s.UUID, max(s.Next, next)
 	}
+	return nil
+}
+
+// cleanLeftovers deletes, before the writer's first part file, the hidden
+// part files of its uuid and subtask: those of failed attempts of its job
+// that no checkpoint recorded (a restart without a completed checkpoint
+// starts the sink afresh; Recover has committed every file one did), as
+// this attempt has written none yet. New part files are numbered after
+// the committed ones, which a job without checkpointing commits at once.
+func (w *writer) cleanLeftovers() error {
+	if w.cleaned {
+		return nil
+	}
+	next, err := removeLeftovers(w.cfg.path, w.uuid, w.subtask)
+	if err != nil {
+		return err
+	}
+	w.cleaned, w.nextPart = true, max(w.nextPart, next)
 	return nil
 }
 

@@ -33,9 +33,14 @@ func newSinkHarness(t *testing.T, tbl connector.TableInfo) *sinkHarness {
 }
 
 func (h *sinkHarness) writer(checkpointing bool) *writer {
+	return h.sinkWriter(checkpointing, "")
+}
+
+// sinkWriter is writer for the sink sinkID of a job.
+func (h *sinkHarness) sinkWriter(checkpointing bool, sinkID string) *writer {
 	h.t.Helper()
 	w, err := Factory{}.CreateWriter(connector.SinkSpec{Table: h.tbl}, connector.ReaderContext{
-		Mem: h.mem, Checkpointing: checkpointing, NowMillis: func() int64 { return h.clock }})
+		Mem: h.mem, Checkpointing: checkpointing, NowMillis: func() int64 { return h.clock }, SinkID: sinkID})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -224,6 +229,62 @@ func TestRecoverAfterCrash(t *testing.T) {
 				t.Errorf("the other writer has %d hidden files left, want its %d pending and in progress: %v", others, want, h.hidden())
 			}
 			other.Close()
+		})
+	}
+}
+
+// TestRestartWithoutCheckpoint: a job that fails before any checkpoint
+// completed restarts its sink afresh, with the same part file names: the
+// new attempt deletes the hidden files of its failed attempts (pending
+// after a barrier and in progress), not another sink's, and, without
+// checkpointing, numbers its files after those the failed attempt
+// committed.
+func TestRestartWithoutCheckpoint(t *testing.T) {
+	for _, checkpointing := range []bool{true, false} {
+		t.Run(fmt.Sprintf("checkpointing=%v", checkpointing), func(t *testing.T) {
+			tbl := table(t.TempDir(), nSchema, "format", "csv", RollingFileSize, "8b")
+			h := newSinkHarness(t, tbl)
+			other := h.sinkWriter(checkpointing, "job/2")
+			h.write(other, 100)
+			failed := h.sinkWriter(checkpointing, "job/1")
+			h.write(failed, 1, 2)
+			if checkpointing {
+				preCommit(t, failed, 1) // checkpoint 1 never completes
+			}
+			h.write(failed, 1000, 1001, 1002)
+			h.write(failed, 3)
+			must(t, failed.Close())
+			var committed []int
+			if !checkpointing {
+				committed = []int{1, 2, 1000, 1001, 1002}
+			}
+			h.expect("after the failure", committed...)
+
+			r := h.sinkWriter(checkpointing, "job/1")
+			if r.uuid != failed.uuid {
+				t.Fatalf("the restarted sink's uuid is %s, the failed attempt's %s", r.uuid, failed.uuid)
+			}
+			h.write(r, 1, 2, 3)
+			own := 0
+			for _, f := range h.hidden() {
+				if strings.Contains(f, r.uuid) {
+					own++
+				}
+			}
+			if want := len(r.files) + len(r.pending); own != want {
+				t.Errorf("%d hidden files of the sink, want the restarted attempt's %d: %v", own, want, h.hidden())
+			}
+			if !slices.ContainsFunc(h.hidden(), func(f string) bool { return strings.Contains(f, other.uuid) }) {
+				t.Errorf("the other sink's in-progress file was removed: %v", h.hidden())
+			}
+			must(t, r.Finish())
+			if checkpointing {
+				final := preCommit(t, r, connector.EndOfInput)
+				must(t, Factory{}.CommitFinished(connector.SinkSpec{Table: tbl}, final))
+			}
+			must(t, r.Close())
+			h.expect("after the restarted attempt", append(committed, 1, 2, 3)...)
+			must(t, other.Close())
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -593,7 +594,10 @@ func (r *reader) Close() error {
 // are renamed when committed (commit.go), so readers never see a partial
 // or uncommitted file. A partitioned table's files go into the key=value
 // directories of their rows' partition values, without the partition
-// columns.
+// columns. The uuid is the same in every attempt of a job (derived from
+// the sink's connector.ReaderContext.SinkID, as Flink plans one part
+// prefix per sink), so that an attempt that restores no checkpoint can
+// delete the hidden files its failed attempts left (cleanLeftovers).
 func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext) (connector.SinkWriter, error) {
 	c, err := parseConfig(spec.Table)
 	if err == nil {
@@ -605,7 +609,7 @@ func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext)
 	if err := os.MkdirAll(c.path, 0o755); err != nil {
 		return nil, fmt.Errorf("filesystem: %w", err)
 	}
-	w := &writer{cfg: c, subtask: rc.Subtask, uuid: newUUID(), schema: spec.Table.Schema, files: map[string]*partFile{},
+	w := &writer{cfg: c, subtask: rc.Subtask, uuid: sinkUUID(rc.SinkID), schema: spec.Table.Schema, files: map[string]*partFile{},
 		checkpointing: rc.Checkpointing, overwrite: spec.Overwrite, now: rc.NowMillis,
 		partitions: map[string]*trackedPartition{}, watermark: math.MinInt64}
 	if w.now == nil {
@@ -630,9 +634,16 @@ func (Factory) CreateWriter(spec connector.SinkSpec, rc connector.ReaderContext)
 	return w, nil
 }
 
-func newUUID() string {
+// sinkUUID is a version 4 UUID: drawn from sinkID's hash, random without
+// one.
+func sinkUUID(sinkID string) string {
 	var u [16]byte
-	_, _ = rand.Read(u[:])
+	if sinkID == "" {
+		_, _ = rand.Read(u[:])
+	} else {
+		sum := sha256.Sum256([]byte(sinkID))
+		copy(u[:], sum[:])
+	}
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[:4], u[4:6], u[6:8], u[8:10], u[10:])
@@ -656,6 +667,9 @@ type writer struct {
 	// unpartitioned table); nextPart numbers the part files of the writer.
 	files    map[string]*partFile
 	nextPart int
+	// cleaned is set once the writer deleted its uuid's and subtask's
+	// hidden leftovers, before its first part file.
+	cleaned bool
 	// writes counts Write calls, to find the part file unused the longest.
 	writes int64
 	// spare holds the buffers of closed part files for reuse.
@@ -795,6 +809,9 @@ func (w *writer) open(dir string) (*partFile, error) {
 		if err := w.roll(oldest); err != nil {
 			return nil, err
 		}
+	}
+	if err := w.cleanLeftovers(); err != nil {
+		return nil, err
 	}
 	full := filepath.Join(w.cfg.path, dir)
 	if err := os.MkdirAll(full, 0o755); err != nil {
