@@ -88,6 +88,8 @@ func newWindowAcc(call agg.Call, res arrow.DataType) (windowAcc, error) {
 		case vkStr:
 			acc = &firstLastAcc[string]{last: last, pick: pickStrs, clone: strings.Clone}
 		}
+	case "APPROX_COUNT_DISTINCT":
+		acc = &approxCountDistinctAcc{}
 	case "LISTAGG":
 		if ak != vkStr {
 			return nil, bad()

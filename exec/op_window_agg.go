@@ -433,6 +433,10 @@ func (w *windowAgg) load(b arrow.RecordBatch) error {
 			if err := w.loadTuples(i, c, b); err != nil {
 				return err
 			}
+		} else if isApproxCountDistinct(c) {
+			if err := w.argViews[i].loadApproxCountDistinctHashes(b.Column(c.Args[0])); err != nil {
+				return err
+			}
 		} else if len(c.Args) > 0 {
 			if err := w.argViews[i].load(b.Column(c.Args[0])); err != nil {
 				return err

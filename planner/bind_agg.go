@@ -234,6 +234,11 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 		if err != nil {
 			return nil, nil, b.errAt(errs.DatatypeMismatch, f, "%v", err)
 		}
+		// A group aggregate over an updating input retracts; window
+		// aggregates, which only form over insert-only inputs, never do.
+		if f.Name == "APPROX_COUNT_DISTINCT" && input.Changelog() != InsertOnly {
+			return nil, nil, b.errAt(errs.NotSupported, f, "%v", agg.ApproxCountDistinctRetractionError())
+		}
 		call.Type = t
 		aggCalls = append(aggCalls, call)
 		outNames = append(outNames, call.Name)

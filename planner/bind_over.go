@@ -171,6 +171,11 @@ func (b *binder) bindOver(s *sql.Select, input Node, sc *scope) (Node, *scope, e
 			if err := b.bindFrame(f, w, &call); err != nil {
 				return nil, nil, err
 			}
+			// A bounded frame retracts the rows leaving it, and so does an
+			// updating input: a sketch can do neither.
+			if f.Name == "APPROX_COUNT_DISTINCT" && (call.Preceding >= 0 || input.Changelog() != InsertOnly) {
+				return nil, nil, b.errAt(errs.NotSupported, f, "%v", agg.ApproxCountDistinctRetractionError())
+			}
 		case agg.IsPartitionFunction(f.Name):
 			t, err := b.bindPartitionFunction(f, w, call, argTypes)
 			if err != nil {

@@ -349,6 +349,11 @@ func aggregate(sc *scope, input planner.Node, keys, items []Expression) (planner
 		if err != nil {
 			return nil, nil, exprError(errs.DatatypeMismatch, f, "%v", err)
 		}
+		// A sketch cannot retract what an updating input takes back (as
+		// in SQL, planner/bind_agg.go).
+		if f.n.name == "APPROX_COUNT_DISTINCT" && input.Changelog() != planner.InsertOnly {
+			return nil, nil, exprError(errs.NotSupported, f, "%v", agg.ApproxCountDistinctRetractionError())
+		}
 		c.Type = t
 		aggCalls = append(aggCalls, c)
 		outNames = append(outNames, c.Name)

@@ -18,7 +18,8 @@ import (
 type Call struct {
 	// Func is the upper-case Flink name: COUNT, SUM, AVG, MIN, MAX,
 	// FIRST_VALUE, LAST_VALUE, LISTAGG, STDDEV_POP, STDDEV_SAMP, STDDEV,
-	// VAR_POP, VAR_SAMP, VARIANCE, ARRAY_AGG, COLLECT, PERCENTILE, or Flink's internal names
+	// VAR_POP, VAR_SAMP, VARIANCE, ARRAY_AGG, COLLECT, PERCENTILE,
+	// APPROX_COUNT_DISTINCT, or Flink's internal names
 	// of the JSON aggregates (JSON_ARRAYAGG_ABSENT_ON_NULL, ...).
 	Func string `json:"func"`
 	// Args are input column indexes; COUNT(*) has none. LISTAGG's optional

@@ -59,6 +59,14 @@ func Accumulators(call Call, args []types.DataType, retract bool) ([]AccField, b
 	arg := args[0]
 	phys := physicalOf(arg.Arrow())
 	switch fn {
+	case approxCountDistinct:
+		// The sketch, encoded as its state is (Flink's HllBuffer); a
+		// sketch cannot retract, so a changelog input stays one-phase
+		// and fails there.
+		if retract {
+			return nil, false
+		}
+		return []AccField{{"hll", types.BytesType.WithNullable(false)}}, true
 	case "SUM", "AVG":
 		sum, ok := sumAccType(arg, phys, false)
 		if !ok {

@@ -118,7 +118,7 @@ func newTuple(call Call, args []arrow.DataType) (*TupleKeys, error) {
 // argument's class.
 func resultPhysical(fn string, args []arrow.DataType) physical {
 	switch fn {
-	case "COUNT":
+	case "COUNT", approxCountDistinct:
 		return physInt64
 	case "LISTAGG", "STRING_AGG", jsonArrayAggNull, jsonArrayAggAbsent, jsonObjectAggNull, jsonObjectAggAbsent:
 		return physString
@@ -308,6 +308,9 @@ func newKernel(fn string, args []arrow.DataType, res types.DataType, retract boo
 	}
 	if fn == "PERCENTILE" {
 		return newPercentile(args)
+	}
+	if fn == approxCountDistinct {
+		return newApproxCountDistinct(dt, retract)
 	}
 	if isJSONAgg(fn) {
 		for _, a := range args {
