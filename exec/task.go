@@ -589,7 +589,14 @@ func (t *task) pullSourceAsync(src SourceOperator, ops []Operator, links []*chai
 			switch {
 			case ok && p.pause:
 				err := checkpoint()
-				t.ckpt.resume <- struct{}{}
+				// A reader whose wait for resume ended with srcCtx (the
+				// task cancelled) left the previous token unread, and the
+				// buffer may be full: only the cancellation ends the task.
+				select {
+				case t.ckpt.resume <- struct{}{}:
+				case <-t.ctx.Done():
+					return false, t.ctx.Err()
+				}
 				if err != nil {
 					return false, err
 				}
