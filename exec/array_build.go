@@ -146,3 +146,103 @@ func makeArray(dt arrow.DataType, n, nulls int, bitmap *memory.Buffer, bufs ...*
 	defer data.Release()
 	return array.MakeFromData(data)
 }
+
+// takeDirect gathers the rows of col (indexes into it) into a new array,
+// for fixed-width primitive columns and STRING/BINARY ones: each buffer is
+// allocated once at its final size and filled by one typed loop, where
+// Arrow's Take kernels append value by value (the group aggregate takes
+// its key columns for every changelog row it emits). It returns nil for
+// other types, and for values too large for 32-bit offsets: the caller
+// then uses Take.
+func takeDirect(mem memory.Allocator, col arrow.Array, rows []int32) arrow.Array {
+	d := col.Data()
+	dt := col.DataType()
+	n := len(rows)
+	switch dt.ID() {
+	case arrow.STRING, arrow.BINARY:
+		offs := arrow.Int32Traits.CastFromBytes(d.Buffers()[1].Bytes())[d.Offset():]
+		var vals []byte
+		if buf := d.Buffers()[2]; buf != nil {
+			vals = buf.Bytes()
+		}
+		total := 0
+		for _, r := range rows {
+			total += int(offs[r+1] - offs[r])
+		}
+		if total > math.MaxInt32 {
+			return nil
+		}
+		offBuf := memory.NewResizableBuffer(mem)
+		offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
+		out := arrow.GetData[int32](offBuf.Bytes())[:n+1]
+		dataBuf := memory.NewResizableBuffer(mem)
+		dataBuf.Resize(total)
+		dst := dataBuf.Bytes()
+		pos := int32(0)
+		out[0] = 0
+		for j, r := range rows {
+			pos += int32(copy(dst[pos:], vals[offs[r]:offs[r+1]]))
+			out[j+1] = pos
+		}
+		bitmap, nulls := takeValidity(mem, col, rows)
+		return makeArray(dt, n, nulls, bitmap, offBuf, dataBuf)
+	}
+	fw, ok := dt.(arrow.FixedWidthDataType)
+	if !ok || dt.ID() == arrow.BOOL || dt.ID() == arrow.DICTIONARY || dt.ID() == arrow.EXTENSION || len(d.Buffers()) != 2 || d.Buffers()[1] == nil {
+		return nil
+	}
+	src := d.Buffers()[1].Bytes()
+	data := memory.NewResizableBuffer(mem)
+	switch fw.BitWidth() {
+	case 64:
+		gatherFixed[int64](data, src, d.Offset(), rows)
+	case 32:
+		gatherFixed[int32](data, src, d.Offset(), rows)
+	case 16:
+		gatherFixed[int16](data, src, d.Offset(), rows)
+	case 8:
+		gatherFixed[int8](data, src, d.Offset(), rows)
+	default:
+		data.Release()
+		return nil
+	}
+	bitmap, nulls := takeValidity(mem, col, rows)
+	return makeArray(dt, n, nulls, bitmap, data)
+}
+
+// gatherFixed fills data with the values at rows of src, a buffer of T
+// whose array starts at offset.
+func gatherFixed[T int8 | int16 | int32 | int64](data *memory.Buffer, src []byte, offset int, rows []int32) {
+	var zero T
+	data.Resize(len(rows) * int(unsafe.Sizeof(zero)))
+	vals := arrow.GetData[T](src)[offset:]
+	dst := arrow.GetData[T](data.Bytes())[:len(rows)]
+	for j, r := range rows {
+		dst[j] = vals[r]
+	}
+}
+
+// takeValidity returns the validity bitmap of the rows of col and their
+// number of NULLs, or nil and 0 when col has no NULLs.
+func takeValidity(mem memory.Allocator, col arrow.Array, rows []int32) (*memory.Buffer, int) {
+	if col.NullN() == 0 {
+		return nil, 0
+	}
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(len(rows)))))
+	bits := buf.Bytes()
+	clear(bits) // not every allocator zeroes
+	nulls := 0
+	for j, r := range rows {
+		if col.IsValid(int(r)) {
+			bitutil.SetBit(bits, j)
+		} else {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		buf.Release()
+		return nil, 0
+	}
+	return buf, nulls
+}

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/bits"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -398,6 +400,11 @@ func (g *groupAgg) emit(b arrow.RecordBatch, n int, out Output) error {
 	clear(g.changed)
 	for _, st := range g.states {
 		st.MarkChanged(g.changed)
+		// Once every row has changed (a COUNT(*) changes with each row)
+		// the other calls cannot add any: skip their loops.
+		if allTrue(g.changed) {
+			break
+		}
 	}
 	always := g.spec.StateTTLMillis > 0
 	rows, before, kinds := g.emitRows[:0], g.emitBefore[:0], g.emitKinds[:0]
@@ -419,6 +426,12 @@ func (g *groupAgg) emit(b arrow.RecordBatch, n int, out Output) error {
 	}
 	g.emitRows, g.emitBefore, g.emitKinds = rows, before, kinds
 	return g.emitResults(b, rows, before, kinds, out)
+}
+
+// allTrue reports whether every flag is set, with bytes.IndexByte's
+// vectorized loop (a bool is one byte holding 0 or 1).
+func allTrue(flags []bool) bool {
+	return bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(flags))), len(flags)), 0) < 0
 }
 
 // emitResults emits one changelog row per rows[j]: the keys of input row
@@ -446,15 +459,22 @@ func (g *groupAgg) emitResults(b arrow.RecordBatch, rows []int32, before []bool,
 
 // takeKeys gathers the key columns of the emitted rows from the input.
 func (g *groupAgg) takeKeys(b arrow.RecordBatch, rows []int32) error {
-	if len(g.spec.Keys) == 0 {
-		return nil
-	}
-	idx := array.NewInt32Data(array.NewData(arrow.PrimitiveTypes.Int32, len(rows),
-		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(rows))}, nil, 0, 0))
-	defer idx.Release()
-	ctx := compute.WithAllocator(context.Background(), g.mem)
+	var idx arrow.Array
+	defer func() {
+		if idx != nil {
+			idx.Release()
+		}
+	}()
 	for i, k := range g.spec.Keys {
-		col, err := compute.TakeArray(ctx, b.Column(k), idx)
+		if col := takeDirect(g.mem, b.Column(k), rows); col != nil {
+			g.cols[i] = col
+			continue
+		}
+		if idx == nil {
+			idx = array.NewInt32Data(array.NewData(arrow.PrimitiveTypes.Int32, len(rows),
+				[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(rows))}, nil, 0, 0))
+		}
+		col, err := compute.TakeArray(compute.WithAllocator(context.Background(), g.mem), b.Column(k), idx)
 		if err != nil {
 			return fmt.Errorf("group-aggregate: %w", err)
 		}

@@ -1,9 +1,11 @@
 package agg
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -40,22 +42,45 @@ type distinct interface {
 	merge(c int, col arrow.Array, slots []int32, deltas []int64, act, retract []bool)
 }
 
-// counts is a value's count per consumer, kept inline in the group's table
-// so that a row reads and writes every consumer's count with one lookup.
-type counts interface {
-	~[1]int64 | ~[2]int64 | ~[4]int64 | ~[8]int64
+// count is the integer a value's count is kept in: int32 in the distinct
+// state until a count could leave its range (widening; tests narrow it to
+// int8 to reach that), int64 in the local aggregate's views.
+type count interface {
+	~int8 | ~int32 | ~int64
+}
+
+// countsOf is a value's count per consumer, kept inline in the group's
+// table so that a row reads and writes every consumer's count with one
+// lookup.
+type countsOf[N count] interface {
+	~[1]N | ~[2]N | ~[4]N | ~[8]N
+}
+
+// counts are int64 counts.
+type counts interface{ countsOf[int64] }
+
+// maxCount is the largest value of N.
+func maxCount[N count]() int64 {
+	var n N
+	return int64(^uint64(0) >> (65 - 8*unsafe.Sizeof(n)))
 }
 
 // maxShared is the most consumers one distinct serves (the largest counts).
 const maxShared = 8
 
-type distinctSet[T comparable, O ops[T], V counts] struct {
+type distinctSet[T comparable, O ops[T], N count, V countsOf[N]] struct {
 	k      int // consumers, at most len(V)
-	groups []countTable[T, V]
+	groups []countTable[T, N, V]
 	live   []int // slot*k + consumer: values with a nonzero count
 	vw     viewer[T]
 	done   []bool   // scratch: consumers masked in this batch
 	sub    [][]bool // scratch: the masks of one class of equal columns
+	// touchSink keeps what touch read; hashes are the rows' value hashes
+	// touch computed.
+	touchSink int64
+	hashes    []uint64
+	// peak is the largest count any value reached (widening).
+	peak int64
 }
 
 // countTable is one group's values and their counts: open addressing with
@@ -64,20 +89,20 @@ type distinctSet[T comparable, O ops[T], V counts] struct {
 // where a Go map takes a lookup and an assignment. An entry is occupied
 // iff one of its counts is nonzero: a value whose counts all reach zero
 // is removed.
-type countTable[T comparable, V counts] struct {
-	e     []countEntry[T, V]
+type countTable[T comparable, N count, V countsOf[N]] struct {
+	e     []countEntry[T, N, V]
 	n     int
 	shift uint8 // 64 - log2(len(e)): hashes index by their top bits
 }
 
-type countEntry[T comparable, V counts] struct {
+type countEntry[T comparable, N count, V countsOf[N]] struct {
 	key T
 	cnt V
 }
 
 // find returns x's entry or the empty one where it would go; the table
 // must have an empty entry (reserve).
-func (t *countTable[T, V]) find(x T, h uint64) (int, bool) {
+func (t *countTable[T, N, V]) find(x T, h uint64) (int, bool) {
 	var zero V
 	mask := len(t.e) - 1
 	for p := int(h >> t.shift); ; p = (p + 1) & mask {
@@ -92,13 +117,13 @@ func (t *countTable[T, V]) find(x T, h uint64) (int, bool) {
 }
 
 // reserve makes room for one more value, keeping the load at most 3/4.
-func (t *countTable[T, V]) reserve(hash func(T) uint64) {
+func (t *countTable[T, N, V]) reserve(hash func(T) uint64) {
 	if 4*(t.n+1) <= 3*len(t.e) {
 		return
 	}
 	old := t.e
 	size := max(8, 2*len(old))
-	t.e = make([]countEntry[T, V], size)
+	t.e = make([]countEntry[T, N, V], size)
 	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
 	var zero V
 	for _, e := range old {
@@ -111,7 +136,7 @@ func (t *countTable[T, V]) reserve(hash func(T) uint64) {
 
 // remove empties entry p; backward-shift deletion keeps linear probing
 // correct without tombstones.
-func (t *countTable[T, V]) remove(p int, hash func(T) uint64) {
+func (t *countTable[T, N, V]) remove(p int, hash func(T) uint64) {
 	var zero V
 	mask := len(t.e) - 1
 	for q := (p + 1) & mask; t.e[q].cnt != zero; q = (q + 1) & mask {
@@ -121,16 +146,16 @@ func (t *countTable[T, V]) remove(p int, hash func(T) uint64) {
 			p = q
 		}
 	}
-	t.e[p] = countEntry[T, V]{}
+	t.e[p] = countEntry[T, N, V]{}
 	t.n--
 }
 
-func (d *distinctSet[T, O, V]) grow(n int) {
+func (d *distinctSet[T, O, N, V]) grow(n int) {
 	d.groups = growTo(d.groups, n)
 	d.live = growTo(d.live, n*d.k)
 }
 
-func (d *distinctSet[T, O, V]) reset(c int, s int32) {
+func (d *distinctSet[T, O, N, V]) reset(c int, s int32) {
 	t := &d.groups[s]
 	live := d.live[int(s)*d.k : int(s+1)*d.k]
 	live[c] = 0
@@ -139,7 +164,7 @@ func (d *distinctSet[T, O, V]) reset(c int, s int32) {
 		others += n
 	}
 	if others == 0 {
-		*t = countTable[T, V]{}
+		*t = countTable[T, N, V]{}
 		return
 	}
 	var o O
@@ -148,7 +173,7 @@ func (d *distinctSet[T, O, V]) reset(c int, s int32) {
 
 // clearConsumer zeroes consumer c's count of every value, removing the
 // values no consumer counts any more.
-func (t *countTable[T, V]) clearConsumer(c int, hash func(T) uint64) {
+func (t *countTable[T, N, V]) clearConsumer(c int, hash func(T) uint64) {
 	var zero V
 	for p := 0; p < len(t.e); {
 		e := &t.e[p]
@@ -166,7 +191,7 @@ func (t *countTable[T, V]) clearConsumer(c int, hash func(T) uint64) {
 	}
 }
 
-func (d *distinctSet[T, O, V]) mask(cols []arrow.Array, slots []int32, retract []bool, acts [][]bool) {
+func (d *distinctSet[T, O, N, V]) mask(cols []arrow.Array, slots []int32, retract []bool, acts [][]bool) {
 	if len(d.done) != d.k {
 		d.done, d.sub = make([]bool, d.k), make([][]bool, d.k)
 	}
@@ -193,19 +218,26 @@ func sameValues(a, b arrow.Array) bool {
 }
 
 // maskColumn is mask for consumers that all read col.
-func (d *distinctSet[T, O, V]) maskColumn(col arrow.Array, slots []int32, retract []bool, acts [][]bool) {
+func (d *distinctSet[T, O, N, V]) maskColumn(col arrow.Array, slots []int32, retract []bool, acts [][]bool) {
 	var o O
 	var zero V
 	vals := d.vw.view(col)
 	v := validityOf(col)
+	if cap(d.hashes) < len(slots) {
+		d.hashes = make([]uint64, len(slots))
+	}
 	for i, s := range slots {
+		if i%touchRun == 0 {
+			end := min(len(slots), i+touchRun)
+			d.touchSink += d.touch(vals[i:end], slots[i:end], d.hashes[i:end])
+		}
 		if s < 0 || !v.ok(i) || !anyActive(acts, i) {
 			continue
 		}
 		t := &d.groups[s]
 		live := d.live[int(s)*d.k : int(s+1)*d.k]
 		x := vals[i]
-		h := o.hash(x)
+		h := d.hashes[i]
 		if retract[i] {
 			p, ok := 0, false
 			if t.n > 0 {
@@ -257,8 +289,46 @@ func (d *distinctSet[T, O, V]) maskColumn(col arrow.Array, slots []int32, retrac
 				a[i] = false
 			}
 			e.cnt[c]++
+			d.peak = max(d.peak, int64(e.cnt[c]))
 		}
 	}
+}
+
+// touchRun is the number of rows whose entries touch brings into the
+// caches at once: enough for the CPU to overlap their misses, few enough
+// that they are all still cached when the rows come to them.
+const touchRun = 256
+
+// touch reads the home entry of each row's value in its group's table,
+// in a loop whose loads do not depend on each other, so that the CPU
+// overlaps their cache misses; maskColumn's probes, one row after the
+// other, then mostly find their entries cached. Groups' tables outgrow
+// the caches (q16 keeps a table of values for each of 10K groups), which
+// made these misses the largest cost of a shared distinct. It returns a
+// sum of what it read, for the caller to keep, so that the loads are not
+// dropped as dead, and leaves the values' hashes in hashes.
+func (d *distinctSet[T, O, N, V]) touch(vals []T, slots []int32, hashes []uint64) int64 {
+	var o O
+	var zero T
+	var sum int64
+	for j, s := range slots {
+		if s < 0 {
+			continue
+		}
+		h := o.hash(vals[j])
+		hashes[j] = h
+		t := &d.groups[s]
+		if len(t.e) == 0 {
+			continue
+		}
+		// An entry may straddle two cache lines: read both of its ends.
+		e := &t.e[h>>t.shift]
+		sum += int64(e.cnt[len(e.cnt)-1])
+		if e.key == zero {
+			sum++
+		}
+	}
+	return sum
 }
 
 func anyActive(acts [][]bool, i int) bool {
@@ -270,18 +340,18 @@ func anyActive(acts [][]bool, i int) bool {
 	return false
 }
 
-func (d *distinctSet[T, O, V]) appendState(dst []byte, c int, s int32) []byte {
+func (d *distinctSet[T, O, N, V]) appendState(dst []byte, c int, s int32) []byte {
 	var o O
 	dst = putInt(dst, int64(d.live[int(s)*d.k+c]))
 	for _, e := range d.groups[s].e {
 		if n := e.cnt[c]; n != 0 {
-			dst = putInt(o.put(dst, e.key), n)
+			dst = putInt(o.put(dst, e.key), int64(n))
 		}
 	}
 	return dst
 }
 
-func (d *distinctSet[T, O, V]) readState(src []byte, c int, s int32) ([]byte, error) {
+func (d *distinctSet[T, O, N, V]) readState(src []byte, c int, s int32) ([]byte, error) {
 	var o O
 	n, src, err := getInt(src)
 	if err != nil {
@@ -300,6 +370,9 @@ func (d *distinctSet[T, O, V]) readState(src []byte, c int, s int32) ([]byte, er
 		if v <= 0 {
 			return nil, fmt.Errorf("aggregate state: DISTINCT value with count %d", v)
 		}
+		if v > maxCount[N]() {
+			return nil, errWiden
+		}
 		t.reserve(o.hash)
 		p, ok := t.find(x, o.hash(x))
 		e := &t.e[p]
@@ -310,9 +383,110 @@ func (d *distinctSet[T, O, V]) readState(src []byte, c int, s int32) ([]byte, er
 		if e.cnt[c] == 0 {
 			d.live[int(s)*d.k+c]++
 		}
-		e.cnt[c] = v
+		e.cnt[c] = N(v)
+		d.peak = max(d.peak, v)
 	}
 	return src, nil
+}
+
+// errWiden is readState's report of a count too large for the state's
+// counts (widening reads it again with int64 counts).
+var errWiden = errors.New("aggregate state: DISTINCT count out of range")
+
+// fits reports whether every count stays in N's range when each rises
+// by up to extra.
+func (d *distinctSet[T, O, N, V]) fits(extra int64) bool {
+	return d.peak <= maxCount[N]()-extra
+}
+
+// widening is a distinct state whose counts start narrow (int32: an entry
+// of a BIGINT value and four counts takes 24 bytes, not 40) and widen to
+// int64 before a count could leave the narrow range, as Flink's counts
+// are Longs. The tables of a DISTINCT over many groups (q16 keeps a table
+// of values for each of 10K groups) outgrow the CPU caches, and their
+// bytes are what their cache misses and page faults cost. The snapshot
+// format is the same either way.
+type widening[T comparable, O ops[T], N count, VN countsOf[N], V64 counts] struct {
+	narrow *distinctSet[T, O, N, VN]
+	wide   *distinctSet[T, O, int64, V64]
+}
+
+func newWidening[T comparable, O ops[T], N count, VN countsOf[N], V64 counts](k int) *widening[T, O, N, VN, V64] {
+	return &widening[T, O, N, VN, V64]{narrow: &distinctSet[T, O, N, VN]{k: k}}
+}
+
+// cur is the state in use.
+func (w *widening[T, O, N, VN, V64]) cur() distinct {
+	if w.wide != nil {
+		return w.wide
+	}
+	return w.narrow
+}
+
+func (w *widening[T, O, N, VN, V64]) grow(n int)           { w.cur().grow(n) }
+func (w *widening[T, O, N, VN, V64]) reset(c int, s int32) { w.cur().reset(c, s) }
+func (w *widening[T, O, N, VN, V64]) appendState(dst []byte, c int, s int32) []byte {
+	return w.cur().appendState(dst, c, s)
+}
+
+func (w *widening[T, O, N, VN, V64]) mask(cols []arrow.Array, slots []int32, retract []bool, acts [][]bool) {
+	// A row raises a value's count by at most one per consumer.
+	if w.wide == nil && !w.narrow.fits(int64(len(slots))) {
+		w.widen()
+	}
+	w.cur().mask(cols, slots, retract, acts)
+}
+
+func (w *widening[T, O, N, VN, V64]) merge(c int, col arrow.Array, slots []int32, deltas []int64, act, retract []bool) {
+	if w.wide == nil {
+		var rise int64
+		for _, dl := range deltas {
+			if dl > 0 {
+				rise += dl
+			}
+		}
+		if !w.narrow.fits(rise) {
+			w.widen()
+		}
+	}
+	w.cur().merge(c, col, slots, deltas, act, retract)
+}
+
+func (w *widening[T, O, N, VN, V64]) readState(src []byte, c int, s int32) ([]byte, error) {
+	if w.wide != nil {
+		return w.wide.readState(src, c, s)
+	}
+	rest, err := w.narrow.readState(src, c, s)
+	if err != errWiden {
+		return rest, err
+	}
+	// The values read before the large count are in the narrow state;
+	// reading them again sets the same counts.
+	w.widen()
+	return w.wide.readState(src, c, s)
+}
+
+// widen moves the narrow state into int64 counts. The tables keep their
+// sizes and hashes, so every entry keeps its position.
+func (w *widening[T, O, N, VN, V64]) widen() {
+	n := w.narrow
+	wd := &distinctSet[T, O, int64, V64]{k: n.k, groups: make([]countTable[T, int64, V64], len(n.groups)),
+		live: n.live, peak: n.peak}
+	for s := range n.groups {
+		t := &n.groups[s]
+		if len(t.e) == 0 {
+			continue
+		}
+		g := countTable[T, int64, V64]{e: make([]countEntry[T, int64, V64], len(t.e)), n: t.n, shift: t.shift}
+		for p := range t.e {
+			g.e[p].key = t.e[p].key
+			for c := range len(t.e[p].cnt) {
+				g.e[p].cnt[c] = int64(t.e[p].cnt[c])
+			}
+		}
+		wd.groups[s] = g
+	}
+	w.narrow, w.wide = nil, wd
 }
 
 // newDistinct makes a distinct over values of type dt for consumers
@@ -366,13 +540,13 @@ func distinctTypeOf(dt arrow.DataType) (distinctType, error) {
 func distinctOf[T comparable, O ops[T]](k int) distinct {
 	switch {
 	case k == 1:
-		return &distinctSet[T, O, [1]int64]{k: k}
+		return newWidening[T, O, int32, [1]int32, [1]int64](k)
 	case k == 2:
-		return &distinctSet[T, O, [2]int64]{k: k}
+		return newWidening[T, O, int32, [2]int32, [2]int64](k)
 	case k <= 4:
-		return &distinctSet[T, O, [4]int64]{k: k}
+		return newWidening[T, O, int32, [4]int32, [4]int64](k)
 	}
-	return &distinctSet[T, O, [8]int64]{k: k}
+	return newWidening[T, O, int32, [8]int32, [8]int64](k)
 }
 
 // ShareDistinct makes the DISTINCT calls among states (new states of one

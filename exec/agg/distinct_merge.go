@@ -237,7 +237,7 @@ func (s *State) buildMerged(mem memory.Allocator, rows []int32, before []bool) a
 // where the value enters the set (its count leaves 0) or leaves it (its
 // count falls to 0 or below: retractions of values the group never had,
 // which a one-phase aggregate ignores too), retract[i] where it leaves.
-func (d *distinctSet[T, O, V]) merge(c int, col arrow.Array, slots []int32, deltas []int64, act, retract []bool) {
+func (d *distinctSet[T, O, N, V]) merge(c int, col arrow.Array, slots []int32, deltas []int64, act, retract []bool) {
 	var o O
 	var zero V
 	vals := d.vw.view(col)
@@ -260,8 +260,8 @@ func (d *distinctSet[T, O, V]) merge(c int, col arrow.Array, slots []int32, delt
 				continue
 			}
 			e := &t.e[p]
-			if e.cnt[c]+dl > 0 {
-				e.cnt[c] += dl
+			if int64(e.cnt[c])+dl > 0 {
+				e.cnt[c] += N(dl)
 				continue
 			}
 			e.cnt[c] = 0
@@ -283,7 +283,8 @@ func (d *distinctSet[T, O, V]) merge(c int, col arrow.Array, slots []int32, delt
 			live[c]++
 			act[i] = true
 		}
-		e.cnt[c] += dl
+		e.cnt[c] += N(dl)
+		d.peak = max(d.peak, int64(e.cnt[c]))
 	}
 }
 
@@ -310,7 +311,7 @@ type distinctView interface {
 // signed counts: an entry whose counts all return to 0 is removed.
 type viewSet[T comparable, O ops[T], V counts] struct {
 	k      int
-	groups []countTable[T, V]
+	groups []countTable[T, int64, V]
 	vw     viewer[T]
 	in     []bool // scratch: the consumers reading the column applied
 	done   []bool // scratch: the consumers applied in this batch

@@ -3,6 +3,7 @@ package agg
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -26,16 +27,83 @@ func TestDistinctShared(t *testing.T) {
 		{arrow.BinaryTypes.String, func(v int64) any { return fmt.Sprintf("v%d", v) }},
 		{arrow.PrimitiveTypes.Float64, func(v int64) any { return float64(v) / 4 }},
 	} {
-		t.Run(tc.dt.String(), func(t *testing.T) { testDistinctShared(t, tc.dt, tc.val) })
+		t.Run(tc.dt.String(), func(t *testing.T) {
+			testDistinctShared(t, tc.dt, tc.val, 24, 3, func() distinct {
+				d, err := newDistinct(tc.dt, 3)
+				require.NoError(t, err)
+				return d
+			})
+		})
 	}
 }
 
-func testDistinctShared(t *testing.T, dt arrow.DataType, val func(int64) any) {
+// TestDistinctWidening runs TestDistinctShared's test over int8 counts
+// (the production ones are int32), three values and few retractions, so
+// that counts outgrow int8 and the state widens to int64 in the middle of
+// a batch, and restores (readState) reach counts that only the widened
+// state holds.
+func TestDistinctWidening(t *testing.T) {
+	var made []*widening[int64, intOps[int64], int8, [4]int8, [4]int64]
+	testDistinctShared(t, arrow.PrimitiveTypes.Int64, func(v int64) any { return v }, 3, 10, func() distinct {
+		w := newWidening[int64, intOps[int64], int8, [4]int8, [4]int64](3)
+		made = append(made, w)
+		return w
+	})
+	// The first state to widen did so in mask: it was restored, if at
+	// all, from a narrow state, whose counts fit int8.
+	j := slices.IndexFunc(made, func(w *widening[int64, intOps[int64], int8, [4]int8, [4]int64]) bool { return w.wide != nil })
+	require.GreaterOrEqual(t, j, 0, "no state widened")
+
+	// A restored count beyond int8 widens the state in readState, which
+	// keeps the values read before it.
+	var o intOps[int64]
+	st := putInt(nil, 2)
+	st = putInt(o.put(st, 7), 5)
+	st = putInt(o.put(st, 9), 300)
+	w := newWidening[int64, intOps[int64], int8, [4]int8, [4]int64](3)
+	w.grow(1)
+	rest, err := w.readState(st, 1, 0)
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	require.NotNil(t, w.wide)
+	tb := &w.wide.groups[0]
+	for x, want := range map[int64]int64{7: 5, 9: 300} {
+		p, ok := tb.find(x, o.hash(x))
+		require.True(t, ok)
+		require.Equal(t, [4]int64{1: want}, tb.e[p].cnt)
+	}
+	require.Equal(t, 2, w.wide.live[1])
+
+	// A global aggregate's merged count changes widen alike.
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := array.NewInt64Builder(mem)
+	b.Append(5)
+	col := b.NewArray()
+	b.Release()
+	defer col.Release()
+	w = newWidening[int64, intOps[int64], int8, [4]int8, [4]int64](3)
+	w.grow(1)
+	act, retract := []bool{false}, []bool{false}
+	w.merge(0, col, []int32{0}, []int64{100}, act, retract)
+	require.Equal(t, []bool{true}, act, "the value enters the set")
+	require.Nil(t, w.wide)
+	w.merge(0, col, []int32{0}, []int64{100}, act, retract)
+	require.Equal(t, []bool{false}, act)
+	require.NotNil(t, w.wide)
+	w.merge(0, col, []int32{0}, []int64{-200}, act, retract)
+	require.Equal(t, []bool{true}, act, "the value leaves the set")
+	require.Equal(t, []bool{true}, retract)
+	require.Zero(t, w.wide.groups[0].n)
+}
+
+// testDistinctShared runs a distinct state of 3 consumers made by newD over
+// values [0, values) of val, retracting one row in retractOneIn.
+func testDistinctShared(t *testing.T, dt arrow.DataType, val func(int64) any, values int64, retractOneIn int, newD func() distinct) {
 	const k, groups = 3, 4
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	d, err := newDistinct(dt, k)
-	require.NoError(t, err)
+	d := newD()
 	d.grow(groups)
 	// want[c][s][v]: how often consumer c holds value v in group s.
 	want := make([][]map[any]int64, k)
@@ -57,8 +125,8 @@ func testDistinctShared(t *testing.T, dt arrow.DataType, val func(int64) any) {
 		vals := make([]any, n)
 		for i := range n {
 			slots[i] = int32(rng.IntN(groups))
-			vals[i] = val(rng.Int64N(24))
-			retract[i] = rng.IntN(3) == 0
+			vals[i] = val(rng.Int64N(values))
+			retract[i] = rng.IntN(retractOneIn) == 0
 			for c := range acts {
 				acts[c][i] = rng.IntN(2) == 0
 			}
@@ -105,8 +173,7 @@ func testDistinctShared(t *testing.T, dt arrow.DataType, val func(int64) any) {
 			want[1][2] = map[any]int64{}
 		}
 		if round%50 == 25 {
-			fresh, err := newDistinct(dt, k)
-			require.NoError(t, err)
+			fresh := newD()
 			fresh.grow(groups)
 			for s := range int32(groups) {
 				for c := range k {

@@ -56,6 +56,21 @@ func (k *countK) update(cols []arrow.Array, slots []int32, retract, act []bool) 
 	if !k.star {
 		v = validityOf(cols[0])
 	}
+	if act != nil && v.bits == nil {
+		// FILTER and DISTINCT masks flip from row to row unpredictably:
+		// add each row's flags rather than branch on them.
+		for i, s := range slots {
+			if s < 0 {
+				continue
+			}
+			n := k.n[s]
+			r.before[i], r.bOK[i] = n, true
+			n += boolInt(act[i]) * (1 - 2*boolInt(retract[i]))
+			k.n[s] = n
+			r.after[i], r.aOK[i] = n, true
+		}
+		return
+	}
 	for i, s := range slots {
 		if s < 0 {
 			continue
@@ -71,6 +86,10 @@ func (k *countK) update(cols []arrow.Array, slots []int32, retract, act []bool) 
 		r.after[i], r.aOK[i] = k.n[s], true
 	}
 }
+
+// boolInt is 1 for true and 0 for false, without a branch (a bool is one
+// byte holding 0 or 1).
+func boolInt(b bool) int64 { return int64(*(*uint8)(unsafe.Pointer(&b))) }
 
 func (k *countK) appendState(dst []byte, s int32) []byte { return putInt(dst, k.n[s]) }
 func (k *countK) readState(src []byte, s int32) ([]byte, error) {

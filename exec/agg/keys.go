@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
@@ -143,6 +144,12 @@ func (c *keyColT[T, O]) set(col arrow.Array, rows, slots []int32) {
 }
 
 func (c *keyColT[T, O]) match(col arrow.Array, rows, cand []int32, eq []bool) {
+	if sc, ok := col.(*array.String); ok {
+		if stored, ok := any(c.vals).([]string); ok {
+			matchStrings(sc, rows, cand, eq, stored, c.ok)
+			return
+		}
+	}
 	var o O
 	vals := c.vw.view(col)
 	v := validityOf(col)
@@ -150,6 +157,19 @@ func (c *keyColT[T, O]) match(col arrow.Array, rows, cand []int32, eq []bool) {
 		s := cand[j]
 		ok := v.ok(int(i))
 		eq[j] = eq[j] && ok == c.ok[s] && (!ok || o.same(vals[i], c.vals[s]))
+	}
+}
+
+// matchStrings is match for STRING keys, reading each row's value from
+// the column: viewing the column as a []string would write a string
+// header per row into the viewer's scratch, each under the GC's write
+// barrier while it marks.
+func matchStrings(col *array.String, rows, cand []int32, eq []bool, stored []string, storedOK []bool) {
+	v := validityOf(col)
+	for j, i := range rows {
+		s := cand[j]
+		ok := v.ok(int(i))
+		eq[j] = eq[j] && ok == storedOK[s] && (!ok || col.Value(int(i)) == stored[s])
 	}
 }
 

@@ -277,12 +277,17 @@ func (s *State) ReadState(src []byte, slot int32) ([]byte, error) {
 	return src, nil
 }
 
+// filterMask clears act where the BOOLEAN FILTER column col is FALSE or
+// NULL, ANDing its value and validity bitmaps into act (andBits).
 func filterMask(col arrow.Array, act []bool) {
-	v := validityOf(col)
-	var w viewer[bool]
-	vals := w.view(col)
-	for i := range act {
-		act[i] = act[i] && v.ok(i) && vals[i]
+	d := col.Data()
+	if col.NullN() > 0 {
+		andBits(act, d.Buffers()[0].Bytes(), d.Offset())
+	}
+	if buf := d.Buffers()[1]; buf != nil {
+		andBits(act, buf.Bytes(), d.Offset())
+	} else {
+		clear(act) // no values: an empty or all-NULL column
 	}
 }
 

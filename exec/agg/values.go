@@ -220,6 +220,35 @@ func (v validity) ok(i int) bool {
 	return v.bits == nil || bitutil.BitIsSet(v.bits, v.off+i)
 }
 
+// andBits clears act[i] where bit off+i of bits is 0, eight rows at a
+// time from the first byte boundary: a bool is one byte holding 0 or 1,
+// so a byte of the bitmap spreads (byteBools) into the eight bools it
+// ANDs, in one uint64 (a FILTER applies to every row of a batch, and its
+// bits were unpacked one by one).
+func andBits(act []bool, bits []byte, off int) {
+	i := 0
+	for ; i < len(act) && (off+i)%8 != 0; i++ {
+		act[i] = act[i] && bitutil.BitIsSet(bits, off+i)
+	}
+	for ; i+8 <= len(act); i += 8 {
+		p := (*[8]byte)(unsafe.Pointer(&act[i]))
+		binary.LittleEndian.PutUint64(p[:], binary.LittleEndian.Uint64(p[:])&byteBools[bits[(off+i)/8]])
+	}
+	for ; i < len(act); i++ {
+		act[i] = act[i] && bitutil.BitIsSet(bits, off+i)
+	}
+}
+
+// byteBools[b] holds, little-endian, eight bytes set to the bits of b.
+var byteBools = func() (t [256]uint64) {
+	for b := range 256 {
+		for k := range 8 {
+			t[b] |= uint64(b>>k&1) << (8 * k)
+		}
+	}
+	return t
+}()
+
 // viewer turns a column into a []T, reusing scratch where a view needs
 // copying (strings, booleans). The slice is valid while the column is.
 type viewer[T comparable] struct{ scratch []T }

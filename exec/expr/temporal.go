@@ -237,6 +237,10 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 		var last string
 		var toks []javafmt.Token
 		split := javaSplitter{date: printsDate(fixed)}
+		// A stream's consecutive rows mostly fall in one second, and most
+		// patterns print nothing finer: scratch then still holds the text
+		// of second lastSec under the current pattern (while reuse is set).
+		perSecond, reuse, lastSec := !printsMillis(fixed), false, int64(0)
 		scratch := out.scratch
 		out.start(n, n*20)
 		for i := 0; i < n; i++ {
@@ -249,11 +253,15 @@ func compileFormat(c *compiler, call *Call) (Evaluator, error) {
 				if p := pat(i); p != last || toks == nil {
 					last, toks = p, javafmt.Parse(p)
 					split.date = printsDate(toks)
+					perSecond, reuse = !printsMillis(toks), false
 				}
 				tk = toks
 			}
 			sec, nano := at(i)
-			scratch = appendJavaFormat(scratch[:0], split.split(sec, nano), tk)
+			if !reuse || sec != lastSec {
+				scratch = appendJavaFormat(scratch[:0], split.split(sec, nano), tk)
+				reuse, lastSec = perSecond, sec
+			}
 			out.append(scratch)
 		}
 		out.scratch = scratch
@@ -434,6 +442,17 @@ type javaSplitter struct {
 func printsDate(toks []javafmt.Token) bool {
 	for _, tk := range toks {
 		if tk.Letter == 'y' || tk.Letter == 'M' || tk.Letter == 'd' {
+			return true
+		}
+	}
+	return false
+}
+
+// printsMillis reports whether toks print the millisecond, the only field
+// appendJavaFormat prints that is finer than the second.
+func printsMillis(toks []javafmt.Token) bool {
+	for _, tk := range toks {
+		if tk.Letter == 'S' {
 			return true
 		}
 	}

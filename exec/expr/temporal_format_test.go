@@ -14,7 +14,8 @@ import (
 
 // TestDateFormatDifferential compares DATE_FORMAT of random TIMESTAMP(3)
 // and DATE values from year 1 to 9999, before and after the epoch, in
-// batches that cross days, with Go's time.Format of the same patterns.
+// batches that cross days (with rows in the second of the row before),
+// with Go's time.Format of the same patterns.
 func TestDateFormatDifferential(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -24,13 +25,15 @@ func TestDateFormatDifferential(t *testing.T) {
 	db := array.NewDate32Builder(mem)
 	var want []time.Time
 	const lo, hi = -62_135_596_800_000, 253_402_300_799_999 // 0001-01-01 .. 9999-12-31, in ms
+	var ms int64
 	for i := 0; i < n; i++ {
-		var ms int64
-		switch i % 4 {
+		switch i % 5 {
 		case 0: // a run of values a few ms apart, mostly on one day
 			ms = 1_700_000_000_000 + int64(i)*997_001
 		case 1:
 			ms = -int64(r.Intn(1e12))
+		case 2: // often in the second of the row before (the text is reused)
+			ms += int64(r.Intn(400))
 		default:
 			ms = lo + r.Int63n(hi-lo)
 		}
