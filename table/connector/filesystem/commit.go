@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,18 +16,27 @@ import (
 )
 
 // The part file lifecycle of Flink's FileSink: a part file is in progress
-// while written; when it rolls (size, time, a checkpoint barrier, the end
-// of the input) it is closed, durable and complete, and pending; it is
-// finished (committed) when renamed from its hidden name to its final one.
-// Without checkpointing a rolled file is committed at once. With it, the
-// writer is a connector.TwoPhaseCommitWriter: a pending file is committed
-// once a checkpoint whose barrier came after its roll completed
+// while written; when it rolls (size, time, the end of the input, and for
+// the bulk format parquet every checkpoint barrier) it is closed, durable
+// and complete, and pending; it is finished (committed) when renamed from
+// its hidden name to its final one. Without checkpointing a rolled file
+// is committed at once. With it, the writer is a
+// connector.TwoPhaseCommitWriter: a pending file is committed once a
+// checkpoint whose barrier came after its roll completed
 // (NotifyCheckpointComplete), by a writer restored from such a checkpoint
 // (Recover), or, for the files of a finished subtask, by the factory
-// (CommitFinished). A failover thus replays exactly the rows of files
-// never committed, whose hidden leftovers Recover deletes, or, after a
-// restart that restored no checkpoint, the writer before its first part
-// file (cleanLeftovers).
+// (CommitFinished). A row format's in-progress file (csv, json and the
+// changelog formats) survives a barrier, as under Flink's
+// TableRollingPolicy for them: the barrier persists it (flushed and
+// synced, its length in the checkpoint, as Flink's
+// RecoverableFsDataOutputStream.persist) and it goes on growing until
+// the rolling policy rolls it; a writer restored from the checkpoint
+// truncates it back to that length and goes on writing it, or commits it
+// when it was another subtask's. A failover thus replays exactly the rows
+// after the checkpoint: those of files never committed, whose hidden
+// leftovers Recover deletes, and those past a persisted length, which it
+// truncates; or, after a restart that restored no checkpoint, the writer
+// deletes its hidden files before its first part file (cleanLeftovers).
 
 var (
 	_ connector.TwoPhaseCommitWriter = (*writer)(nil)
@@ -68,6 +79,21 @@ type sinkState struct {
 	// writer's watermark at the pre-commit (partition_commit.go).
 	Partitions []partitionState `json:"partitions,omitempty"`
 	Watermark  int64            `json:"watermark"`
+	// InProgress are the row format part files open at the pre-commit,
+	// persisted up to their lengths.
+	InProgress []inProgressFile `json:"inProgress,omitempty"`
+}
+
+// inProgressFile is a part file persisted in progress: its first Length
+// bytes are durable and hold every row written to it before the barrier.
+type inProgressFile struct {
+	// Path is the file's final name relative to the table's path; the
+	// file is under its hidden name (hiddenName) until committed.
+	Path   string `json:"path"`
+	Length int64  `json:"length"`
+	// Opened is the processing time (ms) the file was created at, from
+	// which the rollover interval counts, also in a restored writer.
+	Opened int64 `json:"opened"`
 }
 
 // hiddenName is the name of part file name while in progress or pending.
@@ -106,8 +132,7 @@ func (w *writer) rollAll() error {
 // already renamed was committed before a failure; one that is neither
 // pending nor committed is an error (its rows would be lost).
 func commitFile(root, rel string) error {
-	final := filepath.Join(root, rel)
-	tmp := filepath.Join(filepath.Dir(final), hiddenName(filepath.Base(final)))
+	final, tmp := filepath.Join(root, rel), hiddenPath(root, rel)
 	err := os.Rename(tmp, final)
 	switch {
 	case err == nil:
@@ -141,22 +166,37 @@ func (w *writer) OnProcessingTime(now int64) error {
 }
 
 // PreCommit implements connector.TwoPhaseCommitWriter. At the barrier of
-// checkpoint id (0: a savepoint) it rolls the open part files, as Flink's
-// rolling on checkpoint, so that every row before the barrier is in a
-// pending file, and returns the state: the pending files with the
-// checkpoint that pre-committed them. Without checkpointing the rolled
-// files are committed already and there is no state. At
-// connector.EndOfInput (after Finish) the state is the subtask's final
-// files, nil when there are none.
+// checkpoint id (0: a savepoint) every row before the barrier must be
+// durable: a bulk format's part files (parquet) roll, as under Flink's
+// OnCheckpointRollingPolicy, since a file is complete only with its
+// footer; a row format's stay open, persisted (persist), unless the
+// partition commit would commit their partition at this checkpoint
+// (Flink's StreamingFileWriter closes those: a success file must follow
+// all its partition's data). The state is the pending files with the
+// checkpoint that pre-committed them and the persisted ones in progress.
+// Without checkpointing the files roll and are committed already, and
+// there is no state. At connector.EndOfInput (after Finish) the state is
+// the subtask's final files, nil when there are none.
 func (w *writer) PreCommit(id int64) ([]byte, error) {
 	if w.closed {
 		return nil, errors.New("filesystem: PreCommit after Close")
 	}
-	if err := w.rollAll(); err != nil {
-		return nil, err
+	keepOpen := w.checkpointing && !w.cfg.bulk() && id != connector.EndOfInput
+	if !keepOpen {
+		if err := w.rollAll(); err != nil {
+			return nil, err
+		}
 	}
 	if !w.checkpointing && !w.overwrite && !w.cfg.commits() {
 		return nil, nil
+	}
+	now := w.now()
+	var inProgress []inProgressFile
+	if keepOpen {
+		var err error
+		if inProgress, err = w.persistAll(now); err != nil {
+			return nil, err
+		}
 	}
 	for i := range w.pending {
 		if w.pending[i].Checkpoint == notPreCommitted {
@@ -165,13 +205,54 @@ func (w *writer) PreCommit(id int64) ([]byte, error) {
 	}
 	var parts []partitionState
 	if w.cfg.commits() {
-		parts = w.partitionsAt(id)
+		parts = w.partitionsAt(id, now)
 	}
 	if id == connector.EndOfInput && len(w.pending) == 0 && len(parts) == 0 {
 		return nil, nil
 	}
 	return json.Marshal(sinkState{UUID: w.uuid, Subtask: w.subtask, Next: w.nextPart, Pending: w.pending,
-		Partitions: parts, Watermark: w.watermark})
+		Partitions: parts, Watermark: w.watermark, InProgress: inProgress})
+}
+
+// persistAll persists the open part files at a barrier, after rolling
+// those of the partitions whose commit trigger fires at processing time
+// now, and lists them by path.
+func (w *writer) persistAll(now int64) ([]inProgressFile, error) {
+	out := make([]inProgressFile, 0, len(w.files))
+	for dir, p := range w.files {
+		if t := w.partitions[dir]; t != nil && w.cfg.commits() && w.cfg.ready(dir, t.created, now, w.watermark) {
+			if err := w.roll(dir); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		n, err := p.persist()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inProgressFile{Path: p.rel, Length: n, Opened: p.opened})
+	}
+	slices.SortFunc(out, func(a, b inProgressFile) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
+// persist makes what the part file holds durable without closing it, as
+// Flink's RecoverableFsDataOutputStream.persist, and returns its length.
+// A row format's encoder writes whole lines, so that length ends a row.
+func (p *partFile) persist() (int64, error) {
+	err := p.bw.Flush()
+	if err == nil {
+		err = p.f.Sync()
+	}
+	var n int64
+	if err == nil {
+		n, err = p.f.Seek(0, io.SeekCurrent)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("filesystem: persisting part file: %w", err)
+	}
+	p.persisted = true
+	return n, nil
 }
 
 // NotifyCheckpointComplete implements connector.CheckpointListener: it
@@ -199,13 +280,17 @@ func (w *writer) NotifyCheckpointComplete(id int64) error {
 // Recover implements connector.TwoPhaseCommitWriter: it commits the
 // pending files of the restored state, deletes the hidden part files its
 // subtask's failed attempts left after the checkpoint (in progress or
-// pending, of its uuid and subtask only), and goes on with the state's
-// uuid, numbering new part files after every file of it in the directory
-// (a job restored from an older checkpoint must not overwrite the files
-// committed after it). Restored at another parallelism
-// (connector.SupportsRescaledRecovery), a writer recovers each old
-// subtask's state dealt to it so, and goes on with the identity of the
-// one of its own index, if any, else with its own.
+// pending, of its uuid and subtask only, except the files the state
+// persisted in progress), and goes on with the state's uuid, numbering
+// new part files after every file of it in the directory (a job restored
+// from an older checkpoint must not overwrite the files committed after
+// it). Each file the state persisted in progress is truncated to its
+// persisted length, dropping the rows written after the checkpoint, and
+// written on as the open part file of its directory. Restored at another
+// parallelism (connector.SupportsRescaledRecovery), a writer recovers
+// each old subtask's state dealt to it so, goes on with the identity of
+// the one of its own index, if any, else with its own, and commits the
+// truncated in-progress files of the others' states.
 func (w *writer) Recover(state []byte) error {
 	s, err := decodeSinkState(state)
 	if err != nil {
@@ -215,14 +300,72 @@ func (w *writer) Recover(state []byte) error {
 		return err
 	}
 	w.adoptPartitions(s)
-	next, err := removeLeftovers(w.cfg.path, s.UUID, s.Subtask)
+	keep := make(map[string]bool, len(s.InProgress))
+	for _, f := range s.InProgress {
+		keep[hiddenPath(w.cfg.path, f.Path)] = true
+	}
+	next, err := removeLeftovers(w.cfg.path, s.UUID, s.Subtask, keep)
 	if err != nil {
 		return err
 	}
-	if s.Subtask == w.subtask {
-		w.uuid, w.nextPart = s.UUID, max(s.Next, next)
+	own := s.Subtask == w.subtask
+	if own {
+		// Its leftovers are gone: a later cleanLeftovers would delete
+		// the files it resumes.
+		w.uuid, w.nextPart, w.cleaned = s.UUID, max(s.Next, next), true
+	}
+	for _, f := range s.InProgress {
+		if err := w.recoverInProgress(f, own); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// recoverInProgress truncates the persisted in-progress file f back to
+// its persisted length, as Flink's recoverable writers do, and resumes
+// writing it when the writer goes on with its state's identity (own),
+// else commits it. A file missing, or shorter than its length, would lose
+// rows: an error, unless it was committed already (by an earlier
+// recovery from the same state) with exactly that length.
+func (w *writer) recoverInProgress(f inProgressFile, own bool) error {
+	tmp, final := hiddenPath(w.cfg.path, f.Path), filepath.Join(w.cfg.path, f.Path)
+	st, err := os.Stat(tmp)
+	if errors.Is(err, fs.ErrNotExist) {
+		if fst, ferr := os.Stat(final); ferr == nil && fst.Size() == f.Length {
+			return nil
+		}
+		return fmt.Errorf("filesystem: recovering in-progress part file %s: it is gone or was committed with rows after the checkpoint", tmp)
+	}
+	if err != nil {
+		return fmt.Errorf("filesystem: recovering in-progress part file: %w", err)
+	}
+	if st.Size() < f.Length {
+		return fmt.Errorf("filesystem: recovering in-progress part file %s: %d bytes, the checkpoint persisted %d", tmp, st.Size(), f.Length)
+	}
+	dir := filepath.Dir(f.Path)
+	if dir == "." {
+		dir = ""
+	}
+	if p := w.files[dir]; p != nil && p.tmp == tmp {
+		// Resumed by an earlier Recover with this state, nothing written
+		// since.
+		return nil
+	}
+	if err := os.Truncate(tmp, f.Length); err != nil {
+		return fmt.Errorf("filesystem: recovering in-progress part file: %w", err)
+	}
+	if !own || w.files[dir] != nil {
+		return commitFile(w.cfg.path, f.Path)
+	}
+	return w.resume(dir, f)
+}
+
+// hiddenPath is the path of the part file rel (relative to root) while
+// in progress or pending.
+func hiddenPath(root, rel string) string {
+	final := filepath.Join(root, rel)
+	return filepath.Join(filepath.Dir(final), hiddenName(filepath.Base(final)))
 }
 
 // cleanLeftovers deletes, before the writer's first part file, the hidden
@@ -235,7 +378,7 @@ func (w *writer) cleanLeftovers() error {
 	if w.cleaned {
 		return nil
 	}
-	next, err := removeLeftovers(w.cfg.path, w.uuid, w.subtask)
+	next, err := removeLeftovers(w.cfg.path, w.uuid, w.subtask, nil)
 	if err != nil {
 		return err
 	}
@@ -245,7 +388,8 @@ func (w *writer) cleanLeftovers() error {
 
 // SupportsRescaledRecovery implements connector.SupportsRescaledRecovery:
 // a state's pending files are committed by whichever writer recovers it,
-// and its leftovers are named by its own uuid and subtask.
+// as are its in-progress files by a writer of another index, and its
+// leftovers are named by its own uuid and subtask.
 func (Factory) SupportsRescaledRecovery() bool { return true }
 
 func decodeSinkState(b []byte) (sinkState, error) {
@@ -259,6 +403,11 @@ func decodeSinkState(b []byte) (sinkState, error) {
 	for _, p := range s.Pending {
 		if !filepath.IsLocal(p.Path) {
 			return s, fmt.Errorf("filesystem: bad sink state: part file %q outside the table's path", p.Path)
+		}
+	}
+	for _, f := range s.InProgress {
+		if !filepath.IsLocal(f.Path) || f.Length < 0 {
+			return s, fmt.Errorf("filesystem: bad sink state: in-progress part file %q of length %d", f.Path, f.Length)
 		}
 	}
 	return s, nil
@@ -275,9 +424,10 @@ func commitState(root string, s sinkState) error {
 }
 
 // removeLeftovers deletes the hidden part files of uuid and subtask below
-// root and returns the number after the highest of its committed files'
-// numbers (0 if none).
-func removeLeftovers(root, uuid string, subtask int) (int, error) {
+// root, except those at the paths keep holds (the in-progress files a
+// restored state persisted), and returns the number after the highest of
+// its committed files' numbers (0 if none).
+func removeLeftovers(root, uuid string, subtask int, keep map[string]bool) (int, error) {
 	prefix := fmt.Sprintf("part-%s-%d-", uuid, subtask)
 	next := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -307,6 +457,9 @@ func removeLeftovers(root, uuid string, subtask int) (int, error) {
 			return nil
 		}
 		if hidden {
+			if keep[filepath.Clean(p)] {
+				return nil
+			}
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("filesystem: removing a failed attempt's part file: %w", err)
 			}

@@ -110,10 +110,11 @@ func preCommit(t *testing.T, w *writer, id int64) []byte {
 	return s
 }
 
-// TestTwoPhaseCommitLifecycle: with checkpointing, part files are pending
-// (hidden) from the barrier that rolls them until their checkpoint
-// completes, and a finished subtask's last files until CommitFinished,
-// which may run twice.
+// TestTwoPhaseCommitLifecycle: with checkpointing, part files rolled by
+// size are pending (hidden) from their roll until a checkpoint whose
+// barrier came after it completes; a csv file in progress stays open
+// across barriers, hidden, and a finished subtask's last files wait for
+// CommitFinished, which may run twice.
 func TestTwoPhaseCommitLifecycle(t *testing.T) {
 	for _, partitioned := range []bool{false, true} {
 		t.Run(fmt.Sprintf("partitioned=%v", partitioned), func(t *testing.T) {
@@ -125,11 +126,19 @@ func TestTwoPhaseCommitLifecycle(t *testing.T) {
 			if partitioned {
 				tbl.PartitionKeys = []string{"p"}
 			}
+			// Which rows the 8-byte size policy rolled by each point:
+			// unpartitioned, "1\n2\n1000\n..." rolls at once and "3\n4\n"
+			// never; partitioned, p=0's "2\n1000\n1002\n" rolls before
+			// checkpoint 1 and p=1's "1\n1001\n3\n" before checkpoint 2.
+			first, third, open2 := []int{1, 2, 1000, 1001, 1002}, []int{1, 2, 1000, 1001, 1002}, 1
+			if partitioned {
+				first, third, open2 = []int{2, 1000, 1002}, []int{1, 2, 3, 1000, 1001, 1002}, 0
+			}
 			h := newSinkHarness(t, tbl)
 			w := h.writer(true)
 			defer w.Close()
 			h.write(w, 1, 2)
-			h.write(w, 1000, 1001, 1002) // rolls by size: pending, not visible
+			h.write(w, 1000, 1001, 1002)
 			h.expect("before any checkpoint")
 			s1 := preCommit(t, w, 1)
 			if len(s1) == 0 {
@@ -140,18 +149,18 @@ func TestTwoPhaseCommitLifecycle(t *testing.T) {
 			h.write(w, 4)
 			h.expect("checkpoints 1 and 2 pre-committed")
 			must(t, w.NotifyCheckpointComplete(1))
-			h.expect("checkpoint 1 complete", 1, 2, 1000, 1001, 1002)
+			h.expect("checkpoint 1 complete", first...)
 			// A notification skipped: the next one commits both.
 			preCommit(t, w, 3)
 			must(t, w.NotifyCheckpointComplete(3))
-			h.expect("checkpoint 3 complete", 1, 2, 1000, 1001, 1002, 3, 4)
-			if st, err := decodeSinkState(s2); err != nil || len(st.Pending) == 0 || st.Pending[0].Checkpoint != 1 {
-				t.Errorf("state at checkpoint 2: %s (%v): want the files of checkpoint 1 still pending", s2, err)
+			h.expect("checkpoint 3 complete", third...)
+			if st, err := decodeSinkState(s2); err != nil || len(st.Pending) == 0 || st.Pending[0].Checkpoint != 1 || len(st.InProgress) != open2 {
+				t.Errorf("state at checkpoint 2: %s (%v): want the files of checkpoint 1 still pending, %d in progress", s2, err, open2)
 			}
 			h.write(w, 5)
 			must(t, w.Finish())
 			final := preCommit(t, w, connector.EndOfInput)
-			h.expect("finished, not committed", 1, 2, 1000, 1001, 1002, 3, 4)
+			h.expect("finished, not committed", third...)
 			must(t, w.Close())
 			for range 2 {
 				must(t, Factory{}.CommitFinished(connector.SinkSpec{Table: tbl}, final))
@@ -166,7 +175,8 @@ func TestTwoPhaseCommitLifecycle(t *testing.T) {
 
 // TestRecoverAfterCrash: a writer that failed after a barrier and before
 // its checkpoint's notification is restored from the checkpoint: the
-// restored writer commits the checkpoint's files and deletes what the
+// restored writer commits the checkpoint's pending files, resumes its
+// file in progress cut back to the checkpoint, and deletes what the
 // failed attempts wrote after it (twice: the first restored attempt fails
 // too), and no other writer's files.
 func TestRecoverAfterCrash(t *testing.T) {
@@ -189,24 +199,35 @@ func TestRecoverAfterCrash(t *testing.T) {
 			h.write(other, 102)
 
 			w := h.writer(true)
-			h.write(w, 1, 2)
+			h.write(w, 1000, 1001, 1002) // rolls by size: pending at the barrier
+			h.write(w, 1, 2)             // in progress at the barrier
 			state := preCommit(t, w, 1)
-			h.write(w, 1000, 1001, 1002) // pending after the barrier
+			h.write(w, 7000, 7001, 7002) // after the barrier: rolls, pending
 			h.write(w, 3)                // in progress
 			w.Close()                    // the attempt fails
 			h.expect("after the failure")
+			// Unpartitioned, 1000..1002 rolled; partitioned, p=0's
+			// "1000\n1002\n" did, p=1's "1001\n" was in progress.
+			atCheckpoint := []int{1000, 1001, 1002}
+			if partitioned {
+				atCheckpoint = []int{1000, 1002}
+			}
 
 			for attempt := range 2 {
 				r := h.writer(true)
 				must(t, r.Recover(state))
-				h.expect("recovered", 1, 2)
+				h.expect("recovered", atCheckpoint...)
 				if r.uuid != w.uuid {
 					t.Errorf("restored writer uses uuid %s, the state's is %s", r.uuid, w.uuid)
 				}
+				own := 0
 				for _, f := range h.hidden() {
 					if strings.Contains(f, w.uuid) {
-						t.Errorf("attempt %d: leftover %s not removed", attempt, f)
+						own++
 					}
+				}
+				if own != len(r.files) || len(r.files) == 0 {
+					t.Errorf("attempt %d: %d hidden files of the writer, want the %d it resumed: %v", attempt, own, len(r.files), h.hidden())
 				}
 				h.write(r, 4000, 4001, 4002)
 				h.write(r, 5)
@@ -216,13 +237,18 @@ func TestRecoverAfterCrash(t *testing.T) {
 				}
 				preCommit(t, r, 2)
 				must(t, r.NotifyCheckpointComplete(2))
+				must(t, r.Finish())
+				final := preCommit(t, r, connector.EndOfInput)
 				must(t, r.Close())
+				must(t, Factory{}.CommitFinished(connector.SinkSpec{Table: tbl}, final))
 			}
-			h.expect("after the checkpoint of the restored writer", 1, 2, 4000, 4001, 4002, 5)
+			h.expect("after the restored writer finished", 1, 2, 1000, 1001, 1002, 4000, 4001, 4002, 5)
 			var others int
 			for _, f := range h.hidden() {
 				if strings.Contains(f, other.uuid) {
 					others++
+				} else {
+					t.Errorf("left behind: %s", f)
 				}
 			}
 			if want := len(other.pending) + len(other.files); others != want {
@@ -295,7 +321,9 @@ func TestRestartWithoutCheckpoint(t *testing.T) {
 // after the checkpoint (a restore from an older checkpoint), so none is
 // overwritten.
 func TestRecoverIdempotent(t *testing.T) {
-	tbl := table(t.TempDir(), nSchema, "format", "csv")
+	// Every write rolls: each checkpoint's rows are pending at its
+	// barrier.
+	tbl := table(t.TempDir(), nSchema, "format", "csv", RollingFileSize, "1b")
 	h := newSinkHarness(t, tbl)
 	w := h.writer(true)
 	h.write(w, 1)
@@ -340,7 +368,7 @@ func TestRecoverIdempotent(t *testing.T) {
 // notification of a later checkpoint; without checkpointing a savepoint
 // commits them at once.
 func TestSavepointPending(t *testing.T) {
-	tbl := table(t.TempDir(), nSchema, "format", "csv")
+	tbl := table(t.TempDir(), nSchema, "format", "csv", RollingFileSize, "1b")
 	h := newSinkHarness(t, tbl)
 	w := h.writer(true)
 	h.write(w, 1)

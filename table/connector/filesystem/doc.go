@@ -75,9 +75,9 @@
 // reaches sink.rolling-policy.file-size, when it has been open for the
 // rollover interval or not written to for the inactivity interval (both
 // checked every check interval, on processing-time wake-ups of the sink),
-// at a checkpoint or savepoint barrier, and at the end of the input. A
-// pending file is committed (finished) by its rename to the final name,
-// after which readers see it:
+// at the end of the input, and, in parquet only, at every checkpoint or
+// savepoint barrier. A pending file is committed (finished) by its rename
+// to the final name, after which readers see it:
 //
 //   - Without checkpointing, at once: files become visible as they roll
 //     and at the end of the input, as in a batch job. A failure that
@@ -87,24 +87,35 @@
 //     checkpoint whose barrier came after its roll completed, and a
 //     finished subtask's last files once the JobManager recorded it as
 //     finished (connector.FinishedCommitter). The sink's state in a
-//     checkpoint is its uuid and the files pending then; a writer restored
-//     from it commits them (a file committed already is fine), deletes
-//     the hidden files its subtask's failed attempts wrote after the
-//     checkpoint (those of its own uuid and subtask only, so that other
-//     jobs writing the directory are left alone) and goes on with that
-//     uuid. Rows written after the checkpoint were in files that never
-//     became visible, and are written once again. The files of a savepoint
-//     are committed by a job restored from it.
+//     checkpoint is its uuid, the files pending then and those in
+//     progress with their persisted lengths; a writer restored from it
+//     commits the pending ones (a file committed already is fine),
+//     truncates those in progress to their lengths and writes on in them,
+//     deletes the other hidden files its subtask's failed attempts wrote
+//     after the checkpoint (those of its own uuid and subtask only, so
+//     that other jobs writing the directory are left alone) and goes on
+//     with that uuid. Rows written after the checkpoint were in files that
+//     never became visible, or past the persisted lengths, and are written
+//     once again. The files of a savepoint are committed, or resumed, by a
+//     job restored from it.
 //
-// Unlike Flink, which keeps a row format's in-progress file open across
-// checkpoints and truncates it on recovery, Eddy rolls every part file at
-// each barrier (Flink's OnCheckpointRollingPolicy), so each checkpoint
-// interval makes at least one file per subtask and partition written to.
-// Close without Finish deletes the files in progress; a failed attempt
-// that had not completed any checkpoint leaves its pending files hidden,
-// as Flink does. Restored at another parallelism, each new writer
-// commits the pending files of the old subtasks' states dealt to it
-// (connector.SupportsRescaledRecovery) and deletes their leftovers.
+// In csv, json and the changelog formats, whose files are complete after
+// every row, a barrier does not roll the files in progress, as Flink's
+// TableRollingPolicy for row formats: it persists them (flushed and
+// synced, their lengths in the checkpoint) and they go on growing until
+// the rolling policy rolls them, so a part file spans many checkpoints
+// (with Flink's defaults, one per 30 minutes per subtask and partition
+// however often checkpoints are taken). Such a file is visible once
+// rolled and committed. A file in progress that the checkpoint recorded
+// and that is gone, or shorter than its persisted length, fails the
+// restore, as in Flink. Close without Finish deletes the files in
+// progress never persisted; a failed attempt leaves the persisted ones
+// and its pending files hidden, as Flink does, for the restored writer.
+// Restored at another parallelism, each new writer commits the pending
+// files of the old subtasks' states dealt to it
+// (connector.SupportsRescaledRecovery), resumes the files in progress of
+// the state of its own index, commits, truncated, those of the others,
+// and deletes their leftovers.
 //
 // # Partitions
 //
@@ -123,7 +134,10 @@
 // Partitions commit as in Flink (partition_commit.go): with
 // sink.partition-commit.policy.kind = 'success-file', a partition gets an
 // empty _SUCCESS file (sink.partition-commit.success-file.name) once its
-// trigger fires and its files of that checkpoint are committed:
+// trigger fires and its files of that checkpoint are committed (at a
+// checkpoint the writers roll the files in progress of the partitions
+// whose trigger fires, as Flink's StreamingFileWriter, and a partition
+// with a file still in progress does not commit):
 // 'process-time' once the processing time passes the time it was first
 // written plus sink.partition-commit.delay, 'partition-time' once the
 // least watermark of the sink's subtasks passes the time extracted from

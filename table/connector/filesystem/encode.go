@@ -18,7 +18,8 @@ import (
 // as Flink's Encoder (row formats) and BulkWriter (bulk formats) do. Write
 // and Close return the bytes they passed to the part file's writer, which
 // the rolling policy counts. A row format (csv, json) writes each batch's
-// rows at once and has nothing to complete; a bulk format (parquet)
+// rows at once and has nothing to complete, so a checkpoint barrier
+// persists its file in progress instead of rolling it; a bulk format (parquet)
 // buffers a row group and writes its footer at Close, when the part file
 // rolls, so its files roll on every checkpoint, as Flink's
 // OnCheckpointRollingPolicy, and by size once row groups reach the file.

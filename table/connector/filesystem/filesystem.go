@@ -109,6 +109,12 @@ type config struct {
 	commit commitConfig
 }
 
+// bulk reports whether the format is a bulk format (parquet), whose part
+// file is complete only once closed, so it rolls at every checkpoint
+// barrier; a row format's file is complete after every row, and is
+// persisted at a barrier instead.
+func (c config) bulk() bool { return c.format == "parquet" }
+
 func parseConfig(t connector.TableInfo) (config, error) {
 	o, err := connector.Parse(Factory{}, t)
 	if err != nil {
@@ -716,6 +722,10 @@ type partFile struct {
 	opened, written int64
 	// enc encodes the batches written to the file into bw.
 	enc fileEncoder
+	// persisted is set once a barrier persisted the file in progress: a
+	// checkpoint may record it, so a failed attempt leaves it for the
+	// restored writer to truncate and resume.
+	persisted bool
 }
 
 func (w *writer) Write(b arrow.RecordBatch) error {
@@ -825,6 +835,34 @@ func (w *writer) open(dir string) (*partFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filesystem: %w", err)
 	}
+	if err := w.attach(p, f); err != nil {
+		os.Remove(p.tmp)
+		return nil, err
+	}
+	w.files[dir] = p
+	return p, nil
+}
+
+// resume makes the persisted in-progress file f, truncated to its
+// persisted length, the open part file of directory dir again: written
+// on from its end, rolled by the rolling policy as if never interrupted.
+func (w *writer) resume(dir string, f inProgressFile) error {
+	p := &partFile{rel: f.Path, tmp: hiddenPath(w.cfg.path, f.Path), size: f.Length, persisted: true}
+	p.opened, p.written = f.Opened, w.now()
+	fh, err := os.OpenFile(p.tmp, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("filesystem: resuming in-progress part file: %w", err)
+	}
+	if err := w.attach(p, fh); err != nil {
+		return err
+	}
+	w.files[dir] = p
+	return nil
+}
+
+// attach starts the encoding of part file p into f, with a buffer of a
+// closed part file if there is one; on error it closes f.
+func (w *writer) attach(p *partFile, f *os.File) error {
 	p.f = f
 	if k := len(w.spare); k > 0 {
 		p.bw, w.spare = w.spare[k-1], w.spare[:k-1]
@@ -837,14 +875,13 @@ func (w *writer) open(dir string) (*partFile, error) {
 		}
 		p.bw = bufio.NewWriterSize(f, size)
 	}
+	var err error
 	if p.enc, err = w.newEncoder(p.bw); err != nil {
 		f.Close()
-		os.Remove(p.tmp)
 		w.spare = append(w.spare, p.bw)
-		return nil, fmt.Errorf("filesystem: %w", err)
+		return fmt.Errorf("filesystem: %w", err)
 	}
-	w.files[dir] = p
-	return p, nil
+	return nil
 }
 
 // closeFile makes the part file p durable and closes it: what it holds
@@ -883,10 +920,12 @@ func (w *writer) Finish() error {
 	return nil
 }
 
-// Close abandons the part files in progress: without Finish or a
-// pre-commit the job failed, and a restarted job writes its rows again.
-// Pending files stay: they belong to a checkpoint, whose restored writer
-// commits them (or deletes them with the failed attempt's other files).
+// Close abandons the part files in progress: without Finish the job
+// failed or stopped, and a restarted job writes their rows again. Files
+// a barrier persisted stay, as pending files do: they belong to a
+// checkpoint or savepoint, whose restored writer truncates and resumes
+// them (or deletes them with the failed attempt's other files when the
+// checkpoint it restores does not record them).
 func (w *writer) Close() error {
 	if w.closed {
 		return nil
@@ -896,6 +935,9 @@ func (w *writer) Close() error {
 	for dir, p := range w.files {
 		delete(w.files, dir)
 		p.f.Close()
+		if p.persisted {
+			continue
+		}
 		if err := os.Remove(p.tmp); err != nil && first == nil {
 			first = err
 		}

@@ -157,13 +157,14 @@ func (w *writer) OnWatermark(ms int64) error {
 }
 
 // partitionsAt lists the tracked partitions at the pre-commit of
-// checkpoint id, noting which the writer sees ready.
-func (w *writer) partitionsAt(id int64) []partitionState {
+// checkpoint id, at processing time now, noting which the writer sees
+// ready: not one with a part file still in progress, whose rows are not
+// committed with the checkpoint.
+func (w *writer) partitionsAt(id, now int64) []partitionState {
 	out := make([]partitionState, 0, len(w.partitions))
-	now := w.now()
 	for dir, p := range w.partitions {
 		p.written = false
-		if !p.isReady && w.cfg.ready(dir, p.created, now, w.watermark) {
+		if !p.isReady && w.files[dir] == nil && w.cfg.ready(dir, p.created, now, w.watermark) {
 			p.isReady, p.ready = true, id
 		}
 		out = append(out, partitionState{Dir: dir, Created: p.created})
@@ -255,7 +256,9 @@ func (c config) partitionTime(dir string) (int64, error) {
 // CommitJob implements connector.JobCommitter: it commits the part files
 // the states pre-committed (at the checkpoint, or all of them when the job
 // is restored or ends); an INSERT OVERWRITE that ended first clears what
-// its partitions (or the table) held; then the ready partitions commit.
+// its partitions (or the table) held; then the ready partitions commit,
+// except those with a file in progress. It leaves the states' in-progress
+// files to the writers that recover them, which resume them.
 func (Factory) CommitJob(spec connector.SinkSpec, checkpoint int64, raw [][]byte) error {
 	c, err := parseConfig(spec.Table)
 	if err != nil {
@@ -291,9 +294,15 @@ func (Factory) CommitJob(spec connector.SinkSpec, checkpoint int64, raw [][]byte
 		return nil
 	}
 	created := map[string]int64{}
+	// A partition with a part file in progress in any writer is not
+	// complete: its success file would precede rows of it.
+	open := map[string]bool{}
 	wm := int64(math.MaxInt64)
 	for _, s := range states {
 		wm = min(wm, s.Watermark)
+		for _, f := range s.InProgress {
+			open[filepath.Dir(f.Path)] = true
+		}
 		for _, p := range s.Partitions {
 			if t, ok := created[p.Dir]; !ok || p.Created < t {
 				created[p.Dir] = p.Created
@@ -302,6 +311,9 @@ func (Factory) CommitJob(spec connector.SinkSpec, checkpoint int64, raw [][]byte
 	}
 	now := time.Now().UnixMilli()
 	for dir, t := range created {
+		if open[filepath.Clean(dir)] {
+			continue
+		}
 		if checkpoint == connector.EndOfInput || c.ready(dir, t, now, wm) {
 			if err := writeSuccessFile(filepath.Join(c.path, dir, c.commit.successFile)); err != nil {
 				return err
