@@ -88,14 +88,8 @@ func buildVarWidth(mem memory.Allocator, dt arrow.DataType, strs []string, valid
 		return nil
 	}
 	bitmap, nulls := validityBitmap(mem, valid, n)
-	offBuf := memory.NewResizableBuffer(mem)
-	offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
-	offs := arrow.GetData[int32](offBuf.Bytes())[:n+1]
-	dataBuf := memory.NewResizableBuffer(mem)
-	dataBuf.Resize(total)
-	bytes := dataBuf.Bytes()
+	offBuf, offs, dataBuf, bytes := varWidthBuffers(mem, n, total)
 	pos := 0
-	offs[0] = 0
 	for i, s := range strs {
 		// A NULL slot may hold a stale value: it gets no bytes.
 		if nulls == 0 || valid[i] {
@@ -104,6 +98,18 @@ func buildVarWidth(mem memory.Allocator, dt arrow.DataType, strs []string, valid
 		offs[i+1] = int32(pos)
 	}
 	return makeArray(dt, n, nulls, bitmap, offBuf, dataBuf)
+}
+
+// varWidthBuffers allocates the offsets of n STRING or BINARY values,
+// the first set to 0, and the buffer of their total bytes.
+func varWidthBuffers(mem memory.Allocator, n, total int) (offBuf *memory.Buffer, offs []int32, dataBuf *memory.Buffer, data []byte) {
+	offBuf = memory.NewResizableBuffer(mem)
+	offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
+	offs = arrow.GetData[int32](offBuf.Bytes())[:n+1]
+	offs[0] = 0
+	dataBuf = memory.NewResizableBuffer(mem)
+	dataBuf.Resize(total)
+	return offBuf, offs, dataBuf, dataBuf.Bytes()
 }
 
 // validityBitmap returns the validity bitmap of the first n flags of valid
@@ -172,14 +178,8 @@ func takeDirect(mem memory.Allocator, col arrow.Array, rows []int32) arrow.Array
 		if total > math.MaxInt32 {
 			return nil
 		}
-		offBuf := memory.NewResizableBuffer(mem)
-		offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
-		out := arrow.GetData[int32](offBuf.Bytes())[:n+1]
-		dataBuf := memory.NewResizableBuffer(mem)
-		dataBuf.Resize(total)
-		dst := dataBuf.Bytes()
+		offBuf, out, dataBuf, dst := varWidthBuffers(mem, n, total)
 		pos := int32(0)
-		out[0] = 0
 		for j, r := range rows {
 			pos += int32(copy(dst[pos:], vals[offs[r]:offs[r+1]]))
 			out[j+1] = pos
