@@ -53,8 +53,8 @@ func newGlobalWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error)
 	if err := json.Unmarshal(spec.Spec, &g.spec); err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "global-window-aggregate spec")
 	}
-	if g.spec.Window.Kind == WindowSession || g.spec.ProcTime {
-		return nil, errs.New(errs.InvalidPlan, "global-window-aggregate: SESSION and processing-time windows are aggregated in one phase")
+	if g.spec.Window.Kind == WindowSession || g.spec.ProcTime || g.spec.InputChangelog {
+		return nil, errs.New(errs.InvalidPlan, "global-window-aggregate: SESSION windows, processing-time windows and updating inputs are aggregated in one phase")
 	}
 	if len(g.spec.ArgTypes) != len(g.spec.Calls) {
 		return nil, errs.Internalf("global-window-aggregate: %d argument type lists for %d calls", len(g.spec.ArgTypes), len(g.spec.Calls))

@@ -11,10 +11,15 @@ import (
 	"github.com/eddysql/eddy/internal/errs"
 )
 
-// Window accumulators: insert-only, columnar over the operator's slots
-// (one slot per open (key, window)), with one typed loop per batch and
-// call. Windows never retract, so these are smaller than exec/agg's
-// retracting accumulators; session windows need merge instead.
+// Window accumulators: columnar over the operator's slots (one slot per
+// open (key, window)), with one typed loop per batch and call. Over an
+// insert-only input windows never retract, so these are smaller than
+// exec/agg's retracting accumulators; session windows need merge instead.
+// Over an updating input (WindowAggregateSpec.InputChangelog) the
+// accumulators must also be retractingAccs: COUNT, SUM and AVG subtract,
+// the variance family undoes Welford's step, MIN and MAX keep each slot's
+// multiset of values (Flink's MaxWithRetractAggFunction), and DISTINCT
+// counts each value's rows.
 //
 // windowAcc contract: slots[i] is the slot row i of the batch goes to, or
 // -1 to skip the row (late, filtered out, or not in this window). update
@@ -34,14 +39,45 @@ type windowAcc interface {
 	decode(r *rbuf, slot int32)
 }
 
+// retractingAcc is a windowAcc that can undo rows: retract removes row i
+// of v from slots[i] (-1: skip), as update added it. A window aggregate
+// over an updating input applies a batch's accumulations before its
+// retractions, so a retraction always finds the row it undoes, whether
+// that arrived in an earlier batch or in the same one.
+type retractingAcc interface {
+	windowAcc
+	retract(slots []int32, v *colView)
+}
+
+// retractable reports whether window aggregates over an updating input can
+// run call: its accumulator can retract. The planner refuses the others
+// (FIRST_VALUE, LAST_VALUE, LISTAGG, APPROX_COUNT_DISTINCT and Go
+// aggregate functions) with the call's position; the operator checks again.
+func retractable(call agg.Call) bool {
+	switch call.Func {
+	case "COUNT", "SUM", "AVG", "MIN", "MAX",
+		"STDDEV_POP", "STDDEV_SAMP", "STDDEV", "VAR_POP", "VAR_SAMP", "VARIANCE":
+		return true
+	}
+	return false
+}
+
 // newWindowAcc builds the accumulator of call, whose result has Arrow type
-// res. Every aggregate but COUNT processes its argument as the physical
-// kind of its result (agg.ResultType keeps the argument's kind), so the
-// accumulators, and the state they restore, depend on the spec alone.
-func newWindowAcc(call agg.Call, res arrow.DataType) (windowAcc, error) {
+// res; with retract it is a retractingAcc (an error for a call that is
+// not retractable). Every aggregate but COUNT processes its argument as
+// the physical kind of its result (agg.ResultType keeps the argument's
+// kind), so the accumulators, and the state they restore, depend on the
+// spec alone.
+func newWindowAcc(call agg.Call, res arrow.DataType, retract bool) (windowAcc, error) {
 	bad := func() error {
 		return errs.New(errs.NotSupported, "window aggregate: %s returning %s is not supported", call.Func, res)
 	}
+	if retract && !retractable(call) {
+		return nil, errs.New(errs.NotSupported, "window aggregate over an updating input: %s cannot retract rows", call.Func)
+	}
+	// A DISTINCT call's own set counts rows; its inner accumulator only
+	// ever sees each slot's distinct values, when the window fires.
+	multiset := retract && !call.Distinct
 	ak, err := kindOf(res)
 	if err != nil {
 		return nil, err
@@ -65,6 +101,10 @@ func newWindowAcc(call agg.Call, res arrow.DataType) (windowAcc, error) {
 		}
 	case "MIN", "MAX":
 		isMax := call.Func == "MAX"
+		if multiset {
+			acc = newMinMaxRetractAcc(ak, isMax, decScale(res))
+			break
+		}
 		switch ak {
 		case vkInt:
 			acc = &minMaxAcc[int64]{isMax: isMax, pick: pickInts}
@@ -109,7 +149,7 @@ func newWindowAcc(call agg.Call, res arrow.DataType) (windowAcc, error) {
 		return nil, bad()
 	}
 	if call.Distinct {
-		d := &distinctAcc{inner: acc, kind: ak, seen: map[dkey]struct{}{}, scale: -1}
+		d := &distinctAcc{inner: acc, kind: ak, seen: map[dkey]int64{}, scale: -1, counted: retract}
 		if ak == vkDec && call.Func != "COUNT" {
 			d.scale = decScale(res)
 		}
@@ -151,6 +191,21 @@ func (a *countAcc) update(slots []int32, v *colView, _ int64) {
 		}
 	}
 }
+func (a *countAcc) retract(slots []int32, v *colView) {
+	if a.star || v.valid == nil {
+		for _, s := range slots {
+			if s >= 0 {
+				a.n[s]--
+			}
+		}
+		return
+	}
+	for i, s := range slots {
+		if s >= 0 && v.valid[i] {
+			a.n[s]--
+		}
+	}
+}
 func (a *countAcc) merge(dst, src int32) { a.n[dst] += a.n[src] }
 func (a *countAcc) reset(s int32)        { a.n[s] = 0 }
 func (a *countAcc) result(slots []int32, out *colView) {
@@ -185,6 +240,15 @@ func (a *sumAcc[T]) update(slots []int32, v *colView, _ int64) {
 		if s >= 0 && v.isValid(i) {
 			a.sum[s] += vals[i]
 			a.cnt[s]++
+		}
+	}
+}
+func (a *sumAcc[T]) retract(slots []int32, v *colView) {
+	vals := a.vals(v)
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.sum[s] -= vals[i]
+			a.cnt[s]--
 		}
 	}
 }
@@ -252,6 +316,15 @@ func (a *decSumAcc) update(slots []int32, v *colView, _ int64) {
 		if s >= 0 && v.isValid(i) {
 			a.sum[s] = a.sum[s].Add(decs[i])
 			a.cnt[s]++
+		}
+	}
+}
+func (a *decSumAcc) retract(slots []int32, v *colView) {
+	decs := v.decsAt(a.scale)
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.sum[s] = a.sum[s].Sub(decs[i])
+			a.cnt[s]--
 		}
 	}
 }
@@ -553,6 +626,40 @@ func (a *varianceAcc) update(slots []int32, v *colView, _ int64) {
 		}
 	}
 }
+
+// remove undoes add(s, x): Welford's step backwards. A slot left with
+// no value is exactly empty and one left with one value has exactly no
+// variance, so no rounding residue outlives the values it came from.
+func (a *varianceAcc) remove(s int32, x float64) {
+	n := a.n[s] - 1
+	if n <= 0 {
+		a.n[s], a.mean[s], a.m2[s] = n, 0, 0
+		return
+	}
+	mean := a.mean[s]
+	prev := (mean*float64(n+1) - x) / float64(n)
+	// Rounding must not leave a negative sum of squares (a NaN STDDEV).
+	a.m2[s] = max(0, a.m2[s]-(x-prev)*(x-mean))
+	if n == 1 {
+		a.m2[s] = 0
+	}
+	a.mean[s], a.n[s] = prev, n
+}
+func (a *varianceAcc) retract(slots []int32, v *colView) {
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		switch v.kind {
+		case vkInt:
+			a.remove(s, float64(v.ints[i]))
+		case vkFloat:
+			a.remove(s, v.floats[i])
+		case vkDec:
+			a.remove(s, v.decs[i].ToFloat64(v.scale))
+		}
+	}
+}
 func (a *varianceAcc) merge(dst, src int32) {
 	nb := a.n[src]
 	if nb == 0 {
@@ -607,14 +714,20 @@ type dkey struct {
 // distinctAcc is an aggregate over DISTINCT arguments: it keeps the set of
 // distinct non-NULL values per slot (in first-seen order) and runs the
 // inner accumulator over them only when the window fires, so merging two
-// session windows unites their sets without counting a value twice.
+// session windows unites their sets without counting a value twice. With
+// counted (an updating input) seen holds each value's number of rows,
+// which retract decrements: a value takes part while its count is
+// positive. Otherwise counts are 1.
 type distinctAcc struct {
 	inner windowAcc
 	kind  vkind
 	// scale is the scale decimals are kept at (the inner accumulator's),
 	// or -1 to keep the argument's (COUNT).
 	scale   int32
-	seen    map[dkey]struct{}
+	counted bool
+	seen    map[dkey]int64
+	// perSlot lists every value seen holds for the slot, once, including
+	// those whose count has dropped to 0 (they stay in seen until reset).
 	perSlot [][]dkey
 	view    colView // scratch for result
 	slots   []int32
@@ -641,30 +754,42 @@ func (a *distinctAcc) keyOf(s int32, v *colView, i int) dkey {
 	return k
 }
 
-func (a *distinctAcc) add(k dkey) {
-	if _, dup := a.seen[k]; dup {
+func (a *distinctAcc) add(k dkey, n int64) {
+	if c, dup := a.seen[k]; dup {
+		if a.counted {
+			a.seen[k] = c + n
+		}
 		return
 	}
 	if k.s != "" {
 		k.s = strings.Clone(k.s)
 	}
-	a.seen[k] = struct{}{}
+	a.seen[k] = n
 	a.perSlot[k.slot] = append(a.perSlot[k.slot], k)
 }
 
 func (a *distinctAcc) update(slots []int32, v *colView, _ int64) {
 	for i, s := range slots {
 		if s >= 0 && v.isValid(i) {
-			a.add(a.keyOf(s, v, i))
+			a.add(a.keyOf(s, v, i), 1)
+		}
+	}
+}
+
+func (a *distinctAcc) retract(slots []int32, v *colView) {
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.add(a.keyOf(s, v, i), -1)
 		}
 	}
 }
 
 func (a *distinctAcc) merge(dst, src int32) {
 	for _, k := range a.perSlot[src] {
+		n := a.seen[k]
 		delete(a.seen, k)
 		k.slot = dst
-		a.add(k)
+		a.add(k, n)
 	}
 	a.perSlot[src] = nil
 }
@@ -676,6 +801,9 @@ func (a *distinctAcc) reset(s int32) {
 	a.perSlot[s] = nil
 	a.inner.reset(s)
 }
+
+// live reports whether value k takes part in its slot's result.
+func (a *distinctAcc) live(k dkey) bool { return a.seen[k] > 0 }
 
 // result feeds each slot's distinct values to the inner accumulator (its
 // slots are empty until now) and reads its results.
@@ -692,6 +820,9 @@ func (a *distinctAcc) result(slots []int32, out *colView) {
 	i := 0
 	for _, s := range slots {
 		for _, k := range a.perSlot[s] {
+			if a.counted && !a.live(k) {
+				continue
+			}
 			a.slots[i] = s
 			switch a.kind {
 			case vkInt:
@@ -706,22 +837,156 @@ func (a *distinctAcc) result(slots []int32, out *colView) {
 			i++
 		}
 	}
-	a.inner.update(a.slots, v, 0)
+	a.inner.update(a.slots[:i], v, 0)
 	a.inner.result(slots, out)
 }
 
+// encode writes the slot's values, with counted their counts too (values
+// whose count is 0 are left out).
 func (a *distinctAcc) encode(w *wbuf, s int32) {
-	w.uvarint(uint64(len(a.perSlot[s])))
+	n := 0
 	for _, k := range a.perSlot[s] {
+		if !a.counted || a.seen[k] != 0 {
+			n++
+		}
+	}
+	w.uvarint(uint64(n))
+	for _, k := range a.perSlot[s] {
+		c := a.seen[k]
+		if a.counted && c == 0 {
+			continue
+		}
 		w.varint(k.hi)
 		w.varint(k.lo)
 		w.str(k.s)
+		if a.counted {
+			w.varint(c)
+		}
 	}
 }
 
 func (a *distinctAcc) decode(r *rbuf, s int32) {
 	n := r.uvarint()
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		a.add(dkey{slot: s, hi: r.varint(), lo: r.varint(), s: r.str()})
+		k := dkey{slot: s, hi: r.varint(), lo: r.varint(), s: r.str()}
+		c := int64(1)
+		if a.counted {
+			c = r.varint()
+		}
+		a.add(k, c)
+	}
+}
+
+// minMaxRetractAcc is MIN and MAX over an updating input, Flink's
+// MinWithRetractAggFunction/MaxWithRetractAggFunction: each slot keeps
+// the multiset of its values (value -> number of rows), so that
+// retracting the current extreme falls back to the next one. The result
+// is found when the window fires, once per slot.
+type minMaxRetractAcc[T int64 | float64 | string | decimal128.Num] struct {
+	isMax bool
+	pick  func(*colView) []T
+	less  func(a, b T) bool
+	clone func(T) T
+	vals  []map[T]int64
+}
+
+func newMinMaxRetractAcc(k vkind, isMax bool, scale int32) windowAcc {
+	switch k {
+	case vkInt:
+		return &minMaxRetractAcc[int64]{isMax: isMax, pick: pickInts, less: func(a, b int64) bool { return a < b }}
+	case vkFloat:
+		return &minMaxRetractAcc[float64]{isMax: isMax, pick: pickFloats, less: func(a, b float64) bool { return a < b }}
+	case vkStr:
+		return &minMaxRetractAcc[string]{isMax: isMax, pick: pickStrs, clone: strings.Clone,
+			less: func(a, b string) bool { return a < b }}
+	case vkDec:
+		return &minMaxRetractAcc[decimal128.Num]{isMax: isMax,
+			pick: func(v *colView) []decimal128.Num { return v.decsAt(scale) },
+			less: func(a, b decimal128.Num) bool { return a.Less(b) }}
+	}
+	return nil
+}
+
+func (a *minMaxRetractAcc[T]) grow(n int) { a.vals = growTo(a.vals, n) }
+
+// add changes the count of x in slot s by n, dropping values whose count
+// returns to 0.
+func (a *minMaxRetractAcc[T]) add(s int32, x T, n int64) {
+	m := a.vals[s]
+	if m == nil {
+		m = make(map[T]int64, 1)
+		a.vals[s] = m
+	}
+	c, ok := m[x]
+	switch {
+	case c+n == 0:
+		delete(m, x)
+	case ok:
+		m[x] = c + n
+	default:
+		if a.clone != nil {
+			x = a.clone(x)
+		}
+		m[x] = n
+	}
+}
+
+func (a *minMaxRetractAcc[T]) update(slots []int32, v *colView, _ int64) {
+	vals := a.pick(v)
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.add(s, vals[i], 1)
+		}
+	}
+}
+
+func (a *minMaxRetractAcc[T]) retract(slots []int32, v *colView) {
+	vals := a.pick(v)
+	for i, s := range slots {
+		if s >= 0 && v.isValid(i) {
+			a.add(s, vals[i], -1)
+		}
+	}
+}
+
+func (a *minMaxRetractAcc[T]) merge(dst, src int32) {
+	for x, n := range a.vals[src] {
+		a.add(dst, x, n)
+	}
+}
+
+func (a *minMaxRetractAcc[T]) reset(s int32) { a.vals[s] = nil }
+
+func (a *minMaxRetractAcc[T]) result(slots []int32, out *colView) {
+	best := make([]T, len(slots))
+	has := make([]bool, len(slots))
+	for i, s := range slots {
+		for x, n := range a.vals[s] {
+			if n > 0 && (!has[i] || (a.isMax && a.less(best[i], x)) || (!a.isMax && a.less(x, best[i]))) {
+				best[i], has[i] = x, true
+			}
+		}
+	}
+	idx := make([]int32, len(slots))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	resultOf(best, has, idx, out)
+}
+
+func (a *minMaxRetractAcc[T]) encode(w *wbuf, s int32) {
+	m := a.vals[s]
+	w.uvarint(uint64(len(m)))
+	for x, n := range m {
+		encodeOpt(w, x, true)
+		w.varint(n)
+	}
+}
+
+func (a *minMaxRetractAcc[T]) decode(r *rbuf, s int32) {
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		x, _ := decodeOpt[T](r)
+		a.add(s, x, r.varint())
 	}
 }

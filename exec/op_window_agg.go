@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/exec/agg"
+	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/internal/errs"
 )
 
@@ -46,6 +47,14 @@ import (
 //
 // Output order: windows fire in order of their end; rows of one firing
 // come in no particular key order.
+//
+// With InputChangelog the input is an updating stream (FLINK-20281 for
+// window TVF aggregates, FLINK-20487 for the legacy group windows): +I and
+// +U rows accumulate into the windows of their time, -U and -D rows, which
+// carry the time of the row they undo and so find the same windows,
+// retract from them (retractingAcc), and the output stays insert-only. A
+// (key, window) counts its rows, as Flink's RecordCounter does, and one
+// whose rows were all retracted emits nothing when its window fires.
 const KindWindowAggregate = "window-aggregate"
 
 // WindowAggregateSpec is the JSON spec of a window-aggregate.
@@ -63,6 +72,9 @@ type WindowAggregateSpec struct {
 	// window (of kind TUMBLE, HOP or CUMULATE, whose start follows from its
 	// end) instead of the windows of a time.
 	Attached bool `json:"attached,omitempty"`
+	// InputChangelog: the input batches carry the trailing row kind column
+	// and -U/-D rows retract from their windows.
+	InputChangelog bool `json:"inputChangelog,omitempty"`
 }
 
 func init() { RegisterOperator(KindWindowAggregate, newWindowAgg) }
@@ -103,6 +115,10 @@ type windowAgg struct {
 	accs      []windowAcc
 	listaggs  []*listaggAcc // per call: its LISTAGG accumulator, if any
 	seps      []string      // per call: the LISTAGG separator last seen
+
+	// rows is, with InputChangelog, each slot's number of rows (added
+	// minus retracted): Flink's RecordCounter.
+	rows []int64
 
 	// slot arena
 	nslots   int
@@ -149,8 +165,13 @@ type windowAgg struct {
 	// distinct set keeps; tupleCols is their scratch.
 	tuples    []*agg.TupleKeys
 	tupleCols []arrow.Array
+	// retract marks the batch's -U/-D rows (InputChangelog only);
+	// addSlots and retSlots are accumulateChanges' scratch.
+	retract            []bool
+	addSlots, retSlots []int32
 	// HOP and CUMULATE: the batch expanded to one row per (row, window)
 	expSlots            []int32
+	expRetract          []bool
 	expArgs, expFilters []colView
 	outView             colView
 
@@ -219,9 +240,12 @@ func buildWindowAgg(spec OperatorSpec, ws WindowAggregateSpec, newAcc func(i int
 		} else if !windowCallArity(c) {
 			return nil, errs.Internalf("window-aggregate: %s has %d arguments", c.Func, len(c.Args))
 		} else if u, user := agg.User(c.Func); user {
+			if s.InputChangelog {
+				return nil, errs.New(errs.NotSupported, "window aggregate over an updating input: aggregate function %s cannot retract rows", c.Func)
+			}
 			acc, err = newUserWindowAcc(c, u, t, w.session)
 		} else {
-			acc, err = newWindowAcc(c, t)
+			acc, err = newWindowAcc(c, t, s.InputChangelog)
 		}
 		if err != nil {
 			return nil, err
@@ -282,6 +306,9 @@ func (w *windowAgg) alloc() int32 {
 			for _, a := range w.accs {
 				a.grow(size)
 			}
+			if w.spec.InputChangelog {
+				w.rows = growTo(w.rows, size)
+			}
 		}
 	}
 	w.slotNext[s] = -1
@@ -299,6 +326,9 @@ func (w *windowAgg) release(s int32) {
 	}
 	if w.session {
 		w.sessions[s] = nil
+	}
+	if w.spec.InputChangelog {
+		w.rows[s] = 0
 	}
 	w.free = append(w.free, s)
 	w.live--
@@ -419,6 +449,11 @@ func (w *windowAgg) load(b arrow.RecordBatch) error {
 	if err := hashRows(b, w.spec.Keys, w.hashes); err != nil {
 		return err
 	}
+	if w.spec.InputChangelog {
+		if err := w.loadRowKinds(b); err != nil {
+			return err
+		}
+	}
 	for i, k := range w.spec.Keys {
 		if err := w.keyViews[i].load(b.Column(k)); err != nil {
 			return err
@@ -459,6 +494,32 @@ func (w *windowAgg) load(b arrow.RecordBatch) error {
 	return nil
 }
 
+// loadRowKinds sets w.retract from the batch's trailing row kind column.
+func (w *windowAgg) loadRowKinds(b arrow.RecordBatch) error {
+	n := int(b.NumCols())
+	if n == 0 || b.Schema().Field(n-1).Name != connector.RowKindColumn {
+		return errs.Internalf("window-aggregate: input batch has no %s column", connector.RowKindColumn)
+	}
+	kinds, ok := b.Column(n - 1).(*array.Int8)
+	if !ok {
+		return errs.Internalf("window-aggregate: %s column is %s, want int8", connector.RowKindColumn, b.Column(n-1).DataType())
+	}
+	w.retract = resize(w.retract, kinds.Len())
+	for i, k := range kinds.Int8Values() {
+		w.retract[i] = connector.RowKind(k).IsRetraction()
+	}
+	return nil
+}
+
+// retractFlags is the batch's retraction marks, nil for an insert-only
+// input.
+func (w *windowAgg) retractFlags() []bool {
+	if !w.spec.InputChangelog {
+		return nil
+	}
+	return w.retract
+}
+
 // constantString is the first non-NULL value of a string column.
 func constantString(a arrow.Array) (string, bool) {
 	s, ok := a.(*array.String)
@@ -475,9 +536,14 @@ func constantString(a arrow.Array) (string, bool) {
 
 // accumulateRange folds rows [from, to) of the batch into their slots
 // (slots[i] for row i, -1 to skip); args and filters are the calls'
-// argument and filter columns.
-func (w *windowAgg) accumulateRange(slots []int32, args, filters []colView, from, to int, seq int64) {
+// argument and filter columns, retract (nil for an insert-only input)
+// marks the rows that retract.
+func (w *windowAgg) accumulateRange(slots []int32, args, filters []colView, retract []bool, from, to int, seq int64) {
 	slots = slots[from:to]
+	if retract != nil {
+		w.accumulateChanges(slots, args, filters, retract[from:to], from, to, seq)
+		return
+	}
 	for c, acc := range w.accs {
 		call := &w.spec.Calls[c]
 		cs := slots
@@ -499,6 +565,50 @@ func (w *windowAgg) accumulateRange(slots []int32, args, filters []colView, from
 		}
 		v := args[c].sub(from, to)
 		acc.update(cs, &v, seq+int64(from))
+	}
+}
+
+// accumulateChanges is accumulateRange over an updating input: it counts
+// every row into its slot's rows (+1, or -1 for a retraction; FILTER does
+// not apply, as Flink's count1 has none), then per call folds the
+// accumulating rows in with update and the retracting ones out with
+// retract.
+func (w *windowAgg) accumulateChanges(slots []int32, args, filters []colView, retract []bool, from, to int, seq int64) {
+	n := len(slots)
+	add, ret := resize(w.addSlots, n), resize(w.retSlots, n)
+	w.addSlots, w.retSlots = add, ret
+	for c, acc := range w.accs {
+		call := &w.spec.Calls[c]
+		var f colView
+		if call.Filter >= 0 {
+			f = filters[c].sub(from, to)
+		}
+		for i, s := range slots {
+			if call.Filter >= 0 && (!f.isValid(i) || f.ints[i] == 0) {
+				s = -1
+			}
+			if retract[i] {
+				add[i], ret[i] = -1, s
+			} else {
+				add[i], ret[i] = s, -1
+			}
+		}
+		var v *colView
+		if len(call.Args) > 0 {
+			sub := args[c].sub(from, to)
+			v = &sub
+		}
+		acc.update(add, v, seq+int64(from))
+		acc.(retractingAcc).retract(ret, v)
+	}
+	for i, s := range slots {
+		switch {
+		case s < 0:
+		case retract[i]:
+			w.rows[s]--
+		default:
+			w.rows[s]++
+		}
 	}
 }
 
@@ -633,7 +743,7 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 			continue
 		}
 		if k == 1 {
-			w.accumulateRange(slots, w.argViews, w.filters, 0, n, seq)
+			w.accumulateRange(slots, w.argViews, w.filters, w.retractFlags(), 0, n, seq)
 			return late
 		}
 		for i, s := range slots {
@@ -651,7 +761,12 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 		w.argViews[c].repeat(k, &w.expArgs[c])
 		w.filters[c].repeat(k, &w.expFilters[c])
 	}
-	w.accumulateRange(w.expSlots, w.expArgs, w.expFilters, 0, n*k, seq*int64(k))
+	var expRetract []bool
+	if w.spec.InputChangelog {
+		w.expRetract = repeatInto(w.expRetract, w.retract[:n], k)
+		expRetract = w.expRetract
+	}
+	w.accumulateRange(w.expSlots, w.expArgs, w.expFilters, expRetract, 0, n*k, seq*int64(k))
 	return late
 }
 
@@ -685,7 +800,7 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 			// arrival order whatever the batching, then merge the
 			// later-starting session into the earlier one.
 			if from < i {
-				w.accumulateRange(accSlots, w.argViews, w.filters, from, i, seq)
+				w.accumulateRange(accSlots, w.argViews, w.filters, w.retractFlags(), from, i, seq)
 				from = i
 			}
 			h := &list[hit]
@@ -696,6 +811,9 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 			}
 			for _, a := range w.accs {
 				a.merge(dst, src)
+			}
+			if w.spec.InputChangelog {
+				w.rows[dst] += w.rows[src]
 			}
 			w.release(src)
 			h.slot, h.start, h.end = dst, min(h.start, s.start), max(h.end, s.end)
@@ -724,7 +842,7 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 		w.nextFire = min(w.nextFire, end)
 		accSlots[i] = s
 	}
-	w.accumulateRange(accSlots, w.argViews, w.filters, from, n, seq)
+	w.accumulateRange(accSlots, w.argViews, w.filters, w.retractFlags(), from, n, seq)
 	return late
 }
 
@@ -782,6 +900,9 @@ func (w *windowAgg) fire(limit int64, out Output) error {
 	} else {
 		w.collectWindows(limit)
 	}
+	if w.spec.InputChangelog {
+		w.dropEmpty()
+	}
 	if len(w.fireSlots) == 0 {
 		return nil
 	}
@@ -790,6 +911,23 @@ func (w *windowAgg) fire(limit int64, out Output) error {
 		w.release(int32(s))
 	}
 	return err
+}
+
+// dropEmpty frees the fired (key, window)s without rows and leaves them
+// out of the output, as Flink's RecordCounter does: every row of theirs
+// was retracted. (A count below zero means retractions of rows that never
+// reached the window, which have no result either.)
+func (w *windowAgg) dropEmpty() {
+	keep := 0
+	for i, s := range w.fireSlots {
+		if w.rows[s] <= 0 {
+			w.release(int32(s))
+			continue
+		}
+		w.fireSlots[keep], w.fireStarts[keep], w.fireEnds[keep] = s, w.fireStarts[i], w.fireEnds[i]
+		keep++
+	}
+	w.fireSlots, w.fireStarts, w.fireEnds = w.fireSlots[:keep], w.fireStarts[:keep], w.fireEnds[:keep]
 }
 
 func (w *windowAgg) collectWindows(limit int64) {
@@ -959,7 +1097,7 @@ func (w *windowAgg) emitFired(out Output) error {
 // subtask its groups without decoding them: the entry count, then the
 // entries. An entry is one (key, window): the window's start (sessions
 // only) and end, the key hash, the key values and every call's
-// accumulator.
+// accumulator, then with InputChangelog the entry's row count.
 const windowStateVersion = 1
 
 func (w *windowAgg) Snapshot() ([]byte, error) {
@@ -979,6 +1117,9 @@ func (w *windowAgg) Snapshot() ([]byte, error) {
 		}
 		for _, a := range w.accs {
 			a.encode(b, s)
+		}
+		if w.spec.InputChangelog {
+			b.varint(w.rows[s])
 		}
 	}
 	if w.session {
@@ -1089,6 +1230,9 @@ func (w *windowAgg) restoreEntry(r *rbuf) {
 	for _, a := range w.accs {
 		a.decode(r, s)
 	}
+	if w.spec.InputChangelog {
+		w.rows[s] = r.varint()
+	}
 	if !w.session {
 		win := w.window(end)
 		if head := win.table.find(h); head >= 0 {
@@ -1125,10 +1269,14 @@ func (w *windowAgg) Close() error { return nil }
 
 // StateBytes estimates the live slots (StateSizer): a slot is one key's
 // accumulators in one window (or a session, or a session key), with its
-// key values, hash, chain link, and entries in its window's slot list and
-// hash table.
+// key values, hash, chain link, entries in its window's slot list and
+// hash table, and over an updating input its row count.
 func (w *windowAgg) StateBytes() int64 {
-	return int64(w.live) * (valueBytes(w.keyTypes) + valueBytes(w.callTypes) + 8 + 4 + 4 + 4)
+	per := valueBytes(w.keyTypes) + valueBytes(w.callTypes) + 8 + 4 + 4 + 4
+	if w.spec.InputChangelog {
+		per += 8 // the row count
+	}
+	return int64(w.live) * per
 }
 
 // windowAggStats describes the operator's state for tests and benchmarks.

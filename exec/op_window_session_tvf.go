@@ -21,14 +21,22 @@ import (
 // the session [ts, ts + gap); sessions that intersect or touch it merge
 // into one (Flink's TimeWindow.intersects). A row whose own window is
 // already closed and that joins no open session is late: dropped and
-// counted in OperatorMetrics.LateRecordsDropped. Insert-only in and out;
-// watermarks are forwarded after the sessions they close.
+// counted in OperatorMetrics.LateRecordsDropped. Watermarks are forwarded
+// after the sessions they close.
+//
+// Over a changelog (OperatorSpec.Changelog) each buffered row keeps its row
+// kind and is emitted with it, as Flink's UnalignedWindowTableFunctionOperator
+// does (FLINK-34100): every row, a retraction too, takes part in the
+// sessions as a row at its time. The -U or -D of a row has the time of the
+// row it retracts, so it joins that row's session while it is open; once
+// the session has fired it is late like any row.
 //
 // Output order: sessions in order of their end (ties by their first row's
 // arrival), each session's rows in arrival order.
 //
 // State: the buffered rows column-wise in a rowStore (the row's time
-// attribute in its time slot), partitions in a partitionTable. Snapshot:
+// attribute in its time slot; over a changelog the row kind as one more
+// column), partitions in a partitionTable. Snapshot:
 // section 0 holds the arrival counter and the watermark (so lateness does
 // not change across a restore, as in the window aggregate), section kg+1
 // the partitions of key group kg, each with its key and its sessions
@@ -45,6 +53,8 @@ type sessionTVF struct {
 	ctx     *OperatorContext
 	metrics *OperatorMetrics
 	nIn     int
+	// nStore is nIn, plus the row kind column over a changelog.
+	nStore int
 
 	store    *rowStore
 	parts    *partitionTable
@@ -66,17 +76,19 @@ func newSessionTVF(s WindowTableFunctionSpec, spec OperatorSpec, ctx *OperatorCo
 	if err := s.Window.Validate(false); err != nil {
 		return nil, err
 	}
-	if spec.Changelog {
-		return nil, errs.New(errs.NotSupported, "SESSION window table function: the input must be insert-only")
-	}
 	r := &sessionTVF{spec: s, ctx: ctx, wm: math.MinInt64, minEnd: math.MaxInt64}
 	r.nIn = spec.Schema.Len() - 3
+	r.nStore = r.nIn
 	if r.nIn < 1 || s.TimeCol < 0 || s.TimeCol >= r.nIn {
 		return nil, errs.Internalf("session window-tvf: output schema has %d columns, time column %d", spec.Schema.Len(), s.TimeCol)
 	}
 	kinds, _, err := storeKinds(spec.Schema, r.nIn, "SESSION window table function")
 	if err != nil {
 		return nil, err
+	}
+	if spec.Changelog {
+		kinds = append(kinds, vkInt)
+		r.nStore++
 	}
 	for _, k := range s.Partition {
 		if k < 0 || k >= r.nIn {
@@ -102,7 +114,10 @@ func (r *sessionTVF) ProcessBatch(_ int, b arrow.RecordBatch, _ Output) error {
 		return nil
 	}
 	var err error
-	if r.ms, err = r.in.loadRowtime(b, r.nIn, r.spec.Partition, r.spec.TimeCol, false, r.ms, "session window-tvf", "window table function"); err != nil {
+	if r.nStore == r.nIn+1 && (int(b.NumCols()) != r.nStore || b.Column(r.nIn).DataType().ID() != arrow.INT8) {
+		return errs.Internalf("session window-tvf: a changelog input needs %d columns, the int8 row kind last; the batch has %d", r.nStore, b.NumCols())
+	}
+	if r.ms, err = r.in.loadRowtime(b, r.nStore, r.spec.Partition, r.spec.TimeCol, false, r.ms, "session window-tvf", "window table function"); err != nil {
 		return err
 	}
 	gap := r.spec.Window.Gap
@@ -204,7 +219,7 @@ func (r *sessionTVF) fire(out Output) error {
 	}
 	for _, s := range r.fired {
 		for _, sl := range s.rows {
-			r.emit.add(connector.Insert, sl, -1, 0)
+			r.emit.add(r.kindOf(sl), sl, -1, 0)
 			r.bound[0] = append(r.bound[0], s.start)
 			r.bound[1] = append(r.bound[1], s.end)
 			r.bound[2] = append(r.bound[2], s.end-1)
@@ -230,6 +245,14 @@ func (r *sessionTVF) fire(out Output) error {
 		}
 	}
 	return err
+}
+
+// kindOf is the row kind of the row in slot sl.
+func (r *sessionTVF) kindOf(sl int32) connector.RowKind {
+	if r.nStore == r.nIn {
+		return connector.Insert
+	}
+	return connector.RowKind(r.store.cols[r.nIn].ints[sl])
 }
 
 func (r *sessionTVF) EndInput(int, Output) error { return nil }

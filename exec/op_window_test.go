@@ -17,16 +17,19 @@ import (
 
 	"github.com/eddysql/eddy/catalog/types"
 	"github.com/eddysql/eddy/exec/agg"
+	"github.com/eddysql/eddy/exec/connector"
 	"github.com/eddysql/eddy/exec/expr"
 )
 
 // TestWindowOperators runs the scripts in testdata/window against the
 // window-tvf and window-aggregate operators. Commands:
 //
-//	init op=agg|tvf window=tumble|hop|cumulate|session [size= slide= step= offset= gap=] time=COL [keys=(A,B)] [proctime] [attached]
+//	init op=agg|tvf window=tumble|hop|cumulate|session [size= slide= step= offset= gap=] time=COL [keys=(A,B)] [proctime] [attached] [changelog]
 //	                         (keys: an aggregation's group keys, a SESSION
 //	                         tvf's PARTITION BY keys; attached: COL is the
-//	                         window_end the rows carry)
+//	                         window_end the rows carry; changelog: the input
+//	                         is updating, each batch row starts with its
+//	                         kind, +I, -U, +U or -D)
 //	col NAME TYPE            (input block: one line per input column)
 //	call FUNC([DISTINCT] COL[, COL]) [FILTER COL]   (agg only; COUNT(*) too)
 //
@@ -62,13 +65,14 @@ type windowHarness struct {
 	// global phases (TestWindowOperatorsTwoPhase).
 	twoPhase bool
 
-	spec    OperatorSpec
-	in      types.Schema
-	op      Operator
-	octx    *OperatorContext
-	clock   manualClock
-	out     windowOutput
-	restore int
+	spec      OperatorSpec
+	in        types.Schema
+	changelog bool
+	op        Operator
+	octx      *OperatorContext
+	clock     manualClock
+	out       windowOutput
+	restore   int
 }
 
 // windowOutput records emitted rows and watermarks.
@@ -181,6 +185,7 @@ func (h *windowHarness) colIndex(t *testing.T, name string) int {
 func (h *windowHarness) init(t *testing.T, d *datadriven.TestData) {
 	h.close()
 	h.in = types.Schema{}
+	h.changelog = d.HasArg("changelog")
 	var calls []agg.Call
 	var callLines []string
 	for _, line := range strings.Split(d.Input, "\n") {
@@ -224,7 +229,7 @@ func (h *windowHarness) init(t *testing.T, d *datadriven.TestData) {
 				partition = append(partition, h.colIndex(t, k))
 			}
 		}
-		h.spec = OperatorSpec{Kind: KindWindowTableFunction, Name: "Window", Schema: out,
+		h.spec = OperatorSpec{Kind: KindWindowTableFunction, Name: "Window", Schema: out, Changelog: h.changelog,
 			Spec: mustJSON(t, WindowTableFunctionSpec{Window: ws, TimeCol: timeCol, Partition: partition})}
 	case "agg":
 		var keys []int
@@ -265,7 +270,7 @@ func (h *windowHarness) init(t *testing.T, d *datadriven.TestData) {
 		}
 		h.spec = OperatorSpec{Kind: KindWindowAggregate, Name: "WindowAggregate", Schema: out,
 			Spec: mustJSON(t, WindowAggregateSpec{Window: ws, TimeCol: timeCol, Keys: keys, Calls: calls,
-				ProcTime: d.HasArg("proctime"), Attached: d.HasArg("attached")})}
+				ProcTime: d.HasArg("proctime"), Attached: d.HasArg("attached"), InputChangelog: h.changelog})}
 	default:
 		t.Fatalf("unknown op %s", opKind)
 	}
@@ -376,9 +381,17 @@ func (h *windowHarness) run(t *testing.T, d *datadriven.TestData) string {
 }
 
 func (h *windowHarness) buildBatch(t *testing.T, rows []string) arrow.RecordBatch {
-	rb := array.NewRecordBuilder(h.mem, h.in.Arrow())
+	rb := array.NewRecordBuilder(h.mem, BatchSchema(h.in, h.changelog))
 	defer rb.Release()
 	for _, row := range rows {
+		if h.changelog {
+			kind, rest, _ := strings.Cut(strings.TrimSpace(row), " ")
+			k, ok := map[string]connector.RowKind{"+I": connector.Insert, "-U": connector.UpdateBefore,
+				"+U": connector.UpdateAfter, "-D": connector.Delete}[kind]
+			require.True(t, ok, "row %q has no row kind", row)
+			rb.Field(len(h.in.Columns)).(*array.Int8Builder).Append(int8(k))
+			row = rest
+		}
 		vals := strings.Split(row, ",")
 		require.Len(t, vals, len(h.in.Columns), "row %q", row)
 		for c, v := range vals {

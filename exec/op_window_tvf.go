@@ -14,10 +14,16 @@ import (
 // KindWindowTableFunction = "window-tvf": appends window_start, window_end
 // (TIMESTAMP(3)) and window_time (TIMESTAMP(3) *ROWTIME*, = window_end - 1ms)
 // to each row, one output row per window the row belongs to (HOP and
-// CUMULATE replicate rows). Insert-only in and out. Windows are assigned
-// as Flink's assigners do, in their order: HOP from the latest start back,
-// CUMULATE by ascending end. Stateless: watermarks pass through. SESSION
-// windows are stateful, keyed by Partition: see op_window_session_tvf.go.
+// CUMULATE replicate rows). Windows are assigned as Flink's assigners do,
+// in their order: HOP from the latest start back, CUMULATE by ascending
+// end. Stateless: watermarks pass through. SESSION windows are stateful,
+// keyed by Partition: see op_window_session_tvf.go.
+//
+// Over a changelog (OperatorSpec.Changelog) each output row keeps the row
+// kind of its input row, as Flink's WindowTableFunctionOperatorBase does
+// since FLINK-34100: a row's windows depend on its time only, so the -U or
+// -D of a row lands in the windows its +I did and retracts exactly the
+// rows that +I produced.
 const KindWindowTableFunction = "window-tvf"
 
 // WindowTableFunctionSpec is the JSON spec of a window-tvf.
@@ -37,13 +43,15 @@ type windowTVF struct {
 	spec   WindowTableFunctionSpec
 	schema *arrow.Schema
 	mem    memory.Allocator
+	// changelog: the input and output carry the trailing row kind column.
+	changelog bool
 
 	ms, starts []int64
 	idx        []int32
 }
 
 func newWindowTVF(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
-	w := &windowTVF{schema: spec.Schema.Arrow()}
+	w := &windowTVF{schema: spec.ArrowSchema(), changelog: spec.Changelog}
 	if err := json.Unmarshal(spec.Spec, &w.spec); err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "window-tvf spec")
 	}
@@ -53,8 +61,8 @@ func newWindowTVF(spec OperatorSpec, ctx *OperatorContext) (Operator, error) {
 	if err := w.spec.Window.Validate(false); err != nil {
 		return nil, err
 	}
-	if w.schema.NumFields() < 3 {
-		return nil, errs.Internalf("window-tvf: output schema has %d columns", w.schema.NumFields())
+	if spec.Schema.Len() < 3 {
+		return nil, errs.Internalf("window-tvf: output schema has %d columns", spec.Schema.Len())
 	}
 	return w, nil
 }
@@ -70,7 +78,7 @@ func (w *windowTVF) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 		return nil
 	}
 	if int(b.NumCols())+3 != w.schema.NumFields() {
-		return errs.Internalf("window-tvf: input has %d columns, output schema %d", b.NumCols(), w.schema.NumFields())
+		return errs.Internalf("window-tvf: input has %d columns, output schema %d (changelog %t)", b.NumCols(), w.schema.NumFields(), w.changelog)
 	}
 	w.ms = resize(w.ms, n)
 	if err := rowtimeMillis(b.Column(w.spec.TimeCol), w.ms, "window table function"); err != nil {
@@ -133,7 +141,17 @@ func (w *windowTVF) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			c.Release()
 		}
 	}()
-	for i, c := range rows.Columns() {
+	// The row kind column, if any, is the input's last and the output's
+	// last: the window columns go between.
+	data := rows.Columns()
+	var kinds arrow.Array
+	if w.changelog {
+		data, kinds = data[:len(data)-1], data[len(data)-1]
+		if kinds.DataType().ID() != arrow.INT8 {
+			return errs.Internalf("window-tvf: the changelog input's last column is %s, not the int8 row kind", kinds.DataType())
+		}
+	}
+	for i, c := range data {
 		if want := w.schema.Field(i).Type; !arrow.TypeEqual(c.DataType(), want) {
 			return errs.Internalf("window-tvf: input column %d is %s, output schema wants %s", i, c.DataType(), want)
 		}
@@ -147,6 +165,10 @@ func (w *windowTVF) ProcessBatch(_ int, b arrow.RecordBatch, out Output) error {
 			return err
 		}
 		cols = append(cols, a)
+	}
+	if kinds != nil {
+		kinds.Retain()
+		cols = append(cols, kinds)
 	}
 	res := array.NewRecordBatch(w.schema, cols, int64(m))
 	defer res.Release()

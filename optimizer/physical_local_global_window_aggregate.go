@@ -60,9 +60,13 @@ const sliceEndColumn = "$slice_end"
 // parallelism 1 too, as Flink does: the local phase folds a HOP or
 // CUMULATE row once per slice instead of once per window, which measured
 // faster on Nexmark q5 and no slower on q7 even without a shuffle to
-// save. It reports false when l stays one aggregate.
+// save. A window aggregate over an updating input stays one phase too:
+// its local phase would have to ship row counts and retractable
+// accumulators (MIN/MAX multisets), which Eddy's does not. It reports
+// false when l stays one aggregate.
 func twoPhaseWindowAggregate(l *planner.WindowAggregate, in PhysicalNode, par int, cfg Config) (PhysicalNode, bool) {
-	if cfg.Batch || cfg.AggPhaseStrategy == AggPhaseOnePhase || l.Window.Kind == "SESSION" {
+	if cfg.Batch || cfg.AggPhaseStrategy == AggPhaseOnePhase || l.Window.Kind == "SESSION" ||
+		l.Input.Changelog() != planner.InsertOnly {
 		return nil, false
 	}
 	inSchema := l.Input.Schema()

@@ -156,6 +156,9 @@ func physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		}
 		return u, nil
 	case *planner.Sink:
+		if err := CheckInsertOnlyInputs(l); err != nil {
+			return nil, err
+		}
 		cfg.dropUpdateBefore, cfg.updateBeforeDropped = updateBeforeDroppers(l, SinkTakesUpdateAfterOnly(cfg), cfg.CDCEventsDuplicate)
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {
@@ -184,6 +187,9 @@ func physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		}
 		return sink, nil
 	case *planner.Collect:
+		if err := CheckInsertOnlyInputs(l); err != nil {
+			return nil, err
+		}
 		cfg.dropUpdateBefore, cfg.updateBeforeDropped = updateBeforeDroppers(l, false, cfg.CDCEventsDuplicate)
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

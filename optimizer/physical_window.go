@@ -43,9 +43,12 @@ func windowSpec(w planner.WindowDef) exec.WindowSpec {
 }
 
 func (n *StreamWindowTableFunction) operatorSpec() (exec.OperatorSpec, error) {
-	return spec(exec.KindWindowTableFunction, n.Describe(), n.Schema(), exec.WindowTableFunctionSpec{
+	out, err := spec(exec.KindWindowTableFunction, n.Describe(), n.Schema(), exec.WindowTableFunctionSpec{
 		Window: windowSpec(n.Logical.Window), TimeCol: n.Logical.TimeCol, Partition: n.Logical.Window.Partition,
 	})
+	// Over an updating input each row keeps its row kind (Flink 1.19+).
+	out.Changelog = n.Logical.Changelog() != planner.InsertOnly
+	return out, err
 }
 
 func (n *StreamWindowAggregate) operatorSpec() (exec.OperatorSpec, error) {
@@ -57,5 +60,8 @@ func (n *StreamWindowAggregate) operatorSpec() (exec.OperatorSpec, error) {
 		Calls:    n.Logical.Calls,
 		ProcTime: in.Columns[n.Logical.TimeCol].Type.TimeAttr == types.ProctimeAttr,
 		Attached: n.Logical.Attached != nil,
+		// Over an updating input -U/-D rows retract from their windows
+		// (Flink 1.19's FLINK-20281); the output stays insert-only.
+		InputChangelog: changelogOf(n.Input, n.Logical.Input),
 	})
 }

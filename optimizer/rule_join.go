@@ -181,11 +181,13 @@ var PruneJoinInputs = Rule{Name: "PruneJoinInputs", Apply: func(n planner.Node) 
 }}
 
 // ConvertIntervalJoin marks joins whose condition bounds the distance
-// between time attributes of two insert-only inputs as interval joins.
+// between time attributes of their inputs as interval joins. As Flink's
+// StreamPhysicalIntervalJoinRule it does not look at the inputs'
+// changelogs: an interval join over updates is then refused
+// (CheckInsertOnlyInputs), not planned as a regular join.
 var ConvertIntervalJoin = Rule{Name: "ConvertIntervalJoin", Apply: func(n planner.Node) (planner.Node, bool) {
 	j, ok := n.(*planner.Join)
-	if !ok || j.Interval || j.SystemTime >= 0 || j.Type == planner.SemiJoin || j.Type == planner.AntiJoin ||
-		j.Left.Changelog() != planner.InsertOnly || j.Right.Changelog() != planner.InsertOnly {
+	if !ok || j.Interval || j.SystemTime >= 0 || j.Type == planner.SemiJoin || j.Type == planner.AntiJoin {
 		return n, false
 	}
 	_, _, rest := splitEquiConditions(j.Condition, j.Left.Schema().Len())

@@ -150,7 +150,10 @@ var ConvertWindowRank = Rule{Name: "ConvertWindowRank", Apply: func(n planner.No
 		return n, false
 	}
 	start, end, ok := windowColumnsOf(r.Input)
-	if !ok || !containsInt(r.Partition, start) || !containsInt(r.Partition, end) || r.Input.Changelog() != planner.InsertOnly {
+	// As Flink's StreamPhysicalWindowRankRule, whatever the input's
+	// changelog: a window Top-N over updates is then refused
+	// (CheckInsertOnlyInputs), not planned as a regular Top-N.
+	if !ok || !containsInt(r.Partition, start) || !containsInt(r.Partition, end) {
 		return n, false
 	}
 	return &planner.WindowRank{Rank: *r, WindowStart: start, WindowEnd: end}, true

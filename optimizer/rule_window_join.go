@@ -5,7 +5,7 @@ import (
 	"github.com/eddysql/eddy/planner"
 )
 
-// ConvertWindowJoin turns a join of two insert-only windowed inputs (window
+// ConvertWindowJoin turns a join of two windowed inputs (window
 // TVFs, window aggregations, and projections or filters of them) whose
 // condition equates both window_start and window_end columns into a
 // WindowJoin, Flink's window join: it joins each window's rows once the
@@ -15,8 +15,10 @@ import (
 // stay regular joins.
 var ConvertWindowJoin = Rule{Name: "ConvertWindowJoin", Apply: func(n planner.Node) (planner.Node, bool) {
 	j, ok := n.(*planner.Join)
-	if !ok || j.Interval || j.SystemTime >= 0 ||
-		j.Left.Changelog() != planner.InsertOnly || j.Right.Changelog() != planner.InsertOnly {
+	// As Flink's StreamPhysicalWindowJoinRule, whatever the inputs'
+	// changelogs: a window join over updates is then refused
+	// (CheckInsertOnlyInputs), not planned as a regular join.
+	if !ok || j.Interval || j.SystemTime >= 0 {
 		return n, false
 	}
 	ls, le, lok := windowColumnsOf(j.Left)

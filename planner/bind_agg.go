@@ -192,9 +192,14 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 	for i := range keys {
 		keys[i] = i
 	}
+	windowRetracts := input.Changelog() != InsertOnly && groupsByWindow(input, pre, ac.windowKeys)
 	var aggCalls []agg.Call
 	for i, f := range calls {
 		call := agg.Call{Func: f.Name, Distinct: f.Distinct, Filter: -1, Name: fmt.Sprintf("EXPR$%d", len(keys)+i)}
+		if windowRetracts && !windowRetractable[f.Name] {
+			return nil, nil, b.errAt(errs.NotSupported, f,
+				"%s is not supported in a window aggregate over an updating input: it cannot retract rows from its windows", f.Name)
+		}
 		if f.Star && f.Name != "COUNT" {
 			return nil, nil, b.errAt(errs.GroupingError, f, "only COUNT accepts *")
 		}
@@ -258,6 +263,56 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 		}
 	}
 	return node, out, nil
+}
+
+// windowRetractable are the aggregate functions whose window
+// accumulators retract the -U/-D rows of an updating input (exec's
+// retractingAcc); Flink also retracts FIRST_VALUE, LAST_VALUE and LISTAGG
+// in windows, which Eddy's window accumulators cannot.
+var windowRetractable = map[string]bool{
+	"COUNT": true, "SUM": true, "AVG": true, "MIN": true, "MAX": true,
+	"STDDEV_POP": true, "STDDEV_SAMP": true, "STDDEV": true, "VAR_POP": true, "VAR_SAMP": true, "VARIANCE": true,
+}
+
+// groupsByWindow reports whether a GROUP BY of the group expressions
+// keys over input is a window aggregate: it groups by a legacy group
+// window (windowKeys holds its window columns), or by the window_start
+// and window_end of a window table function input (through filters and
+// projections), as the optimizer's ConvertWindowAggregate finds it.
+func groupsByWindow(input Node, keys []expr.Expr, windowKeys map[string]int) bool {
+	if _, ok := windowKeys[groupWindowStart]; ok {
+		return true
+	}
+	var cols []int
+	for _, k := range keys {
+		if c, ok := k.(*expr.ColumnRef); ok {
+			cols = append(cols, c.Index)
+		}
+	}
+	for {
+		switch n := input.(type) {
+		case *Filter:
+			input = n.Input
+			continue
+		case *Project:
+			var in []int
+			for _, c := range cols {
+				if r, ok := n.Exprs[c].(*expr.ColumnRef); ok {
+					in = append(in, r.Index)
+				}
+			}
+			cols, input = in, n.Input
+			continue
+		case *WindowTableFunction:
+			width := n.Input.Schema().Len()
+			start, end := false, false
+			for _, c := range cols {
+				start, end = start || c == width, end || c == width+1
+			}
+			return start && end
+		}
+		return false
+	}
 }
 
 // walkSQL visits e and its sub-expressions, parents first, descending

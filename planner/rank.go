@@ -71,8 +71,9 @@ func (s *Sort) Describe() string {
 	return fmt.Sprintf("Sort(orderBy=[%s], offset=[%d], fetch=[%d])", sortKeys(s.Input.Schema(), s.Keys), s.Offset, s.Limit)
 }
 
-// TemporalSort is ORDER BY over an insert-only stream whose first key is
-// an ascending time attribute (Flink's temporal sort): rows are buffered
+// TemporalSort is ORDER BY over a stream whose first key is an ascending
+// time attribute (Flink's temporal sort; its input must be insert-only,
+// optimizer.CheckInsertOnlyInputs): rows are buffered
 // and emitted in key order once time passes them, by the watermark for
 // a rowtime, by the processing-time clock for a proctime.
 type TemporalSort struct {
@@ -97,9 +98,12 @@ func (s *TemporalSort) Describe() string {
 }
 
 // isTemporalSort reports whether ORDER BY keys over node make a temporal
-// sort: an insert-only input and an ascending time attribute first.
+// sort: an ascending time attribute first. As Flink's
+// StreamPhysicalTemporalSortRule it does not look at the input's
+// changelog: a temporal sort over updates is refused by the optimizer
+// (optimizer.CheckInsertOnlyInputs) with Flink's message.
 func isTemporalSort(node Node, keys []exec.SortKey) bool {
-	if len(keys) == 0 || keys[0].Desc || node.Changelog() != InsertOnly {
+	if len(keys) == 0 || keys[0].Desc {
 		return false
 	}
 	return node.Schema().Columns[keys[0].Col].Type.TimeAttr != types.NoTimeAttr
