@@ -30,7 +30,11 @@ import (
 //     the same rows;
 //   - late rows, dropped and counted in LateRecordsDropped, are
 //     accumulator rows: a local phase folds the late rows of one slice and
-//     key into one.
+//     key into one;
+//   - with RowCounts (the local phase read an updating input) each row
+//     also carries its change of row count, which the global adds to each
+//     of its windows' counts, so that a window whose rows were all
+//     retracted fires nothing, as the one-phase aggregate's.
 //
 // Its snapshots hold agg.State accumulators, not the one-phase window
 // aggregate's: a savepoint does not carry over between the strategies, as
@@ -54,16 +58,22 @@ func newGlobalWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error)
 		return nil, errs.Wrap(errs.InvalidPlan, err, "global-window-aggregate spec")
 	}
 	if g.spec.Window.Kind == WindowSession || g.spec.ProcTime || g.spec.InputChangelog {
-		return nil, errs.New(errs.InvalidPlan, "global-window-aggregate: SESSION windows, processing-time windows and updating inputs are aggregated in one phase")
+		return nil, errs.New(errs.InvalidPlan, "global-window-aggregate: SESSION windows and processing-time windows are aggregated in one phase, and the input is the local phase's insert-only accumulators")
+	}
+	if g.spec.RowCounts && g.spec.TimeCol < 1 {
+		return nil, errs.Internalf("global-window-aggregate: no row count column before $slice_end (column %d)", g.spec.TimeCol)
 	}
 	if len(g.spec.ArgTypes) != len(g.spec.Calls) {
 		return nil, errs.Internalf("global-window-aggregate: %d argument type lists for %d calls", len(g.spec.ArgTypes), len(g.spec.Calls))
 	}
 	w, err := buildWindowAgg(spec, g.spec.WindowAggregateSpec, func(i int, c agg.Call, res arrow.DataType) (windowAcc, error) {
-		return newMergeWindowAcc(g, c, g.spec.ArgTypes[i], res)
+		return newMergeWindowAcc(g, c, g.spec.ArgTypes[i], res, g.spec.RowCounts)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if g.spec.RowCounts {
+		w.counted, w.countCol = true, g.spec.TimeCol-1
 	}
 	g.windowAgg = w
 	return g, nil
@@ -73,7 +83,7 @@ func newGlobalWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error)
 // the types the local phase emits for each call.
 func (g *globalWindowAgg) check(s *arrow.Schema) error {
 	for i, c := range g.spec.Calls {
-		fields, _ := agg.Accumulators(c, g.spec.ArgTypes[i], false)
+		fields, _ := agg.Accumulators(c, g.spec.ArgTypes[i], g.spec.RowCounts)
 		if len(fields) != len(c.Args) {
 			return errs.Internalf("global-window-aggregate: %s reads %d accumulator columns, its accumulator has %d fields", c, len(c.Args), len(fields))
 		}
@@ -151,8 +161,10 @@ type mergeWindowAcc struct {
 	err error
 }
 
-func newMergeWindowAcc(g *globalWindowAgg, c agg.Call, argTypes []types.DataType, res arrow.DataType) (*mergeWindowAcc, error) {
-	fields, ok := agg.Accumulators(c, argTypes, false)
+// With retract the local phase read an updating input: its accumulators
+// may hold negative counts, which the retracting kernels merge.
+func newMergeWindowAcc(g *globalWindowAgg, c agg.Call, argTypes []types.DataType, res arrow.DataType, retract bool) (*mergeWindowAcc, error) {
+	fields, ok := agg.Accumulators(c, argTypes, retract)
 	if !ok {
 		return nil, errs.Internalf("global-window-aggregate: aggregate %s cannot merge accumulators", c)
 	}
@@ -160,7 +172,7 @@ func newMergeWindowAcc(g *globalWindowAgg, c agg.Call, argTypes []types.DataType
 	for j, t := range argTypes {
 		args[j] = t.Arrow()
 	}
-	st, err := agg.NewMergeState(c, args, false)
+	st, err := agg.NewMergeState(c, args, retract)
 	if err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "global-window-aggregate")
 	}
@@ -177,7 +189,7 @@ func newMergeWindowAcc(g *globalWindowAgg, c agg.Call, argTypes []types.DataType
 		afs[j] = arrow.Field{Name: f.Name, Type: f.Type.Arrow(), Nullable: true}
 	}
 	a.finSchema = arrow.NewSchema(afs, nil)
-	if a.fin, err = agg.NewMergeState(fc, args, false); err != nil {
+	if a.fin, err = agg.NewMergeState(fc, args, retract); err != nil {
 		return nil, errs.Wrap(errs.InvalidPlan, err, "global-window-aggregate")
 	}
 	return a, nil

@@ -3,6 +3,7 @@ package exec
 import (
 	"encoding/json"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -38,7 +39,9 @@ import (
 //     flush they cause.
 //   - A flush emits one insert-only batch: per (key, slice) the key
 //     columns, each call's accumulator fields (agg.State.Drain,
-//     agg.Accumulators order) and $slice_end, then forgets every group.
+//     agg.Accumulators order), over an updating input (InputChangelog,
+//     whose -U/-D rows retract) the change of the row count (Flink's
+//     count1), and $slice_end, then forgets every group.
 //   - Rows are never late here: the global phase decides lateness by
 //     its watermark, as Flink's local window aggregate leaves it to the
 //     global one.
@@ -65,8 +68,11 @@ type localWindowAgg struct {
 	perm      permutedOutput
 
 	inSchema, augSchema *arrow.Schema
-	ms, ends            []int64
-	cols                []arrow.Array
+	// sliceCol is the slice end column of the batches given the inner
+	// aggregate: after the input's columns, before its row kind column.
+	sliceCol int
+	ms, ends []int64
+	cols     []arrow.Array
 	// minEnd is the smallest buffered slice end (MaxInt64: none).
 	minEnd int64
 }
@@ -120,10 +126,17 @@ func (l *localWindowAgg) Open(ctx *OperatorContext) error {
 }
 
 // init builds the inner local group aggregate for input batches of schema
-// s, keyed by the keys and the slice end column appended at s's end.
+// s, keyed by the keys and the slice end column added at s's end (before
+// the row kind column of an updating input).
 func (l *localWindowAgg) init(s *arrow.Schema) error {
-	keys := append(append([]int(nil), l.spec.Keys...), s.NumFields())
-	raw, err := json.Marshal(LocalGroupAggregateSpec{Keys: keys, Calls: l.spec.Calls, ArgTypes: l.spec.ArgTypes})
+	// The inner aggregate reads row kinds from its input's last column.
+	sliceCol := s.NumFields()
+	if l.spec.InputChangelog {
+		sliceCol--
+	}
+	keys := append(append([]int(nil), l.spec.Keys...), sliceCol)
+	raw, err := json.Marshal(LocalGroupAggregateSpec{Keys: keys, Calls: l.spec.Calls, ArgTypes: l.spec.ArgTypes,
+		InputChangelog: l.spec.InputChangelog})
 	if err != nil {
 		return errs.Wrap(errs.InternalError, err, "local-window-aggregate")
 	}
@@ -144,7 +157,9 @@ func (l *localWindowAgg) init(s *arrow.Schema) error {
 	inner.hashOrder = false
 	l.inner = inner
 	l.inSchema = s
-	l.augSchema = arrow.NewSchema(append(s.Fields(), arrow.Field{Name: "$slice_end", Type: l.out.Field(l.out.NumFields() - 1).Type}), nil)
+	l.sliceCol = sliceCol
+	fields := slices.Insert(s.Fields(), sliceCol, arrow.Field{Name: "$slice_end", Type: l.out.Field(l.out.NumFields() - 1).Type})
+	l.augSchema = arrow.NewSchema(fields, nil)
 	return nil
 }
 
@@ -174,11 +189,11 @@ func (l *localWindowAgg) ProcessBatch(_ int, b arrow.RecordBatch, out Output) er
 	}
 	// The slice end column borrows l.ends: the inner aggregate copies the
 	// keys of new groups out of the batch (Take) before it returns.
-	data := array.NewData(l.augSchema.Field(b.Schema().NumFields()).Type, n,
+	data := array.NewData(l.augSchema.Field(l.sliceCol).Type, n,
 		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(l.ends))}, nil, 0, 0)
 	slice := array.MakeFromData(data)
 	data.Release()
-	l.cols = append(append(l.cols[:0], b.Columns()...), slice)
+	l.cols = slices.Insert(append(l.cols[:0], b.Columns()...), l.sliceCol, slice)
 	aug := array.NewRecordBatch(l.augSchema, l.cols, int64(n))
 	slice.Release()
 	clear(l.cols)

@@ -1,7 +1,9 @@
 package exec
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -18,8 +20,13 @@ import (
 // Over an updating input (WindowAggregateSpec.InputChangelog) the
 // accumulators must also be retractingAccs: COUNT, SUM and AVG subtract,
 // the variance family undoes Welford's step, MIN and MAX keep each slot's
-// multiset of values (Flink's MaxWithRetractAggFunction), and DISTINCT
-// counts each value's rows.
+// multiset of values (Flink's MaxWithRetractAggFunction), FIRST_VALUE,
+// LAST_VALUE and LISTAGG keep each slot's values in arrival order (Flink's
+// FirstValueWithRetractAggFunction, ListAggWithRetractAggFunction), a Go
+// aggregate function calls its Retract, and DISTINCT counts each value's
+// rows. These mirror exec/agg's retracting kernels (multisetK, seqK,
+// listaggK), which keep the results before and after every row that a
+// group aggregate emits and windows do not need.
 //
 // windowAcc contract: slots[i] is the slot row i of the batch goes to, or
 // -1 to skip the row (late, filtered out, or not in this window). update
@@ -50,12 +57,13 @@ type retractingAcc interface {
 }
 
 // retractable reports whether window aggregates over an updating input can
-// run call: its accumulator can retract. The planner refuses the others
-// (FIRST_VALUE, LAST_VALUE, LISTAGG, APPROX_COUNT_DISTINCT and Go
-// aggregate functions) with the call's position; the operator checks again.
+// run the built-in call: its accumulator can retract. The planner refuses
+// the others (APPROX_COUNT_DISTINCT) with the call's position; the
+// operator checks again. Go aggregate functions retract when they have
+// Retract (newUserWindowAcc).
 func retractable(call agg.Call) bool {
 	switch call.Func {
-	case "COUNT", "SUM", "AVG", "MIN", "MAX",
+	case "COUNT", "SUM", "AVG", "MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LISTAGG",
 		"STDDEV_POP", "STDDEV_SAMP", "STDDEV", "VAR_POP", "VAR_SAMP", "VARIANCE":
 		return true
 	}
@@ -117,6 +125,10 @@ func newWindowAcc(call agg.Call, res arrow.DataType, retract bool) (windowAcc, e
 		}
 	case "FIRST_VALUE", "LAST_VALUE":
 		last := call.Func == "LAST_VALUE"
+		if multiset {
+			acc = newFirstLastRetractAcc(ak, last, decScale(res))
+			break
+		}
 		switch ak {
 		case vkInt:
 			acc = &firstLastAcc[int64]{last: last, pick: pickInts}
@@ -134,7 +146,7 @@ func newWindowAcc(call agg.Call, res arrow.DataType, retract bool) (windowAcc, e
 		if ak != vkStr {
 			return nil, bad()
 		}
-		acc = &listaggAcc{sep: ","}
+		acc = &listaggAcc{sep: ",", retracting: multiset}
 	case "STDDEV_POP", "STDDEV_SAMP", "STDDEV", "VAR_POP", "VAR_SAMP", "VARIANCE":
 		if ak == vkStr {
 			return nil, bad()
@@ -544,16 +556,36 @@ func (a *firstLastAcc[T]) decode(r *rbuf, s int32) {
 // listaggAcc is LISTAGG(x [, sep]): the non-NULL values in arrival order
 // joined by the separator (default ","). The separator argument is a
 // constant: the operator sets sep from it before each update.
+//
+// With retract (an updating input) it is Flink's
+// ListAggWithRetractAggFunction / ListAggWsWithRetractAggFunction: each
+// slot keeps its list of values, a retraction removes the first
+// occurrence of its value (Flink's ListView.remove), and the list is
+// joined when the window fires. Without it the joined bytes are all it
+// keeps.
 type listaggAcc struct {
 	sep string
-	buf [][]byte
-	has []bool
+	// retracting: keep list, not buf and has.
+	retracting bool
+	buf        [][]byte
+	has        []bool
+	list       [][]string
 }
 
-func (a *listaggAcc) grow(n int) { a.buf, a.has = growTo(a.buf, n), growTo(a.has, n) }
+func (a *listaggAcc) grow(n int) {
+	if a.retracting {
+		a.list = growTo(a.list, n)
+		return
+	}
+	a.buf, a.has = growTo(a.buf, n), growTo(a.has, n)
+}
 func (a *listaggAcc) update(slots []int32, v *colView, _ int64) {
 	for i, s := range slots {
 		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		if a.retracting {
+			a.list[s] = append(a.list[s], strings.Clone(v.strs[i]))
 			continue
 		}
 		if a.has[s] {
@@ -564,9 +596,27 @@ func (a *listaggAcc) update(slots []int32, v *colView, _ int64) {
 	}
 }
 
+// retract removes the first occurrence of each retracted value. The
+// operator applies a batch's accumulations first, so the value is there
+// unless its row never reached this window.
+func (a *listaggAcc) retract(slots []int32, v *colView) {
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		if j := slices.Index(a.list[s], v.strs[i]); j >= 0 {
+			a.list[s] = slices.Delete(a.list[s], j, j+1)
+		}
+	}
+}
+
 // merge appends src's values after dst's: session windows merge in the
 // order of their starts, so this keeps event-time order across them.
 func (a *listaggAcc) merge(dst, src int32) {
+	if a.retracting {
+		a.list[dst] = append(a.list[dst], a.list[src]...)
+		return
+	}
 	if !a.has[src] {
 		return
 	}
@@ -576,20 +626,218 @@ func (a *listaggAcc) merge(dst, src int32) {
 	a.buf[dst] = append(a.buf[dst], a.buf[src]...)
 	a.has[dst] = true
 }
-func (a *listaggAcc) reset(s int32) { a.buf[s], a.has[s] = nil, false }
+func (a *listaggAcc) reset(s int32) {
+	if a.retracting {
+		a.list[s] = nil
+		return
+	}
+	a.buf[s], a.has[s] = nil, false
+}
 func (a *listaggAcc) result(slots []int32, out *colView) {
 	out.reset(vkStr, len(slots))
 	for i, s := range slots {
+		if a.retracting {
+			// A window whose values were all retracted is NULL, as
+			// Flink's getValue of an empty list.
+			out.strs[i], out.valid[i] = strings.Join(a.list[s], a.sep), len(a.list[s]) > 0
+			continue
+		}
 		out.strs[i], out.valid[i] = string(a.buf[s]), a.has[s]
 	}
 }
 func (a *listaggAcc) encode(w *wbuf, s int32) {
+	if a.retracting {
+		w.uvarint(uint64(len(a.list[s])))
+		for _, x := range a.list[s] {
+			w.str(x)
+		}
+		return
+	}
 	w.bool(a.has[s])
 	w.str(string(a.buf[s]))
 }
 func (a *listaggAcc) decode(r *rbuf, s int32) {
+	if a.retracting {
+		n := r.uvarint()
+		a.list[s] = nil
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			a.list[s] = append(a.list[s], r.str())
+		}
+		return
+	}
 	a.has[s] = r.bool()
 	a.buf[s] = []byte(r.str())
+}
+
+// firstLastRetractAcc is FIRST_VALUE and LAST_VALUE over an updating
+// input, Flink's FirstValueWithRetractAggFunction and
+// LastValueWithRetractAggFunction: each slot keeps its non-NULL values
+// with their arrival numbers, in arrival order, so that retracting the
+// first (last) value brings back the next (previous) one. A retraction
+// removes the earliest occurrence of its value, as Flink's retract takes
+// the first order of the value's order list (and exec/agg's seqK does in
+// group aggregates).
+type firstLastRetractAcc[T int64 | float64 | decimal128.Num | string] struct {
+	last  bool
+	pick  func(*colView) []T
+	clone func(T) T
+	// eq is Flink's equals of the values: floats by their bits with NaN
+	// canonicalized (Double.equals), so a NaN retracts a NaN.
+	eq   func(a, b T) bool
+	vals [][]seqValue[T]
+}
+
+// seqValue is one value of a slot with the arrival number of its row.
+type seqValue[T any] struct {
+	seq int64
+	v   T
+}
+
+func newFirstLastRetractAcc(k vkind, last bool, scale int32) windowAcc {
+	switch k {
+	case vkInt:
+		return &firstLastRetractAcc[int64]{last: last, pick: pickInts, eq: func(a, b int64) bool { return a == b }}
+	case vkFloat:
+		return &firstLastRetractAcc[float64]{last: last, pick: pickFloats,
+			eq: func(a, b float64) bool { return javaDoubleBits(a) == javaDoubleBits(b) }}
+	case vkDec:
+		return &firstLastRetractAcc[decimal128.Num]{last: last,
+			pick: func(v *colView) []decimal128.Num { return v.decsAt(scale) },
+			eq:   func(a, b decimal128.Num) bool { return a == b }}
+	case vkStr:
+		return &firstLastRetractAcc[string]{last: last, pick: pickStrs, clone: strings.Clone,
+			eq: func(a, b string) bool { return a == b }}
+	}
+	return nil
+}
+
+func (a *firstLastRetractAcc[T]) grow(n int) { a.vals = growTo(a.vals, n) }
+
+// insert adds x to slot s in arrival order: usually at the end, since
+// rows reach a slot in arrival order.
+func (a *firstLastRetractAcc[T]) insert(s int32, x seqValue[T]) {
+	l := a.vals[s]
+	if n := len(l); n == 0 || l[n-1].seq <= x.seq {
+		a.vals[s] = append(l, x)
+		return
+	}
+	j, _ := slices.BinarySearchFunc(l, x.seq, func(e seqValue[T], q int64) int { return cmp.Compare(e.seq, q) })
+	a.vals[s] = slices.Insert(l, j, x)
+}
+
+func (a *firstLastRetractAcc[T]) update(slots []int32, v *colView, seq int64) {
+	vals := a.pick(v)
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		x := vals[i]
+		if a.clone != nil {
+			x = a.clone(x)
+		}
+		a.insert(s, seqValue[T]{seq: seq + int64(i), v: x})
+	}
+}
+
+func (a *firstLastRetractAcc[T]) retract(slots []int32, v *colView) {
+	vals := a.pick(v)
+	for i, s := range slots {
+		if s < 0 || !v.isValid(i) {
+			continue
+		}
+		x := vals[i]
+		if j := slices.IndexFunc(a.vals[s], func(e seqValue[T]) bool { return a.eq(e.v, x) }); j >= 0 {
+			a.vals[s] = slices.Delete(a.vals[s], j, j+1)
+		}
+	}
+}
+
+// merge folds src's values into dst's, keeping arrival order.
+func (a *firstLastRetractAcc[T]) merge(dst, src int32) {
+	for _, x := range a.vals[src] {
+		a.insert(dst, x)
+	}
+}
+
+func (a *firstLastRetractAcc[T]) reset(s int32) { a.vals[s] = nil }
+
+func (a *firstLastRetractAcc[T]) result(slots []int32, out *colView) {
+	var zero T
+	switch any(zero).(type) {
+	case int64:
+		out.reset(vkInt, len(slots))
+	case float64:
+		out.reset(vkFloat, len(slots))
+	case decimal128.Num:
+		out.reset(vkDec, len(slots))
+	case string:
+		out.reset(vkStr, len(slots))
+	}
+	for i, s := range slots {
+		l := a.vals[s]
+		if len(l) == 0 {
+			continue
+		}
+		x := l[0].v
+		if a.last {
+			x = l[len(l)-1].v
+		}
+		switch y := any(x).(type) {
+		case int64:
+			out.ints[i] = y
+		case float64:
+			out.floats[i] = y
+		case decimal128.Num:
+			out.decs[i] = y
+		case string:
+			out.strs[i] = y
+		}
+		out.valid[i] = true
+	}
+}
+
+func (a *firstLastRetractAcc[T]) encode(w *wbuf, s int32) {
+	l := a.vals[s]
+	w.uvarint(uint64(len(l)))
+	for _, x := range l {
+		w.varint(x.seq)
+		encodeOpt(w, x.v, true)
+	}
+}
+
+func (a *firstLastRetractAcc[T]) decode(r *rbuf, s int32) {
+	n := r.uvarint()
+	a.vals[s] = nil
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		seq := r.varint()
+		x, _ := decodeOpt[T](r)
+		a.vals[s] = append(a.vals[s], seqValue[T]{seq: seq, v: x})
+	}
+}
+
+// javaDoubleBits is Java's Double.doubleToLongBits: the bits of f, every
+// NaN as the one canonical NaN. Flink's retracting MIN, MAX,
+// FIRST_VALUE and LAST_VALUE key their maps on Double objects, whose
+// equals compares these bits: NaN equals NaN, -0.0 does not equal 0.0.
+func javaDoubleBits(f float64) uint64 {
+	if f != f {
+		return 0x7ff8000000000000
+	}
+	return math.Float64bits(f)
+}
+
+// javaDoubleLess is Java's Double.compare(a, b) < 0 on the bits of two
+// doubles (javaDoubleBits): numbers in order, -0.0 below 0.0 and NaN
+// above every number, including +Inf.
+func javaDoubleLess(a, b uint64) bool {
+	fa, fb := math.Float64frombits(a), math.Float64frombits(b)
+	switch {
+	case fa < fb:
+		return true
+	case fa > fb:
+		return false
+	}
+	return int64(a) < int64(b)
 }
 
 // varianceAcc is the STDDEV/VAR family with Welford's online algorithm
@@ -882,39 +1130,53 @@ func (a *distinctAcc) decode(r *rbuf, s int32) {
 // the multiset of its values (value -> number of rows), so that
 // retracting the current extreme falls back to the next one. The result
 // is found when the window fires, once per slot.
-type minMaxRetractAcc[T int64 | float64 | string | decimal128.Num] struct {
+//
+// Values of type T are kept as map keys of type K: the values themselves,
+// except DOUBLE, whose keys are their javaDoubleBits (a NaN key would
+// never be found again, NaN not being equal to itself) compared as Java's
+// Double.compareTo does, as Flink's map of Double keys: NaN is above
+// every number, so MAX of a window holding a NaN is NaN until the NaN is
+// retracted, and -0.0 is below 0.0.
+type minMaxRetractAcc[T int64 | float64 | string | decimal128.Num, K comparable] struct {
 	isMax bool
 	pick  func(*colView) []T
-	less  func(a, b T) bool
-	clone func(T) T
-	vals  []map[T]int64
+	key   func(T) K
+	val   func(K) T
+	less  func(a, b K) bool
+	clone func(K) K
+	vals  []map[K]int64
 }
+
+func identity[T any](x T) T { return x }
 
 func newMinMaxRetractAcc(k vkind, isMax bool, scale int32) windowAcc {
 	switch k {
 	case vkInt:
-		return &minMaxRetractAcc[int64]{isMax: isMax, pick: pickInts, less: func(a, b int64) bool { return a < b }}
+		return &minMaxRetractAcc[int64, int64]{isMax: isMax, pick: pickInts, key: identity[int64], val: identity[int64],
+			less: func(a, b int64) bool { return a < b }}
 	case vkFloat:
-		return &minMaxRetractAcc[float64]{isMax: isMax, pick: pickFloats, less: func(a, b float64) bool { return a < b }}
+		return &minMaxRetractAcc[float64, uint64]{isMax: isMax, pick: pickFloats, key: javaDoubleBits,
+			val: math.Float64frombits, less: javaDoubleLess}
 	case vkStr:
-		return &minMaxRetractAcc[string]{isMax: isMax, pick: pickStrs, clone: strings.Clone,
-			less: func(a, b string) bool { return a < b }}
+		return &minMaxRetractAcc[string, string]{isMax: isMax, pick: pickStrs, key: identity[string], val: identity[string],
+			clone: strings.Clone, less: func(a, b string) bool { return a < b }}
 	case vkDec:
-		return &minMaxRetractAcc[decimal128.Num]{isMax: isMax,
+		return &minMaxRetractAcc[decimal128.Num, decimal128.Num]{isMax: isMax,
 			pick: func(v *colView) []decimal128.Num { return v.decsAt(scale) },
+			key:  identity[decimal128.Num], val: identity[decimal128.Num],
 			less: func(a, b decimal128.Num) bool { return a.Less(b) }}
 	}
 	return nil
 }
 
-func (a *minMaxRetractAcc[T]) grow(n int) { a.vals = growTo(a.vals, n) }
+func (a *minMaxRetractAcc[T, K]) grow(n int) { a.vals = growTo(a.vals, n) }
 
 // add changes the count of x in slot s by n, dropping values whose count
 // returns to 0.
-func (a *minMaxRetractAcc[T]) add(s int32, x T, n int64) {
+func (a *minMaxRetractAcc[T, K]) add(s int32, x K, n int64) {
 	m := a.vals[s]
 	if m == nil {
-		m = make(map[T]int64, 1)
+		m = make(map[K]int64, 1)
 		a.vals[s] = m
 	}
 	c, ok := m[x]
@@ -931,40 +1193,44 @@ func (a *minMaxRetractAcc[T]) add(s int32, x T, n int64) {
 	}
 }
 
-func (a *minMaxRetractAcc[T]) update(slots []int32, v *colView, _ int64) {
+func (a *minMaxRetractAcc[T, K]) update(slots []int32, v *colView, _ int64) {
 	vals := a.pick(v)
 	for i, s := range slots {
 		if s >= 0 && v.isValid(i) {
-			a.add(s, vals[i], 1)
+			a.add(s, a.key(vals[i]), 1)
 		}
 	}
 }
 
-func (a *minMaxRetractAcc[T]) retract(slots []int32, v *colView) {
+func (a *minMaxRetractAcc[T, K]) retract(slots []int32, v *colView) {
 	vals := a.pick(v)
 	for i, s := range slots {
 		if s >= 0 && v.isValid(i) {
-			a.add(s, vals[i], -1)
+			a.add(s, a.key(vals[i]), -1)
 		}
 	}
 }
 
-func (a *minMaxRetractAcc[T]) merge(dst, src int32) {
+func (a *minMaxRetractAcc[T, K]) merge(dst, src int32) {
 	for x, n := range a.vals[src] {
 		a.add(dst, x, n)
 	}
 }
 
-func (a *minMaxRetractAcc[T]) reset(s int32) { a.vals[s] = nil }
+func (a *minMaxRetractAcc[T, K]) reset(s int32) { a.vals[s] = nil }
 
-func (a *minMaxRetractAcc[T]) result(slots []int32, out *colView) {
+func (a *minMaxRetractAcc[T, K]) result(slots []int32, out *colView) {
 	best := make([]T, len(slots))
 	has := make([]bool, len(slots))
 	for i, s := range slots {
+		var b K
 		for x, n := range a.vals[s] {
-			if n > 0 && (!has[i] || (a.isMax && a.less(best[i], x)) || (!a.isMax && a.less(x, best[i]))) {
-				best[i], has[i] = x, true
+			if n > 0 && (!has[i] || (a.isMax && a.less(b, x)) || (!a.isMax && a.less(x, b))) {
+				b, has[i] = x, true
 			}
+		}
+		if has[i] {
+			best[i] = a.val(b)
 		}
 	}
 	idx := make([]int32, len(slots))
@@ -974,19 +1240,19 @@ func (a *minMaxRetractAcc[T]) result(slots []int32, out *colView) {
 	resultOf(best, has, idx, out)
 }
 
-func (a *minMaxRetractAcc[T]) encode(w *wbuf, s int32) {
+func (a *minMaxRetractAcc[T, K]) encode(w *wbuf, s int32) {
 	m := a.vals[s]
 	w.uvarint(uint64(len(m)))
 	for x, n := range m {
-		encodeOpt(w, x, true)
+		encodeOpt(w, a.val(x), true)
 		w.varint(n)
 	}
 }
 
-func (a *minMaxRetractAcc[T]) decode(r *rbuf, s int32) {
+func (a *minMaxRetractAcc[T, K]) decode(r *rbuf, s int32) {
 	n := r.uvarint()
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		x, _ := decodeOpt[T](r)
-		a.add(s, x, r.varint())
+		a.add(s, a.key(x), r.varint())
 	}
 }

@@ -116,9 +116,14 @@ type windowAgg struct {
 	listaggs  []*listaggAcc // per call: its LISTAGG accumulator, if any
 	seps      []string      // per call: the LISTAGG separator last seen
 
-	// rows is, with InputChangelog, each slot's number of rows (added
-	// minus retracted): Flink's RecordCounter.
-	rows []int64
+	// rows is, when counted, each slot's number of rows (added minus
+	// retracted): Flink's RecordCounter. counted is InputChangelog, or a
+	// global phase's RowCounts, whose batches carry the changes of the
+	// counts in column countCol (countView while merged).
+	rows      []int64
+	counted   bool
+	countCol  int
+	countView colView
 
 	// slot arena
 	nslots   int
@@ -206,7 +211,8 @@ func newWindowAgg(spec OperatorSpec, _ *OperatorContext) (Operator, error) {
 // operator a merging one.
 func buildWindowAgg(spec OperatorSpec, ws WindowAggregateSpec, newAcc func(i int, c agg.Call, res arrow.DataType) (windowAcc, error)) (*windowAgg, error) {
 	w := &windowAgg{spec: ws, schema: spec.Schema.Arrow(), windows: map[int64]*sliceWindow{},
-		progress: int64(MinWatermark), nextFire: math.MaxInt64, merging: newAcc != nil}
+		progress: int64(MinWatermark), nextFire: math.MaxInt64, merging: newAcc != nil,
+		counted: ws.InputChangelog, countCol: -1}
 	s := &w.spec
 	w.session = s.Window.Kind == WindowSession
 	if err := s.Window.Validate(true); err != nil {
@@ -240,10 +246,7 @@ func buildWindowAgg(spec OperatorSpec, ws WindowAggregateSpec, newAcc func(i int
 		} else if !windowCallArity(c) {
 			return nil, errs.Internalf("window-aggregate: %s has %d arguments", c.Func, len(c.Args))
 		} else if u, user := agg.User(c.Func); user {
-			if s.InputChangelog {
-				return nil, errs.New(errs.NotSupported, "window aggregate over an updating input: aggregate function %s cannot retract rows", c.Func)
-			}
-			acc, err = newUserWindowAcc(c, u, t, w.session)
+			acc, err = newUserWindowAcc(c, u, t, w.session, s.InputChangelog)
 		} else {
 			acc, err = newWindowAcc(c, t, s.InputChangelog)
 		}
@@ -306,7 +309,7 @@ func (w *windowAgg) alloc() int32 {
 			for _, a := range w.accs {
 				a.grow(size)
 			}
-			if w.spec.InputChangelog {
+			if w.counted {
 				w.rows = growTo(w.rows, size)
 			}
 		}
@@ -327,7 +330,7 @@ func (w *windowAgg) release(s int32) {
 	if w.session {
 		w.sessions[s] = nil
 	}
-	if w.spec.InputChangelog {
+	if w.counted {
 		w.rows[s] = 0
 	}
 	w.free = append(w.free, s)
@@ -461,6 +464,9 @@ func (w *windowAgg) load(b arrow.RecordBatch) error {
 	}
 	if w.merging {
 		// The accumulators merge their columns from the batch itself.
+		if w.countCol >= 0 {
+			return w.countView.load(b.Column(w.countCol))
+		}
 		return nil
 	}
 	for i, c := range w.spec.Calls {
@@ -577,6 +583,9 @@ func (w *windowAgg) accumulateChanges(slots []int32, args, filters []colView, re
 	n := len(slots)
 	add, ret := resize(w.addSlots, n), resize(w.retSlots, n)
 	w.addSlots, w.retSlots = add, ret
+	// Most batches of a changelog hold no retraction; then skip the
+	// retract pass (a Go aggregate's builds its argument array).
+	retracts := slices.Contains(retract, true)
 	for c, acc := range w.accs {
 		call := &w.spec.Calls[c]
 		var f colView
@@ -599,7 +608,9 @@ func (w *windowAgg) accumulateChanges(slots []int32, args, filters []colView, re
 			v = &sub
 		}
 		acc.update(add, v, seq+int64(from))
-		acc.(retractingAcc).retract(ret, v)
+		if retracts {
+			acc.(retractingAcc).retract(ret, v)
+		}
 	}
 	for i, s := range slots {
 		switch {
@@ -740,6 +751,13 @@ func (w *windowAgg) processSliced(n int, seq int64) (late int64) {
 			for _, acc := range w.accs {
 				acc.update(slots, nil, seq)
 			}
+			if w.countCol >= 0 {
+				for i, s := range slots {
+					if s >= 0 {
+						w.rows[s] += w.countView.ints[i]
+					}
+				}
+			}
 			continue
 		}
 		if k == 1 {
@@ -812,7 +830,7 @@ func (w *windowAgg) processSessions(n int, seq int64) (late int64) {
 			for _, a := range w.accs {
 				a.merge(dst, src)
 			}
-			if w.spec.InputChangelog {
+			if w.counted {
 				w.rows[dst] += w.rows[src]
 			}
 			w.release(src)
@@ -900,7 +918,7 @@ func (w *windowAgg) fire(limit int64, out Output) error {
 	} else {
 		w.collectWindows(limit)
 	}
-	if w.spec.InputChangelog {
+	if w.counted {
 		w.dropEmpty()
 	}
 	if len(w.fireSlots) == 0 {
@@ -1097,7 +1115,8 @@ func (w *windowAgg) emitFired(out Output) error {
 // subtask its groups without decoding them: the entry count, then the
 // entries. An entry is one (key, window): the window's start (sessions
 // only) and end, the key hash, the key values and every call's
-// accumulator, then with InputChangelog the entry's row count.
+// accumulator, then over an updating input (counted) the entry's row
+// count.
 const windowStateVersion = 1
 
 func (w *windowAgg) Snapshot() ([]byte, error) {
@@ -1118,7 +1137,7 @@ func (w *windowAgg) Snapshot() ([]byte, error) {
 		for _, a := range w.accs {
 			a.encode(b, s)
 		}
-		if w.spec.InputChangelog {
+		if w.counted {
 			b.varint(w.rows[s])
 		}
 	}
@@ -1230,7 +1249,7 @@ func (w *windowAgg) restoreEntry(r *rbuf) {
 	for _, a := range w.accs {
 		a.decode(r, s)
 	}
-	if w.spec.InputChangelog {
+	if w.counted {
 		w.rows[s] = r.varint()
 	}
 	if !w.session {
@@ -1273,7 +1292,7 @@ func (w *windowAgg) Close() error { return nil }
 // hash table, and over an updating input its row count.
 func (w *windowAgg) StateBytes() int64 {
 	per := valueBytes(w.keyTypes) + valueBytes(w.callTypes) + 8 + 4 + 4 + 4
-	if w.spec.InputChangelog {
+	if w.counted {
 		per += 8 // the row count
 	}
 	return int64(w.live) * per

@@ -18,15 +18,18 @@ import (
 // back into one Arrow array of the function's parameter type for its
 // typed loop; results come back as an array loaded into the output view.
 type userWindowAcc struct {
-	accs       agg.UserWindowAccumulators
+	accs agg.UserWindowAccumulators
+	// retractor undoes rows over an updating input; nil otherwise.
+	retractor  agg.UserWindowRetractor
 	param, res arrow.DataType
 	// floats is scratch for integer arguments of a DOUBLE parameter.
 	floats []float64
 }
 
 // newUserWindowAcc builds the accumulator of a call to a user aggregate;
-// session windows need the function to merge.
-func newUserWindowAcc(call agg.Call, u agg.UserAggregate, res arrow.DataType, session bool) (windowAcc, error) {
+// session windows need the function to merge, and an updating input
+// (retract) needs it to retract, as Flink requires retract() then.
+func newUserWindowAcc(call agg.Call, u agg.UserAggregate, res arrow.DataType, session, retract bool) (windowAcc, error) {
 	wu, ok := u.(agg.UserWindowAggregate)
 	if !ok {
 		return nil, errs.New(errs.NotSupported, "window aggregate: aggregate function %s cannot run in windows", call.Func)
@@ -46,11 +49,27 @@ func newUserWindowAcc(call agg.Call, u agg.UserAggregate, res arrow.DataType, se
 	if _, err := storeKindOf(res); err != nil {
 		return nil, err
 	}
+	if retract && !wu.Retracts() {
+		return nil, userRetractError(call.Func)
+	}
 	accs, err := wu.NewWindowAccumulators()
 	if err != nil {
 		return nil, errs.New(errs.NotSupported, "window aggregate: aggregate function %s: %v", call.Func, err)
 	}
-	return &userWindowAcc{accs: accs, param: param, res: res}, nil
+	a := &userWindowAcc{accs: accs, param: param, res: res}
+	if retract {
+		r, ok := accs.(agg.UserWindowRetractor)
+		if !ok {
+			return nil, userRetractError(call.Func)
+		}
+		a.retractor = r
+	}
+	return a, nil
+}
+
+func userRetractError(fn string) error {
+	return errs.New(errs.NotSupported,
+		"window aggregate over an updating input: aggregate function %s cannot retract rows: it has no Retract", fn)
 }
 
 func (a *userWindowAcc) grow(n int) { a.accs.Grow(n) }
@@ -59,6 +78,17 @@ func (a *userWindowAcc) update(slots []int32, v *colView, _ int64) {
 	arg := a.argArray(v, len(slots))
 	defer arg.Release()
 	a.accs.Accumulate([]arrow.Array{arg}, slots)
+}
+
+// retract undoes rows with the function's Retract; newUserWindowAcc
+// admits an updating input only with one.
+func (a *userWindowAcc) retract(slots []int32, v *colView) {
+	if a.retractor == nil {
+		return
+	}
+	arg := a.argArray(v, len(slots))
+	defer arg.Release()
+	a.retractor.Retract([]arrow.Array{arg}, slots)
 }
 
 // argArray is the first n values of v as an array of the parameter type:

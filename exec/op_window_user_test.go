@@ -17,12 +17,14 @@ import (
 
 // testSumSq is a user aggregate for testdata/window/user: the sum of the
 // squares of BIGINT values, NULL over no values, with Merge unless
-// noMerge. table.AggregateFunction is the real implementation; exec
-// cannot import it.
-type testSumSq struct{ noMerge bool }
+// noMerge and with Retract if retracts (testdata/window/changelog).
+// table.AggregateFunction is the real implementation; exec cannot import
+// it.
+type testSumSq struct{ noMerge, retracts bool }
 
 func init() {
-	for name, f := range map[string]agg.UserAggregate{"TEST_SUMSQ": testSumSq{}, "TEST_SUMSQ_NOMERGE": testSumSq{noMerge: true}} {
+	for name, f := range map[string]agg.UserAggregate{"TEST_SUMSQ": testSumSq{}, "TEST_SUMSQ_NOMERGE": testSumSq{noMerge: true},
+		"TEST_SUMSQ_RETRACT": testSumSq{retracts: true}} {
 		if err := agg.RegisterUser(name, f); err != nil {
 			panic(err)
 		}
@@ -35,7 +37,7 @@ func (testSumSq) ResultType(args []types.DataType) (types.DataType, error) {
 	}
 	return types.BigIntType.WithNullable(true), nil
 }
-func (testSumSq) Retracts() bool            { return false }
+func (f testSumSq) Retracts() bool          { return f.retracts }
 func (testSumSq) ParamType() types.DataType { return types.BigIntType }
 func (f testSumSq) Merges() bool            { return !f.noMerge }
 func (testSumSq) NewAccumulators([]arrow.DataType) (agg.UserAccumulators, error) {
@@ -60,6 +62,15 @@ func (a *testSumSqAccs) Accumulate(cols []arrow.Array, slots []int32) {
 		if s >= 0 && c.IsValid(i) {
 			a.sum[s] += c.Value(i) * c.Value(i)
 			a.n[s]++
+		}
+	}
+}
+func (a *testSumSqAccs) Retract(cols []arrow.Array, slots []int32) {
+	c := cols[0].(*array.Int64)
+	for i, s := range slots {
+		if s >= 0 && c.IsValid(i) {
+			a.sum[s] -= c.Value(i) * c.Value(i)
+			a.n[s]--
 		}
 	}
 }
@@ -113,6 +124,31 @@ func TestUserWindowAggregateNeedsMerge(t *testing.T) {
 		_, err := newWindowAgg(spec, nil)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 			t.Fatalf("%s window: got %v, want %q", tc.window.Kind, err, tc.err)
+		}
+	}
+}
+
+// TestUserWindowAggregateNeedsRetract checks that a user aggregate without
+// Retract is refused for a window aggregate over an updating input, naming
+// the function, as Flink requires retract() there.
+func TestUserWindowAggregateNeedsRetract(t *testing.T) {
+	ts := types.TimestampType(3)
+	schema := types.Schema{Columns: []types.Column{{Name: "k", Type: types.IntType},
+		{Name: "window_start", Type: ts}, {Name: "window_end", Type: ts}, {Name: "window_time", Type: ts},
+		{Name: "c", Type: types.BigIntType.WithNullable(true)}}}
+	for _, tc := range []struct {
+		fn, err string
+	}{
+		{"TEST_SUMSQ", "aggregate function TEST_SUMSQ cannot retract rows: it has no Retract"},
+		{"TEST_SUMSQ_RETRACT", ""},
+	} {
+		call := agg.Call{Func: tc.fn, Args: []int{2}, Filter: -1, Type: types.BigIntType.WithNullable(true)}
+		spec := OperatorSpec{Kind: KindWindowAggregate, Schema: schema,
+			Spec: mustJSON(t, WindowAggregateSpec{Window: WindowSpec{Kind: WindowTumble, Size: 10}, TimeCol: 1,
+				Keys: []int{0}, Calls: []agg.Call{call}, InputChangelog: true})}
+		_, err := newWindowAgg(spec, nil)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Fatalf("%s: got %v, want %q", tc.fn, err, tc.err)
 		}
 	}
 }

@@ -89,8 +89,9 @@ type GlobalGroupAggregateSpec struct {
 // before the hash exchange, it folds its input per key and slice (the
 // rows sharing all their windows; a window for TUMBLE and for attached
 // windows) and emits the key columns, each call's accumulator fields
-// (agg.Accumulators) and the slice's end ($slice_end, TIMESTAMP(3)). Its
-// output is insert-only and it keeps no state across checkpoints.
+// (agg.Accumulators), over an updating input the change of the row count,
+// and the slice's end ($slice_end, TIMESTAMP(3)). Its output is
+// insert-only and it keeps no state across checkpoints.
 const KindLocalWindowAggregate = "local-window-aggregate"
 
 // LocalWindowAggregateSpec configures a local window aggregate: Window,
@@ -105,6 +106,11 @@ type LocalWindowAggregateSpec struct {
 	// ArgTypes are the types of each call's arguments, which decide its
 	// accumulator fields.
 	ArgTypes [][]types.DataType `json:"argTypes"`
+	// InputChangelog: the input carries the row kind column; -U/-D rows
+	// retract from the accumulators, and each output row has, before
+	// $slice_end, the change of its (key, slice)'s row count (Flink's
+	// count1).
+	InputChangelog bool `json:"inputChangelog,omitempty"`
 }
 
 // KindGlobalWindowAggregate is the global phase of a two-phase window
@@ -122,6 +128,12 @@ type GlobalWindowAggregateSpec struct {
 	// ArgTypes are the types of each call's arguments in the local
 	// phase's input.
 	ArgTypes [][]types.DataType `json:"argTypes"`
+	// RowCounts: the local phase read an updating input, and the column
+	// before $slice_end (TimeCol) is each row's change of row count; the
+	// global phase counts each (key, window)'s rows and fires none whose
+	// rows were all retracted, as the one-phase aggregate over the
+	// changelog (Flink's RecordCounter).
+	RowCounts bool `json:"rowCounts,omitempty"`
 }
 
 // KindJoin is the regular streaming join: both inputs are kept in state,

@@ -23,6 +23,9 @@ type StreamLocalWindowAggregate struct {
 	// fields, named with their output column (sum$0, count$1, ...).
 	ArgTypes [][]types.DataType
 	Accs     [][]agg.AccField
+	// RowCount: the input is updating; the accumulators retract and the
+	// column before $slice_end is the change of the row count (count1$N).
+	RowCount bool
 	schema   types.Schema
 }
 
@@ -60,20 +63,28 @@ const sliceEndColumn = "$slice_end"
 // parallelism 1 too, as Flink does: the local phase folds a HOP or
 // CUMULATE row once per slice instead of once per window, which measured
 // faster on Nexmark q5 and no slower on q7 even without a shuffle to
-// save. A window aggregate over an updating input stays one phase too:
-// its local phase would have to ship row counts and retractable
-// accumulators (MIN/MAX multisets), which Eddy's does not. It reports
-// false when l stays one aggregate.
+// save. Over an updating input the local phase retracts the -U/-D rows
+// and ships each (key, slice)'s change of row count, Flink's count1, so
+// that the global phase fires no window whose rows were all retracted;
+// only COUNT, SUM and AVG split then (their accumulators merge with
+// negative counts), MIN and MAX keeping one phase with their multisets
+// of values, as do the variance family. It reports false when l stays
+// one aggregate.
 func twoPhaseWindowAggregate(l *planner.WindowAggregate, in PhysicalNode, par int, cfg Config) (PhysicalNode, bool) {
-	if cfg.Batch || cfg.AggPhaseStrategy == AggPhaseOnePhase || l.Window.Kind == "SESSION" ||
-		l.Input.Changelog() != planner.InsertOnly {
+	if cfg.Batch || cfg.AggPhaseStrategy == AggPhaseOnePhase || l.Window.Kind == "SESSION" {
 		return nil, false
+	}
+	retract := l.Input.Changelog() != planner.InsertOnly
+	for _, c := range l.Calls {
+		if retract && (c.Distinct || (c.Func != "COUNT" && c.Func != "SUM" && c.Func != "AVG")) {
+			return nil, false
+		}
 	}
 	inSchema := l.Input.Schema()
 	if inSchema.Columns[l.TimeCol].Type.TimeAttr == types.ProctimeAttr {
 		return nil, false
 	}
-	local := &StreamLocalWindowAggregate{Logical: l, Input: in}
+	local := &StreamLocalWindowAggregate{Logical: l, Input: in, RowCount: retract}
 	out := l.Schema()
 	nk := len(l.Keys)
 	local.schema.Columns = append(local.schema.Columns, out.Columns[:nk]...)
@@ -82,7 +93,7 @@ func twoPhaseWindowAggregate(l *planner.WindowAggregate, in PhysicalNode, par in
 		for j, a := range c.Args {
 			args[j] = inSchema.Columns[a].Type
 		}
-		fields, ok := agg.Accumulators(c, args, false)
+		fields, ok := agg.Accumulators(c, args, retract)
 		if !ok {
 			return nil, false
 		}
@@ -92,6 +103,10 @@ func twoPhaseWindowAggregate(l *planner.WindowAggregate, in PhysicalNode, par in
 		}
 		local.ArgTypes = append(local.ArgTypes, args)
 		local.Accs = append(local.Accs, fields)
+	}
+	if retract {
+		local.schema.Columns = append(local.schema.Columns, types.Column{
+			Name: "count1$" + strconv.Itoa(local.schema.Len()-nk), Type: types.BigIntType.WithNullable(false)})
 	}
 	local.schema.Columns = append(local.schema.Columns, types.Column{Name: sliceEndColumn, Type: types.TimestampType(3).WithNullable(false)})
 	keys := make([]int, nk)
@@ -119,6 +134,9 @@ func (n *StreamLocalWindowAggregate) Describe() string {
 	for i, c := range l.Calls {
 		sel = append(sel, planner.DescribeCall(c, in)+" AS "+accNames(n.Accs[i]))
 	}
+	if n.RowCount {
+		sel = append(sel, "COUNT(*) AS "+n.schema.Columns[n.schema.Len()-2].Name)
+	}
 	sel = append(sel, sliceEndColumn)
 	return fmt.Sprintf("LocalWindowAggregate(groupBy=[%s], window=[%s], %s, select=[%s])",
 		strings.Join(keys, ", "), l.Window, windowTimeAttrs(l), strings.Join(sel, ", "))
@@ -143,6 +161,8 @@ func (n *StreamLocalWindowAggregate) operatorSpec() (exec.OperatorSpec, error) {
 		Calls:    l.Calls,
 		Attached: l.Attached != nil,
 		ArgTypes: n.ArgTypes,
+		// The local phase's input is the logical input: its changelog.
+		InputChangelog: n.RowCount,
 	})
 }
 
@@ -185,6 +205,10 @@ func (n *StreamGlobalWindowAggregate) operatorSpec() (exec.OperatorSpec, error) 
 			col++
 		}
 		gs.Calls = append(gs.Calls, gc)
+	}
+	if n.Local.RowCount {
+		gs.RowCounts = true
+		col++ // the count1 column
 	}
 	gs.TimeCol = col
 	return spec(exec.KindGlobalWindowAggregate, n.Describe(), n.Schema(), gs)

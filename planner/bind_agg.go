@@ -196,9 +196,10 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 	var aggCalls []agg.Call
 	for i, f := range calls {
 		call := agg.Call{Func: f.Name, Distinct: f.Distinct, Filter: -1, Name: fmt.Sprintf("EXPR$%d", len(keys)+i)}
-		if windowRetracts && !windowRetractable[f.Name] {
-			return nil, nil, b.errAt(errs.NotSupported, f,
-				"%s is not supported in a window aggregate over an updating input: it cannot retract rows from its windows", f.Name)
+		if windowRetracts {
+			if err := b.checkWindowRetracts(f); err != nil {
+				return nil, nil, err
+			}
 		}
 		if f.Star && f.Name != "COUNT" {
 			return nil, nil, b.errAt(errs.GroupingError, f, "only COUNT accepts *")
@@ -265,13 +266,33 @@ func (b *binder) bindAggregate(s *sql.Select, input Node, sc *scope) (Node, *sco
 	return node, out, nil
 }
 
-// windowRetractable are the aggregate functions whose window
+// windowRetractable are the built-in aggregate functions whose window
 // accumulators retract the -U/-D rows of an updating input (exec's
-// retractingAcc); Flink also retracts FIRST_VALUE, LAST_VALUE and LISTAGG
-// in windows, which Eddy's window accumulators cannot.
+// retractingAcc), as Flink's *WithRetractAggFunction do.
 var windowRetractable = map[string]bool{
 	"COUNT": true, "SUM": true, "AVG": true, "MIN": true, "MAX": true,
+	"FIRST_VALUE": true, "LAST_VALUE": true, "LISTAGG": true,
 	"STDDEV_POP": true, "STDDEV_SAMP": true, "STDDEV": true, "VAR_POP": true, "VAR_SAMP": true, "VARIANCE": true,
+}
+
+// checkWindowRetracts refuses a call of a window aggregate over an
+// updating input that cannot retract rows from its windows: a Go
+// aggregate function without Retract (Flink requires retract() of an
+// aggregate over updates) or a built-in without a retracting window
+// accumulator.
+func (b *binder) checkWindowRetracts(f *sql.FuncCall) error {
+	if u, user := agg.User(f.Name); user {
+		if !u.Retracts() {
+			return b.errAt(errs.NotSupported, f,
+				"aggregate function %s is not supported in a window aggregate over an updating input: it has no Retract", f.Name)
+		}
+		return nil
+	}
+	if !windowRetractable[f.Name] {
+		return b.errAt(errs.NotSupported, f,
+			"%s is not supported in a window aggregate over an updating input: it cannot retract rows from its windows", f.Name)
+	}
+	return nil
 }
 
 // groupsByWindow reports whether a GROUP BY of the group expressions

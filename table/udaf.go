@@ -182,14 +182,26 @@ func (a *userAccs[In, Acc, Out]) Update(cols []arrow.Array, slots []int32, retra
 	}
 }
 
-// Accumulate is Update for windows, which never retract nor read
-// results row by row.
+// Accumulate is Update for windows, which do not read results row by
+// row.
 func (a *userAccs[In, Acc, Out]) Accumulate(cols []arrow.Array, slots []int32) {
 	col := cols[0]
 	vals := a.read(col)
 	for i, s := range slots {
 		if s >= 0 && col.IsValid(i) {
 			a.u.f.Accumulate(&a.accs[s], vals.at(i))
+		}
+	}
+}
+
+// Retract is Accumulate's undo for windows over an updating input, with
+// the function's Retract, which the planner checks exists (Retracts).
+func (a *userAccs[In, Acc, Out]) Retract(cols []arrow.Array, slots []int32) {
+	col := cols[0]
+	vals := a.read(col)
+	for i, s := range slots {
+		if s >= 0 && col.IsValid(i) {
+			a.u.f.Retract(&a.accs[s], vals.at(i))
 		}
 	}
 }
@@ -362,4 +374,7 @@ func registerAggregate(name string, f aggregateFunction) error {
 	return nil
 }
 
-var _ agg.UserWindowAggregate = (*userAgg[int64, int64, int64])(nil)
+var (
+	_ agg.UserWindowAggregate = (*userAgg[int64, int64, int64])(nil)
+	_ agg.UserWindowRetractor = (*userAccs[int64, int64, int64])(nil)
+)

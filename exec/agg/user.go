@@ -42,7 +42,8 @@ type UserAccumulators interface {
 }
 
 // UserWindowAggregate is a UserAggregate that window aggregates can run.
-// Windows only accumulate (they never retract), and session windows merge
+// Over an insert-only input windows only accumulate; over an updating one
+// they also retract, through UserWindowRetractor. Session windows merge
 // two windows' accumulators when a row bridges them, as Flink calls
 // AggregateFunction.merge; a function without Merge cannot aggregate
 // session windows.
@@ -71,6 +72,15 @@ type UserWindowAccumulators interface {
 	Merge(dst, src int32)
 	// Results builds the result of each of slots, of Arrow type dt.
 	Results(mem memory.Allocator, dt arrow.DataType, slots []int32) arrow.Array
+}
+
+// UserWindowRetractor is implemented by the UserWindowAccumulators of a
+// function that Retracts: window aggregates over an updating input undo
+// their -U/-D rows with it, as Flink calls AggregateFunction.retract.
+type UserWindowRetractor interface {
+	// Retract removes row i of cols from slot slots[i], skipping rows
+	// whose slot is negative and NULL arguments.
+	Retract(cols []arrow.Array, slots []int32)
 }
 
 var (
