@@ -417,7 +417,7 @@ func (j *join) findPairs(in, n int) error {
 	if j.cond == nil || len(p.in) == 0 {
 		return nil
 	}
-	batchSide := rowSource{views: jb.views, rows: p.in}
+	batchSide := rowSource{views: jb.views, cols: jb.cols, rows: p.in}
 	stateSide := rowSource{store: other, rows: p.other}
 	if in == 0 {
 		return j.cond.filter(j.ncols[0], batchSide, stateSide, p.keep)
@@ -774,7 +774,7 @@ func (j *join) semiAntiRows(in, n int, now int64) {
 // flush emits the collected output rows as one batch.
 func (j *join) flush(in int, out Output) error {
 	em := &j.emit
-	batchSide := rowSource{views: j.jb.views, rows: em.in}
+	batchSide := rowSource{views: j.jb.views, cols: j.jb.cols, rows: em.in}
 	stateSide := rowSource{store: j.stores[1-in], rows: em.other}
 	if j.semiAnti {
 		if in == 0 {

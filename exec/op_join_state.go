@@ -3,10 +3,12 @@ package exec
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddysql/eddy/exec/connector"
@@ -611,8 +613,129 @@ func slotsEqual(a *slotValues, sa int32, b *slotValues, sb int32) bool {
 // of a store. An index of -1 produces a NULL-padded row.
 type rowSource struct {
 	views []colView
+	// cols are the Arrow columns views were loaded from (optional): with
+	// them an output column of the batch's rows is sliced or taken from
+	// the batch instead of gathered and built again (build).
+	cols  []arrow.Array
 	store *joinStore
 	rows  []int32
+}
+
+// build returns column col of the source's rows as an array of type dt,
+// using scratch for the generic path. Rows of the input batch whose
+// column has type dt come straight from it: a zero-copy slice when they
+// are a run of consecutive rows, else one typed gather (takeDirect).
+// Stored STRING and 64-bit integer columns are built in one pass over
+// the slots (buildStored). Anything else, and NULL-padded rows (-1),
+// gathers into scratch and builds from there.
+func (src rowSource) build(mem memory.Allocator, dt arrow.DataType, col, n int, scratch *colView) (arrow.Array, error) {
+	if src.store != nil {
+		if a := buildStored(mem, dt, &src.store.cols[col], src.rows); a != nil {
+			return a, nil
+		}
+	} else if col < len(src.cols) && arrow.TypeEqual(src.cols[col].DataType(), dt) {
+		if a := sliceOrTake(mem, src.cols[col], src.rows); a != nil {
+			return a, nil
+		}
+	}
+	src.gather(col, scratch)
+	return buildArray(mem, dt, scratch, n)
+}
+
+// sliceOrTake returns the rows of arr as a new array: a slice sharing
+// arr's buffers when rows are consecutive, else a copy (takeDirect). It
+// returns nil when a row is -1 (NULL padding) or takeDirect cannot copy
+// arr's type.
+func sliceOrTake(mem memory.Allocator, arr arrow.Array, rows []int32) arrow.Array {
+	if len(rows) == 0 {
+		return nil
+	}
+	run := true
+	for k, r := range rows {
+		if r < 0 {
+			return nil
+		}
+		run = run && r == rows[0]+int32(k)
+	}
+	if run {
+		return array.NewSlice(arr, int64(rows[0]), int64(rows[0])+int64(len(rows)))
+	}
+	return takeDirect(mem, arr, rows)
+}
+
+// buildStored builds an array of type dt from the values of slots rows
+// of s, writing the Arrow buffers straight from the store: STRING and
+// BINARY from the arena, 64-bit integers and times from ints. A -1 slot
+// is NULL. It returns nil for other kinds and types, and for strings too
+// long for 32-bit offsets; the caller then gathers and builds.
+func buildStored(mem memory.Allocator, dt arrow.DataType, s *slotValues, rows []int32) arrow.Array {
+	n := len(rows)
+	switch dt.ID() {
+	case arrow.STRING, arrow.BINARY:
+		if s.kind != vkStr {
+			return nil
+		}
+		total := 0
+		for _, sl := range rows {
+			if sl >= 0 && s.valid[sl] {
+				total += int(s.refs[sl].n)
+			}
+		}
+		if total > math.MaxInt32 {
+			return nil
+		}
+		bitmap, nulls := storedValidity(mem, s, rows)
+		offBuf, offs, dataBuf, data := varWidthBuffers(mem, n, total)
+		pos := 0
+		for k, sl := range rows {
+			if sl >= 0 && s.valid[sl] {
+				pos += copy(data[pos:], s.str(sl))
+			}
+			offs[k+1] = int32(pos)
+		}
+		return makeArray(dt, n, nulls, bitmap, offBuf, dataBuf)
+	case arrow.INT64, arrow.TIMESTAMP, arrow.DATE64, arrow.TIME64, arrow.DURATION:
+		if s.kind != vkInt {
+			return nil
+		}
+		bitmap, nulls := storedValidity(mem, s, rows)
+		buf := memory.NewResizableBuffer(mem)
+		buf.Resize(n * arrow.Int64SizeBytes)
+		dst := arrow.Int64Traits.CastFromBytes(buf.Bytes())[:n]
+		for k, sl := range rows {
+			if sl >= 0 && s.valid[sl] {
+				dst[k] = s.ints[sl]
+			} else {
+				dst[k] = 0
+			}
+		}
+		return makeArray(dt, n, nulls, bitmap, buf)
+	}
+	return nil
+}
+
+// storedValidity returns the validity bitmap of slots rows of s (-1:
+// NULL) and the number of NULLs, or nil and 0 when there are none.
+func storedValidity(mem memory.Allocator, s *slotValues, rows []int32) (*memory.Buffer, int) {
+	nulls := 0
+	for _, sl := range rows {
+		if sl < 0 || !s.valid[sl] {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		return nil, 0
+	}
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(len(rows)))))
+	bits := buf.Bytes()
+	clear(bits) // not every allocator zeroes
+	for k, sl := range rows {
+		if sl >= 0 && s.valid[sl] {
+			bitutil.SetBit(bits, k)
+		}
+	}
+	return buf, nulls
 }
 
 func (src rowSource) gather(col int, dst *colView) {
@@ -726,8 +849,7 @@ func (o *joinOutput) emit(out Output, kinds []connector.RowKind, left, right row
 		if c >= o.nLeft {
 			src, col = right, c-o.nLeft
 		}
-		src.gather(col, &o.scratch)
-		a, err := buildArray(o.mem, o.schema.Field(c).Type, &o.scratch, n)
+		a, err := src.build(o.mem, o.schema.Field(c).Type, col, n, &o.scratch)
 		if err != nil {
 			return err
 		}
@@ -810,12 +932,11 @@ func (c *joinCondition) filter(nLeft int, left, right rowSource, keep []bool) er
 			fields[i] = arrow.Field{Name: fmt.Sprintf("$%d", i), Type: arrow.Null, Nullable: true}
 			continue
 		}
-		if i < nLeft {
-			left.gather(i, &c.scratch)
-		} else {
-			right.gather(i-nLeft, &c.scratch)
+		src, col := left, i
+		if i >= nLeft {
+			src, col = right, i-nLeft
 		}
-		a, err := buildArray(c.mem, t, &c.scratch, n)
+		a, err := src.build(c.mem, t, col, n, &c.scratch)
 		if err != nil {
 			return err
 		}
@@ -845,6 +966,7 @@ func (c *joinCondition) filter(nLeft int, left, right rowSource, keep []bool) er
 // the key hash of every row, which rows have a NULL key, and the row kinds.
 type joinBatch struct {
 	views   []colView
+	cols    []arrow.Array // the batch's data columns, which views decode
 	hashes  []uint64
 	rowHash []uint64
 	nullKey []bool
@@ -882,6 +1004,7 @@ func (jb *joinBatch) loadRowKey(b arrow.RecordBatch, ncols int, keys []int, chan
 		return errs.Internalf("join input has %d columns, want %d", b.NumCols(), want)
 	}
 	jb.views = resize(jb.views, ncols)
+	jb.cols = append(jb.cols[:0], b.Columns()[:ncols]...)
 	for c := range ncols {
 		if err := jb.views[c].load(b.Column(c)); err != nil {
 			return err

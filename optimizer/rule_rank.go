@@ -2,6 +2,7 @@ package optimizer
 
 import (
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
@@ -133,6 +134,75 @@ var DropUnusedRankNumber = Rule{Name: "DropUnusedRankNumber", Apply: func(n plan
 	nr := *r
 	nr.OutputRank = false
 	return &planner.Project{Input: &nr, Exprs: p.Exprs, Names: p.Names}, true
+}}
+
+// PushProjectBelowRank prunes the columns a Top-N carries to those the
+// projection above it reads plus those the Rank itself needs (its
+// partition and order columns, and the columns of its input's upsert keys,
+// so that the keys, and with them the Rank's changelog and the sink's
+// upsert handling, stay as they were), as Flink's CalcRankTransposeRule
+// does. A Top-N keeps its rows in state and emits them whole, so every
+// column it carries for nothing is stored and copied per row; the
+// projection below it also lets PruneJoinInputs and the scan rules prune
+// further down (Nexmark q9 no longer carries the bids' channel and url
+// through its join).
+var PushProjectBelowRank = Rule{Name: "PushProjectBelowRank", Apply: func(n planner.Node) (planner.Node, bool) {
+	p, ok := n.(*planner.Project)
+	if !ok {
+		return n, false
+	}
+	r, ok := p.Input.(*planner.Rank)
+	if !ok {
+		return n, false
+	}
+	in := r.Input.Schema()
+	width := in.Len()
+	rankCol := width // the rank number, when the Rank appends it
+	outWidth := width
+	if r.OutputRank {
+		outWidth++
+	}
+	keep := make([]bool, outWidth)
+	for _, c := range usedColumns(outWidth, p.Exprs...) {
+		keep[c] = true
+	}
+	for _, c := range r.Partition {
+		keep[c] = true
+	}
+	for _, k := range r.Order {
+		keep[k.Col] = true
+	}
+	for _, key := range UpsertKeys(r.Input) {
+		for _, c := range key {
+			keep[c] = true
+		}
+	}
+	var cols []int
+	for c := range width {
+		if keep[c] {
+			cols = append(cols, c)
+		}
+	}
+	if len(cols) == width {
+		return n, false
+	}
+	remap := make(map[int]int, len(cols)+1)
+	for i, c := range cols {
+		remap[c] = i
+	}
+	remap[rankCol] = len(cols)
+	nr := *r
+	nr.Input = &planner.Project{Input: r.Input, Exprs: columnRefs(in, cols), Names: pick(in.Names(), cols)}
+	nr.Partition = make([]int, len(r.Partition))
+	for i, c := range r.Partition {
+		nr.Partition[i] = remap[c]
+	}
+	nr.Order = make([]exec.SortKey, len(r.Order))
+	for i, k := range r.Order {
+		k.Col = remap[k.Col]
+		nr.Order[i] = k
+	}
+	return &planner.Project{Input: &nr, Exprs: remapAll(p.Exprs, remap), Names: p.Names}, true
 }}
 
 // isTimeAttr reports whether column col of s is a time attribute.

@@ -34,8 +34,9 @@ type Rule struct {
 //  5. PushProjectBelowWatermarkAssigner, PushProjectBelowChangelogFunction,
 //     PushProjectBelowCorrelate, PushProjectBelowVectorSearch,
 //     PushProjectIntoScan,
-//     PruneJoinInputs, ReplaceConstantRankNumber and DropUnusedRankNumber
-//     prune the columns each operator must carry (and the ROW fields, which the assigner's rule
+//     PruneJoinInputs, ReplaceConstantRankNumber, DropUnusedRankNumber and
+//     PushProjectBelowRank (after the two before it, which decide whether
+//     the rank number stays) prune the columns each operator must carry (and the ROW fields, which the assigner's rule
 //     turns into columns so that connectors with nested projection
 //     pushdown build only those). PushFilterIntoScan then hands what is
 //     left of a filter over a scan (below the computed columns, and below
@@ -79,6 +80,7 @@ var Phases = [][]Rule{
 		PruneJoinInputs,
 		ReplaceConstantRankNumber,
 		DropUnusedRankNumber,
+		PushProjectBelowRank,
 		RemoveIdentityProject,
 	},
 	{
