@@ -118,19 +118,27 @@ func withFilter(in planner.Node, conds []expr.Expr, shift int) planner.Node {
 }
 
 // PruneJoinInputs projects each join input onto the columns the
-// projection above the join and the join condition read.
+// projection above the join (and the filter between them, such as the
+// IS NULL test on the padded side of an outer join, which cannot go
+// below it) and the join condition read. Over updating inputs a join
+// without unique keys finds the row a retraction removes by comparing
+// all its columns, so an unused PROCTIME() column, evaluated anew for
+// the retraction, must not reach it.
 var PruneJoinInputs = Rule{Name: "PruneJoinInputs", Apply: func(n planner.Node) (planner.Node, bool) {
-	p, ok := n.(*planner.Project)
+	p, filter, below, ok := projectOverFilter(n)
 	if !ok {
 		return n, false
 	}
-	j, ok := p.Input.(*planner.Join)
+	j, ok := below.(*planner.Join)
 	if !ok {
 		return n, false
 	}
 	ls, rs := j.Left.Schema(), j.Right.Schema()
 	nl := ls.Len()
 	needed := append([]expr.Expr(nil), p.Exprs...)
+	if filter != nil {
+		needed = append(needed, filter.Condition)
+	}
 	if j.Condition != nil {
 		needed = append(needed, j.Condition)
 	}
@@ -177,7 +185,7 @@ var PruneJoinInputs = Rule{Name: "PruneJoinInputs", Apply: func(n planner.Node) 
 	if len(lu) == nl && len(ru) == rs.Len() {
 		return n, false
 	}
-	return &planner.Project{Input: &nj, Exprs: remapAll(p.Exprs, remap), Names: p.Names}, true
+	return restack(p, filter, &nj, func(e expr.Expr) expr.Expr { return remapRefs(e, remap) }), true
 }}
 
 // ConvertIntervalJoin marks joins whose condition bounds the distance

@@ -295,9 +295,13 @@ func pushProjectIntoScan(p *planner.Project) (planner.Node, bool) {
 	if filter != nil {
 		all = append([]expr.Expr{filter.Condition}, all...)
 	}
-	// An upsert scan keeps its primary key, which its normalization reads.
+	// An upsert scan keeps its primary key, which its normalization reads,
+	// and so does a retract scan with one, which is normalized too under
+	// table.exec.source.cdc-events-duplicate (a session option the rules
+	// do not see), as Flink's PushProjectIntoTableSourceScanRule keeps it
+	// for both.
 	for _, k := range scan.Table.PrimaryKey {
-		if scan.Mode == planner.Upsert && in.Index(k) >= 0 {
+		if scan.Mode != planner.InsertOnly && in.Index(k) >= 0 {
 			all = append(all, &expr.ColumnRef{Index: in.Index(k)})
 		}
 	}

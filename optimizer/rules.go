@@ -34,9 +34,10 @@ type Rule struct {
 //  5. PushProjectBelowWatermarkAssigner, PushProjectBelowChangelogFunction,
 //     PushProjectBelowCorrelate, PushProjectBelowVectorSearch,
 //     PushProjectIntoScan,
-//     PruneJoinInputs, ReplaceConstantRankNumber, DropUnusedRankNumber and
+//     PruneJoinInputs, ReplaceConstantRankNumber, DropUnusedRankNumber,
 //     PushProjectBelowRank (after the two before it, which decide whether
-//     the rank number stays) prune the columns each operator must carry (and the ROW fields, which the assigner's rule
+//     the rank number stays) and PushProjectBelowOver prune the columns
+//     each operator must carry (and the ROW fields, which the assigner's rule
 //     turns into columns so that connectors with nested projection
 //     pushdown build only those). PushFilterIntoScan then hands what is
 //     left of a filter over a scan (below the computed columns, and below
@@ -81,6 +82,7 @@ var Phases = [][]Rule{
 		ReplaceConstantRankNumber,
 		DropUnusedRankNumber,
 		PushProjectBelowRank,
+		PushProjectBelowOver,
 		RemoveIdentityProject,
 	},
 	{
