@@ -24,11 +24,12 @@ type slowDeployTM struct {
 
 func (s *slowDeployTM) SubmitTask(d []byte) error {
 	time.Sleep(20 * time.Millisecond)
-	err := s.TaskManager.SubmitTask(d)
+	// Counted before the submission: the task may report RUNNING, and the
+	// JobManager trigger a checkpoint, before SubmitTask returns.
 	s.mu.Lock()
 	s.submitted++
 	s.mu.Unlock()
-	return err
+	return s.TaskManager.SubmitTask(d)
 }
 
 func (s *slowDeployTM) ReleaseJob(id string) {
