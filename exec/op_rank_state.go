@@ -2,6 +2,7 @@ package exec
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 
@@ -377,8 +378,22 @@ func (t *partitionTable) expired(p int32, ttl, now int64) bool {
 // stored slot sl by keys.
 func compareToStored(keys []SortKey, views []colView, i int, store *rowStore, sl int32) int {
 	for _, k := range keys {
-		sv := storedView(&store.cols[k.Col])
-		if c := compareSortKey(k, &views[k.Col], i, &sv, int(sl)); c != 0 {
+		s, v := &store.cols[k.Col], &views[k.Col]
+		var c int
+		if s.kind == vkInt && v.kind == vkInt && v.isValid(i) && s.valid[sl] {
+			// The common integer key, compared in place: a Top-N binary
+			// searches its partition's rows with this for every row that
+			// enters it, and building the stored view costs more than
+			// the comparison.
+			c = cmp.Compare(v.ints[i], s.ints[sl])
+			if k.Desc {
+				c = -c
+			}
+		} else {
+			sv := storedView(s)
+			c = compareSortKey(k, v, i, &sv, int(sl))
+		}
+		if c != 0 {
 			return c
 		}
 	}
@@ -502,13 +517,7 @@ func (e *rowEmitter) gather(c int, store *rowStore, views []colView) {
 	}
 	e.scratch.reset(k, len(e.slots))
 	d := &e.scratch
-	for j, sl := range e.slots {
-		if sl >= 0 {
-			d.valid[j] = s.valid[sl]
-		} else {
-			d.valid[j] = v.isValid(int(e.rows[j]))
-		}
-	}
+	e.gatherValid(d.valid, s, v)
 	// One loop per kind; the values of NULLs are copied too (never read)
 	// rather than branched around, except strings, which would pin them.
 	var stored slotValues
@@ -538,6 +547,106 @@ func (e *rowEmitter) gather(c int, store *rowStore, views []colView) {
 			}
 		}
 	}
+}
+
+// gatherValid sets valid[j] to whether collected row j is not NULL in
+// stored column s or batch column v.
+func (e *rowEmitter) gatherValid(valid []bool, s *slotValues, v *colView) {
+	for j, sl := range e.slots {
+		if sl >= 0 {
+			valid[j] = s.valid[sl]
+		} else {
+			valid[j] = v.isValid(int(e.rows[j]))
+		}
+	}
+}
+
+// buildMixed builds column c of the collected rows straight into the
+// buffers of an array of type dt, for STRING and BINARY (copied from the
+// arena or the batch's values) and 64-bit integers and times, reading
+// each row's validity in the same pass, where gather then buildArray would
+// write every value and flag into e.scratch first and read it back. Top-N
+// emits most of its rows twice (-U/+U), so this copy is most of its cost.
+// It returns nil for other kinds and types, for a column whose stored and
+// batch kinds differ, and for strings too long for 32-bit offsets; the
+// caller then gathers and builds.
+func (e *rowEmitter) buildMixed(c int, dt arrow.DataType, store *rowStore, views []colView) arrow.Array {
+	var s slotValues
+	var v colView
+	k := vkInt
+	if store != nil {
+		s = store.cols[c]
+		k = s.kind
+	}
+	if views != nil {
+		v = views[c]
+		if store != nil && v.kind != k {
+			return nil
+		}
+		k = v.kind
+	}
+	n := len(e.slots)
+	e.scratch.valid = resize(e.scratch.valid, n)
+	valid := e.scratch.valid
+	switch id := dt.ID(); {
+	case k == vkStr && (id == arrow.STRING || id == arrow.BINARY):
+		total := 0
+		for j, sl := range e.slots {
+			switch {
+			case sl >= 0:
+				valid[j] = s.valid[sl]
+				if valid[j] {
+					total += int(s.refs[sl].n)
+				}
+			default:
+				r := e.rows[j]
+				valid[j] = v.valid == nil || v.valid[r]
+				if valid[j] {
+					total += len(v.strs[r])
+				}
+			}
+		}
+		if total > math.MaxInt32 {
+			return nil
+		}
+		bitmap, nulls := validityBitmap(e.mem, valid, n)
+		offBuf, offs, dataBuf, data := varWidthBuffers(e.mem, n, total)
+		pos := 0
+		for j, sl := range e.slots {
+			switch {
+			case !valid[j]:
+			case sl >= 0:
+				pos += copy(data[pos:], s.str(sl))
+			default:
+				pos += copy(data[pos:], v.strs[e.rows[j]])
+			}
+			offs[j+1] = int32(pos)
+		}
+		return makeArray(dt, n, nulls, bitmap, offBuf, dataBuf)
+	case k == vkInt && (id == arrow.INT64 || id == arrow.TIMESTAMP || id == arrow.DATE64 ||
+		id == arrow.TIME64 || id == arrow.DURATION):
+		buf := memory.NewResizableBuffer(e.mem)
+		buf.Resize(n * arrow.Int64SizeBytes)
+		dst := arrow.Int64Traits.CastFromBytes(buf.Bytes())[:n]
+		for j, sl := range e.slots {
+			if sl >= 0 {
+				dst[j], valid[j] = s.ints[sl], s.valid[sl]
+			} else {
+				r := e.rows[j]
+				dst[j], valid[j] = v.ints[r], v.valid == nil || v.valid[r]
+			}
+		}
+		bitmap, nulls := validityBitmap(e.mem, valid, n)
+		if nulls > 0 {
+			for j, ok := range valid {
+				if !ok {
+					dst[j] = 0
+				}
+			}
+		}
+		return makeArray(dt, n, nulls, bitmap, buf)
+	}
+	return nil
 }
 
 // gatherMixed sets dst[j] to stored[slots[j]], or to batch[rows[j]] when
@@ -581,8 +690,13 @@ func (e *rowEmitter) flush(out Output, store *rowStore, views []colView, extra .
 		}
 	}
 	for c := range e.nIn {
+		dt := e.schema.Field(c).Type
+		if a := e.buildMixed(c, dt, store, views); a != nil {
+			e.cols = append(e.cols, a)
+			continue
+		}
 		e.gather(c, store, views)
-		a, err := buildArray(e.mem, e.schema.Field(c).Type, &e.scratch, n)
+		a, err := buildArray(e.mem, dt, &e.scratch, n)
 		if err != nil {
 			return err
 		}

@@ -468,12 +468,17 @@ func (s *slotValues) setRows(slots []int32, v *colView, rows []int32) {
 			s.decs[sl] = v.decs[rows[k]]
 		}
 	case vkStr:
+		// setStr per row, with the arena's compaction check once for all.
 		for k, sl := range slots {
+			s.arena.release(s.refs[sl])
 			if s.valid[sl] {
-				s.setStr(sl, v.strs[rows[k]])
+				s.refs[sl] = s.arena.put(v.strs[rows[k]])
 			} else {
-				s.clearSlot(sl)
+				s.refs[sl] = strRef{}
 			}
+		}
+		if s.arena.wasteful() {
+			s.compact()
 		}
 	}
 }
