@@ -2,6 +2,7 @@ package optimizer
 
 import (
 	"github.com/eddysql/eddy/catalog/types"
+	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
@@ -413,4 +414,62 @@ func pick(names []string, idx []int) []string {
 		out[i] = names[x]
 	}
 	return out
+}
+
+// markSortColumns marks a Top-N's or OVER call's partition and order
+// columns in keep.
+func markSortColumns(keep []bool, partition []int, order []exec.SortKey) {
+	for _, c := range partition {
+		keep[c] = true
+	}
+	for _, k := range order {
+		keep[k.Col] = true
+	}
+}
+
+// carriedColumns lists the columns of input that a node over it must
+// carry when it needs those marked in keep: those, and the columns of
+// input's upsert keys, so that the node's keys and changelog stay as they
+// were. remap maps each to its position among them. It returns nil when
+// the node needs every column.
+func carriedColumns(input planner.Node, keep []bool) (cols []int, remap map[int]int) {
+	for _, key := range UpsertKeys(input) {
+		for _, c := range key {
+			keep[c] = true
+		}
+	}
+	width := input.Schema().Len()
+	for c := range width {
+		if keep[c] {
+			cols = append(cols, c)
+		}
+	}
+	if len(cols) == width {
+		return nil, nil
+	}
+	remap = make(map[int]int, len(keep))
+	for i, c := range cols {
+		remap[c] = i
+	}
+	return cols, remap
+}
+
+// remapCols moves columns by remap.
+func remapCols(cols []int, remap map[int]int) []int {
+	out := make([]int, len(cols))
+	for i, c := range cols {
+		out[i] = remap[c]
+	}
+	return out
+}
+
+// remapSort moves partition columns and order keys by remap.
+func remapSort(partition []int, order []exec.SortKey, remap map[int]int) ([]int, []exec.SortKey) {
+	p := remapCols(partition, remap)
+	o := make([]exec.SortKey, len(order))
+	for i, k := range order {
+		k.Col = remap[k.Col]
+		o[i] = k
+	}
+	return p, o
 }

@@ -1,7 +1,6 @@
 package optimizer
 
 import (
-	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
@@ -48,53 +47,21 @@ var PushProjectBelowOver = Rule{Name: "PushProjectBelowOver", Apply: func(n plan
 		for _, a := range c.Args {
 			keep[a] = true
 		}
-		for _, k := range c.Partition {
-			keep[k] = true
-		}
-		for _, k := range c.Order {
-			keep[k.Col] = true
-		}
+		markSortColumns(keep, c.Partition, c.Order)
 	}
-	for _, key := range UpsertKeys(o.Input) {
-		for _, c := range key {
-			keep[c] = true
-		}
-	}
-	var cols []int
-	for c := range width {
-		if keep[c] {
-			cols = append(cols, c)
-		}
-	}
-	if len(cols) == width {
+	cols, remap := carriedColumns(o.Input, keep)
+	if cols == nil {
 		return n, false
-	}
-	remap := make(map[int]int, len(cols)+len(o.Calls))
-	for i, c := range cols {
-		remap[c] = i
 	}
 	for i := range o.Calls {
 		remap[width+i] = len(cols) + i
-	}
-	cols1 := func(cs []int) []int {
-		out := make([]int, len(cs))
-		for i, c := range cs {
-			out[i] = remap[c]
-		}
-		return out
 	}
 	no := *o
 	no.Input = &planner.Project{Input: o.Input, Exprs: columnRefs(in, cols), Names: pick(in.Names(), cols)}
 	no.Calls = make([]planner.OverCall, len(o.Calls))
 	for i, c := range o.Calls {
-		c.Args = cols1(c.Args)
-		c.Partition = cols1(c.Partition)
-		order := make([]exec.SortKey, len(c.Order))
-		for j, k := range c.Order {
-			k.Col = remap[k.Col]
-			order[j] = k
-		}
-		c.Order = order
+		c.Args = remapCols(c.Args, remap)
+		c.Partition, c.Order = remapSort(c.Partition, c.Order, remap)
 		no.Calls[i] = c
 	}
 	return restack(p, filter, &no, func(e expr.Expr) expr.Expr { return remapRefs(e, remap) }), true

@@ -2,7 +2,6 @@ package optimizer
 
 import (
 	"github.com/eddysql/eddy/catalog/types"
-	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/expr"
 	"github.com/eddysql/eddy/planner"
 )
@@ -166,42 +165,15 @@ var PushProjectBelowRank = Rule{Name: "PushProjectBelowRank", Apply: func(n plan
 	for _, c := range usedColumns(outWidth, p.Exprs...) {
 		keep[c] = true
 	}
-	for _, c := range r.Partition {
-		keep[c] = true
-	}
-	for _, k := range r.Order {
-		keep[k.Col] = true
-	}
-	for _, key := range UpsertKeys(r.Input) {
-		for _, c := range key {
-			keep[c] = true
-		}
-	}
-	var cols []int
-	for c := range width {
-		if keep[c] {
-			cols = append(cols, c)
-		}
-	}
-	if len(cols) == width {
+	markSortColumns(keep, r.Partition, r.Order)
+	cols, remap := carriedColumns(r.Input, keep)
+	if cols == nil {
 		return n, false
-	}
-	remap := make(map[int]int, len(cols)+1)
-	for i, c := range cols {
-		remap[c] = i
 	}
 	remap[rankCol] = len(cols)
 	nr := *r
 	nr.Input = &planner.Project{Input: r.Input, Exprs: columnRefs(in, cols), Names: pick(in.Names(), cols)}
-	nr.Partition = make([]int, len(r.Partition))
-	for i, c := range r.Partition {
-		nr.Partition[i] = remap[c]
-	}
-	nr.Order = make([]exec.SortKey, len(r.Order))
-	for i, k := range r.Order {
-		k.Col = remap[k.Col]
-		nr.Order[i] = k
-	}
+	nr.Partition, nr.Order = remapSort(r.Partition, r.Order, remap)
 	return &planner.Project{Input: &nr, Exprs: remapAll(p.Exprs, remap), Names: p.Names}, true
 }}
 
