@@ -170,13 +170,22 @@ func BenchmarkJoinGrowingState(b *testing.B) {
 		batches[i] = mk(i * batchRows)
 		defer batches[i].Release()
 	}
+	elapsed := runJoinBatches(b, start, 0, batches)
+	b.ReportMetric(float64(b.N)*batchRows/elapsed.Seconds(), "rows/s")
+}
+
+// runJoinBatches feeds batches, in turn, b.N times into input of a join
+// from start, starting a fresh one (untimed) after each pass so that the
+// state stays the size one pass builds, and returns the time spent
+// processing.
+func runJoinBatches(b *testing.B, start func() Operator, input int, batches []arrow.RecordBatch) time.Duration {
 	op := start()
 	b.ReportAllocs()
 	b.ResetTimer()
 	var elapsed time.Duration
 	t0 := time.Now()
 	for i := 0; i < b.N; i++ {
-		if i > 0 && i%batchesPerRun == 0 {
+		if i > 0 && i%len(batches) == 0 {
 			b.StopTimer()
 			elapsed += time.Since(t0)
 			require.NoError(b, op.Close())
@@ -184,11 +193,11 @@ func BenchmarkJoinGrowingState(b *testing.B) {
 			t0 = time.Now()
 			b.StartTimer()
 		}
-		require.NoError(b, op.ProcessBatch(0, batches[i%batchesPerRun], discardOutput{}))
+		require.NoError(b, op.ProcessBatch(input, batches[i%len(batches)], discardOutput{}))
 	}
 	elapsed += time.Since(t0)
-	b.ReportMetric(float64(b.N)*batchRows/elapsed.Seconds(), "rows/s")
 	require.NoError(b, op.Close())
+	return elapsed
 }
 
 // BenchmarkIntervalJoinExpiry measures an interval join in steady state,
@@ -327,24 +336,7 @@ func benchJoinProbeMatches(b *testing.B, withCond bool) {
 		require.NoError(b, op.ProcessBatch(0, lbatch, discardOutput{}))
 		return op
 	}
-	op := start()
-	b.ReportAllocs()
-	b.ResetTimer()
-	var elapsed time.Duration
-	t0 := time.Now()
-	for i := 0; i < b.N; i++ {
-		if i > 0 && i%batchesPerRun == 0 {
-			b.StopTimer()
-			elapsed += time.Since(t0)
-			require.NoError(b, op.Close())
-			op = start()
-			t0 = time.Now()
-			b.StartTimer()
-		}
-		require.NoError(b, op.ProcessBatch(1, batches[i%batchesPerRun], discardOutput{}))
-	}
-	elapsed += time.Since(t0)
+	elapsed := runJoinBatches(b, start, 1, batches)
 	b.ReportMetric(float64(b.N)*batchRows/elapsed.Seconds(), "rows/s")
 	b.ReportMetric(elapsed.Seconds()*1e9/(float64(b.N)*batchRows), "ns/row")
-	require.NoError(b, op.Close())
 }
