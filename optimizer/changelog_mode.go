@@ -83,7 +83,7 @@ func ChangelogModes(root planner.Node, sinkTakesAfterOnly bool) map[planner.Node
 	inf.modifyKinds(root)
 	modes := map[planner.Node]ChangelogMode{}
 	req := beforeAndAfter
-	if s, ok := root.(*planner.Sink); ok && sinkTakesAfterOnly && s.Upsert && upsertKeyIsPrimaryKey(s) {
+	if s, ok := root.(*planner.Sink); ok && sinkTakesAfterOnly && takesAfterOnly(s) {
 		req = onlyAfter
 	}
 	if !inf.updateKinds(root, req, modes) {
@@ -91,6 +91,15 @@ func ChangelogModes(root planner.Node, sinkTakesAfterOnly bool) map[planner.Node
 		inf.updateKinds(root, beforeAndAfter, modes)
 	}
 	return modes
+}
+
+// takesAfterOnly reports whether sink s asks for +U rows alone: an
+// upsert sink whose primary key is exactly an upsert key of its query,
+// and a sink that drops -U rows (Flink's blackhole), as Flink's
+// inferSinkRequiredTraits tries ONLY_UPDATE_AFTER for a sink without
+// UPDATE_BEFORE in its changelog mode and no primary key to match.
+func takesAfterOnly(s *planner.Sink) bool {
+	return s.Upsert && upsertKeyIsPrimaryKey(s) || s.DropsUpdateBefore && !s.Upsert
 }
 
 // SinkTakesUpdateAfterOnly reports whether an upsert sink keyed by its
@@ -127,7 +136,7 @@ func SinkTakesUpdateAfterOnly(cfg Config) bool {
 // decides whether a retract source is normalized (scanNormalized).
 func updateBeforeDroppers(root planner.Node, sinkTakesAfterOnly, cdcEventsDuplicate bool) (flags, nodes map[planner.Node]bool) {
 	s, _ := root.(*planner.Sink)
-	sinkPath := sinkTakesAfterOnly && s != nil && s.Upsert && upsertKeyIsPrimaryKey(s)
+	sinkPath := sinkTakesAfterOnly && s != nil && takesAfterOnly(s)
 	var versioned []planner.Node
 	var findTemporal func(n planner.Node)
 	findTemporal = func(n planner.Node) {

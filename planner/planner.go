@@ -289,7 +289,8 @@ func (b *binder) sinkOver(ins *sql.Insert, t sinkTable, query Node) (*Sink, erro
 			t.path, t.table.Connector(), updateProducer(query).Describe())
 	}
 	sink := &Sink{Path: t.path, Table: t.info, Overwrite: ins.Overwrite, OnConflict: ins.OnConflict,
-		Upsert: len(t.table.PrimaryKey) > 0 && t.props.AcceptsUpdates && !t.props.RequiresUpdateBefore}
+		Upsert:            len(t.table.PrimaryKey) > 0 && t.props.AcceptsUpdates && !t.props.RequiresUpdateBefore,
+		DropsUpdateBefore: t.props.DropsUpdateBefore}
 	if ins.Overwrite {
 		var err error
 		if sink.StaticPartition, err = b.staticPartitionStrings(ins, t); err != nil {

@@ -22,6 +22,9 @@ type Sink struct {
 	// Upsert marks an upsert sink: it has a primary key and applies
 	// updates by it, without -U rows.
 	Upsert bool
+	// DropsUpdateBefore marks a sink that takes no -U rows whatever its
+	// keys (connector.SinkProperties.DropsUpdateBefore, Flink's blackhole).
+	DropsUpdateBefore bool
 	// OnConflict is the strategy of INSERT ... ON CONFLICT DO <action>
 	// (Flink's InsertConflictStrategy): OnConflictNothing, OnConflictError,
 	// OnConflictDeduplicate, or "" when the statement has no such clause.

@@ -330,6 +330,11 @@ type SinkProperties struct {
 	// -U/+U pair (retract mode) rather than an upsert by key: Flink's
 	// ON CONFLICT clause applies only to upsert sinks.
 	RequiresUpdateBefore bool
+	// DropsUpdateBefore is true for sinks that take no -U rows whatever
+	// their keys, as Flink's blackhole sink (its changelog mode is the
+	// requested one without UPDATE_BEFORE): the planner leaves the -U
+	// rows out where every producer can, else sends them anyway.
+	DropsUpdateBefore bool
 	// DeletesByKey is true for sinks with a primary key that apply a -D by
 	// its key columns alone (Flink's 'sink.supports-delete-by-key'), so
 	// deletes may carry only the key: the planner then feeds them an

@@ -24,9 +24,11 @@ func init() { connector.Register(Factory{}) }
 func (Factory) Identifier() string          { return Identifier }
 func (Factory) Options() []connector.Option { return nil }
 
-// ValidateSink accepts any table without options; the sink takes updates.
+// ValidateSink accepts any table without options; the sink takes updates
+// without their -U rows, as Flink's BlackHoleSink asks for the requested
+// changelog without UPDATE_BEFORE.
 func (Factory) ValidateSink(t connector.TableInfo) (connector.SinkProperties, error) {
-	return connector.SinkProperties{AcceptsUpdates: true}, connector.Validate(Factory{}, t)
+	return connector.SinkProperties{AcceptsUpdates: true, DropsUpdateBefore: true}, connector.Validate(Factory{}, t)
 }
 
 func (Factory) CreateWriter(connector.SinkSpec, connector.ReaderContext) (connector.SinkWriter, error) {
