@@ -20,9 +20,9 @@ import (
 // partitions read by one subtask. The watermark is generated per partition
 // and combined by the minimum, so partition 0 racing ahead does not fire
 // windows while partition 1 lags; once partition 1 is idle for
-// 'scan.watermark.idle-timeout' it is left out, and the next record of
-// partition 0 fires the windows it passed. With one watermark over the
-// whole stream the first windows would fire at once.
+// 'scan.watermark.idle-timeout' it is left out, and partition 0 alone
+// fires the windows it passed. With one watermark over the whole stream
+// the first windows would fire at once.
 func TestPerPartitionWatermarks(t *testing.T) {
 	w := newWindowTest(t, 2, 1, "'scan.watermark.idle-timeout' = '1 s'")
 	// Partition 0 runs to 00:00:25, partition 1 lags at 00:00:02.
@@ -30,13 +30,16 @@ func TestPerPartitionWatermarks(t *testing.T) {
 	w.produce(1, 2)
 	w.start()
 
-	// Partition 1 holds the watermark at 00:00:01 until it is idle; then
-	// partition 0 is idle too, and a stream of idle partitions fires
-	// nothing.
-	require.Empty(t, w.next(3*time.Second))
+	// Partition 1 holds the watermark at 00:00:01: for the first half of
+	// the idle timeout (counted from when a partition's records are read)
+	// nothing fires.
+	require.Empty(t, w.next(500*time.Millisecond))
 
-	// Partition 0 becomes active again and alone makes the watermark:
-	// 00:00:25 passes the first two windows.
+	// Once partition 1 is idle, partition 0 alone makes the watermark:
+	// 00:00:25 passes the first two windows, when partition 1 went idle
+	// while partition 0 was still active (its records read later), else
+	// once partition 0 is active again.
+	time.Sleep(1500 * time.Millisecond)
 	w.produce(0, 26)
 	require.Equal(t, []string{
 		"2026-01-01 00:00:00.000|3|0|1",
