@@ -859,18 +859,29 @@ func (a *varianceAcc) add(s int32, x float64) {
 	a.mean[s] += d / float64(a.n[s])
 	a.m2[s] += d * (x - a.mean[s])
 }
-func (a *varianceAcc) update(slots []int32, v *colView, _ int64) {
+func (a *varianceAcc) update(slots []int32, v *colView, _ int64) { a.apply(slots, v, false) }
+
+// apply adds (or, retracting, removes) each row's value to its slot.
+func (a *varianceAcc) apply(slots []int32, v *colView, retract bool) {
 	for i, s := range slots {
 		if s < 0 || !v.isValid(i) {
 			continue
 		}
+		var x float64
 		switch v.kind {
 		case vkInt:
-			a.add(s, float64(v.ints[i]))
+			x = float64(v.ints[i])
 		case vkFloat:
-			a.add(s, v.floats[i])
+			x = v.floats[i]
 		case vkDec:
-			a.add(s, v.decs[i].ToFloat64(v.scale))
+			x = v.decs[i].ToFloat64(v.scale)
+		default:
+			continue
+		}
+		if retract {
+			a.remove(s, x)
+		} else {
+			a.add(s, x)
 		}
 	}
 }
@@ -893,21 +904,7 @@ func (a *varianceAcc) remove(s int32, x float64) {
 	}
 	a.mean[s], a.n[s] = prev, n
 }
-func (a *varianceAcc) retract(slots []int32, v *colView) {
-	for i, s := range slots {
-		if s < 0 || !v.isValid(i) {
-			continue
-		}
-		switch v.kind {
-		case vkInt:
-			a.remove(s, float64(v.ints[i]))
-		case vkFloat:
-			a.remove(s, v.floats[i])
-		case vkDec:
-			a.remove(s, v.decs[i].ToFloat64(v.scale))
-		}
-	}
-}
+func (a *varianceAcc) retract(slots []int32, v *colView) { a.apply(slots, v, true) }
 func (a *varianceAcc) merge(dst, src int32) {
 	nb := a.n[src]
 	if nb == 0 {

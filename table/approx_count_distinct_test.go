@@ -112,13 +112,7 @@ func TestApproxCountDistinctGroupBy(t *testing.T) {
 
 				res, err := env.ExecuteSQL(ctx, insert)
 				require.NoError(t, err)
-				waitPaused(ctx, t, src)
-				sp, err := res.Job.StopWithSavepoint(ctx)
-				require.NoError(t, err)
-				env.RestoreNextJob(sp)
-				res, err = env.ExecuteSQL(ctx, insert)
-				require.NoError(t, err)
-				require.NoError(t, res.Job.Wait(ctx))
+				restartAtPause(ctx, t, env, src, res, insert)
 
 				recs, _ := out.Sink()
 				final := map[string]string{}

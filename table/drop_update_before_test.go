@@ -89,13 +89,7 @@ func TestDropUpdateBeforeIntoUpsertSink(t *testing.T) {
 					res, err := env.ExecuteSQL(ctx, insert)
 					require.NoError(t, err)
 					if savepoint {
-						waitPaused(ctx, t, src)
-						sp, err := res.Job.StopWithSavepoint(ctx)
-						require.NoError(t, err)
-						env.RestoreNextJob(sp)
-						res, err = env.ExecuteSQL(ctx, insert)
-						require.NoError(t, err)
-						require.NoError(t, res.Job.Wait(ctx))
+						restartAtPause(ctx, t, env, src, res, insert)
 					}
 					require.Equal(t, tc.wantUB, updateBeforesReceived(snkID))
 					recs, _ := out.Sink()
@@ -117,6 +111,20 @@ func TestDropUpdateBeforeIntoUpsertSink(t *testing.T) {
 			}
 		}
 	}
+}
+
+// restartAtPause stops the job of res with a savepoint once src waits
+// after its Before rows, runs insert again restored from it, and waits for
+// that job to end.
+func restartAtPause(ctx context.Context, t *testing.T, env *table.Environment, src *values.Data, res *table.TableResult, insert string) {
+	t.Helper()
+	waitPaused(ctx, t, src)
+	sp, err := res.Job.StopWithSavepoint(ctx)
+	require.NoError(t, err)
+	env.RestoreNextJob(sp)
+	res, err = env.ExecuteSQL(ctx, insert)
+	require.NoError(t, err)
+	require.NoError(t, res.Job.Wait(ctx))
 }
 
 // waitPaused waits until the source's reader waits after its Before rows.
