@@ -443,27 +443,10 @@ func commitSinkFinal(v *Vertex, st *SubtaskState, i int, kind string, state []by
 // directory dir/<job id>/chk-<n>/, as Flink names it.
 const CheckpointMetadataFile = "_metadata"
 
-// writeCheckpoint writes sp as dir/<job>/chk-<id>/_metadata in the
-// savepoint format (EncodeSavepoint), through a temporary file renamed
-// into place so that a reader never sees a partial checkpoint.
+// writeCheckpoint writes sp as dir/<job>/chk-<id>/ (writeStateDir) and
+// returns the path of its _metadata.
 func writeCheckpoint(dir, job string, id int64, sp *Savepoint) (string, error) {
-	data, err := EncodeSavepoint(sp)
-	if err != nil {
-		return "", err
-	}
-	chk := filepath.Join(dir, job, fmt.Sprintf("chk-%d", id))
-	if err := os.MkdirAll(chk, 0o755); err != nil {
-		return "", err
-	}
-	path := filepath.Join(chk, CheckpointMetadataFile)
-	tmp := path + ".inprogress"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", err
-	}
-	return path, nil
+	return writeStateDir(filepath.Join(dir, job, fmt.Sprintf("chk-%d", id)), sp)
 }
 
 // ReadSavepointFile reads a savepoint or checkpoint written in the
@@ -478,5 +461,12 @@ func ReadSavepointFile(path string) (*Savepoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exec: reading savepoint: %w", err)
 	}
-	return DecodeSavepoint(data)
+	sp, err := DecodeSavepoint(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := resolveStateRefs(sp, path); err != nil {
+		return nil, err
+	}
+	return sp, nil
 }

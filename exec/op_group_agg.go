@@ -764,24 +764,25 @@ func (g *groupAgg) Snapshot() ([]byte, error) {
 		}
 	}
 	buf = binary.AppendUvarint(buf, uint64(nonEmpty))
-	var rec []byte
 	for kg, ss := range byKG {
 		if len(ss) == 0 {
 			continue
 		}
-		rec = binary.AppendUvarint(rec[:0], uint64(len(ss)))
+		// Each key group is a section written in place (beginSection).
+		w := wbuf{b: buf}
+		start := beginSection(&w, kg)
+		buf = binary.AppendUvarint(w.b, uint64(len(ss)))
 		for _, s := range ss {
-			rec = binary.LittleEndian.AppendUint64(rec, g.hash[s])
-			rec = g.keys.AppendKey(rec, s)
-			rec = binary.AppendVarint(rec, g.rows[s])
-			rec = binary.AppendVarint(rec, g.lastWrite[s])
+			buf = binary.LittleEndian.AppendUint64(buf, g.hash[s])
+			buf = g.keys.AppendKey(buf, s)
+			buf = binary.AppendVarint(buf, g.rows[s])
+			buf = binary.AppendVarint(buf, g.lastWrite[s])
 			for _, st := range g.states {
-				rec = st.AppendState(rec, s)
+				buf = st.AppendState(buf, s)
 			}
 		}
-		buf = binary.AppendUvarint(buf, uint64(kg))
-		buf = binary.AppendUvarint(buf, uint64(len(rec)))
-		buf = append(buf, rec...)
+		w.b = buf
+		endSection(&w, start)
 	}
 	return buf, nil
 }

@@ -370,7 +370,7 @@ func (j *intervalJoin) Snapshot() ([]byte, error) {
 	writeTimedHeader(&hw, j.seq, &j.wm, j.expired, j.ended)
 	hw.varint(int64(j.ncols[0]))
 	appendSection(&w, 0, hw.b)
-	writeKeyGroups(&w, j.stores[0], j.stores[1])
+	writeKeyGroups(&w, j.stores)
 	return w.b, nil
 }
 

@@ -847,7 +847,7 @@ func (j *join) Snapshot() ([]byte, error) {
 	writeKinds(&hw, j.stores[0])
 	writeKinds(&hw, j.stores[1])
 	appendSection(&w, 0, hw.b)
-	writeKeyGroups(&w, j.stores[0], j.stores[1])
+	writeKeyGroups(&w, j.stores)
 	return w.b, nil
 }
 

@@ -520,6 +520,45 @@ func (s *joinStore) encodeSlot(w *wbuf, sl int32) {
 	}
 }
 
+// encodedBytes estimates the size of the store's rows as encodeSlot
+// writes them, counting each varint at 8 bytes (about a timestamp's), so
+// that a snapshot's buffer is allocated once. A nil store holds nothing.
+func (s *joinStore) encodedBytes() int64 {
+	if s == nil {
+		return 0
+	}
+	row := int64(8 + 8) // hash, count
+	if s.meta&metaRowHash != 0 {
+		row += 8
+	}
+	if s.meta&metaAssoc != 0 {
+		row += 8
+	}
+	if s.meta&metaTouched != 0 {
+		row += 8
+	}
+	if s.meta&metaTime != 0 {
+		row += 8 + 8 + 1
+	}
+	if s.meta&metaMulti != 0 {
+		row++
+	}
+	var strs int64
+	for c := range s.cols {
+		row++ // validity
+		switch s.cols[c].kind {
+		case vkDec:
+			row += 16
+		case vkStr:
+			row += 8
+			strs += s.cols[c].arena.live
+		default:
+			row += 8
+		}
+	}
+	return int64(s.live)*row + strs
+}
+
 func (s *joinStore) decodeSlot(r *rbuf) int32 {
 	sl := s.allocSlot()
 	s.hash[sl] = r.u64()
@@ -1056,6 +1095,32 @@ func appendSection(w *wbuf, tag int, payload []byte) {
 	w.b = append(w.b, payload...)
 }
 
+// sectionLenWidth is the width of a section length written by endSection:
+// a uvarint padded with continuation bytes, which binary.Uvarint reads as
+// any other, holding up to 63 bits.
+const sectionLenWidth = 9
+
+// beginSection starts a section of tag whose payload the caller appends
+// to w next, and returns its start for endSection. Encoding the payload in
+// place, rather than apart and then copied behind its length
+// (appendSection), saves a copy of every byte of a large state.
+func beginSection(w *wbuf, tag int) int {
+	w.uvarint(uint64(tag))
+	w.b = append(w.b, make([]byte, sectionLenWidth)...)
+	return len(w.b)
+}
+
+// endSection writes the length of the section begun at start.
+func endSection(w *wbuf, start int) {
+	n := uint64(len(w.b) - start)
+	p := w.b[start-sectionLenWidth : start]
+	for i := range sectionLenWidth - 1 {
+		p[i] = byte(n) | 0x80
+		n >>= 7
+	}
+	p[sectionLenWidth-1] = byte(n)
+}
+
 // readSections calls fn with each section of a snapshot.
 func readSections(state []byte, fn func(tag int, r *rbuf) error) error {
 	r := &rbuf{b: state}
@@ -1086,14 +1151,16 @@ func ownsHash(ctx *OperatorContext, h uint64) bool {
 // writeKeyGroups appends one section per non-empty key group holding the
 // rows of every store (in store order; each store's rows prefixed by their
 // count).
-func writeKeyGroups(w *wbuf, stores ...*joinStore) {
+func writeKeyGroups(w *wbuf, stores [2]*joinStore) {
 	groups := make([][KeyGroups][]int32, len(stores))
 	for i, s := range stores {
 		if s != nil {
 			groups[i] = s.slotsByKeyGroup()
 		}
 	}
-	var pw wbuf
+	// The estimate of the rows' size saves growing w, whose copies of a
+	// large state the runtime cannot preempt, stalling garbage collection.
+	w.b = slices.Grow(w.b, int(stores[0].encodedBytes()+stores[1].encodedBytes()))
 	for kg := range KeyGroups {
 		empty := true
 		for i := range stores {
@@ -1104,14 +1171,14 @@ func writeKeyGroups(w *wbuf, stores ...*joinStore) {
 		if empty {
 			continue
 		}
-		pw.b = pw.b[:0]
+		start := beginSection(w, kg+1)
 		for i, s := range stores {
-			pw.uvarint(uint64(len(groups[i][kg])))
+			w.uvarint(uint64(len(groups[i][kg])))
 			for _, sl := range groups[i][kg] {
-				s.encodeSlot(&pw, sl)
+				s.encodeSlot(w, sl)
 			}
 		}
-		appendSection(w, kg+1, pw.b)
+		endSection(w, start)
 	}
 }
 

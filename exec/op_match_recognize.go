@@ -1077,40 +1077,41 @@ func (m *matchRecognize) flush(out Output) error {
 func (m *matchRecognize) EndInput(int, Output) error { return nil }
 
 func (m *matchRecognize) Snapshot() ([]byte, error) {
-	var w, pw wbuf
-	pw.varint(m.seq)
-	pw.varint(m.wm)
-	appendSection(&w, 0, pw.b)
+	var w wbuf
+	start := beginSection(&w, 0)
+	w.varint(m.seq)
+	w.varint(m.wm)
+	endSection(&w, start)
 	for kg, ps := range m.parts.byKeyGroup() {
 		if len(ps) == 0 {
 			continue
 		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
+		start := beginSection(&w, kg+1)
+		w.uvarint(uint64(len(ps)))
 		for _, p := range ps {
 			st := m.state[p]
-			m.parts.encode(&pw, p)
-			pw.varint(st.base)
+			m.parts.encode(&w, p)
+			w.varint(st.base)
 			for _, rows := range [][]int32{st.rows, st.pending} {
-				pw.uvarint(uint64(len(rows)))
+				w.uvarint(uint64(len(rows)))
 				for _, sl := range rows {
-					m.store.encode(&pw, sl)
+					m.store.encode(&w, sl)
 				}
 			}
 			for _, ths := range [][]mrThread{st.threads, st.done} {
-				pw.uvarint(uint64(len(ths)))
+				w.uvarint(uint64(len(ths)))
 				for _, th := range ths {
-					pw.varint(th.start)
-					pw.uvarint(uint64(th.elem))
-					pw.uvarint(uint64(th.count))
-					pw.uvarint(uint64(len(th.vars)))
+					w.varint(th.start)
+					w.uvarint(uint64(th.elem))
+					w.uvarint(uint64(th.count))
+					w.uvarint(uint64(len(th.vars)))
 					for _, v := range th.vars {
-						pw.uvarint(uint64(v))
+						w.uvarint(uint64(v))
 					}
 				}
 			}
 		}
-		appendSection(&w, kg+1, pw.b)
+		endSection(&w, start)
 	}
 	return w.b, nil
 }

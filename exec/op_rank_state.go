@@ -756,20 +756,21 @@ func sweepParts(parts *partitionTable, lastSweep *int64, ttl, now int64, drop fu
 // the partitions they own. A partition is its key followed by what part
 // writes for it.
 func snapshotKeyGroups(parts *partitionTable, header func(w *wbuf), part func(w *wbuf, p int32)) []byte {
-	var w, pw wbuf
-	header(&pw)
-	appendSection(&w, 0, pw.b)
+	var w wbuf
+	start := beginSection(&w, 0)
+	header(&w)
+	endSection(&w, start)
 	for kg, ps := range parts.byKeyGroup() {
 		if len(ps) == 0 {
 			continue
 		}
-		pw.b = pw.b[:0]
-		pw.uvarint(uint64(len(ps)))
+		start := beginSection(&w, kg+1)
+		w.uvarint(uint64(len(ps)))
 		for _, p := range ps {
-			parts.encode(&pw, p)
-			part(&pw, p)
+			parts.encode(&w, p)
+			part(&w, p)
 		}
-		appendSection(&w, kg+1, pw.b)
+		endSection(&w, start)
 	}
 	return w.b
 }

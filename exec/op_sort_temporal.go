@@ -192,9 +192,9 @@ func (s *temporalSort) Snapshot() ([]byte, error) {
 	pw.varint(s.lastFired)
 	appendSection(&w, 0, pw.b)
 	if len(s.buffered) > 0 {
-		pw.b = pw.b[:0]
-		s.store.encodeSlots(&pw, s.buffered)
-		appendSection(&w, 1, pw.b)
+		start := beginSection(&w, 1)
+		s.store.encodeSlots(&w, s.buffered)
+		endSection(&w, start)
 	}
 	return w.b, nil
 }

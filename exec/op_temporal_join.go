@@ -285,7 +285,7 @@ func (j *temporalJoin) Snapshot() ([]byte, error) {
 	j.wm.encode(&hw)
 	hw.varint(int64(j.ncols[0]))
 	appendSection(&w, 0, hw.b)
-	writeKeyGroups(&w, j.stores[0], j.stores[1])
+	writeKeyGroups(&w, j.stores)
 	return w.b, nil
 }
 

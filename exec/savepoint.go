@@ -107,6 +107,9 @@ type OperatorState struct {
 	// key groups intersect the subtask's, or all of them; see Savepoint),
 	// each handed to one Restore call. Savepoints never hold it.
 	Rescaled [][]byte `json:"rescaled,omitempty"`
+	// StateRef is set instead of State only in the _metadata file of a
+	// checkpoint's or savepoint's directory (writeStateDir).
+	StateRef *StateRef `json:"stateRef,omitempty"`
 }
 
 // EncodeSavepoint serializes a savepoint.
