@@ -415,6 +415,44 @@ func commitFinalState(g *JobGraph, st *SubtaskState) error {
 	return nil
 }
 
+// CommitSavepoint commits what the sinks of a job stopped with savepoint sp
+// pre-committed (their transactions and part files), as Flink completes a
+// stop-with-savepoint like a checkpoint: without it the last rows of a job
+// that is never resumed stay invisible, and Kafka aborts their
+// transactions when they time out. Call it once sp is durable; a job
+// restored from sp commits the same again, which the committers allow.
+func CommitSavepoint(sp *Savepoint) error {
+	g := sp.Graph
+	if hasJobCommitter(g) {
+		if err := commitJobs(g, connector.RestoredStates, subtaskStates(sp.Subtasks)); err != nil {
+			return err
+		}
+	}
+	for i := range sp.Subtasks {
+		st := &sp.Subtasks[i]
+		if len(st.Operators) == 0 {
+			continue // a subtask without state
+		}
+		var v *Vertex
+		for k := range g.Vertices {
+			if g.Vertices[k].ID == st.Vertex {
+				v = &g.Vertices[k]
+			}
+		}
+		if v == nil || len(st.Operators) != len(v.Operators) {
+			return fmt.Errorf("exec: internal error: savepoint state of subtask %d of vertex %d does not match the job graph", st.Subtask, st.Vertex)
+		}
+		for k, os := range st.Operators {
+			if os.Kind == KindSink {
+				if err := commitSinkFinal(v, st, k, os.Kind, os.State); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // commitSinkFinal commits one final state of operator i of v, a sink.
 func commitSinkFinal(v *Vertex, st *SubtaskState, i int, kind string, state []byte) error {
 	if len(state) == 0 {

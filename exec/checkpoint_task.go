@@ -181,10 +181,9 @@ func (t *task) notifyComplete(src SourceOperator, ops []Operator) error {
 }
 
 // snapshotChain lets the chain's operators flush what they buffer
-// (PreSnapshotOperator), head first, then, for a checkpoint, makes what
-// the chain's sinks wrote durable (connector.SinkFlusher), lets
-// transactional sinks pre-commit (connector.TwoPhaseCommitWriter, at
-// savepoints too), and snapshots every operator of the chain (src is the
+// (PreSnapshotOperator), head first, then makes what the chain's sinks
+// wrote durable (connector.SinkFlusher), lets transactional sinks
+// pre-commit (connector.TwoPhaseCommitWriter), and snapshots every operator of the chain (src is the
 // source of a source task, nil otherwise). checkpoint is the checkpoint's
 // id, 0 for a savepoint. The bytes are copied: a checkpoint outlives the
 // call while the operators go on changing their state.
@@ -197,17 +196,15 @@ func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainL
 			}
 		}
 	}
-	if checkpoint != 0 {
-		for i, op := range ops {
-			// The sink operator hands its writer's flush to the runtime
-			// here rather than through PreSnapshotOperator, which a
-			// savepoint also calls: a savepoint leaves the writers as
-			// they are.
-			if s, ok := op.(*sink); ok && s.writer != nil {
-				if f, ok := s.writer.(connector.SinkFlusher); ok {
-					if err := f.Flush(); err != nil {
-						return nil, opError(&d.Operators[i], fmt.Errorf("flushing the sink for the %s: %w", what, err))
-					}
+	for i, op := range ops {
+		// Savepoints flush too, as Flink's sink writers flush at every
+		// barrier: a job stopped with a savepoint closes its writers, and
+		// what they buffered would be lost, its source position being past
+		// it.
+		if s, ok := op.(*sink); ok && s.writer != nil {
+			if f, ok := s.writer.(connector.SinkFlusher); ok {
+				if err := f.Flush(); err != nil {
+					return nil, opError(&d.Operators[i], fmt.Errorf("flushing the sink for the %s: %w", what, err))
 				}
 			}
 		}

@@ -72,7 +72,9 @@
 // # Savepoints
 //
 // Job.StopWithSavepoint stops a job at a consistent point (Flink's
-// stop-with-savepoint without drain): the JobManager asks every source
+// stop-with-savepoint without drain; Job.DrainWithSavepoint drains: each
+// source sends MaxWatermark before its barrier, so event-time windows and
+// timers fire first): the JobManager asks every source
 // task to stop pulling (TaskManagerGateway.TriggerSavepoint); each
 // snapshots its reader and sends ElementSavepoint after the last batch it
 // emitted. A task that has received the barrier on every input channel
@@ -124,8 +126,10 @@
 // finished, as in Flink's checkpoints after tasks finished, FLIP-147). The latest
 // completed checkpoint is kept in memory (Job.LatestCheckpoint), written
 // in the savepoint format to execution.checkpointing.dir (alias
-// state.checkpoints.dir) as <dir>/<job id>/chk-<n>/_metadata when set,
-// and the tasks are notified (CheckpointListener). A checkpoint that has
+// state.checkpoints.dir) as <dir>/<job id>/chk-<n>/ when set (_metadata,
+// the JSON, and _state, the operators' state bytes streamed raw beside
+// it: checkpoint_file.go), and the tasks are notified
+// (CheckpointListener). A checkpoint that has
 // not completed after execution.checkpointing.timeout is aborted; a task
 // that sees the barrier of a later checkpoint abandons the alignment of
 // the earlier one.

@@ -85,7 +85,8 @@ var ErrNoSavepoint = errors.New("exec: the job finished before the savepoint was
 // the barrier. No operator's input is ended: windows do not fire and
 // timers do not run for a savepoint, so the job continues exactly where it
 // stopped when it is submitted again with SubmitOptions.Restore. Sinks are
-// not finished either (connector writers see neither Finish nor a commit);
+// not finished either (connector writers see neither Finish nor a commit,
+// only a flush of what they buffer, connector.SinkFlusher);
 // collect result streams end after the rows written before the barrier.
 //
 // StopWithSavepoint returns once every task has stopped; the job is then
@@ -93,14 +94,30 @@ var ErrNoSavepoint = errors.New("exec: the job finished before the savepoint was
 // A job that fails meanwhile returns its error, and one that had already
 // ended (or is being stopped) cannot take a savepoint.
 func (j *Job) StopWithSavepoint(ctx context.Context) (*Savepoint, error) {
+	return j.stopWithSavepoint(ctx, false)
+}
+
+// DrainWithSavepoint is StopWithSavepoint with Flink's drain
+// (stop-with-savepoint --drain): every source task, once it stopped
+// pulling its reader, sends MaxWatermark down its chain and its output
+// channels before the savepoint barrier, so event-time windows and timers
+// fire and their results reach the sinks ahead of the barrier. The
+// savepoint then holds state past the end of event time: as in Flink, a
+// drained job is meant to end for good, and a job restored from it drops
+// every later row as late.
+func (j *Job) DrainWithSavepoint(ctx context.Context) (*Savepoint, error) {
+	return j.stopWithSavepoint(ctx, true)
+}
+
+func (j *Job) stopWithSavepoint(ctx context.Context, drain bool) (*Savepoint, error) {
 	if j.remote != nil {
-		return j.remote.stopWithSavepoint(ctx)
+		return j.remote.stopWithSavepoint(ctx, drain)
 	}
 	if err := j.beginStop(); err != nil {
 		return nil, err
 	}
 	for _, tm := range j.taskManagers() {
-		tm.TriggerSavepoint(j.id)
+		tm.TriggerSavepoint(j.id, drain)
 	}
 	select {
 	case <-j.done:

@@ -22,8 +22,9 @@ type TaskManagerGateway interface {
 	Slots() int
 	SubmitTask(descriptor []byte) error
 	CancelJob(jobID string)
-	// TriggerSavepoint starts a stop-with-savepoint at the job's sources.
-	TriggerSavepoint(jobID string)
+	// TriggerSavepoint starts a stop-with-savepoint at the job's sources;
+	// with drain they send MaxWatermark before the barrier.
+	TriggerSavepoint(jobID string, drain bool)
 	// TriggerCheckpoint starts checkpoint id at the job's sources; the
 	// tasks acknowledge it to the JobManager (CheckpointResponder).
 	TriggerCheckpoint(jobID string, id int64)

@@ -291,14 +291,15 @@ func (rj *remoteJob) status() (JobStatus, bool) {
 	return out, true
 }
 
-// stopWithSavepoint is Job.StopWithSavepoint on the remote JobManager.
-func (rj *remoteJob) stopWithSavepoint(ctx context.Context) (*Savepoint, error) {
+// stopWithSavepoint is Job.StopWithSavepoint (DrainWithSavepoint with
+// drain) on the remote JobManager.
+func (rj *remoteJob) stopWithSavepoint(ctx context.Context, drain bool) (*Savepoint, error) {
 	j := rj.job
 	if err := j.beginStop(); err != nil {
 		return nil, err
 	}
 	var sp Savepoint
-	if err := rj.rm.action(ctx, actionStopWithSavepoint, rpcJobRequest{JobID: j.id}, &sp); err != nil {
+	if err := rj.rm.action(ctx, actionStopWithSavepoint, rpcJobRequest{JobID: j.id, Drain: drain}, &sp); err != nil {
 		return nil, err
 	}
 	// The job is FINISHED remotely; wait for its results to be delivered.

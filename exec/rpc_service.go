@@ -69,6 +69,8 @@ type rpcSubmitResponse struct {
 
 type rpcJobRequest struct {
 	JobID string `json:"jobId"`
+	// Drain asks a stop-with-savepoint to drain (Job.DrainWithSavepoint).
+	Drain bool `json:"drain,omitempty"`
 }
 
 // rpcJobResult is the answer of the wait action: how the job ended.
@@ -308,7 +310,7 @@ func (s *JobManagerService) DoAction(a *flight.Action, stream flight.FlightServi
 		case actionJobStatus:
 			out = j.Status()
 		case actionStopWithSavepoint:
-			sp, err := j.StopWithSavepoint(ctx)
+			sp, err := j.stopWithSavepoint(ctx, req.Drain)
 			if err != nil {
 				return rpcStatus(err)
 			}

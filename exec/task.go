@@ -78,6 +78,9 @@ type task struct {
 	srcCtx     context.Context
 	stopSource context.CancelFunc
 	stopping   atomic.Bool
+	// drain is set with stopping when the savepoint drains the job
+	// (Job.DrainWithSavepoint).
+	drain atomic.Bool
 	// savepoint is set when the task stopped at a savepoint barrier: the
 	// snapshot of its chain, reported with FINISHED.
 	savepoint *SubtaskState
@@ -90,8 +93,9 @@ type task struct {
 }
 
 // stopAtSavepoint asks a source task to stop pulling its reader at the next
-// opportunity and take a savepoint.
-func (t *task) stopAtSavepoint() {
+// opportunity and take a savepoint, after MaxWatermark when it drains.
+func (t *task) stopAtSavepoint(drain bool) {
+	t.drain.Store(drain)
 	t.stopping.Store(true)
 	t.stopSource()
 }
@@ -298,6 +302,15 @@ func (t *task) run() (err error) {
 		return err
 	}
 	if stopped {
+		if t.drain.Load() {
+			// Flink's drain: the end of event time reaches every operator
+			// of the chain and every downstream task ahead of the barrier.
+			for _, l := range links {
+				if err := l.EmitWatermark(MaxWatermark); err != nil {
+					return err
+				}
+			}
+		}
 		return t.takeSavepoint(src, ops, links, out)
 	}
 	for _, l := range links {

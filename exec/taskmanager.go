@@ -143,13 +143,14 @@ func (tm *TaskManager) runTask(t *task) {
 
 // TriggerSavepoint tells the job's source tasks on this TaskManager to stop
 // pulling their readers, snapshot them and send a savepoint barrier
-// downstream (Job.StopWithSavepoint). Other tasks react to the barriers.
-func (tm *TaskManager) TriggerSavepoint(jobID string) {
+// downstream (Job.StopWithSavepoint), with drain after MaxWatermark
+// (Job.DrainWithSavepoint). Other tasks react to the barriers.
+func (tm *TaskManager) TriggerSavepoint(jobID string, drain bool) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	for _, t := range tm.tasks[jobID] {
 		if len(t.d.Inputs) == 0 {
-			t.stopAtSavepoint()
+			t.stopAtSavepoint(drain)
 		}
 	}
 }

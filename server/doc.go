@@ -62,10 +62,13 @@
 // changes themselves, each row led by an op column (subscribe.go), as
 // rows, through a cursor or through COPY (…) TO STDOUT (copy.go).
 //
-// Jobs: SHOW JOBS, STOP JOB and DESCRIBE JOB reach the jobs of every
+// Jobs: SHOW JOBS, STOP JOB (also WITH SAVEPOINT [WITH DRAIN], and
+// POST /v1/jobs/{id}/stop) and DESCRIBE JOB reach the jobs of every
 // session (jobs.go). With a data directory the continuous jobs still
 // running when the server stops are submitted again at start
-// (jobstore.go), from scratch until checkpoints land.
+// (jobstore.go), from their latest checkpoint file when they checkpointed
+// into a directory, else from scratch; a job stopped with a savepoint
+// stays recorded with it and is not submitted again.
 //
 // Materialized views (mview.go, mview_stmt.go): CREATE MATERIALIZED VIEW
 // runs its query as a job whose changelog the server applies to an

@@ -124,8 +124,14 @@ func (ss *session) parse(m *pgproto3.Parse) error {
 		if err := ss.env.DescribeModification(m.Query, s, lits); err != nil {
 			return err
 		}
-	case *sql.Show, *sql.Describe, *sql.Explain, *sql.Subscribe:
+	case *sql.Show, *sql.Describe, *sql.Explain, *sql.Subscribe, *sql.DescribeJob:
 		p.rows = true
+	case *sql.StopJob:
+		if s.WithSavepoint {
+			// Described without stopping the job.
+			schema := table.SavepointResultSchema()
+			p.rows, p.schema = true, &schema
+		}
 	case *sql.Set:
 		p.rows = s.Key == ""
 	}

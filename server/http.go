@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/eddysql/eddy/exec"
+	"github.com/eddysql/eddy/internal/errs"
+	"github.com/eddysql/eddy/table"
 )
 
 // HTTPHandler serves the HTTP API:
@@ -19,6 +21,9 @@ import (
 //	GET    /v1/jobs          the jobs sessions submitted
 //	GET    /v1/jobs/{id}     one job with its plan and per-operator metrics
 //	DELETE /v1/jobs/{id}     cancel a job
+//	POST   /v1/jobs/{id}/stop stop a job with a savepoint (Flink REST's
+//	                         body {"targetDirectory": ..., "drain": bool});
+//	                         answers once it is written (see stopJob)
 //	POST   /v1/statements    run a SQL script, answer its results as JSON
 //	                         (see postStatements)
 //	GET    /metrics          Prometheus text exposition
@@ -58,6 +63,7 @@ func (s *Server) HTTPHandler() http.Handler {
 		e.job.Cancel()
 		writeJSON(w, http.StatusAccepted, describeJob(e, false))
 	})
+	mux.HandleFunc("POST /v1/jobs/{id}/stop", s.stopJob)
 	mux.HandleFunc("POST /v1/statements", s.postStatements)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	return mux
@@ -224,4 +230,49 @@ func canceledContext() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// stopJobRequest is the body of Flink REST's POST /jobs/:jobid/stop.
+type stopJobRequest struct {
+	TargetDirectory string `json:"targetDirectory"`
+	Drain           bool   `json:"drain"`
+}
+
+// stopJob stops a job with a savepoint into the request's targetDirectory,
+// else the state.savepoints.dir the job was submitted with. Flink answers
+// with a trigger id to poll; this waits for the savepoint and answers
+// what Flink's poll (GET /jobs/:jobid/savepoints/:triggerid) shows once
+// it completed: {"status": {"id": "COMPLETED"}, "operation":
+// {"location": path}}, or "failure-cause" with the error's SQLSTATE.
+func (s *Server) stopJob(w http.ResponseWriter, r *http.Request) {
+	e := s.jobs.get(r.PathValue("id"))
+	if e == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no job " + r.PathValue("id")})
+		return
+	}
+	var req stopJobRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed request body: " + err.Error()})
+			return
+		}
+	}
+	dir := req.TargetDirectory
+	if dir == "" {
+		dir = table.SavepointDirFor(nil, e.job)
+	}
+	// The server's context, not the request's: a client that gives up
+	// waiting must not cancel the job halfway through its savepoint.
+	path, err := s.stopWithSavepoint(s.ctx, e, dir, req.Drain)
+	if err != nil {
+		code := http.StatusInternalServerError
+		if errs.Is(err, errs.ObjectNotInState) {
+			code = http.StatusConflict
+		}
+		writeJSON(w, code, map[string]any{"status": map[string]string{"id": "COMPLETED"},
+			"operation": map[string]string{"failure-cause": err.Error(), "sqlstate": errs.State(err)}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": map[string]string{"id": "COMPLETED"},
+		"operation": map[string]string{"location": path}})
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/eddysql/eddy/exec"
@@ -13,7 +14,7 @@ import (
 // than the session's: SHOW JOBS lists the jobs of every session and those
 // restarted at startup, and STOP JOB and DESCRIBE JOB reach any of them.
 // ok is false for other statements.
-func (ss *session) jobStatement(st sql.Statement) (r *table.TableResult, ok bool, err error) {
+func (ss *session) jobStatement(ctx context.Context, st sql.Statement) (r *table.TableResult, ok bool, err error) {
 	switch s := st.(type) {
 	case *sql.Show:
 		if s.What != sql.ShowJobs {
@@ -32,8 +33,12 @@ func (ss *session) jobStatement(st sql.Statement) (r *table.TableResult, ok bool
 		if e == nil {
 			return nil, true, errs.New(errs.UndefinedObject, "job '%s' does not exist", s.ID)
 		}
-		if s.WithSavepoint || s.WithDrain {
-			return nil, true, errs.New(errs.NotSupported, "STOP JOB WITH SAVEPOINT/DRAIN is not supported yet")
+		if s.WithSavepoint {
+			path, err := ss.srv.stopWithSavepoint(ctx, e, table.SavepointDirFor(ss.env.Config(), e.job), s.WithDrain)
+			if err != nil {
+				return nil, true, err
+			}
+			return table.SavepointResult(ss.srv.cfg.Mem, path), true, nil
 		}
 		e.job.Cancel()
 		return &table.TableResult{Kind: table.Success, Message: "Execute statement succeed."}, true, nil
@@ -50,6 +55,28 @@ func (ss *session) jobStatement(st sql.Statement) (r *table.TableResult, ok bool
 		return table.StringRows(ss.srv.cfg.Mem, []string{"operator", "kind", "parallelism", "records in", "records out", "late records dropped"}, rows), true, nil
 	}
 	return nil, false, nil
+}
+
+// stopWithSavepoint stops the job of e with a savepoint written under dir
+// (table.StopJobWithSavepoint) and, with a data directory, records it in
+// the durable job list as stopped with that savepoint, so that a restart
+// of the server does not run it again.
+func (s *Server) stopWithSavepoint(ctx context.Context, e *jobEntry, dir string, drain bool) (string, error) {
+	id := e.job.ID()
+	if s.jobStore != nil {
+		s.jobStore.beginStop(id)
+	}
+	path, err := table.StopJobWithSavepoint(ctx, e.job, dir, drain)
+	if s.jobStore != nil {
+		if serr := s.jobStore.stopped(id, path); serr != nil {
+			s.log.Error("server: cannot update the running jobs list", "err", serr)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	s.log.Info("server: stopped job with a savepoint", "job", id, "name", e.job.Name(), "savepoint", path, "drain", drain)
+	return path, nil
 }
 
 // sinkRecords is how many records the sinks of j received.

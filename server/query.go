@@ -128,7 +128,7 @@ func isModification(st sql.Statement) bool {
 // catalog.
 func (ss *session) run(ctx context.Context, src string, st sql.Statement, text string, params []*expr.Literal) (*table.TableResult, error) {
 	defer ss.catalogBatch(st)()
-	if r, ok, err := ss.jobStatement(st); ok {
+	if r, ok, err := ss.jobStatement(ctx, st); ok {
 		return r, err
 	}
 	if err := ss.checkAlterable(st); err != nil {

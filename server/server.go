@@ -54,7 +54,8 @@ type Config struct {
 	// DataDir, when set, keeps the catalog durable: DDL that changes the
 	// shared catalog is recorded there and replayed by New, and the
 	// continuous jobs still running when the server stops are submitted
-	// again by New (from scratch).
+	// again by New: from their latest checkpoint when they checkpointed
+	// into a directory, else from scratch.
 	DataDir string
 	// Users maps user names to passwords. With no users every connection
 	// from a loopback address is trusted and others are refused.

@@ -1028,6 +1028,9 @@ func (p *parser) parseStopJob() (Statement, error) {
 		case t.is("SAVEPOINT") && !s.WithSavepoint:
 			s.WithSavepoint = true
 		case t.is("DRAIN") && !s.WithDrain:
+			if !s.WithSavepoint {
+				return nil, p.errorf(t, "WITH DRAIN could only be used after WITH SAVEPOINT.")
+			}
 			s.WithDrain = true
 		default:
 			return nil, p.errorf(t, "expected SAVEPOINT or DRAIN after WITH")

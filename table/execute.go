@@ -83,8 +83,12 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 		if err != nil {
 			return nil, err
 		}
-		if s.WithSavepoint || s.WithDrain {
-			return nil, errs.New(errs.NotSupported, "STOP JOB WITH SAVEPOINT/DRAIN is not supported yet")
+		if s.WithSavepoint {
+			path, err := StopJobWithSavepoint(ctx, j, SavepointDirFor(e.Config(), j), s.WithDrain)
+			if err != nil {
+				return nil, positioned(src, s, err)
+			}
+			return SavepointResult(e.mem, path), nil
 		}
 		j.Cancel()
 		return okResult(), nil

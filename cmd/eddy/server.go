@@ -39,7 +39,8 @@ jobmanager.rpc.port 6123) to Go programs whose table.Environment sets
 JobManagerAddress: they plan locally and run their jobs here. Every
 connection is a session over one shared catalog. --data-dir keeps the catalog
 (tables, views, materialized views) and the list of running jobs, which a
-restarted server submits again.
+restarted server submits again (from their latest checkpoint when they
+checkpointed into execution.checkpointing.dir).
 
 Without --user or --users-file every loopback connection is trusted; with
 them, clients authenticate with --auth (scram-sha-256, md5 or password).

@@ -369,7 +369,7 @@ type SinkWriter interface {
 
 // SinkFlusher is implemented by sink writers that buffer what Write hands
 // them (an asynchronous producer, an in-progress file). The runtime calls
-// Flush at every checkpoint barrier, before the checkpoint's snapshot, as
+// Flush at every checkpoint and savepoint barrier, before the snapshot, as
 // Flink calls SinkWriter.flush: everything written before the barrier
 // must then be durable, so that a job restarted from the checkpoint
 // loses nothing (rows after it may be written twice: at-least-once).

@@ -74,6 +74,10 @@ var (
 	// database that still holds objects, a column that a computed column
 	// or the watermark reads).
 	DependentObjects = Code{"dependent_objects_still_exist", Bind, "2BP01"}
+	// ObjectNotInState: an object cannot do what was asked in its current
+	// state or configuration (a job that has ended cannot take a
+	// savepoint, nor one without a savepoint directory).
+	ObjectNotInState = Code{"object_not_in_prerequisite_state", Execution, "55000"}
 )
 
 // Error is an error with a code and, for errors about SQL text, the
