@@ -34,7 +34,10 @@ type checkpointState struct {
 	cfg     CheckpointConfig
 	lastID  int64
 	pending *pendingCheckpoint
-	// latest is the latest completed checkpoint, in the savepoint format.
+	// latest is the latest completed checkpoint, in the savepoint format,
+	// when it has no file (stats.LatestPath): one written to a directory
+	// is read back from there for a restart (latestCheckpoint) rather than
+	// held as a second copy of the job's state for as long as it runs.
 	latest *Savepoint
 	stats  CheckpointStats
 	// retained are the files of the completed checkpoints kept in the
@@ -85,8 +88,12 @@ func (j *Job) CheckpointStats() CheckpointStats {
 // with execution.checkpointing.dir set it is in a file).
 func (j *Job) LatestCheckpoint() *Savepoint {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.ckpt.latest
+	sp, path := j.ckpt.latest, j.ckpt.stats.LatestPath
+	j.mu.Unlock()
+	if sp == nil && path != "" {
+		sp, _ = ReadSavepointFile(path)
+	}
+	return sp
 }
 
 // coordinate triggers the job's checkpoints every interval until the job
@@ -237,6 +244,9 @@ func (jm *JobManager) finalizeCheckpoint(j *Job, id int64, attempt int, sp *Save
 		return
 	}
 	j.ckpt.latest = sp
+	if path != "" {
+		j.ckpt.latest = nil
+	}
 	j.ckpt.stats.Completed++
 	j.ckpt.stats.LatestID = id
 	j.ckpt.stats.LatestPath = path

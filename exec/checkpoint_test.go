@@ -256,6 +256,7 @@ func TestCheckpointFailoverRestart(t *testing.T) {
 			require.EqualValues(t, 1, stats.Restarts)
 			require.GreaterOrEqual(t, stats.Completed, int64(1))
 			require.NotNil(t, j.LatestCheckpoint())
+			require.Nil(t, j.ckpt.latest, "a checkpoint written to a directory is not held in memory too; the restart read it back")
 			require.FileExists(t, stats.LatestPath)
 			require.Equal(t, filepath.Join(dir, j.ID(), fmt.Sprintf("chk-%d", stats.LatestID), CheckpointMetadataFile), stats.LatestPath)
 			entries, err := os.ReadDir(filepath.Join(dir, j.ID()))

@@ -124,12 +124,12 @@
 // completes when every subtask acknowledged it or has finished (a
 // finished subtask holds no state but its final state and is restored as
 // finished, as in Flink's checkpoints after tasks finished, FLIP-147). The latest
-// completed checkpoint is kept in memory (Job.LatestCheckpoint), written
-// in the savepoint format to execution.checkpointing.dir (alias
+// completed checkpoint (Job.LatestCheckpoint) is kept in memory or, when
+// written in the savepoint format to execution.checkpointing.dir (alias
 // state.checkpoints.dir) as <dir>/<job id>/chk-<n>/ when set (_metadata,
 // the JSON, and _state, the operators' state bytes streamed raw beside
-// it: checkpoint_file.go), and the tasks are notified
-// (CheckpointListener). A checkpoint that has
+// it: checkpoint_file.go), only there, read back for a restart; then
+// the tasks are notified (CheckpointListener). A checkpoint that has
 // not completed after execution.checkpointing.timeout is aborted; a task
 // that sees the barrier of a later checkpoint abandons the alignment of
 // the earlier one.

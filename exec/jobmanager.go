@@ -422,20 +422,29 @@ func (jm *JobManager) restartJob(j *Job) {
 	j.final = map[subtaskKey]*SubtaskState{}
 	j.ckpt.committed = map[subtaskKey]bool{}
 	j.pending = j.subtasks
-	j.restore = j.initial
-	if cp := j.ckpt.latest; cp != nil {
-		j.restore = map[subtaskKey]*SubtaskState{}
+	cp, path := j.ckpt.latest, j.ckpt.stats.LatestPath
+	restore := j.initial
+	j.mu.Unlock()
+	var err error
+	if cp == nil && path != "" {
+		cp, err = ReadSavepointFile(path)
+	}
+	if cp != nil {
+		restore = map[subtaskKey]*SubtaskState{}
 		for i := range cp.Subtasks {
 			st := &cp.Subtasks[i]
-			j.restore[subtaskKey{st.Vertex, st.Subtask}] = st
+			restore[subtaskKey{st.Vertex, st.Subtask}] = st
 		}
 	}
-	restore := j.restore
+	j.mu.Lock()
+	j.restore = restore
 	j.mu.Unlock()
 	// The subtasks the restored checkpoint records as finished stay
 	// finished: their final transactions commit (again, when the
 	// checkpoint's completion committed them already) before anything runs.
-	err := commitFinalStates(j.graph, restore)
+	if err == nil {
+		err = commitFinalStates(j.graph, restore)
+	}
 	if err == nil && j.jobCommits {
 		err = commitJobs(j.graph, connector.RestoredStates, statesOf(restore))
 	}
