@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eddysql/eddy/exec"
@@ -100,10 +99,10 @@ func singleJob(t *testing.T, conn *pgx.Conn) string {
 }
 
 // TestStopJobWithSavepointOverPgx stops a job with STOP JOB ... WITH
-// SAVEPOINT over pgx: an error with SQLSTATE 55000 without a savepoint
-// directory, then Flink's one-row result (column `savepoint path`), the
-// savepoint on disk and in the durable job list, which a restarted server
-// does not run again; a new session resumes the job from the savepoint,
+// SAVEPOINT over pgx, with no SET first: Flink's one-row result (column
+// `savepoint path`), the savepoint on disk in the data directory's
+// savepoints (the server's default) and in the durable job list, which a
+// restarted server does not run again; a new session resumes the job from the savepoint,
 // and the sink's rows over both runs are one run's.
 func TestStopJobWithSavepointOverPgx(t *testing.T) {
 	ctx := context.Background()
@@ -116,7 +115,7 @@ func TestStopJobWithSavepointOverPgx(t *testing.T) {
 	for _, id := range []string{srcID, snkID, wholeID, wholeSnkID} {
 		defer values.Unregister(id)
 	}
-	dir, spDir := t.TempDir(), t.TempDir()
+	dir := t.TempDir()
 
 	srv, addr, _ := testServer(t, Config{DataDir: dir})
 	conn := connect(t, addr)
@@ -135,14 +134,6 @@ func TestStopJobWithSavepointOverPgx(t *testing.T) {
 	}
 	require.NotEmpty(t, id)
 
-	_, err = conn.Exec(ctx, "STOP JOB '"+id+"' WITH SAVEPOINT")
-	var pgErr *pgconn.PgError
-	require.True(t, errors.As(err, &pgErr), "%v", err)
-	require.Equal(t, "55000", pgErr.Code)
-	require.Contains(t, pgErr.Message, "No savepoint directory configured")
-
-	_, err = conn.Exec(ctx, "SET 'state.savepoints.dir' = '"+spDir+"'")
-	require.NoError(t, err)
 	rows, err := conn.Query(ctx, "STOP JOB '"+id+"' WITH SAVEPOINT")
 	require.NoError(t, err)
 	var paths []string
@@ -155,7 +146,7 @@ func TestStopJobWithSavepointOverPgx(t *testing.T) {
 	require.Equal(t, "savepoint path", rows.FieldDescriptions()[0].Name)
 	require.Len(t, paths, 1)
 	path := paths[0]
-	require.Equal(t, spDir, filepath.Dir(path))
+	require.Equal(t, filepath.Join(dir, "savepoints"), filepath.Dir(path))
 	require.True(t, strings.HasPrefix(filepath.Base(path), "savepoint-"+id[:6]+"-"), path)
 	_, err = os.Stat(filepath.Join(path, exec.CheckpointMetadataFile))
 	require.NoError(t, err)
@@ -211,8 +202,14 @@ func (s *syncBuffer) String() string {
 // server started again on its data directory resumes it from its latest
 // checkpoint (and says so in its log), and the sink ends with one run's
 // rows, none twice and none lost. Restarted from scratch, the job would
-// write the first windows again.
+// write the first windows again. The checkpoint directory is set, or
+// left to the server's default under its data directory.
 func TestServerRestartResumesFromCheckpoint(t *testing.T) {
+	t.Run("set", func(t *testing.T) { testServerRestartResumes(t, true) })
+	t.Run("default", func(t *testing.T) { testServerRestartResumes(t, false) })
+}
+
+func testServerRestartResumes(t *testing.T, setDir bool) {
 	ctx := context.Background()
 	before, after := savepointRows()
 	src := &values.Data{Before: before, After: after, Pause: true}
@@ -224,16 +221,18 @@ func TestServerRestartResumesFromCheckpoint(t *testing.T) {
 		defer values.Unregister(id)
 	}
 	dir, ckDir := t.TempDir(), t.TempDir()
+	stmts := []string{"SET 'execution.checkpointing.interval' = '20 ms'", savepointInsert}
+	if setDir {
+		stmts = slices.Insert(stmts, 1, "SET 'execution.checkpointing.dir' = 'file://"+ckDir+"'")
+	} else {
+		ckDir = filepath.Join(dir, "checkpoints")
+	}
 
 	srv, addr, _ := testServer(t, Config{DataDir: dir})
 	conn := connect(t, addr)
 	createSavepointTables(t, conn, srcID, snkID, wholeID, wholeSnkID)
 	want := uninterrupted(t, conn, wholeOut)
-	for _, s := range []string{
-		"SET 'execution.checkpointing.interval' = '20 ms'",
-		"SET 'execution.checkpointing.dir' = 'file://" + ckDir + "'",
-		savepointInsert,
-	} {
+	for _, s := range stmts {
 		_, err := conn.Exec(ctx, s)
 		require.NoError(t, err, s)
 	}

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -55,7 +57,9 @@ type Config struct {
 	// shared catalog is recorded there and replayed by New, and the
 	// continuous jobs still running when the server stops are submitted
 	// again by New: from their latest checkpoint when they checkpointed
-	// into a directory, else from scratch.
+	// into a directory, else from scratch. The jobs' checkpoint and
+	// savepoint directories default to its checkpoints and savepoints
+	// subdirectories (withStateDirs).
 	DataDir string
 	// Users maps user names to passwords. With no users every connection
 	// from a loopback address is trusted and others are refused.
@@ -127,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ProgressInterval == 0 {
 		cfg.ProgressInterval = DefaultProgressInterval
 	}
+	if cfg.DataDir != "" {
+		cfg.SessionConfig = withStateDirs(cfg.SessionConfig, cfg.DataDir)
+	}
 	switch cfg.Auth {
 	case AuthSCRAM, AuthMD5, AuthCleartext:
 	default:
@@ -178,6 +185,26 @@ func New(cfg Config) (*Server, error) {
 	s.rpc = exec.NewJobManagerService(s.cluster.JobManager(), func(j *exec.Job) { s.jobs.add(j, "") })
 	s.ready.Store(true)
 	return s, nil
+}
+
+// withStateDirs defaults the checkpoint and savepoint directories of the
+// sessions' jobs to <dataDir>/checkpoints and <dataDir>/savepoints, as a
+// Flink cluster's configuration names its state directories: a job the
+// server restarts then resumes from its latest checkpoint when it
+// checkpoints, and STOP JOB ... WITH SAVEPOINT needs no SET first. Options
+// given (--set) win.
+func withStateDirs(session map[string]string, dataDir string) map[string]string {
+	out := maps.Clone(session)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if out[exec.CheckpointingDirKey] == "" && out[exec.CheckpointsDirKey] == "" {
+		out[exec.CheckpointingDirKey] = filepath.Join(dataDir, "checkpoints")
+	}
+	if exec.SavepointDir(out) == "" {
+		out[exec.SavepointsDirKey] = filepath.Join(dataDir, "savepoints")
+	}
+	return out
 }
 
 // Cluster returns the server's embedded cluster.
