@@ -185,8 +185,9 @@ func (t *task) notifyComplete(src SourceOperator, ops []Operator) error {
 // wrote durable (connector.SinkFlusher), lets transactional sinks
 // pre-commit (connector.TwoPhaseCommitWriter), and snapshots every operator of the chain (src is the
 // source of a source task, nil otherwise). checkpoint is the checkpoint's
-// id, 0 for a savepoint. The bytes are copied: a checkpoint outlives the
-// call while the operators go on changing their state.
+// id, 0 for a savepoint. The bytes are copied, unless the operator's are
+// its own (freshSnapshotter): a checkpoint outlives the call while the
+// operators go on changing their state.
 func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainLink, what string, checkpoint int64) (*SubtaskState, error) {
 	d := t.d
 	for i, op := range ops {
@@ -232,10 +233,32 @@ func (t *task) snapshotChain(src SourceOperator, ops []Operator, links []*chainL
 		if err != nil {
 			return nil, opError(&d.Operators[i], fmt.Errorf("snapshot for the %s: %w", what, err))
 		}
-		st.Operators[i] = OperatorState{Kind: d.Operators[i].Kind, State: bytes.Clone(state)}
+		if _, fresh := op.(freshSnapshotter); !fresh {
+			state = bytes.Clone(state)
+		}
+		st.Operators[i] = OperatorState{Kind: d.Operators[i].Kind, State: state}
 	}
 	return st, nil
 }
+
+// freshSnapshotter marks the operators whose Snapshot encodes their state
+// into a buffer of its own every time, which they never touch again:
+// snapshotChain keeps those bytes as they are instead of copying them, as
+// it must other operators' (a reader may hand out a buffer it reuses),
+// sparing a second copy of the largest states.
+type freshSnapshotter interface{ freshSnapshots() }
+
+func (*join) freshSnapshots()           {}
+func (*intervalJoin) freshSnapshots()   {}
+func (*temporalJoin) freshSnapshots()   {}
+func (*windowJoin) freshSnapshots()     {}
+func (*groupAgg) freshSnapshots()       {}
+func (*windowAgg) freshSnapshots()      {}
+func (*rankOp) freshSnapshots()         {}
+func (*overOp) freshSnapshots()         {}
+func (*nonTimeOverOp) freshSnapshots()  {}
+func (*matchRecognize) freshSnapshots() {}
+func (*temporalSort) freshSnapshots()   {}
 
 // takeCheckpoint snapshots the chain for checkpoint id, forwards the
 // barrier on every output channel and acknowledges the checkpoint; the

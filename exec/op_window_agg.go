@@ -1159,7 +1159,14 @@ func (w *windowAgg) Snapshot() ([]byte, error) {
 			}
 		}
 	}
-	var out wbuf
+	size := 64
+	for g := range groups {
+		size += len(groups[g].b) + 20
+	}
+	for _, sep := range w.seps {
+		size += len(sep) + 10
+	}
+	out := wbuf{b: make([]byte, 0, size)}
 	out.byte(windowStateVersion)
 	out.varint(w.progress)
 	out.varint(w.seq)
