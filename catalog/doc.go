@@ -16,5 +16,7 @@
 // catalog also keeps the partitions of its partitioned tables, as Flink's
 // GenericInMemoryCatalog: metadata that ALTER TABLE ... ADD|DROP
 // PARTITION changes and SHOW PARTITIONS lists, which no connector reads
-// or writes (partition.go).
+// or writes (partition.go). Models (CREATE MODEL, Flink 2.1) are a
+// namespace of their own beside tables and views, in catalogs that
+// implement ModelCatalog and, temporary, in the Manager (model.go).
 package catalog

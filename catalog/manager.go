@@ -27,6 +27,8 @@ type Manager struct {
 	// descriptors holds what CREATE CATALOG said of the catalogs it
 	// created.
 	descriptors map[string]CatalogDescriptor
+	// tempModels holds the temporary models (model.go).
+	tempModels map[Path]*Model
 }
 
 // NewManager returns a manager with the in-memory default catalog.

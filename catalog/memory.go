@@ -20,6 +20,9 @@ type Memory struct {
 	// parts holds the partitions of partitioned tables by
 	// partitionKey, in the order they were added (partition.go).
 	parts map[Path][]Partition
+	// models holds the models (model.go), a namespace apart from the
+	// tables and views as in Flink.
+	models map[Path]*Model
 }
 
 var _ Catalog = (*Memory)(nil)
@@ -127,6 +130,11 @@ func (m *Memory) DropDatabase(name string, ignoreIfNotExists, cascade bool) erro
 	for k := range m.parts {
 		if k.Database == name {
 			delete(m.parts, k)
+		}
+	}
+	for k := range m.models {
+		if k.Database == name {
+			delete(m.models, k)
 		}
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 // node ..."), naming Flink's physical node as the consumer and Eddy's
 // description of the node that produces the changes. The consumers are
 // Flink's: window Top-N and window deduplication, window joins, interval
-// joins and temporal sorts (whose planning rules, as Flink's, do not look
+// joins, temporal sorts and ML_PREDICT (whose planning rules, as Flink's, do not look
 // at the inputs' changelogs). As in Flink the producer is found by passing
 // through the nodes that forward their input's changes (calcs,
 // projections, filters, watermark assigners, window table functions,
@@ -44,6 +44,11 @@ func CheckInsertOnlyInputs(root planner.Node) error {
 			consumer = "StreamPhysicalWindowJoin"
 		case *planner.TemporalSort:
 			consumer = "StreamPhysicalTemporalSort"
+		case *planner.MLPredict:
+			if x.Batch {
+				return nil
+			}
+			consumer = "StreamPhysicalMLPredictTableFunction"
 		case *planner.Join:
 			if !x.Interval {
 				return nil

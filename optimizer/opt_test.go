@@ -16,6 +16,7 @@ import (
 	// The values connector declares any changelog mode, for plans over
 	// updating sources.
 	_ "github.com/eddysql/eddy/table/connector/values"
+	_ "github.com/eddysql/eddy/table/model/openai"
 )
 
 // TestOpt is the planner test harness. Commands:
@@ -89,8 +90,14 @@ func execDDL(p *planner.Planner, input string) string {
 			if path, v, err = p.CreateView(script.Source, s); err == nil {
 				err = p.Catalog.Create(path, v, s.Temporary, s.IfNotExists)
 			}
+		case *sql.CreateModel:
+			var path catalog.Path
+			var m *catalog.Model
+			if path, m, err = p.CreateModel(script.Source, s); err == nil {
+				err = p.Catalog.CreateModel(path, m, s.Temporary, s.IfNotExists)
+			}
 		default:
-			err = fmt.Errorf("exec-ddl accepts CREATE TABLE and CREATE VIEW, not %T", s)
+			err = fmt.Errorf("exec-ddl accepts CREATE TABLE, CREATE VIEW and CREATE MODEL, not %T", s)
 		}
 		if err != nil {
 			return "error: " + err.Error() + "\n"

@@ -128,6 +128,8 @@ func physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		return physicalizeSnapshotJoin(l, cfg)
 	case *planner.VectorSearch:
 		return physicalizeVectorSearch(l, cfg)
+	case *planner.MLPredict:
+		return physicalizeMLPredict(l, cfg)
 	case *planner.Correlate:
 		in, err := Physicalize(l.Input, cfg)
 		if err != nil {

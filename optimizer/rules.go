@@ -23,7 +23,7 @@ type Rule struct {
 //  2. RemoveTrueFilter drops filters folded to TRUE.
 //  3. MergeFilters, PushFilterBelowProject,
 //     PushFilterBelowWindowTableFunction, PushFilterBelowVectorSearch,
-//     PushFilterIntoJoin and
+//     PushFilterBelowMLPredict, PushFilterIntoJoin and
 //     PushJoinConditionIntoInputs move filtering down (ComputeJoinKeys
 //     turns equalities of expressions into column keys on the way) to the scans (and
 //     join conditions into joins, where the physical planner finds
@@ -33,7 +33,7 @@ type Rule struct {
 //     INSERT casts) into one.
 //  5. PushProjectBelowWatermarkAssigner, PushProjectBelowChangelogFunction,
 //     PushProjectBelowCorrelate, PushProjectBelowVectorSearch,
-//     PushProjectIntoScan,
+//     PushProjectBelowMLPredict, PushProjectIntoScan,
 //     PruneJoinInputs, ReplaceConstantRankNumber, DropUnusedRankNumber,
 //     PushProjectBelowRank (after the two before it, which decide whether
 //     the rank number stays) and PushProjectBelowOver prune the columns
@@ -68,6 +68,7 @@ var Phases = [][]Rule{
 		PushFilterBelowProject,
 		PushFilterBelowWindowTableFunction,
 		PushFilterBelowVectorSearch,
+		PushFilterBelowMLPredict,
 		PushFilterIntoJoin,
 		PushJoinConditionIntoInputs,
 		ComputeJoinKeys,
@@ -76,6 +77,7 @@ var Phases = [][]Rule{
 		PushProjectBelowChangelogFunction,
 		PushProjectBelowCorrelate,
 		PushProjectBelowVectorSearch,
+		PushProjectBelowMLPredict,
 		PushProjectIntoScan,
 		PushFilterIntoScan,
 		PruneJoinInputs,

@@ -534,6 +534,8 @@ func (b *binder) bindFrom(t sql.TableExpr) (Node, *scope, error) {
 		var err error
 		if isChangelogFunction(n.Name) {
 			node, err = b.bindChangelogFunction(n)
+		} else if n.Name == "ML_PREDICT" {
+			node, err = b.bindMLPredict(n)
 		} else {
 			node, err = b.bindWindowTVF(n)
 		}

@@ -54,6 +54,18 @@ func (ss *session) target(st sql.Statement) ddlTarget {
 		name = s.Name
 	case *sql.AlterView:
 		name = s.Name
+	case *sql.CreateModel:
+		if s.Temporary {
+			return ddlTarget{}
+		}
+		name = s.Name
+	case *sql.DropModel:
+		if s.Temporary {
+			return ddlTarget{}
+		}
+		name = s.Name
+	case *sql.AlterModel:
+		name = s.Name
 	case *sql.CreateDatabase, *sql.DropDatabase, *sql.AlterDatabase:
 		var parts []string
 		switch s := st.(type) {

@@ -124,7 +124,8 @@ func (ss *session) parse(m *pgproto3.Parse) error {
 		if err := ss.env.DescribeModification(m.Query, s, lits); err != nil {
 			return err
 		}
-	case *sql.Show, *sql.Describe, *sql.Explain, *sql.Subscribe, *sql.DescribeJob:
+	case *sql.Show, *sql.Describe, *sql.Explain, *sql.Subscribe, *sql.DescribeJob,
+		*sql.ShowModels, *sql.ShowCreateModel, *sql.DescribeModel:
 		p.rows = true
 	case *sql.StopJob:
 		if s.WithSavepoint {

@@ -241,6 +241,16 @@ func commandTag(st sql.Statement, rows int) string {
 		return "DROP TABLE"
 	case *sql.DropView:
 		return "DROP VIEW"
+	case *sql.CreateModel:
+		return "CREATE MODEL"
+	case *sql.DropModel:
+		return "DROP MODEL"
+	case *sql.AlterModel:
+		return "ALTER MODEL"
+	case *sql.ShowModels, *sql.ShowCreateModel:
+		return fmt.Sprintf("SHOW %d", rows)
+	case *sql.DescribeModel:
+		return fmt.Sprintf("DESCRIBE %d", rows)
 	case *sql.CreateMaterializedView:
 		return "CREATE MATERIALIZED VIEW"
 	case *sql.DropMaterializedView:

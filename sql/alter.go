@@ -40,8 +40,10 @@ func (p *parser) parseAlter() (Statement, error) {
 		return s, err
 	case t.is("CATALOG"):
 		return p.parseAlterCatalog(start.pos)
+	case t.is("MODEL"):
+		return p.parseAlterModel(start.pos)
 	}
-	return nil, p.errorf(t, "expected TABLE, VIEW, DATABASE or CATALOG after ALTER")
+	return nil, p.errorf(t, "expected TABLE, VIEW, MODEL, DATABASE or CATALOG after ALTER")
 }
 
 func (p *parser) parseAlterCatalog(pos Pos) (Statement, error) {

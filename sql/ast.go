@@ -615,7 +615,7 @@ type TableFunctionRef struct {
 }
 
 // TableFuncArg is one argument of a table function. Exactly one of Table,
-// Query, Descriptor and Expr is set; PartitionBy only with Table or Query.
+// Query, Descriptor, Model and Expr is set; PartitionBy only with Table or Query.
 type TableFuncArg struct {
 	Pos Pos
 	// Name is the upper-cased argument name of name => value, "" if
@@ -630,6 +630,8 @@ type TableFuncArg struct {
 	PartitionBy []Expr
 	// Descriptor lists the columns of DESCRIPTOR(c1, ...).
 	Descriptor []string
+	// Model is MODEL name (ML_PREDICT's model argument).
+	Model *ObjectName
 	// Expr is any other argument, e.g. an *IntervalLit.
 	Expr Expr
 }

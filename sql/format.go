@@ -565,6 +565,8 @@ func formatTableFuncArg(b *strings.Builder, a TableFuncArg) {
 		b.WriteByte(')')
 	case a.Descriptor != nil:
 		b.WriteString("DESCRIPTOR(" + joinIdents(a.Descriptor) + ")")
+	case a.Model != nil:
+		b.WriteString("MODEL " + joinPath(a.Model.Parts))
 	case a.Expr != nil:
 		formatExpr(b, a.Expr)
 	}

@@ -399,8 +399,11 @@ func (p *parser) parseCreate() (Statement, error) {
 	case t.is("CATALOG") && !temporary:
 		p.next()
 		return p.parseCreateCatalog(start.pos)
+	case t.is("MODEL"):
+		p.next()
+		return p.parseCreateModel(start.pos, temporary)
 	}
-	return nil, p.errorf(t, "expected TABLE, VIEW, DATABASE, CATALOG or MATERIALIZED VIEW after CREATE")
+	return nil, p.errorf(t, "expected TABLE, VIEW, MODEL, DATABASE, CATALOG or MATERIALIZED VIEW after CREATE")
 }
 
 func (p *parser) parseCreateMaterializedView(pos Pos) (Statement, error) {
@@ -711,8 +714,12 @@ func (p *parser) parseDrop() (Statement, error) {
 	if !temporary && !materialized && (t.is("DATABASE") || t.is("CATALOG")) {
 		return p.parseDropDatabaseOrCatalog(start.pos)
 	}
+	if !materialized && t.is("MODEL") {
+		p.next()
+		return p.parseDropModel(start.pos, temporary)
+	}
 	if !t.is("TABLE") && !t.is("VIEW") {
-		return nil, p.errorf(t, "expected TABLE, VIEW, DATABASE, CATALOG or MATERIALIZED VIEW after DROP")
+		return nil, p.errorf(t, "expected TABLE, VIEW, MODEL, DATABASE, CATALOG or MATERIALIZED VIEW after DROP")
 	}
 	p.next()
 	ifExists := false
@@ -906,6 +913,12 @@ func (p *parser) parseShow() (Statement, error) {
 	case t.kind == tkWord && showWords[t.upper] != 0 || t.is("TABLES"):
 		s.What = showWords[t.upper]
 		return s, p.parseShowFiltered(s)
+	case t.is("MODELS"):
+		return p.parseShowModels(start.pos)
+	case t.is("CREATE") && p.peek().is("MODEL"):
+		p.next()
+		name, err := p.parseObjectName()
+		return &ShowCreateModel{Pos: start.pos, Name: name}, err
 	case t.is("USER") && p.peek().is("FUNCTIONS"):
 		p.next()
 		s.What, s.User = ShowFunctions, true
@@ -949,7 +962,7 @@ func (p *parser) parseShow() (Statement, error) {
 		}
 		err = p.parseShowLike(s)
 	default:
-		return nil, p.errorf(t, "expected TABLES, VIEWS, FUNCTIONS, PROCEDURES, CATALOGS, DATABASES, [FULL] MODULES, JOBS, CURRENT CATALOG|DATABASE, CREATE TABLE|VIEW|CATALOG, COLUMNS or PARTITIONS after SHOW")
+		return nil, p.errorf(t, "expected TABLES, VIEWS, MODELS, FUNCTIONS, PROCEDURES, CATALOGS, DATABASES, [FULL] MODULES, JOBS, CURRENT CATALOG|DATABASE, CREATE TABLE|VIEW|MODEL|CATALOG, COLUMNS or PARTITIONS after SHOW")
 	}
 	return s, err
 }
@@ -975,6 +988,15 @@ func (p *parser) parseDescribe() (Statement, error) {
 		p.next()
 		id := p.next()
 		return &DescribeJob{Pos: start.pos, ID: id.val}, nil
+	}
+	if p.peek().is("MODEL") && p.peekAt(1).isIdent() {
+		// DESCRIBE MODEL m; DESCRIBE model alone describes a table named
+		// model.
+		p.next()
+		d := &DescribeModel{Pos: start.pos, Extended: p.accept("EXTENDED")}
+		var err error
+		d.Name, err = p.parseObjectName()
+		return d, err
 	}
 	if p.peek().is("CATALOG") && p.peekAt(1).isIdent() {
 		// DESCRIBE CATALOG c; DESCRIBE catalog alone describes a table

@@ -243,6 +243,16 @@ func (r *rewriter) tableFuncArg(lo, hi int) (TableFuncArg, error) {
 		if j < hi {
 			return arg, r.errorf(j, "unexpected %s after table argument", describe(p.toks[j]))
 		}
+	case t.is("MODEL") && p.toks[lo+1].isIdent():
+		sub := p.subParser(lo+1, hi)
+		name, err := sub.parseObjectName()
+		if err != nil {
+			return arg, err
+		}
+		if t := sub.peek(); t.kind != tkEOF {
+			return arg, sub.errorf(t, "unexpected %s after MODEL name", describe(t))
+		}
+		arg.Model = &name
 	case t.is("DESCRIPTOR") && p.toks[lo+1].isOp("("):
 		sub := p.subParser(lo+1, hi)
 		if arg.Descriptor, err = sub.parseIdentList(); err != nil {

@@ -283,6 +283,10 @@ func validateOption(key, value string) error {
 		if _, err := connector.ParseDuration(value); err != nil {
 			return errs.New(errs.InvalidOption, "%s: %v", key, err)
 		}
+	case exec.MLPredictMaxConcurrentKey, exec.MLPredictTimeoutKey, exec.MLPredictOutputModeKey:
+		if _, err := exec.MLPredictOptions(map[string]string{key: value}, nil); err != nil {
+			return err
+		}
 	case exec.BatchSizeKey:
 		if _, err := exec.BatchSize(map[string]string{key: value}); err != nil {
 			return errs.New(errs.InvalidOption, "%v", err)

@@ -107,6 +107,8 @@ func (e *Environment) execute(ctx context.Context, src string, stmt sql.Statemen
 	case *sql.AlterTable, *sql.AlterView, *sql.CreateDatabase, *sql.DropDatabase, *sql.AlterDatabase,
 		*sql.CreateCatalog, *sql.DropCatalog, *sql.Truncate, *sql.AlterCatalog:
 		return e.executeDDL(src, stmt)
+	case *sql.CreateModel, *sql.DropModel, *sql.AlterModel, *sql.ShowModels, *sql.ShowCreateModel, *sql.DescribeModel:
+		return e.executeModel(src, stmt)
 	case *sql.Explain:
 		text, err := e.explain(src, s)
 		if err != nil {
