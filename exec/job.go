@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -112,6 +113,10 @@ func (j *Job) DrainWithSavepoint(ctx context.Context) (*Savepoint, error) {
 func (j *Job) stopWithSavepoint(ctx context.Context, drain bool) (*Savepoint, error) {
 	if j.remote != nil {
 		return j.remote.stopWithSavepoint(ctx, drain)
+	}
+	if strings.EqualFold(j.graph.Config[runtimeModeKey], "batch") {
+		// Flink's SchedulerBase: a batch job has no checkpoint coordinator.
+		return nil, fmt.Errorf("exec: Job %s is not a streaming job.", j.id)
 	}
 	if err := j.beginStop(); err != nil {
 		return nil, err

@@ -204,6 +204,21 @@ func TestStopJobWithSavepointErrors(t *testing.T) {
 	_, err = env.ExecuteSQL(ctx, "STOP JOB '"+id+"' WITH SAVEPOINT")
 	require.True(t, errs.Is(err, errs.ObjectNotInState), "%v", err)
 	require.ErrorContains(t, err, "the job has already reached the terminal state FINISHED")
+
+	// A batch job takes no savepoint, as in Flink.
+	batchSrc := &values.Data{Before: before, Pause: true}
+	batchID := values.Register(batchSrc)
+	defer values.Unregister(batchID)
+	benv := stopWindowSession(t, ctx, batchID, snkID, map[string]string{
+		"execution.runtime-mode": "batch", "state.savepoints.dir": t.TempDir()})
+	res, err = benv.ExecuteSQL(ctx, stopWindowInsert)
+	require.NoError(t, err)
+	waitPaused(ctx, t, batchSrc)
+	_, err = benv.ExecuteSQL(ctx, "STOP JOB '"+res.Job.ID()+"' WITH SAVEPOINT")
+	require.True(t, errs.Is(err, errs.ObjectNotInState), "%v", err)
+	require.ErrorContains(t, err, "Job "+res.Job.ID()+" is not a streaming job.")
+	require.Equal(t, exec.JobRunning, res.Job.Status(), "a refused stop leaves the job running")
+	res.Job.Cancel()
 }
 
 // TestStopJobWithSavepointIntoJDBC stops a job whose jdbc sink buffers
