@@ -1500,8 +1500,12 @@ func (r *rewriter) index(i int) (int, error) {
 	if start < 0 || end == i+1 {
 		return 0, r.errorf(i, "unexpected [")
 	}
-	base, err := p.parseExpr(start, i)
-	if err != nil {
+	var base Expr
+	if m, ok := p.markers[p.toks[start].pos]; ok && m.kind == markPlace && m.end == p.toks[i-1].end {
+		// The base is the element access just placed (a[1] of a[1][2]):
+		// parsing its tokens again would rewrite its subscript twice.
+		base = p.places[m.n]
+	} else if base, err = p.parseExpr(start, i); err != nil {
 		return 0, err
 	}
 	idx, err := p.parseExpr(i+1, end)
