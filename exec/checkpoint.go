@@ -404,14 +404,9 @@ func commitFinalStates(g *JobGraph, states map[subtaskKey]*SubtaskState) error {
 // recorded as finished for good: in a completed checkpoint, in the
 // checkpoint a job is restored from, or at the end of the job.
 func commitFinalState(g *JobGraph, st *SubtaskState) error {
-	var v *Vertex
-	for i := range g.Vertices {
-		if g.Vertices[i].ID == st.Vertex {
-			v = &g.Vertices[i]
-		}
-	}
-	if v == nil || len(st.Operators) != len(v.Operators) {
-		return fmt.Errorf("exec: internal error: final state of subtask %d of vertex %d does not match the job graph", st.Subtask, st.Vertex)
+	v, err := stateVertex(g, st, "final")
+	if err != nil {
+		return err
 	}
 	for i, os := range st.Operators {
 		// A rescaled vertex's first subtask carries the final states of
@@ -423,6 +418,17 @@ func commitFinalState(g *JobGraph, st *SubtaskState) error {
 		}
 	}
 	return nil
+}
+
+// stateVertex is the vertex of g whose chain st (a subtask's what state)
+// holds the states of.
+func stateVertex(g *JobGraph, st *SubtaskState, what string) (*Vertex, error) {
+	for i := range g.Vertices {
+		if v := &g.Vertices[i]; v.ID == st.Vertex && len(st.Operators) == len(v.Operators) {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("exec: internal error: %s state of subtask %d of vertex %d does not match the job graph", what, st.Subtask, st.Vertex)
 }
 
 // CommitSavepoint commits what the sinks of a job stopped with savepoint sp
@@ -443,14 +449,9 @@ func CommitSavepoint(sp *Savepoint) error {
 		if len(st.Operators) == 0 {
 			continue // a subtask without state
 		}
-		var v *Vertex
-		for k := range g.Vertices {
-			if g.Vertices[k].ID == st.Vertex {
-				v = &g.Vertices[k]
-			}
-		}
-		if v == nil || len(st.Operators) != len(v.Operators) {
-			return fmt.Errorf("exec: internal error: savepoint state of subtask %d of vertex %d does not match the job graph", st.Subtask, st.Vertex)
+		v, err := stateVertex(g, st, "savepoint")
+		if err != nil {
+			return err
 		}
 		for k, os := range st.Operators {
 			if os.Kind == KindSink {

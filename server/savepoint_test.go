@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 
 	"github.com/eddysql/eddy/exec"
 	"github.com/eddysql/eddy/exec/connector"
+	"github.com/eddysql/eddy/internal/testutil"
 	"github.com/eddysql/eddy/table"
 	"github.com/eddysql/eddy/table/connector/values"
 )
@@ -179,24 +178,6 @@ func TestStopJobWithSavepointOverPgx(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServerRestartResumesFromCheckpoint: a window aggregate that
 // checkpoints into a directory is running when the server stops; the
 // server started again on its data directory resumes it from its latest
@@ -252,7 +233,7 @@ func testServerRestartResumes(t *testing.T, setDir bool) {
 	conn.Close(ctx)
 	require.NoError(t, srv.Close(ctx))
 
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	srv2, _, _ := testServer(t, Config{DataDir: dir, Log: slog.New(slog.NewTextHandler(&log, nil))})
 	require.Contains(t, log.String(), "restarted job from its latest checkpoint")
 	require.Contains(t, log.String(), "previous="+job.ID())
