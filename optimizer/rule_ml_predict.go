@@ -20,32 +20,13 @@ var PushFilterBelowMLPredict = Rule{Name: "PushFilterBelowMLPredict", Apply: fun
 		return n, false
 	}
 	width := m.Input.Schema().Len()
-	var down, stay expr.Expr
-	for _, c := range splitAnd(f.Condition) {
-		onInput := expr.IsDeterministic(c)
-		for _, col := range expr.InputColumns(c) {
-			onInput = onInput && col < width
-		}
-		switch {
-		case !onInput && stay == nil:
-			stay = c
-		case !onInput:
-			stay = and(stay, c)
-		case down == nil:
-			down = c
-		default:
-			down = and(down, c)
-		}
-	}
+	down, stay := splitByInput(f.Condition, width)
 	if down == nil {
 		return n, false
 	}
 	pushed := *m
 	pushed.Input = &planner.Filter{Input: m.Input, Condition: down}
-	if stay == nil {
-		return &pushed, true
-	}
-	return &planner.Filter{Input: &pushed, Condition: stay}, true
+	return filterOver(&pushed, stay), true
 }}
 
 // PushProjectBelowMLPredict prunes the input columns ML_PREDICT carries

@@ -106,8 +106,21 @@ var PushFilterBelowVectorSearch = Rule{Name: "PushFilterBelowVectorSearch", Appl
 		return n, false
 	}
 	width := v.Input.Schema().Len()
-	var down, stay expr.Expr
-	for _, c := range splitAnd(f.Condition) {
+	down, stay := splitByInput(f.Condition, width)
+	if down == nil {
+		return n, false
+	}
+	pushed := *v
+	pushed.Input = &planner.Filter{Input: v.Input, Condition: down}
+	return filterOver(&pushed, stay), true
+}}
+
+// splitByInput parts the conjuncts of cond into those that are
+// deterministic and read only the first width columns (down), which a
+// node that works row by row over those columns may take below it, and
+// the others (stay); either is nil when it has none.
+func splitByInput(cond expr.Expr, width int) (down, stay expr.Expr) {
+	for _, c := range splitAnd(cond) {
 		onInput := expr.IsDeterministic(c)
 		for _, col := range expr.InputColumns(c) {
 			onInput = onInput && col < width
@@ -123,13 +136,13 @@ var PushFilterBelowVectorSearch = Rule{Name: "PushFilterBelowVectorSearch", Appl
 			down = and(down, c)
 		}
 	}
-	if down == nil {
-		return n, false
+	return down, stay
+}
+
+// filterOver is n under a filter of cond, or n itself when cond is nil.
+func filterOver(n planner.Node, cond expr.Expr) planner.Node {
+	if cond == nil {
+		return n
 	}
-	pushed := *v
-	pushed.Input = &planner.Filter{Input: v.Input, Condition: down}
-	if stay == nil {
-		return &pushed, true
-	}
-	return &planner.Filter{Input: &pushed, Condition: stay}, true
-}}
+	return &planner.Filter{Input: n, Condition: cond}
+}

@@ -417,12 +417,18 @@ func (e *Environment) CreateTemporaryTable(name string, d *TableDescriptor) erro
 }
 
 func (e *Environment) createTable(name string, d *TableDescriptor, temporary bool) error {
+	return e.runDescriptorDDL(name, temporary, d.DDL)
+}
+
+// runDescriptorDDL runs the DDL a descriptor writes (ddl) for name, whose
+// parts it quotes.
+func (e *Environment) runDescriptorDDL(name string, temporary bool, ddl func(name string, temporary bool) string) error {
 	parts := splitPath(name)
 	q := make([]string, len(parts))
 	for i, p := range parts {
 		q[i] = quoteIdent(p)
 	}
-	r, err := e.ExecuteSQL(context.Background(), d.DDL(strings.Join(q, "."), temporary))
+	r, err := e.ExecuteSQL(context.Background(), ddl(strings.Join(q, "."), temporary))
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package table
 
 import (
-	"context"
 	"sort"
 	"strings"
 
@@ -94,17 +93,7 @@ func (e *Environment) CreateTemporaryModel(name string, d *ModelDescriptor) erro
 }
 
 func (e *Environment) createModel(name string, d *ModelDescriptor, temporary bool) error {
-	parts := splitPath(name)
-	q := make([]string, len(parts))
-	for i, p := range parts {
-		q[i] = quoteIdent(p)
-	}
-	r, err := e.ExecuteSQL(context.Background(), d.DDL(strings.Join(q, "."), temporary))
-	if err != nil {
-		return err
-	}
-	r.Close()
-	return nil
+	return e.runDescriptorDDL(name, temporary, d.DDL)
 }
 
 // Model is a catalog model for the Table API, Flink's Model: FromModel
