@@ -144,16 +144,25 @@ func physicalize(n planner.Node, cfg Config) (PhysicalNode, error) {
 		return assignWatermarks(l, in), nil
 	case *planner.UnionAll:
 		u := &StreamUnion{Out: l.Out}
-		for _, c := range l.Inputs {
+		updating := make([]bool, len(l.Inputs))
+		for i, c := range l.Inputs {
 			in, err := Physicalize(c, cfg)
 			if err != nil {
 				return nil, err
 			}
+			updating[i] = changelogOf(in, c)
 			in = asChangelog(in, c, l)
 			u.parallelism = max(u.parallelism, in.Parallelism())
 			u.In = append(u.In, in)
 		}
 		for i, in := range u.In {
+			if updating[i] && in.Parallelism() != u.parallelism {
+				// A rebalance would part a row's changes over subtasks, so
+				// a consumer could see a retraction before its row: hashing
+				// every column keeps them on one subtask, in order.
+				u.In[i] = hashExchange(in, allColumns(in), u.parallelism)
+				continue
+			}
 			u.In[i] = exchangeTo(in, u.parallelism)
 		}
 		return u, nil

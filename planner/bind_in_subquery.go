@@ -236,7 +236,11 @@ func (b *binder) bindCorrelatedIn(n *sql.InSubquery, not bool, sel *sql.Select, 
 	if err != nil {
 		return nil, err
 	}
-	if cond, err = b.call(n, "AND", eq, cond); err != nil {
+	// No correlated conjunct is left when only a subquery nested in the
+	// WHERE made it look correlated (refersOutside): eq alone joins.
+	if cond == nil {
+		cond = eq
+	} else if cond, err = b.call(n, "AND", eq, cond); err != nil {
 		return nil, err
 	}
 	return keepColumns(&Join{Left: input, Right: sub, Type: typ, Condition: cond, SystemTime: -1}, outer), nil

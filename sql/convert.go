@@ -370,13 +370,32 @@ func (c *conv) orderBy(items []*ast.ByItem) ([]OrderItem, error) {
 			return nil, err
 		}
 		oi := OrderItem{Pos: e.Position(), Expr: e, Desc: it.Desc}
-		if m, ok := c.p.markers[oi.Pos]; ok && m.kind == markNulls {
+		if m, ok := c.nullsMarker(e); ok {
 			first := m.n == 1
 			oi.NullsFirst = &first
 		}
 		out = append(out, oi)
 	}
 	return out, nil
+}
+
+// nullsMarker finds the NULLS FIRST|LAST marker of the ORDER BY item whose
+// expression is e. It is keyed by the item's first token, which for an
+// item opening with '(' lies before e's position (TiDB's tree drops
+// parentheses): the key is tried at e and at each '(' before it.
+func (c *conv) nullsMarker(e Expr) (marker, bool) {
+	pos := e.Position()
+	i := c.p.tokIndex(pos)
+	for {
+		if m, ok := c.p.markers[nullsKey(pos)]; ok && m.kind == markNulls {
+			return m, true
+		}
+		if i <= 0 || !c.p.toks[i-1].isOp("(") {
+			return marker{}, false
+		}
+		i--
+		pos = c.p.toks[i].pos
+	}
 }
 
 func (c *conv) tableExpr(n ast.ResultSetNode) (TableExpr, error) {

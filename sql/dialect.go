@@ -33,8 +33,8 @@ const (
 	// markSymmetric: BETWEEN SYMMETRIC with SYMMETRIC blanked, keyed by the
 	// low bound.
 	markSymmetric
-	// markNulls: NULLS FIRST|LAST blanked, keyed by the ORDER BY item; n is
-	// 1 for FIRST.
+	// markNulls: NULLS FIRST|LAST blanked, keyed by nullsKey of the start
+	// of the ORDER BY item; n is 1 for FIRST.
 	markNulls
 	// markPlace: an expression placeholder; n indexes parser.places.
 	markPlace
@@ -670,6 +670,11 @@ func (r *rewriter) regexOperator(i int) (int, error) {
 // share a right operand's start, since the later one's operand begins after
 // it.
 func operandKey(pos Pos) Pos { return -pos - 1 }
+
+// nullsKey is the key of a markNulls marker: apart from the markers keyed
+// by source position, since the ORDER BY item may start with a CAST or
+// other placeholder whose own marker is keyed there.
+func nullsKey(pos Pos) Pos { return pos + 1<<40 }
 
 func (r *rewriter) closeOf(i int) (int, error) {
 	j := r.p.matchClose(i, r.hi)
@@ -1664,7 +1669,7 @@ func (r *rewriter) nulls(i int) error {
 	if p.toks[i+1].is("FIRST") {
 		n = 1
 	}
-	p.markers[p.toks[j+1].pos] = marker{kind: markNulls, n: n}
+	p.markers[nullsKey(p.toks[j+1].pos)] = marker{kind: markNulls, n: n}
 	r.place(p.toks[i].pos, p.toks[i+1].end, "")
 	return nil
 }

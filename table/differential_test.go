@@ -431,6 +431,10 @@ func canonFloat(f float64) string {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return fmt.Sprint(f)
 	}
+	if f == 0 {
+		// -0 = 0 in SQL: a set operation or DISTINCT keeps either.
+		f = 0
+	}
 	return strconv.FormatFloat(f, 'g', 9, 64)
 }
 
