@@ -3,6 +3,8 @@ package expr
 import (
 	"context"
 	"fmt"
+	"slices"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -257,7 +259,7 @@ func Fold(e Expr) (Expr, error) {
 		return e, nil
 	}
 	// Nested values (ARRAY[...], ROW(...)) have no Literal form.
-	if len(InputColumns(e)) > 0 || !IsDeterministic(e) || isComposite(e.Type()) {
+	if len(InputColumns(e)) > 0 || !IsDeterministic(e) || isComposite(e.Type()) || buildsLargeString(e) {
 		return e, nil
 	}
 	// A JSON_ARRAY or JSON_OBJECT inside another one is inserted as JSON,
@@ -282,6 +284,51 @@ func Fold(e Expr) (Expr, error) {
 		return nil, err
 	}
 	return &Literal{Value: v, T: e.Type()}, nil
+}
+
+// maxFoldedString bounds the strings constant folding may build: REPEAT,
+// LPAD/RPAD and PRINTF's widths make strings of any length from a small
+// literal, which
+// planning would otherwise allocate (gigabytes for REPEAT('a',
+// 2000000000)) before the query runs.
+const maxFoldedString = 1 << 20
+
+// buildsLargeString reports whether e repeats or pads a string to more
+// than maxFoldedString bytes, or by a count or format that is not a
+// literal.
+func buildsLargeString(e Expr) bool {
+	large := false
+	Walk(e, func(n Expr) bool {
+		c, ok := n.(*Call)
+		if !ok || large {
+			return !large
+		}
+		if slices.ContainsFunc(c.Args, isNullLiteral) {
+			return true
+		}
+		switch c.Func {
+		case "REPEAT":
+			s, sok := literalString(c.Args[0])
+			count, cok := literalInt(c.Args[1])
+			large = !sok || !cok || count > 0 && int64(len(s)) > maxFoldedString/count
+		case "LPAD", "RPAD":
+			count, cok := literalInt(c.Args[1])
+			large = !cok || count > maxFoldedString/utf8.UTFMax
+		case "PRINTF":
+			f, ok := literalString(c.Args[0])
+			specs, err := parseFormatterSpec(f)
+			large = !ok || err != nil || slices.ContainsFunc(specs, func(s fmtSpec) bool {
+				return s.width > maxFoldedString || s.precision > maxFoldedString
+			})
+		}
+		return !large
+	})
+	return large
+}
+
+func isNullLiteral(e Expr) bool {
+	l, ok := e.(*Literal)
+	return ok && l.Value == nil
 }
 
 // ConstantString evaluates a constant expression and returns its value as

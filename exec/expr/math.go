@@ -256,8 +256,13 @@ func mapIdx[A, O arrow.FixedWidthType](mem memory.Allocator, dt arrow.DataType, 
 }
 
 func roundInt(v, d int64, mode roundMode) int64 {
-	if d >= 0 || d < -18 {
+	if d >= 0 {
 		return v
+	}
+	if d < -18 {
+		// 10^|d| is past every int64: ROUND and TRUNCATE give 0, as
+		// Flink's BigDecimal does (FLOOR and CEIL have d = 0).
+		return 0
 	}
 	p := int64(math.Pow10(int(-d)))
 	q, r := v/p, v%p
@@ -303,6 +308,14 @@ func roundFloat(x float64, d int, mode roundMode) float64 {
 		return math.Floor(x)
 	case ceilMode:
 		return math.Ceil(x)
+	}
+	// Past a double's exponent range the answer is known; computing it
+	// would take 10^|d| (ROUND(x, 2147483647) would never finish).
+	switch {
+	case d > 308:
+		return x
+	case d < -308:
+		return 0
 	}
 	v, ok, err := parseDecimal(fmt.Sprint(x), 38, 18)
 	if err != nil || !ok {
@@ -354,6 +367,9 @@ func roundDecimal(mem memory.Allocator, a arrow.Array, in, out types.DataType, d
 	if mode == floorMode || mode == ceilMode {
 		d = 0
 	}
+	// Rounding to a place above the largest DECIMAL gives 0 at any d past
+	// it; clamping keeps 10^-d small.
+	d = max(d, -(types.MaxDecimalPrecision + 1))
 	prec := int32(out.Precision)
 	var v big.Int
 	arr, _ := map1(mem, out.Arrow(), a, func(x decimal128.Num) (decimal128.Num, bool, error) {
