@@ -97,6 +97,29 @@ func singleJob(t *testing.T, conn *pgx.Conn) string {
 	return jobs[0][0]
 }
 
+// savepointData are the data sets of the savepoint tests: src, the source
+// that pauses after its before-restore rows; snk, its sink; whole, the
+// sink of one uninterrupted run over all the rows. ids are the data ids of
+// src, snk, the uninterrupted run's source and whole, unregistered when
+// the test ends.
+type savepointData struct {
+	src, snk, whole *values.Data
+	ids             [4]string
+}
+
+func newSavepointData(t *testing.T) savepointData {
+	before, after := savepointRows()
+	d := savepointData{src: &values.Data{Before: before, After: after, Pause: true}, snk: &values.Data{}, whole: &values.Data{}}
+	d.ids = [4]string{values.Register(d.src), values.Register(d.snk),
+		values.Register(&values.Data{Before: append(append([]values.Row(nil), before...), after...)}), values.Register(d.whole)}
+	t.Cleanup(func() {
+		for _, id := range d.ids {
+			values.Unregister(id)
+		}
+	})
+	return d
+}
+
 // TestStopJobWithSavepointOverPgx stops a job with STOP JOB ... WITH
 // SAVEPOINT over pgx, with no SET first: Flink's one-row result (column
 // `savepoint path`), the savepoint on disk in the data directory's
@@ -105,15 +128,9 @@ func singleJob(t *testing.T, conn *pgx.Conn) string {
 // and the sink's rows over both runs are one run's.
 func TestStopJobWithSavepointOverPgx(t *testing.T) {
 	ctx := context.Background()
-	before, after := savepointRows()
-	src := &values.Data{Before: before, After: after, Pause: true}
-	srcID, snkOut := values.Register(src), &values.Data{}
-	snkID := values.Register(snkOut)
-	wholeID, wholeOut := values.Register(&values.Data{Before: append(append([]values.Row(nil), before...), after...)}), &values.Data{}
-	wholeSnkID := values.Register(wholeOut)
-	for _, id := range []string{srcID, snkID, wholeID, wholeSnkID} {
-		defer values.Unregister(id)
-	}
+	d := newSavepointData(t)
+	src, snkOut, wholeOut := d.src, d.snk, d.whole
+	srcID, snkID, wholeID, wholeSnkID := d.ids[0], d.ids[1], d.ids[2], d.ids[3]
 	dir := t.TempDir()
 
 	srv, addr, _ := testServer(t, Config{DataDir: dir})
@@ -192,15 +209,9 @@ func TestServerRestartResumesFromCheckpoint(t *testing.T) {
 
 func testServerRestartResumes(t *testing.T, setDir bool) {
 	ctx := context.Background()
-	before, after := savepointRows()
-	src := &values.Data{Before: before, After: after, Pause: true}
-	srcID, snkOut := values.Register(src), &values.Data{}
-	snkID := values.Register(snkOut)
-	wholeID, wholeOut := values.Register(&values.Data{Before: append(append([]values.Row(nil), before...), after...)}), &values.Data{}
-	wholeSnkID := values.Register(wholeOut)
-	for _, id := range []string{srcID, snkID, wholeID, wholeSnkID} {
-		defer values.Unregister(id)
-	}
+	d := newSavepointData(t)
+	src, snkOut, wholeOut := d.src, d.snk, d.whole
+	srcID, snkID, wholeID, wholeSnkID := d.ids[0], d.ids[1], d.ids[2], d.ids[3]
 	dir, ckDir := t.TempDir(), t.TempDir()
 	stmts := []string{"SET 'execution.checkpointing.interval' = '20 ms'", savepointInsert}
 	if setDir {
