@@ -292,3 +292,50 @@ func TestStopJobWithSavepointIntoJDBC(t *testing.T) {
 	sort.Strings(want)
 	require.Equal(t, want, rows())
 }
+
+// TestStopJobWithSavepointCommitsFiles stops a job writing Parquet files
+// between checkpoints: as Flink completes a savepoint like a checkpoint,
+// the part files rolled at its barrier are committed once it is written,
+// so a reader sees the rows read before the stop without the job being
+// resumed; resumed, the job adds the rest, each row once.
+func TestStopJobWithSavepointCommitsFiles(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	before, after := windowRows()
+	src := &values.Data{Before: before, After: after, Pause: true}
+	srcID := values.Register(src)
+	defer values.Unregister(srcID)
+	out, spDir := t.TempDir(), t.TempDir()
+	session := func(cfg map[string]string) *table.Environment {
+		env, err := table.NewEnvironment(table.Settings{Config: cfg})
+		require.NoError(t, err)
+		for _, s := range []string{
+			"CREATE TABLE src (k STRING, v BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'values', 'data-id' = '" + srcID + "')",
+			"CREATE TABLE files (k STRING, v BIGINT) WITH ('connector' = 'filesystem', 'path' = '" + out + "', 'format' = 'parquet')",
+		} {
+			_, err := env.ExecuteSQL(ctx, s)
+			require.NoError(t, err, s)
+		}
+		return env
+	}
+	count := func() string {
+		env := session(map[string]string{"execution.runtime-mode": "batch"})
+		res, err := env.ExecuteSQL(ctx, "SELECT CAST(COUNT(*) AS STRING) || ' | ' || CAST(COALESCE(SUM(v), 0) AS STRING) FROM files")
+		require.NoError(t, err)
+		return strings.TrimSpace(readAll(t, res))
+	}
+
+	// No checkpoint completes within the test: only the savepoint commits.
+	env := session(map[string]string{"table.dml-sync": "false", "execution.checkpointing.interval": "1 h", "state.savepoints.dir": spDir})
+	res, err := env.ExecuteSQL(ctx, "INSERT INTO files SELECT k, v FROM src")
+	require.NoError(t, err)
+	waitPaused(ctx, t, src)
+	path := stopWithSavepoint(t, ctx, env, res.Job.ID(), false)
+	require.Equal(t, "5 | 15", count(), "the rows before the savepoint are committed when it completes")
+
+	env2 := session(map[string]string{"execution.savepoint.path": path})
+	res, err = env2.ExecuteSQL(ctx, "INSERT INTO files SELECT k, v FROM src")
+	require.NoError(t, err)
+	require.NoError(t, res.Job.Wait(ctx))
+	require.Equal(t, "10 | 55", count(), "resumed, the rest is added and nothing twice")
+}
