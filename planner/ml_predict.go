@@ -92,16 +92,8 @@ func (m *MLPredict) Describe() string {
 	for i, c := range m.InputColumns {
 		args[i] = in.Columns[c].Name
 	}
-	config := ""
-	if len(m.ConfigKeys) > 0 {
-		entries := make([]string, len(m.ConfigKeys))
-		for i, k := range m.ConfigKeys {
-			entries[i] = k + "=" + m.ConfigValues[i]
-		}
-		config = fmt.Sprintf(", config=[{%s}]", strings.Join(entries, ", "))
-	}
 	return fmt.Sprintf("MLPredictTableFunction(model=[%s], args=[%s]%s, select=[%s])",
-		m.Model.Name, strings.Join(args, ", "), config, fieldList(m.Schema()))
+		m.Model.Name, strings.Join(args, ", "), describeConfig(m.ConfigKeys, m.ConfigValues), fieldList(m.Schema()))
 }
 
 // CreateModel resolves CREATE MODEL into the model to store at its path.

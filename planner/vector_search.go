@@ -58,14 +58,19 @@ func (v *VectorSearch) WithChildren(ch ...Node) Node {
 }
 
 func (v *VectorSearch) Describe() string {
-	config := ""
-	if len(v.ConfigKeys) > 0 {
-		entries := make([]string, len(v.ConfigKeys))
-		for i, k := range v.ConfigKeys {
-			entries[i] = k + "=" + v.ConfigValues[i]
-		}
-		config = fmt.Sprintf(", config=[{%s}]", strings.Join(entries, ", "))
-	}
 	return fmt.Sprintf("VectorSearchTableFunction(table=[%s], joinType=[InnerJoin], columnToSearch=[%s], columnToQuery=[%s], topK=[%d]%s, select=[%s])",
-		v.Table, v.Search.Schema().Columns[v.SearchColumn].Name, v.Query, v.TopK, config, fieldList(v.Schema()))
+		v.Table, v.Search.Schema().Columns[v.SearchColumn].Name, v.Query, v.TopK, describeConfig(v.ConfigKeys, v.ConfigValues), fieldList(v.Schema()))
+}
+
+// describeConfig renders a table function's runtime config map for
+// Describe, as Flink's plan shows it: ", config=[{k=v, ...}]", or "".
+func describeConfig(keys, values []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	entries := make([]string, len(keys))
+	for i, k := range keys {
+		entries[i] = k + "=" + values[i]
+	}
+	return fmt.Sprintf(", config=[{%s}]", strings.Join(entries, ", "))
 }

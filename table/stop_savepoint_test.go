@@ -45,12 +45,17 @@ FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY k, 
 func stopWindowSession(t *testing.T, ctx context.Context, src, snk string, cfg map[string]string) *table.Environment {
 	t.Helper()
 	cfg["table.dml-sync"] = "false"
+	return sessionWith(t, ctx, cfg,
+		"CREATE TABLE src (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'values', 'data-id' = '"+src+"')",
+		"CREATE TABLE snk (k STRING, w TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '"+snk+"')")
+}
+
+// sessionWith is a session with cfg's options that has run ddl.
+func sessionWith(t *testing.T, ctx context.Context, cfg map[string]string, ddl ...string) *table.Environment {
+	t.Helper()
 	env, err := table.NewEnvironment(table.Settings{Config: cfg})
 	require.NoError(t, err)
-	for _, s := range []string{
-		"CREATE TABLE src (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'values', 'data-id' = '" + src + "')",
-		"CREATE TABLE snk (k STRING, w TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'values', 'data-id' = '" + snk + "')",
-	} {
+	for _, s := range ddl {
 		_, err := env.ExecuteSQL(ctx, s)
 		require.NoError(t, err, s)
 	}
@@ -307,16 +312,9 @@ func TestStopJobWithSavepointCommitsFiles(t *testing.T) {
 	defer values.Unregister(srcID)
 	out, spDir := t.TempDir(), t.TempDir()
 	session := func(cfg map[string]string) *table.Environment {
-		env, err := table.NewEnvironment(table.Settings{Config: cfg})
-		require.NoError(t, err)
-		for _, s := range []string{
-			"CREATE TABLE src (k STRING, v BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'values', 'data-id' = '" + srcID + "')",
-			"CREATE TABLE files (k STRING, v BIGINT) WITH ('connector' = 'filesystem', 'path' = '" + out + "', 'format' = 'parquet')",
-		} {
-			_, err := env.ExecuteSQL(ctx, s)
-			require.NoError(t, err, s)
-		}
-		return env
+		return sessionWith(t, ctx, cfg,
+			"CREATE TABLE src (k STRING, v BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'values', 'data-id' = '"+srcID+"')",
+			"CREATE TABLE files (k STRING, v BIGINT) WITH ('connector' = 'filesystem', 'path' = '"+out+"', 'format' = 'parquet')")
 	}
 	count := func() string {
 		env := session(map[string]string{"execution.runtime-mode": "batch"})
